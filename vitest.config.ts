@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+// chdb holds one native engine per process, so every test file runs in its own fork
+// (the threads pool segfaults when a second file opens the engine).
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
