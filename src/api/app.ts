@@ -1,0 +1,62 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { KeyStore } from '../auth/index.js';
+import type { Logger } from '../platform/observability/index.js';
+import { authPlugin } from './auth-hook.js';
+
+export interface Readiness {
+  /** Each named check and whether it passes now; ready when all pass. */
+  checks(): Promise<Record<string, boolean>>;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  keys: KeyStore;
+  registry: Registry;
+  readiness: Readiness;
+  /** Serve /metrics without a key. */
+  metricsPublic: boolean;
+  /** Capability route plugins, mounted under /api/v1. */
+  routes: FastifyPluginAsync[];
+}
+
+/** The HTTP surface; everything it needs comes in through `deps` (tested with `inject()`). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024 * 1024,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  });
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'modelwatch', version: '1', description: 'Model monitoring and governance API' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
+  });
+  await app.register(authPlugin, { keys: deps.keys });
+
+  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, () => ({ ok: true }));
+  app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
+    const checks = await deps.readiness.checks();
+    const ready = Object.values(checks).every(Boolean);
+    return reply.code(ready ? 200 : 503).send({ ready, checks });
+  });
+  app.get('/metrics', { config: { public: deps.metricsPublic, role: 'viewer' }, schema: { hide: true } }, async (_request, reply) => {
+    return reply.type(deps.registry.contentType).send(await deps.registry.metrics());
+  });
+  await app.register(
+    async (api) => {
+      for (const routes of deps.routes) await api.register(routes);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,43 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { roleAllows, type KeyStore, type Principal, type Role } from '../auth/index.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The least role a route needs; routes under /api that do not say need admin. */
+    role?: Role;
+    /** No key needed (health probes, docs). */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1];
+}
+
+/** Authentication as a hook on every route, so no route can forget it (fail closed: admin). */
+async function authHook(app: FastifyInstance, options: { keys: KeyStore }): Promise<void> {
+  app.addHook('onRequest', async (request, reply) => {
+    const config = request.routeOptions.config;
+    if (config.public) return;
+    const key = bearer(request);
+    if (!key) {
+      return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'missing API key: send Authorization: Bearer <key>' });
+    }
+    const principal = await options.keys.authenticate(key);
+    if (!principal) return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'unknown or revoked API key' });
+    const needed = config.role ?? 'admin';
+    if (!roleAllows(principal.role, needed)) {
+      return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: `this route needs the ${needed} role; the key has ${principal.role}` });
+    }
+    request.principal = principal;
+  });
+}
+
+export const authPlugin = fp(authHook, { name: 'modelwatch-auth' });

@@ -1,0 +1,1 @@
+export { KeyStore, ROLES, roleAllows, hashKey, generateKey, authMigrations, type Role, type Principal } from './keys.js';

@@ -1,0 +1,13 @@
+import type { Command } from './command.js';
+import { kafkaCommand } from './kafka.js';
+import { keysCommand } from './keys.js';
+import { migrateCommand } from './migrate.js';
+import { serveCommand, upCommand } from './serve.js';
+
+export const commands: Record<string, Command> = {
+  up: upCommand,
+  serve: serveCommand,
+  migrate: migrateCommand,
+  kafka: kafkaCommand,
+  keys: keysCommand,
+};

@@ -1,0 +1,23 @@
+import { loadConfig } from '../../platform/config/index.js';
+import { startLocalBroker } from '../../platform/kafka/index.js';
+import { createLogger } from '../../platform/observability/index.js';
+import { parseOptions, untilSignal, type Command } from './command.js';
+
+export const kafkaCommand: Command = {
+  summary: 'run a local Apache Kafka broker and print its bootstrap address',
+  async run(args) {
+    const { values } = parseOptions(args, { 'data-dir': { type: 'string' } }, 'modelwatch kafka [--data-dir DIR]');
+    const config = loadConfig();
+    const logger = createLogger(config.logLevel);
+    const broker = await startLocalBroker({
+      version: config.kafka.localVersion,
+      cacheDir: config.cacheDir,
+      dataDir: values['data-dir'],
+      logger,
+    });
+    process.stdout.write(`${broker.brokers.join(',')}\n`);
+    await untilSignal();
+    await broker.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../platform/config/index.js';
+import { ModelwatchError } from '../../platform/errors.js';
+import { silenceKafkajsTimerWarning, startLocalBroker, type LocalBroker } from '../../platform/kafka/index.js';
+import { createLogger, type Logger } from '../../platform/observability/index.js';
+import { serviceRoutes } from '../../routes.js';
+import { startService } from '../../service/index.js';
+import { parseOptions, untilSignal, type Command } from './command.js';
+
+async function runUntilSignal(config: Config, logger: Logger, brokers: string[], broker?: LocalBroker): Promise<number> {
+  const service = await startService({ config, logger, brokers, routes: serviceRoutes });
+  const signal = await untilSignal();
+  logger.info({ signal }, 'shutting down');
+  await service.close();
+  await broker?.stop();
+  return 0;
+}
+
+export const serveCommand: Command = {
+  summary: 'run the service against MODELWATCH_KAFKA_BROKERS and ClickHouse (production)',
+  async run(args) {
+    parseOptions(args, {}, 'modelwatch serve');
+    const config = loadConfig();
+    if (!config.kafka.brokers) {
+      throw new ModelwatchError('CONFIG_INVALID', 'serve needs MODELWATCH_KAFKA_BROKERS (or run `modelwatch up` for a local broker)');
+    }
+    silenceKafkajsTimerWarning();
+    const logger = createLogger(config.logLevel);
+    return runUntilSignal(config, logger, config.kafka.brokers);
+  },
+};
+
+export const upCommand: Command = {
+  summary: 'run everything locally on embedded defaults (a local broker if none is set)',
+  async run(args) {
+    parseOptions(args, {}, 'modelwatch up');
+    const config = loadConfig();
+    silenceKafkajsTimerWarning();
+    const logger = createLogger(config.logLevel);
+    const generatedKey = config.api.adminKey === undefined;
+    const adminKey = config.api.adminKey ?? `mw_${randomBytes(24).toString('base64url')}`;
+    const withKey: Config = { ...config, api: { ...config.api, adminKey } };
+    const broker = config.kafka.brokers
+      ? undefined
+      : await startLocalBroker({
+          version: config.kafka.localVersion,
+          cacheDir: config.cacheDir,
+          dataDir: path.join(config.clickhouse.dataDir, 'kafka'),
+          logger,
+        });
+    const brokers = config.kafka.brokers ?? broker?.brokers ?? [];
+    const api = `http://localhost:${config.api.port}`;
+    process.stdout.write(
+      [
+        'modelwatch is starting',
+        `  API        ${api}/api/v1   (OpenAPI: ${api}/docs, metrics: ${api}/metrics)`,
+        `  Kafka      ${brokers.join(',')}${broker ? ' (local broker)' : ''}`,
+        `  ClickHouse ${config.clickhouse.url ?? `embedded, data in ${config.clickhouse.dataDir}`}`,
+        generatedKey ? `  admin key  ${adminKey}   (generated for this run; set MODELWATCH_ADMIN_KEY to keep one)` : '  admin key  from MODELWATCH_ADMIN_KEY',
+        '',
+      ].join('\n'),
+    );
+    return runUntilSignal(withKey, logger, brokers, broker);
+  },
+};

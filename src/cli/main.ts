@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+import { ModelwatchError, errorMessage } from '../platform/errors.js';
+import { commands } from './commands/index.js';
+
+const usage = `modelwatch: model monitoring and governance
+
+usage: modelwatch <command> [options]
+
+commands:
+${Object.entries(commands)
+  .map(([name, command]) => `  ${name.padEnd(14)} ${command.summary}`)
+  .join('\n')}
+
+Configuration comes from MODELWATCH_* environment variables (see README).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`modelwatch: unknown command '${name}' (try modelwatch --help)\n`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // One clear line, never a stack trace (set MODELWATCH_DEBUG=1 for one).
+    process.stderr.write(`modelwatch: ${errorMessage(err)}\n`);
+    if (process.env['MODELWATCH_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
+    process.exitCode = err instanceof ModelwatchError && err.code === 'CONFIG_INVALID' ? 2 : 1;
+  },
+);

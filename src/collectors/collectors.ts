@@ -1,0 +1,47 @@
+import type { Kafka, Producer } from 'kafkajs';
+import type { ModelRegistry } from '../models/index.js';
+import type { Database } from '../platform/clickhouse/index.js';
+import type { IngestConfig, TopicsConfig } from '../platform/config/index.js';
+import { createBatchConsumer, type BatchConsumer } from '../platform/kafka/index.js';
+import type { Logger } from '../platform/observability/index.js';
+import { createCollectorSink } from './collector-sink.js';
+import type { IngestMetrics } from './ingest-metrics.js';
+
+export interface CollectorsDeps {
+  kafka: Kafka;
+  producer: Producer;
+  db: Database;
+  models: ModelRegistry;
+  metrics: IngestMetrics;
+  topics: TopicsConfig;
+  ingest: IngestConfig;
+  logger: Logger;
+}
+
+/** One consumer in the service's group reads the three input topics into ClickHouse. */
+export function createCollectors(deps: CollectorsDeps): BatchConsumer {
+  const { topics, ingest, metrics } = deps;
+  const sink = createCollectorSink({
+    db: deps.db,
+    producer: deps.producer,
+    models: deps.models,
+    metrics,
+    topics,
+    maxMessageBytes: ingest.maxMessageBytes,
+  });
+  return createBatchConsumer({
+    kafka: deps.kafka,
+    groupId: ingest.consumerGroup,
+    topics: [topics.predictions, topics.labels, topics.accessLog],
+    sink,
+    logger: deps.logger.child({ component: 'collectors' }),
+    maxRows: ingest.batchMaxRows,
+    maxMs: ingest.batchMaxMs,
+    onLag: (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+    onFlush: (rows, seconds) => {
+      metrics.batchRows.observe(rows);
+      metrics.insertSeconds.observe(seconds);
+    },
+    onWriteError: () => metrics.insertErrors.inc(),
+  });
+}

@@ -1,0 +1,64 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** SPEC 10 ingest and live model metrics, registered on the registry the caller owns. */
+export function createIngestMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    messages: new Counter({
+      name: 'modelwatch_messages_total',
+      help: 'Kafka messages consumed, by topic and outcome (stored or dead_letter)',
+      labelNames: ['topic', 'outcome'] as const,
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'modelwatch_dead_letter_total',
+      help: 'Messages sent to the dead-letter topic, by source topic and reason',
+      labelNames: ['topic', 'reason'] as const,
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'modelwatch_consumer_lag',
+      help: 'Messages between the last consumed offset and the partition end',
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+    insertSeconds: new Histogram({
+      name: 'modelwatch_insert_seconds',
+      help: 'Time to write one batch to ClickHouse and commit its offsets',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    batchRows: new Histogram({
+      name: 'modelwatch_batch_rows',
+      help: 'Messages per flushed batch',
+      buckets: [1, 10, 100, 1_000, 5_000, 10_000, 20_000, 50_000, 100_000],
+      registers,
+    }),
+    insertErrors: new Counter({
+      name: 'modelwatch_insert_errors_total',
+      help: 'Failed batch writes (each is retried; nothing is dropped)',
+      registers,
+    }),
+    predictionLatency: new Histogram({
+      name: 'modelwatch_prediction_latency_seconds',
+      help: 'Serving latency reported by predictions (latency_ms), by model and version',
+      labelNames: ['model', 'version'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    predictions: new Counter({
+      name: 'modelwatch_predictions_total',
+      help: 'Predictions stored, by model and version',
+      labelNames: ['model', 'version'] as const,
+      registers,
+    }),
+    predictionErrors: new Counter({
+      name: 'modelwatch_prediction_errors_total',
+      help: 'Predictions with status=error, by model and version',
+      labelNames: ['model', 'version'] as const,
+      registers,
+    }),
+  };
+}
+
+export type IngestMetrics = ReturnType<typeof createIngestMetrics>;

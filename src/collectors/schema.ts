@@ -1,0 +1,78 @@
+import type { Migration } from '../platform/clickhouse/index.js';
+
+/**
+ * Ingest tables. Effectively-once reads: every table is a ReplacingMergeTree whose sorting key
+ * ends in the event's id, so a redelivered event (same id, same event time) collapses with its
+ * first copy; every read the API makes uses FINAL (see README, "Delivery").
+ */
+export const collectorMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'ingest tables: predictions, labels, access_log, model_versions',
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS predictions${onCluster} (
+        model_id LowCardinality(String),
+        model_version LowCardinality(String),
+        prediction_id String,
+        timestamp DateTime64(3, 'UTC'),
+        features_num Map(LowCardinality(String), Float64),
+        features_str Map(LowCardinality(String), String),
+        prediction String,
+        prediction_num Nullable(Float64),
+        score Nullable(Float64),
+        probabilities Map(LowCardinality(String), Float64),
+        latency_ms Nullable(Float64),
+        is_error Bool,
+        entity_id String,
+        request_id String,
+        ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      ) ENGINE = ${engine('ReplacingMergeTree')}
+      PARTITION BY toYYYYMM(timestamp)
+      ORDER BY (model_id, timestamp, prediction_id)`,
+      // The label with the latest event time wins, so a corrected label replaces the first one.
+      `CREATE TABLE IF NOT EXISTS labels${onCluster} (
+        prediction_id String,
+        model_id LowCardinality(String),
+        label String,
+        label_num Nullable(Float64),
+        timestamp DateTime64(3, 'UTC'),
+        ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      ) ENGINE = ${engine('ReplacingMergeTree', 'timestamp')}
+      ORDER BY prediction_id`,
+      `CREATE TABLE IF NOT EXISTS access_log${onCluster} (
+        event_id String,
+        timestamp DateTime64(3, 'UTC'),
+        principal String,
+        action LowCardinality(String),
+        resource_type LowCardinality(String),
+        resource_id String,
+        model_id String,
+        entity_id String,
+        purpose String,
+        outcome Enum8('allowed' = 1, 'denied' = 2),
+        source_ip String,
+        ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+        INDEX idx_entity entity_id TYPE bloom_filter GRANULARITY 4,
+        INDEX idx_model model_id TYPE bloom_filter GRANULARITY 4
+      ) ENGINE = ${engine('ReplacingMergeTree')}
+      PARTITION BY toYYYYMM(timestamp)
+      ORDER BY (principal, timestamp, event_id)`,
+      // revision 0 = seen in traffic (task inferred); an API change writes a larger revision and wins.
+      `CREATE TABLE IF NOT EXISTS model_versions${onCluster} (
+        model_id String,
+        model_version String,
+        task LowCardinality(String),
+        task_source LowCardinality(String),
+        positive_class String DEFAULT '1',
+        stage LowCardinality(String) DEFAULT 'production',
+        first_seen DateTime64(3, 'UTC'),
+        artifact_sha256 String DEFAULT '',
+        training_data_uri String DEFAULT '',
+        training_data_sha256 String DEFAULT '',
+        feature_schema String DEFAULT '{}',
+        revision UInt64
+      ) ENGINE = ${engine('ReplacingMergeTree', 'revision')}
+      ORDER BY (model_id, model_version)`,
+    ],
+  },
+];

@@ -1,0 +1,70 @@
+import type { Database } from './database.js';
+import { assertIdentifier } from './database.js';
+
+/** What a migration's DDL needs to run the same on the embedded engine, a server, or a cluster. */
+export interface DdlContext {
+  /** `' ON CLUSTER name'` or `''`. */
+  onCluster: string;
+  /** A MergeTree-family engine clause, replicated when a cluster is configured. */
+  engine(family: 'MergeTree' | 'ReplacingMergeTree' | 'AggregatingMergeTree' | 'SummingMergeTree', args?: string): string;
+}
+
+export interface Migration {
+  /** Unique, increasing; never renumber a released migration. */
+  version: number;
+  name: string;
+  statements(ctx: DdlContext): string[];
+}
+
+export interface MigrationReport {
+  applied: { version: number; name: string }[];
+  current: number;
+}
+
+export function ddlContext(cluster: string | undefined): DdlContext {
+  const onCluster = cluster ? ` ON CLUSTER ${assertIdentifier(cluster)}` : '';
+  return {
+    onCluster,
+    engine(family, args = '') {
+      if (!cluster) return `${family}(${args})`;
+      const replicated = `'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'`;
+      return `Replicated${family}(${args ? `${replicated}, ${args}` : replicated})`;
+    },
+  };
+}
+
+/**
+ * Applies pending migrations in order. Each statement is idempotent (IF NOT EXISTS), and a
+ * migration is recorded only after all its statements ran, so a crash mid-way is safe to rerun.
+ */
+export async function migrate(db: Database, migrations: readonly Migration[]): Promise<MigrationReport> {
+  const versions = migrations.map((m) => m.version);
+  const duplicate = versions.find((v, i) => versions.indexOf(v) !== i);
+  if (duplicate !== undefined) throw new Error(`two migrations share version ${duplicate}`);
+  const ctx = ddlContext(db.cluster);
+  await db.client.command({
+    query: `CREATE TABLE IF NOT EXISTS schema_migrations${ctx.onCluster} (
+      version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ${ctx.engine('ReplacingMergeTree', 'applied_at')} ORDER BY version`,
+  });
+  const done = await appliedVersions(db);
+  const applied: MigrationReport['applied'] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (done.has(migration.version)) continue;
+    for (const query of migration.statements(ctx)) await db.client.command({ query });
+    await db.client.insert({
+      table: 'schema_migrations',
+      values: [{ version: migration.version, name: migration.name }],
+      format: 'JSONEachRow',
+    });
+    applied.push({ version: migration.version, name: migration.name });
+  }
+  const current = Math.max(0, ...done, ...applied.map((m) => m.version));
+  return { applied, current };
+}
+
+async function appliedVersions(db: Database): Promise<Set<number>> {
+  const result = await db.client.query({ query: 'SELECT DISTINCT version FROM schema_migrations', format: 'JSONEachRow' });
+  const rows = await result.json<{ version: number }>();
+  return new Set(rows.map((r) => Number(r.version)));
+}

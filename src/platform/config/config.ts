@@ -1,0 +1,246 @@
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { ModelwatchError } from '../errors.js';
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'expected a port number' })
+    .int('expected a whole number')
+    .min(1, 'expected a port from 1 to 65535')
+    .max(65535, 'expected a port from 1 to 65535')
+    .default(fallback);
+
+const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'expected a number' })
+    .int('expected a whole number')
+    .positive('expected a number above 0')
+    .max(max, `expected at most ${max}`)
+    .default(fallback);
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+  .optional();
+
+const brokerList = z
+  .string()
+  .trim()
+  .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+  .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
+  .optional();
+
+const clickhouseUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, 'expected an http(s) URL such as http://user:pass@host:8123/modelwatch')
+  .optional();
+
+/** The whole environment contract, SPEC section 2: every variable optional. */
+const envSchema = z
+  .object({
+    MODELWATCH_KAFKA_BROKERS: brokerList,
+    MODELWATCH_KAFKA_CLIENT_ID: z.string().default('modelwatch'),
+    MODELWATCH_KAFKA_SSL: flag,
+    MODELWATCH_KAFKA_SSL_CA_FILE: optionalText,
+    MODELWATCH_KAFKA_SSL_REJECT_UNAUTHORIZED: flag,
+    MODELWATCH_KAFKA_SASL_MECHANISM: z
+      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'expected plain, scram-sha-256 or scram-sha-512' })
+      .optional(),
+    MODELWATCH_KAFKA_SASL_USERNAME: optionalText,
+    MODELWATCH_KAFKA_SASL_PASSWORD: optionalText,
+    MODELWATCH_KAFKA_VERSION: z
+      .string()
+      .regex(/^4\.\d+\.\d+$/, 'expected an Apache Kafka 4.x version such as 4.1.1')
+      .default('4.1.1'),
+    MODELWATCH_CLICKHOUSE_URL: clickhouseUrl,
+    MODELWATCH_CLICKHOUSE_CLUSTER: optionalText,
+    MODELWATCH_CLICKHOUSE_DATABASE: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a plain identifier')
+      .optional(),
+    MODELWATCH_DATA_DIR: z.string().default('.modelwatch'),
+    MODELWATCH_CACHE_DIR: z.string().default(path.join(homedir(), '.cache', 'modelwatch')),
+    MODELWATCH_API_HOST: z.string().default('0.0.0.0'),
+    MODELWATCH_API_PORT: port(8080),
+    MODELWATCH_ADMIN_KEY: z.string().min(16, 'expected at least 16 characters').optional(),
+    MODELWATCH_METRICS_PUBLIC: flag,
+    MODELWATCH_TOPIC_PREDICTIONS: z.string().min(1).default('ml.predictions'),
+    MODELWATCH_TOPIC_LABELS: z.string().min(1).default('ml.labels'),
+    MODELWATCH_TOPIC_ACCESS_LOG: z.string().min(1).default('ml.access-log'),
+    MODELWATCH_TOPIC_RETRAIN: z.string().min(1).default('ml.retrain-triggers'),
+    MODELWATCH_TOPIC_AUDIT_DIGESTS: z.string().min(1).default('ml.audit-digests'),
+    MODELWATCH_TOPIC_DLQ: z.string().min(1).default('ml.dead-letter'),
+    MODELWATCH_TOPIC_PARTITIONS: positiveInt(6, 1000),
+    MODELWATCH_CONSUMER_GROUP: z.string().min(1).default('modelwatch'),
+    MODELWATCH_BATCH_MAX_ROWS: positiveInt(20_000, 1_000_000),
+    MODELWATCH_BATCH_MAX_MS: positiveInt(1_000, 600_000),
+    MODELWATCH_MAX_MESSAGE_BYTES: positiveInt(1_048_576, 100 * 1_048_576),
+    MODELWATCH_LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'expected fatal, error, warn, info, debug, trace or silent',
+      })
+      .default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.MODELWATCH_KAFKA_SASL_MECHANISM && !(env.MODELWATCH_KAFKA_SASL_USERNAME && env.MODELWATCH_KAFKA_SASL_PASSWORD)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MODELWATCH_KAFKA_SASL_USERNAME'],
+        message: 'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
+      });
+    }
+    if (env.MODELWATCH_CLICKHOUSE_CLUSTER && !env.MODELWATCH_CLICKHOUSE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MODELWATCH_CLICKHOUSE_CLUSTER'],
+        message: 'a cluster needs a server: set MODELWATCH_CLICKHOUSE_URL too',
+      });
+    }
+  });
+
+type Env = z.infer<typeof envSchema>;
+
+export interface KafkaConfig {
+  /** Bootstrap servers; undefined means "start a local broker". */
+  brokers: string[] | undefined;
+  clientId: string;
+  ssl: boolean;
+  sslCaFile: string | undefined;
+  sslRejectUnauthorized: boolean;
+  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+  /** Apache Kafka version for the local broker. @default '4.1.1' */
+  localVersion: string;
+}
+
+export interface ClickHouseConfig {
+  /** Server URL; undefined means the embedded engine under `dataDir`. */
+  url: string | undefined;
+  cluster: string | undefined;
+  /** @default 'modelwatch' (embedded) or the URL's path (server) */
+  database: string;
+  dataDir: string;
+}
+
+export interface TopicsConfig {
+  predictions: string;
+  labels: string;
+  accessLog: string;
+  retrain: string;
+  auditDigests: string;
+  deadLetter: string;
+  /** Partitions for topics modelwatch creates. @default 6 */
+  partitions: number;
+}
+
+export interface IngestConfig {
+  consumerGroup: string;
+  /** Flush a batch at this many rows. @default 20000 */
+  batchMaxRows: number;
+  /** Flush a batch this long after its first message. @default 1000 */
+  batchMaxMs: number;
+  /** Larger messages are dead-lettered. @default 1 MiB */
+  maxMessageBytes: number;
+}
+
+export interface ApiConfig {
+  host: string;
+  port: number;
+  adminKey: string | undefined;
+  /** Serve /metrics without a key. @default true */
+  metricsPublic: boolean;
+}
+
+export interface Config {
+  kafka: KafkaConfig;
+  clickhouse: ClickHouseConfig;
+  topics: TopicsConfig;
+  ingest: IngestConfig;
+  api: ApiConfig;
+  cacheDir: string;
+  logLevel: Env['MODELWATCH_LOG_LEVEL'];
+}
+
+/** Parses the environment once; throws one `CONFIG_INVALID` error naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const relevant = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('MODELWATCH_')));
+  const parsed = envSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const got = relevant[name];
+      return `${name}: ${issue.message}${got === undefined ? '' : ` (got '${got}')`}`;
+    });
+    throw new ModelwatchError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`);
+  }
+  return toConfig(parsed.data);
+}
+
+function databaseFromUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  const name = new URL(url).pathname.replace(/^\/+/, '');
+  return name === '' ? undefined : name;
+}
+
+function toConfig(env: Env): Config {
+  const sasl = env.MODELWATCH_KAFKA_SASL_MECHANISM
+    ? {
+        mechanism: env.MODELWATCH_KAFKA_SASL_MECHANISM,
+        username: env.MODELWATCH_KAFKA_SASL_USERNAME ?? '',
+        password: env.MODELWATCH_KAFKA_SASL_PASSWORD ?? '',
+      }
+    : undefined;
+  return {
+    kafka: {
+      brokers: env.MODELWATCH_KAFKA_BROKERS,
+      clientId: env.MODELWATCH_KAFKA_CLIENT_ID,
+      ssl: env.MODELWATCH_KAFKA_SSL ?? false,
+      sslCaFile: env.MODELWATCH_KAFKA_SSL_CA_FILE,
+      sslRejectUnauthorized: env.MODELWATCH_KAFKA_SSL_REJECT_UNAUTHORIZED ?? true,
+      sasl,
+      localVersion: env.MODELWATCH_KAFKA_VERSION,
+    },
+    clickhouse: {
+      url: env.MODELWATCH_CLICKHOUSE_URL,
+      cluster: env.MODELWATCH_CLICKHOUSE_CLUSTER,
+      database: env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
+      dataDir: path.resolve(env.MODELWATCH_DATA_DIR),
+    },
+    topics: {
+      predictions: env.MODELWATCH_TOPIC_PREDICTIONS,
+      labels: env.MODELWATCH_TOPIC_LABELS,
+      accessLog: env.MODELWATCH_TOPIC_ACCESS_LOG,
+      retrain: env.MODELWATCH_TOPIC_RETRAIN,
+      auditDigests: env.MODELWATCH_TOPIC_AUDIT_DIGESTS,
+      deadLetter: env.MODELWATCH_TOPIC_DLQ,
+      partitions: env.MODELWATCH_TOPIC_PARTITIONS,
+    },
+    ingest: {
+      consumerGroup: env.MODELWATCH_CONSUMER_GROUP,
+      batchMaxRows: env.MODELWATCH_BATCH_MAX_ROWS,
+      batchMaxMs: env.MODELWATCH_BATCH_MAX_MS,
+      maxMessageBytes: env.MODELWATCH_MAX_MESSAGE_BYTES,
+    },
+    api: {
+      host: env.MODELWATCH_API_HOST,
+      port: env.MODELWATCH_API_PORT,
+      adminKey: env.MODELWATCH_ADMIN_KEY,
+      metricsPublic: env.MODELWATCH_METRICS_PUBLIC ?? true,
+    },
+    cacheDir: path.resolve(env.MODELWATCH_CACHE_DIR),
+    logLevel: env.MODELWATCH_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,189 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import pRetry from 'p-retry';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../observability/index.js';
+
+export interface SourceMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  message: KafkaMessage;
+}
+
+/**
+ * Where consumed messages go. `decode` runs as each message arrives (so CPU work is spread
+ * out); `write` persists one flushed batch and must resolve only when it is durable, since
+ * offsets are committed right after. A `write` that throws is retried with backoff, with the
+ * same items, while consumption stays paused.
+ */
+export interface BatchSink<T> {
+  decode(source: SourceMessage): T;
+  write(items: T[]): Promise<void>;
+}
+
+export interface BatchConsumerOptions<T> {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  sink: BatchSink<T>;
+  logger: Logger;
+  /** Flush at this many buffered messages. @default 20000 */
+  maxRows?: number;
+  /** Flush when the oldest buffered message is this old. @default 1000 */
+  maxMs?: number;
+  /** Start from the earliest offset when the group has none. @default true */
+  fromBeginning?: boolean;
+  onLag?: (topic: string, partition: number, lag: number) => void;
+  onFlush?: (rows: number, seconds: number) => void;
+  onWriteError?: (err: unknown, attempt: number) => void;
+}
+
+export interface BatchConsumer {
+  /** Resolves once the consumer has joined its group. */
+  start(): Promise<void>;
+  /** Flushes and commits what is buffered, then leaves the group. */
+  stop(): Promise<void>;
+  /** True while a write keeps failing (ClickHouse down): for readiness. */
+  readonly degraded: boolean;
+}
+
+interface Buffered<T> {
+  items: T[];
+  /** Highest offset seen per "topic\0partition". */
+  highest: Map<string, bigint>;
+  since: number;
+}
+
+function emptyBuffer<T>(): Buffered<T> {
+  return { items: [], highest: new Map(), since: 0 };
+}
+
+export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchConsumer {
+  const { kafka, groupId, topics, sink, logger } = options;
+  const maxRows = options.maxRows ?? 20_000;
+  const maxMs = options.maxMs ?? 1_000;
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 30_000,
+    rebalanceTimeout: 60_000,
+    heartbeatInterval: 3_000,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxWaitTimeInMs: Math.min(maxMs, 500),
+  });
+  let buffer = emptyBuffer<T>();
+  // Flushes run one after another; each takes the buffer it finds, so none is written twice.
+  let flushChain: Promise<void> = Promise.resolve();
+  let stopping = false;
+  let failing = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function writeWithRetry(items: T[]): Promise<void> {
+    await pRetry(
+      async () => {
+        try {
+          await sink.write(items);
+        } catch (err) {
+          // p-retry gives up at once on a TypeError; a failing write must stall, never drop.
+          throw err instanceof TypeError ? new Error(err.message, { cause: err }) : err;
+        }
+      },
+      {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: 250,
+        maxTimeout: 10_000,
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          failing = true;
+          options.onWriteError?.(error, attemptNumber);
+          logger.warn({ err: errorMessage(error), attempt: attemptNumber, rows: items.length }, 'batch write failed; retrying');
+        },
+      },
+    );
+    failing = false;
+  }
+
+  async function commit(highest: Map<string, bigint>): Promise<void> {
+    const offsets = [...highest].map(([key, offset]) => {
+      const [topic = '', partition = '0'] = key.split('\0');
+      return { topic, partition: Number(partition), offset: (offset + 1n).toString() };
+    });
+    try {
+      await consumer.commitOffsets(offsets);
+    } catch (err) {
+      // A rebalance took the partitions: the new owner re-reads from the last commit, and the
+      // rows already written collapse with the redelivered ones (ReplacingMergeTree + FINAL).
+      logger.warn({ err: errorMessage(err) }, 'offset commit failed after a rebalance; rows are deduplicated on read');
+    }
+  }
+
+  function flush(): Promise<void> {
+    flushChain = flushChain.then(async () => {
+      const taken = buffer;
+      buffer = emptyBuffer<T>();
+      if (taken.highest.size === 0) return;
+      const started = performance.now();
+      if (taken.items.length > 0) await writeWithRetry(taken.items);
+      await commit(taken.highest);
+      options.onFlush?.(taken.items.length, (performance.now() - started) / 1000);
+    });
+    return flushChain;
+  }
+
+  /** Waits for a flush while keeping the group membership alive. */
+  async function flushWithHeartbeat(heartbeat: () => Promise<void>): Promise<void> {
+    const done = flush();
+    let settled = false;
+    void done.finally(() => {
+      settled = true;
+    });
+    while (!settled) {
+      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      if (!settled) await heartbeat();
+    }
+  }
+
+  function append(payload: EachBatchPayload): void {
+    const { batch } = payload;
+    const key = `${batch.topic}\0${batch.partition}`;
+    for (const message of batch.messages) {
+      if (buffer.highest.size === 0) buffer.since = Date.now();
+      buffer.items.push(sink.decode({ topic: batch.topic, partition: batch.partition, offset: message.offset, message }));
+      buffer.highest.set(key, BigInt(message.offset));
+    }
+    options.onLag?.(batch.topic, batch.partition, Number(batch.offsetLag()));
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    if (payload.isStale() || payload.batch.messages.length === 0) return;
+    append(payload);
+    if (buffer.items.length >= maxRows) await flushWithHeartbeat(payload.heartbeat);
+  }
+
+  return {
+    get degraded() {
+      return failing;
+    },
+    async start() {
+      await consumer.connect();
+      for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+      const joined = new Promise<void>((resolve) => {
+        const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
+          remove();
+          resolve();
+        });
+      });
+      consumer.on(consumer.events.REBALANCING, () => void flush());
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
+      timer = setInterval(() => {
+        if (!stopping && buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
+      }, Math.max(50, Math.floor(maxMs / 4)));
+      await joined;
+    },
+    async stop() {
+      stopping = true;
+      if (timer) clearInterval(timer);
+      await consumer.stop();
+      await flush();
+      await consumer.disconnect();
+    },
+  };
+}

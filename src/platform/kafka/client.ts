@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
+import type { KafkaConfig } from '../config/index.js';
+import type { Logger } from '../observability/index.js';
+
+export type { Kafka };
+
+const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/**
+ * kafkajs logs every retriable broker answer (a rebalance in progress, a coordinator still
+ * loading) at ERROR from its Connection layer, then handles it. Those go to debug; the
+ * consumer runner and our own code report what matters.
+ */
+function kafkaLogCreator(logger: Logger) {
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const { message, ...extra } = log;
+      const name = namespace === 'Connection' ? 'debug' : (levelNames[level] ?? 'info');
+      logger[name]({ kafka: namespace, ...extra }, message);
+    };
+}
+
+function saslOptions(config: KafkaConfig): SASLOptions | undefined {
+  if (!config.sasl) return undefined;
+  const { mechanism, username, password } = config.sasl;
+  return { mechanism, username, password } as SASLOptions;
+}
+
+export function createKafka(config: KafkaConfig, brokers: string[], logger: Logger): Kafka {
+  const ssl = config.ssl
+    ? {
+        rejectUnauthorized: config.sslRejectUnauthorized,
+        ...(config.sslCaFile ? { ca: [readFileSync(config.sslCaFile, 'utf8')] } : {}),
+      }
+    : undefined;
+  return new Kafka({
+    clientId: config.clientId,
+    brokers,
+    ssl,
+    sasl: saslOptions(config),
+    connectionTimeout: 5_000,
+    logLevel: logLevel.INFO,
+    logCreator: kafkaLogCreator(logger.child({ component: 'kafkajs' })),
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
+  });
+}
+
+/**
+ * kafkajs 2.2.4 computes a negative timer delay on Node 24 (tulios/kafkajs#1751); Node clamps
+ * it to 1 ms, which is what older Node did silently. Drop only that warning.
+ */
+export function silenceKafkajsTimerWarning(): void {
+  const listeners = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name === 'TimeoutNegativeWarning') return;
+    for (const listener of listeners) listener(warning);
+  });
+}

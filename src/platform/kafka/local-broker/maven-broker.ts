@@ -1,0 +1,161 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { ModelwatchError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../observability/index.js';
+import { commandWorks, freePort, runCommand } from './tools.js';
+import type { LocalBroker } from './types.js';
+
+export interface MavenBrokerOptions {
+  /** Apache Kafka version from Maven Central. @default '4.1.1' */
+  version: string;
+  /** Jars are cached under `<cacheDir>/kafka/<version>/libs`. */
+  cacheDir: string;
+  /** Broker data and log; a fresh temporary folder when `ephemeral`. */
+  dataDir: string;
+  /** Delete `dataDir` on stop. */
+  ephemeral: boolean;
+  logger: Logger;
+  /** Give up waiting for the broker after this long. @default 90000 */
+  startTimeoutMs?: number;
+}
+
+const pom = (version: string) => `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>modelwatch.local</groupId>
+  <artifactId>kafka-broker</artifactId>
+  <version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>${version}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>1.7.36</version></dependency>
+  </dependencies>
+</project>
+`;
+
+export async function assertJavaAndMaven(): Promise<void> {
+  const [java, mvn] = await Promise.all([commandWorks('java', ['-version']), commandWorks('mvn', ['-v'])]);
+  const missing = [java ? undefined : 'java (17 or newer)', mvn ? undefined : 'mvn (Apache Maven)'].filter(Boolean);
+  if (missing.length > 0) {
+    throw new ModelwatchError(
+      'BROKER_SETUP',
+      `no Kafka broker: set MODELWATCH_KAFKA_BROKERS, or start a Docker engine, or install ${missing.join(' and ')} ` +
+        '(Debian: apt-get install openjdk-17-jre-headless maven)',
+    );
+  }
+}
+
+/** Resolves the official broker and its dependencies from Maven Central into the cache, once. */
+export async function resolveKafkaJars(version: string, cacheDir: string, logger: Logger): Promise<string> {
+  const home = path.join(cacheDir, 'kafka', version);
+  const libs = path.join(home, 'libs');
+  const marker = path.join(home, '.resolved');
+  if (existsSync(marker)) return libs;
+  logger.info({ version, libs }, 'resolving Apache Kafka from Maven Central (first run only)');
+  await mkdir(home, { recursive: true });
+  await writeFile(path.join(home, 'pom.xml'), pom(version));
+  try {
+    await runCommand(
+      'mvn',
+      ['-q', '-B', 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'],
+      { cwd: home, timeoutMs: 900_000 },
+    );
+  } catch (err) {
+    const detail = err instanceof Error && 'stdout' in err ? String((err as { stdout: unknown }).stdout).slice(-500) : '';
+    throw new ModelwatchError('BROKER_SETUP', `mvn could not resolve org.apache.kafka:kafka_2.13:${version}: ${errorMessage(err)} ${detail}`, false, {
+      cause: err,
+    });
+  }
+  await writeFile(marker, new Date().toISOString());
+  return libs;
+}
+
+function serverProperties(dataDir: string, port: number, controllerPort: number): string {
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${path.join(dataDir, 'logs')}`,
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=4',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'num.partitions=1',
+    'auto.create.topics.enable=true',
+    'message.max.bytes=10485760',
+    '',
+  ].join('\n');
+}
+
+async function formatStorage(classpath: string, dataDir: string, propertiesFile: string): Promise<void> {
+  if (existsSync(path.join(dataDir, 'logs', 'meta.properties'))) return;
+  const { stdout } = await runCommand('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']);
+  const clusterId = stdout.trim().split('\n').pop() ?? '';
+  await runCommand('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile]);
+}
+
+async function waitUntilReady(bootstrap: string, child: ChildProcess, timeoutMs: number, logFile: string): Promise<void> {
+  const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING, connectionTimeout: 1_000, retry: { retries: 0 } });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      await admin.disconnect();
+      return;
+    } catch {
+      await admin.disconnect().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+  const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
+  throw new ModelwatchError('BROKER_SETUP', `local Kafka broker did not become ready on ${bootstrap} (log ${logFile}):\n${tail}`);
+}
+
+/** Starts Apache Kafka in KRaft combined mode on free loopback ports with `java`. */
+export async function startMavenBroker(options: MavenBrokerOptions): Promise<LocalBroker> {
+  await assertJavaAndMaven();
+  const libs = await resolveKafkaJars(options.version, options.cacheDir, options.logger);
+  const classpath = `${libs}/*`;
+  await mkdir(options.dataDir, { recursive: true });
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const propertiesFile = path.join(options.dataDir, 'server.properties');
+  await writeFile(propertiesFile, serverProperties(options.dataDir, port, controllerPort));
+  await formatStorage(classpath, options.dataDir, propertiesFile);
+  const logFile = path.join(options.dataDir, 'broker.log');
+  const out = openSync(logFile, 'a');
+  const child = spawn(
+    'java',
+    ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classpath, 'kafka.Kafka', propertiesFile],
+    { stdio: ['ignore', out, out], detached: false },
+  );
+  closeSync(out);
+  const bootstrap = `127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timeout = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timeout);
+    }
+    if (options.ephemeral) await rm(options.dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntilReady(bootstrap, child, options.startTimeoutMs ?? 90_000, logFile);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  options.logger.info({ bootstrap, version: options.version, pid: child.pid }, 'local Kafka broker ready');
+  return { brokers: [bootstrap], kind: 'maven', pid: child.pid, stop };
+}

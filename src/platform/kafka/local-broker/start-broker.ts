@@ -1,0 +1,23 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../../observability/index.js';
+import { dockerReachable, startDockerBroker } from './docker-broker.js';
+import { startMavenBroker } from './maven-broker.js';
+import type { LocalBroker } from './types.js';
+
+export interface LocalBrokerOptions {
+  version: string;
+  cacheDir: string;
+  /** Keep the broker's data here across runs; a temporary folder otherwise. */
+  dataDir?: string;
+  logger: Logger;
+}
+
+/** SPEC 2: a Docker engine when one answers, else the broker from Maven Central on `java`. */
+export async function startLocalBroker(options: LocalBrokerOptions): Promise<LocalBroker> {
+  if (await dockerReachable()) return startDockerBroker(options.version, options.logger);
+  const ephemeral = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'modelwatch-kafka-')));
+  return startMavenBroker({ version: options.version, cacheDir: options.cacheDir, dataDir, ephemeral, logger: options.logger });
+}
