@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { Producer } from 'kafkajs';
+import { Partitioners, type Producer } from 'kafkajs';
 import pRetry from 'p-retry';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from '../api/index.js';
@@ -56,7 +56,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   collectDefaultMetrics({ register: registry, prefix: 'modelwatch_process_' });
   const db = await openDatabase(config.clickhouse);
   const kafka = createKafka(config.kafka, options.brokers, logger);
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const models = new ModelRegistry(db);
   const deps: ServiceDeps = { config, logger, db, kafka, producer, models, registry };
   const collectors = createCollectors({

@@ -75,7 +75,11 @@ async function openEmbedded(dataDir: string, name: string): Promise<Database> {
     });
   }
   // chdb's Connection is typed against its own copy of client-common; the shapes are the same.
-  const client = createClient({ connection: connection as unknown as ClientConnection, log: { level: ClickHouseLogLevel.OFF } });
+  const client = createClient({
+    connection: connection as unknown as ClientConnection,
+    log: { level: ClickHouseLogLevel.OFF },
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
   const prepare = async () => {
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${name}` });
     // The embedded engine ignores the client's `database` option, but its session keeps `USE`.
@@ -108,7 +112,12 @@ function serverOptions(url: string, database: string, requestTimeout: number) {
     request_timeout: requestTimeout,
     // Errors reach the caller as exceptions; the client's own console logging would double them.
     log: { level: ClickHouseLogLevel.OFF },
-    clickhouse_settings: { send_progress_in_http_headers: 1 as const, http_headers_progress_interval_ms: '110000' },
+    clickhouse_settings: {
+      send_progress_in_http_headers: 1 as const,
+      http_headers_progress_interval_ms: '110000',
+      // Numbers as JSON numbers, as the embedded engine returns them: one result shape for both.
+      output_format_json_quote_64bit_integers: 0 as const,
+    },
   };
 }
 

@@ -1,0 +1,87 @@
+/**
+ * The bins that `psi` and `jensenshannon` compare proportions over. They are derived from the
+ * reference once and then reused for every window, so windows are measured the same way.
+ */
+import { assertNonEmpty, assertSortedFinite } from './validate.js';
+
+/** The reference quantiles used as inner edges; k/10 literals, as `np.quantile(r, [0.1, …, 0.9])`. */
+export const EDGE_QUANTILES: readonly number[] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+/**
+ * `np.quantile(sorted, q)` with NumPy's default `method="linear"`, bit for bit: virtual index
+ * (n − 1)·q, and NumPy's two-sided lerp (interpolating from the upper neighbour when the weight
+ * is ≥ 0.5) so that results stay monotone.
+ */
+export function quantileLinear(sorted: Float64Array, q: number): number {
+  assertNonEmpty(sorted, 'sorted');
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile must be in [0, 1], got ${q}`);
+  const n = sorted.length;
+  const v = (n - 1) * q;
+  if (v >= n - 1) return sorted[n - 1]!;
+  const lo = Math.floor(v);
+  const a = sorted[lo]!;
+  const b = sorted[lo + 1]!;
+  const t = v - lo;
+  const diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
+/**
+ * Inner bin edges: the reference's deciles with duplicates merged (a column with heavy ties
+ * gets fewer, wider bins instead of empty ones). Outer edges −∞ and +∞ are implicit.
+ */
+export function quantileEdges(sortedR: Float64Array): number[] {
+  assertSortedFinite(sortedR, 'sortedR');
+  // Sorted then deduplicated, like `np.unique`.
+  const qs = EDGE_QUANTILES.map((q) => quantileLinear(sortedR, q)).sort((x, y) => x - y);
+  return qs.filter((e, k) => k === 0 || e !== qs[k - 1]);
+}
+
+/**
+ * Bin of `v` for bins (−∞, e0), [e0, e1), …, [e_last, +∞): the number of edges ≤ v, so a value
+ * equal to an edge falls in the bin above it. ±Infinity land in the outer bins.
+ */
+export function binIndex(edges: readonly number[], v: number): number {
+  if (Number.isNaN(v)) throw new RangeError('binIndex: value is NaN');
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (edges[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Counts per bin (length edges.length + 1). */
+export function binCounts(edges: readonly number[], values: ArrayLike<number>): number[] {
+  const counts = new Array<number>(edges.length + 1).fill(0);
+  for (let k = 0; k < values.length; k++) counts[binIndex(edges, values[k]!)]!++;
+  return counts;
+}
+
+export interface AlignedCounts {
+  /** Categories of R ∪ C, sorted so that the layout is deterministic. */
+  categories: string[];
+  ref: number[];
+  cur: number[];
+}
+
+/**
+ * Aligns per-category counts of R and C on the categories of R ∪ C (a category missing from one
+ * side counts 0 there). Categories whose count is 0 on both sides are not in R ∪ C and are left out.
+ */
+export function alignCategoryCounts(
+  refCounts: ReadonlyMap<string, number>,
+  curCounts: ReadonlyMap<string, number>,
+): AlignedCounts {
+  const keys = new Set<string>();
+  for (const [k, c] of refCounts) if (c > 0) keys.add(k);
+  for (const [k, c] of curCounts) if (c > 0) keys.add(k);
+  const categories = [...keys].sort();
+  return {
+    categories,
+    ref: categories.map((k) => refCounts.get(k) ?? 0),
+    cur: categories.map((k) => curCounts.get(k) ?? 0),
+  };
+}

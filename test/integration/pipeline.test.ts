@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { accessEvent, label, prediction } from '../support/events.js';
+import { produce, testKafka, waitFor } from '../support/harness.js';
+import { startTestService } from '../support/service.js';
+
+describe('Kafka → ClickHouse pipeline (real broker, embedded engine)', () => {
+  it('stores predictions, labels and access events consumed in a group, and reports ready', async () => {
+    const service = await startTestService();
+    const { topics } = service.config;
+    await produce(topics.predictions, Array.from({ length: 300 }, (_, i) => prediction(i)), (i) => `p-${i}`);
+    await produce(topics.labels, Array.from({ length: 100 }, (_, i) => label(i)));
+    await produce(topics.accessLog, Array.from({ length: 50 }, (_, i) => accessEvent(i)));
+
+    const counts = await waitFor('all rows stored', async () => {
+      const [row] = await service.rows<{ p: number; l: number; a: number }>(
+        `SELECT (SELECT count() FROM predictions FINAL) AS p, (SELECT count() FROM labels FINAL) AS l,
+                (SELECT count() FROM access_log FINAL) AS a`,
+      );
+      return row && row.p === 300 && row.l === 100 && row.a === 50 ? row : undefined;
+    });
+    expect(counts).toEqual({ p: 300, l: 100, a: 50 });
+
+    const [stored] = await service.rows<Record<string, unknown>>(
+      `SELECT model_id, model_version, features_num['age'] AS age, features_str['region'] AS region,
+              features_str['has_card'] AS has_card, prediction, prediction_num, score, latency_ms, is_error, entity_id,
+              toUnixTimestamp64Milli(timestamp) AS ts
+       FROM predictions FINAL WHERE prediction_id = 'p-7'`,
+    );
+    const sent = prediction(7);
+    expect(stored).toEqual({
+      model_id: 'credit-risk',
+      model_version: '3',
+      age: 27,
+      region: 'south',
+      has_card: 'false',
+      prediction: '1',
+      prediction_num: 1,
+      score: 0.07,
+      latency_ms: 12,
+      is_error: false,
+      entity_id: 'customer-7',
+      ts: sent['timestamp'],
+    });
+
+    const models = await service.rows<{ model_id: string; model_version: string; task: string }>(
+      'SELECT model_id, model_version, task FROM model_versions FINAL',
+    );
+    expect(models).toEqual([{ model_id: 'credit-risk', model_version: '3', task: 'binary_classification' }]);
+
+    const ready = await service.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    const metrics = await service.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toContain(`modelwatch_messages_total{topic="${topics.predictions}",outcome="stored"} 300`);
+  });
+
+  it('commits the group's offsets once the rows are stored', async () => {
+    const first = await startTestService();
+    const env = { ...first.config };
+    await produce(env.topics.predictions, Array.from({ length: 100 }, (_, i) => prediction(i)));
+    await waitFor('first 100 stored', async () => {
+      const [row] = await first.rows<{ c: number }>('SELECT count() AS c FROM predictions');
+      return row?.c === 100 ? true : undefined;
+    });
+    const admin = testKafka().admin();
+    await admin.connect();
+    const offsets = await waitFor('offsets committed', async () => {
+      const [topic] = await admin.fetchOffsets({ groupId: env.ingest.consumerGroup, topics: [env.topics.predictions] });
+      const total = topic?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) ?? 0;
+      return total === 100 ? total : undefined;
+    });
+    await admin.disconnect();
+    expect(offsets).toBe(100);
+  });
+});

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Kafka, Partitioners, logLevel, type Message } from 'kafkajs';
+import { inject, onTestFinished } from 'vitest';
+import { loadConfig, type Config } from '../../src/platform/config/index.js';
+
+export function brokers(): string[] {
+  return inject('kafkaBrokers');
+}
+
+/** A short unique suffix, so every test has its own topics, group and database. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+}
+
+export function tempDir(prefix = 'modelwatch-test-'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+let processDataDir: string | undefined;
+
+/**
+ * chdb binds one data path per process, so every test in a file shares one data dir (removed at
+ * exit) and isolates itself by database name instead.
+ */
+function sharedDataDir(): string {
+  if (!processDataDir) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'modelwatch-test-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    processDataDir = dir;
+  }
+  return processDataDir;
+}
+
+/** Environment for one isolated service: unique topics, group, database and data dir. */
+export function isolatedEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const id = uniqueName('t');
+  return {
+    MODELWATCH_KAFKA_BROKERS: brokers().join(','),
+    MODELWATCH_TOPIC_PREDICTIONS: `${id}.predictions`,
+    MODELWATCH_TOPIC_LABELS: `${id}.labels`,
+    MODELWATCH_TOPIC_ACCESS_LOG: `${id}.access-log`,
+    MODELWATCH_TOPIC_RETRAIN: `${id}.retrain`,
+    MODELWATCH_TOPIC_AUDIT_DIGESTS: `${id}.audit-digests`,
+    MODELWATCH_TOPIC_DLQ: `${id}.dead-letter`,
+    MODELWATCH_TOPIC_PARTITIONS: '3',
+    MODELWATCH_CONSUMER_GROUP: `${id}-group`,
+    MODELWATCH_CLICKHOUSE_DATABASE: id,
+    MODELWATCH_DATA_DIR: sharedDataDir(),
+    MODELWATCH_API_HOST: '127.0.0.1',
+    MODELWATCH_ADMIN_KEY: 'test-admin-key-0123456789',
+    MODELWATCH_BATCH_MAX_MS: '200',
+    MODELWATCH_LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+export function isolatedConfig(extra: Record<string, string> = {}): Config {
+  return loadConfig(isolatedEnv(extra));
+}
+
+export function testKafka(): Kafka {
+  return new Kafka({ brokers: brokers(), clientId: 'modelwatch-test', logLevel: logLevel.NOTHING });
+}
+
+/** Produces messages (values as given: objects are JSON-encoded, strings and Buffers sent raw). */
+export async function produce(topic: string, values: (object | string | Buffer)[], key?: (i: number) => string): Promise<void> {
+  const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    const messages: Message[] = values.map((v, i) => ({
+      key: key ? key(i) : null,
+      value: Buffer.isBuffer(v) || typeof v === 'string' ? v : JSON.stringify(v),
+    }));
+    for (let i = 0; i < messages.length; i += 2_000) await producer.send({ topic, messages: messages.slice(i, i + 2_000), acks: -1 });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Polls until `check` returns a value that is not undefined, or fails with `what`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+}
