@@ -53,7 +53,7 @@ describe('Kafka → ClickHouse pipeline (real broker, embedded engine)', () => {
     expect(metrics.body).toContain(`modelwatch_messages_total{topic="${topics.predictions}",outcome="stored"} 300`);
   });
 
-  it('commits the group's offsets once the rows are stored', async () => {
+  it("commits the group's offsets once the rows are stored", async () => {
     const first = await startTestService();
     const env = { ...first.config };
     await produce(env.topics.predictions, Array.from({ length: 100 }, (_, i) => prediction(i)));
