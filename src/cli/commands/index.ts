@@ -1,3 +1,4 @@
+import { benchCommand } from './bench.js';
 import type { Command } from './command.js';
 import { kafkaCommand } from './kafka.js';
 import { keysCommand } from './keys.js';
@@ -10,4 +11,5 @@ export const commands: Record<string, Command> = {
   migrate: migrateCommand,
   kafka: kafkaCommand,
   keys: keysCommand,
+  bench: benchCommand,
 };

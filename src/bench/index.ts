@@ -1,0 +1,6 @@
+import type { Bench } from './bench.js';
+
+export type { Bench } from './bench.js';
+
+/** Every benchmark, by name (`modelwatch bench <name>`); each capability adds its own entry. */
+export const benches: Record<string, Bench> = {};
