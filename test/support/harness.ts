@@ -54,6 +54,7 @@ export function isolatedEnv(extra: Record<string, string> = {}): Record<string, 
     MODELWATCH_API_HOST: '127.0.0.1',
     MODELWATCH_ADMIN_KEY: 'test-admin-key-0123456789',
     MODELWATCH_BATCH_MAX_MS: '200',
+    MODELWATCH_CONSUMER_SESSION_TIMEOUT_MS: '6000',
     MODELWATCH_LOG_LEVEL: 'warn',
     ...extra,
   };

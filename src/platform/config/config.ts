@@ -86,6 +86,7 @@ const envSchema = z
     MODELWATCH_TOPIC_DLQ: z.string().min(1).default('ml.dead-letter'),
     MODELWATCH_TOPIC_PARTITIONS: positiveInt(6, 1000),
     MODELWATCH_CONSUMER_GROUP: z.string().min(1).default('modelwatch'),
+    MODELWATCH_CONSUMER_SESSION_TIMEOUT_MS: positiveInt(30_000, 3_600_000),
     MODELWATCH_BATCH_MAX_ROWS: positiveInt(20_000, 1_000_000),
     MODELWATCH_BATCH_MAX_MS: positiveInt(1_000, 600_000),
     MODELWATCH_MAX_MESSAGE_BYTES: positiveInt(1_048_576, 100 * 1_048_576),
@@ -148,6 +149,8 @@ export interface TopicsConfig {
 
 export interface IngestConfig {
   consumerGroup: string;
+  /** How long the group waits for a silent member (a crashed instance) before reassigning its partitions. @default 30000 */
+  sessionTimeoutMs: number;
   /** Flush a batch at this many rows. @default 20000 */
   batchMaxRows: number;
   /** Flush a batch this long after its first message. @default 1000 */
@@ -230,6 +233,7 @@ function toConfig(env: Env): Config {
     },
     ingest: {
       consumerGroup: env.MODELWATCH_CONSUMER_GROUP,
+      sessionTimeoutMs: env.MODELWATCH_CONSUMER_SESSION_TIMEOUT_MS,
       batchMaxRows: env.MODELWATCH_BATCH_MAX_ROWS,
       batchMaxMs: env.MODELWATCH_BATCH_MAX_MS,
       maxMessageBytes: env.MODELWATCH_MAX_MESSAGE_BYTES,

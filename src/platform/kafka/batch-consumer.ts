@@ -31,6 +31,8 @@ export interface BatchConsumerOptions<T> {
   maxRows?: number;
   /** Flush when the oldest buffered message is this old. @default 1000 */
   maxMs?: number;
+  /** @default 30000 */
+  sessionTimeoutMs?: number;
   /** Start from the earliest offset when the group has none. @default true */
   fromBeginning?: boolean;
   onLag?: (topic: string, partition: number, lag: number) => void;
@@ -64,9 +66,9 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   const maxMs = options.maxMs ?? 1_000;
   const consumer: Consumer = kafka.consumer({
     groupId,
-    sessionTimeout: 30_000,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     rebalanceTimeout: 60_000,
-    heartbeatInterval: 3_000,
+    heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
     maxBytesPerPartition: 4 * 1024 * 1024,
     maxWaitTimeInMs: Math.min(maxMs, 500),
   });

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { freePort } from '../../src/platform/kafka/local-broker/tools.js';
+import { openDatabase } from '../../src/platform/clickhouse/index.js';
+import { loadConfig } from '../../src/platform/config/index.js';
+import { prediction } from '../support/events.js';
+import { isolatedEnv, produce, testKafka, waitFor } from '../support/harness.js';
+
+const cli = path.resolve('dist/cli/main.js');
+
+function serve(env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [cli, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.resume();
+  onTestFinished(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
+async function storedCount(port: string): Promise<number | undefined> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const body = await response.text();
+  const match = /modelwatch_messages_total\{topic="[^"]+\.predictions",outcome="stored"\} (\d+)/.exec(body);
+  return match ? Number(match[1]) : undefined;
+}
+
+async function committedTotal(groupId: string, topic: string): Promise<number> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return offsets?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) ?? 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('a consumer killed mid-batch', () => {
+  it('loses nothing and counts nothing twice once another instance takes over (real process, SIGKILL)', async () => {
+    expect(existsSync(cli), 'the CLI is built (npm test runs npm run build first)').toBe(true);
+    const total = 20_000;
+    const port = String(await freePort());
+    const env = isolatedEnv({ MODELWATCH_BATCH_MAX_ROWS: '1000', MODELWATCH_API_PORT: port, MODELWATCH_LOG_LEVEL: 'error' });
+    const config = loadConfig(env);
+
+    const first = serve(env);
+    await waitFor('first instance up', () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => (r.ok ? true : undefined)));
+    await produce(config.topics.predictions, Array.from({ length: total }, (_, i) => prediction(i)));
+    // Kill it while it is part-way through: some batches stored, more in flight.
+    const storedBeforeKill = await waitFor('some batches stored', async () => {
+      const stored = await storedCount(port);
+      return stored !== undefined && stored >= 2_000 ? stored : undefined;
+    });
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    expect(storedBeforeKill).toBeLessThan(total);
+
+    const second = serve(env);
+    await waitFor('all offsets committed by the second instance', async () =>
+      (await committedTotal(config.ingest.consumerGroup, config.topics.predictions)) === total ? true : undefined,
+    120_000);
+    second.kill('SIGTERM');
+    await new Promise((resolve) => second.once('exit', resolve));
+
+    const db = await openDatabase(config.clickhouse);
+    try {
+      const result = await db.client.query({
+        query: `SELECT (SELECT count() FROM predictions FINAL) AS final, (SELECT uniqExact(prediction_id) FROM predictions) AS ids,
+                       (SELECT count() FROM predictions) AS raw`,
+        format: 'JSONEachRow',
+      });
+      const [row] = await result.json<{ final: number; ids: number; raw: number }>();
+      expect(row?.final).toBe(total);
+      expect(row?.ids).toBe(total);
+      expect(row?.raw).toBeGreaterThanOrEqual(total);
+    } finally {
+      await db.close();
+    }
+  }, 240_000);
+});

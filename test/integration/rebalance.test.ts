@@ -1,0 +1,46 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createCollectors, createIngestMetrics } from '../../src/collectors/index.js';
+import { prediction } from '../support/events.js';
+import { produce, testKafka, waitFor } from '../support/harness.js';
+import { startTestService } from '../support/service.js';
+
+describe('a second instance joining the consumer group', () => {
+  it('takes over partitions mid-stream; every prediction is stored once as the API reads it', async () => {
+    const service = await startTestService({ MODELWATCH_BATCH_MAX_ROWS: '500' });
+    const { config, deps } = service;
+    const total = 12_000;
+    await produce(config.topics.predictions, Array.from({ length: total / 2 }, (_, i) => prediction(i)));
+
+    const secondRegistry = new Registry();
+    const second = createCollectors({
+      kafka: deps.kafka,
+      producer: deps.producer,
+      db: deps.db,
+      models: deps.models,
+      metrics: createIngestMetrics(secondRegistry),
+      topics: config.topics,
+      ingest: config.ingest,
+      logger: deps.logger,
+    });
+    await second.start();
+    await produce(config.topics.predictions, Array.from({ length: total / 2 }, (_, i) => prediction(total / 2 + i)));
+
+    const admin = testKafka().admin();
+    await admin.connect();
+    await waitFor('the group committed every offset', async () => {
+      const [offsets] = await admin.fetchOffsets({ groupId: config.ingest.consumerGroup, topics: [config.topics.predictions] });
+      const committed = offsets?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) ?? 0;
+      return committed === total ? true : undefined;
+    }, 120_000);
+    await admin.disconnect();
+    await second.stop();
+
+    const storedBySecond = (await secondRegistry.getSingleMetric('modelwatch_messages_total')?.get())?.values.reduce((s, v) => s + v.value, 0) ?? 0;
+    expect(storedBySecond, 'the joining instance was assigned partitions and stored messages').toBeGreaterThan(0);
+    const [row] = await service.rows<{ final: number; ids: number }>(
+      'SELECT (SELECT count() FROM predictions FINAL) AS final, (SELECT uniqExact(prediction_id) FROM predictions) AS ids',
+    );
+    expect(row).toEqual({ final: total, ids: total });
+  }, 180_000);
+});
