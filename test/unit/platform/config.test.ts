@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/platform/config/index.js';
+import { isModelwatchError } from '../../../src/platform/errors.js';
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (isModelwatchError(err, 'CONFIG_INVALID')) return err.message;
+    throw err;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('loadConfig', () => {
+  it('gives embedded defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.kafka.brokers).toBeUndefined();
+    expect(config.clickhouse.url).toBeUndefined();
+    expect(config.clickhouse.database).toBe('modelwatch');
+    expect(config.clickhouse.dataDir).toMatch(/\.modelwatch$/);
+    expect(config.api.port).toBe(8080);
+    expect(config.topics).toMatchObject({
+      predictions: 'ml.predictions',
+      labels: 'ml.labels',
+      accessLog: 'ml.access-log',
+      retrain: 'ml.retrain-triggers',
+      auditDigests: 'ml.audit-digests',
+      deadLetter: 'ml.dead-letter',
+    });
+    expect(config.ingest.consumerGroup).toBe('modelwatch');
+  });
+
+  it('parses brokers, the server URL and its database', () => {
+    const config = loadConfig({
+      MODELWATCH_KAFKA_BROKERS: 'k1:9092, k2:9093',
+      MODELWATCH_CLICKHOUSE_URL: 'http://user:pw@ch:8123/monitoring',
+      MODELWATCH_TOPIC_PREDICTIONS: 'preds',
+    });
+    expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9093']);
+    expect(config.clickhouse.database).toBe('monitoring');
+    expect(config.topics.predictions).toBe('preds');
+  });
+
+  it('names the variable and the value in one line when a value is wrong', () => {
+    const message = configError({ MODELWATCH_API_PORT: 'eighty' });
+    expect(message).toContain("MODELWATCH_API_PORT: expected a port number (got 'eighty')");
+    expect(message).not.toContain('\n');
+    expect(configError({ MODELWATCH_API_PORT: '70000' })).toContain('MODELWATCH_API_PORT: expected a port from 1 to 65535');
+    expect(configError({ MODELWATCH_KAFKA_BROKERS: 'no-port-here' })).toContain('MODELWATCH_KAFKA_BROKERS: expected host:port');
+    expect(configError({ MODELWATCH_CLICKHOUSE_URL: 'ftp://x' })).toContain('MODELWATCH_CLICKHOUSE_URL');
+    expect(configError({ MODELWATCH_LOG_LEVEL: 'loud' })).toContain('MODELWATCH_LOG_LEVEL');
+  });
+
+  it('checks variables that only make sense together', () => {
+    expect(configError({ MODELWATCH_KAFKA_SASL_MECHANISM: 'plain' })).toContain('MODELWATCH_KAFKA_SASL_USERNAME');
+    expect(configError({ MODELWATCH_CLICKHOUSE_CLUSTER: 'c1' })).toContain('MODELWATCH_CLICKHOUSE_CLUSTER: a cluster needs a server');
+  });
+
+  it('reports every bad variable at once', () => {
+    const message = configError({ MODELWATCH_API_PORT: 'x', MODELWATCH_BATCH_MAX_ROWS: '-5' });
+    expect(message).toContain('MODELWATCH_API_PORT');
+    expect(message).toContain('MODELWATCH_BATCH_MAX_ROWS');
+  });
+});
