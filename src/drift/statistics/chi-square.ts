@@ -12,7 +12,8 @@ export interface ChiSquareResult {
 
 /** P(χ²_dof ≥ x) = Q(dof/2, x/2). */
 export function chiSquareSf(x: number, dof: number): number {
-  if (!Number.isInteger(dof) || dof < 1) throw new RangeError(`chiSquareSf: dof must be a positive integer, got ${dof}`);
+  if (!Number.isInteger(dof) || dof < 1)
+    throw new RangeError(`chiSquareSf: dof must be a positive integer, got ${dof}`);
   return regularizedGammaQ(dof / 2, x / 2);
 }
 
@@ -27,7 +28,9 @@ export function chiSquareSf(x: number, dof: number): number {
  */
 export function chiSquare(refCounts: readonly number[], curCounts: readonly number[]): ChiSquareResult {
   if (refCounts.length !== curCounts.length) {
-    throw new RangeError(`chiSquare: refCounts and curCounts must be aligned (${refCounts.length} vs ${curCounts.length})`);
+    throw new RangeError(
+      `chiSquare: refCounts and curCounts must be aligned (${refCounts.length} vs ${curCounts.length})`,
+    );
   }
   const nR = sumCounts(refCounts, 'refCounts');
   const nC = sumCounts(curCounts, 'curCounts');

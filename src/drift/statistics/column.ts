@@ -77,7 +77,12 @@ export function numericalDrift(
     case 'psi':
       return decide(method, psi(ref.counts, binCounts(ref.edges, sortedC)), null, threshold);
     case 'jensenshannon':
-      return decide(method, jensenShannonDistance(ref.counts, binCounts(ref.edges, sortedC)), null, threshold);
+      return decide(
+        method,
+        jensenShannonDistance(ref.counts, binCounts(ref.edges, sortedC)),
+        null,
+        threshold,
+      );
     case 'chi2':
       throw new RangeError('unreachable: chi2 is categorical only');
   }
@@ -116,7 +121,8 @@ function noStatistic(method: DriftMethod, threshold: number): ColumnDriftResult 
 }
 
 function assertApplies(method: DriftMethod, kind: 'numerical' | 'categorical'): void {
-  if (!METHOD_KINDS[method].includes(kind)) throw new RangeError(`drift method ${method} does not apply to ${kind} columns`);
+  if (!METHOD_KINDS[method].includes(kind))
+    throw new RangeError(`drift method ${method} does not apply to ${kind} columns`);
 }
 
 function total(counts: readonly number[]): number {

@@ -1,6 +1,11 @@
 /** Pure statistics of data drift (no I/O). Functions take sorted samples or aligned counts. */
 export { KS_EXACT_MAX_N, kolmogorovSf, ksExactPValue, ksPValue, ksStatistic } from './ks.js';
-export { WASSERSTEIN_MIN_STD, normalizedWasserstein, populationStd, wassersteinDistance } from './wasserstein.js';
+export {
+  WASSERSTEIN_MIN_STD,
+  normalizedWasserstein,
+  populationStd,
+  wassersteinDistance,
+} from './wasserstein.js';
 export {
   type AlignedCounts,
   EDGE_QUANTILES,

@@ -17,7 +17,8 @@ export function assertNonEmpty(values: ArrayLike<number>, name: string): void {
 export function sumCounts(counts: readonly number[], name: string): number {
   let total = 0;
   for (const c of counts) {
-    if (!Number.isFinite(c) || c < 0) throw new RangeError(`${name} must be non-negative finite counts, got ${c}`);
+    if (!Number.isFinite(c) || c < 0)
+      throw new RangeError(`${name} must be non-negative finite counts, got ${c}`);
     total += c;
   }
   return total;
