@@ -37,10 +37,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  // Before swagger-ui registers its routes, so they are marked public as they are added.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
   });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   await app.register(authPlugin, { keys: deps.keys });
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, () => ({ ok: true }));

@@ -1,0 +1,94 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { freePort } from '../../src/platform/kafka/local-broker/tools.js';
+import { tempDir, waitFor } from '../support/harness.js';
+
+const cli = path.resolve('dist/cli/main.js');
+
+function run(args: string[], env: Record<string, string>) {
+  const result = spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('the modelwatch CLI', () => {
+  it('is built', () => {
+    expect(existsSync(cli), 'npm test builds the CLI first (npm run build)').toBe(true);
+  });
+
+  it('rejects bad configuration with one line naming the variable and exit code 2', () => {
+    const result = run(['migrate'], { MODELWATCH_API_PORT: 'eighty' });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      "modelwatch: invalid configuration: MODELWATCH_API_PORT: expected a port number (got 'eighty')",
+    ]);
+  });
+
+  it('applies migrations once; the second run is a no-op', () => {
+    const env = { MODELWATCH_DATA_DIR: tempDir() };
+    const first = run(['migrate'], env);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^applied 1 \(.*\), 2 \(.*\); now at version \d+/);
+    const second = run(['migrate'], env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^nothing to apply: .* is at version \d+/);
+  });
+
+  it('names an unreachable ClickHouse server in one line, password masked, and exits 1', () => {
+    const result = run(['migrate'], { MODELWATCH_CLICKHOUSE_URL: 'http://user:s3cret@127.0.0.1:1/monitoring' });
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^modelwatch: ClickHouse server http:\/\/user:\*\*\*@127\.0\.0\.1:1\/monitoring is unreachable: .*ECONNREFUSED/);
+    expect(result.stderr).not.toContain('s3cret');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('explains usage errors in one line', () => {
+    const unknown = run(['frobnicate'], {});
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe("modelwatch: unknown command 'frobnicate' (try modelwatch --help)\n");
+    const role = run(['keys', 'create', '--role', 'superuser'], { MODELWATCH_DATA_DIR: tempDir() });
+    expect(role.code).toBe(1);
+    expect(role.stderr).toContain('--role must be one of viewer, auditor, admin');
+  });
+
+  it('prints a new API key once', () => {
+    const result = run(['keys', 'create', '--role', 'viewer'], { MODELWATCH_DATA_DIR: tempDir() });
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^mw_[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('serve keeps running and reports not ready while Kafka is unreachable, naming it', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [cli, 'serve'], {
+      env: {
+        ...process.env,
+        MODELWATCH_KAFKA_BROKERS: '127.0.0.1:1',
+        MODELWATCH_DATA_DIR: tempDir(),
+        MODELWATCH_API_PORT: String(port),
+        MODELWATCH_API_HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    onTestFinished(() => void child.kill('SIGKILL'));
+
+    const ready = await waitFor('ClickHouse migrated while Kafka is down', async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+      const body = (await response.json()) as { checks: Record<string, boolean> };
+      return body.checks['clickhouse'] ? { status: response.status, body } : undefined;
+    });
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ ready: false, checks: { clickhouse: true, kafka: false } });
+    await waitFor('a log line naming the broker', () => Promise.resolve(stderr.includes('127.0.0.1:1') ? true : undefined));
+    expect(child.exitCode).toBeNull();
+
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
+  });
+});
