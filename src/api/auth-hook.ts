@@ -22,7 +22,7 @@ function bearer(request: FastifyRequest): string | undefined {
 }
 
 /** Authentication as a hook on every route, so no route can forget it (fail closed: admin). */
-async function authHook(app: FastifyInstance, options: { keys: KeyStore }): Promise<void> {
+function authHook(app: FastifyInstance, options: { keys: KeyStore }, done: () => void): void {
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
     if (config.public) return;
@@ -38,6 +38,7 @@ async function authHook(app: FastifyInstance, options: { keys: KeyStore }): Prom
     }
     request.principal = principal;
   });
+  done();
 }
 
 export const authPlugin = fp(authHook, { name: 'modelwatch-auth' });

@@ -6,10 +6,11 @@ import { KeyStore } from '../../src/auth/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
 import { startTestService } from '../support/service.js';
 
-const probes: FastifyPluginAsync = async (api) => {
+const probes: FastifyPluginAsync = (api) => {
   api.get('/viewer-only', { config: { role: 'viewer' } }, () => ({ ok: true }));
   api.get('/auditor-only', { config: { role: 'auditor' } }, () => ({ ok: true }));
   api.get('/forgot-to-say', () => ({ ok: true }));
+  return Promise.resolve();
 };
 
 describe('API authentication (keys stored hashed in ClickHouse)', () => {
@@ -29,7 +30,7 @@ describe('API authentication (keys stored hashed in ClickHouse)', () => {
     const call = async (url: string, key?: string) => {
       const response = await app.inject({ method: 'GET', url, headers: key ? { authorization: `Bearer ${key}` } : {} });
       const json = response.headers['content-type']?.toString().startsWith('application/json');
-      return { status: response.statusCode, message: json ? (response.json() as { message?: string }).message : undefined };
+      return { status: response.statusCode, message: json ? response.json<{ message?: string }>().message : undefined };
     };
 
     expect(await call('/api/v1/viewer-only')).toEqual({ status: 401, message: 'missing API key: send Authorization: Bearer <key>' });
@@ -52,6 +53,6 @@ describe('API authentication (keys stored hashed in ClickHouse)', () => {
     const service = await startTestService();
     const response = await service.app.inject({ method: 'GET', url: '/docs/json' });
     expect(response.statusCode).toBe(200);
-    expect((response.json() as { openapi: string }).openapi).toMatch(/^3\./);
+    expect(response.json<{ openapi: string }>().openapi).toMatch(/^3\./);
   });
 });

@@ -18,7 +18,12 @@ async function readTopic(topic: string, expected: number): Promise<KafkaMessage[
   const messages: KafkaMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+  await consumer.run({
+    eachMessage: ({ message }) => {
+      messages.push(message);
+      return Promise.resolve();
+    },
+  });
   await waitFor(`${expected} messages on ${topic}`, () => Promise.resolve(messages.length >= expected ? true : undefined));
   await consumer.disconnect();
   return messages;

@@ -32,7 +32,7 @@ export async function startTestService(env: Record<string, string> = {}): Promis
     },
     async get(url: string) {
       const response = await service.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${config.api.adminKey ?? ''}` } });
-      return { status: response.statusCode, body: response.json() as unknown };
+      return { status: response.statusCode, body: response.json<unknown>() };
     },
   };
 }

@@ -6,7 +6,7 @@ export interface DdlContext {
   /** `' ON CLUSTER name'` or `''`. */
   onCluster: string;
   /** A MergeTree-family engine clause, replicated when a cluster is configured. */
-  engine(family: 'MergeTree' | 'ReplacingMergeTree' | 'AggregatingMergeTree' | 'SummingMergeTree', args?: string): string;
+  engine: (family: 'MergeTree' | 'ReplacingMergeTree' | 'AggregatingMergeTree' | 'SummingMergeTree', args?: string) => string;
 }
 
 export interface Migration {
@@ -25,7 +25,7 @@ export function ddlContext(cluster: string | undefined): DdlContext {
   const onCluster = cluster ? ` ON CLUSTER ${assertIdentifier(cluster)}` : '';
   return {
     onCluster,
-    engine(family, args = '') {
+    engine: (family, args = '') => {
       if (!cluster) return `${family}(${args})`;
       const replicated = `'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'`;
       return `Replicated${family}(${args ? `${replicated}, ${args}` : replicated})`;

@@ -157,7 +157,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     if (payload.isStale() || payload.batch.messages.length === 0) return;
     append(payload);
-    if (buffer.items.length >= maxRows) await flushWithHeartbeat(payload.heartbeat);
+    if (buffer.items.length >= maxRows) await flushWithHeartbeat(() => payload.heartbeat());
   }
 
   return {

@@ -29,7 +29,7 @@ function kafkaLogCreator(logger: Logger) {
 function saslOptions(config: KafkaConfig): SASLOptions | undefined {
   if (!config.sasl) return undefined;
   const { mechanism, username, password } = config.sasl;
-  return { mechanism, username, password } as SASLOptions;
+  return { mechanism, username, password };
 }
 
 export function createKafka(config: KafkaConfig, brokers: string[], logger: Logger): Kafka {
