@@ -1,14 +1,24 @@
 import { loadConfig } from '../../platform/config/index.js';
-import { startLocalBroker } from '../../platform/kafka/index.js';
+import { assertJavaAndMaven, resolveKafkaJars, startLocalBroker } from '../../platform/kafka/index.js';
 import { createLogger } from '../../platform/observability/index.js';
 import { parseOptions, untilSignal, type Command } from './command.js';
 
 export const kafkaCommand: Command = {
   summary: 'run a local Apache Kafka broker and print its bootstrap address',
   async run(args) {
-    const { values } = parseOptions(args, { 'data-dir': { type: 'string' } }, 'modelwatch kafka [--data-dir DIR]');
+    const { values } = parseOptions(
+      args,
+      { 'data-dir': { type: 'string' }, 'resolve-only': { type: 'boolean' } },
+      'modelwatch kafka [--data-dir DIR] [--resolve-only]',
+    );
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
+    if (values['resolve-only']) {
+      await assertJavaAndMaven();
+      const libs = await resolveKafkaJars(config.kafka.localVersion, config.cacheDir, logger);
+      process.stdout.write(`Apache Kafka ${config.kafka.localVersion} jars in ${libs}\n`);
+      return 0;
+    }
     const broker = await startLocalBroker({
       version: config.kafka.localVersion,
       cacheDir: config.cacheDir,
