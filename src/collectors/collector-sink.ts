@@ -1,13 +1,13 @@
 import type { Producer } from 'kafkajs';
-import type { ZodType } from 'zod';
 import type { ModelRegistry, Task } from '../models/index.js';
 import { inferTask } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import type { BatchSink, SourceMessage } from '../platform/kafka/index.js';
 import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
-import { accessLogEvent, describeIssues, labelEvent, predictionEvent } from './events.js';
 import type { IngestMetrics } from './ingest-metrics.js';
-import { accessLogRow, labelRow, predictionRow } from './rows.js';
+import { accessLogRow, labelRow, predictionInputLine } from './rows.js';
+import { PREDICTION_INPUT_COLUMNS } from './schema.js';
+import { checkAccessEvent, checkLabel, checkPrediction } from './validation.js';
 
 export interface CollectorTopics {
   predictions: string;
@@ -16,7 +16,7 @@ export interface CollectorTopics {
   deadLetter: string;
 }
 
-type Table = 'predictions' | 'labels' | 'access_log';
+type Table = 'predictions_input' | 'labels' | 'access_log';
 
 interface PredictionFacts {
   model: string;
@@ -40,11 +40,6 @@ export interface CollectorSinkDeps {
   maxMessageBytes: number;
 }
 
-function parseWith<T>(schema: ZodType<T>, value: unknown): { ok: true; data: T } | { ok: false; detail: string } {
-  const result = schema.safeParse(value);
-  return result.success ? { ok: true, data: result.data } : { ok: false, detail: describeIssues(result.error) };
-}
-
 /** Validates and reshapes each message as it arrives; writes a flushed batch table by table. */
 export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded> {
   const { topics } = deps;
@@ -60,22 +55,23 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
     if (bytes.length > deps.maxMessageBytes) {
       return dead(source, 'oversize', `message is ${bytes.length} bytes; the limit is ${deps.maxMessageBytes}`);
     }
+    const text = bytes.toString('utf8');
     let json: unknown;
     try {
-      json = JSON.parse(bytes.toString('utf8'));
+      json = JSON.parse(text);
     } catch (err) {
       return dead(source, 'invalid_json', err instanceof Error ? err.message : 'not JSON');
     }
     switch (source.topic) {
       case topics.predictions: {
-        const parsed = parseWith(predictionEvent, json);
-        if (!parsed.ok) return dead(source, 'schema', parsed.detail);
-        const e = parsed.data;
+        const checked = checkPrediction(json);
+        if (!checked.ok) return dead(source, 'schema', checked.detail);
+        const e = checked.event;
         return {
           ok: true,
           topic: source.topic,
-          table: 'predictions',
-          line: predictionRow(e),
+          table: 'predictions_input',
+          line: predictionInputLine(e, text),
           prediction: {
             model: e.model_id,
             version: e.model_version,
@@ -87,16 +83,16 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
         };
       }
       case topics.labels: {
-        const parsed = parseWith(labelEvent, json);
-        return parsed.ok
-          ? { ok: true, topic: source.topic, table: 'labels', line: labelRow(parsed.data) }
-          : dead(source, 'schema', parsed.detail);
+        const checked = checkLabel(json);
+        return checked.ok
+          ? { ok: true, topic: source.topic, table: 'labels', line: labelRow(checked.event) }
+          : dead(source, 'schema', checked.detail);
       }
       case topics.accessLog: {
-        const parsed = parseWith(accessLogEvent, json);
-        return parsed.ok
-          ? { ok: true, topic: source.topic, table: 'access_log', line: accessLogRow(parsed.data) }
-          : dead(source, 'schema', parsed.detail);
+        const checked = checkAccessEvent(json);
+        return checked.ok
+          ? { ok: true, topic: source.topic, table: 'access_log', line: accessLogRow(checked.event) }
+          : dead(source, 'schema', checked.detail);
       }
       default:
         return dead(source, 'unknown_topic', `no collector for topic ${source.topic}`);
@@ -104,7 +100,7 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
   }
 
   async function write(items: Decoded[]): Promise<void> {
-    const lines: Record<Table, string[]> = { predictions: [], labels: [], access_log: [] };
+    const lines: Record<Table, string[]> = { predictions_input: [], labels: [], access_log: [] };
     const letters: DeadLetter[] = [];
     const seen = new Map<string, { modelId: string; version: string; task: Task; firstSeen: number }>();
     for (const item of items) {
@@ -118,8 +114,10 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
         seen.set(`${p.model}\0${p.version}`, { modelId: p.model, version: p.version, task: p.task, firstSeen: p.time });
       }
     }
-    for (const table of ['predictions', 'labels', 'access_log'] as const) {
-      if (lines[table].length > 0) await deps.db.insertJsonEachRow(table, Buffer.from(lines[table].join('\n'), 'utf8'));
+    for (const table of ['predictions_input', 'labels', 'access_log'] as const) {
+      if (lines[table].length === 0) continue;
+      const structure = table === 'predictions_input' ? PREDICTION_INPUT_COLUMNS : undefined;
+      await deps.db.insertJsonEachRow(table, Buffer.from(lines[table].join('\n'), 'utf8'), { structure });
     }
     await deps.models.registerSeen([...seen.values()]);
     if (letters.length > 0) {

@@ -64,11 +64,3 @@ export const accessLogEvent = z.object({
   source_ip: z.string().max(64).nullish(),
 });
 export type AccessLogEvent = z.infer<typeof accessLogEvent>;
-
-/** One line naming the first fields that broke the schema: for dead-letter headers and logs. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
-}

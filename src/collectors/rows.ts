@@ -19,6 +19,24 @@ function splitFeatures(features: PredictionEvent['features']) {
   return { num, str };
 }
 
+/**
+ * A `predictions_input` line: the normalized time, version and prediction, and the event's own
+ * JSON (`raw`, passed through) for ClickHouse to take apart (see the migration).
+ */
+export function predictionInputLine(event: PredictionEvent, raw: string): string {
+  const prediction = valueColumns(event.prediction);
+  // JSONEachRow is one row per line; JSON may carry line breaks only as whitespace between tokens.
+  const original = raw.includes('\n') || raw.includes('\r') ? JSON.stringify(event) : raw;
+  const text = JSON.stringify;
+  return (
+    `{"ts":${event.timestamp},"id":${text(event.prediction_id)},"m":${text(event.model_id)},"mv":${text(event.model_version)},` +
+    `"p":${text(prediction.text)},"pn":${prediction.num ?? 'null'},"s":${event.score ?? 'null'},"l":${event.latency_ms ?? 'null'},` +
+    `"err":${event.status === 'error'},"ent":${text(event.entity_id ?? '')},"req":${text(event.request_id ?? '')},` +
+    `"hp":${event.probabilities != null},"e":${original}}`
+  );
+}
+
+/** The whole row as JavaScript would write it: the reference the input view is tested against. */
 export function predictionRow(event: PredictionEvent): string {
   const { num, str } = splitFeatures(event.features);
   const prediction = valueColumns(event.prediction);

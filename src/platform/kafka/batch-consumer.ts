@@ -75,6 +75,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   let buffer = emptyBuffer<T>();
   // Flushes run one after another; each takes the buffer it finds, so none is written twice.
   let flushChain: Promise<void> = Promise.resolve();
+  let pendingFlushes = 0;
   let stopping = false;
   let failing = false;
   let timer: NodeJS.Timeout | undefined;
@@ -117,22 +118,28 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     }
   }
 
+  /** Takes the buffer now and queues its write and commit behind earlier flushes. */
   function flush(): Promise<void> {
+    const taken = buffer;
+    buffer = emptyBuffer<T>();
+    if (taken.highest.size === 0) return flushChain;
+    pendingFlushes += 1;
     flushChain = flushChain.then(async () => {
-      const taken = buffer;
-      buffer = emptyBuffer<T>();
-      if (taken.highest.size === 0) return;
-      const started = performance.now();
-      if (taken.items.length > 0) await writeWithRetry(taken.items);
-      await commit(taken.highest);
-      options.onFlush?.(taken.items.length, (performance.now() - started) / 1000);
+      try {
+        const started = performance.now();
+        if (taken.items.length > 0) await writeWithRetry(taken.items);
+        await commit(taken.highest);
+        options.onFlush?.(taken.items.length, (performance.now() - started) / 1000);
+      } finally {
+        pendingFlushes -= 1;
+      }
     });
     return flushChain;
   }
 
-  /** Waits for a flush while keeping the group membership alive. */
-  async function flushWithHeartbeat(heartbeat: () => Promise<void>): Promise<void> {
-    const done = flush();
+  /** Waits for queued flushes while keeping the group membership alive. */
+  async function drainWithHeartbeat(heartbeat: () => Promise<void>): Promise<void> {
+    const done = flushChain;
     let settled = false;
     void done.finally(() => {
       settled = true;
@@ -157,7 +164,12 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     if (payload.isStale() || payload.batch.messages.length === 0) return;
     append(payload);
-    if (buffer.items.length >= maxRows) await flushWithHeartbeat(() => payload.heartbeat());
+    if (buffer.items.length < maxRows) return;
+    // One batch writes while the next one fills (ClickHouse parses on its own threads); fetching
+    // waits only when a write is still running when the next batch is full. Memory stays bounded
+    // at two batches.
+    if (pendingFlushes > 0) await drainWithHeartbeat(() => payload.heartbeat());
+    void flush();
   }
 
   return {
@@ -176,7 +188,8 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       consumer.on(consumer.events.REBALANCING, () => void flush());
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
       timer = setInterval(() => {
-        if (!stopping && buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
+        // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
+        if (!stopping && pendingFlushes === 0 && buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
       }, Math.max(50, Math.floor(maxMs / 4)));
       await joined;
     },
