@@ -16,7 +16,14 @@ export interface LocalBrokerOptions {
 
 /** SPEC 2: a Docker engine when one answers, else the broker from Maven Central on `java`. */
 export async function startLocalBroker(options: LocalBrokerOptions): Promise<LocalBroker> {
-  if (await dockerReachable()) return startDockerBroker(options.version, options.logger);
+  if (await dockerReachable()) {
+    try {
+      return await startDockerBroker(options.version, options.logger);
+    } catch (err) {
+      // testcontainers is a dev dependency: an install without it still has the Maven path.
+      options.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Docker broker unavailable; using the Maven broker');
+    }
+  }
   const ephemeral = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'modelwatch-kafka-')));
   return startMavenBroker({ version: options.version, cacheDir: options.cacheDir, dataDir, ephemeral, logger: options.logger });
