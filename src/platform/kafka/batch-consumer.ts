@@ -186,6 +186,12 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
         });
       });
       consumer.on(consumer.events.REBALANCING, () => void flush());
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        // kafkajs restarts itself after retriable errors; after any other it stays down, so say so.
+        if (payload.restart) return;
+        failing = true;
+        logger.error({ err: errorMessage(payload.error), groupId }, 'Kafka consumer stopped after a non-retriable error');
+      });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
       timer = setInterval(() => {
         // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
