@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { metricsRoutes } from './metrics/index.js';
+import { modelRoutes } from './models/index.js';
 import type { ServiceDeps } from './service/index.js';
 
 /** Every capability's API routes, mounted under /api/v1. */
-export function serviceRoutes(_deps: ServiceDeps): FastifyPluginAsync[] {
-  return [];
+export function serviceRoutes(deps: ServiceDeps): FastifyPluginAsync[] {
+  return [modelRoutes(deps), metricsRoutes(deps)];
 }

@@ -1,6 +1,9 @@
+import { metricsBench } from '../metrics/index.js';
 import type { Bench } from './bench.js';
 
 export type { Bench } from './bench.js';
 
 /** Every benchmark, by name (`modelwatch bench <name>`); each capability adds its own entry. */
-export const benches: Record<string, Bench> = {};
+export const benches: Record<string, Bench> = {
+  metrics: metricsBench,
+};

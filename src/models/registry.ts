@@ -1,13 +1,23 @@
 import type { Database } from '../platform/clickhouse/index.js';
 import type { Task } from './task.js';
 
+export const STAGES = ['production', 'shadow', 'archived'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** A correction made through the API (PATCH /models/:model/versions/:version). */
+export interface VersionCorrection {
+  task?: Task | undefined;
+  positive_class?: string | undefined;
+  stage?: Stage | undefined;
+}
+
 export interface ModelVersionRecord {
   model_id: string;
   model_version: string;
   task: Task;
   task_source: 'inferred' | 'declared';
   positive_class: string;
-  stage: 'production' | 'shadow' | 'archived';
+  stage: Stage;
   first_seen: string;
   artifact_sha256: string;
   training_data_uri: string;
@@ -59,6 +69,39 @@ export class ModelRegistry {
       format: 'JSONEachRow',
     });
     return result.json<ModelVersionRecord>();
+  }
+
+  /**
+   * Writes a new revision of a known version with the corrected fields (the rest kept), so it
+   * outranks inference and earlier corrections; undefined when the version is unknown.
+   */
+  async correct(modelId: string, version: string, changes: VersionCorrection, now = Date.now()): Promise<ModelVersionRecord | undefined> {
+    const result = await this.db.client.query({
+      query: `SELECT *, toUnixTimestamp64Milli(first_seen) AS first_seen_ms FROM model_versions FINAL
+              WHERE model_id = {model:String} AND model_version = {version:String}`,
+      query_params: { model: modelId, version },
+      format: 'JSONEachRow',
+    });
+    const [current] = await result.json<Omit<ModelVersionRecord, 'first_seen'> & { revision: number; first_seen_ms: number }>();
+    if (!current) return undefined;
+    const { first_seen_ms: firstSeen, revision, ...fields } = current;
+    await this.db.client.insert({
+      table: 'model_versions',
+      format: 'JSONEachRow',
+      values: [
+        {
+          ...fields,
+          first_seen: firstSeen,
+          ...(changes.task === undefined ? {} : { task: changes.task, task_source: 'declared' }),
+          ...(changes.positive_class === undefined ? {} : { positive_class: changes.positive_class }),
+          ...(changes.stage === undefined ? {} : { stage: changes.stage }),
+          // A clock that stepped back must not let an older revision win.
+          revision: Math.max(now, revision + 1),
+        },
+      ],
+    });
+    const [updated] = await this.list(modelId).then((all) => all.filter((r) => r.model_version === version));
+    return updated;
   }
 
   private async loadKnown(): Promise<void> {

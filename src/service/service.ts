@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from '../api/index.js';
 import { KeyStore } from '../auth/index.js';
 import { createCollectors, createIngestMetrics } from '../collectors/index.js';
+import { createQualityGauges } from '../metrics/index.js';
 import { allMigrations } from '../migrations.js';
 import { ModelRegistry } from '../models/index.js';
 import { migrate, openDatabase, waitForDatabase, type Database } from '../platform/clickhouse/index.js';
@@ -69,6 +70,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     ingest: config.ingest,
     logger,
   });
+  const quality = createQualityGauges({ db, models, registry, logger });
   const state = { clickhouse: false, kafka: false, closing: false };
   const app = await buildApp({
     logger,
@@ -86,6 +88,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   ready.catch((err: unknown) => {
     if (!abort.signal.aborted) logger.error({ err: errorMessage(err) }, 'service could not start');
   });
+  ready.then(
+    () => {
+      if (!state.closing) quality.start();
+    },
+    () => undefined,
+  );
 
   return {
     app,
@@ -97,6 +105,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       state.closing = true;
       abort.abort();
       await app.close();
+      await quality.stop();
       if (state.kafka) await collectors.stop();
       await producer.disconnect();
       await db.close();

@@ -1,0 +1,170 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Bench } from '../bench/index.js';
+import { allMigrations } from '../migrations.js';
+import { migrate, openDatabase, type Database } from '../platform/clickhouse/index.js';
+import { ModelwatchError } from '../platform/errors.js';
+import { computeModelMetrics } from './model-metrics.js';
+
+const MODEL = 'bench-model';
+const FROM = Date.UTC(2026, 0, 1);
+const TO = Date.UTC(2026, 1, 1);
+const CHUNK = 1_000_000;
+
+interface Options {
+  rows: number;
+  labeled: number;
+  warm: number;
+}
+
+function parseOptions(args: string[]): Options {
+  const options: Options = { rows: 10_000_000, labeled: 0.3, warm: 3 };
+  for (let i = 0; i < args.length; i += 2) {
+    const [name, value] = [args[i], args[i + 1]];
+    const n = Number(value);
+    if (name === '--rows' && Number.isInteger(n) && n > 0) options.rows = n;
+    else if (name === '--labeled' && n >= 0 && n <= 1) options.labeled = n;
+    else if (name === '--warm' && Number.isInteger(n) && n >= 0) options.warm = n;
+    else
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `bench metrics: bad option ${name ?? ''} ${value ?? ''} (options: --rows N, --labeled 0..1, --warm N)`,
+      );
+  }
+  return options;
+}
+
+const uniform = (salt: number) => `(cityHash64(number, ${salt}) / 18446744073709551616.0)`;
+
+/**
+ * One binary model over January 2026: 10 numeric and 2 string features, scores on a 0.001 grid
+ * (so ROC AUC meets ties), 1% errors, labels for a fraction of predictions arriving a day later.
+ */
+export async function insertData(db: Database, options: Options): Promise<void> {
+  for (let offset = 0; offset < options.rows; offset += CHUNK) {
+    const count = Math.min(CHUNK, options.rows - offset);
+    await db.client.command({
+      query: `INSERT INTO predictions (model_id, model_version, prediction_id, timestamp, features_num, features_str,
+                prediction, prediction_num, score, probabilities, latency_ms, is_error, entity_id, request_id)
+              SELECT {model:String}, '1', concat('p-', toString(number)),
+                fromUnixTimestamp64Milli(toInt64({from:Int64} + intDiv(number * ({to:Int64} - {from:Int64}), {rows:UInt64})), 'UTC') AS ts,
+                map('f0', ${uniform(10)}, 'f1', ${uniform(11)} * 100, 'f2', ${uniform(12)} * 1e4, 'f3', round(${uniform(13)} * 50),
+                    'f4', ${uniform(14)}, 'f5', ${uniform(15)}, 'f6', ${uniform(16)}, 'f7', ${uniform(17)}, 'f8', ${uniform(18)}, 'f9', ${uniform(19)}),
+                map('region', ['north', 'south', 'east', 'west'][1 + number % 4], 'segment', concat('s', toString(number % 20))),
+                if(score >= 0.5, '1', '0') AS pred, toFloat64(score >= 0.5), round(${uniform(1)}, 3) AS score, map(),
+                5 + 200 * pow(${uniform(2)}, 4), ${uniform(3)} < 0.01, concat('c-', toString(number % 100000)), ''
+              FROM numbers({offset:UInt64}, {count:UInt64})`,
+      query_params: { model: MODEL, from: FROM, to: TO, rows: options.rows, offset, count },
+    });
+    // Labels follow the score (a fair model), for the chosen share of predictions.
+    await db.client.command({
+      query: `INSERT INTO labels (prediction_id, model_id, label, label_num, timestamp)
+              SELECT concat('p-', toString(number)), {model:String}, toString(y), y,
+                fromUnixTimestamp64Milli(toInt64({from:Int64} + 86400000 + intDiv(number * ({to:Int64} - {from:Int64}), {rows:UInt64})), 'UTC')
+              FROM (SELECT number, toUInt8(${uniform(4)} < round(${uniform(1)}, 3)) AS y FROM numbers({offset:UInt64}, {count:UInt64}))
+              WHERE ${uniform(5)} < {labeled:Float64}`,
+      query_params: {
+        model: MODEL,
+        from: FROM,
+        to: TO,
+        rows: options.rows,
+        offset,
+        count,
+        labeled: options.labeled,
+      },
+    });
+    process.stdout.write(`  inserted ${(offset + count).toLocaleString('en')} predictions\n`);
+  }
+  await db.client.command({
+    query: `INSERT INTO model_versions (model_id, model_version, task, task_source, first_seen, revision)
+            VALUES ({model:String}, '1', 'binary_classification', 'declared', fromUnixTimestamp64Milli({from:Int64}, 'UTC'), 1)`,
+    query_params: { model: MODEL, from: FROM },
+  });
+}
+
+async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = performance.now();
+  const value = await run();
+  return { ms: performance.now() - started, value };
+}
+
+async function storage(
+  db: Database,
+): Promise<{ table: string; rows: number; bytes: number; parts: number }[]> {
+  const result = await db.client.query({
+    query: `SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS bytes, count() AS parts FROM system.parts
+            WHERE database = {db:String} AND active AND table IN ('predictions', 'labels') GROUP BY table ORDER BY table DESC`,
+    query_params: { db: db.name },
+    format: 'JSONEachRow',
+  });
+  return result.json();
+}
+
+async function measure(db: Database, options: Options, label: string): Promise<void> {
+  const request = {
+    model: MODEL,
+    versions: [{ model_version: '1', task: 'binary_classification' as const, positive_class: '1' }],
+    bucket: '1h' as const,
+    from: FROM,
+    to: TO,
+  };
+  const baseline = await timed(async () => {
+    const result = await db.client.query({
+      query: `SELECT count() AS c FROM predictions FINAL WHERE model_id = {model:String}
+              AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
+      query_params: { model: MODEL, from: FROM, to: TO },
+      format: 'JSONEachRow',
+    });
+    return result.json<{ c: number }>();
+  });
+  const first = await timed(() => computeModelMetrics(db, request));
+  const warm: number[] = [];
+  for (let i = 0; i < options.warm; i++) warm.push((await timed(() => computeModelMetrics(db, request))).ms);
+  const buckets = first.value.buckets;
+  const counted = buckets.reduce((sum, b) => sum + b.count, 0);
+  const labeled = buckets.reduce((sum, b) => sum + b.labeled, 0);
+  const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  process.stdout.write(
+    `${label}:\n` +
+      `  baseline: count() FROM predictions FINAL over the month  ${fmt(baseline.ms)}\n` +
+      `  metrics route query, month in 1h buckets (${buckets.length} buckets, ${counted.toLocaleString('en')} predictions, ${labeled.toLocaleString('en')} labeled)\n` +
+      `    first run ${fmt(first.ms)}; warm runs ${warm.map(fmt).join(', ') || '(none)'}\n`,
+  );
+}
+
+async function run(args: string[]): Promise<void> {
+  const options = parseOptions(args);
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-metrics-'));
+  const db = await openDatabase({ url: undefined, cluster: undefined, database: 'bench_metrics', dataDir });
+  try {
+    await migrate(db, allMigrations);
+    process.stdout.write(
+      `bench metrics: ${options.rows.toLocaleString('en')} predictions of one binary model over January 2026, ${options.labeled * 100}% labeled (embedded engine in ${dataDir})\n`,
+    );
+    const inserted = await timed(() => insertData(db, options));
+    process.stdout.write(`  insert: ${(inserted.ms / 1000).toFixed(1)} s\n`);
+    for (const s of await storage(db)) {
+      process.stdout.write(
+        `  storage ${s.table}: ${s.rows.toLocaleString('en')} rows in ${s.parts} parts, ${(s.bytes / 1e6).toFixed(1)} MB, ` +
+          `${(s.bytes / s.rows).toFixed(1)} MB per million rows (${(s.bytes / s.rows).toFixed(0)} B/row)\n`,
+      );
+    }
+    await measure(db, options, 'as inserted (parts not yet merged)');
+    const merged = await timed(async () => {
+      await db.client.command({ query: 'OPTIMIZE TABLE predictions FINAL' });
+      await db.client.command({ query: 'OPTIMIZE TABLE labels FINAL' });
+    });
+    process.stdout.write(`  OPTIMIZE … FINAL: ${(merged.ms / 1000).toFixed(1)} s\n`);
+    await measure(db, options, 'after OPTIMIZE FINAL (one part per partition)');
+  } finally {
+    await db.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+export const metricsBench: Bench = {
+  summary:
+    'metrics route query over a month of predictions (--rows N, default 10,000,000; --labeled 0.3; --warm 3)',
+  run,
+};

@@ -1,0 +1,24 @@
+export {
+  BUCKETS,
+  MAX_BUCKETS,
+  DEFAULT_BUCKETS,
+  resolveRange,
+  parseTime,
+  bucketStart,
+  bucketEnd,
+  type Bucket,
+} from './buckets.js';
+export {
+  computeModelMetrics,
+  type MetricsBucket,
+  type ModelMetrics,
+  type MetricsRequest,
+} from './model-metrics.js';
+export { metricsBench } from './bench.js';
+export { metricsRoutes, type MetricsRoutesDeps } from './routes.js';
+export {
+  createQualityGauges,
+  GAUGE_METRICS,
+  type QualityGauges,
+  type QualityGaugesOptions,
+} from './quality-gauges.js';

@@ -1,0 +1,112 @@
+import { normalizeClass, type ModelVersionRecord, type Task } from '../models/index.js';
+import type { Database } from '../platform/clickhouse/index.js';
+import { bucketEnd, bucketSeconds, type Bucket } from './buckets.js';
+import { metricsQuery, type MetricsRow } from './metrics-sql.js';
+
+/** One bucket of one version (SPEC 9 shape plus `task`, `throughput`, `label_coverage`, `positive_rate`, `macro_f1`). */
+export interface MetricsBucket {
+  /** ISO-8601 UTC, inclusive. */
+  start: string;
+  /** ISO-8601 UTC, exclusive. */
+  end: string;
+  version: string;
+  task: Task;
+  count: number;
+  /** Predictions per second over the whole bucket. */
+  throughput: number;
+  error_rate: number;
+  latency_ms: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  labeled: number;
+  /** labeled / count. */
+  label_coverage: number;
+  accuracy: number | null;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+  roc_auc: number | null;
+  /** Share of the bucket's predictions that predict the positive class (binary). */
+  positive_rate: number | null;
+  /** Multiclass: unweighted mean of per-class F1 over the classes seen in the bucket. */
+  macro_f1: number | null;
+  mae: number | null;
+  rmse: number | null;
+  mape: number | null;
+  r2: number | null;
+}
+
+export interface ModelMetrics {
+  model_id: string;
+  buckets: MetricsBucket[];
+}
+
+export interface MetricsRequest {
+  model: string;
+  /** The versions to report, with their task and positive class. */
+  versions: Pick<ModelVersionRecord, 'model_version' | 'task' | 'positive_class'>[];
+  bucket: Bucket;
+  /** Epoch ms, inclusive, on a bucket boundary. */
+  from: number;
+  /** Epoch ms, exclusive, on a bucket boundary. */
+  to: number;
+}
+
+const byVersion = new Intl.Collator('en', { numeric: true });
+
+/**
+ * Serving and quality metrics per version and bucket, computed in ClickHouse. Versions are
+ * grouped by task (a model's versions may differ), one query per task; only buckets holding
+ * predictions are returned, ascending by start, then by version.
+ */
+export async function computeModelMetrics(db: Database, request: MetricsRequest): Promise<ModelMetrics> {
+  const byTask = new Map<Task, MetricsRequest['versions']>();
+  for (const v of request.versions) byTask.set(v.task, [...(byTask.get(v.task) ?? []), v]);
+  const results = await Promise.all(
+    [...byTask].map(async ([task, versions]) => {
+      const { query, params } = metricsQuery({
+        model: request.model,
+        task,
+        versions: versions.map((v) => ({
+          version: v.model_version,
+          positiveClass: normalizeClass(v.positive_class),
+        })),
+        bucket: request.bucket,
+        from: request.from,
+        to: request.to,
+      });
+      const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+      const rows = await result.json<MetricsRow>();
+      return rows.map((row) => toBucket(row, task, request.bucket));
+    }),
+  );
+  const buckets = results
+    .flat()
+    .sort((a, b) => a.start.localeCompare(b.start) || byVersion.compare(a.version, b.version));
+  return { model_id: request.model, buckets };
+}
+
+function toBucket(row: MetricsRow, task: Task, bucket: Bucket): MetricsBucket {
+  const [p50 = null, p95 = null, p99 = null] = row.latency_q;
+  return {
+    start: new Date(row.start_ms).toISOString(),
+    end: new Date(bucketEnd(row.start_ms, bucket)).toISOString(),
+    version: row.version,
+    task,
+    count: row.count,
+    throughput: row.count / bucketSeconds(row.start_ms, bucket),
+    error_rate: row.errors / row.count,
+    latency_ms: { p50, p95, p99, max: row.latency_max },
+    labeled: row.labeled,
+    label_coverage: row.labeled / row.count,
+    accuracy: row.accuracy,
+    precision: row.precision,
+    recall: row.recall,
+    f1: row.f1,
+    roc_auc: row.roc_auc,
+    positive_rate: row.positive_rate,
+    macro_f1: row.macro_f1,
+    mae: row.mae,
+    rmse: row.rmse,
+    mape: row.mape,
+    r2: row.r2,
+  };
+}

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ModelRegistry } from '../models/index.js';
+import type { Database } from '../platform/clickhouse/index.js';
+import { resolveRange, type Bucket } from './buckets.js';
+import { computeModelMetrics } from './model-metrics.js';
+import { errorSchema, metricsQuerystring, metricsResponse } from './schemas.js';
+
+export interface MetricsRoutesDeps {
+  db: Database;
+  models: ModelRegistry;
+  /** Epoch ms; the default `to`. @default Date.now */
+  now?: () => number;
+}
+
+interface MetricsRequest {
+  Params: { model: string };
+  Querystring: { from?: string; to?: string; bucket: Bucket; version?: string };
+}
+
+/** GET /models/:model/metrics (SPEC 9). */
+export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
+  const now = deps.now ?? Date.now;
+  return (app) => {
+    app.get<MetricsRequest>(
+      '/models/:model/metrics',
+      {
+        config: { role: 'viewer' },
+        schema: {
+          summary: 'Serving and quality metrics per version and time bucket',
+          description:
+            'Buckets by prediction event time, ascending by start then version; only buckets holding predictions. ' +
+            'Quality metrics use the labels joined so far, so a late label updates the bucket of its prediction. ' +
+            "Fields that do not apply to the version's task are null.",
+          tags: ['metrics'],
+          params: {
+            type: 'object',
+            properties: { model: { type: 'string', minLength: 1 } },
+            required: ['model'],
+          },
+          querystring: metricsQuerystring,
+          response: { 200: metricsResponse, 400: errorSchema, 404: errorSchema },
+        },
+      },
+      async (request, reply) => {
+        const { model } = request.params;
+        const { bucket, version } = request.query;
+        const range = resolveRange({ from: request.query.from, to: request.query.to, bucket }, now());
+        if (!range.ok)
+          return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: range.message });
+        const known = await deps.models.list(model);
+        if (known.length === 0)
+          return reply
+            .code(404)
+            .send({ statusCode: 404, error: 'Not Found', message: `unknown model '${model}'` });
+        const versions = version === undefined ? known : known.filter((v) => v.model_version === version);
+        if (versions.length === 0) {
+          return reply
+            .code(404)
+            .send({
+              statusCode: 404,
+              error: 'Not Found',
+              message: `model '${model}' has no version '${version ?? ''}'`,
+            });
+        }
+        return computeModelMetrics(deps.db, { model, versions, bucket, from: range.from, to: range.to });
+      },
+    );
+    return Promise.resolve();
+  };
+}

@@ -1,0 +1,104 @@
+import { TASKS } from '../models/index.js';
+import { BUCKETS, DEFAULT_BUCKETS, MAX_BUCKETS } from './buckets.js';
+
+const nullableNumber = { type: ['number', 'null'] } as const;
+
+export const errorSchema = {
+  type: 'object',
+  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
+  required: ['statusCode', 'error', 'message'],
+} as const;
+
+export const metricsQuerystring = {
+  type: 'object',
+  properties: {
+    from: {
+      type: 'string',
+      description: `ISO-8601 (UTC when no offset) or epoch ms; inclusive, widened down to its bucket's start. Default: ${DEFAULT_BUCKETS} buckets before the end of the range.`,
+    },
+    to: {
+      type: 'string',
+      description:
+        'ISO-8601 (UTC when no offset) or epoch ms; exclusive, widened up to a bucket boundary. Default: now.',
+    },
+    bucket: {
+      type: 'string',
+      enum: [...BUCKETS],
+      default: '1h',
+      description: `UTC-aligned; 1w = ISO week from Monday; month = calendar month. At most ${MAX_BUCKETS} per request.`,
+    },
+    version: {
+      type: 'string',
+      minLength: 1,
+      description: 'Only this version; otherwise one bucket series per version.',
+    },
+  },
+} as const;
+
+const bucketSchema = {
+  type: 'object',
+  properties: {
+    start: { type: 'string', format: 'date-time' },
+    end: { type: 'string', format: 'date-time' },
+    version: { type: 'string' },
+    task: { type: 'string', enum: [...TASKS] },
+    count: { type: 'integer' },
+    throughput: { type: 'number', description: 'predictions per second over the whole bucket' },
+    error_rate: { type: 'number' },
+    latency_ms: {
+      type: 'object',
+      description:
+        'exact percentiles, linear interpolation between order statistics; null when no prediction reported latency_ms',
+      properties: { p50: nullableNumber, p95: nullableNumber, p99: nullableNumber, max: nullableNumber },
+      required: ['p50', 'p95', 'p99', 'max'],
+    },
+    labeled: { type: 'integer' },
+    label_coverage: { type: 'number', description: 'labeled / count' },
+    accuracy: nullableNumber,
+    precision: nullableNumber,
+    recall: nullableNumber,
+    f1: nullableNumber,
+    roc_auc: {
+      ...nullableNumber,
+      description: 'from score, ties averaged (scikit-learn roc_auc_score); null with one class',
+    },
+    positive_rate: { ...nullableNumber, description: 'binary: share of predictions of the positive class' },
+    macro_f1: {
+      ...nullableNumber,
+      description: 'multiclass: mean per-class F1 over the classes seen in the bucket',
+    },
+    mae: nullableNumber,
+    rmse: nullableNumber,
+    mape: { ...nullableNumber, description: 'a fraction (0.1 = 10%); labels equal to 0 are left out' },
+    r2: { ...nullableNumber, description: 'null with fewer than 2 numeric labels or constant labels' },
+  },
+  required: [
+    'start',
+    'end',
+    'version',
+    'task',
+    'count',
+    'throughput',
+    'error_rate',
+    'latency_ms',
+    'labeled',
+    'label_coverage',
+    'accuracy',
+    'precision',
+    'recall',
+    'f1',
+    'roc_auc',
+    'positive_rate',
+    'macro_f1',
+    'mae',
+    'rmse',
+    'mape',
+    'r2',
+  ],
+} as const;
+
+export const metricsResponse = {
+  type: 'object',
+  properties: { model_id: { type: 'string' }, buckets: { type: 'array', items: bucketSchema } },
+  required: ['model_id', 'buckets'],
+} as const;

@@ -1,0 +1,169 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { normalizeClass } from './classes.js';
+import type { ModelRegistry, ModelVersionRecord, VersionCorrection } from './registry.js';
+import { STAGES } from './registry.js';
+import { TASKS } from './task.js';
+
+export interface ModelRoutesDeps {
+  models: ModelRegistry;
+}
+
+const errorSchema = {
+  type: 'object',
+  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
+  required: ['statusCode', 'error', 'message'],
+} as const;
+
+const versionProperties = {
+  version: { type: 'string' },
+  task: { type: 'string', enum: [...TASKS] },
+  task_source: { type: 'string', enum: ['inferred', 'declared'] },
+  positive_class: { type: 'string', description: 'binary: the class counted as positive' },
+  stage: { type: 'string', enum: [...STAGES] },
+  first_seen: { type: 'string', format: 'date-time' },
+} as const;
+
+const versionSchema = {
+  type: 'object',
+  properties: versionProperties,
+  required: Object.keys(versionProperties),
+} as const;
+
+const modelsResponse = {
+  type: 'object',
+  properties: {
+    models: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { model_id: { type: 'string' }, versions: { type: 'array', items: versionSchema } },
+        required: ['model_id', 'versions'],
+      },
+    },
+  },
+  required: ['models'],
+} as const;
+
+const CORRECTABLE = ['task', 'positive_class', 'stage'] as const;
+
+const correctionBody = {
+  type: 'object',
+  properties: {
+    task: { type: 'string', enum: [...TASKS] },
+    positive_class: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 256,
+      description: "'true'/'false' are stored as '1'/'0'",
+    },
+    stage: { type: 'string', enum: [...STAGES] },
+  },
+  minProperties: 1,
+} as const;
+
+const byVersion = new Intl.Collator('en', { numeric: true });
+
+function versionView(r: ModelVersionRecord) {
+  return {
+    version: r.model_version,
+    task: r.task,
+    task_source: r.task_source,
+    positive_class: r.positive_class,
+    stage: r.stage,
+    first_seen: isoMillis(r.first_seen),
+  };
+}
+
+/** The registry's text may carry microseconds ('…00.000000Z'); the API speaks ISO-8601 with milliseconds. */
+function isoMillis(text: string): string {
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : text;
+}
+
+/** GET /models (viewer) and PATCH /models/:model/versions/:version (admin; corrects task, positive class, stage). */
+export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
+  return (app) => {
+    app.get(
+      '/models',
+      {
+        config: { role: 'viewer' },
+        schema: {
+          summary: 'Models with their versions, task and stage',
+          tags: ['models'],
+          response: { 200: modelsResponse },
+        },
+      },
+      async () => {
+        const grouped = new Map<string, ModelVersionRecord[]>();
+        for (const r of await deps.models.list())
+          grouped.set(r.model_id, [...(grouped.get(r.model_id) ?? []), r]);
+        return {
+          models: [...grouped].map(([model_id, versions]) => ({
+            model_id,
+            versions: versions
+              .sort((a, b) => byVersion.compare(a.model_version, b.model_version))
+              .map(versionView),
+          })),
+        };
+      },
+    );
+
+    app.patch<{ Params: { model: string; version: string }; Body: VersionCorrection }>(
+      '/models/:model/versions/:version',
+      {
+        config: { role: 'admin' },
+        schema: {
+          summary: "Correct a version's task, positive class or stage",
+          description:
+            'Writes a new revision of the version; fields not given keep their value. A task given here becomes task_source=declared.',
+          tags: ['models'],
+          params: {
+            type: 'object',
+            properties: {
+              model: { type: 'string', minLength: 1 },
+              version: { type: 'string', minLength: 1 },
+            },
+            required: ['model', 'version'],
+          },
+          body: correctionBody,
+          response: {
+            200: { type: 'object', properties: { model_id: { type: 'string' }, ...versionProperties } },
+            400: errorSchema,
+            404: errorSchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { model, version } = request.params;
+        // Checked here rather than with additionalProperties, whose validation message does not name the field.
+        const unknown = Object.keys(request.body).find(
+          (k) => !(CORRECTABLE as readonly string[]).includes(k),
+        );
+        if (unknown !== undefined) {
+          return reply.code(400).send({
+            statusCode: 400,
+            error: 'Bad Request',
+            message: `body/${unknown}: not a correctable field (allowed: ${CORRECTABLE.join(', ')})`,
+          });
+        }
+        const { task, positive_class, stage } = request.body;
+        const changes = {
+          task,
+          stage,
+          positive_class: positive_class === undefined ? undefined : normalizeClass(positive_class),
+        };
+        const updated = await deps.models.correct(model, version, changes);
+        if (!updated)
+          return reply
+            .code(404)
+            .send({
+              statusCode: 404,
+              error: 'Not Found',
+              message: `unknown model version '${model}' '${version}'`,
+            });
+        return { model_id: updated.model_id, ...versionView(updated) };
+      },
+    );
+    return Promise.resolve();
+  };
+}
