@@ -6,7 +6,7 @@ import { freePort } from '../../src/platform/kafka/local-broker/tools.js';
 import { openDatabase } from '../../src/platform/clickhouse/index.js';
 import { loadConfig } from '../../src/platform/config/index.js';
 import { prediction } from '../support/events.js';
-import { isolatedEnv, produce, testKafka, waitFor } from '../support/harness.js';
+import { isolatedEnv, produce, waitFor, waitForGroupAtEnd } from '../support/harness.js';
 
 const cli = path.resolve('dist/cli/main.js');
 
@@ -24,17 +24,6 @@ async function storedCount(port: string): Promise<number | undefined> {
   const body = await response.text();
   const match = /modelwatch_messages_total\{topic="[^"]+\.predictions",outcome="stored"\} (\d+)/.exec(body);
   return match ? Number(match[1]) : undefined;
-}
-
-async function committedTotal(groupId: string, topic: string): Promise<number> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return offsets?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) ?? 0;
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 describe('a consumer killed mid-batch', () => {
@@ -58,9 +47,7 @@ describe('a consumer killed mid-batch', () => {
     expect(storedBeforeKill).toBeLessThan(total);
 
     const second = serve(env);
-    await waitFor('all offsets committed by the second instance', async () =>
-      (await committedTotal(config.ingest.consumerGroup, config.topics.predictions)) === total ? true : undefined,
-    120_000);
+    await waitForGroupAtEnd(config.ingest.consumerGroup, config.topics.predictions, 120_000);
     second.kill('SIGTERM');
     await new Promise((resolve) => second.once('exit', resolve));
 

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createCollectors, createIngestMetrics } from '../../src/collectors/index.js';
 import { prediction } from '../support/events.js';
-import { produce, testKafka, waitFor } from '../support/harness.js';
+import { produce, waitFor, waitForGroupAtEnd } from '../support/harness.js';
 import { startTestService } from '../support/service.js';
 
 describe('a second instance joining the consumer group', () => {
@@ -26,14 +26,11 @@ describe('a second instance joining the consumer group', () => {
     await second.start();
     await produce(config.topics.predictions, Array.from({ length: total / 2 }, (_, i) => prediction(total / 2 + i)));
 
-    const admin = testKafka().admin();
-    await admin.connect();
-    await waitFor('the group committed every offset', async () => {
-      const [offsets] = await admin.fetchOffsets({ groupId: config.ingest.consumerGroup, topics: [config.topics.predictions] });
-      const committed = offsets?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) ?? 0;
-      return committed === total ? true : undefined;
-    }, 120_000);
-    await admin.disconnect();
+    await waitForGroupAtEnd(config.ingest.consumerGroup, config.topics.predictions, 120_000);
+    await waitFor('every prediction stored', async () => {
+      const [row] = await service.rows<{ c: number }>('SELECT count() AS c FROM predictions FINAL');
+      return row?.c === total ? true : undefined;
+    });
     await second.stop();
 
     const storedBySecond = (await secondRegistry.getSingleMetric('modelwatch_messages_total')?.get())?.values.reduce((s, v) => s + v.value, 0) ?? 0;

@@ -70,6 +70,8 @@ export function testKafka(): Kafka {
 
 /** Produces messages (values as given: objects are JSON-encoded, strings and Buffers sent raw). */
 export async function produce(topic: string, values: (object | string | Buffer)[], key?: (i: number) => string): Promise<void> {
+  // Not idempotent (kafkajs' idempotent producer fails against Kafka 4 with out-of-order
+  // sequence errors): a retried send may write a message twice, so tests count with FINAL.
   const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
@@ -84,7 +86,7 @@ export async function produce(topic: string, values: (object | string | Buffer)[
 }
 
 /** Polls until `check` returns a value that is not undefined, or fails with `what`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -97,4 +99,25 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
+}
+
+/** Waits until `groupId` has committed every partition of `topic` up to its end. */
+export async function waitForGroupAtEnd(groupId: string, topic: string, timeoutMs?: number): Promise<number> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
+    return await waitFor(
+      `group ${groupId} committed to the end of ${topic}`,
+      async () => {
+        const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        const partitions = offsets?.partitions ?? [];
+        const atEnd = partitions.length === ends.size && partitions.every((p) => p.offset === ends.get(p.partition));
+        return atEnd ? partitions.reduce((sum, p) => sum + Number(p.offset), 0) : undefined;
+      },
+      timeoutMs,
+    );
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -22,7 +22,10 @@ export async function startTestService(env: Record<string, string> = {}): Promis
   const logger = createLogger(config.logLevel, 'test-service');
   const service = await startService({ config, logger, brokers: config.kafka.brokers ?? [], routes: serviceRoutes, port: 0 });
   onTestFinished(() => service.close());
-  await service.ready;
+  await Promise.race([
+    service.ready,
+    new Promise((_, reject) => setTimeout(() => reject(new Error('the service did not become ready in 40 s')), 40_000).unref()),
+  ]);
   return {
     ...service,
     config,

@@ -104,8 +104,19 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     failing = false;
   }
 
+  /**
+   * Offsets whose rows are written but whose commit the broker has not confirmed. kafkajs drops a
+   * commit silently while its runner restarts (e.g. after "coordinator is loading"), so a commit
+   * counts only once its COMMIT_OFFSETS event arrives; until then it is retried on the timer.
+   */
+  const unconfirmed = new Map<string, bigint>();
+
   async function commit(highest: Map<string, bigint>): Promise<void> {
-    const offsets = [...highest].map(([key, offset]) => {
+    for (const [key, offset] of highest) {
+      if ((unconfirmed.get(key) ?? -1n) < offset) unconfirmed.set(key, offset);
+    }
+    if (unconfirmed.size === 0) return;
+    const offsets = [...unconfirmed].map(([key, offset]) => {
       const [topic = '', partition = '0'] = key.split('\0');
       return { topic, partition: Number(partition), offset: (offset + 1n).toString() };
     });
@@ -114,9 +125,22 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     } catch (err) {
       // A rebalance took the partitions: the new owner re-reads from the last commit, and the
       // rows already written collapse with the redelivered ones (ReplacingMergeTree + FINAL).
+      for (const { topic, partition } of offsets) unconfirmed.delete(`${topic}\0${partition}`);
       logger.warn({ err: errorMessage(err) }, 'offset commit failed after a rebalance; rows are deduplicated on read');
     }
   }
+
+  function confirmed(topics: { topic: string; partitions: { partition: number; offset: unknown }[] }[]): void {
+    for (const { topic, partitions } of topics) {
+      for (const { partition, offset } of partitions) {
+        const key = `${topic}\0${partition}`;
+        const pending = unconfirmed.get(key);
+        // kafkajs reports the offset as a Long; its decimal text is exact.
+        if (pending !== undefined && BigInt(String(offset)) > pending) unconfirmed.delete(key);
+      }
+    }
+  }
+
 
   /** Takes the buffer now and queues its write and commit behind earlier flushes. */
   function flush(): Promise<void> {
@@ -186,6 +210,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
         });
       });
       consumer.on(consumer.events.REBALANCING, () => void flush());
+      consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => confirmed(payload.topics));
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         // kafkajs restarts itself after retriable errors; after any other it stays down, so say so.
         if (payload.restart) return;
@@ -195,7 +220,9 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
       timer = setInterval(() => {
         // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
-        if (!stopping && pendingFlushes === 0 && buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
+        if (stopping || pendingFlushes > 0) return;
+        if (buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
+        else if (unconfirmed.size > 0) flushChain = flushChain.then(() => commit(new Map()));
       }, Math.max(50, Math.floor(maxMs / 4)));
       await joined;
     },
