@@ -58,6 +58,7 @@ const byVersion = new Intl.Collator('en', { numeric: true });
  * predictions are returned, ascending by start, then by version.
  */
 export async function computeModelMetrics(db: Database, request: MetricsRequest): Promise<ModelMetrics> {
+  const prefilterLabels = !(await labelsAreFewer(db, request));
   const byTask = new Map<Task, MetricsRequest['versions']>();
   for (const v of request.versions) byTask.set(v.task, [...(byTask.get(v.task) ?? []), v]);
   const results = await Promise.all(
@@ -72,6 +73,7 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
         bucket: request.bucket,
         from: request.from,
         to: request.to,
+        prefilterLabels,
       });
       const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
       const rows = await result.json<MetricsRow>();
@@ -82,6 +84,20 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
     .flat()
     .sort((a, b) => a.start.localeCompare(b.start) || byVersion.compare(a.version, b.version));
   return { model_id: request.model, buckets };
+}
+
+/** Row counts from part metadata and the primary key (milliseconds), duplicates included: an estimate. */
+async function labelsAreFewer(db: Database, request: MetricsRequest): Promise<boolean> {
+  const result = await db.client.query({
+    query: `SELECT (SELECT count() FROM labels) AS labels,
+                   (SELECT count() FROM predictions WHERE model_id = {model:String}
+                      AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
+                      AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')) AS predictions`,
+    query_params: { model: request.model, from: request.from, to: request.to },
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ labels: number; predictions: number }>();
+  return row === undefined || row.labels <= row.predictions;
 }
 
 function toBucket(row: MetricsRow, task: Task, bucket: Bucket): MetricsBucket {

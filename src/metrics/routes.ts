@@ -54,13 +54,11 @@ export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
             .send({ statusCode: 404, error: 'Not Found', message: `unknown model '${model}'` });
         const versions = version === undefined ? known : known.filter((v) => v.model_version === version);
         if (versions.length === 0) {
-          return reply
-            .code(404)
-            .send({
-              statusCode: 404,
-              error: 'Not Found',
-              message: `model '${model}' has no version '${version ?? ''}'`,
-            });
+          return reply.code(404).send({
+            statusCode: 404,
+            error: 'Not Found',
+            message: `model '${model}' has no version '${version ?? ''}'`,
+          });
         }
         return computeModelMetrics(deps.db, { model, versions, bucket, from: range.from, to: range.to });
       },

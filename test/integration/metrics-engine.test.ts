@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeModelMetrics, type Bucket, type MetricsBucket } from '../../src/metrics/index.js';
+import { metricsQuery } from '../../src/metrics/metrics-sql.js';
 import { allMigrations } from '../../src/migrations.js';
 import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
 import {
@@ -280,5 +281,27 @@ describe('metrics SQL against the reference implementation (embedded engine)', (
     });
     expect(result.buckets).toHaveLength(2);
     expectMatches(result.buckets, expected, '1d');
+  });
+
+  it('gives the same rows whether or not the labels are narrowed to the predictions in range', async () => {
+    const run = async (prefilterLabels: boolean) => {
+      const { query, params } = metricsQuery({
+        model: MODEL,
+        task: 'binary_classification',
+        versions: [
+          { version: 'b1', positiveClass: '1' },
+          { version: 'b2', positiveClass: 'yes' },
+        ],
+        bucket: '1d',
+        from: Date.UTC(2026, 1, 25),
+        to: Date.UTC(2026, 2, 5),
+        prefilterLabels,
+      });
+      const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+      return result.json();
+    };
+    const narrowed = await run(true);
+    expect(narrowed.length).toBeGreaterThan(10);
+    expect(narrowed).toEqual(await run(false));
   });
 });
