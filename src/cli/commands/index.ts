@@ -1,5 +1,6 @@
 import { benchCommand } from './bench.js';
 import type { Command } from './command.js';
+import { dashboardsCommand } from './dashboards.js';
 import { kafkaCommand } from './kafka.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
@@ -12,4 +13,5 @@ export const commands: Record<string, Command> = {
   kafka: kafkaCommand,
   keys: keysCommand,
   bench: benchCommand,
+  dashboards: dashboardsCommand,
 };

@@ -1,0 +1,147 @@
+import {
+  QueryVariableBuilder,
+  RowBuilder,
+  VariableRefresh,
+  VariableSort,
+  type DashboardBuilder,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { baseDashboard } from './base.js';
+import { PROMETHEUS } from './datasources.js';
+import {
+  DRIFT_FLAG_MAPPINGS,
+  labelTable,
+  prom,
+  promInstantTable,
+  stat,
+  stateTimeline,
+  timeseries,
+} from './panels.js';
+
+export const DRIFT_UID = 'modelwatch-drift';
+
+function multiVariable(
+  name: string,
+  label: string,
+  query: string,
+  description: string,
+): QueryVariableBuilder {
+  return new QueryVariableBuilder(name)
+    .label(label)
+    .description(description)
+    .datasource(PROMETHEUS)
+    .query(query)
+    .definition(query)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true)
+    .current({ selected: true, text: 'All', value: '$__all' });
+}
+
+/**
+ * Drift of each model's latest evaluated window (SPEC 5), as exported by the drift gauges: the
+ * dataset-level flag and every column's statistic.
+ */
+export function driftDashboard(): DashboardBuilder {
+  const models = 'model=~"$model"';
+  const columns = `${models}, column=~"$column"`;
+  return baseDashboard(
+    DRIFT_UID,
+    'modelwatch / drift',
+    "Data drift of each model's latest evaluated window: dataset drift and the statistic of every column, with the retrain triggers that followed.",
+  )
+    .withVariable(
+      multiVariable(
+        'model',
+        'Model',
+        'label_values(modelwatch_dataset_drift, model)',
+        'Models with an evaluated drift window.',
+      ),
+    )
+    .withVariable(
+      multiVariable(
+        'column',
+        'Column',
+        `label_values(modelwatch_drift_statistic{${models}}, column)`,
+        'Columns (features, prediction, score, label) of the selected models.',
+      ),
+    )
+    .withRow(new RowBuilder('Dataset drift'))
+    .withPanel(
+      stat(
+        {
+          title: 'Dataset drift now',
+          description:
+            "Whether the latest evaluated window has dataset drift: the share of drifted feature columns is at or above the model's threshold (default 0.5).",
+          unit: 'none',
+          width: 8,
+        },
+        [prom(`max by (model) (modelwatch_dataset_drift{${models}})`, '{{model}}').instant()],
+        DRIFT_FLAG_MAPPINGS,
+      ),
+    )
+    .withPanel(
+      stateTimeline(
+        {
+          title: 'Dataset drift over time',
+          description: 'The dataset drift flag of each model as evaluation windows close.',
+          unit: 'none',
+          width: 16,
+        },
+        [prom(`max by (model) (modelwatch_dataset_drift{${models}})`, '{{model}}')],
+        DRIFT_FLAG_MAPPINGS,
+      ),
+    )
+    .withRow(new RowBuilder('Column drift'))
+    .withPanel(
+      timeseries(
+        {
+          title: 'Drift statistic by column',
+          description:
+            'Statistic of each column in the latest evaluated window, labelled with its method. Scales differ by method (ks D and jensenshannon in [0, 1]; psi, wasserstein and chi2 unbounded; chi2 is +Inf when a category is absent from the reference).',
+          unit: 'short',
+          width: 24,
+          height: 10,
+        },
+        [
+          prom(
+            `max by (model, column, method) (modelwatch_drift_statistic{${columns}})`,
+            '{{model}} {{column}} ({{method}})',
+          ),
+        ],
+      ),
+    )
+    .withPanel(
+      labelTable(
+        {
+          title: 'Latest drift statistic by column',
+          description: 'The current value of every column statistic, one row per model, column and method.',
+          unit: 'short',
+          width: 12,
+          height: 10,
+        },
+        [promInstantTable(`max by (model, column, method) (modelwatch_drift_statistic{${columns}})`)],
+        ['model', 'column', 'method'],
+        'statistic',
+      ),
+    )
+    .withPanel(
+      timeseries(
+        {
+          title: 'Retrain triggers',
+          description:
+            'Retrain triggers published in the last hour, by model and reason (drift or performance).',
+          unit: 'short',
+          width: 12,
+          height: 10,
+        },
+        [
+          prom(
+            `sum by (model, reason) (increase(modelwatch_retrain_triggers_total{${models}}[1h]))`,
+            '{{model}} {{reason}}',
+          ),
+        ],
+        { min: 0 },
+      ),
+    );
+}

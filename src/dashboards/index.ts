@@ -1,0 +1,7 @@
+export { CLICKHOUSE, PROMETHEUS } from './datasources.js';
+export { ClickHouseQueryBuilder, type ClickHouseQuery } from './clickhouse-query.js';
+export { DASHBOARDS, renderDashboard, type DashboardDefinition } from './render.js';
+export { writeDashboards, type WrittenDashboard } from './write.js';
+export { INGEST_UID } from './ingest.js';
+export { MODELS_UID, HOURLY_PREDICTIONS_SQL, HOURLY_ERROR_RATE_SQL } from './models.js';
+export { DRIFT_UID } from './drift.js';

@@ -1,0 +1,135 @@
+import {
+  QueryVariableBuilder,
+  RowBuilder,
+  VariableRefresh,
+  VariableSort,
+  type DashboardBuilder,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { baseDashboard } from './base.js';
+import { ClickHouseQueryBuilder } from './clickhouse-query.js';
+import { PROMETHEUS } from './datasources.js';
+import { prom, timeseries } from './panels.js';
+
+export const MODELS_UID = 'modelwatch-models';
+
+const MODEL = 'model="$model"';
+
+/**
+ * Hourly counts by event time, straight from the stored rows. FINAL because redelivered events
+ * are duplicate rows until merges run; `:sqlstring` quotes and escapes the model id, which the
+ * plugin would otherwise paste in raw. Grafana pivots the (time, model_version, value) rows
+ * into one series per version.
+ */
+function hourlySql(valueExpr: string): string {
+  return [
+    `SELECT toStartOfHour(timestamp) AS time, model_version, ${valueExpr}`,
+    'FROM predictions FINAL',
+    'WHERE model_id = ${model:sqlstring} AND $__timeFilter(timestamp)',
+    'GROUP BY time, model_version',
+    'ORDER BY time, model_version',
+  ].join('\n');
+}
+
+export const HOURLY_PREDICTIONS_SQL = hourlySql('count() AS predictions');
+export const HOURLY_ERROR_RATE_SQL = hourlySql('countIf(is_error) / count() AS error_rate');
+
+/** One model's serving and quality: live from Prometheus, hourly history from ClickHouse. */
+export function modelsDashboard(): DashboardBuilder {
+  const latency = [0.5, 0.95, 0.99].map((q) =>
+    prom(
+      `histogram_quantile(${q}, sum by (version, le) (rate(modelwatch_prediction_latency_seconds_bucket{${MODEL}}[5m])))`,
+      `{{version}} p${Math.round(q * 100)}`,
+    ),
+  );
+  return baseDashboard(
+    MODELS_UID,
+    'modelwatch / models',
+    "One model's traffic, errors, latency and quality per version: live rates from Prometheus, hourly history from the stored predictions in ClickHouse.",
+  )
+    .withVariable(
+      new QueryVariableBuilder('model')
+        .label('Model')
+        .description('Models that have sent predictions (label values of modelwatch_predictions_total).')
+        .datasource(PROMETHEUS)
+        .query('label_values(modelwatch_predictions_total, model)')
+        .definition('label_values(modelwatch_predictions_total, model)')
+        .refresh(VariableRefresh.OnTimeRangeChanged)
+        .sort(VariableSort.AlphabeticalAsc)
+        .multi(false)
+        .includeAll(false),
+    )
+    .withRow(new RowBuilder('Live (Prometheus)'))
+    .withPanel(
+      timeseries(
+        {
+          title: 'Predictions by version',
+          description: 'Predictions stored per second (errors included), by model version.',
+          unit: 'ops',
+        },
+        [prom(`sum by (version) (rate(modelwatch_predictions_total{${MODEL}}[5m]))`, '{{version}}')],
+        { min: 0 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        {
+          title: 'Error rate by version',
+          description: 'Share of predictions with status=error over 5 minutes, by model version.',
+          unit: 'percentunit',
+        },
+        [
+          prom(
+            `sum by (version) (rate(modelwatch_prediction_errors_total{${MODEL}}[5m])) / sum by (version) (rate(modelwatch_predictions_total{${MODEL}}[5m]))`,
+            '{{version}}',
+          ),
+        ],
+        { min: 0 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        {
+          title: 'Serving latency p50 / p95 / p99 by version',
+          description: 'Latency reported by the predictions themselves (latency_ms), over 5 minutes.',
+          unit: 's',
+        },
+        latency,
+        { min: 0 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        {
+          title: 'Model quality by version',
+          description:
+            'modelwatch_model_quality: quality over the last complete bucket, by version and metric. Empty until predictions have labels.',
+          unit: 'short',
+        },
+        [prom(`modelwatch_model_quality{${MODEL}}`, '{{version}} {{metric}}')],
+      ).noValue('no labeled predictions yet'),
+    )
+    .withRow(new RowBuilder('Stored predictions (ClickHouse, by event time)'))
+    .withPanel(
+      timeseries(
+        {
+          title: 'Predictions per hour by version',
+          description: 'Stored predictions per event-time hour (UTC), deduplicated (FINAL).',
+          unit: 'short',
+        },
+        [new ClickHouseQueryBuilder(HOURLY_PREDICTIONS_SQL)],
+        { bars: true, min: 0, displayName: '${__field.labels.model_version}' },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        {
+          title: 'Error rate per hour by version',
+          description:
+            'Share of stored predictions with status=error per event-time hour (UTC), deduplicated (FINAL).',
+          unit: 'percentunit',
+        },
+        [new ClickHouseQueryBuilder(HOURLY_ERROR_RATE_SQL)],
+        { min: 0, displayName: '${__field.labels.model_version}' },
+      ),
+    );
+}

@@ -1,0 +1,314 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { dashboardsCommand } from '../../../src/cli/commands/dashboards.js';
+import { createIngestMetrics } from '../../../src/collectors/index.js';
+import {
+  DASHBOARDS,
+  DRIFT_UID,
+  INGEST_UID,
+  MODELS_UID,
+  renderDashboard,
+  writeDashboards,
+} from '../../../src/dashboards/index.js';
+
+interface Target {
+  refId: string;
+  datasource: { type: string; uid: string };
+  expr?: string;
+  rawSql?: string;
+  format?: unknown;
+  editorType?: string;
+  queryType?: string;
+  pluginVersion?: string;
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { x: number; y: number; w: number; h: number };
+  targets?: Target[];
+}
+interface Variable {
+  name: string;
+  query: string;
+  datasource: { type: string; uid: string };
+  multi: boolean;
+}
+interface DashboardJson {
+  uid: string;
+  title: string;
+  tags: string[];
+  panels: Panel[];
+  templating: { list?: Variable[] };
+}
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'modelwatch-dashboards-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+const UIDS = [INGEST_UID, MODELS_UID, DRIFT_UID];
+const dir = tempDir();
+const written = await writeDashboards(dir);
+const boards = new Map(
+  UIDS.map((uid) => [uid, JSON.parse(readFileSync(path.join(dir, `${uid}.json`), 'utf8')) as DashboardJson]),
+);
+const board = (uid: string) => boards.get(uid)!;
+const targets = (d: DashboardJson) => d.panels.flatMap((p) => p.targets ?? []);
+const allTargets = [...boards.values()].flatMap(targets);
+
+/**
+ * Metric names the service exposes: the ingest metrics and prom-client's default metrics
+ * (registered as src/service/service.ts does), plus the SPEC 10 gauges whose code lives in other
+ * capabilities (metrics, drift, triggers). Histograms also expose _bucket, _sum and _count.
+ */
+async function exposedMetrics(): Promise<Set<string>> {
+  const registry = new Registry();
+  createIngestMetrics(registry);
+  collectDefaultMetrics({ register: registry, prefix: 'modelwatch_process_' });
+  const names = new Set([
+    'modelwatch_drift_statistic',
+    'modelwatch_dataset_drift',
+    'modelwatch_model_quality',
+    'modelwatch_retrain_triggers_total',
+  ]);
+  for (const m of await registry.getMetricsAsJSON()) {
+    names.add(m.name);
+    if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
+  }
+  return names;
+}
+
+/** SPEC 10 label sets (histogram series add `le`). */
+const LABELS: Record<string, string[]> = {
+  modelwatch_messages_total: ['topic', 'outcome'],
+  modelwatch_dead_letter_total: ['topic', 'reason'],
+  modelwatch_consumer_lag: ['topic', 'partition'],
+  modelwatch_prediction_latency_seconds: ['model', 'version'],
+  modelwatch_predictions_total: ['model', 'version'],
+  modelwatch_prediction_errors_total: ['model', 'version'],
+  modelwatch_drift_statistic: ['model', 'column', 'method'],
+  modelwatch_dataset_drift: ['model'],
+  modelwatch_model_quality: ['model', 'version', 'metric'],
+  modelwatch_retrain_triggers_total: ['model', 'reason'],
+};
+const baseName = (metric: string) => metric.replace(/_(bucket|sum|count)$/, '');
+const metricsIn = (expr: string) => [...expr.matchAll(/\bmodelwatch_[a-z0-9_]+/g)].map((m) => m[0]);
+function labelsIn(expr: string): string[] {
+  const grouped = [...expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((m) =>
+    m[1]!.split(',').map((s) => s.trim()),
+  );
+  const matched = [...expr.matchAll(/\{([^}]*)\}/g)].flatMap((m) =>
+    [...m[1]!.matchAll(/(\w+)\s*=~?/g)].map((l) => l[1]!),
+  );
+  return [...grouped, ...matched];
+}
+
+describe('modelwatch dashboards', () => {
+  it('writes one file per dashboard, named by its stable uid', () => {
+    expect(written.map((w) => [w.uid, path.basename(w.path), w.changed])).toEqual([
+      [INGEST_UID, 'modelwatch-ingest.json', true],
+      [MODELS_UID, 'modelwatch-models.json', true],
+      [DRIFT_UID, 'modelwatch-drift.json', true],
+    ]);
+    for (const uid of UIDS) {
+      expect(board(uid).uid).toBe(uid);
+      expect(board(uid).tags).toEqual(['modelwatch']);
+    }
+  });
+
+  it('has the expected panels', () => {
+    const titles = (uid: string) => board(uid).panels.map((p) => `${p.type}: ${p.title}`);
+    expect(titles(INGEST_UID)).toEqual([
+      'row: Kafka',
+      'timeseries: Messages consumed by topic and outcome',
+      'timeseries: Dead letters by topic and reason',
+      'timeseries: Consumer lag by partition',
+      'row: ClickHouse writes',
+      'timeseries: Batch write latency',
+      'timeseries: Rows per batch',
+      'timeseries: Batch write errors',
+      'row: Process',
+      'timeseries: Memory',
+      'timeseries: CPU',
+    ]);
+    expect(titles(MODELS_UID)).toEqual([
+      'row: Live (Prometheus)',
+      'timeseries: Predictions by version',
+      'timeseries: Error rate by version',
+      'timeseries: Serving latency p50 / p95 / p99 by version',
+      'timeseries: Model quality by version',
+      'row: Stored predictions (ClickHouse, by event time)',
+      'timeseries: Predictions per hour by version',
+      'timeseries: Error rate per hour by version',
+    ]);
+    expect(titles(DRIFT_UID)).toEqual([
+      'row: Dataset drift',
+      'stat: Dataset drift now',
+      'state-timeline: Dataset drift over time',
+      'row: Column drift',
+      'timeseries: Drift statistic by column',
+      'table: Latest drift statistic by column',
+      'timeseries: Retrain triggers',
+    ]);
+  });
+
+  it('queries the brief’s expressions', () => {
+    const exprs = (uid: string) => targets(board(uid)).map((t) => t.expr ?? t.rawSql);
+    expect(exprs(INGEST_UID)).toEqual(
+      expect.arrayContaining([
+        'sum by (topic, outcome) (rate(modelwatch_messages_total[1m]))',
+        'sum by (topic, reason) (rate(modelwatch_dead_letter_total[5m]))',
+        'max by (topic, partition) (modelwatch_consumer_lag)',
+        'histogram_quantile(0.95, sum by (le) (rate(modelwatch_insert_seconds_bucket[5m])))',
+        'sum(rate(modelwatch_insert_errors_total[5m]))',
+        'modelwatch_process_process_resident_memory_bytes',
+      ]),
+    );
+    expect(exprs(MODELS_UID)).toEqual(
+      expect.arrayContaining([
+        'sum by (version) (rate(modelwatch_predictions_total{model="$model"}[5m]))',
+        'histogram_quantile(0.99, sum by (version, le) (rate(modelwatch_prediction_latency_seconds_bucket{model="$model"}[5m])))',
+        'modelwatch_model_quality{model="$model"}',
+      ]),
+    );
+    expect(exprs(DRIFT_UID)).toEqual(
+      expect.arrayContaining([
+        'max by (model) (modelwatch_dataset_drift{model=~"$model"})',
+        'max by (model, column, method) (modelwatch_drift_statistic{model=~"$model", column=~"$column"})',
+      ]),
+    );
+  });
+
+  it('names only the provisioned data sources', () => {
+    const provisioned = readFileSync('deploy/grafana/provisioning/datasources/datasources.yml', 'utf8');
+    const sources = [...provisioned.matchAll(/uid: (\S+)\s+type: (\S+)/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect(sources).toEqual(['prometheus prometheus', 'clickhouse grafana-clickhouse-datasource']);
+    for (const t of allTargets) expect(sources).toContain(`${t.datasource.uid} ${t.datasource.type}`);
+    for (const d of boards.values())
+      for (const v of d.templating.list ?? [])
+        expect(v.datasource).toEqual({ type: 'prometheus', uid: 'prometheus' });
+  });
+
+  it('queries only metrics and labels the service exposes', async () => {
+    const exposed = await exposedMetrics();
+    const prometheus = allTargets.filter((t) => t.datasource.uid === 'prometheus');
+    expect(prometheus.length).toBeGreaterThan(15);
+    for (const { expr } of prometheus) {
+      const metrics = metricsIn(expr!);
+      expect(metrics.length, expr).toBeGreaterThan(0);
+      for (const m of metrics) expect(exposed, `${m} in ${expr}`).toContain(m);
+      const allowed = new Set([
+        'le',
+        'instance',
+        'job',
+        ...metrics.flatMap((m) => LABELS[baseName(m)] ?? []),
+      ]);
+      for (const label of labelsIn(expr!)) expect(allowed, `label ${label} in ${expr}`).toContain(label);
+    }
+    for (const d of boards.values())
+      for (const v of d.templating.list ?? [])
+        for (const m of metricsIn(v.query)) expect(exposed).toContain(m);
+  });
+
+  it('defines every variable a query uses', () => {
+    for (const d of boards.values()) {
+      const defined = new Set((d.templating.list ?? []).map((v) => v.name));
+      const texts = [
+        ...targets(d).map((t) => t.expr ?? t.rawSql!),
+        ...(d.templating.list ?? []).map((v) => v.query),
+      ];
+      for (const text of texts)
+        for (const m of text.matchAll(/\$\{?(\w+)/g))
+          if (!m[1]!.startsWith('__')) expect(defined, text).toContain(m[1]);
+    }
+    const model = board(MODELS_UID).templating.list!.find((v) => v.name === 'model')!;
+    expect(model.query).toBe('label_values(modelwatch_predictions_total, model)');
+    // The ClickHouse queries compare with `=`, so the model variable is single-valued.
+    expect(model.multi).toBe(false);
+  });
+
+  it('uses the ClickHouse plugin’s raw-SQL time-series query model and macros', () => {
+    const clickhouse = allTargets.filter((t) => t.datasource.uid === 'clickhouse');
+    expect(clickhouse).toHaveLength(2);
+    for (const t of clickhouse) {
+      expect(t).toMatchObject({
+        editorType: 'sql',
+        queryType: 'timeSeries',
+        format: 0,
+        pluginVersion: '4.0.0',
+      });
+      expect(t.rawSql).toMatch(/^SELECT toStartOfHour\(timestamp\) AS time, model_version, /);
+      expect(t.rawSql).toContain('FROM predictions FINAL');
+      expect(t.rawSql).toContain('WHERE model_id = ${model:sqlstring} AND $__timeFilter(timestamp)');
+      expect(t.rawSql).toMatch(/GROUP BY time, model_version\nORDER BY time/);
+    }
+  });
+
+  it('gives every panel a unique id, every query a refId, and fits the 24-column grid', () => {
+    for (const d of boards.values()) {
+      expect(new Set(d.panels.map((p) => p.id)).size).toBe(d.panels.length);
+      for (const p of d.panels) {
+        expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
+        expect(new Set((p.targets ?? []).map((t) => t.refId)).size).toBe((p.targets ?? []).length);
+      }
+    }
+  });
+
+  it('produces byte-identical files on every run, and leaves unchanged files alone', async () => {
+    const again = tempDir();
+    await writeDashboards(again);
+    for (const uid of UIDS)
+      expect(readFileSync(path.join(again, `${uid}.json`), 'utf8')).toBe(
+        readFileSync(path.join(dir, `${uid}.json`), 'utf8'),
+      );
+    expect((await writeDashboards(again)).map((w) => w.changed)).toEqual([false, false, false]);
+  });
+
+  it('is what dashboards/ in the repository holds (else run: modelwatch dashboards)', () => {
+    for (const definition of DASHBOARDS)
+      expect(readFileSync(path.join('dashboards', `${definition.uid}.json`), 'utf8'), definition.uid).toBe(
+        renderDashboard(definition),
+      );
+  });
+});
+
+describe('modelwatch dashboards (CLI)', () => {
+  it('writes to --out and prints what it wrote', async () => {
+    const out = path.join(tempDir(), 'nested', 'out');
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await dashboardsCommand.run(['--out', out])).toBe(0);
+      expect(await dashboardsCommand.run(['--out', out])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines.join('')).toBe(
+      [
+        ...UIDS.map((uid) => `wrote ${path.join(out, `${uid}.json`)} (${uid})\n`),
+        ...UIDS.map((uid) => `unchanged ${path.join(out, `${uid}.json`)} (${uid})\n`),
+      ].join(''),
+    );
+  });
+
+  it('fails with one line on bad arguments or an unwritable directory', async () => {
+    await expect(dashboardsCommand.run(['extra'])).rejects.toThrow(/^unexpected argument 'extra'/);
+    await expect(dashboardsCommand.run(['--bogus'])).rejects.toThrow(/--bogus/);
+    const file = path.join(tempDir(), 'a-file');
+    writeFileSync(file, '');
+    const err = await dashboardsCommand.run(['--out', path.join(file, 'sub')]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/^cannot write dashboards to .*a-file\/sub: ENOTDIR/);
+    expect((err as Error).message).not.toContain('\n');
+  });
+});
