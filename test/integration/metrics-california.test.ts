@@ -96,6 +96,13 @@ describe('California housing (NannyML) through the pipeline', () => {
       );
       return row?.p === 2928 && row.l === 2928 ? true : undefined;
     });
+    // The version is registered after its first predictions are stored.
+    await waitFor('the version registered', async () => {
+      const [row] = await service.rows<{ c: number }>(
+        "SELECT count() AS c FROM model_versions FINAL WHERE model_id = 'california'",
+      );
+      return row?.c === 1 ? true : undefined;
+    });
 
     const results: Record<string, ModelMetrics> = {};
     for (const bucket of ['month', '1w', '1d'] as const) {

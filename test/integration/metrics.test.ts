@@ -44,6 +44,17 @@ async function waitForRows(service: TestService, table: 'predictions' | 'labels'
   });
 }
 
+/** The collectors register a version after storing its first predictions: wait for both. */
+async function waitForVersions(service: TestService, model: string, n: number): Promise<void> {
+  await waitFor(`${n} versions of ${model} registered`, async () => {
+    const [row] = await service.rows<{ c: number }>(
+      'SELECT count() AS c FROM model_versions FINAL WHERE model_id = {model:String}',
+      { model },
+    );
+    return row?.c === n ? true : undefined;
+  });
+}
+
 /** Messages the collectors stored from a topic (counted after the write), redelivered copies included. */
 async function waitForStored(service: TestService, topic: string, n: number): Promise<void> {
   await waitFor(`${n} messages stored from ${topic}`, async () => {
@@ -119,6 +130,7 @@ describe('GET /models/:model/metrics through the pipeline', () => {
     await produce(topics.labels, later.map(labelEvent));
     await waitForRows(service, 'predictions', 12);
     await waitForRows(service, 'labels', 10);
+    await waitForVersions(service, model, 1);
     // Redelivered prediction and label: stored twice, counted once.
     await produce(topics.predictions, [predictionEvent(h1[1] as Row)]);
     await produce(topics.labels, [labelEvent(later[0] as RefLabel)]);
@@ -236,6 +248,7 @@ describe('GET /models/:model/metrics through the pipeline', () => {
     ]);
     await waitForRows(service, 'predictions', 11);
     await waitForRows(service, 'labels', 10);
+    await waitForVersions(service, model, 2);
 
     const range = `from=2026-03-02&to=2026-03-03&bucket=1d`;
     const all = await metrics(service, `${model}/metrics?${range}`);
@@ -346,6 +359,7 @@ describe('GET /models/:model/metrics through the pipeline', () => {
       predictionEvent({ model: 'm', version: '1', id: 'x1', time: H1, prediction: 1, score: 0.5 }),
     ]);
     await waitForRows(service, 'predictions', 1);
+    await waitForVersions(service, 'm', 1);
     const cases: [string, number, RegExp][] = [
       ['m/metrics?bucket=2h', 400, /querystring\/bucket/],
       ['m/metrics?from=yesterday', 400, /querystring\/from/],
@@ -416,6 +430,7 @@ describe('GET /models/:model/metrics through the pipeline', () => {
     ]);
     await waitForRows(service, 'predictions', 4);
     await waitForRows(service, 'labels', 3);
+    await waitForVersions(service, 'g', 1);
     // The service registers the gauge on its own registry.
     const scrape = await service.app.inject({ method: 'GET', url: '/metrics' });
     expect(scrape.body).toContain('# TYPE modelwatch_model_quality gauge');
