@@ -385,6 +385,19 @@ describe('GET /models/:model/metrics through the pipeline', () => {
       ['2026-03-02T00:00:00.000Z', '2026-03-09T00:00:00.000Z', 1],
     ]);
 
+    // The routes and their schemas are in the OpenAPI document.
+    const docs = await service.app.inject({ method: 'GET', url: '/docs/json' });
+    const paths = docs.json<{
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    }>().paths;
+    expect(Object.keys(paths['/api/v1/models/{model}/metrics']?.['get']?.responses ?? {})).toEqual([
+      '200',
+      '400',
+      '404',
+    ]);
+    expect(paths['/api/v1/models']?.['get']).toBeDefined();
+    expect(paths['/api/v1/models/{model}/versions/{version}']?.['patch']).toBeDefined();
+
     const patch = (url: string, payload: unknown) =>
       service.app.inject({
         method: 'PATCH',
