@@ -1,4 +1,5 @@
 import { metricsBench } from '../metrics/index.js';
+import { driftBench } from '../drift/index.js';
 import type { Bench } from './bench.js';
 
 export type { Bench } from './bench.js';
@@ -6,4 +7,5 @@ export type { Bench } from './bench.js';
 /** Every benchmark, by name (`modelwatch bench <name>`); each capability adds its own entry. */
 export const benches: Record<string, Bench> = {
   metrics: metricsBench,
+  drift: driftBench,
 };

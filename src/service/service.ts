@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from '../api/index.js';
 import { KeyStore } from '../auth/index.js';
 import { createCollectors, createIngestMetrics } from '../collectors/index.js';
+import { driftCapability } from '../drift/index.js';
 import { createQualityGauges } from '../metrics/index.js';
 import { allMigrations } from '../migrations.js';
 import { ModelRegistry } from '../models/index.js';
@@ -91,6 +92,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   ready.then(
     () => {
       if (!state.closing) quality.start();
+      if (!state.closing) driftCapability(deps).evaluator.start();
     },
     () => undefined,
   );
@@ -106,6 +108,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       abort.abort();
       await app.close();
       await quality.stop();
+      await driftCapability(deps).evaluator.stop();
       if (state.kafka) await collectors.stop();
       await producer.disconnect();
       await db.close();

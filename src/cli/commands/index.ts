@@ -1,6 +1,7 @@
 import { benchCommand } from './bench.js';
 import type { Command } from './command.js';
 import { dashboardsCommand } from './dashboards.js';
+import { driftCommand } from './drift.js';
 import { kafkaCommand } from './kafka.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
@@ -14,4 +15,5 @@ export const commands: Record<string, Command> = {
   keys: keysCommand,
   bench: benchCommand,
   dashboards: dashboardsCommand,
+  drift: driftCommand,
 };

@@ -1,0 +1,86 @@
+import { formatDriftTable, METHOD_OPTIONS, runOfflineDrift } from '../../drift/index.js';
+import { ModelwatchError } from '../../platform/errors.js';
+import { parseOptions, type Command } from './command.js';
+
+const usage =
+  'modelwatch drift --reference FILE --current FILE [--columns A,B,…] [--timestamp-column C --bucket B] [--method M] [--format json|table]';
+
+export interface DriftCommandIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Progress redraws one line on a terminal; elsewhere it prints a line now and then. */
+  interactive: boolean;
+}
+
+function progressReporter(io: DriftCommandIo) {
+  let last = 0;
+  let shown = false;
+  return {
+    update(message: string) {
+      const now = Date.now();
+      if (io.interactive) {
+        io.stderr(`\r${message}\u001b[K`);
+        shown = true;
+      } else if (now - last >= 5_000) {
+        io.stderr(`${message}\n`);
+        last = now;
+      }
+    },
+    done() {
+      if (shown) io.stderr('\r\u001b[K');
+    },
+  };
+}
+
+/** The command with its output streams injected (tests pass their own). */
+export async function runDriftCommand(args: string[], io: DriftCommandIo): Promise<number> {
+  const { values, positionals } = parseOptions(
+    args,
+    {
+      reference: { type: 'string' },
+      current: { type: 'string' },
+      columns: { type: 'string' },
+      'timestamp-column': { type: 'string' },
+      bucket: { type: 'string' },
+      method: { type: 'string' },
+      format: { type: 'string' },
+    },
+    usage,
+  );
+  if (positionals.length > 0) throw new ModelwatchError('BAD_REQUEST', `unexpected argument '${positionals[0]}'; usage: ${usage}`);
+  if (!values.reference || !values.current) throw new ModelwatchError('BAD_REQUEST', `--reference and --current are required; usage: ${usage}`);
+  const format = values.format ?? 'table';
+  if (format !== 'json' && format !== 'table') throw new ModelwatchError('BAD_REQUEST', `--format must be json or table, got '${format}'`);
+  const method = values.method;
+  if (method !== undefined && !(METHOD_OPTIONS as readonly string[]).includes(method)) {
+    throw new ModelwatchError('BAD_REQUEST', `--method must be one of ${METHOD_OPTIONS.join(', ')}, got '${method}'`);
+  }
+  const columns = values.columns?.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const progress = progressReporter(io);
+  try {
+    const report = await runOfflineDrift({
+      reference: values.reference,
+      current: values.current,
+      columns,
+      timestampColumn: values['timestamp-column'],
+      bucket: values.bucket,
+      method: method as (typeof METHOD_OPTIONS)[number] | undefined,
+      progress: (m) => progress.update(m),
+    });
+    progress.done();
+    io.stdout(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatDriftTable(report));
+    return 0;
+  } finally {
+    progress.done();
+  }
+}
+
+export const driftCommand: Command = {
+  summary: 'offline drift report between two CSV/JSONL files: drift --reference FILE --current FILE',
+  run: (args) =>
+    runDriftCommand(args, {
+      stdout: (t) => process.stdout.write(t),
+      stderr: (t) => process.stderr.write(t),
+      interactive: process.stderr.isTTY,
+    }),
+};

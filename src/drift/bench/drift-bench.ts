@@ -1,0 +1,132 @@
+/**
+ * `modelwatch bench drift`: one drift window of N numerical features, R reference rows against R
+ * current rows, on the embedded engine in a temporary directory. Reports seconds per window for
+ * each method, split into reading the window (SQL, transfer) and computing the statistics, beside
+ * a same-run baseline: a plain scan of the window's feature values.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Bench } from '../../bench/bench.js';
+import { parseOptions } from '../../cli/commands/command.js';
+import { allMigrations } from '../../migrations.js';
+import { ModelRegistry } from '../../models/index.js';
+import { migrate, openDatabase, type Database } from '../../platform/clickhouse/index.js';
+import { loadConfig } from '../../platform/config/index.js';
+import { ModelwatchError } from '../../platform/errors.js';
+import { createLogger } from '../../platform/observability/index.js';
+import { evaluateWindow, planColumns } from '../engine/evaluate.js';
+import { driftSettings } from '../engine/settings.js';
+import type { WindowSample } from '../engine/types.js';
+import { DriftService } from '../service/drift-service.js';
+import { PolicyStore } from '../store/policies.js';
+import { readWindows } from '../store/windows.js';
+import type { MethodOption } from '../statistics/index.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 0, 1);
+const METHODS: MethodOption[] = ['auto', 'ks', 'wasserstein', 'psi', 'jensenshannon'];
+const usage = 'modelwatch bench drift [--rows 1000000] [--features 100]';
+
+function positive(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new ModelwatchError('BAD_REQUEST', `--${name} must be a whole number above 0, got '${value}'`);
+  return n;
+}
+
+async function seconds<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const started = process.hrtime.bigint();
+  const result = await work();
+  return [result, Number(process.hrtime.bigint() - started) / 1e9];
+}
+
+/**
+ * Rows generated inside the engine, deterministic (hash-seeded Box-Muller normals). Every tenth
+ * feature of the current day is shifted by 0.3 standard deviations, so some columns drift.
+ */
+async function generate(db: Database, rows: number, features: number, day: number, log: (m: string) => void): Promise<void> {
+  const chunk = 250_000;
+  for (let offset = 0; offset < rows; offset += chunk) {
+    const n = Math.min(chunk, rows - offset);
+    log(`generating ${day === 0 ? 'reference' : 'current'} rows ${offset + n}/${rows}`);
+    await db.client.command({
+      query: `INSERT INTO predictions (model_id, model_version, prediction_id, timestamp, features_num, features_str, prediction, prediction_num, score, probabilities, latency_ms, is_error, entity_id, request_id)
+        SELECT 'bench', '1', concat('p', toString(${day} * 1000000000 + number)),
+          fromUnixTimestamp64Milli(toInt64(${T0 + day * DAY} + intDiv(number * ${DAY}, ${rows})), 'UTC'),
+          mapFromArrays(arrayMap(i -> concat('f', toString(i)), range(${features})),
+            arrayMap(i -> sqrt(-2 * log((cityHash64(${day}, number, i, 1) % 1000000 + 0.5) / 1000000))
+                          * cos(2 * pi() * (cityHash64(${day}, number, i, 2) % 1000000) / 1000000)
+                          + if(${day} = 1 AND i % 10 = 0, 0.3, 0), range(${features}))),
+          map(), toString(number % 7), number % 7, NULL, map(), NULL, false, '', ''
+        FROM numbers(${offset}, ${n})`,
+    });
+  }
+}
+
+export const driftBench: Bench = {
+  summary: 'drift of one window, every method: --rows R (reference and current, default 1000000) --features N (default 100)',
+  async run(args) {
+    const { values } = parseOptions(args, { rows: { type: 'string' }, features: { type: 'string' } }, usage);
+    const rows = positive(values.rows, 1_000_000, 'rows');
+    const features = positive(values.features, 100, 'features');
+    const log = (m: string) => process.stderr.write(`${m}\n`);
+    const dir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-drift-'));
+    const config = loadConfig({ MODELWATCH_DATA_DIR: dir, MODELWATCH_CLICKHOUSE_DATABASE: 'bench_drift' });
+    const db = await openDatabase(config.clickhouse);
+    try {
+      await migrate(db, allMigrations);
+      const models = new ModelRegistry(db);
+      await models.registerSeen([{ modelId: 'bench', version: '1', task: 'regression', firstSeen: T0 }]);
+      await generate(db, rows, features, 0, log);
+      await generate(db, rows, features, 1, log);
+      const service = new DriftService({ db, models, policies: new PolicyStore(db), logger: createLogger('warn', 'bench'), cachedReferences: 1 });
+      const key = { modelId: 'bench', version: '1' };
+      log('setting the reference from the first day');
+      const [, referenceSeconds] = await seconds(() => service.setReference(key, { from: T0, to: T0 + DAY }, 'bench'));
+      const reference = (await service.reference(key))!;
+      const window = { from: T0 + DAY, to: T0 + 2 * DAY };
+
+      log('baseline: scanning the window');
+      const [, scanSeconds] = await seconds(async () => {
+        const result = await db.client.query({
+          query: `SELECT count(), sum(arraySum(mapValues(features_num))) FROM predictions FINAL
+                  WHERE model_id = 'bench' AND timestamp >= fromUnixTimestamp64Milli(${window.from}, 'UTC') AND timestamp < fromUnixTimestamp64Milli(${window.to}, 'UTC')`,
+          format: 'JSONEachRow',
+        });
+        return result.json();
+      });
+
+      const settings = driftSettings();
+      const plans = planColumns(reference, settings);
+      log('reading the window (sorted samples of every column)');
+      const [sample, readSeconds] = await seconds(async () => {
+        let found: WindowSample | undefined;
+        for await (const s of readWindows(db, { key, ...window, window: undefined, plans })) found = s;
+        return found!;
+      });
+
+      const lines = [
+        `drift bench: ${features} numerical features, ${rows} reference rows, ${rows} current rows (embedded ClickHouse, ${dir})`,
+        `  set reference (copy, sort, load, summarize):   ${referenceSeconds.toFixed(2)} s`,
+        `  baseline, scan of the window's values (FINAL):  ${scanSeconds.toFixed(2)} s`,
+        `  read the window (SQL sort + Native transfer):   ${readSeconds.toFixed(2)} s`,
+        '',
+        '  method          compute s   end-to-end s per window   drifted features',
+      ];
+      for (const method of METHODS) {
+        const methodPlans = planColumns(reference, settings, method);
+        const [bucket, computeSeconds] = await seconds(() => Promise.resolve(evaluateWindow(methodPlans, sample, settings.datasetDriftShare)));
+        log(`window with method ${method}`);
+        const [, totalSeconds] = await seconds(() => service.report({ modelId: 'bench', version: '1', ...window, window: undefined, method }));
+        const drifted = bucket.columns.filter((c) => c.role === 'feature' && c.drifted).length;
+        const resolved = method === 'auto' ? `auto (${methodPlans[0]?.method ?? '?'})` : method;
+        lines.push(`  ${resolved.padEnd(16)}${computeSeconds.toFixed(2).padStart(9)}   ${totalSeconds.toFixed(2).padStart(22)}   ${drifted}/${features}`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};

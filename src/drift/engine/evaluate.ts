@@ -1,0 +1,99 @@
+/**
+ * The drift engine proper: which kind, method and threshold each column gets, and the results
+ * of one window. The service (windows read from ClickHouse) and the offline CLI (windows read
+ * from files) both end here, so their numbers are the same by construction.
+ */
+import {
+  alignCategoryCounts,
+  categoricalDrift,
+  datasetDrift,
+  METHOD_KINDS,
+  numericalDrift,
+  resolveMethod,
+  type ColumnKind,
+  type DriftMethod,
+  type MethodOption,
+} from '../statistics/index.js';
+import { referenceCategories } from './samples.js';
+import type { DriftSettings } from './settings.js';
+import { COLUMN_ROLES, columnKey, type ColumnDrift, type DriftBucket, type Reference, type ReferenceColumn, type WindowSample } from './types.js';
+
+export interface ColumnPlan {
+  key: string;
+  ref: ReferenceColumn;
+  kind: ColumnKind;
+  method: DriftMethod;
+  threshold: number;
+  /** What a window has to provide for this column. */
+  needs: 'sorted' | 'categories';
+}
+
+const EMPTY = new Float64Array(0);
+
+function applies(method: MethodOption | undefined, kind: ColumnKind): method is MethodOption {
+  return method !== undefined && (method === 'auto' || METHOD_KINDS[method].includes(kind));
+}
+
+/**
+ * Per column: kind = the policy's override, except that a text column stays categorical; method =
+ * the first of (request, column policy, model policy, `auto`) that applies to the kind, so asking
+ * for `ks` still gives categorical columns a categorical test; threshold = the column's, else the
+ * model's for that method, else the default. Features first (by name), then prediction, score, label.
+ */
+export function planColumns(reference: Reference, settings: DriftSettings, requested?: MethodOption): ColumnPlan[] {
+  const roleOrder = (role: string) => COLUMN_ROLES.indexOf(role as (typeof COLUMN_ROLES)[number]);
+  const columns = [...reference.columns].sort((a, b) => roleOrder(a.role) - roleOrder(b.role) || (a.column < b.column ? -1 : a.column > b.column ? 1 : 0));
+  return columns.map((ref) => {
+    const own = settings.columns[ref.column];
+    const kind: ColumnKind = ref.valueType === 'text' ? 'categorical' : (own?.kind ?? ref.kind);
+    const option = [requested, own?.method, settings.method].find((m) => applies(m, kind)) ?? 'auto';
+    const method = resolveMethod(option, kind, ref.n);
+    return {
+      key: columnKey(ref.role, ref.column),
+      ref,
+      kind,
+      method,
+      threshold: own?.threshold ?? settings.thresholds[method],
+      needs: kind === 'numerical' ? 'sorted' : 'categories',
+    };
+  });
+}
+
+export function evaluateColumn(plan: ColumnPlan, window: WindowSample): ColumnDrift {
+  const current = window.columns.get(plan.key);
+  const base = { column: plan.ref.column, role: plan.ref.role, kind: plan.kind };
+  if (plan.kind === 'numerical') {
+    const sorted = current?.sorted ?? EMPTY;
+    const result = plan.ref.numerical
+      ? numericalDrift(plan.method, plan.ref.numerical, sorted, plan.threshold)
+      : { method: plan.method, statistic: null, pValue: null, threshold: plan.threshold, drifted: false };
+    return { ...base, method: result.method, statistic: result.statistic, p_value: result.pValue, threshold: result.threshold, drifted: result.drifted, count: sorted.length };
+  }
+  const categories = current?.categories ?? new Map<string, number>();
+  const aligned = alignCategoryCounts(referenceCategories(plan.ref), categories);
+  const result = categoricalDrift(plan.method, aligned.ref, aligned.cur, plan.threshold);
+  let count = 0;
+  for (const c of categories.values()) count += c;
+  return { ...base, method: result.method, statistic: result.statistic, p_value: result.pValue, threshold: result.threshold, drifted: result.drifted, count };
+}
+
+/**
+ * One window's report. Dataset drift counts feature columns only, and among them only those with
+ * a statistic: a feature with no values in the window is missing data, not evidence either way.
+ */
+export function evaluateWindow(plans: readonly ColumnPlan[], window: WindowSample, datasetDriftShare: number): DriftBucket {
+  const columns = plans.map((plan) => evaluateColumn(plan, window));
+  const measured = columns.filter((c) => c.role === 'feature' && (c.statistic !== null || c.p_value !== null));
+  const dataset = datasetDrift(
+    measured.map((c) => c.drifted),
+    datasetDriftShare,
+  );
+  return {
+    start: new Date(window.start).toISOString(),
+    end: new Date(window.end).toISOString(),
+    count: window.count,
+    drift_share: dataset.share,
+    dataset_drift: dataset.drifted,
+    columns,
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * `modelwatch drift`: drift between two files, with the service's engine (the same reference
+ * summary, column plans, statistics and dataset-drift rule), the windows built in memory.
+ */
+import path from 'node:path';
+import { ModelwatchError } from '../../platform/errors.js';
+import { evaluateWindow, planColumns } from '../engine/evaluate.js';
+import { referenceFromRaw, windowFromRaw } from '../engine/in-memory.js';
+import { RowError, SampleBuilder } from '../engine/samples.js';
+import { driftSettings } from '../engine/settings.js';
+import type { ColumnRole, DriftBucket } from '../engine/types.js';
+import { parseTime, parseWindow, windowEnd, windowStart } from '../engine/windows.js';
+import type { MethodOption } from '../statistics/index.js';
+import { readRows } from './read-rows.js';
+
+export interface OfflineDriftOptions {
+  reference: string;
+  current: string;
+  /** Only these columns (names as in the files). */
+  columns?: string[] | undefined;
+  timestampColumn?: string | undefined;
+  bucket?: string | undefined;
+  method?: MethodOption | undefined;
+  /** Progress messages (the CLI sends them to stderr). */
+  progress?: (message: string) => void;
+}
+
+/** The drift route's response shape, for files; a bucket's start and end are null when the file has no timestamps. */
+export interface OfflineDriftReport {
+  model_id: string;
+  version: string;
+  reference: { source: 'rows'; file: string; rows: number };
+  current: { file: string; rows: number };
+  buckets: (Omit<DriftBucket, 'start' | 'end'> & { start: string | null; end: string | null })[];
+}
+
+const PROGRESS_EVERY = 100_000;
+
+async function collect(
+  file: string,
+  options: OfflineDriftOptions,
+  builderFor: (row: Record<string, unknown>, where: string) => SampleBuilder,
+): Promise<number> {
+  const name = path.basename(file);
+  let rows = 0;
+  for await (const { row, where } of readRows(file)) {
+    rows++;
+    if (rows % PROGRESS_EVERY === 0) options.progress?.(`reading ${name}: ${rows} rows`);
+    try {
+      builderFor(row, where).addRow(row, where);
+    } catch (err) {
+      if (err instanceof RowError) throw new ModelwatchError('BAD_REQUEST', err.message);
+      throw err;
+    }
+  }
+  if (rows === 0) throw new ModelwatchError('BAD_REQUEST', `${name}: no rows`);
+  return rows;
+}
+
+export async function runOfflineDrift(options: OfflineDriftOptions): Promise<OfflineDriftReport> {
+  const window = options.bucket === undefined ? undefined : parseWindow(options.bucket);
+  if (options.bucket !== undefined && window === undefined) throw new ModelwatchError('BAD_REQUEST', `--bucket: '${options.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`);
+  if (window && !options.timestampColumn) throw new ModelwatchError('BAD_REQUEST', '--bucket needs --timestamp-column');
+  const wanted = options.columns ? new Set(options.columns) : undefined;
+  const keep = (column: string, role: ColumnRole) => column !== options.timestampColumn && (wanted === undefined || wanted.has(column) || (role !== 'feature' && wanted.has(role)));
+
+  const referenceBuilder = new SampleBuilder(keep);
+  const referenceRows = await collect(options.reference, options, () => referenceBuilder);
+  const reference = referenceFromRaw(
+    { modelId: 'offline', version: 'offline', revision: 0, source: 'rows', from: null, to: null, rows: referenceRows, setAt: Date.now() },
+    referenceBuilder.build(),
+  );
+  for (const column of wanted ?? []) {
+    if (!reference.columns.some((c) => c.column === column)) throw new ModelwatchError('BAD_REQUEST', `--columns: '${column}' has no values in ${path.basename(options.reference)}`);
+  }
+  if (reference.columns.length === 0) throw new ModelwatchError('BAD_REQUEST', `${path.basename(options.reference)}: no column holds a value`);
+
+  // Buckets by the current file's timestamps (or one bucket for the whole file).
+  const buckets = new Map<number, { builder: SampleBuilder; first: number; last: number }>();
+  const timestampOf = (row: Record<string, unknown>, where: string): number | undefined => {
+    if (!options.timestampColumn) return undefined;
+    const value = row[options.timestampColumn];
+    const ms = typeof value === 'string' || typeof value === 'number' ? parseTime(value) : undefined;
+    if (ms === undefined) throw new ModelwatchError('BAD_REQUEST', `${where}.${options.timestampColumn}: '${String(value)}' is not an ISO-8601 time or epoch milliseconds`);
+    return ms;
+  };
+  const currentRows = await collect(options.current, options, (row, where) => {
+    const ms = timestampOf(row, where);
+    const key = window && ms !== undefined ? windowStart(window, ms) : 0;
+    let bucket = buckets.get(key);
+    if (!bucket) buckets.set(key, (bucket = { builder: new SampleBuilder(keep), first: ms ?? 0, last: ms ?? 0 }));
+    if (ms !== undefined) {
+      bucket.first = Math.min(bucket.first, ms);
+      bucket.last = Math.max(bucket.last, ms);
+    }
+    return bucket.builder;
+  });
+
+  const settings = driftSettings(options.method === undefined ? {} : { method: options.method });
+  const plans = planColumns(reference, settings, options.method);
+  const out: OfflineDriftReport['buckets'] = [];
+  const keys = [...buckets.keys()].sort((a, b) => a - b);
+  for (const [k, key] of keys.entries()) {
+    if (keys.length > 1) options.progress?.(`bucket ${k + 1}/${keys.length}`);
+    const { builder, first, last } = buckets.get(key)!;
+    // Without a bucket, the one bucket spans the file's timestamps.
+    const start = window ? key : first;
+    const end = window ? windowEnd(window, key) : last + (options.timestampColumn ? 1 : 0);
+    const bucket = evaluateWindow(plans, windowFromRaw(plans, builder.build(), { start, end, count: builder.rows }), settings.datasetDriftShare);
+    out.push(options.timestampColumn ? bucket : { ...bucket, start: null, end: null });
+  }
+  return {
+    model_id: 'offline',
+    version: 'offline',
+    reference: { source: 'rows', file: path.basename(options.reference), rows: referenceRows },
+    current: { file: path.basename(options.current), rows: currentRows },
+    buckets: out,
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * Rows of a CSV or JSONL file (by extension), for the offline CLI. CSV cells are typed the way
+ * pandas writes them: an empty cell, `NaN`, `nan` or `null` is missing (null); a decimal number
+ * is a number; anything else is text. Infinity (`inf`, `Infinity`, or an overflowing literal) is
+ * rejected, as the API rejects it.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse } from 'csv-parse';
+import { ModelwatchError } from '../../platform/errors.js';
+
+export interface FileRow {
+  row: Record<string, unknown>;
+  /** `file:line`, for messages. */
+  where: string;
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const MISSING = new Set(['', 'NaN', 'nan', 'NAN', 'null', 'NULL']);
+const INFINITE = /^[+-]?(inf|infinity)$/i;
+
+export function castCell(value: string, where: string): unknown {
+  if (MISSING.has(value)) return null;
+  if (INFINITE.test(value)) throw new ModelwatchError('BAD_REQUEST', `${where}: '${value}' is not a finite number`);
+  if (!NUMBER.test(value)) return value;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new ModelwatchError('BAD_REQUEST', `${where}: '${value}' is not a finite number`);
+  return n;
+}
+
+export function fileFormat(file: string): 'csv' | 'jsonl' {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.csv') return 'csv';
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  throw new ModelwatchError('BAD_REQUEST', `${file}: unknown file type '${ext || '(none)'}'; use .csv, .jsonl or .ndjson`);
+}
+
+export async function* readRows(file: string): AsyncGenerator<FileRow> {
+  const format = fileFormat(file);
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new ModelwatchError('BAD_REQUEST', `${file}: not a file`);
+  } catch (err) {
+    if (err instanceof ModelwatchError) throw err;
+    throw new ModelwatchError('BAD_REQUEST', `${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const name = path.basename(file);
+  if (format === 'jsonl') {
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    let line = 0;
+    for await (const text of lines) {
+      line++;
+      if (text.trim() === '') continue;
+      let row: unknown;
+      try {
+        row = JSON.parse(text);
+      } catch {
+        throw new ModelwatchError('BAD_REQUEST', `${name}:${line}: not valid JSON`);
+      }
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new ModelwatchError('BAD_REQUEST', `${name}:${line}: expected a JSON object`);
+      yield { row: row as Record<string, unknown>, where: `${name}:${line}` };
+    }
+    return;
+  }
+  const parser = createReadStream(file).pipe(
+    parse({ columns: true, bom: true, skip_empty_lines: true, info: true, cast: (value, context) => (context.header ? value : castCell(value, `${name}:${context.lines}.${String(context.column)}`)) }),
+  );
+  try {
+    for await (const record of parser as AsyncIterable<{ record: Record<string, unknown>; info: { lines: number } }>) {
+      yield { row: record.record, where: `${name}:${record.info.lines}` };
+    }
+  } catch (err) {
+    if (err instanceof ModelwatchError) throw err;
+    throw new ModelwatchError('BAD_REQUEST', `${name}: not valid CSV (${err instanceof Error ? err.message : String(err)})`);
+  }
+}

@@ -1,0 +1,219 @@
+/** Drift over stored predictions: references per model version, reports over any range and bucket. */
+import type { ModelRegistry, ModelVersionRecord } from '../../models/index.js';
+import type { Database } from '../../platform/clickhouse/index.js';
+import type { Logger } from '../../platform/observability/index.js';
+import type { MethodOption } from '../statistics/index.js';
+import { DriftError } from '../errors.js';
+import { evaluateWindow, planColumns } from '../engine/evaluate.js';
+import { referenceFromRaw } from '../engine/in-memory.js';
+import { RowError, SampleBuilder } from '../engine/samples.js';
+import { driftPolicySchema, driftSettings, type DriftSettings } from '../engine/settings.js';
+import type { DriftBucket, DriftReport, Reference, ReferenceInfo } from '../engine/types.js';
+import type { WindowSpec } from '../engine/windows.js';
+import {
+  copyRawColumnsFromRange,
+  countPredictions,
+  currentRevision,
+  readRawColumns,
+  readReference,
+  writeRawColumns,
+  writeSummary,
+  type VersionKey,
+} from '../store/references.js';
+import type { PolicyStore } from '../store/policies.js';
+import { readWindows } from '../store/windows.js';
+
+export interface DriftServiceDeps {
+  db: Database;
+  models: ModelRegistry;
+  policies: PolicyStore;
+  logger: Logger;
+  /** References kept in memory (a 1M-row, 100-feature reference is ~800 MB). @default 4 */
+  cachedReferences?: number;
+  now?: () => number;
+}
+
+export type ReferenceInput = { rows: unknown[] } | { from: number; to: number };
+
+/** What PUT …/reference answers. */
+export interface ReferenceSummary {
+  model_id: string;
+  version: string;
+  revision: number;
+  source: 'rows' | 'range';
+  from: string | null;
+  to: string | null;
+  rows: number;
+  set_at: string;
+  columns: { column: string; role: string; value_type: string; kind: string; n: number; nulls: number; distinct: number }[];
+}
+
+export interface ReportRequest {
+  modelId: string;
+  version?: string | undefined;
+  from: number;
+  to: number;
+  /** undefined: one bucket for the whole range. */
+  window: WindowSpec | undefined;
+  method?: MethodOption | undefined;
+}
+
+export class DriftService {
+  private readonly cache = new Map<string, Reference>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DriftServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** The model's versions; 404 when it has none. */
+  async versions(modelId: string): Promise<ModelVersionRecord[]> {
+    const versions = await this.deps.models.list(modelId);
+    if (versions.length === 0) throw new DriftError('UNKNOWN_MODEL', `unknown model '${modelId}'`);
+    return versions;
+  }
+
+  async knownVersion(modelId: string, version: string): Promise<VersionKey> {
+    const versions = await this.versions(modelId);
+    if (!versions.some((v) => v.model_version === version)) {
+      throw new DriftError('UNKNOWN_VERSION', `model '${modelId}' has no version '${version}' (known: ${versions.map((v) => v.model_version).join(', ')})`);
+    }
+    return { modelId, version };
+  }
+
+  async settings(modelId: string): Promise<DriftSettings> {
+    const stored = await this.deps.policies.get(modelId);
+    const parsed = driftPolicySchema.safeParse(stored?.sections['drift'] ?? {});
+    if (!parsed.success) this.deps.logger.warn({ model: modelId }, 'stored drift policy no longer validates; using defaults');
+    return driftSettings(parsed.success ? parsed.data : {});
+  }
+
+  async setReference(key: VersionKey, input: ReferenceInput, setBy: string): Promise<ReferenceSummary> {
+    await this.knownVersion(key.modelId, key.version);
+    const revision = Math.max(this.now(), ((await currentRevision(this.deps.db, key)) ?? 0) + 1);
+    const base = { ...key, revision, setAt: this.now() };
+    let reference: Reference;
+    if ('rows' in input) {
+      const builder = new SampleBuilder();
+      try {
+        input.rows.forEach((row, i) => builder.addRow(row, `body.rows[${i}]`));
+      } catch (err) {
+        if (err instanceof RowError) throw new DriftError('BAD_INPUT', err.message);
+        throw err;
+      }
+      const raw = builder.build();
+      if (raw.length === 0) throw new DriftError('BAD_INPUT', 'body.rows: the rows hold no values (every value is null)');
+      reference = referenceFromRaw({ ...base, source: 'rows', from: null, to: null, rows: builder.rows }, raw);
+      await writeRawColumns(this.deps.db, key, revision, raw);
+    } else {
+      const rows = await countPredictions(this.deps.db, key, input.from, input.to);
+      if (rows === 0) {
+        throw new DriftError(
+          'BAD_INPUT',
+          `body.from/body.to: model '${key.modelId}' version '${key.version}' has no predictions in [${new Date(input.from).toISOString()}, ${new Date(input.to).toISOString()})`,
+        );
+      }
+      await copyRawColumnsFromRange(this.deps.db, key, revision, input.from, input.to);
+      const info: ReferenceInfo = { ...base, source: 'range', from: input.from, to: input.to, rows };
+      reference = referenceFromRaw(info, await readRawColumns(this.deps.db, key, revision));
+    }
+    // The summary rows commit the revision: readers look for it there.
+    await writeSummary(this.deps.db, reference, setBy);
+    this.remember(reference);
+    this.deps.logger.info({ model: key.modelId, version: key.version, revision, source: reference.source, rows: reference.rows, by: setBy }, 'drift reference set');
+    return summarize(reference);
+  }
+
+  /** The version's current reference (cached by revision), or undefined. */
+  async reference(key: VersionKey): Promise<Reference | undefined> {
+    const revision = await currentRevision(this.deps.db, key);
+    if (revision === undefined) return undefined;
+    const id = cacheKey(key);
+    const cached = this.cache.get(id);
+    if (cached?.revision === revision) {
+      // Least recently used goes first: re-insert on use.
+      this.cache.delete(id);
+      this.cache.set(id, cached);
+      return cached;
+    }
+    const reference = await readReference(this.deps.db, key, revision);
+    if (reference) this.remember(reference);
+    return reference;
+  }
+
+  async requireReference(key: VersionKey): Promise<Reference> {
+    const reference = await this.reference(key);
+    if (!reference) {
+      throw new DriftError(
+        'NO_REFERENCE',
+        `no drift reference is set for model '${key.modelId}' version '${key.version}': set one with PUT /api/v1/models/${key.modelId}/versions/${key.version}/reference`,
+      );
+    }
+    return reference;
+  }
+
+  /** The drift route: buckets of [from, to) that hold predictions, against the version's reference. */
+  async report(request: ReportRequest): Promise<DriftReport> {
+    const versions = await this.versions(request.modelId);
+    const version = request.version ?? latestVersion(versions);
+    const key = await this.knownVersion(request.modelId, version);
+    const reference = await this.requireReference(key);
+    const settings = await this.settings(request.modelId);
+    const buckets = await this.evaluate(key, reference, settings, request);
+    return {
+      model_id: request.modelId,
+      version,
+      reference: { revision: reference.revision, source: reference.source, set_at: new Date(reference.setAt).toISOString(), rows: reference.rows },
+      buckets,
+    };
+  }
+
+  async evaluate(
+    key: VersionKey,
+    reference: Reference,
+    settings: DriftSettings,
+    range: { from: number; to: number; window: WindowSpec | undefined; method?: MethodOption | undefined },
+  ): Promise<DriftBucket[]> {
+    const plans = planColumns(reference, settings, range.method);
+    const buckets: DriftBucket[] = [];
+    for await (const sample of readWindows(this.deps.db, { key, from: range.from, to: range.to, window: range.window, plans })) {
+      buckets.push(evaluateWindow(plans, sample, settings.datasetDriftShare));
+    }
+    return buckets;
+  }
+
+  private remember(reference: Reference): void {
+    const id = cacheKey(reference);
+    this.cache.delete(id);
+    this.cache.set(id, reference);
+    const limit = this.deps.cachedReferences ?? 4;
+    for (const oldest of this.cache.keys()) {
+      if (this.cache.size <= limit) break;
+      this.cache.delete(oldest);
+    }
+  }
+}
+
+function cacheKey(key: VersionKey): string {
+  return `${key.modelId}\u0000${key.version}`;
+}
+
+/** The version most recently first seen (ties: the larger version string): the default of the drift route. */
+export function latestVersion(versions: readonly ModelVersionRecord[]): string {
+  const sorted = [...versions].sort((a, b) => (a.first_seen < b.first_seen ? -1 : a.first_seen > b.first_seen ? 1 : a.model_version < b.model_version ? -1 : 1));
+  return sorted[sorted.length - 1]!.model_version;
+}
+
+export function summarize(reference: Reference): ReferenceSummary {
+  return {
+    model_id: reference.modelId,
+    version: reference.version,
+    revision: reference.revision,
+    source: reference.source,
+    from: reference.from === null ? null : new Date(reference.from).toISOString(),
+    to: reference.to === null ? null : new Date(reference.to).toISOString(),
+    rows: reference.rows,
+    set_at: new Date(reference.setAt).toISOString(),
+    columns: reference.columns.map((c) => ({ column: c.column, role: c.role, value_type: c.valueType, kind: c.kind, n: c.n, nulls: c.nulls, distinct: c.distinct })),
+  };
+}

@@ -1,0 +1,107 @@
+/** Reads windows of a model version's stored predictions in the form the column plans need. */
+import type { Database } from '../../platform/clickhouse/index.js';
+import type { ColumnPlan } from '../engine/evaluate.js';
+import { addCount } from '../engine/samples.js';
+import { columnKey, type ColumnRole, type WindowColumn, type WindowSample } from '../engine/types.js';
+import { windowEnd, windowSql, type WindowSpec } from '../engine/windows.js';
+import { queryNative } from './native.js';
+import type { VersionKey } from './references.js';
+import { countsQuery, numberSources, RANGE, selectionOf, sortedQuery, textSources } from './sql.js';
+
+export interface WindowsRequest {
+  key: VersionKey;
+  /** Epoch ms, [from, to). */
+  from: number;
+  to: number;
+  /** undefined: the whole range is one window. */
+  window: WindowSpec | undefined;
+  plans: readonly ColumnPlan[];
+}
+
+/**
+ * Values fetched per query, at most (rows × columns read): windows are read in batches under this,
+ * so memory stays bounded however long the range. A larger window is read on its own.
+ * @default 20_000_000
+ */
+export const MAX_BATCH_VALUES = 20_000_000;
+
+/** Windows that hold predictions, in time order, each read and yielded before the next batch is fetched. */
+export async function* readWindows(db: Database, request: WindowsRequest): AsyncGenerator<WindowSample> {
+  const { key, from, to, window, plans } = request;
+  const w = window === undefined ? '{from:Int64}' : windowSql(window, 'timestamp');
+  const base = { model: key.modelId, version: key.version };
+  const counts = await queryNative(db, `SELECT toInt64(${w}) AS w, count() AS n FROM predictions FINAL WHERE ${RANGE} GROUP BY w ORDER BY w`, { ...base, from, to });
+  const perRow = Math.max(1, plans.length);
+  let batch: { w: number; n: number }[] = [];
+  let values = 0;
+  const flush = async function* () {
+    if (batch.length === 0) return;
+    const first = batch[0]!.w;
+    const last = batch[batch.length - 1]!.w;
+    const range = { from: Math.max(from, first), to: window === undefined ? to : Math.min(to, windowEnd(window, last)) };
+    const samples = await readBatch(db, { ...base, ...range }, w, plans);
+    for (const { w: start, n } of batch) {
+      yield {
+        start: window === undefined ? from : start,
+        end: window === undefined ? to : windowEnd(window, start),
+        count: n,
+        columns: samples.get(start) ?? new Map<string, WindowColumn>(),
+      };
+    }
+    batch = [];
+    values = 0;
+  };
+  for (const row of counts) {
+    const entry = { w: Number(row['w']), n: Number(row['n']) };
+    if (batch.length > 0 && values + entry.n * perRow > MAX_BATCH_VALUES) yield* flush();
+    batch.push(entry);
+    values += entry.n * perRow;
+  }
+  yield* flush();
+}
+
+type Params = { model: string; version: string; from: number; to: number };
+
+async function readBatch(db: Database, params: Params, w: string, plans: readonly ColumnPlan[]): Promise<Map<number, Map<string, WindowColumn>>> {
+  const out = new Map<number, Map<string, WindowColumn>>();
+  const wanted = new Map(plans.map((p) => [p.key, p.needs]));
+  const column = (start: number, role: ColumnRole, name: string, needs: ColumnPlan['needs']): WindowColumn | undefined => {
+    const k = columnKey(role, name);
+    // Reading every feature key can bring columns the reference does not have, or wants in the other form.
+    if (wanted.get(k) !== needs) return undefined;
+    let windowColumns = out.get(start);
+    if (!windowColumns) out.set(start, (windowColumns = new Map<string, WindowColumn>()));
+    let c = windowColumns.get(k);
+    if (!c) windowColumns.set(k, (c = {}));
+    return c;
+  };
+  const featureNames = plans.filter((p) => p.ref.role === 'feature').map((p) => p.ref.column);
+
+  const numerical = selectionOf(
+    plans.filter((p) => p.needs === 'sorted').map((p) => p.ref),
+    plans.filter((p) => p.ref.role === 'feature' && p.ref.valueType === 'number').map((p) => p.ref.column),
+  );
+  for (const source of numberSources(numerical, w)) {
+    const rows = await queryNative(db, sortedQuery(source), { ...params, features: numerical.features === 'all' ? undefined : numerical.features });
+    for (const row of rows) {
+      const c = column(Number(row['w']), source.role, String(row['column']), 'sorted');
+      if (c) c.sorted = row['values'] as Float64Array;
+    }
+  }
+  const categorical = selectionOf(
+    plans.filter((p) => p.needs === 'categories').map((p) => p.ref),
+    featureNames,
+  );
+  const sources = [...numberSources(categorical, w), ...textSources(categorical, w)];
+  for (const source of sources) {
+    const rows = await queryNative(db, countsQuery(source), { ...params, features: categorical.features === 'all' ? undefined : categorical.features });
+    for (const row of rows) {
+      const c = column(Number(row['w']), source.role, String(row['column']), 'categories');
+      if (!c) continue;
+      c.categories ??= new Map();
+      // Numbers become categories as `String(n)`, the form uploaded rows and the CLI use too.
+      addCount(c.categories, String(row['v']), Number(row['c']));
+    }
+  }
+  return out;
+}
