@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { driftCapability, readDriftWindows } from '../../src/drift/index.js';
+import { Registry } from 'prom-client';
+import { DriftEvaluator, driftCapability, readDriftWindows } from '../../src/drift/index.js';
+import { createDriftGauges } from '../../src/drift/service/gauges.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
 
@@ -142,5 +144,11 @@ describe('drift through the real pipeline (Kafka → ClickHouse → drift)', () 
     await evaluator.runOnce();
     const again = await readDriftWindows(service.deps.db, { modelId: 'drift-demo' });
     expect(again.map(({ evaluated_at: _e, ...w }) => w)).toEqual(windows.map(({ evaluated_at: _e, ...w }) => w));
+
+    // After a restart, with nothing new to evaluate, the gauges show the latest stored window.
+    const registry = new Registry();
+    const restarted = new DriftEvaluator({ db: service.deps.db, service: driftCapability(service.deps).service, gauges: createDriftGauges(registry), logger: service.deps.logger });
+    expect(await restarted.runOnce()).toEqual([]);
+    expect(await registry.metrics()).toContain(`modelwatch_drift_window_end_seconds{model="drift-demo"} ${(T0 + 3 * HOUR) / 1000}`);
   });
 });

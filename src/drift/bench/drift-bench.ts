@@ -35,11 +35,21 @@ function positive(value: string | undefined, fallback: number, name: string): nu
   return n;
 }
 
-async function seconds<T>(work: () => Promise<T>): Promise<[T, number]> {
-  const started = process.hrtime.bigint();
-  const result = await work();
-  return [result, Number(process.hrtime.bigint() - started) / 1e9];
+interface Timing {
+  wall: number;
+  /** CPU seconds of the whole process: the embedded engine's threads and JavaScript. */
+  cpu: number;
 }
+
+async function seconds<T>(work: () => Promise<T>): Promise<[T, Timing]> {
+  const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
+  const result = await work();
+  const used = process.cpuUsage(cpu);
+  return [result, { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: (used.user + used.system) / 1e6 }];
+}
+
+const fmt = (t: Timing) => `${t.wall.toFixed(2).padStart(6)} s (cpu ${t.cpu.toFixed(2).padStart(6)} s)`;
 
 /**
  * Rows generated inside the engine, deterministic (hash-seeded Box-Muller normals). Every tenth
@@ -108,11 +118,12 @@ export const driftBench: Bench = {
 
       const lines = [
         `drift bench: ${features} numerical features, ${rows} reference rows, ${rows} current rows (embedded ClickHouse, ${dir})`,
-        `  set reference (copy, sort, load, summarize):   ${referenceSeconds.toFixed(2)} s`,
-        `  baseline, scan of the window's values (FINAL):  ${scanSeconds.toFixed(2)} s`,
-        `  read the window (SQL sort + Native transfer):   ${readSeconds.toFixed(2)} s`,
+        `wall seconds (cpu seconds of engine + JavaScript, 2 cores)`,
+        `  set reference (copy, sort, load, summarize)      ${fmt(referenceSeconds)}`,
+        `  baseline: scan of the window's values (FINAL)    ${fmt(scanSeconds)}`,
+        `  read the window (SQL sort + Native transfer)     ${fmt(readSeconds)}`,
         '',
-        '  method          compute s   end-to-end s per window   drifted features',
+        `  ${'method'.padEnd(20)}${'statistics only'.padEnd(28)}${'end-to-end per window'.padEnd(28)}drifted features`,
       ];
       for (const method of METHODS) {
         const methodPlans = planColumns(reference, settings, method);
@@ -121,7 +132,7 @@ export const driftBench: Bench = {
         const [, totalSeconds] = await seconds(() => service.report({ modelId: 'bench', version: '1', ...window, window: undefined, method }));
         const drifted = bucket.columns.filter((c) => c.role === 'feature' && c.drifted).length;
         const resolved = method === 'auto' ? `auto (${methodPlans[0]?.method ?? '?'})` : method;
-        lines.push(`  ${resolved.padEnd(16)}${computeSeconds.toFixed(2).padStart(9)}   ${totalSeconds.toFixed(2).padStart(22)}   ${drifted}/${features}`);
+        lines.push(`  ${resolved.padEnd(20)}${fmt(computeSeconds).padEnd(28)}${fmt(totalSeconds).padEnd(28)}${drifted}/${features}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     } finally {

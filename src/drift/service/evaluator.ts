@@ -10,7 +10,7 @@ import { errorMessage } from '../../platform/errors.js';
 import type { Logger } from '../../platform/observability/index.js';
 import { windowCeil, windowEnd, windowStart } from '../engine/windows.js';
 import { listReferenceVersions, type VersionKey } from '../store/references.js';
-import { lastEvaluatedEnd, writeWindowResults } from '../store/results.js';
+import { lastEvaluatedEnd, readDriftWindows, writeWindowResults } from '../store/results.js';
 import type { DriftService } from './drift-service.js';
 import type { DriftGauges } from './gauges.js';
 
@@ -68,6 +68,14 @@ export class DriftEvaluator {
     this.timer.unref();
   }
 
+  /** After a restart, the gauges show the latest stored window until a newer one is evaluated. */
+  private async showStored(modelId: string): Promise<void> {
+    const [latest] = await readDriftWindows(this.options.db, { modelId, limit: 1 });
+    if (!latest) return;
+    this.shownEnd.set(modelId, Date.parse(latest.end));
+    this.options.gauges.show(modelId, latest);
+  }
+
   private async evaluateAll(): Promise<EvaluatedWindow[]> {
     const { db, service } = this.options;
     const byModel = new Map<string, string[]>();
@@ -106,6 +114,7 @@ export class DriftEvaluator {
         }
         for (const b of buckets) done.push({ ...key, start: b.start, end: b.end, datasetDrift: b.dataset_drift });
       }
+      if (!this.shownEnd.has(modelId)) await this.showStored(modelId);
     }
     if (done.length > 0) this.options.logger.info({ windows: done.length }, 'drift windows evaluated');
     return done;

@@ -45,10 +45,18 @@ class Reader {
     return out;
   }
 
+  /**
+   * A view on the response when the floats happen to be 8-byte aligned (queries put large arrays
+   * first to make them so), else a copy. A view keeps the response buffer alive while it is used.
+   */
   float64s(count: number): Float64Array {
-    const out = new Float64Array(count);
-    // A copy, so the result is aligned and does not pin the whole response buffer.
-    Buffer.from(out.buffer).set(this.buf.subarray(this.offset, this.offset + count * 8));
+    const at = this.buf.byteOffset + this.offset;
+    let out: Float64Array;
+    if (at % 8 === 0 && count > 0) out = new Float64Array(this.buf.buffer, at, count);
+    else {
+      out = new Float64Array(count);
+      Buffer.from(out.buffer).set(this.buf.subarray(this.offset, this.offset + count * 8));
+    }
     this.offset += count * 8;
     return out;
   }

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { Database } from '../../platform/clickhouse/index.js';
 import type { ColumnRole, RawColumn, Reference, ReferenceColumn, ReferenceInfo, ValueType } from '../engine/types.js';
 import { queryNative, type NativeValue } from './native.js';
-import { countsQuery, numberSources, RANGE, sortedQuery, textSources } from './sql.js';
+import { countsQuery, numberSources, PARALLEL_GROUPS, RANGE, sortedQuery, textSources } from './sql.js';
 
 export interface VersionKey {
   modelId: string;
@@ -78,7 +78,7 @@ export async function copyRawColumnsFromRange(db: Database, key: VersionKey, rev
     await db.client.command({
       query: `${target}
         SELECT {model:String}, {version:String}, {revision:UInt64}, '${source.role}', column, 'number', values, [], []
-        FROM (${sortedQuery(source)})`,
+        FROM (${sortedQuery(source)}) ${PARALLEL_GROUPS}`,
       query_params: params,
     });
   }

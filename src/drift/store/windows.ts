@@ -6,7 +6,7 @@ import { columnKey, type ColumnRole, type WindowColumn, type WindowSample } from
 import { windowEnd, windowSql, type WindowSpec } from '../engine/windows.js';
 import { queryNative } from './native.js';
 import type { VersionKey } from './references.js';
-import { countsQuery, numberSources, RANGE, selectionOf, sortedQuery, textSources } from './sql.js';
+import { countsQuery, numberSources, PARALLEL_GROUPS, RANGE, selectionOf, sortedQuery, textSources } from './sql.js';
 
 export interface WindowsRequest {
   key: VersionKey;
@@ -82,7 +82,7 @@ async function readBatch(db: Database, params: Params, w: string, plans: readonl
     plans.filter((p) => p.ref.role === 'feature' && p.ref.valueType === 'number').map((p) => p.ref.column),
   );
   for (const source of numberSources(numerical, w)) {
-    const rows = await queryNative(db, sortedQuery(source), { ...params, features: numerical.features === 'all' ? undefined : numerical.features });
+    const rows = await queryNative(db, `${sortedQuery(source)} ${PARALLEL_GROUPS}`, { ...params, features: numerical.features === 'all' ? undefined : numerical.features });
     for (const row of rows) {
       const c = column(Number(row['w']), source.role, String(row['column']), 'sorted');
       if (c) c.sorted = row['values'] as Float64Array;
