@@ -1,4 +1,5 @@
 import { metricsBench } from '../metrics/index.js';
+import { ingestBench } from '../collectors/ingest-bench.js';
 import { driftBench } from '../drift/index.js';
 import type { Bench } from './bench.js';
 
@@ -6,6 +7,7 @@ export type { Bench } from './bench.js';
 
 /** Every benchmark, by name (`modelwatch bench <name>`); each capability adds its own entry. */
 export const benches: Record<string, Bench> = {
+  ingest: ingestBench,
   metrics: metricsBench,
   drift: driftBench,
 };
