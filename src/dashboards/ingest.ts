@@ -105,12 +105,12 @@ export function ingestDashboard(): DashboardBuilder {
         {
           title: 'Memory',
           description:
-            "Resident set size and V8 heap in use, per instance (prom-client default metrics, registered with the prefix 'modelwatch_process_').",
+            "Resident set size and V8 heap in use, per instance (prom-client default metrics, registered with the prefix 'modelwatch_').",
           unit: 'bytes',
         },
         [
-          prom('modelwatch_process_process_resident_memory_bytes', 'RSS {{instance}}'),
-          prom('modelwatch_process_nodejs_heap_size_used_bytes', 'heap used {{instance}}'),
+          prom('modelwatch_process_resident_memory_bytes', 'RSS {{instance}}'),
+          prom('modelwatch_nodejs_heap_size_used_bytes', 'heap used {{instance}}'),
         ],
         { min: 0 },
       ),
@@ -122,7 +122,7 @@ export function ingestDashboard(): DashboardBuilder {
           description: 'CPU time used per second (1 = one core busy), per instance.',
           unit: 'short',
         },
-        [prom('rate(modelwatch_process_process_cpu_seconds_total[1m])', '{{instance}}')],
+        [prom('rate(modelwatch_process_cpu_seconds_total[1m])', '{{instance}}')],
         { min: 0 },
       ),
     );

@@ -55,7 +55,7 @@ export interface RunningService {
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const { config, logger } = options;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'modelwatch_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'modelwatch_' });
   const db = await openDatabase(config.clickhouse);
   const kafka = createKafka(config.kafka, options.brokers, logger);
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });

@@ -71,7 +71,7 @@ const allTargets = [...boards.values()].flatMap(targets);
 async function exposedMetrics(): Promise<Set<string>> {
   const registry = new Registry();
   createIngestMetrics(registry);
-  collectDefaultMetrics({ register: registry, prefix: 'modelwatch_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'modelwatch_' });
   const names = new Set([
     'modelwatch_drift_statistic',
     'modelwatch_dataset_drift',
@@ -168,7 +168,7 @@ describe('modelwatch dashboards', () => {
         'max by (topic, partition) (modelwatch_consumer_lag)',
         'histogram_quantile(0.95, sum by (le) (rate(modelwatch_insert_seconds_bucket[5m])))',
         'sum(rate(modelwatch_insert_errors_total[5m]))',
-        'modelwatch_process_process_resident_memory_bytes',
+        'modelwatch_process_resident_memory_bytes',
       ]),
     );
     expect(exprs(MODELS_UID)).toEqual(
