@@ -10,13 +10,14 @@ import { createKafka, ensureTopics, silenceKafkajsTimerWarning, startLocalBroker
 import { createLogger, type Logger } from '../platform/observability/index.js';
 import { startService } from '../service/index.js';
 
-const NUMERIC_FEATURES = 40;
+const NUMERIC_FEATURES = 52;
+const STRING_FEATURES = 6;
 
-/** A ~1 KB prediction event (40 numeric and 5 string features), as the issue asks. */
+/** A ~1 KB prediction event (52 numeric and 6 string features), as the issue asks. */
 function benchEvent(i: number, timestamp: number): string {
   const features: Record<string, number | string> = {};
   for (let f = 0; f < NUMERIC_FEATURES; f++) features[`f${f}`] = Math.round(((i * 7919 + f * 104729) % 100_000) * 1.37) / 100;
-  for (let s = 0; s < 5; s++) features[`s${s}`] = `cat-${(i + s) % 17}`;
+  for (let s = 0; s < STRING_FEATURES; s++) features[`s${s}`] = `cat-${(i + s) % 17}`;
   return JSON.stringify({
     prediction_id: `bench-${i}`,
     model_id: 'bench-model',
