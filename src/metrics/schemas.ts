@@ -1,13 +1,8 @@
 import { TASKS } from '../models/index.js';
 import { BUCKETS, DEFAULT_BUCKETS, MAX_BUCKETS } from './buckets.js';
+import { errorSchema, nullableNumber } from '../api/schemas.js';
 
-const nullableNumber = { type: ['number', 'null'] } as const;
-
-export const errorSchema = {
-  type: 'object',
-  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
-  required: ['statusCode', 'error', 'message'],
-} as const;
+export { errorSchema };
 
 export const metricsQuerystring = {
   type: 'object',

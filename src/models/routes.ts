@@ -3,16 +3,11 @@ import { normalizeClass } from './classes.js';
 import type { ModelRegistry, ModelVersionRecord, VersionCorrection } from './registry.js';
 import { STAGES } from './registry.js';
 import { TASKS } from './task.js';
+import { errorSchema } from '../api/schemas.js';
 
 export interface ModelRoutesDeps {
   models: ModelRegistry;
 }
-
-const errorSchema = {
-  type: 'object',
-  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
-  required: ['statusCode', 'error', 'message'],
-} as const;
 
 const versionProperties = {
   version: { type: 'string' },

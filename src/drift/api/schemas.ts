@@ -3,14 +3,9 @@ import type { FastifySchemaValidationError } from 'fastify';
 import { COLUMN_ROLES } from '../engine/types.js';
 import { METHOD_OPTIONS, WINDOW_PATTERN } from '../engine/settings.js';
 import { DRIFT_METHODS } from '../statistics/index.js';
+import { errorSchema, nullableNumber } from '../../api/schemas.js';
 
-const nullableNumber = { type: ['number', 'null'] } as const;
-
-export const errorSchema = {
-  type: 'object',
-  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
-  required: ['statusCode', 'error', 'message'],
-} as const;
+export { errorSchema };
 
 export const modelParams = {
   type: 'object',
