@@ -6,5 +6,5 @@ import type { ServiceDeps } from './service/index.js';
 
 /** Every capability's API routes, mounted under /api/v1. */
 export function serviceRoutes(deps: ServiceDeps): FastifyPluginAsync[] {
-  return [modelRoutes(deps), metricsRoutes(deps), driftRoutes(deps)];
+  return [modelRoutes(deps), metricsRoutes(deps), driftRoutes(deps.drift)];
 }

@@ -1,7 +1,6 @@
 /**
- * The drift capability, built once per service: the routes and the evaluator loop share one
- * DriftService (and so one reference cache). Keyed by the service's deps object, so that the
- * route registration and the composition root each need one line.
+ * The drift capability, built once by the composition root: the routes and the evaluator loop
+ * share one DriftService (and so one reference cache).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -28,23 +27,15 @@ export interface DriftCapability {
   evaluator: DriftEvaluator;
 }
 
-const built = new WeakMap<DriftDeps, DriftCapability>();
-
-export function driftCapability(deps: DriftDeps): DriftCapability {
-  let capability = built.get(deps);
-  if (!capability) {
-    const logger = deps.logger.child({ component: 'drift' });
-    const policies = new PolicyStore(deps.db);
-    const service = new DriftService({ db: deps.db, models: deps.models, policies, logger });
-    const evaluator = new DriftEvaluator({ db: deps.db, service, gauges: createDriftGauges(deps.registry), logger });
-    capability = { service, policies, evaluator };
-    built.set(deps, capability);
-  }
-  return capability;
+export function createDriftCapability(deps: DriftDeps): DriftCapability {
+  const logger = deps.logger.child({ component: 'drift' });
+  const policies = new PolicyStore(deps.db);
+  const service = new DriftService({ db: deps.db, models: deps.models, policies, logger });
+  const evaluator = new DriftEvaluator({ db: deps.db, service, gauges: createDriftGauges(deps.registry), logger });
+  return { service, policies, evaluator };
 }
 
 /** The drift routes of a service; `policySections` adds policy sections owned elsewhere (e.g. `retrain`). */
-export function driftRoutes(deps: DriftDeps, policySections?: Record<string, z.ZodType>): FastifyPluginAsync {
-  const { service, policies } = driftCapability(deps);
-  return buildRoutes({ service, policies, policySections });
+export function driftRoutes(capability: DriftCapability, policySections?: Record<string, z.ZodType>): FastifyPluginAsync {
+  return buildRoutes({ service: capability.service, policies: capability.policies, policySections });
 }

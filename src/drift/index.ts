@@ -1,5 +1,5 @@
 /** Data drift (SPEC 5): references, windows, the drift route, the evaluation loop, the offline engine. */
-export { driftCapability, driftRoutes, type DriftCapability, type DriftDeps } from './capability.js';
+export { createDriftCapability, driftRoutes, type DriftCapability, type DriftDeps } from './capability.js';
 export { driftMigrations } from './store/schema.js';
 export { readDriftWindows, type DriftWindowQuery, type StoredDriftWindow } from './store/results.js';
 export { DriftService, type ReferenceSummary, type ReportRequest } from './service/drift-service.js';

@@ -5,7 +5,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from '../api/index.js';
 import { KeyStore } from '../auth/index.js';
 import { createCollectors, createIngestMetrics } from '../collectors/index.js';
-import { driftCapability } from '../drift/index.js';
+import { createDriftCapability, type DriftCapability } from '../drift/index.js';
 import { createQualityGauges } from '../metrics/index.js';
 import { allMigrations } from '../migrations.js';
 import { ModelRegistry } from '../models/index.js';
@@ -35,6 +35,8 @@ export interface ServiceDeps {
   producer: Producer;
   models: ModelRegistry;
   registry: Registry;
+  /** Shared by the drift routes and the evaluation-window loop. */
+  drift: DriftCapability;
 }
 
 export interface RunningService {
@@ -60,7 +62,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const kafka = createKafka(config.kafka, options.brokers, logger);
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const models = new ModelRegistry(db);
-  const deps: ServiceDeps = { config, logger, db, kafka, producer, models, registry };
+  const drift = createDriftCapability({ db, models, logger, registry });
+  const deps: ServiceDeps = { config, logger, db, kafka, producer, models, registry, drift };
   const collectors = createCollectors({
     kafka,
     producer,
@@ -92,7 +95,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   ready.then(
     () => {
       if (!state.closing) quality.start();
-      if (!state.closing) driftCapability(deps).evaluator.start();
+      if (!state.closing) drift.evaluator.start();
     },
     () => undefined,
   );
@@ -108,7 +111,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       abort.abort();
       await app.close();
       await quality.stop();
-      await driftCapability(deps).evaluator.stop();
+      await drift.evaluator.stop();
       if (state.kafka) await collectors.stop();
       await producer.disconnect();
       await db.close();

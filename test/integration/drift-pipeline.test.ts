@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { DriftEvaluator, driftCapability, readDriftWindows } from '../../src/drift/index.js';
+import { DriftEvaluator, readDriftWindows } from '../../src/drift/index.js';
 import { createDriftGauges } from '../../src/drift/service/gauges.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
@@ -114,7 +114,7 @@ describe('drift through the real pipeline (Kafka → ClickHouse → drift)', () 
     // hour 3, so hours 0-2 are complete.
     const policy = await put(service, '/api/v1/models/drift-demo/policy', { drift: { evaluation_window: '1h', allowed_lateness: '0s' } });
     expect(policy.status).toBe(200);
-    const evaluator = driftCapability(service.deps).evaluator;
+    const evaluator = service.deps.drift.evaluator;
     const evaluated = await evaluator.runOnce();
     expect(evaluated.map((w) => [w.start, w.datasetDrift])).toEqual([0, 1, 2].map((h) => [new Date(T0 + h * HOUR).toISOString(), false]));
     expect(await evaluator.runOnce()).toEqual([]);
@@ -147,7 +147,7 @@ describe('drift through the real pipeline (Kafka → ClickHouse → drift)', () 
 
     // After a restart, with nothing new to evaluate, the gauges show the latest stored window.
     const registry = new Registry();
-    const restarted = new DriftEvaluator({ db: service.deps.db, service: driftCapability(service.deps).service, gauges: createDriftGauges(registry), logger: service.deps.logger });
+    const restarted = new DriftEvaluator({ db: service.deps.db, service: service.deps.drift.service, gauges: createDriftGauges(registry), logger: service.deps.logger });
     expect(await restarted.runOnce()).toEqual([]);
     expect(await registry.metrics()).toContain(`modelwatch_drift_window_end_seconds{model="drift-demo"} ${(T0 + 3 * HOUR) / 1000}`);
   });
