@@ -8,17 +8,6 @@ export function valueColumns(value: number | string | boolean): { text: string; 
   return { text: value, num: Number.isFinite(parsed) ? parsed : null };
 }
 
-/** Numbers go to `features_num`, strings and booleans to `features_str`; nulls are left out (SPEC 5 drops them). */
-function splitFeatures(features: PredictionEvent['features']) {
-  const num: Record<string, number> = {};
-  const str: Record<string, string> = {};
-  for (const [name, value] of Object.entries(features)) {
-    if (typeof value === 'number') num[name] = value;
-    else if (value !== null) str[name] = String(value);
-  }
-  return { num, str };
-}
-
 /**
  * A `predictions_input` line: the normalized time, version and prediction, and the event's own
  * JSON (`raw`, passed through) for ClickHouse to take apart (see the migration).
@@ -34,28 +23,6 @@ export function predictionInputLine(event: PredictionEvent, raw: string): string
     `"err":${event.status === 'error'},"ent":${text(event.entity_id ?? '')},"req":${text(event.request_id ?? '')},` +
     `"hp":${event.probabilities != null},"e":${original}}`
   );
-}
-
-/** The whole row as JavaScript would write it: the reference the input view is tested against. */
-export function predictionRow(event: PredictionEvent): string {
-  const { num, str } = splitFeatures(event.features);
-  const prediction = valueColumns(event.prediction);
-  return JSON.stringify({
-    model_id: event.model_id,
-    model_version: event.model_version,
-    prediction_id: event.prediction_id,
-    timestamp: event.timestamp,
-    features_num: num,
-    features_str: str,
-    prediction: prediction.text,
-    prediction_num: prediction.num,
-    score: event.score ?? null,
-    probabilities: event.probabilities ?? {},
-    latency_ms: event.latency_ms ?? null,
-    is_error: event.status === 'error',
-    entity_id: event.entity_id ?? '',
-    request_id: event.request_id ?? '',
-  });
 }
 
 export function labelRow(event: LabelEvent): string {

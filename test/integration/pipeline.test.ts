@@ -7,7 +7,10 @@ describe('Kafka → ClickHouse pipeline (real broker, embedded engine)', () => {
   it('stores predictions, labels and access events consumed in a group, and reports ready', async () => {
     const service = await startTestService();
     const { topics } = service.config;
-    await produce(topics.predictions, Array.from({ length: 300 }, (_, i) => prediction(i)), (i) => `p-${i}`);
+    // p-299 carries every feature shape the input view must split: null, a quoted number, exponents.
+    const oddFeatures = { gone: null, zip: '02134', big: -1.5e3, ok: true, note: 'say "hi" é' };
+    const predictions = Array.from({ length: 300 }, (_, i) => (i === 299 ? prediction(i, { features: oddFeatures }) : prediction(i)));
+    await produce(topics.predictions, predictions, (i) => `p-${i}`);
     await produce(topics.labels, Array.from({ length: 100 }, (_, i) => label(i)));
     await produce(topics.accessLog, Array.from({ length: 50 }, (_, i) => accessEvent(i)));
 
@@ -20,9 +23,13 @@ describe('Kafka → ClickHouse pipeline (real broker, embedded engine)', () => {
     });
     expect(counts).toEqual({ p: 300, l: 100, a: 50 });
 
+    const [odd] = await service.rows<Record<string, unknown>>(
+      `SELECT features_num, features_str FROM predictions FINAL WHERE prediction_id = 'p-299'`,
+    );
+    expect(odd).toEqual({ features_num: { big: -1500 }, features_str: { zip: '02134', ok: 'true', note: 'say "hi" é' } });
+
     const [stored] = await service.rows<Record<string, unknown>>(
-      `SELECT model_id, model_version, features_num['age'] AS age, features_str['region'] AS region,
-              features_str['has_card'] AS has_card, prediction, prediction_num, score, latency_ms, is_error, entity_id,
+      `SELECT model_id, model_version, features_num, features_str, prediction, prediction_num, score, latency_ms, is_error, entity_id,
               toUnixTimestamp64Milli(timestamp) AS ts
        FROM predictions FINAL WHERE prediction_id = 'p-7'`,
     );
@@ -30,9 +37,8 @@ describe('Kafka → ClickHouse pipeline (real broker, embedded engine)', () => {
     expect(stored).toEqual({
       model_id: 'credit-risk',
       model_version: '3',
-      age: 27,
-      region: 'south',
-      has_card: 'false',
+      features_num: { age: 27, income: 7000 },
+      features_str: { region: 'south', has_card: 'false' },
       prediction: '1',
       prediction_num: 1,
       score: 0.07,

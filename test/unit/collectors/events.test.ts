@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labelRow, predictionInputLine, predictionRow, valueColumns } from '../../../src/collectors/rows.js';
+import { labelRow, predictionInputLine, valueColumns } from '../../../src/collectors/rows.js';
 import { checkAccessEvent, checkLabel, checkPrediction, type Checked } from '../../../src/collectors/validation.js';
 import { inferTask } from '../../../src/models/index.js';
 
@@ -89,12 +89,6 @@ describe('prediction events', () => {
     expect((JSON.parse(wrapped) as { e: { features: unknown } }).e.features).toEqual(spec.features);
   });
 
-  it('splits features by type into the map columns and drops nulls', () => {
-    const row = JSON.parse(predictionRow(ok(checkPrediction(event())))) as Record<string, unknown>;
-    expect(row['features_num']).toEqual({ age: 42, income: 52000.5 });
-    expect(row['features_str']).toEqual({ region: 'north', has_card: 'true' });
-    expect(row).toMatchObject({ prediction: '1', prediction_num: 1, score: 0.83, is_error: false, entity_id: 'customer-123' });
-  });
 });
 
 describe('labels and access events', () => {
