@@ -1,1 +1,2 @@
 export { buildApp, type AppDeps, type Readiness } from './app.js';
+export { errorSchema, nullableNumber } from './schemas.js';

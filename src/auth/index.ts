@@ -1,1 +1,2 @@
-export { KeyStore, ROLES, roleAllows, hashKey, generateKey, authMigrations, type Role, type Principal } from './keys.js';
+export { auth, type AuthCapability } from './capability.js';
+export { KeyStore, ROLES, roleAllows, hashKey, generateKey, type Role, type Principal } from './keys.js';

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { allMigrations } from '../platform/capability/index.js';
 import { ModelwatchError, errorMessage } from '../platform/errors.js';
+import { capabilities } from '../service/index.js';
 import { commands } from './commands/index.js';
 
 const usage = `modelwatch: model monitoring and governance
@@ -7,7 +9,7 @@ const usage = `modelwatch: model monitoring and governance
 usage: modelwatch <command> [options]
 
 commands:
-${Object.entries(commands)
+${[...commands]
   .map(([name, command]) => `  ${name.padEnd(14)} ${command.summary}`)
   .join('\n')}
 
@@ -19,12 +21,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return name === undefined ? 2 : 0;
   }
-  const command = commands[name];
-  if (!command) {
+  const entry = commands.get(name);
+  if (!entry) {
     process.stderr.write(`modelwatch: unknown command '${name}' (try modelwatch --help)\n`);
     return 2;
   }
-  return command.run(rest);
+  const command = await entry.load();
+  return command.run(rest, { migrations: allMigrations(capabilities) });
 }
 
 main(process.argv.slice(2)).then(

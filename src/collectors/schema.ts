@@ -8,7 +8,7 @@ import type { Migration } from '../platform/clickhouse/index.js';
 export const collectorMigrations: Migration[] = [
   {
     version: 1,
-    name: 'ingest tables: predictions, labels, access_log, model_versions',
+    name: 'ingest tables: predictions, labels, access_log',
     statements: ({ onCluster, engine }) => [
       `CREATE TABLE IF NOT EXISTS predictions${onCluster} (
         model_id LowCardinality(String),
@@ -57,22 +57,6 @@ export const collectorMigrations: Migration[] = [
       ) ENGINE = ${engine('ReplacingMergeTree')}
       PARTITION BY toYYYYMM(timestamp)
       ORDER BY (principal, timestamp, event_id)`,
-      // revision 0 = seen in traffic (task inferred); an API change writes a larger revision and wins.
-      `CREATE TABLE IF NOT EXISTS model_versions${onCluster} (
-        model_id String,
-        model_version String,
-        task LowCardinality(String),
-        task_source LowCardinality(String),
-        positive_class String DEFAULT '1',
-        stage LowCardinality(String) DEFAULT 'production',
-        first_seen DateTime64(3, 'UTC'),
-        artifact_sha256 String DEFAULT '',
-        training_data_uri String DEFAULT '',
-        training_data_sha256 String DEFAULT '',
-        feature_schema String DEFAULT '{}',
-        revision UInt64
-      ) ENGINE = ${engine('ReplacingMergeTree', 'revision')}
-      ORDER BY (model_id, model_version)`,
     ],
   },
   {

@@ -1,3 +1,4 @@
+export { dashboards } from './capability.js';
 export { CLICKHOUSE, PROMETHEUS } from './datasources.js';
 export { ClickHouseQueryBuilder, type ClickHouseQuery } from './clickhouse-query.js';
 export { DASHBOARDS, renderDashboard, type DashboardDefinition } from './render.js';

@@ -1,41 +1,60 @@
 /**
- * The drift capability, built once by the composition root: the routes and the evaluator loop
- * share one DriftService (and so one reference cache).
+ * The drift capability: the routes and the evaluator loop share one DriftService (and so one
+ * reference cache).
  */
-import type { FastifyPluginAsync } from 'fastify';
-import type { Registry } from 'prom-client';
 import type { z } from 'zod';
-import type { ModelRegistry } from '../models/index.js';
-import type { Database } from '../platform/clickhouse/index.js';
-import type { Logger } from '../platform/observability/index.js';
-import { driftRoutes as buildRoutes } from './api/routes.js';
+import { models } from '../models/index.js';
+import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
+import { driftRoutes } from './api/routes.js';
 import { DriftService } from './service/drift-service.js';
 import { DriftEvaluator } from './service/evaluator.js';
 import { createDriftGauges } from './service/gauges.js';
+import { driftMigrations } from './store/schema.js';
 import { PolicyStore } from './store/policies.js';
 
-export interface DriftDeps {
-  db: Database;
-  models: ModelRegistry;
-  logger: Logger;
-  registry: Registry;
-}
-
-export interface DriftCapability {
+export interface DriftCapability extends Capability {
   service: DriftService;
   policies: PolicyStore;
   evaluator: DriftEvaluator;
+  /**
+   * Adds a section to `PUT /models/:model/policy` (e.g. `retrain`), validated by its schema. Call
+   * it from another capability's `create`: routes are mounted after every capability is built.
+   */
+  addPolicySection(name: string, schema: z.ZodType): void;
 }
 
-export function createDriftCapability(deps: DriftDeps): DriftCapability {
-  const logger = deps.logger.child({ component: 'drift' });
-  const policies = new PolicyStore(deps.db);
-  const service = new DriftService({ db: deps.db, models: deps.models, policies, logger });
-  const evaluator = new DriftEvaluator({ db: deps.db, service, gauges: createDriftGauges(deps.registry), logger });
-  return { service, policies, evaluator };
-}
-
-/** The drift routes of a service; `policySections` adds policy sections owned elsewhere (e.g. `retrain`). */
-export function driftRoutes(capability: DriftCapability, policySections?: Record<string, z.ZodType>): FastifyPluginAsync {
-  return buildRoutes({ service: capability.service, policies: capability.policies, policySections });
-}
+/** Data drift (SPEC 5): references, the drift route, the evaluation-window loop, the offline report. */
+export const drift: CapabilityDefinition<DriftCapability> = {
+  name: 'drift',
+  migrations: driftMigrations,
+  commands: {
+    drift: {
+      summary: 'offline drift report between two CSV/JSONL files: drift --reference FILE --current FILE',
+      load: async () => (await import('./offline/command.js')).driftCommand,
+    },
+  },
+  benches: {
+    drift: {
+      summary: 'drift of one window, every method: --rows R (reference and current, default 1000000) --features N (default 100)',
+      load: async () => (await import('./bench.js')).driftBench,
+    },
+  },
+  create({ db, registry, logger: root }, use) {
+    const logger = root.child({ component: 'drift' });
+    const policies = new PolicyStore(db);
+    const service = new DriftService({ db, models: use(models).registry, policies, logger });
+    const evaluator = new DriftEvaluator({ db, service, gauges: createDriftGauges(registry), logger });
+    const policySections: Record<string, z.ZodType> = {};
+    return {
+      service,
+      policies,
+      evaluator,
+      routes: driftRoutes({ service, policies, policySections }),
+      addPolicySection: (name, schema) => {
+        policySections[name] = schema;
+      },
+      start: () => evaluator.start(),
+      stop: () => evaluator.stop(),
+    };
+  },
+};

@@ -1,13 +1,11 @@
 /** Data drift (SPEC 5): references, windows, the drift route, the evaluation loop, the offline engine. */
-export { createDriftCapability, driftRoutes, type DriftCapability, type DriftDeps } from './capability.js';
-export { driftMigrations } from './store/schema.js';
+export { drift, type DriftCapability } from './capability.js';
 export { readDriftWindows, type DriftWindowQuery, type StoredDriftWindow } from './store/results.js';
 export { DriftService, type ReferenceSummary, type ReportRequest } from './service/drift-service.js';
 export { DriftEvaluator, type EvaluatedWindow } from './service/evaluator.js';
 export { DriftError, type DriftErrorCode } from './errors.js';
 export { driftPolicySchema, driftSettings, effectiveDriftPolicy, type DriftPolicy, type DriftSettings } from './engine/settings.js';
 export type { ColumnDrift, ColumnRole, DriftBucket, DriftReport } from './engine/types.js';
-export { driftBench } from './bench/drift-bench.js';
 export { runOfflineDrift, type OfflineDriftOptions, type OfflineDriftReport } from './offline/offline.js';
 export { formatTable as formatDriftTable } from './offline/table.js';
 export { METHOD_OPTIONS } from './engine/settings.js';

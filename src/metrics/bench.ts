@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Bench } from '../bench/index.js';
-import { allMigrations } from '../migrations.js';
+import type { Bench, BenchContext } from '../platform/cli/index.js';
 import { migrate, openDatabase, type Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { computeModelMetrics } from './model-metrics.js';
@@ -136,12 +135,12 @@ async function measure(db: Database, options: Options, label: string): Promise<v
   );
 }
 
-async function run(args: string[]): Promise<void> {
+async function run(args: string[], { migrations }: BenchContext): Promise<void> {
   const options = parseOptions(args);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-metrics-'));
   const db = await openDatabase({ url: undefined, cluster: undefined, database: 'bench_metrics', dataDir });
   try {
-    await migrate(db, allMigrations);
+    await migrate(db, migrations);
     process.stdout.write(
       `bench metrics: ${options.rows.toLocaleString('en')} predictions of one binary model over January 2026, ${options.labeled * 100}% labeled (embedded engine in ${dataDir})\n`,
     );
@@ -166,8 +165,4 @@ async function run(args: string[]): Promise<void> {
   }
 }
 
-export const metricsBench: Bench = {
-  summary:
-    'metrics route query over a month of predictions (--rows N, default 10,000,000; --labeled 0.3; --warm 3)',
-  run,
-};
+export const metricsBench: Bench = { run };

@@ -1,3 +1,4 @@
+export { metrics } from './capability.js';
 export {
   BUCKETS,
   MAX_BUCKETS,
@@ -14,8 +15,6 @@ export {
   type ModelMetrics,
   type MetricsRequest,
 } from './model-metrics.js';
-export { metricsBench } from './bench.js';
-export { metricsRoutes, type MetricsRoutesDeps } from './routes.js';
 export {
   createQualityGauges,
   GAUGE_METRICS,

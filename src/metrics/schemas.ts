@@ -1,6 +1,6 @@
 import { TASKS } from '../models/index.js';
 import { BUCKETS, DEFAULT_BUCKETS, MAX_BUCKETS } from './buckets.js';
-import { errorSchema, nullableNumber } from '../api/schemas.js';
+import { errorSchema, nullableNumber } from '../api/index.js';
 
 export { errorSchema };
 

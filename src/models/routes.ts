@@ -3,7 +3,7 @@ import { normalizeClass } from './classes.js';
 import type { ModelRegistry, ModelVersionRecord, VersionCorrection } from './registry.js';
 import { STAGES } from './registry.js';
 import { TASKS } from './task.js';
-import { errorSchema } from '../api/schemas.js';
+import { errorSchema } from '../api/index.js';
 
 export interface ModelRoutesDeps {
   models: ModelRegistry;

@@ -1,1 +1,2 @@
-export { startService, type RunningService, type ServiceDeps, type ServiceOptions } from './service.js';
+export { startService, type RunningService, type ServiceOptions } from './service.js';
+export { capabilities } from './capabilities.js';

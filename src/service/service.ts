@@ -1,50 +1,37 @@
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { Partitioners, type Producer } from 'kafkajs';
+import type { FastifyInstance } from 'fastify';
+import { Partitioners } from 'kafkajs';
 import pRetry from 'p-retry';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from '../api/index.js';
-import { KeyStore } from '../auth/index.js';
-import { createCollectors, createIngestMetrics } from '../collectors/index.js';
-import { createDriftCapability, type DriftCapability } from '../drift/index.js';
-import { createQualityGauges } from '../metrics/index.js';
-import { allMigrations } from '../migrations.js';
-import { ModelRegistry } from '../models/index.js';
-import { migrate, openDatabase, waitForDatabase, type Database } from '../platform/clickhouse/index.js';
+import { auth } from '../auth/index.js';
+import { allMigrations, buildCapabilities, type Capability, type CapabilityDefinition, type Platform } from '../platform/capability/index.js';
+import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
 import type { Config } from '../platform/config/index.js';
 import { errorMessage } from '../platform/errors.js';
-import { createKafka, ensureTopics, type BatchConsumer, type Kafka } from '../platform/kafka/index.js';
+import { createKafka, ensureTopics } from '../platform/kafka/index.js';
 import type { Logger } from '../platform/observability/index.js';
+import { capabilities as defaultCapabilities } from './capabilities.js';
 
 export interface ServiceOptions {
   config: Config;
   logger: Logger;
   /** Bootstrap servers (from the environment, or a local broker `up` started). */
   brokers: string[];
-  /** Extra capability routes under /api/v1. */
-  routes?: (deps: ServiceDeps) => FastifyPluginAsync[];
   /** Listen on this port instead of the configured one (0 = any free port). */
   port?: number;
-}
-
-/** What capabilities get from the composition root. */
-export interface ServiceDeps {
-  config: Config;
-  logger: Logger;
-  db: Database;
-  kafka: Kafka;
-  producer: Producer;
-  models: ModelRegistry;
-  registry: Registry;
-  /** Shared by the drift routes and the evaluation-window loop. */
-  drift: DriftCapability;
+  /** @default the service's list (./capabilities.ts) */
+  capabilities?: readonly CapabilityDefinition[];
 }
 
 export interface RunningService {
   app: FastifyInstance;
-  deps: ServiceDeps;
+  /** What every capability was built from. */
+  platform: Platform;
+  /** A capability as this service built it (for tests and tools). */
+  use<T extends Capability>(definition: CapabilityDefinition<T>): T;
   /** The address the API listens on. */
   url: string;
-  /** Resolves once ClickHouse is migrated and the collectors joined their group. */
+  /** Resolves once ClickHouse is migrated, Kafka reachable and every capability started. */
   ready: Promise<void>;
   close(): Promise<void>;
 }
@@ -52,67 +39,58 @@ export interface RunningService {
 /**
  * The composition root. The API listens at once and reports not-ready while ClickHouse and
  * Kafka come up; those are retried with backoff, each failure logged as one line naming what
- * is unreachable.
+ * is unreachable. Capabilities are looped over for migrations, routes, start, readiness and stop.
  */
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const { config, logger } = options;
+  const definitions = options.capabilities ?? defaultCapabilities;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'modelwatch_' });
   const db = await openDatabase(config.clickhouse);
   const kafka = createKafka(config.kafka, options.brokers, logger);
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-  const models = new ModelRegistry(db);
-  const drift = createDriftCapability({ db, models, logger, registry });
-  const deps: ServiceDeps = { config, logger, db, kafka, producer, models, registry, drift };
-  const collectors = createCollectors({
-    kafka,
-    producer,
-    db,
-    models,
-    metrics: createIngestMetrics(registry),
-    topics: config.topics,
-    ingest: config.ingest,
-    logger,
-  });
-  const quality = createQualityGauges({ db, models, registry, logger });
+  const platform: Platform = { config, logger, db, kafka, producer, registry };
+  const built = buildCapabilities(definitions, platform);
+  const instances = built.map((b) => b.instance);
   const state = { clickhouse: false, kafka: false, closing: false };
   const app = await buildApp({
     logger,
-    keys: new KeyStore(db, config.api.adminKey),
+    keys: use(auth).keys,
     registry,
     metricsPublic: config.api.metricsPublic,
     readiness: {
-      checks: () => Promise.resolve({ clickhouse: state.clickhouse, kafka: state.kafka, ingest: !collectors.degraded && !state.closing }),
+      checks: () =>
+        Promise.resolve(Object.assign({ clickhouse: state.clickhouse, kafka: state.kafka && !state.closing }, ...instances.map((c) => c.ready?.() ?? {})) as Record<string, boolean>),
     },
-    routes: options.routes?.(deps) ?? [],
+    routes: instances.flatMap((c) => (c.routes ? [c.routes] : [])),
   });
   const url = await app.listen({ host: config.api.host, port: options.port ?? config.api.port });
   const abort = new AbortController();
-  const ready = bringUp({ deps, collectors, state, signal: abort.signal, kafkaBrokers: options.brokers.join(',') });
+  const ready = bringUp({ platform, definitions, instances, state, signal: abort.signal, brokers: options.brokers.join(',') });
   ready.catch((err: unknown) => {
     if (!abort.signal.aborted) logger.error({ err: errorMessage(err) }, 'service could not start');
   });
-  ready.then(
-    () => {
-      if (!state.closing) quality.start();
-      if (!state.closing) drift.evaluator.start();
-    },
-    () => undefined,
-  );
+
+  function use<T extends Capability>(definition: CapabilityDefinition<T>): T {
+    const found = built.find((b) => b.name === definition.name);
+    if (!found) throw new Error(`capability ${definition.name} is not part of this service`);
+    return found.instance as T;
+  }
 
   return {
     app,
-    deps,
+    platform,
+    use,
     url,
     ready,
     async close() {
-      // Ordered: not ready → HTTP closed → consumers drained and committed → producer → ClickHouse.
+      // Ordered: not ready → HTTP closed → capabilities stopped in reverse (consumers drained and
+      // committed) → producer → ClickHouse.
       state.closing = true;
       abort.abort();
+      await ready.catch(() => undefined);
       await app.close();
-      await quality.stop();
-      await drift.evaluator.stop();
-      if (state.kafka) await collectors.stop();
+      for (const capability of [...instances].reverse()) await capability.stop?.();
       await producer.disconnect();
       await db.close();
     },
@@ -120,15 +98,16 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 }
 
 interface BringUp {
-  deps: ServiceDeps;
-  collectors: BatchConsumer;
+  platform: Platform;
+  definitions: readonly CapabilityDefinition[];
+  instances: Capability[];
   state: { clickhouse: boolean; kafka: boolean };
   signal: AbortSignal;
-  kafkaBrokers: string;
+  brokers: string;
 }
 
-async function bringUp({ deps, collectors, state, signal, kafkaBrokers }: BringUp): Promise<void> {
-  const { config, logger, db, kafka, producer } = deps;
+async function bringUp({ platform, definitions, instances, state, signal, brokers }: BringUp): Promise<void> {
+  const { config, logger, db, kafka, producer } = platform;
   const retry = <T>(what: string, step: () => Promise<T>) =>
     pRetry(step, {
       retries: Number.POSITIVE_INFINITY,
@@ -140,11 +119,10 @@ async function bringUp({ deps, collectors, state, signal, kafkaBrokers }: BringU
     });
 
   await retry(`${db.location} is unreachable`, () => waitForDatabase(db));
-  const report = await retry('migrations failed', () => migrate(db, allMigrations));
+  const report = await retry('migrations failed', () => migrate(db, allMigrations(definitions)));
   if (report.applied.length > 0) logger.info({ applied: report.applied.map((m) => m.version) }, 'migrations applied');
   state.clickhouse = true;
 
-  const brokers = kafkaBrokers;
   await retry(`Kafka at ${brokers} is unreachable`, () => producer.connect());
   const t = config.topics;
   await retry(`Kafka topics could not be created at ${brokers}`, () =>
@@ -153,7 +131,13 @@ async function bringUp({ deps, collectors, state, signal, kafkaBrokers }: BringU
       [t.predictions, t.labels, t.accessLog, t.retrain, t.auditDigests, t.deadLetter].map((topic) => ({ topic, numPartitions: t.partitions })),
     ),
   );
-  await retry(`Kafka consumer group ${config.ingest.consumerGroup} could not join`, () => collectors.start());
   state.kafka = true;
+  for (const [i, capability] of instances.entries()) {
+    if (!capability.start) continue;
+    await retry(`${definitions[i]?.name ?? 'a capability'} could not start`, async () => {
+      signal.throwIfAborted();
+      await capability.start?.(signal);
+    });
+  }
   logger.info('modelwatch is ready');
 }

@@ -16,7 +16,7 @@ const probes: FastifyPluginAsync = (api) => {
 describe('API authentication (keys stored hashed in ClickHouse)', () => {
   it('answers 401 without a key or with an unknown one, 403 for a weaker role, and fails closed', async () => {
     const service = await startTestService();
-    const keys = new KeyStore(service.deps.db, service.config.api.adminKey);
+    const keys = new KeyStore(service.platform.db, service.config.api.adminKey);
     const app = await buildApp({
       logger: createLogger('silent'),
       keys,

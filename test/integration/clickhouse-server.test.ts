@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allMigrations } from '../../src/migrations.js';
+import { allMigrations } from '../support/migrations.js';
 import { migrate, openDatabase, waitForDatabase } from '../../src/platform/clickhouse/index.js';
 import { loadConfig } from '../../src/platform/config/index.js';
 import { uniqueName } from '../support/harness.js';

@@ -130,7 +130,7 @@ describe('collectors', () => {
     await waitFor('first rows', async () => ((await counts(service, 'predictions')).final === 50 ? true : undefined));
 
     // A real engine failure: the table is gone, so every insert fails until it is attached again.
-    await service.deps.db.client.command({ query: 'DETACH TABLE predictions' });
+    await service.platform.db.client.command({ query: 'DETACH TABLE predictions' });
     await produce(topics.predictions, Array.from({ length: 950 }, (_, i) => prediction(50 + i)));
     await waitFor('writes failing', async () => {
       const body = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
@@ -141,7 +141,7 @@ describe('collectors', () => {
     expect(notReady.statusCode).toBe(503);
     expect(notReady.json()).toMatchObject({ ready: false, checks: { ingest: false } });
 
-    await service.deps.db.client.command({ query: 'ATTACH TABLE predictions' });
+    await service.platform.db.client.command({ query: 'ATTACH TABLE predictions' });
     await waitFor('all rows after recovery', async () => ((await counts(service, 'predictions')).final === 1000 ? true : undefined), 90_000);
     const after = await counts(service, 'predictions');
     expect(after.final).toBe(1000);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
+import { models } from '../../src/models/index.js';
 
 const T0 = Date.UTC(2026, 4, 4);
 
@@ -15,7 +16,7 @@ async function request(service: TestService, method: 'GET' | 'PUT', url: string,
 
 /** A model with a version seen in traffic: rows straight into the table, no Kafka needed here. */
 async function seed(service: TestService): Promise<void> {
-  await service.deps.models.registerSeen([{ modelId: 'api-model', version: '2', task: 'regression', firstSeen: T0 }]);
+  await service.use(models).registry.registerSeen([{ modelId: 'api-model', version: '2', task: 'regression', firstSeen: T0 }]);
   const rows = Array.from({ length: 50 }, (_, i) =>
     JSON.stringify({
       model_id: 'api-model',
@@ -34,7 +35,7 @@ async function seed(service: TestService): Promise<void> {
       request_id: '',
     }),
   );
-  await service.deps.db.insertJsonEachRow('predictions', Buffer.from(rows.join('\n')));
+  await service.platform.db.insertJsonEachRow('predictions', Buffer.from(rows.join('\n')));
 }
 
 describe('drift API: validation, errors and policies', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { DriftEvaluator, readDriftWindows } from '../../src/drift/index.js';
+import { drift as driftCapability, DriftEvaluator, readDriftWindows } from '../../src/drift/index.js';
 import { createDriftGauges } from '../../src/drift/service/gauges.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
@@ -114,7 +114,7 @@ describe('drift through the real pipeline (Kafka → ClickHouse → drift)', () 
     // hour 3, so hours 0-2 are complete.
     const policy = await put(service, '/api/v1/models/drift-demo/policy', { drift: { evaluation_window: '1h', allowed_lateness: '0s' } });
     expect(policy.status).toBe(200);
-    const evaluator = service.deps.drift.evaluator;
+    const evaluator = service.use(driftCapability).evaluator;
     const evaluated = await evaluator.runOnce();
     expect(evaluated.map((w) => [w.start, w.datasetDrift])).toEqual([0, 1, 2].map((h) => [new Date(T0 + h * HOUR).toISOString(), false]));
     expect(await evaluator.runOnce()).toEqual([]);
@@ -122,7 +122,7 @@ describe('drift through the real pipeline (Kafka → ClickHouse → drift)', () 
       `SELECT window_start, column, drifted FROM drift_results FINAL WHERE model_id = 'drift-demo' AND drifted ORDER BY window_start, column`,
     );
     expect(stored.map((r) => [r.window_start, r.column])).toEqual([['2026-03-02 02:00:00.000', 'a']]);
-    const windows = await readDriftWindows(service.deps.db, { modelId: 'drift-demo' });
+    const windows = await readDriftWindows(service.platform.db, { modelId: 'drift-demo' });
     expect(windows.map((w) => [w.start, w.count, w.columns.length])).toEqual([0, 1, 2].map((h) => [new Date(T0 + h * HOUR).toISOString(), PER_HOUR, 6]));
     // Stored windows are the drift route's buckets for the same windows.
     expect(windows.map(({ start, end, count, drift_share, dataset_drift, columns }) => ({ start, end, count, drift_share, dataset_drift, columns }))).toEqual(
@@ -140,14 +140,14 @@ describe('drift through the real pipeline (Kafka → ClickHouse → drift)', () 
       const [row] = await service.rows<{ n: number }>('SELECT count() AS n FROM predictions');
       return row !== undefined && row.n >= 2 * predictions.length ? true : undefined;
     });
-    await service.deps.db.client.command({ query: 'TRUNCATE TABLE drift_results' });
+    await service.platform.db.client.command({ query: 'TRUNCATE TABLE drift_results' });
     await evaluator.runOnce();
-    const again = await readDriftWindows(service.deps.db, { modelId: 'drift-demo' });
+    const again = await readDriftWindows(service.platform.db, { modelId: 'drift-demo' });
     expect(again.map(({ evaluated_at: _e, ...w }) => w)).toEqual(windows.map(({ evaluated_at: _e, ...w }) => w));
 
     // After a restart, with nothing new to evaluate, the gauges show the latest stored window.
     const registry = new Registry();
-    const restarted = new DriftEvaluator({ db: service.deps.db, service: service.deps.drift.service, gauges: createDriftGauges(registry), logger: service.deps.logger });
+    const restarted = new DriftEvaluator({ db: service.platform.db, service: service.use(driftCapability).service, gauges: createDriftGauges(registry), logger: service.platform.logger });
     expect(await restarted.runOnce()).toEqual([]);
     expect(await registry.metrics()).toContain(`modelwatch_drift_window_end_seconds{model="drift-demo"} ${(T0 + 3 * HOUR) / 1000}`);
   });

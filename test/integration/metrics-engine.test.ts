@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeModelMetrics, type Bucket, type MetricsBucket } from '../../src/metrics/index.js';
 import { metricsQuery } from '../../src/metrics/metrics-sql.js';
-import { allMigrations } from '../../src/migrations.js';
+import { allMigrations } from '../support/migrations.js';
 import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
 import {
   numberOf,

@@ -4,6 +4,7 @@ import { createQualityGauges, type MetricsBucket, type ModelMetrics } from '../.
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { referenceMetrics, type RefLabel, type RefPrediction } from '../unit/metrics/reference.js';
+import { models } from '../../src/models/index.js';
 
 /**
  * Metrics through the real pipeline: events produced to the service's topics, stored by the
@@ -58,7 +59,7 @@ async function waitForVersions(service: TestService, model: string, n: number): 
 /** Messages the collectors stored from a topic (counted after the write), redelivered copies included. */
 async function waitForStored(service: TestService, topic: string, n: number): Promise<void> {
   await waitFor(`${n} messages stored from ${topic}`, async () => {
-    const metric = await service.deps.registry.getSingleMetric('modelwatch_messages_total')?.get();
+    const metric = await service.platform.registry.getSingleMetric('modelwatch_messages_total')?.get();
     const stored =
       metric?.values.find((v) => v.labels['topic'] === topic && v.labels['outcome'] === 'stored')?.value ?? 0;
     return stored === n ? true : undefined;
@@ -450,10 +451,10 @@ describe('GET /models/:model/metrics through the pipeline', () => {
 
     const registry = new Registry();
     const gauges = createQualityGauges({
-      db: service.deps.db,
-      models: service.deps.models,
+      db: service.platform.db,
+      models: service.use(models).registry,
       registry,
-      logger: service.deps.logger,
+      logger: service.platform.logger,
       now: () => H2 + 5 * 60_000,
     });
     await gauges.refresh();
@@ -470,10 +471,10 @@ describe('GET /models/:model/metrics through the pipeline', () => {
     // An hour later H2 is the last complete bucket: its one prediction has no label.
     const laterRegistry = new Registry();
     const later = createQualityGauges({
-      db: service.deps.db,
-      models: service.deps.models,
+      db: service.platform.db,
+      models: service.use(models).registry,
       registry: laterRegistry,
-      logger: service.deps.logger,
+      logger: service.platform.logger,
       now: () => H2 + HOUR,
     });
     await later.refresh();

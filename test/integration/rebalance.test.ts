@@ -4,11 +4,12 @@ import { createCollectors, createIngestMetrics } from '../../src/collectors/inde
 import { prediction } from '../support/events.js';
 import { produce, waitFor, waitForGroupAtEnd } from '../support/harness.js';
 import { startTestService } from '../support/service.js';
+import { models } from '../../src/models/index.js';
 
 describe('a second instance joining the consumer group', () => {
   it('takes over partitions mid-stream; every prediction is stored once as the API reads it', async () => {
     const service = await startTestService({ MODELWATCH_BATCH_MAX_ROWS: '500' });
-    const { config, deps } = service;
+    const { config, platform: deps } = service;
     const total = 12_000;
     await produce(config.topics.predictions, Array.from({ length: total / 2 }, (_, i) => prediction(i)));
 
@@ -17,7 +18,7 @@ describe('a second instance joining the consumer group', () => {
       kafka: deps.kafka,
       producer: deps.producer,
       db: deps.db,
-      models: deps.models,
+      models: service.use(models).registry,
       metrics: createIngestMetrics(secondRegistry),
       topics: config.topics,
       ingest: config.ingest,

@@ -2,7 +2,6 @@ import { onTestFinished } from 'vitest';
 import type { Config } from '../../src/platform/config/index.js';
 import { silenceKafkajsTimerWarning } from '../../src/platform/kafka/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
-import { serviceRoutes } from '../../src/routes.js';
 import { startService, type RunningService } from '../../src/service/index.js';
 import { isolatedConfig } from './harness.js';
 
@@ -20,7 +19,7 @@ silenceKafkajsTimerWarning();
 export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
   const config = isolatedConfig(env);
   const logger = createLogger(config.logLevel, 'test-service');
-  const service = await startService({ config, logger, brokers: config.kafka.brokers ?? [], routes: serviceRoutes, port: 0 });
+  const service = await startService({ config, logger, brokers: config.kafka.brokers ?? [], port: 0 });
   onTestFinished(() => service.close());
   await Promise.race([
     service.ready,
@@ -30,7 +29,7 @@ export async function startTestService(env: Record<string, string> = {}): Promis
     ...service,
     config,
     async rows<T>(query: string, params: Record<string, unknown> = {}) {
-      const result = await service.deps.db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+      const result = await service.platform.db.client.query({ query, query_params: params, format: 'JSONEachRow' });
       return result.json<T>();
     },
     async get(url: string) {

@@ -1,18 +1,27 @@
-import { benches } from '../../bench/index.js';
+import type { Entry } from '../../platform/capability/index.js';
+import type { Bench, Command } from '../../platform/cli/index.js';
 import { ModelwatchError } from '../../platform/errors.js';
-import type { Command } from './command.js';
+import { startService } from '../../service/index.js';
 
-export const benchCommand: Command = {
-  summary: `run a benchmark: bench <${Object.keys(benches).join('|') || 'name'}> [options]`,
-  async run(args) {
-    const [name, ...rest] = args;
-    const names = Object.keys(benches);
-    const bench = name === undefined ? undefined : benches[name];
-    if (!bench) {
-      const list = names.map((n) => `  ${n.padEnd(10)} ${benches[n]?.summary ?? ''}`).join('\n');
-      throw new ModelwatchError('BAD_REQUEST', `usage: modelwatch bench <name> [options]; benchmarks:\n${list}`);
-    }
-    await bench.run(rest);
-    return 0;
-  },
-};
+/** `modelwatch bench <name>`: runs one capability's benchmark, handing it the service to start. */
+export function benchCommand(benches: ReadonlyMap<string, Entry<Bench>>): Command {
+  return {
+    async run(args, context) {
+      const [name, ...rest] = args;
+      const entry = name === undefined ? undefined : benches.get(name);
+      if (!entry) {
+        const list = [...benches].map(([n, b]) => `  ${n.padEnd(10)} ${b.summary}`).join('\n');
+        throw new ModelwatchError('BAD_REQUEST', `usage: modelwatch bench <name> [options]; benchmarks:\n${list}`);
+      }
+      const bench = await entry.load();
+      await bench.run(rest, {
+        ...context,
+        startService: async (options) => {
+          const service = await startService(options);
+          return { db: service.platform.db, ready: service.ready, close: () => service.close() };
+        },
+      });
+      return 0;
+    },
+  };
+}

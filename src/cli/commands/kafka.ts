@@ -1,10 +1,9 @@
 import { loadConfig } from '../../platform/config/index.js';
 import { assertJavaAndMaven, resolveKafkaJars, startLocalBroker } from '../../platform/kafka/index.js';
 import { createLogger } from '../../platform/observability/index.js';
-import { parseOptions, untilSignal, type Command } from './command.js';
+import { parseOptions, untilSignal, type Command } from '../../platform/cli/index.js';
 
 export const kafkaCommand: Command = {
-  summary: 'run a local Apache Kafka broker and print its bootstrap address',
   async run(args) {
     const { values } = parseOptions(
       args,

@@ -1,17 +1,15 @@
-import { allMigrations } from '../../migrations.js';
 import { migrate, openDatabase, waitForDatabase } from '../../platform/clickhouse/index.js';
 import { loadConfig } from '../../platform/config/index.js';
-import { parseOptions, type Command } from './command.js';
+import { parseOptions, type Command } from '../../platform/cli/index.js';
 
 export const migrateCommand: Command = {
-  summary: 'apply pending ClickHouse migrations (also run at start)',
-  async run(args) {
+  async run(args, { migrations }) {
     parseOptions(args, {}, 'modelwatch migrate');
     const config = loadConfig();
     const db = await openDatabase(config.clickhouse);
     try {
       await waitForDatabase(db);
-      const report = await migrate(db, allMigrations);
+      const report = await migrate(db, migrations);
       const line =
         report.applied.length === 0
           ? `nothing to apply: ${db.location}, database ${db.name} is at version ${report.current}`

@@ -4,12 +4,11 @@ import { loadConfig, type Config } from '../../platform/config/index.js';
 import { ModelwatchError } from '../../platform/errors.js';
 import { silenceKafkajsTimerWarning, startLocalBroker, type LocalBroker } from '../../platform/kafka/index.js';
 import { createLogger, type Logger } from '../../platform/observability/index.js';
-import { serviceRoutes } from '../../routes.js';
 import { startService } from '../../service/index.js';
-import { parseOptions, untilSignal, type Command } from './command.js';
+import { parseOptions, untilSignal, type Command } from '../../platform/cli/index.js';
 
 async function runUntilSignal(config: Config, logger: Logger, brokers: string[], broker?: LocalBroker): Promise<number> {
-  const service = await startService({ config, logger, brokers, routes: serviceRoutes });
+  const service = await startService({ config, logger, brokers });
   const signal = await untilSignal();
   logger.info({ signal }, 'shutting down');
   await service.close();
@@ -18,7 +17,6 @@ async function runUntilSignal(config: Config, logger: Logger, brokers: string[],
 }
 
 export const serveCommand: Command = {
-  summary: 'run the service against MODELWATCH_KAFKA_BROKERS and ClickHouse (production)',
   async run(args) {
     parseOptions(args, {}, 'modelwatch serve');
     const config = loadConfig();
@@ -32,7 +30,6 @@ export const serveCommand: Command = {
 };
 
 export const upCommand: Command = {
-  summary: 'run everything locally on embedded defaults (a local broker if none is set)',
   async run(args) {
     parseOptions(args, {}, 'modelwatch up');
     const config = loadConfig();

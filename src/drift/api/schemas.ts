@@ -3,7 +3,7 @@ import type { FastifySchemaValidationError } from 'fastify';
 import { COLUMN_ROLES } from '../engine/types.js';
 import { METHOD_OPTIONS, WINDOW_PATTERN } from '../engine/settings.js';
 import { DRIFT_METHODS } from '../statistics/index.js';
-import { errorSchema, nullableNumber } from '../../api/schemas.js';
+import { errorSchema, nullableNumber } from '../../api/index.js';
 
 export { errorSchema };
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOURLY_ERROR_RATE_SQL, HOURLY_PREDICTIONS_SQL } from '../../../src/dashboards/index.js';
-import { allMigrations } from '../../../src/migrations.js';
+import { allMigrations } from '../../support/migrations.js';
 import { migrate, openDatabase, type Database } from '../../../src/platform/clickhouse/index.js';
 
 /**

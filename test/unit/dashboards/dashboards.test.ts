@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { dashboardsCommand } from '../../../src/cli/commands/dashboards.js';
+import { dashboardsCommand } from '../../../src/dashboards/command.js';
 import { createIngestMetrics } from '../../../src/collectors/index.js';
 import {
   DASHBOARDS,
@@ -288,8 +288,8 @@ describe('modelwatch dashboards (CLI)', () => {
       return true;
     });
     try {
-      expect(await dashboardsCommand.run(['--out', out])).toBe(0);
-      expect(await dashboardsCommand.run(['--out', out])).toBe(0);
+      expect(await dashboardsCommand.run(['--out', out], { migrations: [] })).toBe(0);
+      expect(await dashboardsCommand.run(['--out', out], { migrations: [] })).toBe(0);
     } finally {
       spy.mockRestore();
     }
@@ -302,11 +302,11 @@ describe('modelwatch dashboards (CLI)', () => {
   });
 
   it('fails with one line on bad arguments or an unwritable directory', async () => {
-    await expect(dashboardsCommand.run(['extra'])).rejects.toThrow(/^unexpected argument 'extra'/);
-    await expect(dashboardsCommand.run(['--bogus'])).rejects.toThrow(/--bogus/);
+    await expect(dashboardsCommand.run(['extra'], { migrations: [] })).rejects.toThrow(/^unexpected argument 'extra'/);
+    await expect(dashboardsCommand.run(['--bogus'], { migrations: [] })).rejects.toThrow(/--bogus/);
     const file = path.join(tempDir(), 'a-file');
     writeFileSync(file, '');
-    const err = await dashboardsCommand.run(['--out', path.join(file, 'sub')]).catch((e: unknown) => e);
+    const err = await dashboardsCommand.run(['--out', path.join(file, 'sub')], { migrations: [] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/^cannot write dashboards to .*a-file\/sub: ENOTDIR/);
     expect((err as Error).message).not.toContain('\n');

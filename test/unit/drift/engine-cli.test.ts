@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runDriftCommand } from '../../../src/cli/commands/drift.js';
+import { runDriftCommand } from '../../../src/drift/offline/command.js';
 
 const fixtures = path.resolve(import.meta.dirname, '../../fixtures/drift');
 const reference = path.join(fixtures, 'california_housing_reference.csv');

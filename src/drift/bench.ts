@@ -7,21 +7,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Bench } from '../../bench/bench.js';
-import { parseOptions } from '../../cli/commands/command.js';
-import { allMigrations } from '../../migrations.js';
-import { ModelRegistry } from '../../models/index.js';
-import { migrate, openDatabase, type Database } from '../../platform/clickhouse/index.js';
-import { loadConfig } from '../../platform/config/index.js';
-import { ModelwatchError } from '../../platform/errors.js';
-import { createLogger } from '../../platform/observability/index.js';
-import { evaluateWindow, planColumns } from '../engine/evaluate.js';
-import { driftSettings } from '../engine/settings.js';
-import type { WindowSample } from '../engine/types.js';
-import { DriftService } from '../service/drift-service.js';
-import { PolicyStore } from '../store/policies.js';
-import { readWindows } from '../store/windows.js';
-import type { MethodOption } from '../statistics/index.js';
+import { parseOptions, type Bench } from '../platform/cli/index.js';
+import { ModelRegistry } from '../models/index.js';
+import { migrate, openDatabase, type Database } from '../platform/clickhouse/index.js';
+import { loadConfig } from '../platform/config/index.js';
+import { ModelwatchError } from '../platform/errors.js';
+import { createLogger } from '../platform/observability/index.js';
+import { evaluateWindow, planColumns } from './engine/evaluate.js';
+import { driftSettings } from './engine/settings.js';
+import type { WindowSample } from './engine/types.js';
+import { DriftService } from './service/drift-service.js';
+import { PolicyStore } from './store/policies.js';
+import { readWindows } from './store/windows.js';
+import type { MethodOption } from './statistics/index.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -75,8 +73,7 @@ async function generate(db: Database, rows: number, features: number, day: numbe
 }
 
 export const driftBench: Bench = {
-  summary: 'drift of one window, every method: --rows R (reference and current, default 1000000) --features N (default 100)',
-  async run(args) {
+  async run(args, { migrations }) {
     const { values } = parseOptions(args, { rows: { type: 'string' }, features: { type: 'string' } }, usage);
     const rows = positive(values.rows, 1_000_000, 'rows');
     const features = positive(values.features, 100, 'features');
@@ -85,7 +82,7 @@ export const driftBench: Bench = {
     const config = loadConfig({ MODELWATCH_DATA_DIR: dir, MODELWATCH_CLICKHOUSE_DATABASE: 'bench_drift' });
     const db = await openDatabase(config.clickhouse);
     try {
-      await migrate(db, allMigrations);
+      await migrate(db, migrations);
       const models = new ModelRegistry(db);
       await models.registerSeen([{ modelId: 'bench', version: '1', task: 'regression', firstSeen: T0 }]);
       await generate(db, rows, features, 0, log);

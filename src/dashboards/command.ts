@@ -1,11 +1,10 @@
-import { writeDashboards } from '../../dashboards/index.js';
-import { ModelwatchError } from '../../platform/errors.js';
-import { parseOptions, type Command } from './command.js';
+import { parseOptions, type Command } from '../platform/cli/index.js';
+import { ModelwatchError } from '../platform/errors.js';
+import { writeDashboards } from './write.js';
 
 const usage = 'modelwatch dashboards [--out DIR]';
 
 export const dashboardsCommand: Command = {
-  summary: 'write the Grafana dashboards as JSON: dashboards [--out DIR] (default dashboards/)',
   async run(args) {
     const { values, positionals } = parseOptions(args, { out: { type: 'string' } }, usage);
     if (positionals.length > 0) {

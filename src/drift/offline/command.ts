@@ -1,6 +1,8 @@
-import { formatDriftTable, METHOD_OPTIONS, runOfflineDrift } from '../../drift/index.js';
+import { parseOptions, type Command } from '../../platform/cli/index.js';
 import { ModelwatchError } from '../../platform/errors.js';
-import { parseOptions, type Command } from './command.js';
+import { METHOD_OPTIONS } from '../engine/settings.js';
+import { runOfflineDrift } from './offline.js';
+import { formatTable as formatDriftTable } from './table.js';
 
 const usage =
   'modelwatch drift --reference FILE --current FILE [--columns A,B,…] [--timestamp-column C --bucket B] [--method M] [--format json|table]';
@@ -76,7 +78,6 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
 }
 
 export const driftCommand: Command = {
-  summary: 'offline drift report between two CSV/JSONL files: drift --reference FILE --current FILE',
   run: (args) =>
     runDriftCommand(args, {
       stdout: (t) => process.stdout.write(t),

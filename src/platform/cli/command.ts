@@ -1,10 +1,17 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ModelwatchError } from '../../platform/errors.js';
+import type { Migration } from '../clickhouse/index.js';
+import { ModelwatchError } from '../errors.js';
 
+/** What the CLI hands a command: what only the composition root knows. */
+export interface CommandContext {
+  /** Every capability's migrations, for commands that open a database. */
+  migrations: readonly Migration[];
+}
+
+/** A CLI command; its one-line summary is declared where it is listed. */
 export interface Command {
-  summary: string;
   /** Returns the exit code; throws for errors (printed as one line). */
-  run(args: string[]): Promise<number>;
+  run(args: string[], context: CommandContext): Promise<number>;
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;

@@ -3,12 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Partitioners, type Kafka } from 'kafkajs';
-import type { Bench } from '../bench/bench.js';
-import { parseOptions } from '../cli/commands/command.js';
+import { parseOptions, type Bench, type BenchContext } from '../platform/cli/index.js';
 import { loadConfig, type Config } from '../platform/config/index.js';
 import { createKafka, ensureTopics, silenceKafkajsTimerWarning, startLocalBroker } from '../platform/kafka/index.js';
 import { createLogger, type Logger } from '../platform/observability/index.js';
-import { startService } from '../service/index.js';
 
 const NUMERIC_FEATURES = 52;
 const STRING_FEATURES = 6;
@@ -82,8 +80,7 @@ function rssSampler(): { peak: () => number; stop: () => void } {
 const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
 
 export const ingestBench: Bench = {
-  summary: 'Kafka → ClickHouse events/s (beside a bare kafkajs consumer), event-to-queryable latency, peak RSS',
-  async run(args) {
+  async run(args, context) {
     const { values } = parseOptions(
       args,
       { events: { type: 'string', default: '200000' }, rate: { type: 'string', default: '5000' }, seconds: { type: 'string', default: '20' } },
@@ -99,7 +96,7 @@ export const ingestBench: Bench = {
     const brokers = base.kafka.brokers ?? broker?.brokers ?? [];
     const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-'));
     try {
-      await runIngestBench({ base, logger, brokers, dataDir, events, rate, seconds });
+      await runIngestBench({ base, logger, brokers, dataDir, events, rate, seconds }, context);
     } finally {
       await broker?.stop();
       await rm(dataDir, { recursive: true, force: true });
@@ -117,7 +114,7 @@ interface IngestBenchOptions {
   seconds: number;
 }
 
-async function runIngestBench({ base, logger, brokers, dataDir, events, rate, seconds }: IngestBenchOptions): Promise<void> {
+async function runIngestBench({ base, logger, brokers, dataDir, events, rate, seconds }: IngestBenchOptions, context: BenchContext): Promise<void> {
   const id = randomUUID().slice(0, 8);
   const topic = `bench-${id}.predictions`;
   const config: Config = {
@@ -141,7 +138,7 @@ async function runIngestBench({ base, logger, brokers, dataDir, events, rate, se
   global.gc?.();
   const rss = rssSampler();
   const started = performance.now();
-  const service = await startService({ config, logger, brokers, port: 0 });
+  const service = await context.startService({ config, logger, brokers, port: 0 });
   await service.ready;
   const joined = performance.now();
   let done = await committed(kafka, config.ingest.consumerGroup, topic);
@@ -163,7 +160,7 @@ async function runIngestBench({ base, logger, brokers, dataDir, events, rate, se
   await paced(kafka, topic, rate, seconds, events);
   const total = events + rate * seconds;
   while ((await committed(kafka, config.ingest.consumerGroup, topic)) < total) await new Promise((resolve) => setTimeout(resolve, 100));
-  const result = await service.deps.db.client.query({
+  const result = await service.db.client.query({
     query: `SELECT quantileExact(0.5)(ms) AS p50, quantileExact(0.95)(ms) AS p95, max(ms) AS max, count() AS n
             FROM (SELECT dateDiff('millisecond', timestamp, ingested_at) AS ms FROM predictions FINAL
                   WHERE model_id = 'bench-model' AND timestamp >= fromUnixTimestamp64Milli({since:Int64}))`,
@@ -171,7 +168,7 @@ async function runIngestBench({ base, logger, brokers, dataDir, events, rate, se
     format: 'JSONEachRow',
   });
   const [latency] = await result.json<{ p50: number; p95: number; max: number; n: number }>();
-  const [stored] = await (await service.deps.db.client.query({ query: 'SELECT count() AS c FROM predictions FINAL', format: 'JSONEachRow' })).json<{ c: number }>();
+  const [stored] = await (await service.db.client.query({ query: 'SELECT count() AS c FROM predictions FINAL', format: 'JSONEachRow' })).json<{ c: number }>();
   rss.stop();
   process.stdout.write(
     `event-to-queryable (ingested_at − event time, ${latency?.n ?? 0} events): p50 ${latency?.p50 ?? '?'} ms, p95 ${latency?.p95 ?? '?'} ms, max ${latency?.max ?? '?'} ms\n` +

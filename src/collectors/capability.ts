@@ -1,0 +1,41 @@
+import { models } from '../models/index.js';
+import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
+import { createCollectors } from './collectors.js';
+import { createIngestMetrics } from './ingest-metrics.js';
+import { collectorMigrations } from './schema.js';
+
+/** The input topics into ClickHouse (SPEC 3): one consumer in the service's group. */
+export const collectors: CapabilityDefinition = {
+  name: 'collectors',
+  migrations: collectorMigrations,
+  benches: {
+    ingest: {
+      summary: 'Kafka → ClickHouse events/s (beside a bare kafkajs consumer), event-to-queryable latency, peak RSS',
+      load: async () => (await import('./bench.js')).ingestBench,
+    },
+  },
+  create(platform, use): Capability {
+    const { config } = platform;
+    const consumer = createCollectors({
+      kafka: platform.kafka,
+      producer: platform.producer,
+      db: platform.db,
+      models: use(models).registry,
+      metrics: createIngestMetrics(platform.registry),
+      topics: config.topics,
+      ingest: config.ingest,
+      logger: platform.logger,
+    });
+    let joined = false;
+    return {
+      async start() {
+        await consumer.start();
+        joined = true;
+      },
+      async stop() {
+        if (joined) await consumer.stop();
+      },
+      ready: () => ({ ingest: joined && !consumer.degraded }),
+    };
+  },
+};

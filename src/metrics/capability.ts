@@ -1,0 +1,24 @@
+import { models } from '../models/index.js';
+import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
+import { createQualityGauges } from './quality-gauges.js';
+import { metricsRoutes } from './routes.js';
+
+/** Serving and quality metrics (SPEC 4): the metrics route and the `model_quality` gauges. */
+export const metrics: CapabilityDefinition = {
+  name: 'metrics',
+  benches: {
+    metrics: {
+      summary: 'metrics route query over a month of predictions (--rows N, default 10,000,000; --labeled 0.3; --warm 3)',
+      load: async () => (await import('./bench.js')).metricsBench,
+    },
+  },
+  create({ db, registry, logger }, use): Capability {
+    const versions = use(models).registry;
+    const quality = createQualityGauges({ db, models: versions, registry, logger });
+    return {
+      routes: metricsRoutes({ db, models: versions }),
+      start: () => quality.start(),
+      stop: () => quality.stop(),
+    };
+  },
+};

@@ -1,0 +1,3 @@
+/** What CLI commands and benchmarks are, for capabilities to declare theirs without importing the CLI. */
+export { parseOptions, untilSignal, type Command, type CommandContext } from './command.js';
+export type { Bench, BenchContext, BenchService } from './bench.js';

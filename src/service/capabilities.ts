@@ -1,0 +1,13 @@
+import { auth } from '../auth/index.js';
+import { collectors } from '../collectors/index.js';
+import { dashboards } from '../dashboards/index.js';
+import { drift } from '../drift/index.js';
+import { metrics } from '../metrics/index.js';
+import { models } from '../models/index.js';
+import type { CapabilityDefinition } from '../platform/capability/index.js';
+
+/**
+ * Every capability of the service, in start order (stopped in reverse). Adding one is a folder
+ * whose `index.ts` exports a `CapabilityDefinition`, and a line here.
+ */
+export const capabilities: readonly CapabilityDefinition[] = [auth, models, collectors, metrics, drift, dashboards];
