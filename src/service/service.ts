@@ -71,6 +71,19 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     if (!abort.signal.aborted) logger.error({ err: errorMessage(err) }, 'service could not start');
   });
 
+  let closed: Promise<void> | undefined;
+  // Ordered: not ready → HTTP closed → capabilities stopped in reverse (consumers drained and
+  // committed) → producer → ClickHouse.
+  async function shutDown(): Promise<void> {
+    state.closing = true;
+    abort.abort();
+    await ready.catch(() => undefined);
+    await app.close();
+    for (const capability of [...instances].reverse()) await capability.stop?.();
+    await producer.disconnect();
+    await db.close();
+  }
+
   function use<T extends Capability>(definition: CapabilityDefinition<T>): T {
     const found = built.find((b) => b.name === definition.name);
     if (!found) throw new Error(`capability ${definition.name} is not part of this service`);
@@ -83,16 +96,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     use,
     url,
     ready,
-    async close() {
-      // Ordered: not ready → HTTP closed → capabilities stopped in reverse (consumers drained and
-      // committed) → producer → ClickHouse.
-      state.closing = true;
-      abort.abort();
-      await ready.catch(() => undefined);
-      await app.close();
-      for (const capability of [...instances].reverse()) await capability.stop?.();
-      await producer.disconnect();
-      await db.close();
+    close() {
+      closed ??= shutDown();
+      return closed;
     },
   };
 }

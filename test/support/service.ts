@@ -1,4 +1,5 @@
 import { onTestFinished } from 'vitest';
+import type { CapabilityDefinition } from '../../src/platform/capability/index.js';
 import type { Config } from '../../src/platform/config/index.js';
 import { silenceKafkajsTimerWarning } from '../../src/platform/kafka/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
@@ -16,10 +17,10 @@ export interface TestService extends RunningService {
 silenceKafkajsTimerWarning();
 
 /** The whole service in this process (embedded ClickHouse, the run's broker), closed after the test. */
-export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+export async function startTestService(env: Record<string, string> = {}, options: { capabilities?: readonly CapabilityDefinition[] } = {}): Promise<TestService> {
   const config = isolatedConfig(env);
   const logger = createLogger(config.logLevel, 'test-service');
-  const service = await startService({ config, logger, brokers: config.kafka.brokers ?? [], port: 0 });
+  const service = await startService({ config, logger, brokers: config.kafka.brokers ?? [], port: 0, ...options });
   onTestFinished(() => service.close());
   await Promise.race([
     service.ready,
