@@ -9,7 +9,7 @@ import type { ModelRegistry } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import type { Logger } from '../platform/observability/index.js';
 import { driftRoutes as buildRoutes } from './api/routes.js';
-import { DriftService } from './service/drift-service.js';
+import { DriftService, type DriftLimits } from './service/drift-service.js';
 import { DriftEvaluator } from './service/evaluator.js';
 import { createDriftGauges } from './service/gauges.js';
 import { PolicyStore } from './store/policies.js';
@@ -19,6 +19,8 @@ export interface DriftDeps {
   models: ModelRegistry;
   logger: Logger;
   registry: Registry;
+  /** What one reference or one answer may hold. @default DEFAULT_DRIFT_LIMITS */
+  limits?: DriftLimits | undefined;
 }
 
 export interface DriftCapability {
@@ -30,7 +32,7 @@ export interface DriftCapability {
 export function createDriftCapability(deps: DriftDeps): DriftCapability {
   const logger = deps.logger.child({ component: 'drift' });
   const policies = new PolicyStore(deps.db);
-  const service = new DriftService({ db: deps.db, models: deps.models, policies, logger });
+  const service = new DriftService({ db: deps.db, models: deps.models, policies, logger, limits: deps.limits });
   const evaluator = new DriftEvaluator({ db: deps.db, service, gauges: createDriftGauges(deps.registry), logger });
   return { service, policies, evaluator };
 }

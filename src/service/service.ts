@@ -62,7 +62,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const kafka = createKafka(config.kafka, options.brokers, logger);
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const models = new ModelRegistry(db);
-  const drift = createDriftCapability({ db, models, logger, registry });
+  const drift = createDriftCapability({ db, models, logger, registry, limits: config.drift });
   const deps: ServiceDeps = { config, logger, db, kafka, producer, models, registry, drift };
   const collectors = createCollectors({
     kafka,
