@@ -62,7 +62,8 @@ export function describeError(err: unknown): ErrorBody {
 export function sendErrorReply(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const body = describeError(err);
   if (body.statusCode >= 500) {
-    request.log.error({ err, reqId: request.id, method: request.method, route: request.routeOptions.url }, 'request failed');
+    // request.log carries the request id (reqId), the same as the x-request-id header.
+    request.log.error({ err, method: request.method, route: request.routeOptions.url }, 'request failed');
   }
   return reply.code(body.statusCode).header('x-request-id', request.id).type('application/json; charset=utf-8').send(body);
 }
