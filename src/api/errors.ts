@@ -41,7 +41,8 @@ function clientStatus(err: Partial<FastifyError>): number | undefined {
   const status = err.statusCode;
   if (status === undefined || status < 400 || status >= 500) return undefined;
   // Only errors known to be about the request carry their status; any other is a server fault.
-  if (err.validation !== undefined || err.code?.startsWith('FST_') === true || err instanceof SyntaxError) return status;
+  if (err.validation !== undefined || err.code?.startsWith('FST_') === true || err instanceof SyntaxError)
+    return status;
   return undefined;
 }
 
@@ -51,7 +52,8 @@ export function describeError(err: unknown): ErrorBody {
   if (isModelwatchError(err, 'NOT_FOUND')) return errorBody(404, err.message);
   const e = (typeof err === 'object' && err !== null ? err : {}) as Partial<FastifyError>;
   const status = clientStatus(e);
-  if (status === undefined) return errorBody(500, 'internal error: the request id (x-request-id) identifies it in the service log');
+  if (status === undefined)
+    return errorBody(500, 'internal error: the request id (x-request-id) identifies it in the service log');
   const known = e.code === undefined ? undefined : FRAMEWORK_MESSAGES[e.code];
   if (known !== undefined) return errorBody(status, known);
   // JSON.parse's message names the position, not the body.
@@ -65,7 +67,11 @@ export function sendErrorReply(err: unknown, request: FastifyRequest, reply: Fas
     // request.log carries the request id (reqId), the same as the x-request-id header.
     request.log.error({ err, method: request.method, route: request.routeOptions.url }, 'request failed');
   }
-  return reply.code(body.statusCode).header('x-request-id', request.id).type('application/json; charset=utf-8').send(body);
+  return reply
+    .code(body.statusCode)
+    .header('x-request-id', request.id)
+    .type('application/json; charset=utf-8')
+    .send(body);
 }
 
 export function sendNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -21,6 +21,8 @@ export interface DriftDeps {
   registry: Registry;
   /** What one reference or one answer may hold. @default DEFAULT_DRIFT_LIMITS */
   limits?: DriftLimits | undefined;
+  /** Events stamped later than their ingest time plus this do not move the watermark (the collectors' future skew). @default 1 day */
+  maxFutureSkewMs?: number | undefined;
 }
 
 export interface DriftCapability {
@@ -33,7 +35,13 @@ export function createDriftCapability(deps: DriftDeps): DriftCapability {
   const logger = deps.logger.child({ component: 'drift' });
   const policies = new PolicyStore(deps.db);
   const service = new DriftService({ db: deps.db, models: deps.models, policies, logger, limits: deps.limits });
-  const evaluator = new DriftEvaluator({ db: deps.db, service, gauges: createDriftGauges(deps.registry), logger });
+  const evaluator = new DriftEvaluator({
+    db: deps.db,
+    service,
+    gauges: createDriftGauges(deps.registry),
+    logger,
+    ...(deps.maxFutureSkewMs === undefined ? {} : { maxFutureSkewMs: deps.maxFutureSkewMs }),
+  });
   return { service, policies, evaluator };
 }
 

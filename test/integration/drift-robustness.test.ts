@@ -23,8 +23,16 @@ async function call(service: TestService, method: 'GET' | 'PUT', url: string, pa
 }
 
 /** `n` ordinary predictions of `model` version 1, one a minute from `start`, through the table's JSON input. */
-async function seed(service: TestService, model: string, start: number, n: number, idPrefix = 'p'): Promise<void> {
-  await service.deps.models.registerSeen([{ modelId: model, version: '1', task: 'regression', firstSeen: T0 }]);
+async function seed(
+  service: TestService,
+  model: string,
+  start: number,
+  n: number,
+  idPrefix = 'p',
+): Promise<void> {
+  await service.deps.models.registerSeen([
+    { modelId: model, version: '1', task: 'regression', firstSeen: T0 },
+  ]);
   const rows = Array.from({ length: n }, (_, i) =>
     JSON.stringify({
       model_id: model,
@@ -47,8 +55,21 @@ async function seed(service: TestService, model: string, start: number, n: numbe
 }
 
 /** A row as an older version stored it: SQL, so that inf and nan reach the table. */
-async function insertRaw(service: TestService, values: { model: string; id: string; time: number; x: string; score: string; latency: string; predictionNum: string; ingestedAt?: number }) {
-  const ingested = values.ingestedAt === undefined ? 'now64(3)' : `fromUnixTimestamp64Milli(${values.ingestedAt}, 'UTC')`;
+async function insertRaw(
+  service: TestService,
+  values: {
+    model: string;
+    id: string;
+    time: number;
+    x: string;
+    score: string;
+    latency: string;
+    predictionNum: string;
+    ingestedAt?: number;
+  },
+) {
+  const ingested =
+    values.ingestedAt === undefined ? 'now64(3)' : `fromUnixTimestamp64Milli(${values.ingestedAt}, 'UTC')`;
   await service.deps.db.client.command({
     query: `INSERT INTO predictions (model_id, model_version, prediction_id, timestamp, features_num, features_str, prediction, prediction_num, score,
               probabilities, latency_ms, is_error, entity_id, request_id, ingested_at)
@@ -64,43 +85,84 @@ describe('non-finite stored values are missing values', () => {
     await service.deps.drift.evaluator.stop();
     await seed(service, 'inf-model', T0, 120);
     for (const [k, v] of ['inf', '-inf', 'nan'].entries()) {
-      await insertRaw(service, { model: 'inf-model', id: `bad-${k}`, time: T0 + k * 60_000 + 30_000, x: v, score: v, latency: v, predictionNum: v });
+      await insertRaw(service, {
+        model: 'inf-model',
+        id: `bad-${k}`,
+        time: T0 + k * 60_000 + 30_000,
+        x: v,
+        score: v,
+        latency: v,
+        predictionNum: v,
+      });
     }
     const [stored] = await service.rows<{ n: number; inf: number }>(
       `SELECT count() AS n, countIf(NOT isFinite(score)) AS inf FROM predictions FINAL WHERE model_id = 'inf-model'`,
     );
     expect(stored).toEqual({ n: 123, inf: 3 });
 
-    const set = await call(service, 'PUT', '/api/v1/models/inf-model/versions/1/reference', { from: T0, to: T0 + HOUR });
+    const set = await call(service, 'PUT', '/api/v1/models/inf-model/versions/1/reference', {
+      from: T0,
+      to: T0 + HOUR,
+    });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
     const columns = set.body['columns'] as { column: string; n: number; nulls: number }[];
     // 63 predictions in the hour; the 3 non-finite values of x, score and prediction are missing.
     expect(set.body['rows']).toBe(63);
-    for (const name of ['x', 'score', 'prediction']) expect(columns.find((c) => c.column === name), name).toMatchObject({ n: 60, nulls: 3 });
+    for (const name of ['x', 'score', 'prediction'])
+      expect(
+        columns.find((c) => c.column === name),
+        name,
+      ).toMatchObject({ n: 60, nulls: 3 });
 
     for (const method of ['ks', 'wasserstein', 'auto']) {
-      const drift = await call(service, 'GET', `/api/v1/models/inf-model/drift?from=${T0}&to=${T0 + 2 * HOUR}&bucket=1h&method=${method}`);
+      const drift = await call(
+        service,
+        'GET',
+        `/api/v1/models/inf-model/drift?from=${T0}&to=${T0 + 2 * HOUR}&bucket=1h&method=${method}`,
+      );
       expect(drift.status, `${method}: ${JSON.stringify(drift.body)}`).toBe(200);
-      const buckets = drift.body['buckets'] as { count: number; columns: { column: string; count: number; statistic: number | null }[] }[];
+      const buckets = drift.body['buckets'] as {
+        count: number;
+        columns: { column: string; count: number; statistic: number | null }[];
+      }[];
       expect(buckets.map((b) => b.count)).toEqual([63, 60]);
       const first = buckets[0]!.columns;
       for (const name of ['x', 'score', 'prediction']) {
-        expect(first.find((c) => c.column === name), `${method} ${name}`).toMatchObject({ count: 60 });
-        expect(Number.isFinite(first.find((c) => c.column === name)!.statistic), `${method} ${name}`).toBe(true);
+        expect(
+          first.find((c) => c.column === name),
+          `${method} ${name}`,
+        ).toMatchObject({ count: 60 });
+        expect(Number.isFinite(first.find((c) => c.column === name)!.statistic), `${method} ${name}`).toBe(
+          true,
+        );
       }
     }
 
-    const metrics = await call(service, 'GET', `/api/v1/models/inf-model/metrics?from=${T0}&to=${T0 + HOUR}&bucket=1h`);
+    const metrics = await call(
+      service,
+      'GET',
+      `/api/v1/models/inf-model/metrics?from=${T0}&to=${T0 + HOUR}&bucket=1h`,
+    );
     expect(metrics.status).toBe(200);
-    const [bucket] = metrics.body['buckets'] as { count: number; latency_ms: Record<string, number | null> }[];
+    const [bucket] = metrics.body['buckets'] as {
+      count: number;
+      latency_ms: Record<string, number | null>;
+    }[];
     expect(bucket!.count).toBe(63);
     // 60 finite latencies 10..29: max 29, every percentile a finite number.
     expect(bucket!.latency_ms['max']).toBe(29);
     for (const p of ['p50', 'p95', 'p99']) expect(Number.isFinite(bucket!.latency_ms[p]), p).toBe(true);
 
-    const put = await call(service, 'PUT', '/api/v1/models/inf-model/policy', { drift: { evaluation_window: '1h', allowed_lateness: '0s' } });
+    const put = await call(service, 'PUT', '/api/v1/models/inf-model/policy', {
+      drift: { evaluation_window: '1h', allowed_lateness: '0s' },
+    });
     expect(put.status).toBe(200);
-    const drift = createDriftCapability({ db: service.deps.db, models: service.deps.models, logger: service.deps.logger, registry: new Registry() });
+    const drift = createDriftCapability({
+      db: service.deps.db,
+      models: service.deps.models,
+      logger: service.deps.logger,
+      registry: new Registry(),
+    });
     await drift.evaluator.runOnce();
     const windows = await readDriftWindows(service.deps.db, { modelId: 'inf-model' });
     expect(windows.map((w) => [w.start, w.count])).toEqual([[new Date(T0).toISOString(), 63]]);
@@ -114,8 +176,21 @@ describe('the evaluation loop', () => {
     await service.deps.drift.evaluator.stop();
     for (const model of ['a-broken', 'b-fine']) {
       await seed(service, model, T0, 150, model);
-      expect((await call(service, 'PUT', `/api/v1/models/${model}/versions/1/reference`, { from: T0, to: T0 + HOUR })).status).toBe(200);
-      expect((await call(service, 'PUT', `/api/v1/models/${model}/policy`, { drift: { evaluation_window: '1h', allowed_lateness: '0s' } })).status).toBe(200);
+      expect(
+        (
+          await call(service, 'PUT', `/api/v1/models/${model}/versions/1/reference`, {
+            from: T0,
+            to: T0 + HOUR,
+          })
+        ).status,
+      ).toBe(200);
+      expect(
+        (
+          await call(service, 'PUT', `/api/v1/models/${model}/policy`, {
+            drift: { evaluation_window: '1h', allowed_lateness: '0s' },
+          })
+        ).status,
+      ).toBe(200);
     }
     // A's stored reference sample is broken: a later row with the same key replaces x's sorted values.
     await service.deps.db.client.command({
@@ -128,19 +203,36 @@ describe('the evaluation loop', () => {
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
     const registry = new Registry();
     // A fresh capability: nothing cached, so the evaluation reads the references as stored.
-    const drift = createDriftCapability({ db: service.deps.db, models: service.deps.models, logger, registry });
+    const drift = createDriftCapability({
+      db: service.deps.db,
+      models: service.deps.models,
+      logger,
+      registry,
+    });
     const evaluated = await drift.evaluator.runOnce();
-    expect(evaluated.map((w) => `${w.modelId} ${w.start}`)).toEqual([`b-fine ${new Date(T0).toISOString()}`, `b-fine ${new Date(T0 + HOUR).toISOString()}`]);
-    expect(await registry.metrics()).toContain('modelwatch_drift_evaluation_errors_total{model="a-broken"} 1');
+    expect(evaluated.map((w) => `${w.modelId} ${w.start}`)).toEqual([
+      `b-fine ${new Date(T0).toISOString()}`,
+      `b-fine ${new Date(T0 + HOUR).toISOString()}`,
+    ]);
+    expect(await registry.metrics()).toContain(
+      'modelwatch_drift_evaluation_errors_total{model="a-broken"} 1',
+    );
 
-    const errors = lines.map((l) => JSON.parse(l) as { level: number; model?: string; msg: string; err?: { message: string } }).filter((l) => l.level === 50);
+    const errors = lines
+      .map((l) => JSON.parse(l) as { level: number; model?: string; msg: string; err?: { message: string } })
+      .filter((l) => l.level === 50);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ model: 'a-broken', msg: expect.stringMatching(/drift evaluation of a model failed/) as unknown });
+    expect(errors[0]).toMatchObject({
+      model: 'a-broken',
+      msg: expect.stringMatching(/drift evaluation of a model failed/) as unknown,
+    });
     expect(errors[0]!.err?.message).toMatch(/finite/);
 
     // The next run tries A again (and counts again); B has nothing new.
     expect(await drift.evaluator.runOnce()).toEqual([]);
-    expect(await registry.metrics()).toContain('modelwatch_drift_evaluation_errors_total{model="a-broken"} 2');
+    expect(await registry.metrics()).toContain(
+      'modelwatch_drift_evaluation_errors_total{model="a-broken"} 2',
+    );
   });
 });
 
@@ -151,14 +243,37 @@ describe('the watermark', () => {
     await service.deps.drift.evaluator.stop();
     // Hours 0 and 1 complete; hour 2 is the current one (its first 30 minutes).
     await seed(service, 'wm', T0, 150);
-    expect((await call(service, 'PUT', '/api/v1/models/wm/versions/1/reference', { from: T0, to: T0 + HOUR })).status).toBe(200);
-    expect((await call(service, 'PUT', '/api/v1/models/wm/policy', { drift: { evaluation_window: '1h', allowed_lateness: '0s' } })).status).toBe(200);
-    const drift = createDriftCapability({ db: service.deps.db, models: service.deps.models, logger: service.deps.logger, registry: new Registry() });
-    const storedWindows = async () => (await readDriftWindows(service.deps.db, { modelId: 'wm' })).map((w) => [w.start, w.count]);
+    expect(
+      (await call(service, 'PUT', '/api/v1/models/wm/versions/1/reference', { from: T0, to: T0 + HOUR }))
+        .status,
+    ).toBe(200);
+    expect(
+      (
+        await call(service, 'PUT', '/api/v1/models/wm/policy', {
+          drift: { evaluation_window: '1h', allowed_lateness: '0s' },
+        })
+      ).status,
+    ).toBe(200);
+    const drift = createDriftCapability({
+      db: service.deps.db,
+      models: service.deps.models,
+      logger: service.deps.logger,
+      registry: new Registry(),
+    });
+    const storedWindows = async () =>
+      (await readDriftWindows(service.deps.db, { modelId: 'wm' })).map((w) => [w.start, w.count]);
     const hour = (h: number) => new Date(T0 + h * HOUR).toISOString();
 
     // Stamped 2299-12-31, ingested now: past the skew, ignored.
-    await insertRaw(service, { model: 'wm', id: 'far-future', time: Date.UTC(2299, 11, 31), x: '1', score: '0.5', latency: '1', predictionNum: '1' });
+    await insertRaw(service, {
+      model: 'wm',
+      id: 'far-future',
+      time: Date.UTC(2299, 11, 31),
+      x: '1',
+      score: '0.5',
+      latency: '1',
+      predictionNum: '1',
+    });
     await drift.evaluator.runOnce();
     expect(await storedWindows()).toEqual([
       [hour(0), 60],
@@ -166,7 +281,16 @@ describe('the watermark', () => {
     ]);
 
     // 20 hours ahead of the data but "ingested" an hour after it: within the skew, yet alone it cannot move the watermark.
-    await insertRaw(service, { model: 'wm', id: 'early', time: T0 + 22 * HOUR, ingestedAt: T0 + 3 * HOUR, x: '1', score: '0.5', latency: '1', predictionNum: '1' });
+    await insertRaw(service, {
+      model: 'wm',
+      id: 'early',
+      time: T0 + 22 * HOUR,
+      ingestedAt: T0 + 3 * HOUR,
+      x: '1',
+      score: '0.5',
+      latency: '1',
+      predictionNum: '1',
+    });
     expect(await drift.evaluator.runOnce()).toEqual([]);
     expect((await storedWindows()).length).toBe(2);
 

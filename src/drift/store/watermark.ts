@@ -17,7 +17,11 @@ const TOP_ROWS = 1_000;
  * `ingested_at` + skew, the `rank`-th latest (by prediction id, so a redelivered event counts once);
  * with fewer events, the earliest of them. No FINAL: reading the sorting key backwards stops early.
  */
-export async function watermarkEventTime(db: Database, modelId: string, options: WatermarkOptions): Promise<number | undefined> {
+export async function watermarkEventTime(
+  db: Database,
+  modelId: string,
+  options: WatermarkOptions,
+): Promise<number | undefined> {
   const result = await db.client.query({
     query: `SELECT count() AS n, toUnixTimestamp64Milli(min(t)) AS t FROM (
               SELECT DISTINCT prediction_id, t FROM (
@@ -37,7 +41,11 @@ export async function watermarkEventTime(db: Database, modelId: string, options:
  * Earliest event time of a version at or after `after`. No FINAL: a duplicate of an event has its
  * event time, so the minimum is the same with or without it.
  */
-export async function firstEventTime(db: Database, key: VersionKey, after: number | undefined): Promise<number | undefined> {
+export async function firstEventTime(
+  db: Database,
+  key: VersionKey,
+  after: number | undefined,
+): Promise<number | undefined> {
   const where = ['model_id = {model:String}', 'model_version = {version:String}'];
   if (after !== undefined) where.push(`timestamp >= fromUnixTimestamp64Milli({after:Int64}, 'UTC')`);
   const result = await db.client.query({

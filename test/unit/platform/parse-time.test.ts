@@ -57,11 +57,16 @@ describe('parseIsoTime: strict ISO-8601', () => {
 
   it('accepts a calendar day exactly when it exists (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1900, max: 2299 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 31 }), (y, m, d) => {
-        const text = `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
-        const exists = new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d;
-        expect(parseIsoTime(text) !== undefined, text).toBe(exists);
-      }),
+      fc.property(
+        fc.integer({ min: 1900, max: 2299 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 31 }),
+        (y, m, d) => {
+          const text = `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+          const exists = new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d;
+          expect(parseIsoTime(text) !== undefined, text).toBe(exists);
+        },
+      ),
     );
   });
 
