@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
@@ -5,6 +6,7 @@ import type { Registry } from 'prom-client';
 import type { KeyStore } from '../auth/index.js';
 import type { Logger } from '../platform/observability/index.js';
 import { authPlugin } from './auth-hook.js';
+import { sendErrorReply, sendNotFound } from './errors.js';
 
 export interface Readiness {
   /** Each named check and whether it passes now; ready when all pass. */
@@ -30,7 +32,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024 * 1024,
+    genReqId: () => randomUUID(),
+    frameworkErrors: (error, request, reply) => {
+      void sendErrorReply(error, request, reply);
+    },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  });
+  app.setErrorHandler((error, request, reply) => sendErrorReply(error, request, reply));
+  app.setNotFoundHandler((request, reply) => sendNotFound(request, reply));
+  // First hook, so every answer (401s from the auth hook too) carries the id the logs use.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
   });
   await app.register(fastifySwagger, {
     openapi: {

@@ -1,2 +1,2 @@
 export { buildApp, type AppDeps, type Readiness } from './app.js';
-export { errorSchema, nullableNumber } from './schemas.js';
+export { errorBody, errorSchema, nullableNumber, type ErrorBody } from './schemas.js';

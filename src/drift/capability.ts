@@ -39,10 +39,10 @@ export const drift: CapabilityDefinition<DriftCapability> = {
       load: async () => (await import('./bench.js')).driftBench,
     },
   },
-  create({ db, registry, logger: root }, use) {
+  create({ db, registry, logger: root, config }, use) {
     const logger = root.child({ component: 'drift' });
     const policies = new PolicyStore(db);
-    const service = new DriftService({ db, models: use(models).registry, policies, logger });
+    const service = new DriftService({ db, models: use(models).registry, policies, logger, limits: config.drift });
     const evaluator = new DriftEvaluator({ db, service, gauges: createDriftGauges(registry), logger });
     const policySections: Record<string, z.ZodType> = {};
     return {

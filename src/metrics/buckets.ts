@@ -1,3 +1,5 @@
+import { parseIsoTime } from '../platform/time/index.js';
+
 /** Time buckets (SPEC 4, 9): UTC-aligned; `1w` is the ISO week (Monday 00:00 UTC); `month` is the calendar month. */
 export const BUCKETS = ['5m', '1h', '1d', '1w', 'month'] as const;
 export type Bucket = (typeof BUCKETS)[number];
@@ -65,7 +67,6 @@ export function bucketCount(from: number, to: number, bucket: Bucket): number {
   return Math.round((to - from) / FIXED[bucket].size);
 }
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 /** DateTime64(3) holds 1900-01-01 .. 2299-12-31. */
 const MIN_TIME = Date.UTC(1900, 0, 1);
 const MAX_TIME = Date.UTC(2300, 0, 1);
@@ -73,20 +74,12 @@ const MAX_TIME = Date.UTC(2300, 0, 1);
 /**
  * An API time: epoch milliseconds (digits) or an ISO-8601 date / date-time. A date-time without
  * an offset is UTC (JavaScript would read it as local time, which would make results depend on
- * the server's zone). Undefined when it is neither, or outside what ClickHouse can store.
+ * the server's zone). Strict: `2026-02-30` or `T24:00` is not a time. Undefined when it is neither, or outside what ClickHouse can store.
  */
 export function parseTime(text: string): number | undefined {
   const trimmed = text.trim();
-  let ms: number;
-  if (/^-?\d+$/.test(trimmed)) {
-    ms = Number(trimmed);
-  } else {
-    const match = ISO_DATE.exec(trimmed);
-    if (!match) return undefined;
-    const hasTime = trimmed.length > 10;
-    const normalized = trimmed.replace(' ', 'T');
-    ms = Date.parse(hasTime && match[1] === undefined ? `${normalized}Z` : normalized);
-  }
+  const ms = /^-?\d+$/.test(trimmed) ? Number(trimmed) : parseIsoTime(trimmed);
+  if (ms === undefined) return undefined;
   return Number.isFinite(ms) && ms >= MIN_TIME && ms <= MAX_TIME ? ms : undefined;
 }
 

@@ -23,6 +23,9 @@ import { FIXED, type Bucket } from './buckets.js';
  */
 
 /** Normalized class text: booleans as their numeric classes, so `true` labels match `1` predictions. */
+/** The column itself where it is finite, else NULL, under its own name. */
+const finiteOrNull = (column: string) => `if(isFinite(${column}), ${column}, NULL) AS ${column}`;
+
 const norm = (column: string) => `multiIf(${column} = 'true', '1', ${column} = 'false', '0', ${column})`;
 
 /** Bucket key per row, and the bucket's start (epoch ms) from the key after aggregation. */
@@ -211,8 +214,9 @@ FROM
       ${TASK_ROW_COLUMNS[input.task].join(',\n      ')}
     FROM
     (
+      -- Non-finite numbers (older data may hold ±Infinity) are missing values, like nulls.
       SELECT model_version, timestamp, prediction_id, cityHash64(prediction_id) AS id_hash,
-             prediction, prediction_num, score, latency_ms, is_error,
+             prediction, ${finiteOrNull('prediction_num')}, ${finiteOrNull('score')}, ${finiteOrNull('latency_ms')}, is_error,
              transform(model_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1') AS positive_class
       FROM predictions FINAL
       WHERE model_id = {model:String}
@@ -222,7 +226,7 @@ FROM
     ) AS p
     LEFT ANY JOIN
     (
-      SELECT prediction_id, cityHash64(prediction_id) AS id_hash, label, label_num, true AS has_label
+      SELECT prediction_id, cityHash64(prediction_id) AS id_hash, label, ${finiteOrNull('label_num')}, true AS has_label
       FROM labels FINAL
       ${
         input.prefilterLabels

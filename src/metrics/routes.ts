@@ -3,6 +3,7 @@ import type { ModelRegistry } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { resolveRange, type Bucket } from './buckets.js';
 import { computeModelMetrics } from './model-metrics.js';
+import { errorBody } from '../api/index.js';
 import { errorSchema, metricsQuerystring, metricsResponse } from './schemas.js';
 
 export interface MetricsRoutesDeps {
@@ -45,20 +46,12 @@ export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
         const { model } = request.params;
         const { bucket, version } = request.query;
         const range = resolveRange({ from: request.query.from, to: request.query.to, bucket }, now());
-        if (!range.ok)
-          return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: range.message });
+        if (!range.ok) return reply.code(400).send(errorBody(400, range.message));
         const known = await deps.models.list(model);
-        if (known.length === 0)
-          return reply
-            .code(404)
-            .send({ statusCode: 404, error: 'Not Found', message: `unknown model '${model}'` });
+        if (known.length === 0) return reply.code(404).send(errorBody(404, `unknown model '${model}'`));
         const versions = version === undefined ? known : known.filter((v) => v.model_version === version);
         if (versions.length === 0) {
-          return reply.code(404).send({
-            statusCode: 404,
-            error: 'Not Found',
-            message: `model '${model}' has no version '${version ?? ''}'`,
-          });
+          return reply.code(404).send(errorBody(404, `model '${model}' has no version '${version ?? ''}'`));
         }
         return computeModelMetrics(deps.db, { model, versions, bucket, from: range.from, to: range.to });
       },

@@ -3,7 +3,7 @@ import { normalizeClass } from './classes.js';
 import type { ModelRegistry, ModelVersionRecord, VersionCorrection } from './registry.js';
 import { STAGES } from './registry.js';
 import { TASKS } from './task.js';
-import { errorSchema } from '../api/index.js';
+import { errorBody, errorSchema } from '../api/index.js';
 
 export interface ModelRoutesDeps {
   models: ModelRegistry;
@@ -135,11 +135,11 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
           (k) => !(CORRECTABLE as readonly string[]).includes(k),
         );
         if (unknown !== undefined) {
-          return reply.code(400).send({
-            statusCode: 400,
-            error: 'Bad Request',
-            message: `body/${unknown}: not a correctable field (allowed: ${CORRECTABLE.join(', ')})`,
-          });
+          return reply
+            .code(400)
+            .send(
+              errorBody(400, `body/${unknown}: not a correctable field (allowed: ${CORRECTABLE.join(', ')})`),
+            );
         }
         const { task, positive_class, stage } = request.body;
         const changes = {
@@ -147,15 +147,29 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
           stage,
           positive_class: positive_class === undefined ? undefined : normalizeClass(positive_class),
         };
+        if (changes.positive_class !== undefined) {
+          const known = (await deps.models.list(model)).some((v) => v.model_version === version);
+          const check = known
+            ? await deps.models.predictedClass(model, version, changes.positive_class)
+            : { found: true, seen: [] };
+          if (!check.found) {
+            const seen =
+              check.seen.length === 0
+                ? 'it has no predictions yet'
+                : `it predicted: ${check.seen.map((c) => `'${c}'`).join(', ')}`;
+            return reply
+              .code(400)
+              .send(
+                errorBody(
+                  400,
+                  `body/positive_class: model '${model}' version '${version}' never predicted '${changes.positive_class}' (${seen})`,
+                ),
+              );
+          }
+        }
         const updated = await deps.models.correct(model, version, changes);
         if (!updated)
-          return reply
-            .code(404)
-            .send({
-              statusCode: 404,
-              error: 'Not Found',
-              message: `unknown model version '${model}' '${version}'`,
-            });
+          return reply.code(404).send(errorBody(404, `unknown model version '${model}' '${version}'`));
         return { model_id: updated.model_id, ...versionView(updated) };
       },
     );

@@ -29,7 +29,7 @@ const DEFAULT_BUCKETS = 24;
 
 interface DriftRequest {
   Params: { model: string };
-  Querystring: { from?: string; to?: string; bucket?: string; method?: MethodOption; version?: string };
+  Querystring: { from?: string; to?: string; bucket?: string; method?: MethodOption; version?: string; columns?: string };
 }
 
 interface ReferenceRequest {
@@ -64,6 +64,14 @@ export function resolveDriftRange(query: DriftRequest['Querystring'], now: numbe
   return { from: start, to: end, window };
 }
 
+/** `columns=a,b`: names, comma-separated; undefined when not given. */
+export function parseColumns(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = [...new Set(text.split(',').map((c) => c.trim()))];
+  if (names.some((c) => c === '')) throw badRequest(`querystring/columns: give column names separated by commas, without empty names`);
+  return names;
+}
+
 /** Exactly one of `rows` or `from` + `to`. */
 export function referenceInput(body: ReferenceRequest['Body']): ReferenceInput {
   if (body.rows !== undefined) {
@@ -91,7 +99,8 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
           summary: 'Data drift per time bucket against the version reference',
           description:
             'Every feature, the prediction, the score and the label of the version, compared with its reference (SPEC 5). ' +
-            'Buckets by prediction event time; only buckets holding predictions. 409 when the version has no reference.',
+            'Buckets by prediction event time; only buckets holding predictions. 409 when the version has no reference. ' +
+            'An answer of more than MODELWATCH_DRIFT_MAX_RESPONSE_CELLS cells (buckets × columns, default 100000) is a 400: ask for a larger bucket, a shorter range or fewer columns.',
           tags: ['drift'],
           params: modelParams,
           querystring: driftQuerystring,
@@ -101,7 +110,8 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       async (request, reply) => {
         try {
           const range = resolveDriftRange(request.query, now());
-          return await deps.service.report({ modelId: request.params.model, version: request.query.version, method: request.query.method, ...range });
+          const columns = parseColumns(request.query.columns);
+          return await deps.service.report({ modelId: request.params.model, version: request.query.version, method: request.query.method, columns, ...range });
         } catch (err) {
           return sendError(reply, err);
         }

@@ -30,7 +30,13 @@ export const driftQuerystring = {
       description: "`5m`, `1h`, `1d`, `1w` (ISO week from Monday), `month` (calendar month), or `<n>m|h|d`; UTC-aligned. Omitted: one bucket for the whole range. At most 10000 buckets.",
     },
     method: { type: 'string', enum: [...METHOD_OPTIONS], description: "Method for every column it applies to (others keep their policy's method or auto). Default: the model's policy, else auto." },
-    version: { type: 'string', minLength: 1, description: 'Model version; its reference is used. Default: the version most recently first seen.' },
+    version: { type: 'string', minLength: 1, maxLength: 256, description: 'Model version; its reference is used. Default: the version most recently first seen.' },
+    columns: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 65_536,
+      description: 'Only these columns, comma-separated (feature names; `prediction`, `score`, `label`). Default: every column of the reference.',
+    },
   },
   additionalProperties: false,
 } as const;

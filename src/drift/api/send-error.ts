@@ -1,11 +1,11 @@
 import type { FastifyReply } from 'fastify';
+import { errorBody } from '../../api/index.js';
 import { DriftError } from '../errors.js';
 
-/** A DriftError as its status and `{ statusCode, error, message }`; anything else is a 500 for Fastify. */
+/** A DriftError as its status and `{ statusCode, error, message }`; anything else goes to the app's error handler. */
 export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof DriftError) {
-    const error = { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict' }[err.status];
-    return reply.code(err.status).send({ statusCode: err.status, error, message: err.message });
+    return reply.code(err.status).send(errorBody(err.status, err.message));
   }
   throw err;
 }

@@ -34,29 +34,53 @@ interface Accumulating {
  * silently would hide a broken producer. Like the collectors, a prediction or label given as a
  * numeric string is a number.
  */
+export interface SampleLimits {
+  /** Feature columns, at most. @default unlimited */
+  maxFeatureColumns?: number;
+  /** Characters of a column name, at most. @default unlimited */
+  maxNameLength?: number;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A name as it may appear in a message: hostile names can be 100 KB long. */
+export function shortName(name: string): string {
+  return name.length > 40 ? `${name.slice(0, 40)}…` : name;
+}
+
 export class SampleBuilder {
   private readonly columns = new Map<string, Accumulating>();
+  private features = 0;
   rows = 0;
 
-  constructor(private readonly keep: (column: string, role: ColumnRole) => boolean = () => true) {}
+  constructor(
+    private readonly keep: (column: string, role: ColumnRole) => boolean = () => true,
+    private readonly limits: SampleLimits = {},
+  ) {}
 
   addRow(row: unknown, where: string): void {
-    if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new RowError(where, 'must be an object');
+    if (!isRecord(row)) throw new RowError(where, 'must be an object');
     this.rows++;
-    for (const [name, value] of Object.entries(row as Record<string, unknown>)) {
-      if (name === 'features' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
-        for (const [feature, v] of Object.entries(value as Record<string, unknown>)) {
-          this.add('feature', feature, v, `${where}.features.${feature}`);
+    for (const [name, value] of Object.entries(row)) {
+      if (name === 'features' && isRecord(value)) {
+        for (const [feature, v] of Object.entries(value)) {
+          // `x` and `features.x` would be one column counted twice.
+          if (feature !== 'features' && SPECIAL_COLUMNS[feature] === undefined && Object.hasOwn(row, feature)) {
+            throw new RowError(`${where}.features.${shortName(feature)}`, `ambiguous: the row also has a top-level '${shortName(feature)}'; give each feature once`);
+          }
+          this.add('feature', feature, v, `${where}.features.${shortName(feature)}`);
         }
         continue;
       }
-      this.add(SPECIAL_COLUMNS[name] ?? 'feature', name, value, `${where}.${name}`);
+      this.add(SPECIAL_COLUMNS[name] ?? 'feature', name, value, `${where}.${shortName(name)}`);
     }
   }
 
   add(role: ColumnRole, column: string, value: unknown, where: string): void {
     if (value === null || value === undefined || !this.keep(column, role)) return;
-    const target = this.column(role, column);
+    const target = this.column(role, column, where);
     if (typeof value === 'number') {
       if (!Number.isFinite(value)) throw new RowError(where, `must be a finite number, got ${value}`);
       target.numbers.push(value);
@@ -82,10 +106,17 @@ export class SampleBuilder {
     }));
   }
 
-  private column(role: ColumnRole, column: string): Accumulating {
+  private column(role: ColumnRole, column: string, where: string): Accumulating {
     const key = columnKey(role, column);
     let target = this.columns.get(key);
     if (!target) {
+      const { maxNameLength, maxFeatureColumns } = this.limits;
+      if (maxNameLength !== undefined && column.length > maxNameLength) {
+        throw new RowError(where, `the column name is ${column.length} characters long; at most ${maxNameLength} are allowed`);
+      }
+      if (role === 'feature' && maxFeatureColumns !== undefined && ++this.features > maxFeatureColumns) {
+        throw new RowError(where, `a reference may hold at most ${maxFeatureColumns} feature columns; this one is column ${this.features}`);
+      }
       target = { role, column, numbers: [], texts: new Map() };
       this.columns.set(key, target);
     }

@@ -3,6 +3,7 @@
  * window. UTC-aligned: fixed sizes on the epoch grid, weeks from Monday 00:00 UTC, months on the
  * calendar. The SQL that assigns rows to windows is generated from the same spec (`windowSql`).
  */
+import { parseIsoTime } from '../../platform/time/index.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -91,28 +92,23 @@ export function windowSql(spec: WindowSpec, column: string): string {
   return `(${ms} - ((((${ms} - ${spec.origin}) % ${spec.size}) + ${spec.size}) % ${spec.size}))`;
 }
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 /** DateTime64(3) holds 1900-01-01 .. 2299-12-31. */
 const MIN_TIME = Date.UTC(1900, 0, 1);
 const MAX_TIME = Date.UTC(2300, 0, 1) - 1;
 
 /**
  * A time given to the API or the CLI: epoch milliseconds, or an ISO-8601 date / date-time; without
- * an offset it is UTC (JavaScript would read a date-time as local time). Undefined when invalid or
+ * an offset it is UTC (JavaScript would read a date-time as local time). Strict: `2026-02-30` is
+ * not a date. Undefined when invalid or
  * outside what ClickHouse stores.
  */
 export function parseTime(value: string | number): number | undefined {
-  let ms: number;
+  let ms: number | undefined;
   if (typeof value === 'number') ms = value;
   else {
     const text = value.trim();
-    if (/^-?\d+$/.test(text)) ms = Number(text);
-    else {
-      const match = ISO_TIME.exec(text);
-      if (!match) return undefined;
-      const normalized = text.replace(' ', 'T');
-      ms = Date.parse(text.length > 10 && match[1] === undefined ? `${normalized}Z` : normalized);
-    }
+    ms = /^-?\d+$/.test(text) ? Number(text) : parseIsoTime(text);
   }
+  if (ms === undefined) return undefined;
   return Number.isInteger(ms) && ms >= MIN_TIME && ms <= MAX_TIME ? ms : undefined;
 }

@@ -4,9 +4,9 @@ import type { Database } from '../../platform/clickhouse/index.js';
 import type { Logger } from '../../platform/observability/index.js';
 import type { MethodOption } from '../statistics/index.js';
 import { DriftError } from '../errors.js';
-import { evaluateWindow, planColumns } from '../engine/evaluate.js';
+import { evaluateWindow, planColumns, type ColumnPlan } from '../engine/evaluate.js';
 import { referenceFromRaw } from '../engine/in-memory.js';
-import { RowError, SampleBuilder } from '../engine/samples.js';
+import { RowError, SampleBuilder, shortName } from '../engine/samples.js';
 import { driftPolicySchema, driftSettings, type DriftSettings } from '../engine/settings.js';
 import type { DriftBucket, DriftReport, Reference, ReferenceInfo } from '../engine/types.js';
 import type { WindowSpec } from '../engine/windows.js';
@@ -15,6 +15,7 @@ import {
   countPredictions,
   currentRevision,
   readRawColumns,
+  rangeFeatureNames,
   readReference,
   writeRawColumns,
   writeSummary,
@@ -30,8 +31,20 @@ export interface DriftServiceDeps {
   logger: Logger;
   /** References kept in memory (a 1M-row, 100-feature reference is ~800 MB). @default 4 */
   cachedReferences?: number;
+  /** What one reference or one answer may hold. @default DEFAULT_DRIFT_LIMITS */
+  limits?: DriftLimits | undefined;
   now?: () => number;
 }
+
+/** See `DriftLimitsConfig` (MODELWATCH_DRIFT_MAX_*). */
+export interface DriftLimits {
+  maxReferenceColumns: number;
+  maxReferenceRows: number;
+  maxColumnNameLength: number;
+  maxResponseCells: number;
+}
+
+export const DEFAULT_DRIFT_LIMITS: DriftLimits = { maxReferenceColumns: 1_000, maxReferenceRows: 1_000_000, maxColumnNameLength: 256, maxResponseCells: 100_000 };
 
 export type ReferenceInput = { rows: unknown[] } | { from: number; to: number };
 
@@ -56,14 +69,18 @@ export interface ReportRequest {
   /** undefined: one bucket for the whole range. */
   window: WindowSpec | undefined;
   method?: MethodOption | undefined;
+  /** Only these columns (names; `prediction`, `score`, `label` for those roles). */
+  columns?: readonly string[] | undefined;
 }
 
 export class DriftService {
   private readonly cache = new Map<string, Reference>();
   private readonly now: () => number;
+  readonly limits: DriftLimits;
 
   constructor(private readonly deps: DriftServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.limits = deps.limits ?? DEFAULT_DRIFT_LIMITS;
   }
 
   /** The model's versions; 404 when it has none. */
@@ -94,7 +111,11 @@ export class DriftService {
     const base = { ...key, revision, setAt: this.now() };
     let reference: Reference;
     if ('rows' in input) {
-      const builder = new SampleBuilder();
+      const { maxReferenceRows, maxReferenceColumns, maxColumnNameLength } = this.limits;
+      if (input.rows.length > maxReferenceRows) {
+        throw new DriftError('BAD_INPUT', `body.rows: ${input.rows.length} rows; a reference may hold at most ${maxReferenceRows} (upload a sample)`);
+      }
+      const builder = new SampleBuilder(undefined, { maxFeatureColumns: maxReferenceColumns, maxNameLength: maxColumnNameLength });
       try {
         input.rows.forEach((row, i) => builder.addRow(row, `body.rows[${i}]`));
       } catch (err) {
@@ -113,6 +134,7 @@ export class DriftService {
           `body.from/body.to: model '${key.modelId}' version '${key.version}' has no predictions in [${new Date(input.from).toISOString()}, ${new Date(input.to).toISOString()})`,
         );
       }
+      await this.checkRangeColumns(key, input.from, input.to);
       await copyRawColumnsFromRange(this.deps.db, key, revision, input.from, input.to);
       const info: ReferenceInfo = { ...base, source: 'range', from: input.from, to: input.to, rows };
       reference = referenceFromRaw(info, await readRawColumns(this.deps.db, key, revision));
@@ -122,6 +144,21 @@ export class DriftService {
     this.remember(reference);
     this.deps.logger.info({ model: key.modelId, version: key.version, revision, source: reference.source, rows: reference.rows, by: setBy }, 'drift reference set');
     return summarize(reference);
+  }
+
+  /** Stored traffic obeys the same column limits as uploaded rows (older data may not). */
+  private async checkRangeColumns(key: VersionKey, from: number, to: number): Promise<void> {
+    const { maxReferenceColumns, maxColumnNameLength } = this.limits;
+    const found = await rangeFeatureNames(this.deps.db, key, from, to, maxColumnNameLength);
+    if (found.longName !== undefined) {
+      throw new DriftError(
+        'BAD_INPUT',
+        `body.from/body.to: the range holds a feature name of ${found.longName.length} characters ('${shortName(found.longName.name)}'); at most ${maxColumnNameLength} are allowed (choose a range without it)`,
+      );
+    }
+    if (found.features > maxReferenceColumns) {
+      throw new DriftError('BAD_INPUT', `body.from/body.to: the range holds ${found.features} feature columns; a reference may hold at most ${maxReferenceColumns}`);
+    }
   }
 
   /** The version's current reference (cached by revision), or undefined. */
@@ -159,7 +196,7 @@ export class DriftService {
     const key = await this.knownVersion(request.modelId, version);
     const reference = await this.requireReference(key);
     const settings = await this.settings(request.modelId);
-    const buckets = await this.evaluate(key, reference, settings, request);
+    const buckets = await this.evaluate(key, reference, settings, { ...request, maxCells: this.limits.maxResponseCells });
     return {
       model_id: request.modelId,
       version,
@@ -172,11 +209,20 @@ export class DriftService {
     key: VersionKey,
     reference: Reference,
     settings: DriftSettings,
-    range: { from: number; to: number; window: WindowSpec | undefined; method?: MethodOption | undefined },
+    range: {
+      from: number;
+      to: number;
+      window: WindowSpec | undefined;
+      method?: MethodOption | undefined;
+      columns?: readonly string[] | undefined;
+      /** Refuse (400) an answer of more cells (buckets × columns); undefined: no limit. */
+      maxCells?: number | undefined;
+    },
   ): Promise<DriftBucket[]> {
-    const plans = planColumns(reference, settings, range.method);
+    const plans = selectPlans(planColumns(reference, settings, range.method), range.columns);
+    const limit = range.maxCells === undefined ? undefined : (buckets: number) => checkCells(buckets, plans.length, range.maxCells ?? Infinity);
     const buckets: DriftBucket[] = [];
-    for await (const sample of readWindows(this.deps.db, { key, from: range.from, to: range.to, window: range.window, plans })) {
+    for await (const sample of readWindows(this.deps.db, { key, from: range.from, to: range.to, window: range.window, plans, checkBuckets: limit })) {
       buckets.push(evaluateWindow(plans, sample, settings.datasetDriftShare));
     }
     return buckets;
@@ -216,4 +262,23 @@ export function summarize(reference: Reference): ReferenceSummary {
     set_at: new Date(reference.setAt).toISOString(),
     columns: reference.columns.map((c) => ({ column: c.column, role: c.role, value_type: c.valueType, kind: c.kind, n: c.n, nulls: c.nulls, distinct: c.distinct })),
   };
+}
+
+/** The plans of the columns asked for; a name the reference does not have is a 400. */
+function selectPlans(plans: ColumnPlan[], columns: readonly string[] | undefined): ColumnPlan[] {
+  if (columns === undefined) return plans;
+  const known = new Set(plans.map((p) => p.ref.column));
+  const unknown = columns.find((c) => !known.has(c));
+  if (unknown !== undefined) throw new DriftError('BAD_INPUT', `querystring/columns: '${shortName(unknown)}' is not a column of the reference`);
+  const wanted = new Set(columns);
+  return plans.filter((p) => wanted.has(p.ref.column));
+}
+
+function checkCells(buckets: number, columns: number, maxCells: number): void {
+  if (buckets * columns <= maxCells) return;
+  throw new DriftError(
+    'BAD_INPUT',
+    `querystring: the answer would hold ${buckets} buckets × ${columns} columns = ${buckets * columns} cells; at most ${maxCells} are allowed. ` +
+      `Narrow the query: a larger bucket, a shorter from/to range, or fewer columns (columns=a,b)`,
+  );
 }

@@ -5,6 +5,8 @@ export interface DriftGauges {
   /** Shows a model's latest evaluated window, replacing the series of the window before. */
   show(modelId: string, bucket: DriftBucket): void;
   evaluated(modelId: string, windows: number): void;
+  /** One failed evaluation of a model (the loop goes on with the next model). */
+  failed(modelId: string): void;
 }
 
 /** SPEC 10 gauges on the injected registry (bounded labels: model, column, method). */
@@ -45,6 +47,12 @@ export function createDriftGauges(registry: Registry): DriftGauges {
     labelNames: ['model'],
     registers: [registry],
   });
+  const errors = new Counter({
+    name: 'modelwatch_drift_evaluation_errors_total',
+    help: 'Drift evaluations of a model that failed (logged at error level; retried next run, other models unaffected)',
+    labelNames: ['model'],
+    registers: [registry],
+  });
   const shown = new Map<string, { column: string; method: string }[]>();
   return {
     show(model, bucket) {
@@ -69,6 +77,9 @@ export function createDriftGauges(registry: Registry): DriftGauges {
     },
     evaluated(model, n) {
       windows.inc({ model }, n);
+    },
+    failed(model) {
+      errors.inc({ model });
     },
   };
 }

@@ -59,6 +59,25 @@ export async function countPredictions(db: Database, key: VersionKey, from: numb
   return Number(row?.n ?? 0);
 }
 
+/** Distinct feature names of the version's predictions in [from, to), and one name longer than `maxLength` if any. */
+export async function rangeFeatureNames(
+  db: Database,
+  key: VersionKey,
+  from: number,
+  to: number,
+  maxLength: number,
+): Promise<{ features: number; longName: { name: string; length: number } | undefined }> {
+  const result = await db.client.query({
+    query: `SELECT uniqExact(k) AS features, max(length(k)) AS longest, substring(argMax(k, length(k)), 1, 100) AS name
+            FROM predictions FINAL ARRAY JOIN arrayConcat(mapKeys(features_num), mapKeys(features_str)) AS k WHERE ${RANGE}`,
+    query_params: { ...keyParams(key), from, to },
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ features: number; name: string; longest: number }>();
+  if (!row) return { features: 0, longName: undefined };
+  return { features: Number(row.features), longName: Number(row.longest) > maxLength ? { name: row.name, length: Number(row.longest) } : undefined };
+}
+
 export async function writeRawColumns(db: Database, key: VersionKey, revision: number, columns: readonly RawColumn[]): Promise<void> {
   const rows: object[] = [];
   for (const c of columns) {

@@ -34,6 +34,15 @@ export interface Source {
   from: string;
 }
 
+/**
+ * A stored number that is a value: not null, not NaN, not ±Infinity. Older data may hold
+ * non-finite numbers (a literal like 1e999 parsed to Infinity before the collectors refused them);
+ * they are missing values, dropped like nulls, wherever values are read.
+ */
+export function finite(column: string): string {
+  return `${column} IS NOT NULL AND isFinite(${column})`;
+}
+
 function featureFilter(selection: ColumnSelection): string {
   return selection.features === 'all' ? '' : ' AND k IN {features:Array(String)}';
 }
@@ -71,11 +80,11 @@ export function numberSources(selection: ColumnSelection, window: string): Sourc
       window,
       name: `'prediction'`,
       value: 'assumeNotNull(prediction_num)',
-      from: `FROM predictions FINAL WHERE ${RANGE} AND prediction_num IS NOT NULL AND prediction NOT IN ('true', 'false')`,
+      from: `FROM predictions FINAL WHERE ${RANGE} AND ${finite('prediction_num')} AND prediction NOT IN ('true', 'false')`,
     });
   }
   if (selection.score) {
-    out.push({ role: 'score', window, name: `'score'`, value: 'assumeNotNull(score)', from: `FROM predictions FINAL WHERE ${RANGE} AND score IS NOT NULL` });
+    out.push({ role: 'score', window, name: `'score'`, value: 'assumeNotNull(score)', from: `FROM predictions FINAL WHERE ${RANGE} AND ${finite('score')}` });
   }
   if (selection.label) {
     out.push({
@@ -83,7 +92,7 @@ export function numberSources(selection: ColumnSelection, window: string): Sourc
       window: 'p.w',
       name: `'label'`,
       value: 'assumeNotNull(l.label_num)',
-      from: labelFrom(window, `l.label_num IS NOT NULL AND l.label NOT IN ('true', 'false')`),
+      from: labelFrom(window, `${finite('l.label_num')} AND l.label NOT IN ('true', 'false')`),
     });
   }
   return out;
@@ -111,7 +120,13 @@ export function textSources(selection: ColumnSelection, window: string): Source[
     });
   }
   if (selection.label) {
-    out.push({ role: 'label', window: 'p.w', name: `'label'`, value: 'l.label', from: labelFrom(window, `l.label_num IS NULL OR l.label IN ('true', 'false')`) });
+    out.push({
+      role: 'label',
+      window: 'p.w',
+      name: `'label'`,
+      value: 'l.label',
+      from: labelFrom(window, `l.label_num IS NULL OR l.label IN ('true', 'false')`),
+    });
   }
   return out;
 }

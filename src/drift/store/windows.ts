@@ -16,6 +16,8 @@ export interface WindowsRequest {
   /** undefined: the whole range is one window. */
   window: WindowSpec | undefined;
   plans: readonly ColumnPlan[];
+  /** Called with the number of windows holding predictions before any value is read; may throw to refuse. */
+  checkBuckets?: ((windows: number) => void) | undefined;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function* readWindows(db: Database, request: WindowsRequest): Async
   const w = window === undefined ? '{from:Int64}' : windowSql(window, 'timestamp');
   const base = { model: key.modelId, version: key.version };
   const counts = await queryNative(db, `SELECT toInt64(${w}) AS w, count() AS n FROM predictions FINAL WHERE ${RANGE} GROUP BY w ORDER BY w`, { ...base, from, to });
+  request.checkBuckets?.(counts.length);
   const perRow = Math.max(1, plans.length);
   let batch: { w: number; n: number }[] = [];
   let values = 0;

@@ -90,6 +90,11 @@ const envSchema = z
     MODELWATCH_BATCH_MAX_ROWS: positiveInt(20_000, 1_000_000),
     MODELWATCH_BATCH_MAX_MS: positiveInt(1_000, 600_000),
     MODELWATCH_MAX_MESSAGE_BYTES: positiveInt(1_048_576, 100 * 1_048_576),
+    // Drift and API limits (src/drift/README.md).
+    MODELWATCH_DRIFT_MAX_REFERENCE_COLUMNS: positiveInt(1_000, 100_000),
+    MODELWATCH_DRIFT_MAX_REFERENCE_ROWS: positiveInt(1_000_000, 100_000_000),
+    MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH: positiveInt(256, 65_536),
+    MODELWATCH_DRIFT_MAX_RESPONSE_CELLS: positiveInt(100_000, 100_000_000),
     MODELWATCH_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'expected fatal, error, warn, info, debug, trace or silent',
@@ -167,12 +172,25 @@ export interface ApiConfig {
   metricsPublic: boolean;
 }
 
+/** Limits of the drift capability: what one reference or one answer may hold. */
+export interface DriftLimitsConfig {
+  /** Feature columns per reference (uploaded or from a range). @default 1000 */
+  maxReferenceColumns: number;
+  /** Rows per uploaded reference. @default 1000000 */
+  maxReferenceRows: number;
+  /** Characters of a column (feature) name, as in the policy. @default 256 */
+  maxColumnNameLength: number;
+  /** Cells (buckets × columns) of one drift answer; more is a 400 saying how to narrow. @default 100000 */
+  maxResponseCells: number;
+}
+
 export interface Config {
   kafka: KafkaConfig;
   clickhouse: ClickHouseConfig;
   topics: TopicsConfig;
   ingest: IngestConfig;
   api: ApiConfig;
+  drift: DriftLimitsConfig;
   cacheDir: string;
   logLevel: Env['MODELWATCH_LOG_LEVEL'];
 }
@@ -243,6 +261,12 @@ function toConfig(env: Env): Config {
       port: env.MODELWATCH_API_PORT,
       adminKey: env.MODELWATCH_ADMIN_KEY,
       metricsPublic: env.MODELWATCH_METRICS_PUBLIC ?? true,
+    },
+    drift: {
+      maxReferenceColumns: env.MODELWATCH_DRIFT_MAX_REFERENCE_COLUMNS,
+      maxReferenceRows: env.MODELWATCH_DRIFT_MAX_REFERENCE_ROWS,
+      maxColumnNameLength: env.MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH,
+      maxResponseCells: env.MODELWATCH_DRIFT_MAX_RESPONSE_CELLS,
     },
     cacheDir: path.resolve(env.MODELWATCH_CACHE_DIR),
     logLevel: env.MODELWATCH_LOG_LEVEL,

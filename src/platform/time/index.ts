@@ -1,0 +1,1 @@
+export { parseIsoTime } from './parse-time.js';
