@@ -1,15 +1,5 @@
 export { metrics } from './capability.js';
 export {
-  BUCKETS,
-  MAX_BUCKETS,
-  DEFAULT_BUCKETS,
-  resolveRange,
-  parseTime,
-  bucketStart,
-  bucketEnd,
-  type Bucket,
-} from './buckets.js';
-export {
   computeModelMetrics,
   type MetricsBucket,
   type ModelMetrics,

@@ -1,5 +1,5 @@
 import type { Task } from '../models/index.js';
-import { FIXED, type Bucket } from './buckets.js';
+import { bucketSql, type Bucket } from '../platform/time/index.js';
 
 /**
  * The metrics query: one row per (version, bucket) for the versions of one task. Every piece
@@ -28,23 +28,6 @@ const finiteOrNull = (column: string) => `if(isFinite(${column}), ${column}, NUL
 
 const norm = (column: string) => `multiIf(${column} = 'true', '1', ${column} = 'false', '0', ${column})`;
 
-/** Bucket key per row, and the bucket's start (epoch ms) from the key after aggregation. */
-function bucketSql(bucket: Bucket): { key: string; start: string; params: Record<string, number> } {
-  if (bucket === 'month') {
-    return {
-      key: 'toYYYYMM(p.timestamp)',
-      start: `toUnixTimestamp64Milli(makeDateTime64(intDiv(bucket_key, 100), bucket_key % 100, 1, 0, 0, 0, 0, 3, 'UTC'))`,
-      params: {},
-    };
-  }
-  const { size, origin } = FIXED[bucket];
-  // positiveModulo keeps events before 1970 in the right bucket.
-  return {
-    key: `toUnixTimestamp64Milli(p.timestamp) - positiveModulo(toUnixTimestamp64Milli(p.timestamp) - {bucket_origin:Int64}, {bucket_size:Int64})`,
-    start: 'bucket_key',
-    params: { bucket_origin: origin, bucket_size: size },
-  };
-}
 
 /** Aggregates per task, as named columns over rows where `has_label` says whether a label joined. Names ending in `_` are intermediate. */
 const TASK_AGGREGATES: Record<Task, string[]> = {
@@ -177,12 +160,11 @@ export interface MetricsRow {
 }
 
 export function metricsQuery(input: MetricsQueryInput): MetricsQuery {
-  const bucket = bucketSql(input.bucket);
   const metrics = { ...NULL_METRICS, ...TASK_METRICS[input.task] };
   const query = `
 SELECT
   version,
-  toInt64(${bucket.start}) AS start_ms,
+  toInt64(bucket_key) AS start_ms,
   count,
   errors,
   latency_q,
@@ -207,7 +189,7 @@ FROM
   (
     SELECT
       p.model_version AS model_version,
-      ${bucket.key} AS bucket_key,
+      ${bucketSql(input.bucket, 'p.timestamp')} AS bucket_key,
       p.is_error AS is_error,
       p.latency_ms AS latency_ms,
       l.has_label AND l.prediction_id = p.prediction_id AS has_label,
@@ -248,7 +230,6 @@ SETTINGS query_plan_join_swap_table = 'false'`;
       positive_classes: input.versions.map((v) => v.positiveClass),
       from: input.from,
       to: input.to,
-      ...bucket.params,
     },
   };
 }

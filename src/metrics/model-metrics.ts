@@ -1,6 +1,7 @@
 import { normalizeClass, type ModelVersionRecord, type Task } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
-import { bucketEnd, bucketSeconds, type Bucket } from './buckets.js';
+import { ModelwatchError } from '../platform/errors.js';
+import { bucketEnd, bucketSeconds, parseBucket, type Bucket } from '../platform/time/index.js';
 import { metricsQuery, type MetricsRow } from './metrics-sql.js';
 
 /** One bucket of one version (SPEC 9 shape plus `task`, `throughput`, `label_coverage`, `positive_rate`, `macro_f1`). */
@@ -43,7 +44,8 @@ export interface MetricsRequest {
   model: string;
   /** The versions to report, with their task and positive class. */
   versions: Pick<ModelVersionRecord, 'model_version' | 'task' | 'positive_class'>[];
-  bucket: Bucket;
+  /** A bucket as the routes take it (`1h`, `month`, `<n>m|h|d`, …). */
+  bucket: string;
   /** Epoch ms, inclusive, on a bucket boundary. */
   from: number;
   /** Epoch ms, exclusive, on a bucket boundary. */
@@ -58,6 +60,8 @@ const byVersion = new Intl.Collator('en', { numeric: true });
  * predictions are returned, ascending by start, then by version.
  */
 export async function computeModelMetrics(db: Database, request: MetricsRequest): Promise<ModelMetrics> {
+  const bucket = parseBucket(request.bucket);
+  if (!bucket) throw new ModelwatchError('BAD_REQUEST', `bucket: '${request.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`);
   const prefilterLabels = !(await labelsAreFewer(db, request));
   const byTask = new Map<Task, MetricsRequest['versions']>();
   for (const v of request.versions) byTask.set(v.task, [...(byTask.get(v.task) ?? []), v]);
@@ -70,14 +74,14 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
           version: v.model_version,
           positiveClass: normalizeClass(v.positive_class),
         })),
-        bucket: request.bucket,
+        bucket,
         from: request.from,
         to: request.to,
         prefilterLabels,
       });
       const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
       const rows = await result.json<MetricsRow>();
-      return rows.map((row) => toBucket(row, task, request.bucket));
+      return rows.map((row) => toBucket(row, task, bucket));
     }),
   );
   const buckets = results
@@ -104,11 +108,11 @@ function toBucket(row: MetricsRow, task: Task, bucket: Bucket): MetricsBucket {
   const [p50 = null, p95 = null, p99 = null] = row.latency_q;
   return {
     start: new Date(row.start_ms).toISOString(),
-    end: new Date(bucketEnd(row.start_ms, bucket)).toISOString(),
+    end: new Date(bucketEnd(bucket, row.start_ms)).toISOString(),
     version: row.version,
     task,
     count: row.count,
-    throughput: row.count / bucketSeconds(row.start_ms, bucket),
+    throughput: row.count / bucketSeconds(bucket, row.start_ms),
     error_rate: row.errors / row.count,
     latency_ms: { p50, p95, p99, max: row.latency_max },
     labeled: row.labeled,

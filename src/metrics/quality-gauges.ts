@@ -3,8 +3,10 @@ import type { ModelRegistry, ModelVersionRecord } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { errorMessage } from '../platform/errors.js';
 import type { Logger } from '../platform/observability/index.js';
-import { addBuckets, bucketStart, type Bucket } from './buckets.js';
+import { addBuckets, bucketStart, parseBucket, type Bucket } from '../platform/time/index.js';
 import { computeModelMetrics, type MetricsBucket } from './model-metrics.js';
+
+const HOUR = parseBucket('1h')!;
 
 /** The quality metrics exported as `metric` label values: a fixed, bounded set. */
 export const GAUGE_METRICS = [
@@ -27,7 +29,7 @@ export interface QualityGaugesOptions {
   models: ModelRegistry;
   registry: Registry;
   logger: Logger;
-  /** The window exported: the last complete bucket of this size before now. @default '1h' */
+  /** The window exported: the last complete bucket of this size before now. @default 1h */
   bucket?: Bucket;
   /** @default 60000 */
   intervalMs?: number;
@@ -49,12 +51,12 @@ export interface QualityGauges {
  * later are picked up on the next refresh while the bucket is still the latest.
  */
 export function createQualityGauges(options: QualityGaugesOptions): QualityGauges {
-  const bucket = options.bucket ?? '1h';
+  const bucket = options.bucket ?? HOUR;
   const intervalMs = options.intervalMs ?? 60_000;
   const now = options.now ?? Date.now;
   const gauge = new Gauge({
     name: 'modelwatch_model_quality',
-    help: `Model quality over the last complete ${bucket} bucket (by prediction event time), by model, version and metric`,
+    help: `Model quality over the last complete ${bucket.text} bucket (by prediction event time), by model, version and metric`,
     labelNames: ['model', 'version', 'metric'] as const,
     registers: [options.registry],
   });
@@ -63,14 +65,14 @@ export function createQualityGauges(options: QualityGaugesOptions): QualityGauge
   let stopped = false;
 
   async function refresh(): Promise<void> {
-    const to = bucketStart(now(), bucket);
-    const from = addBuckets(to, bucket, -1);
+    const to = bucketStart(bucket, now());
+    const from = addBuckets(bucket, to, -1);
     const byModel = new Map<string, ModelVersionRecord[]>();
     for (const v of await options.models.list())
       byModel.set(v.model_id, [...(byModel.get(v.model_id) ?? []), v]);
     const results = [];
     for (const [model, versions] of byModel)
-      results.push(await computeModelMetrics(options.db, { model, versions, bucket, from, to }));
+      results.push(await computeModelMetrics(options.db, { model, versions, bucket: bucket.text, from, to }));
     // Reset only once every query is done, so a scrape never sees a half-filled set.
     gauge.reset();
     for (const { model_id: model, buckets } of results) {

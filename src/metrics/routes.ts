@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ModelRegistry } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
-import { resolveRange, type Bucket } from './buckets.js';
+import { parseBucket, resolveRange } from '../platform/time/index.js';
 import { computeModelMetrics } from './model-metrics.js';
 import { errorBody } from '../api/index.js';
 import { errorSchema, metricsQuerystring, metricsResponse } from './schemas.js';
@@ -15,7 +15,7 @@ export interface MetricsRoutesDeps {
 
 interface MetricsRequest {
   Params: { model: string };
-  Querystring: { from?: string; to?: string; bucket: Bucket; version?: string };
+  Querystring: { from?: string; to?: string; bucket: string; version?: string };
 }
 
 /** GET /models/:model/metrics (SPEC 9). */
@@ -44,7 +44,9 @@ export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         const { model } = request.params;
-        const { bucket, version } = request.query;
+        const { version } = request.query;
+        const bucket = parseBucket(request.query.bucket);
+        if (!bucket) return reply.code(400).send(errorBody(400, `querystring/bucket: '${request.query.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d up to 366 days)`));
         const range = resolveRange({ from: request.query.from, to: request.query.to, bucket }, now());
         if (!range.ok) return reply.code(400).send(errorBody(400, range.message));
         const known = await deps.models.list(model);
@@ -53,7 +55,7 @@ export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
         if (versions.length === 0) {
           return reply.code(404).send(errorBody(404, `model '${model}' has no version '${version ?? ''}'`));
         }
-        return computeModelMetrics(deps.db, { model, versions, bucket, from: range.from, to: range.to });
+        return computeModelMetrics(deps.db, { model, versions, bucket: bucket.text, from: range.from, to: range.to });
       },
     );
     return Promise.resolve();

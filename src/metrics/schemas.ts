@@ -1,5 +1,5 @@
 import { TASKS } from '../models/index.js';
-import { BUCKETS, DEFAULT_BUCKETS, MAX_BUCKETS } from './buckets.js';
+import { BUCKET_PATTERN, DEFAULT_BUCKETS, MAX_BUCKETS } from '../platform/time/index.js';
 import { errorSchema, nullableNumber } from '../api/index.js';
 
 export { errorSchema };
@@ -18,9 +18,9 @@ export const metricsQuerystring = {
     },
     bucket: {
       type: 'string',
-      enum: [...BUCKETS],
+      pattern: BUCKET_PATTERN,
       default: '1h',
-      description: `UTC-aligned; 1w = ISO week from Monday; month = calendar month. At most ${MAX_BUCKETS} per request.`,
+      description: `\`5m\`, \`1h\`, \`1d\`, \`1w\` (ISO week from Monday), \`month\` (calendar month), or \`<n>m|h|d\` up to 366 days; UTC-aligned. At most ${MAX_BUCKETS} per request.`,
     },
     version: {
       type: 'string',

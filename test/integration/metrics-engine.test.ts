@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeModelMetrics, type Bucket, type MetricsBucket } from '../../src/metrics/index.js';
+import { computeModelMetrics, type MetricsBucket } from '../../src/metrics/index.js';
 import { metricsQuery } from '../../src/metrics/metrics-sql.js';
+import { parseBucket } from '../../src/platform/time/index.js';
 import { allMigrations } from '../support/migrations.js';
 import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
 import {
@@ -40,7 +41,8 @@ const VERSIONS: Record<string, { task: RefTask; positive: string }> = {
   rg: { task: 'regression', positive: '1' },
 };
 
-// Independent of src/metrics/buckets.ts: calendar arithmetic with Date, not modular grids.
+// Independent of src/platform/time: calendar arithmetic with Date, not modular grids.
+type Bucket = '5m' | '1h' | '1d' | '1w' | 'month';
 const DAY = 86_400_000;
 function bucketOf(bucket: Bucket): (time: number) => number {
   return (time) => {
@@ -292,7 +294,7 @@ describe('metrics SQL against the reference implementation (embedded engine)', (
           { version: 'b1', positiveClass: '1' },
           { version: 'b2', positiveClass: 'yes' },
         ],
-        bucket: '1d',
+        bucket: parseBucket('1d')!,
         from: Date.UTC(2026, 1, 25),
         to: Date.UTC(2026, 2, 5),
         prefilterLabels,

@@ -362,7 +362,9 @@ describe('GET /models/:model/metrics through the pipeline', () => {
     await waitForRows(service, 'predictions', 1);
     await waitForVersions(service, 'm', 1);
     const cases: [string, number, RegExp][] = [
-      ['m/metrics?bucket=2h', 400, /querystring\/bucket/],
+      // Both routes take the same buckets (5m, 1h, 1d, 1w, month, <n>m|h|d up to 366 days); 2h is one of them.
+      ['m/metrics?bucket=2x', 400, /querystring\/bucket/],
+      ['m/metrics?bucket=400d', 400, /querystring\/bucket/],
       ['m/metrics?from=yesterday', 400, /querystring\/from/],
       ['m/metrics?to=2026-02-30T99:00', 400, /querystring\/to/],
       ['m/metrics?from=2026-03-03&to=2026-03-02', 400, /querystring\/from: must not be after to/],

@@ -6,7 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { z } from 'zod';
 import { DriftError } from '../errors.js';
 import type { MethodOption } from '../statistics/index.js';
-import { countWindows, parseTime, parseWindow, windowCeil, windowStart } from '../engine/windows.js';
+import { parseBucket, parseTime, resolveRange } from '../../platform/time/index.js';
 import type { DriftService, ReferenceInput } from '../service/drift-service.js';
 import type { PolicyStore } from '../store/policies.js';
 import { driftQuerystring, driftResponse, errorSchema, formatValidationErrors, modelParams, referenceBody, referenceResponse, versionParams } from './schemas.js';
@@ -23,9 +23,6 @@ export interface DriftRoutesDeps {
 }
 
 const DAY = 86_400_000;
-/** Buckets one request may ask for. */
-export const MAX_BUCKETS = 10_000;
-const DEFAULT_BUCKETS = 24;
 
 interface DriftRequest {
   Params: { model: string };
@@ -43,7 +40,7 @@ function badRequest(message: string): DriftError {
 
 /** [from, to) and the bucket of a drift request; whole buckets, like the metrics route. */
 export function resolveDriftRange(query: DriftRequest['Querystring'], now: number) {
-  const window = query.bucket === undefined ? undefined : parseWindow(query.bucket);
+  const window = query.bucket === undefined ? undefined : parseBucket(query.bucket);
   if (query.bucket !== undefined && window === undefined) throw badRequest(`querystring/bucket: '${query.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d up to 366 days)`);
   const to = query.to === undefined ? now : parseTime(query.to);
   if (to === undefined) throw badRequest(`querystring/to: '${query.to ?? ''}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
@@ -54,14 +51,9 @@ export function resolveDriftRange(query: DriftRequest['Querystring'], now: numbe
     if (start >= to) throw badRequest(`querystring/from: must be before to (${new Date(start).toISOString()} >= ${new Date(to).toISOString()})`);
     return { from: start, to, window };
   }
-  if (from !== undefined && from > to) throw badRequest(`querystring/from: must not be after to (${new Date(from).toISOString()} > ${new Date(to).toISOString()})`);
-  let end = windowCeil(window, to);
-  let start = from === undefined ? end : windowStart(window, from);
-  if (from === undefined) for (let k = 0; k < DEFAULT_BUCKETS; k++) start = windowStart(window, start - 1);
-  if (end === start) end = windowCeil(window, start + 1);
-  const buckets = countWindows(window, start, end);
-  if (buckets > MAX_BUCKETS) throw badRequest(`querystring/from: the range holds ${buckets} ${window.text} buckets; at most ${MAX_BUCKETS} are allowed (use a larger bucket or a shorter range)`);
-  return { from: start, to: end, window };
+  const range = resolveRange({ from: query.from, to: query.to, bucket: window }, now);
+  if (!range.ok) throw badRequest(range.message);
+  return { from: range.from, to: range.to, window };
 }
 
 /** `columns=a,b`: names, comma-separated; undefined when not given. */

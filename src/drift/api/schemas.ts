@@ -1,7 +1,7 @@
 /** JSON schemas of the drift routes: Fastify validates with them, serializes with them and documents them at /docs. */
 import type { FastifySchemaValidationError } from 'fastify';
 import { COLUMN_ROLES } from '../engine/types.js';
-import { METHOD_OPTIONS, WINDOW_PATTERN } from '../engine/settings.js';
+import { METHOD_OPTIONS, BUCKET_PATTERN } from '../engine/settings.js';
 import { DRIFT_METHODS } from '../statistics/index.js';
 import { errorSchema, nullableNumber } from '../../api/index.js';
 
@@ -26,7 +26,7 @@ export const driftQuerystring = {
     to: { type: 'string', description: 'ISO-8601 (UTC when no offset) or epoch ms; exclusive, widened up to a bucket boundary. Default: now.' },
     bucket: {
       type: 'string',
-      pattern: WINDOW_PATTERN,
+      pattern: BUCKET_PATTERN,
       description: "`5m`, `1h`, `1d`, `1w` (ISO week from Monday), `month` (calendar month), or `<n>m|h|d`; UTC-aligned. Omitted: one bucket for the whole range. At most 10000 buckets.",
     },
     method: { type: 'string', enum: [...METHOD_OPTIONS], description: "Method for every column it applies to (others keep their policy's method or auto). Default: the model's policy, else auto." },

@@ -10,7 +10,7 @@ import {
   type DriftMethod,
   type MethodOption,
 } from '../statistics/index.js';
-import { DURATION_PATTERN, WINDOW_PATTERN, parseDuration, parseWindow, type WindowSpec } from './windows.js';
+import { DURATION_PATTERN, BUCKET_PATTERN, parseDuration, parseBucket, type Bucket } from '../../platform/time/index.js';
 
 /** @default '1h' */
 export const DEFAULT_EVALUATION_WINDOW = '1h';
@@ -50,8 +50,8 @@ export const driftPolicySchema = z.strictObject({
   dataset_drift_share: z.number().gt(0, 'must be above 0').lte(1, 'must be at most 1').optional(),
   evaluation_window: z
     .string()
-    .regex(new RegExp(WINDOW_PATTERN), "expected '<n>m', '<n>h', '<n>d', '1w' or 'month'")
-    .refine((s) => parseWindow(s) !== undefined, "expected '<n>m', '<n>h', '<n>d' (up to 366 days), '1w' or 'month'")
+    .regex(new RegExp(BUCKET_PATTERN), "expected '<n>m', '<n>h', '<n>d', '1w' or 'month'")
+    .refine((s) => parseBucket(s) !== undefined, "expected '<n>m', '<n>h', '<n>d' (up to 366 days), '1w' or 'month'")
     .optional(),
   allowed_lateness: z
     .string()
@@ -72,7 +72,7 @@ export interface DriftSettings {
   columns: Readonly<Record<string, ColumnSettings>>;
   thresholds: Readonly<Record<DriftMethod, number>>;
   datasetDriftShare: number;
-  evaluationWindow: WindowSpec;
+  evaluationWindow: Bucket;
   allowedLatenessMs: number;
 }
 
@@ -96,9 +96,9 @@ export function driftSettings(policy: DriftPolicy = {}): DriftSettings {
     thresholds: { ...DEFAULT_THRESHOLDS, ...p.thresholds },
     datasetDriftShare: p.dataset_drift_share,
     // Both were validated by the schema; the fallbacks only keep the types honest.
-    evaluationWindow: parseWindow(p.evaluation_window) ?? parseWindow(DEFAULT_EVALUATION_WINDOW)!,
+    evaluationWindow: parseBucket(p.evaluation_window) ?? parseBucket(DEFAULT_EVALUATION_WINDOW)!,
     allowedLatenessMs: parseDuration(p.allowed_lateness) ?? 0,
   };
 }
 
-export { DURATION_PATTERN, WINDOW_PATTERN };
+export { DURATION_PATTERN, BUCKET_PATTERN };

@@ -9,7 +9,7 @@ import { referenceFromRaw, windowFromRaw } from '../engine/in-memory.js';
 import { RowError, SampleBuilder } from '../engine/samples.js';
 import { driftSettings } from '../engine/settings.js';
 import type { ColumnRole, DriftBucket } from '../engine/types.js';
-import { parseTime, parseWindow, windowEnd, windowStart } from '../engine/windows.js';
+import { parseTime, parseBucket, bucketEnd, bucketStart } from '../../platform/time/index.js';
 import type { MethodOption } from '../statistics/index.js';
 import { readRows } from './read-rows.js';
 
@@ -58,7 +58,7 @@ async function collect(
 }
 
 export async function runOfflineDrift(options: OfflineDriftOptions): Promise<OfflineDriftReport> {
-  const window = options.bucket === undefined ? undefined : parseWindow(options.bucket);
+  const window = options.bucket === undefined ? undefined : parseBucket(options.bucket);
   if (options.bucket !== undefined && window === undefined) throw new ModelwatchError('BAD_REQUEST', `--bucket: '${options.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`);
   if (window && !options.timestampColumn) throw new ModelwatchError('BAD_REQUEST', '--bucket needs --timestamp-column');
   const wanted = options.columns ? new Set(options.columns) : undefined;
@@ -86,7 +86,7 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
   };
   const currentRows = await collect(options.current, options, (row, where) => {
     const ms = timestampOf(row, where);
-    const key = window && ms !== undefined ? windowStart(window, ms) : 0;
+    const key = window && ms !== undefined ? bucketStart(window, ms) : 0;
     let bucket = buckets.get(key);
     if (!bucket) buckets.set(key, (bucket = { builder: new SampleBuilder(keep), first: ms ?? 0, last: ms ?? 0 }));
     if (ms !== undefined) {
@@ -105,7 +105,7 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
     const { builder, first, last } = buckets.get(key)!;
     // Without a bucket, the one bucket spans the file's timestamps.
     const start = window ? key : first;
-    const end = window ? windowEnd(window, key) : last + (options.timestampColumn ? 1 : 0);
+    const end = window ? bucketEnd(window, key) : last + (options.timestampColumn ? 1 : 0);
     const bucket = evaluateWindow(plans, windowFromRaw(plans, builder.build(), { start, end, count: builder.rows }), settings.datasetDriftShare);
     out.push(options.timestampColumn ? bucket : { ...bucket, start: null, end: null });
   }

@@ -9,7 +9,7 @@ import { referenceFromRaw } from '../engine/in-memory.js';
 import { RowError, SampleBuilder, shortName } from '../engine/samples.js';
 import { driftPolicySchema, driftSettings, type DriftSettings } from '../engine/settings.js';
 import type { DriftBucket, DriftReport, Reference, ReferenceInfo } from '../engine/types.js';
-import type { WindowSpec } from '../engine/windows.js';
+import type { Bucket } from '../../platform/time/index.js';
 import {
   copyRawColumnsFromRange,
   countPredictions,
@@ -67,7 +67,7 @@ export interface ReportRequest {
   from: number;
   to: number;
   /** undefined: one bucket for the whole range. */
-  window: WindowSpec | undefined;
+  window: Bucket | undefined;
   method?: MethodOption | undefined;
   /** Only these columns (names; `prediction`, `score`, `label` for those roles). */
   columns?: readonly string[] | undefined;
@@ -212,7 +212,7 @@ export class DriftService {
     range: {
       from: number;
       to: number;
-      window: WindowSpec | undefined;
+      window: Bucket | undefined;
       method?: MethodOption | undefined;
       columns?: readonly string[] | undefined;
       /** Refuse (400) an answer of more cells (buckets × columns); undefined: no limit. */

@@ -10,7 +10,7 @@
 import type { Database } from '../../platform/clickhouse/index.js';
 import type { Logger } from '../../platform/observability/index.js';
 import type { DriftSettings } from '../engine/settings.js';
-import { windowCeil, windowEnd, windowStart } from '../engine/windows.js';
+import { bucketCeil, bucketEnd, bucketStart } from '../../platform/time/index.js';
 import { listReferenceVersions, type VersionKey } from '../store/references.js';
 import { lastEvaluatedEnd, readDriftWindows, writeWindowResults } from '../store/results.js';
 import { firstEventTime, watermarkEventTime } from '../store/watermark.js';
@@ -114,7 +114,7 @@ export class DriftEvaluator {
     });
     if (latest === undefined) return [];
     // Windows ending at or before the watermark are complete.
-    const until = windowStart(settings.evaluationWindow, latest - settings.allowedLatenessMs);
+    const until = bucketStart(settings.evaluationWindow, latest - settings.allowedLatenessMs);
     const done: EvaluatedWindow[] = [];
     for (const version of versions) done.push(...(await this.evaluateVersion({ modelId, version }, settings, until)));
     if (!this.shownEnd.has(modelId)) await this.showStored(modelId);
@@ -128,9 +128,9 @@ export class DriftEvaluator {
     const next = await firstEventTime(db, key, last);
     if (next === undefined) return [];
     // After a change of window size the last end may fall inside a window: start at the next boundary.
-    const from = Math.max(windowStart(spec, next), last === undefined ? -Infinity : windowCeil(spec, last));
+    const from = Math.max(bucketStart(spec, next), last === undefined ? -Infinity : bucketCeil(spec, last));
     let to = from;
-    for (let k = 0; k < (this.options.maxWindowsPerRun ?? 48) && windowEnd(spec, to) <= until; k++) to = windowEnd(spec, to);
+    for (let k = 0; k < (this.options.maxWindowsPerRun ?? 48) && bucketEnd(spec, to) <= until; k++) to = bucketEnd(spec, to);
     if (to <= from) return [];
     const reference = await service.reference(key);
     if (!reference) return [];

@@ -35,7 +35,7 @@ export function createDriftGauges(registry: Registry): DriftGauges {
     labelNames: ['model'],
     registers: [registry],
   });
-  const windowEnd = new Gauge({
+  const bucketEnd = new Gauge({
     name: 'modelwatch_drift_window_end_seconds',
     help: "End of the model's latest evaluated drift window (Unix seconds): alert when it falls behind",
     labelNames: ['model'],
@@ -73,7 +73,7 @@ export function createDriftGauges(registry: Registry): DriftGauges {
       shown.set(model, now);
       dataset.set({ model }, bucket.dataset_drift ? 1 : 0);
       share.set({ model }, bucket.drift_share);
-      windowEnd.set({ model }, Date.parse(bucket.end) / 1000);
+      bucketEnd.set({ model }, Date.parse(bucket.end) / 1000);
     },
     evaluated(model, n) {
       windows.inc({ model }, n);

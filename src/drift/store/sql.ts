@@ -61,7 +61,7 @@ function labelFrom(window: string, condition: string): string {
       WHERE ${condition}`;
 }
 
-/** Numbers. `window` is an expression of `timestamp` (see `windowSql`). */
+/** Numbers. `window` is an expression of `timestamp` (see `bucketSql`). */
 export function numberSources(selection: ColumnSelection, window: string): Source[] {
   const out: Source[] = [];
   if (hasFeatures(selection)) {

@@ -3,7 +3,7 @@ import type { Database } from '../../platform/clickhouse/index.js';
 import type { ColumnPlan } from '../engine/evaluate.js';
 import { addCount } from '../engine/samples.js';
 import { columnKey, type ColumnRole, type WindowColumn, type WindowSample } from '../engine/types.js';
-import { windowEnd, windowSql, type WindowSpec } from '../engine/windows.js';
+import { bucketEnd, bucketSql, type Bucket } from '../../platform/time/index.js';
 import { queryNative } from './native.js';
 import type { VersionKey } from './references.js';
 import { countsQuery, numberSources, PARALLEL_GROUPS, RANGE, selectionOf, sortedQuery, textSources } from './sql.js';
@@ -14,7 +14,7 @@ export interface WindowsRequest {
   from: number;
   to: number;
   /** undefined: the whole range is one window. */
-  window: WindowSpec | undefined;
+  window: Bucket | undefined;
   plans: readonly ColumnPlan[];
   /** Called with the number of windows holding predictions before any value is read; may throw to refuse. */
   checkBuckets?: ((windows: number) => void) | undefined;
@@ -30,7 +30,7 @@ export const MAX_BATCH_VALUES = 20_000_000;
 /** Windows that hold predictions, in time order, each read and yielded before the next batch is fetched. */
 export async function* readWindows(db: Database, request: WindowsRequest): AsyncGenerator<WindowSample> {
   const { key, from, to, window, plans } = request;
-  const w = window === undefined ? '{from:Int64}' : windowSql(window, 'timestamp');
+  const w = window === undefined ? '{from:Int64}' : bucketSql(window, 'timestamp');
   const base = { model: key.modelId, version: key.version };
   const counts = await queryNative(db, `SELECT toInt64(${w}) AS w, count() AS n FROM predictions FINAL WHERE ${RANGE} GROUP BY w ORDER BY w`, { ...base, from, to });
   request.checkBuckets?.(counts.length);
@@ -41,12 +41,12 @@ export async function* readWindows(db: Database, request: WindowsRequest): Async
     if (batch.length === 0) return;
     const first = batch[0]!.w;
     const last = batch[batch.length - 1]!.w;
-    const range = { from: Math.max(from, first), to: window === undefined ? to : Math.min(to, windowEnd(window, last)) };
+    const range = { from: Math.max(from, first), to: window === undefined ? to : Math.min(to, bucketEnd(window, last)) };
     const samples = await readBatch(db, { ...base, ...range }, w, plans);
     for (const { w: start, n } of batch) {
       yield {
         start: window === undefined ? from : start,
-        end: window === undefined ? to : windowEnd(window, start),
+        end: window === undefined ? to : bucketEnd(window, start),
         count: n,
         columns: samples.get(start) ?? new Map<string, WindowColumn>(),
       };

@@ -1,1 +1,25 @@
+/** Time: strict parsing, the one bucket definition (routes, evaluation windows, SQL), event-time bounds. */
 export { parseIsoTime } from './parse-time.js';
+export {
+  addBuckets,
+  BUCKET_PATTERN,
+  bucketCeil,
+  bucketEnd,
+  bucketSeconds,
+  bucketsCovering,
+  bucketSql,
+  bucketStart,
+  countBuckets,
+  DEFAULT_BUCKETS,
+  DURATION_PATTERN,
+  MAX_BUCKETS,
+  MAX_TIME,
+  MIN_TIME,
+  parseBucket,
+  parseDuration,
+  parseTime,
+  resolveRange,
+  type Bucket,
+  type RangeRequest,
+  type RangeResult,
+} from './buckets.js';

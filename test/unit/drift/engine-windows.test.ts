@@ -1,42 +1,42 @@
 import { describe, expect, it } from 'vitest';
 import { referenceInput, resolveDriftRange } from '../../../src/drift/api/routes.js';
-import { countWindows, parseDuration, parseTime, parseWindow, windowCeil, windowEnd, windowStart, windowsCovering } from '../../../src/drift/engine/windows.js';
+import { countBuckets, parseDuration, parseTime, parseBucket, bucketCeil, bucketEnd, bucketStart, bucketsCovering } from '../../../src/platform/time/index.js';
 
 const t = (iso: string) => Date.parse(iso);
 
 describe('windows', () => {
   it('parses the route buckets and evaluation windows', () => {
-    expect(parseWindow('5m')).toEqual({ text: '5m', size: 300_000, origin: 0 });
-    expect(parseWindow('1w')).toMatchObject({ size: 7 * 86_400_000 });
-    expect(parseWindow('month')).toEqual({ text: 'month', size: 'month' });
-    for (const bad of ['0h', '1s', '2w', 'h', '367d', '1.5h', ' 1h']) expect(parseWindow(bad)).toBeUndefined();
+    expect(parseBucket('5m')).toEqual({ text: '5m', size: 300_000, origin: 0 });
+    expect(parseBucket('1w')).toMatchObject({ size: 7 * 86_400_000 });
+    expect(parseBucket('month')).toEqual({ text: 'month', size: 'month' });
+    for (const bad of ['0h', '1s', '2w', 'h', '367d', '1.5h', ' 1h']) expect(parseBucket(bad)).toBeUndefined();
     expect(parseDuration('0s')).toBe(0);
     expect(parseDuration('5m')).toBe(300_000);
     expect(parseDuration('5')).toBeUndefined();
   });
 
   it('aligns in UTC: hours on the epoch grid, weeks from Monday, calendar months', () => {
-    expect(windowStart(parseWindow('1h')!, t('2026-11-25T10:59:59.999Z'))).toBe(t('2026-11-25T10:00:00Z'));
-    expect(windowStart(parseWindow('5m')!, t('2026-11-25T10:04:00Z'))).toBe(t('2026-11-25T10:00:00Z'));
+    expect(bucketStart(parseBucket('1h')!, t('2026-11-25T10:59:59.999Z'))).toBe(t('2026-11-25T10:00:00Z'));
+    expect(bucketStart(parseBucket('5m')!, t('2026-11-25T10:04:00Z'))).toBe(t('2026-11-25T10:00:00Z'));
     // 2026-11-25 is a Wednesday; its ISO week starts Monday 23rd.
-    expect(windowStart(parseWindow('1w')!, t('2026-11-25T10:00:00Z'))).toBe(t('2026-11-23T00:00:00Z'));
-    expect(windowStart(parseWindow('1w')!, t('2026-11-23T00:00:00Z'))).toBe(t('2026-11-23T00:00:00Z'));
-    const month = parseWindow('month')!;
-    expect(windowStart(month, t('2024-02-29T23:00:00Z'))).toBe(t('2024-02-01T00:00:00Z'));
-    expect(windowEnd(month, t('2024-02-01T00:00:00Z'))).toBe(t('2024-03-01T00:00:00Z'));
-    expect(windowEnd(month, t('2025-12-01T00:00:00Z'))).toBe(t('2026-01-01T00:00:00Z'));
+    expect(bucketStart(parseBucket('1w')!, t('2026-11-25T10:00:00Z'))).toBe(t('2026-11-23T00:00:00Z'));
+    expect(bucketStart(parseBucket('1w')!, t('2026-11-23T00:00:00Z'))).toBe(t('2026-11-23T00:00:00Z'));
+    const month = parseBucket('month')!;
+    expect(bucketStart(month, t('2024-02-29T23:00:00Z'))).toBe(t('2024-02-01T00:00:00Z'));
+    expect(bucketEnd(month, t('2024-02-01T00:00:00Z'))).toBe(t('2024-03-01T00:00:00Z'));
+    expect(bucketEnd(month, t('2025-12-01T00:00:00Z'))).toBe(t('2026-01-01T00:00:00Z'));
     // Before 1970 too.
-    expect(windowStart(parseWindow('1d')!, t('1969-12-31T12:00:00Z'))).toBe(t('1969-12-31T00:00:00Z'));
-    expect(windowCeil(parseWindow('1h')!, t('2026-01-01T01:00:00Z'))).toBe(t('2026-01-01T01:00:00Z'));
-    expect(windowCeil(parseWindow('1h')!, t('2026-01-01T01:00:00.001Z'))).toBe(t('2026-01-01T02:00:00Z'));
+    expect(bucketStart(parseBucket('1d')!, t('1969-12-31T12:00:00Z'))).toBe(t('1969-12-31T00:00:00Z'));
+    expect(bucketCeil(parseBucket('1h')!, t('2026-01-01T01:00:00Z'))).toBe(t('2026-01-01T01:00:00Z'));
+    expect(bucketCeil(parseBucket('1h')!, t('2026-01-01T01:00:00.001Z'))).toBe(t('2026-01-01T02:00:00Z'));
   });
 
   it('lists and counts the windows covering a range', () => {
-    const month = parseWindow('month')!;
-    const covering = windowsCovering(month, t('2026-01-15T00:00:00Z'), t('2026-03-01T00:00:00Z'));
+    const month = parseBucket('month')!;
+    const covering = bucketsCovering(month, t('2026-01-15T00:00:00Z'), t('2026-03-01T00:00:00Z'));
     expect(covering.map((w) => new Date(w.start).toISOString().slice(0, 7))).toEqual(['2026-01', '2026-02']);
-    expect(countWindows(month, t('2026-01-15T00:00:00Z'), t('2026-03-01T00:00:01Z'))).toBe(3);
-    expect(countWindows(parseWindow('1h')!, t('2026-01-01T00:30:00Z'), t('2026-01-01T03:00:00Z'))).toBe(3);
+    expect(countBuckets(month, t('2026-01-15T00:00:00Z'), t('2026-03-01T00:00:01Z'))).toBe(3);
+    expect(countBuckets(parseBucket('1h')!, t('2026-01-01T00:30:00Z'), t('2026-01-01T03:00:00Z'))).toBe(3);
   });
 
   it('reads API times: epoch ms or ISO-8601, UTC without an offset', () => {
