@@ -1,0 +1,94 @@
+/**
+ * Rows of features (objects) → the graph's float `[N, F]` input. A row with a missing,
+ * wrongly typed or non-finite feature is left out of the input and reported; the rest are
+ * scored (README "Bad rows").
+ */
+import { failure, show, typeName, type RowFailure } from './failures.js';
+import type { FeatureSpec } from './metadata.js';
+
+/** A batch ready for the graph: `values` holds `rows` rows; `source[i]` is the batch row of input row i. */
+export interface EncodedBatch {
+  readonly values: Float32Array;
+  readonly rows: number;
+  /** null when every row was encoded, so input row i is batch row i. */
+  readonly source: Int32Array | null;
+  readonly failures: RowFailure[];
+}
+
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Where a feature's value came from and why it is refused, or null when it is fine. */
+export function numberProblem(row: number, feature: string, value: number): RowFailure | null {
+  if (Number.isNaN(value)) return failure(row, feature, 'not_finite', 'not a finite number (NaN)');
+  if (!Number.isFinite(value)) return failure(row, feature, 'not_finite', `not a finite number (${value})`);
+  if (Math.abs(value) > FLOAT32_MAX) return failure(row, feature, 'out_of_range', `${value} is beyond the float32 range`);
+  return null;
+}
+
+function categoryIndex(columns: readonly FeatureSpec[]): (Map<string, number> | null)[] {
+  return columns.map((c) => (c.categories === undefined ? null : new Map(c.categories.map((v, i) => [v, i]))));
+}
+
+function cellProblem(row: number, column: FeatureSpec, categories: Map<string, number> | null, value: unknown): RowFailure {
+  if (value === undefined || value === null) return failure(row, column.name, 'missing', 'missing');
+  if (categories !== null) {
+    if (typeof value !== 'string') return failure(row, column.name, 'wrong_type', `expected a string, got ${typeName(value)}`);
+    return failure(row, column.name, 'unknown_category', `${show(value)} is not one of its ${categories.size} categories`);
+  }
+  if (typeof value === 'number') return numberProblem(row, column.name, value) ?? failure(row, column.name, 'not_finite', 'not finite');
+  return failure(row, column.name, 'wrong_type', `expected a number, got ${typeName(value)} ${show(value)}`);
+}
+
+/** Encodes `rows` in `columns` order; never throws on a row's content. */
+export function encodeRows(rows: readonly unknown[], columns: readonly FeatureSpec[]): EncodedBatch {
+  const f = columns.length;
+  const names = columns.map((c) => c.name);
+  const categories = categoryIndex(columns);
+  const values = new Float32Array(rows.length * f);
+  const failures: RowFailure[] = [];
+  let source: Int32Array | null = null;
+  let written = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+      failures.push(failure(r, null, 'not_an_object', `expected an object of features, got ${typeName(row)}`));
+      source ??= identity(r, rows.length);
+      continue;
+    }
+    const record = row as Record<string, unknown>;
+    const base = written * f;
+    let bad: RowFailure | null = null;
+    for (let j = 0; j < f; j++) {
+      const value = record[names[j] as string];
+      const lookup = categories[j];
+      if (lookup === null && typeof value === 'number') {
+        values[base + j] = value;
+        // One check catches NaN, ±Infinity and finite values beyond float32 (stored as Infinity).
+        if (Number.isFinite(values[base + j])) continue;
+      } else if (lookup !== null && lookup !== undefined && typeof value === 'string') {
+        const index = lookup.get(value);
+        if (index !== undefined) {
+          values[base + j] = index;
+          continue;
+        }
+      }
+      bad = cellProblem(r, columns[j] as FeatureSpec, lookup ?? null, value);
+      break;
+    }
+    if (bad !== null) {
+      failures.push(bad);
+      source ??= identity(r, rows.length);
+      continue;
+    }
+    if (source !== null) source[written] = r;
+    written++;
+  }
+  return { values, rows: written, source, failures };
+}
+
+/** The source map once the first row fails: rows before it map to themselves. */
+function identity(upTo: number, capacity: number): Int32Array {
+  const source = new Int32Array(capacity);
+  for (let i = 0; i < upTo; i++) source[i] = i;
+  return source;
+}
