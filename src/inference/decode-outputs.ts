@@ -56,13 +56,22 @@ export function decodeOutputs(
 ): ScoreResult {
   const c = metadata.classes.length;
   const n = batch.rows;
-  if (probabilities !== null && (probabilities.dims.length !== 2 || probabilities.dims[0] !== n || probabilities.dims[1] !== c)) {
-    throw new InferenceError('GRAPH_MISMATCH', `probability output has dims [${probabilities.dims.join(', ')}], expected [${n}, ${c}]`);
+  if (
+    probabilities !== null &&
+    (probabilities.dims.length !== 2 || probabilities.dims[0] !== n || probabilities.dims[1] !== c)
+  ) {
+    throw new InferenceError(
+      'GRAPH_MISMATCH',
+      `probability output has dims [${probabilities.dims.join(', ')}], expected [${n}, ${c}]`,
+    );
   }
-  if (label !== null && label.size !== n) throw new InferenceError('GRAPH_MISMATCH', `label output has ${label.size} values for ${n} rows`);
+  if (label !== null && label.size !== n)
+    throw new InferenceError('GRAPH_MISMATCH', `label output has ${label.size} values for ${n} rows`);
   const raw = (probabilities?.data ?? new Float32Array(0)) as Float32Array | Float64Array;
   const direct = batch.source === null;
-  const probs = direct ? raw : new (raw instanceof Float64Array ? Float64Array : Float32Array)(total * c).fill(NaN);
+  const probs = direct
+    ? raw
+    : new (raw instanceof Float64Array ? Float64Array : Float32Array)(total * c).fill(NaN);
   const scores = new Float64Array(total);
   const labels = new Array<string | null>(total).fill(null);
   if (!direct) scores.fill(NaN);
@@ -73,7 +82,14 @@ export function decodeOutputs(
     const row = direct ? i : (batch.source?.[i] as number);
     const name = label === null ? undefined : lookup(label.data, i);
     if (name === undefined) {
-      outputFailures.push(failure(row, null, 'label_not_in_classes', `the model answered label ${label === null ? '?' : labelText(label.data, i)}, not one of ${metadata.classes.length} classes`));
+      outputFailures.push(
+        failure(
+          row,
+          null,
+          'label_not_in_classes',
+          `the model answered label ${label === null ? '?' : labelText(label.data, i)}, not one of ${metadata.classes.length} classes`,
+        ),
+      );
       if (direct) for (let k = 0; k < c; k++) probs[i * c + k] = NaN;
       scores[row] = NaN;
       continue;
@@ -82,6 +98,9 @@ export function decodeOutputs(
     if (!direct) for (let k = 0; k < c; k++) probs[row * c + k] = raw[i * c + k] as number;
     scores[row] = raw[i * c + (positive >= 0 ? positive : (classIndex.get(name) as number))] as number;
   }
-  const failures = outputFailures.length === 0 ? batch.failures : [...batch.failures, ...outputFailures].sort((a, b) => a.row - b.row);
+  const failures =
+    outputFailures.length === 0
+      ? batch.failures
+      : [...batch.failures, ...outputFailures].sort((a, b) => a.row - b.row);
   return { rows: total, scored: n - outputFailures.length, labels, scores, probabilities: probs, failures };
 }

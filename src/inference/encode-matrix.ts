@@ -23,7 +23,12 @@ function cellProblem(row: number, column: FeatureSpec, raw: number): RowFailure 
   const problem = numberProblem(row, column.name, raw);
   if (problem !== null || column.categories === undefined) return problem;
   if (Number.isInteger(raw) && raw >= 0 && raw < column.categories.length) return null;
-  return failure(row, column.name, 'unknown_category', `category index ${raw} is not in [0, ${column.categories.length})`);
+  return failure(
+    row,
+    column.name,
+    'unknown_category',
+    `category index ${raw} is not in [0, ${column.categories.length})`,
+  );
 }
 
 function toRowMajor(matrix: FeatureMatrix, f: number): Float32Array {
@@ -42,7 +47,10 @@ export function encodeMatrix(matrix: FeatureMatrix, columns: readonly FeatureSpe
   const f = columns.length;
   const { rows } = matrix;
   if (!Number.isSafeInteger(rows) || rows < 0 || matrix.values.length !== rows * f) {
-    throw new InferenceError('INPUT_SHAPE', `matrix of ${matrix.values.length} values is not ${rows} rows × ${f} features`);
+    throw new InferenceError(
+      'INPUT_SHAPE',
+      `matrix of ${matrix.values.length} values is not ${rows} rows × ${f} features`,
+    );
   }
   const hasCategories = columns.some((c) => c.categories !== undefined);
   let input = toRowMajor(matrix, f);
@@ -56,7 +64,10 @@ export function encodeMatrix(matrix: FeatureMatrix, columns: readonly FeatureSpe
       const value = input[base + j] as number;
       if (Number.isFinite(value) && !hasCategories) continue;
       // Checked against the caller's value, so a float64 beyond float32 is named as such.
-      const raw = matrix.layout === 'row-major' ? (matrix.values[base + j] as number) : (matrix.values[j * rows + r] as number);
+      const raw =
+        matrix.layout === 'row-major'
+          ? (matrix.values[base + j] as number)
+          : (matrix.values[j * rows + r] as number);
       bad = cellProblem(r, columns[j] as FeatureSpec, raw);
       if (bad !== null) break;
     }

@@ -21,21 +21,36 @@ export const FLOAT32_MAX = 3.4028234663852886e38;
 export function numberProblem(row: number, feature: string, value: number): RowFailure | null {
   if (Number.isNaN(value)) return failure(row, feature, 'not_finite', 'not a finite number (NaN)');
   if (!Number.isFinite(value)) return failure(row, feature, 'not_finite', `not a finite number (${value})`);
-  if (Math.abs(value) > FLOAT32_MAX) return failure(row, feature, 'out_of_range', `${value} is beyond the float32 range`);
+  if (Math.abs(value) > FLOAT32_MAX)
+    return failure(row, feature, 'out_of_range', `${value} is beyond the float32 range`);
   return null;
 }
 
 function categoryIndex(columns: readonly FeatureSpec[]): (Map<string, number> | null)[] {
-  return columns.map((c) => (c.categories === undefined ? null : new Map(c.categories.map((v, i) => [v, i]))));
+  return columns.map((c) =>
+    c.categories === undefined ? null : new Map(c.categories.map((v, i) => [v, i])),
+  );
 }
 
-function cellProblem(row: number, column: FeatureSpec, categories: Map<string, number> | null, value: unknown): RowFailure {
+function cellProblem(
+  row: number,
+  column: FeatureSpec,
+  categories: Map<string, number> | null,
+  value: unknown,
+): RowFailure {
   if (value === undefined || value === null) return failure(row, column.name, 'missing', 'missing');
   if (categories !== null) {
-    if (typeof value !== 'string') return failure(row, column.name, 'wrong_type', `expected a string, got ${typeName(value)}`);
-    return failure(row, column.name, 'unknown_category', `${show(value)} is not one of its ${categories.size} categories`);
+    if (typeof value !== 'string')
+      return failure(row, column.name, 'wrong_type', `expected a string, got ${typeName(value)}`);
+    return failure(
+      row,
+      column.name,
+      'unknown_category',
+      `${show(value)} is not one of its ${categories.size} categories`,
+    );
   }
-  if (typeof value === 'number') return numberProblem(row, column.name, value) ?? failure(row, column.name, 'not_finite', 'not finite');
+  if (typeof value === 'number')
+    return numberProblem(row, column.name, value) ?? failure(row, column.name, 'not_finite', 'not finite');
   return failure(row, column.name, 'wrong_type', `expected a number, got ${typeName(value)} ${show(value)}`);
 }
 
@@ -51,7 +66,9 @@ export function encodeRows(rows: readonly unknown[], columns: readonly FeatureSp
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-      failures.push(failure(r, null, 'not_an_object', `expected an object of features, got ${typeName(row)}`));
+      failures.push(
+        failure(r, null, 'not_an_object', `expected an object of features, got ${typeName(row)}`),
+      );
       source ??= identity(r, rows.length);
       continue;
     }

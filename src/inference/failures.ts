@@ -33,7 +33,12 @@ export function show(value: unknown): string {
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}… (${text.length} chars)` : text;
 }
 
-export function failure(row: number, feature: string | null, reason: RowFailureReason, detail: string): RowFailure {
+export function failure(
+  row: number,
+  feature: string | null,
+  reason: RowFailureReason,
+  detail: string,
+): RowFailure {
   const where = feature === null ? `row ${row}` : `row ${row}, feature '${feature}'`;
   return { row, feature, reason, message: `${where}: ${detail}` };
 }

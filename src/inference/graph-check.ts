@@ -24,17 +24,21 @@ export interface GraphBinding {
 const LABEL_TYPES: readonly string[] = ['int64', 'int32', 'string'];
 const PROBABILITY_TYPES: readonly string[] = ['float32', 'float64'];
 
-const mismatch = (message: string) => new InferenceError('GRAPH_MISMATCH', `graph does not match the metadata: ${message}`);
+const mismatch = (message: string) =>
+  new InferenceError('GRAPH_MISMATCH', `graph does not match the metadata: ${message}`);
 
 function shapeText(shape: ReadonlyArray<number | string>): string {
   return `[${shape.map((d) => (typeof d === 'number' && d >= 0 ? String(d) : 'N')).join(', ')}]`;
 }
 
-const isDynamic = (dim: number | string | undefined) => typeof dim === 'string' || (typeof dim === 'number' && dim < 0);
+const isDynamic = (dim: number | string | undefined) =>
+  typeof dim === 'string' || (typeof dim === 'number' && dim < 0);
 
 function checkInput(inputs: readonly ValueMetadata[], metadata: ModelMetadata): string {
   if (inputs.length !== 1) {
-    throw mismatch(`expected one input, the graph has ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`);
+    throw mismatch(
+      `expected one input, the graph has ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`,
+    );
   }
   const input = inputs[0] as ValueMetadata;
   if (metadata.input !== null && metadata.input !== input.name) {
@@ -45,34 +49,52 @@ function checkInput(inputs: readonly ValueMetadata[], metadata: ModelMetadata): 
   const f = metadata.columns.length;
   const shape = input.shape;
   if (shape.length !== 2 || !isDynamic(shape[0]) || shape[1] !== f) {
-    throw mismatch(`input '${input.name}' has shape ${shapeText(shape)}, expected [N, ${f}] for the ${f} declared graph features`);
+    throw mismatch(
+      `input '${input.name}' has shape ${shapeText(shape)}, expected [N, ${f}] for the ${f} declared graph features`,
+    );
   }
   return input.name;
 }
 
-function findOutput(outputs: readonly ValueMetadata[], name: string, role: string): ValueMetadata & { isTensor: true } {
+function findOutput(
+  outputs: readonly ValueMetadata[],
+  name: string,
+  role: string,
+): ValueMetadata & { isTensor: true } {
   const output = outputs.find((o) => o.name === name);
-  if (!output) throw mismatch(`no ${role} output '${name}' (the graph's outputs: ${outputs.map((o) => o.name).join(', ')})`);
-  if (!output.isTensor) throw mismatch(`${role} output '${name}' is not a tensor (was the model exported with zipmap on?)`);
+  if (!output)
+    throw mismatch(
+      `no ${role} output '${name}' (the graph's outputs: ${outputs.map((o) => o.name).join(', ')})`,
+    );
+  if (!output.isTensor)
+    throw mismatch(`${role} output '${name}' is not a tensor (was the model exported with zipmap on?)`);
   return output;
 }
 
 /** Throws `GRAPH_MISMATCH` naming the first difference. */
-export function bindGraph(session: Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>, metadata: ModelMetadata): GraphBinding {
+export function bindGraph(
+  session: Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>,
+  metadata: ModelMetadata,
+): GraphBinding {
   const input = checkInput(session.inputMetadata, metadata);
   const label = findOutput(session.outputMetadata, metadata.outputs.label, 'label');
-  if (!LABEL_TYPES.includes(label.type)) throw mismatch(`label output '${label.name}' is ${label.type}, expected int64, int32 or string`);
+  if (!LABEL_TYPES.includes(label.type))
+    throw mismatch(`label output '${label.name}' is ${label.type}, expected int64, int32 or string`);
   if (label.shape.length !== 1 && !(label.shape.length === 2 && label.shape[1] === 1)) {
     throw mismatch(`label output '${label.name}' has shape ${shapeText(label.shape)}, expected [N]`);
   }
   const probabilities = findOutput(session.outputMetadata, metadata.outputs.probabilities, 'probability');
   if (!PROBABILITY_TYPES.includes(probabilities.type)) {
-    throw mismatch(`probability output '${probabilities.name}' is ${probabilities.type}, expected float32 or float64`);
+    throw mismatch(
+      `probability output '${probabilities.name}' is ${probabilities.type}, expected float32 or float64`,
+    );
   }
   const c = metadata.classes.length;
   const shape = probabilities.shape;
   if (shape.length !== 2 || !(shape[1] === c || isDynamic(shape[1]))) {
-    throw mismatch(`probability output '${probabilities.name}' has shape ${shapeText(shape)}, expected [N, ${c}] for the ${c} declared classes`);
+    throw mismatch(
+      `probability output '${probabilities.name}' has shape ${shapeText(shape)}, expected [N, ${c}] for the ${c} declared classes`,
+    );
   }
   return {
     input,

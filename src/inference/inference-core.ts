@@ -23,7 +23,11 @@ export class InferenceCore {
   }
 
   /** As `load`, from `NAME.onnx` and its sidecar. */
-  loadFile(key: string, file: string, options: Omit<ModelFileOptions, keyof InferenceOptions> = {}): Promise<OnnxModel> {
+  loadFile(
+    key: string,
+    file: string,
+    options: Omit<ModelFileOptions, keyof InferenceOptions> = {},
+  ): Promise<OnnxModel> {
     return this.once(key, () => loadModelFile(file, { ...this.options, ...options }));
   }
 
@@ -41,7 +45,10 @@ export class InferenceCore {
     const model = this.models.get(key);
     if (!model) return;
     this.models.delete(key);
-    await model.then((m) => m.close(), () => undefined);
+    await model.then(
+      (m) => m.close(),
+      () => undefined,
+    );
   }
 
   async close(): Promise<void> {
@@ -50,7 +57,8 @@ export class InferenceCore {
   }
 
   private once(key: string, load: () => Promise<OnnxModel>): Promise<OnnxModel> {
-    if (this.closed) return Promise.reject(new InferenceError('MODEL_CLOSED', 'the inference core is closed'));
+    if (this.closed)
+      return Promise.reject(new InferenceError('MODEL_CLOSED', 'the inference core is closed'));
     const known = this.models.get(key);
     if (known) return known;
     const loading = load();

@@ -30,13 +30,19 @@ export interface ModelFileOptions extends InferenceOptions {
 function embeddedMetadata(bytes: Uint8Array): ModelMetadata {
   const text = readMetadataProps(bytes).get(METADATA_PROPS_KEY);
   if (text === undefined) {
-    throw new InferenceError('METADATA_INVALID', `model metadata missing: none given and no metadata_props["${METADATA_PROPS_KEY}"] in the artifact`);
+    throw new InferenceError(
+      'METADATA_INVALID',
+      `model metadata missing: none given and no metadata_props["${METADATA_PROPS_KEY}"] in the artifact`,
+    );
   }
   return parseMetadataJson(text, `metadata_props["${METADATA_PROPS_KEY}"]`);
 }
 
 function tooLarge(size: number, max: number): InferenceError {
-  return new InferenceError('ARTIFACT_TOO_LARGE', `ONNX artifact of ${size} bytes is over the ${max}-byte limit`);
+  return new InferenceError(
+    'ARTIFACT_TOO_LARGE',
+    `ONNX artifact of ${size} bytes is over the ${max}-byte limit`,
+  );
 }
 
 /** Loads one model; every refusal is an `InferenceError` with a code (see errors.ts). */
@@ -45,7 +51,11 @@ export async function loadModel(artifact: ModelArtifact, options?: InferenceOpti
   const { bytes } = artifact;
   if (bytes.length > resolved.maxArtifactBytes) throw tooLarge(bytes.length, resolved.maxArtifactBytes);
   const given = artifact.metadata;
-  return OnnxModel.create(bytes, () => (given === undefined ? embeddedMetadata(bytes) : parseMetadata(given, 'given')), resolved);
+  return OnnxModel.create(
+    bytes,
+    () => (given === undefined ? embeddedMetadata(bytes) : parseMetadata(given, 'given')),
+    resolved,
+  );
 }
 
 async function readText(file: string): Promise<string | null> {
@@ -74,6 +84,7 @@ export async function loadModelFile(file: string, options: ModelFileOptions = {}
   if (sidecar === null && options.sidecar !== undefined) {
     throw new InferenceError('ARTIFACT_UNREADABLE', `sidecar ${options.sidecar} not found`);
   }
-  const metadata = () => (sidecar === null ? embeddedMetadata(bytes) : parseMetadataJson(sidecar, sidecarPath));
+  const metadata = () =>
+    sidecar === null ? embeddedMetadata(bytes) : parseMetadataJson(sidecar, sidecarPath);
   return OnnxModel.create(bytes, metadata, resolved);
 }

@@ -40,13 +40,18 @@ const metadataSchema = z
     positive_class: name.optional(),
     features: z.array(featureSchema).min(1).max(MAX_FEATURES),
     input: name.optional(),
-    outputs: z.object({ label: name.default('label'), probabilities: name.default('probabilities') }).optional(),
+    outputs: z
+      .object({ label: name.default('label'), probabilities: name.default('probabilities') })
+      .optional(),
   })
   .superRefine((m, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const issue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message });
     if (new Set(m.classes).size !== m.classes.length) issue(['classes'], 'classes must be unique');
-    if (m.task === 'binary_classification' && m.classes.length !== 2) issue(['classes'], 'a binary model has exactly 2 classes');
-    if (m.task === 'binary_classification' && m.positive_class === undefined) issue(['positive_class'], 'required for a binary model');
+    if (m.task === 'binary_classification' && m.classes.length !== 2)
+      issue(['classes'], 'a binary model has exactly 2 classes');
+    if (m.task === 'binary_classification' && m.positive_class === undefined)
+      issue(['positive_class'], 'required for a binary model');
     if (m.positive_class !== undefined && !m.classes.includes(m.positive_class)) {
       issue(['positive_class'], `'${m.positive_class}' is not one of classes`);
     }
@@ -55,7 +60,8 @@ const metadataSchema = z
       if (seen.has(f.name)) issue(['features', i, 'name'], `duplicate feature '${f.name}'`);
       seen.add(f.name);
     });
-    if (!m.features.some(isGraphColumn)) issue(['features'], 'no feature of type "number" (or "string" with categories) for the graph input');
+    if (!m.features.some(isGraphColumn))
+      issue(['features'], 'no feature of type "number" (or "string" with categories) for the graph input');
   });
 
 export type MetadataJson = z.input<typeof metadataSchema>;
@@ -86,7 +92,10 @@ function isGraphColumn(f: { type: string; categories?: readonly string[] | undef
 }
 
 function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}.${String(key)}`), 'metadata');
+  return path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}.${String(key)}`),
+    'metadata',
+  );
 }
 
 /** Validates metadata (already parsed JSON); `source` says where it came from, for the message. */
@@ -99,7 +108,9 @@ export function parseMetadata(value: unknown, source: string): ModelMetadata {
   }
   const m = parsed.data;
   const features: FeatureSpec[] = m.features.map((f) =>
-    f.categories === undefined ? { name: f.name, type: f.type } : { name: f.name, type: f.type, categories: f.categories },
+    f.categories === undefined
+      ? { name: f.name, type: f.type }
+      : { name: f.name, type: f.type, categories: f.categories },
   );
   return {
     name: m.name ?? null,

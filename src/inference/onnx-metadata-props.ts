@@ -73,7 +73,8 @@ class Reader {
 }
 
 const truncated = () => new InferenceError('ARTIFACT_INVALID', 'ONNX artifact: protobuf truncated');
-const malformed = (what: string) => new InferenceError('ARTIFACT_INVALID', `ONNX artifact: malformed protobuf (${what})`);
+const malformed = (what: string) =>
+  new InferenceError('ARTIFACT_INVALID', `ONNX artifact: malformed protobuf (${what})`);
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -81,7 +82,11 @@ function text(bytes: Uint8Array, [start, end]: [number, number]): string {
   try {
     return decoder.decode(bytes.subarray(start, end));
   } catch (cause) {
-    throw new InferenceError('ARTIFACT_INVALID', 'ONNX artifact: metadata_props holds text that is not UTF-8', { cause });
+    throw new InferenceError(
+      'ARTIFACT_INVALID',
+      'ONNX artifact: metadata_props holds text that is not UTF-8',
+      { cause },
+    );
   }
 }
 

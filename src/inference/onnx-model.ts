@@ -32,7 +32,11 @@ export class OnnxModel {
    * is released on any failure. The session comes first so that bytes onnxruntime refuses are
    * always `ARTIFACT_INVALID`, whatever the metadata.
    */
-  static async create(bytes: Uint8Array, metadataOf: () => ModelMetadata, options: ResolvedInferenceOptions): Promise<OnnxModel> {
+  static async create(
+    bytes: Uint8Array,
+    metadataOf: () => ModelMetadata,
+    options: ResolvedInferenceOptions,
+  ): Promise<OnnxModel> {
     if (bytes.length === 0) throw new InferenceError('ARTIFACT_INVALID', 'ONNX artifact is empty');
     let session: ort.InferenceSession;
     try {
@@ -45,7 +49,9 @@ export class OnnxModel {
         logSeverityLevel: 3,
       });
     } catch (cause) {
-      throw new InferenceError('ARTIFACT_INVALID', `ONNX artifact could not be loaded: ${errorText(cause)}`, { cause });
+      throw new InferenceError('ARTIFACT_INVALID', `ONNX artifact could not be loaded: ${errorText(cause)}`, {
+        cause,
+      });
     }
     try {
       const metadata = metadataOf();
@@ -82,7 +88,11 @@ export class OnnxModel {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new InferenceError('MODEL_CLOSED', `model ${this.metadata.name ?? this.sha256.slice(0, 12)} is closed`);
+    if (this.closed)
+      throw new InferenceError(
+        'MODEL_CLOSED',
+        `model ${this.metadata.name ?? this.sha256.slice(0, 12)} is closed`,
+      );
   }
 
   private track<T>(work: Promise<T>): Promise<T> {
@@ -100,10 +110,24 @@ export class OnnxModel {
     const { input, label, probabilities } = this.binding;
     let outputs: ort.InferenceSession.OnnxValueMapType;
     try {
-      outputs = await this.session.run({ [input]: new ort.Tensor('float32', data, [batch.rows, f]) }, [label, probabilities]);
+      outputs = await this.session.run({ [input]: new ort.Tensor('float32', data, [batch.rows, f]) }, [
+        label,
+        probabilities,
+      ]);
     } catch (cause) {
-      throw new InferenceError('RUN_FAILED', `onnxruntime failed scoring ${batch.rows} rows: ${errorText(cause)}`, { cause });
+      throw new InferenceError(
+        'RUN_FAILED',
+        `onnxruntime failed scoring ${batch.rows} rows: ${errorText(cause)}`,
+        { cause },
+      );
     }
-    return decodeOutputs(this.metadata, this.lookup, batch, total, outputs[label] as ort.Tensor, outputs[probabilities] as ort.Tensor);
+    return decodeOutputs(
+      this.metadata,
+      this.lookup,
+      batch,
+      total,
+      outputs[label] as ort.Tensor,
+      outputs[probabilities] as ort.Tensor,
+    );
   }
 }

@@ -19,5 +19,8 @@ export interface ResolvedInferenceOptions {
 }
 
 export function resolveOptions(options: InferenceOptions = {}): ResolvedInferenceOptions {
-  return { intraOpThreads: options.intraOpThreads ?? 1, maxArtifactBytes: options.maxArtifactBytes ?? 64 * 1024 * 1024 };
+  return {
+    intraOpThreads: options.intraOpThreads ?? 1,
+    maxArtifactBytes: options.maxArtifactBytes ?? 64 * 1024 * 1024,
+  };
 }

@@ -17,7 +17,11 @@ describe('california-forest against scikit-learn', () => {
     expect(result.scored).toBe(500);
     let worst = 0;
     want.predict_proba.forEach(([p0, p1], i) => {
-      worst = Math.max(worst, Math.abs((result.probabilities[2 * i] as number) - p0), Math.abs((result.probabilities[2 * i + 1] as number) - p1));
+      worst = Math.max(
+        worst,
+        Math.abs((result.probabilities[2 * i] as number) - p0),
+        Math.abs((result.probabilities[2 * i + 1] as number) - p1),
+      );
       expect(result.scores[i]).toBe(result.probabilities[2 * i + 1]);
     });
     expect(worst).toBeLessThan(1e-6);

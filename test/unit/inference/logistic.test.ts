@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFile, type OnnxModel } from '../../../src/inference/index.js';
-import { analysisRows, asObjects, CALIFORNIA_FEATURES, expected, logisticProbability, logisticProbability32, modelFile } from './models.js';
+import {
+  analysisRows,
+  asObjects,
+  CALIFORNIA_FEATURES,
+  expected,
+  logisticProbability,
+  logisticProbability32,
+  modelFile,
+} from './models.js';
 
 /**
  * The logistic formula in TypeScript with the weights scikit-learn exported; ONNX must agree to
@@ -45,7 +53,9 @@ describe.each([
 
   it("equals scikit-learn's own predict_proba and predict on the same rows", async () => {
     const result = await model.score(asObjects(want.rows, features));
-    want.predict_proba.forEach(([, p1], i) => expect(Math.abs((result.scores[i] as number) - p1)).toBeLessThan(1e-6));
+    want.predict_proba.forEach(([, p1], i) =>
+      expect(Math.abs((result.scores[i] as number) - p1)).toBeLessThan(1e-6),
+    );
     expect(result.labels).toEqual(want.predict);
   });
 });
@@ -59,7 +69,10 @@ describe('california-logistic on every analysis row of the fixture', () => {
     expect(rows.length).toBe(8232);
     const result = await model.score(asObjects(rows, CALIFORNIA_FEATURES));
     const worst = (formula: typeof logisticProbability) =>
-      rows.reduce((m, row, i) => Math.max(m, Math.abs((result.scores[i] as number) - formula(weights, row))), 0);
+      rows.reduce(
+        (m, row, i) => Math.max(m, Math.abs((result.scores[i] as number) - formula(weights, row))),
+        0,
+      );
     expect(worst(logisticProbability32)).toBeLessThan(1e-6);
     expect(worst(logisticProbability)).toBeLessThan(2e-6);
     await model.close();
