@@ -27,76 +27,66 @@ export interface ScoreResult {
   readonly failures: RowFailure[];
 }
 
-type LabelLookup = (data: Tensor['data'], i: number) => string | undefined;
-
-/** Maps the label tensor's values to the declared class strings without allocating per row. */
-export function labelLookup(classes: readonly string[], type: Tensor['type']): LabelLookup {
-  if (type === 'string') {
-    const known = new Map(classes.map((c) => [c, c]));
-    return (data, i) => known.get((data as string[])[i] as string);
+function checkDims(label: Tensor | null, probabilities: Tensor | null, n: number, c: number): void {
+  const dims = probabilities?.dims ?? [n, c];
+  if (dims.length !== 2 || dims[0] !== n || dims[1] !== c) {
+    throw new InferenceError(
+      'GRAPH_MISMATCH',
+      `probability output has dims [${dims.join(', ')}], expected [${n}, ${c}]`,
+    );
   }
-  const known = new Map<number, string>();
-  for (const c of classes) if (/^-?\d+$/.test(c) && Number.isSafeInteger(Number(c))) known.set(Number(c), c);
-  if (type === 'int64') return (data, i) => known.get(Number((data as BigInt64Array)[i]));
-  return (data, i) => known.get((data as Int32Array)[i] as number);
+  if (label !== null && label.size !== n) {
+    throw new InferenceError('GRAPH_MISMATCH', `label output has ${label.size} values for ${n} rows`);
+  }
 }
 
-function labelText(data: Tensor['data'], i: number): string {
-  return show((data as ArrayLike<unknown>)[i]);
+function labelFailure(row: number, label: Tensor | null, i: number, classes: number): RowFailure {
+  const value = label === null ? '?' : show((label.data as ArrayLike<unknown>)[i]);
+  return failure(
+    row,
+    null,
+    'label_not_in_classes',
+    `the model answered label ${value}, not one of ${classes} classes`,
+  );
 }
 
 /** Combines the graph's outputs for `batch` into the caller's row order. */
 export function decodeOutputs(
   metadata: ModelMetadata,
-  lookup: LabelLookup,
+  indexLabels: (label: Tensor, n: number) => Int32Array,
   batch: EncodedBatch,
   total: number,
   label: Tensor | null,
   probabilities: Tensor | null,
 ): ScoreResult {
-  const c = metadata.classes.length;
+  const { classes } = metadata;
+  const c = classes.length;
   const n = batch.rows;
-  if (
-    probabilities !== null &&
-    (probabilities.dims.length !== 2 || probabilities.dims[0] !== n || probabilities.dims[1] !== c)
-  ) {
-    throw new InferenceError(
-      'GRAPH_MISMATCH',
-      `probability output has dims [${probabilities.dims.join(', ')}], expected [${n}, ${c}]`,
-    );
-  }
-  if (label !== null && label.size !== n)
-    throw new InferenceError('GRAPH_MISMATCH', `label output has ${label.size} values for ${n} rows`);
+  checkDims(label, probabilities, n, c);
   const raw = (probabilities?.data ?? new Float32Array(0)) as Float32Array | Float64Array;
-  const direct = batch.source === null;
+  const source = batch.source;
+  const direct = source === null;
   const probs = direct
     ? raw
     : new (raw instanceof Float64Array ? Float64Array : Float32Array)(total * c).fill(NaN);
   const scores = new Float64Array(total);
-  const labels = new Array<string | null>(total).fill(null);
   if (!direct) scores.fill(NaN);
-  const positive = metadata.positiveClass === null ? -1 : metadata.classes.indexOf(metadata.positiveClass);
-  const classIndex = new Map(metadata.classes.map((k, i) => [k, i]));
+  const labels = new Array<string | null>(total).fill(null);
+  const positive = metadata.positiveClass === null ? -1 : classes.indexOf(metadata.positiveClass);
+  const index = label === null ? new Int32Array(0) : indexLabels(label, n);
   const outputFailures: RowFailure[] = [];
   for (let i = 0; i < n; i++) {
-    const row = direct ? i : (batch.source?.[i] as number);
-    const name = label === null ? undefined : lookup(label.data, i);
-    if (name === undefined) {
-      outputFailures.push(
-        failure(
-          row,
-          null,
-          'label_not_in_classes',
-          `the model answered label ${label === null ? '?' : labelText(label.data, i)}, not one of ${metadata.classes.length} classes`,
-        ),
-      );
-      if (direct) for (let k = 0; k < c; k++) probs[i * c + k] = NaN;
+    const row = direct ? i : (source[i] as number);
+    const k = index[i] as number;
+    if (k < 0) {
+      outputFailures.push(labelFailure(row, label, i, c));
+      if (direct) for (let j = 0; j < c; j++) probs[i * c + j] = NaN;
       scores[row] = NaN;
       continue;
     }
-    labels[row] = name;
-    if (!direct) for (let k = 0; k < c; k++) probs[row * c + k] = raw[i * c + k] as number;
-    scores[row] = raw[i * c + (positive >= 0 ? positive : (classIndex.get(name) as number))] as number;
+    labels[row] = classes[k] as string;
+    if (!direct) for (let j = 0; j < c; j++) probs[row * c + j] = raw[i * c + j] as number;
+    scores[row] = raw[i * c + (positive >= 0 ? positive : k)] as number;
   }
   const failures =
     outputFailures.length === 0

@@ -35,9 +35,9 @@ function toRowMajor(matrix: FeatureMatrix, f: number): Float32Array {
   const { values, rows, layout } = matrix;
   if (layout === 'row-major') return values instanceof Float32Array ? values : Float32Array.from(values);
   const out = new Float32Array(rows * f);
-  for (let j = 0; j < f; j++) {
-    const from = j * rows;
-    for (let r = 0; r < rows; r++) out[r * f + j] = values[from + r] as number;
+  // Rows outer: F sequential read streams and one sequential write stream, kinder to the cache.
+  for (let r = 0, w = 0; r < rows; r++) {
+    for (let j = 0; j < f; j++) out[w++] = values[j * rows + r] as number;
   }
   return out;
 }

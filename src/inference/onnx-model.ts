@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
-import { decodeOutputs, labelLookup, type ScoreResult } from './decode-outputs.js';
+import { decodeOutputs, type ScoreResult } from './decode-outputs.js';
+import { labelIndexer } from './label-index.js';
 import { encodeMatrix, type FeatureMatrix } from './encode-matrix.js';
 import { encodeRows, type EncodedBatch } from './encode-rows.js';
 import { errorText, InferenceError } from './errors.js';
@@ -15,7 +16,7 @@ import type { ResolvedInferenceOptions } from './options.js';
 export class OnnxModel {
   private closed = false;
   private inFlight = new Set<Promise<unknown>>();
-  private readonly lookup: ReturnType<typeof labelLookup>;
+  private readonly indexLabels: ReturnType<typeof labelIndexer>;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -24,7 +25,7 @@ export class OnnxModel {
     /** Hex SHA-256 of the artifact's bytes, as the registry records it. */
     readonly sha256: string,
   ) {
-    this.lookup = labelLookup(metadata.classes, binding.labelType);
+    this.indexLabels = labelIndexer(metadata.classes);
   }
 
   /**
@@ -103,7 +104,7 @@ export class OnnxModel {
   }
 
   private async run(batch: EncodedBatch, total: number): Promise<ScoreResult> {
-    if (batch.rows === 0) return decodeOutputs(this.metadata, this.lookup, batch, total, null, null);
+    if (batch.rows === 0) return decodeOutputs(this.metadata, this.indexLabels, batch, total, null, null);
     const f = this.metadata.columns.length;
     const used = batch.rows * f;
     const data = batch.values.length === used ? batch.values : batch.values.slice(0, used);
@@ -123,7 +124,7 @@ export class OnnxModel {
     }
     return decodeOutputs(
       this.metadata,
-      this.lookup,
+      this.indexLabels,
       batch,
       total,
       outputs[label] as ort.Tensor,
