@@ -5,7 +5,7 @@
  */
 import { InferenceError } from './errors.js';
 import { failure, type RowFailure } from './failures.js';
-import { numberProblem, type EncodedBatch } from './encode-rows.js';
+import { checkBatchSize, numberProblem, type EncodedBatch } from './encode-rows.js';
 import type { FeatureSpec } from './metadata.js';
 
 /** A matrix of graph columns (in metadata column order), string features as category indices. */
@@ -52,6 +52,7 @@ export function encodeMatrix(matrix: FeatureMatrix, columns: readonly FeatureSpe
       `matrix of ${matrix.values.length} values is not ${rows} rows × ${f} features`,
     );
   }
+  checkBatchSize(rows, f);
   const hasCategories = columns.some((c) => c.categories !== undefined);
   let input = toRowMajor(matrix, f);
   const failures: RowFailure[] = [];

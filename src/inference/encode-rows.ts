@@ -3,6 +3,7 @@
  * wrongly typed or non-finite feature is left out of the input and reported; the rest are
  * scored (README "Bad rows").
  */
+import { InferenceError } from './errors.js';
 import { failure, show, typeName, type RowFailure } from './failures.js';
 import type { FeatureSpec } from './metadata.js';
 
@@ -16,6 +17,19 @@ export interface EncodedBatch {
 }
 
 export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** The largest batch, in values (rows × graph columns): 1 GiB of float32. Callers split bigger ones. */
+export const MAX_BATCH_VALUES = 2 ** 28;
+
+/** Throws `INPUT_SHAPE` before anything is allocated for a batch over `MAX_BATCH_VALUES`. */
+export function checkBatchSize(rows: number, f: number): void {
+  if (rows * f > MAX_BATCH_VALUES) {
+    throw new InferenceError(
+      'INPUT_SHAPE',
+      `batch of ${rows} rows × ${f} features is over ${MAX_BATCH_VALUES} values; split it`,
+    );
+  }
+}
 
 /** Where a feature's value came from and why it is refused, or null when it is fine. */
 export function numberProblem(row: number, feature: string, value: number): RowFailure | null {
@@ -57,6 +71,7 @@ function cellProblem(
 /** Encodes `rows` in `columns` order; never throws on a row's content. */
 export function encodeRows(rows: readonly unknown[], columns: readonly FeatureSpec[]): EncodedBatch {
   const f = columns.length;
+  checkBatchSize(rows.length, f);
   const names = columns.map((c) => c.name);
   const categories = categoryIndex(columns);
   const values = new Float32Array(rows.length * f);

@@ -33,6 +33,8 @@ from sklearn.preprocessing import StandardScaler
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "test" / "fixtures" / "drift"
 OUT = ROOT / "data" / "models"
+# Test-only models (not shipped): other graph shapes the core documents.
+TEST_OUT = ROOT / "test" / "fixtures" / "inference"
 
 FEATURES = ["MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOccup", "Latitude", "Longitude"]
 TARGET = "clf_target"
@@ -41,13 +43,14 @@ SEED = 20260601
 METADATA_KEY = "modelwatch"
 
 
-def metadata(name: str, features: list[str], training: dict) -> dict:
+def metadata(name: str, features: list[str], training: dict, classes: list[str] | None = None) -> dict:
+    binary = classes is None
     return {
         "format_version": 1,
         "name": name,
-        "task": "binary_classification",
-        "classes": ["0", "1"],
-        "positive_class": "1",
+        "task": "binary_classification" if binary else "multiclass_classification",
+        "classes": ["0", "1"] if binary else classes,
+        **({"positive_class": "1"} if binary else {}),
         "features": [{"name": f, "type": "number"} for f in features],
         "input": "input",
         "outputs": {"label": "label", "probabilities": "probabilities"},
@@ -88,11 +91,11 @@ def export(model, n_features: int, meta: dict) -> bytes:
     return onx.SerializeToString()
 
 
-def write(name: str, model_bytes: bytes, meta: dict, expected: dict) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{name}.onnx").write_bytes(model_bytes)
-    (OUT / f"{name}.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    (OUT / f"{name}.expected.json").write_text(json.dumps(expected, sort_keys=True) + "\n")
+def write(name: str, model_bytes: bytes, meta: dict, expected: dict, out: pathlib.Path = OUT) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.onnx").write_bytes(model_bytes)
+    (out / f"{name}.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    (out / f"{name}.expected.json").write_text(json.dumps(expected, sort_keys=True) + "\n")
     print(f"{name}: {len(model_bytes)} bytes")
 
 
@@ -102,6 +105,7 @@ def check_with_onnxruntime(model_bytes: bytes, rows: np.ndarray, proba: np.ndarr
 
     session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
     _, got = session.run(None, {"input": rows.astype(np.float32)})
+    got = np.asarray(got)
     return float(np.max(np.abs(got - proba)))
 
 
@@ -195,6 +199,32 @@ def main() -> int:
         },
     )
     print("  onnxruntime max |diff| vs sklearn:", check_with_onnxruntime(lr10_bytes, rows10, lr10_proba))
+
+    # Test only: three string classes (a string label tensor, probabilities [N, 3]), from the
+    # California reference rows with the target the tertile of MedInc predicted from the other 7.
+    names7 = FEATURES[1:]
+    tertiles = np.quantile(reference["MedInc"], [1 / 3, 2 / 3])
+    y3 = np.array(["low", "mid", "high"], dtype=object)[np.searchsorted(tertiles, reference["MedInc"].to_numpy())]
+    x7 = reference[names7].to_numpy(dtype=np.float64)
+    multi = Pipeline([("scaler", StandardScaler()), ("lr", LogisticRegression(max_iter=1000))]).fit(x7, y3.astype(str))
+    classes3 = [str(c) for c in multi.classes_]
+    multi_meta = metadata("california-income-tertile", names7, {**training, "target": "tertile of MedInc"}, classes3)
+    multi_bytes = export(multi, len(names7), multi_meta)
+    rows7 = analysis[names7].head(EXPECTED_ROWS).to_numpy(dtype=np.float64)
+    multi_proba = multi.predict_proba(rows7.astype(np.float32))
+    write(
+        "california-income-tertile",
+        multi_bytes,
+        multi_meta,
+        {
+            "rows_source": f"first {EXPECTED_ROWS} rows of test/fixtures/drift/california_housing_analysis.csv",
+            "rows": rows7.tolist(),
+            "predict_proba": multi_proba.tolist(),
+            "predict": [str(v) for v in multi.predict(rows7.astype(np.float32))],
+        },
+        TEST_OUT,
+    )
+    print("  onnxruntime max |diff| vs sklearn:", check_with_onnxruntime(multi_bytes, rows7, multi_proba))
     return 0
 
 

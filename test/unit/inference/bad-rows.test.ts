@@ -66,6 +66,14 @@ describe('bad rows are reported alone; the rest of the batch is scored as if the
     expect(Array.from(result.probabilities.slice(2, 28)).every(Number.isNaN)).toBe(true);
   });
 
+  it('a batch over 2^28 values is INPUT_SHAPE before anything is allocated', async () => {
+    const huge = new Array<unknown>(2 ** 25 + 1);
+    await expect(model.score(huge)).rejects.toMatchObject({
+      code: 'INPUT_SHAPE',
+      message: 'batch of 33554433 rows × 8 features is over 268435456 values; split it',
+    });
+  });
+
   it('extra features are ignored', async () => {
     const result = await model.score([{ ...good[0], extra: 'anything', Population2: NaN }]);
     expect(result.failures).toEqual([]);
