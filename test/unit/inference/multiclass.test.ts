@@ -48,9 +48,7 @@ describe('a multiclass model with string classes against scikit-learn', () => {
     const result = await model.score(asObjects(want.rows.slice(0, 20), features));
     want.predict_proba
       .slice(0, 20)
-      .forEach(([high], i) =>
-        expect(Math.abs((result.scores[i] as number) - (high as number))).toBeLessThan(1e-6),
-      );
+      .forEach(([high], i) => expect(Math.abs((result.scores[i] as number) - high)).toBeLessThan(1e-6));
     await model.close();
   });
 });
