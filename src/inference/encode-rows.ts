@@ -6,6 +6,7 @@
 import { InferenceError } from './errors.js';
 import { failure, show, typeName, type RowFailure } from './failures.js';
 import type { FeatureSpec } from './metadata.js';
+import { rowReader, type RowReader } from './row-reader.js';
 
 /** A batch ready for the graph: `values` holds `rows` rows; `source[i]` is the batch row of input row i. */
 export interface EncodedBatch {
@@ -40,7 +41,7 @@ export function numberProblem(row: number, feature: string, value: number): RowF
   return null;
 }
 
-function categoryIndex(columns: readonly FeatureSpec[]): (Map<string, number> | null)[] {
+export function categoryIndex(columns: readonly FeatureSpec[]): (Map<string, number> | null)[] {
   return columns.map((c) =>
     c.categories === undefined ? null : new Map(c.categories.map((v, i) => [v, i])),
   );
@@ -54,8 +55,9 @@ function cellProblem(
 ): RowFailure {
   if (value === undefined || value === null) return failure(row, column.name, 'missing', 'missing');
   if (categories !== null) {
-    if (typeof value !== 'string')
+    if (typeof value !== 'string') {
       return failure(row, column.name, 'wrong_type', `expected a string, got ${typeName(value)}`);
+    }
     return failure(
       row,
       column.name,
@@ -63,17 +65,28 @@ function cellProblem(
       `${show(value)} is not one of its ${categories.size} categories`,
     );
   }
-  if (typeof value === 'number')
+  if (typeof value === 'number') {
     return numberProblem(row, column.name, value) ?? failure(row, column.name, 'not_finite', 'not finite');
+  }
   return failure(row, column.name, 'wrong_type', `expected a number, got ${typeName(value)} ${show(value)}`);
 }
 
+/** Builds, once per model, the encoder of its rows. */
+export function rowEncoder(columns: readonly FeatureSpec[]): (rows: readonly unknown[]) => EncodedBatch {
+  const categories = categoryIndex(columns);
+  const read = rowReader(columns, categories);
+  return (rows) => encodeRows(rows, columns, categories, read);
+}
+
 /** Encodes `rows` in `columns` order; never throws on a row's content. */
-export function encodeRows(rows: readonly unknown[], columns: readonly FeatureSpec[]): EncodedBatch {
+export function encodeRows(
+  rows: readonly unknown[],
+  columns: readonly FeatureSpec[],
+  categories = categoryIndex(columns),
+  read: RowReader = rowReader(columns, categories),
+): EncodedBatch {
   const f = columns.length;
   checkBatchSize(rows.length, f);
-  const names = columns.map((c) => c.name);
-  const categories = categoryIndex(columns);
   const values = new Float32Array(rows.length * f);
   const failures: RowFailure[] = [];
   let source: Int32Array | null = null;
@@ -88,27 +101,12 @@ export function encodeRows(rows: readonly unknown[], columns: readonly FeatureSp
       continue;
     }
     const record = row as Record<string, unknown>;
-    const base = written * f;
-    let bad: RowFailure | null = null;
-    for (let j = 0; j < f; j++) {
-      const value = record[names[j] as string];
-      const lookup = categories[j];
-      if (lookup === null && typeof value === 'number') {
-        values[base + j] = value;
-        // One check catches NaN, ±Infinity and finite values beyond float32 (stored as Infinity).
-        if (Number.isFinite(values[base + j])) continue;
-      } else if (lookup !== null && lookup !== undefined && typeof value === 'string') {
-        const index = lookup.get(value);
-        if (index !== undefined) {
-          values[base + j] = index;
-          continue;
-        }
-      }
-      bad = cellProblem(r, columns[j] as FeatureSpec, lookup ?? null, value);
-      break;
-    }
-    if (bad !== null) {
-      failures.push(bad);
+    const bad = read(record, values, written * f);
+    if (bad >= 0) {
+      const column = columns[bad] as FeatureSpec;
+      // An inherited property (`toString`) is not a value the row was sent with.
+      const value = Object.hasOwn(record, column.name) ? record[column.name] : undefined;
+      failures.push(cellProblem(r, column, categories[bad] ?? null, value));
       source ??= identity(r, rows.length);
       continue;
     }

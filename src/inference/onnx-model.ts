@@ -7,7 +7,7 @@ import ort from 'onnxruntime-node';
 import { decodeOutputs, type ScoreResult } from './decode-outputs.js';
 import { labelIndexer } from './label-index.js';
 import { encodeMatrix, type FeatureMatrix } from './encode-matrix.js';
-import { encodeRows, type EncodedBatch } from './encode-rows.js';
+import { rowEncoder, type EncodedBatch } from './encode-rows.js';
 import { errorText, InferenceError } from './errors.js';
 import { bindGraph, type GraphBinding } from './graph-check.js';
 import type { ModelMetadata } from './metadata.js';
@@ -17,6 +17,7 @@ export class OnnxModel {
   private closed = false;
   private inFlight = new Set<Promise<unknown>>();
   private readonly indexLabels: ReturnType<typeof labelIndexer>;
+  private readonly encodeRows: ReturnType<typeof rowEncoder>;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -26,6 +27,7 @@ export class OnnxModel {
     readonly sha256: string,
   ) {
     this.indexLabels = labelIndexer(metadata.classes);
+    this.encodeRows = rowEncoder(metadata.columns);
   }
 
   /**
@@ -47,7 +49,8 @@ export class OnnxModel {
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
+        // Fatal only: a refused artifact is reported once, by the InferenceError carrying onnxruntime's message.
+        logSeverityLevel: 4,
       });
     } catch (cause) {
       throw new InferenceError('ARTIFACT_INVALID', `ONNX artifact could not be loaded: ${errorText(cause)}`, {
@@ -68,7 +71,7 @@ export class OnnxModel {
   // async, so a closed model rejects rather than throws; the batch is tracked before the first await.
   async score(rows: readonly unknown[]): Promise<ScoreResult> {
     this.assertOpen();
-    return this.track(this.run(encodeRows(rows, this.metadata.columns), rows.length));
+    return this.track(this.run(this.encodeRows(rows), rows.length));
   }
 
   /** Scores a numeric matrix of the graph columns; throws `INPUT_SHAPE` on a wrong length. */
