@@ -8,7 +8,10 @@ import { failure, type RowFailure } from './failures.js';
 import { checkBatchSize, numberProblem, type EncodedBatch } from './encode-rows.js';
 import type { FeatureSpec } from './metadata.js';
 
-/** A matrix of graph columns (in metadata column order), string features as category indices. */
+/**
+ * A matrix of graph columns (in metadata column order), string features as category indices.
+ * A row-major Float32Array is handed to onnxruntime as is: do not change it until the score settles.
+ */
 export interface FeatureMatrix {
   readonly values: Float32Array | Float64Array;
   readonly rows: number;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encodeMatrix } from '../../../src/inference/encode-matrix.js';
 import { encodeRows } from '../../../src/inference/encode-rows.js';
 import { parseMetadata, type FeatureSpec } from '../../../src/inference/index.js';
 
@@ -44,5 +45,23 @@ describe('the row reader generated per model', () => {
   it('a property inherited from the prototype is missing, not a value', () => {
     const batch = encodeRows([{}], numbers(['toString']));
     expect(batch.failures.map((x) => x.message)).toEqual(["row 0, feature 'toString': missing"]);
+  });
+});
+
+describe('a matrix with a categorical column', () => {
+  it('holds category indices; a fraction, a negative or an index past the last category is refused', () => {
+    const columns: FeatureSpec[] = [
+      { name: 'x', type: 'number' },
+      { name: 'region', type: 'string', categories: ['north', 'south'] },
+    ];
+    const values = Float64Array.of(0.5, 1, 1.5, 0.5, 2.5, 2, 3.5, -1, 4.5, 0);
+    const batch = encodeMatrix({ values, rows: 5, layout: 'row-major' }, columns);
+    expect(batch.rows).toBe(2);
+    expect(Array.from(batch.values.subarray(0, 4))).toEqual([0.5, 1, 4.5, 0]);
+    expect(batch.failures.map((x) => x.message)).toEqual([
+      "row 1, feature 'region': category index 0.5 is not in [0, 2)",
+      "row 2, feature 'region': category index 2 is not in [0, 2)",
+      "row 3, feature 'region': category index -1 is not in [0, 2)",
+    ]);
   });
 });
