@@ -1,0 +1,21 @@
+/** The embedded inference core (SPEC 7): ONNX models with metadata, scored in batches. */
+export { InferenceCore } from './inference-core.js';
+export { inferenceBench } from './bench.js';
+export { bundledModelFile, type BundledModel } from './bundled-models.js';
+export { loadModel, loadModelFile, type ModelArtifact, type ModelFileOptions } from './load-model.js';
+export { OnnxModel } from './onnx-model.js';
+export type { InferenceOptions } from './options.js';
+export type { ScoreResult } from './decode-outputs.js';
+export type { FeatureMatrix } from './encode-matrix.js';
+export type { RowFailure, RowFailureReason } from './failures.js';
+export type { GraphBinding } from './graph-check.js';
+export {
+  METADATA_PROPS_KEY,
+  parseMetadata,
+  parseMetadataJson,
+  type FeatureSpec,
+  type MetadataJson,
+  type ModelMetadata,
+} from './metadata.js';
+export { readMetadataProps } from './onnx-metadata-props.js';
+export { InferenceError, isInferenceError, type InferenceErrorCode } from './errors.js';

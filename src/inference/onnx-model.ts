@@ -1,0 +1,137 @@
+/**
+ * One loaded model: its onnxruntime session (created once, reused by every batch), its checked
+ * metadata and graph binding. `close()` waits for batches in flight, then releases the session.
+ */
+import { createHash } from 'node:crypto';
+import ort from 'onnxruntime-node';
+import { decodeOutputs, type ScoreResult } from './decode-outputs.js';
+import { labelIndexer } from './label-index.js';
+import { encodeMatrix, type FeatureMatrix } from './encode-matrix.js';
+import { rowEncoder, type EncodedBatch } from './encode-rows.js';
+import { errorText, InferenceError } from './errors.js';
+import { bindGraph, type GraphBinding } from './graph-check.js';
+import type { ModelMetadata } from './metadata.js';
+import type { ResolvedInferenceOptions } from './options.js';
+
+export class OnnxModel {
+  private closed = false;
+  private inFlight = new Set<Promise<unknown>>();
+  private readonly indexLabels: ReturnType<typeof labelIndexer>;
+  private readonly encodeRows: ReturnType<typeof rowEncoder>;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly metadata: ModelMetadata,
+    readonly binding: GraphBinding,
+    /** Hex SHA-256 of the artifact's bytes, as the registry records it. */
+    readonly sha256: string,
+  ) {
+    this.indexLabels = labelIndexer(metadata.classes);
+    this.encodeRows = rowEncoder(metadata.columns);
+  }
+
+  /**
+   * Creates the session, then resolves the metadata and checks the graph against it; the session
+   * is released on any failure. The session comes first so that bytes onnxruntime refuses are
+   * always `ARTIFACT_INVALID`, whatever the metadata.
+   */
+  static async create(
+    bytes: Uint8Array,
+    metadataOf: () => ModelMetadata,
+    options: ResolvedInferenceOptions,
+  ): Promise<OnnxModel> {
+    if (bytes.length === 0) throw new InferenceError('ARTIFACT_INVALID', 'ONNX artifact is empty');
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: options.intraOpThreads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        // Fatal only: a refused artifact is reported once, by the InferenceError carrying onnxruntime's message.
+        logSeverityLevel: 4,
+      });
+    } catch (cause) {
+      throw new InferenceError('ARTIFACT_INVALID', `ONNX artifact could not be loaded: ${errorText(cause)}`, {
+        cause,
+      });
+    }
+    try {
+      const metadata = metadataOf();
+      const binding = bindGraph(session, metadata);
+      return new OnnxModel(session, metadata, binding, createHash('sha256').update(bytes).digest('hex'));
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+
+  /** Scores rows of features (objects keyed by feature name); bad rows are reported, not thrown. */
+  // async, so a closed model rejects rather than throws; the batch is tracked before the first await.
+  async score(rows: readonly unknown[]): Promise<ScoreResult> {
+    this.assertOpen();
+    return this.track(this.run(this.encodeRows(rows), rows.length));
+  }
+
+  /** Scores a numeric matrix of the graph columns; throws `INPUT_SHAPE` on a wrong length. */
+  async scoreMatrix(matrix: FeatureMatrix): Promise<ScoreResult> {
+    this.assertOpen();
+    return this.track(this.run(encodeMatrix(matrix, this.metadata.columns), matrix.rows));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled(this.inFlight);
+    await this.session.release();
+  }
+
+  private assertOpen(): void {
+    if (this.closed)
+      throw new InferenceError(
+        'MODEL_CLOSED',
+        `model ${this.metadata.name ?? this.sha256.slice(0, 12)} is closed`,
+      );
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const done = () => this.inFlight.delete(work);
+    void work.then(done, done);
+    return work;
+  }
+
+  private async run(batch: EncodedBatch, total: number): Promise<ScoreResult> {
+    if (batch.rows === 0) return decodeOutputs(this.metadata, this.indexLabels, batch, total, null, null);
+    const f = this.metadata.columns.length;
+    const used = batch.rows * f;
+    const data = batch.values.length === used ? batch.values : batch.values.slice(0, used);
+    const { input, label, probabilities } = this.binding;
+    let outputs: ort.InferenceSession.OnnxValueMapType;
+    try {
+      outputs = await this.session.run({ [input]: new ort.Tensor('float32', data, [batch.rows, f]) }, [
+        label,
+        probabilities,
+      ]);
+    } catch (cause) {
+      throw new InferenceError(
+        'RUN_FAILED',
+        `onnxruntime failed scoring ${batch.rows} rows: ${errorText(cause)}`,
+        { cause },
+      );
+    }
+    return decodeOutputs(
+      this.metadata,
+      this.indexLabels,
+      batch,
+      total,
+      outputs[label] as ort.Tensor,
+      outputs[probabilities] as ort.Tensor,
+    );
+  }
+}
