@@ -4,7 +4,7 @@
  * built before timing; each figure is the median of `--repeat` runs, after one warm-up.
  */
 import { parseArgs } from 'node:util';
-import type { Bench } from '../bench/bench.js';
+import type { Bench } from '../platform/cli/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { bundledModelFile } from './bundled-models.js';
 import { loadModelFile } from './load-model.js';
@@ -183,8 +183,6 @@ async function measure(
 }
 
 export const inferenceBench: Bench = {
-  summary:
-    'the inference core alone: rows/s for a 10-feature logistic model (objects, row- and column-major matrices)',
   async run(args) {
     const opts = options(args);
     const model = await loadModelFile(opts.model, { intraOpThreads: opts.threads });

@@ -1,6 +1,6 @@
 /** The embedded inference core (SPEC 7): ONNX models with metadata, scored in batches. */
+export { inference, type InferenceCapability } from './capability.js';
 export { InferenceCore } from './inference-core.js';
-export { inferenceBench } from './bench.js';
 export { bundledModelFile, type BundledModel } from './bundled-models.js';
 export { loadModel, loadModelFile, type ModelArtifact, type ModelFileOptions } from './load-model.js';
 export { OnnxModel } from './onnx-model.js';

@@ -2,6 +2,7 @@ import { auth } from '../auth/index.js';
 import { collectors } from '../collectors/index.js';
 import { dashboards } from '../dashboards/index.js';
 import { drift } from '../drift/index.js';
+import { inference } from '../inference/index.js';
 import { metrics } from '../metrics/index.js';
 import { models } from '../models/index.js';
 import type { CapabilityDefinition } from '../platform/capability/index.js';
@@ -10,4 +11,4 @@ import type { CapabilityDefinition } from '../platform/capability/index.js';
  * Every capability of the service, in start order (stopped in reverse). Adding one is a folder
  * whose `index.ts` exports a `CapabilityDefinition`, and a line here.
  */
-export const capabilities: readonly CapabilityDefinition[] = [auth, models, collectors, metrics, drift, dashboards];
+export const capabilities: readonly CapabilityDefinition[] = [auth, models, collectors, metrics, drift, inference, dashboards];

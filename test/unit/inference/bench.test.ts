@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { inferenceBench } from '../../../src/inference/bench.js';
+import type { BenchContext } from '../../../src/platform/cli/index.js';
+
+/** This benchmark runs no service and opens no database. */
+const context: BenchContext = { migrations: [], startService: () => Promise.reject(new Error('not used by this benchmark')) };
 
 describe('bench inference', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -10,7 +14,7 @@ describe('bench inference', () => {
       lines.push(String(chunk));
       return true;
     });
-    await inferenceBench.run(['--rows', '2500', '--batch', '1000', '--repeat', '1']);
+    await inferenceBench.run(['--rows', '2500', '--batch', '1000', '--repeat', '1'], context);
     expect(lines[0]).toMatch(/10 features, 2,500 rows in batches of 1,000/);
     expect(lines.slice(1).map((l) => l.trim().split(/\s{2,}/)[0])).toEqual([
       'row-major Float32Array',
@@ -21,11 +25,11 @@ describe('bench inference', () => {
   });
 
   it('refuses bad options with the usage', async () => {
-    await expect(inferenceBench.run(['--rows', '0'])).rejects.toMatchObject({
+    await expect(inferenceBench.run(['--rows', '0'], context)).rejects.toMatchObject({
       code: 'BAD_REQUEST',
       message: expect.stringContaining('--rows must be') as string,
     });
-    await expect(inferenceBench.run(['--nope'])).rejects.toMatchObject({
+    await expect(inferenceBench.run(['--nope'], context)).rejects.toMatchObject({
       code: 'BAD_REQUEST',
       message: expect.stringContaining('usage:') as string,
     });
