@@ -3,42 +3,10 @@ import type { Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { bucketEnd, bucketSeconds, parseBucket, type Bucket } from '../platform/time/index.js';
 import { metricsQuery, type MetricsRow } from './metrics-sql.js';
+import type { MetricsBucket, ModelMetrics } from './schemas.js';
 
-/** One bucket of one version (SPEC 9 shape plus `task`, `throughput`, `label_coverage`, `positive_rate`, `macro_f1`). */
-export interface MetricsBucket {
-  /** ISO-8601 UTC, inclusive. */
-  start: string;
-  /** ISO-8601 UTC, exclusive. */
-  end: string;
-  version: string;
-  task: Task;
-  count: number;
-  /** Predictions per second over the whole bucket. */
-  throughput: number;
-  error_rate: number;
-  latency_ms: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
-  labeled: number;
-  /** labeled / count. */
-  label_coverage: number;
-  accuracy: number | null;
-  precision: number | null;
-  recall: number | null;
-  f1: number | null;
-  roc_auc: number | null;
-  /** Share of the bucket's predictions that predict the positive class (binary). */
-  positive_rate: number | null;
-  /** Multiclass: unweighted mean of per-class F1 over the classes seen in the bucket. */
-  macro_f1: number | null;
-  mae: number | null;
-  rmse: number | null;
-  mape: number | null;
-  r2: number | null;
-}
+export type { MetricsBucket, ModelMetrics };
 
-export interface ModelMetrics {
-  model_id: string;
-  buckets: MetricsBucket[];
-}
 
 export interface MetricsRequest {
   model: string;

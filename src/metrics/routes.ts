@@ -1,3 +1,4 @@
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ModelRegistry } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
@@ -13,16 +14,11 @@ export interface MetricsRoutesDeps {
   now?: () => number;
 }
 
-interface MetricsRequest {
-  Params: { model: string };
-  Querystring: { from?: string; to?: string; bucket: string; version?: string };
-}
-
 /** GET /models/:model/metrics (SPEC 9). */
 export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
   const now = deps.now ?? Date.now;
-  return (app) => {
-    app.get<MetricsRequest>(
+  const plugin: FastifyPluginAsyncJsonSchemaToTs = (app) => {
+    app.get(
       '/models/:model/metrics',
       {
         config: { role: 'viewer' },
@@ -60,4 +56,5 @@ export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
     );
     return Promise.resolve();
   };
+  return plugin;
 }

@@ -1,3 +1,4 @@
+import type { FromSchema } from 'json-schema-to-ts';
 import { TASKS } from '../models/index.js';
 import { BUCKET_PATTERN, DEFAULT_BUCKETS, MAX_BUCKETS } from '../platform/time/index.js';
 import { errorSchema, nullableNumber } from '../api/index.js';
@@ -32,9 +33,11 @@ export const metricsQuerystring = {
 
 const bucketSchema = {
   type: 'object',
+  additionalProperties: false,
+  description: 'one bucket of one version (SPEC 9 shape plus task, throughput, label_coverage, positive_rate, macro_f1)',
   properties: {
-    start: { type: 'string', format: 'date-time' },
-    end: { type: 'string', format: 'date-time' },
+    start: { type: 'string', format: 'date-time', description: 'inclusive' },
+    end: { type: 'string', format: 'date-time', description: 'exclusive' },
     version: { type: 'string' },
     task: { type: 'string', enum: [...TASKS] },
     count: { type: 'integer' },
@@ -44,6 +47,7 @@ const bucketSchema = {
       type: 'object',
       description:
         'exact percentiles, linear interpolation between order statistics; null when no prediction reported latency_ms',
+      additionalProperties: false,
       properties: { p50: nullableNumber, p95: nullableNumber, p99: nullableNumber, max: nullableNumber },
       required: ['p50', 'p95', 'p99', 'max'],
     },
@@ -94,6 +98,11 @@ const bucketSchema = {
 
 export const metricsResponse = {
   type: 'object',
+  additionalProperties: false,
   properties: { model_id: { type: 'string' }, buckets: { type: 'array', items: bucketSchema } },
   required: ['model_id', 'buckets'],
 } as const;
+
+/** The route's answer and its buckets: types from the schemas that validate and document them. */
+export type ModelMetrics = FromSchema<typeof metricsResponse>;
+export type MetricsBucket = FromSchema<typeof bucketSchema>;

@@ -1,6 +1,7 @@
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyPluginAsync } from 'fastify';
 import { normalizeClass } from './classes.js';
-import type { ModelRegistry, ModelVersionRecord, VersionCorrection } from './registry.js';
+import type { ModelRegistry, ModelVersionRecord } from './registry.js';
 import { STAGES } from './registry.js';
 import { TASKS } from './task.js';
 import { errorBody, errorSchema } from '../api/index.js';
@@ -20,17 +21,20 @@ const versionProperties = {
 
 const versionSchema = {
   type: 'object',
+  additionalProperties: false,
   properties: versionProperties,
-  required: Object.keys(versionProperties),
+  required: ['version', 'task', 'task_source', 'positive_class', 'stage', 'first_seen'],
 } as const;
 
 const modelsResponse = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     models: {
       type: 'array',
       items: {
         type: 'object',
+        additionalProperties: false,
         properties: { model_id: { type: 'string' }, versions: { type: 'array', items: versionSchema } },
         required: ['model_id', 'versions'],
       },
@@ -77,7 +81,7 @@ function isoMillis(text: string): string {
 
 /** GET /models (viewer) and PATCH /models/:model/versions/:version (admin; corrects task, positive class, stage). */
 export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
-  return (app) => {
+  const plugin: FastifyPluginAsyncJsonSchemaToTs = (app) => {
     app.get(
       '/models',
       {
@@ -103,7 +107,7 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
       },
     );
 
-    app.patch<{ Params: { model: string; version: string }; Body: VersionCorrection }>(
+    app.patch(
       '/models/:model/versions/:version',
       {
         config: { role: 'admin' },
@@ -122,7 +126,7 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
           },
           body: correctionBody,
           response: {
-            200: { type: 'object', properties: { model_id: { type: 'string' }, ...versionProperties } },
+            200: { type: 'object', additionalProperties: false, properties: { model_id: { type: 'string' }, ...versionProperties } },
             400: errorSchema,
             404: errorSchema,
           },
@@ -175,4 +179,5 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
     );
     return Promise.resolve();
   };
+  return plugin;
 }

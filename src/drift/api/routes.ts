@@ -2,10 +2,11 @@
  * Drift routes (SPEC 9): GET /models/:model/drift, PUT /models/:model/versions/:version/reference,
  * PUT and GET /models/:model/policy.
  */
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyPluginAsync } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import type { z } from 'zod';
 import { DriftError } from '../errors.js';
-import type { MethodOption } from '../statistics/index.js';
 import { parseBucket, parseTime, resolveRange } from '../../platform/time/index.js';
 import type { DriftService, ReferenceInput } from '../service/drift-service.js';
 import type { PolicyStore } from '../store/policies.js';
@@ -24,22 +25,15 @@ export interface DriftRoutesDeps {
 
 const DAY = 86_400_000;
 
-interface DriftRequest {
-  Params: { model: string };
-  Querystring: { from?: string; to?: string; bucket?: string; method?: MethodOption; version?: string; columns?: string };
-}
-
-interface ReferenceRequest {
-  Params: { model: string; version: string };
-  Body: { rows?: unknown[]; from?: string | number; to?: string | number };
-}
+type DriftQuery = FromSchema<typeof driftQuerystring>;
+type ReferenceBody = FromSchema<typeof referenceBody>;
 
 function badRequest(message: string): DriftError {
   return new DriftError('BAD_INPUT', message);
 }
 
 /** [from, to) and the bucket of a drift request; whole buckets, like the metrics route. */
-export function resolveDriftRange(query: DriftRequest['Querystring'], now: number) {
+export function resolveDriftRange(query: DriftQuery, now: number) {
   const window = query.bucket === undefined ? undefined : parseBucket(query.bucket);
   if (query.bucket !== undefined && window === undefined) throw badRequest(`querystring/bucket: '${query.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d up to 366 days)`);
   const to = query.to === undefined ? now : parseTime(query.to);
@@ -65,7 +59,7 @@ export function parseColumns(text: string | undefined): string[] | undefined {
 }
 
 /** Exactly one of `rows` or `from` + `to`. */
-export function referenceInput(body: ReferenceRequest['Body']): ReferenceInput {
+export function referenceInput(body: ReferenceBody): ReferenceInput {
   if (body.rows !== undefined) {
     if (body.from !== undefined || body.to !== undefined) throw badRequest(`body: give either rows or from and to, not both`);
     return { rows: body.rows };
@@ -81,8 +75,8 @@ export function referenceInput(body: ReferenceRequest['Body']): ReferenceInput {
 
 export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
   const now = deps.now ?? Date.now;
-  return async (app) => {
-    app.get<DriftRequest>(
+  const plugin: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
+    app.get(
       '/models/:model/drift',
       {
         config: { role: 'viewer' },
@@ -110,7 +104,7 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       },
     );
 
-    app.put<ReferenceRequest>(
+    app.put(
       '/models/:model/versions/:version/reference',
       {
         config: { role: 'admin' },
@@ -139,4 +133,5 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
 
     await app.register(policyRoutes({ service: deps.service, policies: deps.policies, sections: deps.policySections ?? {} }));
   };
+  return plugin;
 }

@@ -43,6 +43,7 @@ export const driftQuerystring = {
 
 const columnSchema = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     column: { type: 'string' },
     role: { type: 'string', enum: [...COLUMN_ROLES] },
@@ -59,6 +60,7 @@ const columnSchema = {
 
 export const bucketSchema = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     start: { type: 'string', format: 'date-time' },
     end: { type: 'string', format: 'date-time' },
@@ -72,6 +74,7 @@ export const bucketSchema = {
 
 export const driftResponse = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     model_id: { type: 'string' },
     version: { type: 'string' },
@@ -102,6 +105,7 @@ export const referenceBody = {
 
 export const referenceResponse = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     model_id: { type: 'string' },
     version: { type: 'string' },

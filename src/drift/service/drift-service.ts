@@ -2,13 +2,13 @@
 import type { ModelRegistry, ModelVersionRecord } from '../../models/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
 import type { Logger } from '../../platform/observability/index.js';
-import type { MethodOption } from '../statistics/index.js';
+import type { ColumnKind, MethodOption } from '../statistics/index.js';
 import { DriftError } from '../errors.js';
 import { evaluateWindow, planColumns, type ColumnPlan } from '../engine/evaluate.js';
 import { referenceFromRaw } from '../engine/in-memory.js';
 import { RowError, SampleBuilder, shortName } from '../engine/samples.js';
 import { driftPolicySchema, driftSettings, type DriftSettings } from '../engine/settings.js';
-import type { DriftBucket, DriftReport, Reference, ReferenceInfo } from '../engine/types.js';
+import type { ColumnRole, DriftBucket, DriftReport, Reference, ReferenceInfo, ValueType } from '../engine/types.js';
 import type { Bucket } from '../../platform/time/index.js';
 import {
   copyRawColumnsFromRange,
@@ -58,7 +58,7 @@ export interface ReferenceSummary {
   to: string | null;
   rows: number;
   set_at: string;
-  columns: { column: string; role: string; value_type: string; kind: string; n: number; nulls: number; distinct: number }[];
+  columns: { column: string; role: ColumnRole; value_type: ValueType; kind: ColumnKind; n: number; nulls: number; distinct: number }[];
 }
 
 export interface ReportRequest {
