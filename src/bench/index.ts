@@ -1,4 +1,5 @@
 import { metricsBench } from '../metrics/index.js';
+import { metricsApiBench } from '../metrics/concurrency-bench.js';
 import { ingestBench } from '../collectors/ingest-bench.js';
 import { driftBench } from '../drift/index.js';
 import type { Bench } from './bench.js';
@@ -9,5 +10,6 @@ export type { Bench } from './bench.js';
 export const benches: Record<string, Bench> = {
   ingest: ingestBench,
   metrics: metricsBench,
+  'metrics-api': metricsApiBench,
   drift: driftBench,
 };

@@ -1,0 +1,145 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { buildApp } from '../api/index.js';
+import { KeyStore } from '../auth/index.js';
+import type { Bench } from '../bench/bench.js';
+import { allMigrations } from '../migrations.js';
+import { ModelRegistry } from '../models/index.js';
+import { migrate, openDatabase } from '../platform/clickhouse/index.js';
+import { ModelwatchError } from '../platform/errors.js';
+import { createLogger } from '../platform/observability/index.js';
+import { insertData } from './bench.js';
+import { metricsRoutes } from './routes.js';
+
+interface Options {
+  rows: number;
+  labeled: number;
+  concurrency: number;
+  /** Sequential requests for the same-run baseline. */
+  single: number;
+}
+
+const HELP = '--rows N, --labeled 0..1, --concurrency N (1..1000), --single N';
+
+function parseOptions(args: string[]): Options {
+  const options: Options = { rows: 500_000, labeled: 0.3, concurrency: 200, single: 10 };
+  for (let i = 0; i < args.length; i += 2) {
+    const [name, value] = [args[i], args[i + 1]];
+    const n = Number(value);
+    const count = Number.isInteger(n) && n > 0;
+    if (name === '--rows' && count) options.rows = n;
+    else if (name === '--labeled' && n >= 0 && n <= 1) options.labeled = n;
+    else if (name === '--concurrency' && count && n <= 1000) options.concurrency = n;
+    else if (name === '--single' && count) options.single = n;
+    else throw new ModelwatchError('BAD_REQUEST', `bench metrics-api: bad option ${name ?? ''} ${value ?? ''} (options: ${HELP})`);
+  }
+  return options;
+}
+
+interface Answer {
+  ms: number;
+  status: number;
+}
+
+/** One GET over loopback, body drained; the time is to the last byte. */
+function get(agent: Agent, url: URL, key: string): Promise<Answer> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, headers: { authorization: `Bearer ${key}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ ms: performance.now() - started, status: res.statusCode ?? 0 }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+const ms = (n: number) => `${n.toFixed(0)} ms`;
+
+/** Health probes every 50 ms while `during` runs: the worst answer time shows whether the event loop stalls. */
+async function probeHealth(agent: Agent, base: string, key: string, during: Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  let done = false;
+  void during.finally(() => (done = true));
+  while (!done) {
+    times.push((await get(agent, new URL('/healthz', base), key)).ms);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return times;
+}
+
+async function measure(base: string, key: string, options: Options): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency + 2 });
+  const metrics = new URL('/api/v1/models/bench-model/metrics?from=2026-01-01&to=2026-02-01&bucket=1h', base);
+  try {
+    const warm = await get(agent, metrics, key);
+    if (warm.status !== 200) throw new ModelwatchError('BAD_REQUEST', `bench metrics-api: the metrics route answered ${warm.status}`);
+    const single: number[] = [];
+    for (let i = 0; i < options.single; i++) single.push((await get(agent, metrics, key)).ms);
+    single.sort((a, b) => a - b);
+    const started = performance.now();
+    const burst = Promise.all(Array.from({ length: options.concurrency }, () => get(agent, metrics, key)));
+    const health = await probeHealth(new Agent({ keepAlive: true, maxSockets: 1 }), base, key, burst);
+    const answers = await burst;
+    const wall = performance.now() - started;
+    const times = answers.map((a) => a.ms).sort((a, b) => a - b);
+    const statuses = new Map<number, number>();
+    for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+    process.stdout.write(
+      `  baseline: one request alone (${options.single} sequential): p50 ${ms(percentile(single, 50))}, min ${ms(single[0] ?? NaN)}, max ${ms(single.at(-1) ?? NaN)}\n` +
+        `  ${options.concurrency} concurrent requests: p50 ${ms(percentile(times, 50))}, p95 ${ms(percentile(times, 95))}, max ${ms(times.at(-1) ?? NaN)}; ` +
+        `${((options.concurrency * 1000) / wall).toFixed(1)} requests/s (${(wall / 1000).toFixed(2)} s wall)\n` +
+        `  statuses: ${[...statuses].map(([s, n]) => `${s} ×${n}`).join(', ')}\n` +
+        `  /healthz during the burst: ${health.length} probes, max ${ms(Math.max(...health))}\n`,
+    );
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function run(args: string[]): Promise<void> {
+  const options = parseOptions(args);
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-metrics-api-'));
+  const db = await openDatabase({ url: undefined, cluster: undefined, database: 'bench_metrics_api', dataDir });
+  const adminKey = 'bench-admin-key';
+  const logger = createLogger('warn');
+  try {
+    await migrate(db, allMigrations);
+    process.stdout.write(
+      `bench metrics-api: ${options.rows.toLocaleString('en')} predictions of one binary model over January 2026, ` +
+        `${options.labeled * 100}% labeled; GET /api/v1/models/bench-model/metrics (month, 1h buckets) over loopback; ` +
+        `(embedded engine in ${dataDir})\n`,
+    );
+    await insertData(db, { rows: options.rows, labeled: options.labeled, warm: 0 });
+    const app = await buildApp({
+      logger,
+      keys: new KeyStore(db, adminKey),
+      registry: new Registry(),
+      readiness: { checks: () => Promise.resolve({}) },
+      metricsPublic: false,
+      routes: [metricsRoutes({ db, models: new ModelRegistry(db) })],
+    });
+    try {
+      const base = await app.listen({ host: '127.0.0.1', port: 0 });
+      await measure(base, adminKey, options);
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await db.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+export const metricsApiBench: Bench = {
+  summary: `${'concurrent GET …/metrics through the API, embedded engine'} (${HELP}; defaults 500,000 rows, 200 concurrent)`,
+  run,
+};
