@@ -2,13 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
 import { Registry } from 'prom-client';
 import { buildApp } from '../api/index.js';
 import { KeyStore } from '../auth/index.js';
 import type { Bench } from '../bench/bench.js';
 import { allMigrations } from '../migrations.js';
 import { ModelRegistry } from '../models/index.js';
-import { migrate, openDatabase } from '../platform/clickhouse/index.js';
+import { migrate, openDatabase, type Database, type EmbeddedOptions } from '../platform/clickhouse/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { createLogger } from '../platform/observability/index.js';
 import { insertData } from './bench.js';
@@ -20,12 +22,22 @@ interface Options {
   concurrency: number;
   /** Sequential requests for the same-run baseline. */
   single: number;
+  rounds: number;
+  engine: EmbeddedOptions;
 }
 
-const HELP = '--rows N, --labeled 0..1, --concurrency N (1..1000), --single N';
+const HELP =
+  '--rows N, --labeled 0..1, --concurrency N (1..1000), --single N, --rounds N, --connections N, --max-threads N';
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { rows: 500_000, labeled: 0.3, concurrency: 200, single: 10 };
+  const options: Options = {
+    rows: 200_000,
+    labeled: 0.3,
+    concurrency: 200,
+    single: 5,
+    rounds: 1,
+    engine: {},
+  };
   for (let i = 0; i < args.length; i += 2) {
     const [name, value] = [args[i], args[i + 1]];
     const n = Number(value);
@@ -34,7 +46,16 @@ function parseOptions(args: string[]): Options {
     else if (name === '--labeled' && n >= 0 && n <= 1) options.labeled = n;
     else if (name === '--concurrency' && count && n <= 1000) options.concurrency = n;
     else if (name === '--single' && count) options.single = n;
-    else throw new ModelwatchError('BAD_REQUEST', `bench metrics-api: bad option ${name ?? ''} ${value ?? ''} (options: ${HELP})`);
+    else if (name === '--rounds' && count && n <= 10) options.rounds = n;
+    else if (name === '--connections' && count && n <= 64)
+      options.engine = { ...options.engine, connections: n };
+    else if (name === '--max-threads' && Number.isInteger(n) && n >= 0 && n <= 256)
+      options.engine = { ...options.engine, maxThreads: n };
+    else
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `bench metrics-api: bad option ${name ?? ''} ${value ?? ''} (options: ${HELP})`,
+      );
   }
   return options;
 }
@@ -65,7 +86,12 @@ function percentile(sorted: number[], p: number): number {
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
 /** Health probes every 50 ms while `during` runs: the worst answer time shows whether the event loop stalls. */
-async function probeHealth(agent: Agent, base: string, key: string, during: Promise<unknown>): Promise<number[]> {
+async function probeHealth(
+  agent: Agent,
+  base: string,
+  key: string,
+  during: Promise<unknown>,
+): Promise<number[]> {
   const times: number[] = [];
   let done = false;
   void during.finally(() => (done = true));
@@ -76,12 +102,24 @@ async function probeHealth(agent: Agent, base: string, key: string, during: Prom
   return times;
 }
 
-async function measure(base: string, key: string, options: Options): Promise<void> {
+interface Figures {
+  single: number;
+  p50: number;
+  p95: number;
+  rate: number;
+  healthMax: number;
+}
+
+async function measure(base: string, key: string, options: Options): Promise<Figures> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency + 2 });
   const metrics = new URL('/api/v1/models/bench-model/metrics?from=2026-01-01&to=2026-02-01&bucket=1h', base);
   try {
     const warm = await get(agent, metrics, key);
-    if (warm.status !== 200) throw new ModelwatchError('BAD_REQUEST', `bench metrics-api: the metrics route answered ${warm.status}`);
+    if (warm.status !== 200)
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `bench metrics-api: the metrics route answered ${warm.status}`,
+      );
     const single: number[] = [];
     for (let i = 0; i < options.single; i++) single.push((await get(agent, metrics, key)).ms);
     single.sort((a, b) => a - b);
@@ -93,45 +131,98 @@ async function measure(base: string, key: string, options: Options): Promise<voi
     const times = answers.map((a) => a.ms).sort((a, b) => a - b);
     const statuses = new Map<number, number>();
     for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+    const figures = {
+      single: percentile(single, 50),
+      p50: percentile(times, 50),
+      p95: percentile(times, 95),
+      rate: (options.concurrency * 1000) / wall,
+      healthMax: Math.max(...health),
+    };
     process.stdout.write(
-      `  baseline: one request alone (${options.single} sequential): p50 ${ms(percentile(single, 50))}, min ${ms(single[0] ?? NaN)}, max ${ms(single.at(-1) ?? NaN)}\n` +
-        `  ${options.concurrency} concurrent requests: p50 ${ms(percentile(times, 50))}, p95 ${ms(percentile(times, 95))}, max ${ms(times.at(-1) ?? NaN)}; ` +
-        `${((options.concurrency * 1000) / wall).toFixed(1)} requests/s (${(wall / 1000).toFixed(2)} s wall)\n` +
-        `  statuses: ${[...statuses].map(([s, n]) => `${s} ×${n}`).join(', ')}\n` +
-        `  /healthz during the burst: ${health.length} probes, max ${ms(Math.max(...health))}\n`,
+      `    baseline, one request alone (${options.single} sequential): p50 ${ms(figures.single)}, min ${ms(single[0] ?? NaN)}, max ${ms(single.at(-1) ?? NaN)}\n` +
+        `    ${options.concurrency} concurrent: p50 ${ms(figures.p50)}, p95 ${ms(figures.p95)}, max ${ms(times.at(-1) ?? NaN)}; ` +
+        `${figures.rate.toFixed(1)} requests/s (${(wall / 1000).toFixed(2)} s wall); statuses ${[...statuses].map(([s, n]) => `${s} ×${n}`).join(', ')}\n` +
+        `    /healthz during the burst: ${health.length} probes, max ${ms(figures.healthMax)}\n`,
     );
+    return figures;
   } finally {
     agent.destroy();
+  }
+}
+
+/**
+ * The engine as it was opened before the pool: one chdb connection straight under the client,
+ * parameters bound by chdb (one process-wide chain). On the same data directory, so both are
+ * measured in one run, under the same machine load.
+ */
+async function singleConnection(
+  db: Database,
+  dataDir: string,
+): Promise<{ db: Database; close: () => Promise<void> }> {
+  const client = createClient({
+    connection: createChdbConnection({ path: path.join(dataDir, 'clickhouse') }) as unknown as NonNullable<
+      Parameters<typeof createClient>[0]
+    >['connection'],
+    log: { level: ClickHouseLogLevel.OFF },
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  await client.command({ query: `USE ${db.name}` });
+  return { db: { ...db, client }, close: () => client.close() };
+}
+
+async function measureThrough(db: Database, options: Options): Promise<Figures> {
+  const adminKey = 'bench-admin-key';
+  const app = await buildApp({
+    logger: createLogger('warn'),
+    keys: new KeyStore(db, adminKey),
+    registry: new Registry(),
+    readiness: { checks: () => Promise.resolve({}) },
+    metricsPublic: false,
+    routes: [metricsRoutes({ db, models: new ModelRegistry(db) })],
+  });
+  try {
+    return await measure(await app.listen({ host: '127.0.0.1', port: 0 }), adminKey, options);
+  } finally {
+    await app.close();
   }
 }
 
 async function run(args: string[]): Promise<void> {
   const options = parseOptions(args);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-metrics-api-'));
-  const db = await openDatabase({ url: undefined, cluster: undefined, database: 'bench_metrics_api', dataDir });
-  const adminKey = 'bench-admin-key';
-  const logger = createLogger('warn');
+  const db = await openDatabase(
+    { url: undefined, cluster: undefined, database: 'bench_metrics_api', dataDir },
+    options.engine,
+  );
   try {
     await migrate(db, allMigrations);
     process.stdout.write(
       `bench metrics-api: ${options.rows.toLocaleString('en')} predictions of one binary model over January 2026, ` +
-        `${options.labeled * 100}% labeled; GET /api/v1/models/bench-model/metrics (month, 1h buckets) over loopback; ` +
+        `${options.labeled * 100}% labeled; GET /api/v1/models/bench-model/metrics (month, 1h buckets) over loopback ` +
         `(embedded engine in ${dataDir})\n`,
     );
     await insertData(db, { rows: options.rows, labeled: options.labeled, warm: 0 });
-    const app = await buildApp({
-      logger,
-      keys: new KeyStore(db, adminKey),
-      registry: new Registry(),
-      readiness: { checks: () => Promise.resolve({}) },
-      metricsPublic: false,
-      routes: [metricsRoutes({ db, models: new ModelRegistry(db) })],
-    });
+    const legacy = await singleConnection(db, dataDir);
+    const modes = [
+      { name: 'one connection, chdb parameter binding (before)', db: legacy.db },
+      { name: `engine pool ${JSON.stringify(options.engine)} (after)`, db },
+    ];
+    const results: { name: string; figures: Figures }[] = [];
     try {
-      const base = await app.listen({ host: '127.0.0.1', port: 0 });
-      await measure(base, adminKey, options);
+      for (let round = 1; round <= options.rounds; round++) {
+        for (const mode of modes) {
+          process.stdout.write(`  round ${round}, ${mode.name}:\n`);
+          results.push({ name: mode.name, figures: await measureThrough(mode.db, options) });
+        }
+      }
     } finally {
-      await app.close();
+      await legacy.close();
+    }
+    process.stdout.write(`  summary (${options.concurrency} concurrent; same run, same data):\n`);
+    for (const { name, figures: f } of results) {
+      process.stdout.write(
+        `    ${name.padEnd(60)} alone ${ms(f.single).padStart(7)}  p50 ${ms(f.p50).padStart(8)}  p95 ${ms(f.p95).padStart(8)}  ${f.rate.toFixed(1).padStart(6)} req/s  healthz max ${ms(f.healthMax)}\n`,
+      );
     }
   } finally {
     await db.close();
@@ -140,6 +231,6 @@ async function run(args: string[]): Promise<void> {
 }
 
 export const metricsApiBench: Bench = {
-  summary: `${'concurrent GET …/metrics through the API, embedded engine'} (${HELP}; defaults 500,000 rows, 200 concurrent)`,
+  summary: `concurrent GET …/metrics through the API, one engine connection vs the pool (${HELP}; defaults 200,000 rows, 200 concurrent)`,
   run,
 };
