@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
@@ -23,11 +23,13 @@ interface Options {
   /** Sequential requests for the same-run baseline. */
   single: number;
   rounds: number;
+  /** Which engine set-ups to measure. */
+  modes: ('before' | 'after')[];
   engine: EmbeddedOptions;
 }
 
 const HELP =
-  '--rows N, --labeled 0..1, --concurrency N (1..1000), --single N, --rounds N, --connections N, --max-threads N';
+  '--rows N, --labeled 0..1, --concurrency N (1..1000), --single N, --rounds N, --only before|after, --connections N, --max-threads N';
 
 function parseOptions(args: string[]): Options {
   const options: Options = {
@@ -36,6 +38,7 @@ function parseOptions(args: string[]): Options {
     concurrency: 200,
     single: 5,
     rounds: 1,
+    modes: ['before', 'after'],
     engine: {},
   };
   for (let i = 0; i < args.length; i += 2) {
@@ -47,6 +50,7 @@ function parseOptions(args: string[]): Options {
     else if (name === '--concurrency' && count && n <= 1000) options.concurrency = n;
     else if (name === '--single' && count) options.single = n;
     else if (name === '--rounds' && count && n <= 10) options.rounds = n;
+    else if (name === '--only' && (value === 'before' || value === 'after')) options.modes = [value];
     else if (name === '--connections' && count && n <= 64)
       options.engine = { ...options.engine, connections: n };
     else if (name === '--max-threads' && Number.isInteger(n) && n >= 0 && n <= 256)
@@ -108,6 +112,9 @@ interface Figures {
   p95: number;
   rate: number;
   healthMax: number;
+  /** Process CPU (JS and engine threads) per request in the burst: independent of other load. */
+  cpu: number;
+  load: string;
 }
 
 async function measure(base: string, key: string, options: Options): Promise<Figures> {
@@ -124,10 +131,13 @@ async function measure(base: string, key: string, options: Options): Promise<Fig
     for (let i = 0; i < options.single; i++) single.push((await get(agent, metrics, key)).ms);
     single.sort((a, b) => a - b);
     const started = performance.now();
+    const cpu = process.cpuUsage();
+    const loadBefore = loadavg()[0] ?? 0;
     const burst = Promise.all(Array.from({ length: options.concurrency }, () => get(agent, metrics, key)));
     const health = await probeHealth(new Agent({ keepAlive: true, maxSockets: 1 }), base, key, burst);
     const answers = await burst;
     const wall = performance.now() - started;
+    const used = process.cpuUsage(cpu);
     const times = answers.map((a) => a.ms).sort((a, b) => a - b);
     const statuses = new Map<number, number>();
     for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
@@ -137,12 +147,15 @@ async function measure(base: string, key: string, options: Options): Promise<Fig
       p95: percentile(times, 95),
       rate: (options.concurrency * 1000) / wall,
       healthMax: Math.max(...health),
+      cpu: (used.user + used.system) / 1000 / options.concurrency,
+      load: `${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`,
     };
     process.stdout.write(
       `    baseline, one request alone (${options.single} sequential): p50 ${ms(figures.single)}, min ${ms(single[0] ?? NaN)}, max ${ms(single.at(-1) ?? NaN)}\n` +
         `    ${options.concurrency} concurrent: p50 ${ms(figures.p50)}, p95 ${ms(figures.p95)}, max ${ms(times.at(-1) ?? NaN)}; ` +
         `${figures.rate.toFixed(1)} requests/s (${(wall / 1000).toFixed(2)} s wall); statuses ${[...statuses].map(([s, n]) => `${s} ×${n}`).join(', ')}\n` +
-        `    /healthz during the burst: ${health.length} probes, max ${ms(figures.healthMax)}\n`,
+        `    /healthz during the burst: ${health.length} probes, max ${ms(figures.healthMax)}; ` +
+        `process CPU ${ms(figures.cpu)} per request; machine load average ${figures.load} (${availableParallelism()} cores)\n`,
     );
     return figures;
   } finally {
@@ -204,9 +217,9 @@ async function run(args: string[]): Promise<void> {
     await insertData(db, { rows: options.rows, labeled: options.labeled, warm: 0 });
     const legacy = await singleConnection(db, dataDir);
     const modes = [
-      { name: 'one connection, chdb parameter binding (before)', db: legacy.db },
-      { name: `engine pool ${JSON.stringify(options.engine)} (after)`, db },
-    ];
+      { key: 'before', name: 'one connection, chdb parameter binding (before)', db: legacy.db },
+      { key: 'after', name: `engine pool ${JSON.stringify(options.engine)} (after)`, db },
+    ].filter((m) => options.modes.includes(m.key as 'before' | 'after'));
     const results: { name: string; figures: Figures }[] = [];
     try {
       for (let round = 1; round <= options.rounds; round++) {
@@ -221,7 +234,7 @@ async function run(args: string[]): Promise<void> {
     process.stdout.write(`  summary (${options.concurrency} concurrent; same run, same data):\n`);
     for (const { name, figures: f } of results) {
       process.stdout.write(
-        `    ${name.padEnd(60)} alone ${ms(f.single).padStart(7)}  p50 ${ms(f.p50).padStart(8)}  p95 ${ms(f.p95).padStart(8)}  ${f.rate.toFixed(1).padStart(6)} req/s  healthz max ${ms(f.healthMax)}\n`,
+        `    ${name.padEnd(60)} alone ${ms(f.single).padStart(7)}  p50 ${ms(f.p50).padStart(8)}  p95 ${ms(f.p95).padStart(8)}  ${f.rate.toFixed(1).padStart(6)} req/s  healthz max ${ms(f.healthMax)}  CPU/request ${ms(f.cpu)}  load ${f.load}\n`,
       );
     }
   } finally {
