@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
@@ -112,6 +113,8 @@ interface Figures {
   p95: number;
   rate: number;
   healthMax: number;
+  /** Longest event-loop stall during the burst, ms. */
+  loopMax: number;
   /** Process CPU (JS and engine threads) per request in the burst: independent of other load. */
   cpu: number;
   load: string;
@@ -132,12 +135,15 @@ async function measure(base: string, key: string, options: Options): Promise<Fig
     single.sort((a, b) => a - b);
     const started = performance.now();
     const cpu = process.cpuUsage();
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const loadBefore = loadavg()[0] ?? 0;
     const burst = Promise.all(Array.from({ length: options.concurrency }, () => get(agent, metrics, key)));
     const health = await probeHealth(new Agent({ keepAlive: true, maxSockets: 1 }), base, key, burst);
     const answers = await burst;
     const wall = performance.now() - started;
     const used = process.cpuUsage(cpu);
+    loop.disable();
     const times = answers.map((a) => a.ms).sort((a, b) => a - b);
     const statuses = new Map<number, number>();
     for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
@@ -147,6 +153,7 @@ async function measure(base: string, key: string, options: Options): Promise<Fig
       p95: percentile(times, 95),
       rate: (options.concurrency * 1000) / wall,
       healthMax: Math.max(...health),
+      loopMax: loop.max / 1e6,
       cpu: (used.user + used.system) / 1000 / options.concurrency,
       load: `${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`,
     };
@@ -154,7 +161,7 @@ async function measure(base: string, key: string, options: Options): Promise<Fig
       `    baseline, one request alone (${options.single} sequential): p50 ${ms(figures.single)}, min ${ms(single[0] ?? NaN)}, max ${ms(single.at(-1) ?? NaN)}\n` +
         `    ${options.concurrency} concurrent: p50 ${ms(figures.p50)}, p95 ${ms(figures.p95)}, max ${ms(times.at(-1) ?? NaN)}; ` +
         `${figures.rate.toFixed(1)} requests/s (${(wall / 1000).toFixed(2)} s wall); statuses ${[...statuses].map(([s, n]) => `${s} ×${n}`).join(', ')}\n` +
-        `    /healthz during the burst: ${health.length} probes, max ${ms(figures.healthMax)}; ` +
+        `    /healthz during the burst: ${health.length} probes, max ${ms(figures.healthMax)}; event loop stalled at most ${ms(figures.loopMax)}; ` +
         `process CPU ${ms(figures.cpu)} per request; machine load average ${figures.load} (${availableParallelism()} cores)\n`,
     );
     return figures;
