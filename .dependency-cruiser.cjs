@@ -57,9 +57,9 @@ module.exports = {
     {
       name: 'no-static-import-of-cli-code',
       severity: 'error',
-      comment: "A capability's commands and benchmarks are loaded with import() when they run, never by the service.",
-      from: { path: '^src/', pathNot: ['^src/cli/', '/command\\.ts$', '/bench\\.ts$'] },
-      to: { path: ['/command\\.ts$', '/bench\\.ts$'], pathNot: '^src/platform/', dynamic: false },
+      comment: "A capability's commands and benchmarks (files named *command.ts, *bench.ts) are loaded with import() when they run, never by the service.",
+      from: { path: '^src/', pathNot: ['^src/cli/', 'command\\.ts$', 'bench\\.ts$'] },
+      to: { path: ['command\\.ts$', 'bench\\.ts$'], pathNot: '^src/platform/', dynamic: false },
     },
   ],
   options: {

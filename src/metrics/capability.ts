@@ -11,6 +11,10 @@ export const metrics: CapabilityDefinition = {
       summary: 'metrics route query over a month of predictions (--rows N, default 10,000,000; --labeled 0.3; --warm 3)',
       load: async () => (await import('./bench.js')).metricsBench,
     },
+    'metrics-api': {
+      summary: 'concurrent GET …/metrics through the API, one engine connection vs the pool (--rows N, --labeled 0..1, --concurrency N, --single N, --rounds N, --only before|after, --connections N, --max-threads N)',
+      load: async () => (await import('./concurrency-bench.js')).metricsApiBench,
+    },
   },
   create({ db, registry, logger }, use): Capability {
     const versions = use(models).registry;

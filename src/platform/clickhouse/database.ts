@@ -2,10 +2,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection, type ChdbConnection } from 'chdb/connection';
 import pRetry from 'p-retry';
 import type { ClickHouseConfig } from '../config/index.js';
 import { ModelwatchError, errorMessage } from '../errors.js';
+import { EnginePool, type EmbeddedOptions } from './engine-pool.js';
 
 /** One handle on ClickHouse, embedded or server; the same SQL runs on both. */
 export interface Database {
@@ -26,7 +26,11 @@ export interface Database {
   close(): Promise<void>;
 }
 
-type ClientConnection = Parameters<typeof createClient>[0] extends infer O ? (O extends { connection?: infer C } ? NonNullable<C> : never) : never;
+type ClientConnection = Parameters<typeof createClient>[0] extends infer O
+  ? O extends { connection?: infer C }
+    ? NonNullable<C>
+    : never
+  : never;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -55,9 +59,15 @@ export interface InsertOptions {
   settings?: Record<string, string | number>;
 }
 
-export async function openDatabase(config: ClickHouseConfig): Promise<Database> {
+/** `embedded` applies to the embedded engine only (a server schedules its own queries). */
+export async function openDatabase(
+  config: ClickHouseConfig,
+  embedded: EmbeddedOptions = {},
+): Promise<Database> {
   const name = assertIdentifier(config.database);
-  return config.url ? openServer(config.url, name, config.cluster) : openEmbedded(config.dataDir, name);
+  return config.url
+    ? openServer(config.url, name, config.cluster)
+    : openEmbedded(config.dataDir, name, embedded);
 }
 
 /** Resolves when ClickHouse answers and the database exists; throws CLICKHOUSE_UNAVAILABLE after `waitMs`. */
@@ -69,22 +79,33 @@ export async function waitForDatabase(db: Database, waitMs = 0): Promise<void> {
     maxTimeout: 5_000,
     shouldRetry: () => Date.now() < deadline,
   }).catch((err: unknown) => {
-    throw new ModelwatchError('CLICKHOUSE_UNAVAILABLE', `${db.location} is unreachable: ${errorMessage(err)}`, true, { cause: err });
+    throw new ModelwatchError(
+      'CLICKHOUSE_UNAVAILABLE',
+      `${db.location} is unreachable: ${errorMessage(err)}`,
+      true,
+      { cause: err },
+    );
   });
 }
 
-async function openEmbedded(dataDir: string, name: string): Promise<Database> {
+async function openEmbedded(dataDir: string, name: string, options: EmbeddedOptions): Promise<Database> {
   const dir = path.join(dataDir, 'clickhouse');
   await mkdir(dir, { recursive: true });
-  let connection: ChdbConnection;
+  let connection: EnginePool;
   try {
-    connection = createChdbConnection({ path: dir });
+    connection = new EnginePool(dir, options);
   } catch (err) {
-    throw new ModelwatchError('CLICKHOUSE_UNAVAILABLE', `embedded ClickHouse at ${dir} could not open: ${errorMessage(err)}`, false, {
-      cause: err,
-    });
+    if (err instanceof ModelwatchError) throw err;
+    throw new ModelwatchError(
+      'CLICKHOUSE_UNAVAILABLE',
+      `embedded ClickHouse at ${dir} could not open: ${errorMessage(err)}`,
+      false,
+      {
+        cause: err,
+      },
+    );
   }
-  // chdb's Connection is typed against its own copy of client-common; the shapes are the same.
+  // chdb's Connection types come from its own resolution of client-common; the shapes are the same.
   const client = createClient({
     connection: connection as unknown as ClientConnection,
     log: { level: ClickHouseLogLevel.OFF },
@@ -92,9 +113,9 @@ async function openEmbedded(dataDir: string, name: string): Promise<Database> {
   });
   const prepare = async () => {
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${name}` });
-    // The embedded engine ignores the client's `database` option, but its session keeps `USE`.
-    // One engine per process, so one database per process in embedded mode.
-    await client.command({ query: `USE ${name}` });
+    // The embedded engine ignores the client's `database` option; every statement starts with
+    // `USE`, whichever connection runs it. One engine per process, so one database per process.
+    connection.use(name);
   };
   await prepare();
   const spool = path.join(dataDir, 'spool');
@@ -119,7 +140,12 @@ async function openEmbedded(dataDir: string, name: string): Promise<Database> {
       if (body.length === 0) return;
       const target = `${name}.${assertIdentifier(table)}`;
       if (!options.structure) {
-        await connection.chdb.rawInsert({ table: target, format: 'JSONEachRow', values: body, settings: options.settings });
+        await connection.rawInsert({
+          table: target,
+          format: 'JSONEachRow',
+          values: body,
+          settings: options.settings,
+        });
         return;
       }
       const file = path.join(spool, `${process.pid}-${(spooled += 1)}.jsonl`);

@@ -1,2 +1,10 @@
-export { openDatabase, waitForDatabase, assertIdentifier, type Database, type InsertOptions } from './database.js';
+export { EnginePool, type EmbeddedOptions } from './engine-pool.js';
+export { EngineBusyError } from './slot-queue.js';
+export {
+  openDatabase,
+  waitForDatabase,
+  assertIdentifier,
+  type Database,
+  type InsertOptions,
+} from './database.js';
 export { migrate, ddlContext, type Migration, type MigrationReport, type DdlContext } from './migrations.js';

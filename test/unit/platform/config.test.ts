@@ -46,15 +46,23 @@ describe('loadConfig', () => {
     const message = configError({ MODELWATCH_API_PORT: 'eighty' });
     expect(message).toContain("MODELWATCH_API_PORT: expected a port number (got 'eighty')");
     expect(message).not.toContain('\n');
-    expect(configError({ MODELWATCH_API_PORT: '70000' })).toContain('MODELWATCH_API_PORT: expected a port from 1 to 65535');
-    expect(configError({ MODELWATCH_KAFKA_BROKERS: 'no-port-here' })).toContain('MODELWATCH_KAFKA_BROKERS: expected host:port');
+    expect(configError({ MODELWATCH_API_PORT: '70000' })).toContain(
+      'MODELWATCH_API_PORT: expected a port from 1 to 65535',
+    );
+    expect(configError({ MODELWATCH_KAFKA_BROKERS: 'no-port-here' })).toContain(
+      'MODELWATCH_KAFKA_BROKERS: expected host:port',
+    );
     expect(configError({ MODELWATCH_CLICKHOUSE_URL: 'ftp://x' })).toContain('MODELWATCH_CLICKHOUSE_URL');
     expect(configError({ MODELWATCH_LOG_LEVEL: 'loud' })).toContain('MODELWATCH_LOG_LEVEL');
   });
 
   it('checks variables that only make sense together', () => {
-    expect(configError({ MODELWATCH_KAFKA_SASL_MECHANISM: 'plain' })).toContain('MODELWATCH_KAFKA_SASL_USERNAME');
-    expect(configError({ MODELWATCH_CLICKHOUSE_CLUSTER: 'c1' })).toContain('MODELWATCH_CLICKHOUSE_CLUSTER: a cluster needs a server');
+    expect(configError({ MODELWATCH_KAFKA_SASL_MECHANISM: 'plain' })).toContain(
+      'MODELWATCH_KAFKA_SASL_USERNAME',
+    );
+    expect(configError({ MODELWATCH_CLICKHOUSE_CLUSTER: 'c1' })).toContain(
+      'MODELWATCH_CLICKHOUSE_CLUSTER: a cluster needs a server',
+    );
   });
 
   it('reports every bad variable at once', () => {
