@@ -50,6 +50,8 @@ function clientStatus(err: Partial<FastifyError>): number | undefined {
 export function describeError(err: unknown): ErrorBody {
   if (isModelwatchError(err, 'BAD_REQUEST')) return errorBody(400, err.message);
   if (isModelwatchError(err, 'NOT_FOUND')) return errorBody(404, err.message);
+  // ClickHouse unreachable or saturated: the client should come back later, not report a bug.
+  if (isModelwatchError(err, 'CLICKHOUSE_UNAVAILABLE')) return errorBody(503, 'ClickHouse is busy or unreachable; retry later (see Retry-After)');
   const e = (typeof err === 'object' && err !== null ? err : {}) as Partial<FastifyError>;
   const status = clientStatus(e);
   if (status === undefined)
@@ -67,11 +69,18 @@ export function sendErrorReply(err: unknown, request: FastifyRequest, reply: Fas
     // request.log carries the request id (reqId), the same as the x-request-id header.
     request.log.error({ err, method: request.method, route: request.routeOptions.url }, 'request failed');
   }
+  if (body.statusCode === 503) reply.header('retry-after', retryAfter(err));
   return reply
     .code(body.statusCode)
     .header('x-request-id', request.id)
     .type('application/json; charset=utf-8')
     .send(body);
+}
+
+/** Seconds to wait, from the error when it says (a saturated engine estimates it), else 5. */
+function retryAfter(err: unknown): string {
+  const headers = (err as { headers?: Record<string, string> }).headers;
+  return headers?.['retry-after'] ?? '5';
 }
 
 export function sendNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
