@@ -1,2 +1,9 @@
-export { openDatabase, waitForDatabase, assertIdentifier, type Database, type InsertOptions } from './database.js';
+export {
+  openDatabase,
+  waitForDatabase,
+  assertIdentifier,
+  type Database,
+  type InsertOptions,
+} from './database.js';
 export { migrate, ddlContext, type Migration, type MigrationReport, type DdlContext } from './migrations.js';
+export { classifyWriteError, clickhouseCode, isDataError } from './errors.js';

@@ -6,7 +6,10 @@ export interface DdlContext {
   /** `' ON CLUSTER name'` or `''`. */
   onCluster: string;
   /** A MergeTree-family engine clause, replicated when a cluster is configured. */
-  engine: (family: 'MergeTree' | 'ReplacingMergeTree' | 'AggregatingMergeTree' | 'SummingMergeTree', args?: string) => string;
+  engine: (
+    family: 'MergeTree' | 'ReplacingMergeTree' | 'AggregatingMergeTree' | 'SummingMergeTree',
+    args?: string,
+  ) => string;
 }
 
 export interface Migration {
@@ -64,7 +67,10 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
 }
 
 async function appliedVersions(db: Database): Promise<Set<number>> {
-  const result = await db.client.query({ query: 'SELECT DISTINCT version FROM schema_migrations', format: 'JSONEachRow' });
+  const result = await db.client.query({
+    query: 'SELECT DISTINCT version FROM schema_migrations',
+    format: 'JSONEachRow',
+  });
   const rows = await result.json<{ version: number }>();
   return new Set(rows.map((r) => Number(r.version)));
 }

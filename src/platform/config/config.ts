@@ -25,6 +25,29 @@ const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
     .max(max, `expected at most ${max}`)
     .default(fallback);
 
+const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `<n>ms`, `<n>s`, `<n>m`, `<n>h` or `<n>d` (n a whole number) → milliseconds, at most 10 years. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(v);
+      const ms = match
+        ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS]
+        : Number.NaN;
+      if (!(ms <= 10 * 365 * DURATION_UNITS.d)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: "expected a duration such as '30s', '15m', '2h' or '1d' (at most 3650d)",
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes')
@@ -33,7 +56,12 @@ const flag = z
 const brokerList = z
   .string()
   .trim()
-  .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
   .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
   .optional();
 
@@ -58,7 +86,9 @@ const envSchema = z
     MODELWATCH_KAFKA_SSL_CA_FILE: optionalText,
     MODELWATCH_KAFKA_SSL_REJECT_UNAUTHORIZED: flag,
     MODELWATCH_KAFKA_SASL_MECHANISM: z
-      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'expected plain, scram-sha-256 or scram-sha-512' })
+      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
+        error: 'expected plain, scram-sha-256 or scram-sha-512',
+      })
       .optional(),
     MODELWATCH_KAFKA_SASL_USERNAME: optionalText,
     MODELWATCH_KAFKA_SASL_PASSWORD: optionalText,
@@ -90,6 +120,9 @@ const envSchema = z
     MODELWATCH_BATCH_MAX_ROWS: positiveInt(20_000, 1_000_000),
     MODELWATCH_BATCH_MAX_MS: positiveInt(1_000, 600_000),
     MODELWATCH_MAX_MESSAGE_BYTES: positiveInt(1_048_576, 100 * 1_048_576),
+    MODELWATCH_MAX_FUTURE_SKEW: duration('1d'),
+    MODELWATCH_MAX_FEATURES: positiveInt(1_000, 100_000),
+    MODELWATCH_MAX_FEATURE_NAME_LENGTH: positiveInt(256, 65_536),
     MODELWATCH_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'expected fatal, error, warn, info, debug, trace or silent',
@@ -97,11 +130,15 @@ const envSchema = z
       .default('info'),
   })
   .superRefine((env, ctx) => {
-    if (env.MODELWATCH_KAFKA_SASL_MECHANISM && !(env.MODELWATCH_KAFKA_SASL_USERNAME && env.MODELWATCH_KAFKA_SASL_PASSWORD)) {
+    if (
+      env.MODELWATCH_KAFKA_SASL_MECHANISM &&
+      !(env.MODELWATCH_KAFKA_SASL_USERNAME && env.MODELWATCH_KAFKA_SASL_PASSWORD)
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['MODELWATCH_KAFKA_SASL_USERNAME'],
-        message: 'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
+        message:
+          'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
       });
     }
     if (env.MODELWATCH_CLICKHOUSE_CLUSTER && !env.MODELWATCH_CLICKHOUSE_URL) {
@@ -122,7 +159,9 @@ export interface KafkaConfig {
   ssl: boolean;
   sslCaFile: string | undefined;
   sslRejectUnauthorized: boolean;
-  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+  sasl:
+    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+    | undefined;
   /** Apache Kafka version for the local broker. @default '4.1.1' */
   localVersion: string;
 }
@@ -157,6 +196,15 @@ export interface IngestConfig {
   batchMaxMs: number;
   /** Larger messages are dead-lettered. @default 1 MiB */
   maxMessageBytes: number;
+  /**
+   * An event time further than this past the ingest time is dead-lettered (`future_timestamp`),
+   * so a clock error or a hostile producer cannot move a drift watermark. @default 86400000 (1d)
+   */
+  maxFutureSkewMs: number;
+  /** More features in one prediction are dead-lettered (`schema`). @default 1000 */
+  maxFeatures: number;
+  /** A longer feature name is dead-lettered (`schema`); counted in UTF-16 units. @default 256 */
+  maxFeatureNameLength: number;
 }
 
 export interface ApiConfig {
@@ -219,7 +267,8 @@ function toConfig(env: Env): Config {
     clickhouse: {
       url: env.MODELWATCH_CLICKHOUSE_URL,
       cluster: env.MODELWATCH_CLICKHOUSE_CLUSTER,
-      database: env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
+      database:
+        env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
       dataDir: path.resolve(env.MODELWATCH_DATA_DIR),
     },
     topics: {
@@ -237,6 +286,9 @@ function toConfig(env: Env): Config {
       batchMaxRows: env.MODELWATCH_BATCH_MAX_ROWS,
       batchMaxMs: env.MODELWATCH_BATCH_MAX_MS,
       maxMessageBytes: env.MODELWATCH_MAX_MESSAGE_BYTES,
+      maxFutureSkewMs: env.MODELWATCH_MAX_FUTURE_SKEW,
+      maxFeatures: env.MODELWATCH_MAX_FEATURES,
+      maxFeatureNameLength: env.MODELWATCH_MAX_FEATURE_NAME_LENGTH,
     },
     api: {
       host: env.MODELWATCH_API_HOST,

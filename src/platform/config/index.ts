@@ -1,2 +1,9 @@
 export { loadConfig } from './config.js';
-export type { Config, KafkaConfig, ClickHouseConfig, TopicsConfig, IngestConfig, ApiConfig } from './config.js';
+export type {
+  Config,
+  KafkaConfig,
+  ClickHouseConfig,
+  TopicsConfig,
+  IngestConfig,
+  ApiConfig,
+} from './config.js';
