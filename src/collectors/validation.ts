@@ -22,7 +22,19 @@ import {
 function compile(schema: z.ZodType): ValidateFunction {
   const json = z.toJSONSchema(schema, { io: 'input', target: 'draft-07', unrepresentable: 'any' });
   delete json.$schema;
-  return new Ajv({ allErrors: false, strict: false, strictNumbers: true, unicode: false }).compile(json);
+  // `unicode` is deprecated in ajv 8 but still honoured; its one-line notice is all the logger would say here.
+  const quiet = {
+    log: () => undefined,
+    warn: () => undefined,
+    error: (...args: unknown[]) => console.error(...args),
+  };
+  return new Ajv({
+    allErrors: false,
+    strict: false,
+    strictNumbers: true,
+    unicode: false,
+    logger: quiet,
+  }).compile(json);
 }
 
 export type Checked<T> = { ok: true; event: T } | { ok: false; detail: string };

@@ -22,6 +22,13 @@ import { FIXED, type Bucket } from './buckets.js';
  * lands in the bucket its prediction belongs to, whenever it arrives (or if it came first).
  */
 
+/**
+ * One label per prediction id for the model {model}: its own label (`model_id` = the model) wins
+ * over an unnamed one (`model_id` = ''); a label naming another model never applies. As a tuple,
+ * since argMax skips a NULL argument and `label_num` is nullable.
+ */
+export const LABEL_FOR_MODEL = `SELECT prediction_id, argMax((label, label_num), model_id != '') AS chosen`;
+
 /** Normalized class text: booleans as their numeric classes, so `true` labels match `1` predictions. */
 const norm = (column: string) => `multiIf(${column} = 'true', '1', ${column} = 'false', '0', ${column})`;
 
@@ -222,14 +229,20 @@ FROM
     ) AS p
     LEFT ANY JOIN
     (
-      SELECT prediction_id, cityHash64(prediction_id) AS id_hash, label, label_num, true AS has_label
-      FROM labels FINAL
-      ${
-        input.prefilterLabels
-          ? `WHERE cityHash64(prediction_id) IN (SELECT cityHash64(prediction_id) FROM predictions WHERE model_id = {model:String}
+      SELECT prediction_id, cityHash64(prediction_id) AS id_hash, chosen.1 AS label, chosen.2 AS label_num, true AS has_label
+      FROM
+      (
+        ${LABEL_FOR_MODEL}
+        FROM labels FINAL
+        WHERE model_id IN ('', {model:String})
+        ${
+          input.prefilterLabels
+            ? `AND cityHash64(prediction_id) IN (SELECT cityHash64(prediction_id) FROM predictions WHERE model_id = {model:String}
                AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC'))`
-          : ''
-      }
+            : ''
+        }
+        GROUP BY prediction_id
+      )
     ) AS l ON p.id_hash = l.id_hash
   )
   GROUP BY version, bucket_key

@@ -5,5 +5,12 @@ export {
   type Database,
   type InsertOptions,
 } from './database.js';
-export { migrate, ddlContext, type Migration, type MigrationReport, type DdlContext } from './migrations.js';
+export {
+  migrate,
+  ddlContext,
+  type GuardedStatement,
+  type Migration,
+  type MigrationReport,
+  type DdlContext,
+} from './migrations.js';
 export { classifyWriteError, clickhouseCode, isDataError } from './errors.js';
