@@ -203,7 +203,7 @@ export interface IngestConfig {
   maxFutureSkewMs: number;
   /** More features in one prediction are dead-lettered (`schema`). @default 1000 */
   maxFeatures: number;
-  /** A longer feature name is dead-lettered (`schema`); counted in UTF-16 units. @default 256 */
+  /** A longer feature name is dead-lettered (`schema`); counted in UTF-16 units (JavaScript's length). @default 256 */
   maxFeatureNameLength: number;
 }
 
