@@ -1,12 +1,27 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { accessLogEvent, labelEvent, MAX_EVENT_TIME, MIN_EVENT_TIME, predictionEvent } from '../../../src/collectors/events.js';
+import {
+  accessLogEvent,
+  labelEvent,
+  MAX_EVENT_TIME,
+  MIN_EVENT_TIME,
+  predictionEvent,
+} from '../../../src/collectors/events.js';
 import { checkAccessEvent, checkLabel, checkPrediction } from '../../../src/collectors/validation.js';
 
 /** Numbers a producer (or `1e999` in JSON) can send, weighted to the edges. */
 const hostileNumber = fc.oneof(
   fc.double(),
-  fc.constantFrom(Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, -0, 0, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE),
+  fc.constantFrom(
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    Number.NaN,
+    -0,
+    0,
+    Number.MAX_VALUE,
+    -Number.MAX_VALUE,
+    Number.MIN_VALUE,
+  ),
   fc.constantFrom(2 ** 53, -(2 ** 53), 1e300, -1e300),
   fc.integer(),
 );
@@ -40,23 +55,47 @@ const hostileTime = fc.oneof(
   hostileNumber,
 );
 
-const anyValue = fc.oneof(hostileNumber, hostileString, fc.boolean(), fc.constant(null), fc.constant(undefined), fc.constant([]), fc.constant({}));
+const anyValue = fc.oneof(
+  hostileNumber,
+  hostileString,
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.constant([]),
+  fc.constant({}),
+);
 
 /** A valid event with some fields replaced by hostile values (or removed). */
 function mutated(base: Record<string, unknown>, fields: Record<string, fc.Arbitrary<unknown>>) {
   const patch = fc.record(
-    Object.fromEntries(Object.entries(fields).map(([name, arb]) => [name, fc.oneof({ weight: 3, arbitrary: arb }, { weight: 1, arbitrary: anyValue })])),
+    Object.fromEntries(
+      Object.entries(fields).map(([name, arb]) => [
+        name,
+        fc.oneof({ weight: 3, arbitrary: arb }, { weight: 1, arbitrary: anyValue }),
+      ]),
+    ),
     { requiredKeys: [] },
   );
   return patch.map((p) => ({ ...base, ...p }));
 }
 
-const features = fc.dictionary(hostileString, fc.oneof(hostileNumber, hostileString, fc.boolean(), fc.constant(null), fc.constant({ a: 1 })), {
-  maxKeys: 5,
-});
+const features = fc.dictionary(
+  hostileString,
+  fc.oneof(hostileNumber, hostileString, fc.boolean(), fc.constant(null), fc.constant({ a: 1 })),
+  {
+    maxKeys: 5,
+  },
+);
 
 const predictions = mutated(
-  { prediction_id: 'p', model_id: 'm', model_version: '1', timestamp: 1_795_600_000_000, features: { a: 1 }, prediction: 1 },
+  {
+    prediction_id: 'p',
+    model_id: 'm',
+    model_version: '1',
+    timestamp: 1_795_600_000_000,
+    features: { a: 1 },
+    prediction: 1,
+  },
   {
     prediction_id: hostileString,
     model_id: hostileString,
@@ -75,11 +114,24 @@ const predictions = mutated(
 
 const labels = mutated(
   { prediction_id: 'p', label: 1, timestamp: 1_795_600_000_000 },
-  { prediction_id: hostileString, label: fc.oneof(hostileNumber, hostileString, fc.boolean()), timestamp: hostileTime, model_id: hostileString },
+  {
+    prediction_id: hostileString,
+    label: fc.oneof(hostileNumber, hostileString, fc.boolean()),
+    timestamp: hostileTime,
+    model_id: hostileString,
+  },
 );
 
 const access = mutated(
-  { event_id: 'e', timestamp: 1_795_600_000_000, principal: 'u', action: 'read', resource_type: 'prediction', resource_id: 'p', outcome: 'allowed' },
+  {
+    event_id: 'e',
+    timestamp: 1_795_600_000_000,
+    principal: 'u',
+    action: 'read',
+    resource_type: 'prediction',
+    resource_id: 'p',
+    outcome: 'allowed',
+  },
   {
     event_id: hostileString,
     timestamp: hostileTime,
@@ -92,7 +144,8 @@ const access = mutated(
 );
 
 /** Drops `undefined` fields, as JSON has none. */
-const asJson = (event: Record<string, unknown>) => Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined));
+const asJson = (event: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined));
 
 describe('the hot-path checker and the zod schema give one verdict', () => {
   const cases = [
@@ -107,9 +160,10 @@ describe('the hot-path checker and the zod schema give one verdict', () => {
         const event = asJson(raw);
         const zod = schema.safeParse(structuredClone(event));
         const fast = check(structuredClone(event));
-        expect(fast.ok, `zod: ${zod.success ? 'valid' : JSON.stringify(zod.error.issues[0])}; ajv: ${fast.ok ? 'valid' : fast.detail}`).toBe(
-          zod.success,
-        );
+        expect(
+          fast.ok,
+          `zod: ${zod.success ? 'valid' : JSON.stringify(zod.error.issues[0])}; ajv: ${fast.ok ? 'valid' : fast.detail}`,
+        ).toBe(zod.success);
         if (zod.success && fast.ok) expect(fast.event.timestamp).toBe(zod.data.timestamp);
       }),
       { numRuns: 3_000 },
@@ -117,8 +171,14 @@ describe('the hot-path checker and the zod schema give one verdict', () => {
   });
 
   it('rejects 1e999 in the JSON text (Infinity) in latency, score, a feature and a probability', () => {
-    const base = '{"prediction_id":"p","model_id":"m","model_version":"1","timestamp":1795600000000,"prediction":1';
-    for (const tail of [',"features":{},"latency_ms":1e999}', ',"features":{},"score":-1e999}', ',"features":{"x":1e999}}', ',"features":{},"probabilities":{"a":1e999}}']) {
+    const base =
+      '{"prediction_id":"p","model_id":"m","model_version":"1","timestamp":1795600000000,"prediction":1';
+    for (const tail of [
+      ',"features":{},"latency_ms":1e999}',
+      ',"features":{},"score":-1e999}',
+      ',"features":{"x":1e999}}',
+      ',"features":{},"probabilities":{"a":1e999}}',
+    ]) {
       const json: unknown = JSON.parse(base + tail);
       expect(predictionEvent.safeParse(json).success).toBe(false);
       const checked = checkPrediction(json);
