@@ -28,24 +28,13 @@ function authHook(app: FastifyInstance, options: { keys: KeyStore }, done: () =>
     if (config.public) return;
     const key = bearer(request);
     if (!key) {
-      return reply.code(401).send({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message: 'missing API key: send Authorization: Bearer <key>',
-      });
+      return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'missing API key: send Authorization: Bearer <key>' });
     }
     const principal = await options.keys.authenticate(key);
-    if (!principal)
-      return reply
-        .code(401)
-        .send({ statusCode: 401, error: 'Unauthorized', message: 'unknown or revoked API key' });
+    if (!principal) return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'unknown or revoked API key' });
     const needed = config.role ?? 'admin';
     if (!roleAllows(principal.role, needed)) {
-      return reply.code(403).send({
-        statusCode: 403,
-        error: 'Forbidden',
-        message: `this route needs the ${needed} role; the key has ${principal.role}`,
-      });
+      return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: `this route needs the ${needed} role; the key has ${principal.role}` });
     }
     request.principal = principal;
   });

@@ -67,8 +67,7 @@ export class KeyStore {
 
   async authenticate(key: string): Promise<Principal | undefined> {
     const hash = hashKey(key);
-    if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex')))
-      return { name: 'bootstrap-admin', role: 'admin' };
+    if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex'))) return { name: 'bootstrap-admin', role: 'admin' };
     const cached = this.cache.get(hash);
     if (cached && cached.until > Date.now()) return cached.principal;
     const result = await this.db.client.query({
@@ -77,8 +76,7 @@ export class KeyStore {
       format: 'JSONEachRow',
     });
     const [row] = await result.json<{ name: string; role: Role }>();
-    const principal =
-      row && (ROLES as readonly string[]).includes(row.role) ? { name: row.name, role: row.role } : undefined;
+    const principal = row && (ROLES as readonly string[]).includes(row.role) ? { name: row.name, role: row.role } : undefined;
     this.cache.set(hash, { principal, until: Date.now() + CACHE_MS });
     return principal;
   }

@@ -31,19 +31,11 @@ export function createDriftCapability(deps: DriftDeps): DriftCapability {
   const logger = deps.logger.child({ component: 'drift' });
   const policies = new PolicyStore(deps.db);
   const service = new DriftService({ db: deps.db, models: deps.models, policies, logger });
-  const evaluator = new DriftEvaluator({
-    db: deps.db,
-    service,
-    gauges: createDriftGauges(deps.registry),
-    logger,
-  });
+  const evaluator = new DriftEvaluator({ db: deps.db, service, gauges: createDriftGauges(deps.registry), logger });
   return { service, policies, evaluator };
 }
 
 /** The drift routes of a service; `policySections` adds policy sections owned elsewhere (e.g. `retrain`). */
-export function driftRoutes(
-  capability: DriftCapability,
-  policySections?: Record<string, z.ZodType>,
-): FastifyPluginAsync {
+export function driftRoutes(capability: DriftCapability, policySections?: Record<string, z.ZodType>): FastifyPluginAsync {
   return buildRoutes({ service: capability.service, policies: capability.policies, policySections });
 }

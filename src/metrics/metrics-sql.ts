@@ -17,7 +17,7 @@ import { FIXED, type Bucket } from './buckets.js';
  * predictions in range, only theirs are read (a 1-day range among 3M labels: 0.8 s instead of 1.7 s).
  *
  * Effectively-once: predictions and labels are read with FINAL, so a redelivered prediction
- * (same model, event time and id) or label (same prediction id) counts once, and the label with
+ * (same model, event time and id) or label (same prediction id and model) counts once, and the label with
  * the latest event time wins. The bucket is the prediction's event time, so a late label
  * lands in the bucket its prediction belongs to, whenever it arrives (or if it came first).
  */
@@ -27,7 +27,7 @@ import { FIXED, type Bucket } from './buckets.js';
  * over an unnamed one (`model_id` = ''); a label naming another model never applies. As a tuple,
  * since argMax skips a NULL argument and `label_num` is nullable.
  */
-export const LABEL_FOR_MODEL = `SELECT prediction_id, argMax((label, label_num), model_id != '') AS chosen`;
+const LABEL_FOR_MODEL = `SELECT prediction_id, argMax((label, label_num), model_id != '') AS chosen`;
 
 /** Normalized class text: booleans as their numeric classes, so `true` labels match `1` predictions. */
 const norm = (column: string) => `multiIf(${column} = 'true', '1', ${column} = 'false', '0', ${column})`;

@@ -37,9 +37,7 @@ export class ModelRegistry {
   }
 
   /** Records versions first seen in traffic, with the task inferred from their first prediction. */
-  async registerSeen(
-    seen: { modelId: string; version: string; task: Task; firstSeen: number }[],
-  ): Promise<void> {
+  async registerSeen(seen: { modelId: string; version: string; task: Task; firstSeen: number }[]): Promise<void> {
     if (!this.loaded) await this.loadKnown();
     const fresh = seen.filter((s) => !this.seen.has(ModelRegistry.key(s.modelId, s.version)));
     if (fresh.length === 0) return;
@@ -77,21 +75,14 @@ export class ModelRegistry {
    * Writes a new revision of a known version with the corrected fields (the rest kept), so it
    * outranks inference and earlier corrections; undefined when the version is unknown.
    */
-  async correct(
-    modelId: string,
-    version: string,
-    changes: VersionCorrection,
-    now = Date.now(),
-  ): Promise<ModelVersionRecord | undefined> {
+  async correct(modelId: string, version: string, changes: VersionCorrection, now = Date.now()): Promise<ModelVersionRecord | undefined> {
     const result = await this.db.client.query({
       query: `SELECT *, toUnixTimestamp64Milli(first_seen) AS first_seen_ms FROM model_versions FINAL
               WHERE model_id = {model:String} AND model_version = {version:String}`,
       query_params: { model: modelId, version },
       format: 'JSONEachRow',
     });
-    const [current] = await result.json<
-      Omit<ModelVersionRecord, 'first_seen'> & { revision: number; first_seen_ms: number }
-    >();
+    const [current] = await result.json<Omit<ModelVersionRecord, 'first_seen'> & { revision: number; first_seen_ms: number }>();
     if (!current) return undefined;
     const { first_seen_ms: firstSeen, revision, ...fields } = current;
     await this.db.client.insert({

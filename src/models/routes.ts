@@ -149,11 +149,13 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
         };
         const updated = await deps.models.correct(model, version, changes);
         if (!updated)
-          return reply.code(404).send({
-            statusCode: 404,
-            error: 'Not Found',
-            message: `unknown model version '${model}' '${version}'`,
-          });
+          return reply
+            .code(404)
+            .send({
+              statusCode: 404,
+              error: 'Not Found',
+              message: `unknown model version '${model}' '${version}'`,
+            });
         return { model_id: updated.model_id, ...versionView(updated) };
       },
     );

@@ -60,10 +60,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   collectDefaultMetrics({ register: registry, prefix: 'modelwatch_' });
   const db = await openDatabase(config.clickhouse);
   const kafka = createKafka(config.kafka, options.brokers, logger);
-  const producer = kafka.producer({
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const models = new ModelRegistry(db);
   const drift = createDriftCapability({ db, models, logger, registry });
   const deps: ServiceDeps = { config, logger, db, kafka, producer, models, registry, drift };
@@ -85,24 +82,13 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     registry,
     metricsPublic: config.api.metricsPublic,
     readiness: {
-      checks: () =>
-        Promise.resolve({
-          clickhouse: state.clickhouse,
-          kafka: state.kafka,
-          ingest: !collectors.degraded && !state.closing,
-        }),
+      checks: () => Promise.resolve({ clickhouse: state.clickhouse, kafka: state.kafka, ingest: !collectors.degraded && !state.closing }),
     },
     routes: options.routes?.(deps) ?? [],
   });
   const url = await app.listen({ host: config.api.host, port: options.port ?? config.api.port });
   const abort = new AbortController();
-  const ready = bringUp({
-    deps,
-    collectors,
-    state,
-    signal: abort.signal,
-    kafkaBrokers: options.brokers.join(','),
-  });
+  const ready = bringUp({ deps, collectors, state, signal: abort.signal, kafkaBrokers: options.brokers.join(',') });
   ready.catch((err: unknown) => {
     if (!abort.signal.aborted) logger.error({ err: errorMessage(err) }, 'service could not start');
   });
@@ -155,8 +141,7 @@ async function bringUp({ deps, collectors, state, signal, kafkaBrokers }: BringU
 
   await retry(`${db.location} is unreachable`, () => waitForDatabase(db));
   const report = await retry('migrations failed', () => migrate(db, allMigrations));
-  if (report.applied.length > 0)
-    logger.info({ applied: report.applied.map((m) => m.version) }, 'migrations applied');
+  if (report.applied.length > 0) logger.info({ applied: report.applied.map((m) => m.version) }, 'migrations applied');
   state.clickhouse = true;
 
   const brokers = kafkaBrokers;
@@ -165,10 +150,7 @@ async function bringUp({ deps, collectors, state, signal, kafkaBrokers }: BringU
   await retry(`Kafka topics could not be created at ${brokers}`, () =>
     ensureTopics(
       kafka,
-      [t.predictions, t.labels, t.accessLog, t.retrain, t.auditDigests, t.deadLetter].map((topic) => ({
-        topic,
-        numPartitions: t.partitions,
-      })),
+      [t.predictions, t.labels, t.accessLog, t.retrain, t.auditDigests, t.deadLetter].map((topic) => ({ topic, numPartitions: t.partitions })),
     ),
   );
   await retry(`Kafka consumer group ${config.ingest.consumerGroup} could not join`, () => collectors.start());

@@ -102,7 +102,8 @@ describe('modelwatch serve on SIGTERM', () => {
     // Nothing lost: with the table back, the next instance reads the batch again and stores it all.
     await withDatabase(config, async (db) => {
       const [create] = collectorMigrations[0]?.statements(ddlContext(undefined)) ?? [];
-      await db.client.command({ query: String(create) });
+      expect(typeof create).toBe('string');
+      await db.client.command({ query: create as string });
     });
     const second = serve(env);
     await waitForGroupAtEnd(config.ingest.consumerGroup, config.topics.predictions, 90_000);

@@ -10,10 +10,7 @@ export const benchCommand: Command = {
     const bench = name === undefined ? undefined : benches[name];
     if (!bench) {
       const list = names.map((n) => `  ${n.padEnd(10)} ${benches[n]?.summary ?? ''}`).join('\n');
-      throw new ModelwatchError(
-        'BAD_REQUEST',
-        `usage: modelwatch bench <name> [options]; benchmarks:\n${list}`,
-      );
+      throw new ModelwatchError('BAD_REQUEST', `usage: modelwatch bench <name> [options]; benchmarks:\n${list}`);
     }
     await bench.run(rest);
     return 0;

@@ -47,24 +47,15 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
     },
     usage,
   );
-  if (positionals.length > 0)
-    throw new ModelwatchError('BAD_REQUEST', `unexpected argument '${positionals[0]}'; usage: ${usage}`);
-  if (!values.reference || !values.current)
-    throw new ModelwatchError('BAD_REQUEST', `--reference and --current are required; usage: ${usage}`);
+  if (positionals.length > 0) throw new ModelwatchError('BAD_REQUEST', `unexpected argument '${positionals[0]}'; usage: ${usage}`);
+  if (!values.reference || !values.current) throw new ModelwatchError('BAD_REQUEST', `--reference and --current are required; usage: ${usage}`);
   const format = values.format ?? 'table';
-  if (format !== 'json' && format !== 'table')
-    throw new ModelwatchError('BAD_REQUEST', `--format must be json or table, got '${format}'`);
+  if (format !== 'json' && format !== 'table') throw new ModelwatchError('BAD_REQUEST', `--format must be json or table, got '${format}'`);
   const method = values.method;
   if (method !== undefined && !(METHOD_OPTIONS as readonly string[]).includes(method)) {
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `--method must be one of ${METHOD_OPTIONS.join(', ')}, got '${method}'`,
-    );
+    throw new ModelwatchError('BAD_REQUEST', `--method must be one of ${METHOD_OPTIONS.join(', ')}, got '${method}'`);
   }
-  const columns = values.columns
-    ?.split(',')
-    .map((c) => c.trim())
-    .filter((c) => c !== '');
+  const columns = values.columns?.split(',').map((c) => c.trim()).filter((c) => c !== '');
   const progress = progressReporter(io);
   try {
     const report = await runOfflineDrift({

@@ -9,16 +9,7 @@ import type { MethodOption } from '../statistics/index.js';
 import { countWindows, parseTime, parseWindow, windowCeil, windowStart } from '../engine/windows.js';
 import type { DriftService, ReferenceInput } from '../service/drift-service.js';
 import type { PolicyStore } from '../store/policies.js';
-import {
-  driftQuerystring,
-  driftResponse,
-  errorSchema,
-  formatValidationErrors,
-  modelParams,
-  referenceBody,
-  referenceResponse,
-  versionParams,
-} from './schemas.js';
+import { driftQuerystring, driftResponse, errorSchema, formatValidationErrors, modelParams, referenceBody, referenceResponse, versionParams } from './schemas.js';
 import { sendError } from './send-error.js';
 import { policyRoutes } from './policy-routes.js';
 
@@ -53,61 +44,37 @@ function badRequest(message: string): DriftError {
 /** [from, to) and the bucket of a drift request; whole buckets, like the metrics route. */
 export function resolveDriftRange(query: DriftRequest['Querystring'], now: number) {
   const window = query.bucket === undefined ? undefined : parseWindow(query.bucket);
-  if (query.bucket !== undefined && window === undefined)
-    throw badRequest(
-      `querystring/bucket: '${query.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d up to 366 days)`,
-    );
+  if (query.bucket !== undefined && window === undefined) throw badRequest(`querystring/bucket: '${query.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d up to 366 days)`);
   const to = query.to === undefined ? now : parseTime(query.to);
-  if (to === undefined)
-    throw badRequest(
-      `querystring/to: '${query.to ?? ''}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`,
-    );
+  if (to === undefined) throw badRequest(`querystring/to: '${query.to ?? ''}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
   const from = query.from === undefined ? undefined : parseTime(query.from);
-  if (query.from !== undefined && from === undefined)
-    throw badRequest(
-      `querystring/from: '${query.from}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`,
-    );
+  if (query.from !== undefined && from === undefined) throw badRequest(`querystring/from: '${query.from}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
   if (window === undefined) {
     const start = from ?? to - DAY;
-    if (start >= to)
-      throw badRequest(
-        `querystring/from: must be before to (${new Date(start).toISOString()} >= ${new Date(to).toISOString()})`,
-      );
+    if (start >= to) throw badRequest(`querystring/from: must be before to (${new Date(start).toISOString()} >= ${new Date(to).toISOString()})`);
     return { from: start, to, window };
   }
-  if (from !== undefined && from > to)
-    throw badRequest(
-      `querystring/from: must not be after to (${new Date(from).toISOString()} > ${new Date(to).toISOString()})`,
-    );
+  if (from !== undefined && from > to) throw badRequest(`querystring/from: must not be after to (${new Date(from).toISOString()} > ${new Date(to).toISOString()})`);
   let end = windowCeil(window, to);
   let start = from === undefined ? end : windowStart(window, from);
   if (from === undefined) for (let k = 0; k < DEFAULT_BUCKETS; k++) start = windowStart(window, start - 1);
   if (end === start) end = windowCeil(window, start + 1);
   const buckets = countWindows(window, start, end);
-  if (buckets > MAX_BUCKETS)
-    throw badRequest(
-      `querystring/from: the range holds ${buckets} ${window.text} buckets; at most ${MAX_BUCKETS} are allowed (use a larger bucket or a shorter range)`,
-    );
+  if (buckets > MAX_BUCKETS) throw badRequest(`querystring/from: the range holds ${buckets} ${window.text} buckets; at most ${MAX_BUCKETS} are allowed (use a larger bucket or a shorter range)`);
   return { from: start, to: end, window };
 }
 
 /** Exactly one of `rows` or `from` + `to`. */
 export function referenceInput(body: ReferenceRequest['Body']): ReferenceInput {
   if (body.rows !== undefined) {
-    if (body.from !== undefined || body.to !== undefined)
-      throw badRequest(`body: give either rows or from and to, not both`);
+    if (body.from !== undefined || body.to !== undefined) throw badRequest(`body: give either rows or from and to, not both`);
     return { rows: body.rows };
   }
-  if (body.from === undefined || body.to === undefined)
-    throw badRequest(
-      `body${body.from === undefined ? '/from' : '/to'}: required (give rows, or from and to)`,
-    );
+  if (body.from === undefined || body.to === undefined) throw badRequest(`body${body.from === undefined ? '/from' : '/to'}: required (give rows, or from and to)`);
   const from = parseTime(body.from);
-  if (from === undefined)
-    throw badRequest(`body/from: '${body.from}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
+  if (from === undefined) throw badRequest(`body/from: '${body.from}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
   const to = parseTime(body.to);
-  if (to === undefined)
-    throw badRequest(`body/to: '${body.to}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
+  if (to === undefined) throw badRequest(`body/to: '${body.to}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
   if (from >= to) throw badRequest(`body/from: must be before to`);
   return { from, to };
 }
@@ -134,12 +101,7 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       async (request, reply) => {
         try {
           const range = resolveDriftRange(request.query, now());
-          return await deps.service.report({
-            modelId: request.params.model,
-            version: request.query.version,
-            method: request.query.method,
-            ...range,
-          });
+          return await deps.service.report({ modelId: request.params.model, version: request.query.version, method: request.query.method, ...range });
         } catch (err) {
           return sendError(reply, err);
         }
@@ -154,7 +116,7 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
         schema: {
           summary: 'Set the drift reference of a model version',
           description:
-            "From uploaded rows, or from a time range of the version's own stored predictions (and their labels). Replaces the previous reference; " +
+            'From uploaded rows, or from a time range of the version\'s own stored predictions (and their labels). Replaces the previous reference; ' +
             'bin edges, categories and kinds are fixed now, so every later window is measured the same way. Non-finite numbers are rejected.',
           tags: ['drift'],
           params: versionParams,
@@ -166,19 +128,13 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
         try {
           const input = referenceInput(request.body);
           const { model, version } = request.params;
-          return await deps.service.setReference(
-            { modelId: model, version },
-            input,
-            request.principal?.name ?? 'unknown',
-          );
+          return await deps.service.setReference({ modelId: model, version }, input, request.principal?.name ?? 'unknown');
         } catch (err) {
           return sendError(reply, err);
         }
       },
     );
 
-    await app.register(
-      policyRoutes({ service: deps.service, policies: deps.policies, sections: deps.policySections ?? {} }),
-    );
+    await app.register(policyRoutes({ service: deps.service, policies: deps.policies, sections: deps.policySections ?? {} }));
   };
 }

@@ -9,3 +9,4 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   }
   throw err;
 }
+

@@ -31,8 +31,7 @@ const usage = 'modelwatch bench drift [--rows 1000000] [--features 100]';
 function positive(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new ModelwatchError('BAD_REQUEST', `--${name} must be a whole number above 0, got '${value}'`);
+  if (!Number.isSafeInteger(n) || n < 1) throw new ModelwatchError('BAD_REQUEST', `--${name} must be a whole number above 0, got '${value}'`);
   return n;
 }
 
@@ -47,10 +46,7 @@ async function seconds<T>(work: () => Promise<T>): Promise<[T, Timing]> {
   const cpu = process.cpuUsage();
   const result = await work();
   const used = process.cpuUsage(cpu);
-  return [
-    result,
-    { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: (used.user + used.system) / 1e6 },
-  ];
+  return [result, { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: (used.user + used.system) / 1e6 }];
 }
 
 const fmt = (t: Timing) => `${t.wall.toFixed(2).padStart(6)} s (cpu ${t.cpu.toFixed(2).padStart(6)} s)`;
@@ -59,13 +55,7 @@ const fmt = (t: Timing) => `${t.wall.toFixed(2).padStart(6)} s (cpu ${t.cpu.toFi
  * Rows generated inside the engine, deterministic (hash-seeded Box-Muller normals). Every tenth
  * feature of the current day is shifted by 0.3 standard deviations, so some columns drift.
  */
-async function generate(
-  db: Database,
-  rows: number,
-  features: number,
-  day: number,
-  log: (m: string) => void,
-): Promise<void> {
+async function generate(db: Database, rows: number, features: number, day: number, log: (m: string) => void): Promise<void> {
   const chunk = 250_000;
   for (let offset = 0; offset < rows; offset += chunk) {
     const n = Math.min(chunk, rows - offset);
@@ -85,8 +75,7 @@ async function generate(
 }
 
 export const driftBench: Bench = {
-  summary:
-    'drift of one window, every method: --rows R (reference and current, default 1000000) --features N (default 100)',
+  summary: 'drift of one window, every method: --rows R (reference and current, default 1000000) --features N (default 100)',
   async run(args) {
     const { values } = parseOptions(args, { rows: { type: 'string' }, features: { type: 'string' } }, usage);
     const rows = positive(values.rows, 1_000_000, 'rows');
@@ -101,18 +90,10 @@ export const driftBench: Bench = {
       await models.registerSeen([{ modelId: 'bench', version: '1', task: 'regression', firstSeen: T0 }]);
       await generate(db, rows, features, 0, log);
       await generate(db, rows, features, 1, log);
-      const service = new DriftService({
-        db,
-        models,
-        policies: new PolicyStore(db),
-        logger: createLogger('warn', 'bench'),
-        cachedReferences: 1,
-      });
+      const service = new DriftService({ db, models, policies: new PolicyStore(db), logger: createLogger('warn', 'bench'), cachedReferences: 1 });
       const key = { modelId: 'bench', version: '1' };
       log('setting the reference from the first day');
-      const [, referenceSeconds] = await seconds(() =>
-        service.setReference(key, { from: T0, to: T0 + DAY }, 'bench'),
-      );
+      const [, referenceSeconds] = await seconds(() => service.setReference(key, { from: T0, to: T0 + DAY }, 'bench'));
       const reference = (await service.reference(key))!;
       const window = { from: T0 + DAY, to: T0 + 2 * DAY };
 
@@ -146,18 +127,12 @@ export const driftBench: Bench = {
       ];
       for (const method of METHODS) {
         const methodPlans = planColumns(reference, settings, method);
-        const [bucket, computeSeconds] = await seconds(() =>
-          Promise.resolve(evaluateWindow(methodPlans, sample, settings.datasetDriftShare)),
-        );
+        const [bucket, computeSeconds] = await seconds(() => Promise.resolve(evaluateWindow(methodPlans, sample, settings.datasetDriftShare)));
         log(`window with method ${method}`);
-        const [, totalSeconds] = await seconds(() =>
-          service.report({ modelId: 'bench', version: '1', ...window, window: undefined, method }),
-        );
+        const [, totalSeconds] = await seconds(() => service.report({ modelId: 'bench', version: '1', ...window, window: undefined, method }));
         const drifted = bucket.columns.filter((c) => c.role === 'feature' && c.drifted).length;
         const resolved = method === 'auto' ? `auto (${methodPlans[0]?.method ?? '?'})` : method;
-        lines.push(
-          `  ${resolved.padEnd(20)}${fmt(computeSeconds).padEnd(28)}${fmt(totalSeconds).padEnd(28)}${drifted}/${features}`,
-        );
+        lines.push(`  ${resolved.padEnd(20)}${fmt(computeSeconds).padEnd(28)}${fmt(totalSeconds).padEnd(28)}${drifted}/${features}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     } finally {

@@ -17,11 +17,7 @@ export class RowError extends Error {
 }
 
 /** Keys of a flat row that are not features. */
-export const SPECIAL_COLUMNS: Readonly<Record<string, ColumnRole>> = {
-  prediction: 'prediction',
-  score: 'score',
-  label: 'label',
-};
+export const SPECIAL_COLUMNS: Readonly<Record<string, ColumnRole>> = { prediction: 'prediction', score: 'score', label: 'label' };
 
 interface Accumulating {
   role: ColumnRole;
@@ -45,8 +41,7 @@ export class SampleBuilder {
   constructor(private readonly keep: (column: string, role: ColumnRole) => boolean = () => true) {}
 
   addRow(row: unknown, where: string): void {
-    if (typeof row !== 'object' || row === null || Array.isArray(row))
-      throw new RowError(where, 'must be an object');
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new RowError(where, 'must be an object');
     this.rows++;
     for (const [name, value] of Object.entries(row as Record<string, unknown>)) {
       if (name === 'features' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
@@ -74,10 +69,7 @@ export class SampleBuilder {
       if (numeric === undefined) addCount(target.texts, value, 1);
       else target.numbers.push(numeric);
     } else {
-      throw new RowError(
-        where,
-        `must be a number, string, boolean or null, got ${Array.isArray(value) ? 'an array' : typeof value}`,
-      );
+      throw new RowError(where, `must be a number, string, boolean or null, got ${Array.isArray(value) ? 'an array' : typeof value}`);
     }
   }
 
@@ -113,10 +105,7 @@ export function addCount(map: Map<string, number>, key: string, count: number): 
 }
 
 /** Category counts of sorted numbers, each number as `String(n)` (so 0 and -0 are one category). */
-export function numberCategories(
-  sorted: Float64Array,
-  into = new Map<string, number>(),
-): Map<string, number> {
+export function numberCategories(sorted: Float64Array, into = new Map<string, number>()): Map<string, number> {
   let k = 0;
   while (k < sorted.length) {
     const v = sorted[k]!;
@@ -146,14 +135,7 @@ export function summarizeColumn(raw: RawColumn, rows: number): ReferenceColumn {
   const base = { role: raw.role, column: raw.column, n, nulls: Math.max(0, rows - n) };
   if (raw.texts.size > 0) {
     const categories = numberCategories(raw.numbers, new Map(raw.texts));
-    return {
-      ...base,
-      valueType: 'text',
-      kind: 'categorical',
-      distinct: categories.size,
-      numerical: undefined,
-      categories,
-    };
+    return { ...base, valueType: 'text', kind: 'categorical', distinct: categories.size, numerical: undefined, categories };
   }
   const distinct = countDistinct(raw.numbers);
   const kind = inferKind(distinct, true);

@@ -27,24 +27,10 @@ const columnSettings = z
   .strictObject({ kind: kind.optional(), method: methodOption.optional(), threshold: threshold.optional() })
   .superRefine((c, ctx) => {
     if (c.kind && c.method && c.method !== 'auto' && !METHOD_KINDS[c.method].includes(c.kind)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['method'],
-        message: `${c.method} does not apply to ${c.kind} columns`,
-      });
+      ctx.addIssue({ code: 'custom', path: ['method'], message: `${c.method} does not apply to ${c.kind} columns` });
     }
-    if (
-      c.method &&
-      c.method !== 'auto' &&
-      usesPValue(c.method) &&
-      c.threshold !== undefined &&
-      c.threshold > 1
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['threshold'],
-        message: `${c.method} compares a p-value: the threshold must be at most 1`,
-      });
+    if (c.method && c.method !== 'auto' && usesPValue(c.method) && c.threshold !== undefined && c.threshold > 1) {
+      ctx.addIssue({ code: 'custom', path: ['threshold'], message: `${c.method} compares a p-value: the threshold must be at most 1` });
     }
   });
 
@@ -65,10 +51,7 @@ export const driftPolicySchema = z.strictObject({
   evaluation_window: z
     .string()
     .regex(new RegExp(WINDOW_PATTERN), "expected '<n>m', '<n>h', '<n>d', '1w' or 'month'")
-    .refine(
-      (s) => parseWindow(s) !== undefined,
-      "expected '<n>m', '<n>h', '<n>d' (up to 366 days), '1w' or 'month'",
-    )
+    .refine((s) => parseWindow(s) !== undefined, "expected '<n>m', '<n>h', '<n>d' (up to 366 days), '1w' or 'month'")
     .optional(),
   allowed_lateness: z
     .string()

@@ -63,14 +63,9 @@ export function windowCeil(spec: WindowSpec, ms: number): number {
 }
 
 /** Whole windows covering [from, to): `from` down to its window's start, `to` up to a boundary. */
-export function windowsCovering(
-  spec: WindowSpec,
-  from: number,
-  to: number,
-): { start: number; end: number }[] {
+export function windowsCovering(spec: WindowSpec, from: number, to: number): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
-  for (let start = windowStart(spec, from); start < to; start = windowEnd(spec, start))
-    out.push({ start, end: windowEnd(spec, start) });
+  for (let start = windowStart(spec, from); start < to; start = windowEnd(spec, start)) out.push({ start, end: windowEnd(spec, start) });
   return out;
 }
 
@@ -92,8 +87,7 @@ export function countWindows(spec: WindowSpec, from: number, to: number): number
  */
 export function windowSql(spec: WindowSpec, column: string): string {
   const ms = `toUnixTimestamp64Milli(${column})`;
-  if (spec.size === 'month')
-    return `toUnixTimestamp64Milli(makeDateTime64(toYear(${column}), toMonth(${column}), 1, 0, 0, 0, 0, 3, 'UTC'))`;
+  if (spec.size === 'month') return `toUnixTimestamp64Milli(makeDateTime64(toYear(${column}), toMonth(${column}), 1, 0, 0, 0, 0, 3, 'UTC'))`;
   return `(${ms} - ((((${ms} - ${spec.origin}) % ${spec.size}) + ${spec.size}) % ${spec.size}))`;
 }
 

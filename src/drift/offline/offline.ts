@@ -59,42 +59,21 @@ async function collect(
 
 export async function runOfflineDrift(options: OfflineDriftOptions): Promise<OfflineDriftReport> {
   const window = options.bucket === undefined ? undefined : parseWindow(options.bucket);
-  if (options.bucket !== undefined && window === undefined)
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `--bucket: '${options.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`,
-    );
-  if (window && !options.timestampColumn)
-    throw new ModelwatchError('BAD_REQUEST', '--bucket needs --timestamp-column');
+  if (options.bucket !== undefined && window === undefined) throw new ModelwatchError('BAD_REQUEST', `--bucket: '${options.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`);
+  if (window && !options.timestampColumn) throw new ModelwatchError('BAD_REQUEST', '--bucket needs --timestamp-column');
   const wanted = options.columns ? new Set(options.columns) : undefined;
-  const keep = (column: string, role: ColumnRole) =>
-    column !== options.timestampColumn &&
-    (wanted === undefined || wanted.has(column) || (role !== 'feature' && wanted.has(role)));
+  const keep = (column: string, role: ColumnRole) => column !== options.timestampColumn && (wanted === undefined || wanted.has(column) || (role !== 'feature' && wanted.has(role)));
 
   const referenceBuilder = new SampleBuilder(keep);
   const referenceRows = await collect(options.reference, options, () => referenceBuilder);
   const reference = referenceFromRaw(
-    {
-      modelId: 'offline',
-      version: 'offline',
-      revision: 0,
-      source: 'rows',
-      from: null,
-      to: null,
-      rows: referenceRows,
-      setAt: Date.now(),
-    },
+    { modelId: 'offline', version: 'offline', revision: 0, source: 'rows', from: null, to: null, rows: referenceRows, setAt: Date.now() },
     referenceBuilder.build(),
   );
   for (const column of wanted ?? []) {
-    if (!reference.columns.some((c) => c.column === column))
-      throw new ModelwatchError(
-        'BAD_REQUEST',
-        `--columns: '${column}' has no values in ${path.basename(options.reference)}`,
-      );
+    if (!reference.columns.some((c) => c.column === column)) throw new ModelwatchError('BAD_REQUEST', `--columns: '${column}' has no values in ${path.basename(options.reference)}`);
   }
-  if (reference.columns.length === 0)
-    throw new ModelwatchError('BAD_REQUEST', `${path.basename(options.reference)}: no column holds a value`);
+  if (reference.columns.length === 0) throw new ModelwatchError('BAD_REQUEST', `${path.basename(options.reference)}: no column holds a value`);
 
   // Buckets by the current file's timestamps (or one bucket for the whole file).
   const buckets = new Map<number, { builder: SampleBuilder; first: number; last: number }>();
@@ -102,19 +81,14 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
     if (!options.timestampColumn) return undefined;
     const value = row[options.timestampColumn];
     const ms = typeof value === 'string' || typeof value === 'number' ? parseTime(value) : undefined;
-    if (ms === undefined)
-      throw new ModelwatchError(
-        'BAD_REQUEST',
-        `${where}.${options.timestampColumn}: '${String(value)}' is not an ISO-8601 time or epoch milliseconds`,
-      );
+    if (ms === undefined) throw new ModelwatchError('BAD_REQUEST', `${where}.${options.timestampColumn}: '${String(value)}' is not an ISO-8601 time or epoch milliseconds`);
     return ms;
   };
   const currentRows = await collect(options.current, options, (row, where) => {
     const ms = timestampOf(row, where);
     const key = window && ms !== undefined ? windowStart(window, ms) : 0;
     let bucket = buckets.get(key);
-    if (!bucket)
-      buckets.set(key, (bucket = { builder: new SampleBuilder(keep), first: ms ?? 0, last: ms ?? 0 }));
+    if (!bucket) buckets.set(key, (bucket = { builder: new SampleBuilder(keep), first: ms ?? 0, last: ms ?? 0 }));
     if (ms !== undefined) {
       bucket.first = Math.min(bucket.first, ms);
       bucket.last = Math.max(bucket.last, ms);
@@ -132,11 +106,7 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
     // Without a bucket, the one bucket spans the file's timestamps.
     const start = window ? key : first;
     const end = window ? windowEnd(window, key) : last + (options.timestampColumn ? 1 : 0);
-    const bucket = evaluateWindow(
-      plans,
-      windowFromRaw(plans, builder.build(), { start, end, count: builder.rows }),
-      settings.datasetDriftShare,
-    );
+    const bucket = evaluateWindow(plans, windowFromRaw(plans, builder.build(), { start, end, count: builder.rows }), settings.datasetDriftShare);
     out.push(options.timestampColumn ? bucket : { ...bucket, start: null, end: null });
   }
   return {

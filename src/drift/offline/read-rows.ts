@@ -23,12 +23,10 @@ const INFINITE = /^[+-]?(inf|infinity)$/i;
 
 export function castCell(value: string, where: string): unknown {
   if (MISSING.has(value)) return null;
-  if (INFINITE.test(value))
-    throw new ModelwatchError('BAD_REQUEST', `${where}: '${value}' is not a finite number`);
+  if (INFINITE.test(value)) throw new ModelwatchError('BAD_REQUEST', `${where}: '${value}' is not a finite number`);
   if (!NUMBER.test(value)) return value;
   const n = Number(value);
-  if (!Number.isFinite(n))
-    throw new ModelwatchError('BAD_REQUEST', `${where}: '${value}' is not a finite number`);
+  if (!Number.isFinite(n)) throw new ModelwatchError('BAD_REQUEST', `${where}: '${value}' is not a finite number`);
   return n;
 }
 
@@ -36,10 +34,7 @@ export function fileFormat(file: string): 'csv' | 'jsonl' {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  throw new ModelwatchError(
-    'BAD_REQUEST',
-    `${file}: unknown file type '${ext || '(none)'}'; use .csv, .jsonl or .ndjson`,
-  );
+  throw new ModelwatchError('BAD_REQUEST', `${file}: unknown file type '${ext || '(none)'}'; use .csv, .jsonl or .ndjson`);
 }
 
 export async function* readRows(file: string): AsyncGenerator<FileRow> {
@@ -49,10 +44,7 @@ export async function* readRows(file: string): AsyncGenerator<FileRow> {
     if (!info.isFile()) throw new ModelwatchError('BAD_REQUEST', `${file}: not a file`);
   } catch (err) {
     if (err instanceof ModelwatchError) throw err;
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    );
+    throw new ModelwatchError('BAD_REQUEST', `${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   const name = path.basename(file);
   if (format === 'jsonl') {
@@ -67,34 +59,20 @@ export async function* readRows(file: string): AsyncGenerator<FileRow> {
       } catch {
         throw new ModelwatchError('BAD_REQUEST', `${name}:${line}: not valid JSON`);
       }
-      if (typeof row !== 'object' || row === null || Array.isArray(row))
-        throw new ModelwatchError('BAD_REQUEST', `${name}:${line}: expected a JSON object`);
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new ModelwatchError('BAD_REQUEST', `${name}:${line}: expected a JSON object`);
       yield { row: row as Record<string, unknown>, where: `${name}:${line}` };
     }
     return;
   }
   const parser = createReadStream(file).pipe(
-    parse({
-      columns: true,
-      bom: true,
-      skip_empty_lines: true,
-      info: true,
-      cast: (value, context) =>
-        context.header ? value : castCell(value, `${name}:${context.lines}.${String(context.column)}`),
-    }),
+    parse({ columns: true, bom: true, skip_empty_lines: true, info: true, cast: (value, context) => (context.header ? value : castCell(value, `${name}:${context.lines}.${String(context.column)}`)) }),
   );
   try {
-    for await (const record of parser as AsyncIterable<{
-      record: Record<string, unknown>;
-      info: { lines: number };
-    }>) {
+    for await (const record of parser as AsyncIterable<{ record: Record<string, unknown>; info: { lines: number } }>) {
       yield { row: record.record, where: `${name}:${record.info.lines}` };
     }
   } catch (err) {
     if (err instanceof ModelwatchError) throw err;
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `${name}: not valid CSV (${err instanceof Error ? err.message : String(err)})`,
-    );
+    throw new ModelwatchError('BAD_REQUEST', `${name}: not valid CSV (${err instanceof Error ? err.message : String(err)})`);
   }
 }

@@ -45,15 +45,7 @@ export interface ReferenceSummary {
   to: string | null;
   rows: number;
   set_at: string;
-  columns: {
-    column: string;
-    role: string;
-    value_type: string;
-    kind: string;
-    n: number;
-    nulls: number;
-    distinct: number;
-  }[];
+  columns: { column: string; role: string; value_type: string; kind: string; n: number; nulls: number; distinct: number }[];
 }
 
 export interface ReportRequest {
@@ -84,10 +76,7 @@ export class DriftService {
   async knownVersion(modelId: string, version: string): Promise<VersionKey> {
     const versions = await this.versions(modelId);
     if (!versions.some((v) => v.model_version === version)) {
-      throw new DriftError(
-        'UNKNOWN_VERSION',
-        `model '${modelId}' has no version '${version}' (known: ${versions.map((v) => v.model_version).join(', ')})`,
-      );
+      throw new DriftError('UNKNOWN_VERSION', `model '${modelId}' has no version '${version}' (known: ${versions.map((v) => v.model_version).join(', ')})`);
     }
     return { modelId, version };
   }
@@ -95,8 +84,7 @@ export class DriftService {
   async settings(modelId: string): Promise<DriftSettings> {
     const stored = await this.deps.policies.get(modelId);
     const parsed = driftPolicySchema.safeParse(stored?.sections['drift'] ?? {});
-    if (!parsed.success)
-      this.deps.logger.warn({ model: modelId }, 'stored drift policy no longer validates; using defaults');
+    if (!parsed.success) this.deps.logger.warn({ model: modelId }, 'stored drift policy no longer validates; using defaults');
     return driftSettings(parsed.success ? parsed.data : {});
   }
 
@@ -114,12 +102,8 @@ export class DriftService {
         throw err;
       }
       const raw = builder.build();
-      if (raw.length === 0)
-        throw new DriftError('BAD_INPUT', 'body.rows: the rows hold no values (every value is null)');
-      reference = referenceFromRaw(
-        { ...base, source: 'rows', from: null, to: null, rows: builder.rows },
-        raw,
-      );
+      if (raw.length === 0) throw new DriftError('BAD_INPUT', 'body.rows: the rows hold no values (every value is null)');
+      reference = referenceFromRaw({ ...base, source: 'rows', from: null, to: null, rows: builder.rows }, raw);
       await writeRawColumns(this.deps.db, key, revision, raw);
     } else {
       const rows = await countPredictions(this.deps.db, key, input.from, input.to);
@@ -136,17 +120,7 @@ export class DriftService {
     // The summary rows commit the revision: readers look for it there.
     await writeSummary(this.deps.db, reference, setBy);
     this.remember(reference);
-    this.deps.logger.info(
-      {
-        model: key.modelId,
-        version: key.version,
-        revision,
-        source: reference.source,
-        rows: reference.rows,
-        by: setBy,
-      },
-      'drift reference set',
-    );
+    this.deps.logger.info({ model: key.modelId, version: key.version, revision, source: reference.source, rows: reference.rows, by: setBy }, 'drift reference set');
     return summarize(reference);
   }
 
@@ -189,12 +163,7 @@ export class DriftService {
     return {
       model_id: request.modelId,
       version,
-      reference: {
-        revision: reference.revision,
-        source: reference.source,
-        set_at: new Date(reference.setAt).toISOString(),
-        rows: reference.rows,
-      },
+      reference: { revision: reference.revision, source: reference.source, set_at: new Date(reference.setAt).toISOString(), rows: reference.rows },
       buckets,
     };
   }
@@ -207,13 +176,7 @@ export class DriftService {
   ): Promise<DriftBucket[]> {
     const plans = planColumns(reference, settings, range.method);
     const buckets: DriftBucket[] = [];
-    for await (const sample of readWindows(this.deps.db, {
-      key,
-      from: range.from,
-      to: range.to,
-      window: range.window,
-      plans,
-    })) {
+    for await (const sample of readWindows(this.deps.db, { key, from: range.from, to: range.to, window: range.window, plans })) {
       buckets.push(evaluateWindow(plans, sample, settings.datasetDriftShare));
     }
     return buckets;
@@ -237,15 +200,7 @@ function cacheKey(key: VersionKey): string {
 
 /** The version most recently first seen (ties: the larger version string): the default of the drift route. */
 export function latestVersion(versions: readonly ModelVersionRecord[]): string {
-  const sorted = [...versions].sort((a, b) =>
-    a.first_seen < b.first_seen
-      ? -1
-      : a.first_seen > b.first_seen
-        ? 1
-        : a.model_version < b.model_version
-          ? -1
-          : 1,
-  );
+  const sorted = [...versions].sort((a, b) => (a.first_seen < b.first_seen ? -1 : a.first_seen > b.first_seen ? 1 : a.model_version < b.model_version ? -1 : 1));
   return sorted[sorted.length - 1]!.model_version;
 }
 
@@ -259,14 +214,6 @@ export function summarize(reference: Reference): ReferenceSummary {
     to: reference.to === null ? null : new Date(reference.to).toISOString(),
     rows: reference.rows,
     set_at: new Date(reference.setAt).toISOString(),
-    columns: reference.columns.map((c) => ({
-      column: c.column,
-      role: c.role,
-      value_type: c.valueType,
-      kind: c.kind,
-      n: c.n,
-      nulls: c.nulls,
-      distinct: c.distinct,
-    })),
+    columns: reference.columns.map((c) => ({ column: c.column, role: c.role, value_type: c.valueType, kind: c.kind, n: c.n, nulls: c.nulls, distinct: c.distinct })),
   };
 }

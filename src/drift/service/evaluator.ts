@@ -60,9 +60,7 @@ export class DriftEvaluator {
   private schedule(delay: number): void {
     this.timer = setTimeout(() => {
       this.runOnce()
-        .catch((err: unknown) =>
-          this.options.logger.warn({ err: errorMessage(err) }, 'drift evaluation failed; retrying next run'),
-        )
+        .catch((err: unknown) => this.options.logger.warn({ err: errorMessage(err) }, 'drift evaluation failed; retrying next run'))
         .finally(() => {
           if (!this.stopped) this.schedule(this.options.intervalMs ?? 5_000);
         });
@@ -81,8 +79,7 @@ export class DriftEvaluator {
   private async evaluateAll(): Promise<EvaluatedWindow[]> {
     const { db, service } = this.options;
     const byModel = new Map<string, string[]>();
-    for (const { modelId, version } of await listReferenceVersions(db))
-      byModel.set(modelId, [...(byModel.get(modelId) ?? []), version]);
+    for (const { modelId, version } of await listReferenceVersions(db)) byModel.set(modelId, [...(byModel.get(modelId) ?? []), version]);
     const done: EvaluatedWindow[] = [];
     for (const [modelId, versions] of byModel) {
       if (this.stopped) break;
@@ -98,13 +95,9 @@ export class DriftEvaluator {
         const next = await eventTime(db, 'min', key, last);
         if (next === undefined) continue;
         // After a change of window size the last end may fall inside a window: start at the next boundary.
-        const from = Math.max(
-          windowStart(spec, next),
-          last === undefined ? -Infinity : windowCeil(spec, last),
-        );
+        const from = Math.max(windowStart(spec, next), last === undefined ? -Infinity : windowCeil(spec, last));
         let to = from;
-        for (let k = 0; k < (this.options.maxWindowsPerRun ?? 48) && windowEnd(spec, to) <= until; k++)
-          to = windowEnd(spec, to);
+        for (let k = 0; k < (this.options.maxWindowsPerRun ?? 48) && windowEnd(spec, to) <= until; k++) to = windowEnd(spec, to);
         if (to <= from) continue;
         const reference = await service.reference(key);
         if (!reference) continue;
@@ -119,8 +112,7 @@ export class DriftEvaluator {
             this.options.gauges.show(modelId, newest);
           }
         }
-        for (const b of buckets)
-          done.push({ ...key, start: b.start, end: b.end, datasetDrift: b.dataset_drift });
+        for (const b of buckets) done.push({ ...key, start: b.start, end: b.end, datasetDrift: b.dataset_drift });
       }
       if (!this.shownEnd.has(modelId)) await this.showStored(modelId);
     }
@@ -133,22 +125,13 @@ export class DriftEvaluator {
  * Earliest or latest event time of a model (or version), optionally at or after `after`. No FINAL:
  * a duplicate of an event has its event time, so min and max are the same with or without it.
  */
-async function eventTime(
-  db: Database,
-  fn: 'min' | 'max',
-  key: { modelId: string; version?: string },
-  after?: number,
-): Promise<number | undefined> {
+async function eventTime(db: Database, fn: 'min' | 'max', key: { modelId: string; version?: string }, after?: number): Promise<number | undefined> {
   const where = ['model_id = {model:String}'];
   if (key.version !== undefined) where.push('model_version = {version:String}');
   if (after !== undefined) where.push(`timestamp >= fromUnixTimestamp64Milli({after:Int64}, 'UTC')`);
   const result = await db.client.query({
     query: `SELECT count() AS n, toUnixTimestamp64Milli(${fn}(timestamp)) AS t FROM predictions WHERE ${where.join(' AND ')}`,
-    query_params: {
-      model: key.modelId,
-      ...(key.version === undefined ? {} : { version: key.version }),
-      ...(after === undefined ? {} : { after }),
-    },
+    query_params: { model: key.modelId, ...(key.version === undefined ? {} : { version: key.version }), ...(after === undefined ? {} : { after }) },
     format: 'JSONEachRow',
   });
   const [row] = await result.json<{ n: number; t: number }>();

@@ -26,11 +26,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-type ClientConnection = Parameters<typeof createClient>[0] extends infer O
-  ? O extends { connection?: infer C }
-    ? NonNullable<C>
-    : never
-  : never;
+type ClientConnection = Parameters<typeof createClient>[0] extends infer O ? (O extends { connection?: infer C } ? NonNullable<C> : never) : never;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -73,12 +69,7 @@ export async function waitForDatabase(db: Database, waitMs = 0): Promise<void> {
     maxTimeout: 5_000,
     shouldRetry: () => Date.now() < deadline,
   }).catch((err: unknown) => {
-    throw new ModelwatchError(
-      'CLICKHOUSE_UNAVAILABLE',
-      `${db.location} is unreachable: ${errorMessage(err)}`,
-      true,
-      { cause: err },
-    );
+    throw new ModelwatchError('CLICKHOUSE_UNAVAILABLE', `${db.location} is unreachable: ${errorMessage(err)}`, true, { cause: err });
   });
 }
 
@@ -89,14 +80,9 @@ async function openEmbedded(dataDir: string, name: string): Promise<Database> {
   try {
     connection = createChdbConnection({ path: dir });
   } catch (err) {
-    throw new ModelwatchError(
-      'CLICKHOUSE_UNAVAILABLE',
-      `embedded ClickHouse at ${dir} could not open: ${errorMessage(err)}`,
-      false,
-      {
-        cause: err,
-      },
-    );
+    throw new ModelwatchError('CLICKHOUSE_UNAVAILABLE', `embedded ClickHouse at ${dir} could not open: ${errorMessage(err)}`, false, {
+      cause: err,
+    });
   }
   // chdb's Connection is typed against its own copy of client-common; the shapes are the same.
   const client = createClient({
@@ -133,12 +119,7 @@ async function openEmbedded(dataDir: string, name: string): Promise<Database> {
       if (body.length === 0) return;
       const target = `${name}.${assertIdentifier(table)}`;
       if (!options.structure) {
-        await connection.chdb.rawInsert({
-          table: target,
-          format: 'JSONEachRow',
-          values: body,
-          settings: options.settings,
-        });
+        await connection.chdb.rawInsert({ table: target, format: 'JSONEachRow', values: body, settings: options.settings });
         return;
       }
       const file = path.join(spool, `${process.pid}-${(spooled += 1)}.jsonl`);

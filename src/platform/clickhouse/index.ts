@@ -1,16 +1,3 @@
-export {
-  openDatabase,
-  waitForDatabase,
-  assertIdentifier,
-  type Database,
-  type InsertOptions,
-} from './database.js';
-export {
-  migrate,
-  ddlContext,
-  type GuardedStatement,
-  type Migration,
-  type MigrationReport,
-  type DdlContext,
-} from './migrations.js';
+export { openDatabase, waitForDatabase, assertIdentifier, type Database, type InsertOptions } from './database.js';
+export { migrate, ddlContext, type GuardedStatement, type Migration, type MigrationReport, type DdlContext } from './migrations.js';
 export { classifyWriteError, clickhouseCode, isDataError } from './errors.js';

@@ -6,10 +6,7 @@ export interface DdlContext {
   /** `' ON CLUSTER name'` or `''`. */
   onCluster: string;
   /** A MergeTree-family engine clause, replicated when a cluster is configured. */
-  engine: (
-    family: 'MergeTree' | 'ReplacingMergeTree' | 'AggregatingMergeTree' | 'SummingMergeTree',
-    args?: string,
-  ) => string;
+  engine: (family: 'MergeTree' | 'ReplacingMergeTree' | 'AggregatingMergeTree' | 'SummingMergeTree', args?: string) => string;
 }
 
 /**
@@ -88,10 +85,7 @@ async function run(db: Database, statement: string | GuardedStatement): Promise<
 }
 
 async function appliedVersions(db: Database): Promise<Set<number>> {
-  const result = await db.client.query({
-    query: 'SELECT DISTINCT version FROM schema_migrations',
-    format: 'JSONEachRow',
-  });
+  const result = await db.client.query({ query: 'SELECT DISTINCT version FROM schema_migrations', format: 'JSONEachRow' });
   const rows = await result.json<{ version: number }>();
   return new Set(rows.map((r) => Number(r.version)));
 }

@@ -27,7 +27,7 @@ const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
 
 const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** `<n>ms`, `<n>s`, `<n>m`, `<n>h` or `<n>d` (n a whole number) → milliseconds, at most 10 years. */
+/** `<n>ms`, `<n>s`, `<n>m`, `<n>h` or `<n>d` (n a whole number) → milliseconds, at most 3650 days. */
 const duration = (fallback: string) =>
   z
     .string()
@@ -35,14 +35,9 @@ const duration = (fallback: string) =>
     .default(fallback)
     .transform((v, ctx) => {
       const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(v);
-      const ms = match
-        ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS]
-        : Number.NaN;
-      if (!(ms <= 10 * 365 * DURATION_UNITS.d)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: "expected a duration such as '30s', '15m', '2h' or '1d' (at most 3650d)",
-        });
+      const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS] : Number.NaN;
+      if (!(ms <= 3650 * DURATION_UNITS.d)) {
+        ctx.addIssue({ code: 'custom', message: "expected a duration such as '30s', '15m', '2h' or '1d' (at most 3650d)" });
         return z.NEVER;
       }
       return ms;
@@ -56,12 +51,7 @@ const flag = z
 const brokerList = z
   .string()
   .trim()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((b) => b.trim())
-      .filter(Boolean),
-  )
+  .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
   .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
   .optional();
 
@@ -86,9 +76,7 @@ const envSchema = z
     MODELWATCH_KAFKA_SSL_CA_FILE: optionalText,
     MODELWATCH_KAFKA_SSL_REJECT_UNAUTHORIZED: flag,
     MODELWATCH_KAFKA_SASL_MECHANISM: z
-      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
-        error: 'expected plain, scram-sha-256 or scram-sha-512',
-      })
+      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'expected plain, scram-sha-256 or scram-sha-512' })
       .optional(),
     MODELWATCH_KAFKA_SASL_USERNAME: optionalText,
     MODELWATCH_KAFKA_SASL_PASSWORD: optionalText,
@@ -130,15 +118,11 @@ const envSchema = z
       .default('info'),
   })
   .superRefine((env, ctx) => {
-    if (
-      env.MODELWATCH_KAFKA_SASL_MECHANISM &&
-      !(env.MODELWATCH_KAFKA_SASL_USERNAME && env.MODELWATCH_KAFKA_SASL_PASSWORD)
-    ) {
+    if (env.MODELWATCH_KAFKA_SASL_MECHANISM && !(env.MODELWATCH_KAFKA_SASL_USERNAME && env.MODELWATCH_KAFKA_SASL_PASSWORD)) {
       ctx.addIssue({
         code: 'custom',
         path: ['MODELWATCH_KAFKA_SASL_USERNAME'],
-        message:
-          'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
+        message: 'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
       });
     }
     if (env.MODELWATCH_CLICKHOUSE_CLUSTER && !env.MODELWATCH_CLICKHOUSE_URL) {
@@ -159,9 +143,7 @@ export interface KafkaConfig {
   ssl: boolean;
   sslCaFile: string | undefined;
   sslRejectUnauthorized: boolean;
-  sasl:
-    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
-    | undefined;
+  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
   /** Apache Kafka version for the local broker. @default '4.1.1' */
   localVersion: string;
 }
@@ -267,8 +249,7 @@ function toConfig(env: Env): Config {
     clickhouse: {
       url: env.MODELWATCH_CLICKHOUSE_URL,
       cluster: env.MODELWATCH_CLICKHOUSE_CLUSTER,
-      database:
-        env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
+      database: env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
       dataDir: path.resolve(env.MODELWATCH_DATA_DIR),
     },
     topics: {

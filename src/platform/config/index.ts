@@ -1,9 +1,2 @@
 export { loadConfig } from './config.js';
-export type {
-  Config,
-  KafkaConfig,
-  ClickHouseConfig,
-  TopicsConfig,
-  IngestConfig,
-  ApiConfig,
-} from './config.js';
+export type { Config, KafkaConfig, ClickHouseConfig, TopicsConfig, IngestConfig, ApiConfig } from './config.js';

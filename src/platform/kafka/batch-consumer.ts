@@ -110,8 +110,9 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       if (isRetryable(err) || shutdown.signal.aborted) throw err;
       if (to - from === 1) {
         logger.warn({ err: errorMessage(err) }, 'a message was refused by the store; dead-lettering it');
-        items[from] = sink.reject(items[from] as T, err);
-        await sink.write([items[from] as T]);
+        const letter = sink.reject(items[from] as T, err);
+        items[from] = letter;
+        await sink.write([letter]);
         return;
       }
     }

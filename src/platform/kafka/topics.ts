@@ -15,22 +15,13 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<s
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
       await admin.createTopics({
-        topics: missing.map((t) => ({
-          topic: t.topic,
-          numPartitions: t.numPartitions,
-          replicationFactor: -1,
-        })),
+        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor: -1 })),
         waitForLeaders: true,
       });
     }
     return missing.map((t) => t.topic);
   } catch (err) {
-    throw new ModelwatchError(
-      'KAFKA_UNAVAILABLE',
-      `could not create Kafka topics: ${errorMessage(err)}`,
-      true,
-      { cause: err },
-    );
+    throw new ModelwatchError('KAFKA_UNAVAILABLE', `could not create Kafka topics: ${errorMessage(err)}`, true, { cause: err });
   } finally {
     await admin.disconnect();
   }

@@ -21,19 +21,10 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
       return await startDockerBroker(options.version, options.logger);
     } catch (err) {
       // testcontainers is a dev dependency: an install without it still has the Maven path.
-      options.logger.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        'Docker broker unavailable; using the Maven broker',
-      );
+      options.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Docker broker unavailable; using the Maven broker');
     }
   }
   const ephemeral = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'modelwatch-kafka-')));
-  return startMavenBroker({
-    version: options.version,
-    cacheDir: options.cacheDir,
-    dataDir,
-    ephemeral,
-    logger: options.logger,
-  });
+  return startMavenBroker({ version: options.version, cacheDir: options.cacheDir, dataDir, ephemeral, logger: options.logger });
 }
