@@ -156,6 +156,18 @@ function eventText(base: Record<string, unknown>) {
 
 const texts = fc.oneof(
   fc.tuple(fc.constant('p'), eventText(prediction())),
+  // Valid events around the future limit (the ingest time + 1 day), on every topic.
+  fc
+    .tuple(fc.constantFrom('p', 'l'), fc.integer({ min: NOW + DAY - 1_000, max: NOW + DAY + 1_000 }))
+    .map(
+      ([topic, t]) =>
+        [
+          topic,
+          JSON.stringify(
+            topic === 'p' ? prediction({ timestamp: t }) : { prediction_id: 'p-1', label: 1, timestamp: t },
+          ),
+        ] as const,
+    ),
   fc.tuple(
     fc.constant('p'),
     eventText({ ...prediction(), features: { a: 1 } }).map((t) => t.replace('"a":1', '"a":1e999')),
