@@ -1,35 +1,14 @@
 import type { Producer } from 'kafkajs';
 import type { ModelRegistry, Task } from '../models/index.js';
-import { inferTask } from '../models/index.js';
-import type { Database } from '../platform/clickhouse/index.js';
-import type { BatchSink, SourceMessage } from '../platform/kafka/index.js';
-import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
+import { classifyWriteError, type Database } from '../platform/clickhouse/index.js';
+import { ModelwatchError, errorMessage } from '../platform/errors.js';
+import type { BatchSink } from '../platform/kafka/index.js';
+import { deadLetterMessage } from './dead-letter.js';
+import { createDecoder, deadLetter, type CollectorTopics, type Decoded, type Table } from './decode.js';
 import type { IngestMetrics } from './ingest-metrics.js';
-import { accessLogRow, labelRow, predictionInputLine } from './rows.js';
 import { PREDICTION_INPUT_COLUMNS } from './schema.js';
-import { checkAccessEvent, checkLabel, checkPrediction } from './validation.js';
 
-export interface CollectorTopics {
-  predictions: string;
-  labels: string;
-  accessLog: string;
-  deadLetter: string;
-}
-
-type Table = 'predictions_input' | 'labels' | 'access_log';
-
-interface PredictionFacts {
-  model: string;
-  version: string;
-  task: Task;
-  time: number;
-  latencyMs: number | null;
-  isError: boolean;
-}
-
-export type Decoded =
-  | { ok: true; topic: string; table: Table; line: string; prediction?: PredictionFacts }
-  | { ok: false; topic: string; letter: DeadLetter };
+export type { CollectorTopics, Decoded } from './decode.js';
 
 export interface CollectorSinkDeps {
   db: Database;
@@ -37,113 +16,132 @@ export interface CollectorSinkDeps {
   models: ModelRegistry;
   metrics: IngestMetrics;
   topics: CollectorTopics;
+  /** @default 1 MiB */
   maxMessageBytes: number;
+  /** @default 86400000 (1 day) */
+  maxFutureSkewMs: number;
+  /** @default 1000 */
+  maxFeatures: number;
+  /** @default 256 */
+  maxFeatureNameLength: number;
+  /** The ingest time, for the future-timestamp check. @default Date.now */
+  now?: () => number;
 }
 
-/** Validates and reshapes each message as it arrives; writes a flushed batch table by table. */
+const TABLES: readonly Table[] = ['predictions_input', 'labels', 'access_log'];
+
+// A batch may span more months than max_partitions_per_insert_block (100) allows when producers
+// backfill; that is no reason to refuse it (ClickHouse then logs a warning instead).
+const INSERT_SETTINGS = { throw_on_max_partitions_per_insert_block: 0 };
+
+/**
+ * Validates and reshapes each message as it arrives; writes a flushed batch table by table.
+ * Every item is marked `done` once stored or once its dead letter is acknowledged, so a retried
+ * (or split) batch repeats only what did not happen yet.
+ */
 export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded> {
   const { topics } = deps;
-  const dead = (source: SourceMessage, reason: DeadLetter['reason'], detail: string): Decoded => ({
-    ok: false,
-    topic: source.topic,
-    letter: { source, reason, detail },
-  });
+  const decode = createDecoder(deps);
 
-  function decode(source: SourceMessage): Decoded {
-    const bytes = source.message.value;
-    if (!bytes || bytes.length === 0) return dead(source, 'invalid_json', 'empty message value');
-    if (bytes.length > deps.maxMessageBytes) {
-      return dead(source, 'oversize', `message is ${bytes.length} bytes; the limit is ${deps.maxMessageBytes}`);
-    }
-    const text = bytes.toString('utf8');
-    let json: unknown;
+  async function store(table: Table, items: Decoded[]): Promise<void> {
+    if (items.length === 0) return;
+    const body = Buffer.from(items.map((i) => (i.ok ? i.line : '')).join('\n'), 'utf8');
+    const structure = table === 'predictions_input' ? PREDICTION_INPUT_COLUMNS : undefined;
     try {
-      json = JSON.parse(text);
+      await deps.db.insertJsonEachRow(table, body, { structure, settings: INSERT_SETTINGS });
     } catch (err) {
-      return dead(source, 'invalid_json', err instanceof Error ? err.message : 'not JSON');
+      throw classifyWriteError(err, `insert into ${table}`);
     }
-    switch (source.topic) {
-      case topics.predictions: {
-        const checked = checkPrediction(json);
-        if (!checked.ok) return dead(source, 'schema', checked.detail);
-        const e = checked.event;
-        return {
-          ok: true,
-          topic: source.topic,
-          table: 'predictions_input',
-          line: predictionInputLine(e, text),
-          prediction: {
-            model: e.model_id,
-            version: e.model_version,
-            task: inferTask(e.prediction, e.score),
-            time: e.timestamp,
-            latencyMs: e.latency_ms ?? null,
-            isError: e.status === 'error',
-          },
-        };
+    finish(items, deps.metrics);
+  }
+
+  async function register(items: Decoded[]): Promise<void> {
+    const seen = new Map<string, { modelId: string; version: string; task: Task; firstSeen: number }>();
+    for (const item of items) {
+      const p = item.ok ? item.prediction : undefined;
+      if (p && !seen.has(`${p.model}\0${p.version}`)) {
+        seen.set(`${p.model}\0${p.version}`, {
+          modelId: p.model,
+          version: p.version,
+          task: p.task,
+          firstSeen: p.time,
+        });
       }
-      case topics.labels: {
-        const checked = checkLabel(json);
-        return checked.ok
-          ? { ok: true, topic: source.topic, table: 'labels', line: labelRow(checked.event) }
-          : dead(source, 'schema', checked.detail);
-      }
-      case topics.accessLog: {
-        const checked = checkAccessEvent(json);
-        return checked.ok
-          ? { ok: true, topic: source.topic, table: 'access_log', line: accessLogRow(checked.event) }
-          : dead(source, 'schema', checked.detail);
-      }
-      default:
-        return dead(source, 'unknown_topic', `no collector for topic ${source.topic}`);
     }
+    if (seen.size === 0) return;
+    try {
+      await deps.models.registerSeen([...seen.values()]);
+    } catch (err) {
+      throw classifyWriteError(err, 'registering model versions');
+    }
+  }
+
+  async function sendLetters(items: Decoded[]): Promise<void> {
+    const letters = items.flatMap((i) => (i.ok ? [] : [i.letter]));
+    if (letters.length === 0) return;
+    try {
+      // acks=-1 and awaited: a dead letter must be durable before its offset is committed.
+      await deps.producer.send({
+        topic: topics.deadLetter,
+        acks: -1,
+        messages: letters.map(deadLetterMessage),
+      });
+    } catch (err) {
+      throw new ModelwatchError(
+        'KAFKA_UNAVAILABLE',
+        `dead letters to ${topics.deadLetter}: ${errorMessage(err)}`,
+        true,
+        { cause: err },
+      );
+    }
+    finish(items, deps.metrics);
   }
 
   async function write(items: Decoded[]): Promise<void> {
-    const lines: Record<Table, string[]> = { predictions_input: [], labels: [], access_log: [] };
-    const letters: DeadLetter[] = [];
-    const seen = new Map<string, { modelId: string; version: string; task: Task; firstSeen: number }>();
-    for (const item of items) {
-      if (!item.ok) {
-        letters.push(item.letter);
-        continue;
-      }
-      lines[item.table].push(item.line);
-      const p = item.prediction;
-      if (p && !seen.has(`${p.model}\0${p.version}`)) {
-        seen.set(`${p.model}\0${p.version}`, { modelId: p.model, version: p.version, task: p.task, firstSeen: p.time });
-      }
-    }
-    for (const table of ['predictions_input', 'labels', 'access_log'] as const) {
-      if (lines[table].length === 0) continue;
-      const structure = table === 'predictions_input' ? PREDICTION_INPUT_COLUMNS : undefined;
-      await deps.db.insertJsonEachRow(table, Buffer.from(lines[table].join('\n'), 'utf8'), { structure });
-    }
-    await deps.models.registerSeen([...seen.values()]);
-    if (letters.length > 0) {
-      // acks=-1 and awaited: a dead letter must be durable before its offset is committed.
-      await deps.producer.send({ topic: topics.deadLetter, acks: -1, messages: letters.map(deadLetterMessage) });
-    }
-    countWritten(items, deps.metrics);
+    const pending = items.filter((i) => !i.done);
+    // Versions first: a row ClickHouse refuses there (bad text in model_id) is then never stored.
+    await register(pending);
+    for (const table of TABLES)
+      await store(
+        table,
+        pending.filter((i) => i.ok && i.table === table),
+      );
+    await sendLetters(pending.filter((i) => !i.ok));
   }
 
-  return { decode, write };
+  function reject(item: Decoded, err: unknown): Decoded {
+    if (!item.ok) return item;
+    return deadLetter(item.source, 'rejected', errorMessage(err));
+  }
+
+  return { decode, write, reject };
 }
 
-/** Counted only after the write succeeded, so retried batches are not counted twice. */
-function countWritten(items: Decoded[], metrics: IngestMetrics): void {
+/** Marks items done and counts them: only after their write succeeded, so a retry counts nothing twice. */
+function finish(items: Decoded[], metrics: IngestMetrics): void {
   for (const item of items) {
-    if (!item.ok) {
-      metrics.messages.inc({ topic: item.topic, outcome: 'dead_letter' });
-      metrics.deadLetters.inc({ topic: item.topic, reason: item.letter.reason });
-      continue;
+    item.done = true;
+    // A metric update never fails a batch (prom-client throws on a non-finite observation).
+    try {
+      count(item, metrics);
+    } catch {
+      // The row is stored; only its counter is missing.
     }
-    metrics.messages.inc({ topic: item.topic, outcome: 'stored' });
-    const p = item.prediction;
-    if (!p) continue;
-    const labels = { model: p.model, version: p.version };
-    metrics.predictions.inc(labels);
-    if (p.isError) metrics.predictionErrors.inc(labels);
-    if (p.latencyMs !== null) metrics.predictionLatency.observe(labels, p.latencyMs / 1000);
   }
+}
+
+function count(item: Decoded, metrics: IngestMetrics): void {
+  if (!item.ok) {
+    metrics.messages.inc({ topic: item.topic, outcome: 'dead_letter' });
+    metrics.deadLetters.inc({ topic: item.topic, reason: item.letter.reason });
+    return;
+  }
+  metrics.messages.inc({ topic: item.topic, outcome: 'stored' });
+  const p = item.prediction;
+  if (!p) return;
+  const labels = { model: p.model, version: p.version };
+  metrics.predictions.inc(labels);
+  if (p.isError) metrics.predictionErrors.inc(labels);
+  if (p.latencyMs !== null && Number.isFinite(p.latencyMs))
+    metrics.predictionLatency.observe(labels, p.latencyMs / 1000);
 }

@@ -28,6 +28,9 @@ export function createCollectors(deps: CollectorsDeps): BatchConsumer {
     metrics,
     topics,
     maxMessageBytes: ingest.maxMessageBytes,
+    maxFutureSkewMs: ingest.maxFutureSkewMs,
+    maxFeatures: ingest.maxFeatures,
+    maxFeatureNameLength: ingest.maxFeatureNameLength,
   });
   return createBatchConsumer({
     kafka: deps.kafka,

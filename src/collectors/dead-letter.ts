@@ -1,7 +1,17 @@
 import type { IHeaders, Message } from 'kafkajs';
 import type { SourceMessage } from '../platform/kafka/index.js';
 
-export type DeadLetterReason = 'invalid_json' | 'schema' | 'oversize' | 'unknown_topic';
+/**
+ * Why a message went to the dead-letter topic (README, "Delivery"):
+ * - `invalid_json`: empty or not JSON;
+ * - `schema`: breaks the event schema or a limit (features per event, name length), naming the field;
+ * - `oversize`: larger than MODELWATCH_MAX_MESSAGE_BYTES;
+ * - `future_timestamp`: event time more than MODELWATCH_MAX_FUTURE_SKEW after the ingest time;
+ * - `rejected`: valid, but ClickHouse refused the row (its error is the `modelwatch-error` header);
+ * - `unknown_topic`: no collector reads that topic.
+ */
+export type DeadLetterReason =
+  'invalid_json' | 'schema' | 'oversize' | 'future_timestamp' | 'rejected' | 'unknown_topic';
 
 export interface DeadLetter {
   source: SourceMessage;

@@ -7,17 +7,27 @@ import { z } from 'zod';
 
 const id = z.string().min(1, 'must not be empty').max(512, 'must be at most 512 characters');
 
+/** The range DateTime64(3) holds: 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z. */
+export const MIN_EVENT_TIME = Date.UTC(1900, 0, 1);
+export const MAX_EVENT_TIME = Date.UTC(2300, 0, 1) - 1;
+
+/** ISO-8601 or epoch milliseconds → whole epoch milliseconds, or undefined outside what DateTime64(3) holds. */
+export function eventTimeMs(value: string | number): number | undefined {
+  const ms = Math.trunc(typeof value === 'number' ? value : Date.parse(value));
+  return Number.isFinite(ms) && ms >= MIN_EVENT_TIME && ms <= MAX_EVENT_TIME ? ms : undefined;
+}
+
 /** ISO-8601 string or epoch milliseconds, normalized to epoch milliseconds (UTC). */
 export const eventTime = z
   .union([z.string(), z.number()], { error: 'expected an ISO-8601 string or epoch milliseconds' })
   .transform((value, ctx) => {
-    const ms = typeof value === 'number' ? value : Date.parse(value);
-    // DateTime64(3) holds 1900..2299; anything outside is a producer bug, not an event time.
-    if (!Number.isFinite(ms) || ms < -2208988800000 || ms > 10413792000000) {
+    const ms = eventTimeMs(value);
+    // Outside 1900..2299 is a producer bug, not an event time.
+    if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: `not a valid event time: ${JSON.stringify(value)}` });
       return z.NEVER;
     }
-    return Math.trunc(ms);
+    return ms;
   });
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -31,8 +41,11 @@ export const predictionEvent = z.object({
   model_id: id,
   model_version: z.union([id, z.number().transform(String)]),
   timestamp: eventTime,
-  features: z.record(z.string().min(1).max(256), featureValue),
-  prediction: z.union([finite, z.string(), z.boolean()], { error: 'prediction must be number, string or boolean' }),
+  // Name length and the number of features are limits (config), checked after the schema.
+  features: z.record(z.string().min(1, 'feature names must not be empty'), featureValue),
+  prediction: z.union([finite, z.string(), z.boolean()], {
+    error: 'prediction must be number, string or boolean',
+  }),
   score: finite.nullish(),
   probabilities: z.record(z.string(), finite).nullish(),
   latency_ms: finite.min(0, 'must not be negative').nullish(),

@@ -91,6 +91,38 @@ export const collectorMigrations: Migration[] = [
       FROM (SELECT *, JSONExtractKeysAndValuesRaw(e, 'features') AS pairs FROM predictions_input)`,
     ],
   },
+  {
+    version: 4,
+    name: 'labels keyed by (prediction_id, model_id): two models sharing a prediction id keep a label each',
+    // ORDER BY cannot be changed in place, so the rows are copied into a table with the new key
+    // and the two tables swapped (EXCHANGE is atomic). Collectors start only after migrations.
+    statements: ({ onCluster, engine }) => {
+      const done = `SELECT sorting_key = 'prediction_id, model_id' FROM system.tables WHERE database = currentDatabase() AND name = 'labels'`;
+      return [
+        {
+          query: `CREATE TABLE IF NOT EXISTS labels_keyed${onCluster} (
+            prediction_id String,
+            model_id LowCardinality(String),
+            label String,
+            label_num Nullable(Float64),
+            timestamp DateTime64(3, 'UTC'),
+            ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+          ) ENGINE = ${engine('ReplacingMergeTree', 'timestamp')}
+          ORDER BY (prediction_id, model_id)`,
+          unless: done,
+        },
+        // Rerun after a crash, the copy repeats; the copies collapse (same key and version).
+        {
+          query: `INSERT INTO labels_keyed (prediction_id, model_id, label, label_num, timestamp, ingested_at)
+            SELECT prediction_id, model_id, label, label_num, timestamp, ingested_at FROM labels`,
+          unless: done,
+        },
+        { query: `EXCHANGE TABLES labels AND labels_keyed${onCluster}`, unless: done },
+        // The old table, its rows copied.
+        `DROP TABLE IF EXISTS labels_keyed${onCluster}`,
+      ];
+    },
+  },
 ];
 
 /** Columns of `predictions_input`, in the order `predictionInputLine` writes them. */

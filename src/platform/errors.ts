@@ -3,6 +3,8 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'CLICKHOUSE_UNAVAILABLE'
   | 'CLICKHOUSE_QUERY'
+  /** ClickHouse refused the data itself (parse, type, range): retrying the same rows cannot succeed. */
+  | 'CLICKHOUSE_REJECTED'
   | 'KAFKA_UNAVAILABLE'
   | 'BROKER_SETUP'
   | 'NOT_FOUND'
@@ -27,4 +29,12 @@ export function isModelwatchError(err: unknown, code?: ErrorCode): err is Modelw
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Whether retrying the same operation may succeed. Only a typed error can say no: anything
+ * unclassified is retryable, so an unknown failure stalls and is never dropped.
+ */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof ModelwatchError ? err.retryable : true;
 }

@@ -87,7 +87,7 @@ describe('collectors', () => {
     await produce(topics.predictions, Array.from({ length: 100 }, (_, i) => prediction(i)));
     await produce(topics.labels, Array.from({ length: 50 }, (_, i) => label(i + 50, { label: 'late' })));
     // A correction for p-0, with a later event time, replaces the first label.
-    await produce(topics.labels, [label(0, { label: 'corrected', timestamp: Date.UTC(2027, 0, 1) })]);
+    await produce(topics.labels, [label(0, { label: 'corrected', timestamp: Date.UTC(2026, 10, 27) })]);
 
     const joined = await waitFor('all labels joined', async () => {
       const rows = await service.rows<{ label: string; n: number }>(

@@ -1,19 +1,63 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../platform/config/index.js';
-import { ModelwatchError } from '../../platform/errors.js';
-import { silenceKafkajsTimerWarning, startLocalBroker, type LocalBroker } from '../../platform/kafka/index.js';
+import { ModelwatchError, errorMessage } from '../../platform/errors.js';
+import {
+  silenceKafkajsTimerWarning,
+  startLocalBroker,
+  type LocalBroker,
+} from '../../platform/kafka/index.js';
 import { createLogger, type Logger } from '../../platform/observability/index.js';
-import { startService } from '../../service/index.js';
+import { startService, type RunningService } from '../../service/index.js';
 import { parseOptions, untilSignal, type Command } from '../../platform/cli/index.js';
 
-async function runUntilSignal(config: Config, logger: Logger, brokers: string[], broker?: LocalBroker): Promise<number> {
+/**
+ * How long the service may take to close after SIGTERM. Closing aborts a write being retried
+ * (its offsets stay uncommitted), so it normally takes well under a second; this bounds it
+ * below the 10 s an orchestrator usually waits before SIGKILL, whatever hangs.
+ */
+const CLOSE_DEADLINE_MS = 8_000;
+
+async function closeWithin(service: RunningService, logger: Logger): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<number>((resolve) => {
+    timer = setTimeout(() => {
+      logger.error(
+        `shutdown took longer than ${CLOSE_DEADLINE_MS / 1000} s; exiting with the unfinished batches uncommitted`,
+      );
+      resolve(1);
+    }, CLOSE_DEADLINE_MS);
+  });
+  const closed = service.close().then(
+    () => 0,
+    (err: unknown) => {
+      logger.error({ err: errorMessage(err) }, 'shutdown failed');
+      return 1;
+    },
+  );
+  try {
+    return await Promise.race([closed, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runUntilSignal(
+  config: Config,
+  logger: Logger,
+  brokers: string[],
+  broker?: LocalBroker,
+): Promise<number> {
   const service = await startService({ config, logger, brokers });
   const signal = await untilSignal();
   logger.info({ signal }, 'shutting down');
-  await service.close();
+  // A second signal means "now": the broker re-delivers whatever was not committed.
+  void untilSignal().then(() => process.exit(130));
+  const code = await closeWithin(service, logger);
   await broker?.stop();
-  return 0;
+  // Past the deadline, something still holds the event loop (a stuck engine call): leave anyway.
+  if (code !== 0) process.exit(code);
+  return code;
 }
 
 export const serveCommand: Command = {
@@ -21,7 +65,10 @@ export const serveCommand: Command = {
     parseOptions(args, {}, 'modelwatch serve');
     const config = loadConfig();
     if (!config.kafka.brokers) {
-      throw new ModelwatchError('CONFIG_INVALID', 'serve needs MODELWATCH_KAFKA_BROKERS (or run `modelwatch up` for a local broker)');
+      throw new ModelwatchError(
+        'CONFIG_INVALID',
+        'serve needs MODELWATCH_KAFKA_BROKERS (or run `modelwatch up` for a local broker)',
+      );
     }
     silenceKafkajsTimerWarning();
     const logger = createLogger(config.logLevel);
@@ -54,7 +101,9 @@ export const upCommand: Command = {
         `  API        ${api}/api/v1   (OpenAPI: ${api}/docs, metrics: ${api}/metrics)`,
         `  Kafka      ${brokers.join(',')}${broker ? ' (local broker)' : ''}`,
         `  ClickHouse ${config.clickhouse.url ?? `embedded, data in ${config.clickhouse.dataDir}`}`,
-        generatedKey ? `  admin key  ${adminKey}   (generated for this run; set MODELWATCH_ADMIN_KEY to keep one)` : '  admin key  from MODELWATCH_ADMIN_KEY',
+        generatedKey
+          ? `  admin key  ${adminKey}   (generated for this run; set MODELWATCH_ADMIN_KEY to keep one)`
+          : '  admin key  from MODELWATCH_ADMIN_KEY',
         '',
       ].join('\n'),
     );

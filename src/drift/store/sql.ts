@@ -51,12 +51,18 @@ function hasFeatures(selection: ColumnSelection): boolean {
   return selection.features === 'all' || selection.features.length > 0;
 }
 
-/** Labels of the range's predictions (the latest label per prediction wins: labels FINAL). */
+/**
+ * Labels of the range's predictions (the latest label per prediction and model wins: labels
+ * FINAL); a label naming the model wins over an unnamed one, one naming another model never
+ * applies. A tuple, since argMax skips a NULL argument and `label_num` is nullable.
+ */
 function labelFrom(window: string, condition: string): string {
   return `FROM (SELECT prediction_id, ${window} AS w FROM predictions FINAL WHERE ${RANGE}) AS p
       INNER JOIN (
-        SELECT prediction_id, label, label_num FROM labels FINAL
-        WHERE prediction_id IN (SELECT prediction_id FROM predictions WHERE ${RANGE})
+        SELECT prediction_id, chosen.1 AS label, chosen.2 AS label_num FROM (
+          SELECT prediction_id, argMax((label, label_num), model_id != '') AS chosen FROM labels FINAL
+          WHERE model_id IN ('', {model:String}) AND prediction_id IN (SELECT prediction_id FROM predictions WHERE ${RANGE})
+          GROUP BY prediction_id)
       ) AS l ON p.prediction_id = l.prediction_id
       WHERE ${condition}`;
 }

@@ -12,11 +12,20 @@ export interface DdlContext {
   ) => string;
 }
 
+/**
+ * A statement that cannot be written idempotently (EXCHANGE, INSERT … SELECT): it is skipped
+ * when `unless`, a query answering one row with one number, answers non-zero.
+ */
+export interface GuardedStatement {
+  query: string;
+  unless: string;
+}
+
 export interface Migration {
   /** Unique, increasing; never renumber a released migration. */
   version: number;
   name: string;
-  statements(ctx: DdlContext): string[];
+  statements(ctx: DdlContext): (string | GuardedStatement)[];
 }
 
 export interface MigrationReport {
@@ -37,8 +46,9 @@ export function ddlContext(cluster: string | undefined): DdlContext {
 }
 
 /**
- * Applies pending migrations in order. Each statement is idempotent (IF NOT EXISTS), and a
- * migration is recorded only after all its statements ran, so a crash mid-way is safe to rerun.
+ * Applies pending migrations in order. Each statement is idempotent (IF NOT EXISTS, or guarded
+ * by `unless`), and a migration is recorded only after all its statements ran, so a crash
+ * mid-way is safe to rerun.
  */
 export async function migrate(db: Database, migrations: readonly Migration[]): Promise<MigrationReport> {
   const versions = migrations.map((m) => m.version);
@@ -54,7 +64,7 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
   const applied: MigrationReport['applied'] = [];
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(migration.version)) continue;
-    for (const query of migration.statements(ctx)) await db.client.command({ query });
+    for (const statement of migration.statements(ctx)) await run(db, statement);
     await db.client.insert({
       table: 'schema_migrations',
       values: [{ version: migration.version, name: migration.name }],
@@ -64,6 +74,17 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
   }
   const current = Math.max(0, ...done, ...applied.map((m) => m.version));
   return { applied, current };
+}
+
+async function run(db: Database, statement: string | GuardedStatement): Promise<void> {
+  if (typeof statement === 'string') {
+    await db.client.command({ query: statement });
+    return;
+  }
+  const result = await db.client.query({ query: statement.unless, format: 'JSONCompactEachRow' });
+  const [row] = await result.json<unknown[]>();
+  if (Number(row?.[0] ?? 0) !== 0) return;
+  await db.client.command({ query: statement.query });
 }
 
 async function appliedVersions(db: Database): Promise<Set<number>> {

@@ -25,6 +25,24 @@ const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
     .max(max, `expected at most ${max}`)
     .default(fallback);
 
+const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `<n>ms`, `<n>s`, `<n>m`, `<n>h` or `<n>d` (n a whole number) → milliseconds, at most 3650 days. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(v);
+      const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS] : Number.NaN;
+      if (!(ms <= 3650 * DURATION_UNITS.d)) {
+        ctx.addIssue({ code: 'custom', message: "expected a duration such as '30s', '15m', '2h' or '1d' (at most 3650d)" });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes')
@@ -90,6 +108,9 @@ const envSchema = z
     MODELWATCH_BATCH_MAX_ROWS: positiveInt(20_000, 1_000_000),
     MODELWATCH_BATCH_MAX_MS: positiveInt(1_000, 600_000),
     MODELWATCH_MAX_MESSAGE_BYTES: positiveInt(1_048_576, 100 * 1_048_576),
+    MODELWATCH_MAX_FUTURE_SKEW: duration('1d'),
+    MODELWATCH_MAX_FEATURES: positiveInt(1_000, 100_000),
+    MODELWATCH_MAX_FEATURE_NAME_LENGTH: positiveInt(256, 65_536),
     // Drift and API limits (src/drift/README.md).
     MODELWATCH_DRIFT_MAX_REFERENCE_COLUMNS: positiveInt(1_000, 100_000),
     MODELWATCH_DRIFT_MAX_REFERENCE_ROWS: positiveInt(1_000_000, 100_000_000),
@@ -162,6 +183,15 @@ export interface IngestConfig {
   batchMaxMs: number;
   /** Larger messages are dead-lettered. @default 1 MiB */
   maxMessageBytes: number;
+  /**
+   * An event time further than this past the ingest time is dead-lettered (`future_timestamp`),
+   * so a clock error or a hostile producer cannot move a drift watermark. @default 86400000 (1d)
+   */
+  maxFutureSkewMs: number;
+  /** More features in one prediction are dead-lettered (`schema`). @default 1000 */
+  maxFeatures: number;
+  /** A longer feature name is dead-lettered (`schema`); counted in UTF-16 units (JavaScript's length). @default 256 */
+  maxFeatureNameLength: number;
 }
 
 export interface ApiConfig {
@@ -255,6 +285,9 @@ function toConfig(env: Env): Config {
       batchMaxRows: env.MODELWATCH_BATCH_MAX_ROWS,
       batchMaxMs: env.MODELWATCH_BATCH_MAX_MS,
       maxMessageBytes: env.MODELWATCH_MAX_MESSAGE_BYTES,
+      maxFutureSkewMs: env.MODELWATCH_MAX_FUTURE_SKEW,
+      maxFeatures: env.MODELWATCH_MAX_FEATURES,
+      maxFeatureNameLength: env.MODELWATCH_MAX_FEATURE_NAME_LENGTH,
     },
     api: {
       host: env.MODELWATCH_API_HOST,

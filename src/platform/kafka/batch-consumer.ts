@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import pRetry from 'p-retry';
-import { errorMessage } from '../errors.js';
+import { errorMessage, isRetryable } from '../errors.js';
 import type { Logger } from '../observability/index.js';
 
 export interface SourceMessage {
@@ -13,12 +13,17 @@ export interface SourceMessage {
 /**
  * Where consumed messages go. `decode` runs as each message arrives (so CPU work is spread
  * out); `write` persists one flushed batch and must resolve only when it is durable, since
- * offsets are committed right after. A `write` that throws is retried with backoff, with the
- * same items, while consumption stays paused.
+ * offsets are committed right after. A `write` that throws a retryable error (see
+ * `isRetryable`) is retried with backoff, with the same items, while consumption stays paused;
+ * so `write` must remember what it already did (stored rows, acknowledged dead letters) and
+ * skip it on the next call. A `write` that throws a non-retryable error refused some of the
+ * items: the batch is split in halves until the refused items are alone, and each is replaced
+ * by `reject(item, err)` (its dead letter) and written again.
  */
 export interface BatchSink<T> {
   decode(source: SourceMessage): T;
   write(items: T[]): Promise<void>;
+  reject(item: T, err: unknown): T;
 }
 
 export interface BatchConsumerOptions<T> {
@@ -43,7 +48,11 @@ export interface BatchConsumerOptions<T> {
 export interface BatchConsumer {
   /** Resolves once the consumer has joined its group. */
   start(): Promise<void>;
-  /** Flushes and commits what is buffered, then leaves the group. */
+  /**
+   * Stops a write being retried (its offsets and every later one stay uncommitted: the next
+   * owner of the partitions reads them again), flushes and commits what is buffered with one
+   * attempt, then leaves the group.
+   */
   stop(): Promise<void>;
   /** True while a write keeps failing (ClickHouse down): for readiness. */
   readonly degraded: boolean;
@@ -79,25 +88,61 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   let stopping = false;
   let failing = false;
   let timer: NodeJS.Timeout | undefined;
+  const shutdown = new AbortController();
+  // Set when a batch is given up (shutdown mid-retry): no later batch may commit past it.
+  let abandoned = false;
 
-  async function writeWithRetry(items: T[]): Promise<void> {
+  /** Callbacks report; they never fail a batch. */
+  function safely(what: string, callback: () => void): void {
+    try {
+      callback();
+    } catch (err) {
+      logger.warn({ err: errorMessage(err) }, `${what} failed; ignored`);
+    }
+  }
+
+  /** Writes `items[from, to)`; on a refusal, halves the range until the refused items are alone. */
+  async function writeOrSplit(items: T[], from: number, to: number): Promise<void> {
+    try {
+      await sink.write(from === 0 && to === items.length ? items : items.slice(from, to));
+      return;
+    } catch (err) {
+      if (isRetryable(err) || shutdown.signal.aborted) throw err;
+      if (to - from === 1) {
+        logger.warn({ err: errorMessage(err) }, 'a message was refused by the store; dead-lettering it');
+        const letter = sink.reject(items[from] as T, err);
+        items[from] = letter;
+        await sink.write([letter]);
+        return;
+      }
+    }
+    const middle = from + Math.ceil((to - from) / 2);
+    await writeOrSplit(items, from, middle);
+    await writeOrSplit(items, middle, to);
+  }
+
+  async function writeWithRetry(items: T[], retries = Number.POSITIVE_INFINITY): Promise<void> {
     await pRetry(
       async () => {
         try {
-          await sink.write(items);
+          await writeOrSplit(items, 0, items.length);
         } catch (err) {
           // p-retry gives up at once on a TypeError; a failing write must stall, never drop.
           throw err instanceof TypeError ? new Error(err.message, { cause: err }) : err;
         }
       },
       {
-        retries: Number.POSITIVE_INFINITY,
+        retries,
         minTimeout: 250,
         maxTimeout: 10_000,
+        signal: retries > 0 ? shutdown.signal : undefined,
         onFailedAttempt: ({ error, attemptNumber }) => {
           failing = true;
-          options.onWriteError?.(error, attemptNumber);
-          logger.warn({ err: errorMessage(error), attempt: attemptNumber, rows: items.length }, 'batch write failed; retrying');
+          safely('onWriteError', () => options.onWriteError?.(error, attemptNumber));
+          logger.warn(
+            { err: errorMessage(error), attempt: attemptNumber, rows: items.length },
+            'batch write failed; retrying',
+          );
         },
       },
     );
@@ -126,11 +171,16 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       // A rebalance took the partitions: the new owner re-reads from the last commit, and the
       // rows already written collapse with the redelivered ones (ReplacingMergeTree + FINAL).
       for (const { topic, partition } of offsets) unconfirmed.delete(`${topic}\0${partition}`);
-      logger.warn({ err: errorMessage(err) }, 'offset commit failed after a rebalance; rows are deduplicated on read');
+      logger.warn(
+        { err: errorMessage(err) },
+        'offset commit failed after a rebalance; rows are deduplicated on read',
+      );
     }
   }
 
-  function confirmed(topics: { topic: string; partitions: { partition: number; offset: unknown }[] }[]): void {
+  function confirmed(
+    topics: { topic: string; partitions: { partition: number; offset: unknown }[] }[],
+  ): void {
     for (const { topic, partitions } of topics) {
       for (const { partition, offset } of partitions) {
         const key = `${topic}\0${partition}`;
@@ -141,19 +191,29 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     }
   }
 
-
-  /** Takes the buffer now and queues its write and commit behind earlier flushes. */
-  function flush(): Promise<void> {
+  /**
+   * Takes the buffer now and queues its write and commit behind earlier flushes. `final` (on
+   * stop) makes one attempt instead of retrying. A batch that is not written is not committed,
+   * and neither is any batch after it.
+   */
+  function flush(final = false): Promise<void> {
     const taken = buffer;
     buffer = emptyBuffer<T>();
     if (taken.highest.size === 0) return flushChain;
     pendingFlushes += 1;
     flushChain = flushChain.then(async () => {
       try {
+        if (abandoned) return;
         const started = performance.now();
-        if (taken.items.length > 0) await writeWithRetry(taken.items);
+        if (taken.items.length > 0) await writeWithRetry(taken.items, final ? 0 : Number.POSITIVE_INFINITY);
         await commit(taken.highest);
-        options.onFlush?.(taken.items.length, (performance.now() - started) / 1000);
+        safely('onFlush', () => options.onFlush?.(taken.items.length, (performance.now() - started) / 1000));
+      } catch (err) {
+        abandoned = true;
+        logger.warn(
+          { err: errorMessage(err), rows: taken.items.length },
+          'batch not written before shutdown; its offsets stay uncommitted',
+        );
       } finally {
         pendingFlushes -= 1;
       }
@@ -179,10 +239,12 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     const key = `${batch.topic}\0${batch.partition}`;
     for (const message of batch.messages) {
       if (buffer.highest.size === 0) buffer.since = Date.now();
-      buffer.items.push(sink.decode({ topic: batch.topic, partition: batch.partition, offset: message.offset, message }));
+      buffer.items.push(
+        sink.decode({ topic: batch.topic, partition: batch.partition, offset: message.offset, message }),
+      );
       buffer.highest.set(key, BigInt(message.offset));
     }
-    options.onLag?.(batch.topic, batch.partition, Number(batch.offsetLag()));
+    safely('onLag', () => options.onLag?.(batch.topic, batch.partition, Number(batch.offsetLag())));
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -202,7 +264,8 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     },
     async start() {
       await consumer.connect();
-      for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+      for (const topic of topics)
+        await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
       const joined = new Promise<void>((resolve) => {
         const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
           remove();
@@ -215,22 +278,35 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
         // kafkajs restarts itself after retriable errors; after any other it stays down, so say so.
         if (payload.restart) return;
         failing = true;
-        logger.error({ err: errorMessage(payload.error), groupId }, 'Kafka consumer stopped after a non-retriable error');
+        logger.error(
+          { err: errorMessage(payload.error), groupId },
+          'Kafka consumer stopped after a non-retriable error',
+        );
       });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
-      timer = setInterval(() => {
-        // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
-        if (stopping || pendingFlushes > 0) return;
-        if (buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
-        else if (unconfirmed.size > 0) flushChain = flushChain.then(() => commit(new Map()));
-      }, Math.max(50, Math.floor(maxMs / 4)));
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: true,
+        partitionsConsumedConcurrently: 1,
+        eachBatch,
+      });
+      timer = setInterval(
+        () => {
+          // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
+          if (stopping || pendingFlushes > 0) return;
+          if (buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
+          else if (unconfirmed.size > 0) flushChain = flushChain.then(() => commit(new Map()));
+        },
+        Math.max(50, Math.floor(maxMs / 4)),
+      );
       await joined;
     },
     async stop() {
       stopping = true;
       if (timer) clearInterval(timer);
+      // First, so that kafkajs' stop (which waits for a batch handler waiting on a retried write) returns.
+      shutdown.abort(new Error('the consumer is stopping'));
       await consumer.stop();
-      await flush();
+      await flush(true);
       await consumer.disconnect();
     },
   };
