@@ -44,14 +44,16 @@ export function exportObject(row: AuditEventRow): Record<string, unknown> {
 
 /** RFC 4180 quoting; a cell a spreadsheet would run as a formula gets a leading `'` (see README). */
 export function csvCell(value: unknown): string {
-  let text =
-    value === undefined || value === null
-      ? ''
-      : typeof value === 'object'
-        ? JSON.stringify(value)
-        : String(value as string | number | boolean);
+  let text = cellText(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function cellText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
 }
 
 function csvLine(row: AuditEventRow): string {
