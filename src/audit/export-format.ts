@@ -89,6 +89,6 @@ export async function* formatAuditExport(
 }
 
 /** A byte stream of the export (Readable.from pulls the next page only when the reader drains). */
-export function auditExportStream(pages: AsyncIterable<AuditEventRow[]>, format: ExportFormat): Readable {
+export function auditExportStream(pages: AsyncIterable<AuditEventRow[]> | Iterable<AuditEventRow[]>, format: ExportFormat): Readable {
   return Readable.from(formatAuditExport(pages, format), { objectMode: false });
 }

@@ -18,7 +18,7 @@ function eventRows(n: number): AuditEventRow[] {
   }));
 }
 
-async function* pagesOf(rows: AuditEventRow[], size: number): AsyncGenerator<AuditEventRow[]> {
+function* pagesOf(rows: AuditEventRow[], size: number): Generator<AuditEventRow[]> {
   for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
 }
 
