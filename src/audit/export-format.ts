@@ -61,11 +61,11 @@ function csvLine(row: AuditEventRow): string {
   return CSV_COLUMNS.map((c) => csvCell(flat[c])).join(',');
 }
 
+/** Pages of rows, e.g. `queryAuditEvents`. */
+export type RowPages = AsyncIterable<AuditEventRow[]> | Iterable<AuditEventRow[]>;
+
 /** The export as text chunks, pulling one page at a time from `pages`. */
-export async function* formatAuditExport(
-  pages: AsyncIterable<AuditEventRow[]>,
-  format: ExportFormat,
-): AsyncGenerator<string> {
+export async function* formatAuditExport(pages: RowPages, format: ExportFormat): AsyncGenerator<string> {
   let first = true;
   if (format === 'json') yield '[';
   if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
@@ -89,6 +89,6 @@ export async function* formatAuditExport(
 }
 
 /** A byte stream of the export (Readable.from pulls the next page only when the reader drains). */
-export function auditExportStream(pages: AsyncIterable<AuditEventRow[]> | Iterable<AuditEventRow[]>, format: ExportFormat): Readable {
+export function auditExportStream(pages: RowPages, format: ExportFormat): Readable {
   return Readable.from(formatAuditExport(pages, format), { objectMode: false });
 }
