@@ -12,7 +12,7 @@ export const SQL_CHECK = `SELECT chain, multiIf(
          position > prev_position + 1, 'gap',
          prev_hash != expected_prev, 'prev_hash_mismatch',
          'hash_mismatch') AS reason,
-       if(position > prev_position + 1, prev_position + 1, position) AS position
+       if(position > prev_position + 1, prev_position + 1, position) AS broken_position
 FROM (
   SELECT chain, position, prev_hash, hash,
          lower(hex(SHA256(concat(prev_hash, record)))) AS recomputed,
@@ -22,7 +22,7 @@ FROM (
   WINDOW w AS (PARTITION BY chain ORDER BY position, hash ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
 WHERE position != prev_position + 1 OR prev_hash != expected_prev OR recomputed != hash
-ORDER BY chain, position
+ORDER BY chain, broken_position
 LIMIT 1 BY chain`;
 
 export interface SqlCheckFinding {
@@ -34,6 +34,10 @@ export interface SqlCheckFinding {
 /** Runs `SQL_CHECK`: the first broken position of every broken chain (empty when all verify). */
 export async function runSqlCheck(db: Database): Promise<SqlCheckFinding[]> {
   const result = await db.client.query({ query: SQL_CHECK, format: 'JSONEachRow' });
-  const rows = await result.json<SqlCheckFinding>();
-  return rows.map((r) => ({ ...r, position: Number(r.position) }));
+  const rows = await result.json<{
+    chain: string;
+    reason: SqlCheckFinding['reason'];
+    broken_position: number;
+  }>();
+  return rows.map((r) => ({ chain: r.chain, position: Number(r.broken_position), reason: r.reason }));
 }

@@ -115,14 +115,15 @@ export async function readHead(db: Database, chain: string): Promise<StoredHead 
 
 /** The head of every chain (the digest's content), ordered by chain. */
 export async function readHeads(db: Database): Promise<StoredHead[]> {
-  const rows = await queryRows<HeadRow>(
+  const rows = await queryRows<{ c: string; p: number; h: string; o: number; t: number }>(
     db,
-    `SELECT chain, max(position) AS position, argMax(hash, position) AS hash, argMax(source_offset, position) AS source_offset,
-            toUnixTimestamp64Milli(argMax(at, position)) AS at_ms
+    // Aliases differ from the column names: ClickHouse would otherwise read max(position) inside argMax.
+    `SELECT chain AS c, max(position) AS p, argMax(hash, position) AS h, argMax(source_offset, position) AS o,
+            toUnixTimestamp64Milli(argMax(at, position)) AS t
      FROM ${AUDIT_TABLE} GROUP BY chain ORDER BY chain`,
     {},
   );
-  return rows.map(toHead);
+  return rows.map((r) => toHead({ chain: r.c, position: r.p, hash: r.h, source_offset: r.o, at_ms: r.t }));
 }
 
 /** Every row stored at one position of a chain (more than one = a retried write or tampering). */

@@ -14,6 +14,8 @@ export interface VerifyOptions {
   digest?: readonly DigestEntry[];
   /** Chains whose prefix retention deleted: verification resumes after the anchor. */
   anchors?: ReadonlyMap<string, ChainAnchor>;
+  /** Only these chains (and the digest's entries for them). @default every stored or digested chain */
+  chains?: readonly string[];
   /** @default DEFAULT_PAGE_POSITIONS */
   pagePositions?: number;
 }
@@ -33,7 +35,8 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
   const stored = await listChains(db);
   const lasts = new Map(stored.map((c) => [c.chain, c.last]));
   const digestChains = new Set((options.digest ?? []).map((e) => e.chain));
-  const names = [...new Set([...lasts.keys(), ...digestChains])].sort();
+  const only = options.chains ? new Set(options.chains) : undefined;
+  const names = [...new Set([...lasts.keys(), ...digestChains])].filter((c) => !only || only.has(c)).sort();
   let checked = 0;
   const broken: BrokenLink[] = [];
   for (const chain of names) {
