@@ -238,9 +238,9 @@ describe('audit chain in ClickHouse', () => {
 
   it('detects a chain recomputed after an edit against held digests, at the first digest it contradicts', async () => {
     const { chain, writer } = await writeChain(25);
-    const early = { chain, ...writer.head, at: T };
+    const early = { ...writer.head, at: T };
     await writer.append(Array.from({ length: 25 }, (_, i) => ({ record: sampleRecord(25 + i) })));
-    const late = { chain, ...writer.head, at: T };
+    const late = { ...writer.head, at: T };
     // The attacker edits record 10 and recomputes every later hash, then rewrites the chain.
     const stored = await rows(chain);
     let prev = stored[8]?.hash ?? GENESIS_HASH;
