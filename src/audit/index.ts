@@ -46,11 +46,15 @@ export { ChainWriter, type AppendEntry, type AppendResult, type ChainWriterOptio
 export {
   ChainVerifier,
   checkDigestEntry,
+  columnsMatch,
   type BreakReason,
   type BrokenLink,
   type ChainAnchor,
   type DigestEntry,
+  type LinkRow,
+  type VerifierOptions,
 } from './verify.js';
+export { COLUMNS_MATCH_SQL, streamLinks, unescapeTsv } from './link-reader.js';
 export { verifyStore, type VerifyOptions, type VerifyReport } from './verify-store.js';
 export { MAX_DIGEST_ENTRIES, parseDigest, takeDigest } from './digest.js';
 export { SQL_CHECK, runSqlCheck, type SqlCheckFinding } from './sql-check.js';

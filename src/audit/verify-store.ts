@@ -1,6 +1,7 @@
 /** Verification of everything stored in `audit_events`, optionally against held digests. */
 import type { Database } from '../platform/clickhouse/index.js';
-import { listChains, readAt, streamChain } from './store.js';
+import { streamLinks } from './link-reader.js';
+import { listChains, readAt } from './store.js';
 import {
   ChainVerifier,
   checkDigestEntry,
@@ -14,6 +15,8 @@ export interface VerifyOptions {
   digest?: readonly DigestEntry[];
   /** Chains whose prefix retention deleted: verification resumes after the anchor. */
   anchors?: ReadonlyMap<string, ChainAnchor>;
+  /** Also re-canonicalize every record in JavaScript (see VerifierOptions). @default false */
+  checkCanonical?: boolean;
   /** Only these chains (and the digest's entries for them). @default every stored or digested chain */
   chains?: readonly string[];
   /** @default DEFAULT_PAGE_POSITIONS */
@@ -42,10 +45,13 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
   for (const chain of names) {
     const last = lasts.get(chain) ?? 0;
     const anchor = options.anchors?.get(chain);
-    const verifier = new ChainVerifier(chain, anchor);
+    const verifier = new ChainVerifier(chain, {
+      ...(anchor ? { anchor } : {}),
+      checkCanonical: options.checkCanonical === true,
+    });
     if (last > 0) {
       const from = anchor ? anchor.position + 1 : 0;
-      for await (const row of streamChain(db, chain, {
+      for await (const row of streamLinks(db, chain, {
         from,
         upTo: last,
         pagePositions: options.pagePositions,

@@ -5,6 +5,26 @@
 import { GENESIS_HASH, canonicalJson, chainHash } from './chain.js';
 import type { StoredRow } from './store.js';
 
+/** What verification reads of a row: the link, and whether its query columns match its record. */
+export interface LinkRow {
+  position: number;
+  prev_hash: string;
+  hash: string;
+  record: string;
+  /** The extracted columns (principal, at, …) equal the record's fields; computed in SQL when read. */
+  columns_match: boolean;
+}
+
+export interface VerifierOptions {
+  /** Where to resume when retention deleted the chain's prefix. */
+  anchor?: ChainAnchor;
+  /**
+   * Also require each record to be the JCS text of a JSON object (re-canonicalized in JavaScript,
+   * ~10 µs a row). Off by default: any change to a record already changes its hash. @default false
+   */
+  checkCanonical?: boolean;
+}
+
 export type BreakReason =
   /** Two different rows at one position: a forged insertion, or a fork between writers. */
   | 'conflicting_rows'
@@ -43,16 +63,16 @@ const COLUMNS = ['kind', 'principal', 'action', 'resource_type', 'resource_id', 
 export class ChainVerifier {
   private expected: number;
   private prevHash: string;
-  private last: StoredRow | undefined;
+  private last: LinkRow | undefined;
   private broken: BrokenLink | undefined;
   private count = 0;
 
   constructor(
     readonly chain: string,
-    anchor?: ChainAnchor,
+    private readonly options: VerifierOptions = {},
   ) {
-    this.expected = (anchor?.position ?? 0) + 1;
-    this.prevHash = anchor?.hash ?? GENESIS_HASH;
+    this.expected = (options.anchor?.position ?? 0) + 1;
+    this.prevHash = options.anchor?.hash ?? GENESIS_HASH;
   }
 
   get checked(): number {
@@ -69,7 +89,7 @@ export class ChainVerifier {
   }
 
   /** Checks the next row; false once the chain is broken (later rows prove nothing). */
-  push(row: StoredRow): boolean {
+  push(row: LinkRow): boolean {
     if (this.broken) return false;
     if (this.last && row.position === this.last.position) {
       // A retried insert leaves an identical copy until merges collapse it: harmless.
@@ -87,7 +107,7 @@ export class ChainVerifier {
     if (row.position > this.expected) {
       return this.fail(this.expected, 'gap', `positions ${this.expected}..${row.position - 1} are missing`);
     }
-    const problem = checkLink(row, this.prevHash);
+    const problem = checkLink(row, this.prevHash, this.options.checkCanonical === true);
     if (problem) return this.fail(row.position, problem.reason, problem.message);
     this.last = row;
     this.expected += 1;
@@ -102,7 +122,11 @@ export class ChainVerifier {
   }
 }
 
-function checkLink(row: StoredRow, prevHash: string): { reason: BreakReason; message: string } | undefined {
+function checkLink(
+  row: LinkRow,
+  prevHash: string,
+  canonical: boolean,
+): { reason: BreakReason; message: string } | undefined {
   if (row.prev_hash !== prevHash)
     return {
       reason: 'prev_hash_mismatch',
@@ -110,43 +134,54 @@ function checkLink(row: StoredRow, prevHash: string): { reason: BreakReason; mes
     };
   if (chainHash(prevHash, row.record) !== row.hash)
     return { reason: 'hash_mismatch', message: 'hash is not SHA-256(prev_hash ‖ record)' };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(row.record);
-  } catch {
-    return { reason: 'record_not_canonical', message: 'record is not JSON' };
-  }
-  if (
-    typeof parsed !== 'object' ||
-    parsed === null ||
-    Array.isArray(parsed) ||
-    canonicalJson(parsed) !== row.record
-  ) {
+  if (canonical && !isCanonicalObject(row.record))
     return { reason: 'record_not_canonical', message: 'record is not the JCS text of a JSON object' };
+  return row.columns_match
+    ? undefined
+    : {
+        reason: 'column_mismatch',
+        message: 'a query column (principal, at, …) differs from the hashed record',
+      };
+}
+
+function isCanonicalObject(record: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(record);
+    return (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      !Array.isArray(parsed) &&
+      canonicalJson(parsed) === record
+    );
+  } catch {
+    return false;
   }
-  const column = mismatchedColumn(row, parsed as Record<string, unknown>);
-  return column
-    ? { reason: 'column_mismatch', message: `column ${column} differs from the record` }
-    : undefined;
 }
 
-function mismatchedColumn(row: StoredRow, record: Record<string, unknown>): string | undefined {
-  for (const name of COLUMNS) if (row[name] !== record[name]) return name;
-  if (row.model_id !== (record['model_id'] ?? '')) return 'model_id';
-  if (row.entity_id !== (record['entity_id'] ?? '')) return 'entity_id';
-  const at = typeof record['at'] === 'string' ? Date.parse(record['at']) : Number.NaN;
-  return row.at_ms === at ? undefined : 'at';
+/** The JavaScript twin of the SQL `columns_match` (see link-reader.ts): extracted columns equal the record's fields. */
+export function columnsMatch(row: StoredRow): boolean {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(row.record) as Record<string, unknown>;
+  } catch {
+    return false;
+  }
+  const text = (key: string) => (typeof record[key] === 'string' ? record[key] : '');
+  const at = Date.parse(text('at'));
+  return (
+    COLUMNS.every((name) => row[name] === text(name)) &&
+    row.model_id === text('model_id') &&
+    row.entity_id === text('entity_id') &&
+    row.at_ms === at
+  );
 }
 
-function sameRow(a: StoredRow, b: StoredRow): boolean {
+function sameRow(a: LinkRow, b: LinkRow): boolean {
   return (
     a.prev_hash === b.prev_hash &&
     a.hash === b.hash &&
     a.record === b.record &&
-    a.at_ms === b.at_ms &&
-    a.model_id === b.model_id &&
-    a.entity_id === b.entity_id &&
-    COLUMNS.every((name) => a[name] === b[name])
+    a.columns_match === b.columns_match
   );
 }
 
@@ -165,7 +200,7 @@ export interface DigestEntry {
  */
 export function checkDigestEntry(
   entry: DigestEntry,
-  storedAt: readonly StoredRow[],
+  storedAt: readonly { hash: string }[],
   last: number,
 ): BrokenLink | undefined {
   const at = { chain: entry.chain, position: entry.position };

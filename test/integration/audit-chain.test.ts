@@ -8,10 +8,12 @@ import {
   GENESIS_HASH,
   auditMigrations,
   chainHash,
+  columnsMatch,
   isAuditError,
   readHeads,
   runSqlCheck,
   streamChain,
+  streamLinks,
   takeDigest,
   verifyStore,
   type DigestEntry,
@@ -93,6 +95,27 @@ describe('audit chain in ClickHouse', () => {
       position: 100,
       hash: writer.head.hash,
     });
+  });
+
+  it('records with quotes, backslashes, control and non-BMP characters survive the round trip', async () => {
+    const { chain, writer } = await writeChain(0);
+    const tricky = [
+      'say "hi"',
+      'C:\\path\\to',
+      'line\nbreak\ttab\r',
+      'emoji 😀 and \u0000 nul',
+      "it's; DROP TABLE x --",
+    ];
+    await writer.append(
+      tricky.map((note, i) => ({ record: { ...sampleRecord(2), principal: note, details: { note, i } } })),
+    );
+    expect(await verifyChain(chain)).toMatchObject({ ok: true, checked: tricky.length });
+    const links = [];
+    for await (const link of streamLinks(db, chain)) links.push(link);
+    const stored = await rows(chain);
+    expect(links.map((l) => l.record)).toEqual(stored.map((r) => r.record));
+    expect(links.map((l) => l.columns_match)).toEqual(stored.map((r) => columnsMatch(r)));
+    expect(stored.map((r) => r.principal)).toEqual(tricky);
   });
 
   it('a new writer resumes from the stored head; a redelivered source offset is chained once', async () => {

@@ -3,9 +3,11 @@ import {
   CSV_COLUMNS,
   csvCell,
   formatAuditExport,
+  unescapeTsv,
   type AuditEventRow,
   type ExportFormat,
 } from '../../../src/audit/index.js';
+
 import { chainRows } from './rows.js';
 
 function eventRows(n: number): AuditEventRow[] {
@@ -61,5 +63,13 @@ describe('export formats', () => {
     expect(csvCell(undefined)).toBe('');
     expect(csvCell(12.5)).toBe('12.5');
     expect(csvCell({ a: 1 })).toBe('"{""a"":1}"');
+  });
+});
+
+describe('TabSeparated fields', () => {
+  it('unescapes what ClickHouse escapes', () => {
+    expect(unescapeTsv('plain')).toBe('plain');
+    expect(unescapeTsv('{"s":"a\\\\"b"}')).toBe('{"s":"a\\"b"}');
+    expect(unescapeTsv('tab\\there\\nnew\\\\line\\0')).toBe('tab\there\nnew\\line\0');
   });
 });
