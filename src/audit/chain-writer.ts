@@ -90,7 +90,7 @@ export class ChainWriter {
       this.stale = true;
       throw err;
     }
-    const lastOffset = Math.max(this.current.sourceOffset, ...fresh.map((e) => e.sourceOffset));
+    const lastOffset = fresh.reduce((max, e) => Math.max(max, e.sourceOffset), this.current.sourceOffset);
     this.current = { ...head, sourceOffset: lastOffset };
     return {
       appended: links.map((l) => ({ position: l.position, hash: l.hash })),

@@ -34,10 +34,11 @@ export {
 export { auditMigrations } from './schema.js';
 export {
   AUDIT_TABLE,
-  DEFAULT_PAGE_POSITIONS,
+  DEFAULT_PAGE_ROWS,
   listChains,
   readHead,
   readHeads,
+  positionPages,
   streamChain,
   type StoredHead,
   type StoredRow,

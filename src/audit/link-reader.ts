@@ -4,7 +4,13 @@
  * parsing JSONEachRow objects in JavaScript).
  */
 import type { Database } from '../platform/clickhouse/index.js';
-import { AUDIT_TABLE, DEFAULT_PAGE_POSITIONS, maxPosition, type StreamChainOptions } from './store.js';
+import {
+  AUDIT_TABLE,
+  DEFAULT_PAGE_ROWS,
+  maxPosition,
+  positionPages,
+  type StreamChainOptions,
+} from './store.js';
 import type { LinkRow } from './verify.js';
 
 /**
@@ -30,31 +36,35 @@ export async function* streamLinks(
   chain: string,
   options: StreamChainOptions = {},
 ): AsyncGenerator<LinkRow> {
-  const page = options.pagePositions ?? DEFAULT_PAGE_POSITIONS;
   const last = options.upTo ?? (await maxPosition(db, chain));
-  for (let from = options.from ?? 0; from <= last; from += page) {
+  const fetch = async (from: number, limit: number): Promise<LinkRow[]> => {
     const result = await db.client.query({
       query: `SELECT position, prev_hash, hash, record, toUInt8(${COLUMNS_MATCH_SQL}) FROM ${AUDIT_TABLE}
-              WHERE chain = {chain:String} AND position >= {from:UInt64} AND position < {to:UInt64} ORDER BY position, hash`,
-      query_params: { chain, from, to: Math.min(from + page, last + 1) },
+              WHERE chain = {chain:String} AND position >= {from:UInt64} AND position <= {last:UInt64}
+              ORDER BY position, hash LIMIT {limit:UInt32}`,
+      query_params: { chain, from, last, limit },
       format: 'TabSeparated',
     });
-    const text = await result.text();
-    let start = 0;
-    while (start < text.length) {
-      let end = text.indexOf('\n', start);
-      if (end === -1) end = text.length;
-      const [position = '', prev = '', hash = '', record = '', match = ''] = text
-        .slice(start, end)
-        .split('\t');
-      start = end + 1;
-      yield {
-        position: Number(position),
-        prev_hash: unescapeTsv(prev),
-        hash: unescapeTsv(hash),
-        record: unescapeTsv(record),
-        columns_match: match === '1',
-      };
-    }
+    return parseLinks(await result.text());
+  };
+  yield* positionPages(fetch, options.from ?? 0, options.pageRows ?? DEFAULT_PAGE_ROWS);
+}
+
+function parseLinks(text: string): LinkRow[] {
+  const rows: LinkRow[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const [position = '', prev = '', hash = '', record = '', match = ''] = text.slice(start, end).split('\t');
+    start = end + 1;
+    rows.push({
+      position: Number(position),
+      prev_hash: unescapeTsv(prev),
+      hash: unescapeTsv(hash),
+      record: unescapeTsv(record),
+      columns_match: match === '1',
+    });
   }
+  return rows;
 }

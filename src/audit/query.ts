@@ -105,8 +105,10 @@ export async function* queryAuditEvents(
   const where = whereClause(query);
   let after: PageRow | undefined;
   for (;;) {
+    // The plain `at >=` beside the tuple lets the minmax index on `at` skip granules already read.
     const keyset = after
-      ? `AND (at, chain, position) > (fromUnixTimestamp64Milli({k_at:Int64}, 'UTC'), {k_chain:String}, {k_pos:UInt64})`
+      ? `AND at >= fromUnixTimestamp64Milli({k_at:Int64}, 'UTC')
+         AND (at, chain, position) > (fromUnixTimestamp64Milli({k_at:Int64}, 'UTC'), {k_chain:String}, {k_pos:UInt64})`
       : '';
     const keyParams = after ? { k_at: after.at_ms, k_chain: after.chain, k_pos: after.position } : {};
     const result = await db.client.query({

@@ -7,10 +7,10 @@ import type { AuditRecord } from './record.js';
 export const AUDIT_TABLE = 'audit_events';
 
 /**
- * Positions read per query when streaming a chain. The embedded engine buffers a whole result,
- * so a chain is read in position ranges to keep memory bounded. @default 50_000
+ * Rows read per query when streaming a chain. The embedded engine buffers a whole result, so a
+ * chain is read in pages to keep memory bounded. @default 50_000
  */
-export const DEFAULT_PAGE_POSITIONS = 50_000;
+export const DEFAULT_PAGE_ROWS = 50_000;
 
 /** A stored row as verification sees it: the link plus the extracted query columns. */
 export interface StoredRow extends ChainLink {
@@ -146,8 +146,8 @@ function normalizeStored(row: StoredRow): StoredRow {
 }
 
 export interface StreamChainOptions {
-  /** @default DEFAULT_PAGE_POSITIONS */
-  pagePositions?: number;
+  /** @default DEFAULT_PAGE_ROWS */
+  pageRows?: number;
   /** First position read. @default 0 (so a forged row at position 0 is seen too) */
   from?: number;
   /** Stop after this position (e.g. the head when verification started). @default the stored maximum */
@@ -163,15 +163,49 @@ export async function* streamChain(
   chain: string,
   options: StreamChainOptions = {},
 ): AsyncGenerator<StoredRow> {
-  const page = options.pagePositions ?? DEFAULT_PAGE_POSITIONS;
+  const page = options.pageRows ?? DEFAULT_PAGE_ROWS;
   const last = options.upTo ?? (await maxPosition(db, chain));
-  for (let from = options.from ?? 0; from <= last; from += page) {
-    const rows = await queryRows<StoredRow>(
-      db,
-      `${SELECT_STORED} WHERE chain = {chain:String} AND position >= {from:UInt64} AND position < {to:UInt64} ORDER BY position, hash`,
-      { chain, from, to: Math.min(from + page, last + 1) },
-    );
-    for (const row of rows) yield normalizeStored(row);
+  const fetch = async (from: number, limit: number) =>
+    (
+      await queryRows<StoredRow>(
+        db,
+        `${SELECT_STORED} WHERE chain = {chain:String} AND position >= {from:UInt64} AND position <= {last:UInt64}
+         ORDER BY position, hash LIMIT {limit:UInt32}`,
+        { chain, from, last, limit },
+      )
+    ).map(normalizeStored);
+  yield* positionPages(fetch, options.from ?? 0, page);
+}
+
+/**
+ * Rows in position order, `page` rows per query, keyed on position (not on position ranges, so a
+ * forged row at a huge position costs one query, not billions). A page never ends in the middle
+ * of a position: the rows at its last position are read again with the next page, so two rows at
+ * one position always arrive together (memory: a page, or all the rows at one position if more).
+ */
+export async function* positionPages<T extends { position: number }>(
+  fetch: (from: number, limit: number) => Promise<T[]>,
+  start: number,
+  page: number,
+): AsyncGenerator<T> {
+  let from = start;
+  let limit = page;
+  for (;;) {
+    const rows = await fetch(from, limit);
+    const lastRow = rows[rows.length - 1];
+    if (!lastRow || rows.length < limit) {
+      yield* rows;
+      return;
+    }
+    const cut = rows.findIndex((r) => r.position === lastRow.position);
+    if (cut === 0) {
+      // A whole page at one position: read it again with a larger page until it fits.
+      limit *= 2;
+      continue;
+    }
+    yield* rows.slice(0, cut);
+    from = lastRow.position;
+    limit = page;
   }
 }
 

@@ -6,6 +6,7 @@ import {
   chainHash,
   checkDigestEntry,
   columnsMatch,
+  positionPages,
   type BrokenLink,
   type StoredRow,
 } from '../../../src/audit/index.js';
@@ -183,5 +184,29 @@ describe('chain verification on rows', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('position pages', () => {
+  async function read(rows: { position: number; id: string }[], page: number): Promise<string[]> {
+    const fetch = (from: number, limit: number) =>
+      Promise.resolve(rows.filter((r) => r.position >= from).slice(0, limit));
+    const out: string[] = [];
+    for await (const row of positionPages(fetch, 0, page)) out.push(row.id);
+    return out;
+  }
+
+  it('returns every row once and keeps the rows of one position on one page', async () => {
+    const rows = [1, 2, 3, 3, 3, 4, 5, 5, 6, 7, 8].map((position, i) => ({
+      position,
+      id: `${position}:${i}`,
+    }));
+    for (const page of [1, 2, 3, 4, 5, 11, 50])
+      expect(await read(rows, page), `page ${page}`).toEqual(rows.map((r) => r.id));
+  });
+
+  it('reaches a row at a huge position in one step', async () => {
+    const rows = [1, 2, 1e12].map((position) => ({ position, id: String(position) }));
+    expect(await read(rows, 2)).toEqual(['1', '2', '1000000000000']);
   });
 });
