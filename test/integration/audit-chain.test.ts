@@ -299,6 +299,21 @@ describe('audit chain in ClickHouse', () => {
     });
   });
 
+  it('detects a row forged at a far position in a few queries', async () => {
+    const { chain } = await writeChain(20);
+    await sql(
+      // The subquery keeps WHERE off the replaced alias (ClickHouse resolves aliases there too).
+      'INSERT INTO audit_events SELECT * REPLACE (1000000000000 AS position) FROM (SELECT * FROM audit_events WHERE chain = {chain:String} AND position = 5)',
+      {
+        chain,
+      },
+    );
+    const start = performance.now();
+    expect((await verifyChain(chain)).first_broken).toMatchObject({ position: 21, reason: 'gap' });
+    expect(performance.now() - start).toBeLessThan(10_000);
+    expect(await sqlFinding(chain)).toEqual({ chain, position: 21, reason: 'gap' });
+  });
+
   it('detects a query column edited without its record', async () => {
     const { chain } = await writeChain(20);
     await mutate(
