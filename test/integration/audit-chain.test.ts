@@ -161,6 +161,12 @@ describe('audit chain in ClickHouse', () => {
     expect(isAuditError(error, 'INVALID_RECORD')).toBe(true);
     expect((error as AuditError).field).toBe('entries[1].record.details.x');
     expect(await verifyChain(chain)).toMatchObject({ ok: true, checked: 3 });
+    for (const sourceOffset of [-5, 1.5, Number.NaN, 2 ** 60]) {
+      await expect(writer.append([{ record: sampleRecord(4), sourceOffset }])).rejects.toMatchObject({
+        code: 'INVALID_RECORD',
+        field: 'entries[0].sourceOffset',
+      });
+    }
     expect((await writer.append([{ record: sampleRecord(5) }])).head.position).toBe(4);
   });
 
