@@ -34,11 +34,11 @@ export {
 export { auditMigrations } from './schema.js';
 export {
   AUDIT_TABLE,
-  DEFAULT_PAGE_ROWS,
+  DEFAULT_PAGE_POSITIONS,
   listChains,
   readHead,
   readHeads,
-  positionPages,
+  positionRanges,
   streamChain,
   type StoredHead,
   type StoredRow,

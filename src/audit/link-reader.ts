@@ -6,9 +6,10 @@
 import type { Database } from '../platform/clickhouse/index.js';
 import {
   AUDIT_TABLE,
-  DEFAULT_PAGE_ROWS,
+  DEFAULT_PAGE_POSITIONS,
   maxPosition,
-  positionPages,
+  nextPosition,
+  positionRanges,
   type StreamChainOptions,
 } from './store.js';
 import type { LinkRow } from './verify.js';
@@ -37,17 +38,22 @@ export async function* streamLinks(
   options: StreamChainOptions = {},
 ): AsyncGenerator<LinkRow> {
   const last = options.upTo ?? (await maxPosition(db, chain));
-  const fetch = async (from: number, limit: number): Promise<LinkRow[]> => {
+  const fetch = async (from: number, to: number): Promise<LinkRow[]> => {
     const result = await db.client.query({
       query: `SELECT position, prev_hash, hash, record, toUInt8(${COLUMNS_MATCH_SQL}) FROM ${AUDIT_TABLE}
-              WHERE chain = {chain:String} AND position >= {from:UInt64} AND position <= {last:UInt64}
-              ORDER BY position, hash LIMIT {limit:UInt32}`,
-      query_params: { chain, from, last, limit },
+              WHERE chain = {chain:String} AND position >= {from:UInt64} AND position < {to:UInt64} ORDER BY position, hash`,
+      query_params: { chain, from, to },
       format: 'TabSeparated',
     });
     return parseLinks(await result.text());
   };
-  yield* positionPages(fetch, options.from ?? 0, options.pageRows ?? DEFAULT_PAGE_ROWS);
+  const next = (from: number) => nextPosition(db, chain, from);
+  yield* positionRanges(
+    { fetch, next },
+    options.from ?? 0,
+    last,
+    options.pagePositions ?? DEFAULT_PAGE_POSITIONS,
+  );
 }
 
 function parseLinks(text: string): LinkRow[] {

@@ -7,10 +7,10 @@ import type { AuditRecord } from './record.js';
 export const AUDIT_TABLE = 'audit_events';
 
 /**
- * Rows read per query when streaming a chain. The embedded engine buffers a whole result, so a
- * chain is read in pages to keep memory bounded. @default 50_000
+ * Positions read per query when streaming a chain. The embedded engine buffers a whole result,
+ * so a chain is read in ranges of positions to keep memory bounded. @default 50_000
  */
-export const DEFAULT_PAGE_ROWS = 50_000;
+export const DEFAULT_PAGE_POSITIONS = 50_000;
 
 /** A stored row as verification sees it: the link plus the extracted query columns. */
 export interface StoredRow extends ChainLink {
@@ -146,8 +146,8 @@ function normalizeStored(row: StoredRow): StoredRow {
 }
 
 export interface StreamChainOptions {
-  /** @default DEFAULT_PAGE_ROWS */
-  pageRows?: number;
+  /** @default DEFAULT_PAGE_POSITIONS */
+  pagePositions?: number;
   /** First position read. @default 0 (so a forged row at position 0 is seen too) */
   from?: number;
   /** Stop after this position (e.g. the head when verification started). @default the stored maximum */
@@ -163,50 +163,63 @@ export async function* streamChain(
   chain: string,
   options: StreamChainOptions = {},
 ): AsyncGenerator<StoredRow> {
-  const page = options.pageRows ?? DEFAULT_PAGE_ROWS;
   const last = options.upTo ?? (await maxPosition(db, chain));
-  const fetch = async (from: number, limit: number) =>
+  const fetch = async (from: number, to: number) =>
     (
       await queryRows<StoredRow>(
         db,
-        `${SELECT_STORED} WHERE chain = {chain:String} AND position >= {from:UInt64} AND position <= {last:UInt64}
-         ORDER BY position, hash LIMIT {limit:UInt32}`,
-        { chain, from, last, limit },
+        `${SELECT_STORED} WHERE chain = {chain:String} AND position >= {from:UInt64} AND position < {to:UInt64} ORDER BY position, hash`,
+        { chain, from, to },
       )
     ).map(normalizeStored);
-  yield* positionPages(fetch, options.from ?? 0, page);
+  const next = (from: number) => nextPosition(db, chain, from);
+  yield* positionRanges(
+    { fetch, next },
+    options.from ?? 0,
+    last,
+    options.pagePositions ?? DEFAULT_PAGE_POSITIONS,
+  );
+}
+
+/** Reads one range of positions, and finds the next stored position at or after one. */
+export interface RangeReader<T> {
+  fetch(from: number, to: number): Promise<T[]>;
+  next(from: number): Promise<number | undefined>;
 }
 
 /**
- * Rows in position order, `page` rows per query, keyed on position (not on position ranges, so a
- * forged row at a huge position costs one query, not billions). A page never ends in the middle
- * of a position: the rows at its last position are read again with the next page, so two rows at
- * one position always arrive together (memory: a page, or all the rows at one position if more).
+ * Rows in position order, `page` positions per query: a range on the sorting key, so each query
+ * reads only its rows and all rows of one position arrive together. An empty range jumps to the
+ * next stored position, so a row forged at a huge position costs one query, not billions.
+ * Memory: one page of positions (times the rows per position: one, unless retried or tampered).
  */
-export async function* positionPages<T extends { position: number }>(
-  fetch: (from: number, limit: number) => Promise<T[]>,
+export async function* positionRanges<T>(
+  reader: RangeReader<T>,
   start: number,
+  last: number,
   page: number,
 ): AsyncGenerator<T> {
   let from = start;
-  let limit = page;
-  for (;;) {
-    const rows = await fetch(from, limit);
-    const lastRow = rows[rows.length - 1];
-    if (!lastRow || rows.length < limit) {
+  while (from <= last) {
+    const rows = await reader.fetch(from, Math.min(from + page, last + 1));
+    if (rows.length > 0) {
       yield* rows;
-      return;
-    }
-    const cut = rows.findIndex((r) => r.position === lastRow.position);
-    if (cut === 0) {
-      // A whole page at one position: read it again with a larger page until it fits.
-      limit *= 2;
+      from += page;
       continue;
     }
-    yield* rows.slice(0, cut);
-    from = lastRow.position;
-    limit = page;
+    const next = await reader.next(from);
+    if (next === undefined || next > last) return;
+    from = next;
   }
+}
+
+export async function nextPosition(db: Database, chain: string, from: number): Promise<number | undefined> {
+  const [row] = await queryRows<{ n: number; p: number }>(
+    db,
+    `SELECT count() AS n, min(position) AS p FROM ${AUDIT_TABLE} WHERE chain = {chain:String} AND position >= {from:UInt64}`,
+    { chain, from },
+  );
+  return row && Number(row.n) > 0 ? Number(row.p) : undefined;
 }
 
 export async function maxPosition(db: Database, chain: string): Promise<number> {

@@ -19,8 +19,8 @@ export interface VerifyOptions {
   checkCanonical?: boolean;
   /** Only these chains (and the digest's entries for them). @default every stored or digested chain */
   chains?: readonly string[];
-  /** @default DEFAULT_PAGE_ROWS */
-  pageRows?: number;
+  /** @default DEFAULT_PAGE_POSITIONS */
+  pagePositions?: number;
 }
 
 export interface VerifyReport {
@@ -54,7 +54,7 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
       for await (const row of streamLinks(db, chain, {
         from,
         upTo: last,
-        pageRows: options.pageRows,
+        pagePositions: options.pagePositions,
       })) {
         if (!verifier.push(row)) break;
       }

@@ -62,7 +62,7 @@ async function writeChain(n: number): Promise<{ chain: string; writer: ChainWrit
 }
 
 async function verifyChain(chain: string, digest?: DigestEntry[]) {
-  return verifyStore(db, { chains: [chain], ...(digest ? { digest } : {}), pageRows: 16 });
+  return verifyStore(db, { chains: [chain], ...(digest ? { digest } : {}), pagePositions: 16 });
 }
 
 async function sqlFinding(chain: string) {
@@ -71,7 +71,7 @@ async function sqlFinding(chain: string) {
 
 async function rows(chain: string): Promise<StoredRow[]> {
   const out: StoredRow[] = [];
-  for await (const row of streamChain(db, chain, { pageRows: 16 })) out.push(row);
+  for await (const row of streamChain(db, chain, { pagePositions: 16 })) out.push(row);
   return out;
 }
 

@@ -6,7 +6,7 @@ import {
   chainHash,
   checkDigestEntry,
   columnsMatch,
-  positionPages,
+  positionRanges,
   type BrokenLink,
   type StoredRow,
 } from '../../../src/audit/index.js';
@@ -187,26 +187,46 @@ describe('chain verification on rows', () => {
   });
 });
 
-describe('position pages', () => {
-  async function read(rows: { position: number; id: string }[], page: number): Promise<string[]> {
-    const fetch = (from: number, limit: number) =>
-      Promise.resolve(rows.filter((r) => r.position >= from).slice(0, limit));
-    const out: string[] = [];
-    for await (const row of positionPages(fetch, 0, page)) out.push(row.id);
-    return out;
+describe('position ranges', () => {
+  async function read(
+    rows: { position: number; id: string }[],
+    page: number,
+    last: number,
+  ): Promise<{ ids: string[]; queries: number }> {
+    let queries = 0;
+    const reader = {
+      fetch: (from: number, to: number) => {
+        queries += 1;
+        return Promise.resolve(rows.filter((r) => r.position >= from && r.position < to));
+      },
+      next: (from: number) => {
+        queries += 1;
+        return Promise.resolve(rows.find((r) => r.position >= from)?.position);
+      },
+    };
+    const ids: string[] = [];
+    for await (const row of positionRanges(reader, 0, last, page)) ids.push(row.id);
+    return { ids, queries };
   }
 
-  it('returns every row once and keeps the rows of one position on one page', async () => {
+  it('returns every row once, in order, whatever the page', async () => {
     const rows = [1, 2, 3, 3, 3, 4, 5, 5, 6, 7, 8].map((position, i) => ({
       position,
       id: `${position}:${i}`,
     }));
     for (const page of [1, 2, 3, 4, 5, 11, 50])
-      expect(await read(rows, page), `page ${page}`).toEqual(rows.map((r) => r.id));
+      expect((await read(rows, page, 8)).ids, `page ${page}`).toEqual(rows.map((r) => r.id));
   });
 
-  it('reaches a row at a huge position in one step', async () => {
+  it('jumps over a huge empty range in one query', async () => {
     const rows = [1, 2, 1e12].map((position) => ({ position, id: String(position) }));
-    expect(await read(rows, 2)).toEqual(['1', '2', '1000000000000']);
+    const { ids, queries } = await read(rows, 2, 1e12);
+    expect(ids).toEqual(['1', '2', '1000000000000']);
+    expect(queries).toBeLessThan(6);
+  });
+
+  it('stops at the last position asked for', async () => {
+    const rows = [1, 2, 3, 40].map((position) => ({ position, id: String(position) }));
+    expect((await read(rows, 2, 3)).ids).toEqual(['1', '2', '3']);
   });
 });
