@@ -60,6 +60,7 @@ describe.skipIf(!RUN)('audit chain of 1M records', () => {
   });
 
   it('writes, verifies, checks in SQL and exports 1M records', { timeout: 600_000 }, async () => {
+    const initialRss = process.memoryUsage().rss;
     let start = performance.now();
     let head: ChainHead = { chain: 'big', position: 0, hash: GENESIS_HASH };
     for (let i = 0; i < N; i += BATCH) {
