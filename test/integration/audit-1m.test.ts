@@ -75,10 +75,12 @@ describe.skipIf(!RUN)('audit chain of 1M records', () => {
       );
     }
     const write = seconds(start);
+    const afterWrite = process.memoryUsage().rss;
 
     start = performance.now();
     const report = await verifyStore(db, { chains: ['big'] });
     const verify = seconds(start);
+    const afterVerify = process.memoryUsage().rss;
     expect(report).toEqual({ ok: true, checked: N, chains: 1, broken: [] });
 
     start = performance.now();
@@ -107,7 +109,8 @@ describe.skipIf(!RUN)('audit chain of 1M records', () => {
     const mb = (bytes: number) => Math.round(bytes / 1e6);
     console.log(
       `audit 1M: write ${write} s, verify ${verify} s, SQL check ${sqlCheck} s, CSV export ${csv} s ` +
-        `(RSS at start ${mb(initialRss)} MB, before export ${mb(baseline)} MB, peak during export ${mb(peak)} MB: +${mb(peak - baseline)} MB)`,
+        `(RSS at start ${mb(initialRss)} MB, after write ${mb(afterWrite)} MB, after verify ${mb(afterVerify)} MB, ` +
+        `after SQL check ${mb(baseline)} MB, peak during export ${mb(peak)} MB: +${mb(peak - baseline)} MB)`,
     );
   });
 });
