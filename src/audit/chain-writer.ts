@@ -1,0 +1,154 @@
+/**
+ * Appends records to one chain. Appends are serialized, the head is read from ClickHouse when
+ * the writer opens (so a new owner of a chain continues it), and after any failed or conflicting
+ * append the head is re-read before the next one: a write that landed despite an error is
+ * adopted rather than forked.
+ */
+import type { Database } from '../platform/clickhouse/index.js';
+import { emptyHead, linkRecords, type ChainHead } from './chain.js';
+import { AuditError, isAuditError } from './errors.js';
+import { parseAuditRecord, type AuditRecord } from './record.js';
+import { insertRowLines, readHead, rowLine } from './store.js';
+
+/** One record to chain, with the offset of the message that carried it when there is one. */
+export interface AppendEntry {
+  record: unknown;
+  /**
+   * Offset of the source message (e.g. the Kafka offset in the partition this chain belongs to).
+   * An entry at or below the stored head's offset was chained before and is skipped, so a
+   * redelivered batch is chained once.
+   */
+  sourceOffset?: number;
+}
+
+export interface AppendResult {
+  /** Positions and hashes of the rows written, in order. */
+  appended: { position: number; hash: string }[];
+  /** Entries skipped as already chained (source offset at or below the head's). */
+  skipped: number;
+  head: ChainHead;
+}
+
+export interface ChainWriterOptions {
+  /**
+   * Re-read the stored head before every append and refuse (CHAIN_CONFLICT) when another writer
+   * moved it. Not atomic: it narrows, not closes, the window for a stale owner. @default true
+   */
+  checkHead?: boolean;
+  /** Epoch ms, for the far-future check of record times. @default Date.now */
+  now?: () => number;
+}
+
+interface WriterHead extends ChainHead {
+  sourceOffset: number;
+}
+
+export class ChainWriter {
+  private queue: Promise<unknown> = Promise.resolve();
+  private stale = false;
+
+  private constructor(
+    private readonly db: Database,
+    private current: WriterHead,
+    private readonly options: ChainWriterOptions,
+  ) {}
+
+  /** Opens a writer on `chain`, continuing from its stored head. */
+  static async open(db: Database, chain: string, options: ChainWriterOptions = {}): Promise<ChainWriter> {
+    return new ChainWriter(db, await loadHead(db, chain), options);
+  }
+
+  get chain(): string {
+    return this.current.chain;
+  }
+
+  get head(): ChainHead {
+    const { chain, position, hash } = this.current;
+    return { chain, position, hash };
+  }
+
+  /** Chains `entries` after the head, all or none; appends run one at a time in call order. */
+  append(entries: readonly AppendEntry[]): Promise<AppendResult> {
+    const run = this.queue.then(() => this.appendNow(entries));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(entries: readonly AppendEntry[]): Promise<AppendResult> {
+    const now = (this.options.now ?? Date.now)();
+    const parsed = entries.map((entry, i) => parseEntry(entry, i, now));
+    if (this.stale || this.options.checkHead !== false) await this.resync();
+    const fresh = parsed.filter((e) => e.sourceOffset < 0 || e.sourceOffset > this.current.sourceOffset);
+    const { links, head } = linkRecords(
+      this.current,
+      fresh.map((e) => e.record),
+    );
+    const lines = links.map((link, i) => rowLine(link, link.parsed, fresh[i]?.sourceOffset ?? -1));
+    try {
+      await insertRowLines(this.db, lines);
+    } catch (err) {
+      this.stale = true;
+      throw err;
+    }
+    const lastOffset = fresh.reduce((max, e) => Math.max(max, e.sourceOffset), this.current.sourceOffset);
+    this.current = { ...head, sourceOffset: lastOffset };
+    return {
+      appended: links.map((l) => ({ position: l.position, hash: l.hash })),
+      skipped: parsed.length - fresh.length,
+      head,
+    };
+  }
+
+  private async resync(): Promise<void> {
+    const stored = await loadHead(this.db, this.current.chain);
+    if (!this.stale && (stored.position !== this.current.position || stored.hash !== this.current.hash)) {
+      this.stale = true;
+      throw new AuditError(
+        'CHAIN_CONFLICT',
+        `chain '${this.current.chain}' moved to position ${stored.position} under this writer (at ${this.current.position}): another writer owns it`,
+      );
+    }
+    this.current = stored;
+    this.stale = false;
+  }
+}
+
+async function loadHead(db: Database, chain: string): Promise<WriterHead> {
+  let stored;
+  try {
+    stored = await readHead(db, chain);
+  } catch (err) {
+    if (isAuditError(err)) throw err;
+    throw new AuditError('STORE_FAILED', `reading the head of chain '${chain}' failed`, true, undefined, {
+      cause: err,
+    });
+  }
+  return stored
+    ? { chain, position: stored.position, hash: stored.hash, sourceOffset: stored.source_offset }
+    : { ...emptyHead(chain), sourceOffset: -1 };
+}
+
+function parseEntry(
+  entry: AppendEntry,
+  index: number,
+  now: number,
+): { record: AuditRecord; sourceOffset: number } {
+  const offset = entry.sourceOffset ?? -1;
+  if (!Number.isSafeInteger(offset) || offset < -1) {
+    throw new AuditError(
+      'INVALID_RECORD',
+      `entries[${index}].sourceOffset must be a whole number ≥ 0`,
+      false,
+      `entries[${index}].sourceOffset`,
+    );
+  }
+  try {
+    return { record: parseAuditRecord(entry.record, { now }), sourceOffset: offset };
+  } catch (err) {
+    if (isAuditError(err, 'INVALID_RECORD')) {
+      const field = `entries[${index}].record.${err.field ?? ''}`;
+      throw new AuditError('INVALID_RECORD', `${field}: ${err.message}`, false, field, { cause: err });
+    }
+    throw err;
+  }
+}

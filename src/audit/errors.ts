@@ -1,0 +1,27 @@
+/** Errors of the audit capability, classified by code (never by message). */
+export type AuditErrorCode =
+  /** A record broke its schema; `field` names the first offending field. Not retryable. */
+  | 'INVALID_RECORD'
+  /** A query filter broke its schema (e.g. `from` after `to`). Not retryable. */
+  | 'INVALID_QUERY'
+  /** The stored head is not where this writer expected: another writer appended, or a fork. */
+  | 'CHAIN_CONFLICT'
+  /** ClickHouse failed; the append can be retried after the writer re-read its head. */
+  | 'STORE_FAILED';
+
+export class AuditError extends Error {
+  constructor(
+    readonly code: AuditErrorCode,
+    message: string,
+    readonly retryable = false,
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AuditError';
+  }
+}
+
+export function isAuditError(err: unknown, code?: AuditErrorCode): err is AuditError {
+  return err instanceof AuditError && (code === undefined || err.code === code);
+}

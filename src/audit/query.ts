@@ -1,0 +1,139 @@
+/**
+ * Compliance queries: filtered audit rows in time order, read page by page with a keyset on
+ * (at, chain, position), so millions of rows stream with one page in memory and the next page is
+ * only read when the consumer asks for it (backpressure through the async iterator).
+ */
+import { z } from 'zod';
+import { wellFormed } from './bounded-json.js';
+import type { Database } from '../platform/clickhouse/index.js';
+import { AuditError } from './errors.js';
+import { AUDIT_TABLE } from './store.js';
+
+/** Rows per query page. @default 10_000 */
+export const DEFAULT_QUERY_PAGE = 10_000;
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const MAX_TIME = Date.UTC(2300, 0, 1);
+
+const filterText = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(256, 'must be at most 256 characters')
+  .refine((s) => wellFormed(s), 'holds a lone surrogate');
+
+const filterTime = z
+  .union([
+    z.string().max(40).regex(ISO_TIME, 'must be an ISO-8601 time with a zone or epoch milliseconds'),
+    z.number().int(),
+  ])
+  .transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value : Date.parse(value);
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME) {
+      ctx.addIssue({ code: 'custom', message: 'must be a time between 1970 and 2300' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export const auditQuerySchema = z
+  .strictObject({
+    principal: filterText.optional(),
+    entity_id: filterText.optional(),
+    model: filterText.optional(),
+    action: z.string().min(1).max(600).optional(),
+    /** Inclusive, epoch ms after parsing. */
+    from: filterTime.optional(),
+    /** Exclusive, epoch ms after parsing. */
+    to: filterTime.optional(),
+  })
+  .superRefine((q, ctx) => {
+    if (q.from !== undefined && q.to !== undefined && q.from > q.to)
+      ctx.addIssue({ code: 'custom', path: ['from'], message: 'must not be after to' });
+  });
+
+export type AuditQuery = z.output<typeof auditQuerySchema>;
+
+export function parseAuditQuery(input: unknown): AuditQuery {
+  const result = auditQuerySchema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : 'query';
+  throw new AuditError('INVALID_QUERY', `${field} ${issue?.message ?? 'is invalid'}`, false, field);
+}
+
+/** A row of a compliance export: where it sits in its chain, and the parsed record. */
+export interface AuditEventRow {
+  chain: string;
+  position: number;
+  prev_hash: string;
+  hash: string;
+  record: Record<string, unknown>;
+}
+
+interface PageRow {
+  chain: string;
+  position: number;
+  prev_hash: string;
+  hash: string;
+  record: string;
+  at_ms: number;
+}
+
+function whereClause(query: AuditQuery): { sql: string; params: Record<string, unknown> } {
+  const parts: string[] = [];
+  const params: Record<string, unknown> = {};
+  const add = (sql: string, name: string, value: unknown) => {
+    if (value === undefined) return;
+    parts.push(sql);
+    params[name] = value;
+  };
+  add('principal = {principal:String}', 'principal', query.principal);
+  add('entity_id = {entity_id:String}', 'entity_id', query.entity_id);
+  add('model_id = {model:String}', 'model', query.model);
+  add('action = {action:String}', 'action', query.action);
+  add(`at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`, 'from', query.from);
+  add(`at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`, 'to', query.to);
+  return { sql: parts.length > 0 ? parts.join(' AND ') : '1', params };
+}
+
+/** Pages of matching rows, oldest first; a retried copy of a row (same chain and position) is returned once. */
+export async function* queryAuditEvents(
+  db: Database,
+  query: AuditQuery,
+  pageSize = DEFAULT_QUERY_PAGE,
+): AsyncGenerator<AuditEventRow[]> {
+  const where = whereClause(query);
+  let after: PageRow | undefined;
+  for (;;) {
+    // The plain `at >=` beside the tuple lets the minmax index on `at` skip granules already read.
+    const keyset = after
+      ? `AND at >= fromUnixTimestamp64Milli({k_at:Int64}, 'UTC')
+         AND (at, chain, position) > (fromUnixTimestamp64Milli({k_at:Int64}, 'UTC'), {k_chain:String}, {k_pos:UInt64})`
+      : '';
+    const keyParams = after ? { k_at: after.at_ms, k_chain: after.chain, k_pos: after.position } : {};
+    const result = await db.client.query({
+      query: `SELECT chain, position, prev_hash, hash, record, toUnixTimestamp64Milli(at) AS at_ms FROM ${AUDIT_TABLE}
+              WHERE ${where.sql} ${keyset}
+              ORDER BY at, chain, position LIMIT {page:UInt32}`,
+      query_params: { ...where.params, ...keyParams, page: pageSize },
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<PageRow>();
+    if (rows.length === 0) return;
+    // A retried copy sorts next to its row; one on the next page is past the keyset already.
+    // (LIMIT 1 BY in SQL would do it too, but it stops ClickHouse's top-N read: measured 2.4 s
+    // a page over 1M rows.)
+    const unique = rows.filter(
+      (r, i) => i === 0 || r.chain !== rows[i - 1]?.chain || r.position !== rows[i - 1]?.position,
+    );
+    yield unique.map((r) => ({
+      chain: r.chain,
+      position: Number(r.position),
+      prev_hash: r.prev_hash,
+      hash: r.hash,
+      record: JSON.parse(r.record) as Record<string, unknown>,
+    }));
+    if (rows.length < pageSize) return;
+    after = rows[rows.length - 1];
+  }
+}

@@ -1,0 +1,91 @@
+/** Verification of everything stored in `audit_events`, optionally against held digests. */
+import type { Database } from '../platform/clickhouse/index.js';
+import { streamLinks } from './link-reader.js';
+import { listChains, readAt } from './store.js';
+import {
+  ChainVerifier,
+  checkDigestEntry,
+  type BrokenLink,
+  type ChainAnchor,
+  type DigestEntry,
+} from './verify.js';
+
+export interface VerifyOptions {
+  /** Held chain heads; each must still be stored with the same hash. */
+  digest?: readonly DigestEntry[];
+  /** Chains whose prefix retention deleted: verification resumes after the anchor. */
+  anchors?: ReadonlyMap<string, ChainAnchor>;
+  /** Also re-canonicalize every record in JavaScript (see VerifierOptions). @default false */
+  checkCanonical?: boolean;
+  /** Only these chains (and the digest's entries for them). @default every stored or digested chain */
+  chains?: readonly string[];
+  /** @default DEFAULT_PAGE_POSITIONS */
+  pagePositions?: number;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  /** Rows whose link was recomputed and matched. */
+  checked: number;
+  chains: number;
+  /** The first broken link, chains in name order: the chain's earliest broken position. */
+  first_broken?: BrokenLink;
+  /** The earliest broken link of every broken chain. */
+  broken: BrokenLink[];
+}
+
+export async function verifyStore(db: Database, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const stored = await listChains(db);
+  const lasts = new Map(stored.map((c) => [c.chain, c.last]));
+  const digestChains = new Set((options.digest ?? []).map((e) => e.chain));
+  const only = options.chains ? new Set(options.chains) : undefined;
+  const names = [...new Set([...lasts.keys(), ...digestChains])].filter((c) => !only || only.has(c)).sort();
+  let checked = 0;
+  const broken: BrokenLink[] = [];
+  for (const chain of names) {
+    const last = lasts.get(chain) ?? 0;
+    const anchor = options.anchors?.get(chain);
+    const verifier = new ChainVerifier(chain, {
+      ...(anchor ? { anchor } : {}),
+      checkCanonical: options.checkCanonical === true,
+    });
+    if (last > 0) {
+      const from = anchor ? anchor.position + 1 : 0;
+      for await (const row of streamLinks(db, chain, {
+        from,
+        upTo: last,
+        pagePositions: options.pagePositions,
+      })) {
+        if (!verifier.push(row)) break;
+      }
+    }
+    checked += verifier.checked;
+    const entries = (options.digest ?? []).filter((e) => e.chain === chain);
+    const found = [verifier.firstBroken, await checkDigest(db, entries, last)].filter(
+      (b): b is BrokenLink => b !== undefined,
+    );
+    const earliest = found.sort((a, b) => a.position - b.position)[0];
+    if (earliest) broken.push(earliest);
+  }
+  const [first] = broken;
+  return {
+    ok: broken.length === 0,
+    checked,
+    chains: names.length,
+    ...(first ? { first_broken: first } : {}),
+    broken,
+  };
+}
+
+async function checkDigest(
+  db: Database,
+  entries: readonly DigestEntry[],
+  last: number,
+): Promise<BrokenLink | undefined> {
+  for (const entry of [...entries].sort((a, b) => a.position - b.position)) {
+    const rows = entry.position <= last ? await readAt(db, entry.chain, entry.position) : [];
+    const problem = checkDigestEntry(entry, rows, last);
+    if (problem) return problem;
+  }
+  return undefined;
+}
