@@ -1,4 +1,5 @@
 /** Audit trail (SPEC 8): one record shape, hash chains in `audit_events`, verification, digests, compliance exports. */
+export { audit } from './capability.js';
 export {
   CHANGE_ACTIONS,
   HTTP_METHODS,

@@ -1,3 +1,4 @@
+import { audit } from '../audit/index.js';
 import { auth } from '../auth/index.js';
 import { collectors } from '../collectors/index.js';
 import { dashboards } from '../dashboards/index.js';
@@ -11,4 +12,4 @@ import type { CapabilityDefinition } from '../platform/capability/index.js';
  * Every capability of the service, in start order (stopped in reverse). Adding one is a folder
  * whose `index.ts` exports a `CapabilityDefinition`, and a line here.
  */
-export const capabilities: readonly CapabilityDefinition[] = [auth, models, collectors, metrics, drift, inference, dashboards];
+export const capabilities: readonly CapabilityDefinition[] = [auth, models, collectors, metrics, drift, inference, audit, dashboards];

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freePort } from '../../src/platform/kafka/local-broker/tools.js';
@@ -52,6 +52,20 @@ describe('the modelwatch CLI', () => {
     const role = run(['keys', 'create', '--role', 'superuser'], { MODELWATCH_DATA_DIR: tempDir() });
     expect(role.code).toBe(1);
     expect(role.stderr).toContain('--role must be one of viewer, auditor, admin');
+  });
+
+  it('audit verify: ok on an intact store, exit 1 naming the chain when a held digest is ahead of it', () => {
+    const env = { MODELWATCH_DATA_DIR: tempDir() };
+    const intact = run(['audit', 'verify'], env);
+    expect(intact.code).toBe(0);
+    expect(JSON.parse(intact.stdout)).toEqual({ ok: true, checked: 0, chains: 0 });
+    const digest = path.join(tempDir(), 'digest.json');
+    writeFileSync(digest, JSON.stringify([{ chain: 'c1', position: 3, hash: 'a'.repeat(64), at: '2026-01-01T00:00:00Z' }]));
+    const truncated = run(['audit', 'verify', '--digest', digest], env);
+    expect(truncated.code).toBe(1);
+    expect(JSON.parse(truncated.stdout)).toMatchObject({ ok: false, first_broken: { chain: 'c1', reason: 'truncated' } });
+    const usage = run(['audit', 'check'], env);
+    expect(usage.stderr).toBe('modelwatch: usage: modelwatch audit verify [--digest FILE]\n');
   });
 
   it('prints a new API key once', () => {

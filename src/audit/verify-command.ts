@@ -1,0 +1,40 @@
+import { readFile } from 'node:fs/promises';
+import { parseOptions, type Command } from '../platform/cli/index.js';
+import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
+import { loadConfig } from '../platform/config/index.js';
+import { ModelwatchError } from '../platform/errors.js';
+import { parseDigest } from './digest.js';
+import { verifyStore } from './verify-store.js';
+
+const usage = 'modelwatch audit verify [--digest FILE]';
+
+/**
+ * `modelwatch audit verify`: recomputes every chain in `audit_events` (and checks a held digest
+ * of chain heads) and prints `{ ok, checked, chains, first_broken? }`; exit 1 when broken.
+ */
+export const auditCommand: Command = {
+  async run(args, { migrations }) {
+    const { values, positionals } = parseOptions(args, { digest: { type: 'string' } }, usage);
+    if (positionals[0] !== 'verify' || positionals.length !== 1) throw new ModelwatchError('BAD_REQUEST', `usage: ${usage}`);
+    const digest = values.digest === undefined ? undefined : parseDigest(await readDigest(values.digest));
+    const db = await openDatabase(loadConfig().clickhouse);
+    try {
+      await waitForDatabase(db);
+      await migrate(db, migrations);
+      const report = await verifyStore(db, digest ? { digest } : {});
+      const { broken: _all, ...summary } = report;
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      return report.ok ? 0 : 1;
+    } finally {
+      await db.close();
+    }
+  },
+};
+
+async function readDigest(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ModelwatchError('BAD_REQUEST', `--digest: cannot read ${file} (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
