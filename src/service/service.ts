@@ -76,8 +76,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   // committed) → producer → ClickHouse.
   async function shutDown(): Promise<void> {
     state.closing = true;
+    // Not awaiting start-up: a Kafka connect in progress can take many seconds; a capability whose
+    // start finishes after this stops itself (bringUp).
     abort.abort();
-    await ready.catch(() => undefined);
     await app.close();
     for (const capability of [...instances].reverse()) await capability.stop?.();
     await producer.disconnect();
@@ -144,6 +145,11 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
       signal.throwIfAborted();
       await capability.start?.(signal);
     });
+    if (signal.aborted) {
+      // Closed while this start ran: the shutdown's stop came too early for it.
+      await capability.stop?.();
+      signal.throwIfAborted();
+    }
   }
   logger.info('modelwatch is ready');
 }
