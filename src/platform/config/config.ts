@@ -33,7 +33,12 @@ const flag = z
 const brokerList = z
   .string()
   .trim()
-  .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
   .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
   .optional();
 
@@ -58,7 +63,9 @@ const envSchema = z
     MODELWATCH_KAFKA_SSL_CA_FILE: optionalText,
     MODELWATCH_KAFKA_SSL_REJECT_UNAUTHORIZED: flag,
     MODELWATCH_KAFKA_SASL_MECHANISM: z
-      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'expected plain, scram-sha-256 or scram-sha-512' })
+      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
+        error: 'expected plain, scram-sha-256 or scram-sha-512',
+      })
       .optional(),
     MODELWATCH_KAFKA_SASL_USERNAME: optionalText,
     MODELWATCH_KAFKA_SASL_PASSWORD: optionalText,
@@ -90,6 +97,13 @@ const envSchema = z
     MODELWATCH_BATCH_MAX_ROWS: positiveInt(20_000, 1_000_000),
     MODELWATCH_BATCH_MAX_MS: positiveInt(1_000, 600_000),
     MODELWATCH_MAX_MESSAGE_BYTES: positiveInt(1_048_576, 100 * 1_048_576),
+    MODELWATCH_RETRAIN_INTERVAL_MS: positiveInt(5_000, 3_600_000),
+    MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: z.coerce
+      .number({ error: 'expected a number' })
+      .int('expected a whole number')
+      .min(0)
+      .max(600_000)
+      .default(0),
     MODELWATCH_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'expected fatal, error, warn, info, debug, trace or silent',
@@ -97,11 +111,15 @@ const envSchema = z
       .default('info'),
   })
   .superRefine((env, ctx) => {
-    if (env.MODELWATCH_KAFKA_SASL_MECHANISM && !(env.MODELWATCH_KAFKA_SASL_USERNAME && env.MODELWATCH_KAFKA_SASL_PASSWORD)) {
+    if (
+      env.MODELWATCH_KAFKA_SASL_MECHANISM &&
+      !(env.MODELWATCH_KAFKA_SASL_USERNAME && env.MODELWATCH_KAFKA_SASL_PASSWORD)
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['MODELWATCH_KAFKA_SASL_USERNAME'],
-        message: 'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
+        message:
+          'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
       });
     }
     if (env.MODELWATCH_CLICKHOUSE_CLUSTER && !env.MODELWATCH_CLICKHOUSE_URL) {
@@ -122,7 +140,9 @@ export interface KafkaConfig {
   ssl: boolean;
   sslCaFile: string | undefined;
   sslRejectUnauthorized: boolean;
-  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+  sasl:
+    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+    | undefined;
   /** Apache Kafka version for the local broker. @default '4.1.1' */
   localVersion: string;
 }
@@ -159,6 +179,16 @@ export interface IngestConfig {
   maxMessageBytes: number;
 }
 
+export interface RetrainConfig {
+  /** Pause between retrain-policy evaluations and outbox publishing passes. @default 5000 */
+  intervalMs: number;
+  /**
+   * Test-only: wait this long before each publish of a stored trigger, so a test can kill the
+   * process between the store and the publish. @default 0
+   */
+  publishDelayMs: number;
+}
+
 export interface ApiConfig {
   host: string;
   port: number;
@@ -173,6 +203,7 @@ export interface Config {
   topics: TopicsConfig;
   ingest: IngestConfig;
   api: ApiConfig;
+  retrain: RetrainConfig;
   cacheDir: string;
   logLevel: Env['MODELWATCH_LOG_LEVEL'];
 }
@@ -219,7 +250,8 @@ function toConfig(env: Env): Config {
     clickhouse: {
       url: env.MODELWATCH_CLICKHOUSE_URL,
       cluster: env.MODELWATCH_CLICKHOUSE_CLUSTER,
-      database: env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
+      database:
+        env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
       dataDir: path.resolve(env.MODELWATCH_DATA_DIR),
     },
     topics: {
@@ -243,6 +275,10 @@ function toConfig(env: Env): Config {
       port: env.MODELWATCH_API_PORT,
       adminKey: env.MODELWATCH_ADMIN_KEY,
       metricsPublic: env.MODELWATCH_METRICS_PUBLIC ?? true,
+    },
+    retrain: {
+      intervalMs: env.MODELWATCH_RETRAIN_INTERVAL_MS,
+      publishDelayMs: env.MODELWATCH_RETRAIN_PUBLISH_DELAY_MS,
     },
     cacheDir: path.resolve(env.MODELWATCH_CACHE_DIR),
     logLevel: env.MODELWATCH_LOG_LEVEL,

@@ -1,0 +1,276 @@
+/**
+ * Publishes the outbox to the retrain topic, one message per trigger_id. Each instance joins a
+ * consumer group on the retrain topic itself; the member assigned partition p is the only one
+ * that publishes to p. On assignment it reads p to the end it had when assigned, so it knows every
+ * trigger_id already there, then sends the pending triggers whose key maps to p (explicit
+ * partition, acks=-1) that it has not seen. A send that fails, or whose outcome is unknown, is not
+ * repeated blind: the partition is read to its end again first (the send may have landed).
+ * See README.md for the residual risk.
+ */
+import {
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type Producer,
+} from 'kafkajs';
+import { errorMessage } from '../../platform/errors.js';
+import type { Logger } from '../../platform/observability/index.js';
+import type { TriggerPayload } from '../engine/trigger.js';
+import type { Delivery, TriggerStore } from '../store/triggers.js';
+import { partitionOf } from './partition.js';
+
+/** Header carrying the trigger id, so reading the topic needs no JSON parsing. */
+export const TRIGGER_ID_HEADER = 'modelwatch-trigger-id';
+
+export interface PublisherOptions {
+  kafka: Kafka;
+  store: TriggerStore;
+  topic: string;
+  groupId: string;
+  logger: Logger;
+  /** After each message is on the topic (and only then): count it, audit it. */
+  onPublished: (payload: TriggerPayload) => Promise<void> | void;
+  /** @default 30000 */
+  sessionTimeoutMs?: number;
+  /** Pause between passes over the outbox. @default 5000 */
+  intervalMs?: number;
+  /** Test-only: wait before each send. @default 0 */
+  publishDelayMs?: number;
+}
+
+interface PartitionState {
+  /** Next offset to read (everything before it has been read into `seen`). */
+  position: bigint;
+  /** Read up to here before publishing; undefined while being fetched. */
+  target: bigint | undefined;
+  seen: Map<string, string>;
+}
+
+export class TriggerPublisher {
+  private consumer: Consumer | undefined;
+  private admin: Admin | undefined;
+  private producer: Producer | undefined;
+  private partitions = 0;
+  private readonly state = new Map<number, PartitionState>();
+  private owned = new Set<number>();
+  private generation = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+  private failures = 0;
+
+  constructor(private readonly options: PublisherOptions) {}
+
+  /** True once the publisher is in its group. */
+  get running(): boolean {
+    return this.consumer !== undefined && !this.stopped;
+  }
+
+  async start(): Promise<void> {
+    const { kafka, topic, groupId } = this.options;
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    // Its own producer without client retries: a retry after a lost acknowledgement could write
+    // the message twice, so every failure comes back here and the partition is re-read first.
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      retry: { retries: 0 },
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await this.producer.connect();
+    const [metadata] = (await this.admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    this.partitions = metadata?.partitions.length ?? 0;
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout,
+      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
+      maxWaitTimeInMs: 500,
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      this.assigned(payload.memberAssignment[topic] ?? []),
+    );
+    consumer.on(consumer.events.REBALANCING, () => this.revoked());
+    consumer.on(consumer.events.CRASH, () => this.revoked());
+    consumer.on(consumer.events.STOP, () => this.revoked());
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    // No commits: every assignment reads its partition from the start (see README.md).
+    await consumer.run({ autoCommit: false, eachBatch: (payload) => Promise.resolve(this.read(payload)) });
+    this.consumer = consumer;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.revoked();
+    await this.chain.catch(() => undefined);
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+    await this.admin?.disconnect();
+  }
+
+  /** Publishes what is pending now (also runs every `intervalMs`). */
+  kick(): Promise<void> {
+    const run = this.chain.catch(() => undefined).then(() => this.publishPending());
+    this.chain = run;
+    return run;
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.kick()
+        .catch((err: unknown) =>
+          this.options.logger.warn({ err: errorMessage(err) }, 'retrain trigger publishing failed; retrying'),
+        )
+        .finally(() => this.schedule(this.options.intervalMs ?? 5_000));
+    }, delay);
+    this.timer.unref();
+  }
+
+  private partitionState(p: number): PartitionState {
+    let s = this.state.get(p);
+    if (!s) {
+      s = { position: 0n, target: undefined, seen: new Map() };
+      this.state.set(p, s);
+    }
+    return s;
+  }
+
+  private assigned(partitions: number[]): void {
+    this.generation += 1;
+    this.owned = new Set(partitions);
+    for (const p of partitions) this.refreshTarget(p);
+    this.options.logger.debug({ partitions, generation: this.generation }, 'retrain publisher assigned');
+  }
+
+  private revoked(): void {
+    this.generation += 1;
+    this.owned = new Set();
+  }
+
+  /** Sets the partition's target to its current end; publishing waits until it is read. */
+  private refreshTarget(p: number): void {
+    const s = this.partitionState(p);
+    s.target = undefined;
+    const generation = this.generation;
+    void (async () => {
+      try {
+        const offsets = await this.admin!.fetchTopicOffsets(this.options.topic);
+        if (generation !== this.generation) return;
+        const high = offsets.find((o) => o.partition === p)?.high;
+        s.target = BigInt(high ?? '0');
+        if (this.caughtUp(p)) void this.kick();
+      } catch (err) {
+        this.options.logger.warn(
+          { err: errorMessage(err), partition: p },
+          'retrain publisher could not read the end of its partition; retrying',
+        );
+        setTimeout(() => {
+          if (generation === this.generation) this.refreshTarget(p);
+        }, 1_000).unref();
+      }
+    })();
+  }
+
+  private caughtUp(p: number): boolean {
+    const s = this.state.get(p);
+    return s !== undefined && s.target !== undefined && s.position >= s.target;
+  }
+
+  private read({ batch }: EachBatchPayload): void {
+    const s = this.partitionState(batch.partition);
+    for (const m of batch.messages) {
+      const id = m.headers?.[TRIGGER_ID_HEADER]?.toString() ?? idFromValue(m.value);
+      if (id !== undefined) s.seen.set(id, m.offset);
+      const next = BigInt(m.offset) + 1n;
+      if (next > s.position) s.position = next;
+    }
+    if (this.caughtUp(batch.partition) && this.owned.has(batch.partition)) void this.kick();
+  }
+
+  private async publishPending(): Promise<void> {
+    if (this.owned.size === 0 || this.partitions === 0) return;
+    const pending = await this.options.store.pending();
+    const alreadyThere: Delivery[] = [];
+    for (const payload of pending) {
+      const p = partitionOf(this.options.topic, payload.model_id, this.partitions);
+      if (!this.owned.has(p) || !this.caughtUp(p)) continue;
+      const offset = this.partitionState(p).seen.get(payload.trigger_id);
+      if (offset !== undefined) {
+        alreadyThere.push({
+          triggerId: payload.trigger_id,
+          modelId: payload.model_id,
+          partition: p,
+          offset,
+          publishedAt: Date.now(),
+        });
+        continue;
+      }
+      await this.publishOne(payload, p);
+    }
+    await this.options.store.recordDeliveries(alreadyThere);
+  }
+
+  private async publishOne(payload: TriggerPayload, p: number): Promise<void> {
+    const generation = this.generation;
+    if (this.options.publishDelayMs)
+      await new Promise((resolve) => setTimeout(resolve, this.options.publishDelayMs));
+    // Ownership may have moved while we waited: only the current owner, caught up, sends.
+    if (generation !== this.generation || !this.owned.has(p) || !this.caughtUp(p)) return;
+    let offset: string;
+    try {
+      const [result] = await this.producer!.send({
+        topic: this.options.topic,
+        acks: -1,
+        messages: [
+          {
+            key: payload.model_id,
+            value: JSON.stringify(payload),
+            partition: p,
+            headers: { [TRIGGER_ID_HEADER]: payload.trigger_id },
+          },
+        ],
+      });
+      offset = result?.baseOffset ?? '-1';
+      this.failures = 0;
+    } catch (err) {
+      this.failures += 1;
+      // The send may have landed: read the partition to its end again before any retry.
+      this.refreshTarget(p);
+      this.options.logger.warn(
+        { err: errorMessage(err), trigger: payload.trigger_id, partition: p, failures: this.failures },
+        'retrain trigger publish failed; will retry after re-reading the partition',
+      );
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6))),
+      );
+      return;
+    }
+    this.partitionState(p).seen.set(payload.trigger_id, offset);
+    await this.options.onPublished(payload);
+    await this.options.store.recordDeliveries([
+      {
+        triggerId: payload.trigger_id,
+        modelId: payload.model_id,
+        partition: p,
+        offset,
+        publishedAt: Date.now(),
+      },
+    ]);
+  }
+}
+
+function idFromValue(value: Buffer | null): string | undefined {
+  if (!value) return undefined;
+  try {
+    const parsed = JSON.parse(value.toString('utf8')) as { trigger_id?: unknown };
+    return typeof parsed.trigger_id === 'string' ? parsed.trigger_id : undefined;
+  } catch {
+    return undefined;
+  }
+}
