@@ -68,7 +68,13 @@ export class TriggerPublisher {
     return this.consumer !== undefined && !this.stopped;
   }
 
+  /** The retrain topic's partitions this instance publishes to now. */
+  get assignment(): number[] {
+    return [...this.owned].sort((a, b) => a - b);
+  }
+
   async start(): Promise<void> {
+    if (this.consumer) return;
     const { kafka, topic, groupId } = this.options;
     this.admin = kafka.admin();
     await this.admin.connect();
