@@ -13,8 +13,18 @@ import { messageCount, put, readTopic } from '../support/triggers.js';
  * in every month of the analysis period against the reference period. Monthly evaluation windows.
  */
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/drift');
-const FEATURES = ['MedInc', 'HouseAge', 'AveRooms', 'AveBedrms', 'Population', 'AveOccup', 'Latitude', 'Longitude'];
-const csv = (name: string) => parse<Record<string, string>>(readFileSync(path.join(fixtures, name)), { columns: true });
+const FEATURES = [
+  'MedInc',
+  'HouseAge',
+  'AveRooms',
+  'AveBedrms',
+  'Population',
+  'AveOccup',
+  'Latitude',
+  'Longitude',
+];
+const csv = (name: string) =>
+  parse<Record<string, string>>(readFileSync(path.join(fixtures, name)), { columns: true });
 const utc = (t: string) => Date.parse(`${t.replace(' ', 'T')}Z`);
 
 async function listed(service: TestService, query = 'model=california'): Promise<ListedTrigger[]> {
@@ -49,18 +59,36 @@ describe('retrain triggers on the California housing data', () => {
     });
 
     const retrain = { drift: { columns: ['Latitude'], consecutive_windows: 2 }, cooldown: '365d' };
-    const policy = await put(service, '/api/v1/models/california/policy', { drift: { evaluation_window: 'month', allowed_lateness: '0s' }, retrain });
+    const policy = await put(service, '/api/v1/models/california/policy', {
+      drift: { evaluation_window: 'month', allowed_lateness: '0s' },
+      retrain,
+    });
     expect(policy.status).toBe(200);
     expect(policy.body['retrain']).toEqual(retrain);
-    const reference = csv('california_housing_reference.csv').map((r) => ({ ...Object.fromEntries(FEATURES.map((f) => [f, Number(r[f])])), prediction: Number(r['y_pred']) }));
-    expect((await put(service, '/api/v1/models/california/versions/1/reference', { rows: reference })).status).toBe(200);
+    const reference = csv('california_housing_reference.csv').map((r) => ({
+      ...Object.fromEntries(FEATURES.map((f) => [f, Number(r[f])])),
+      prediction: Number(r['y_pred']),
+    }));
+    expect(
+      (await put(service, '/api/v1/models/california/versions/1/reference', { rows: reference })).status,
+    ).toBe(200);
 
     // Jun 2021 – Apr 2022 are complete (the data ends 2022-05-09); Latitude drifts in each.
     const stored = await evaluate(service);
-    expect(stored.map((t) => [t.reason, t.window])).toEqual([['drift', { start: '2021-07-01T00:00:00.000Z', end: '2021-08-01T00:00:00.000Z' }]]);
+    expect(stored.map((t) => [t.reason, t.window])).toEqual([
+      ['drift', { start: '2021-07-01T00:00:00.000Z', end: '2021-08-01T00:00:00.000Z' }],
+    ]);
     const [trigger] = stored;
-    const evidence = trigger!.evidence as { windows: { start: string; columns: { column: string; method: string; statistic: number; threshold: number }[] }[] };
-    expect(evidence.windows.map((w) => w.start)).toEqual(['2021-06-01T00:00:00.000Z', '2021-07-01T00:00:00.000Z']);
+    const evidence = trigger!.evidence as {
+      windows: {
+        start: string;
+        columns: { column: string; method: string; statistic: number; threshold: number }[];
+      }[];
+    };
+    expect(evidence.windows.map((w) => w.start)).toEqual([
+      '2021-06-01T00:00:00.000Z',
+      '2021-07-01T00:00:00.000Z',
+    ]);
     for (const w of evidence.windows) {
       expect(w.columns.map((c) => c.column)).toEqual(['Latitude']);
       expect(w.columns[0]!.method).toBe('wasserstein');
@@ -78,12 +106,27 @@ describe('retrain triggers on the California housing data', () => {
     });
     const messages = await readTopic(topic);
     expect(messages).toHaveLength(1);
-    expect(messages[0]).toMatchObject({ key: 'california', partition: published.partition, offset: published.offset });
+    expect(messages[0]).toMatchObject({
+      key: 'california',
+      partition: published.partition,
+      offset: published.offset,
+    });
     expect(messages[0]!.value).toEqual({ ...trigger, policy: retrain });
-    expect(Object.keys(messages[0]!.value)).toEqual(['trigger_id', 'model_id', 'model_version', 'reason', 'window', 'evidence', 'policy', 'created_at']);
+    expect(Object.keys(messages[0]!.value)).toEqual([
+      'trigger_id',
+      'model_id',
+      'model_version',
+      'reason',
+      'window',
+      'evidence',
+      'policy',
+      'created_at',
+    ]);
     expect(await service.use(triggers).evaluator.runOnce()).toEqual([]);
     const counted = async () => (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
-    expect(await counted()).toContain('modelwatch_retrain_triggers_total{model="california",reason="drift"} 1');
+    expect(await counted()).toContain(
+      'modelwatch_retrain_triggers_total{model="california",reason="drift"} 1',
+    );
 
     // The same traffic again, and the derived state rebuilt from it: the same trigger, found on the topic.
     await produce(service.config.topics.predictions, predictions, (i) => `c-${i}`);
@@ -91,7 +134,8 @@ describe('retrain triggers on the California housing data', () => {
       const [row] = await service.rows<{ n: number }>('SELECT count() AS n FROM predictions');
       return row !== undefined && row.n >= 2 * predictions.length ? true : undefined;
     });
-    for (const table of ['drift_results', 'retrain_triggers', 'retrain_trigger_deliveries']) await service.platform.db.client.command({ query: `TRUNCATE TABLE ${table}` });
+    for (const table of ['drift_results', 'retrain_triggers', 'retrain_trigger_deliveries'])
+      await service.platform.db.client.command({ query: `TRUNCATE TABLE ${table}` });
     const again = await evaluate(service);
     expect(again.map((t) => t.trigger_id)).toEqual([trigger!.trigger_id]);
     await waitFor('the replayed trigger recognised as published', async () => {
@@ -99,22 +143,33 @@ describe('retrain triggers on the California housing data', () => {
       return t?.published ? t : undefined;
     });
     expect(await messageCount(topic)).toBe(1);
-    expect(await counted()).toContain('modelwatch_retrain_triggers_total{model="california",reason="drift"} 1');
+    expect(await counted()).toContain(
+      'modelwatch_retrain_triggers_total{model="california",reason="drift"} 1',
+    );
 
     // A 90-day cooldown: Jul 2021, then the first window ending ≥ 90 days later (Oct 2021, Jan 2022);
     // Apr 2022 ends 89 days after Jan's end.
-    expect((await put(service, '/api/v1/models/california/policy', { retrain: { ...retrain, cooldown: '90d' } })).status).toBe(200);
+    expect(
+      (await put(service, '/api/v1/models/california/policy', { retrain: { ...retrain, cooldown: '90d' } }))
+        .status,
+    ).toBe(200);
     const more = await service.use(triggers).evaluator.runOnce();
     expect(more.map((t) => t.window.start)).toEqual(['2021-10-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
-    await waitFor('three triggers published', async () => ((await listed(service)).every((t) => t.published) && (await messageCount(topic)) === 3 ? true : undefined));
-    expect((await readTopic(topic)).map((m) => (m.value['window'] as { start: string }).start).sort()).toEqual([
-      '2021-07-01T00:00:00.000Z',
-      '2021-10-01T00:00:00.000Z',
-      '2022-01-01T00:00:00.000Z',
-    ]);
+    await waitFor('three triggers published', async () =>
+      (await listed(service)).every((t) => t.published) && (await messageCount(topic)) === 3
+        ? true
+        : undefined,
+    );
+    expect(
+      (await readTopic(topic)).map((m) => (m.value['window'] as { start: string }).start).sort(),
+    ).toEqual(['2021-07-01T00:00:00.000Z', '2021-10-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
     expect(await service.use(triggers).evaluator.runOnce()).toEqual([]);
-    expect(await counted()).toContain('modelwatch_retrain_triggers_total{model="california",reason="drift"} 3');
+    expect(await counted()).toContain(
+      'modelwatch_retrain_triggers_total{model="california",reason="drift"} 3',
+    );
     // The list filters by window start.
-    expect((await listed(service, 'model=california&from=2021-09-01&to=2022-01-01')).map((t) => t.window.start)).toEqual(['2021-10-01T00:00:00.000Z']);
+    expect(
+      (await listed(service, 'model=california&from=2021-09-01&to=2022-01-01')).map((t) => t.window.start),
+    ).toEqual(['2021-10-01T00:00:00.000Z']);
   }, 180_000);
 });

@@ -13,29 +13,43 @@ const PER_HOUR = 100;
 
 function events() {
   return Array.from({ length: 4 * PER_HOUR }, (_, i) =>
-    prediction(i, { model_id: 'twin', model_version: '1', timestamp: T0 + Math.floor((i * HOUR) / PER_HOUR), features: { a: ((i * 7919) % 100) / 100 + (i >= 2 * PER_HOUR ? 3 : 0) } }),
+    prediction(i, {
+      model_id: 'twin',
+      model_version: '1',
+      timestamp: T0 + Math.floor((i * HOUR) / PER_HOUR),
+      features: { a: ((i * 7919) % 100) / 100 + (i >= 2 * PER_HOUR ? 3 : 0) },
+    }),
   );
 }
 
 const counted = async (service: TestService) => {
   const body = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
-  return Number(/modelwatch_retrain_triggers_total\{model="twin",reason="drift"\} (\d+)/.exec(body)?.[1] ?? 0);
+  return Number(
+    /modelwatch_retrain_triggers_total\{model="twin",reason="drift"\} (\d+)/.exec(body)?.[1] ?? 0,
+  );
 };
 
 describe('two instances in one group', () => {
   it('publish a trigger both found exactly once; a publisher that finds it on the topic does not send it again', async () => {
     // Both instances hold each send for 1.5 s (test-only hook), so both have the trigger in hand
     // at the same time: only partition ownership keeps the second send out.
-    const env = isolatedEnv({ MODELWATCH_RETRAIN_INTERVAL_MS: '500', MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: '1500' });
+    const env = isolatedEnv({
+      MODELWATCH_RETRAIN_INTERVAL_MS: '500',
+      MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: '1500',
+    });
     const a = await startTestService(env);
     // The second instance shares the process (and so the embedded ClickHouse); without the
     // collectors, whose spool files are named by process id and would collide with the first's.
-    const b = await startTestService(env, { capabilities: capabilities.filter((c) => c.name !== 'collectors') });
+    const b = await startTestService(env, {
+      capabilities: capabilities.filter((c) => c.name !== 'collectors'),
+    });
     const topic = a.config.topics.retrain;
     // Both are members of the publisher group and split the retrain topic's 3 partitions.
     await waitFor('both publishers assigned', () => {
       const [pa, pb] = [a.use(triggers).publisher.assignment, b.use(triggers).publisher.assignment];
-      return Promise.resolve(pa.length > 0 && pb.length > 0 && pa.length + pb.length === 3 ? true : undefined);
+      return Promise.resolve(
+        pa.length > 0 && pb.length > 0 && pa.length + pb.length === 3 ? true : undefined,
+      );
     });
 
     await produce(a.config.topics.predictions, events());
@@ -44,11 +58,23 @@ describe('two instances in one group', () => {
       return row?.n === 4 * PER_HOUR ? true : undefined;
     });
     const retrain = { drift: { columns: ['a'], consecutive_windows: 1 } };
-    expect((await put(a, '/api/v1/models/twin/policy', { drift: { evaluation_window: '1h', allowed_lateness: '0s' }, retrain })).status).toBe(200);
-    expect((await put(a, '/api/v1/models/twin/versions/1/reference', { from: T0, to: T0 + 2 * HOUR })).status).toBe(200);
+    expect(
+      (
+        await put(a, '/api/v1/models/twin/policy', {
+          drift: { evaluation_window: '1h', allowed_lateness: '0s' },
+          retrain,
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await put(a, '/api/v1/models/twin/versions/1/reference', { from: T0, to: T0 + 2 * HOUR })).status,
+    ).toBe(200);
     await Promise.all([a.use(drift).evaluator.runOnce(), b.use(drift).evaluator.runOnce()]);
     // Both instances judge the same windows (their background loops too) and find the same trigger.
-    const [fromA, fromB] = await Promise.all([a.use(triggers).evaluator.runOnce(), b.use(triggers).evaluator.runOnce()]);
+    const [fromA, fromB] = await Promise.all([
+      a.use(triggers).evaluator.runOnce(),
+      b.use(triggers).evaluator.runOnce(),
+    ]);
     const stored = await a.use(triggers).store.list({ modelId: 'twin', limit: 10 });
     expect(stored.map((t) => t.window.start)).toEqual([new Date(T0 + 2 * HOUR).toISOString()]);
     const found = [...fromA, ...fromB].map((t) => t.trigger_id);
@@ -87,7 +113,11 @@ describe('two instances in one group', () => {
         const listed = await a.use(triggers).store.list({ limit: 10 });
         return listed[0]?.published ? listed : undefined;
       });
-      expect(again).toMatchObject({ trigger_id: payload.trigger_id, partition: messages[0]!.partition, offset: messages[0]!.offset });
+      expect(again).toMatchObject({
+        trigger_id: payload.trigger_id,
+        partition: messages[0]!.partition,
+        offset: messages[0]!.offset,
+      });
       expect(fresh.assignment).toEqual([0, 1, 2]);
     } finally {
       await fresh.stop();

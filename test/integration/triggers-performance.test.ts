@@ -20,15 +20,28 @@ function dayEvents(day: number, right: number, labelDelay: number) {
     const i = day * PER_DAY + k;
     const timestamp = T0 + day * DAY + Math.floor((k * DAY) / PER_DAY);
     const predicted = k % 2;
-    predictions.push(prediction(i, { model_id: 'perf', model_version: '1', timestamp, prediction: predicted, score: predicted === 1 ? 0.8 : 0.2, status: 'ok' }));
-    labels.push(label(i, { label: k < right ? predicted : 1 - predicted, timestamp: timestamp + labelDelay }));
+    predictions.push(
+      prediction(i, {
+        model_id: 'perf',
+        model_version: '1',
+        timestamp,
+        prediction: predicted,
+        score: predicted === 1 ? 0.8 : 0.2,
+        status: 'ok',
+      }),
+    );
+    labels.push(
+      label(i, { label: k < right ? predicted : 1 - predicted, timestamp: timestamp + labelDelay }),
+    );
   }
   return { predictions, labels };
 }
 
 async function stored(service: TestService, predictions: number, labels: number) {
   await waitFor(`${predictions} predictions and ${labels} labels stored`, async () => {
-    const [row] = await service.rows<{ p: number; l: number }>('SELECT (SELECT count() FROM predictions FINAL) AS p, (SELECT count() FROM labels FINAL) AS l');
+    const [row] = await service.rows<{ p: number; l: number }>(
+      'SELECT (SELECT count() FROM predictions FINAL) AS p, (SELECT count() FROM labels FINAL) AS l',
+    );
     return row?.p === predictions && row.l === labels ? true : undefined;
   });
 }
@@ -47,9 +60,18 @@ describe('a performance floor with labels arriving three days after their predic
     await stored(service, total, PER_DAY);
 
     const performance = { metric: 'accuracy', min: 0.6, max_drop: 0.1, min_labeled: 150, label_delay: '3d' };
-    expect((await put(service, '/api/v1/models/perf/policy', { drift: { evaluation_window: '1d', allowed_lateness: '0s' }, retrain: { performance, cooldown: '7d' } })).status).toBe(200);
+    expect(
+      (
+        await put(service, '/api/v1/models/perf/policy', {
+          drift: { evaluation_window: '1d', allowed_lateness: '0s' },
+          retrain: { performance, cooldown: '7d' },
+        })
+      ).status,
+    ).toBe(200);
     // The reference period: day 0, with its labels (accuracy 0.9).
-    expect((await put(service, '/api/v1/models/perf/versions/1/reference', { from: T0, to: T0 + DAY })).status).toBe(200);
+    expect(
+      (await put(service, '/api/v1/models/perf/versions/1/reference', { from: T0, to: T0 + DAY })).status,
+    ).toBe(200);
 
     // The watermark (day 5, 21:36) is past day 1's end + 3 days, but day 1 has no labels yet.
     await service.use(drift).evaluator.runOnce();
@@ -60,7 +82,12 @@ describe('a performance floor with labels arriving three days after their predic
     const fired = await service.use(triggers).evaluator.runOnce();
     expect(fired).toHaveLength(1);
     const [trigger] = fired;
-    expect(trigger).toMatchObject({ model_id: 'perf', model_version: '1', reason: 'performance', window: { start: new Date(T0 + DAY).toISOString(), end: new Date(T0 + 2 * DAY).toISOString() } });
+    expect(trigger).toMatchObject({
+      model_id: 'perf',
+      model_version: '1',
+      reason: 'performance',
+      window: { start: new Date(T0 + DAY).toISOString(), end: new Date(T0 + 2 * DAY).toISOString() },
+    });
     expect(trigger!.policy).toEqual({ performance, cooldown: '7d' });
     expect(trigger!.evidence).toMatchObject({
       metric: 'accuracy',
@@ -75,10 +102,14 @@ describe('a performance floor with labels arriving three days after their predic
     });
     expect((trigger!.evidence as { drop: number }).drop).toBeCloseTo(0.4, 12);
     // The metric is the metrics route's own figure for that day.
-    const metrics = await service.get(`/api/v1/models/perf/metrics?from=${T0 + DAY}&to=${T0 + 2 * DAY}&bucket=1d`);
+    const metrics = await service.get(
+      `/api/v1/models/perf/metrics?from=${T0 + DAY}&to=${T0 + 2 * DAY}&bucket=1d`,
+    );
     expect((metrics.body as { buckets: { accuracy: number }[] }).buckets[0]!.accuracy).toBe(0.5);
 
-    await waitFor('the trigger on the topic', async () => ((await messageCount(topics.retrain)) === 1 ? true : undefined));
+    await waitFor('the trigger on the topic', async () =>
+      (await messageCount(topics.retrain)) === 1 ? true : undefined,
+    );
     const [message] = await readTopic(topics.retrain);
     expect(message).toMatchObject({ key: 'perf', value: trigger });
     expect(await service.use(triggers).evaluator.runOnce()).toEqual([]);

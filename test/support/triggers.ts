@@ -32,18 +32,36 @@ export async function readTopic(topic: string): Promise<TopicMessage[]> {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       eachMessage: ({ partition, message }) => {
-        messages.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: JSON.parse(message.value?.toString() ?? 'null') as Record<string, unknown> });
+        messages.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          value: JSON.parse(message.value?.toString() ?? 'null') as Record<string, unknown>,
+        });
         return Promise.resolve();
       },
     });
-    await waitFor(`${total} messages read from ${topic}`, () => Promise.resolve(messages.length >= total ? true : undefined), 30_000);
+    await waitFor(
+      `${total} messages read from ${topic}`,
+      () => Promise.resolve(messages.length >= total ? true : undefined),
+      30_000,
+    );
   } finally {
     await consumer.disconnect();
   }
   return messages.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
 }
 
-export async function put(service: TestService, url: string, payload: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await service.app.inject({ method: 'PUT', url, payload: payload as object, headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` } });
+export async function put(
+  service: TestService,
+  url: string,
+  payload: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await service.app.inject({
+    method: 'PUT',
+    url,
+    payload: payload as object,
+    headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` },
+  });
   return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
 }
