@@ -147,7 +147,7 @@ describe('the performance rule', () => {
     minLabeled: 200,
     labelDelayMs: 3 * DAY,
   };
-  const reference = new Map([
+  const reference = new Map<string, ReferenceValue>([
     ['1', { value: 0.9, period: { from: iso(T0 - DAY), to: iso(T0), revision: 1 } }],
   ]);
 
@@ -174,7 +174,7 @@ describe('the performance rule', () => {
     expect(fired(0.84)).toMatchObject({ fired: ['max_drop'] });
     expect(fired(0.86)).toBeUndefined();
     // Uploaded rows as the reference: only min applies, and the evidence says why.
-    const rows = new Map([
+    const rows = new Map<string, ReferenceValue>([
       ['1', { value: null, period: null, note: 'the drift reference holds uploaded rows' }],
     ]);
     expect(fired(0.84, rows)).toBeUndefined();
