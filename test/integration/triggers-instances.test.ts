@@ -3,9 +3,12 @@ import { drift } from '../../src/drift/index.js';
 import { capabilities } from '../../src/service/capabilities.js';
 import { partitionOf, TriggerPublisher, triggers, type TriggerPayload } from '../../src/triggers/index.js';
 import { prediction } from '../support/events.js';
-import { isolatedEnv, produce, waitFor } from '../support/harness.js';
+import { isolatedEnv, produce, testKafka, uniqueName, waitFor } from '../support/harness.js';
+import { ensureTopics } from '../../src/platform/kafka/index.js';
+import { createLogger } from '../../src/platform/observability/index.js';
+import { FencedProducers } from '../../src/triggers/publish/fenced-producers.js';
 import { startTestService, type TestService } from '../support/service.js';
-import { messageCount, put, readTopic } from '../support/triggers.js';
+import { messageCount, put, readTopic, waitForModel } from '../support/triggers.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 2, 2);
@@ -57,6 +60,7 @@ describe('two instances in one group', () => {
       const [row] = await a.rows<{ n: number }>('SELECT count() AS n FROM predictions FINAL');
       return row?.n === 4 * PER_HOUR ? true : undefined;
     });
+    await waitForModel(a, 'twin');
     const retrain = { drift: { columns: ['a'], consecutive_windows: 1 } };
     expect(
       (
@@ -80,7 +84,9 @@ describe('two instances in one group', () => {
     const found = [...fromA, ...fromB].map((t) => t.trigger_id);
     expect(found.every((id) => id === stored[0]!.trigger_id)).toBe(true);
 
-    await waitFor('published', async () => ((await messageCount(topic)) > 0 ? true : undefined));
+    await waitFor('published', async () =>
+      (await a.use(triggers).store.list({ limit: 10 }))[0]?.published ? true : undefined,
+    );
     await Promise.all([a.use(triggers).publisher.kick(), b.use(triggers).publisher.kick()]);
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     const messages = await readTopic(topic);
@@ -125,4 +131,36 @@ describe('two instances in one group', () => {
     expect(sent).toEqual([]);
     expect(await messageCount(topic)).toBe(1);
   }, 120_000);
+});
+
+describe('a zombie publisher', () => {
+  it('cannot commit once another instance claimed its partition; readers see only the owner', async () => {
+    const kafka = testKafka();
+    const topic = uniqueName('zombie');
+    await ensureTopics(kafka, [{ topic, numPartitions: 3 }]);
+    const logger = createLogger('warn', 'zombie-test');
+    const prefix = uniqueName('zombie-tx');
+    const zombie = new FencedProducers(kafka, prefix, logger);
+    const owner = new FencedProducers(kafka, prefix, logger);
+    try {
+      await zombie.claim(1);
+      expect(
+        await zombie.send(topic, 1, { key: 'z', value: JSON.stringify({ trigger_id: 'zombie-before' }) }),
+      ).toBe('0');
+      await owner.claim(1);
+      const late = await zombie
+        .send(topic, 1, { key: 'z', value: JSON.stringify({ trigger_id: 'zombie-after' }) })
+        .catch((err: unknown) => err);
+      expect(late).toMatchObject({ code: 'PUBLISH_FAILED', retryable: false });
+      await owner.send(topic, 1, { key: 'o', value: JSON.stringify({ trigger_id: 'owner' }) });
+    } finally {
+      await zombie.releaseAll();
+      await owner.releaseAll();
+    }
+    const values = (await readTopic(topic)).map((m) => [m.partition, m.value['trigger_id']]);
+    expect(values).toEqual([
+      [1, 'zombie-before'],
+      [1, 'owner'],
+    ]);
+  }, 60_000);
 });

@@ -4,7 +4,7 @@ import { triggers } from '../../src/triggers/index.js';
 import { label, prediction } from '../support/events.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
-import { messageCount, put, readTopic } from '../support/triggers.js';
+import { put, readTopic, storedTriggers, waitForModel } from '../support/triggers.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -59,6 +59,7 @@ describe('a performance floor with labels arriving three days after their predic
     const total = 2 * PER_DAY + later.length;
     await stored(service, total, PER_DAY);
 
+    await waitForModel(service, 'perf');
     const performance = { metric: 'accuracy', min: 0.6, max_drop: 0.1, min_labeled: 150, label_delay: '3d' };
     expect(
       (
@@ -79,7 +80,8 @@ describe('a performance floor with labels arriving three days after their predic
 
     await produce(topics.labels, day1.labels);
     await stored(service, total, 2 * PER_DAY);
-    const fired = await service.use(triggers).evaluator.runOnce();
+    await service.use(triggers).evaluator.runOnce();
+    const fired = await storedTriggers(service, 'perf');
     expect(fired).toHaveLength(1);
     const [trigger] = fired;
     expect(trigger).toMatchObject({
@@ -107,9 +109,12 @@ describe('a performance floor with labels arriving three days after their predic
     );
     expect((metrics.body as { buckets: { accuracy: number }[] }).buckets[0]!.accuracy).toBe(0.5);
 
-    await waitFor('the trigger on the topic', async () =>
-      (await messageCount(topics.retrain)) === 1 ? true : undefined,
-    );
+    await waitFor('the trigger published', async () => {
+      const listed = await service.get('/api/v1/retrain-triggers?model=perf');
+      return (listed.body as { triggers: { published: boolean }[] }).triggers[0]?.published
+        ? true
+        : undefined;
+    });
     const [message] = await readTopic(topics.retrain);
     expect(message).toMatchObject({ key: 'perf', value: trigger });
     expect(await service.use(triggers).evaluator.runOnce()).toEqual([]);

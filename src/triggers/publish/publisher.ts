@@ -1,11 +1,12 @@
 /**
  * Publishes the outbox to the retrain topic, one message per trigger_id. Each instance joins a
  * consumer group on the retrain topic itself; the member assigned partition p is the only one
- * that publishes to p. On assignment it reads p to the end it had when assigned, so it knows every
- * trigger_id already there, then sends the pending triggers whose key maps to p (explicit
- * partition, acks=-1) that it has not seen. A send that fails, or whose outcome is unknown, is not
- * repeated blind: the partition is read to its end again first (the send may have landed).
- * See README.md for the residual risk.
+ * that publishes to p. On assignment it first fences p (a transactional producer with p's id, so
+ * a zombie earlier owner can no longer commit), then reads p (read_committed) to the end it had,
+ * so it knows every trigger_id already there, then sends the pending triggers whose key maps to p
+ * (explicit partition, one transaction each) that it has not seen. A send that fails, or whose
+ * outcome is unknown, is not repeated blind: the partition is read to its end again first.
+ * See README.md for the measurements and the residual risk.
  */
 import {
   Partitioners,
@@ -18,7 +19,9 @@ import {
 import { errorMessage } from '../../platform/errors.js';
 import type { Logger } from '../../platform/observability/index.js';
 import type { TriggerPayload } from '../engine/trigger.js';
+import { TriggerError } from '../errors.js';
 import type { Delivery, TriggerStore } from '../store/triggers.js';
+import { FencedProducers, isFenced } from './fenced-producers.js';
 import { partitionOf } from './partition.js';
 
 /** Header carrying the trigger id, so reading the topic needs no JSON parsing. */
@@ -51,7 +54,7 @@ interface PartitionState {
 export class TriggerPublisher {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
-  private producer: Producer | undefined;
+  private producers: FencedProducers | undefined;
   private partitions = 0;
   private readonly state = new Map<number, PartitionState>();
   private owned = new Set<number>();
@@ -78,14 +81,7 @@ export class TriggerPublisher {
     const { kafka, topic, groupId } = this.options;
     this.admin = kafka.admin();
     await this.admin.connect();
-    // Its own producer without client retries: a retry after a lost acknowledgement could write
-    // the message twice, so every failure comes back here and the partition is re-read first.
-    this.producer = kafka.producer({
-      allowAutoTopicCreation: false,
-      retry: { retries: 0 },
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    await this.producer.connect();
+    this.producers = new FencedProducers(kafka, groupId, this.options.logger);
     const [metadata] = (await this.admin.fetchTopicMetadata({ topics: [topic] })).topics;
     this.partitions = metadata?.partitions.length ?? 0;
     const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
@@ -101,6 +97,10 @@ export class TriggerPublisher {
     consumer.on(consumer.events.REBALANCING, () => this.revoked());
     consumer.on(consumer.events.CRASH, () => this.revoked());
     consumer.on(consumer.events.STOP, () => this.revoked());
+    // Also for fetches holding only transaction markers, which reach no eachBatch.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.topic === topic) this.advance(payload.partition, BigInt(payload.lastOffset) + 1n);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     // No commits: every assignment reads its partition from the start (see README.md).
@@ -115,7 +115,7 @@ export class TriggerPublisher {
     this.revoked();
     await this.chain.catch(() => undefined);
     await this.consumer?.disconnect();
-    await this.producer?.disconnect();
+    await this.producers?.releaseAll();
     await this.admin?.disconnect();
   }
 
@@ -149,9 +149,36 @@ export class TriggerPublisher {
 
   private assigned(partitions: number[]): void {
     this.generation += 1;
+    const generation = this.generation;
     this.owned = new Set(partitions);
-    for (const p of partitions) this.refreshTarget(p);
-    this.options.logger.debug({ partitions, generation: this.generation }, 'retrain publisher assigned');
+    for (const p of partitions) this.partitionState(p).target = undefined;
+    this.options.logger.debug({ partitions, generation }, 'retrain publisher assigned');
+    // Claims run in the publishing chain, so no send uses a producer being replaced.
+    this.chain = this.chain
+      .catch(() => undefined)
+      .then(async () => {
+        await this.producers?.releaseAll(this.owned);
+        for (const p of partitions) await this.claim(p, generation);
+      });
+  }
+
+  /** Fences partition p (transactional id), then reads it to the end it has now. */
+  private async claim(p: number, generation: number): Promise<void> {
+    for (let attempt = 1; generation === this.generation && !this.stopped; attempt++) {
+      try {
+        await this.producers!.claim(p);
+        this.refreshTarget(p);
+        return;
+      } catch (err) {
+        this.options.logger.warn(
+          { err: errorMessage(err), partition: p, attempt },
+          'retrain publisher could not claim its partition; retrying',
+        );
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))),
+        );
+      }
+    }
   }
 
   private revoked(): void {
@@ -193,10 +220,16 @@ export class TriggerPublisher {
     for (const m of batch.messages) {
       const id = m.headers?.[TRIGGER_ID_HEADER]?.toString() ?? idFromValue(m.value);
       if (id !== undefined) s.seen.set(id, m.offset);
-      const next = BigInt(m.offset) + 1n;
-      if (next > s.position) s.position = next;
     }
-    if (this.caughtUp(batch.partition) && this.owned.has(batch.partition)) void this.kick();
+    const last = batch.messages[batch.messages.length - 1];
+    if (last) this.advance(batch.partition, BigInt(last.offset) + 1n);
+  }
+
+  private advance(p: number, next: bigint): void {
+    const s = this.partitionState(p);
+    if (next <= s.position) return;
+    s.position = next;
+    if (this.caughtUp(p) && this.owned.has(p)) void this.kick();
   }
 
   private async publishPending(): Promise<void> {
@@ -230,23 +263,24 @@ export class TriggerPublisher {
     if (generation !== this.generation || !this.owned.has(p) || !this.caughtUp(p)) return;
     let offset: string;
     try {
-      const [result] = await this.producer!.send({
-        topic: this.options.topic,
-        acks: -1,
-        messages: [
-          {
-            key: payload.model_id,
-            value: JSON.stringify(payload),
-            partition: p,
-            headers: { [TRIGGER_ID_HEADER]: payload.trigger_id },
-          },
-        ],
+      offset = await this.producers!.send(this.options.topic, p, {
+        key: payload.model_id,
+        value: JSON.stringify(payload),
+        headers: { [TRIGGER_ID_HEADER]: payload.trigger_id },
       });
-      offset = result?.baseOffset ?? '-1';
       this.failures = 0;
     } catch (err) {
       this.failures += 1;
-      // The send may have landed: read the partition to its end again before any retry.
+      if (isFenced(err) || (err instanceof TriggerError && !err.retryable)) {
+        // Another instance holds the partition now: it publishes what is pending.
+        this.owned.delete(p);
+        this.options.logger.warn(
+          { err: errorMessage(err), partition: p },
+          'retrain publisher was fenced out of its partition',
+        );
+        return;
+      }
+      // The outcome is unknown (the commit may have landed): read the partition to its end again first.
       this.refreshTarget(p);
       this.options.logger.warn(
         { err: errorMessage(err), trigger: payload.trigger_id, partition: p, failures: this.failures },
