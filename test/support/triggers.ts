@@ -51,7 +51,7 @@ export async function readTopic(topic: string): Promise<TopicMessage[]> {
             partition,
             offset: message.offset,
             key: message.key?.toString() ?? null,
-            value: JSON.parse(message.value?.toString() ?? 'null') as Record<string, unknown>,
+            value: parseValue(message.value),
           });
         }
         return Promise.resolve();

@@ -8,14 +8,7 @@
  * outcome is unknown, is not repeated blind: the partition is read to its end again first.
  * See README.md for the measurements and the residual risk.
  */
-import {
-  Partitioners,
-  type Admin,
-  type Consumer,
-  type EachBatchPayload,
-  type Kafka,
-  type Producer,
-} from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { errorMessage } from '../../platform/errors.js';
 import type { Logger } from '../../platform/observability/index.js';
 import type { TriggerPayload } from '../engine/trigger.js';
