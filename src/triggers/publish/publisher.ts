@@ -56,6 +56,8 @@ export class TriggerPublisher {
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private failures = 0;
+  /** Pending waits (test delay, backoff), cut short by stop(). */
+  private readonly sleepers = new Set<() => void>();
 
   constructor(private readonly options: PublisherOptions) {}
 
@@ -105,6 +107,7 @@ export class TriggerPublisher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    for (const wake of [...this.sleepers]) wake();
     this.revoked();
     await this.chain.catch(() => undefined);
     await this.consumer?.disconnect();
@@ -129,6 +132,18 @@ export class TriggerPublisher {
         .finally(() => this.schedule(this.options.intervalMs ?? 5_000));
     }, delay);
     this.timer.unref();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
   }
 
   private partitionState(p: number): PartitionState {
@@ -167,9 +182,7 @@ export class TriggerPublisher {
           { err: errorMessage(err), partition: p, attempt },
           'retrain publisher could not claim its partition; retrying',
         );
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))),
-        );
+        await this.sleep(backoff(attempt));
       }
     }
   }
@@ -250,8 +263,7 @@ export class TriggerPublisher {
 
   private async publishOne(payload: TriggerPayload, p: number): Promise<void> {
     const generation = this.generation;
-    if (this.options.publishDelayMs)
-      await new Promise((resolve) => setTimeout(resolve, this.options.publishDelayMs));
+    if (this.options.publishDelayMs) await this.sleep(this.options.publishDelayMs);
     // Ownership may have moved while we waited: only the current owner, caught up, sends.
     if (generation !== this.generation || !this.owned.has(p) || !this.caughtUp(p)) return;
     let offset: string;
@@ -279,9 +291,7 @@ export class TriggerPublisher {
         { err: errorMessage(err), trigger: payload.trigger_id, partition: p, failures: this.failures },
         'retrain trigger publish failed; will retry after re-reading the partition',
       );
-      await new Promise((resolve) =>
-        setTimeout(resolve, Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6))),
-      );
+      await this.sleep(backoff(this.failures));
       return;
     }
     this.partitionState(p).seen.set(payload.trigger_id, offset);
@@ -296,6 +306,11 @@ export class TriggerPublisher {
       },
     ]);
   }
+}
+
+/** 250 ms doubling up to 10 s. */
+function backoff(attempt: number): number {
+  return Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
 }
 
 function idFromValue(value: Buffer | null): string | undefined {
