@@ -11,12 +11,4 @@ import { triggers } from '../triggers/index.js';
  * Every capability of the service, in start order (stopped in reverse). Adding one is a folder
  * whose `index.ts` exports a `CapabilityDefinition`, and a line here.
  */
-export const capabilities: readonly CapabilityDefinition[] = [
-  auth,
-  models,
-  collectors,
-  metrics,
-  drift,
-  triggers,
-  dashboards,
-];
+export const capabilities: readonly CapabilityDefinition[] = [auth, models, collectors, metrics, drift, triggers, dashboards];

@@ -33,12 +33,7 @@ const flag = z
 const brokerList = z
   .string()
   .trim()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((b) => b.trim())
-      .filter(Boolean),
-  )
+  .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
   .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
   .optional();
 
@@ -63,9 +58,7 @@ const envSchema = z
     MODELWATCH_KAFKA_SSL_CA_FILE: optionalText,
     MODELWATCH_KAFKA_SSL_REJECT_UNAUTHORIZED: flag,
     MODELWATCH_KAFKA_SASL_MECHANISM: z
-      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
-        error: 'expected plain, scram-sha-256 or scram-sha-512',
-      })
+      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'expected plain, scram-sha-256 or scram-sha-512' })
       .optional(),
     MODELWATCH_KAFKA_SASL_USERNAME: optionalText,
     MODELWATCH_KAFKA_SASL_PASSWORD: optionalText,
@@ -98,12 +91,7 @@ const envSchema = z
     MODELWATCH_BATCH_MAX_MS: positiveInt(1_000, 600_000),
     MODELWATCH_MAX_MESSAGE_BYTES: positiveInt(1_048_576, 100 * 1_048_576),
     MODELWATCH_RETRAIN_INTERVAL_MS: positiveInt(5_000, 3_600_000),
-    MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: z.coerce
-      .number({ error: 'expected a number' })
-      .int('expected a whole number')
-      .min(0)
-      .max(600_000)
-      .default(0),
+    MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: z.coerce.number({ error: 'expected a number' }).int('expected a whole number').min(0).max(600_000).default(0),
     MODELWATCH_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'expected fatal, error, warn, info, debug, trace or silent',
@@ -111,15 +99,11 @@ const envSchema = z
       .default('info'),
   })
   .superRefine((env, ctx) => {
-    if (
-      env.MODELWATCH_KAFKA_SASL_MECHANISM &&
-      !(env.MODELWATCH_KAFKA_SASL_USERNAME && env.MODELWATCH_KAFKA_SASL_PASSWORD)
-    ) {
+    if (env.MODELWATCH_KAFKA_SASL_MECHANISM && !(env.MODELWATCH_KAFKA_SASL_USERNAME && env.MODELWATCH_KAFKA_SASL_PASSWORD)) {
       ctx.addIssue({
         code: 'custom',
         path: ['MODELWATCH_KAFKA_SASL_USERNAME'],
-        message:
-          'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
+        message: 'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
       });
     }
     if (env.MODELWATCH_CLICKHOUSE_CLUSTER && !env.MODELWATCH_CLICKHOUSE_URL) {
@@ -140,9 +124,7 @@ export interface KafkaConfig {
   ssl: boolean;
   sslCaFile: string | undefined;
   sslRejectUnauthorized: boolean;
-  sasl:
-    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
-    | undefined;
+  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
   /** Apache Kafka version for the local broker. @default '4.1.1' */
   localVersion: string;
 }
@@ -250,8 +232,7 @@ function toConfig(env: Env): Config {
     clickhouse: {
       url: env.MODELWATCH_CLICKHOUSE_URL,
       cluster: env.MODELWATCH_CLICKHOUSE_CLUSTER,
-      database:
-        env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
+      database: env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
       dataDir: path.resolve(env.MODELWATCH_DATA_DIR),
     },
     topics: {
@@ -276,10 +257,7 @@ function toConfig(env: Env): Config {
       adminKey: env.MODELWATCH_ADMIN_KEY,
       metricsPublic: env.MODELWATCH_METRICS_PUBLIC ?? true,
     },
-    retrain: {
-      intervalMs: env.MODELWATCH_RETRAIN_INTERVAL_MS,
-      publishDelayMs: env.MODELWATCH_RETRAIN_PUBLISH_DELAY_MS,
-    },
+    retrain: { intervalMs: env.MODELWATCH_RETRAIN_INTERVAL_MS, publishDelayMs: env.MODELWATCH_RETRAIN_PUBLISH_DELAY_MS },
     cacheDir: path.resolve(env.MODELWATCH_CACHE_DIR),
     logLevel: env.MODELWATCH_LOG_LEVEL,
   };
