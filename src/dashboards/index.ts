@@ -4,5 +4,5 @@ export { ClickHouseQueryBuilder, type ClickHouseQuery } from './clickhouse-query
 export { DASHBOARDS, renderDashboard, type DashboardDefinition } from './render.js';
 export { writeDashboards, type WrittenDashboard } from './write.js';
 export { INGEST_UID } from './ingest.js';
-export { MODELS_UID, HOURLY_PREDICTIONS_SQL, HOURLY_ERROR_RATE_SQL } from './models.js';
+export { MODELS_UID, HOURLY_PREDICTIONS_SQL, HOURLY_ERROR_RATE_SQL, RETRAIN_TRIGGERS_SQL } from './models.js';
 export { DRIFT_UID } from './drift.js';

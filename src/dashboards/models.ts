@@ -1,4 +1,5 @@
 import {
+  AnnotationQueryBuilder,
   QueryVariableBuilder,
   RowBuilder,
   VariableRefresh,
@@ -7,7 +8,7 @@ import {
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { baseDashboard } from './base.js';
 import { ClickHouseQueryBuilder } from './clickhouse-query.js';
-import { PROMETHEUS } from './datasources.js';
+import { CLICKHOUSE, PROMETHEUS } from './datasources.js';
 import { prom, timeseries } from './panels.js';
 
 export const MODELS_UID = 'modelwatch-models';
@@ -33,6 +34,18 @@ function hourlySql(valueExpr: string): string {
 export const HOURLY_PREDICTIONS_SQL = hourlySql('count() AS predictions');
 export const HOURLY_ERROR_RATE_SQL = hourlySql('countIf(is_error) / count() AS error_rate');
 
+/**
+ * The model's retrain triggers (src/triggers) as annotations: one region per trigger over the
+ * evaluation window that fired, by event time, with its reason as the tag.
+ */
+export const RETRAIN_TRIGGERS_SQL = [
+  'SELECT window_start AS time, window_end AS timeEnd,',
+  "  concat(reason, ' retrain trigger, version ', model_version, ' (', trigger_id, ')') AS text, [toString(reason)] AS tags",
+  'FROM retrain_triggers FINAL',
+  'WHERE model_id = ${model:sqlstring} AND $__timeFilter(window_start)',
+  'ORDER BY time',
+].join('\n');
+
 /** One model's serving and quality: live from Prometheus, hourly history from ClickHouse. */
 export function modelsDashboard(): DashboardBuilder {
   const latency = [0.5, 0.95, 0.99].map((q) =>
@@ -46,6 +59,14 @@ export function modelsDashboard(): DashboardBuilder {
     'modelwatch / models',
     "One model's traffic, errors, latency and quality per version: live rates from Prometheus, hourly history from the stored predictions in ClickHouse.",
   )
+    .annotation(
+      new AnnotationQueryBuilder()
+        .name('Retrain triggers')
+        .datasource(CLICKHOUSE)
+        .enable(true)
+        .iconColor('orange')
+        .target(new ClickHouseQueryBuilder(RETRAIN_TRIGGERS_SQL, 'table')),
+    )
     .withVariable(
       new QueryVariableBuilder('model')
         .label('Model')

@@ -102,12 +102,13 @@ describe('drift API: validation, errors and policies', () => {
     // Policy: unknown fields are named; a valid section is stored, returned with its defaults, and used.
     const policy = (payload: unknown) => request(service, 'PUT', '/api/v1/models/api-model/policy', payload);
     expect(await policy({ drift: { methods: 'ks' } })).toMatchObject({ status: 400, body: { message: "body/drift: unknown field 'methods'" } });
-    expect(await policy({ retrain: {} })).toMatchObject({ status: 400, body: { message: "body: unknown field 'retrain'" } });
+    // An unknown section is named (`retrain` is a section since the retrain triggers, issue 11).
+    expect(await policy({ alerts: {} })).toMatchObject({ status: 400, body: { message: "body: unknown field 'alerts'" } });
     expect(await policy({ drift: { columns: { c: { kind: 'categorical', method: 'ks' } } } })).toMatchObject({
       status: 400,
       body: { message: 'body.drift.columns.c.method: ks does not apply to categorical columns' },
     });
-    expect(await policy({})).toMatchObject({ status: 400, body: { message: 'body: give at least one section (drift)' } });
+    expect(await policy({})).toMatchObject({ status: 400, body: { message: 'body: give at least one section (drift, retrain)' } });
     expect((await request(service, 'PUT', '/api/v1/models/ghost/policy', { drift: {} })).status).toBe(404);
     const stored = await policy({ drift: { method: 'psi', columns: { x: { threshold: 50 } }, evaluation_window: '1d' } });
     expect(stored.status).toBe(200);

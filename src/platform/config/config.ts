@@ -116,6 +116,8 @@ const envSchema = z
     MODELWATCH_DRIFT_MAX_REFERENCE_ROWS: positiveInt(1_000_000, 100_000_000),
     MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH: positiveInt(256, 65_536),
     MODELWATCH_DRIFT_MAX_RESPONSE_CELLS: positiveInt(100_000, 100_000_000),
+    MODELWATCH_RETRAIN_INTERVAL_MS: positiveInt(5_000, 3_600_000),
+    MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: z.coerce.number({ error: 'expected a number' }).int('expected a whole number').min(0).max(600_000).default(0),
     MODELWATCH_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'expected fatal, error, warn, info, debug, trace or silent',
@@ -194,6 +196,16 @@ export interface IngestConfig {
   maxFeatureNameLength: number;
 }
 
+export interface RetrainConfig {
+  /** Pause between retrain-policy evaluations and outbox publishing passes. @default 5000 */
+  intervalMs: number;
+  /**
+   * Test-only: wait this long before each publish of a stored trigger, so a test can kill the
+   * process between the store and the publish. @default 0
+   */
+  publishDelayMs: number;
+}
+
 export interface ApiConfig {
   host: string;
   port: number;
@@ -221,6 +233,7 @@ export interface Config {
   ingest: IngestConfig;
   api: ApiConfig;
   drift: DriftLimitsConfig;
+  retrain: RetrainConfig;
   cacheDir: string;
   logLevel: Env['MODELWATCH_LOG_LEVEL'];
 }
@@ -301,6 +314,7 @@ function toConfig(env: Env): Config {
       maxColumnNameLength: env.MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH,
       maxResponseCells: env.MODELWATCH_DRIFT_MAX_RESPONSE_CELLS,
     },
+    retrain: { intervalMs: env.MODELWATCH_RETRAIN_INTERVAL_MS, publishDelayMs: env.MODELWATCH_RETRAIN_PUBLISH_DELAY_MS },
     cacheDir: path.resolve(env.MODELWATCH_CACHE_DIR),
     logLevel: env.MODELWATCH_LOG_LEVEL,
   };

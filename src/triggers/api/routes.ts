@@ -1,0 +1,149 @@
+/** GET /retrain-triggers: stored triggers, with whether (and where) each was published. */
+import type { FastifyPluginAsync, FastifySchemaValidationError } from 'fastify';
+import { errorSchema } from '../../api/index.js';
+import { parseTime } from '../../platform/time/index.js';
+import { REASONS } from '../engine/trigger.js';
+import type { TriggerStore } from '../store/triggers.js';
+
+/** Most triggers one request returns. @default 1000 */
+export const MAX_TRIGGERS = 1000;
+
+interface ListRequest {
+  Querystring: { model?: string; from?: string; to?: string; limit?: number };
+}
+
+const querystring = {
+  type: 'object',
+  properties: {
+    model: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 256,
+      description: 'Only this model. Default: every model.',
+    },
+    from: {
+      type: 'string',
+      maxLength: 64,
+      description: 'Windows starting at or after this: ISO-8601 (UTC when no offset) or epoch ms.',
+    },
+    to: {
+      type: 'string',
+      maxLength: 64,
+      description: 'Windows starting before this: ISO-8601 (UTC when no offset) or epoch ms.',
+    },
+    limit: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_TRIGGERS,
+      description: `At most this many, oldest window first. Default ${MAX_TRIGGERS}.`,
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+const triggerSchema = {
+  type: 'object',
+  properties: {
+    trigger_id: { type: 'string' },
+    model_id: { type: 'string' },
+    model_version: { type: 'string' },
+    reason: { type: 'string', enum: [...REASONS] },
+    window: {
+      type: 'object',
+      properties: { start: { type: 'string' }, end: { type: 'string' } },
+      required: ['start', 'end'],
+    },
+    evidence: { type: 'object', additionalProperties: true },
+    policy: { type: 'object', additionalProperties: true },
+    created_at: { type: 'string' },
+    published: { type: 'boolean', description: 'on the retrain topic (acknowledged by the broker)' },
+    published_at: { type: ['string', 'null'] },
+    partition: { type: ['integer', 'null'] },
+    offset: { type: ['string', 'null'] },
+  },
+  required: [
+    'trigger_id',
+    'model_id',
+    'model_version',
+    'reason',
+    'window',
+    'evidence',
+    'policy',
+    'created_at',
+    'published',
+    'published_at',
+    'partition',
+    'offset',
+  ],
+} as const;
+
+function formatErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  return new Error(
+    errors
+      .map((e) => {
+        const params: Record<string, unknown> = e.params;
+        if (e.keyword === 'additionalProperties' && typeof params['additionalProperty'] === 'string')
+          return `${dataVar}: unknown field '${params['additionalProperty']}'`;
+        return `${dataVar}${e.instancePath} ${e.message ?? 'is invalid'}`;
+      })
+      .join('; '),
+  );
+}
+
+function badRequest(message: string) {
+  return { statusCode: 400, error: 'Bad Request', message };
+}
+
+export function triggerRoutes(store: TriggerStore): FastifyPluginAsync {
+  return (app) => {
+    app.get<ListRequest>(
+      '/retrain-triggers',
+      {
+        config: { role: 'viewer' },
+        schemaErrorFormatter: formatErrors,
+        schema: {
+          summary:
+            'Retrain triggers (SPEC 6): the messages published to the retrain topic, oldest window first',
+          tags: ['triggers'],
+          querystring,
+          response: {
+            200: {
+              type: 'object',
+              properties: { triggers: { type: 'array', items: triggerSchema } },
+              required: ['triggers'],
+            },
+            400: errorSchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { model, limit } = request.query;
+        const times: Record<'from' | 'to', number | undefined> = { from: undefined, to: undefined };
+        for (const field of ['from', 'to'] as const) {
+          const text = request.query[field];
+          if (text === undefined) continue;
+          times[field] = parseTime(text);
+          if (times[field] === undefined)
+            return reply
+              .code(400)
+              .send(
+                badRequest(
+                  `querystring/${field}: '${text}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`,
+                ),
+              );
+        }
+        if (times.from !== undefined && times.to !== undefined && times.from >= times.to)
+          return reply.code(400).send(badRequest('querystring/from: must be before to'));
+        return {
+          triggers: await store.list({
+            modelId: model,
+            from: times.from,
+            to: times.to,
+            limit: limit ?? MAX_TRIGGERS,
+          }),
+        };
+      },
+    );
+    return Promise.resolve();
+  };
+}

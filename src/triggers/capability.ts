@@ -1,0 +1,83 @@
+/**
+ * Retrain triggers (SPEC 6): the `retrain` policy section, the evaluation loop, the outbox and the
+ * publisher that owns the retrain topic's partitions, the list route and the trigger counter.
+ */
+import { Counter } from 'prom-client';
+import { drift } from '../drift/index.js';
+import { models } from '../models/index.js';
+import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
+import { triggerRoutes } from './api/routes.js';
+import { auditTrailNotYetAvailable } from './audit.js';
+import { retrainPolicySchema } from './engine/policy.js';
+import { TriggerPublisher } from './publish/publisher.js';
+import { TriggerEvaluator } from './service/evaluator.js';
+import { triggerMigrations } from './store/schema.js';
+import { TriggerStore } from './store/triggers.js';
+
+export interface TriggersCapability extends Capability {
+  store: TriggerStore;
+  evaluator: TriggerEvaluator;
+  publisher: TriggerPublisher;
+}
+
+export const triggers: CapabilityDefinition<TriggersCapability> = {
+  name: 'triggers',
+  migrations: triggerMigrations,
+  create({ config, db, kafka, registry, logger: root }, use) {
+    const logger = root.child({ component: 'triggers' });
+    const driftCapability = use(drift);
+    driftCapability.addPolicySection('retrain', retrainPolicySchema);
+    const store = new TriggerStore(db);
+    const counter = new Counter({
+      name: 'modelwatch_retrain_triggers_total',
+      help: 'Retrain triggers published to the retrain topic, by model and reason (once per trigger_id)',
+      labelNames: ['model', 'reason'],
+      registers: [registry],
+    });
+    const writeAudit = auditTrailNotYetAvailable;
+    const publisher = new TriggerPublisher({
+      kafka,
+      store,
+      topic: config.topics.retrain,
+      groupId: `${config.ingest.consumerGroup}-retrain-publisher`,
+      logger,
+      sessionTimeoutMs: config.ingest.sessionTimeoutMs,
+      intervalMs: config.retrain.intervalMs,
+      publishDelayMs: config.retrain.publishDelayMs,
+      onPublished: async (payload) => {
+        counter.inc({ model: payload.model_id, reason: payload.reason });
+        await writeAudit(payload);
+      },
+    });
+    const evaluator = new TriggerEvaluator({
+      db,
+      store,
+      models: use(models).registry,
+      policies: driftCapability.policies,
+      drift: driftCapability.service,
+      logger,
+      intervalMs: config.retrain.intervalMs,
+      onStored: () =>
+        void publisher
+          .kick()
+          .catch((err: unknown) =>
+            logger.warn({ err: String(err) }, 'retrain trigger publishing failed; retrying'),
+          ),
+    });
+    return {
+      store,
+      evaluator,
+      publisher,
+      routes: triggerRoutes(store),
+      async start() {
+        await publisher.start();
+        evaluator.start();
+      },
+      async stop() {
+        await evaluator.stop();
+        await publisher.stop();
+      },
+      ready: () => ({ retrain_publisher: publisher.running }),
+    };
+  },
+};

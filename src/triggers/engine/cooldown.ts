@@ -1,0 +1,33 @@
+/**
+ * Cooldown on event time, per model and reason: two triggers of the same model and reason are
+ * never closer than `cooldown` (window end to window end). Candidates are taken oldest first
+ * against the triggers already stored, so every instance, restart and replay keeps the same ones.
+ */
+import type { Firing, Reason } from './trigger.js';
+
+export interface StoredTrigger {
+  triggerId: string;
+  reason: Reason;
+  end: number;
+}
+
+export function applyCooldown(
+  candidates: readonly (Firing & { triggerId: string })[],
+  stored: readonly StoredTrigger[],
+  cooldownMs: number,
+): (Firing & { triggerId: string })[] {
+  const kept: (Firing & { triggerId: string })[] = [];
+  const taken = [...stored];
+  const sorted = [...candidates].sort((a, b) => a.end - b.end || a.version.localeCompare(b.version));
+  for (const c of sorted) {
+    if (taken.some((t) => t.triggerId === c.triggerId)) {
+      kept.push(c);
+      continue;
+    }
+    // Symmetric, so a window judged late (another version, a late label) cannot slip in before a stored trigger.
+    if (taken.some((t) => t.reason === c.reason && Math.abs(t.end - c.end) < cooldownMs)) continue;
+    kept.push(c);
+    taken.push({ triggerId: c.triggerId, reason: c.reason, end: c.end });
+  }
+  return kept;
+}

@@ -1,0 +1,68 @@
+/**
+ * The performance condition over the metrics of closed windows (computed by the metrics
+ * capability): a window is judged once `label_delay` has passed its end on the model's event-time
+ * watermark and at least `min_labeled` of its predictions have labels.
+ */
+import type { MetricsBucket } from '../../metrics/index.js';
+import type { PerformanceRule } from './policy.js';
+import type { Firing } from './trigger.js';
+
+export interface ReferenceValue {
+  value: number | null;
+  /** Where the value comes from; null when the reference holds uploaded rows (no period). */
+  period: { from: string; to: string; revision: number } | null;
+  /** Why there is no value, when there is none. */
+  note?: string;
+}
+
+export interface PerformanceInput {
+  modelId: string;
+  rule: PerformanceRule;
+  /** Event-time watermark of the model (epoch ms). */
+  watermark: number;
+  /** The metrics of windows, one bucket per window and version. */
+  buckets: readonly MetricsBucket[];
+  /** The reference period's value of the metric, per version. */
+  reference: ReadonlyMap<string, ReferenceValue>;
+}
+
+export function performanceFirings(input: PerformanceInput): Firing[] {
+  const { rule } = input;
+  const out: Firing[] = [];
+  for (const b of input.buckets) {
+    const end = Date.parse(b.end);
+    if (end + rule.labelDelayMs > input.watermark) continue;
+    if (b.labeled < rule.minLabeled) continue;
+    const value = b[rule.metric];
+    if (value === null || !Number.isFinite(value)) continue;
+    const reference = input.reference.get(b.version);
+    const drop = reference?.value === null || reference?.value === undefined ? null : reference.value - value;
+    const underMin = rule.min !== undefined && value < rule.min;
+    const dropped = rule.maxDrop !== undefined && drop !== null && drop > rule.maxDrop;
+    if (!underMin && !dropped) continue;
+    out.push({
+      modelId: input.modelId,
+      version: b.version,
+      reason: 'performance',
+      start: Date.parse(b.start),
+      end,
+      evidence: {
+        metric: rule.metric,
+        value,
+        labeled: b.labeled,
+        count: b.count,
+        min: rule.min ?? null,
+        max_drop: rule.maxDrop ?? null,
+        reference_value: reference?.value ?? null,
+        reference_period: reference?.period ?? null,
+        ...(reference?.note === undefined ? {} : { reference_note: reference.note }),
+        drop,
+        fired: [...(underMin ? ['min'] : []), ...(dropped ? ['max_drop'] : [])],
+        min_labeled: rule.minLabeled,
+        label_delay_ms: rule.labelDelayMs,
+        watermark: new Date(input.watermark).toISOString(),
+      },
+    });
+  }
+  return out;
+}

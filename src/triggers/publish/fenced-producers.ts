@@ -1,0 +1,89 @@
+/**
+ * One transactional producer per owned partition of the retrain topic, with the transactional id
+ * `<group>-p<partition>`. Claiming a partition begins (and ends) an empty transaction: Kafka then
+ * bumps the id's epoch, so an earlier holder of the partition (a zombie instance that lost its
+ * assignment but still runs) can no longer commit, and its open transaction is aborted. Measured
+ * with kafkajs 2.2.4 against Kafka 4.1.1: see README.md.
+ */
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { errorMessage } from '../../platform/errors.js';
+import type { Logger } from '../../platform/observability/index.js';
+import { TriggerError } from '../errors.js';
+
+/** kafkajs error types that mean another producer holds the partition's transactional id now. */
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_TXN_STATE']);
+
+export function isFenced(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return (
+    (err instanceof TriggerError && err.code === 'NOT_OWNER') ||
+    (typeof type === 'string' && FENCED.has(type))
+  );
+}
+
+export class FencedProducers {
+  private readonly producers = new Map<number, Producer>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly transactionalIdPrefix: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Takes partition `p` over, fencing any earlier producer of it. */
+  async claim(p: number): Promise<void> {
+    await this.release(p);
+    const producer = this.kafka.producer({
+      transactionalId: `${this.transactionalIdPrefix}-p${p}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    try {
+      const fence = await producer.transaction();
+      await fence.abort();
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined);
+      throw err;
+    }
+    this.producers.set(p, producer);
+  }
+
+  async release(p: number): Promise<void> {
+    const producer = this.producers.get(p);
+    this.producers.delete(p);
+    await producer
+      ?.disconnect()
+      .catch((err: unknown) =>
+        this.logger.debug({ err: errorMessage(err), partition: p }, 'retrain producer disconnect failed'),
+      );
+  }
+
+  async releaseAll(except: ReadonlySet<number> = new Set()): Promise<void> {
+    for (const p of [...this.producers.keys()]) if (!except.has(p)) await this.release(p);
+  }
+
+  /** Sends one message to partition `p` in its own transaction; resolves with its offset once committed. */
+  async send(topic: string, p: number, message: Message): Promise<string> {
+    const producer = this.producers.get(p);
+    if (!producer)
+      throw new TriggerError('NOT_OWNER', `partition ${p} of ${topic} is not claimed by this instance`);
+    const tx = await producer.transaction();
+    try {
+      const [result] = await tx.send({ topic, acks: -1, messages: [{ ...message, partition: p }] });
+      await tx.commit();
+      return result?.baseOffset ?? '-1';
+    } catch (err) {
+      // Aborted, the message is invisible to read_committed readers; if the commit did land, the
+      // abort fails and the re-read finds the message.
+      await tx.abort().catch(() => undefined);
+      throw new TriggerError(
+        'PUBLISH_FAILED',
+        `publishing to ${topic}[${p}] failed: ${errorMessage(err)}`,
+        !isFenced(err),
+        { cause: err },
+      );
+    }
+  }
+}

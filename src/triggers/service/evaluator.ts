@@ -1,0 +1,199 @@
+/**
+ * The retrain-policy loop: per model with a `retrain` policy, the drift rule over its latest
+ * stored drift windows and the performance rule over the metrics of its latest judged windows;
+ * firings past the cooldown go into the outbox, and the publisher is told. Every decision is a
+ * function of stored data and the policy, so instances, restarts and replays find the same
+ * firings, under the same trigger ids.
+ */
+import { readDriftWindows, type DriftService } from '../../drift/index.js';
+import { bucketStart as windowStart } from '../../platform/time/index.js';
+import type { ModelRegistry } from '../../models/index.js';
+import type { Database } from '../../platform/clickhouse/index.js';
+import { errorMessage } from '../../platform/errors.js';
+import type { Logger } from '../../platform/observability/index.js';
+import { applyCooldown } from '../engine/cooldown.js';
+import { driftFirings } from '../engine/drift-rule.js';
+import { performanceFirings, type ReferenceValue } from '../engine/performance-rule.js';
+import {
+  retrainPolicySchema,
+  retrainRules,
+  type RetrainPolicy,
+  type RetrainRules,
+} from '../engine/policy.js';
+import { toPayload, triggerId, type Firing, type TriggerPayload } from '../engine/trigger.js';
+import type { TriggerStore } from '../store/triggers.js';
+import { referenceValue, windowMetrics } from './performance-source.js';
+
+/** Windows looked back over per pass (beyond the drift rule's K): the drift loop evaluates at most 48 per run. @default 64 */
+export const LOOKBACK_WINDOWS = 64;
+
+export interface PolicySource {
+  get(modelId: string): Promise<{ sections: Record<string, unknown> } | undefined>;
+}
+
+export interface TriggerEvaluatorOptions {
+  db: Database;
+  store: TriggerStore;
+  models: ModelRegistry;
+  policies: PolicySource;
+  drift: DriftService;
+  logger: Logger;
+  /** Called after new triggers were stored. */
+  onStored: () => void;
+  /** Pause between runs. @default 5000 */
+  intervalMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+export class TriggerEvaluator {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly references = new Map<string, ReferenceValue & { revision: number | undefined }>();
+
+  constructor(private readonly options: TriggerEvaluatorOptions) {}
+
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.chain.catch(() => undefined);
+  }
+
+  /** One pass over every model; runs never overlap. Resolves with the triggers it stored. */
+  runOnce(): Promise<TriggerPayload[]> {
+    const run = this.chain.catch(() => undefined).then(() => this.evaluateAll());
+    this.chain = run;
+    return run;
+  }
+
+  private schedule(delay: number): void {
+    this.timer = setTimeout(() => {
+      this.runOnce()
+        .catch((err: unknown) =>
+          this.options.logger.warn(
+            { err: errorMessage(err) },
+            'retrain policy evaluation failed; retrying next run',
+          ),
+        )
+        .finally(() => {
+          if (!this.stopped) this.schedule(this.options.intervalMs ?? 5_000);
+        });
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async evaluateAll(): Promise<TriggerPayload[]> {
+    const modelIds = [...new Set((await this.options.models.list()).map((v) => v.model_id))];
+    const stored: TriggerPayload[] = [];
+    for (const modelId of modelIds) {
+      if (this.stopped) break;
+      const section = (await this.options.policies.get(modelId))?.sections['retrain'];
+      if (section === undefined) continue;
+      const parsed = retrainPolicySchema.safeParse(section);
+      if (!parsed.success) {
+        this.options.logger.warn({ model: modelId }, 'stored retrain policy no longer validates; skipped');
+        continue;
+      }
+      stored.push(...(await this.evaluateModel(modelId, parsed.data)));
+    }
+    if (stored.length > 0) {
+      this.options.logger.info(
+        { triggers: stored.map((t) => `${t.model_id}/${t.reason}/${t.window.start}`) },
+        'retrain triggers stored',
+      );
+      this.options.onStored();
+    }
+    return stored;
+  }
+
+  private async evaluateModel(modelId: string, policy: RetrainPolicy): Promise<TriggerPayload[]> {
+    const rules = retrainRules(policy);
+    const firings = [
+      ...(await this.driftCandidates(modelId, rules)),
+      ...(await this.performanceCandidates(modelId, rules)),
+    ];
+    if (firings.length === 0) return [];
+    const candidates = firings.map((f) => ({ ...f, triggerId: triggerId(f) }));
+    const ends = candidates.map((c) => c.end);
+    const near = await this.options.store.near(
+      modelId,
+      Math.min(...ends) - rules.cooldownMs,
+      Math.max(...ends) + rules.cooldownMs,
+    );
+    const known = new Set(near.map((t) => t.triggerId));
+    const fresh = applyCooldown(candidates, near, rules.cooldownMs).filter((c) => !known.has(c.triggerId));
+    if (fresh.length === 0) return [];
+    const now = (this.options.now ?? Date.now)();
+    const payloads = fresh.map((f) => toPayload(f, policy, now));
+    await this.options.store.insert(payloads);
+    return payloads;
+  }
+
+  private async driftCandidates(modelId: string, rules: RetrainRules): Promise<Firing[]> {
+    if (!rules.drift) return [];
+    const windows = await readDriftWindows(this.options.db, {
+      modelId,
+      limit: rules.drift.consecutiveWindows + LOOKBACK_WINDOWS,
+    });
+    return driftFirings(modelId, rules.drift, windows);
+  }
+
+  private async performanceCandidates(modelId: string, rules: RetrainRules): Promise<Firing[]> {
+    const rule = rules.performance;
+    if (!rule) return [];
+    const settings = await this.options.drift.settings(modelId);
+    const latest = await latestEventTime(this.options.db, modelId);
+    if (latest === undefined) return [];
+    const watermark = latest - settings.allowedLatenessMs;
+    // Windows whose end plus the label delay is on or before the watermark.
+    const until = windowStart(settings.evaluationWindow, watermark - rule.labelDelayMs);
+    const versions = await this.options.models.list(modelId);
+    const buckets = await windowMetrics(
+      this.options.db,
+      modelId,
+      versions,
+      settings.evaluationWindow,
+      until,
+      LOOKBACK_WINDOWS,
+    );
+    if (buckets.length === 0) return [];
+    const reference = new Map<string, ReferenceValue>();
+    if (rule.maxDrop !== undefined) {
+      for (const v of versions)
+        reference.set(v.model_version, await this.referenceValue(modelId, v, rule.metric));
+    }
+    return performanceFirings({ modelId, rule, watermark, buckets, reference });
+  }
+
+  /** The reference period's metric, cached per version, metric and reference revision. */
+  private async referenceValue(
+    modelId: string,
+    version: Parameters<typeof referenceValue>[2],
+    metric: Parameters<typeof referenceValue>[3],
+  ): Promise<ReferenceValue> {
+    const reference = await this.options.drift.reference({ modelId, version: version.model_version });
+    const key = `${modelId}\u0000${version.model_version}\u0000${metric}`;
+    const cached = this.references.get(key);
+    if (cached && cached.revision === reference?.revision) return cached;
+    const value = await referenceValue(this.options.db, modelId, version, metric, reference);
+    this.references.set(key, { ...value, revision: reference?.revision });
+    return value;
+  }
+}
+
+/** Latest prediction event time of a model (epoch ms). No FINAL: a duplicate has the same event time. */
+async function latestEventTime(db: Database, modelId: string): Promise<number | undefined> {
+  const result = await db.client.query({
+    query: `SELECT count() AS n, toUnixTimestamp64Milli(max(timestamp)) AS t FROM predictions WHERE model_id = {model:String}`,
+    query_params: { model: modelId },
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ n: number; t: number }>();
+  return row && Number(row.n) > 0 ? Number(row.t) : undefined;
+}

@@ -1,0 +1,91 @@
+/**
+ * Metrics of closed windows and of the reference period, from the metrics capability (no second
+ * implementation). Windows are the metrics route's buckets (src/platform/time). The reference
+ * period is an arbitrary range: it is computed as one `month` bucket restricted to the range,
+ * which is exact when the range lies inside one calendar month.
+ */
+import { computeModelMetrics, type MetricsBucket } from '../../metrics/index.js';
+import type { ModelVersionRecord } from '../../models/index.js';
+import type { Database } from '../../platform/clickhouse/index.js';
+import { bucketStart, type Bucket } from '../../platform/time/index.js';
+import type { ReferenceValue } from '../engine/performance-rule.js';
+import type { RetrainMetric } from '../engine/policy.js';
+
+type Versions = Pick<ModelVersionRecord, 'model_version' | 'task' | 'positive_class'>[];
+
+function sameMonth(from: number, to: number): boolean {
+  const a = new Date(from);
+  const b = new Date(to - 1);
+  return a.getUTCFullYear() === b.getUTCFullYear() && a.getUTCMonth() === b.getUTCMonth();
+}
+
+/** The metrics of one range as one bucket per version, or undefined when no bucket fits it. */
+async function rangeMetrics(
+  db: Database,
+  model: string,
+  versions: Versions,
+  from: number,
+  to: number,
+): Promise<MetricsBucket[] | undefined> {
+  if (!sameMonth(from, to)) return undefined;
+  const { buckets } = await computeModelMetrics(db, { model, versions, bucket: 'month', from, to });
+  const start = new Date(from).toISOString();
+  const end = new Date(to).toISOString();
+  return buckets.map((b) => ({ ...b, start, end }));
+}
+
+/** Metrics of the `count` windows ending at or before `until` (a window boundary), one bucket per window and version. */
+export async function windowMetrics(
+  db: Database,
+  model: string,
+  versions: Versions,
+  window: Bucket,
+  until: number,
+  count: number,
+): Promise<MetricsBucket[]> {
+  let from = until;
+  for (let k = 0; k < count; k++) from = bucketStart(window, from - 1);
+  if (from >= until) return [];
+  return (await computeModelMetrics(db, { model, versions, bucket: window.text, from, to: until })).buckets;
+}
+
+export interface ReferenceInfo {
+  source: 'range' | 'rows';
+  from: number | null;
+  to: number | null;
+  revision: number;
+}
+
+/** The metric over the version's drift reference period (a reference set from a range). */
+export async function referenceValue(
+  db: Database,
+  model: string,
+  version: Versions[number],
+  metric: RetrainMetric,
+  reference: ReferenceInfo | undefined,
+): Promise<ReferenceValue> {
+  if (!reference) return { value: null, period: null, note: 'no drift reference: max_drop does not apply' };
+  if (reference.source !== 'range' || reference.from === null || reference.to === null) {
+    return {
+      value: null,
+      period: null,
+      note: 'the drift reference holds uploaded rows, not a period: max_drop does not apply',
+    };
+  }
+  const period = {
+    from: new Date(reference.from).toISOString(),
+    to: new Date(reference.to).toISOString(),
+    revision: reference.revision,
+  };
+  const buckets = await rangeMetrics(db, model, [version], reference.from, reference.to);
+  if (!buckets)
+    return {
+      value: null,
+      period,
+      note: 'the reference period spans calendar months, which no metrics bucket holds: max_drop does not apply',
+    };
+  const value = buckets[0]?.[metric] ?? null;
+  return value === null
+    ? { value, period, note: `the reference period has no ${metric}` }
+    : { value, period };
+}

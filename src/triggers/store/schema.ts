@@ -1,0 +1,39 @@
+import type { Migration } from '../../platform/clickhouse/index.js';
+
+/**
+ * Retrain trigger tables (migration versions 30-39 belong to the triggers).
+ * - `retrain_triggers`: the outbox and the record. A firing is written here first, then
+ *   published. Keyed by model and trigger_id (derived from model, version, reason and window), so
+ *   a firing found again by a restart, a replay or a second instance is the same row. When two
+ *   instances race, `keep` (larger for the earlier `created_at`) makes the first one win.
+ * - `retrain_trigger_deliveries`: one row per trigger once it is on the topic (partition, offset),
+ *   written after the broker acknowledged it, or when the publisher finds it on the topic.
+ */
+export const triggerMigrations: Migration[] = [
+  {
+    version: 30,
+    name: 'triggers: retrain trigger outbox and deliveries',
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS retrain_triggers${onCluster} (
+        trigger_id String,
+        model_id String,
+        model_version String,
+        reason LowCardinality(String),
+        window_start DateTime64(3, 'UTC'),
+        window_end DateTime64(3, 'UTC'),
+        payload String,
+        created_at DateTime64(3, 'UTC'),
+        keep UInt64
+      ) ENGINE = ${engine('ReplacingMergeTree', 'keep')}
+      ORDER BY (model_id, trigger_id)`,
+      `CREATE TABLE IF NOT EXISTS retrain_trigger_deliveries${onCluster} (
+        trigger_id String,
+        model_id String,
+        partition UInt32,
+        offset Int64,
+        published_at DateTime64(3, 'UTC')
+      ) ENGINE = ${engine('ReplacingMergeTree')}
+      ORDER BY (model_id, trigger_id)`,
+    ],
+  },
+];

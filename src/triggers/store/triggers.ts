@@ -1,0 +1,153 @@
+/** The outbox (`retrain_triggers`) and its deliveries: what is stored, what is still to publish. */
+import { Readable } from 'node:stream';
+import type { Database } from '../../platform/clickhouse/index.js';
+import type { StoredTrigger } from '../engine/cooldown.js';
+import type { Reason, TriggerPayload } from '../engine/trigger.js';
+
+/** `keep` is larger for earlier rows: 2300-01-01 in ms minus created_at. */
+const KEEP_BASE = Date.UTC(2300, 0, 1);
+
+export interface PendingTrigger {
+  payload: TriggerPayload;
+}
+
+export interface Delivery {
+  triggerId: string;
+  modelId: string;
+  partition: number;
+  offset: string;
+  publishedAt: number;
+}
+
+export interface ListedTrigger extends TriggerPayload {
+  published: boolean;
+  published_at: string | null;
+  partition: number | null;
+  offset: string | null;
+}
+
+export interface TriggerQuery {
+  modelId?: string | undefined;
+  /** Windows starting at or after (epoch ms). */
+  from?: number | undefined;
+  /** Windows starting before (epoch ms). */
+  to?: number | undefined;
+  limit: number;
+}
+
+async function insertRows(db: Database, table: string, rows: readonly object[]): Promise<void> {
+  if (rows.length === 0) return;
+  const result = await db.client.exec({
+    query: `INSERT INTO ${table} FORMAT JSONEachRow`,
+    values: Readable.from([Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'))]),
+  });
+  for await (const _ of result.stream) {
+    // drain: the server answers with an empty body
+  }
+}
+
+export class TriggerStore {
+  constructor(private readonly db: Database) {}
+
+  /** Stored triggers of a model whose window ends in [from, to] (for the cooldown). */
+  async near(modelId: string, from: number, to: number): Promise<StoredTrigger[]> {
+    const result = await this.db.client.query({
+      query: `SELECT trigger_id, reason, toUnixTimestamp64Milli(window_end) AS end_ms FROM retrain_triggers FINAL
+              WHERE model_id = {model:String}
+                AND window_end >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND window_end <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
+      query_params: {
+        model: modelId,
+        from: Math.max(from, Date.UTC(1900, 0, 1)),
+        to: Math.min(to, KEEP_BASE - 1),
+      },
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{ trigger_id: string; reason: Reason; end_ms: number }>();
+    return rows.map((r) => ({ triggerId: r.trigger_id, reason: r.reason, end: Number(r.end_ms) }));
+  }
+
+  async insert(payloads: readonly TriggerPayload[]): Promise<void> {
+    await insertRows(
+      this.db,
+      'retrain_triggers',
+      payloads.map((p) => {
+        const created = Date.parse(p.created_at);
+        return {
+          trigger_id: p.trigger_id,
+          model_id: p.model_id,
+          model_version: p.model_version,
+          reason: p.reason,
+          window_start: Date.parse(p.window.start),
+          window_end: Date.parse(p.window.end),
+          payload: JSON.stringify(p),
+          created_at: created,
+          keep: KEEP_BASE - created,
+        };
+      }),
+    );
+  }
+
+  /** Stored triggers without a delivery, oldest first. */
+  async pending(limit = 1000): Promise<TriggerPayload[]> {
+    const result = await this.db.client.query({
+      query: `SELECT payload FROM retrain_triggers FINAL
+              WHERE (model_id, trigger_id) NOT IN (SELECT model_id, trigger_id FROM retrain_trigger_deliveries)
+              ORDER BY created_at, trigger_id LIMIT {limit:UInt32}`,
+      query_params: { limit },
+      format: 'JSONEachRow',
+    });
+    return (await result.json<{ payload: string }>()).map((r) => JSON.parse(r.payload) as TriggerPayload);
+  }
+
+  async recordDeliveries(deliveries: readonly Delivery[]): Promise<void> {
+    await insertRows(
+      this.db,
+      'retrain_trigger_deliveries',
+      deliveries.map((d) => ({
+        trigger_id: d.triggerId,
+        model_id: d.modelId,
+        partition: d.partition,
+        offset: Number(d.offset),
+        published_at: d.publishedAt,
+      })),
+    );
+  }
+
+  async list(query: TriggerQuery): Promise<ListedTrigger[]> {
+    const where: string[] = [];
+    if (query.modelId !== undefined) where.push('t.model_id = {model:String}');
+    if (query.from !== undefined)
+      where.push(`t.window_start >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`);
+    if (query.to !== undefined) where.push(`t.window_start < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`);
+    const result = await this.db.client.query({
+      query: `SELECT t.payload AS payload, d.trigger_id != '' AS published, toUnixTimestamp64Milli(d.published_at) AS published_ms, d.partition AS partition, d.offset AS offset
+              FROM (SELECT * FROM retrain_triggers FINAL) AS t
+              LEFT JOIN (SELECT * FROM retrain_trigger_deliveries FINAL) AS d ON t.model_id = d.model_id AND t.trigger_id = d.trigger_id
+              ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+              ORDER BY t.window_start, t.model_id, t.reason, t.model_version LIMIT {limit:UInt32}`,
+      query_params: Object.fromEntries(
+        Object.entries({ model: query.modelId, from: query.from, to: query.to, limit: query.limit }).filter(
+          ([, v]) => v !== undefined,
+        ),
+      ),
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{
+      payload: string;
+      published: boolean | number;
+      published_ms: number;
+      partition: number;
+      offset: number | string;
+    }>();
+    return rows.map((r) => {
+      const published = Boolean(r.published);
+      return {
+        ...(JSON.parse(r.payload) as TriggerPayload),
+        published,
+        published_at: published ? new Date(Number(r.published_ms)).toISOString() : null,
+        partition: published ? Number(r.partition) : null,
+        offset: published ? String(r.offset) : null,
+      };
+    });
+  }
+}
