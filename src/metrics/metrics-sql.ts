@@ -112,9 +112,7 @@ const TASK_ROW_COLUMNS: Record<Task, string[]> = {
   binary_classification: [
     'p.score AS score',
     `${norm('p.prediction')} = p.positive_class AS pred_pos`,
-    // The label's class as a number from the label side: carrying the label text through the
-    // join cost 40% of the query's CPU (1M predictions, 300k labels: 0.4 s of 1.0 s).
-    'l.label_class = p.positive_index AS true_pos',
+    `${norm('l.label')} = p.positive_class AS true_pos`,
   ],
   multiclass_classification: [`${norm('p.prediction')} AS pred_class`, `${norm('l.label')} AS true_class`],
   regression: [
@@ -208,8 +206,7 @@ FROM
       -- Non-finite numbers (older data may hold ±Infinity) are missing values, like nulls.
       SELECT model_version, timestamp, prediction_id, cityHash64(prediction_id) AS id_hash,
              prediction, ${finiteOrNull('prediction_num')}, ${finiteOrNull('score')}, ${finiteOrNull('latency_ms')}, is_error,
-             transform(model_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1') AS positive_class,
-             indexOf({classes:Array(String)}, positive_class) AS positive_index
+             transform(model_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1') AS positive_class
       FROM predictions FINAL
       WHERE model_id = {model:String}
         AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
@@ -218,9 +215,7 @@ FROM
     ) AS p
     LEFT ANY JOIN
     (
-      SELECT prediction_id, cityHash64(prediction_id) AS id_hash, chosen.1 AS label, if(isFinite(chosen.2), chosen.2, NULL) AS label_num, true AS has_label,
-             -- 1-based position among the versions' positive classes, 0 for any other class.
-             indexOf({classes:Array(String)}, ${norm('chosen.1')}) AS label_class
+      SELECT prediction_id, cityHash64(prediction_id) AS id_hash, chosen.1 AS label, if(isFinite(chosen.2), chosen.2, NULL) AS label_num, true AS has_label
       FROM
       (
         ${LABEL_FOR_MODEL}
@@ -246,8 +241,6 @@ SETTINGS query_plan_join_swap_table = 'false'`;
       model: input.model,
       versions: input.versions.map((v) => v.version),
       positive_classes: input.versions.map((v) => v.positiveClass),
-      // '1' is the positive class of a version missing from the list (transform's default).
-      classes: [...new Set(['1', ...input.versions.map((v) => v.positiveClass)])],
       from: input.from,
       to: input.to,
     },
