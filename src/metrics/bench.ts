@@ -4,6 +4,12 @@ import path from 'node:path';
 import type { Bench, BenchContext } from '../platform/cli/index.js';
 import { migrate, openDatabase, type Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError } from '../platform/errors.js';
+import {
+  formatMetricsBenchTable,
+  rssPeak,
+  type MetricsBenchPhase,
+  type MetricsBenchReport,
+} from './bench-report.js';
 import { computeModelMetrics } from './model-metrics.js';
 
 const MODEL = 'bench-model';
@@ -100,7 +106,7 @@ async function storage(
   return result.json();
 }
 
-async function measure(db: Database, options: Options, label: string): Promise<void> {
+async function measure(db: Database, options: Options, label: string): Promise<MetricsBenchPhase> {
   const request = {
     model: MODEL,
     versions: [{ model_version: '1', task: 'binary_classification' as const, positive_class: '1' }],
@@ -133,10 +139,20 @@ async function measure(db: Database, options: Options, label: string): Promise<v
       `  metrics route query, month in 1h buckets (${buckets.length} buckets, ${counted.toLocaleString('en')} predictions, ${labeled.toLocaleString('en')} labeled)\n` +
       `    first run ${fmt(first.ms)}; warm runs ${warm.map(fmt).join(', ') || '(none)'}\n`,
   );
+  return {
+    phase: label,
+    baseline_ms: Math.round(baseline.ms),
+    cold_ms: Math.round(first.ms),
+    warm_ms: warm.map(Math.round),
+    buckets: buckets.length,
+    predictions: counted,
+    labeled,
+  };
 }
 
 async function run(args: string[], { migrations }: BenchContext): Promise<void> {
   const options = parseOptions(args);
+  const rss = rssPeak();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-metrics-'));
   const db = await openDatabase({ url: undefined, cluster: undefined, database: 'bench_metrics', dataDir });
   try {
@@ -152,14 +168,22 @@ async function run(args: string[], { migrations }: BenchContext): Promise<void> 
           `${(s.bytes / s.rows).toFixed(1)} MB per million rows (${(s.bytes / s.rows).toFixed(0)} B/row)\n`,
       );
     }
-    await measure(db, options, 'as inserted (parts not yet merged)');
+    const phases = [await measure(db, options, 'as inserted (parts not yet merged)')];
     const merged = await timed(async () => {
       await db.client.command({ query: 'OPTIMIZE TABLE predictions FINAL' });
       await db.client.command({ query: 'OPTIMIZE TABLE labels FINAL' });
     });
     process.stdout.write(`  OPTIMIZE … FINAL: ${(merged.ms / 1000).toFixed(1)} s\n`);
-    await measure(db, options, 'after OPTIMIZE FINAL (one part per partition)');
+    phases.push(await measure(db, options, 'after OPTIMIZE FINAL (one part per partition)'));
+    const report: MetricsBenchReport = {
+      rows: options.rows,
+      labeled_share: options.labeled,
+      phases,
+      peak_rss_bytes: rss.peak(),
+    };
+    process.stdout.write(`\n${formatMetricsBenchTable(report)}${JSON.stringify(report)}\n`);
   } finally {
+    rss.stop();
     await db.close();
     await rm(dataDir, { recursive: true, force: true });
   }
