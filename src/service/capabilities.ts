@@ -6,10 +6,21 @@ import { drift } from '../drift/index.js';
 import { inference } from '../inference/index.js';
 import { metrics } from '../metrics/index.js';
 import { models } from '../models/index.js';
+import { shadow } from '../shadow/index.js';
 import type { CapabilityDefinition } from '../platform/capability/index.js';
 
 /**
  * Every capability of the service, in start order (stopped in reverse). Adding one is a folder
  * whose `index.ts` exports a `CapabilityDefinition`, and a line here.
  */
-export const capabilities: readonly CapabilityDefinition[] = [auth, models, collectors, metrics, drift, inference, audit, dashboards];
+export const capabilities: readonly CapabilityDefinition[] = [
+  auth,
+  models,
+  collectors,
+  metrics,
+  drift,
+  inference,
+  shadow,
+  audit,
+  dashboards,
+];
