@@ -64,7 +64,9 @@ export function createShadowConsumer(deps: ShadowConsumerDeps): ShadowConsumer {
         if (inputs.length === 0) return;
         const rows = await deps.scorer.score(challengers, inputs);
         if (rows.length === 0) return;
-        await deps.db.client.insert({ table: 'shadow_scores', format: 'JSONEachRow', values: rows });
+        // Serialized here and parsed by the engine's own JSONEachRow reader: the client's object insert took 10x as long.
+        const body = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'), 'utf8');
+        await deps.db.insertJsonEachRow('shadow_scores', body);
       },
       // A batch ClickHouse refuses is halved down to the refused prediction, which is dropped.
       reject: () => null,
