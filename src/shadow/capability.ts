@@ -61,9 +61,8 @@ export function createShadow(options: ShadowOptions = {}): CapabilityDefinition<
           await consumer.start();
           joined = true;
         },
-        async stop() {
-          if (joined) await consumer.stop();
-        },
+        // Always: a start that never joined (Kafka unreachable) still left the refresh timer.
+        stop: () => consumer.stop(),
         ready: () => ({ shadow: joined && !consumer.degraded }),
       };
     },

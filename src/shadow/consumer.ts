@@ -4,6 +4,7 @@ import { createBatchConsumer, type BatchConsumer, type Kafka } from '../platform
 import { errorMessage } from '../platform/errors.js';
 import type { Logger } from '../platform/observability/index.js';
 import { decodeShadowInput, type ShadowInput } from './decode.js';
+import { SHADOW_SCORES_STRUCTURE } from './schema.js';
 import type { ShadowScorer } from './scorer.js';
 
 export interface ShadowConsumerDeps {
@@ -42,6 +43,7 @@ export function createShadowConsumer(deps: ShadowConsumerDeps): ShadowConsumer {
   let challengers: ModelVersionRecord[] = [];
   let models = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
+  let joined = false;
 
   async function refresh(): Promise<void> {
     challengers = await deps.registry.challengers();
@@ -64,9 +66,14 @@ export function createShadowConsumer(deps: ShadowConsumerDeps): ShadowConsumer {
         if (inputs.length === 0) return;
         const rows = await deps.scorer.score(challengers, inputs);
         if (rows.length === 0) return;
-        // Serialized here and parsed by the engine's own JSONEachRow reader: the client's object insert took 10x as long.
-        const body = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'), 'utf8');
-        await deps.db.insertJsonEachRow('shadow_scores', body);
+        // Serialized here; with a structure the embedded engine parses the batch from a file on
+        // all cores (the client's object insert took 1-2.5 s per 20,000 rows on the loaded machine).
+        const scoredAt = Date.now();
+        const body = Buffer.from(
+          rows.map((r) => JSON.stringify({ ...r, scored_at: scoredAt })).join('\n'),
+          'utf8',
+        );
+        await deps.db.insertJsonEachRow('shadow_scores', body, { structure: SHADOW_SCORES_STRUCTURE });
       },
       // A batch ClickHouse refuses is halved down to the refused prediction, which is dropped.
       reject: () => null,
@@ -80,7 +87,8 @@ export function createShadowConsumer(deps: ShadowConsumerDeps): ShadowConsumer {
     refresh,
     async start() {
       await refresh();
-      timer = setInterval(() => {
+      // start is retried with backoff while Kafka is unreachable: one timer, whatever the attempts.
+      timer ??= setInterval(() => {
         refresh().catch((err: unknown) =>
           deps.logger.warn(
             { err: errorMessage(err) },
@@ -89,10 +97,12 @@ export function createShadowConsumer(deps: ShadowConsumerDeps): ShadowConsumer {
         );
       }, deps.refreshMs ?? 5_000);
       await consumer.start();
+      joined = true;
     },
     async stop() {
       if (timer) clearInterval(timer);
-      await consumer.stop();
+      timer = undefined;
+      if (joined) await consumer.stop();
     },
   };
 }

@@ -31,3 +31,9 @@ export const shadowMigrations: Migration[] = [
     ],
   },
 ];
+
+/** Every column of `shadow_scores` in table order, for the embedded engine's file insert (`SELECT *`). */
+export const SHADOW_SCORES_STRUCTURE = `model_id String, challenger_version String, prediction_id String,
+  timestamp DateTime64(3, 'UTC'), production_version String, production_prediction String,
+  production_score Nullable(Float64), label String, score Nullable(Float64), failed Bool, failure String,
+  scored_at DateTime64(3, 'UTC')`;
