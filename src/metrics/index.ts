@@ -11,3 +11,5 @@ export {
   type QualityGauges,
   type QualityGaugesOptions,
 } from './quality-gauges.js';
+// The one implementation of the quality metrics, for other sources of scored rows (shadow scoring).
+export { metricsQuery, type MetricsQueryInput, type MetricsRow } from './metrics-sql.js';

@@ -35,7 +35,6 @@ const finiteOrNull = (column: string) => `if(isFinite(${column}), ${column}, NUL
 
 const norm = (column: string) => `multiIf(${column} = 'true', '1', ${column} = 'false', '0', ${column})`;
 
-
 /** Aggregates per task, as named columns over rows where `has_label` says whether a label joined. Names ending in `_` are intermediate. */
 const TASK_AGGREGATES: Record<Task, string[]> = {
   binary_classification: [
@@ -142,6 +141,14 @@ export interface MetricsQueryInput {
    * predictions), so the join's hash table stays small; otherwise every label.
    */
   prefilterLabels: boolean;
+  /**
+   * Another source of scored rows in place of the model's stored predictions (the shadow
+   * report's challenger or production outputs): a SELECT yielding the columns the predictions
+   * subquery yields (model_version, timestamp, prediction_id, id_hash, prediction,
+   * prediction_num, score, latency_ms, is_error, positive_class), with `sourceParams`. The
+   * quality aggregates and metrics stay this module's, so every caller computes them alike.
+   */
+  source?: { sql: string; params: Record<string, unknown> } | undefined;
 }
 
 /** Columns of one result row. */
@@ -165,6 +172,17 @@ export interface MetricsRow {
   mape: number | null;
   r2: number | null;
 }
+
+/** The model's stored predictions in range: the rows the metrics route reports. */
+const predictionsSource = `      -- Non-finite numbers (older data may hold ±Infinity) are missing values, like nulls.
+      SELECT model_version, timestamp, prediction_id, cityHash64(prediction_id) AS id_hash,
+             prediction, ${finiteOrNull('prediction_num')}, ${finiteOrNull('score')}, ${finiteOrNull('latency_ms')}, is_error,
+             transform(model_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1') AS positive_class
+      FROM predictions FINAL
+      WHERE model_id = {model:String}
+        AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
+        AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+        AND model_version IN {versions:Array(String)}`;
 
 export function metricsQuery(input: MetricsQueryInput): MetricsQuery {
   const metrics = { ...NULL_METRICS, ...TASK_METRICS[input.task] };
@@ -203,15 +221,7 @@ FROM
       ${TASK_ROW_COLUMNS[input.task].join(',\n      ')}
     FROM
     (
-      -- Non-finite numbers (older data may hold ±Infinity) are missing values, like nulls.
-      SELECT model_version, timestamp, prediction_id, cityHash64(prediction_id) AS id_hash,
-             prediction, ${finiteOrNull('prediction_num')}, ${finiteOrNull('score')}, ${finiteOrNull('latency_ms')}, is_error,
-             transform(model_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1') AS positive_class
-      FROM predictions FINAL
-      WHERE model_id = {model:String}
-        AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
-        AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-        AND model_version IN {versions:Array(String)}
+${input.source?.sql ?? predictionsSource}
     ) AS p
     LEFT ANY JOIN
     (
@@ -243,6 +253,7 @@ SETTINGS query_plan_join_swap_table = 'false'`;
       positive_classes: input.versions.map((v) => v.positiveClass),
       from: input.from,
       to: input.to,
+      ...input.source?.params,
     },
   };
 }

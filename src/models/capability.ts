@@ -1,4 +1,8 @@
+import { inference } from '../inference/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
+import { ArtifactStore } from './artifacts.js';
+import type { RecordRegistryChange } from './audit-point.js';
+import { registerRoute } from './register-route.js';
 import { ModelRegistry } from './registry.js';
 import { modelRoutes } from './routes.js';
 import { modelMigrations } from './schema.js';
@@ -6,14 +10,30 @@ import { modelMigrations } from './schema.js';
 export interface ModelsCapability extends Capability {
   /** The typed read and write module of `model_versions`, shared by every capability. */
   registry: ModelRegistry;
+  /** The registered ONNX artifacts (`model_artifacts`). */
+  artifacts: ArtifactStore;
 }
 
-/** Model versions (SPEC 4, 7): the registry, its table and routes. */
+/** Model versions (SPEC 4, 7): the registry, its artifacts, tables and routes. */
 export const models: CapabilityDefinition<ModelsCapability> = {
   name: 'models',
   migrations: modelMigrations,
-  create({ db }) {
+  create({ db }, use) {
     const registry = new ModelRegistry(db);
-    return { registry, routes: modelRoutes({ models: registry }) };
+    const artifacts = new ArtifactStore(db);
+    // The audit point: registrations and corrections go to the audit trail through this one
+    // function once the audit capability is wired here (`use(audit).record`); none until then.
+    const recordChange: RecordRegistryChange | undefined = undefined;
+    const core = use(inference).core;
+    const versions = modelRoutes({ models: registry, recordChange });
+    const register = registerRoute({ registry, artifacts, core, recordChange });
+    return {
+      registry,
+      artifacts,
+      routes: async (app) => {
+        await app.register(versions);
+        await app.register(register);
+      },
+    };
   },
 };

@@ -25,6 +25,20 @@ export interface ModelVersionRecord {
   feature_schema: string;
 }
 
+/** A version registered through the API with its artifact (POST /models/:model/versions). */
+export interface Registration {
+  modelId: string;
+  version: string;
+  task: Task;
+  positiveClass: string;
+  stage: Stage;
+  artifactSha256: string;
+  trainingDataUri: string;
+  trainingDataSha256: string;
+  /** The metadata the core loads the artifact with (JSON). */
+  featureSchema: string;
+}
+
 /** The `model_versions` table. A model version is known once seen in traffic or registered. */
 export class ModelRegistry {
   private readonly seen = new Set<string>();
@@ -111,6 +125,49 @@ export class ModelRegistry {
     });
     const [updated] = await this.list(modelId).then((all) => all.filter((r) => r.model_version === version));
     return updated;
+  }
+
+  /**
+   * Writes a registered version as a new revision (it outranks inference and earlier revisions);
+   * `first_seen` stays the earlier of the known one and now.
+   */
+  async register(r: Registration, now = Date.now()): Promise<ModelVersionRecord> {
+    const result = await this.db.client.query({
+      query: `SELECT toUnixTimestamp64Milli(first_seen) AS first_seen_ms, revision FROM model_versions FINAL
+              WHERE model_id = {model:String} AND model_version = {version:String}`,
+      query_params: { model: r.modelId, version: r.version },
+      format: 'JSONEachRow',
+    });
+    const [current] = await result.json<{ first_seen_ms: number; revision: number }>();
+    await this.db.client.insert({
+      table: 'model_versions',
+      format: 'JSONEachRow',
+      values: [
+        {
+          model_id: r.modelId,
+          model_version: r.version,
+          task: r.task,
+          task_source: 'declared',
+          positive_class: r.positiveClass,
+          stage: r.stage,
+          first_seen: Math.min(now, Number(current?.first_seen_ms ?? now)),
+          artifact_sha256: r.artifactSha256,
+          training_data_uri: r.trainingDataUri,
+          training_data_sha256: r.trainingDataSha256,
+          feature_schema: r.featureSchema,
+          revision: Math.max(now, Number(current?.revision ?? 0) + 1),
+        },
+      ],
+    });
+    this.seen.add(ModelRegistry.key(r.modelId, r.version));
+    const [stored] = (await this.list(r.modelId)).filter((v) => v.model_version === r.version);
+    if (!stored) throw new Error(`model version '${r.modelId}' '${r.version}' not readable after its insert`);
+    return stored;
+  }
+
+  /** Versions in stage `shadow` that carry an artifact: the challengers the shadow scorer runs. */
+  async challengers(): Promise<ModelVersionRecord[]> {
+    return (await this.list()).filter((v) => v.stage === 'shadow' && v.artifact_sha256 !== '');
   }
 
   /**

@@ -5,12 +5,15 @@ import type { ModelRegistry, ModelVersionRecord } from './registry.js';
 import { STAGES } from './registry.js';
 import { TASKS } from './task.js';
 import { errorBody, errorSchema } from '../api/index.js';
+import type { RecordRegistryChange } from './audit-point.js';
 
 export interface ModelRoutesDeps {
   models: ModelRegistry;
+  /** The audit point (audit-point.ts); absent until the audit trail is wired. */
+  recordChange?: RecordRegistryChange | undefined;
 }
 
-const versionProperties = {
+export const versionProperties = {
   version: { type: 'string' },
   task: { type: 'string', enum: [...TASKS] },
   task_source: { type: 'string', enum: ['inferred', 'declared'] },
@@ -62,7 +65,7 @@ const correctionBody = {
 
 const byVersion = new Intl.Collator('en', { numeric: true });
 
-function versionView(r: ModelVersionRecord) {
+export function versionView(r: ModelVersionRecord) {
   return {
     version: r.model_version,
     task: r.task,
@@ -126,7 +129,11 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
           },
           body: correctionBody,
           response: {
-            200: { type: 'object', additionalProperties: false, properties: { model_id: { type: 'string' }, ...versionProperties } },
+            200: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { model_id: { type: 'string' }, ...versionProperties },
+            },
             400: errorSchema,
             404: errorSchema,
           },
@@ -174,6 +181,15 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
         const updated = await deps.models.correct(model, version, changes);
         if (!updated)
           return reply.code(404).send(errorBody(404, `unknown model version '${model}' '${version}'`));
+        await deps.recordChange?.({
+          action: 'model_version.correct',
+          principal: request.principal?.name ?? 'unknown',
+          model,
+          version,
+          details: Object.fromEntries(
+            Object.entries(changes).filter((e): e is [string, string] => e[1] !== undefined),
+          ),
+        });
         return { model_id: updated.model_id, ...versionView(updated) };
       },
     );

@@ -27,4 +27,20 @@ export const modelMigrations: Migration[] = [
       ORDER BY (model_id, model_version)`,
     ],
   },
+  {
+    // 40: clear of the numbers other capabilities took (drift 20, audit 100) and may take next.
+    version: 40,
+    name: 'model_artifacts (registered ONNX artifacts)',
+    // Keyed by the artifact's hash too: a version's bytes never change under one hash.
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS model_artifacts${onCluster} (
+        model_id String,
+        model_version String,
+        sha256 String,
+        base64 String CODEC(ZSTD(3)),
+        stored_at DateTime64(3, 'UTC')
+      ) ENGINE = ${engine('ReplacingMergeTree', 'stored_at')}
+      ORDER BY (model_id, model_version, sha256)`,
+    ],
+  },
 ];

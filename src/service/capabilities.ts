@@ -6,6 +6,7 @@ import { drift } from '../drift/index.js';
 import { inference } from '../inference/index.js';
 import { metrics } from '../metrics/index.js';
 import { models } from '../models/index.js';
+import { shadow } from '../shadow/index.js';
 import type { CapabilityDefinition } from '../platform/capability/index.js';
 import { triggers } from '../triggers/index.js';
 
@@ -13,4 +14,15 @@ import { triggers } from '../triggers/index.js';
  * Every capability of the service, in start order (stopped in reverse). Adding one is a folder
  * whose `index.ts` exports a `CapabilityDefinition`, and a line here.
  */
-export const capabilities: readonly CapabilityDefinition[] = [auth, models, collectors, metrics, drift, triggers, inference, audit, dashboards];
+export const capabilities: readonly CapabilityDefinition[] = [
+  auth,
+  models,
+  collectors,
+  metrics,
+  drift,
+  triggers,
+  inference,
+  shadow,
+  audit,
+  dashboards,
+];

@@ -1,0 +1,168 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Partitioners, type Kafka } from 'kafkajs';
+import { bundledModelFile, InferenceCore } from '../inference/index.js';
+import { ArtifactStore, ModelRegistry } from '../models/index.js';
+import type { Database } from '../platform/clickhouse/index.js';
+import { parseOptions, type Bench, type BenchContext } from '../platform/cli/index.js';
+import { loadConfig, type Config } from '../platform/config/index.js';
+import {
+  createKafka,
+  ensureTopics,
+  silenceKafkajsTimerWarning,
+  startLocalBroker,
+} from '../platform/kafka/index.js';
+import { createLogger, type Logger } from '../platform/observability/index.js';
+
+const F = 10;
+const MODEL = 'bench-shadow';
+
+function event(i: number, timestamp: number): string {
+  const features: Record<string, number> = {};
+  for (let f = 0; f < F; f++) features[`f${f}`] = (((i * 7919 + f * 104729) % 2000) - 1000) / 250;
+  return JSON.stringify({
+    prediction_id: `s-${i}`,
+    model_id: MODEL,
+    model_version: '1',
+    timestamp,
+    features,
+    prediction: i % 2,
+    score: (i % 1000) / 1000,
+  });
+}
+
+async function produce(kafka: Kafka, topic: string, count: number): Promise<void> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const now = Date.now();
+  for (let i = 0; i < count; i += 5_000) {
+    const n = Math.min(5_000, count - i);
+    await producer.send({
+      topic,
+      acks: 1,
+      messages: Array.from({ length: n }, (_, j) => ({ key: `k${i + j}`, value: event(i + j, now) })),
+    });
+  }
+  await producer.disconnect();
+}
+
+/** The core alone: the same model on row-major Float32Array batches, rows/s (median of 3). */
+async function coreAlone(rows: number, batch: number): Promise<number> {
+  const core = new InferenceCore();
+  const model = await core.loadFile('bench', bundledModelFile('synthetic-logistic-10'));
+  const values = new Float32Array(batch * F).map((_, k) => ((k * 7919) % 2000) / 250 - 4);
+  const rates: number[] = [];
+  for (let repeat = 0; repeat < 4; repeat++) {
+    const started = performance.now();
+    for (let done = 0; done < rows; done += batch)
+      await model.scoreMatrix({ values, rows: batch, layout: 'row-major' });
+    if (repeat > 0) rates.push(rows / ((performance.now() - started) / 1000));
+  }
+  await core.close();
+  return rates.sort((a, b) => a - b)[1] ?? 0;
+}
+
+async function stored(db: Database): Promise<number> {
+  const result = await db.client.query({
+    query: 'SELECT count() AS c FROM shadow_scores',
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ c: string }>();
+  return Number(row?.c ?? 0);
+}
+
+async function register(
+  config: Config,
+  context: BenchContext,
+  logger: Logger,
+  brokers: string[],
+): Promise<void> {
+  const service = await context.startService({ config, logger, brokers, port: 0 });
+  await service.ready;
+  const bytes = await readFile(bundledModelFile('synthetic-logistic-10'));
+  const sidecar = await readFile(
+    bundledModelFile('synthetic-logistic-10').replace(/\.onnx$/, '.json'),
+    'utf8',
+  );
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  await new ArtifactStore(service.db).put(MODEL, '2', sha, bytes.toString('base64'));
+  await new ModelRegistry(service.db).register({
+    modelId: MODEL,
+    version: '2',
+    task: 'binary_classification',
+    positiveClass: '1',
+    stage: 'shadow',
+    artifactSha256: sha,
+    trainingDataUri: 'bench://synthetic',
+    trainingDataSha256: '0'.repeat(64),
+    featureSchema: sidecar,
+  });
+  await service.close();
+}
+
+export const shadowBench: Bench = {
+  async run(args, context) {
+    const { values } = parseOptions(
+      args,
+      { rows: { type: 'string', default: '200000' }, batch: { type: 'string', default: '10000' } },
+      'modelwatch bench shadow [--rows N] [--batch ROWS]',
+    );
+    const rows = Number(values.rows);
+    const batch = Number(values.batch);
+    silenceKafkajsTimerWarning();
+    const base = loadConfig();
+    const logger = createLogger(base.logLevel === 'info' ? 'warn' : base.logLevel, 'bench');
+    const broker = base.kafka.brokers
+      ? undefined
+      : await startLocalBroker({ version: base.kafka.localVersion, cacheDir: base.cacheDir, logger });
+    const brokers = base.kafka.brokers ?? broker?.brokers ?? [];
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-'));
+    try {
+      const id = randomUUID().slice(0, 8);
+      const topic = `bench-${id}.predictions`;
+      const config: Config = {
+        ...base,
+        kafka: { ...base.kafka, brokers },
+        clickhouse: { ...base.clickhouse, dataDir, database: 'bench' },
+        topics: {
+          ...base.topics,
+          predictions: topic,
+          labels: `bench-${id}.labels`,
+          accessLog: `bench-${id}.access-log`,
+          deadLetter: `bench-${id}.dlq`,
+        },
+        ingest: { ...base.ingest, consumerGroup: `bench-shadow-${id}` },
+      };
+      const kafka = createKafka(config.kafka, brokers, logger);
+      await ensureTopics(kafka, [{ topic, numPartitions: config.topics.partitions }]);
+      await register(config, context, logger, brokers);
+      process.stdout.write(`producing ${rows} predictions of a 10-feature model to ${topic}…\n`);
+      await produce(kafka, topic, rows);
+      const core = await coreAlone(rows, batch);
+      process.stdout.write(
+        `inference core alone (row-major Float32Array, batches of ${batch}): ${Math.round(core)} rows/s\n`,
+      );
+      // The whole service (collectors too, as in production) with one challenger; timed from readiness.
+      const service = await context.startService({ config, logger, brokers, port: 0 });
+      await service.ready;
+      const started = performance.now();
+      let done = await stored(service.db);
+      const atStart = done;
+      while (done < rows) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        done = await stored(service.db);
+      }
+      const seconds = (performance.now() - started) / 1000;
+      process.stdout.write(
+        `shadow end to end (Kafka → scored → shadow_scores, collectors ingesting the same topic): ${Math.round((rows - atStart) / seconds)} rows/s ` +
+          `(${rows} rows in ${seconds.toFixed(1)} s; ${((rows - atStart) / seconds / core).toFixed(3)}× the core alone)\n`,
+      );
+      await service.close();
+    } finally {
+      await broker?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  },
+};

@@ -1,0 +1,73 @@
+import { inference } from '../inference/index.js';
+import { models } from '../models/index.js';
+import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
+import { createShadowConsumer, type ShadowConsumer } from './consumer.js';
+import { shadowRoutes } from './routes.js';
+import { shadowMigrations } from './schema.js';
+import { ShadowScorer, type ShadowHooks } from './scorer.js';
+import { createShadowMetrics } from './shadow-metrics.js';
+
+export interface ShadowCapability extends Capability {
+  /** Reads the list of challengers again now (tests, after a registration). */
+  refresh(): Promise<void>;
+}
+
+export interface ShadowOptions {
+  /** Test and benchmark hooks (a slow or failing challenger). @default none */
+  hooks?: ShadowHooks | undefined;
+  /** How often the challengers are read again. @default 5000 */
+  refreshMs?: number | undefined;
+}
+
+/** The shadow scoring capability with options; the service uses `shadow` (none). */
+export function createShadow(options: ShadowOptions = {}): CapabilityDefinition<ShadowCapability> {
+  return {
+    name: 'shadow',
+    migrations: shadowMigrations,
+    benches: {
+      shadow: {
+        summary: 'shadow scoring: rows/s end to end (Kafka → shadow_scores) beside the inference core alone',
+        load: async () => (await import('./bench.js')).shadowBench,
+      },
+    },
+    create(platform, use) {
+      const { config } = platform;
+      const registry = use(models).registry;
+      const scorer = new ShadowScorer({
+        core: use(inference).core,
+        artifacts: use(models).artifacts,
+        metrics: createShadowMetrics(platform.registry),
+        logger: platform.logger.child({ component: 'shadow' }),
+        hooks: options.hooks,
+      });
+      const consumer: ShadowConsumer = createShadowConsumer({
+        kafka: platform.kafka,
+        db: platform.db,
+        registry,
+        scorer,
+        logger: platform.logger.child({ component: 'shadow' }),
+        groupId: `${config.ingest.consumerGroup}.shadow`,
+        topic: config.topics.predictions,
+        maxMessageBytes: config.ingest.maxMessageBytes,
+        refreshMs: options.refreshMs,
+        maxMs: config.ingest.batchMaxMs,
+        sessionTimeoutMs: config.ingest.sessionTimeoutMs,
+      });
+      let joined = false;
+      return {
+        routes: shadowRoutes({ db: platform.db, models: registry }),
+        refresh: () => consumer.refresh(),
+        async start() {
+          await consumer.start();
+          joined = true;
+        },
+        // Always: a start that never joined (Kafka unreachable) still left the refresh timer.
+        stop: () => consumer.stop(),
+        ready: () => ({ shadow: joined && !consumer.degraded }),
+      };
+    },
+  };
+}
+
+/** Shadow scoring (SPEC 7): every prediction scored by each `shadow` version, off the ingest path. */
+export const shadow = createShadow();

@@ -1,0 +1,39 @@
+import type { Migration } from '../platform/clickhouse/index.js';
+
+/**
+ * `shadow_scores`: one row per (model, challenger version, prediction), beside `predictions`.
+ * Effectively once like the ingest tables: a ReplacingMergeTree whose sorting key ends in the
+ * prediction's event time and id, so a replayed prediction (same id and event time) collapses
+ * with its first score; reads use FINAL. The production side (version, prediction, score) is
+ * copied from the event, so the report needs no join with `predictions`.
+ */
+export const shadowMigrations: Migration[] = [
+  {
+    version: 41,
+    name: 'shadow_scores (challenger outputs beside production)',
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS shadow_scores${onCluster} (
+        model_id LowCardinality(String),
+        challenger_version LowCardinality(String),
+        prediction_id String,
+        timestamp DateTime64(3, 'UTC'),
+        production_version LowCardinality(String),
+        production_prediction String,
+        production_score Nullable(Float64),
+        label String,
+        score Nullable(Float64),
+        failed Bool,
+        failure LowCardinality(String),
+        scored_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      ) ENGINE = ${engine('ReplacingMergeTree', 'scored_at')}
+      PARTITION BY toYYYYMM(timestamp)
+      ORDER BY (model_id, challenger_version, timestamp, prediction_id)`,
+    ],
+  },
+];
+
+/** Every column of `shadow_scores` in table order, for the embedded engine's file insert (`SELECT *`). */
+export const SHADOW_SCORES_STRUCTURE = `model_id String, challenger_version String, prediction_id String,
+  timestamp DateTime64(3, 'UTC'), production_version String, production_prediction String,
+  production_score Nullable(Float64), label String, score Nullable(Float64), failed Bool, failure String,
+  scored_at DateTime64(3, 'UTC')`;

@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { models } from '../../src/models/index.js';
+import { createLogger } from '../../src/platform/observability/index.js';
+import { startService } from '../../src/service/index.js';
+import { bundledArtifact, californiaBody, CALIFORNIA_FEATURES, send } from '../support/registry.js';
+import { startTestService } from '../support/service.js';
+
+const URL = '/api/v1/models/california/versions';
+
+/** The logistic artifact with its metadata_props key renamed (same length, so the protobuf stays valid). */
+function stripMetadata(): Buffer {
+  const bytes = Buffer.from(bundledArtifact('california-logistic'));
+  // StringStringEntryProto.key: field 1, length 10, 'modelwatch'.
+  const at = bytes.indexOf(Buffer.concat([Buffer.from([0x0a, 0x0a]), Buffer.from('modelwatch')]));
+  expect(at).toBeGreaterThan(0);
+  bytes.write('modelwatcX', at + 2);
+  return bytes;
+}
+
+describe('POST /models/:model/versions (SPEC 7)', () => {
+  it('registers the California logistic model, lists it, keeps its artifact across a restart', async () => {
+    const service = await startTestService();
+    const sha = createHash('sha256').update(bundledArtifact('california-logistic')).digest('hex');
+    const created = await send(service, 'POST', URL, californiaBody());
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({
+      model_id: 'california',
+      version: '2',
+      stage: 'shadow',
+      task: 'binary_classification',
+      task_source: 'declared',
+      positive_class: '1',
+      artifact_sha256: sha,
+    });
+    const listed = (await service.get('/api/v1/models')).body as {
+      models: { model_id: string; versions: unknown[] }[];
+    };
+    const { artifact_sha256: _, model_id: __, ...asListed } = created.body;
+    expect(listed.models).toEqual([{ model_id: 'california', versions: [asListed] }]);
+
+    // Same bytes again: idempotent. Other bytes under the same version: 409.
+    expect((await send(service, 'POST', URL, californiaBody())).status).toBe(201);
+    const other = californiaBody({
+      artifact: { format: 'onnx', base64: bundledArtifact('california-forest').toString('base64') },
+    });
+    const conflict = await send(service, 'POST', URL, other);
+    expect([conflict.status, conflict.body.message]).toEqual([409, expect.stringContaining(`sha256 ${sha}`)]);
+
+    // Stage changes keep working on a registered version.
+    const restaged = await send(service, 'PATCH', `${URL}/2`, { stage: 'archived' });
+    expect([restaged.status, restaged.body['stage']]).toEqual([200, 'archived']);
+
+    // A second instance on the same ClickHouse (here: the same database after a restart) finds the artifact.
+    await service.close();
+    const again = await startService({
+      config: service.config,
+      logger: createLogger('warn', 'restart'),
+      brokers: service.config.kafka.brokers ?? [],
+      port: 0,
+    });
+    try {
+      await again.ready;
+      const [version] = await again.use(models).registry.list('california');
+      expect([version?.stage, version?.artifact_sha256, version?.training_data_sha256]).toEqual([
+        'archived',
+        sha,
+        'a'.repeat(64),
+      ]);
+      const stored = await again.use(models).artifacts.get('california', '2', sha);
+      expect(stored && createHash('sha256').update(stored.bytes).digest('hex')).toBe(sha);
+      expect(JSON.parse(version?.feature_schema ?? '{}')).toMatchObject({
+        classes: ['0', '1'],
+        positive_class: '1',
+      });
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('refuses, naming the problem, and stores nothing', async () => {
+    const service = await startTestService();
+    const cases: [string, Record<string, unknown> | string, number, string][] = [
+      [
+        'corrupt bytes',
+        californiaBody({
+          artifact: { format: 'onnx', base64: Buffer.from('not an onnx model at all').toString('base64') },
+        }),
+        400,
+        'body/artifact: ONNX artifact could not be loaded',
+      ],
+      [
+        'truncated artifact',
+        californiaBody({
+          artifact: {
+            format: 'onnx',
+            base64: bundledArtifact('california-logistic').subarray(0, 700).toString('base64'),
+          },
+        }),
+        400,
+        'body/artifact:',
+      ],
+      [
+        'not base64',
+        californiaBody({ artifact: { format: 'onnx', base64: 'abc$' } }),
+        400,
+        'body/artifact/base64: not base64',
+      ],
+      [
+        'empty artifact',
+        californiaBody({ artifact: { format: 'onnx', base64: '' } }),
+        400,
+        'body/artifact/base64: empty',
+      ],
+      [
+        '7 features for an 8-column graph',
+        californiaBody({
+          features: CALIFORNIA_FEATURES.slice(0, 7).map((name) => ({ name, type: 'number' })),
+        }),
+        400,
+        'expected [N, 7]',
+      ],
+      [
+        'positive class not a class',
+        californiaBody({ positive_class: 'yes' }),
+        400,
+        "positive_class: 'yes' is not one of classes",
+      ],
+      [
+        'duplicate feature',
+        californiaBody({
+          features: [...CALIFORNIA_FEATURES.slice(0, 7), 'MedInc'].map((name) => ({ name, type: 'number' })),
+        }),
+        400,
+        "duplicate feature 'MedInc'",
+      ],
+      [
+        '10,001 features',
+        californiaBody({
+          features: Array.from({ length: 10_001 }, (_, i) => ({ name: `f${i}`, type: 'number' })),
+        }),
+        400,
+        'features',
+      ],
+      [
+        'no artifact format',
+        californiaBody({ artifact: { format: 'pickle', base64: 'AAAA' } }),
+        400,
+        'format',
+      ],
+      [
+        'training sha not hex',
+        californiaBody({ training_data: { uri: 's3://x', sha256: 'zz' } }),
+        400,
+        'training_data/sha256',
+      ],
+      [
+        'no classes anywhere',
+        californiaBody({
+          artifact: { format: 'onnx', base64: Buffer.from(stripMetadata()).toString('base64') },
+        }),
+        400,
+        'metadata.classes',
+      ],
+      ['stage unknown', californiaBody({ stage: 'canary' }), 400, 'stage'],
+      [
+        'over 64 MiB',
+        JSON.stringify(
+          californiaBody({ artifact: { format: 'onnx', base64: 'A'.repeat(64 * 1024 * 1024) } }),
+        ),
+        400,
+        'over the 67108864 byte limit',
+      ],
+    ];
+    for (const [what, body, status, message] of cases) {
+      const answer = await send(service, 'POST', URL, body);
+      expect([what, answer.status, answer.body.message], what).toEqual([
+        what,
+        status,
+        expect.stringContaining(message),
+      ]);
+    }
+    expect(await service.rows('SELECT model_id FROM model_versions')).toEqual([]);
+    expect(await service.rows('SELECT model_id FROM model_artifacts')).toEqual([]);
+    // A viewer-less request (no key) is refused before the body is read.
+    const anonymous = await service.app.inject({ method: 'POST', url: URL, payload: californiaBody() });
+    expect(anonymous.statusCode).toBe(401);
+  });
+});
