@@ -71,7 +71,10 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
   }
   const maxMemory = values['max-memory'] === undefined ? undefined : Number(values['max-memory']);
   if (maxMemory !== undefined && !(Number.isSafeInteger(maxMemory) && maxMemory >= 1)) {
-    throw new ModelwatchError('BAD_REQUEST', `--max-memory must be a whole number of MiB above 0, got '${values['max-memory']}'`);
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `--max-memory must be a whole number of MiB above 0, got '${values['max-memory']}'`,
+    );
   }
   const columns = values.columns
     ?.split(',')

@@ -102,9 +102,11 @@ export async function readFileColumns(
 ): Promise<FileColumns> {
   const engine = db ?? (await offlineDatabase());
   const name = path.basename(file);
-  const columns = format === 'jsonl' ? [] : await describe(engine, file, format);
-  const names = columns.map((c) => c.name);
   const wanted = options.wanted;
+  const described = format === 'jsonl' ? [] : await describe(engine, file, format);
+  // Only the wanted columns are read at all: a large file with a few wanted columns streams in little memory.
+  const columns = wanted === undefined ? described : described.filter((c) => wanted.includes(c.name));
+  const names = columns.map((c) => c.name);
   const queryId = randomUUID();
   const limit = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
   const stop = options.progress

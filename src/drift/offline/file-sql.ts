@@ -80,13 +80,16 @@ function fileFunction(format: FileFormat): string {
   return `file({path:String}, '${name}')`;
 }
 
-/** Cells of every row: `r` (0-based data row), `role`, `name`, `kind`, `num`, `txt`. */
+/**
+ * Cells of every row: `r` (0-based data row), `role`, `name`, `kind`, `num`, `txt`. CSV and
+ * Parquet name the columns to read (`{names}` in that order), so the reader skips the others.
+ */
 export function cellsQuery(format: FileFormat, columns: readonly FileColumn[]): string {
   if (format === 'csv') {
     // tuple(*) names its elements by position: 1, 2, …; '0' is the row marker.
     return `SELECT r, toUInt32(p.1) AS i, p.2 AS c, if(i = 0, '', {names:Array(String)}[i]) AS name, if(i = 0, '', ${roleOf('name')}) AS role,
         if(i = 0, 4, ${csvCell('c', 'role')}) AS kind, if(kind = 1, toFloat64OrZero(trimBoth(c)), 0) AS num, if(kind = 2, c, '') AS txt
-      FROM (SELECT _row_number AS r, arrayPushFront(tupleToNameValuePairs(tuple(*)), ('0', '')) AS pairs FROM ${fileFunction(format)})
+      FROM (SELECT _row_number AS r, ${csvPairs(columns)} AS pairs FROM ${fileFunction(format)})
       ARRAY JOIN pairs AS p`;
   }
   if (format === 'jsonl') {
@@ -110,6 +113,11 @@ export function cellsQuery(format: FileFormat, columns: readonly FileColumn[]): 
   return `SELECT r, c.1 AS name, c.2 AS role, c.3 AS kind, c.4 AS num, c.5 AS txt
     FROM (SELECT _row_number AS r, [('', '', toUInt8(4), toFloat64(0), '')${cells.map((c) => `, ${c}`).join('')}] AS cells FROM ${fileFunction(format)})
     ARRAY JOIN cells AS c`;
+}
+
+function csvPairs(columns: readonly FileColumn[]): string {
+  if (columns.length === 0) return `[('0', '')]`;
+  return `arrayPushFront(tupleToNameValuePairs(tuple(${columns.map((c) => identifier(c.name)).join(', ')})), ('0', ''))`;
 }
 
 const NUMERIC_TYPE = /^(Nullable\()?(U?Int\d+|Float\d+|Decimal.*)\)?$/;
