@@ -35,14 +35,21 @@ export const drift: CapabilityDefinition<DriftCapability> = {
   },
   benches: {
     drift: {
-      summary: 'drift of one window, every method: --rows R (reference and current, default 1000000) --features N (default 100)',
+      summary:
+        'drift of one window, every method: --rows R (reference and current, default 1000000) --features N (default 100)',
       load: async () => (await import('./bench.js')).driftBench,
     },
   },
   create({ db, registry, logger: root, config }, use) {
     const logger = root.child({ component: 'drift' });
     const policies = new PolicyStore(db);
-    const service = new DriftService({ db, models: use(models).registry, policies, logger, limits: config.drift });
+    const service = new DriftService({
+      db,
+      models: use(models).registry,
+      policies,
+      logger,
+      limits: config.drift,
+    });
     const evaluator = new DriftEvaluator({ db, service, gauges: createDriftGauges(registry), logger });
     const policySections: Record<string, z.ZodType> = {};
     return {

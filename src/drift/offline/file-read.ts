@@ -12,8 +12,15 @@ import { openDatabase, type Database } from '../../platform/clickhouse/index.js'
 import { loadConfig } from '../../platform/config/index.js';
 import { ModelwatchError } from '../../platform/errors.js';
 import type { ColumnRole, RawColumn } from '../engine/types.js';
-import { parseNative } from '../store/native.js';
-import { columnsQuery, READ_SETTINGS, type FileColumn, type FileFormat } from './file-sql.js';
+import { definedParams, parseNative } from '../store/native.js';
+import {
+  columnsQuery,
+  NUMERIC_TYPE,
+  numbersQuery,
+  READ_SETTINGS,
+  type FileColumn,
+  type FileFormat,
+} from './file-sql.js';
 
 export interface FileColumns {
   rows: number;
@@ -101,33 +108,113 @@ export async function readFileColumns(
   db?: Database,
 ): Promise<FileColumns> {
   const engine = db ?? (await offlineDatabase());
-  const name = path.basename(file);
   const wanted = options.wanted;
   const described = format === 'jsonl' ? [] : await describe(engine, file, format);
   // Only the wanted columns are read at all: a large file with a few wanted columns streams in little memory.
   const columns = wanted === undefined ? described : described.filter((c) => wanted.includes(c.name));
-  const names = columns.map((c) => c.name);
+  const read = (numeric: FileColumn[], other: FileColumn[], structure: FileColumn[]) =>
+    readParts(engine, file, format, { numeric, other, structure }, options);
+  if (format === 'jsonl') return read([], [], []);
+  const numeric = columns.filter((c) => NUMERIC_TYPE.test(c.type));
+  const other = columns.filter((c) => !NUMERIC_TYPE.test(c.type));
+  if (format === 'parquet') return read(numeric, other, []);
+  const asText = described.map((c) => ({ name: c.name, type: 'String' }));
+  const typed = described.map((c) => (NUMERIC_TYPE.test(c.type) ? c : { name: c.name, type: 'String' }));
+  try {
+    return await read(numeric, other, typed);
+  } catch (err) {
+    // The engine infers CSV types from the first rows; a text cell further down is a parse error: read all cells as text then.
+    if (err instanceof ModelwatchError || numeric.length === 0) throw err;
+    return read(
+      [],
+      [...numeric, ...other].map((c) => ({ name: c.name, type: 'String' })),
+      asText,
+    );
+  }
+}
+
+interface Parts {
+  /** Columns read as numbers (the fast path). */
+  numeric: FileColumn[];
+  /** Columns read by the row rules, cell by cell. */
+  other: FileColumn[];
+  /** CSV: every column of the file with the type to read it as. */
+  structure: FileColumn[];
+}
+
+async function readParts(
+  engine: Database,
+  file: string,
+  format: FileFormat,
+  parts: Parts,
+  options: FileReadOptions,
+): Promise<FileColumns> {
+  const structure = parts.structure
+    .map((c) => `\`${c.name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\` ${c.type}`)
+    .join(', ');
+  const params = { path: file, structure: structure === '' ? undefined : structure };
+  const out: FileColumns = { rows: 0, columns: [], bad: undefined };
+  if (parts.numeric.length > 0) {
+    const rows = await run(engine, file, numbersQuery(format, parts.numeric), params, options);
+    for (const row of rows) {
+      const position = Number(row['position']);
+      if (position === 1) out.rows = Number(row['n']);
+      const column = position === 1 ? '' : parts.numeric[position - 2]!.name;
+      if (Number(row['bad']) > 0 && (out.bad === undefined || Number(row['bad_row']) < out.bad.row))
+        out.bad = { column, row: Number(row['bad_row']) };
+      const numbers = row['values'] as Float64Array;
+      if (position > 1 && numbers.length > 0)
+        out.columns.push({ role: roleOf(column), column, numbers, texts: new Map() });
+    }
+  }
+  if (parts.other.length > 0 || parts.numeric.length === 0) {
+    const names = parts.other.map((c) => c.name);
+    const rest = collectColumns(
+      await run(
+        engine,
+        file,
+        columnsQuery(format, parts.other, options.wanted !== undefined),
+        { ...params, names, wanted: options.wanted },
+        options,
+      ),
+    );
+    if (parts.numeric.length === 0) out.rows = rest.rows;
+    out.columns.push(...rest.columns);
+    if (rest.bad !== undefined && (out.bad === undefined || rest.bad.row < out.bad.row)) out.bad = rest.bad;
+  }
+  return out;
+}
+
+function roleOf(name: string): ColumnRole {
+  return name === 'prediction' || name === 'score' || name === 'label' ? name : 'feature';
+}
+
+async function run(
+  engine: Database,
+  file: string,
+  query: string,
+  params: Record<string, unknown>,
+  options: FileReadOptions,
+): Promise<ReturnType<typeof parseNative>> {
+  const name = path.basename(file);
   const queryId = randomUUID();
   const limit = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
   const stop = options.progress
     ? watch(engine, queryId, (await stat(file)).size, options.progress)
     : () => undefined;
-  let buf: Buffer;
   try {
     const result = await engine.client.exec({
-      query: `${columnsQuery(format, columns, wanted !== undefined)}\nFORMAT Native`,
-      query_params: { path: file, names, ...(wanted ? { wanted } : {}) },
+      query: `${query}\nFORMAT Native`,
+      query_params: definedParams(params),
       query_id: queryId,
       clickhouse_settings: { ...READ_SETTINGS, max_memory_usage: String(limit) },
     });
     const chunks: Buffer[] = [];
     for await (const chunk of result.stream) chunks.push(chunk as Buffer);
-    buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    return parseNative(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
   } catch (err) {
-    if (
-      (err as { code?: unknown }).code === String(MEMORY_LIMIT_EXCEEDED) ||
-      (err as { code?: unknown }).code === MEMORY_LIMIT_EXCEEDED
-    ) {
+    const code = (err as { code?: unknown }).code;
+    if (code === String(MEMORY_LIMIT_EXCEEDED) || code === MEMORY_LIMIT_EXCEEDED) {
       throw new ModelwatchError(
         'BAD_REQUEST',
         `${name}: its values need more than the ${Math.round(limit / 1024 ** 2)} MiB allowed (--max-memory); choose fewer columns (--columns) or a sample of the rows`,
@@ -137,7 +224,6 @@ export async function readFileColumns(
   } finally {
     stop();
   }
-  return collectColumns(parseNative(buf));
 }
 
 function collectColumns(rows: ReturnType<typeof parseNative>): FileColumns {

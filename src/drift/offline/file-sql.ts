@@ -76,8 +76,8 @@ function identifier(name: string): string {
 
 /** `file(…)`: the path is a query parameter, so no quoting of user paths is needed. */
 function fileFunction(format: FileFormat): string {
-  const name = format === 'csv' ? 'CSVWithNames' : format === 'jsonl' ? 'LineAsString' : 'Parquet';
-  return `file({path:String}, '${name}')`;
+  if (format === 'csv') return `file({path:String}, 'CSVWithNames', {structure:String})`;
+  return `file({path:String}, '${format === 'jsonl' ? 'LineAsString' : 'Parquet'}')`;
 }
 
 /**
@@ -120,7 +120,7 @@ function csvPairs(columns: readonly FileColumn[]): string {
   return `arrayPushFront(tupleToNameValuePairs(tuple(${columns.map((c) => identifier(c.name)).join(', ')})), ('0', ''))`;
 }
 
-const NUMERIC_TYPE = /^(Nullable\()?(U?Int\d+|Float\d+|Decimal.*)\)?$/;
+export const NUMERIC_TYPE = /^(Nullable\()?(U?Int\d+|Float\d+|Decimal.*)\)?$/;
 
 /** A typed Parquet column: numbers (NaN missing, as pandas writes missing floats; ±Inf refused), booleans as text, the rest as text. */
 function parquetCell(column: FileColumn): string {
@@ -150,5 +150,21 @@ export function columnsQuery(format: FileFormat, columns: readonly FileColumn[],
       countIf(kind = 3) AS bad, toUInt64(ifNull(minIf(r, kind = 3), 0)) AS bad_row, countIf(kind = 4) AS rows
     FROM (${cellsQuery(format, columns)}) WHERE kind != 0 ${keep}
     GROUP BY role, name)
+    SETTINGS group_by_two_level_threshold = 1, group_by_two_level_threshold_bytes = 1`;
+}
+
+/**
+ * The fast path for columns the engine reads as numbers (Parquet number columns; CSV columns whose
+ * cells all parse as numbers): no per-cell text rules, grouped by the column's position. Position 1
+ * is the row marker (its count is the row count); null and NaN are missing; ±Infinity is refused.
+ */
+export function numbersQuery(format: FileFormat, columns: readonly FileColumn[]): string {
+  const values = columns.map((c) => `toFloat64(${identifier(c.name)})`).join(', ');
+  return `SELECT arraySort(groupArrayIf(v, isFinite(v))) AS values, toUInt64(i) AS position,
+      countIf(isInfinite(v)) AS bad, toUInt64(ifNull(minIf(r, isInfinite(v)), 0)) AS bad_row, count() AS n
+    FROM (SELECT _row_number AS r, [toFloat64(0)${values === '' ? '' : `, ${values}`}] AS vs FROM ${fileFunction(format)})
+    ARRAY JOIN vs AS v, arrayEnumerate(vs) AS i
+    WHERE isNotNull(v) AND NOT isNaN(v)
+    GROUP BY i
     SETTINGS group_by_two_level_threshold = 1, group_by_two_level_threshold_bytes = 1`;
 }

@@ -165,6 +165,19 @@ describe('modelwatch drift reading files with the engine', () => {
     expect(m.statistic).toBe(categoricalDrift('psi', aligned.ref, aligned.cur).statistic);
   });
 
+  it('reads a text cell far below the rows the engine infers CSV types from (all cells as text then)', async () => {
+    const rows: (string | number)[][] = Array.from({ length: 30_000 }, (_, k) => [
+      k % 50,
+      k % 3 === 0 ? 'nan' : k / 7,
+    ]);
+    rows.push(['oops', 1]);
+    const ref = csv('late-text.csv', ['m', 'y'], rows);
+    const { report } = await cli(['--reference', ref, '--current', ref]);
+    // 50 numbers and one text: categorical; NaN cells of y are missing.
+    expect(col(report, 'm')).toMatchObject({ kind: 'categorical', count: 30_001 });
+    expect(col(report, 'y')).toMatchObject({ kind: 'numerical', count: 20_001 });
+  });
+
   it('streams a file larger than its memory limit when few columns are read, and names the limit when they do not fit', async () => {
     const file = at('large.csv');
     const out = createWriteStream(file);
