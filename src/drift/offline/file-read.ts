@@ -65,7 +65,12 @@ async function describe(db: Database, file: string, format: FileFormat): Promise
     query: `DESCRIBE file({path:String}, '${name}')`,
     query_params: { path: file },
     format: 'JSONEachRow',
-    clickhouse_settings: READ_SETTINGS,
+    // Inference on (every setting explicit: the embedded engine keeps a query's settings for the next).
+    clickhouse_settings: {
+      ...READ_SETTINGS,
+      input_format_csv_use_best_effort_in_schema_inference: 1,
+      schema_inference_make_columns_nullable: 1,
+    },
   });
   return (await result.json<{ name: string; type: string }>()).map((r) => ({ name: r.name, type: r.type }));
 }

@@ -23,6 +23,8 @@ export const READ_SETTINGS = {
   input_format_csv_use_best_effort_in_schema_inference: 0,
   schema_inference_make_columns_nullable: 0,
   precise_float_parsing: 1,
+  // The inferred schema depends on the settings above, which differ between reads: never reuse one.
+  schema_inference_use_cache_for_file: 0,
   // A file of 10,000 columns makes a long query (Parquet) and many cells per row.
   max_query_size: '67108864',
   max_ast_elements: '10000000',
