@@ -28,7 +28,7 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
 const METHODS: MethodOption[] = ['auto', 'ks', 'wasserstein', 'psi', 'jensenshannon'];
 const usage =
-  'modelwatch bench drift [--rows 1000000] [--features 100] [--files DIR (keep the CSV/Parquet files, e.g. for bench/evidently)]';
+  'modelwatch bench drift [--rows 1000000] [--features 100] [--files DIR (keep the CSV/Parquet files, e.g. for bench/evidently)] [--no-offline]';
 
 function positive(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
@@ -71,7 +71,12 @@ export const driftBench: Bench = {
   async run(args, { migrations }) {
     const { values } = parseOptions(
       args,
-      { rows: { type: 'string' }, features: { type: 'string' }, files: { type: 'string' } },
+      {
+        rows: { type: 'string' },
+        features: { type: 'string' },
+        files: { type: 'string' },
+        'no-offline': { type: 'boolean' },
+      },
       usage,
     );
     const rows = positive(values.rows, 1_000_000, 'rows');
@@ -147,19 +152,26 @@ export const driftBench: Bench = {
           `  ${resolved.padEnd(20)}${fmt(computeSeconds).padEnd(28)}${fmt(totalSeconds).padEnd(28)}${drifted}/${features}`,
         );
       }
-      const offline: OfflineTimings = await benchOffline(db, {
-        features,
-        window: { reference: { from: T0, to: T0 + DAY }, current: window },
-        dir: values.files ?? dir,
-        log,
-      });
-      lines.push('', 'offline path (modelwatch drift, wasserstein, same rows in files)');
+      // The service path's peak, before the files (2 GB of CSV at full size) are written.
+      const servicePeakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      const offline: OfflineTimings = values['no-offline']
+        ? { files: [], runs: [] }
+        : await benchOffline(db, {
+            features,
+            window: { reference: { from: T0, to: T0 + DAY }, current: window },
+            dir: values.files ?? dir,
+            log,
+          });
+      if (offline.runs.length > 0)
+        lines.push('', 'offline path (modelwatch drift, wasserstein, same rows in files)');
       for (const run of offline.runs) lines.push(`  ${run.label.padEnd(48)} ${fmt(run.seconds)}`);
+      lines.push('', `peak RSS of the service path ${servicePeakRssMb} MB`);
       const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
       lines.push('', `peak RSS ${peakRssMb} MB`);
       const json = {
         features,
         rows,
+        servicePeakRssMb,
         service: {
           setReference: referenceSeconds,
           baselineScan: scanSeconds,
