@@ -167,7 +167,7 @@ export const driftBench: Bench = {
       for (const run of offline.runs) lines.push(`  ${run.label.padEnd(48)} ${fmt(run.seconds)}`);
       lines.push('', `peak RSS of the service path ${servicePeakRssMb} MB`);
       const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-      lines.push('', `peak RSS ${peakRssMb} MB`);
+      if (offline.runs.length > 0) lines.push(`peak RSS with the offline path ${peakRssMb} MB`);
       const json = {
         features,
         rows,
