@@ -1,8 +1,10 @@
 /**
  * `modelwatch bench drift`: one drift window of N numerical features, R reference rows against R
- * current rows, on the embedded engine in a temporary directory. Reports seconds per window for
- * each method, split into reading the window (SQL, transfer) and computing the statistics, beside
- * a same-run baseline: a plain scan of the window's feature values.
+ * current rows, on the embedded engine in a temporary directory. Reports, as a table and as JSON:
+ * the service path (setting the reference; seconds per window for each method, split into reading
+ * the window and computing the statistics) beside a same-run baseline (a plain scan of the
+ * window's values), and the offline path (`modelwatch drift` on the same rows written to CSV and
+ * Parquet files) beside its baseline (a plain parse of the files). Wall and CPU seconds, peak RSS.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,40 +22,33 @@ import { DriftService } from './service/drift-service.js';
 import { PolicyStore } from './store/policies.js';
 import { readWindows } from './store/windows.js';
 import type { MethodOption } from './statistics/index.js';
+import { benchOffline, fmt, seconds, type OfflineTimings, type Timing } from './bench-files.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
 const METHODS: MethodOption[] = ['auto', 'ks', 'wasserstein', 'psi', 'jensenshannon'];
-const usage = 'modelwatch bench drift [--rows 1000000] [--features 100]';
+const usage =
+  'modelwatch bench drift [--rows 1000000] [--features 100] [--files DIR (keep the CSV/Parquet files, e.g. for bench/evidently)] [--no-offline]';
 
 function positive(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new ModelwatchError('BAD_REQUEST', `--${name} must be a whole number above 0, got '${value}'`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new ModelwatchError('BAD_REQUEST', `--${name} must be a whole number above 0, got '${value}'`);
   return n;
 }
-
-interface Timing {
-  wall: number;
-  /** CPU seconds of the whole process: the embedded engine's threads and JavaScript. */
-  cpu: number;
-}
-
-async function seconds<T>(work: () => Promise<T>): Promise<[T, Timing]> {
-  const started = process.hrtime.bigint();
-  const cpu = process.cpuUsage();
-  const result = await work();
-  const used = process.cpuUsage(cpu);
-  return [result, { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: (used.user + used.system) / 1e6 }];
-}
-
-const fmt = (t: Timing) => `${t.wall.toFixed(2).padStart(6)} s (cpu ${t.cpu.toFixed(2).padStart(6)} s)`;
 
 /**
  * Rows generated inside the engine, deterministic (hash-seeded Box-Muller normals). Every tenth
  * feature of the current day is shifted by 0.3 standard deviations, so some columns drift.
  */
-async function generate(db: Database, rows: number, features: number, day: number, log: (m: string) => void): Promise<void> {
+async function generate(
+  db: Database,
+  rows: number,
+  features: number,
+  day: number,
+  log: (m: string) => void,
+): Promise<void> {
   const chunk = 250_000;
   for (let offset = 0; offset < rows; offset += chunk) {
     const n = Math.min(chunk, rows - offset);
@@ -74,7 +69,16 @@ async function generate(db: Database, rows: number, features: number, day: numbe
 
 export const driftBench: Bench = {
   async run(args, { migrations }) {
-    const { values } = parseOptions(args, { rows: { type: 'string' }, features: { type: 'string' } }, usage);
+    const { values } = parseOptions(
+      args,
+      {
+        rows: { type: 'string' },
+        features: { type: 'string' },
+        files: { type: 'string' },
+        'no-offline': { type: 'boolean' },
+      },
+      usage,
+    );
     const rows = positive(values.rows, 1_000_000, 'rows');
     const features = positive(values.features, 100, 'features');
     const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -87,10 +91,18 @@ export const driftBench: Bench = {
       await models.registerSeen([{ modelId: 'bench', version: '1', task: 'regression', firstSeen: T0 }]);
       await generate(db, rows, features, 0, log);
       await generate(db, rows, features, 1, log);
-      const service = new DriftService({ db, models, policies: new PolicyStore(db), logger: createLogger('warn', 'bench'), cachedReferences: 1 });
+      const service = new DriftService({
+        db,
+        models,
+        policies: new PolicyStore(db),
+        logger: createLogger('warn', 'bench'),
+        cachedReferences: 1,
+      });
       const key = { modelId: 'bench', version: '1' };
       log('setting the reference from the first day');
-      const [, referenceSeconds] = await seconds(() => service.setReference(key, { from: T0, to: T0 + DAY }, 'bench'));
+      const [, referenceSeconds] = await seconds(() =>
+        service.setReference(key, { from: T0, to: T0 + DAY }, 'bench'),
+      );
       const reference = (await service.reference(key))!;
       const window = { from: T0 + DAY, to: T0 + 2 * DAY };
 
@@ -116,22 +128,60 @@ export const driftBench: Bench = {
       const lines = [
         `drift bench: ${features} numerical features, ${rows} reference rows, ${rows} current rows (embedded ClickHouse, ${dir})`,
         `wall seconds (cpu seconds of engine + JavaScript, 2 cores)`,
+        `service path`,
         `  set reference (copy, sort, load, summarize)      ${fmt(referenceSeconds)}`,
         `  baseline: scan of the window's values (FINAL)    ${fmt(scanSeconds)}`,
         `  read the window (SQL sort + Native transfer)     ${fmt(readSeconds)}`,
         '',
         `  ${'method'.padEnd(20)}${'statistics only'.padEnd(28)}${'end-to-end per window'.padEnd(28)}drifted features`,
       ];
+      const perMethod: { method: string; statistics: Timing; endToEnd: Timing; drifted: number }[] = [];
       for (const method of METHODS) {
         const methodPlans = planColumns(reference, settings, method);
-        const [bucket, computeSeconds] = await seconds(() => Promise.resolve(evaluateWindow(methodPlans, sample, settings.datasetDriftShare)));
+        const [bucket, computeSeconds] = await seconds(() =>
+          Promise.resolve(evaluateWindow(methodPlans, sample, settings.datasetDriftShare)),
+        );
         log(`window with method ${method}`);
-        const [, totalSeconds] = await seconds(() => service.report({ modelId: 'bench', version: '1', ...window, window: undefined, method }));
+        const [, totalSeconds] = await seconds(() =>
+          service.report({ modelId: 'bench', version: '1', ...window, window: undefined, method }),
+        );
         const drifted = bucket.columns.filter((c) => c.role === 'feature' && c.drifted).length;
         const resolved = method === 'auto' ? `auto (${methodPlans[0]?.method ?? '?'})` : method;
-        lines.push(`  ${resolved.padEnd(20)}${fmt(computeSeconds).padEnd(28)}${fmt(totalSeconds).padEnd(28)}${drifted}/${features}`);
+        perMethod.push({ method: resolved, statistics: computeSeconds, endToEnd: totalSeconds, drifted });
+        lines.push(
+          `  ${resolved.padEnd(20)}${fmt(computeSeconds).padEnd(28)}${fmt(totalSeconds).padEnd(28)}${drifted}/${features}`,
+        );
       }
-      process.stdout.write(`${lines.join('\n')}\n`);
+      // The service path's peak, before the files (2 GB of CSV at full size) are written.
+      const servicePeakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      const offline: OfflineTimings = values['no-offline']
+        ? { files: [], runs: [] }
+        : await benchOffline(db, {
+            features,
+            window: { reference: { from: T0, to: T0 + DAY }, current: window },
+            dir: values.files ?? dir,
+            log,
+          });
+      if (offline.runs.length > 0)
+        lines.push('', 'offline path (modelwatch drift, wasserstein, same rows in files)');
+      for (const run of offline.runs) lines.push(`  ${run.label.padEnd(48)} ${fmt(run.seconds)}`);
+      lines.push('', `peak RSS of the service path ${servicePeakRssMb} MB`);
+      const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      if (offline.runs.length > 0) lines.push(`peak RSS with the offline path ${peakRssMb} MB`);
+      const json = {
+        features,
+        rows,
+        servicePeakRssMb,
+        service: {
+          setReference: referenceSeconds,
+          baselineScan: scanSeconds,
+          readWindow: readSeconds,
+          methods: perMethod,
+        },
+        offline,
+        peakRssMb,
+      };
+      process.stdout.write(`${lines.join('\n')}\n\n${JSON.stringify(json)}\n`);
     } finally {
       await db.close();
       await rm(dir, { recursive: true, force: true });

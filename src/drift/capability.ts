@@ -35,7 +35,8 @@ export const drift: CapabilityDefinition<DriftCapability> = {
   },
   benches: {
     drift: {
-      summary: 'drift of one window, every method: --rows R (reference and current, default 1000000) --features N (default 100)',
+      summary:
+        'drift of one window, every method: --rows R (reference and current, default 1000000) --features N (default 100)',
       load: async () => (await import('./bench.js')).driftBench,
     },
   },

@@ -4,7 +4,13 @@ export { readDriftWindows, type DriftWindowQuery, type StoredDriftWindow } from 
 export { DriftService, type ReferenceSummary, type ReportRequest } from './service/drift-service.js';
 export { DriftEvaluator, type EvaluatedWindow } from './service/evaluator.js';
 export { DriftError, type DriftErrorCode } from './errors.js';
-export { driftPolicySchema, driftSettings, effectiveDriftPolicy, type DriftPolicy, type DriftSettings } from './engine/settings.js';
+export {
+  driftPolicySchema,
+  driftSettings,
+  effectiveDriftPolicy,
+  type DriftPolicy,
+  type DriftSettings,
+} from './engine/settings.js';
 export type { ColumnDrift, ColumnRole, DriftBucket, DriftReport } from './engine/types.js';
 export { runOfflineDrift, type OfflineDriftOptions, type OfflineDriftReport } from './offline/offline.js';
 export { formatTable as formatDriftTable } from './offline/table.js';

@@ -5,7 +5,7 @@ import { runOfflineDrift } from './offline.js';
 import { formatTable as formatDriftTable } from './table.js';
 
 const usage =
-  'modelwatch drift --reference FILE --current FILE [--columns A,B,…] [--timestamp-column C --bucket B] [--method M] [--format json|table]';
+  'modelwatch drift --reference FILE --current FILE [--columns A,B,…] [--timestamp-column C --bucket B] [--method M] [--format json|table] [--max-memory MIB]';
 
 export interface DriftCommandIo {
   stdout(text: string): void;
@@ -14,12 +14,17 @@ export interface DriftCommandIo {
   interactive: boolean;
 }
 
+/** Quiet for this long: a quick run prints nothing but its result. */
+const PROGRESS_AFTER_MS = 1_500;
+
 function progressReporter(io: DriftCommandIo) {
+  const started = Date.now();
   let last = 0;
   let shown = false;
   return {
     update(message: string) {
       const now = Date.now();
+      if (now - started < PROGRESS_AFTER_MS) return;
       if (io.interactive) {
         io.stderr(`\r${message}\u001b[K`);
         shown = true;
@@ -46,18 +51,35 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
       bucket: { type: 'string' },
       method: { type: 'string' },
       format: { type: 'string' },
+      'max-memory': { type: 'string' },
     },
     usage,
   );
-  if (positionals.length > 0) throw new ModelwatchError('BAD_REQUEST', `unexpected argument '${positionals[0]}'; usage: ${usage}`);
-  if (!values.reference || !values.current) throw new ModelwatchError('BAD_REQUEST', `--reference and --current are required; usage: ${usage}`);
+  if (positionals.length > 0)
+    throw new ModelwatchError('BAD_REQUEST', `unexpected argument '${positionals[0]}'; usage: ${usage}`);
+  if (!values.reference || !values.current)
+    throw new ModelwatchError('BAD_REQUEST', `--reference and --current are required; usage: ${usage}`);
   const format = values.format ?? 'table';
-  if (format !== 'json' && format !== 'table') throw new ModelwatchError('BAD_REQUEST', `--format must be json or table, got '${format}'`);
+  if (format !== 'json' && format !== 'table')
+    throw new ModelwatchError('BAD_REQUEST', `--format must be json or table, got '${format}'`);
   const method = values.method;
   if (method !== undefined && !(METHOD_OPTIONS as readonly string[]).includes(method)) {
-    throw new ModelwatchError('BAD_REQUEST', `--method must be one of ${METHOD_OPTIONS.join(', ')}, got '${method}'`);
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `--method must be one of ${METHOD_OPTIONS.join(', ')}, got '${method}'`,
+    );
   }
-  const columns = values.columns?.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const maxMemory = values['max-memory'] === undefined ? undefined : Number(values['max-memory']);
+  if (maxMemory !== undefined && !(Number.isSafeInteger(maxMemory) && maxMemory >= 1)) {
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `--max-memory must be a whole number of MiB above 0, got '${values['max-memory']}'`,
+    );
+  }
+  const columns = values.columns
+    ?.split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
   const progress = progressReporter(io);
   try {
     const report = await runOfflineDrift({
@@ -68,6 +90,7 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
       bucket: values.bucket,
       method: method as (typeof METHOD_OPTIONS)[number] | undefined,
       progress: (m) => progress.update(m),
+      maxMemoryBytes: maxMemory === undefined ? undefined : maxMemory * 1024 ** 2,
     });
     progress.done();
     io.stdout(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatDriftTable(report));

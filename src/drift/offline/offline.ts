@@ -11,7 +11,9 @@ import { driftSettings } from '../engine/settings.js';
 import type { ColumnRole, DriftBucket } from '../engine/types.js';
 import { parseTime, parseBucket, bucketEnd, bucketStart } from '../../platform/time/index.js';
 import type { MethodOption } from '../statistics/index.js';
-import { readRows } from './read-rows.js';
+import type { Database } from '../../platform/clickhouse/index.js';
+import { readFileColumns, type FileColumns } from './file-read.js';
+import { assertReadable, fileFormat, readRows } from './read-rows.js';
 
 export interface OfflineDriftOptions {
   reference: string;
@@ -23,6 +25,10 @@ export interface OfflineDriftOptions {
   method?: MethodOption | undefined;
   /** Progress messages (the CLI sends them to stderr). */
   progress?: (message: string) => void;
+  /** Memory the engine may use for one file's values. @default 4 GiB (see `readFileColumns`) */
+  maxMemoryBytes?: number | undefined;
+  /** The engine to read files with. @default one temporary engine per process */
+  db?: Database | undefined;
 }
 
 /** The drift route's response shape, for files; a bucket's start and end are null when the file has no timestamps. */
@@ -57,23 +63,97 @@ async function collect(
   return rows;
 }
 
+/**
+ * A file read by the engine. A value the row rules refuse is reported by re-reading the file in
+ * JavaScript, which stops at the first bad row with its exact `file:line.column` message.
+ */
+async function engineRead(
+  file: string,
+  options: OfflineDriftOptions,
+  keep: (column: string, role: ColumnRole) => boolean,
+): Promise<FileColumns> {
+  const name = path.basename(file);
+  const format = fileFormat(file);
+  await assertReadable(file);
+  const describeBad = async (fallback: string): Promise<never> => {
+    if (format !== 'parquet') await collect(file, options, () => new SampleBuilder(keep));
+    throw new ModelwatchError('BAD_REQUEST', fallback);
+  };
+  let read: FileColumns;
+  try {
+    read = await readFileColumns(
+      file,
+      format,
+      {
+        wanted: options.columns,
+        maxMemoryBytes: options.maxMemoryBytes,
+        progress: options.progress
+          ? (share) => options.progress?.(`reading ${name} ${bar(share)}`)
+          : undefined,
+      },
+      options.db,
+    );
+  } catch (err) {
+    if (err instanceof ModelwatchError) throw err;
+    return describeBad(`${name}: cannot read it as ${format.toUpperCase()} (${firstLine(err)})`);
+  }
+  if (read.bad !== undefined)
+    return describeBad(
+      `${name}: row ${read.bad.row + 1}, column '${read.bad.column}': the value is not allowed (a non-finite number, or a text score)`,
+    );
+  if (read.rows === 0) throw new ModelwatchError('BAD_REQUEST', `${name}: no rows`);
+  return read;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+}
+
+/** A text progress bar: `[#####.....]  50%`. */
+export function bar(share: number): string {
+  const filled = Math.round(share * 20);
+  return `[${'#'.repeat(filled)}${'.'.repeat(20 - filled)}] ${String(Math.round(share * 100)).padStart(3)}%`;
+}
+
 export async function runOfflineDrift(options: OfflineDriftOptions): Promise<OfflineDriftReport> {
   const window = options.bucket === undefined ? undefined : parseBucket(options.bucket);
-  if (options.bucket !== undefined && window === undefined) throw new ModelwatchError('BAD_REQUEST', `--bucket: '${options.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`);
-  if (window && !options.timestampColumn) throw new ModelwatchError('BAD_REQUEST', '--bucket needs --timestamp-column');
+  if (options.bucket !== undefined && window === undefined)
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `--bucket: '${options.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`,
+    );
+  if (window && !options.timestampColumn)
+    throw new ModelwatchError('BAD_REQUEST', '--bucket needs --timestamp-column');
+  if (options.timestampColumn === undefined) return runWholeFiles(options);
   const wanted = options.columns ? new Set(options.columns) : undefined;
-  const keep = (column: string, role: ColumnRole) => column !== options.timestampColumn && (wanted === undefined || wanted.has(column) || (role !== 'feature' && wanted.has(role)));
+  const keep = (column: string, role: ColumnRole) =>
+    column !== options.timestampColumn &&
+    (wanted === undefined || wanted.has(column) || (role !== 'feature' && wanted.has(role)));
 
   const referenceBuilder = new SampleBuilder(keep);
   const referenceRows = await collect(options.reference, options, () => referenceBuilder);
   const reference = referenceFromRaw(
-    { modelId: 'offline', version: 'offline', revision: 0, source: 'rows', from: null, to: null, rows: referenceRows, setAt: Date.now() },
+    {
+      modelId: 'offline',
+      version: 'offline',
+      revision: 0,
+      source: 'rows',
+      from: null,
+      to: null,
+      rows: referenceRows,
+      setAt: Date.now(),
+    },
     referenceBuilder.build(),
   );
   for (const column of wanted ?? []) {
-    if (!reference.columns.some((c) => c.column === column)) throw new ModelwatchError('BAD_REQUEST', `--columns: '${column}' has no values in ${path.basename(options.reference)}`);
+    if (!reference.columns.some((c) => c.column === column))
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `--columns: '${column}' has no values in ${path.basename(options.reference)}`,
+      );
   }
-  if (reference.columns.length === 0) throw new ModelwatchError('BAD_REQUEST', `${path.basename(options.reference)}: no column holds a value`);
+  if (reference.columns.length === 0)
+    throw new ModelwatchError('BAD_REQUEST', `${path.basename(options.reference)}: no column holds a value`);
 
   // Buckets by the current file's timestamps (or one bucket for the whole file).
   const buckets = new Map<number, { builder: SampleBuilder; first: number; last: number }>();
@@ -81,14 +161,19 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
     if (!options.timestampColumn) return undefined;
     const value = row[options.timestampColumn];
     const ms = typeof value === 'string' || typeof value === 'number' ? parseTime(value) : undefined;
-    if (ms === undefined) throw new ModelwatchError('BAD_REQUEST', `${where}.${options.timestampColumn}: '${String(value)}' is not an ISO-8601 time or epoch milliseconds`);
+    if (ms === undefined)
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `${where}.${options.timestampColumn}: '${String(value)}' is not an ISO-8601 time or epoch milliseconds`,
+      );
     return ms;
   };
   const currentRows = await collect(options.current, options, (row, where) => {
     const ms = timestampOf(row, where);
     const key = window && ms !== undefined ? bucketStart(window, ms) : 0;
     let bucket = buckets.get(key);
-    if (!bucket) buckets.set(key, (bucket = { builder: new SampleBuilder(keep), first: ms ?? 0, last: ms ?? 0 }));
+    if (!bucket)
+      buckets.set(key, (bucket = { builder: new SampleBuilder(keep), first: ms ?? 0, last: ms ?? 0 }));
     if (ms !== undefined) {
       bucket.first = Math.min(bucket.first, ms);
       bucket.last = Math.max(bucket.last, ms);
@@ -106,7 +191,11 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
     // Without a bucket, the one bucket spans the file's timestamps.
     const start = window ? key : first;
     const end = window ? bucketEnd(window, key) : last + (options.timestampColumn ? 1 : 0);
-    const bucket = evaluateWindow(plans, windowFromRaw(plans, builder.build(), { start, end, count: builder.rows }), settings.datasetDriftShare);
+    const bucket = evaluateWindow(
+      plans,
+      windowFromRaw(plans, builder.build(), { start, end, count: builder.rows }),
+      settings.datasetDriftShare,
+    );
     out.push(options.timestampColumn ? bucket : { ...bucket, start: null, end: null });
   }
   return {
@@ -115,5 +204,50 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
     reference: { source: 'rows', file: path.basename(options.reference), rows: referenceRows },
     current: { file: path.basename(options.current), rows: currentRows },
     buckets: out,
+  };
+}
+
+/** Without buckets: both files read by the engine, one window holding the whole current file. */
+async function runWholeFiles(options: OfflineDriftOptions): Promise<OfflineDriftReport> {
+  const wanted = options.columns ? new Set(options.columns) : undefined;
+  const keep = (column: string) => wanted === undefined || wanted.has(column);
+  const ref = await engineRead(options.reference, options, keep);
+  const reference = referenceFromRaw(
+    {
+      modelId: 'offline',
+      version: 'offline',
+      revision: 0,
+      source: 'rows',
+      from: null,
+      to: null,
+      rows: ref.rows,
+      setAt: Date.now(),
+    },
+    ref.columns,
+  );
+  for (const column of wanted ?? []) {
+    if (!reference.columns.some((c) => c.column === column))
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `--columns: '${column}' has no values in ${path.basename(options.reference)}`,
+      );
+  }
+  if (reference.columns.length === 0)
+    throw new ModelwatchError('BAD_REQUEST', `${path.basename(options.reference)}: no column holds a value`);
+  const cur = await engineRead(options.current, options, keep);
+  const settings = driftSettings(options.method === undefined ? {} : { method: options.method });
+  const plans = planColumns(reference, settings, options.method);
+  options.progress?.('computing');
+  const bucket = evaluateWindow(
+    plans,
+    windowFromRaw(plans, cur.columns, { start: 0, end: 0, count: cur.rows }),
+    settings.datasetDriftShare,
+  );
+  return {
+    model_id: 'offline',
+    version: 'offline',
+    reference: { source: 'rows', file: path.basename(options.reference), rows: ref.rows },
+    current: { file: path.basename(options.current), rows: cur.rows },
+    buckets: [{ ...bucket, start: null, end: null }],
   };
 }

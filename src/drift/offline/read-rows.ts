@@ -23,29 +23,48 @@ const INFINITE = /^[+-]?(inf|infinity)$/i;
 
 export function castCell(value: string, where: string): unknown {
   if (MISSING.has(value)) return null;
-  if (INFINITE.test(value)) throw new ModelwatchError('BAD_REQUEST', `${where}: '${value}' is not a finite number`);
+  if (INFINITE.test(value))
+    throw new ModelwatchError('BAD_REQUEST', `${where}: '${value}' is not a finite number`);
   if (!NUMBER.test(value)) return value;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new ModelwatchError('BAD_REQUEST', `${where}: '${value}' is not a finite number`);
+  if (!Number.isFinite(n))
+    throw new ModelwatchError('BAD_REQUEST', `${where}: '${value}' is not a finite number`);
   return n;
 }
 
-export function fileFormat(file: string): 'csv' | 'jsonl' {
+export function fileFormat(file: string): 'csv' | 'jsonl' | 'parquet' {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  throw new ModelwatchError('BAD_REQUEST', `${file}: unknown file type '${ext || '(none)'}'; use .csv, .jsonl or .ndjson`);
+  if (ext === '.parquet') return 'parquet';
+  throw new ModelwatchError(
+    'BAD_REQUEST',
+    `${file}: unknown file type '${ext || '(none)'}'; use .csv, .jsonl or .ndjson, or .parquet`,
+  );
 }
 
-export async function* readRows(file: string): AsyncGenerator<FileRow> {
-  const format = fileFormat(file);
+/** A regular file that exists; a clear error otherwise. */
+export async function assertReadable(file: string): Promise<void> {
   try {
     const info = await stat(file);
     if (!info.isFile()) throw new ModelwatchError('BAD_REQUEST', `${file}: not a file`);
   } catch (err) {
     if (err instanceof ModelwatchError) throw err;
-    throw new ModelwatchError('BAD_REQUEST', `${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
+}
+
+export async function* readRows(file: string): AsyncGenerator<FileRow> {
+  const format = fileFormat(file);
+  if (format === 'parquet')
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `${path.basename(file)}: Parquet files are read by the engine only, which does not bucket by time yet; drop --timestamp-column or convert the file to CSV`,
+    );
+  await assertReadable(file);
   const name = path.basename(file);
   if (format === 'jsonl') {
     const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
@@ -59,20 +78,34 @@ export async function* readRows(file: string): AsyncGenerator<FileRow> {
       } catch {
         throw new ModelwatchError('BAD_REQUEST', `${name}:${line}: not valid JSON`);
       }
-      if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new ModelwatchError('BAD_REQUEST', `${name}:${line}: expected a JSON object`);
+      if (typeof row !== 'object' || row === null || Array.isArray(row))
+        throw new ModelwatchError('BAD_REQUEST', `${name}:${line}: expected a JSON object`);
       yield { row: row as Record<string, unknown>, where: `${name}:${line}` };
     }
     return;
   }
   const parser = createReadStream(file).pipe(
-    parse({ columns: true, bom: true, skip_empty_lines: true, info: true, cast: (value, context) => (context.header ? value : castCell(value, `${name}:${context.lines}.${String(context.column)}`)) }),
+    parse({
+      columns: true,
+      bom: true,
+      skip_empty_lines: true,
+      info: true,
+      cast: (value, context) =>
+        context.header ? value : castCell(value, `${name}:${context.lines}.${String(context.column)}`),
+    }),
   );
   try {
-    for await (const record of parser as AsyncIterable<{ record: Record<string, unknown>; info: { lines: number } }>) {
+    for await (const record of parser as AsyncIterable<{
+      record: Record<string, unknown>;
+      info: { lines: number };
+    }>) {
       yield { row: record.record, where: `${name}:${record.info.lines}` };
     }
   } catch (err) {
     if (err instanceof ModelwatchError) throw err;
-    throw new ModelwatchError('BAD_REQUEST', `${name}: not valid CSV (${err instanceof Error ? err.message : String(err)})`);
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `${name}: not valid CSV (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
 }

@@ -21,9 +21,13 @@ function num(v: number | null): string {
 }
 
 export function formatTable(report: OfflineDriftReport): string {
-  const lines = [`reference ${report.reference.file} (${report.reference.rows} rows), current ${report.current.file} (${report.current.rows} rows)`];
+  const lines = [
+    `reference ${report.reference.file} (${report.reference.rows} rows), current ${report.current.file} (${report.current.rows} rows)`,
+  ];
   for (const b of report.buckets) {
-    const features = b.columns.filter((c) => c.role === 'feature' && (c.statistic !== null || c.p_value !== null));
+    const features = b.columns.filter(
+      (c) => c.role === 'feature' && (c.statistic !== null || c.p_value !== null),
+    );
     const drifted = features.filter((c) => c.drifted).length;
     lines.push('');
     lines.push(
@@ -31,10 +35,25 @@ export function formatTable(report: OfflineDriftReport): string {
     );
     const rows = [...b.columns]
       .sort((x, y) => severity(y) - severity(x) || x.column.localeCompare(y.column))
-      .map((c) => [c.drifted ? 'DRIFT' : '', c.role === 'feature' ? c.column : `${c.column} (${c.role})`, c.kind, c.method, num(c.statistic === null && c.p_value === 0 ? Infinity : c.statistic), num(c.p_value), num(c.threshold), String(c.count)]);
+      .map((c) => [
+        c.drifted ? 'DRIFT' : '',
+        c.role === 'feature' ? c.column : `${c.column} (${c.role})`,
+        c.kind,
+        c.method,
+        num(c.statistic === null && c.p_value === 0 ? Infinity : c.statistic),
+        num(c.p_value),
+        num(c.threshold),
+        String(c.count),
+      ]);
     const header = ['', 'column', 'kind', 'method', 'statistic', 'p-value', 'threshold', 'values'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const r of [header, ...rows]) lines.push(`  ${r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}`);
+    for (const r of [header, ...rows])
+      lines.push(
+        `  ${r
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd()}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -60,6 +60,34 @@ export function binCounts(edges: readonly number[], values: ArrayLike<number>): 
   return counts;
 }
 
+/**
+ * `binCounts` for sorted values, in O(edges · log n): a bin's count is the distance between the
+ * first positions holding a value ≥ each of its edges. The same counts, without a search per value
+ * (a 1M-value reference column took ~40 ms per column the other way).
+ */
+export function binCountsSorted(edges: readonly number[], sorted: Float64Array): number[] {
+  const counts: number[] = [];
+  let previous = 0;
+  for (const edge of edges) {
+    const at = firstAtLeast(sorted, edge);
+    counts.push(at - previous);
+    previous = at;
+  }
+  counts.push(sorted.length - previous);
+  return counts;
+}
+
+function firstAtLeast(sorted: Float64Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export interface AlignedCounts {
   /** Categories of R ∪ C, sorted so that the layout is deterministic. */
   categories: string[];

@@ -2,7 +2,7 @@
  * Per-column drift from prepared samples: the one place that turns empty samples into
  * "no statistic" instead of an exception, so an all-null window never breaks a drift run.
  */
-import { binCounts, quantileEdges } from './binning.js';
+import { binCountsSorted, quantileEdges } from './binning.js';
 import { chiSquare } from './chi-square.js';
 import { jensenShannonDistance, psi } from './divergence.js';
 import { ksPValue, ksStatistic } from './ks.js';
@@ -46,7 +46,7 @@ export interface NumericalReference {
 export function numericalReference(sortedR: Float64Array): NumericalReference {
   if (sortedR.length === 0) return { sorted: sortedR, edges: [], counts: [0], std: 0 };
   const edges = quantileEdges(sortedR);
-  return { sorted: sortedR, edges, counts: binCounts(edges, sortedR), std: populationStd(sortedR) };
+  return { sorted: sortedR, edges, counts: binCountsSorted(edges, sortedR), std: populationStd(sortedR) };
 }
 
 export interface ColumnDriftResult {
@@ -75,11 +75,11 @@ export function numericalDrift(
     case 'wasserstein':
       return decide(method, normalizedWasserstein(ref.sorted, sortedC, ref.std), null, threshold);
     case 'psi':
-      return decide(method, psi(ref.counts, binCounts(ref.edges, sortedC)), null, threshold);
+      return decide(method, psi(ref.counts, binCountsSorted(ref.edges, sortedC)), null, threshold);
     case 'jensenshannon':
       return decide(
         method,
-        jensenShannonDistance(ref.counts, binCounts(ref.edges, sortedC)),
+        jensenShannonDistance(ref.counts, binCountsSorted(ref.edges, sortedC)),
         null,
         threshold,
       );

@@ -11,6 +11,7 @@ export {
   EDGE_QUANTILES,
   alignCategoryCounts,
   binCounts,
+  binCountsSorted,
   binIndex,
   quantileEdges,
   quantileLinear,

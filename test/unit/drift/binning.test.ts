@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   alignCategoryCounts,
   binCounts,
+  binCountsSorted,
   binIndex,
   quantileEdges,
   quantileLinear,
@@ -96,5 +98,22 @@ describe('alignCategoryCounts', () => {
       ref: [3, 5, 0],
       cur: [4, 0, 2],
     });
+  });
+});
+
+describe('binCountsSorted', () => {
+  it('gives the counts of binCounts for sorted values, ties on the edges included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.integer({ min: -6, max: 6 }), { maxLength: 9 }),
+        (values, rawEdges) => {
+          const sorted = Float64Array.from(values.map((v) => v / 2)).sort();
+          const edges = [...new Set(rawEdges.map((e) => e / 2))].sort((a, b) => a - b);
+          expect(binCountsSorted(edges, sorted)).toEqual(binCounts(edges, sorted));
+        },
+      ),
+    );
+    expect(binCountsSorted([1, 1.5], Float64Array.from([0, 1, 1, 1.2, 1.5, 3]))).toEqual([1, 3, 2]);
   });
 });

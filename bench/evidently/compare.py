@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Times Evidently's DataDriftPreset against `modelwatch drift` on the same files.
+
+Usage (see README.md in this folder):
+    python compare.py --reference reference.csv --current current.csv [--stattest wasserstein] [--modelwatch "node dist/cli/main.js"]
+
+Both tools read the files themselves (pandas for Evidently; the embedded engine for modelwatch),
+so each time covers reading, computing and reporting. Prints one JSON line with both timings
+and their ratio, and how many columns each found drifted.
+"""
+import argparse
+import json
+import resource
+import shlex
+import subprocess
+import time
+
+import pandas as pd
+
+
+def read(path: str) -> pd.DataFrame:
+    if path.endswith(".parquet"):
+        return pd.read_parquet(path)
+    if path.endswith(".jsonl") or path.endswith(".ndjson"):
+        return pd.read_json(path, lines=True)
+    return pd.read_csv(path)
+
+
+def run_evidently(reference: str, current: str, stattest: str) -> dict:
+    from evidently.legacy.metric_preset import DataDriftPreset
+    from evidently.legacy.pipeline.column_mapping import ColumnMapping
+    from evidently.legacy.report import Report
+
+    started = time.perf_counter()
+    cpu = time.process_time()
+    ref = read(reference)
+    cur = read(current)
+    loaded = time.perf_counter()
+    mapping = ColumnMapping(numerical_features=list(ref.columns), categorical_features=[])
+    report = Report(metrics=[DataDriftPreset(stattest=stattest)])
+    report.run(reference_data=ref, current_data=cur, column_mapping=mapping)
+    result = report.as_dict()
+    finished = time.perf_counter()
+    drift = result["metrics"][0]["result"]
+    return {
+        "seconds": finished - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "read_seconds": loaded - started,
+        "drifted": drift["number_of_drifted_columns"],
+        "columns": drift["number_of_columns"],
+    }
+
+
+def run_modelwatch(command: str, reference: str, current: str, stattest: str) -> dict:
+    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(
+        [*shlex.split(command), "drift", "--reference", reference, "--current", current, "--method", stattest, "--format", "json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    finished = time.perf_counter()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    bucket = json.loads(out.stdout)["buckets"][0]
+    features = [c for c in bucket["columns"] if c["role"] == "feature"]
+    return {"seconds": finished - started, "cpu_seconds": cpu, "drifted": sum(c["drifted"] for c in features), "columns": len(features)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reference", required=True)
+    parser.add_argument("--current", required=True)
+    parser.add_argument("--stattest", default="wasserstein", choices=["wasserstein", "ks", "psi", "jensenshannon"])
+    parser.add_argument("--modelwatch", default="node dist/cli/main.js", help="how to run the modelwatch CLI")
+    args = parser.parse_args()
+    modelwatch = run_modelwatch(args.modelwatch, args.reference, args.current, args.stattest)
+    evidently = run_evidently(args.reference, args.current, args.stattest)
+    print(json.dumps({
+        "reference": args.reference,
+        "current": args.current,
+        "stattest": args.stattest,
+        "modelwatch": modelwatch,
+        "evidently": evidently,
+        "evidently_over_modelwatch": evidently["seconds"] / modelwatch["seconds"],
+        "evidently_over_modelwatch_cpu": evidently["cpu_seconds"] / modelwatch["cpu_seconds"],
+    }))
+
+
+if __name__ == "__main__":
+    main()

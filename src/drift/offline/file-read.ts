@@ -1,0 +1,259 @@
+/**
+ * Reads a whole file into raw columns with the embedded engine (see `file-sql.ts`): the file is
+ * streamed by the engine's parallel readers and only the per-column results (sorted numbers,
+ * text counts) reach JavaScript. Progress comes from the engine's own counters.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openDatabase, type Database } from '../../platform/clickhouse/index.js';
+import { loadConfig } from '../../platform/config/index.js';
+import { ModelwatchError } from '../../platform/errors.js';
+import type { ColumnRole, RawColumn } from '../engine/types.js';
+import { definedParams, parseNative } from '../store/native.js';
+import {
+  columnsQuery,
+  NUMERIC_TYPE,
+  numbersQuery,
+  READ_SETTINGS,
+  type FileColumn,
+  type FileFormat,
+} from './file-sql.js';
+
+export interface FileColumns {
+  rows: number;
+  columns: RawColumn[];
+  /** The first value the row rules refuse, if any (0-based data row). */
+  bad: { column: string; row: number } | undefined;
+}
+
+export interface FileReadOptions {
+  /** Only these column names (the row marker is always read). */
+  wanted?: readonly string[] | undefined;
+  /**
+   * Memory the engine may use for one file's values (the sorted numbers are 8 bytes each); a file
+   * whose selected values need more is a clear error, not an out-of-memory crash.
+   * @default 4 GiB
+   */
+  maxMemoryBytes?: number | undefined;
+  /** Called now and then with the share of the file read (0..1). */
+  progress?: ((share: number) => void) | undefined;
+}
+
+export const DEFAULT_MAX_MEMORY_BYTES = 4 * 1024 ** 3;
+const MEMORY_LIMIT_EXCEEDED = 241;
+
+let shared: Promise<Database> | undefined;
+
+/** One engine per process (chdb holds one), in a temporary directory removed at exit. */
+export function offlineDatabase(): Promise<Database> {
+  if (!shared) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'modelwatch-drift-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    shared = openDatabase(
+      loadConfig({ MODELWATCH_DATA_DIR: dir, MODELWATCH_CLICKHOUSE_DATABASE: 'offline' }).clickhouse,
+    );
+  }
+  return shared;
+}
+
+async function describe(db: Database, file: string, format: FileFormat): Promise<FileColumn[]> {
+  const name = format === 'csv' ? 'CSVWithNames' : 'Parquet';
+  const result = await db.client.query({
+    query: `DESCRIBE file({path:String}, '${name}')`,
+    query_params: { path: file },
+    format: 'JSONEachRow',
+    // Inference on (every setting explicit: the embedded engine keeps a query's settings for the next).
+    clickhouse_settings: {
+      ...READ_SETTINGS,
+      input_format_csv_use_best_effort_in_schema_inference: 1,
+      schema_inference_make_columns_nullable: 1,
+    },
+  });
+  return (await result.json<{ name: string; type: string }>()).map((r) => ({ name: r.name, type: r.type }));
+}
+
+/** Polls the engine's counters for the running query; stops when `done` resolves. */
+function watch(
+  db: Database,
+  queryId: string,
+  totalBytes: number,
+  progress: (share: number) => void,
+): () => void {
+  let stopped = false;
+  const tick = async () => {
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (stopped) return;
+      try {
+        const result = await db.client.query({
+          query: `SELECT read_bytes FROM system.processes WHERE query_id = {id:String}`,
+          query_params: { id: queryId },
+          format: 'JSONEachRow',
+        });
+        const [row] = await result.json<{ read_bytes: number }>();
+        if (row && !stopped) progress(Math.min(1, Number(row.read_bytes) / Math.max(1, totalBytes)));
+      } catch {
+        return; // progress is a courtesy: never fail a run over it
+      }
+    }
+  };
+  void tick();
+  return () => {
+    stopped = true;
+  };
+}
+
+export async function readFileColumns(
+  file: string,
+  format: FileFormat,
+  options: FileReadOptions = {},
+  db?: Database,
+): Promise<FileColumns> {
+  const engine = db ?? (await offlineDatabase());
+  const wanted = options.wanted;
+  const described = format === 'jsonl' ? [] : await describe(engine, file, format);
+  // Only the wanted columns are read at all: a large file with a few wanted columns streams in little memory.
+  const columns = wanted === undefined ? described : described.filter((c) => wanted.includes(c.name));
+  const read = (numeric: FileColumn[], other: FileColumn[], structure: FileColumn[]) =>
+    readParts(engine, file, format, { numeric, other, structure }, options);
+  if (format === 'jsonl') return read([], [], []);
+  const numeric = columns.filter((c) => NUMERIC_TYPE.test(c.type));
+  const other = columns.filter((c) => !NUMERIC_TYPE.test(c.type));
+  if (format === 'parquet') return read(numeric, other, []);
+  const asText = described.map((c) => ({ name: c.name, type: 'String' }));
+  const typed = described.map((c) => (NUMERIC_TYPE.test(c.type) ? c : { name: c.name, type: 'String' }));
+  try {
+    return await read(numeric, other, typed);
+  } catch (err) {
+    // The engine infers CSV types from the first rows; a text cell further down is a parse error: read all cells as text then.
+    if (err instanceof ModelwatchError || numeric.length === 0) throw err;
+    return read(
+      [],
+      [...numeric, ...other].map((c) => ({ name: c.name, type: 'String' })),
+      asText,
+    );
+  }
+}
+
+interface Parts {
+  /** Columns read as numbers (the fast path). */
+  numeric: FileColumn[];
+  /** Columns read by the row rules, cell by cell. */
+  other: FileColumn[];
+  /** CSV: every column of the file with the type to read it as. */
+  structure: FileColumn[];
+}
+
+async function readParts(
+  engine: Database,
+  file: string,
+  format: FileFormat,
+  parts: Parts,
+  options: FileReadOptions,
+): Promise<FileColumns> {
+  const structure = parts.structure
+    .map((c) => `\`${c.name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\` ${c.type}`)
+    .join(', ');
+  const params = { path: file, structure: structure === '' ? undefined : structure };
+  const out: FileColumns = { rows: 0, columns: [], bad: undefined };
+  if (parts.numeric.length > 0) {
+    const rows = await run(engine, file, numbersQuery(format, parts.numeric), params, options);
+    for (const row of rows) {
+      const position = Number(row['position']);
+      if (position === 1) out.rows = Number(row['n']);
+      const column = position === 1 ? '' : parts.numeric[position - 2]!.name;
+      if (Number(row['bad']) > 0 && (out.bad === undefined || Number(row['bad_row']) < out.bad.row))
+        out.bad = { column, row: Number(row['bad_row']) };
+      const numbers = row['values'] as Float64Array;
+      if (position > 1 && numbers.length > 0)
+        out.columns.push({ role: roleOf(column), column, numbers, texts: new Map() });
+    }
+  }
+  if (parts.other.length > 0 || parts.numeric.length === 0) {
+    const names = parts.other.map((c) => c.name);
+    const rest = collectColumns(
+      await run(
+        engine,
+        file,
+        columnsQuery(format, parts.other, options.wanted !== undefined),
+        { ...params, names, wanted: options.wanted },
+        options,
+      ),
+    );
+    if (parts.numeric.length === 0) out.rows = rest.rows;
+    out.columns.push(...rest.columns);
+    if (rest.bad !== undefined && (out.bad === undefined || rest.bad.row < out.bad.row)) out.bad = rest.bad;
+  }
+  return out;
+}
+
+function roleOf(name: string): ColumnRole {
+  return name === 'prediction' || name === 'score' || name === 'label' ? name : 'feature';
+}
+
+async function run(
+  engine: Database,
+  file: string,
+  query: string,
+  params: Record<string, unknown>,
+  options: FileReadOptions,
+): Promise<ReturnType<typeof parseNative>> {
+  const name = path.basename(file);
+  const queryId = randomUUID();
+  const limit = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+  const stop = options.progress
+    ? watch(engine, queryId, (await stat(file)).size, options.progress)
+    : () => undefined;
+  try {
+    const result = await engine.client.exec({
+      query: `${query}\nFORMAT Native`,
+      query_params: definedParams(params),
+      query_id: queryId,
+      clickhouse_settings: { ...READ_SETTINGS, max_memory_usage: String(limit) },
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+    return parseNative(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === String(MEMORY_LIMIT_EXCEEDED) || code === MEMORY_LIMIT_EXCEEDED) {
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `${name}: its values need more than the ${Math.round(limit / 1024 ** 2)} MiB allowed (--max-memory); choose fewer columns (--columns) or a sample of the rows`,
+      );
+    }
+    throw err;
+  } finally {
+    stop();
+  }
+}
+
+function collectColumns(rows: ReturnType<typeof parseNative>): FileColumns {
+  let count = 0;
+  let bad: FileColumns['bad'];
+  const columns: RawColumn[] = [];
+  for (const row of rows) {
+    const column = String(row['column']);
+    const badCount = Number(row['bad']);
+    if (badCount > 0 && (bad === undefined || Number(row['bad_row']) < bad.row))
+      bad = { column, row: Number(row['bad_row']) };
+    if (row['role'] === '') {
+      count += Number(row['rows']);
+      continue;
+    }
+    const texts = row['texts'] as string[];
+    const counts = row['counts'] as number[];
+    const numbers = row['values'] as Float64Array;
+    if (numbers.length === 0 && texts.length === 0) continue;
+    columns.push({
+      role: String(row['role']) as ColumnRole,
+      column,
+      numbers,
+      texts: new Map(texts.map((t, k) => [t, counts[k] ?? 0])),
+    });
+  }
+  return { rows: count, columns, bad };
+}

@@ -1,0 +1,236 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runDriftCommand } from '../../../src/drift/offline/command.js';
+import { offlineDatabase } from '../../../src/drift/offline/file-read.js';
+import {
+  alignCategoryCounts,
+  categoricalDrift,
+  ksPValue,
+  ksStatistic,
+  normalizedWasserstein,
+} from '../../../src/drift/statistics/index.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'modelwatch-drift-files-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runDriftCommand([...args, '--format', 'json'], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    interactive: false,
+  });
+  return { code, stderr, report: JSON.parse(stdout) as Report };
+}
+
+interface Column {
+  column: string;
+  role: string;
+  kind: string;
+  method: string;
+  statistic: number | null;
+  p_value: number | null;
+  count: number;
+}
+interface Report {
+  reference: { rows: number };
+  current: { rows: number };
+  buckets: { count: number; columns: Column[] }[];
+}
+
+const at = (name: string) => path.join(dir, name);
+const col = (report: Report, name: string) => report.buckets[0]!.columns.find((c) => c.column === name)!;
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function csv(name: string, header: string[], rows: (string | number)[][]): string {
+  writeFileSync(at(name), [header.join(','), ...rows.map((r) => r.join(','))].join('\n') + '\n');
+  return at(name);
+}
+
+describe('modelwatch drift reading files with the engine', () => {
+  it('reads Parquet written by the engine itself, with the same results as the same data in CSV', async () => {
+    const db = await offlineDatabase();
+    for (const [name, shift] of [
+      ['ref', 0],
+      ['cur', 0.3],
+    ] as const) {
+      const select = `SELECT number AS id, sin(number * 1.7) * 3 + ${shift} AS x, if(number % 3 = 0, 'a', 'b') AS s, number % 4 = 0 AS flag
+        FROM numbers(3000)`;
+      await db.client.command({
+        query: `INSERT INTO FUNCTION file('${at(`${name}.parquet`)}', 'Parquet') ${select}`,
+      });
+      await db.client.command({
+        query: `INSERT INTO FUNCTION file('${at(`${name}.csv`)}', 'CSVWithNames') ${select}`,
+      });
+    }
+    const parquet = await cli([
+      '--reference',
+      at('ref.parquet'),
+      '--current',
+      at('cur.parquet'),
+      '--method',
+      'ks',
+    ]);
+    const fromCsv = await cli(['--reference', at('ref.csv'), '--current', at('cur.csv'), '--method', 'ks']);
+    expect(parquet.report.reference.rows).toBe(3000);
+    expect(col(parquet.report, 'x')).toMatchObject({ kind: 'numerical', method: 'ks', count: 3000 });
+    expect(col(parquet.report, 'x').statistic).toBeGreaterThan(0);
+    // 3000 reference rows: ks does not apply to categories, and auto picks jensenshannon above 1000.
+    expect(col(parquet.report, 'flag')).toMatchObject({ kind: 'categorical', method: 'jensenshannon' });
+    // CSV writes booleans as true/false too, so every column agrees exactly.
+    expect(parquet.report.buckets).toEqual(fromCsv.report.buckets);
+  });
+
+  it('reads a file of 10,000 columns without crashing', async () => {
+    const header = Array.from({ length: 10_000 }, (_, k) => `c${k}`);
+    const rows = Array.from({ length: 30 }, (_, r) => header.map((_, k) => (r * 7 + k) % 30));
+    const ref = csv('wide-ref.csv', header, rows);
+    const cur = csv(
+      'wide-cur.csv',
+      header,
+      rows.map((r) => r.map((v) => v + 1)),
+    );
+    const { code, report } = await cli(['--reference', ref, '--current', cur]);
+    expect(code).toBe(0);
+    expect(report.buckets[0]!.columns).toHaveLength(10_000);
+    expect(col(report, 'c9999')).toMatchObject({ kind: 'numerical', count: 30 });
+  });
+
+  it('keeps ties exact in large samples (KS and W1 as the statistics on the same values)', async () => {
+    const next = random(7);
+    const refValues = Array.from({ length: 120_000 }, () => Math.round((next() + next() + next()) * 20) / 10);
+    const curValues = Array.from(
+      { length: 90_000 },
+      () => Math.round((next() + next() + next()) * 20 + 1) / 10,
+    );
+    const ref = csv(
+      'ties-ref.csv',
+      ['x'],
+      refValues.map((v) => [v]),
+    );
+    const cur = csv(
+      'ties-cur.csv',
+      ['x'],
+      curValues.map((v) => [v]),
+    );
+    const sortedR = Float64Array.from(refValues).sort();
+    const sortedC = Float64Array.from(curValues).sort();
+    const ks = col((await cli(['--reference', ref, '--current', cur, '--method', 'ks'])).report, 'x');
+    const d = ksStatistic(sortedR, sortedC);
+    expect(ks.statistic).toBe(d);
+    expect(ks.p_value).toBe(ksPValue(d, sortedR.length, sortedC.length));
+    const w1 = col(
+      (await cli(['--reference', ref, '--current', cur, '--method', 'wasserstein'])).report,
+      'x',
+    );
+    expect(w1.statistic).toBe(normalizedWasserstein(sortedR, sortedC));
+  });
+
+  it('counts a column of mixed numbers and text as categories, in CSV and JSONL alike', async () => {
+    const ref = csv('mixed-ref.csv', ['m'], [[1], ['x'], [1], [2.5], ['x'], ['y'], ['']]);
+    const lines = [{ m: 1 }, { m: 'x' }, { m: 'z' }, { m: 2.5 }, { m: null }, { m: 'x' }].map((r) =>
+      JSON.stringify(r),
+    );
+    writeFileSync(at('mixed-cur.jsonl'), `${lines.join('\n')}\n`);
+    const { report } = await cli(['--reference', ref, '--current', at('mixed-cur.jsonl'), '--method', 'psi']);
+    const m = col(report, 'm');
+    expect(m).toMatchObject({ kind: 'categorical', method: 'psi', count: 5 });
+    const aligned = alignCategoryCounts(
+      new Map([
+        ['1', 2],
+        ['x', 2],
+        ['y', 1],
+        ['2.5', 1],
+      ]),
+      new Map([
+        ['1', 1],
+        ['x', 2],
+        ['z', 1],
+        ['2.5', 1],
+      ]),
+    );
+    expect(m.statistic).toBe(categoricalDrift('psi', aligned.ref, aligned.cur).statistic);
+  });
+
+  it('reads a text cell far below the rows the engine infers CSV types from (all cells as text then)', async () => {
+    const rows: (string | number)[][] = Array.from({ length: 30_000 }, (_, k) => [
+      k % 50,
+      k % 3 === 0 ? 'nan' : k / 7,
+    ]);
+    rows.push(['oops', 1]);
+    const ref = csv('late-text.csv', ['m', 'y'], rows);
+    const { report } = await cli(['--reference', ref, '--current', ref]);
+    // 50 numbers and one text: categorical; NaN cells of y are missing.
+    expect(col(report, 'm')).toMatchObject({ kind: 'categorical', count: 30_001 });
+    expect(col(report, 'y')).toMatchObject({ kind: 'numerical', count: 20_001 });
+  });
+
+  it('streams a file larger than its memory limit when few columns are read, and names the limit when they do not fit', async () => {
+    const file = at('large.csv');
+    const out = createWriteStream(file);
+    const filler = 'q'.repeat(200);
+    out.write('x,note\n');
+    for (let k = 0; k < 600_000; k++) out.write(`${k % 997},${filler}${k}\n`);
+    await new Promise<void>((resolve) => out.end(resolve));
+    expect(statSync(file).size).toBeGreaterThan(120 * 1024 ** 2);
+    const small = csv(
+      'small.csv',
+      ['x', 'note'],
+      [
+        [1, 'a'],
+        [500, 'b'],
+        [900, 'c'],
+      ],
+    );
+    const { report } = await cli([
+      '--reference',
+      small,
+      '--current',
+      file,
+      '--columns',
+      'x',
+      '--max-memory',
+      '100',
+    ]);
+    expect(report.current.rows).toBe(600_000);
+    expect(col(report, 'x').count).toBe(600_000);
+    await expect(cli(['--reference', small, '--current', file, '--max-memory', '100'])).rejects.toThrow(
+      'large.csv: its values need more than the 100 MiB allowed (--max-memory); choose fewer columns (--columns) or a sample of the rows',
+    );
+  });
+
+  it('refuses hostile values with the row and column named', async () => {
+    writeFileSync(at('deep.jsonl'), `{"a":1}\n{"a":${'['.repeat(5000)}${']'.repeat(5000)}}\n`);
+    const ok = csv('ok.csv', ['a'], [[1], [2]]);
+    await expect(cli(['--reference', at('deep.jsonl'), '--current', ok])).rejects.toThrow(
+      'deep.jsonl:2.a: must be a number, string, boolean or null, got an array',
+    );
+    const inf = csv(
+      'inf2.csv',
+      ['a', 'b'],
+      [
+        [1, 2],
+        [3, '-Infinity'],
+      ],
+    );
+    await expect(cli(['--reference', inf, '--current', ok])).rejects.toThrow(
+      "inf2.csv:3.b: '-Infinity' is not a finite number",
+    );
+    await expect(cli(['--reference', ok, '--current', ok, '--max-memory', '0'])).rejects.toThrow(
+      "--max-memory must be a whole number of MiB above 0, got '0'",
+    );
+  });
+});
