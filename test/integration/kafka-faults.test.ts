@@ -43,8 +43,8 @@ describe('a three-broker cluster under faults', () => {
     figures.push(result);
   }, 400_000);
 
-  // Skipped: every row is stored once, but the group's committed offsets stop advancing after the
-  // restarts (the service reports lag 0 and stays ready; the group is Stable). Open in the report.
+  // Skipped, open: with the commit retry it ran to the end, but 34 predictions and 33 labels of
+  // 8,232 were missing from ClickHouse (where they were lost, producer or consumer, is not found yet).
   it.skip('loses and repeats nothing through a rolling restart of every broker while ingesting', async () => {
     const result = await runFault(
       'rolling restart',
