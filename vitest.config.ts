@@ -18,6 +18,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          // Ten-minute faults: `npm run test:long` (vitest.long.config.ts).
+          exclude: ['test/integration/**/*.long.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           maxWorkers: 2,
         },

@@ -1,15 +1,34 @@
+import { ModelwatchError } from '../../platform/errors.js';
 import { loadConfig } from '../../platform/config/index.js';
-import { assertJavaAndMaven, resolveKafkaJars, startLocalBroker } from '../../platform/kafka/index.js';
+import {
+  assertJavaAndMaven,
+  resolveKafkaJars,
+  startLocalBroker,
+  startLocalCluster,
+} from '../../platform/kafka/index.js';
 import { createLogger } from '../../platform/observability/index.js';
 import { parseOptions, untilSignal, type Command } from '../../platform/cli/index.js';
+
+/** Nodes in a local cluster; more than 5 quorum voters buys nothing on one machine. */
+function brokerCount(value: string | undefined): number {
+  if (value === undefined) return 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 5)
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `--brokers must be an integer from 1 to 5, got ${JSON.stringify(value)}`,
+    );
+  return n;
+}
 
 export const kafkaCommand: Command = {
   async run(args) {
     const { values } = parseOptions(
       args,
-      { 'data-dir': { type: 'string' }, 'resolve-only': { type: 'boolean' } },
-      'modelwatch kafka [--data-dir DIR] [--resolve-only]',
+      { 'data-dir': { type: 'string' }, 'resolve-only': { type: 'boolean' }, brokers: { type: 'string' } },
+      'modelwatch kafka [--brokers N] [--data-dir DIR] [--resolve-only]',
     );
+    const nodes = brokerCount(values.brokers);
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
     if (values['resolve-only']) {
@@ -18,12 +37,14 @@ export const kafkaCommand: Command = {
       process.stdout.write(`Apache Kafka ${config.kafka.localVersion} jars in ${libs}\n`);
       return 0;
     }
-    const broker = await startLocalBroker({
+    const options = {
       version: config.kafka.localVersion,
       cacheDir: config.cacheDir,
       dataDir: values['data-dir'],
       logger,
-    });
+    };
+    const broker =
+      nodes === 1 ? await startLocalBroker(options) : await startLocalCluster({ ...options, nodes });
     process.stdout.write(`${broker.brokers.join(',')}\n`);
     await untilSignal();
     await broker.stop();

@@ -36,7 +36,9 @@ const pom = (version: string) => `<project xmlns="http://maven.apache.org/POM/4.
 
 export async function assertJavaAndMaven(): Promise<void> {
   const [java, mvn] = await Promise.all([commandWorks('java', ['-version']), commandWorks('mvn', ['-v'])]);
-  const missing = [java ? undefined : 'java (17 or newer)', mvn ? undefined : 'mvn (Apache Maven)'].filter(Boolean);
+  const missing = [java ? undefined : 'java (17 or newer)', mvn ? undefined : 'mvn (Apache Maven)'].filter(
+    Boolean,
+  );
   if (missing.length > 0) {
     throw new ModelwatchError(
       'BROKER_SETUP',
@@ -62,10 +64,16 @@ export async function resolveKafkaJars(version: string, cacheDir: string, logger
       { cwd: home, timeoutMs: 900_000 },
     );
   } catch (err) {
-    const detail = err instanceof Error && 'stdout' in err ? String((err as { stdout: unknown }).stdout).slice(-500) : '';
-    throw new ModelwatchError('BROKER_SETUP', `mvn could not resolve org.apache.kafka:kafka_2.13:${version}: ${errorMessage(err)} ${detail}`, false, {
-      cause: err,
-    });
+    const detail =
+      err instanceof Error && 'stdout' in err ? String((err as { stdout: unknown }).stdout).slice(-500) : '';
+    throw new ModelwatchError(
+      'BROKER_SETUP',
+      `mvn could not resolve org.apache.kafka:kafka_2.13:${version}: ${errorMessage(err)} ${detail}`,
+      false,
+      {
+        cause: err,
+      },
+    );
   }
   await writeFile(marker, new Date().toISOString());
   return libs;
@@ -98,11 +106,30 @@ async function formatStorage(classpath: string, dataDir: string, propertiesFile:
   if (existsSync(path.join(dataDir, 'logs', 'meta.properties'))) return;
   const { stdout } = await runCommand('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']);
   const clusterId = stdout.trim().split('\n').pop() ?? '';
-  await runCommand('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile]);
+  await runCommand('java', [
+    '-cp',
+    classpath,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    propertiesFile,
+  ]);
 }
 
-async function waitUntilReady(bootstrap: string, child: ChildProcess, timeoutMs: number, logFile: string): Promise<void> {
-  const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING, connectionTimeout: 1_000, retry: { retries: 0 } });
+export async function waitUntilReady(
+  bootstrap: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  logFile: string,
+): Promise<void> {
+  const kafka = new Kafka({
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1_000,
+    retry: { retries: 0 },
+  });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
@@ -118,7 +145,10 @@ async function waitUntilReady(bootstrap: string, child: ChildProcess, timeoutMs:
     }
   }
   const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
-  throw new ModelwatchError('BROKER_SETUP', `local Kafka broker did not become ready on ${bootstrap} (log ${logFile}):\n${tail}`);
+  throw new ModelwatchError(
+    'BROKER_SETUP',
+    `local Kafka broker did not become ready on ${bootstrap} (log ${logFile}):\n${tail}`,
+  );
 }
 
 /** Starts Apache Kafka in KRaft combined mode on free loopback ports with `java`. */
@@ -135,7 +165,16 @@ export async function startMavenBroker(options: MavenBrokerOptions): Promise<Loc
   const out = openSync(logFile, 'a');
   const child = spawn(
     'java',
-    ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classpath, 'kafka.Kafka', propertiesFile],
+    [
+      '-Xms256m',
+      '-Xmx1g',
+      '-XX:+UseG1GC',
+      '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+      '-cp',
+      classpath,
+      'kafka.Kafka',
+      propertiesFile,
+    ],
     { stdio: ['ignore', out, out], detached: false },
   );
   closeSync(out);

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Logger } from '../../observability/index.js';
 import { dockerReachable, startDockerBroker } from './docker-broker.js';
 import { startMavenBroker } from './maven-broker.js';
-import type { LocalBroker } from './types.js';
+import { startMavenCluster } from './maven-cluster.js';
+import type { LocalBroker, LocalCluster } from './types.js';
 
 export interface LocalBrokerOptions {
   version: string;
@@ -21,10 +22,35 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
       return await startDockerBroker(options.version, options.logger);
     } catch (err) {
       // testcontainers is a dev dependency: an install without it still has the Maven path.
-      options.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Docker broker unavailable; using the Maven broker');
+      options.logger.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'Docker broker unavailable; using the Maven broker',
+      );
     }
   }
   const ephemeral = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'modelwatch-kafka-')));
-  return startMavenBroker({ version: options.version, cacheDir: options.cacheDir, dataDir, ephemeral, logger: options.logger });
+  return startMavenBroker({
+    version: options.version,
+    cacheDir: options.cacheDir,
+    dataDir,
+    ephemeral,
+    logger: options.logger,
+  });
+}
+
+/** Several KRaft nodes from the Maven jars (no Docker path: the fault tests kill single nodes). */
+export async function startLocalCluster(
+  options: LocalBrokerOptions & { nodes: number },
+): Promise<LocalCluster> {
+  const ephemeral = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'modelwatch-kafka-cluster-')));
+  return startMavenCluster({
+    version: options.version,
+    cacheDir: options.cacheDir,
+    dataDir,
+    ephemeral,
+    nodes: options.nodes,
+    logger: options.logger,
+  });
 }

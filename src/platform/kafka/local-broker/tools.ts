@@ -14,8 +14,16 @@ export async function commandWorks(command: string, args: string[], timeoutMs = 
   }
 }
 
-export async function runCommand(command: string, args: string[], options: { cwd?: string; timeoutMs?: number } = {}) {
-  return run(command, args, { cwd: options.cwd, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 });
+export async function runCommand(
+  command: string,
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+) {
+  return run(command, args, {
+    cwd: options.cwd,
+    timeout: options.timeoutMs ?? 600_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 /** A loopback port that was free a moment ago (the OS picks it). */

@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import { Kafka, Partitioners, logLevel, type KafkaMessage, type Message } from 'kafkajs';
+import { afterAll, beforeAll } from 'vitest';
+import { loadConfig } from '../../src/platform/config/index.js';
+import { startLocalCluster, type LocalCluster } from '../../src/platform/kafka/index.js';
+import { createLogger } from '../../src/platform/observability/index.js';
+import { uniqueName } from './harness.js';
+
+/** A three-node KRaft cluster for the tests of one file: started before them, stopped after. */
+export function useCluster(nodes = 3): { readonly cluster: LocalCluster; kafka(): Kafka } {
+  let cluster: LocalCluster | undefined;
+  beforeAll(async () => {
+    const config = loadConfig();
+    cluster = await startLocalCluster({
+      version: config.kafka.localVersion,
+      cacheDir: config.cacheDir,
+      nodes,
+      logger: createLogger('warn', 'test-cluster'),
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  }, 120_000);
+  return {
+    get cluster() {
+      if (!cluster) throw new Error('the cluster is not started');
+      return cluster;
+    },
+    kafka() {
+      if (!cluster) throw new Error('the cluster is not started');
+      return new Kafka({
+        brokers: cluster.brokers,
+        clientId: 'modelwatch-fault-test',
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
+      });
+    },
+  };
+}
+
+const FEATURES = [
+  'MedInc',
+  'HouseAge',
+  'AveRooms',
+  'AveBedrms',
+  'Population',
+  'AveOccup',
+  'Latitude',
+  'Longitude',
+] as const;
+
+/** The NannyML California analysis set as SPEC 3.2 predictions, and their labels a week later. */
+export function californiaTraffic(): {
+  predictions: Record<string, unknown>[];
+  labels: Record<string, unknown>[];
+} {
+  const read = <T>(name: string) =>
+    parse<T>(readFileSync(new URL(`../fixtures/drift/${name}`, import.meta.url)), {
+      columns: true,
+      skip_empty_lines: true,
+    });
+  const rows = read<
+    Record<(typeof FEATURES)[number] | 'id' | 'timestamp' | 'y_pred' | 'y_pred_proba', string>
+  >('california_housing_analysis.csv');
+  const truth = new Map(
+    read<{ id: string; clf_target: string }>('california_housing_analysis_gt.csv').map((r) => [
+      r.id,
+      Number(r.clf_target),
+    ]),
+  );
+  const time = (r: { timestamp: string }) => Date.parse(`${r.timestamp.replace(' ', 'T')}Z`);
+  return {
+    predictions: rows.map((r) => ({
+      prediction_id: `cal-${r.id}`,
+      model_id: 'california',
+      model_version: '1',
+      timestamp: time(r),
+      features: Object.fromEntries(FEATURES.map((f) => [f, Number(r[f])])),
+      prediction: Number(r.y_pred),
+      score: Number(r.y_pred_proba),
+    })),
+    labels: rows.map((r) => ({
+      prediction_id: `cal-${r.id}`,
+      label: truth.get(r.id),
+      timestamp: time(r) + 7 * 86_400_000,
+    })),
+  };
+}
+
+/**
+ * Publishes in paced chunks with acks=all, like a real producer: a chunk that fails after the
+ * client's retries is sent again (so a message may be written twice; counts use FINAL).
+ */
+export async function publishPaced(
+  kafka: Kafka,
+  topic: string,
+  values: (object | string)[],
+  options: { chunk: number; pauseMs: number },
+): Promise<number> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  let resent = 0;
+  try {
+    for (let i = 0; i < values.length; i += options.chunk) {
+      const messages: Message[] = values
+        .slice(i, i + options.chunk)
+        .map((v) => ({ value: typeof v === 'string' ? v : JSON.stringify(v) }));
+      for (;;) {
+        try {
+          await producer.send({ topic, messages, acks: -1 });
+          break;
+        } catch {
+          resent += 1;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return resent;
+}
+
+/** Every message of `topic` from the beginning to its current end. */
+export async function readTopic(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const remaining = new Map(ends.filter((p) => p.high !== p.low).map((p) => [p.partition, BigInt(p.high)]));
+  const out: KafkaMessage[] = [];
+  if (remaining.size === 0) return out;
+  const consumer = kafka.consumer({ groupId: uniqueName('reader') });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        out.push(message);
+        if (BigInt(message.offset) + 1n >= (remaining.get(partition) ?? 0n)) remaining.delete(partition);
+        if (remaining.size === 0) resolve();
+        return Promise.resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out;
+}
+
+/**
+ * Samples the lag of `groupId` on `topics` every half second (a sample a broker cannot answer
+ * is skipped). `until(n)` resolves when the group has committed at least `n` messages.
+ */
+export function watchLag(kafka: Kafka, groupId: string, topics: string[]) {
+  const admin = kafka.admin();
+  let peak = 0;
+  let committed = 0;
+  let stopped = false;
+  const sample = async () => {
+    const ends = (await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t))))
+      .flat()
+      .reduce((sum, p) => sum + Number(p.high), 0);
+    const offsets = await admin.fetchOffsets({ groupId, topics });
+    committed = offsets
+      .flatMap((t) => t.partitions)
+      .reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    peak = Math.max(peak, ends - committed);
+    return ends;
+  };
+  const loop = (async () => {
+    await admin.connect();
+    while (!stopped) {
+      await sample().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await admin.disconnect();
+  })();
+  return {
+    get peak() {
+      return peak;
+    },
+    /** The topics' total end offset now (retried until a broker answers). */
+    async ends(): Promise<number> {
+      for (;;) {
+        const ends = await sample().catch(() => undefined);
+        if (ends !== undefined) return ends;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    },
+    /** Milliseconds until the group's committed offsets reach `target`. */
+    async until(target: number, timeoutMs = 180_000): Promise<number> {
+      const started = Date.now();
+      while (committed < target) {
+        if (Date.now() - started > timeoutMs)
+          throw new Error(`group ${groupId} at ${committed} of ${target} after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      return Date.now() - started;
+    },
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}

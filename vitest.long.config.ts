@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// The long fault tests (`npm run test:long`): ten-minute outages, kept out of `npm test`.
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    reporters: ['default'],
+    testTimeout: 1_500_000,
+    hookTimeout: 300_000,
+    include: ['test/integration/**/*.long.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+  },
+});
