@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Registry } from 'prom-client';
 import type { KeyStore } from '../auth/index.js';
 import type { Logger } from '../platform/observability/index.js';
+import { auditPlugin, type ApiCallAuditor } from './audit-hook.js';
 import { authPlugin } from './auth-hook.js';
 import { sendErrorReply, sendNotFound } from './errors.js';
 
@@ -20,6 +21,8 @@ export interface AppDeps {
   readiness: Readiness;
   /** Serve /metrics without a key. */
   metricsPublic: boolean;
+  /** Audits every call (onResponse); none in tests of the bare app. */
+  auditor?: ApiCallAuditor;
   /** Capability route plugins, mounted under /api/v1. */
   routes: FastifyPluginAsync[];
 }
@@ -58,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   await app.register(authPlugin, { keys: deps.keys });
+  if (deps.auditor) await app.register(auditPlugin, { auditor: deps.auditor });
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, () => ({ ok: true }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {

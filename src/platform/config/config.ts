@@ -116,6 +116,11 @@ const envSchema = z
     MODELWATCH_DRIFT_MAX_REFERENCE_ROWS: positiveInt(1_000_000, 100_000_000),
     MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH: positiveInt(256, 65_536),
     MODELWATCH_DRIFT_MAX_RESPONSE_CELLS: positiveInt(100_000, 100_000_000),
+    // Audit trail and API misuse limits (src/audit/README.md).
+    MODELWATCH_TOPIC_AUDIT: z.string().min(1).default('ml.audit-events'),
+    MODELWATCH_AUDIT_CONSUMER_GROUP: optionalText,
+    MODELWATCH_AUDIT_DIGEST_INTERVAL: duration('5m'),
+    MODELWATCH_AUDIT_BATCH_MAX_MS: positiveInt(500, 600_000),
     MODELWATCH_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'expected fatal, error, warn, info, debug, trace or silent',
@@ -214,6 +219,17 @@ export interface DriftLimitsConfig {
   maxResponseCells: number;
 }
 
+export interface AuditConfig {
+  /** Topic carrying API-call and state-change records (each partition is one chain). @default 'ml.audit-events' */
+  topic: string;
+  /** Consumer group of the audit chain writers. @default '<MODELWATCH_CONSUMER_GROUP>-audit' */
+  consumerGroup: string;
+  /** Chain heads are published to the digests topic this often (and at shutdown). @default 300000 (5m) */
+  digestIntervalMs: number;
+  /** Chain a batch of audit records this long after its first one. @default 500 */
+  batchMaxMs: number;
+}
+
 export interface Config {
   kafka: KafkaConfig;
   clickhouse: ClickHouseConfig;
@@ -221,6 +237,7 @@ export interface Config {
   ingest: IngestConfig;
   api: ApiConfig;
   drift: DriftLimitsConfig;
+  audit: AuditConfig;
   cacheDir: string;
   logLevel: Env['MODELWATCH_LOG_LEVEL'];
 }
@@ -300,6 +317,12 @@ function toConfig(env: Env): Config {
       maxReferenceRows: env.MODELWATCH_DRIFT_MAX_REFERENCE_ROWS,
       maxColumnNameLength: env.MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH,
       maxResponseCells: env.MODELWATCH_DRIFT_MAX_RESPONSE_CELLS,
+    },
+    audit: {
+      topic: env.MODELWATCH_TOPIC_AUDIT,
+      consumerGroup: env.MODELWATCH_AUDIT_CONSUMER_GROUP ?? `${env.MODELWATCH_CONSUMER_GROUP}-audit`,
+      digestIntervalMs: env.MODELWATCH_AUDIT_DIGEST_INTERVAL,
+      batchMaxMs: env.MODELWATCH_AUDIT_BATCH_MAX_MS,
     },
     cacheDir: path.resolve(env.MODELWATCH_CACHE_DIR),
     logLevel: env.MODELWATCH_LOG_LEVEL,

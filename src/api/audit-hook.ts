@@ -1,0 +1,69 @@
+/**
+ * Every API call is audited (SPEC 8): principal, route template, path and query parameters
+ * (secret-looking names redacted by the record builder, values cut to 256 characters, at most 32
+ * of them), status. Denied and failed calls are included; successful calls to public probes
+ * (/healthz, /readyz, /docs) are not, so a load balancer's polling does not flood the chain.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { HTTP_METHODS, type ApiCall } from '../audit/index.js';
+
+export interface ApiCallAuditor {
+  /** Records one call; must not throw (the answer is already sent). */
+  call(call: ApiCall): Promise<void>;
+}
+
+type Scalar = string | number | boolean | null;
+const MAX_PARAMS = 32;
+const MAX_VALUE = 256;
+
+function scalar(value: unknown): Scalar {
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') {
+    return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+  }
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
+  return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE)}…` : text;
+}
+
+/** Path then query parameters, bounded so a hostile query cannot make the record invalid. */
+export function callParams(request: FastifyRequest): NonNullable<ApiCall['params']> {
+  const merged: [string, unknown][] = [
+    ...Object.entries((request.params ?? {}) as Record<string, unknown>),
+    ...Object.entries((request.query ?? {}) as Record<string, unknown>),
+  ];
+  const params: NonNullable<ApiCall['params']> = {};
+  for (const [name, value] of merged.slice(0, MAX_PARAMS)) {
+    const key = name.length > MAX_VALUE ? name.slice(0, MAX_VALUE) : name;
+    params[key] = Array.isArray(value) ? value.slice(0, 16).map(scalar) : scalar(value);
+  }
+  return params;
+}
+
+function isMethod(method: string): method is ApiCall['method'] {
+  return (HTTP_METHODS as readonly string[]).includes(method);
+}
+
+function auditHook(app: FastifyInstance, options: { auditor: ApiCallAuditor }, done: () => void): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode;
+    if (request.routeOptions.config.public === true && status < 400) return;
+    if (!isMethod(request.method)) return;
+    const params = callParams(request);
+    const model = params['model'];
+    const entity = params['entity_id'];
+    await options.auditor.call({
+      at: Date.now(),
+      principal: request.principal?.name ?? 'anonymous',
+      method: request.method,
+      // The template, never the raw URL: an unmatched path is one bounded value.
+      route: request.routeOptions.url ?? '(no route)',
+      params,
+      status,
+      ...(typeof model === 'string' && model !== '' ? { model_id: model.slice(0, 256) } : {}),
+      ...(typeof entity === 'string' && entity !== '' ? { entity_id: entity.slice(0, 256) } : {}),
+    });
+  });
+  done();
+}
+
+export const auditPlugin = fp(auditHook, { name: 'modelwatch-audit' });
