@@ -61,7 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   await app.register(authPlugin, { keys: deps.keys });
-  if (deps.auditor) await app.register(auditPlugin, { auditor: deps.auditor });
+  await app.register(auditPlugin, { auditor: deps.auditor });
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, () => ({ ok: true }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {

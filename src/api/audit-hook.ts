@@ -6,14 +6,58 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { HTTP_METHODS, type ApiCall } from '../audit/index.js';
+
+// Declared here, not imported from src/audit (whose routes import this folder): the audit
+// capability's AuditLog satisfies these shapes (checked where the service passes it in).
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+type Scalar = string | number | boolean | null;
+
+/** One API call as the audit trail records it (src/audit ApiCall). */
+export interface ApiCall {
+  at: number;
+  principal: string;
+  method: (typeof HTTP_METHODS)[number];
+  route: string;
+  params?: Record<string, Scalar | Scalar[]>;
+  status: number;
+  model_id?: string;
+  entity_id?: string;
+}
+
+/** A state change as the audit trail records it (src/audit StateChange). */
+export interface StateChange {
+  at: number;
+  principal: string;
+  action: 'key.create' | 'key.revoke' | 'model_version.register' | 'model_version.restage' | 'reference.set' | 'policy.change' | 'retrain_trigger.emit' | 'export.run' | 'retention.delete' | 'legal_hold.set' | 'legal_hold.release';
+  resource_type: string;
+  resource_id: string;
+  model_id?: string;
+  entity_id?: string;
+  outcome?: 'allowed' | 'failed';
+  details?: Record<string, unknown>;
+}
+
+/** A state change as a route reports it; the time and the principal (the caller's key) are filled in. */
+export type RouteChange = Omit<StateChange, 'at' | 'principal'>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Audits a state change this request made (SPEC 8), under the caller's key name; resolves once
+     * Kafka acknowledged the record, so call it before answering.
+     */
+    auditChange(change: RouteChange): Promise<void>;
+  }
+}
 
 export interface ApiCallAuditor {
   /** Records one call; must not throw (the answer is already sent). */
   call(call: ApiCall): Promise<void>;
+  /** Records a state change; resolves once it is durable in Kafka. */
+  change(change: StateChange): Promise<void>;
 }
 
-type Scalar = string | number | boolean | null;
 const MAX_PARAMS = 32;
 const MAX_VALUE = 256;
 
@@ -43,7 +87,16 @@ function isMethod(method: string): method is ApiCall['method'] {
   return (HTTP_METHODS as readonly string[]).includes(method);
 }
 
-function auditHook(app: FastifyInstance, options: { auditor: ApiCallAuditor }, done: () => void): void {
+function auditHook(app: FastifyInstance, options: { auditor: ApiCallAuditor | undefined }, done: () => void): void {
+  const { auditor } = options;
+  // Without an auditor (the bare app in unit tests) a change is not recorded anywhere.
+  app.decorateRequest('auditChange', function (this: FastifyRequest, change: RouteChange) {
+    return auditor ? auditor.change({ ...change, at: Date.now(), principal: this.principal?.name ?? 'anonymous' }) : Promise.resolve();
+  });
+  if (!auditor) {
+    done();
+    return;
+  }
   app.addHook('onResponse', async (request, reply) => {
     const status = reply.statusCode;
     if (request.routeOptions.config.public === true && status < 400) return;
@@ -51,7 +104,7 @@ function auditHook(app: FastifyInstance, options: { auditor: ApiCallAuditor }, d
     const params = callParams(request);
     const model = params['model'];
     const entity = params['entity_id'];
-    await options.auditor.call({
+    await auditor.call({
       at: Date.now(),
       principal: request.principal?.name ?? 'anonymous',
       method: request.method,

@@ -9,6 +9,8 @@ declare module 'fastify' {
     role?: Role;
     /** No key needed (health probes, docs). */
     public?: boolean;
+    /** Costly for the server (whole-store scans, exports): rate-limited per key (see app.ts). */
+    expensive?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;

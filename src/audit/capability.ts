@@ -1,6 +1,8 @@
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { AuditLog, type AuditRecorder } from './audit-log.js';
 import { createAuditConsumer, type AuditConsumer } from './consumer.js';
+import { DigestPublisher } from './digest-publisher.js';
+import { auditRoutes } from './routes.js';
 import { auditMigrations } from './schema.js';
 
 export interface AuditCapability extends Capability {
@@ -9,6 +11,7 @@ export interface AuditCapability extends Capability {
   /** What another capability needs to audit a state change. */
   recorder: AuditRecorder;
   consumer: AuditConsumer;
+  digests: DigestPublisher;
 }
 
 /**
@@ -20,7 +23,7 @@ export const audit: CapabilityDefinition<AuditCapability> = {
   migrations: auditMigrations,
   commands: {
     audit: {
-      summary: 'verify the audit hash chains: audit verify [--digest FILE]',
+      summary: 'verify the audit hash chains: audit verify [--digest FILE | --from-topic]',
       load: async () => (await import('./verify-command.js')).auditCommand,
     },
   },
@@ -36,19 +39,26 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       maxMs: config.audit.batchMaxMs,
       sessionTimeoutMs: config.ingest.sessionTimeoutMs,
     });
+    const digests = new DigestPublisher({ db, producer, topic: config.topics.auditDigests, logger, intervalMs: config.audit.digestIntervalMs });
     let joined = false;
     return {
       log,
       recorder: log,
       consumer,
+      digests,
+      routes: auditRoutes({ db, digests: () => digests.published() }),
       async start() {
         await log.start();
         await consumer.start();
         joined = true;
+        digests.start();
       },
       async stop() {
         await log.stop();
-        if (joined) await consumer.stop();
+        if (!joined) return;
+        await consumer.stop();
+        // After the writers stopped, so the last heads are what this instance chained.
+        await digests.stop();
       },
       ready: () => ({ audit: joined && !consumer.degraded }),
     };

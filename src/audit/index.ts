@@ -87,4 +87,7 @@ export {
   formatAuditExport,
   type ExportFormat,
 } from './export-format.js';
+export { DigestPublisher, type DigestPublisherOptions } from './digest-publisher.js';
+export { readDigestTopic } from './digest-topic.js';
+export { auditRoutes, type AuditRoutesDeps } from './routes.js';
 export { AuditError, isAuditError, type AuditErrorCode } from './errors.js';

@@ -124,7 +124,9 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
         try {
           const input = referenceInput(request.body);
           const { model, version } = request.params;
-          return await deps.service.setReference({ modelId: model, version }, input, request.principal?.name ?? 'unknown');
+          const reference = await deps.service.setReference({ modelId: model, version }, input, request.principal?.name ?? 'unknown');
+          await request.auditChange({ action: 'reference.set', resource_type: 'model_version', resource_id: `${model}/${version}`, model_id: model, details: {} });
+          return reference;
         } catch (err) {
           return sendError(reply, err);
         }
