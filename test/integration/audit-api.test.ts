@@ -48,7 +48,7 @@ describe('audit through the service', () => {
     const verified = await call(service, 'GET', '/api/v1/audit/verify');
     expect(verified.status).toBe(200);
     expect(JSON.parse(verified.text)).toMatchObject({ ok: true });
-    expect(JSON.parse(verified.text).checked).toBeGreaterThanOrEqual(rows.length);
+    expect((JSON.parse(verified.text) as { checked: number }).checked).toBeGreaterThanOrEqual(rows.length);
     const csv = await call(service, 'GET', '/api/v1/audit/events?format=csv&action=policy.change');
     expect(csv.status).toBe(200);
     expect(csv.type).toContain('text/csv');
@@ -62,7 +62,7 @@ describe('audit through the service', () => {
     const digest = await readDigestTopic(testKafka(), service.config.topics.auditDigests);
     expect(digest.length).toBeGreaterThanOrEqual(published);
     for (const entry of digest) {
-      const stored = await service.rows<{ hash: string }>('SELECT hash FROM audit_events WHERE chain = {chain:String} AND position = {position:UInt64}', entry);
+      const stored = await service.rows<{ hash: string }>('SELECT hash FROM audit_events WHERE chain = {chain:String} AND position = {position:UInt64}', { chain: entry.chain, position: entry.position });
       expect(stored, `${entry.chain}@${entry.position}`).toEqual([{ hash: entry.hash }]);
     }
     const heads = await service.rows<{ chain: string }>('SELECT DISTINCT chain FROM audit_events ORDER BY chain');
