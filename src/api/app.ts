@@ -7,6 +7,7 @@ import type { KeyStore } from '../auth/index.js';
 import type { Logger } from '../platform/observability/index.js';
 import { auditPlugin, type ApiCallAuditor } from './audit-hook.js';
 import { authPlugin } from './auth-hook.js';
+import { keyRoutes } from './key-routes.js';
 import { sendErrorReply, sendNotFound } from './errors.js';
 
 export interface Readiness {
@@ -74,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(
     async (api) => {
+      await api.register(keyRoutes(deps.keys));
       for (const routes of deps.routes) await api.register(routes);
     },
     { prefix: '/api/v1' },

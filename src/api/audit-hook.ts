@@ -1,8 +1,9 @@
 /**
  * Every API call is audited (SPEC 8): principal, route template, path and query parameters
  * (secret-looking names redacted by the record builder, values cut to 256 characters, at most 32
- * of them), status. Denied and failed calls are included; successful calls to public probes
- * (/healthz, /readyz, /docs) are not, so a load balancer's polling does not flood the chain.
+ * of them), status. Denied and failed calls are included; calls to public probes (/healthz,
+ * /readyz, /docs) are not, so a load balancer's polling does not flood the chain. A path that
+ * matches no route is recorded (route `(no route)`).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -97,14 +98,17 @@ function auditHook(app: FastifyInstance, options: { auditor: ApiCallAuditor | un
     done();
     return;
   }
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, next) => {
+    next();
     const status = reply.statusCode;
-    if (request.routeOptions.config.public === true && status < 400) return;
+    if (request.routeOptions.config.public === true) return;
     if (!isMethod(request.method)) return;
     const params = callParams(request);
     const model = params['model'];
     const entity = params['entity_id'];
-    await auditor.call({
+    // Not awaited: the answer is sent, and a record held until Kafka is reachable must not keep
+    // the request open (the server's close waits for open requests).
+    void auditor.call({
       at: Date.now(),
       principal: request.principal?.name ?? 'anonymous',
       method: request.method,

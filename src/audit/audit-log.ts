@@ -41,8 +41,12 @@ export class AuditLog implements AuditRecorder {
     await Promise.all(held.map(({ record, done }) => this.send(record).then(() => done(), done)));
   }
 
-  /** Waits for records being sent (called before the producer disconnects). */
+  /** Waits for records being sent (called before the producer disconnects); held ones are refused. */
   async stop(): Promise<void> {
+    const held = this.pending;
+    this.pending = [];
+    if (held.length > 0) this.options.logger.error({ records: held.length }, 'audit records held while Kafka was unreachable are lost at shutdown');
+    for (const { done } of held) done(new Error('the service stopped before Kafka was reachable'));
     await Promise.allSettled([...this.inFlight]);
   }
 
