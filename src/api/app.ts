@@ -35,7 +35,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 64 * 1024 * 1024,
+    // 1 MiB for every route; a route that takes uploads raises its own (drift references: 64 MiB).
+    bodyLimit: 1024 * 1024,
     genReqId: () => randomUUID(),
     frameworkErrors: (error, request, reply) => {
       void sendErrorReply(error, request, reply);

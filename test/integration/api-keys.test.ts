@@ -68,3 +68,15 @@ describe('API keys over REST and the CLI', () => {
     expect(store.cacheSize).toBe(100);
   }, 60_000);
 });
+
+describe('body limits', () => {
+  it('refuses a 2 MB body on a route without uploads with 413 in the one error shape; the service answers afterwards', async () => {
+    const service = await startTestService();
+    const admin = service.config.api.adminKey ?? '';
+    const big = { role: 'viewer', name: 'x'.repeat(2 * 1024 * 1024) };
+    const refused = await call(service, 'POST', '/api/v1/keys', admin, big);
+    expect(refused.status).toBe(413);
+    expect(JSON.parse(refused.text)).toEqual({ statusCode: 413, error: 'Payload Too Large', message: 'the body is too large' });
+    expect((await call(service, 'GET', '/api/v1/keys', admin)).status).toBe(200);
+  }, 60_000);
+});

@@ -108,6 +108,7 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       '/models/:model/versions/:version/reference',
       {
         config: { role: 'admin' },
+        bodyLimit: 64 * 1024 * 1024,
         schemaErrorFormatter: formatValidationErrors,
         schema: {
           summary: 'Set the drift reference of a model version',
