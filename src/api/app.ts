@@ -5,7 +5,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Registry } from 'prom-client';
 import type { KeyStore } from '../auth/index.js';
 import type { Logger } from '../platform/observability/index.js';
+import { auditPlugin, type ApiCallAuditor } from './audit-hook.js';
 import { authPlugin } from './auth-hook.js';
+import { keyRoutes } from './key-routes.js';
 import { sendErrorReply, sendNotFound } from './errors.js';
 
 export interface Readiness {
@@ -20,6 +22,8 @@ export interface AppDeps {
   readiness: Readiness;
   /** Serve /metrics without a key. */
   metricsPublic: boolean;
+  /** Audits every call (onResponse); none in tests of the bare app. */
+  auditor?: ApiCallAuditor;
   /** Capability route plugins, mounted under /api/v1. */
   routes: FastifyPluginAsync[];
 }
@@ -31,7 +35,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 64 * 1024 * 1024,
+    // 1 MiB for every route; a route that takes uploads raises its own (drift references: 64 MiB).
+    bodyLimit: 1024 * 1024,
     genReqId: () => randomUUID(),
     frameworkErrors: (error, request, reply) => {
       void sendErrorReply(error, request, reply);
@@ -58,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   await app.register(authPlugin, { keys: deps.keys });
+  await app.register(auditPlugin, { auditor: deps.auditor });
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, () => ({ ok: true }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
@@ -70,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(
     async (api) => {
+      await api.register(keyRoutes(deps.keys));
       for (const routes of deps.routes) await api.register(routes);
     },
     { prefix: '/api/v1' },

@@ -9,6 +9,8 @@ declare module 'fastify' {
     role?: Role;
     /** No key needed (health probes, docs). */
     public?: boolean;
+    /** Costly for the server (whole-store scans, exports): rate-limited per key (see app.ts). */
+    expensive?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -33,11 +35,12 @@ function authHook(app: FastifyInstance, options: { keys: KeyStore }, done: () =>
     }
     const principal = await options.keys.authenticate(key);
     if (!principal) return reply.code(401).send(errorBody(401, 'unknown or revoked API key'));
+    // Set before the role check so a denied call is audited under the key's name.
+    request.principal = principal;
     const needed = config.role ?? 'admin';
     if (!roleAllows(principal.role, needed)) {
       return reply.code(403).send(errorBody(403, `this route needs the ${needed} role; the key has ${principal.role}`));
     }
-    request.principal = principal;
   });
   done();
 }

@@ -1,19 +1,66 @@
-import type { CapabilityDefinition } from '../platform/capability/index.js';
+import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
+import { AuditLog, type AuditRecorder } from './audit-log.js';
+import { createAuditConsumer, type AuditConsumer } from './consumer.js';
+import { DigestPublisher } from './digest-publisher.js';
+import { auditRoutes } from './routes.js';
 import { auditMigrations } from './schema.js';
 
+export interface AuditCapability extends Capability {
+  /** Records API calls and state changes (through the audit topic). */
+  log: AuditLog;
+  /** What another capability needs to audit a state change. */
+  recorder: AuditRecorder;
+  consumer: AuditConsumer;
+  digests: DigestPublisher;
+}
+
 /**
- * The audit trail (SPEC 8): the `audit_events` table and `modelwatch audit verify`. Recording
- * (access log, API calls, state changes through a Kafka topic, one chain per partition), digests
- * and the routes are the next step (see README.md).
+ * The audit trail (SPEC 8): the `audit_events` table, the chain writers (a consumer of the
+ * access-log and audit topics, one chain per partition), and `modelwatch audit verify`.
  */
-export const audit: CapabilityDefinition = {
+export const audit: CapabilityDefinition<AuditCapability> = {
   name: 'audit',
   migrations: auditMigrations,
   commands: {
     audit: {
-      summary: 'verify the audit hash chains: audit verify [--digest FILE]',
+      summary: 'verify the audit hash chains: audit verify [--digest FILE | --from-topic]',
       load: async () => (await import('./verify-command.js')).auditCommand,
     },
   },
-  create: () => ({}),
+  create({ config, kafka, db, producer, logger }) {
+    const log = new AuditLog({ producer, topic: config.audit.topic, logger });
+    const consumer = createAuditConsumer({
+      kafka,
+      db,
+      groupId: config.audit.consumerGroup,
+      accessLogTopic: config.topics.accessLog,
+      auditTopic: config.audit.topic,
+      logger,
+      maxMs: config.audit.batchMaxMs,
+      sessionTimeoutMs: config.ingest.sessionTimeoutMs,
+    });
+    const digests = new DigestPublisher({ db, producer, topic: config.topics.auditDigests, logger, intervalMs: config.audit.digestIntervalMs });
+    let joined = false;
+    return {
+      log,
+      recorder: log,
+      consumer,
+      digests,
+      routes: auditRoutes({ db, digests: () => digests.published() }),
+      async start() {
+        await log.start();
+        await consumer.start();
+        joined = true;
+        digests.start();
+      },
+      async stop() {
+        await log.stop();
+        if (!joined) return;
+        await consumer.stop();
+        // After the writers stopped, so the last heads are what this instance chained.
+        await digests.stop();
+      },
+      ready: () => ({ audit: joined && !consumer.degraded }),
+    };
+  },
 };

@@ -1,5 +1,14 @@
 /** Audit trail (SPEC 8): one record shape, hash chains in `audit_events`, verification, digests, compliance exports. */
-export { audit } from './capability.js';
+export { audit, type AuditCapability } from './capability.js';
+export { AuditLog, type AuditLogOptions, type AuditRecorder } from './audit-log.js';
+export {
+  chainName,
+  createAuditConsumer,
+  decodeAuditMessage,
+  type AuditConsumer,
+  type AuditConsumerOptions,
+  type AuditItem,
+} from './consumer.js';
 export {
   CHANGE_ACTIONS,
   HTTP_METHODS,
@@ -78,4 +87,7 @@ export {
   formatAuditExport,
   type ExportFormat,
 } from './export-format.js';
+export { DigestPublisher, type DigestPublisherOptions } from './digest-publisher.js';
+export { readDigestTopic } from './digest-topic.js';
+export { auditRoutes, type AuditRoutesDeps } from './routes.js';
 export { AuditError, isAuditError, type AuditErrorCode } from './errors.js';

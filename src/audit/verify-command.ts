@@ -3,10 +3,13 @@ import { parseOptions, type Command } from '../platform/cli/index.js';
 import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
 import { loadConfig } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
+import { createKafka } from '../platform/kafka/index.js';
+import { createLogger } from '../platform/observability/index.js';
+import { readDigestTopic } from './digest-topic.js';
 import { parseDigest } from './digest.js';
 import { verifyStore } from './verify-store.js';
 
-const usage = 'modelwatch audit verify [--digest FILE]';
+const usage = 'modelwatch audit verify [--digest FILE | --from-topic]';
 
 /**
  * `modelwatch audit verify`: recomputes every chain in `audit_events` (and checks a held digest
@@ -14,10 +17,12 @@ const usage = 'modelwatch audit verify [--digest FILE]';
  */
 export const auditCommand: Command = {
   async run(args, { migrations }) {
-    const { values, positionals } = parseOptions(args, { digest: { type: 'string' } }, usage);
+    const { values, positionals } = parseOptions(args, { digest: { type: 'string' }, 'from-topic': { type: 'boolean' } }, usage);
     if (positionals[0] !== 'verify' || positionals.length !== 1) throw new ModelwatchError('BAD_REQUEST', `usage: ${usage}`);
-    const digest = values.digest === undefined ? undefined : parseDigest(await readDigest(values.digest));
-    const db = await openDatabase(loadConfig().clickhouse);
+    if (values.digest !== undefined && values['from-topic'] === true) throw new ModelwatchError('BAD_REQUEST', `--digest and --from-topic exclude each other; usage: ${usage}`);
+    const config = loadConfig();
+    const digest = values['from-topic'] === true ? await digestFromTopic(config) : values.digest === undefined ? undefined : parseDigest(await readDigest(values.digest));
+    const db = await openDatabase(config.clickhouse);
     try {
       await waitForDatabase(db);
       await migrate(db, migrations);
@@ -37,4 +42,13 @@ async function readDigest(file: string): Promise<string> {
   } catch (err) {
     throw new ModelwatchError('BAD_REQUEST', `--digest: cannot read ${file} (${err instanceof Error ? err.message : String(err)})`);
   }
+}
+
+/** The digests published to the digests topic (every instance's, up to the topic's end now). */
+async function digestFromTopic(config: ReturnType<typeof loadConfig>) {
+  const brokers = config.kafka.brokers;
+  if (!brokers) throw new ModelwatchError('BAD_REQUEST', '--from-topic needs MODELWATCH_KAFKA_BROKERS (the broker the service publishes digests to)');
+  const digest = await readDigestTopic(createKafka(config.kafka, brokers, createLogger('warn', 'audit-verify')), config.topics.auditDigests);
+  process.stderr.write(`read ${digest.length} digest entries from ${config.topics.auditDigests}\n`);
+  return digest;
 }

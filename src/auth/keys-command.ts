@@ -1,30 +1,97 @@
 import { parseOptions, type Command } from '../platform/cli/index.js';
 import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
-import { loadConfig } from '../platform/config/index.js';
+import { loadConfig, type Config } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
-import { KeyStore, ROLES, type Role } from './keys.js';
+import { KeyStore, ROLES, type KeyInfo, type Role } from './keys.js';
+import type { Migration } from '../platform/clickhouse/index.js';
 
-const usage = `modelwatch keys create --role ${ROLES.join('|')} [--name NAME]`;
+const usage = `modelwatch keys create --role ${ROLES.join('|')} [--name NAME] | keys list | keys revoke ID`;
 
+/** What the command does, through the running service's API or straight on the database. */
+interface KeyOps {
+  create(role: Role, name: string): Promise<{ key: string; id: string }>;
+  list(): Promise<KeyInfo[]>;
+  revoke(id: string): Promise<KeyInfo | undefined>;
+}
+
+/**
+ * `modelwatch keys`. While the service runs it holds the embedded engine, so the command then
+ * goes through its API (`MODELWATCH_ADMIN_KEY` on 127.0.0.1:`MODELWATCH_API_PORT`); otherwise it
+ * opens the database. The key is printed once, on stdout; only its hash is stored.
+ */
 export const keysCommand: Command = {
   async run(args, { migrations }) {
     const { values, positionals } = parseOptions(args, { role: { type: 'string' }, name: { type: 'string' } }, usage);
-    if (positionals[0] !== 'create') throw new ModelwatchError('BAD_REQUEST', `usage: ${usage}`);
-    const role = values.role;
-    if (!role || !(ROLES as readonly string[]).includes(role)) {
-      throw new ModelwatchError('BAD_REQUEST', `--role must be one of ${ROLES.join(', ')}; usage: ${usage}`);
-    }
+    const [verb, id] = positionals;
     const config = loadConfig();
-    const db = await openDatabase(config.clickhouse);
-    try {
-      await waitForDatabase(db);
-      await migrate(db, migrations);
-      const key = await new KeyStore(db, undefined).create(role as Role, values.name ?? `${role}-${new Date().toISOString()}`);
-      process.stdout.write(`${key}\n`);
-      process.stderr.write(`created a ${role} key; it is shown once and stored only as a hash\n`);
+    if (verb === 'create') {
+      const role = values.role;
+      if (!role || !(ROLES as readonly string[]).includes(role)) throw new ModelwatchError('BAD_REQUEST', `--role must be one of ${ROLES.join(', ')}; usage: ${usage}`);
+      const created = await withOps(config, migrations, (ops) => ops.create(role as Role, values.name ?? `${role}-${new Date().toISOString()}`));
+      process.stdout.write(`${created.key}\n`);
+      process.stderr.write(`created a ${role} key (id ${created.id}); it is shown once and stored only as a hash\n`);
       return 0;
-    } finally {
-      await db.close();
     }
+    if (verb === 'list' && positionals.length === 1) {
+      for (const k of await withOps(config, migrations, (ops) => ops.list())) process.stdout.write(`${JSON.stringify(k)}\n`);
+      return 0;
+    }
+    if (verb === 'revoke' && id !== undefined && positionals.length === 2) {
+      const revoked = await withOps(config, migrations, (ops) => ops.revoke(id));
+      if (!revoked) throw new ModelwatchError('NOT_FOUND', `no active key with id '${id}' (see keys list)`);
+      process.stderr.write(`revoked key ${id} (${revoked.name}); a running service refuses it within 10 s\n`);
+      return 0;
+    }
+    throw new ModelwatchError('BAD_REQUEST', `usage: ${usage}`);
   },
 };
+
+async function withOps<T>(config: Config, migrations: readonly Migration[], step: (ops: KeyOps) => Promise<T>): Promise<T> {
+  const base = `http://127.0.0.1:${config.api.port}`;
+  if (await serviceRunning(base)) {
+    if (!config.api.adminKey) throw new ModelwatchError('BAD_REQUEST', `the service is running at ${base} and holds the database: set MODELWATCH_ADMIN_KEY to manage keys through its API`);
+    return step(apiOps(base, config.api.adminKey));
+  }
+  const db = await openDatabase(config.clickhouse);
+  try {
+    await waitForDatabase(db);
+    await migrate(db, migrations);
+    const store = new KeyStore(db, undefined);
+    return await step({ create: (role, name) => store.createWithId(role, name), list: () => store.list(), revoke: (id) => store.revoke(id) });
+  } finally {
+    await db.close();
+  }
+}
+
+async function serviceRunning(base: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+function apiOps(base: string, adminKey: string): KeyOps {
+  const request = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
+    const response = await fetch(`${base}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const json: unknown = await response.json();
+    if (response.status >= 400 && response.status !== 404) {
+      throw new ModelwatchError('BAD_REQUEST', `the service answered ${response.status}: ${(json as { message?: string }).message ?? ''}`);
+    }
+    return { status: response.status, json };
+  };
+  return {
+    create: async (role, name) => (await request('POST', '/keys', { role, name })).json as { key: string; id: string },
+    list: async () => (await request('GET', '/keys')).json as KeyInfo[],
+    revoke: async (id) => {
+      const answer = await request('DELETE', `/keys/${encodeURIComponent(id)}`);
+      return answer.status === 404 ? undefined : (answer.json as KeyInfo);
+    },
+  };
+}

@@ -41,28 +41,93 @@ export function generateKey(): string {
   return `mw_${randomBytes(32).toString('base64url')}`;
 }
 
-const CACHE_MS = 10_000;
+/**
+ * How long an authentication result is reused. A key revoked through another instance (or the
+ * CLI on the database) stops working within this bound; one revoked through this instance at once.
+ */
+export const KEY_CACHE_MS = 10_000;
+
+/** Cached results (valid and unknown keys alike); the oldest is dropped beyond this. @default 10000 */
+export const KEY_CACHE_MAX = 10_000;
+
+/** Characters of the key hash shown as a key's id: enough to name it, never the key. */
+const ID_LENGTH = 16;
+
+export interface KeyInfo {
+  /** The first 16 hex characters of the key's SHA-256 (the key itself is never stored). */
+  id: string;
+  name: string;
+  role: Role;
+  /** When the key was created, or revoked for a revoked key (the row that replaced it). */
+  created_at: string;
+  revoked: boolean;
+}
 
 /** API keys: the bootstrap admin key from the environment, and keys created with `keys create`. */
 export class KeyStore {
+  /** Entries cached now (for tests: the cache is bounded). */
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
   private readonly cache = new Map<string, { principal: Principal | undefined; until: number }>();
   private readonly adminHash: Buffer | undefined;
 
   constructor(
     private readonly db: Database,
     adminKey: string | undefined,
+    /** Most cached authentication results. @default KEY_CACHE_MAX */
+    private readonly cacheMax = KEY_CACHE_MAX,
   ) {
     this.adminHash = adminKey === undefined ? undefined : Buffer.from(hashKey(adminKey), 'hex');
   }
 
   async create(role: Role, name: string): Promise<string> {
+    return (await this.createWithId(role, name)).key;
+  }
+
+  /** Creates a key; the key is returned once and stored only as its SHA-256. */
+  async createWithId(role: Role, name: string): Promise<{ key: string; id: string }> {
     const key = generateKey();
+    const hash = hashKey(key);
     await this.db.client.insert({
       table: 'api_keys',
       format: 'JSONEachRow',
-      values: [{ key_hash: hashKey(key), name, role }],
+      values: [{ key_hash: hash, name, role }],
     });
-    return key;
+    return { key, id: hash.slice(0, ID_LENGTH) };
+  }
+
+  async list(): Promise<KeyInfo[]> {
+    const result = await this.db.client.query({
+      query: `SELECT substring(key_hash, 1, ${ID_LENGTH}) AS id, name, role, toUnixTimestamp64Milli(created_at) AS created_ms, revoked
+              FROM api_keys FINAL ORDER BY created_at, id`,
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<Omit<KeyInfo, 'created_at'> & { created_ms: number | string }>();
+    return rows.map(({ created_ms, ...k }) => ({ ...k, created_at: new Date(Number(created_ms)).toISOString(), revoked: Boolean(k.revoked) }));
+  }
+
+  /**
+   * Revokes the key whose id is `id` (a later row with revoked = true replaces it); false when no
+   * such key. The bootstrap admin key lives in the environment and cannot be revoked here.
+   */
+  async revoke(id: string): Promise<KeyInfo | undefined> {
+    if (!/^[0-9a-f]{16}$/.test(id)) return undefined;
+    const result = await this.db.client.query({
+      query: `SELECT key_hash, name, role FROM api_keys FINAL WHERE startsWith(key_hash, {id:String}) AND NOT revoked`,
+      query_params: { id },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ key_hash: string; name: string; role: Role }>();
+    if (!row) return undefined;
+    await this.db.client.insert({
+      table: 'api_keys',
+      format: 'JSONEachRow',
+      values: [{ key_hash: row.key_hash, name: row.name, role: row.role, revoked: true }],
+    });
+    this.cache.delete(row.key_hash);
+    return { id, name: row.name, role: row.role, created_at: new Date().toISOString(), revoked: true };
   }
 
   async authenticate(key: string): Promise<Principal | undefined> {
@@ -77,7 +142,13 @@ export class KeyStore {
     });
     const [row] = await result.json<{ name: string; role: Role }>();
     const principal = row && (ROLES as readonly string[]).includes(row.role) ? { name: row.name, role: row.role } : undefined;
-    this.cache.set(hash, { principal, until: Date.now() + CACHE_MS });
+    // Bounded: every distinct wrong key would otherwise add an entry forever.
+    this.cache.delete(hash);
+    if (this.cache.size >= this.cacheMax) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(hash, { principal, until: Date.now() + KEY_CACHE_MS });
     return principal;
   }
 }

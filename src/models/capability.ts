@@ -1,7 +1,6 @@
 import { inference } from '../inference/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { ArtifactStore } from './artifacts.js';
-import type { RecordRegistryChange } from './audit-point.js';
 import { registerRoute } from './register-route.js';
 import { ModelRegistry } from './registry.js';
 import { modelRoutes } from './routes.js';
@@ -21,12 +20,9 @@ export const models: CapabilityDefinition<ModelsCapability> = {
   create({ db }, use) {
     const registry = new ModelRegistry(db);
     const artifacts = new ArtifactStore(db);
-    // The audit point: registrations and corrections go to the audit trail through this one
-    // function once the audit capability is wired here (`use(audit).record`); none until then.
-    const recordChange: RecordRegistryChange | undefined = undefined;
     const core = use(inference).core;
-    const versions = modelRoutes({ models: registry, recordChange });
-    const register = registerRoute({ registry, artifacts, core, recordChange });
+    const versions = modelRoutes({ models: registry });
+    const register = registerRoute({ registry, artifacts, core });
     return {
       registry,
       artifacts,

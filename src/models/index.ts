@@ -9,6 +9,5 @@ export {
 export { inferTask, TASKS, type Task } from './task.js';
 export { normalizeClass } from './classes.js';
 export { ArtifactStore, type StoredArtifact } from './artifacts.js';
-export type { RecordRegistryChange, RegistryChange } from './audit-point.js';
 export { REGISTRATION_BODY_LIMIT } from './register-route.js';
 export { registrationMetadata, type RegistrationBody } from './register.js';

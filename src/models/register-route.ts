@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, errorSchema } from '../api/index.js';
-import type { RecordRegistryChange } from './audit-point.js';
 import { registerVersion, RegistrationConflict, type RegistrationDeps } from './register.js';
 import { STAGES } from './registry.js';
 import { versionProperties, versionView } from './routes.js';
@@ -87,10 +86,7 @@ function tooLarge(
     );
 }
 
-export interface RegisterRouteDeps extends RegistrationDeps {
-  /** The audit point (audit-point.ts); absent until the audit trail is wired. */
-  recordChange?: RecordRegistryChange | undefined;
-}
+export type RegisterRouteDeps = RegistrationDeps;
 
 /** POST /models/:model/versions (admin): a version with its ONNX artifact (SPEC 7). */
 export function registerRoute(deps: RegisterRouteDeps): FastifyPluginAsyncJsonSchemaToTs {
@@ -126,11 +122,11 @@ export function registerRoute(deps: RegisterRouteDeps): FastifyPluginAsyncJsonSc
           if (err instanceof RegistrationConflict) return reply.code(409).send(errorBody(409, err.message));
           throw err;
         }
-        await deps.recordChange?.({
+        await request.auditChange({
           action: 'model_version.register',
-          principal: request.principal?.name ?? 'unknown',
-          model,
-          version: record.model_version,
+          resource_type: 'model_version',
+          resource_id: `${model}/${record.model_version}`,
+          model_id: model,
           details: {
             stage: record.stage,
             task: record.task,

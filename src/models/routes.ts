@@ -5,12 +5,9 @@ import type { ModelRegistry, ModelVersionRecord } from './registry.js';
 import { STAGES } from './registry.js';
 import { TASKS } from './task.js';
 import { errorBody, errorSchema } from '../api/index.js';
-import type { RecordRegistryChange } from './audit-point.js';
 
 export interface ModelRoutesDeps {
   models: ModelRegistry;
-  /** The audit point (audit-point.ts); absent until the audit trail is wired. */
-  recordChange?: RecordRegistryChange | undefined;
 }
 
 export const versionProperties = {
@@ -181,15 +178,7 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
         const updated = await deps.models.correct(model, version, changes);
         if (!updated)
           return reply.code(404).send(errorBody(404, `unknown model version '${model}' '${version}'`));
-        await deps.recordChange?.({
-          action: 'model_version.correct',
-          principal: request.principal?.name ?? 'unknown',
-          model,
-          version,
-          details: Object.fromEntries(
-            Object.entries(changes).filter((e): e is [string, string] => e[1] !== undefined),
-          ),
-        });
+        await request.auditChange({ action: 'model_version.restage', resource_type: 'model_version', resource_id: `${model}/${version}`, model_id: model, details: { ...request.body } });
         return { model_id: updated.model_id, ...versionView(updated) };
       },
     );

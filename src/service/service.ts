@@ -3,6 +3,7 @@ import { Partitioners } from 'kafkajs';
 import pRetry from 'p-retry';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from '../api/index.js';
+import { audit } from '../audit/index.js';
 import { auth } from '../auth/index.js';
 import { allMigrations, buildCapabilities, type Capability, type CapabilityDefinition, type Platform } from '../platform/capability/index.js';
 import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
@@ -56,6 +57,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const app = await buildApp({
     logger,
     keys: use(auth).keys,
+    auditor: definitions.includes(audit) ? use(audit).log : undefined,
     registry,
     metricsPublic: config.api.metricsPublic,
     readiness: {
@@ -135,7 +137,7 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
   await retry(`Kafka topics could not be created at ${brokers}`, () =>
     ensureTopics(
       kafka,
-      [t.predictions, t.labels, t.accessLog, t.retrain, t.auditDigests, t.deadLetter].map((topic) => ({ topic, numPartitions: t.partitions })),
+      [t.predictions, t.labels, t.accessLog, t.retrain, t.auditDigests, t.deadLetter, config.audit.topic].map((topic) => ({ topic, numPartitions: t.partitions })),
     ),
   );
   state.kafka = true;

@@ -1,12 +1,21 @@
 /**
- * THE place where a published retrain trigger is to be written to the audit trail (SPEC 8).
- * The audit capability is not on main yet, so nothing is written: when it lands, this function
- * calls it (e.g. `audit.record({ action: 'retrain_trigger', … })`) and the capability passes it in.
- * It is called once per message, right after the broker acknowledged it.
+ * The one place a published retrain trigger is written to the audit trail (SPEC 8), called once
+ * per message right after the broker acknowledged it.
  */
+import type { AuditRecorder } from '../audit/index.js';
 import type { TriggerPayload } from './engine/trigger.js';
 
 export type AuditWriter = (payload: TriggerPayload) => Promise<void>;
 
-/** No audit trail exists yet: resolves without writing anything (see above). */
-export const auditTrailNotYetAvailable: AuditWriter = () => Promise.resolve();
+/** A `retrain_trigger.emit` change by the service itself, naming the trigger and what fired it. */
+export function auditTriggers(recorder: AuditRecorder): AuditWriter {
+  return (payload) =>
+    recorder.change({
+      principal: 'modelwatch',
+      action: 'retrain_trigger.emit',
+      resource_type: 'retrain_trigger',
+      resource_id: payload.trigger_id,
+      model_id: payload.model_id,
+      details: { model_version: payload.model_version, reason: payload.reason, window: payload.window },
+    });
+}

@@ -7,7 +7,8 @@ import { drift } from '../drift/index.js';
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { triggerRoutes } from './api/routes.js';
-import { auditTrailNotYetAvailable } from './audit.js';
+import { audit } from '../audit/index.js';
+import { auditTriggers } from './audit.js';
 import { retrainPolicySchema } from './engine/policy.js';
 import { TriggerPublisher } from './publish/publisher.js';
 import { TriggerEvaluator } from './service/evaluator.js';
@@ -34,7 +35,7 @@ export const triggers: CapabilityDefinition<TriggersCapability> = {
       labelNames: ['model', 'reason'],
       registers: [registry],
     });
-    const writeAudit = auditTrailNotYetAvailable;
+    const writeAudit = auditTriggers(use(audit).recorder);
     const publisher = new TriggerPublisher({
       kafka,
       store,

@@ -65,7 +65,7 @@ describe('the modelwatch CLI', () => {
     expect(truncated.code).toBe(1);
     expect(JSON.parse(truncated.stdout)).toMatchObject({ ok: false, first_broken: { chain: 'c1', reason: 'truncated' } });
     const usage = run(['audit', 'check'], env);
-    expect(usage.stderr).toBe('modelwatch: usage: modelwatch audit verify [--digest FILE]\n');
+    expect(usage.stderr).toBe('modelwatch: usage: modelwatch audit verify [--digest FILE | --from-topic]\n');
   });
 
   it('prints a new API key once', () => {

@@ -84,7 +84,8 @@ export const upCommand: Command = {
     const logger = createLogger(config.logLevel);
     const generatedKey = config.api.adminKey === undefined;
     const adminKey = config.api.adminKey ?? `mw_${randomBytes(24).toString('base64url')}`;
-    const withKey: Config = { ...config, api: { ...config.api, adminKey } };
+    // A local demo: loopback only, whatever MODELWATCH_API_HOST says (serve listens where configured).
+    const withKey: Config = { ...config, api: { ...config.api, adminKey, host: '127.0.0.1' } };
     const broker = config.kafka.brokers
       ? undefined
       : await startLocalBroker({

@@ -92,6 +92,7 @@ export function policyRoutes(deps: PolicyRoutesDeps): FastifyPluginAsync {
           if (Object.keys(given).length === 0) throw new DriftError('BAD_INPUT', `body: give at least one section (${Object.keys(sections).join(', ')})`);
           const stored = await deps.policies.put(request.params.model, given, request.principal?.name ?? 'unknown');
           request.log.info({ model: request.params.model, sections: Object.keys(given), by: stored.updatedBy }, 'policy changed');
+          await request.auditChange({ action: 'policy.change', resource_type: 'model', resource_id: request.params.model, model_id: request.params.model, details: { sections: Object.keys(given) } });
           return present(stored, request.params.model);
         } catch (err) {
           return sendError(reply, err);

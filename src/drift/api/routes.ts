@@ -108,6 +108,7 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       '/models/:model/versions/:version/reference',
       {
         config: { role: 'admin' },
+        bodyLimit: 64 * 1024 * 1024,
         schemaErrorFormatter: formatValidationErrors,
         schema: {
           summary: 'Set the drift reference of a model version',
@@ -124,7 +125,9 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
         try {
           const input = referenceInput(request.body);
           const { model, version } = request.params;
-          return await deps.service.setReference({ modelId: model, version }, input, request.principal?.name ?? 'unknown');
+          const reference = await deps.service.setReference({ modelId: model, version }, input, request.principal?.name ?? 'unknown');
+          await request.auditChange({ action: 'reference.set', resource_type: 'model_version', resource_id: `${model}/${version}`, model_id: model, details: {} });
+          return reference;
         } catch (err) {
           return sendError(reply, err);
         }

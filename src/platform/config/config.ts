@@ -118,6 +118,11 @@ const envSchema = z
     MODELWATCH_DRIFT_MAX_RESPONSE_CELLS: positiveInt(100_000, 100_000_000),
     MODELWATCH_RETRAIN_INTERVAL_MS: positiveInt(5_000, 3_600_000),
     MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: z.coerce.number({ error: 'expected a number' }).int('expected a whole number').min(0).max(600_000).default(0),
+    // Audit trail and API misuse limits (src/audit/README.md).
+    MODELWATCH_TOPIC_AUDIT: z.string().min(1).default('ml.audit-events'),
+    MODELWATCH_AUDIT_CONSUMER_GROUP: optionalText,
+    MODELWATCH_AUDIT_DIGEST_INTERVAL: duration('5m'),
+    MODELWATCH_AUDIT_BATCH_MAX_MS: positiveInt(500, 600_000),
     MODELWATCH_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'expected fatal, error, warn, info, debug, trace or silent',
@@ -226,6 +231,17 @@ export interface DriftLimitsConfig {
   maxResponseCells: number;
 }
 
+export interface AuditConfig {
+  /** Topic carrying API-call and state-change records (each partition is one chain). @default 'ml.audit-events' */
+  topic: string;
+  /** Consumer group of the audit chain writers. @default '<MODELWATCH_CONSUMER_GROUP>-audit' */
+  consumerGroup: string;
+  /** Chain heads are published to the digests topic this often (and at shutdown). @default 300000 (5m) */
+  digestIntervalMs: number;
+  /** Chain a batch of audit records this long after its first one. @default 500 */
+  batchMaxMs: number;
+}
+
 export interface Config {
   kafka: KafkaConfig;
   clickhouse: ClickHouseConfig;
@@ -234,6 +250,7 @@ export interface Config {
   api: ApiConfig;
   drift: DriftLimitsConfig;
   retrain: RetrainConfig;
+  audit: AuditConfig;
   cacheDir: string;
   logLevel: Env['MODELWATCH_LOG_LEVEL'];
 }
@@ -315,6 +332,12 @@ function toConfig(env: Env): Config {
       maxResponseCells: env.MODELWATCH_DRIFT_MAX_RESPONSE_CELLS,
     },
     retrain: { intervalMs: env.MODELWATCH_RETRAIN_INTERVAL_MS, publishDelayMs: env.MODELWATCH_RETRAIN_PUBLISH_DELAY_MS },
+    audit: {
+      topic: env.MODELWATCH_TOPIC_AUDIT,
+      consumerGroup: env.MODELWATCH_AUDIT_CONSUMER_GROUP ?? `${env.MODELWATCH_CONSUMER_GROUP}-audit`,
+      digestIntervalMs: env.MODELWATCH_AUDIT_DIGEST_INTERVAL,
+      batchMaxMs: env.MODELWATCH_AUDIT_BATCH_MAX_MS,
+    },
     cacheDir: path.resolve(env.MODELWATCH_CACHE_DIR),
     logLevel: env.MODELWATCH_LOG_LEVEL,
   };

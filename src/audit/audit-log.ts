@@ -1,0 +1,98 @@
+/**
+ * The producing side of the audit trail: API calls and state changes are validated here and
+ * sent to the audit topic, where the partition's owner chains them (consumer.ts). Nothing is
+ * chained in the instance that produced it, so several instances never write one chain.
+ */
+import type { Producer } from 'kafkajs';
+import type { Logger } from '../platform/observability/index.js';
+import { errorMessage } from '../platform/errors.js';
+import { AuditError } from './errors.js';
+import { parseAuditRecord, type AuditRecord, type AuditRecordInput } from './record.js';
+import { apiCallRecord, changeRecord, type ApiCall, type StateChange } from './record-builders.js';
+
+export interface AuditLogOptions {
+  producer: Producer;
+  topic: string;
+  logger: Logger;
+  /** Records held while the producer is not connected yet; more are refused. @default 10000 */
+  maxPending?: number;
+}
+
+/** What other capabilities use to audit a state change: `use(audit).log.change({...})`. */
+export interface AuditRecorder {
+  /** Sends a state-change record; resolves once Kafka acknowledged it (before the change is acknowledged). */
+  change(change: Omit<StateChange, 'at'> & { at?: string | number }): Promise<void>;
+}
+
+export class AuditLog implements AuditRecorder {
+  private connected = false;
+  private pending: { record: AuditRecord; done: (err?: unknown) => void }[] = [];
+  private inFlight = new Set<Promise<void>>();
+  /** Records that could not be sent (counted for /metrics and logged). */
+  lost = 0;
+
+  constructor(private readonly options: AuditLogOptions) {}
+
+  /** Called once the shared producer is connected: sends what was held. */
+  async start(): Promise<void> {
+    this.connected = true;
+    const held = this.pending;
+    this.pending = [];
+    await Promise.all(held.map(({ record, done }) => this.send(record).then(() => done(), done)));
+  }
+
+  /** Waits for records being sent (called before the producer disconnects); held ones are refused. */
+  async stop(): Promise<void> {
+    const held = this.pending;
+    this.pending = [];
+    if (held.length > 0) this.options.logger.error({ records: held.length }, 'audit records held while Kafka was unreachable are lost at shutdown');
+    for (const { done } of held) done(new Error('the service stopped before Kafka was reachable'));
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  change(change: Omit<StateChange, 'at'> & { at?: string | number }): Promise<void> {
+    return this.record(changeRecord({ ...change, at: change.at ?? Date.now() }));
+  }
+
+  /** An API call; never throws (a failure is logged and counted): the answer was already sent. */
+  call(call: ApiCall): Promise<void> {
+    return this.record(apiCallRecord(call)).catch((err: unknown) => {
+      this.lost += 1;
+      this.options.logger.error(
+        { err: errorMessage(err), route: call.route },
+        'an API call could not be audited',
+      );
+    });
+  }
+
+  /** Validates (INVALID_RECORD naming the field) and sends one record. */
+  record(input: AuditRecordInput): Promise<void> {
+    const record = parseAuditRecord(input);
+    if (this.connected) return this.send(record);
+    if (this.pending.length >= (this.options.maxPending ?? 10_000)) {
+      return Promise.reject(
+        new AuditError('STORE_FAILED', 'the audit topic is not reachable yet and the hold is full', true),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.push({
+        record,
+        done: (err) =>
+          err === undefined ? resolve() : reject(err instanceof Error ? err : new Error('the audit record could not be sent')),
+      });
+    });
+  }
+
+  private send(record: AuditRecord): Promise<void> {
+    const sending = this.options.producer
+      .send({
+        topic: this.options.topic,
+        // One resource's records stay in one chain, in order.
+        messages: [{ key: `${record.resource_type}/${record.resource_id}`, value: JSON.stringify(record) }],
+      })
+      .then(() => undefined);
+    this.inFlight.add(sending);
+    void sending.finally(() => this.inFlight.delete(sending)).catch(() => undefined);
+    return sending;
+  }
+}

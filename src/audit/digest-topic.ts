@@ -1,0 +1,49 @@
+/** Reads the digests published to the digests topic back, for `audit verify --from-topic`. */
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from '../platform/kafka/index.js';
+import { MAX_DIGEST_ENTRIES, parseDigest } from './digest.js';
+import type { DigestEntry } from './verify.js';
+
+/**
+ * Every entry on `topic` up to its current end (the latest MAX_DIGEST_ENTRIES), read by a
+ * throwaway group that commits nothing. Entries that are not digests are refused naming the field.
+ */
+export async function readDigestTopic(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<DigestEntry[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: Map<number, bigint>;
+  try {
+    ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+  const remaining = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));
+  if (remaining.size === 0) return [];
+  const lines: string[] = [];
+  const consumer = kafka.consumer({ groupId: `modelwatch-digest-reader-${randomUUID()}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} took longer than ${timeoutMs} ms`)), timeoutMs);
+      void consumer
+        .run({
+          autoCommit: false,
+          eachMessage: async ({ partition, message }) => {
+            if (message.value) lines.push(message.value.toString('utf8'));
+            if (lines.length > MAX_DIGEST_ENTRIES) lines.shift();
+            if (BigInt(message.offset) + 1n >= (ends.get(partition) ?? 0n)) remaining.delete(partition);
+            if (remaining.size === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return parseDigest(`[${lines.join(',')}]`);
+}

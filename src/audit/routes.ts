@@ -1,0 +1,104 @@
+/** The auditor's routes: chain verification and compliance exports (SPEC 8). */
+import type { FastifyPluginAsync } from 'fastify';
+import { errorSchema } from '../api/index.js';
+import type { Database } from '../platform/clickhouse/index.js';
+import { ModelwatchError } from '../platform/errors.js';
+import { isAuditError } from './errors.js';
+import { EXPORT_CONTENT_TYPES, EXPORT_FORMATS, auditExportStream, type ExportFormat } from './export-format.js';
+import { parseAuditQuery, queryAuditEvents, type AuditEventRow } from './query.js';
+import { verifyStore } from './verify-store.js';
+import type { DigestEntry } from './verify.js';
+
+export interface AuditRoutesDeps {
+  db: Database;
+  /** Digests this instance published: verification checks the store against them. */
+  digests: () => readonly DigestEntry[];
+}
+
+const brokenSchema = {
+  type: 'object',
+  properties: { chain: { type: 'string' }, position: { type: 'integer' }, reason: { type: 'string' }, message: { type: 'string' } },
+} as const;
+
+const filters = {
+  principal: { type: 'string', maxLength: 256 },
+  entity_id: { type: 'string', maxLength: 256 },
+  model: { type: 'string', maxLength: 256 },
+  action: { type: 'string', maxLength: 600 },
+  from: { type: 'string', maxLength: 40, description: 'inclusive; ISO-8601 with a zone or epoch ms' },
+  to: { type: 'string', maxLength: 40, description: 'exclusive; ISO-8601 with a zone or epoch ms' },
+} as const;
+
+type EventsQuery = Partial<Record<keyof typeof filters, string>> & { format?: ExportFormat };
+
+/** Query text to the filter's input: digits are epoch ms, everything else is checked by the schema. */
+function filterInput(query: EventsQuery): Record<string, unknown> {
+  const { format: _format, ...rest } = query;
+  return Object.fromEntries(
+    Object.entries(rest).map(([k, v]) => [k, (k === 'from' || k === 'to') && typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v]),
+  );
+}
+
+function badQuery(err: unknown): never {
+  if (isAuditError(err, 'INVALID_QUERY')) throw new ModelwatchError('BAD_REQUEST', `querystring/${err.message}`, false, { cause: err });
+  throw err;
+}
+
+export function auditRoutes(deps: AuditRoutesDeps): FastifyPluginAsync {
+  return (app) => {
+    app.get(
+      '/audit/verify',
+      {
+        config: { role: 'auditor', expensive: true },
+        schema: {
+          summary: 'Recompute every audit chain and check the digests this instance published',
+          tags: ['audit'],
+          response: {
+            200: {
+              type: 'object',
+              properties: { ok: { type: 'boolean' }, checked: { type: 'integer' }, chains: { type: 'integer' }, first_broken: brokenSchema },
+              required: ['ok', 'checked'],
+            },
+          },
+        },
+      },
+      async () => {
+        const { broken: _all, ...report } = await verifyStore(deps.db, { digest: deps.digests() });
+        return report;
+      },
+    );
+
+    app.get<{ Querystring: EventsQuery }>(
+      '/audit/events',
+      {
+        config: { role: 'auditor', expensive: true },
+        schema: {
+          summary: 'Audit records matching the filters, oldest first, streamed (json, jsonl or csv)',
+          tags: ['audit'],
+          querystring: { type: 'object', properties: { ...filters, format: { type: 'string', enum: [...EXPORT_FORMATS], default: 'json' } } },
+          response: { 400: errorSchema },
+        },
+      },
+      async (request, reply) => {
+        let query;
+        try {
+          query = parseAuditQuery(filterInput(request.query));
+        } catch (err) {
+          badQuery(err);
+        }
+        const format = request.query.format ?? 'json';
+        await request.auditChange({ action: 'export.run', resource_type: 'audit_events', resource_id: 'query', details: { format, filters: filterInput(request.query) } });
+        // The first page is read before answering, so a failing store is a 503, not a cut stream.
+        const pages = queryAuditEvents(deps.db, query);
+        const first = await pages.next();
+        async function* all(): AsyncGenerator<AuditEventRow[]> {
+          if (first.done === true) return;
+          yield first.value;
+          yield* pages;
+        }
+        return reply.type(EXPORT_CONTENT_TYPES[format]).send(auditExportStream(all(), format));
+      },
+    );
+    return Promise.resolve();
+  };
+}
