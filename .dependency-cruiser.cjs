@@ -15,7 +15,8 @@ module.exports = {
     {
       name: 'platform-imports-no-capability',
       severity: 'error',
-      comment: 'The platform (config, kafka, clickhouse, …) is what capabilities stand on; it knows none of them.',
+      comment:
+        'The platform (config, kafka, clickhouse, …) is what capabilities stand on; it knows none of them.',
       from: { path: '^src/platform/' },
       to: { path: '^src/', pathNot: '^src/platform/' },
     },
@@ -43,7 +44,8 @@ module.exports = {
     {
       name: 'nothing-imports-the-cli',
       severity: 'error',
-      comment: 'The CLI is the top: commands and benchmarks a capability offers are declared as lazy entries.',
+      comment:
+        'The CLI is the top: commands and benchmarks a capability offers are declared as lazy entries.',
       from: { pathNot: '^src/cli/' },
       to: { path: '^src/cli/' },
     },
@@ -57,7 +59,8 @@ module.exports = {
     {
       name: 'no-static-import-of-cli-code',
       severity: 'error',
-      comment: "A capability's commands and benchmarks (files named *command.ts, *bench.ts) are loaded with import() when they run, never by the service.",
+      comment:
+        "A capability's commands and benchmarks (files named *command.ts, *bench.ts) are loaded with import() when they run, never by the service.",
       from: { path: '^src/', pathNot: ['^src/cli/', 'command\\.ts$', 'bench\\.ts$'] },
       to: { path: ['command\\.ts$', 'bench\\.ts$'], pathNot: '^src/platform/', dynamic: false },
     },
@@ -66,6 +69,9 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

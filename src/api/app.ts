@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+} from 'fastify';
 import type { Registry } from 'prom-client';
 import type { KeyStore } from '../auth/index.js';
 import type { Logger } from '../platform/observability/index.js';
@@ -71,9 +76,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const ready = Object.values(checks).every(Boolean);
     return reply.code(ready ? 200 : 503).send({ ready, checks });
   });
-  app.get('/metrics', { config: { public: deps.metricsPublic, role: 'viewer' }, schema: { hide: true } }, async (_request, reply) => {
-    return reply.type(deps.registry.contentType).send(await deps.registry.metrics());
-  });
+  app.get(
+    '/metrics',
+    { config: { public: deps.metricsPublic, role: 'viewer' }, schema: { hide: true } },
+    async (_request, reply) => {
+      return reply.type(deps.registry.contentType).send(await deps.registry.metrics());
+    },
+  );
   await app.register(
     async (api) => {
       await api.register(keyRoutes(deps.keys));

@@ -30,7 +30,18 @@ export interface ApiCall {
 export interface StateChange {
   at: number;
   principal: string;
-  action: 'key.create' | 'key.revoke' | 'model_version.register' | 'model_version.restage' | 'reference.set' | 'policy.change' | 'retrain_trigger.emit' | 'export.run' | 'retention.delete' | 'legal_hold.set' | 'legal_hold.release';
+  action:
+    | 'key.create'
+    | 'key.revoke'
+    | 'model_version.register'
+    | 'model_version.restage'
+    | 'reference.set'
+    | 'policy.change'
+    | 'retrain_trigger.emit'
+    | 'export.run'
+    | 'retention.delete'
+    | 'legal_hold.set'
+    | 'legal_hold.release';
   resource_type: string;
   resource_id: string;
   model_id?: string;
@@ -88,11 +99,17 @@ function isMethod(method: string): method is ApiCall['method'] {
   return (HTTP_METHODS as readonly string[]).includes(method);
 }
 
-function auditHook(app: FastifyInstance, options: { auditor: ApiCallAuditor | undefined }, done: () => void): void {
+function auditHook(
+  app: FastifyInstance,
+  options: { auditor: ApiCallAuditor | undefined },
+  done: () => void,
+): void {
   const { auditor } = options;
   // Without an auditor (the bare app in unit tests) a change is not recorded anywhere.
   app.decorateRequest('auditChange', function (this: FastifyRequest, change: RouteChange) {
-    return auditor ? auditor.change({ ...change, at: Date.now(), principal: this.principal?.name ?? 'anonymous' }) : Promise.resolve();
+    return auditor
+      ? auditor.change({ ...change, at: Date.now(), principal: this.principal?.name ?? 'anonymous' })
+      : Promise.resolve();
   });
   if (!auditor) {
     done();

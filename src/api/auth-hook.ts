@@ -39,7 +39,9 @@ function authHook(app: FastifyInstance, options: { keys: KeyStore }, done: () =>
     request.principal = principal;
     const needed = config.role ?? 'admin';
     if (!roleAllows(principal.role, needed)) {
-      return reply.code(403).send(errorBody(403, `this route needs the ${needed} role; the key has ${principal.role}`));
+      return reply
+        .code(403)
+        .send(errorBody(403, `this route needs the ${needed} role; the key has ${principal.role}`));
     }
   });
   done();

@@ -51,7 +51,8 @@ export function describeError(err: unknown): ErrorBody {
   if (isModelwatchError(err, 'BAD_REQUEST')) return errorBody(400, err.message);
   if (isModelwatchError(err, 'NOT_FOUND')) return errorBody(404, err.message);
   // ClickHouse unreachable or saturated: the client should come back later, not report a bug.
-  if (isModelwatchError(err, 'CLICKHOUSE_UNAVAILABLE')) return errorBody(503, 'ClickHouse is busy or unreachable; retry later (see Retry-After)');
+  if (isModelwatchError(err, 'CLICKHOUSE_UNAVAILABLE'))
+    return errorBody(503, 'ClickHouse is busy or unreachable; retry later (see Retry-After)');
   const e = (typeof err === 'object' && err !== null ? err : {}) as Partial<FastifyError>;
   const status = clientStatus(e);
   if (status === undefined)

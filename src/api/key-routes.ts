@@ -27,12 +27,24 @@ export function keyRoutes(keys: KeyStore): FastifyPluginAsync {
           tags: ['keys'],
           body: {
             type: 'object',
-            properties: { role: { type: 'string', enum: [...ROLES] }, name: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' } },
+            properties: {
+              role: { type: 'string', enum: [...ROLES] },
+              name: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' },
+            },
             required: ['role'],
             additionalProperties: false,
           },
           response: {
-            201: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, key: { type: 'string' } }, required: ['id', 'name', 'role', 'key'] },
+            201: {
+              type: 'object',
+              properties: {
+                id: { type: 'string' },
+                name: { type: 'string' },
+                role: { type: 'string' },
+                key: { type: 'string' },
+              },
+              required: ['id', 'name', 'role', 'key'],
+            },
             400: errorSchema,
           },
         },
@@ -41,7 +53,12 @@ export function keyRoutes(keys: KeyStore): FastifyPluginAsync {
         const { role } = request.body;
         const name = request.body.name ?? `${role}-${new Date().toISOString()}`;
         const { key, id } = await keys.createWithId(role, name);
-        await request.auditChange({ action: 'key.create', resource_type: 'api_key', resource_id: id, details: { role, name } });
+        await request.auditChange({
+          action: 'key.create',
+          resource_type: 'api_key',
+          resource_id: id,
+          details: { role, name },
+        });
         reply.header('cache-control', 'no-store');
         return reply.code(201).send({ id, name, role, key });
       },
@@ -50,7 +67,11 @@ export function keyRoutes(keys: KeyStore): FastifyPluginAsync {
       '/keys',
       {
         config: { role: 'admin' },
-        schema: { summary: 'API keys: ids, names, roles, whether revoked (never the keys)', tags: ['keys'], response: { 200: { type: 'array', items: keyInfo } } },
+        schema: {
+          summary: 'API keys: ids, names, roles, whether revoked (never the keys)',
+          tags: ['keys'],
+          response: { 200: { type: 'array', items: keyInfo } },
+        },
       },
       () => keys.list(),
     );
@@ -61,14 +82,24 @@ export function keyRoutes(keys: KeyStore): FastifyPluginAsync {
         schema: {
           summary: `Revoke a key; it stops working at once on this instance and within 10 s on others`,
           tags: ['keys'],
-          params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{16}$' } }, required: ['id'] },
+          params: {
+            type: 'object',
+            properties: { id: { type: 'string', pattern: '^[0-9a-f]{16}$' } },
+            required: ['id'],
+          },
           response: { 200: keyInfo, 400: errorSchema, 404: errorSchema },
         },
       },
       async (request, reply) => {
         const revoked = await keys.revoke(request.params.id);
-        if (!revoked) return reply.code(404).send(errorBody(404, `no active key with id '${request.params.id}'`));
-        await request.auditChange({ action: 'key.revoke', resource_type: 'api_key', resource_id: revoked.id, details: { role: revoked.role, name: revoked.name } });
+        if (!revoked)
+          return reply.code(404).send(errorBody(404, `no active key with id '${request.params.id}'`));
+        await request.auditChange({
+          action: 'key.revoke',
+          resource_type: 'api_key',
+          resource_id: revoked.id,
+          details: { role: revoked.role, name: revoked.name },
+        });
         return revoked;
       },
     );

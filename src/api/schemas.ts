@@ -10,7 +10,10 @@ export const errorSchema = {
   properties: {
     statusCode: { type: 'integer' },
     error: { type: 'string', description: 'the HTTP reason phrase' },
-    message: { type: 'string', description: 'one line: what is wrong and where (the field), or how to narrow a query' },
+    message: {
+      type: 'string',
+      description: 'one line: what is wrong and where (the field), or how to narrow a query',
+    },
   },
   required: ['statusCode', 'error', 'message'],
   additionalProperties: false,

@@ -45,7 +45,11 @@ export class AuditLog implements AuditRecorder {
   async stop(): Promise<void> {
     const held = this.pending;
     this.pending = [];
-    if (held.length > 0) this.options.logger.error({ records: held.length }, 'audit records held while Kafka was unreachable are lost at shutdown');
+    if (held.length > 0)
+      this.options.logger.error(
+        { records: held.length },
+        'audit records held while Kafka was unreachable are lost at shutdown',
+      );
     for (const { done } of held) done(new Error('the service stopped before Kafka was reachable'));
     await Promise.allSettled([...this.inFlight]);
   }
@@ -78,7 +82,9 @@ export class AuditLog implements AuditRecorder {
       this.pending.push({
         record,
         done: (err) =>
-          err === undefined ? resolve() : reject(err instanceof Error ? err : new Error('the audit record could not be sent')),
+          err === undefined
+            ? resolve()
+            : reject(err instanceof Error ? err : new Error('the audit record could not be sent')),
       });
     });
   }

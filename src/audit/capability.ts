@@ -39,7 +39,13 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       maxMs: config.audit.batchMaxMs,
       sessionTimeoutMs: config.ingest.sessionTimeoutMs,
     });
-    const digests = new DigestPublisher({ db, producer, topic: config.topics.auditDigests, logger, intervalMs: config.audit.digestIntervalMs });
+    const digests = new DigestPublisher({
+      db,
+      producer,
+      topic: config.topics.auditDigests,
+      logger,
+      intervalMs: config.audit.digestIntervalMs,
+    });
     let joined = false;
     return {
       log,

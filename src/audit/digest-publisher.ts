@@ -48,15 +48,22 @@ export class DigestPublisher {
 
   /** Publishes the heads that moved since the last time; resolves with how many. One run at a time. */
   publish(): Promise<number> {
-    this.running = this.running.then(() => this.publishNow()).catch((err: unknown) => {
-      this.options.logger.warn({ err: errorMessage(err) }, 'audit digest not published; next interval retries');
-      return 0;
-    });
+    this.running = this.running
+      .then(() => this.publishNow())
+      .catch((err: unknown) => {
+        this.options.logger.warn(
+          { err: errorMessage(err) },
+          'audit digest not published; next interval retries',
+        );
+        return 0;
+      });
     return this.running;
   }
 
   private async publishNow(): Promise<number> {
-    const heads = (await takeDigest(this.options.db)).filter((h) => this.last.get(h.chain) !== `${h.position}:${h.hash}`);
+    const heads = (await takeDigest(this.options.db)).filter(
+      (h) => this.last.get(h.chain) !== `${h.position}:${h.hash}`,
+    );
     if (heads.length === 0) return 0;
     await this.options.producer.send({
       topic: this.options.topic,

@@ -8,7 +8,11 @@ import type { DigestEntry } from './verify.js';
  * Every entry on `topic` up to its current end (the latest MAX_DIGEST_ENTRIES), read by a
  * throwaway group that commits nothing. Entries that are not digests are refused naming the field.
  */
-export async function readDigestTopic(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<DigestEntry[]> {
+export async function readDigestTopic(
+  kafka: Kafka,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<DigestEntry[]> {
   const admin = kafka.admin();
   await admin.connect();
   let ends: Map<number, bigint>;
@@ -25,7 +29,10 @@ export async function readDigestTopic(kafka: Kafka, topic: string, timeoutMs = 6
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading ${topic} took longer than ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`reading ${topic} took longer than ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       void consumer
         .run({
           autoCommit: false,

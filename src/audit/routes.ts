@@ -4,7 +4,12 @@ import { errorSchema } from '../api/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { isAuditError } from './errors.js';
-import { EXPORT_CONTENT_TYPES, EXPORT_FORMATS, auditExportStream, type ExportFormat } from './export-format.js';
+import {
+  EXPORT_CONTENT_TYPES,
+  EXPORT_FORMATS,
+  auditExportStream,
+  type ExportFormat,
+} from './export-format.js';
 import { parseAuditQuery, queryAuditEvents, type AuditEventRow } from './query.js';
 import { verifyStore } from './verify-store.js';
 import type { DigestEntry } from './verify.js';
@@ -17,7 +22,12 @@ export interface AuditRoutesDeps {
 
 const brokenSchema = {
   type: 'object',
-  properties: { chain: { type: 'string' }, position: { type: 'integer' }, reason: { type: 'string' }, message: { type: 'string' } },
+  properties: {
+    chain: { type: 'string' },
+    position: { type: 'integer' },
+    reason: { type: 'string' },
+    message: { type: 'string' },
+  },
 } as const;
 
 const filters = {
@@ -35,12 +45,16 @@ type EventsQuery = Partial<Record<keyof typeof filters, string>> & { format?: Ex
 function filterInput(query: EventsQuery): Record<string, unknown> {
   const { format: _format, ...rest } = query;
   return Object.fromEntries(
-    Object.entries(rest).map(([k, v]) => [k, (k === 'from' || k === 'to') && typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v]),
+    Object.entries(rest).map(([k, v]) => [
+      k,
+      (k === 'from' || k === 'to') && typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v,
+    ]),
   );
 }
 
 function badQuery(err: unknown): never {
-  if (isAuditError(err, 'INVALID_QUERY')) throw new ModelwatchError('BAD_REQUEST', `querystring/${err.message}`, false, { cause: err });
+  if (isAuditError(err, 'INVALID_QUERY'))
+    throw new ModelwatchError('BAD_REQUEST', `querystring/${err.message}`, false, { cause: err });
   throw err;
 }
 
@@ -56,7 +70,12 @@ export function auditRoutes(deps: AuditRoutesDeps): FastifyPluginAsync {
           response: {
             200: {
               type: 'object',
-              properties: { ok: { type: 'boolean' }, checked: { type: 'integer' }, chains: { type: 'integer' }, first_broken: brokenSchema },
+              properties: {
+                ok: { type: 'boolean' },
+                checked: { type: 'integer' },
+                chains: { type: 'integer' },
+                first_broken: brokenSchema,
+              },
               required: ['ok', 'checked'],
             },
           },
@@ -75,7 +94,13 @@ export function auditRoutes(deps: AuditRoutesDeps): FastifyPluginAsync {
         schema: {
           summary: 'Audit records matching the filters, oldest first, streamed (json, jsonl or csv)',
           tags: ['audit'],
-          querystring: { type: 'object', properties: { ...filters, format: { type: 'string', enum: [...EXPORT_FORMATS], default: 'json' } } },
+          querystring: {
+            type: 'object',
+            properties: {
+              ...filters,
+              format: { type: 'string', enum: [...EXPORT_FORMATS], default: 'json' },
+            },
+          },
           response: { 400: errorSchema },
         },
       },
@@ -87,7 +112,12 @@ export function auditRoutes(deps: AuditRoutesDeps): FastifyPluginAsync {
           badQuery(err);
         }
         const format = request.query.format ?? 'json';
-        await request.auditChange({ action: 'export.run', resource_type: 'audit_events', resource_id: 'query', details: { format, filters: filterInput(request.query) } });
+        await request.auditChange({
+          action: 'export.run',
+          resource_type: 'audit_events',
+          resource_id: 'query',
+          details: { format, filters: filterInput(request.query) },
+        });
         // The first page is read before answering, so a failing store is a 503, not a cut stream.
         const pages = queryAuditEvents(deps.db, query);
         const first = await pages.next();

@@ -17,11 +17,25 @@ const usage = 'modelwatch audit verify [--digest FILE | --from-topic]';
  */
 export const auditCommand: Command = {
   async run(args, { migrations }) {
-    const { values, positionals } = parseOptions(args, { digest: { type: 'string' }, 'from-topic': { type: 'boolean' } }, usage);
-    if (positionals[0] !== 'verify' || positionals.length !== 1) throw new ModelwatchError('BAD_REQUEST', `usage: ${usage}`);
-    if (values.digest !== undefined && values['from-topic'] === true) throw new ModelwatchError('BAD_REQUEST', `--digest and --from-topic exclude each other; usage: ${usage}`);
+    const { values, positionals } = parseOptions(
+      args,
+      { digest: { type: 'string' }, 'from-topic': { type: 'boolean' } },
+      usage,
+    );
+    if (positionals[0] !== 'verify' || positionals.length !== 1)
+      throw new ModelwatchError('BAD_REQUEST', `usage: ${usage}`);
+    if (values.digest !== undefined && values['from-topic'] === true)
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `--digest and --from-topic exclude each other; usage: ${usage}`,
+      );
     const config = loadConfig();
-    const digest = values['from-topic'] === true ? await digestFromTopic(config) : values.digest === undefined ? undefined : parseDigest(await readDigest(values.digest));
+    const digest =
+      values['from-topic'] === true
+        ? await digestFromTopic(config)
+        : values.digest === undefined
+          ? undefined
+          : parseDigest(await readDigest(values.digest));
     const db = await openDatabase(config.clickhouse);
     try {
       await waitForDatabase(db);
@@ -40,15 +54,25 @@ async function readDigest(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new ModelwatchError('BAD_REQUEST', `--digest: cannot read ${file} (${err instanceof Error ? err.message : String(err)})`);
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `--digest: cannot read ${file} (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
 }
 
 /** The digests published to the digests topic (every instance's, up to the topic's end now). */
 async function digestFromTopic(config: ReturnType<typeof loadConfig>) {
   const brokers = config.kafka.brokers;
-  if (!brokers) throw new ModelwatchError('BAD_REQUEST', '--from-topic needs MODELWATCH_KAFKA_BROKERS (the broker the service publishes digests to)');
-  const digest = await readDigestTopic(createKafka(config.kafka, brokers, createLogger('warn', 'audit-verify')), config.topics.auditDigests);
+  if (!brokers)
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      '--from-topic needs MODELWATCH_KAFKA_BROKERS (the broker the service publishes digests to)',
+    );
+  const digest = await readDigestTopic(
+    createKafka(config.kafka, brokers, createLogger('warn', 'audit-verify')),
+    config.topics.auditDigests,
+  );
   process.stderr.write(`read ${digest.length} digest entries from ${config.topics.auditDigests}\n`);
   return digest;
 }

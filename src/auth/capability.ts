@@ -11,7 +11,10 @@ export const auth: CapabilityDefinition<AuthCapability> = {
   name: 'auth',
   migrations: authMigrations,
   commands: {
-    keys: { summary: 'API keys: keys create --role viewer|auditor|admin [--name N] | keys list | keys revoke ID', load: async () => (await import('./keys-command.js')).keysCommand },
+    keys: {
+      summary: 'API keys: keys create --role viewer|auditor|admin [--name N] | keys list | keys revoke ID',
+      load: async () => (await import('./keys-command.js')).keysCommand,
+    },
   },
   create: ({ db, config }) => ({ keys: new KeyStore(db, config.api.adminKey) }),
 };

@@ -1,2 +1,13 @@
 export { auth, type AuthCapability } from './capability.js';
-export { KEY_CACHE_MAX, KEY_CACHE_MS, KeyStore, ROLES, type KeyInfo, roleAllows, hashKey, generateKey, type Role, type Principal } from './keys.js';
+export {
+  KEY_CACHE_MAX,
+  KEY_CACHE_MS,
+  KeyStore,
+  ROLES,
+  type KeyInfo,
+  roleAllows,
+  hashKey,
+  generateKey,
+  type Role,
+  type Principal,
+} from './keys.js';

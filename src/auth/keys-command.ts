@@ -21,19 +21,32 @@ interface KeyOps {
  */
 export const keysCommand: Command = {
   async run(args, { migrations }) {
-    const { values, positionals } = parseOptions(args, { role: { type: 'string' }, name: { type: 'string' } }, usage);
+    const { values, positionals } = parseOptions(
+      args,
+      { role: { type: 'string' }, name: { type: 'string' } },
+      usage,
+    );
     const [verb, id] = positionals;
     const config = loadConfig();
     if (verb === 'create') {
       const role = values.role;
-      if (!role || !(ROLES as readonly string[]).includes(role)) throw new ModelwatchError('BAD_REQUEST', `--role must be one of ${ROLES.join(', ')}; usage: ${usage}`);
-      const created = await withOps(config, migrations, (ops) => ops.create(role as Role, values.name ?? `${role}-${new Date().toISOString()}`));
+      if (!role || !(ROLES as readonly string[]).includes(role))
+        throw new ModelwatchError(
+          'BAD_REQUEST',
+          `--role must be one of ${ROLES.join(', ')}; usage: ${usage}`,
+        );
+      const created = await withOps(config, migrations, (ops) =>
+        ops.create(role as Role, values.name ?? `${role}-${new Date().toISOString()}`),
+      );
       process.stdout.write(`${created.key}\n`);
-      process.stderr.write(`created a ${role} key (id ${created.id}); it is shown once and stored only as a hash\n`);
+      process.stderr.write(
+        `created a ${role} key (id ${created.id}); it is shown once and stored only as a hash\n`,
+      );
       return 0;
     }
     if (verb === 'list' && positionals.length === 1) {
-      for (const k of await withOps(config, migrations, (ops) => ops.list())) process.stdout.write(`${JSON.stringify(k)}\n`);
+      for (const k of await withOps(config, migrations, (ops) => ops.list()))
+        process.stdout.write(`${JSON.stringify(k)}\n`);
       return 0;
     }
     if (verb === 'revoke' && id !== undefined && positionals.length === 2) {
@@ -46,10 +59,18 @@ export const keysCommand: Command = {
   },
 };
 
-async function withOps<T>(config: Config, migrations: readonly Migration[], step: (ops: KeyOps) => Promise<T>): Promise<T> {
+async function withOps<T>(
+  config: Config,
+  migrations: readonly Migration[],
+  step: (ops: KeyOps) => Promise<T>,
+): Promise<T> {
   const base = `http://127.0.0.1:${config.api.port}`;
   if (await serviceRunning(base)) {
-    if (!config.api.adminKey) throw new ModelwatchError('BAD_REQUEST', `the service is running at ${base} and holds the database: set MODELWATCH_ADMIN_KEY to manage keys through its API`);
+    if (!config.api.adminKey)
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `the service is running at ${base} and holds the database: set MODELWATCH_ADMIN_KEY to manage keys through its API`,
+      );
     return step(apiOps(base, config.api.adminKey));
   }
   const db = await openDatabase(config.clickhouse);
@@ -57,7 +78,11 @@ async function withOps<T>(config: Config, migrations: readonly Migration[], step
     await waitForDatabase(db);
     await migrate(db, migrations);
     const store = new KeyStore(db, undefined);
-    return await step({ create: (role, name) => store.createWithId(role, name), list: () => store.list(), revoke: (id) => store.revoke(id) });
+    return await step({
+      create: (role, name) => store.createWithId(role, name),
+      list: () => store.list(),
+      revoke: (id) => store.revoke(id),
+    });
   } finally {
     await db.close();
   }
@@ -73,21 +98,32 @@ async function serviceRunning(base: string): Promise<boolean> {
 }
 
 function apiOps(base: string, adminKey: string): KeyOps {
-  const request = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
+  const request = async (
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }> => {
     const response = await fetch(`${base}/api/v1${path}`, {
       method,
-      headers: { authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${adminKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(30_000),
     });
     const json: unknown = await response.json();
     if (response.status >= 400 && response.status !== 404) {
-      throw new ModelwatchError('BAD_REQUEST', `the service answered ${response.status}: ${(json as { message?: string }).message ?? ''}`);
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `the service answered ${response.status}: ${(json as { message?: string }).message ?? ''}`,
+      );
     }
     return { status: response.status, json };
   };
   return {
-    create: async (role, name) => (await request('POST', '/keys', { role, name })).json as { key: string; id: string },
+    create: async (role, name) =>
+      (await request('POST', '/keys', { role, name })).json as { key: string; id: string },
     list: async () => (await request('GET', '/keys')).json as KeyInfo[],
     revoke: async (id) => {
       const answer = await request('DELETE', `/keys/${encodeURIComponent(id)}`);

@@ -105,7 +105,11 @@ export class KeyStore {
       format: 'JSONEachRow',
     });
     const rows = await result.json<Omit<KeyInfo, 'created_at'> & { created_ms: number | string }>();
-    return rows.map(({ created_ms, ...k }) => ({ ...k, created_at: new Date(Number(created_ms)).toISOString(), revoked: Boolean(k.revoked) }));
+    return rows.map(({ created_ms, ...k }) => ({
+      ...k,
+      created_at: new Date(Number(created_ms)).toISOString(),
+      revoked: Boolean(k.revoked),
+    }));
   }
 
   /**
@@ -132,7 +136,8 @@ export class KeyStore {
 
   async authenticate(key: string): Promise<Principal | undefined> {
     const hash = hashKey(key);
-    if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex'))) return { name: 'bootstrap-admin', role: 'admin' };
+    if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex')))
+      return { name: 'bootstrap-admin', role: 'admin' };
     const cached = this.cache.get(hash);
     if (cached && cached.until > Date.now()) return cached.principal;
     const result = await this.db.client.query({
@@ -141,7 +146,8 @@ export class KeyStore {
       format: 'JSONEachRow',
     });
     const [row] = await result.json<{ name: string; role: Role }>();
-    const principal = row && (ROLES as readonly string[]).includes(row.role) ? { name: row.name, role: row.role } : undefined;
+    const principal =
+      row && (ROLES as readonly string[]).includes(row.role) ? { name: row.name, role: row.role } : undefined;
     // Bounded: every distinct wrong key would otherwise add an entry forever.
     this.cache.delete(hash);
     if (this.cache.size >= this.cacheMax) {

@@ -9,9 +9,7 @@ const usage = `modelwatch: model monitoring and governance
 usage: modelwatch <command> [options]
 
 commands:
-${[...commands]
-  .map(([name, command]) => `  ${name.padEnd(14)} ${command.summary}`)
-  .join('\n')}
+${[...commands].map(([name, command]) => `  ${name.padEnd(14)} ${command.summary}`).join('\n')}
 
 Configuration comes from MODELWATCH_* environment variables (see README).`;
 

@@ -5,7 +5,12 @@ import path from 'node:path';
 import { Partitioners, type Kafka } from 'kafkajs';
 import { parseOptions, type Bench, type BenchContext } from '../platform/cli/index.js';
 import { loadConfig, type Config } from '../platform/config/index.js';
-import { createKafka, ensureTopics, silenceKafkajsTimerWarning, startLocalBroker } from '../platform/kafka/index.js';
+import {
+  createKafka,
+  ensureTopics,
+  silenceKafkajsTimerWarning,
+  startLocalBroker,
+} from '../platform/kafka/index.js';
 import { createLogger, type Logger } from '../platform/observability/index.js';
 
 const NUMERIC_FEATURES = 52;
@@ -14,7 +19,8 @@ const STRING_FEATURES = 6;
 /** A ~1 KB prediction event (52 numeric and 6 string features), as the issue asks. */
 function benchEvent(i: number, timestamp: number): string {
   const features: Record<string, number | string> = {};
-  for (let f = 0; f < NUMERIC_FEATURES; f++) features[`f${f}`] = Math.round(((i * 7919 + f * 104729) % 100_000) * 1.37) / 100;
+  for (let f = 0; f < NUMERIC_FEATURES; f++)
+    features[`f${f}`] = Math.round(((i * 7919 + f * 104729) % 100_000) * 1.37) / 100;
   for (let s = 0; s < STRING_FEATURES; s++) features[`s${s}`] = `cat-${(i + s) % 17}`;
   return JSON.stringify({
     prediction_id: `bench-${i}`,
@@ -31,12 +37,21 @@ function benchEvent(i: number, timestamp: number): string {
   });
 }
 
-async function produceEvents(kafka: Kafka, topic: string, count: number, first = 0, timestamp = () => Date.now()): Promise<void> {
+async function produceEvents(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  first = 0,
+  timestamp = () => Date.now(),
+): Promise<void> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   for (let i = 0; i < count; i += 5_000) {
     const n = Math.min(5_000, count - i);
-    const messages = Array.from({ length: n }, (_, j) => ({ key: `k${first + i + j}`, value: benchEvent(first + i + j, timestamp()) }));
+    const messages = Array.from({ length: n }, (_, j) => ({
+      key: `k${first + i + j}`,
+      value: benchEvent(first + i + j, timestamp()),
+    }));
     await producer.send({ topic, messages, acks: 1 });
   }
   await producer.disconnect();
@@ -44,7 +59,10 @@ async function produceEvents(kafka: Kafka, topic: string, count: number, first =
 
 /** Messages/s of a consumer that only counts: the ceiling kafkajs sets on this machine. */
 async function bareConsumerRate(kafka: Kafka, topic: string, count: number): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `bench-bare-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });
+  const consumer = kafka.consumer({
+    groupId: `bench-bare-${randomUUID()}`,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+  });
   let seen = 0;
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -83,7 +101,11 @@ export const ingestBench: Bench = {
   async run(args, context) {
     const { values } = parseOptions(
       args,
-      { events: { type: 'string', default: '200000' }, rate: { type: 'string', default: '5000' }, seconds: { type: 'string', default: '20' } },
+      {
+        events: { type: 'string', default: '200000' },
+        rate: { type: 'string', default: '5000' },
+        seconds: { type: 'string', default: '20' },
+      },
       'modelwatch bench ingest [--events N] [--rate EVENTS_PER_S --seconds S]',
     );
     const events = Number(values.events);
@@ -92,7 +114,9 @@ export const ingestBench: Bench = {
     silenceKafkajsTimerWarning();
     const base = loadConfig();
     const logger = createLogger(base.logLevel === 'info' ? 'warn' : base.logLevel, 'bench');
-    const broker = base.kafka.brokers ? undefined : await startLocalBroker({ version: base.kafka.localVersion, cacheDir: base.cacheDir, logger });
+    const broker = base.kafka.brokers
+      ? undefined
+      : await startLocalBroker({ version: base.kafka.localVersion, cacheDir: base.cacheDir, logger });
     const brokers = base.kafka.brokers ?? broker?.brokers ?? [];
     const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-'));
     try {
@@ -114,23 +138,36 @@ interface IngestBenchOptions {
   seconds: number;
 }
 
-async function runIngestBench({ base, logger, brokers, dataDir, events, rate, seconds }: IngestBenchOptions, context: BenchContext): Promise<void> {
+async function runIngestBench(
+  { base, logger, brokers, dataDir, events, rate, seconds }: IngestBenchOptions,
+  context: BenchContext,
+): Promise<void> {
   const id = randomUUID().slice(0, 8);
   const topic = `bench-${id}.predictions`;
   const config: Config = {
     ...base,
     kafka: { ...base.kafka, brokers },
     clickhouse: { ...base.clickhouse, dataDir, database: 'bench' },
-    topics: { ...base.topics, predictions: topic, labels: `bench-${id}.labels`, accessLog: `bench-${id}.access-log`, deadLetter: `bench-${id}.dlq` },
+    topics: {
+      ...base.topics,
+      predictions: topic,
+      labels: `bench-${id}.labels`,
+      accessLog: `bench-${id}.access-log`,
+      deadLetter: `bench-${id}.dlq`,
+    },
     ingest: { ...base.ingest, consumerGroup: `bench-pipeline-${id}` },
   };
   const kafka = createKafka(config.kafka, brokers, logger);
   await ensureTopics(kafka, [{ topic, numPartitions: config.topics.partitions }]);
   const bytes = Buffer.byteLength(benchEvent(0, Date.now()));
-  process.stdout.write(`producing ${events} events of ${bytes} bytes to ${topic} (${config.topics.partitions} partitions)…\n`);
+  process.stdout.write(
+    `producing ${events} events of ${bytes} bytes to ${topic} (${config.topics.partitions} partitions)…\n`,
+  );
   const produceStart = performance.now();
   await produceEvents(kafka, topic, events);
-  process.stdout.write(`  produced at ${Math.round(events / ((performance.now() - produceStart) / 1000))} events/s\n`);
+  process.stdout.write(
+    `  produced at ${Math.round(events / ((performance.now() - produceStart) / 1000))} events/s\n`,
+  );
 
   const bare = await bareConsumerRate(kafka, topic, events);
   process.stdout.write(`bare kafkajs consumer (count only):        ${Math.round(bare)} events/s\n`);
@@ -159,7 +196,8 @@ async function runIngestBench({ base, logger, brokers, dataDir, events, rate, se
   const latencyStart = Date.now();
   await paced(kafka, topic, rate, seconds, events);
   const total = events + rate * seconds;
-  while ((await committed(kafka, config.ingest.consumerGroup, topic)) < total) await new Promise((resolve) => setTimeout(resolve, 100));
+  while ((await committed(kafka, config.ingest.consumerGroup, topic)) < total)
+    await new Promise((resolve) => setTimeout(resolve, 100));
   const result = await service.db.client.query({
     query: `SELECT quantileExact(0.5)(ms) AS p50, quantileExact(0.95)(ms) AS p95, max(ms) AS max, count() AS n
             FROM (SELECT dateDiff('millisecond', timestamp, ingested_at) AS ms FROM predictions FINAL
@@ -168,7 +206,12 @@ async function runIngestBench({ base, logger, brokers, dataDir, events, rate, se
     format: 'JSONEachRow',
   });
   const [latency] = await result.json<{ p50: number; p95: number; max: number; n: number }>();
-  const [stored] = await (await service.db.client.query({ query: 'SELECT count() AS c FROM predictions FINAL', format: 'JSONEachRow' })).json<{ c: number }>();
+  const [stored] = await (
+    await service.db.client.query({
+      query: 'SELECT count() AS c FROM predictions FINAL',
+      format: 'JSONEachRow',
+    })
+  ).json<{ c: number }>();
   rss.stop();
   process.stdout.write(
     `event-to-queryable (ingested_at − event time, ${latency?.n ?? 0} events): p50 ${latency?.p50 ?? '?'} ms, p95 ${latency?.p95 ?? '?'} ms, max ${latency?.max ?? '?'} ms\n` +
@@ -179,14 +222,22 @@ async function runIngestBench({ base, logger, brokers, dataDir, events, rate, se
 }
 
 /** Produces at a steady rate, one batch every 100 ms, each event stamped with its send time. */
-async function paced(kafka: Kafka, topic: string, rate: number, seconds: number, first: number): Promise<void> {
+async function paced(
+  kafka: Kafka,
+  topic: string,
+  rate: number,
+  seconds: number,
+  first: number,
+): Promise<void> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const perTick = Math.max(1, Math.round(rate / 10));
   const ticks = seconds * 10;
   const start = performance.now();
   for (let t = 0; t < ticks; t++) {
-    const messages = Array.from({ length: perTick }, (_, j) => ({ value: benchEvent(first + t * perTick + j, Date.now()) }));
+    const messages = Array.from({ length: perTick }, (_, j) => ({
+      value: benchEvent(first + t * perTick + j, Date.now()),
+    }));
     await producer.send({ topic, messages, acks: 1 });
     const wait = start + (t + 1) * 100 - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));

@@ -10,7 +10,8 @@ export const collectors: CapabilityDefinition = {
   migrations: collectorMigrations,
   benches: {
     ingest: {
-      summary: 'Kafka → ClickHouse events/s (beside a bare kafkajs consumer), event-to-queryable latency, peak RSS',
+      summary:
+        'Kafka → ClickHouse events/s (beside a bare kafkajs consumer), event-to-queryable latency, peak RSS',
       load: async () => (await import('./bench.js')).ingestBench,
     },
   },

@@ -43,9 +43,21 @@ export const drift: CapabilityDefinition<DriftCapability> = {
   create({ db, registry, logger: root, config }, use) {
     const logger = root.child({ component: 'drift' });
     const policies = new PolicyStore(db);
-    const service = new DriftService({ db, models: use(models).registry, policies, logger, limits: config.drift });
+    const service = new DriftService({
+      db,
+      models: use(models).registry,
+      policies,
+      logger,
+      limits: config.drift,
+    });
     // The collectors' future skew: events stamped later than their ingest time plus it do not move the watermark.
-    const evaluator = new DriftEvaluator({ db, service, gauges: createDriftGauges(registry), logger, maxFutureSkewMs: config.ingest.maxFutureSkewMs });
+    const evaluator = new DriftEvaluator({
+      db,
+      service,
+      gauges: createDriftGauges(registry),
+      logger,
+      maxFutureSkewMs: config.ingest.maxFutureSkewMs,
+    });
     const policySections: Record<string, z.ZodType> = {};
     return {
       service,

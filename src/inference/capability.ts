@@ -11,7 +11,8 @@ export const inference: CapabilityDefinition<InferenceCapability> = {
   name: 'inference',
   benches: {
     inference: {
-      summary: 'the inference core alone: rows/s for a 10-feature logistic model (objects, row- and column-major matrices)',
+      summary:
+        'the inference core alone: rows/s for a 10-feature logistic model (objects, row- and column-major matrices)',
       load: async () => (await import('./bench.js')).inferenceBench,
     },
   },

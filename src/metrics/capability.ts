@@ -8,11 +8,13 @@ export const metrics: CapabilityDefinition = {
   name: 'metrics',
   benches: {
     metrics: {
-      summary: 'metrics route query over a month of predictions (--rows N, default 10,000,000; --labeled 0.3; --warm 3)',
+      summary:
+        'metrics route query over a month of predictions (--rows N, default 10,000,000; --labeled 0.3; --warm 3)',
       load: async () => (await import('./bench.js')).metricsBench,
     },
     'metrics-api': {
-      summary: 'concurrent GET …/metrics through the API, one engine connection vs the pool (--rows N, --labeled 0..1, --concurrency N, --single N, --rounds N, --only before|after, --connections N, --max-threads N)',
+      summary:
+        'concurrent GET …/metrics through the API, one engine connection vs the pool (--rows N, --labeled 0..1, --concurrency N, --single N, --rounds N, --only before|after, --connections N, --max-threads N)',
       load: async () => (await import('./concurrency-bench.js')).metricsApiBench,
     },
   },

@@ -7,7 +7,6 @@ import type { MetricsBucket, ModelMetrics } from './schemas.js';
 
 export type { MetricsBucket, ModelMetrics };
 
-
 export interface MetricsRequest {
   model: string;
   /** The versions to report, with their task and positive class. */
@@ -29,7 +28,11 @@ const byVersion = new Intl.Collator('en', { numeric: true });
  */
 export async function computeModelMetrics(db: Database, request: MetricsRequest): Promise<ModelMetrics> {
   const bucket = parseBucket(request.bucket);
-  if (!bucket) throw new ModelwatchError('BAD_REQUEST', `bucket: '${request.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`);
+  if (!bucket)
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `bucket: '${request.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`,
+    );
   const prefilterLabels = !(await labelsAreFewer(db, request));
   const byTask = new Map<Task, MetricsRequest['versions']>();
   for (const v of request.versions) byTask.set(v.task, [...(byTask.get(v.task) ?? []), v]);

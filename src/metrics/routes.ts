@@ -42,7 +42,15 @@ export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
         const { model } = request.params;
         const { version } = request.query;
         const bucket = parseBucket(request.query.bucket);
-        if (!bucket) return reply.code(400).send(errorBody(400, `querystring/bucket: '${request.query.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d up to 366 days)`));
+        if (!bucket)
+          return reply
+            .code(400)
+            .send(
+              errorBody(
+                400,
+                `querystring/bucket: '${request.query.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d up to 366 days)`,
+              ),
+            );
         const range = resolveRange({ from: request.query.from, to: request.query.to, bucket }, now());
         if (!range.ok) return reply.code(400).send(errorBody(400, range.message));
         const known = await deps.models.list(model);
@@ -51,7 +59,13 @@ export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
         if (versions.length === 0) {
           return reply.code(404).send(errorBody(404, `model '${model}' has no version '${version ?? ''}'`));
         }
-        return computeModelMetrics(deps.db, { model, versions, bucket: bucket.text, from: range.from, to: range.to });
+        return computeModelMetrics(deps.db, {
+          model,
+          versions,
+          bucket: bucket.text,
+          from: range.from,
+          to: range.to,
+        });
       },
     );
     return Promise.resolve();

@@ -34,7 +34,8 @@ export const metricsQuerystring = {
 const bucketSchema = {
   type: 'object',
   additionalProperties: false,
-  description: 'one bucket of one version (SPEC 9 shape plus task, throughput, label_coverage, positive_rate, macro_f1)',
+  description:
+    'one bucket of one version (SPEC 9 shape plus task, throughput, label_coverage, positive_rate, macro_f1)',
   properties: {
     start: { type: 'string', format: 'date-time', description: 'inclusive' },
     end: { type: 'string', format: 'date-time', description: 'exclusive' },

@@ -178,7 +178,13 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
         const updated = await deps.models.correct(model, version, changes);
         if (!updated)
           return reply.code(404).send(errorBody(404, `unknown model version '${model}' '${version}'`));
-        await request.auditChange({ action: 'model_version.restage', resource_type: 'model_version', resource_id: `${model}/${version}`, model_id: model, details: { ...request.body } });
+        await request.auditChange({
+          action: 'model_version.restage',
+          resource_type: 'model_version',
+          resource_id: `${model}/${version}`,
+          model_id: model,
+          details: { ...request.body },
+        });
         return { model_id: updated.model_id, ...versionView(updated) };
       },
     );

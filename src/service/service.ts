@@ -5,7 +5,13 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from '../api/index.js';
 import { audit } from '../audit/index.js';
 import { auth } from '../auth/index.js';
-import { allMigrations, buildCapabilities, type Capability, type CapabilityDefinition, type Platform } from '../platform/capability/index.js';
+import {
+  allMigrations,
+  buildCapabilities,
+  type Capability,
+  type CapabilityDefinition,
+  type Platform,
+} from '../platform/capability/index.js';
 import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
 import type { Config } from '../platform/config/index.js';
 import { errorMessage } from '../platform/errors.js';
@@ -49,7 +55,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   collectDefaultMetrics({ register: registry, prefix: 'modelwatch_' });
   const db = await openDatabase(config.clickhouse);
   const kafka = createKafka(config.kafka, options.brokers, logger);
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const platform: Platform = { config, logger, db, kafka, producer, registry };
   const built = buildCapabilities(definitions, platform);
   const instances = built.map((b) => b.instance);
@@ -62,13 +71,25 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     metricsPublic: config.api.metricsPublic,
     readiness: {
       checks: () =>
-        Promise.resolve(Object.assign({ clickhouse: state.clickhouse, kafka: state.kafka && !state.closing }, ...instances.map((c) => c.ready?.() ?? {})) as Record<string, boolean>),
+        Promise.resolve(
+          Object.assign(
+            { clickhouse: state.clickhouse, kafka: state.kafka && !state.closing },
+            ...instances.map((c) => c.ready?.() ?? {}),
+          ) as Record<string, boolean>,
+        ),
     },
     routes: instances.flatMap((c) => (c.routes ? [c.routes] : [])),
   });
   const url = await app.listen({ host: config.api.host, port: options.port ?? config.api.port });
   const abort = new AbortController();
-  const ready = bringUp({ platform, definitions, instances, state, signal: abort.signal, brokers: options.brokers.join(',') });
+  const ready = bringUp({
+    platform,
+    definitions,
+    instances,
+    state,
+    signal: abort.signal,
+    brokers: options.brokers.join(','),
+  });
   ready.catch((err: unknown) => {
     if (!abort.signal.aborted) logger.error({ err: errorMessage(err) }, 'service could not start');
   });
@@ -129,7 +150,8 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
 
   await retry(`${db.location} is unreachable`, () => waitForDatabase(db));
   const report = await retry('migrations failed', () => migrate(db, allMigrations(definitions)));
-  if (report.applied.length > 0) logger.info({ applied: report.applied.map((m) => m.version) }, 'migrations applied');
+  if (report.applied.length > 0)
+    logger.info({ applied: report.applied.map((m) => m.version) }, 'migrations applied');
   state.clickhouse = true;
 
   await retry(`Kafka at ${brokers} is unreachable`, () => producer.connect());
@@ -137,7 +159,9 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
   await retry(`Kafka topics could not be created at ${brokers}`, () =>
     ensureTopics(
       kafka,
-      [t.predictions, t.labels, t.accessLog, t.retrain, t.auditDigests, t.deadLetter, config.audit.topic].map((topic) => ({ topic, numPartitions: t.partitions })),
+      [t.predictions, t.labels, t.accessLog, t.retrain, t.auditDigests, t.deadLetter, config.audit.topic].map(
+        (topic) => ({ topic, numPartitions: t.partitions }),
+      ),
     ),
   );
   state.kafka = true;

@@ -28,15 +28,28 @@ describe('API authentication (keys stored hashed in ClickHouse)', () => {
     const viewer = await keys.create('viewer', 'test viewer');
     const auditor = await keys.create('auditor', 'test auditor');
     const call = async (url: string, key?: string) => {
-      const response = await app.inject({ method: 'GET', url, headers: key ? { authorization: `Bearer ${key}` } : {} });
+      const response = await app.inject({
+        method: 'GET',
+        url,
+        headers: key ? { authorization: `Bearer ${key}` } : {},
+      });
       const json = response.headers['content-type']?.toString().startsWith('application/json');
-      return { status: response.statusCode, message: json ? response.json<{ message?: string }>().message : undefined };
+      return {
+        status: response.statusCode,
+        message: json ? response.json<{ message?: string }>().message : undefined,
+      };
     };
 
-    expect(await call('/api/v1/viewer-only')).toEqual({ status: 401, message: 'missing API key: send Authorization: Bearer <key>' });
+    expect(await call('/api/v1/viewer-only')).toEqual({
+      status: 401,
+      message: 'missing API key: send Authorization: Bearer <key>',
+    });
     expect((await call('/api/v1/viewer-only', 'mw_not-a-real-key')).status).toBe(401);
     expect((await call('/api/v1/viewer-only', viewer)).status).toBe(200);
-    expect(await call('/api/v1/auditor-only', viewer)).toEqual({ status: 403, message: 'this route needs the auditor role; the key has viewer' });
+    expect(await call('/api/v1/auditor-only', viewer)).toEqual({
+      status: 403,
+      message: 'this route needs the auditor role; the key has viewer',
+    });
     expect((await call('/api/v1/auditor-only', auditor)).status).toBe(200);
     // A route that does not declare a role needs admin.
     expect((await call('/api/v1/forgot-to-say', auditor)).status).toBe(403);

@@ -8,8 +8,19 @@ import { startTestService, type TestService } from '../support/service.js';
 
 const cli = path.resolve('dist/cli/main.js');
 
-async function call(service: TestService, method: 'GET' | 'POST' | 'DELETE', url: string, key: string, body?: object) {
-  const response = await service.app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(body ? { payload: body } : {}) });
+async function call(
+  service: TestService,
+  method: 'GET' | 'POST' | 'DELETE',
+  url: string,
+  key: string,
+  body?: object,
+) {
+  const response = await service.app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${key}` },
+    ...(body ? { payload: body } : {}),
+  });
   return { status: response.statusCode, text: response.body };
 }
 
@@ -25,7 +36,9 @@ describe('API keys over REST and the CLI', () => {
     expect((await call(service, 'GET', '/api/v1/keys', key)).status).toBe(403);
 
     const listed = await call(service, 'GET', '/api/v1/keys', admin);
-    expect(JSON.parse(listed.text)).toEqual([expect.objectContaining({ id, name: 'dash', role: 'viewer', revoked: false })]);
+    expect(JSON.parse(listed.text)).toEqual([
+      expect.objectContaining({ id, name: 'dash', role: 'viewer', revoked: false }),
+    ]);
     expect(listed.text).not.toContain(key);
 
     expect((await call(service, 'DELETE', `/api/v1/keys/${id}`, admin)).status).toBe(200);
@@ -35,7 +48,9 @@ describe('API keys over REST and the CLI', () => {
     expect((await call(service, 'POST', '/api/v1/keys', admin, { role: 'root' })).status).toBe(400);
 
     const audited = await waitFor('key changes chained', async () => {
-      const rows = await service.rows<{ action: string; record: string }>("SELECT action, record FROM audit_events WHERE action IN ('key.create', 'key.revoke')");
+      const rows = await service.rows<{ action: string; record: string }>(
+        "SELECT action, record FROM audit_events WHERE action IN ('key.create', 'key.revoke')",
+      );
       return rows.length === 2 ? rows : undefined;
     });
     expect(audited.map((r) => r.action).sort()).toEqual(['key.create', 'key.revoke']);
@@ -48,9 +63,19 @@ describe('API keys over REST and the CLI', () => {
   it('the CLI manages keys through the running service (which holds the engine)', async () => {
     const service = await startTestService();
     const port = new URL(service.url).port;
-    const env = { ...process.env, MODELWATCH_API_PORT: port, MODELWATCH_ADMIN_KEY: service.config.api.adminKey ?? '', MODELWATCH_DATA_DIR: service.config.clickhouse.dataDir, MODELWATCH_CLICKHOUSE_DATABASE: service.config.clickhouse.database };
+    const env = {
+      ...process.env,
+      MODELWATCH_API_PORT: port,
+      MODELWATCH_ADMIN_KEY: service.config.api.adminKey ?? '',
+      MODELWATCH_DATA_DIR: service.config.clickhouse.dataDir,
+      MODELWATCH_CLICKHOUSE_DATABASE: service.config.clickhouse.database,
+    };
     const run = promisify(execFile);
-    const created = await run(process.execPath, [cli, 'keys', 'create', '--role', 'auditor', '--name', 'cli-made'], { env });
+    const created = await run(
+      process.execPath,
+      [cli, 'keys', 'create', '--role', 'auditor', '--name', 'cli-made'],
+      { env },
+    );
     const key = created.stdout.trim();
     const id = /id ([0-9a-f]{16})/.exec(created.stderr)?.[1] ?? '';
     expect((await call(service, 'GET', '/api/v1/audit/verify', key)).status).toBe(200);
@@ -64,7 +89,8 @@ describe('API keys over REST and the CLI', () => {
   it('the failed-auth cache is bounded', async () => {
     const service = await startTestService();
     const store = new KeyStore(service.platform.db, undefined, 100);
-    for (let i = 0; i < 250; i++) expect(await store.authenticate(`wrong-${i}-0123456789abcdef`)).toBeUndefined();
+    for (let i = 0; i < 250; i++)
+      expect(await store.authenticate(`wrong-${i}-0123456789abcdef`)).toBeUndefined();
     expect(store.cacheSize).toBe(100);
   }, 60_000);
 });
@@ -76,7 +102,11 @@ describe('body limits', () => {
     const big = { role: 'viewer', name: 'x'.repeat(2 * 1024 * 1024) };
     const refused = await call(service, 'POST', '/api/v1/keys', admin, big);
     expect(refused.status).toBe(413);
-    expect(JSON.parse(refused.text)).toEqual({ statusCode: 413, error: 'Payload Too Large', message: 'the body is too large' });
+    expect(JSON.parse(refused.text)).toEqual({
+      statusCode: 413,
+      error: 'Payload Too Large',
+      message: 'the body is too large',
+    });
     expect((await call(service, 'GET', '/api/v1/keys', admin)).status).toBe(200);
   }, 60_000);
 });

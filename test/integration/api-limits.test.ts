@@ -62,9 +62,9 @@ function expectErrorShape(answer: Answer, status: number): string {
 }
 
 async function seed(service: TestService, model: string, n = 300): Promise<void> {
-  await service.use(models).registry.registerSeen([
-    { modelId: model, version: '1', task: 'binary_classification', firstSeen: T0 },
-  ]);
+  await service
+    .use(models)
+    .registry.registerSeen([{ modelId: model, version: '1', task: 'binary_classification', firstSeen: T0 }]);
   const rows = Array.from({ length: n }, (_, i) =>
     JSON.stringify({
       model_id: model,

@@ -8,14 +8,27 @@ import { startTestService } from '../support/service.js';
 function trivialCapability(events: string[]): CapabilityDefinition {
   return {
     name: 'notes',
-    migrations: [{ version: 9_001, name: 'notes', statements: () => ['CREATE TABLE IF NOT EXISTS notes (text String) ENGINE = MergeTree ORDER BY text'] }],
+    migrations: [
+      {
+        version: 9_001,
+        name: 'notes',
+        statements: () => ['CREATE TABLE IF NOT EXISTS notes (text String) ENGINE = MergeTree ORDER BY text'],
+      },
+    ],
     create({ db, registry }) {
-      const written = new Counter({ name: 'modelwatch_notes_total', help: 'notes written', registers: [registry] });
+      const written = new Counter({
+        name: 'modelwatch_notes_total',
+        help: 'notes written',
+        registers: [registry],
+      });
       let running = false;
       return {
         routes: (api) => {
           api.get('/notes', { config: { role: 'viewer' }, schema: { summary: 'Notes' } }, async () => {
-            const result = await db.client.query({ query: 'SELECT count() AS n FROM notes', format: 'JSONEachRow' });
+            const result = await db.client.query({
+              query: 'SELECT count() AS n FROM notes',
+              format: 'JSONEachRow',
+            });
             return { rows: (await result.json<{ n: number }>())[0]?.n };
           });
           return Promise.resolve();
@@ -40,16 +53,24 @@ function trivialCapability(events: string[]): CapabilityDefinition {
 describe('the capability contract', () => {
   it('runs a new capability from its definition alone: migration, route in OpenAPI, loop, readiness, metric, ordered stop', async () => {
     const events: string[] = [];
-    const service = await startTestService({}, { capabilities: [...capabilities, trivialCapability(events)] });
+    const service = await startTestService(
+      {},
+      { capabilities: [...capabilities, trivialCapability(events)] },
+    );
 
     expect(await service.get('/api/v1/notes')).toEqual({ status: 200, body: { rows: 1 } });
     const docs = await service.app.inject({ method: 'GET', url: '/docs/json' });
     expect(Object.keys(docs.json<{ paths: Record<string, unknown> }>().paths)).toContain('/api/v1/notes');
     const ready = await service.app.inject({ method: 'GET', url: '/readyz' });
-    expect(ready.json()).toMatchObject({ ready: true, checks: { notes: true, ingest: true, clickhouse: true, kafka: true } });
+    expect(ready.json()).toMatchObject({
+      ready: true,
+      checks: { notes: true, ingest: true, clickhouse: true, kafka: true },
+    });
     const metrics = await service.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/^modelwatch_notes_total 1$/m);
-    const [migrated] = await service.rows<{ version: number }>('SELECT version FROM schema_migrations WHERE version = 9001');
+    const [migrated] = await service.rows<{ version: number }>(
+      'SELECT version FROM schema_migrations WHERE version = 9001',
+    );
     expect(migrated?.version).toBe(9001);
 
     await service.close();

@@ -8,7 +8,11 @@ import { tempDir, waitFor } from '../support/harness.js';
 const cli = path.resolve('dist/cli/main.js');
 
 function run(args: string[], env: Record<string, string>) {
-  const result = spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -36,11 +40,15 @@ describe('the modelwatch CLI', () => {
   });
 
   it('names an unreachable ClickHouse server in one line, password masked, and exits 1', () => {
-    const result = run(['migrate'], { MODELWATCH_CLICKHOUSE_URL: 'http://user:s3cret@127.0.0.1:1/monitoring' });
+    const result = run(['migrate'], {
+      MODELWATCH_CLICKHOUSE_URL: 'http://user:s3cret@127.0.0.1:1/monitoring',
+    });
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^modelwatch: ClickHouse server http:\/\/user:\*\*\*@127\.0\.0\.1:1\/monitoring is unreachable: .*ECONNREFUSED/);
+    expect(lines[0]).toMatch(
+      /^modelwatch: ClickHouse server http:\/\/user:\*\*\*@127\.0\.0\.1:1\/monitoring is unreachable: .*ECONNREFUSED/,
+    );
     expect(result.stderr).not.toContain('s3cret');
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
@@ -60,10 +68,16 @@ describe('the modelwatch CLI', () => {
     expect(intact.code).toBe(0);
     expect(JSON.parse(intact.stdout)).toEqual({ ok: true, checked: 0, chains: 0 });
     const digest = path.join(tempDir(), 'digest.json');
-    writeFileSync(digest, JSON.stringify([{ chain: 'c1', position: 3, hash: 'a'.repeat(64), at: '2026-01-01T00:00:00Z' }]));
+    writeFileSync(
+      digest,
+      JSON.stringify([{ chain: 'c1', position: 3, hash: 'a'.repeat(64), at: '2026-01-01T00:00:00Z' }]),
+    );
     const truncated = run(['audit', 'verify', '--digest', digest], env);
     expect(truncated.code).toBe(1);
-    expect(JSON.parse(truncated.stdout)).toMatchObject({ ok: false, first_broken: { chain: 'c1', reason: 'truncated' } });
+    expect(JSON.parse(truncated.stdout)).toMatchObject({
+      ok: false,
+      first_broken: { chain: 'c1', reason: 'truncated' },
+    });
     const usage = run(['audit', 'check'], env);
     expect(usage.stderr).toBe('modelwatch: usage: modelwatch audit verify [--digest FILE | --from-topic]\n');
   });
@@ -97,7 +111,9 @@ describe('the modelwatch CLI', () => {
     });
     expect(ready.status).toBe(503);
     expect(ready.body).toMatchObject({ ready: false, checks: { clickhouse: true, kafka: false } });
-    await waitFor('a log line naming the broker', () => Promise.resolve(stderr.includes('127.0.0.1:1') ? true : undefined));
+    await waitFor('a log line naming the broker', () =>
+      Promise.resolve(stderr.includes('127.0.0.1:1') ? true : undefined),
+    );
     expect(child.exitCode).toBeNull();
 
     child.kill('SIGTERM');

@@ -5,11 +5,16 @@ import { loadConfig } from '../../src/platform/config/index.js';
 import { uniqueName } from '../support/harness.js';
 
 const url = process.env['MODELWATCH_CLICKHOUSE_URL'];
-const reason = url ? '' : ' (skipped: set MODELWATCH_CLICKHOUSE_URL to a ClickHouse server to run it; no Docker engine here)';
+const reason = url
+  ? ''
+  : ' (skipped: set MODELWATCH_CLICKHOUSE_URL to a ClickHouse server to run it; no Docker engine here)';
 
 describe.skipIf(!url)(`migrations on a ClickHouse server${reason}`, () => {
   it('apply once, then are a no-op, and give the same tables as the embedded engine', async () => {
-    const config = loadConfig({ MODELWATCH_CLICKHOUSE_URL: url ?? '', MODELWATCH_CLICKHOUSE_DATABASE: uniqueName('mw_server') });
+    const config = loadConfig({
+      MODELWATCH_CLICKHOUSE_URL: url ?? '',
+      MODELWATCH_CLICKHOUSE_DATABASE: uniqueName('mw_server'),
+    });
     const db = await openDatabase(config.clickhouse);
     try {
       await waitForDatabase(db, 10_000);
@@ -22,7 +27,16 @@ describe.skipIf(!url)(`migrations on a ClickHouse server${reason}`, () => {
         format: 'JSONEachRow',
       });
       const names = (await result.json<{ name: string }>()).map((r) => r.name);
-      expect(names).toEqual(expect.arrayContaining(['predictions', 'predictions_input', 'labels', 'access_log', 'model_versions', 'api_keys']));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'predictions',
+          'predictions_input',
+          'labels',
+          'access_log',
+          'model_versions',
+          'api_keys',
+        ]),
+      );
     } finally {
       await db.client.command({ query: `DROP DATABASE IF EXISTS ${db.name}` });
       await db.close();

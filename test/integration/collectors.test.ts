@@ -4,7 +4,10 @@ import { label, prediction } from '../support/events.js';
 import { produce, testKafka, uniqueName, waitFor, waitForGroupAtEnd } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
 
-async function counts(service: TestService, table: string): Promise<{ raw: number; final: number; ids: number }> {
+async function counts(
+  service: TestService,
+  table: string,
+): Promise<{ raw: number; final: number; ids: number }> {
   const id = table === 'access_log' ? 'event_id' : 'prediction_id';
   const [row] = await service.rows<{ raw: number; final: number; ids: number }>(
     `SELECT (SELECT count() FROM ${table}) AS raw, (SELECT count() FROM ${table} FINAL) AS final,
@@ -24,7 +27,9 @@ async function readTopic(topic: string, expected: number): Promise<KafkaMessage[
       return Promise.resolve();
     },
   });
-  await waitFor(`${expected} messages on ${topic}`, () => Promise.resolve(messages.length >= expected ? true : undefined));
+  await waitFor(`${expected} messages on ${topic}`, () =>
+    Promise.resolve(messages.length >= expected ? true : undefined),
+  );
   await consumer.disconnect();
   return messages;
 }
@@ -44,7 +49,9 @@ describe('collectors', () => {
     const values = [...good.slice(0, 100), ...poison, ...good.slice(100)];
     await produce(topics.predictions, values, () => 'same-partition');
 
-    await waitFor('good predictions stored', async () => ((await counts(service, 'predictions')).final === 200 ? true : undefined));
+    await waitFor('good predictions stored', async () =>
+      (await counts(service, 'predictions')).final === 200 ? true : undefined,
+    );
     const letters = await readTopic(topics.deadLetter, poison.length);
     expect(letters).toHaveLength(poison.length);
     const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
@@ -64,28 +71,47 @@ describe('collectors', () => {
     expect(offsets).toEqual(offsets.map((_, i) => offsets[0]! + i));
 
     const metrics = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
-    expect(metrics).toContain(`modelwatch_dead_letter_total{topic="${topics.predictions}",reason="schema"} 3`);
-    expect(metrics).toContain(`modelwatch_dead_letter_total{topic="${topics.predictions}",reason="invalid_json"} 2`);
+    expect(metrics).toContain(
+      `modelwatch_dead_letter_total{topic="${topics.predictions}",reason="schema"} 3`,
+    );
+    expect(metrics).toContain(
+      `modelwatch_dead_letter_total{topic="${topics.predictions}",reason="invalid_json"} 2`,
+    );
   });
 
   it('dead-letters oversize messages', async () => {
     const service = await startTestService({ MODELWATCH_MAX_MESSAGE_BYTES: '2000' });
     const { topics } = service.config;
-    const huge = prediction(1, { features: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`f${i}`, i])) });
+    const huge = prediction(1, {
+      features: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`f${i}`, i])),
+    });
     await produce(topics.predictions, [prediction(0), huge, prediction(2)]);
     const [letter] = await readTopic(topics.deadLetter, 1);
     expect(letter?.headers?.['modelwatch-reason']?.toString()).toBe('oversize');
-    await waitFor('two good rows', async () => ((await counts(service, 'predictions')).final === 2 ? true : undefined));
+    await waitFor('two good rows', async () =>
+      (await counts(service, 'predictions')).final === 2 ? true : undefined,
+    );
   });
 
   it('joins labels to predictions whichever arrives first, and a later label corrects an earlier one', async () => {
     const service = await startTestService();
     const { topics } = service.config;
     // Labels for 0..49 arrive before any prediction; 50..99 after.
-    await produce(topics.labels, Array.from({ length: 50 }, (_, i) => label(i, { label: 'early' })));
-    await waitFor('early labels stored', async () => ((await counts(service, 'labels')).final === 50 ? true : undefined));
-    await produce(topics.predictions, Array.from({ length: 100 }, (_, i) => prediction(i)));
-    await produce(topics.labels, Array.from({ length: 50 }, (_, i) => label(i + 50, { label: 'late' })));
+    await produce(
+      topics.labels,
+      Array.from({ length: 50 }, (_, i) => label(i, { label: 'early' })),
+    );
+    await waitFor('early labels stored', async () =>
+      (await counts(service, 'labels')).final === 50 ? true : undefined,
+    );
+    await produce(
+      topics.predictions,
+      Array.from({ length: 100 }, (_, i) => prediction(i)),
+    );
+    await produce(
+      topics.labels,
+      Array.from({ length: 50 }, (_, i) => label(i + 50, { label: 'late' })),
+    );
     // A correction for p-0, with a later event time, replaces the first label.
     await produce(topics.labels, [label(0, { label: 'corrected', timestamp: Date.UTC(2026, 10, 27) })]);
 
@@ -117,24 +143,38 @@ describe('collectors', () => {
     expect(inTopic).toBeGreaterThanOrEqual(140);
     await waitFor(`${inTopic} messages stored`, async () => {
       const body = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
-      return body.includes(`modelwatch_messages_total{topic="${topics.predictions}",outcome="stored"} ${inTopic}`) ? true : undefined;
+      return body.includes(
+        `modelwatch_messages_total{topic="${topics.predictions}",outcome="stored"} ${inTopic}`,
+      )
+        ? true
+        : undefined;
     });
     const stored = await counts(service, 'predictions');
     expect(stored.final).toBe(100);
     expect(stored.ids).toBe(100);
-    const [sum] = await service.rows<{ errors: number }>('SELECT countIf(is_error) AS errors FROM predictions FINAL');
+    const [sum] = await service.rows<{ errors: number }>(
+      'SELECT countIf(is_error) AS errors FROM predictions FINAL',
+    );
     expect(sum?.errors).toBe(2);
   });
 
   it('pauses while ClickHouse rejects writes, reports not ready, and loses nothing when it is back', async () => {
     const service = await startTestService({ MODELWATCH_BATCH_MAX_ROWS: '100' });
     const { topics } = service.config;
-    await produce(topics.predictions, Array.from({ length: 50 }, (_, i) => prediction(i)));
-    await waitFor('first rows', async () => ((await counts(service, 'predictions')).final === 50 ? true : undefined));
+    await produce(
+      topics.predictions,
+      Array.from({ length: 50 }, (_, i) => prediction(i)),
+    );
+    await waitFor('first rows', async () =>
+      (await counts(service, 'predictions')).final === 50 ? true : undefined,
+    );
 
     // A real engine failure: the table is gone, so every insert fails until it is attached again.
     await service.platform.db.client.command({ query: 'DETACH TABLE predictions' });
-    await produce(topics.predictions, Array.from({ length: 950 }, (_, i) => prediction(50 + i)));
+    await produce(
+      topics.predictions,
+      Array.from({ length: 950 }, (_, i) => prediction(50 + i)),
+    );
     await waitFor('writes failing', async () => {
       const body = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
       const failures = Number(/modelwatch_insert_errors_total (\d+)/.exec(body)?.[1] ?? 0);
@@ -145,10 +185,16 @@ describe('collectors', () => {
     expect(notReady.json()).toMatchObject({ ready: false, checks: { ingest: false } });
 
     await service.platform.db.client.command({ query: 'ATTACH TABLE predictions' });
-    await waitFor('all rows after recovery', async () => ((await counts(service, 'predictions')).final === 1000 ? true : undefined), 90_000);
+    await waitFor(
+      'all rows after recovery',
+      async () => ((await counts(service, 'predictions')).final === 1000 ? true : undefined),
+      90_000,
+    );
     const after = await counts(service, 'predictions');
     expect(after.final).toBe(1000);
     expect(after.ids).toBe(1000);
-    await waitFor('ready again', async () => ((await service.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined));
+    await waitFor('ready again', async () =>
+      (await service.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined,
+    );
   });
 });

@@ -11,7 +11,10 @@ import { isolatedEnv, produce, waitFor, waitForGroupAtEnd } from '../support/har
 const cli = path.resolve('dist/cli/main.js');
 
 function serve(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [cli, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'serve'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   child.stderr?.resume();
   onTestFinished(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -31,12 +34,21 @@ describe('a consumer killed mid-batch', () => {
     expect(existsSync(cli), 'the CLI is built (npm test runs npm run build first)').toBe(true);
     const total = 20_000;
     const port = String(await freePort());
-    const env = isolatedEnv({ MODELWATCH_BATCH_MAX_ROWS: '1000', MODELWATCH_API_PORT: port, MODELWATCH_LOG_LEVEL: 'error' });
+    const env = isolatedEnv({
+      MODELWATCH_BATCH_MAX_ROWS: '1000',
+      MODELWATCH_API_PORT: port,
+      MODELWATCH_LOG_LEVEL: 'error',
+    });
     const config = loadConfig(env);
 
     const first = serve(env);
-    await waitFor('first instance up', () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => (r.ok ? true : undefined)));
-    await produce(config.topics.predictions, Array.from({ length: total }, (_, i) => prediction(i)));
+    await waitFor('first instance up', () =>
+      fetch(`http://127.0.0.1:${port}/healthz`).then((r) => (r.ok ? true : undefined)),
+    );
+    await produce(
+      config.topics.predictions,
+      Array.from({ length: total }, (_, i) => prediction(i)),
+    );
     // Kill it while it is part-way through: some batches stored, more in flight.
     const storedBeforeKill = await waitFor('some batches stored', async () => {
       const stored = await storedCount(port);

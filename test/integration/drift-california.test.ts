@@ -10,7 +10,16 @@ import { startTestService, type TestService } from '../support/service.js';
  * reference uploaded as rows; the statistics are compared with SciPy's on the same data.
  */
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/drift');
-const FEATURES = ['MedInc', 'HouseAge', 'AveRooms', 'AveBedrms', 'Population', 'AveOccup', 'Latitude', 'Longitude'];
+const FEATURES = [
+  'MedInc',
+  'HouseAge',
+  'AveRooms',
+  'AveBedrms',
+  'Population',
+  'AveOccup',
+  'Latitude',
+  'Longitude',
+];
 
 function csv(name: string): Record<string, string>[] {
   return parse<Record<string, string>>(readFileSync(path.join(fixtures, name)), { columns: true });
@@ -18,7 +27,12 @@ function csv(name: string): Record<string, string>[] {
 const utc = (t: string) => Date.parse(`${t.replace(' ', 'T')}Z`);
 
 async function put(service: TestService, url: string, payload: unknown) {
-  const response = await service.app.inject({ method: 'PUT', url, payload: payload as object, headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` } });
+  const response = await service.app.inject({
+    method: 'PUT',
+    url,
+    payload: payload as object,
+    headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` },
+  });
   return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
 }
 
@@ -32,14 +46,23 @@ interface Column {
   count: number;
 }
 interface Report {
-  buckets: { start: string; end: string; count: number; drift_share: number; dataset_drift: boolean; columns: Column[] }[];
+  buckets: {
+    start: string;
+    end: string;
+    count: number;
+    drift_share: number;
+    dataset_drift: boolean;
+    columns: Column[];
+  }[];
 }
 
 describe('drift on the NannyML California housing data', () => {
   it('matches SciPy for every method, and flags Latitude and Longitude in every month', async () => {
     const service = await startTestService();
     const analysis = csv('california_housing_analysis.csv');
-    const labels = new Map(csv('california_housing_analysis_gt.csv').map((r) => [r['id'], Number(r['clf_target'])]));
+    const labels = new Map(
+      csv('california_housing_analysis_gt.csv').map((r) => [r['id'], Number(r['clf_target'])]),
+    );
     await produce(
       service.config.topics.predictions,
       analysis.map((r) => ({
@@ -55,10 +78,16 @@ describe('drift on the NannyML California housing data', () => {
     );
     await produce(
       service.config.topics.labels,
-      analysis.map((r) => ({ prediction_id: `c-${r['id']}`, label: labels.get(r['id']), timestamp: utc(r['timestamp']!) + 86_400_000 })),
+      analysis.map((r) => ({
+        prediction_id: `c-${r['id']}`,
+        label: labels.get(r['id']),
+        timestamp: utc(r['timestamp']!) + 86_400_000,
+      })),
     );
     await waitFor('the analysis period stored', async () => {
-      const [row] = await service.rows<{ p: number; l: number }>('SELECT (SELECT count() FROM predictions FINAL) AS p, (SELECT count() FROM labels FINAL) AS l');
+      const [row] = await service.rows<{ p: number; l: number }>(
+        'SELECT (SELECT count() FROM predictions FINAL) AS p, (SELECT count() FROM labels FINAL) AS l',
+      );
       return row?.p === analysis.length && row.l === analysis.length ? true : undefined;
     });
 
@@ -81,7 +110,11 @@ describe('drift on the NannyML California housing data', () => {
     const whole = async (method: string) => {
       const r = await report(`&method=${method}`);
       expect(r.buckets).toHaveLength(1);
-      expect(r.buckets[0]).toMatchObject({ start: '2021-06-01T00:00:00.000Z', end: '2022-06-01T00:00:00.000Z', count: 8232 });
+      expect(r.buckets[0]).toMatchObject({
+        start: '2021-06-01T00:00:00.000Z',
+        end: '2022-06-01T00:00:00.000Z',
+        count: 8232,
+      });
       return (column: string) => r.buckets[0]!.columns.find((c) => c.column === column)!;
     };
 
@@ -114,7 +147,12 @@ describe('drift on the NannyML California housing data', () => {
     expect(js('label').statistic).toBeCloseTo(0.08106255194517292, 12);
 
     const chi2 = await whole('chi2');
-    expect(chi2('prediction')).toMatchObject({ role: 'prediction', method: 'chi2', p_value: 0, drifted: true });
+    expect(chi2('prediction')).toMatchObject({
+      role: 'prediction',
+      method: 'chi2',
+      p_value: 0,
+      drifted: true,
+    });
     expect(chi2('prediction').statistic).toBeCloseTo(1588.8698870739606, 9);
     expect(chi2('label')).toMatchObject({ role: 'label', method: 'chi2', drifted: true, count: 8232 });
     expect(chi2('label').statistic).toBeCloseTo(454.6821218771621, 9);

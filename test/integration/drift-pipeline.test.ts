@@ -38,17 +38,30 @@ function events() {
       model_id: 'drift-demo',
       model_version: '1',
       timestamp,
-      features: { a: normal() + (hour >= DRIFT_HOUR ? 1 : 0), b, region: ['north', 'south', 'east'][Math.floor(rnd() * 3)] },
+      features: {
+        a: normal() + (hour >= DRIFT_HOUR ? 1 : 0),
+        b,
+        region: ['north', 'south', 'east'][Math.floor(rnd() * 3)],
+      },
       prediction,
       score: 1 / (1 + Math.exp(5 - b)),
     });
-    labels.push({ prediction_id: `d-${i}`, label: rnd() < 0.9 ? prediction : 1 - prediction, timestamp: timestamp + 60_000 });
+    labels.push({
+      prediction_id: `d-${i}`,
+      label: rnd() < 0.9 ? prediction : 1 - prediction,
+      timestamp: timestamp + 60_000,
+    });
   }
   return { predictions, labels };
 }
 
 async function put(service: TestService, url: string, payload: unknown) {
-  const response = await service.app.inject({ method: 'PUT', url, payload: payload as object, headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` } });
+  const response = await service.app.inject({
+    method: 'PUT',
+    url,
+    payload: payload as object,
+    headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` },
+  });
   return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
 }
 
@@ -67,15 +80,22 @@ describe('drift through the real pipeline (Kafka → ClickHouse → drift)', () 
     await produce(service.config.topics.predictions, predictions, (i) => `d-${i}`);
     await produce(service.config.topics.labels, labels);
     await waitFor('predictions and labels stored', async () => {
-      const [row] = await service.rows<{ p: number; l: number }>('SELECT (SELECT count() FROM predictions FINAL) AS p, (SELECT count() FROM labels FINAL) AS l');
+      const [row] = await service.rows<{ p: number; l: number }>(
+        'SELECT (SELECT count() FROM predictions FINAL) AS p, (SELECT count() FROM labels FINAL) AS l',
+      );
       return row?.p === predictions.length && row.l === labels.length ? true : undefined;
     });
 
     // The reference: the version's own predictions before the drift.
-    const set = await put(service, '/api/v1/models/drift-demo/versions/1/reference', { from: new Date(T0).toISOString(), to: T0 + DRIFT_HOUR * HOUR });
+    const set = await put(service, '/api/v1/models/drift-demo/versions/1/reference', {
+      from: new Date(T0).toISOString(),
+      to: T0 + DRIFT_HOUR * HOUR,
+    });
     expect(set.status).toBe(200);
     expect(set.body).toMatchObject({ source: 'range', rows: DRIFT_HOUR * PER_HOUR });
-    expect((set.body['columns'] as { column: string; kind: string }[]).map((c) => `${c.column}:${c.kind}`).sort()).toEqual([
+    expect(
+      (set.body['columns'] as { column: string; kind: string }[]).map((c) => `${c.column}:${c.kind}`).sort(),
+    ).toEqual([
       'a:numerical',
       'b:numerical',
       'label:categorical',
@@ -84,7 +104,9 @@ describe('drift through the real pipeline (Kafka → ClickHouse → drift)', () 
       'score:numerical',
     ]);
 
-    const drift = await service.get(`/api/v1/models/drift-demo/drift?from=${T0}&to=${T0 + HOURS * HOUR}&bucket=1h`);
+    const drift = await service.get(
+      `/api/v1/models/drift-demo/drift?from=${T0}&to=${T0 + HOURS * HOUR}&bucket=1h`,
+    );
     expect(drift.status).toBe(200);
     const body = drift.body as { model_id: string; version: string; buckets: Bucket[] };
     expect(body).toMatchObject({ model_id: 'drift-demo', version: '1' });
@@ -112,27 +134,46 @@ describe('drift through the real pipeline (Kafka → ClickHouse → drift)', () 
 
     // The evaluation window: hourly, no lateness. The watermark is the last event time, inside
     // hour 3, so hours 0-2 are complete.
-    const policy = await put(service, '/api/v1/models/drift-demo/policy', { drift: { evaluation_window: '1h', allowed_lateness: '0s' } });
+    const policy = await put(service, '/api/v1/models/drift-demo/policy', {
+      drift: { evaluation_window: '1h', allowed_lateness: '0s' },
+    });
     expect(policy.status).toBe(200);
     const evaluator = service.use(driftCapability).evaluator;
     const evaluated = await evaluator.runOnce();
-    expect(evaluated.map((w) => [w.start, w.datasetDrift])).toEqual([0, 1, 2].map((h) => [new Date(T0 + h * HOUR).toISOString(), false]));
+    expect(evaluated.map((w) => [w.start, w.datasetDrift])).toEqual(
+      [0, 1, 2].map((h) => [new Date(T0 + h * HOUR).toISOString(), false]),
+    );
     expect(await evaluator.runOnce()).toEqual([]);
     const stored = await service.rows<{ window_start: string; column: string; drifted: boolean }>(
       `SELECT window_start, column, drifted FROM drift_results FINAL WHERE model_id = 'drift-demo' AND drifted ORDER BY window_start, column`,
     );
     expect(stored.map((r) => [r.window_start, r.column])).toEqual([['2026-03-02 02:00:00.000', 'a']]);
     const windows = await readDriftWindows(service.platform.db, { modelId: 'drift-demo' });
-    expect(windows.map((w) => [w.start, w.count, w.columns.length])).toEqual([0, 1, 2].map((h) => [new Date(T0 + h * HOUR).toISOString(), PER_HOUR, 6]));
-    // Stored windows are the drift route's buckets for the same windows.
-    expect(windows.map(({ start, end, count, drift_share, dataset_drift, columns }) => ({ start, end, count, drift_share, dataset_drift, columns }))).toEqual(
-      body.buckets.slice(0, 3),
+    expect(windows.map((w) => [w.start, w.count, w.columns.length])).toEqual(
+      [0, 1, 2].map((h) => [new Date(T0 + h * HOUR).toISOString(), PER_HOUR, 6]),
     );
+    // Stored windows are the drift route's buckets for the same windows.
+    expect(
+      windows.map(({ start, end, count, drift_share, dataset_drift, columns }) => ({
+        start,
+        end,
+        count,
+        drift_share,
+        dataset_drift,
+        columns,
+      })),
+    ).toEqual(body.buckets.slice(0, 3));
 
     const metrics = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toContain('modelwatch_dataset_drift{model="drift-demo"} 0');
-    expect(metrics).toMatch(new RegExp(`modelwatch_drift_statistic\\{model="drift-demo",column="a",method="wasserstein"\\} ${a(2).toString().replace('.', '\\.')}`));
-    expect(metrics).toContain(`modelwatch_drift_window_end_seconds{model="drift-demo"} ${(T0 + 3 * HOUR) / 1000}`);
+    expect(metrics).toMatch(
+      new RegExp(
+        `modelwatch_drift_statistic\\{model="drift-demo",column="a",method="wasserstein"\\} ${a(2).toString().replace('.', '\\.')}`,
+      ),
+    );
+    expect(metrics).toContain(
+      `modelwatch_drift_window_end_seconds{model="drift-demo"} ${(T0 + 3 * HOUR) / 1000}`,
+    );
 
     // A replay (every event delivered again) and a restart of the evaluation give the same rows.
     await produce(service.config.topics.predictions, predictions, (i) => `d-${i}`);
@@ -143,12 +184,21 @@ describe('drift through the real pipeline (Kafka → ClickHouse → drift)', () 
     await service.platform.db.client.command({ query: 'TRUNCATE TABLE drift_results' });
     await evaluator.runOnce();
     const again = await readDriftWindows(service.platform.db, { modelId: 'drift-demo' });
-    expect(again.map(({ evaluated_at: _e, ...w }) => w)).toEqual(windows.map(({ evaluated_at: _e, ...w }) => w));
+    expect(again.map(({ evaluated_at: _e, ...w }) => w)).toEqual(
+      windows.map(({ evaluated_at: _e, ...w }) => w),
+    );
 
     // After a restart, with nothing new to evaluate, the gauges show the latest stored window.
     const registry = new Registry();
-    const restarted = new DriftEvaluator({ db: service.platform.db, service: service.use(driftCapability).service, gauges: createDriftGauges(registry), logger: service.platform.logger });
+    const restarted = new DriftEvaluator({
+      db: service.platform.db,
+      service: service.use(driftCapability).service,
+      gauges: createDriftGauges(registry),
+      logger: service.platform.logger,
+    });
     expect(await restarted.runOnce()).toEqual([]);
-    expect(await registry.metrics()).toContain(`modelwatch_drift_window_end_seconds{model="drift-demo"} ${(T0 + 3 * HOUR) / 1000}`);
+    expect(await registry.metrics()).toContain(
+      `modelwatch_drift_window_end_seconds{model="drift-demo"} ${(T0 + 3 * HOUR) / 1000}`,
+    );
   });
 });

@@ -31,9 +31,9 @@ async function seed(
   n: number,
   idPrefix = 'p',
 ): Promise<void> {
-  await service.use(models).registry.registerSeen([
-    { modelId: model, version: '1', task: 'regression', firstSeen: T0 },
-  ]);
+  await service
+    .use(models)
+    .registry.registerSeen([{ modelId: model, version: '1', task: 'regression', firstSeen: T0 }]);
   const rows = Array.from({ length: n }, (_, i) =>
     JSON.stringify({
       model_id: model,
@@ -158,7 +158,10 @@ describe('non-finite stored values are missing values', () => {
       drift: { evaluation_window: '1h', allowed_lateness: '0s' },
     });
     expect(put.status).toBe(200);
-    const drift = driftCapability.create({ ...service.platform, logger: service.platform.logger, registry: new Registry() }, (d) => service.use(d));
+    const drift = driftCapability.create(
+      { ...service.platform, logger: service.platform.logger, registry: new Registry() },
+      (d) => service.use(d),
+    );
     await drift.evaluator.runOnce();
     const windows = await readDriftWindows(service.platform.db, { modelId: 'inf-model' });
     expect(windows.map((w) => [w.start, w.count])).toEqual([[new Date(T0).toISOString(), 63]]);
@@ -245,7 +248,10 @@ describe('the watermark', () => {
         })
       ).status,
     ).toBe(200);
-    const drift = driftCapability.create({ ...service.platform, logger: service.platform.logger, registry: new Registry() }, (d) => service.use(d));
+    const drift = driftCapability.create(
+      { ...service.platform, logger: service.platform.logger, registry: new Registry() },
+      (d) => service.use(d),
+    );
     const storedWindows = async () =>
       (await readDriftWindows(service.platform.db, { modelId: 'wm' })).map((w) => [w.start, w.count]);
     const hour = (h: number) => new Date(T0 + h * HOUR).toISOString();

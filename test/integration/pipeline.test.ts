@@ -9,10 +9,18 @@ describe('Kafka → ClickHouse pipeline (real broker, embedded engine)', () => {
     const { topics } = service.config;
     // p-299 carries every feature shape the input view must split: null, a quoted number, exponents.
     const oddFeatures = { gone: null, zip: '02134', big: -1.5e3, ok: true, note: 'say "hi" é' };
-    const predictions = Array.from({ length: 300 }, (_, i) => (i === 299 ? prediction(i, { features: oddFeatures }) : prediction(i)));
+    const predictions = Array.from({ length: 300 }, (_, i) =>
+      i === 299 ? prediction(i, { features: oddFeatures }) : prediction(i),
+    );
     await produce(topics.predictions, predictions, (i) => `p-${i}`);
-    await produce(topics.labels, Array.from({ length: 100 }, (_, i) => label(i)));
-    await produce(topics.accessLog, Array.from({ length: 50 }, (_, i) => accessEvent(i)));
+    await produce(
+      topics.labels,
+      Array.from({ length: 100 }, (_, i) => label(i)),
+    );
+    await produce(
+      topics.accessLog,
+      Array.from({ length: 50 }, (_, i) => accessEvent(i)),
+    );
 
     const counts = await waitFor('all rows stored', async () => {
       const [row] = await service.rows<{ p: number; l: number; a: number }>(
@@ -26,7 +34,10 @@ describe('Kafka → ClickHouse pipeline (real broker, embedded engine)', () => {
     const [odd] = await service.rows<Record<string, unknown>>(
       `SELECT features_num, features_str FROM predictions FINAL WHERE prediction_id = 'p-299'`,
     );
-    expect(odd).toEqual({ features_num: { big: -1500 }, features_str: { zip: '02134', ok: 'true', note: 'say "hi" é' } });
+    expect(odd).toEqual({
+      features_num: { big: -1500 },
+      features_str: { zip: '02134', ok: 'true', note: 'say "hi" é' },
+    });
 
     const [stored] = await service.rows<Record<string, unknown>>(
       `SELECT model_id, model_version, features_num, features_str, prediction, prediction_num, score, latency_ms, is_error, entity_id,
@@ -59,13 +70,18 @@ describe('Kafka → ClickHouse pipeline (real broker, embedded engine)', () => {
     const inTopic = await waitForGroupAtEnd(service.config.ingest.consumerGroup, topics.predictions);
     expect(inTopic).toBeGreaterThanOrEqual(300);
     const metrics = await service.app.inject({ method: 'GET', url: '/metrics' });
-    expect(metrics.body).toContain(`modelwatch_messages_total{topic="${topics.predictions}",outcome="stored"} ${inTopic}`);
+    expect(metrics.body).toContain(
+      `modelwatch_messages_total{topic="${topics.predictions}",outcome="stored"} ${inTopic}`,
+    );
   });
 
   it("commits the group's offsets once the rows are stored", async () => {
     const service = await startTestService();
     const { topics, ingest } = service.config;
-    await produce(topics.predictions, Array.from({ length: 100 }, (_, i) => prediction(i)));
+    await produce(
+      topics.predictions,
+      Array.from({ length: 100 }, (_, i) => prediction(i)),
+    );
     await waitFor('100 stored', async () => {
       const [row] = await service.rows<{ c: number }>('SELECT count() AS c FROM predictions FINAL');
       return row?.c === 100 ? true : undefined;

@@ -11,7 +11,10 @@ describe('a second instance joining the consumer group', () => {
     const service = await startTestService({ MODELWATCH_BATCH_MAX_ROWS: '500' });
     const { config, platform: deps } = service;
     const total = 12_000;
-    await produce(config.topics.predictions, Array.from({ length: total / 2 }, (_, i) => prediction(i)));
+    await produce(
+      config.topics.predictions,
+      Array.from({ length: total / 2 }, (_, i) => prediction(i)),
+    );
 
     const secondRegistry = new Registry();
     const second = createCollectors({
@@ -25,7 +28,10 @@ describe('a second instance joining the consumer group', () => {
       logger: deps.logger,
     });
     await second.start();
-    await produce(config.topics.predictions, Array.from({ length: total / 2 }, (_, i) => prediction(total / 2 + i)));
+    await produce(
+      config.topics.predictions,
+      Array.from({ length: total / 2 }, (_, i) => prediction(total / 2 + i)),
+    );
 
     await waitForGroupAtEnd(config.ingest.consumerGroup, config.topics.predictions, 120_000);
     await waitFor('every prediction stored', async () => {
@@ -34,8 +40,15 @@ describe('a second instance joining the consumer group', () => {
     });
     await second.stop();
 
-    const storedBySecond = (await secondRegistry.getSingleMetric('modelwatch_messages_total')?.get())?.values.reduce((s, v) => s + v.value, 0) ?? 0;
-    expect(storedBySecond, 'the joining instance was assigned partitions and stored messages').toBeGreaterThan(0);
+    const storedBySecond =
+      (await secondRegistry.getSingleMetric('modelwatch_messages_total')?.get())?.values.reduce(
+        (s, v) => s + v.value,
+        0,
+      ) ?? 0;
+    expect(
+      storedBySecond,
+      'the joining instance was assigned partitions and stored messages',
+    ).toBeGreaterThan(0);
     const [row] = await service.rows<{ final: number; ids: number }>(
       'SELECT (SELECT count() FROM predictions FINAL) AS final, (SELECT uniqExact(prediction_id) FROM predictions) AS ids',
     );

@@ -178,17 +178,15 @@ describe('shadow scoring of the California data through the broker', () => {
     // A replay does not double the shadow rows (same ids and event times).
     await produce(
       topics.predictions,
-      rows
-        .slice(0, 500)
-        .map((r) => ({
-          prediction_id: `cal-${r.id}`,
-          model_id: 'california',
-          model_version: '1',
-          timestamp: time(r),
-          features: Object.fromEntries(CALIFORNIA_FEATURES.map((f) => [f, Number(r[f])])),
-          prediction: Number(r.y_pred),
-          score: Number(r.y_pred_proba),
-        })),
+      rows.slice(0, 500).map((r) => ({
+        prediction_id: `cal-${r.id}`,
+        model_id: 'california',
+        model_version: '1',
+        timestamp: time(r),
+        features: Object.fromEntries(CALIFORNIA_FEATURES.map((f) => [f, Number(r[f])])),
+        prediction: Number(r.y_pred),
+        score: Number(r.y_pred_proba),
+      })),
     );
     await waitFor('the replay scored', async () => {
       const [c] = await service.rows<{ n: string }>('SELECT count() AS n FROM shadow_scores');

@@ -5,7 +5,12 @@ export function prediction(i: number, overrides: Record<string, unknown> = {}): 
     model_id: 'credit-risk',
     model_version: '3',
     timestamp: Date.UTC(2026, 10, 25, 10, 0, 0) + i * 1000,
-    features: { age: 20 + (i % 50), income: 1000 * (i % 97), region: i % 2 === 0 ? 'north' : 'south', has_card: i % 3 === 0 },
+    features: {
+      age: 20 + (i % 50),
+      income: 1000 * (i % 97),
+      region: i % 2 === 0 ? 'north' : 'south',
+      has_card: i % 3 === 0,
+    },
     prediction: i % 2,
     score: (i % 100) / 100,
     latency_ms: 5 + (i % 20),
@@ -16,7 +21,12 @@ export function prediction(i: number, overrides: Record<string, unknown> = {}): 
 }
 
 export function label(i: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { prediction_id: `p-${i}`, label: i % 3 === 0 ? 1 : 0, timestamp: Date.UTC(2026, 10, 26) + i, ...overrides };
+  return {
+    prediction_id: `p-${i}`,
+    label: i % 3 === 0 ? 1 : 0,
+    timestamp: Date.UTC(2026, 10, 26) + i,
+    ...overrides,
+  };
 }
 
 export function accessEvent(i: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {

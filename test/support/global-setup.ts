@@ -1,6 +1,10 @@
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../../src/platform/config/index.js';
-import { silenceKafkajsTimerWarning, startLocalBroker, type LocalBroker } from '../../src/platform/kafka/index.js';
+import {
+  silenceKafkajsTimerWarning,
+  startLocalBroker,
+  type LocalBroker,
+} from '../../src/platform/kafka/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
 
 declare module 'vitest' {
@@ -15,7 +19,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const config = loadConfig();
   let broker: LocalBroker | undefined;
   if (!config.kafka.brokers) {
-    broker = await startLocalBroker({ version: config.kafka.localVersion, cacheDir: config.cacheDir, logger: createLogger('warn', 'test-broker') });
+    broker = await startLocalBroker({
+      version: config.kafka.localVersion,
+      cacheDir: config.cacheDir,
+      logger: createLogger('warn', 'test-broker'),
+    });
   }
   project.provide('kafkaBrokers', config.kafka.brokers ?? broker?.brokers ?? []);
   return async () => {

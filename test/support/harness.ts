@@ -70,7 +70,11 @@ export function testKafka(): Kafka {
 }
 
 /** Produces messages (values as given: objects are JSON-encoded, strings and Buffers sent raw). */
-export async function produce(topic: string, values: (object | string | Buffer)[], key?: (i: number) => string): Promise<void> {
+export async function produce(
+  topic: string,
+  values: (object | string | Buffer)[],
+  key?: (i: number) => string,
+): Promise<void> {
   // Not idempotent (kafkajs' idempotent producer fails against Kafka 4 with out-of-order
   // sequence errors): a retried send may write a message twice, so tests count with FINAL.
   const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -80,14 +84,19 @@ export async function produce(topic: string, values: (object | string | Buffer)[
       key: key ? key(i) : null,
       value: Buffer.isBuffer(v) || typeof v === 'string' ? v : JSON.stringify(v),
     }));
-    for (let i = 0; i < messages.length; i += 2_000) await producer.send({ topic, messages: messages.slice(i, i + 2_000), acks: -1 });
+    for (let i = 0; i < messages.length; i += 2_000)
+      await producer.send({ topic, messages: messages.slice(i, i + 2_000), acks: -1 });
   } finally {
     await producer.disconnect();
   }
 }
 
 /** Polls until `check` returns a value that is not undefined, or fails with `what`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 45_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -99,7 +108,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
+  throw new Error(
+    `timed out waiting for ${what}${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`,
+  );
 }
 
 /** Waits until `groupId` has committed every partition of `topic` up to its end. */
@@ -113,7 +124,8 @@ export async function waitForGroupAtEnd(groupId: string, topic: string, timeoutM
       async () => {
         const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
         const partitions = offsets?.partitions ?? [];
-        const atEnd = partitions.length === ends.size && partitions.every((p) => p.offset === ends.get(p.partition));
+        const atEnd =
+          partitions.length === ends.size && partitions.every((p) => p.offset === ends.get(p.partition));
         return atEnd ? partitions.reduce((sum, p) => sum + Number(p.offset), 0) : undefined;
       },
       timeoutMs,

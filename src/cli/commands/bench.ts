@@ -11,7 +11,10 @@ export function benchCommand(benches: ReadonlyMap<string, Entry<Bench>>): Comman
       const entry = name === undefined ? undefined : benches.get(name);
       if (!entry) {
         const list = [...benches].map(([n, b]) => `  ${n.padEnd(10)} ${b.summary}`).join('\n');
-        throw new ModelwatchError('BAD_REQUEST', `usage: modelwatch bench <name> [options]; benchmarks:\n${list}`);
+        throw new ModelwatchError(
+          'BAD_REQUEST',
+          `usage: modelwatch bench <name> [options]; benchmarks:\n${list}`,
+        );
       }
       const bench = await entry.load();
       await bench.run(rest, {

@@ -24,7 +24,11 @@ interface PolicyRequest {
 }
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    target: 'draft-7',
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
   return rest;
 }
 
@@ -33,7 +37,8 @@ export function describeIssues(error: z.ZodError, prefix: string): string {
     .slice(0, 5)
     .map((issue) => {
       const path = [prefix, ...issue.path.map(String)].join('.');
-      if (issue.code === 'unrecognized_keys') return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+      if (issue.code === 'unrecognized_keys')
+        return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
       return `${path}: ${issue.message}`;
     })
     .join('; ');
@@ -47,7 +52,9 @@ function storedDrift(stored: StoredPolicy | undefined): DriftPolicy {
 
 export function policyRoutes(deps: PolicyRoutesDeps): FastifyPluginAsync {
   const sections: Record<string, z.ZodType> = { drift: driftPolicySchema, ...deps.sections };
-  const bodySchema = z.strictObject(Object.fromEntries(Object.entries(sections).map(([name, s]) => [name, s.optional()])));
+  const bodySchema = z.strictObject(
+    Object.fromEntries(Object.entries(sections).map(([name, s]) => [name, s.optional()])),
+  );
   const present = (stored: StoredPolicy | undefined, modelId: string) => ({
     model_id: modelId,
     revision: stored?.revision ?? 0,
@@ -89,10 +96,27 @@ export function policyRoutes(deps: PolicyRoutesDeps): FastifyPluginAsync {
           const parsed = bodySchema.safeParse(request.body);
           if (!parsed.success) throw new DriftError('BAD_INPUT', describeIssues(parsed.error, 'body'));
           const given = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
-          if (Object.keys(given).length === 0) throw new DriftError('BAD_INPUT', `body: give at least one section (${Object.keys(sections).join(', ')})`);
-          const stored = await deps.policies.put(request.params.model, given, request.principal?.name ?? 'unknown');
-          request.log.info({ model: request.params.model, sections: Object.keys(given), by: stored.updatedBy }, 'policy changed');
-          await request.auditChange({ action: 'policy.change', resource_type: 'model', resource_id: request.params.model, model_id: request.params.model, details: { sections: Object.keys(given) } });
+          if (Object.keys(given).length === 0)
+            throw new DriftError(
+              'BAD_INPUT',
+              `body: give at least one section (${Object.keys(sections).join(', ')})`,
+            );
+          const stored = await deps.policies.put(
+            request.params.model,
+            given,
+            request.principal?.name ?? 'unknown',
+          );
+          request.log.info(
+            { model: request.params.model, sections: Object.keys(given), by: stored.updatedBy },
+            'policy changed',
+          );
+          await request.auditChange({
+            action: 'policy.change',
+            resource_type: 'model',
+            resource_id: request.params.model,
+            model_id: request.params.model,
+            details: { sections: Object.keys(given) },
+          });
           return present(stored, request.params.model);
         } catch (err) {
           return sendError(reply, err);

@@ -10,7 +10,16 @@ import { DriftError } from '../errors.js';
 import { parseBucket, parseTime, resolveRange } from '../../platform/time/index.js';
 import type { DriftService, ReferenceInput } from '../service/drift-service.js';
 import type { PolicyStore } from '../store/policies.js';
-import { driftQuerystring, driftResponse, errorSchema, formatValidationErrors, modelParams, referenceBody, referenceResponse, versionParams } from './schemas.js';
+import {
+  driftQuerystring,
+  driftResponse,
+  errorSchema,
+  formatValidationErrors,
+  modelParams,
+  referenceBody,
+  referenceResponse,
+  versionParams,
+} from './schemas.js';
 import { sendError } from './send-error.js';
 import { policyRoutes } from './policy-routes.js';
 
@@ -35,14 +44,26 @@ function badRequest(message: string): DriftError {
 /** [from, to) and the bucket of a drift request; whole buckets, like the metrics route. */
 export function resolveDriftRange(query: DriftQuery, now: number) {
   const window = query.bucket === undefined ? undefined : parseBucket(query.bucket);
-  if (query.bucket !== undefined && window === undefined) throw badRequest(`querystring/bucket: '${query.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d up to 366 days)`);
+  if (query.bucket !== undefined && window === undefined)
+    throw badRequest(
+      `querystring/bucket: '${query.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d up to 366 days)`,
+    );
   const to = query.to === undefined ? now : parseTime(query.to);
-  if (to === undefined) throw badRequest(`querystring/to: '${query.to ?? ''}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
+  if (to === undefined)
+    throw badRequest(
+      `querystring/to: '${query.to ?? ''}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`,
+    );
   const from = query.from === undefined ? undefined : parseTime(query.from);
-  if (query.from !== undefined && from === undefined) throw badRequest(`querystring/from: '${query.from}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
+  if (query.from !== undefined && from === undefined)
+    throw badRequest(
+      `querystring/from: '${query.from}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`,
+    );
   if (window === undefined) {
     const start = from ?? to - DAY;
-    if (start >= to) throw badRequest(`querystring/from: must be before to (${new Date(start).toISOString()} >= ${new Date(to).toISOString()})`);
+    if (start >= to)
+      throw badRequest(
+        `querystring/from: must be before to (${new Date(start).toISOString()} >= ${new Date(to).toISOString()})`,
+      );
     return { from: start, to, window };
   }
   const range = resolveRange({ from: query.from, to: query.to, bucket: window }, now);
@@ -54,21 +75,28 @@ export function resolveDriftRange(query: DriftQuery, now: number) {
 export function parseColumns(text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
   const names = [...new Set(text.split(',').map((c) => c.trim()))];
-  if (names.some((c) => c === '')) throw badRequest(`querystring/columns: give column names separated by commas, without empty names`);
+  if (names.some((c) => c === ''))
+    throw badRequest(`querystring/columns: give column names separated by commas, without empty names`);
   return names;
 }
 
 /** Exactly one of `rows` or `from` + `to`. */
 export function referenceInput(body: ReferenceBody): ReferenceInput {
   if (body.rows !== undefined) {
-    if (body.from !== undefined || body.to !== undefined) throw badRequest(`body: give either rows or from and to, not both`);
+    if (body.from !== undefined || body.to !== undefined)
+      throw badRequest(`body: give either rows or from and to, not both`);
     return { rows: body.rows };
   }
-  if (body.from === undefined || body.to === undefined) throw badRequest(`body${body.from === undefined ? '/from' : '/to'}: required (give rows, or from and to)`);
+  if (body.from === undefined || body.to === undefined)
+    throw badRequest(
+      `body${body.from === undefined ? '/from' : '/to'}: required (give rows, or from and to)`,
+    );
   const from = parseTime(body.from);
-  if (from === undefined) throw badRequest(`body/from: '${body.from}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
+  if (from === undefined)
+    throw badRequest(`body/from: '${body.from}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
   const to = parseTime(body.to);
-  if (to === undefined) throw badRequest(`body/to: '${body.to}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
+  if (to === undefined)
+    throw badRequest(`body/to: '${body.to}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`);
   if (from >= to) throw badRequest(`body/from: must be before to`);
   return { from, to };
 }
@@ -97,7 +125,13 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
         try {
           const range = resolveDriftRange(request.query, now());
           const columns = parseColumns(request.query.columns);
-          return await deps.service.report({ modelId: request.params.model, version: request.query.version, method: request.query.method, columns, ...range });
+          return await deps.service.report({
+            modelId: request.params.model,
+            version: request.query.version,
+            method: request.query.method,
+            columns,
+            ...range,
+          });
         } catch (err) {
           return sendError(reply, err);
         }
@@ -113,7 +147,7 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
         schema: {
           summary: 'Set the drift reference of a model version',
           description:
-            'From uploaded rows, or from a time range of the version\'s own stored predictions (and their labels). Replaces the previous reference; ' +
+            "From uploaded rows, or from a time range of the version's own stored predictions (and their labels). Replaces the previous reference; " +
             'bin edges, categories and kinds are fixed now, so every later window is measured the same way. Non-finite numbers are rejected.',
           tags: ['drift'],
           params: versionParams,
@@ -125,8 +159,18 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
         try {
           const input = referenceInput(request.body);
           const { model, version } = request.params;
-          const reference = await deps.service.setReference({ modelId: model, version }, input, request.principal?.name ?? 'unknown');
-          await request.auditChange({ action: 'reference.set', resource_type: 'model_version', resource_id: `${model}/${version}`, model_id: model, details: {} });
+          const reference = await deps.service.setReference(
+            { modelId: model, version },
+            input,
+            request.principal?.name ?? 'unknown',
+          );
+          await request.auditChange({
+            action: 'reference.set',
+            resource_type: 'model_version',
+            resource_id: `${model}/${version}`,
+            model_id: model,
+            details: {},
+          });
           return reference;
         } catch (err) {
           return sendError(reply, err);
@@ -134,7 +178,9 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       },
     );
 
-    await app.register(policyRoutes({ service: deps.service, policies: deps.policies, sections: deps.policySections ?? {} }));
+    await app.register(
+      policyRoutes({ service: deps.service, policies: deps.policies, sections: deps.policySections ?? {} }),
+    );
   };
   return plugin;
 }

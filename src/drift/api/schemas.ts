@@ -22,20 +22,40 @@ export const versionParams = {
 export const driftQuerystring = {
   type: 'object',
   properties: {
-    from: { type: 'string', description: "ISO-8601 (UTC when no offset) or epoch ms; inclusive, widened down to its bucket's start. Default: 24 buckets (without a bucket: one day) before `to`." },
-    to: { type: 'string', description: 'ISO-8601 (UTC when no offset) or epoch ms; exclusive, widened up to a bucket boundary. Default: now.' },
+    from: {
+      type: 'string',
+      description:
+        "ISO-8601 (UTC when no offset) or epoch ms; inclusive, widened down to its bucket's start. Default: 24 buckets (without a bucket: one day) before `to`.",
+    },
+    to: {
+      type: 'string',
+      description:
+        'ISO-8601 (UTC when no offset) or epoch ms; exclusive, widened up to a bucket boundary. Default: now.',
+    },
     bucket: {
       type: 'string',
       pattern: BUCKET_PATTERN,
-      description: "`5m`, `1h`, `1d`, `1w` (ISO week from Monday), `month` (calendar month), or `<n>m|h|d`; UTC-aligned. Omitted: one bucket for the whole range. At most 10000 buckets.",
+      description:
+        '`5m`, `1h`, `1d`, `1w` (ISO week from Monday), `month` (calendar month), or `<n>m|h|d`; UTC-aligned. Omitted: one bucket for the whole range. At most 10000 buckets.',
     },
-    method: { type: 'string', enum: [...METHOD_OPTIONS], description: "Method for every column it applies to (others keep their policy's method or auto). Default: the model's policy, else auto." },
-    version: { type: 'string', minLength: 1, maxLength: 256, description: 'Model version; its reference is used. Default: the version most recently first seen.' },
+    method: {
+      type: 'string',
+      enum: [...METHOD_OPTIONS],
+      description:
+        "Method for every column it applies to (others keep their policy's method or auto). Default: the model's policy, else auto.",
+    },
+    version: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 256,
+      description: 'Model version; its reference is used. Default: the version most recently first seen.',
+    },
     columns: {
       type: 'string',
       minLength: 1,
       maxLength: 65_536,
-      description: 'Only these columns, comma-separated (feature names; `prediction`, `score`, `label`). Default: every column of the reference.',
+      description:
+        'Only these columns, comma-separated (feature names; `prediction`, `score`, `label`). Default: every column of the reference.',
     },
   },
   additionalProperties: false,
@@ -49,9 +69,16 @@ const columnSchema = {
     role: { type: 'string', enum: [...COLUMN_ROLES] },
     kind: { type: 'string', enum: ['numerical', 'categorical'] },
     method: { type: 'string', enum: [...DRIFT_METHODS] },
-    statistic: { ...nullableNumber, description: 'null: no values on one side, or chi2 = infinity (a category unseen in the reference; p_value is then 0)' },
+    statistic: {
+      ...nullableNumber,
+      description:
+        'null: no values on one side, or chi2 = infinity (a category unseen in the reference; p_value is then 0)',
+    },
     p_value: { ...nullableNumber, description: 'ks and chi2; null for the distances' },
-    threshold: { type: 'number', description: 'ks, chi2: drift when p_value < threshold; others: drift when statistic >= threshold' },
+    threshold: {
+      type: 'number',
+      description: 'ks, chi2: drift when p_value < threshold; others: drift when statistic >= threshold',
+    },
     drifted: { type: 'boolean' },
     count: { type: 'integer', description: 'non-null values of the column in the bucket' },
   },
@@ -65,7 +92,10 @@ export const bucketSchema = {
     start: { type: 'string', format: 'date-time' },
     end: { type: 'string', format: 'date-time' },
     count: { type: 'integer', description: 'predictions in the bucket' },
-    drift_share: { type: 'number', description: 'share of drifted feature columns (among features with values in the bucket)' },
+    drift_share: {
+      type: 'number',
+      description: 'share of drifted feature columns (among features with values in the bucket)',
+    },
     dataset_drift: { type: 'boolean', description: 'drift_share >= the dataset drift share (default 0.5)' },
     columns: { type: 'array', items: columnSchema },
   },
@@ -80,7 +110,12 @@ export const driftResponse = {
     version: { type: 'string' },
     reference: {
       type: 'object',
-      properties: { revision: { type: 'integer' }, source: { type: 'string', enum: ['rows', 'range'] }, set_at: { type: 'string', format: 'date-time' }, rows: { type: 'integer' } },
+      properties: {
+        revision: { type: 'integer' },
+        source: { type: 'string', enum: ['rows', 'range'] },
+        set_at: { type: 'string', format: 'date-time' },
+        rows: { type: 'integer' },
+      },
       required: ['revision', 'source', 'set_at', 'rows'],
     },
     buckets: { type: 'array', items: bucketSchema, description: 'buckets holding predictions, oldest first' },
@@ -90,14 +125,22 @@ export const driftResponse = {
 
 export const referenceBody = {
   type: 'object',
-  description: 'Either `rows` (uploaded training or validation rows) or `from` and `to` (a time range of this version\'s own predictions, with their labels).',
+  description:
+    "Either `rows` (uploaded training or validation rows) or `from` and `to` (a time range of this version's own predictions, with their labels).",
   properties: {
     rows: {
       type: 'array',
       minItems: 1,
-      items: { type: 'object', description: '{ feature…, prediction?, score?, label? } or { features: {…}, prediction?, score?, label? }; values number (finite), string, boolean or null' },
+      items: {
+        type: 'object',
+        description:
+          '{ feature…, prediction?, score?, label? } or { features: {…}, prediction?, score?, label? }; values number (finite), string, boolean or null',
+      },
     },
-    from: { anyOf: [{ type: 'string' }, { type: 'integer' }], description: 'ISO-8601 or epoch ms, inclusive' },
+    from: {
+      anyOf: [{ type: 'string' }, { type: 'integer' }],
+      description: 'ISO-8601 or epoch ms, inclusive',
+    },
     to: { anyOf: [{ type: 'string' }, { type: 'integer' }], description: 'ISO-8601 or epoch ms, exclusive' },
   },
   additionalProperties: false,
@@ -140,7 +183,8 @@ export function formatValidationErrors(errors: FastifySchemaValidationError[], d
   const messages = errors.map((e) => {
     const path = `${dataVar}${e.instancePath}`;
     const params: Record<string, unknown> = e.params;
-    if (e.keyword === 'additionalProperties' && typeof params['additionalProperty'] === 'string') return `${path}: unknown field '${params['additionalProperty']}'`;
+    if (e.keyword === 'additionalProperties' && typeof params['additionalProperty'] === 'string')
+      return `${path}: unknown field '${params['additionalProperty']}'`;
     return `${path} ${e.message ?? 'is invalid'}`;
   });
   return new Error(messages.join('; '));

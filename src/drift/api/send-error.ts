@@ -9,4 +9,3 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   }
   throw err;
 }
-

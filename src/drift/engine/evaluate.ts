@@ -16,7 +16,15 @@ import {
 } from '../statistics/index.js';
 import { referenceCategories } from './samples.js';
 import type { DriftSettings } from './settings.js';
-import { COLUMN_ROLES, columnKey, type ColumnDrift, type DriftBucket, type Reference, type ReferenceColumn, type WindowSample } from './types.js';
+import {
+  COLUMN_ROLES,
+  columnKey,
+  type ColumnDrift,
+  type DriftBucket,
+  type Reference,
+  type ReferenceColumn,
+  type WindowSample,
+} from './types.js';
 
 export interface ColumnPlan {
   key: string;
@@ -40,9 +48,16 @@ function applies(method: MethodOption | undefined, kind: ColumnKind): method is 
  * for `ks` still gives categorical columns a categorical test; threshold = the column's, else the
  * model's for that method, else the default. Features first (by name), then prediction, score, label.
  */
-export function planColumns(reference: Reference, settings: DriftSettings, requested?: MethodOption): ColumnPlan[] {
+export function planColumns(
+  reference: Reference,
+  settings: DriftSettings,
+  requested?: MethodOption,
+): ColumnPlan[] {
   const roleOrder = (role: string) => COLUMN_ROLES.indexOf(role as (typeof COLUMN_ROLES)[number]);
-  const columns = [...reference.columns].sort((a, b) => roleOrder(a.role) - roleOrder(b.role) || (a.column < b.column ? -1 : a.column > b.column ? 1 : 0));
+  const columns = [...reference.columns].sort(
+    (a, b) =>
+      roleOrder(a.role) - roleOrder(b.role) || (a.column < b.column ? -1 : a.column > b.column ? 1 : 0),
+  );
   return columns.map((ref) => {
     const own = settings.columns[ref.column];
     const kind: ColumnKind = ref.valueType === 'text' ? 'categorical' : (own?.kind ?? ref.kind);
@@ -67,23 +82,45 @@ export function evaluateColumn(plan: ColumnPlan, window: WindowSample): ColumnDr
     const result = plan.ref.numerical
       ? numericalDrift(plan.method, plan.ref.numerical, sorted, plan.threshold)
       : { method: plan.method, statistic: null, pValue: null, threshold: plan.threshold, drifted: false };
-    return { ...base, method: result.method, statistic: result.statistic, p_value: result.pValue, threshold: result.threshold, drifted: result.drifted, count: sorted.length };
+    return {
+      ...base,
+      method: result.method,
+      statistic: result.statistic,
+      p_value: result.pValue,
+      threshold: result.threshold,
+      drifted: result.drifted,
+      count: sorted.length,
+    };
   }
   const categories = current?.categories ?? new Map<string, number>();
   const aligned = alignCategoryCounts(referenceCategories(plan.ref), categories);
   const result = categoricalDrift(plan.method, aligned.ref, aligned.cur, plan.threshold);
   let count = 0;
   for (const c of categories.values()) count += c;
-  return { ...base, method: result.method, statistic: result.statistic, p_value: result.pValue, threshold: result.threshold, drifted: result.drifted, count };
+  return {
+    ...base,
+    method: result.method,
+    statistic: result.statistic,
+    p_value: result.pValue,
+    threshold: result.threshold,
+    drifted: result.drifted,
+    count,
+  };
 }
 
 /**
  * One window's report. Dataset drift counts feature columns only, and among them only those with
  * a statistic: a feature with no values in the window is missing data, not evidence either way.
  */
-export function evaluateWindow(plans: readonly ColumnPlan[], window: WindowSample, datasetDriftShare: number): DriftBucket {
+export function evaluateWindow(
+  plans: readonly ColumnPlan[],
+  window: WindowSample,
+  datasetDriftShare: number,
+): DriftBucket {
   const columns = plans.map((plan) => evaluateColumn(plan, window));
-  const measured = columns.filter((c) => c.role === 'feature' && (c.statistic !== null || c.p_value !== null));
+  const measured = columns.filter(
+    (c) => c.role === 'feature' && (c.statistic !== null || c.p_value !== null),
+  );
   const dataset = datasetDrift(
     measured.map((c) => c.drifted),
     datasetDriftShare,

@@ -1,7 +1,14 @@
 /** References and windows built from rows held in memory (API uploads, the offline CLI). */
 import { numberCategories, summarizeColumn } from './samples.js';
 import type { ColumnPlan } from './evaluate.js';
-import { columnKey, type RawColumn, type Reference, type ReferenceInfo, type WindowColumn, type WindowSample } from './types.js';
+import {
+  columnKey,
+  type RawColumn,
+  type Reference,
+  type ReferenceInfo,
+  type WindowColumn,
+  type WindowSample,
+} from './types.js';
 
 export function referenceFromRaw(info: ReferenceInfo, columns: readonly RawColumn[]): Reference {
   return { ...info, columns: columns.map((c) => summarizeColumn(c, info.rows)) };
@@ -22,7 +29,12 @@ export function windowFromRaw(
   for (const plan of plans) {
     const raw = byKey.get(plan.key);
     if (!raw) continue;
-    out.set(plan.key, plan.needs === 'sorted' ? { sorted: raw.numbers } : { categories: numberCategories(raw.numbers, new Map(raw.texts)) });
+    out.set(
+      plan.key,
+      plan.needs === 'sorted'
+        ? { sorted: raw.numbers }
+        : { categories: numberCategories(raw.numbers, new Map(raw.texts)) },
+    );
   }
   return { ...window, columns: out };
 }

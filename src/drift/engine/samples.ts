@@ -17,7 +17,11 @@ export class RowError extends Error {
 }
 
 /** Keys of a flat row that are not features. */
-export const SPECIAL_COLUMNS: Readonly<Record<string, ColumnRole>> = { prediction: 'prediction', score: 'score', label: 'label' };
+export const SPECIAL_COLUMNS: Readonly<Record<string, ColumnRole>> = {
+  prediction: 'prediction',
+  score: 'score',
+  label: 'label',
+};
 
 interface Accumulating {
   role: ColumnRole;
@@ -67,8 +71,15 @@ export class SampleBuilder {
       if (name === 'features' && isRecord(value)) {
         for (const [feature, v] of Object.entries(value)) {
           // `x` and `features.x` would be one column counted twice.
-          if (feature !== 'features' && SPECIAL_COLUMNS[feature] === undefined && Object.hasOwn(row, feature)) {
-            throw new RowError(`${where}.features.${shortName(feature)}`, `ambiguous: the row also has a top-level '${shortName(feature)}'; give each feature once`);
+          if (
+            feature !== 'features' &&
+            SPECIAL_COLUMNS[feature] === undefined &&
+            Object.hasOwn(row, feature)
+          ) {
+            throw new RowError(
+              `${where}.features.${shortName(feature)}`,
+              `ambiguous: the row also has a top-level '${shortName(feature)}'; give each feature once`,
+            );
           }
           this.add('feature', feature, v, `${where}.features.${shortName(feature)}`);
         }
@@ -93,7 +104,10 @@ export class SampleBuilder {
       if (numeric === undefined) addCount(target.texts, value, 1);
       else target.numbers.push(numeric);
     } else {
-      throw new RowError(where, `must be a number, string, boolean or null, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+      throw new RowError(
+        where,
+        `must be a number, string, boolean or null, got ${Array.isArray(value) ? 'an array' : typeof value}`,
+      );
     }
   }
 
@@ -112,10 +126,16 @@ export class SampleBuilder {
     if (!target) {
       const { maxNameLength, maxFeatureColumns } = this.limits;
       if (maxNameLength !== undefined && column.length > maxNameLength) {
-        throw new RowError(where, `the column name is ${column.length} characters long; at most ${maxNameLength} are allowed`);
+        throw new RowError(
+          where,
+          `the column name is ${column.length} characters long; at most ${maxNameLength} are allowed`,
+        );
       }
       if (role === 'feature' && maxFeatureColumns !== undefined && ++this.features > maxFeatureColumns) {
-        throw new RowError(where, `a reference may hold at most ${maxFeatureColumns} feature columns; this one is column ${this.features}`);
+        throw new RowError(
+          where,
+          `a reference may hold at most ${maxFeatureColumns} feature columns; this one is column ${this.features}`,
+        );
       }
       target = { role, column, numbers: [], texts: new Map() };
       this.columns.set(key, target);
@@ -136,7 +156,10 @@ export function addCount(map: Map<string, number>, key: string, count: number): 
 }
 
 /** Category counts of sorted numbers, each number as `String(n)` (so 0 and -0 are one category). */
-export function numberCategories(sorted: Float64Array, into = new Map<string, number>()): Map<string, number> {
+export function numberCategories(
+  sorted: Float64Array,
+  into = new Map<string, number>(),
+): Map<string, number> {
   let k = 0;
   while (k < sorted.length) {
     const v = sorted[k]!;
@@ -166,7 +189,14 @@ export function summarizeColumn(raw: RawColumn, rows: number): ReferenceColumn {
   const base = { role: raw.role, column: raw.column, n, nulls: Math.max(0, rows - n) };
   if (raw.texts.size > 0) {
     const categories = numberCategories(raw.numbers, new Map(raw.texts));
-    return { ...base, valueType: 'text', kind: 'categorical', distinct: categories.size, numerical: undefined, categories };
+    return {
+      ...base,
+      valueType: 'text',
+      kind: 'categorical',
+      distinct: categories.size,
+      numerical: undefined,
+      categories,
+    };
   }
   const distinct = countDistinct(raw.numbers);
   const kind = inferKind(distinct, true);

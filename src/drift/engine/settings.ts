@@ -10,7 +10,13 @@ import {
   type DriftMethod,
   type MethodOption,
 } from '../statistics/index.js';
-import { DURATION_PATTERN, BUCKET_PATTERN, parseDuration, parseBucket, type Bucket } from '../../platform/time/index.js';
+import {
+  DURATION_PATTERN,
+  BUCKET_PATTERN,
+  parseDuration,
+  parseBucket,
+  type Bucket,
+} from '../../platform/time/index.js';
 
 /** @default '1h' */
 export const DEFAULT_EVALUATION_WINDOW = '1h';
@@ -27,10 +33,24 @@ const columnSettings = z
   .strictObject({ kind: kind.optional(), method: methodOption.optional(), threshold: threshold.optional() })
   .superRefine((c, ctx) => {
     if (c.kind && c.method && c.method !== 'auto' && !METHOD_KINDS[c.method].includes(c.kind)) {
-      ctx.addIssue({ code: 'custom', path: ['method'], message: `${c.method} does not apply to ${c.kind} columns` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['method'],
+        message: `${c.method} does not apply to ${c.kind} columns`,
+      });
     }
-    if (c.method && c.method !== 'auto' && usesPValue(c.method) && c.threshold !== undefined && c.threshold > 1) {
-      ctx.addIssue({ code: 'custom', path: ['threshold'], message: `${c.method} compares a p-value: the threshold must be at most 1` });
+    if (
+      c.method &&
+      c.method !== 'auto' &&
+      usesPValue(c.method) &&
+      c.threshold !== undefined &&
+      c.threshold > 1
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['threshold'],
+        message: `${c.method} compares a p-value: the threshold must be at most 1`,
+      });
     }
   });
 
@@ -51,7 +71,10 @@ export const driftPolicySchema = z.strictObject({
   evaluation_window: z
     .string()
     .regex(new RegExp(BUCKET_PATTERN), "expected '<n>m', '<n>h', '<n>d', '1w' or 'month'")
-    .refine((s) => parseBucket(s) !== undefined, "expected '<n>m', '<n>h', '<n>d' (up to 366 days), '1w' or 'month'")
+    .refine(
+      (s) => parseBucket(s) !== undefined,
+      "expected '<n>m', '<n>h', '<n>d' (up to 366 days), '1w' or 'month'",
+    )
     .optional(),
   allowed_lateness: z
     .string()

@@ -8,7 +8,14 @@ import { evaluateWindow, planColumns, type ColumnPlan } from '../engine/evaluate
 import { referenceFromRaw } from '../engine/in-memory.js';
 import { RowError, SampleBuilder, shortName } from '../engine/samples.js';
 import { driftPolicySchema, driftSettings, type DriftSettings } from '../engine/settings.js';
-import type { ColumnRole, DriftBucket, DriftReport, Reference, ReferenceInfo, ValueType } from '../engine/types.js';
+import type {
+  ColumnRole,
+  DriftBucket,
+  DriftReport,
+  Reference,
+  ReferenceInfo,
+  ValueType,
+} from '../engine/types.js';
 import type { Bucket } from '../../platform/time/index.js';
 import {
   copyRawColumnsFromRange,
@@ -44,7 +51,12 @@ export interface DriftLimits {
   maxResponseCells: number;
 }
 
-export const DEFAULT_DRIFT_LIMITS: DriftLimits = { maxReferenceColumns: 1_000, maxReferenceRows: 1_000_000, maxColumnNameLength: 256, maxResponseCells: 100_000 };
+export const DEFAULT_DRIFT_LIMITS: DriftLimits = {
+  maxReferenceColumns: 1_000,
+  maxReferenceRows: 1_000_000,
+  maxColumnNameLength: 256,
+  maxResponseCells: 100_000,
+};
 
 export type ReferenceInput = { rows: unknown[] } | { from: number; to: number };
 
@@ -58,7 +70,15 @@ export interface ReferenceSummary {
   to: string | null;
   rows: number;
   set_at: string;
-  columns: { column: string; role: ColumnRole; value_type: ValueType; kind: ColumnKind; n: number; nulls: number; distinct: number }[];
+  columns: {
+    column: string;
+    role: ColumnRole;
+    value_type: ValueType;
+    kind: ColumnKind;
+    n: number;
+    nulls: number;
+    distinct: number;
+  }[];
 }
 
 export interface ReportRequest {
@@ -93,7 +113,10 @@ export class DriftService {
   async knownVersion(modelId: string, version: string): Promise<VersionKey> {
     const versions = await this.versions(modelId);
     if (!versions.some((v) => v.model_version === version)) {
-      throw new DriftError('UNKNOWN_VERSION', `model '${modelId}' has no version '${version}' (known: ${versions.map((v) => v.model_version).join(', ')})`);
+      throw new DriftError(
+        'UNKNOWN_VERSION',
+        `model '${modelId}' has no version '${version}' (known: ${versions.map((v) => v.model_version).join(', ')})`,
+      );
     }
     return { modelId, version };
   }
@@ -101,7 +124,8 @@ export class DriftService {
   async settings(modelId: string): Promise<DriftSettings> {
     const stored = await this.deps.policies.get(modelId);
     const parsed = driftPolicySchema.safeParse(stored?.sections['drift'] ?? {});
-    if (!parsed.success) this.deps.logger.warn({ model: modelId }, 'stored drift policy no longer validates; using defaults');
+    if (!parsed.success)
+      this.deps.logger.warn({ model: modelId }, 'stored drift policy no longer validates; using defaults');
     return driftSettings(parsed.success ? parsed.data : {});
   }
 
@@ -113,9 +137,15 @@ export class DriftService {
     if ('rows' in input) {
       const { maxReferenceRows, maxReferenceColumns, maxColumnNameLength } = this.limits;
       if (input.rows.length > maxReferenceRows) {
-        throw new DriftError('BAD_INPUT', `body.rows: ${input.rows.length} rows; a reference may hold at most ${maxReferenceRows} (upload a sample)`);
+        throw new DriftError(
+          'BAD_INPUT',
+          `body.rows: ${input.rows.length} rows; a reference may hold at most ${maxReferenceRows} (upload a sample)`,
+        );
       }
-      const builder = new SampleBuilder(undefined, { maxFeatureColumns: maxReferenceColumns, maxNameLength: maxColumnNameLength });
+      const builder = new SampleBuilder(undefined, {
+        maxFeatureColumns: maxReferenceColumns,
+        maxNameLength: maxColumnNameLength,
+      });
       try {
         input.rows.forEach((row, i) => builder.addRow(row, `body.rows[${i}]`));
       } catch (err) {
@@ -123,8 +153,12 @@ export class DriftService {
         throw err;
       }
       const raw = builder.build();
-      if (raw.length === 0) throw new DriftError('BAD_INPUT', 'body.rows: the rows hold no values (every value is null)');
-      reference = referenceFromRaw({ ...base, source: 'rows', from: null, to: null, rows: builder.rows }, raw);
+      if (raw.length === 0)
+        throw new DriftError('BAD_INPUT', 'body.rows: the rows hold no values (every value is null)');
+      reference = referenceFromRaw(
+        { ...base, source: 'rows', from: null, to: null, rows: builder.rows },
+        raw,
+      );
       await writeRawColumns(this.deps.db, key, revision, raw);
     } else {
       const rows = await countPredictions(this.deps.db, key, input.from, input.to);
@@ -142,7 +176,17 @@ export class DriftService {
     // The summary rows commit the revision: readers look for it there.
     await writeSummary(this.deps.db, reference, setBy);
     this.remember(reference);
-    this.deps.logger.info({ model: key.modelId, version: key.version, revision, source: reference.source, rows: reference.rows, by: setBy }, 'drift reference set');
+    this.deps.logger.info(
+      {
+        model: key.modelId,
+        version: key.version,
+        revision,
+        source: reference.source,
+        rows: reference.rows,
+        by: setBy,
+      },
+      'drift reference set',
+    );
     return summarize(reference);
   }
 
@@ -157,7 +201,10 @@ export class DriftService {
       );
     }
     if (found.features > maxReferenceColumns) {
-      throw new DriftError('BAD_INPUT', `body.from/body.to: the range holds ${found.features} feature columns; a reference may hold at most ${maxReferenceColumns}`);
+      throw new DriftError(
+        'BAD_INPUT',
+        `body.from/body.to: the range holds ${found.features} feature columns; a reference may hold at most ${maxReferenceColumns}`,
+      );
     }
   }
 
@@ -196,11 +243,19 @@ export class DriftService {
     const key = await this.knownVersion(request.modelId, version);
     const reference = await this.requireReference(key);
     const settings = await this.settings(request.modelId);
-    const buckets = await this.evaluate(key, reference, settings, { ...request, maxCells: this.limits.maxResponseCells });
+    const buckets = await this.evaluate(key, reference, settings, {
+      ...request,
+      maxCells: this.limits.maxResponseCells,
+    });
     return {
       model_id: request.modelId,
       version,
-      reference: { revision: reference.revision, source: reference.source, set_at: new Date(reference.setAt).toISOString(), rows: reference.rows },
+      reference: {
+        revision: reference.revision,
+        source: reference.source,
+        set_at: new Date(reference.setAt).toISOString(),
+        rows: reference.rows,
+      },
       buckets,
     };
   }
@@ -220,9 +275,19 @@ export class DriftService {
     },
   ): Promise<DriftBucket[]> {
     const plans = selectPlans(planColumns(reference, settings, range.method), range.columns);
-    const limit = range.maxCells === undefined ? undefined : (buckets: number) => checkCells(buckets, plans.length, range.maxCells ?? Infinity);
+    const limit =
+      range.maxCells === undefined
+        ? undefined
+        : (buckets: number) => checkCells(buckets, plans.length, range.maxCells ?? Infinity);
     const buckets: DriftBucket[] = [];
-    for await (const sample of readWindows(this.deps.db, { key, from: range.from, to: range.to, window: range.window, plans, checkBuckets: limit })) {
+    for await (const sample of readWindows(this.deps.db, {
+      key,
+      from: range.from,
+      to: range.to,
+      window: range.window,
+      plans,
+      checkBuckets: limit,
+    })) {
       buckets.push(evaluateWindow(plans, sample, settings.datasetDriftShare));
     }
     return buckets;
@@ -246,7 +311,15 @@ function cacheKey(key: VersionKey): string {
 
 /** The version most recently first seen (ties: the larger version string): the default of the drift route. */
 export function latestVersion(versions: readonly ModelVersionRecord[]): string {
-  const sorted = [...versions].sort((a, b) => (a.first_seen < b.first_seen ? -1 : a.first_seen > b.first_seen ? 1 : a.model_version < b.model_version ? -1 : 1));
+  const sorted = [...versions].sort((a, b) =>
+    a.first_seen < b.first_seen
+      ? -1
+      : a.first_seen > b.first_seen
+        ? 1
+        : a.model_version < b.model_version
+          ? -1
+          : 1,
+  );
   return sorted[sorted.length - 1]!.model_version;
 }
 
@@ -260,7 +333,15 @@ export function summarize(reference: Reference): ReferenceSummary {
     to: reference.to === null ? null : new Date(reference.to).toISOString(),
     rows: reference.rows,
     set_at: new Date(reference.setAt).toISOString(),
-    columns: reference.columns.map((c) => ({ column: c.column, role: c.role, value_type: c.valueType, kind: c.kind, n: c.n, nulls: c.nulls, distinct: c.distinct })),
+    columns: reference.columns.map((c) => ({
+      column: c.column,
+      role: c.role,
+      value_type: c.valueType,
+      kind: c.kind,
+      n: c.n,
+      nulls: c.nulls,
+      distinct: c.distinct,
+    })),
   };
 }
 
@@ -269,7 +350,11 @@ function selectPlans(plans: ColumnPlan[], columns: readonly string[] | undefined
   if (columns === undefined) return plans;
   const known = new Set(plans.map((p) => p.ref.column));
   const unknown = columns.find((c) => !known.has(c));
-  if (unknown !== undefined) throw new DriftError('BAD_INPUT', `querystring/columns: '${shortName(unknown)}' is not a column of the reference`);
+  if (unknown !== undefined)
+    throw new DriftError(
+      'BAD_INPUT',
+      `querystring/columns: '${shortName(unknown)}' is not a column of the reference`,
+    );
   const wanted = new Set(columns);
   return plans.filter((p) => wanted.has(p.ref.column));
 }

@@ -73,7 +73,9 @@ export class DriftEvaluator {
     this.timer = setTimeout(() => {
       this.runOnce()
         // Only listing the references can fail here (each model's failure is handled on its own).
-        .catch((err: unknown) => this.options.logger.error({ err }, 'drift evaluation run failed; retrying next run'))
+        .catch((err: unknown) =>
+          this.options.logger.error({ err }, 'drift evaluation run failed; retrying next run'),
+        )
         .finally(() => {
           if (!this.stopped) this.schedule(this.options.intervalMs ?? 5_000);
         });
@@ -91,7 +93,8 @@ export class DriftEvaluator {
 
   private async evaluateAll(): Promise<EvaluatedWindow[]> {
     const byModel = new Map<string, string[]>();
-    for (const { modelId, version } of await listReferenceVersions(this.options.db)) byModel.set(modelId, [...(byModel.get(modelId) ?? []), version]);
+    for (const { modelId, version } of await listReferenceVersions(this.options.db))
+      byModel.set(modelId, [...(byModel.get(modelId) ?? []), version]);
     const done: EvaluatedWindow[] = [];
     for (const [modelId, versions] of byModel) {
       if (this.stopped) break;
@@ -99,7 +102,10 @@ export class DriftEvaluator {
         done.push(...(await this.evaluateModel(modelId, versions)));
       } catch (err) {
         this.options.gauges.failed(modelId);
-        this.options.logger.error({ err, model: modelId }, 'drift evaluation of a model failed; retrying next run, other models go on');
+        this.options.logger.error(
+          { err, model: modelId },
+          'drift evaluation of a model failed; retrying next run, other models go on',
+        );
       }
     }
     if (done.length > 0) this.options.logger.info({ windows: done.length }, 'drift windows evaluated');
@@ -116,12 +122,17 @@ export class DriftEvaluator {
     // Windows ending at or before the watermark are complete.
     const until = bucketStart(settings.evaluationWindow, latest - settings.allowedLatenessMs);
     const done: EvaluatedWindow[] = [];
-    for (const version of versions) done.push(...(await this.evaluateVersion({ modelId, version }, settings, until)));
+    for (const version of versions)
+      done.push(...(await this.evaluateVersion({ modelId, version }, settings, until)));
     if (!this.shownEnd.has(modelId)) await this.showStored(modelId);
     return done;
   }
 
-  private async evaluateVersion(key: VersionKey, settings: DriftSettings, until: number): Promise<EvaluatedWindow[]> {
+  private async evaluateVersion(
+    key: VersionKey,
+    settings: DriftSettings,
+    until: number,
+  ): Promise<EvaluatedWindow[]> {
     const { db, service } = this.options;
     const spec = settings.evaluationWindow;
     const last = await lastEvaluatedEnd(db, key);
@@ -130,7 +141,8 @@ export class DriftEvaluator {
     // After a change of window size the last end may fall inside a window: start at the next boundary.
     const from = Math.max(bucketStart(spec, next), last === undefined ? -Infinity : bucketCeil(spec, last));
     let to = from;
-    for (let k = 0; k < (this.options.maxWindowsPerRun ?? 48) && bucketEnd(spec, to) <= until; k++) to = bucketEnd(spec, to);
+    for (let k = 0; k < (this.options.maxWindowsPerRun ?? 48) && bucketEnd(spec, to) <= until; k++)
+      to = bucketEnd(spec, to);
     if (to <= from) return [];
     const reference = await service.reference(key);
     if (!reference) return [];

@@ -83,7 +83,9 @@ class Reader {
       }
       case 'Array(String)': {
         const ends = this.uint64s(rows);
-        return ends.map((end, k) => Array.from({ length: end - (k === 0 ? 0 : ends[k - 1]!) }, () => this.string()));
+        return ends.map((end, k) =>
+          Array.from({ length: end - (k === 0 ? 0 : ends[k - 1]!) }, () => this.string()),
+        );
       }
       case 'Array(UInt64)': {
         const ends = this.uint64s(rows);
@@ -120,8 +122,15 @@ export function parseNative(buf: Buffer): Record<string, NativeValue>[] {
 }
 
 /** Runs a SELECT (without FORMAT) and reads its result in Native format. */
-export async function queryNative(db: Database, query: string, params: Record<string, unknown>): Promise<Record<string, NativeValue>[]> {
-  const result = await db.client.exec({ query: `${query}\nFORMAT Native`, query_params: definedParams(params) });
+export async function queryNative(
+  db: Database,
+  query: string,
+  params: Record<string, unknown>,
+): Promise<Record<string, NativeValue>[]> {
+  const result = await db.client.exec({
+    query: `${query}\nFORMAT Native`,
+    query_params: definedParams(params),
+  });
   const chunks: Buffer[] = [];
   for await (const chunk of result.stream) chunks.push(chunk as Buffer);
   // The embedded engine hands over its whole result as one chunk: no need to copy it again.

@@ -22,12 +22,27 @@ export class PolicyStore {
       query_params: { model: modelId },
       format: 'JSONEachRow',
     });
-    const [row] = await result.json<{ policy: string; revision: number; updated_ms: number; updated_by: string }>();
+    const [row] = await result.json<{
+      policy: string;
+      revision: number;
+      updated_ms: number;
+      updated_by: string;
+    }>();
     if (!row) return undefined;
-    return { sections: JSON.parse(row.policy) as Record<string, unknown>, revision: Number(row.revision), updatedAt: Number(row.updated_ms), updatedBy: row.updated_by };
+    return {
+      sections: JSON.parse(row.policy) as Record<string, unknown>,
+      revision: Number(row.revision),
+      updatedAt: Number(row.updated_ms),
+      updatedBy: row.updated_by,
+    };
   }
 
-  async put(modelId: string, sections: Record<string, unknown>, updatedBy: string, now = Date.now()): Promise<StoredPolicy> {
+  async put(
+    modelId: string,
+    sections: Record<string, unknown>,
+    updatedBy: string,
+    now = Date.now(),
+  ): Promise<StoredPolicy> {
     const current = await this.get(modelId);
     const policy: StoredPolicy = {
       sections: { ...current?.sections, ...sections },
@@ -37,7 +52,13 @@ export class PolicyStore {
       updatedBy,
     };
     await insertJsonRows(this.db, 'model_policies', [
-      { model_id: modelId, policy: JSON.stringify(policy.sections), revision: policy.revision, updated_by: updatedBy, updated_at: now },
+      {
+        model_id: modelId,
+        policy: JSON.stringify(policy.sections),
+        revision: policy.revision,
+        updated_by: updatedBy,
+        updated_at: now,
+      },
     ]);
     return policy;
   }

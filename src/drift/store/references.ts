@@ -1,7 +1,14 @@
 /** The two reference tables: raw samples (`drift_reference_values`) and per-column summaries (`drift_references`). */
 import { Readable } from 'node:stream';
 import type { Database } from '../../platform/clickhouse/index.js';
-import type { ColumnRole, RawColumn, Reference, ReferenceColumn, ReferenceInfo, ValueType } from '../engine/types.js';
+import type {
+  ColumnRole,
+  RawColumn,
+  Reference,
+  ReferenceColumn,
+  ReferenceInfo,
+  ValueType,
+} from '../engine/types.js';
 import { queryNative, type NativeValue } from './native.js';
 import { countsQuery, numberSources, PARALLEL_GROUPS, RANGE, sortedQuery, textSources } from './sql.js';
 
@@ -49,7 +56,12 @@ export async function listReferenceVersions(db: Database): Promise<(VersionKey &
 }
 
 /** Predictions of the version in [from, to). */
-export async function countPredictions(db: Database, key: VersionKey, from: number, to: number): Promise<number> {
+export async function countPredictions(
+  db: Database,
+  key: VersionKey,
+  from: number,
+  to: number,
+): Promise<number> {
   const result = await db.client.query({
     query: `SELECT count() AS n FROM predictions FINAL WHERE ${RANGE}`,
     query_params: { ...keyParams(key), from, to },
@@ -75,21 +87,49 @@ export async function rangeFeatureNames(
   });
   const [row] = await result.json<{ features: number; name: string; longest: number }>();
   if (!row) return { features: 0, longName: undefined };
-  return { features: Number(row.features), longName: Number(row.longest) > maxLength ? { name: row.name, length: Number(row.longest) } : undefined };
+  return {
+    features: Number(row.features),
+    longName: Number(row.longest) > maxLength ? { name: row.name, length: Number(row.longest) } : undefined,
+  };
 }
 
-export async function writeRawColumns(db: Database, key: VersionKey, revision: number, columns: readonly RawColumn[]): Promise<void> {
+export async function writeRawColumns(
+  db: Database,
+  key: VersionKey,
+  revision: number,
+  columns: readonly RawColumn[],
+): Promise<void> {
   const rows: object[] = [];
   for (const c of columns) {
-    const base = { model_id: key.modelId, model_version: key.version, revision, role: c.role, column: c.column };
-    if (c.numbers.length > 0) rows.push({ ...base, part: 'number', numbers: Array.from(c.numbers), texts: [], counts: [] });
-    if (c.texts.size > 0) rows.push({ ...base, part: 'text', numbers: [], texts: [...c.texts.keys()], counts: [...c.texts.values()] });
+    const base = {
+      model_id: key.modelId,
+      model_version: key.version,
+      revision,
+      role: c.role,
+      column: c.column,
+    };
+    if (c.numbers.length > 0)
+      rows.push({ ...base, part: 'number', numbers: Array.from(c.numbers), texts: [], counts: [] });
+    if (c.texts.size > 0)
+      rows.push({
+        ...base,
+        part: 'text',
+        numbers: [],
+        texts: [...c.texts.keys()],
+        counts: [...c.texts.values()],
+      });
   }
   await insertJsonRows(db, 'drift_reference_values', rows);
 }
 
 /** Copies the version's own values in [from, to) into the reference, inside ClickHouse (no round trip). */
-export async function copyRawColumnsFromRange(db: Database, key: VersionKey, revision: number, from: number, to: number): Promise<void> {
+export async function copyRawColumnsFromRange(
+  db: Database,
+  key: VersionKey,
+  revision: number,
+  from: number,
+  to: number,
+): Promise<void> {
   const all = { features: 'all', prediction: true, score: true, label: true } as const;
   const params = { ...keyParams(key), from, to, revision };
   const target = `INSERT INTO drift_reference_values (model_id, model_version, revision, role, column, part, numbers, texts, counts)`;
@@ -115,7 +155,12 @@ function asRole(value: NativeValue | undefined): ColumnRole {
   return String(value) as ColumnRole;
 }
 
-export async function readRawColumns(db: Database, key: VersionKey, revision: number, part?: 'number' | 'text'): Promise<RawColumn[]> {
+export async function readRawColumns(
+  db: Database,
+  key: VersionKey,
+  revision: number,
+  part?: 'number' | 'text',
+): Promise<RawColumn[]> {
   const rows = await queryNative(
     db,
     `SELECT CAST(role AS String) AS role, column, CAST(part AS String) AS part, numbers, texts, counts FROM drift_reference_values FINAL
@@ -128,7 +173,12 @@ export async function readRawColumns(db: Database, key: VersionKey, revision: nu
     const name = `${String(row['role'])}\u0000${String(row['column'])}`;
     let col = byColumn.get(name);
     if (!col) {
-      col = { role: asRole(row['role']), column: String(row['column']), numbers: new Float64Array(0), texts: new Map() };
+      col = {
+        role: asRole(row['role']),
+        column: String(row['column']),
+        numbers: new Float64Array(0),
+        texts: new Map(),
+      };
       byColumn.set(name, col);
     }
     if (row['part'] === 'number') col.numbers = row['numbers'] as Float64Array;
@@ -172,7 +222,11 @@ export async function writeSummary(db: Database, reference: Reference, setBy: st
 }
 
 /** A committed reference revision: its summaries, with the sorted samples of its number columns. */
-export async function readReference(db: Database, key: VersionKey, revision: number): Promise<Reference | undefined> {
+export async function readReference(
+  db: Database,
+  key: VersionKey,
+  revision: number,
+): Promise<Reference | undefined> {
   const rows = await queryNative(
     db,
     `SELECT CAST(role AS String) AS role, column, CAST(value_type AS String) AS value_type, CAST(kind AS String) AS kind, n, nulls, distinct, std,
@@ -185,7 +239,9 @@ export async function readReference(db: Database, key: VersionKey, revision: num
   );
   const first = rows[0];
   if (!first) return undefined;
-  const numbers = new Map((await readRawColumns(db, key, revision, 'number')).map((c) => [`${c.role}\u0000${c.column}`, c.numbers]));
+  const numbers = new Map(
+    (await readRawColumns(db, key, revision, 'number')).map((c) => [`${c.role}\u0000${c.column}`, c.numbers]),
+  );
   const source = first['source'] === 'range' ? 'range' : 'rows';
   const info: ReferenceInfo = {
     modelId: key.modelId,
@@ -214,7 +270,12 @@ export async function readReference(db: Database, key: VersionKey, revision: num
       distinct: Number(row['distinct']),
       numerical:
         valueType === 'number' && sorted && sorted.length > 0
-          ? { sorted, edges: Array.from(row['edges'] as Float64Array), counts: row['bin_counts'] as number[], std: Number(row['std']) }
+          ? {
+              sorted,
+              edges: Array.from(row['edges'] as Float64Array),
+              counts: row['bin_counts'] as number[],
+              std: Number(row['std']),
+            }
           : undefined,
       categories: new Map(categories.map((c, k) => [c, counts[k] ?? 0])),
     };

@@ -13,7 +13,12 @@ export interface StoredDriftWindow extends DriftBucket {
   evaluated_at: string;
 }
 
-export async function writeWindowResults(db: Database, key: VersionKey, referenceRevision: number, buckets: readonly DriftBucket[]): Promise<void> {
+export async function writeWindowResults(
+  db: Database,
+  key: VersionKey,
+  referenceRevision: number,
+  buckets: readonly DriftBucket[],
+): Promise<void> {
   const rows = buckets.flatMap((b) =>
     b.columns.map((c) => ({
       model_id: key.modelId,
@@ -90,7 +95,13 @@ export async function readDriftWindows(db: Database, query: DriftWindowQuery): P
   if (query.version !== undefined) where.push('model_version = {version:String}');
   if (query.from !== undefined) where.push(`window_start >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`);
   if (query.to !== undefined) where.push(`window_start < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`);
-  const params = definedParams({ model: query.modelId, version: query.version, from: query.from, to: query.to, limit: query.limit });
+  const params = definedParams({
+    model: query.modelId,
+    version: query.version,
+    from: query.from,
+    to: query.to,
+    limit: query.limit,
+  });
   if (query.limit !== undefined) {
     // The latest `limit` window starts; then everything from the oldest of them on.
     const starts = await db.client.query({
@@ -148,6 +159,7 @@ export async function readDriftWindows(db: Database, query: DriftWindowQuery): P
     w.columns.push(column);
   }
   const order = (c: ColumnDrift) => COLUMN_ROLES.indexOf(c.role);
-  for (const w of out.values()) w.columns.sort((a, b) => order(a) - order(b) || (a.column < b.column ? -1 : a.column > b.column ? 1 : 0));
+  for (const w of out.values())
+    w.columns.sort((a, b) => order(a) - order(b) || (a.column < b.column ? -1 : a.column > b.column ? 1 : 0));
   return [...out.values()];
 }

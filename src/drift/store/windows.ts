@@ -6,7 +6,15 @@ import { columnKey, type ColumnRole, type WindowColumn, type WindowSample } from
 import { bucketEnd, bucketSql, type Bucket } from '../../platform/time/index.js';
 import { queryNative } from './native.js';
 import type { VersionKey } from './references.js';
-import { countsQuery, numberSources, PARALLEL_GROUPS, RANGE, selectionOf, sortedQuery, textSources } from './sql.js';
+import {
+  countsQuery,
+  numberSources,
+  PARALLEL_GROUPS,
+  RANGE,
+  selectionOf,
+  sortedQuery,
+  textSources,
+} from './sql.js';
 
 export interface WindowsRequest {
   key: VersionKey;
@@ -32,7 +40,11 @@ export async function* readWindows(db: Database, request: WindowsRequest): Async
   const { key, from, to, window, plans } = request;
   const w = window === undefined ? '{from:Int64}' : bucketSql(window, 'timestamp');
   const base = { model: key.modelId, version: key.version };
-  const counts = await queryNative(db, `SELECT toInt64(${w}) AS w, count() AS n FROM predictions FINAL WHERE ${RANGE} GROUP BY w ORDER BY w`, { ...base, from, to });
+  const counts = await queryNative(
+    db,
+    `SELECT toInt64(${w}) AS w, count() AS n FROM predictions FINAL WHERE ${RANGE} GROUP BY w ORDER BY w`,
+    { ...base, from, to },
+  );
   request.checkBuckets?.(counts.length);
   const perRow = Math.max(1, plans.length);
   let batch: { w: number; n: number }[] = [];
@@ -41,7 +53,10 @@ export async function* readWindows(db: Database, request: WindowsRequest): Async
     if (batch.length === 0) return;
     const first = batch[0]!.w;
     const last = batch[batch.length - 1]!.w;
-    const range = { from: Math.max(from, first), to: window === undefined ? to : Math.min(to, bucketEnd(window, last)) };
+    const range = {
+      from: Math.max(from, first),
+      to: window === undefined ? to : Math.min(to, bucketEnd(window, last)),
+    };
     const samples = await readBatch(db, { ...base, ...range }, w, plans);
     for (const { w: start, n } of batch) {
       yield {
@@ -65,10 +80,20 @@ export async function* readWindows(db: Database, request: WindowsRequest): Async
 
 type Params = { model: string; version: string; from: number; to: number };
 
-async function readBatch(db: Database, params: Params, w: string, plans: readonly ColumnPlan[]): Promise<Map<number, Map<string, WindowColumn>>> {
+async function readBatch(
+  db: Database,
+  params: Params,
+  w: string,
+  plans: readonly ColumnPlan[],
+): Promise<Map<number, Map<string, WindowColumn>>> {
   const out = new Map<number, Map<string, WindowColumn>>();
   const wanted = new Map(plans.map((p) => [p.key, p.needs]));
-  const column = (start: number, role: ColumnRole, name: string, needs: ColumnPlan['needs']): WindowColumn | undefined => {
+  const column = (
+    start: number,
+    role: ColumnRole,
+    name: string,
+    needs: ColumnPlan['needs'],
+  ): WindowColumn | undefined => {
     const k = columnKey(role, name);
     // Reading every feature key can bring columns the reference does not have, or wants in the other form.
     if (wanted.get(k) !== needs) return undefined;
@@ -85,7 +110,10 @@ async function readBatch(db: Database, params: Params, w: string, plans: readonl
     plans.filter((p) => p.ref.role === 'feature' && p.ref.valueType === 'number').map((p) => p.ref.column),
   );
   for (const source of numberSources(numerical, w)) {
-    const rows = await queryNative(db, `${sortedQuery(source)} ${PARALLEL_GROUPS}`, { ...params, features: numerical.features === 'all' ? undefined : numerical.features });
+    const rows = await queryNative(db, `${sortedQuery(source)} ${PARALLEL_GROUPS}`, {
+      ...params,
+      features: numerical.features === 'all' ? undefined : numerical.features,
+    });
     for (const row of rows) {
       const c = column(Number(row['w']), source.role, String(row['column']), 'sorted');
       if (c) c.sorted = row['values'] as Float64Array;
@@ -97,7 +125,10 @@ async function readBatch(db: Database, params: Params, w: string, plans: readonl
   );
   const sources = [...numberSources(categorical, w), ...textSources(categorical, w)];
   for (const source of sources) {
-    const rows = await queryNative(db, countsQuery(source), { ...params, features: categorical.features === 'all' ? undefined : categorical.features });
+    const rows = await queryNative(db, countsQuery(source), {
+      ...params,
+      features: categorical.features === 'all' ? undefined : categorical.features,
+    });
     for (const row of rows) {
       const c = column(Number(row['w']), source.role, String(row['column']), 'categories');
       if (!c) continue;

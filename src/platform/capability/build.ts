@@ -7,13 +7,17 @@ export interface BuiltCapability {
 }
 
 /** Creates every capability once, in list order; `use` builds a dependency first when needed. */
-export function buildCapabilities(definitions: readonly CapabilityDefinition[], platform: Platform): BuiltCapability[] {
+export function buildCapabilities(
+  definitions: readonly CapabilityDefinition[],
+  platform: Platform,
+): BuiltCapability[] {
   const built = new Map<CapabilityDefinition, Capability>();
   const building = new Set<CapabilityDefinition>();
   const use = <U extends Capability>(definition: CapabilityDefinition<U>): U => {
     const done = built.get(definition);
     if (done) return done as U;
-    if (building.has(definition)) throw new Error(`capability ${definition.name} needs itself through a cycle of use()`);
+    if (building.has(definition))
+      throw new Error(`capability ${definition.name} needs itself through a cycle of use()`);
     building.add(definition);
     const instance = definition.create(platform, use);
     building.delete(definition);
@@ -30,7 +34,10 @@ export function allMigrations(definitions: readonly CapabilityDefinition[]): Mig
 }
 
 /** Commands or benchmarks of every capability by name; two capabilities may not claim one name. */
-export function entriesByName<T>(definitions: readonly CapabilityDefinition[], pick: (d: CapabilityDefinition) => Readonly<Record<string, T>> | undefined): Map<string, T> {
+export function entriesByName<T>(
+  definitions: readonly CapabilityDefinition[],
+  pick: (d: CapabilityDefinition) => Readonly<Record<string, T>> | undefined,
+): Map<string, T> {
   const entries = new Map<string, T>();
   for (const definition of definitions) {
     for (const [name, entry] of Object.entries(pick(definition) ?? {})) {

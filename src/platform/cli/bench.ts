@@ -16,7 +16,12 @@ export interface BenchService {
  * here, so no capability imports the composition root (which imports every capability).
  */
 export interface BenchContext extends CommandContext {
-  startService(options: { config: Config; logger: Logger; brokers: string[]; port: number }): Promise<BenchService>;
+  startService(options: {
+    config: Config;
+    logger: Logger;
+    brokers: string[];
+    port: number;
+  }): Promise<BenchService>;
 }
 
 /** A benchmark run by `modelwatch bench <name>`; prints its own figures as it goes. */

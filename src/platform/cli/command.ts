@@ -21,7 +21,10 @@ export function parseOptions<O extends Options>(args: string[], options: O, usag
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new ModelwatchError('BAD_REQUEST', `${err instanceof Error ? err.message : String(err)}\nusage: ${usage}`);
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `${err instanceof Error ? err.message : String(err)}\nusage: ${usage}`,
+    );
   }
 }
 

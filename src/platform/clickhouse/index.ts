@@ -1,5 +1,18 @@
 export { EnginePool, type EmbeddedOptions } from './engine-pool.js';
 export { EngineBusyError } from './slot-queue.js';
-export { openDatabase, waitForDatabase, assertIdentifier, type Database, type InsertOptions } from './database.js';
-export { migrate, ddlContext, type GuardedStatement, type Migration, type MigrationReport, type DdlContext } from './migrations.js';
+export {
+  openDatabase,
+  waitForDatabase,
+  assertIdentifier,
+  type Database,
+  type InsertOptions,
+} from './database.js';
+export {
+  migrate,
+  ddlContext,
+  type GuardedStatement,
+  type Migration,
+  type MigrationReport,
+  type DdlContext,
+} from './migrations.js';
 export { classifyWriteError, clickhouseCode, isDataError } from './errors.js';

@@ -35,9 +35,14 @@ const duration = (fallback: string) =>
     .default(fallback)
     .transform((v, ctx) => {
       const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(v);
-      const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS] : Number.NaN;
+      const ms = match
+        ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS]
+        : Number.NaN;
       if (!(ms <= 3650 * DURATION_UNITS.d)) {
-        ctx.addIssue({ code: 'custom', message: "expected a duration such as '30s', '15m', '2h' or '1d' (at most 3650d)" });
+        ctx.addIssue({
+          code: 'custom',
+          message: "expected a duration such as '30s', '15m', '2h' or '1d' (at most 3650d)",
+        });
         return z.NEVER;
       }
       return ms;
@@ -51,7 +56,12 @@ const flag = z
 const brokerList = z
   .string()
   .trim()
-  .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
   .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
   .optional();
 
@@ -76,7 +86,9 @@ const envSchema = z
     MODELWATCH_KAFKA_SSL_CA_FILE: optionalText,
     MODELWATCH_KAFKA_SSL_REJECT_UNAUTHORIZED: flag,
     MODELWATCH_KAFKA_SASL_MECHANISM: z
-      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'expected plain, scram-sha-256 or scram-sha-512' })
+      .enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
+        error: 'expected plain, scram-sha-256 or scram-sha-512',
+      })
       .optional(),
     MODELWATCH_KAFKA_SASL_USERNAME: optionalText,
     MODELWATCH_KAFKA_SASL_PASSWORD: optionalText,
@@ -117,7 +129,12 @@ const envSchema = z
     MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH: positiveInt(256, 65_536),
     MODELWATCH_DRIFT_MAX_RESPONSE_CELLS: positiveInt(100_000, 100_000_000),
     MODELWATCH_RETRAIN_INTERVAL_MS: positiveInt(5_000, 3_600_000),
-    MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: z.coerce.number({ error: 'expected a number' }).int('expected a whole number').min(0).max(600_000).default(0),
+    MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: z.coerce
+      .number({ error: 'expected a number' })
+      .int('expected a whole number')
+      .min(0)
+      .max(600_000)
+      .default(0),
     // Audit trail and API misuse limits (src/audit/README.md).
     MODELWATCH_TOPIC_AUDIT: z.string().min(1).default('ml.audit-events'),
     MODELWATCH_AUDIT_CONSUMER_GROUP: optionalText,
@@ -130,11 +147,15 @@ const envSchema = z
       .default('info'),
   })
   .superRefine((env, ctx) => {
-    if (env.MODELWATCH_KAFKA_SASL_MECHANISM && !(env.MODELWATCH_KAFKA_SASL_USERNAME && env.MODELWATCH_KAFKA_SASL_PASSWORD)) {
+    if (
+      env.MODELWATCH_KAFKA_SASL_MECHANISM &&
+      !(env.MODELWATCH_KAFKA_SASL_USERNAME && env.MODELWATCH_KAFKA_SASL_PASSWORD)
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['MODELWATCH_KAFKA_SASL_USERNAME'],
-        message: 'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
+        message:
+          'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
       });
     }
     if (env.MODELWATCH_CLICKHOUSE_CLUSTER && !env.MODELWATCH_CLICKHOUSE_URL) {
@@ -155,7 +176,9 @@ export interface KafkaConfig {
   ssl: boolean;
   sslCaFile: string | undefined;
   sslRejectUnauthorized: boolean;
-  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+  sasl:
+    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+    | undefined;
   /** Apache Kafka version for the local broker. @default '4.1.1' */
   localVersion: string;
 }
@@ -297,7 +320,8 @@ function toConfig(env: Env): Config {
     clickhouse: {
       url: env.MODELWATCH_CLICKHOUSE_URL,
       cluster: env.MODELWATCH_CLICKHOUSE_CLUSTER,
-      database: env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
+      database:
+        env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
       dataDir: path.resolve(env.MODELWATCH_DATA_DIR),
     },
     topics: {
@@ -331,7 +355,10 @@ function toConfig(env: Env): Config {
       maxColumnNameLength: env.MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH,
       maxResponseCells: env.MODELWATCH_DRIFT_MAX_RESPONSE_CELLS,
     },
-    retrain: { intervalMs: env.MODELWATCH_RETRAIN_INTERVAL_MS, publishDelayMs: env.MODELWATCH_RETRAIN_PUBLISH_DELAY_MS },
+    retrain: {
+      intervalMs: env.MODELWATCH_RETRAIN_INTERVAL_MS,
+      publishDelayMs: env.MODELWATCH_RETRAIN_PUBLISH_DELAY_MS,
+    },
     audit: {
       topic: env.MODELWATCH_TOPIC_AUDIT,
       consumerGroup: env.MODELWATCH_AUDIT_CONSUMER_GROUP ?? `${env.MODELWATCH_CONSUMER_GROUP}-audit`,

@@ -78,7 +78,8 @@ export function bucketSeconds(bucket: Bucket, start: number): number {
 /** Whole buckets covering [from, to): `from` down to its bucket's start, `to` up to a boundary. */
 export function bucketsCovering(bucket: Bucket, from: number, to: number): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
-  for (let start = bucketStart(bucket, from); start < to; start = bucketEnd(bucket, start)) out.push({ start, end: bucketEnd(bucket, start) });
+  for (let start = bucketStart(bucket, from); start < to; start = bucketEnd(bucket, start))
+    out.push({ start, end: bucketEnd(bucket, start) });
   return out;
 }
 
@@ -100,7 +101,8 @@ export function countBuckets(bucket: Bucket, from: number, to: number): number {
  * numbers come from `parseBucket`, never from the request text.
  */
 export function bucketSql(bucket: Bucket, column: string): string {
-  if (bucket.size === 'month') return `toUnixTimestamp64Milli(makeDateTime64(toYear(${column}), toMonth(${column}), 1, 0, 0, 0, 0, 3, 'UTC'))`;
+  if (bucket.size === 'month')
+    return `toUnixTimestamp64Milli(makeDateTime64(toYear(${column}), toMonth(${column}), 1, 0, 0, 0, 0, 3, 'UTC'))`;
   const ms = `toUnixTimestamp64Milli(${column})`;
   return `(${ms} - ((((${ms} - ${bucket.origin}) % ${bucket.size}) + ${bucket.size}) % ${bucket.size}))`;
 }
@@ -135,7 +137,9 @@ export interface RangeRequest {
   bucket: Bucket;
 }
 
-export type RangeResult = { ok: true; from: number; to: number; buckets: number } | { ok: false; field: 'from' | 'to'; message: string };
+export type RangeResult =
+  | { ok: true; from: number; to: number; buckets: number }
+  | { ok: false; field: 'from' | 'to'; message: string };
 
 /**
  * The range a request covers, widened to whole buckets: `from` down to its bucket's start, `to`
@@ -146,14 +150,26 @@ export function resolveRange(request: RangeRequest, now: number): RangeResult {
   const { bucket } = request;
   const from = request.from === undefined ? undefined : parseTime(request.from);
   if (request.from !== undefined && from === undefined) {
-    return { ok: false, field: 'from', message: `querystring/from: '${request.from}' is not an ISO-8601 time or epoch milliseconds in 1900-2299` };
+    return {
+      ok: false,
+      field: 'from',
+      message: `querystring/from: '${request.from}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`,
+    };
   }
   const to = request.to === undefined ? now : parseTime(request.to);
   if (to === undefined) {
-    return { ok: false, field: 'to', message: `querystring/to: '${request.to ?? ''}' is not an ISO-8601 time or epoch milliseconds in 1900-2299` };
+    return {
+      ok: false,
+      field: 'to',
+      message: `querystring/to: '${request.to ?? ''}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`,
+    };
   }
   if (from !== undefined && from > to) {
-    return { ok: false, field: 'from', message: `querystring/from: must not be after to (${new Date(from).toISOString()} > ${new Date(to).toISOString()})` };
+    return {
+      ok: false,
+      field: 'from',
+      message: `querystring/from: must not be after to (${new Date(from).toISOString()} > ${new Date(to).toISOString()})`,
+    };
   }
   let end = bucketCeil(bucket, to);
   let start = from === undefined ? addBuckets(bucket, end, -DEFAULT_BUCKETS) : bucketStart(bucket, from);

@@ -13,7 +13,11 @@ async function brokenRules(dir: string): Promise<string[]> {
   const cwd = process.cwd();
   process.chdir(dir);
   try {
-    const result = await cruise(['src'], { ...config.options, validate: true, ruleSet: { forbidden: config.forbidden } });
+    const result = await cruise(['src'], {
+      ...config.options,
+      validate: true,
+      ruleSet: { forbidden: config.forbidden },
+    });
     if (typeof result.output === 'string') throw new Error(result.output);
     return [...new Set(result.output.summary.violations.map((v) => v.rule.name))].sort();
   } finally {
@@ -28,10 +32,17 @@ afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: tr
 function tree(files: Record<string, string[]>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'modelwatch-layers-'));
   scratch.push(dir);
-  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true } }));
+  writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true } }),
+  );
   for (const [file, imports] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    const lines = imports.map((spec, i) => (spec.startsWith('dynamic:') ? `export const l${i} = () => import('${spec.slice(8)}');` : `import '${spec}';`));
+    const lines = imports.map((spec, i) =>
+      spec.startsWith('dynamic:')
+        ? `export const l${i} = () => import('${spec.slice(8)}');`
+        : `import '${spec}';`,
+    );
     writeFileSync(path.join(dir, file), `${lines.join('\n')}\nexport const x = 1;\n`);
   }
   return dir;
@@ -54,7 +65,10 @@ describe('layer rules (npm run lint)', () => {
       'src/drift/engine.ts': [],
       'src/metrics/index.ts': ['../drift/engine.js'],
     });
-    expect(await brokenRules(dir)).toEqual(['capabilities-meet-through-index', 'platform-imports-no-capability']);
+    expect(await brokenRules(dir)).toEqual([
+      'capabilities-meet-through-index',
+      'platform-imports-no-capability',
+    ]);
   });
 
   it('catch imports of the CLI and the composition root, and a static import of a bench', async () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { labelRow, predictionInputLine, valueColumns } from '../../../src/collectors/rows.js';
-import { checkAccessEvent, checkLabel, checkPrediction, type Checked } from '../../../src/collectors/validation.js';
+import {
+  checkAccessEvent,
+  checkLabel,
+  checkPrediction,
+  type Checked,
+} from '../../../src/collectors/validation.js';
 import { inferTask } from '../../../src/models/index.js';
 
 const spec = {
@@ -88,12 +93,13 @@ describe('prediction events', () => {
     expect(wrapped).not.toContain('\n');
     expect((JSON.parse(wrapped) as { e: { features: unknown } }).e.features).toEqual(spec.features);
   });
-
 });
 
 describe('labels and access events', () => {
   it('stores label text and number', () => {
-    const row = JSON.parse(labelRow(ok(checkLabel({ prediction_id: 'p', label: true, timestamp: 0 })))) as Record<string, unknown>;
+    const row = JSON.parse(
+      labelRow(ok(checkLabel({ prediction_id: 'p', label: true, timestamp: 0 }))),
+    ) as Record<string, unknown>;
     expect(row).toMatchObject({ label: 'true', label_num: 1, model_id: '' });
     expect(valueColumns('approve')).toEqual({ text: 'approve', num: null });
     expect(valueColumns('2.5')).toEqual({ text: '2.5', num: 2.5 });
@@ -101,7 +107,14 @@ describe('labels and access events', () => {
   });
 
   it('requires the access outcome to be allowed or denied', () => {
-    const base = { event_id: 'e', timestamp: 0, principal: 'u', action: 'read', resource_type: 'prediction', resource_id: 'p' };
+    const base = {
+      event_id: 'e',
+      timestamp: 0,
+      principal: 'u',
+      action: 'read',
+      resource_type: 'prediction',
+      resource_id: 'p',
+    };
     expect(ok(checkAccessEvent({ ...base, outcome: 'allowed' })).outcome).toBe('allowed');
     expect(detail(checkAccessEvent({ ...base, outcome: 'maybe' }))).toMatch(/^outcome: /);
   });

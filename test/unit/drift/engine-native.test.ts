@@ -4,16 +4,44 @@ import { parseNative } from '../../../src/drift/store/native.js';
 /** A Native block as ClickHouse writes it: varint columns, varint rows, then per column name, type, data. */
 function block(columns: [string, string, Buffer][], rows: number): Buffer {
   const str = (s: string) => Buffer.concat([Buffer.from([Buffer.byteLength(s)]), Buffer.from(s)]);
-  return Buffer.concat([Buffer.from([columns.length, rows]), ...columns.flatMap(([n, t, d]) => [str(n), str(t), d])]);
+  return Buffer.concat([
+    Buffer.from([columns.length, rows]),
+    ...columns.flatMap(([n, t, d]) => [str(n), str(t), d]),
+  ]);
 }
-const u64 = (...v: number[]) => Buffer.concat(v.map((x) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(x)); return b; }));
-const f64 = (...v: number[]) => Buffer.concat(v.map((x) => { const b = Buffer.alloc(8); b.writeDoubleLE(x); return b; }));
+const u64 = (...v: number[]) =>
+  Buffer.concat(
+    v.map((x) => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(BigInt(x));
+      return b;
+    }),
+  );
+const f64 = (...v: number[]) =>
+  Buffer.concat(
+    v.map((x) => {
+      const b = Buffer.alloc(8);
+      b.writeDoubleLE(x);
+      return b;
+    }),
+  );
 
 describe('Native format reader', () => {
   it('reads the types drift queries return, across blocks', () => {
     const first = block(
       [
-        ['w', 'Int64', Buffer.concat([(() => { const b = Buffer.alloc(16); b.writeBigInt64LE(-5n); b.writeBigInt64LE(1764064800000n, 8); return b; })()])],
+        [
+          'w',
+          'Int64',
+          Buffer.concat([
+            (() => {
+              const b = Buffer.alloc(16);
+              b.writeBigInt64LE(-5n);
+              b.writeBigInt64LE(1764064800000n, 8);
+              return b;
+            })(),
+          ]),
+        ],
         ['role', 'String', Buffer.from('\u0007feature\u0005label')],
         ['values', 'Array(Float64)', Buffer.concat([u64(2, 3), f64(1.5, 2.5, -0.1)])],
         ['n', 'UInt64', u64(7, 9)],
@@ -50,6 +78,8 @@ describe('Native format reader', () => {
       ),
     );
     expect(rows).toEqual([{ texts: ['a', 'bc'], counts: [3, 4], std: 0.25, flag: 1 }]);
-    expect(() => parseNative(block([['x', 'LowCardinality(String)', Buffer.alloc(0)]], 1))).toThrow(/not supported here; cast it/);
+    expect(() => parseNative(block([['x', 'LowCardinality(String)', Buffer.alloc(0)]], 1))).toThrow(
+      /not supported here; cast it/,
+    );
   });
 });

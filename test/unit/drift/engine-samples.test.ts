@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { RowError, SampleBuilder, numberCategories, referenceCategories, summarizeColumn } from '../../../src/drift/engine/samples.js';
+import {
+  RowError,
+  SampleBuilder,
+  numberCategories,
+  referenceCategories,
+  summarizeColumn,
+} from '../../../src/drift/engine/samples.js';
 import type { RawColumn } from '../../../src/drift/engine/types.js';
 
 function build(rows: unknown[]): Map<string, RawColumn> {
@@ -15,11 +21,28 @@ describe('SampleBuilder: rows to raw columns', () => {
       { age: 20, region: null, vip: false, prediction: 0, score: null },
       { features: { age: 25, region: 'south' }, prediction: 'true', label: false },
     ]);
-    expect([...cols.keys()].sort()).toEqual(['feature:age', 'feature:region', 'feature:vip', 'label:label', 'prediction:prediction', 'score:score']);
+    expect([...cols.keys()].sort()).toEqual([
+      'feature:age',
+      'feature:region',
+      'feature:vip',
+      'label:label',
+      'prediction:prediction',
+      'score:score',
+    ]);
     expect(Array.from(cols.get('feature:age')!.numbers)).toEqual([20, 25, 30]);
-    expect(cols.get('feature:region')!.texts).toEqual(new Map([['north', 1], ['south', 1]]));
+    expect(cols.get('feature:region')!.texts).toEqual(
+      new Map([
+        ['north', 1],
+        ['south', 1],
+      ]),
+    );
     // Booleans are text, as the collectors store them.
-    expect(cols.get('feature:vip')!.texts).toEqual(new Map([['true', 1], ['false', 1]]));
+    expect(cols.get('feature:vip')!.texts).toEqual(
+      new Map([
+        ['true', 1],
+        ['false', 1],
+      ]),
+    );
     // Like the collectors: a numeric string prediction or label is a number; 'true' stays text.
     expect(Array.from(cols.get('prediction:prediction')!.numbers)).toEqual([0, 1]);
     expect(cols.get('prediction:prediction')!.texts).toEqual(new Map([['true', 1]]));
@@ -33,9 +56,13 @@ describe('SampleBuilder: rows to raw columns', () => {
   });
 
   it('rejects NaN and ±Infinity (a literal like 1e999 parses to Infinity) naming the field', () => {
-    expect(() => build([{ a: 1 }, { a: JSON.parse('1e999') as number }])).toThrow(new RowError('rows[1].a', 'must be a finite number, got Infinity'));
+    expect(() => build([{ a: 1 }, { a: JSON.parse('1e999') as number }])).toThrow(
+      new RowError('rows[1].a', 'must be a finite number, got Infinity'),
+    );
     expect(() => build([{ a: Number.NaN }])).toThrow('rows[0].a: must be a finite number, got NaN');
-    expect(() => build([{ a: [1] }])).toThrow('rows[0].a: must be a number, string, boolean or null, got an array');
+    expect(() => build([{ a: [1] }])).toThrow(
+      'rows[0].a: must be a number, string, boolean or null, got an array',
+    );
     expect(() => build([{ score: 'high' }])).toThrow('rows[0].score: score must be a number');
     expect(() => build(['x'])).toThrow('rows[0]: must be an object');
   });
@@ -62,19 +89,42 @@ describe('summarizeColumn: what a reference fixes', () => {
   it('numbers with at most 20 distinct values are categorical, categories as String(n)', () => {
     const ref = summarizeColumn(raw([1, 2, 2, 3.5, -0, 0]), 6);
     expect(ref).toMatchObject({ valueType: 'number', kind: 'categorical', distinct: 4 });
-    expect(ref.categories).toEqual(new Map([['0', 2], ['1', 1], ['2', 2], ['3.5', 1]]));
+    expect(ref.categories).toEqual(
+      new Map([
+        ['0', 2],
+        ['1', 1],
+        ['2', 2],
+        ['3.5', 1],
+      ]),
+    );
     expect(summarizeColumn(raw(Array.from({ length: 21 }, (_, i) => i)), 21).kind).toBe('numerical');
     expect(summarizeColumn(raw(Array.from({ length: 20 }, (_, i) => i)), 20).kind).toBe('categorical');
   });
 
   it('any text makes the column text and categorical; its numbers become categories', () => {
     const ref = summarizeColumn(raw([1, 1], [['a', 3]]), 5);
-    expect(ref).toMatchObject({ valueType: 'text', kind: 'categorical', n: 5, distinct: 2, numerical: undefined });
-    expect(ref.categories).toEqual(new Map([['a', 3], ['1', 2]]));
+    expect(ref).toMatchObject({
+      valueType: 'text',
+      kind: 'categorical',
+      n: 5,
+      distinct: 2,
+      numerical: undefined,
+    });
+    expect(ref.categories).toEqual(
+      new Map([
+        ['a', 3],
+        ['1', 2],
+      ]),
+    );
   });
 
   it('an all-null reference column has no sample (its windows get no statistic)', () => {
-    expect(summarizeColumn(raw([]), 4)).toMatchObject({ n: 0, nulls: 4, numerical: undefined, kind: 'categorical' });
+    expect(summarizeColumn(raw([]), 4)).toMatchObject({
+      n: 0,
+      nulls: 4,
+      numerical: undefined,
+      kind: 'categorical',
+    });
   });
 
   it('derives categories when a policy makes a numerical column categorical', () => {
@@ -82,6 +132,11 @@ describe('summarizeColumn: what a reference fixes', () => {
     expect(ref.kind).toBe('numerical');
     expect(referenceCategories(ref).get('0')).toBe(2);
     expect(referenceCategories(ref)).toBe(referenceCategories(ref));
-    expect(numberCategories(Float64Array.from([2, 2, 5]))).toEqual(new Map([['2', 2], ['5', 1]]));
+    expect(numberCategories(Float64Array.from([2, 2, 5]))).toEqual(
+      new Map([
+        ['2', 2],
+        ['5', 1],
+      ]),
+    );
   });
 });

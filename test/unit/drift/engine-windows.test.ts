@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { referenceInput, resolveDriftRange } from '../../../src/drift/api/routes.js';
-import { countBuckets, parseDuration, parseTime, parseBucket, bucketCeil, bucketEnd, bucketStart, bucketsCovering } from '../../../src/platform/time/index.js';
+import {
+  countBuckets,
+  parseDuration,
+  parseTime,
+  parseBucket,
+  bucketCeil,
+  bucketEnd,
+  bucketStart,
+  bucketsCovering,
+} from '../../../src/platform/time/index.js';
 
 const t = (iso: string) => Date.parse(iso);
 
@@ -9,7 +18,8 @@ describe('windows', () => {
     expect(parseBucket('5m')).toEqual({ text: '5m', size: 300_000, origin: 0 });
     expect(parseBucket('1w')).toMatchObject({ size: 7 * 86_400_000 });
     expect(parseBucket('month')).toEqual({ text: 'month', size: 'month' });
-    for (const bad of ['0h', '1s', '2w', 'h', '367d', '1.5h', ' 1h']) expect(parseBucket(bad)).toBeUndefined();
+    for (const bad of ['0h', '1s', '2w', 'h', '367d', '1.5h', ' 1h'])
+      expect(parseBucket(bad)).toBeUndefined();
     expect(parseDuration('0s')).toBe(0);
     expect(parseDuration('5m')).toBe(300_000);
     expect(parseDuration('5')).toBeUndefined();
@@ -54,12 +64,19 @@ describe('drift route range', () => {
   const now = t('2026-11-25T10:17:00Z');
 
   it('widens to whole buckets and defaults to 24 buckets before now', () => {
-    expect(resolveDriftRange({ bucket: '1h' }, now)).toMatchObject({ from: t('2026-11-24T11:00:00Z'), to: t('2026-11-25T11:00:00Z') });
-    expect(resolveDriftRange({ bucket: '1h', from: '2026-11-25T08:30:00Z', to: '2026-11-25T09:10:00Z' }, now)).toMatchObject({
+    expect(resolveDriftRange({ bucket: '1h' }, now)).toMatchObject({
+      from: t('2026-11-24T11:00:00Z'),
+      to: t('2026-11-25T11:00:00Z'),
+    });
+    expect(
+      resolveDriftRange({ bucket: '1h', from: '2026-11-25T08:30:00Z', to: '2026-11-25T09:10:00Z' }, now),
+    ).toMatchObject({
       from: t('2026-11-25T08:00:00Z'),
       to: t('2026-11-25T10:00:00Z'),
     });
-    expect(resolveDriftRange({ bucket: 'month', from: '2026-03-31T00:00:00Z', to: '2026-03-31T00:00:00Z' }, now)).toMatchObject({
+    expect(
+      resolveDriftRange({ bucket: 'month', from: '2026-03-31T00:00:00Z', to: '2026-03-31T00:00:00Z' }, now),
+    ).toMatchObject({
       from: t('2026-03-01T00:00:00Z'),
       to: t('2026-04-01T00:00:00Z'),
     });
@@ -67,21 +84,34 @@ describe('drift route range', () => {
 
   it('without a bucket: exactly [from, to), one day by default', () => {
     expect(resolveDriftRange({}, now)).toEqual({ from: now - 86_400_000, to: now, window: undefined });
-    expect(resolveDriftRange({ from: '2026-11-25T08:30:00Z', to: '2026-11-25T09:10:00Z' }, now)).toMatchObject({ from: t('2026-11-25T08:30:00Z'), to: t('2026-11-25T09:10:00Z') });
+    expect(
+      resolveDriftRange({ from: '2026-11-25T08:30:00Z', to: '2026-11-25T09:10:00Z' }, now),
+    ).toMatchObject({ from: t('2026-11-25T08:30:00Z'), to: t('2026-11-25T09:10:00Z') });
   });
 
   it('names the bad parameter', () => {
-    expect(() => resolveDriftRange({ bucket: '2w' }, now)).toThrow(/^querystring\/bucket: '2w' is not a bucket/);
+    expect(() => resolveDriftRange({ bucket: '2w' }, now)).toThrow(
+      /^querystring\/bucket: '2w' is not a bucket/,
+    );
     expect(() => resolveDriftRange({ from: 'soon' }, now)).toThrow(/^querystring\/from: 'soon'/);
     expect(() => resolveDriftRange({ to: 'x' }, now)).toThrow(/^querystring\/to: 'x'/);
-    expect(() => resolveDriftRange({ from: '2026-11-25T11:00:00Z' }, now)).toThrow(/^querystring\/from: must be before to/);
-    expect(() => resolveDriftRange({ bucket: '5m', from: '2020-01-01', to: '2026-01-01' }, now)).toThrow(/^querystring\/from: the range holds \d+ 5m buckets; at most 10000/);
+    expect(() => resolveDriftRange({ from: '2026-11-25T11:00:00Z' }, now)).toThrow(
+      /^querystring\/from: must be before to/,
+    );
+    expect(() => resolveDriftRange({ bucket: '5m', from: '2020-01-01', to: '2026-01-01' }, now)).toThrow(
+      /^querystring\/from: the range holds \d+ 5m buckets; at most 10000/,
+    );
   });
 
   it('reference body: rows, or from and to', () => {
     expect(referenceInput({ rows: [{ a: 1 }] })).toEqual({ rows: [{ a: 1 }] });
-    expect(referenceInput({ from: '2026-11-25', to: 1795651200000 })).toEqual({ from: t('2026-11-25T00:00:00Z'), to: t('2026-11-26T00:00:00Z') });
-    expect(() => referenceInput({ rows: [], from: 1 })).toThrow('body: give either rows or from and to, not both');
+    expect(referenceInput({ from: '2026-11-25', to: 1795651200000 })).toEqual({
+      from: t('2026-11-25T00:00:00Z'),
+      to: t('2026-11-26T00:00:00Z'),
+    });
+    expect(() => referenceInput({ rows: [], from: 1 })).toThrow(
+      'body: give either rows or from and to, not both',
+    );
     expect(() => referenceInput({ from: '2026-11-25' })).toThrow('body/to: required');
     expect(() => referenceInput({})).toThrow('body/from: required');
     expect(() => referenceInput({ from: 'x', to: 1 })).toThrow("body/from: 'x' is not");

@@ -3,7 +3,10 @@ import { inferenceBench } from '../../../src/inference/bench.js';
 import type { BenchContext } from '../../../src/platform/cli/index.js';
 
 /** This benchmark runs no service and opens no database. */
-const context: BenchContext = { migrations: [], startService: () => Promise.reject(new Error('not used by this benchmark')) };
+const context: BenchContext = {
+  migrations: [],
+  startService: () => Promise.reject(new Error('not used by this benchmark')),
+};
 
 describe('bench inference', () => {
   afterEach(() => vi.restoreAllMocks());

@@ -72,16 +72,34 @@ describe('loadConfig', () => {
   });
 
   it('parses the ingest limits and the future skew as a duration', () => {
-    expect(loadConfig({}).ingest).toMatchObject({ maxFutureSkewMs: 86_400_000, maxFeatures: 1_000, maxFeatureNameLength: 256 });
-    const set = loadConfig({ MODELWATCH_MAX_FUTURE_SKEW: '90m', MODELWATCH_MAX_FEATURES: '50', MODELWATCH_MAX_FEATURE_NAME_LENGTH: '64' });
-    expect(set.ingest).toMatchObject({ maxFutureSkewMs: 5_400_000, maxFeatures: 50, maxFeatureNameLength: 64 });
+    expect(loadConfig({}).ingest).toMatchObject({
+      maxFutureSkewMs: 86_400_000,
+      maxFeatures: 1_000,
+      maxFeatureNameLength: 256,
+    });
+    const set = loadConfig({
+      MODELWATCH_MAX_FUTURE_SKEW: '90m',
+      MODELWATCH_MAX_FEATURES: '50',
+      MODELWATCH_MAX_FEATURE_NAME_LENGTH: '64',
+    });
+    expect(set.ingest).toMatchObject({
+      maxFutureSkewMs: 5_400_000,
+      maxFeatures: 50,
+      maxFeatureNameLength: 64,
+    });
     expect(loadConfig({ MODELWATCH_MAX_FUTURE_SKEW: '250ms' }).ingest.maxFutureSkewMs).toBe(250);
     expect(loadConfig({ MODELWATCH_MAX_FUTURE_SKEW: '0s' }).ingest.maxFutureSkewMs).toBe(0);
-    expect(loadConfig({ MODELWATCH_MAX_FUTURE_SKEW: '3650d' }).ingest.maxFutureSkewMs).toBe(3650 * 86_400_000);
+    expect(loadConfig({ MODELWATCH_MAX_FUTURE_SKEW: '3650d' }).ingest.maxFutureSkewMs).toBe(
+      3650 * 86_400_000,
+    );
     for (const bad of ['1 day', '1y', '-1d', '1.5h', 'Infinity', '3651d', '99999999999d', '']) {
-      expect(configError({ MODELWATCH_MAX_FUTURE_SKEW: bad }), bad).toContain('MODELWATCH_MAX_FUTURE_SKEW: expected a duration');
+      expect(configError({ MODELWATCH_MAX_FUTURE_SKEW: bad }), bad).toContain(
+        'MODELWATCH_MAX_FUTURE_SKEW: expected a duration',
+      );
     }
-    expect(configError({ MODELWATCH_MAX_FEATURES: '0' })).toContain('MODELWATCH_MAX_FEATURES: expected a number above 0');
+    expect(configError({ MODELWATCH_MAX_FEATURES: '0' })).toContain(
+      'MODELWATCH_MAX_FEATURES: expected a number above 0',
+    );
     expect(configError({ MODELWATCH_MAX_FEATURES: '1e999' })).toContain('MODELWATCH_MAX_FEATURES');
   });
 });
