@@ -9,7 +9,7 @@ declare module 'fastify' {
     role?: Role;
     /** No key needed (health probes, docs). */
     public?: boolean;
-    /** Costly for the server (whole-store scans, exports): rate-limited per key (see app.ts). */
+    /** Costly for the server (whole-store scans, exports): marked for a per-key rate limit, which is not built yet (issue 10). */
     expensive?: boolean;
   }
   interface FastifyRequest {
