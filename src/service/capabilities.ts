@@ -17,12 +17,14 @@ import { triggers } from '../triggers/index.js';
 export const capabilities: readonly CapabilityDefinition[] = [
   auth,
   models,
+  // Before the capabilities that audit their changes: its log takes records once it starts, and
+  // it stops after them.
+  audit,
   collectors,
   metrics,
   drift,
   triggers,
   inference,
   shadow,
-  audit,
   dashboards,
 ];
