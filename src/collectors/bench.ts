@@ -1,17 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Partitioners, type Kafka } from 'kafkajs';
-import { parseOptions, type Bench, type BenchContext } from '../platform/cli/index.js';
-import { loadConfig, type Config } from '../platform/config/index.js';
 import {
-  createKafka,
-  ensureTopics,
-  silenceKafkajsTimerWarning,
-  startLocalBroker,
-} from '../platform/kafka/index.js';
-import { createLogger, type Logger } from '../platform/observability/index.js';
+  parseOptions,
+  withBenchEnvironment,
+  type Bench,
+  type BenchContext,
+  type BenchEnvironment,
+} from '../platform/cli/index.js';
+import { createKafka, ensureTopics } from '../platform/kafka/index.js';
 
 const NUMERIC_FEATURES = 52;
 const STRING_FEATURES = 6;
@@ -111,52 +107,22 @@ export const ingestBench: Bench = {
     const events = Number(values.events);
     const rate = Number(values.rate);
     const seconds = Number(values.seconds);
-    silenceKafkajsTimerWarning();
-    const base = loadConfig();
-    const logger = createLogger(base.logLevel === 'info' ? 'warn' : base.logLevel, 'bench');
-    const broker = base.kafka.brokers
-      ? undefined
-      : await startLocalBroker({ version: base.kafka.localVersion, cacheDir: base.cacheDir, logger });
-    const brokers = base.kafka.brokers ?? broker?.brokers ?? [];
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-'));
-    try {
-      await runIngestBench({ base, logger, brokers, dataDir, events, rate, seconds }, context);
-    } finally {
-      await broker?.stop();
-      await rm(dataDir, { recursive: true, force: true });
-    }
+    await withBenchEnvironment('pipeline', (env) =>
+      runIngestBench({ ...env, events, rate, seconds }, context),
+    );
   },
 };
 
-interface IngestBenchOptions {
-  base: Config;
-  logger: Logger;
-  brokers: string[];
-  dataDir: string;
+interface IngestBenchOptions extends BenchEnvironment {
   events: number;
   rate: number;
   seconds: number;
 }
 
 async function runIngestBench(
-  { base, logger, brokers, dataDir, events, rate, seconds }: IngestBenchOptions,
+  { config, topic, logger, brokers, events, rate, seconds }: IngestBenchOptions,
   context: BenchContext,
 ): Promise<void> {
-  const id = randomUUID().slice(0, 8);
-  const topic = `bench-${id}.predictions`;
-  const config: Config = {
-    ...base,
-    kafka: { ...base.kafka, brokers },
-    clickhouse: { ...base.clickhouse, dataDir, database: 'bench' },
-    topics: {
-      ...base.topics,
-      predictions: topic,
-      labels: `bench-${id}.labels`,
-      accessLog: `bench-${id}.access-log`,
-      deadLetter: `bench-${id}.dlq`,
-    },
-    ingest: { ...base.ingest, consumerGroup: `bench-pipeline-${id}` },
-  };
   const kafka = createKafka(config.kafka, brokers, logger);
   await ensureTopics(kafka, [{ topic, numPartitions: config.topics.partitions }]);
   const bytes = Buffer.byteLength(benchEvent(0, Date.now()));

@@ -1,20 +1,13 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { Partitioners, type Kafka } from 'kafkajs';
 import { bundledModelFile, InferenceCore } from '../inference/index.js';
 import { ArtifactStore, ModelRegistry } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
-import { parseOptions, type Bench, type BenchContext } from '../platform/cli/index.js';
-import { loadConfig, type Config } from '../platform/config/index.js';
-import {
-  createKafka,
-  ensureTopics,
-  silenceKafkajsTimerWarning,
-  startLocalBroker,
-} from '../platform/kafka/index.js';
-import { createLogger, type Logger } from '../platform/observability/index.js';
+import { parseOptions, withBenchEnvironment, type Bench, type BenchContext } from '../platform/cli/index.js';
+import type { Config } from '../platform/config/index.js';
+import { createKafka, ensureTopics } from '../platform/kafka/index.js';
+import type { Logger } from '../platform/observability/index.js';
 
 const F = 10;
 const MODEL = 'bench-shadow';
@@ -111,30 +104,7 @@ export const shadowBench: Bench = {
     );
     const rows = Number(values.rows);
     const batch = Number(values.batch);
-    silenceKafkajsTimerWarning();
-    const base = loadConfig();
-    const logger = createLogger(base.logLevel === 'info' ? 'warn' : base.logLevel, 'bench');
-    const broker = base.kafka.brokers
-      ? undefined
-      : await startLocalBroker({ version: base.kafka.localVersion, cacheDir: base.cacheDir, logger });
-    const brokers = base.kafka.brokers ?? broker?.brokers ?? [];
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-'));
-    try {
-      const id = randomUUID().slice(0, 8);
-      const topic = `bench-${id}.predictions`;
-      const config: Config = {
-        ...base,
-        kafka: { ...base.kafka, brokers },
-        clickhouse: { ...base.clickhouse, dataDir, database: 'bench' },
-        topics: {
-          ...base.topics,
-          predictions: topic,
-          labels: `bench-${id}.labels`,
-          accessLog: `bench-${id}.access-log`,
-          deadLetter: `bench-${id}.dlq`,
-        },
-        ingest: { ...base.ingest, consumerGroup: `bench-shadow-${id}` },
-      };
+    await withBenchEnvironment('shadow', async ({ config, topic, brokers, logger }) => {
       const kafka = createKafka(config.kafka, brokers, logger);
       await ensureTopics(kafka, [{ topic, numPartitions: config.topics.partitions }]);
       await register(config, context, logger, brokers);
@@ -160,9 +130,6 @@ export const shadowBench: Bench = {
           `(${rows} rows in ${seconds.toFixed(1)} s; ${((rows - atStart) / seconds / core).toFixed(3)}× the core alone)\n`,
       );
       await service.close();
-    } finally {
-      await broker?.stop();
-      await rm(dataDir, { recursive: true, force: true });
-    }
+    });
   },
 };

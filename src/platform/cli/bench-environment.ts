@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../config/index.js';
+import { silenceKafkajsTimerWarning, startLocalBroker } from '../kafka/index.js';
+import { createLogger, type Logger } from '../observability/index.js';
+
+/** Where a benchmark runs the service: a broker, a scratch engine, topics and a group of its own. */
+export interface BenchEnvironment {
+  /** The environment's configuration with this run's topics, group and data dir. */
+  config: Config;
+  /** This run's predictions topic (created by the benchmark). */
+  topic: string;
+  brokers: string[];
+  logger: Logger;
+}
+
+/**
+ * Runs `bench` against `MODELWATCH_KAFKA_BROKERS` or a local broker started for it, with a
+ * scratch data dir and unique topics and consumer group (`bench-<name>-<id>`); the local broker
+ * and the data dir are removed afterwards, whatever happens.
+ */
+export async function withBenchEnvironment<T>(
+  name: string,
+  bench: (env: BenchEnvironment) => Promise<T>,
+): Promise<T> {
+  silenceKafkajsTimerWarning();
+  const base = loadConfig();
+  const logger = createLogger(base.logLevel === 'info' ? 'warn' : base.logLevel, 'bench');
+  const broker = base.kafka.brokers
+    ? undefined
+    : await startLocalBroker({ version: base.kafka.localVersion, cacheDir: base.cacheDir, logger });
+  const brokers = base.kafka.brokers ?? broker?.brokers ?? [];
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-'));
+  try {
+    const id = randomUUID().slice(0, 8);
+    const topic = `bench-${id}.predictions`;
+    const config: Config = {
+      ...base,
+      kafka: { ...base.kafka, brokers },
+      clickhouse: { ...base.clickhouse, dataDir, database: 'bench' },
+      topics: {
+        ...base.topics,
+        predictions: topic,
+        labels: `bench-${id}.labels`,
+        accessLog: `bench-${id}.access-log`,
+        deadLetter: `bench-${id}.dlq`,
+      },
+      ingest: { ...base.ingest, consumerGroup: `bench-${name}-${id}` },
+    };
+    return await bench({ config, topic, brokers, logger });
+  } finally {
+    await broker?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
