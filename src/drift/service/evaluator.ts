@@ -7,6 +7,7 @@
  * after their window was evaluated do not change it. One model's failure is logged, counted and
  * retried next run; it never keeps the loop from the models after it.
  */
+import { SerialLoop } from '../../platform/loop/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
 import type { Logger } from '../../platform/observability/index.js';
 import type { DriftSettings } from '../engine/settings.js';
@@ -44,43 +45,34 @@ export interface EvaluatedWindow extends VersionKey {
 const DAY = 86_400_000;
 
 export class DriftEvaluator {
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private chain: Promise<unknown> = Promise.resolve();
   private readonly shownEnd = new Map<string, number>();
 
-  constructor(private readonly options: DriftEvaluatorOptions) {}
+  private readonly loop: SerialLoop<EvaluatedWindow[]>;
 
-  start(): void {
-    if (this.timer || this.stopped) return;
-    this.schedule(0);
+  constructor(private readonly options: DriftEvaluatorOptions) {
+    this.loop = new SerialLoop(() => this.evaluateAll(), {
+      intervalMs: this.options.intervalMs ?? 5_000,
+      onError: (err) =>
+        // Only listing the references can fail here (each model's failure is handled on its own).
+        this.options.logger.error({ err }, 'drift evaluation run failed; retrying next run'),
+    });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.chain.catch(() => undefined);
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One pass over every model with a reference; runs never overlap. */
   runOnce(): Promise<EvaluatedWindow[]> {
-    const run = this.chain.catch(() => undefined).then(() => this.evaluateAll());
-    this.chain = run;
-    return run;
+    return this.loop.runOnce();
   }
 
-  private schedule(delay: number): void {
-    this.timer = setTimeout(() => {
-      this.runOnce()
-        // Only listing the references can fail here (each model's failure is handled on its own).
-        .catch((err: unknown) =>
-          this.options.logger.error({ err }, 'drift evaluation run failed; retrying next run'),
-        )
-        .finally(() => {
-          if (!this.stopped) this.schedule(this.options.intervalMs ?? 5_000);
-        });
-    }, delay);
-    this.timer.unref();
+  private get stopped(): boolean {
+    return this.loop.stopped;
   }
 
   /** After a restart, the gauges show the latest stored window until a newer one is evaluated. */

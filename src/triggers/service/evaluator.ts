@@ -5,6 +5,7 @@
  * function of stored data and the policy, so instances, restarts and replays find the same
  * firings, under the same trigger ids.
  */
+import { SerialLoop } from '../../platform/loop/index.js';
 import { readDriftWindows, type DriftService } from '../../drift/index.js';
 import { bucketStart as windowStart } from '../../platform/time/index.js';
 import type { ModelRegistry } from '../../models/index.js';
@@ -47,45 +48,36 @@ export interface TriggerEvaluatorOptions {
 }
 
 export class TriggerEvaluator {
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private chain: Promise<unknown> = Promise.resolve();
   private readonly references = new Map<string, ReferenceValue & { revision: number | undefined }>();
 
-  constructor(private readonly options: TriggerEvaluatorOptions) {}
+  private readonly loop: SerialLoop<TriggerPayload[]>;
 
-  start(): void {
-    if (this.timer || this.stopped) return;
-    this.schedule(0);
+  constructor(private readonly options: TriggerEvaluatorOptions) {
+    this.loop = new SerialLoop(() => this.evaluateAll(), {
+      intervalMs: this.options.intervalMs ?? 5_000,
+      onError: (err) =>
+        this.options.logger.warn(
+          { err: errorMessage(err) },
+          'retrain policy evaluation failed; retrying next run',
+        ),
+    });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.chain.catch(() => undefined);
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One pass over every model; runs never overlap. Resolves with the triggers it stored. */
   runOnce(): Promise<TriggerPayload[]> {
-    const run = this.chain.catch(() => undefined).then(() => this.evaluateAll());
-    this.chain = run;
-    return run;
+    return this.loop.runOnce();
   }
 
-  private schedule(delay: number): void {
-    this.timer = setTimeout(() => {
-      this.runOnce()
-        .catch((err: unknown) =>
-          this.options.logger.warn(
-            { err: errorMessage(err) },
-            'retrain policy evaluation failed; retrying next run',
-          ),
-        )
-        .finally(() => {
-          if (!this.stopped) this.schedule(this.options.intervalMs ?? 5_000);
-        });
-    }, delay);
-    this.timer.unref();
+  private get stopped(): boolean {
+    return this.loop.stopped;
   }
 
   private async evaluateAll(): Promise<TriggerPayload[]> {

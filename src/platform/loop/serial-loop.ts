@@ -1,0 +1,55 @@
+/**
+ * A background loop whose runs never overlap: `start` runs at once and then every `intervalMs`
+ * after the previous run ended; `runOnce` queues a run behind any in progress (tests call it);
+ * `stop` waits for the run in progress. A failed run is reported and the loop goes on.
+ */
+export interface SerialLoopOptions {
+  /** Pause between the end of one run and the start of the next. */
+  intervalMs: number;
+  /** A run that threw; the next run still happens. */
+  onError(err: unknown): void;
+}
+
+export class SerialLoop<T> {
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private stopping = false;
+
+  constructor(
+    private readonly run: () => Promise<T>,
+    private readonly options: SerialLoopOptions,
+  ) {}
+
+  /** True once `stop` was called: a long run may check it between steps and end early. */
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
+  start(): void {
+    if (this.timer || this.stopping) return;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await this.chain.catch(() => undefined);
+  }
+
+  runOnce(): Promise<T> {
+    const run = this.chain.catch(() => undefined).then(() => this.run());
+    this.chain = run;
+    return run;
+  }
+
+  private schedule(delay: number): void {
+    this.timer = setTimeout(() => {
+      this.runOnce()
+        .catch((err: unknown) => this.options.onError(err))
+        .finally(() => {
+          if (!this.stopping) this.schedule(this.options.intervalMs);
+        });
+    }, delay);
+    this.timer.unref();
+  }
+}
