@@ -1,7 +1,9 @@
+import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { AuditLog, type AuditRecorder } from './audit-log.js';
 import { createAuditConsumer, type AuditConsumer } from './consumer.js';
 import { DigestPublisher } from './digest-publisher.js';
+import { provenanceRoute } from './provenance-route.js';
 import { auditRoutes } from './routes.js';
 import { auditMigrations } from './schema.js';
 
@@ -27,7 +29,8 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       load: async () => (await import('./verify-command.js')).auditCommand,
     },
   },
-  create({ config, kafka, db, producer, logger }) {
+  create({ config, kafka, db, producer, logger }, use) {
+    const registry = use(models).registry;
     const log = new AuditLog({ producer, topic: config.audit.topic, logger });
     const consumer = createAuditConsumer({
       kafka,
@@ -52,7 +55,10 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       recorder: log,
       consumer,
       digests,
-      routes: auditRoutes({ db, digests: () => digests.published() }),
+      routes: async (app) => {
+        await app.register(auditRoutes({ db, digests: () => digests.published() }));
+        await app.register(provenanceRoute({ db, versions: (model) => registry.list(model) }));
+      },
       async start() {
         await log.start();
         await consumer.start();

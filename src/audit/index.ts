@@ -91,3 +91,11 @@ export { DigestPublisher, type DigestPublisherOptions } from './digest-publisher
 export { readDigestTopic } from './digest-topic.js';
 export { auditRoutes, type AuditRoutesDeps } from './routes.js';
 export { AuditError, isAuditError, type AuditErrorCode } from './errors.js';
+export {
+  MAX_PROVENANCE_ACCESSES,
+  PROVENANCE_ROUTE,
+  readProvenance,
+  type Provenance,
+  type ProvenanceAccess,
+  type ProvenancePrediction,
+} from './provenance.js';
