@@ -13,6 +13,7 @@ import type { Logger } from '../platform/observability/index.js';
 import { auditPlugin, type ApiCallAuditor } from './audit-hook.js';
 import { authPlugin } from './auth-hook.js';
 import { keyRoutes } from './key-routes.js';
+import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimits } from './rate-limit.js';
 import { sendErrorReply, sendNotFound } from './errors.js';
 
 export interface Readiness {
@@ -25,8 +26,10 @@ export interface AppDeps {
   keys: KeyStore;
   registry: Registry;
   readiness: Readiness;
-  /** Serve /metrics without a key. */
+  /** Serve /metrics without a key (else it needs a viewer key). */
   metricsPublic: boolean;
+  /** Failed-auth and expensive-route limits. @default DEFAULT_RATE_LIMITS */
+  rateLimits?: RateLimits | undefined;
   /** Audits every call (onResponse); none in tests of the bare app. */
   auditor?: ApiCallAuditor;
   /** Capability route plugins, mounted under /api/v1. */
@@ -67,7 +70,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
-  await app.register(authPlugin, { keys: deps.keys });
+  const throttles = await registerRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
+  await app.register(authPlugin, { keys: deps.keys, throttle: throttles.auth });
+  // After the auth hook, so the limit counts by the caller's key.
+  app.addHook('onRequest', throttles.expensive);
   await app.register(auditPlugin, { auditor: deps.auditor });
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, () => ({ ok: true }));

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { errorBody } from './errors.js';
+import type { AuthThrottle } from './rate-limit.js';
 import { roleAllows, type KeyStore, type Principal, type Role } from '../auth/index.js';
 
 declare module 'fastify' {
@@ -9,7 +10,7 @@ declare module 'fastify' {
     role?: Role;
     /** No key needed (health probes, docs). */
     public?: boolean;
-    /** Costly for the server (whole-store scans, exports): marked for a per-key rate limit, which is not built yet (issue 10). */
+    /** Costly for the server (whole-store scans, exports): limited per API key and per client address (rate-limit.ts). */
     expensive?: boolean;
   }
   interface FastifyRequest {
@@ -25,16 +26,27 @@ function bearer(request: FastifyRequest): string | undefined {
 }
 
 /** Authentication as a hook on every route, so no route can forget it (fail closed: admin). */
-function authHook(app: FastifyInstance, options: { keys: KeyStore }, done: () => void): void {
+function authHook(
+  app: FastifyInstance,
+  options: { keys: KeyStore; throttle?: AuthThrottle | undefined },
+  done: () => void,
+): void {
+  const { throttle } = options;
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
     if (config.public) return;
+    // An address past its failed-authentication limit gets 429 before its key is even looked at.
+    if (throttle && (await throttle.refuse(request, reply))) return reply;
     const key = bearer(request);
     if (!key) {
+      await throttle?.failed(request);
       return reply.code(401).send(errorBody(401, 'missing API key: send Authorization: Bearer <key>'));
     }
     const principal = await options.keys.authenticate(key);
-    if (!principal) return reply.code(401).send(errorBody(401, 'unknown or revoked API key'));
+    if (!principal) {
+      await throttle?.failed(request);
+      return reply.code(401).send(errorBody(401, 'unknown or revoked API key'));
+    }
     // Set before the role check so a denied call is audited under the key's name.
     request.principal = principal;
     const needed = config.role ?? 'admin';

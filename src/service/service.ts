@@ -69,6 +69,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     auditor: definitions.includes(audit) ? use(audit).log : undefined,
     registry,
     metricsPublic: config.api.metricsPublic,
+    rateLimits: config.api.rateLimits,
     readiness: {
       checks: () =>
         Promise.resolve(

@@ -57,6 +57,8 @@ export function isolatedEnv(extra: Record<string, string> = {}): Record<string, 
     MODELWATCH_BATCH_MAX_MS: '200',
     MODELWATCH_CONSUMER_SESSION_TIMEOUT_MS: '6000',
     MODELWATCH_LOG_LEVEL: 'warn',
+    // /metrics needs a viewer key by default; the tests that scrape it read it without one.
+    MODELWATCH_METRICS_PUBLIC: 'true',
     ...extra,
   };
 }

@@ -140,6 +140,10 @@ const envSchema = z
     MODELWATCH_AUDIT_CONSUMER_GROUP: optionalText,
     MODELWATCH_AUDIT_DIGEST_INTERVAL: duration('5m'),
     MODELWATCH_AUDIT_BATCH_MAX_MS: positiveInt(500, 600_000),
+    MODELWATCH_RATE_LIMIT_WINDOW: duration('1m'),
+    MODELWATCH_RATE_LIMIT_AUTH_FAILURES: positiveInt(20, 1_000_000_000),
+    MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_KEY: positiveInt(60, 1_000_000_000),
+    MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_ADDRESS: positiveInt(120, 1_000_000_000),
     MODELWATCH_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'expected fatal, error, warn, info, debug, trace or silent',
@@ -156,6 +160,13 @@ const envSchema = z
         path: ['MODELWATCH_KAFKA_SASL_USERNAME'],
         message:
           'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
+      });
+    }
+    if (env.MODELWATCH_RATE_LIMIT_WINDOW < 1_000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MODELWATCH_RATE_LIMIT_WINDOW'],
+        message: 'expected a window of at least 1s',
       });
     }
     if (env.MODELWATCH_CLICKHOUSE_CLUSTER && !env.MODELWATCH_CLICKHOUSE_URL) {
@@ -238,8 +249,24 @@ export interface ApiConfig {
   host: string;
   port: number;
   adminKey: string | undefined;
-  /** Serve /metrics without a key. @default true */
+  /**
+   * Serve /metrics without a key. Off by default: the scrape carries per-model quality figures
+   * that the API guards with a viewer key (src/audit/README.md, "Misuse"). @default false
+   */
   metricsPublic: boolean;
+  rateLimits: RateLimitConfig;
+}
+
+/** API misuse limits, counted per instance (src/api/rate-limit.ts). */
+export interface RateLimitConfig {
+  /** The window every limit counts in. @default 60000 (1m) */
+  windowMs: number;
+  /** Failed authentications per client address per window; past it, 429 for that address. @default 20 */
+  authFailuresPerAddress: number;
+  /** Calls to expensive routes (exports, verification, provenance) per API key per window. @default 60 */
+  expensivePerKey: number;
+  /** Calls to expensive routes per client address per window. @default 120 */
+  expensivePerAddress: number;
 }
 
 /** Limits of the drift capability: what one reference or one answer may hold. */
@@ -347,7 +374,13 @@ function toConfig(env: Env): Config {
       host: env.MODELWATCH_API_HOST,
       port: env.MODELWATCH_API_PORT,
       adminKey: env.MODELWATCH_ADMIN_KEY,
-      metricsPublic: env.MODELWATCH_METRICS_PUBLIC ?? true,
+      metricsPublic: env.MODELWATCH_METRICS_PUBLIC ?? false,
+      rateLimits: {
+        windowMs: env.MODELWATCH_RATE_LIMIT_WINDOW,
+        authFailuresPerAddress: env.MODELWATCH_RATE_LIMIT_AUTH_FAILURES,
+        expensivePerKey: env.MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_KEY,
+        expensivePerAddress: env.MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_ADDRESS,
+      },
     },
     drift: {
       maxReferenceColumns: env.MODELWATCH_DRIFT_MAX_REFERENCE_COLUMNS,

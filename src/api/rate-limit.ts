@@ -1,0 +1,112 @@
+/**
+ * Misuse limits (issue 10), with @fastify/rate-limit's counters (its in-memory LRU store, so each
+ * instance counts on its own; bounded at `MAX_TRACKED` clients):
+ * - failed authentication per client address: past the limit, every request from that address to
+ *   a route that needs a key is refused with 429 until the window ends, valid key or not (so a
+ *   guesser cannot tell a hit from a miss);
+ * - routes flagged `expensive` (whole-store scans, exports) per API key and per client address.
+ * A refusal is a 429 in the one error shape with `Retry-After`, and audited as denied.
+ */
+import fastifyRateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hashKey } from '../auth/index.js';
+import { errorBody } from './errors.js';
+
+export interface RateLimits {
+  /** The window every limit counts in. @default 60000 */
+  windowMs: number;
+  /** Failed authentications (no key, unknown or revoked key) per client address per window. @default 20 */
+  authFailuresPerAddress: number;
+  /** Calls to `expensive` routes per API key per window. @default 60 */
+  expensivePerKey: number;
+  /** Calls to `expensive` routes per client address per window (all keys together). @default 120 */
+  expensivePerAddress: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  windowMs: 60_000,
+  authFailuresPerAddress: 20,
+  expensivePerKey: 60,
+  expensivePerAddress: 120,
+};
+
+/** Clients (addresses and keys) whose counts are kept; the least recent is dropped beyond. @default 10000 */
+export const MAX_TRACKED = 10_000;
+
+/** What the auth hook asks before and after checking a key. */
+export interface AuthThrottle {
+  /** Refuses (429 sent) when this address failed too often; true when refused. */
+  refuse(request: FastifyRequest, reply: FastifyReply): Promise<boolean>;
+  /** Counts a failed authentication of this address. */
+  failed(request: FastifyRequest): Promise<void>;
+}
+
+type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
+type Outcome = Awaited<ReturnType<Limiter>>;
+
+function tooMany(reply: FastifyReply, seconds: number, message: string): FastifyReply {
+  return reply
+    .code(429)
+    .header('retry-after', String(Math.max(1, seconds)))
+    .send(errorBody(429, `${message}; retry in ${Math.max(1, seconds)} s`));
+}
+
+/** Seconds until the window ends when the count is past `max` (or at it, with `atLimit`), else undefined. */
+function exceeded(outcome: Outcome, atLimit = false): number | undefined {
+  if (outcome.isAllowed) return undefined;
+  const over = atLimit ? outcome.remaining === 0 : outcome.isExceeded;
+  return over ? outcome.ttlInSeconds : undefined;
+}
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+}
+
+export interface Throttles {
+  auth: AuthThrottle;
+  /** An `onRequest` hook for flagged routes; add it after the auth hook, so the key is known. */
+  expensive(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
+}
+
+/** Registers the counters on `app`; the caller wires the two throttles in around the auth hook. */
+export async function registerRateLimits(app: FastifyInstance, limits: RateLimits): Promise<Throttles> {
+  await app.register(fastifyRateLimit, { global: false, cache: MAX_TRACKED });
+  const timeWindow = limits.windowMs;
+  const authFailures = app.createRateLimit({
+    max: limits.authFailuresPerAddress,
+    timeWindow,
+    keyGenerator: (request) => `auth-failures:${request.ip}`,
+  });
+  const perKey = app.createRateLimit({
+    max: limits.expensivePerKey,
+    timeWindow,
+    keyGenerator: (request) => `expensive-key:${hashKey(bearerToken(request) ?? '').slice(0, 32)}`,
+  });
+  const perAddress = app.createRateLimit({
+    max: limits.expensivePerAddress,
+    timeWindow,
+    keyGenerator: (request) => `expensive-address:${request.ip}`,
+  });
+  const auth: AuthThrottle = {
+    async refuse(request, reply) {
+      const wait = exceeded(await authFailures(request, { increment: false }), true);
+      if (wait === undefined) return false;
+      await tooMany(reply, wait, 'too many failed authentications from this address');
+      return true;
+    },
+    async failed(request) {
+      await authFailures(request);
+    },
+  };
+  async function expensive(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    // Only an authenticated, permitted call counts (the auth hook ran first).
+    if (request.routeOptions.config.expensive !== true || request.principal === undefined) return undefined;
+    const byKey = exceeded(await perKey(request));
+    if (byKey !== undefined) return tooMany(reply, byKey, 'too many calls to costly routes with this key');
+    const byAddress = exceeded(await perAddress(request));
+    if (byAddress !== undefined)
+      return tooMany(reply, byAddress, 'too many calls to costly routes from this address');
+    return undefined;
+  }
+  return { auth, expensive };
+}
