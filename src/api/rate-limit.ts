@@ -65,7 +65,7 @@ function bearerToken(request: FastifyRequest): string | undefined {
 export interface Throttles {
   auth: AuthThrottle;
   /** An `onRequest` hook for flagged routes; add it after the auth hook, so the key is known. */
-  expensive(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
+  expensive: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 }
 
 /** Registers the counters on `app`; the caller wires the two throttles in around the auth hook. */

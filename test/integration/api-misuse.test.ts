@@ -85,7 +85,9 @@ describe('misuse limits', () => {
     expect(blocked.body).toEqual({
       statusCode: 429,
       error: 'Too Many Requests',
-      message: expect.stringMatching(/^too many failed authentications from this address; retry in \d+ s$/),
+      message: expect.stringMatching(
+        /^too many failed authentications from this address; retry in \d+ s$/,
+      ) as string,
     });
     expect(Number(blocked.retryAfter)).toBeGreaterThan(0);
     expect(Number(blocked.retryAfter)).toBeLessThanOrEqual(60);
