@@ -26,6 +26,7 @@ export const metricsQuerystring = {
     version: {
       type: 'string',
       minLength: 1,
+      maxLength: 256,
       description: 'Only this version; otherwise one bucket series per version.',
     },
   },

@@ -94,3 +94,258 @@ describe('every route of the OpenAPI document', () => {
     expect(seen.flatMap((text) => leaks({ status: 0, text, message: undefined }, []))).toEqual([]);
   }, 240_000);
 });
+
+const TEN_MB = 'x'.repeat(10 * 1024 * 1024);
+const SQL = "x' OR '1'='1'; DROP TABLE predictions; --";
+/** 5,000 levels of nesting, as text (JSON.stringify of it would overflow this process's stack). */
+const DEEP = `${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}`;
+
+interface Hostile {
+  what: string;
+  url: string;
+  body?: unknown;
+  raw?: boolean;
+  /** The answer must be one of these; a 400 must name `field`. */
+  statuses: readonly number[];
+  field?: string;
+  sent: string[];
+}
+
+function typeOf(schema: Record<string, unknown> | undefined): string | undefined {
+  const type = schema?.['type'];
+  if (Array.isArray(type)) return type.find((t) => t !== 'null') as string | undefined;
+  return typeof type === 'string' ? type : undefined;
+}
+
+/** An un-coercible value of another JSON type than the schema's. */
+function wrongTypeFor(type: string | undefined): unknown {
+  if (type === 'string') return { not: 'a string' };
+  if (type === 'number' || type === 'integer' || type === 'boolean') return 'not-a-number';
+  if (type === 'object') return 'not-an-object';
+  return undefined;
+}
+
+function withQuery(url: string, name: string, value: string): string {
+  const u = new URL(url, 'http://x');
+  u.searchParams.set(name, value);
+  return `${u.pathname}?${u.searchParams.toString()}`;
+}
+
+const ANY_4XX = [400, 404, 409, 413, 414] as const;
+
+/** The hostile variants of one route, from its OpenAPI parameters and body schema. */
+function hostileCases(op: OpenApiOperation, url: string, body: unknown): Hostile[] {
+  const cases: Hostile[] = [];
+  const query = op.parameters.filter((p) => p.in === 'query');
+  for (const p of query) {
+    const strict =
+      p.schema['enum'] !== undefined || p.schema['pattern'] !== undefined || typeOf(p.schema) !== 'string';
+    cases.push(
+      {
+        what: `${p.name}: 10 MB`,
+        url: withQuery(url, p.name, TEN_MB),
+        statuses: [400],
+        field: p.name,
+        sent: [TEN_MB],
+      },
+      {
+        what: `${p.name}: SQL`,
+        url: withQuery(url, p.name, SQL),
+        statuses: strict ? [400] : [200, ...ANY_4XX],
+        field: p.name,
+        sent: [SQL],
+      },
+      {
+        what: `${p.name}: 10^30`,
+        url: withQuery(url, p.name, '9'.repeat(31)),
+        statuses: [200, ...ANY_4XX],
+        field: p.name,
+        sent: ['9'.repeat(31)],
+      },
+      {
+        what: `${p.name}: repeated`,
+        url: `${withQuery(url, p.name, '1')}&${p.name}=2`,
+        statuses: [200, ...ANY_4XX],
+        field: p.name,
+        sent: [],
+      },
+    );
+    if (strict)
+      cases.push({
+        what: `${p.name}: wrong type`,
+        url: withQuery(url, p.name, 'not{valid}'),
+        statuses: [400],
+        field: p.name,
+        sent: ['not{valid}'],
+      });
+  }
+  if (query.some((p) => p.name === 'from') && query.some((p) => p.name === 'to')) {
+    const swapped = withQuery(withQuery(url, 'from', String(T1_MS)), 'to', String(T0_MS));
+    cases.push({ what: 'from > to', url: swapped, statuses: [400], field: 'from', sent: [] });
+    const far = withQuery(url, 'to', '99999999999999999');
+    cases.push({ what: 'to far in the future', url: far, statuses: [400], field: 'to', sent: [] });
+  }
+  for (const p of op.parameters.filter((x) => x.in === 'path')) {
+    const encoded = encodeURIComponent(SQL);
+    cases.push({
+      what: `path ${p.name}: SQL`,
+      url: url.replace(/\/[^/?]+(?=\/|$|\?)/, `/${encoded}`),
+      statuses: [200, ...ANY_4XX],
+      sent: [SQL, encoded],
+    });
+  }
+  if (op.body !== undefined && typeof body === 'object' && body !== null) {
+    for (const [name, schema] of Object.entries(op.body)) {
+      const wrong = wrongTypeFor(typeOf(schema));
+      if (wrong !== undefined)
+        cases.push({
+          what: `body ${name}: wrong type`,
+          url,
+          body: { ...body, [name]: wrong },
+          statuses: [400],
+          field: name,
+          sent: [],
+        });
+      cases.push(
+        {
+          what: `body ${name}: 10 MB`,
+          url,
+          body: { ...body, [name]: TEN_MB },
+          statuses: [400, 413],
+          field: name,
+          sent: [TEN_MB],
+        },
+        {
+          what: `body ${name}: deep JSON`,
+          url,
+          body: JSON.stringify({ ...body, [name]: '__deep__' }).replace('"__deep__"', DEEP),
+          raw: true,
+          statuses: [400, 413],
+          field: name,
+          sent: [],
+        },
+        {
+          what: `body ${name}: 1e308`,
+          url,
+          body: { ...body, [name]: 1e308 },
+          statuses: [200, 201, ...ANY_4XX],
+          field: name,
+          sent: [],
+        },
+        {
+          what: `body ${name}: SQL`,
+          url,
+          body: { ...body, [name]: SQL },
+          statuses: [200, 201, ...ANY_4XX],
+          field: name,
+          sent: [SQL],
+        },
+      );
+    }
+    cases.push(
+      { what: 'body: an array', url, body: [body], statuses: [400], field: 'body', sent: [] },
+      {
+        what: 'body: not JSON',
+        url,
+        body: '{"unterminated',
+        raw: true,
+        statuses: [400],
+        field: 'body',
+        sent: [],
+      },
+    );
+  }
+  return cases;
+}
+
+const T0_MS = Date.UTC(2026, 10, 25);
+const T1_MS = T0_MS + 86_400_000;
+
+describe('hostile input on every route', () => {
+  it('answers 4xx (a 400 naming the field), never 5xx, leaks nothing, and answers normally afterwards', async () => {
+    const service = await startTestService(UNLIMITED);
+    const { keys, ctx } = await seedRoutes(service);
+    const failures: string[] = [];
+    let count = 0;
+    for (const { op, spec } of await walked(service)) {
+      if (op.method === 'DELETE') continue; // its only input is a path id, covered below
+      const sample = await spec.sample(ctx);
+      for (const c of hostileCases(op, sample.url, sample.body)) {
+        count++;
+        const answer = await send(service, op.method, c.url, keys.admin, c.body, c.raw);
+        const where = `${operationKey(op)} ${c.what}: ${answer.status} ${answer.text.slice(0, 200)}`;
+        if (!c.statuses.includes(answer.status)) failures.push(where);
+        else if (answer.status === 400 && c.field !== undefined && !(answer.message ?? '').includes(c.field))
+          failures.push(`${where} (400 without naming ${c.field})`);
+        const leaked = leaks(answer, c.sent);
+        if (leaked.length > 0) failures.push(`${where} leaks ${leaked.join(', ')}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(count).toBeGreaterThan(100);
+    // The service is fine afterwards.
+    expect((await send(service, 'GET', '/api/v1/models', keys.viewer)).status).toBe(200);
+    expect((await send(service, 'GET', '/readyz', undefined)).status).toBe(200);
+    const metrics = await send(
+      service,
+      'GET',
+      `/api/v1/models/credit-risk/metrics?from=${T0_MS}&to=${T1_MS}`,
+      keys.viewer,
+    );
+    expect(metrics.status).toBe(200);
+  }, 300_000);
+});
+
+describe('server faults on every route', () => {
+  it('answer a fixed message with no stack, SQL or path while the tables are gone, and recover when they are back', async () => {
+    const service = await startTestService(UNLIMITED);
+    const { keys, ctx } = await seedRoutes(service);
+    const routes = await walked(service);
+    const tables = (
+      await service.rows<{ name: string }>(
+        "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree' AND name != 'schema_migrations'",
+      )
+    ).map((t) => t.name);
+    expect(tables).toEqual(
+      expect.arrayContaining(['predictions', 'labels', 'audit_events', 'model_versions']),
+    );
+    const rename = async (from: (t: string) => string, to: (t: string) => string) => {
+      for (const t of tables)
+        await service.platform.db.client.command({ query: `RENAME TABLE ${from(t)} TO ${to(t)}` });
+    };
+    await rename(
+      (t) => t,
+      (t) => `${t}_hidden`,
+    );
+    const statuses: string[] = [];
+    const failures: string[] = [];
+    for (const { op, spec } of routes) {
+      const sample = await Promise.resolve()
+        .then(() => spec.sample(ctx))
+        .catch(() => undefined);
+      if (!sample) continue; // DELETE /keys needs a key row, which cannot be made now
+      // The bootstrap admin key is checked without the database; other keys are not.
+      const answer = await send(service, op.method, sample.url, service.config.api.adminKey, sample.body);
+      statuses.push(`${operationKey(op)} ${answer.status}`);
+      const leaked = leaks(answer, []);
+      if (leaked.length > 0) failures.push(`${operationKey(op)} leaks ${leaked.join(', ')}: ${answer.text}`);
+      if (answer.status >= 500 && !/^(internal error|ClickHouse is busy)/.test(answer.message ?? ''))
+        failures.push(`${operationKey(op)} ${answer.status}: ${answer.text}`);
+    }
+    // A non-admin key is looked up in the (missing) key table: a server fault, not a 401.
+    const viewer = await send(service, 'GET', '/api/v1/models', keys.viewer);
+    expect(viewer.status).toBeGreaterThanOrEqual(500);
+    expect(leaks(viewer, [])).toEqual([]);
+    expect(failures).toEqual([]);
+    expect(statuses.filter((s) => / 5\d\d$/.test(s)).length).toBeGreaterThan(5);
+    await rename(
+      (t) => `${t}_hidden`,
+      (t) => t,
+    );
+    for (const { op, spec } of routes.filter((r) => r.op.method === 'GET')) {
+      const sample = await spec.sample(ctx);
+      const answer = await send(service, op.method, sample.url, keys.admin);
+      expect(answer.status, `${operationKey(op)} after recovery: ${answer.text.slice(0, 200)}`).toBe(200);
+    }
+  }, 240_000);
+});
