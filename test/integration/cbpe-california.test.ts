@@ -9,6 +9,8 @@ import { EstimationGauges } from '../../src/performance-estimation/service/gauge
 import { parseBucket } from '../../src/platform/time/index.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
+import { storedTriggers } from '../support/triggers.js';
+import { triggers } from '../../src/triggers/index.js';
 
 /**
  * NannyML's California housing data through Kafka (test/fixtures/drift/README.md): the reference
@@ -193,5 +195,48 @@ describe('CBPE on the NannyML California housing data', () => {
     expect(auc?.labels).toEqual({ model: 'california', version: '1', metric: 'roc_auc' });
     expect(auc?.value).toBeCloseTo(0.829077, 6);
     expect(metric.values).toHaveLength(5);
+  });
+
+  it('fires a retrain trigger on the estimates alone (performance.estimated: true)', async () => {
+    const service = await startTestService();
+    await playCalifornia(service);
+    expect(
+      (
+        await put(service, '/api/v1/models/california/versions/1/reference', {
+          from: '2020-10-01',
+          to: '2021-06-01',
+        })
+      ).status,
+    ).toBe(200);
+    const refused = await put(service, '/api/v1/models/california/policy', {
+      retrain: { performance: { metric: 'r2', min: 0.5, estimated: true } },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body['message']).toMatch(/estimated covers roc_auc, accuracy, precision, recall, f1/);
+    const performance = { metric: 'roc_auc', min: 0.75, estimated: true };
+    const set = await put(service, '/api/v1/models/california/policy', {
+      drift: { evaluation_window: 'month', allowed_lateness: '0s' },
+      retrain: { performance },
+    });
+    expect(set.status).toBe(200);
+    await service.use(triggers).evaluator.runOnce();
+    const fired = await storedTriggers(service, 'california');
+    // Estimated ROC AUC under 0.75: August (0.7093) and September 2021 (0.6643). The realized
+    // figures would also fire November 2021 (0.7315) and March 2022 (0.7049).
+    expect(fired.map((t) => t.window.start).sort()).toEqual([
+      '2021-08-01T00:00:00.000Z',
+      '2021-09-01T00:00:00.000Z',
+    ]);
+    const september = fired.find((t) => t.window.start.startsWith('2021-09'))!;
+    expect(september.evidence).toMatchObject({
+      metric: 'roc_auc',
+      estimated: true,
+      method: 'cbpe',
+      count: 720,
+      labeled: 720,
+    });
+    const want = (expected.months[3]!['roc_auc'] as NannymlMetric).estimated!;
+    expect(september.evidence['value']).toBeCloseTo(want, 9);
+    expect(september.policy).toEqual({ performance });
   });
 });
