@@ -1,6 +1,6 @@
 """Expected values for the CBPE tests (issue 19), from NannyML 0.13.1 and scikit-learn.
 
-Run (Python 3.11):
+Run (Python 3.11; see tools/cbpe/README.md):
     python3 -m venv /tmp/nml-venv && /tmp/nml-venv/bin/pip install -r tools/cbpe/requirements.txt
     /tmp/nml-venv/bin/python tools/cbpe/expected.py
 Writes test/fixtures/cbpe/california-cbpe.json and test/fixtures/cbpe/unit-cases.json.
