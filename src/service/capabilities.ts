@@ -6,6 +6,7 @@ import { drift } from '../drift/index.js';
 import { inference } from '../inference/index.js';
 import { metrics } from '../metrics/index.js';
 import { models } from '../models/index.js';
+import { performanceEstimation } from '../performance-estimation/index.js';
 import { shadow } from '../shadow/index.js';
 import type { CapabilityDefinition } from '../platform/capability/index.js';
 import { triggers } from '../triggers/index.js';
@@ -23,6 +24,7 @@ export const capabilities: readonly CapabilityDefinition[] = [
   collectors,
   metrics,
   drift,
+  performanceEstimation,
   triggers,
   inference,
   shadow,

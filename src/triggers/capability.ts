@@ -5,6 +5,7 @@
 import { Counter } from 'prom-client';
 import { drift } from '../drift/index.js';
 import { models } from '../models/index.js';
+import { performanceEstimation } from '../performance-estimation/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { triggerRoutes } from './api/routes.js';
 import { audit } from '../audit/index.js';
@@ -56,6 +57,7 @@ export const triggers: CapabilityDefinition<TriggersCapability> = {
       models: use(models).registry,
       policies: driftCapability.policies,
       drift: driftCapability.service,
+      estimates: use(performanceEstimation).service,
       logger,
       intervalMs: config.retrain.intervalMs,
       onStored: () =>

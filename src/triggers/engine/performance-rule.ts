@@ -4,7 +4,7 @@
  * watermark and at least `min_labeled` of its predictions have labels.
  */
 import type { MetricsBucket } from '../../metrics/index.js';
-import type { PerformanceRule } from './policy.js';
+import type { PerformanceRule, RetrainMetric } from './policy.js';
 import type { Firing } from './trigger.js';
 
 export interface ReferenceValue {
@@ -15,13 +15,17 @@ export interface ReferenceValue {
   note?: string;
 }
 
+/** A window's figures: the metrics route's bucket, or CBPE's estimates with `labeled` = scored predictions. */
+export type JudgedWindow = Pick<MetricsBucket, 'start' | 'end' | 'version' | 'labeled' | 'count'> &
+  Partial<Record<RetrainMetric, number | null>>;
+
 export interface PerformanceInput {
   modelId: string;
   rule: PerformanceRule;
   /** Event-time watermark of the model (epoch ms). */
   watermark: number;
-  /** The metrics of windows, one bucket per window and version. */
-  buckets: readonly MetricsBucket[];
+  /** The metrics of windows, one bucket per window and version (estimates when the rule says so). */
+  buckets: readonly JudgedWindow[];
   /** The reference period's value of the metric, per version. */
   reference: ReadonlyMap<string, ReferenceValue>;
 }
@@ -34,7 +38,7 @@ export function performanceFirings(input: PerformanceInput): Firing[] {
     if (end + rule.labelDelayMs > input.watermark) continue;
     if (b.labeled < rule.minLabeled) continue;
     const value = b[rule.metric];
-    if (value === null || !Number.isFinite(value)) continue;
+    if (value === null || value === undefined || !Number.isFinite(value)) continue;
     const reference = input.reference.get(b.version);
     const drop = reference?.value === null || reference?.value === undefined ? null : reference.value - value;
     const underMin = rule.min !== undefined && value < rule.min;
@@ -48,6 +52,7 @@ export function performanceFirings(input: PerformanceInput): Firing[] {
       end,
       evidence: {
         metric: rule.metric,
+        ...(rule.estimated === true ? { estimated: true, method: 'cbpe' } : {}),
         value,
         labeled: b.labeled,
         count: b.count,

@@ -1,5 +1,6 @@
 /** The `retrain` section of a model's policy (SPEC 6), validated strictly: unknown fields are a 400. */
 import { z } from 'zod';
+import { ESTIMATED_METRICS } from '../../performance-estimation/index.js';
 import { DURATION_PATTERN, parseDuration } from '../../platform/time/index.js';
 
 /** Metrics a performance condition may watch: those where higher is better, so `min` is a floor. */
@@ -48,8 +49,14 @@ const performanceCondition = z
       .max(1_000_000_000)
       .optional(),
     label_delay: duration.optional(),
+    /** Judge CBPE's estimates (SPEC 4.1) instead of the labeled metrics: a retrain before the labels arrive. */
+    estimated: z.boolean().optional(),
   })
-  .refine((p) => p.min !== undefined || p.max_drop !== undefined, { message: 'set min, max_drop or both' });
+  .refine((p) => p.min !== undefined || p.max_drop !== undefined, { message: 'set min, max_drop or both' })
+  .refine((p) => p.estimated !== true || (ESTIMATED_METRICS as readonly string[]).includes(p.metric), {
+    message: `estimated covers ${ESTIMATED_METRICS.join(', ')}`,
+    path: ['metric'],
+  });
 
 export const retrainPolicySchema = z
   .strictObject({
@@ -84,6 +91,8 @@ export interface PerformanceRule {
   maxDrop: number | undefined;
   minLabeled: number;
   labelDelayMs: number;
+  /** Judge estimates: no label delay, and `minLabeled` counts the scored predictions. @default false */
+  estimated?: boolean;
 }
 
 export interface RetrainRules {
@@ -107,7 +116,8 @@ export function retrainRules(policy: RetrainPolicy): RetrainRules {
       min: p.min,
       maxDrop: p.max_drop,
       minLabeled: p.min_labeled ?? DEFAULT_MIN_LABELED,
-      labelDelayMs: parseDuration(p.label_delay ?? DEFAULT_LABEL_DELAY) ?? 0,
+      labelDelayMs: p.estimated === true ? 0 : (parseDuration(p.label_delay ?? DEFAULT_LABEL_DELAY) ?? 0),
+      ...(p.estimated === true ? { estimated: true } : {}),
     },
     cooldownMs: parseDuration(policy.cooldown ?? DEFAULT_COOLDOWN) ?? 0,
   };

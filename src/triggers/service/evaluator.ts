@@ -7,23 +7,29 @@
  */
 import { SerialLoop } from '../../platform/loop/index.js';
 import { readDriftWindows, type DriftService } from '../../drift/index.js';
-import { bucketStart as windowStart } from '../../platform/time/index.js';
-import type { ModelRegistry } from '../../models/index.js';
+import { bucketStart as windowStart, type Bucket } from '../../platform/time/index.js';
+import type { ModelRegistry, ModelVersionRecord } from '../../models/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
 import { errorMessage } from '../../platform/errors.js';
 import type { Logger } from '../../platform/observability/index.js';
 import { applyCooldown } from '../engine/cooldown.js';
 import { driftFirings } from '../engine/drift-rule.js';
-import { performanceFirings, type ReferenceValue } from '../engine/performance-rule.js';
+import { performanceFirings, type JudgedWindow, type ReferenceValue } from '../engine/performance-rule.js';
 import {
   retrainPolicySchema,
   retrainRules,
+  type PerformanceRule,
   type RetrainPolicy,
   type RetrainRules,
 } from '../engine/policy.js';
 import { toPayload, triggerId, type Firing, type TriggerPayload } from '../engine/trigger.js';
 import type { TriggerStore } from '../store/triggers.js';
-import { referenceValue, windowMetrics } from './performance-source.js';
+import {
+  estimatedWindowMetrics,
+  referenceValue,
+  windowMetrics,
+  type EstimateSource,
+} from './performance-source.js';
 
 /** Windows looked back over per pass (beyond the drift rule's K): the drift loop evaluates at most 48 per run. @default 64 */
 export const LOOKBACK_WINDOWS = 64;
@@ -38,6 +44,8 @@ export interface TriggerEvaluatorOptions {
   models: ModelRegistry;
   policies: PolicySource;
   drift: DriftService;
+  /** CBPE estimates, for `performance.estimated: true`; without it such a condition never fires. */
+  estimates?: EstimateSource;
   logger: Logger;
   /** Called after new triggers were stored. */
   onStored: () => void;
@@ -146,14 +154,7 @@ export class TriggerEvaluator {
     // Windows whose end plus the label delay is on or before the watermark.
     const until = windowStart(settings.evaluationWindow, watermark - rule.labelDelayMs);
     const versions = await this.options.models.list(modelId);
-    const buckets = await windowMetrics(
-      this.options.db,
-      modelId,
-      versions,
-      settings.evaluationWindow,
-      until,
-      LOOKBACK_WINDOWS,
-    );
+    const buckets = await this.judgedWindows(modelId, rule, versions, settings.evaluationWindow, until);
     if (buckets.length === 0) return [];
     const reference = new Map<string, ReferenceValue>();
     if (rule.maxDrop !== undefined) {
@@ -161,6 +162,20 @@ export class TriggerEvaluator {
         reference.set(v.model_version, await this.referenceValue(modelId, v, rule.metric));
     }
     return performanceFirings({ modelId, rule, watermark, buckets, reference });
+  }
+
+  /** The windows a performance rule judges: the metrics route's, or CBPE's estimates. */
+  private async judgedWindows(
+    modelId: string,
+    rule: PerformanceRule,
+    versions: ModelVersionRecord[],
+    window: Bucket,
+    until: number,
+  ): Promise<JudgedWindow[]> {
+    if (!rule.estimated)
+      return windowMetrics(this.options.db, modelId, versions, window, until, LOOKBACK_WINDOWS);
+    const estimates = this.options.estimates;
+    return estimates ? estimatedWindowMetrics(estimates, versions, window, until, LOOKBACK_WINDOWS) : [];
   }
 
   /** The reference period's metric, cached per version, metric and reference revision. */

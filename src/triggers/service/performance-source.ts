@@ -7,8 +7,9 @@
 import { computeModelMetrics, type MetricsBucket } from '../../metrics/index.js';
 import type { ModelVersionRecord } from '../../models/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
-import { bucketStart, type Bucket } from '../../platform/time/index.js';
-import type { ReferenceValue } from '../engine/performance-rule.js';
+import { EstimationError, type EstimationService } from '../../performance-estimation/index.js';
+import { bucketEnd, bucketStart, type Bucket } from '../../platform/time/index.js';
+import type { JudgedWindow, ReferenceValue } from '../engine/performance-rule.js';
 import type { RetrainMetric } from '../engine/policy.js';
 
 type Versions = Pick<ModelVersionRecord, 'model_version' | 'task' | 'positive_class'>[];
@@ -88,4 +89,50 @@ export async function referenceValue(
   return value === null
     ? { value, period, note: `the reference period has no ${metric}` }
     : { value, period };
+}
+
+/** What the estimated condition reads: the performance-estimation capability's service. */
+export type EstimateSource = Pick<EstimationService, 'calibrators' | 'estimateRows'>;
+
+/**
+ * CBPE estimates of the `count` windows ending at or before `until`, one per window and binary
+ * version that has a calibrator (a reference taken from a range); `labeled` is the number of
+ * scored predictions, the rows the estimate is over.
+ */
+export async function estimatedWindowMetrics(
+  source: EstimateSource,
+  versions: (Versions[number] & Pick<ModelVersionRecord, 'model_id'>)[],
+  window: Bucket,
+  until: number,
+  count: number,
+): Promise<JudgedWindow[]> {
+  let from = until;
+  for (let k = 0; k < count; k++) from = bucketStart(window, from - 1);
+  if (from >= until) return [];
+  const out: JudgedWindow[] = [];
+  for (const v of versions) {
+    if (v.task !== 'binary_classification') continue;
+    let calibrator;
+    try {
+      calibrator = await source.calibrators.get(v);
+    } catch (err) {
+      if (err instanceof EstimationError) continue;
+      throw err;
+    }
+    for (const row of await source.estimateRows(v, calibrator, window, from, until)) {
+      out.push({
+        start: new Date(row.start_ms).toISOString(),
+        end: new Date(bucketEnd(window, row.start_ms)).toISOString(),
+        version: v.model_version,
+        count: Number(row.count),
+        labeled: Number(row.count),
+        roc_auc: row.roc_auc,
+        accuracy: row.accuracy,
+        precision: row.precision,
+        recall: row.recall,
+        f1: row.f1,
+      });
+    }
+  }
+  return out;
 }

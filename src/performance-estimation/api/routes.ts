@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import type { FastifyPluginAsync } from 'fastify';
+import { errorBody } from '../../api/index.js';
+import { parseBucket, resolveRange } from '../../platform/time/index.js';
+import { EstimationError } from '../errors.js';
+import type { EstimationService } from '../service/estimation-service.js';
+import { errorSchema, estimationQuerystring, estimationResponse } from './schemas.js';
+
+export interface EstimationRoutesDeps {
+  service: EstimationService;
+  /** Epoch ms; the default `to`. @default Date.now */
+  now?: () => number;
+}
+
+/** GET /models/:model/estimated-performance (SPEC 4.1). */
+export function estimationRoutes(deps: EstimationRoutesDeps): FastifyPluginAsync {
+  const now = deps.now ?? Date.now;
+  const plugin: FastifyPluginAsyncJsonSchemaToTs = (app) => {
+    app.get(
+      '/models/:model/estimated-performance',
+      {
+        config: { role: 'viewer' },
+        schema: {
+          summary: 'Estimated performance before labels arrive (CBPE, binary classifiers)',
+          description:
+            "Per bucket of prediction event time: NannyML's CBPE estimates of ROC AUC, accuracy, precision, recall and F1 " +
+            "from the scores calibrated on the version's drift reference period, the band of the reference buckets, " +
+            'alerts, and the realized figures where labels exist. 409 when the version has no reference taken from a time range.',
+          tags: ['metrics'],
+          params: {
+            type: 'object',
+            properties: { model: { type: 'string', minLength: 1 } },
+            required: ['model'],
+          },
+          querystring: estimationQuerystring,
+          response: { 200: estimationResponse, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+        },
+      },
+      async (request, reply) => {
+        const bucket = parseBucket(request.query.bucket);
+        if (!bucket)
+          return reply
+            .code(400)
+            .send(
+              errorBody(
+                400,
+                `querystring/bucket: '${request.query.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d up to 366 days)`,
+              ),
+            );
+        const range = resolveRange({ from: request.query.from, to: request.query.to, bucket }, now());
+        if (!range.ok) return reply.code(400).send(errorBody(400, range.message));
+        try {
+          return await deps.service.estimate({
+            model: request.params.model,
+            version: request.query.version,
+            bucket,
+            from: range.from,
+            to: range.to,
+          });
+        } catch (err) {
+          if (err instanceof EstimationError)
+            return reply.code(err.status).send(errorBody(err.status, err.message));
+          throw err;
+        }
+      },
+    );
+    return Promise.resolve();
+  };
+  return plugin;
+}

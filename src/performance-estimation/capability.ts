@@ -1,0 +1,34 @@
+/**
+ * Performance estimation before labels arrive (SPEC 4.1): NannyML's CBPE for binary classifiers,
+ * calibrated per version on its drift reference period.
+ */
+import { drift } from '../drift/index.js';
+import { models } from '../models/index.js';
+import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
+import { estimationRoutes } from './api/routes.js';
+import { EstimationGauges } from './service/gauges.js';
+import { EstimationService } from './service/estimation-service.js';
+import { estimationMigrations } from './store/schema.js';
+
+export interface EstimationCapability extends Capability {
+  service: EstimationService;
+  gauges: EstimationGauges;
+}
+
+export const performanceEstimation: CapabilityDefinition<EstimationCapability> = {
+  name: 'performance-estimation',
+  migrations: estimationMigrations,
+  create({ db, registry, logger: root }, use) {
+    const logger = root.child({ component: 'performance-estimation' });
+    const versions = use(models).registry;
+    const service = new EstimationService({ db, models: versions, drift: use(drift).service });
+    const gauges = new EstimationGauges({ service, models: versions, registry, logger });
+    return {
+      service,
+      gauges,
+      routes: estimationRoutes({ service }),
+      start: () => gauges.start(),
+      stop: () => gauges.stop(),
+    };
+  },
+};

@@ -1,0 +1,194 @@
+/**
+ * Estimated performance of one binary-classifier version per bucket (SPEC 4.1): the calibrator
+ * of its reference revision, NannyML's estimates from ClickHouse, the band of the reference
+ * period's realized buckets, alerts, and the metrics route's realized figures beside them.
+ */
+import type { DriftService } from '../../drift/index.js';
+import { computeModelMetrics, type MetricsBucket } from '../../metrics/index.js';
+import { normalizeClass, type ModelRegistry } from '../../models/index.js';
+import type { Database } from '../../platform/clickhouse/index.js';
+import { bucketEnd, type Bucket } from '../../platform/time/index.js';
+import { estimateQuery, type EstimateRow } from '../estimate-sql.js';
+import { ESTIMATED_METRICS, type Estimates } from '../estimators.js';
+import { EstimationError } from '../errors.js';
+import type { StoredCalibrator } from '../store/calibrators.js';
+import { alerts, referenceBands, type Bands } from './band.js';
+import { Calibrators, type VersionRecord } from './calibrators.js';
+
+export interface EstimationRequest {
+  model: string;
+  /** The version; default: the highest binary-classification version (natural order). */
+  version?: string | undefined;
+  bucket: Bucket;
+  /** Epoch ms, inclusive. */
+  from: number;
+  /** Epoch ms, exclusive. */
+  to: number;
+}
+
+export interface EstimatedBucket {
+  start: string;
+  end: string;
+  /** Predictions with a finite score: the rows the estimate is over. */
+  count: number;
+  estimated: Estimates;
+  band: Bands;
+  alerts: string[];
+  realized: Estimates | null;
+}
+
+export interface EstimatedPerformance {
+  model_id: string;
+  version: string;
+  method: 'cbpe';
+  calibrated: boolean;
+  reference: {
+    from: string;
+    to: string;
+    revision: number;
+    rows: number;
+    positives: number;
+    calibration_reason: StoredCalibrator['reason'];
+    ece_before: number | null;
+    ece_after: number | null;
+  };
+  buckets: EstimatedBucket[];
+}
+
+export interface EstimationServiceDeps {
+  db: Database;
+  models: ModelRegistry;
+  drift: Pick<DriftService, 'reference'>;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+const byVersion = new Intl.Collator('en', { numeric: true });
+
+function pickMetrics(b: MetricsBucket): Estimates {
+  return { roc_auc: b.roc_auc, accuracy: b.accuracy, precision: b.precision, recall: b.recall, f1: b.f1 };
+}
+
+export class EstimationService {
+  readonly calibrators: Calibrators;
+
+  constructor(private readonly deps: EstimationServiceDeps) {
+    this.calibrators = new Calibrators(deps);
+  }
+
+  /** The version a request names, checked: known and a binary classifier. */
+  async resolveVersion(model: string, version: string | undefined): Promise<VersionRecord> {
+    const known = await this.deps.models.list(model);
+    if (known.length === 0) throw new EstimationError('UNKNOWN_MODEL', `unknown model '${model}'`);
+    if (version !== undefined) {
+      const found = known.find((v) => v.model_version === version);
+      if (!found)
+        throw new EstimationError('UNKNOWN_VERSION', `model '${model}' has no version '${version}'`);
+      if (found.task !== 'binary_classification')
+        throw new EstimationError(
+          'NOT_BINARY',
+          `model '${model}' version '${version}' is a ${found.task} model: estimated performance (CBPE) covers binary classifiers`,
+        );
+      return found;
+    }
+    const binary = known
+      .filter((v) => v.task === 'binary_classification')
+      .sort((a, b) => byVersion.compare(b.model_version, a.model_version));
+    if (!binary[0])
+      throw new EstimationError(
+        'NOT_BINARY',
+        `model '${model}' has no binary-classification version: CBPE covers binary classifiers`,
+      );
+    return binary[0];
+  }
+
+  async estimate(request: EstimationRequest): Promise<EstimatedPerformance> {
+    const version = await this.resolveVersion(request.model, request.version);
+    const calibrator = await this.calibrators.get(version);
+    const [rows, realized, bands] = await Promise.all([
+      this.estimateRows(version, calibrator, request.bucket, request.from, request.to),
+      computeModelMetrics(this.deps.db, {
+        model: request.model,
+        versions: [version],
+        bucket: request.bucket.text,
+        from: request.from,
+        to: request.to,
+      }),
+      this.bands(version, calibrator, request.bucket),
+    ]);
+    const realizedByStart = new Map(realized.buckets.map((b) => [Date.parse(b.start), b]));
+    return {
+      model_id: request.model,
+      version: version.model_version,
+      method: 'cbpe',
+      calibrated: calibrator.calibrated,
+      reference: {
+        from: new Date(calibrator.from).toISOString(),
+        to: new Date(calibrator.to).toISOString(),
+        revision: calibrator.revision,
+        rows: calibrator.rows,
+        positives: calibrator.positives,
+        calibration_reason: calibrator.reason,
+        ece_before: calibrator.eceBefore,
+        ece_after: calibrator.eceAfter,
+      },
+      buckets: rows.map((row) => {
+        const estimated = Object.fromEntries(
+          ESTIMATED_METRICS.map((m) => [m, finiteOrNull(row[m])]),
+        ) as unknown as Estimates;
+        const labeled = realizedByStart.get(row.start_ms);
+        return {
+          start: new Date(row.start_ms).toISOString(),
+          end: new Date(bucketEnd(request.bucket, row.start_ms)).toISOString(),
+          count: Number(row.count),
+          estimated,
+          band: bands,
+          alerts: alerts(estimated, bands),
+          realized: labeled && labeled.labeled > 0 ? pickMetrics(labeled) : null,
+        };
+      }),
+    };
+  }
+
+  /** NannyML's estimates per bucket of [from, to), computed in ClickHouse. */
+  async estimateRows(
+    version: VersionRecord,
+    calibrator: StoredCalibrator,
+    bucket: Bucket,
+    from: number,
+    to: number,
+  ): Promise<EstimateRow[]> {
+    const { query, params } = estimateQuery({
+      model: version.model_id,
+      versions: [
+        {
+          version: version.model_version,
+          positiveClass: normalizeClass(version.positive_class),
+          thresholds: calibrator.thresholds,
+          values: calibrator.values,
+        },
+      ],
+      bucket,
+      from,
+      to,
+    });
+    const result = await this.deps.db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+    return result.json<EstimateRow>();
+  }
+
+  /** The band from the reference period cut into the request's buckets. */
+  private async bands(version: VersionRecord, calibrator: StoredCalibrator, bucket: Bucket): Promise<Bands> {
+    const reference = await computeModelMetrics(this.deps.db, {
+      model: version.model_id,
+      versions: [version],
+      bucket: bucket.text,
+      from: calibrator.from,
+      to: calibrator.to,
+    });
+    return referenceBands(reference.buckets.map(pickMetrics));
+  }
+}
+
+function finiteOrNull(value: number | null): number | null {
+  return value === null || !Number.isFinite(value) ? null : value;
+}

@@ -1,0 +1,88 @@
+/**
+ * `modelwatch_estimated_quality{model,version,metric}`: each binary version's CBPE estimates over
+ * the last complete bucket by wall clock (the same window as `modelwatch_model_quality`, so the two
+ * can be read side by side), for versions whose reference is taken from a time range. Versions
+ * without one are skipped silently: that is a setup state the route explains, not an error.
+ */
+import { Gauge, type Registry } from 'prom-client';
+import type { ModelRegistry } from '../../models/index.js';
+import { errorMessage } from '../../platform/errors.js';
+import { SerialLoop } from '../../platform/loop/index.js';
+import type { Logger } from '../../platform/observability/index.js';
+import { addBuckets, bucketStart, parseBucket, type Bucket } from '../../platform/time/index.js';
+import { ESTIMATED_METRICS } from '../estimators.js';
+import { EstimationError } from '../errors.js';
+import type { EstimationService } from './estimation-service.js';
+
+export interface EstimationGaugesOptions {
+  service: EstimationService;
+  models: ModelRegistry;
+  registry: Registry;
+  logger: Logger;
+  /** The window exported: the last complete bucket of this size before now. @default 1h */
+  bucket?: Bucket;
+  /** @default 60000 */
+  intervalMs?: number;
+  /** Epoch ms. @default Date.now */
+  now?: () => number;
+}
+
+export class EstimationGauges {
+  private readonly gauge: Gauge<'model' | 'version' | 'metric'>;
+  private readonly loop: SerialLoop<void>;
+  private readonly bucket: Bucket;
+
+  constructor(private readonly options: EstimationGaugesOptions) {
+    this.bucket = options.bucket ?? parseBucket('1h')!;
+    this.gauge = new Gauge({
+      name: 'modelwatch_estimated_quality',
+      help: `CBPE estimate of a binary classifier's quality over the last complete ${this.bucket.text} bucket (by prediction event time), before labels arrive`,
+      labelNames: ['model', 'version', 'metric'] as const,
+      registers: [options.registry],
+    });
+    this.loop = new SerialLoop(() => this.refresh(), {
+      intervalMs: options.intervalMs ?? 60_000,
+      onError: (err) =>
+        options.logger.warn({ err: errorMessage(err) }, 'estimated quality gauges could not refresh'),
+    });
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Recomputes every gauge now. */
+  runOnce(): Promise<void> {
+    return this.loop.runOnce();
+  }
+
+  private async refresh(): Promise<void> {
+    const to = bucketStart(this.bucket, (this.options.now ?? Date.now)());
+    const from = addBuckets(this.bucket, to, -1);
+    const values: { model: string; version: string; metric: string; value: number }[] = [];
+    for (const v of await this.options.models.list()) {
+      if (v.task !== 'binary_classification') continue;
+      let calibrator;
+      try {
+        calibrator = await this.options.service.calibrators.get(v);
+      } catch (err) {
+        if (err instanceof EstimationError) continue;
+        throw err;
+      }
+      const rows = await this.options.service.estimateRows(v, calibrator, this.bucket, from, to);
+      for (const row of rows)
+        for (const metric of ESTIMATED_METRICS) {
+          const value = row[metric];
+          if (value !== null && Number.isFinite(value))
+            values.push({ model: v.model_id, version: v.model_version, metric, value });
+        }
+    }
+    // Reset only once every query is done, so a scrape never sees a half-filled set.
+    this.gauge.reset();
+    for (const { value, ...labels } of values) this.gauge.set(labels, value);
+  }
+}
