@@ -8,7 +8,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // Skipped, open (issue 13): in the CI run of 2026-12-02 the leader kill ended with 8,200 of 8,232
 // predictions stored (labels all there); whether the producer's retried sends or the consumer lost
 // them is not found yet. A known data loss must not pass as green, nor block main while it is chased.
-describe.skip('a three-broker cluster under faults', () => {
+describe('a three-broker cluster under faults', () => {
   const env = useCluster(3);
   const figures: FaultFigures[] = [];
 
@@ -48,7 +48,7 @@ describe.skip('a three-broker cluster under faults', () => {
 
   // Skipped, open: with the commit retry it ran to the end, but 34 predictions and 33 labels of
   // 8,232 were missing from ClickHouse (where they were lost, producer or consumer, is not found yet).
-  it.skip('loses and repeats nothing through a rolling restart of every broker while ingesting', async () => {
+  it('loses and repeats nothing through a rolling restart of every broker while ingesting', async () => {
     const result = await runFault(
       'rolling restart',
       env.kafka(),
@@ -70,6 +70,6 @@ describe.skip('a three-broker cluster under faults', () => {
       console.log(
         `[fault] ${f.name}: recovered in ${f.recoverMs} ms, peak lag ${f.peakLag}, peak RSS ${f.peakRssMb} MiB`,
       );
-    expect(figures.length).toBe(1);
+    expect(figures.length).toBe(2);
   });
 });

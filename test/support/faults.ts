@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import type { Kafka } from 'kafkajs';
+import { account, expectNothingLost, reportAccounting } from './accounting.js';
 import { californiaTraffic, publishPaced, readTopic, watchLag } from './cluster.js';
 import { waitFor } from './harness.js';
 import { startTestService, type TestService } from './service.js';
@@ -23,6 +24,39 @@ export interface FaultContext {
 
 const POISON = 40;
 const traffic = californiaTraffic();
+
+const idOf = (v: object | string) =>
+  typeof v === 'string' ? undefined : String((v as { prediction_id: string }).prediction_id);
+
+/** First says which side lost anything (producer or consumer), then checks the exact counts. */
+async function assertNothingLost(
+  service: TestService,
+  kafka: Kafka,
+  published: { predictions: (object | string)[]; labels: (object | string)[] },
+  chunk: number,
+): Promise<void> {
+  const { topics } = service.config;
+  const sides = [
+    { kind: 'predictions', topic: topics.predictions, table: 'predictions', values: published.predictions },
+    { kind: 'labels', topic: topics.labels, table: 'labels', values: published.labels },
+  ];
+  const results = [];
+  for (const side of sides) {
+    const stored = await service.rows<{ id: string }>(
+      `SELECT DISTINCT prediction_id AS id FROM ${side.table}`,
+    );
+    const result = account(
+      side.kind,
+      side.values.map(idOf),
+      chunk,
+      await readTopic(kafka, side.topic),
+      new Set(stored.map((r) => r.id)),
+    );
+    reportAccounting(result);
+    results.push(result);
+  }
+  for (const result of results) expectNothingLost(result);
+}
 
 /** Counts every prediction and label once (FINAL) and every poison message once in the dead-letter topic. */
 async function assertExact(service: TestService, kafka: Kafka): Promise<void> {
@@ -122,6 +156,7 @@ export async function runFault(
     const recoverMs = Date.now() - (started || ended);
     const resent = (await publishing).reduce((a, b) => a + b, 0);
     await lag.until(await lag.ends(), 300_000);
+    await assertNothingLost(service, kafka, { predictions, labels: traffic.labels }, chunk);
     await assertExact(service, kafka);
     const figures = {
       name,
