@@ -167,7 +167,15 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<TopicMessa
  * is skipped). `until(n)` resolves when the group has committed at least `n` messages.
  */
 export function watchLag(kafka: Kafka, groupId: string, topics: string[]) {
-  const admin = kafka.admin();
+  let admin = kafka.admin();
+  // kafkajs' admin keeps partition leaders for 5 minutes and fetchTopicOffsets does not refresh
+  // them on NOT_LEADER: after a leader change only a new admin reads the end offsets again.
+  const renew = async () => {
+    const old = admin;
+    admin = kafka.admin();
+    await old.disconnect().catch(() => undefined);
+    await admin.connect().catch(() => undefined);
+  };
   let peak = 0;
   let committed = 0;
   let stopped = false;
@@ -195,7 +203,10 @@ export function watchLag(kafka: Kafka, groupId: string, topics: string[]) {
   const loop = (async () => {
     await admin.connect();
     while (!stopped) {
-      await sample().catch((err: unknown) => (lastError = String(err)));
+      await sample().catch(async (err: unknown) => {
+        lastError = String(err);
+        await renew();
+      });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     await admin.disconnect();
@@ -209,6 +220,7 @@ export function watchLag(kafka: Kafka, groupId: string, topics: string[]) {
       for (;;) {
         const ends = await sample().catch(() => undefined);
         if (ends !== undefined) return ends;
+        await renew();
         await new Promise((resolve) => setTimeout(resolve, 300));
       }
     },

@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import { account, expectNothingLost, reportAccounting } from './accounting.js';
 import { californiaTraffic, publishPaced, readTopic, watchLag } from './cluster.js';
-import { waitFor } from './harness.js';
+import { isolatedEnv, waitFor } from './harness.js';
 import { startTestService, type TestService } from './service.js';
 
 export interface FaultFigures {
@@ -20,6 +20,8 @@ export interface FaultContext {
   service: TestService;
   /** Call when the fault starts (recovery is measured from here; else from the fault's end). */
   faultStarted: () => void;
+  /** The service's environment (topics, group, database): for a second instance of it. */
+  env: Record<string, string>;
 }
 
 const POISON = 40;
@@ -121,11 +123,12 @@ export async function runFault(
   fault: (ctx: FaultContext) => Promise<void>,
   options: { pauseMs: number; chunk?: number } = { pauseMs: 150 },
 ): Promise<FaultFigures> {
-  const service = await startTestService({
+  const env = isolatedEnv({
     MODELWATCH_KAFKA_BROKERS: brokers.join(','),
     MODELWATCH_BATCH_MAX_ROWS: '500',
     MODELWATCH_LOG_LEVEL: 'error',
   });
+  const service = await startTestService(env);
   const { topics, ingest } = service.config;
   const lag = watchLag(kafka, ingest.consumerGroup, [topics.predictions, topics.labels]);
   const startRss = process.memoryUsage().rss;
@@ -149,7 +152,7 @@ export async function runFault(
       120_000,
     );
     let started = 0;
-    await fault({ service, faultStarted: () => (started = Date.now()) });
+    await fault({ service, env, faultStarted: () => (started = Date.now()) });
     const ended = Date.now();
     // Recovered once everything published up to the fault's end is committed.
     await lag.until(await lag.ends(), 300_000);
