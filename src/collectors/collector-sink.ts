@@ -1,8 +1,8 @@
-import type { Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { ModelRegistry, Task } from '../models/index.js';
 import { classifyWriteError, type Database } from '../platform/clickhouse/index.js';
-import { ModelwatchError, errorMessage } from '../platform/errors.js';
-import type { BatchSink } from '../platform/kafka/index.js';
+import { errorMessage } from '../platform/errors.js';
+import { createPartitionedSender, type BatchSink } from '../platform/kafka/index.js';
 import { deadLetterMessage } from './dead-letter.js';
 import { createDecoder, deadLetter, type CollectorTopics, type Decoded, type Table } from './decode.js';
 import type { IngestMetrics } from './ingest-metrics.js';
@@ -12,6 +12,8 @@ export type { CollectorTopics, Decoded } from './decode.js';
 
 export interface CollectorSinkDeps {
   db: Database;
+  /** For the dead-letter topic's partitions (one send per partition: see partitioned-send.ts). */
+  kafka: Kafka;
   producer: Producer;
   models: ModelRegistry;
   metrics: IngestMetrics;
@@ -42,6 +44,8 @@ const INSERT_SETTINGS = { throw_on_max_partitions_per_insert_block: 0 };
 export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded> {
   const { topics } = deps;
   const decode = createDecoder(deps);
+  // Built on first use: `decode` alone (unit tests) needs no Kafka.
+  let sender: ReturnType<typeof createPartitionedSender> | undefined;
 
   async function store(table: Table, items: Decoded[]): Promise<void> {
     if (items.length === 0) return;
@@ -77,24 +81,20 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
   }
 
   async function sendLetters(items: Decoded[]): Promise<void> {
-    const letters = items.flatMap((i) => (i.ok ? [] : [i.letter]));
-    if (letters.length === 0) return;
-    try {
-      // acks=-1 and awaited: a dead letter must be durable before its offset is committed.
-      await deps.producer.send({
-        topic: topics.deadLetter,
+    const lettered = items.filter((i): i is Extract<Decoded, { ok: false }> => !i.ok);
+    if (lettered.length === 0) return;
+    sender ??= createPartitionedSender(deps.kafka, deps.producer);
+    // acks=-1 and awaited: a dead letter must be durable before its offset is committed. Each
+    // partition's letters are marked done as soon as they are acknowledged, so a retry after a
+    // partial failure sends only the others (no source offset is lettered twice).
+    await sender.send(
+      topics.deadLetter,
+      lettered.map((i) => deadLetterMessage(i.letter)),
+      {
         acks: -1,
-        messages: letters.map(deadLetterMessage),
-      });
-    } catch (err) {
-      throw new ModelwatchError(
-        'KAFKA_UNAVAILABLE',
-        `dead letters to ${topics.deadLetter}: ${errorMessage(err)}`,
-        true,
-        { cause: err },
-      );
-    }
-    finish(items, deps.metrics);
+        onSent: (indices) => finish(indices.flatMap((i) => lettered[i] ?? []), deps.metrics),
+      },
+    );
   }
 
   async function write(items: Decoded[]): Promise<void> {

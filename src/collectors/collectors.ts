@@ -23,6 +23,7 @@ export function createCollectors(deps: CollectorsDeps): BatchConsumer {
   const { topics, ingest, metrics } = deps;
   const sink = createCollectorSink({
     db: deps.db,
+    kafka: deps.kafka,
     producer: deps.producer,
     models: deps.models,
     metrics,

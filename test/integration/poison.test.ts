@@ -201,6 +201,7 @@ describe('poison messages', () => {
     const registry = new Registry();
     const sink = createCollectorSink({
       db: service.platform.db,
+      kafka: service.platform.kafka,
       producer: service.platform.producer,
       models: service.use(models).registry,
       metrics: createIngestMetrics(registry),

@@ -3,7 +3,11 @@ import { parse } from 'csv-parse/sync';
 import { Kafka, Partitioners, logLevel, type KafkaMessage, type Message } from 'kafkajs';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/platform/config/index.js';
-import { startLocalCluster, type LocalCluster } from '../../src/platform/kafka/index.js';
+import {
+  createPartitionedSender,
+  startLocalCluster,
+  type LocalCluster,
+} from '../../src/platform/kafka/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
 import { uniqueName } from './harness.js';
 
@@ -89,8 +93,11 @@ export function californiaTraffic(): {
 }
 
 /**
- * Publishes in paced chunks with acks=all, like a real producer: a chunk that fails after the
- * client's retries is sent again (so a message may be written twice; counts use FINAL).
+ * Publishes in paced chunks with acks=all, like a real producer: keyed by prediction_id (SPEC
+ * 3.1), one send per partition (a plain kafkajs send spanning brokers loses messages when a
+ * leader dies mid-send: src/platform/kafka/partitioned-send.ts). A partition's send that fails
+ * after the client's retries is sent again, so a message may be written twice (counts use FINAL).
+ * Returns how many chunks needed a resend.
  */
 export async function publishPaced(
   kafka: Kafka,
@@ -100,20 +107,24 @@ export async function publishPaced(
 ): Promise<number> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
+  const sender = createPartitionedSender(kafka, producer);
   let resent = 0;
   try {
     for (let i = 0; i < values.length; i += options.chunk) {
-      const messages: Message[] = values
-        .slice(i, i + options.chunk)
-        .map((v) => ({ value: typeof v === 'string' ? v : JSON.stringify(v) }));
-      for (;;) {
+      let messages: Message[] = values.slice(i, i + options.chunk).map((v) =>
+        typeof v === 'string'
+          ? { key: null, value: v }
+          : { key: String((v as { prediction_id?: unknown }).prediction_id), value: JSON.stringify(v) },
+      );
+      for (let attempt = 0; messages.length > 0; attempt++) {
+        if (attempt === 1) resent += 1;
+        const sent = new Set<number>();
         try {
-          await producer.send({ topic, messages, acks: -1 });
-          break;
+          await sender.send(topic, messages, { acks: -1, onSent: (ix) => ix.forEach((x) => sent.add(x)) });
         } catch {
-          resent += 1;
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
+        messages = messages.filter((_, x) => !sent.has(x));
       }
       await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
     }
@@ -123,14 +134,16 @@ export async function publishPaced(
   return resent;
 }
 
-/** Every message of `topic` from the beginning to its current end. */
-export async function readTopic(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
+export type TopicMessage = KafkaMessage & { partition: number };
+
+/** Every message of `topic` from the beginning to its current end, with its partition. */
+export async function readTopic(kafka: Kafka, topic: string): Promise<TopicMessage[]> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
   const remaining = new Map(ends.filter((p) => p.high !== p.low).map((p) => [p.partition, BigInt(p.high)]));
-  const out: KafkaMessage[] = [];
+  const out: TopicMessage[] = [];
   if (remaining.size === 0) return out;
   const consumer = kafka.consumer({ groupId: uniqueName('reader') });
   await consumer.connect();
@@ -138,7 +151,7 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<KafkaMessa
   await new Promise<void>((resolve) => {
     void consumer.run({
       eachMessage: async ({ partition, message }) => {
-        out.push(message);
+        out.push({ ...message, partition });
         if (BigInt(message.offset) + 1n >= (remaining.get(partition) ?? 0n)) remaining.delete(partition);
         if (remaining.size === 0) resolve();
         return Promise.resolve();
@@ -154,25 +167,46 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<KafkaMessa
  * is skipped). `until(n)` resolves when the group has committed at least `n` messages.
  */
 export function watchLag(kafka: Kafka, groupId: string, topics: string[]) {
-  const admin = kafka.admin();
+  let admin = kafka.admin();
+  // kafkajs' admin keeps partition leaders for 5 minutes and fetchTopicOffsets does not refresh
+  // them on NOT_LEADER: after a leader change only a new admin reads the end offsets again.
+  const renew = async () => {
+    const old = admin;
+    admin = kafka.admin();
+    await old.disconnect().catch(() => undefined);
+    await admin.connect().catch(() => undefined);
+  };
   let peak = 0;
   let committed = 0;
   let stopped = false;
+  // Per partition "committed/end" at the last sample, and the last failed sample: for a timeout's message.
+  let detail = '';
+  let lastError = '';
   const sample = async () => {
-    const ends = (await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t))))
-      .flat()
-      .reduce((sum, p) => sum + Number(p.high), 0);
+    const perTopic = await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t)));
+    const ends = perTopic.flat().reduce((sum, p) => sum + Number(p.high), 0);
     const offsets = await admin.fetchOffsets({ groupId, topics });
     committed = offsets
       .flatMap((t) => t.partitions)
       .reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     peak = Math.max(peak, ends - committed);
+    detail = offsets
+      .flatMap((t, i) =>
+        t.partitions.map(
+          (p) =>
+            `${t.topic.split('.').pop() ?? ''}/${p.partition}: ${p.offset}/${perTopic[i]?.find((e) => e.partition === p.partition)?.high ?? '?'}`,
+        ),
+      )
+      .join(', ');
     return ends;
   };
   const loop = (async () => {
     await admin.connect();
     while (!stopped) {
-      await sample().catch(() => undefined);
+      await sample().catch(async (err: unknown) => {
+        lastError = String(err);
+        await renew();
+      });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     await admin.disconnect();
@@ -186,6 +220,7 @@ export function watchLag(kafka: Kafka, groupId: string, topics: string[]) {
       for (;;) {
         const ends = await sample().catch(() => undefined);
         if (ends !== undefined) return ends;
+        await renew();
         await new Promise((resolve) => setTimeout(resolve, 300));
       }
     },
@@ -194,7 +229,9 @@ export function watchLag(kafka: Kafka, groupId: string, topics: string[]) {
       const started = Date.now();
       while (committed < target) {
         if (Date.now() - started > timeoutMs)
-          throw new Error(`group ${groupId} at ${committed} of ${target} after ${timeoutMs} ms`);
+          throw new Error(
+            `group ${groupId} at ${committed} of ${target} after ${timeoutMs} ms (committed/end: ${detail}; last failed sample: ${lastError || 'none'})`,
+          );
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       return Date.now() - started;

@@ -1,7 +1,8 @@
 import { expect } from 'vitest';
 import type { Kafka } from 'kafkajs';
+import { account, expectNothingLost, reportAccounting } from './accounting.js';
 import { californiaTraffic, publishPaced, readTopic, watchLag } from './cluster.js';
-import { waitFor } from './harness.js';
+import { isolatedEnv, waitFor } from './harness.js';
 import { startTestService, type TestService } from './service.js';
 
 export interface FaultFigures {
@@ -19,10 +20,45 @@ export interface FaultContext {
   service: TestService;
   /** Call when the fault starts (recovery is measured from here; else from the fault's end). */
   faultStarted: () => void;
+  /** The service's environment (topics, group, database): for a second instance of it. */
+  env: Record<string, string>;
 }
 
 const POISON = 40;
 const traffic = californiaTraffic();
+
+const idOf = (v: object | string) =>
+  typeof v === 'string' ? undefined : String((v as { prediction_id: string }).prediction_id);
+
+/** First says which side lost anything (producer or consumer), then checks the exact counts. */
+async function assertNothingLost(
+  service: TestService,
+  kafka: Kafka,
+  published: { predictions: (object | string)[]; labels: (object | string)[] },
+  chunk: number,
+): Promise<void> {
+  const { topics } = service.config;
+  const sides = [
+    { kind: 'predictions', topic: topics.predictions, table: 'predictions', values: published.predictions },
+    { kind: 'labels', topic: topics.labels, table: 'labels', values: published.labels },
+  ];
+  const results = [];
+  for (const side of sides) {
+    const stored = await service.rows<{ id: string }>(
+      `SELECT DISTINCT prediction_id AS id FROM ${side.table}`,
+    );
+    const result = account(
+      side.kind,
+      side.values.map(idOf),
+      chunk,
+      await readTopic(kafka, side.topic),
+      new Set(stored.map((r) => r.id)),
+    );
+    reportAccounting(result);
+    results.push(result);
+  }
+  for (const result of results) expectNothingLost(result);
+}
 
 /** Counts every prediction and label once (FINAL) and every poison message once in the dead-letter topic. */
 async function assertExact(service: TestService, kafka: Kafka): Promise<void> {
@@ -87,11 +123,12 @@ export async function runFault(
   fault: (ctx: FaultContext) => Promise<void>,
   options: { pauseMs: number; chunk?: number } = { pauseMs: 150 },
 ): Promise<FaultFigures> {
-  const service = await startTestService({
+  const env = isolatedEnv({
     MODELWATCH_KAFKA_BROKERS: brokers.join(','),
     MODELWATCH_BATCH_MAX_ROWS: '500',
     MODELWATCH_LOG_LEVEL: 'error',
   });
+  const service = await startTestService(env);
   const { topics, ingest } = service.config;
   const lag = watchLag(kafka, ingest.consumerGroup, [topics.predictions, topics.labels]);
   const startRss = process.memoryUsage().rss;
@@ -115,13 +152,14 @@ export async function runFault(
       120_000,
     );
     let started = 0;
-    await fault({ service, faultStarted: () => (started = Date.now()) });
+    await fault({ service, env, faultStarted: () => (started = Date.now()) });
     const ended = Date.now();
     // Recovered once everything published up to the fault's end is committed.
     await lag.until(await lag.ends(), 300_000);
     const recoverMs = Date.now() - (started || ended);
     const resent = (await publishing).reduce((a, b) => a + b, 0);
     await lag.until(await lag.ends(), 300_000);
+    await assertNothingLost(service, kafka, { predictions, labels: traffic.labels }, chunk);
     await assertExact(service, kafka);
     const figures = {
       name,

@@ -10,3 +10,10 @@ export {
 export { startLocalBroker, startLocalCluster, type LocalBrokerOptions } from './local-broker/start-broker.js';
 export type { LocalBroker, LocalCluster } from './local-broker/types.js';
 export { assertJavaAndMaven, resolveKafkaJars } from './local-broker/maven-broker.js';
+export {
+  createPartitionedSender,
+  groupByPartition,
+  sendByPartition,
+  type PartitionedSender,
+  type Partitioner,
+} from './partitioned-send.js';

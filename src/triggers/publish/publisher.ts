@@ -55,15 +55,19 @@ export class TriggerPublisher {
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  /** Set while the consumer is rebuilt after kafkajs gave up on it (it never restarts those itself). */
+  private rebuilding = false;
   private failures = 0;
+  /** Consumers rebuilt after a crash kafkajs did not restart (for tests and logs). */
+  restarts = 0;
   /** Pending waits (test delay, backoff), cut short by stop(). */
   private readonly sleepers = new Set<() => void>();
 
   constructor(private readonly options: PublisherOptions) {}
 
-  /** True once the publisher is in its group. */
+  /** True once the publisher is in its group, and false while its consumer is being rebuilt. */
   get running(): boolean {
-    return this.consumer !== undefined && !this.stopped;
+    return this.consumer !== undefined && !this.stopped && !this.rebuilding;
   }
 
   /** The retrain topic's partitions this instance publishes to now. */
@@ -79,6 +83,21 @@ export class TriggerPublisher {
     this.producers = new FencedProducers(kafka, groupId, this.options.logger);
     const [metadata] = (await this.admin.fetchTopicMetadata({ topics: [topic] })).topics;
     this.partitions = metadata?.partitions.length ?? 0;
+    try {
+      await this.join();
+    } catch (err) {
+      // A consumer that crashed while joining is being rebuilt already; anything else fails the start.
+      if (!this.rebuilding) throw err;
+    }
+    this.schedule(0);
+  }
+
+  /**
+   * Makes a consumer in the publisher group the current one and runs it; rejects if it crashed
+   * for good while joining (kafkajs' `run` resolves even then).
+   */
+  private async join(): Promise<void> {
+    const { kafka, topic, groupId } = this.options;
     const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
     const consumer = kafka.consumer({
       groupId,
@@ -86,11 +105,20 @@ export class TriggerPublisher {
       heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
       maxWaitTimeInMs: 500,
     });
+    this.consumer = consumer;
+    let crashed: Error | undefined;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
       this.assigned(payload.memberAssignment[topic] ?? []),
     );
     consumer.on(consumer.events.REBALANCING, () => this.revoked());
-    consumer.on(consumer.events.CRASH, () => this.revoked());
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.revoked();
+      // kafkajs restarts itself after a retriable error; after any other the consumer stays
+      // stopped (seen after a leader kill: KafkaJSNonRetriableError), so it is rebuilt here.
+      if (payload.restart) return;
+      crashed = payload.error;
+      void this.rebuild(consumer, payload.error);
+    });
     consumer.on(consumer.events.STOP, () => this.revoked());
     // Also for fetches holding only transaction markers, which reach no eachBatch.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -100,8 +128,39 @@ export class TriggerPublisher {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     // No commits: every assignment reads its partition from the start (see README.md).
     await consumer.run({ autoCommit: false, eachBatch: (payload) => Promise.resolve(this.read(payload)) });
-    this.consumer = consumer;
-    this.schedule(0);
+    if (crashed) throw crashed;
+  }
+
+  /**
+   * Replaces a consumer kafkajs will not restart, with backoff, until one runs or the publisher
+   * stops. Readiness reports the publisher not running meanwhile.
+   */
+  private async rebuild(crashed: Consumer, error: Error): Promise<void> {
+    if (crashed !== this.consumer || this.rebuilding || this.stopped) return;
+    this.rebuilding = true;
+    this.options.logger.error(
+      { err: errorMessage(error), groupId: this.options.groupId },
+      'retrain publisher consumer stopped after a non-retriable error; rebuilding it',
+    );
+    await crashed.disconnect().catch(() => undefined);
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await this.join();
+        this.restarts += 1;
+        this.options.logger.warn({ attempt }, 'retrain publisher consumer rebuilt');
+        break;
+      } catch (err) {
+        this.options.logger.warn(
+          { err: errorMessage(err), attempt },
+          'retrain publisher consumer could not be rebuilt yet; retrying',
+        );
+        await this.consumer?.disconnect().catch(() => undefined);
+        await this.sleep(backoff(attempt));
+      }
+    }
+    // Stopped mid-rebuild: stop() may have disconnected the previous consumer, not this one.
+    if (this.stopped) await this.consumer?.disconnect().catch(() => undefined);
+    this.rebuilding = false;
   }
 
   async stop(): Promise<void> {
@@ -209,11 +268,29 @@ export class TriggerPublisher {
           { err: errorMessage(err), partition: p },
           'retrain publisher could not read the end of its partition; retrying',
         );
+        await this.renewAdmin();
         setTimeout(() => {
           if (generation === this.generation) this.refreshTarget(p);
         }, 1_000).unref();
       }
     })();
+  }
+
+  /**
+   * kafkajs' admin keeps its partition leaders for metadataMaxAge (5 min) and fetchTopicOffsets
+   * gives up on NOT_LEADER without refreshing them: after a leader change the end offsets stayed
+   * unreadable for minutes (seen on the three-broker cluster). A new admin starts from fresh metadata.
+   */
+  private async renewAdmin(): Promise<void> {
+    const old = this.admin;
+    const admin = this.options.kafka.admin();
+    try {
+      await admin.connect();
+    } catch {
+      return;
+    }
+    this.admin = admin;
+    await old?.disconnect().catch(() => undefined);
   }
 
   private caughtUp(p: number): boolean {
