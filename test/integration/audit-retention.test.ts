@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { audit, verifyStore } from '../../src/audit/index.js';
+import { audit, runSqlCheck, verifyStore } from '../../src/audit/index.js';
 import { accessEvent, label, prediction } from '../support/events.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
@@ -108,6 +108,7 @@ describe('retention', () => {
     // What remains verifies, from the anchor (the route reads the anchors too).
     expect(await verifyStore(service.platform.db)).toMatchObject({ ok: true });
     expect((await api(service, 'GET', '/api/v1/audit/verify')).body).toMatchObject({ ok: true });
+    expect(await runSqlCheck(service.platform.db)).toEqual([]);
     // Held digests: an entry before the anchor cannot be checked (its row is gone by design), one
     // at the anchor is checked against the anchor's hash, later ones against the rows.
     expect(await verifyStore(service.platform.db, { digest: held })).toMatchObject({ ok: true });
@@ -167,6 +168,7 @@ describe('retention', () => {
       position: 45,
       reason: 'gap',
     });
+    expect(await runSqlCheck(service.platform.db)).toEqual([{ chain, position: 45, reason: 'gap' }]);
     const refused = await retention.job.run(now + 40 * DAY);
     expect(refused.refused.map((r) => r.chain)).toContain(chain);
     expect(await n(service, `SELECT min(position) AS n FROM audit_events WHERE chain = '${chain}'`)).toBe(44);
