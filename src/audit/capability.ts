@@ -1,9 +1,14 @@
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
+import { errorMessage } from '../platform/errors.js';
+import { SerialLoop } from '../platform/loop/index.js';
 import { AuditLog, type AuditRecorder } from './audit-log.js';
 import { createAuditConsumer, type AuditConsumer } from './consumer.js';
 import { DigestPublisher } from './digest-publisher.js';
+import { legalHoldRoutes } from './legal-hold-routes.js';
+import { LegalHolds } from './legal-holds.js';
 import { provenanceRoute } from './provenance-route.js';
+import { RetentionJob, type RetentionReport } from './retention.js';
 import { auditRoutes } from './routes.js';
 import { auditMigrations } from './schema.js';
 
@@ -14,6 +19,9 @@ export interface AuditCapability extends Capability {
   recorder: AuditRecorder;
   consumer: AuditConsumer;
   digests: DigestPublisher;
+  holds: LegalHolds;
+  /** Retention; runs every MODELWATCH_RETENTION_INTERVAL once started (`runOnce` for tests and tools). */
+  retention: SerialLoop<RetentionReport> & { job: RetentionJob };
 }
 
 /**
@@ -49,13 +57,32 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       logger,
       intervalMs: config.audit.digestIntervalMs,
     });
+    const holds = new LegalHolds(db);
+    const job = new RetentionJob({
+      db,
+      recorder: log,
+      holds,
+      logger: logger.child({ component: 'retention' }),
+      policy: config.audit.retention,
+    });
+    const retention = Object.assign(
+      new SerialLoop(() => job.run(), {
+        intervalMs: config.audit.retention.intervalMs,
+        onError: (err) =>
+          logger.error({ err: errorMessage(err) }, 'retention run failed; retrying next interval'),
+      }),
+      { job },
+    );
     let joined = false;
     return {
       log,
       recorder: log,
       consumer,
       digests,
+      holds,
+      retention,
       routes: async (app) => {
+        await app.register(legalHoldRoutes(holds));
         await app.register(auditRoutes({ db, digests: () => digests.published() }));
         await app.register(provenanceRoute({ db, versions: (model) => registry.list(model) }));
       },
@@ -64,8 +91,10 @@ export const audit: CapabilityDefinition<AuditCapability> = {
         await consumer.start();
         joined = true;
         digests.start();
+        retention.start();
       },
       async stop() {
+        await retention.stop();
         await log.stop();
         if (!joined) return;
         await consumer.stop();

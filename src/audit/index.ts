@@ -99,3 +99,6 @@ export {
   type ProvenanceAccess,
   type ProvenancePrediction,
 } from './provenance.js';
+export { ANCHORS_TABLE, readAnchors, type StoredAnchor } from './anchors.js';
+export { LegalHolds, type LegalHold } from './legal-holds.js';
+export { RetentionJob, type ChainTrim, type RetentionPolicy, type RetentionReport } from './retention.js';

@@ -37,4 +37,30 @@ export const auditMigrations: Migration[] = [
       ORDER BY (chain, position)`,
     ],
   },
+  {
+    version: 101,
+    name: 'audit_anchors and legal_holds: retention that leaves the rest verifiable',
+    statements: ({ onCluster, engine }) => [
+      // One row per prefix deletion: where the remaining chain resumes. Never deleted itself.
+      `CREATE TABLE IF NOT EXISTS audit_anchors${onCluster} (
+        chain String,
+        through_position UInt64,
+        through_hash String,
+        cutoff DateTime64(3, 'UTC'),
+        deleted_rows UInt64,
+        deleted_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      ) ENGINE = ${engine('ReplacingMergeTree')}
+      ORDER BY (chain, through_position)`,
+      // The latest revision per model wins: set (held) or released.
+      `CREATE TABLE IF NOT EXISTS legal_holds${onCluster} (
+        model_id String,
+        held Bool,
+        reason String,
+        principal String,
+        at DateTime64(3, 'UTC'),
+        revision UInt64
+      ) ENGINE = ${engine('ReplacingMergeTree', 'revision')}
+      ORDER BY model_id`,
+    ],
+  },
 ];

@@ -2,7 +2,8 @@
  * The auditor's check in ClickHouse SQL alone, kept here so the README's SQL is the SQL the tests
  * run. Each row is checked against the row before it in its chain; the first flagged row of a
  * chain is its first broken position (what `verifyStore` reports for the same tampering, except
- * the JSON-level checks: canonical text and extracted columns).
+ * the JSON-level checks: canonical text and extracted columns). A chain whose prefix retention
+ * deleted starts after its latest anchor in `audit_anchors` (README, "Retention").
  */
 import type { Database } from '../platform/clickhouse/index.js';
 import type { BreakReason } from './verify.js';
@@ -16,9 +17,17 @@ export const SQL_CHECK = `SELECT chain, multiIf(
 FROM (
   SELECT chain, position, prev_hash, hash,
          lower(hex(SHA256(concat(prev_hash, record)))) AS recomputed,
-         lagInFrame(hash, 1, repeat('0', 64)) OVER w AS expected_prev,
-         lagInFrame(position, 1, toUInt64(0)) OVER w AS prev_position
-  FROM (SELECT DISTINCT chain, position, prev_hash, hash, record FROM audit_events)
+         lagInFrame(hash, 1, anchor_hash) OVER w AS expected_prev,
+         lagInFrame(position, 1, anchor_position) OVER w AS prev_position
+  FROM (
+    SELECT DISTINCT e.chain AS chain, e.position AS position, e.prev_hash AS prev_hash, e.hash AS hash,
+           e.record AS record, a.p AS anchor_position,
+           if(a.c = '', repeat('0', 64), a.h) AS anchor_hash
+    FROM audit_events AS e
+    LEFT JOIN (SELECT chain AS c, max(through_position) AS p, argMax(through_hash, through_position) AS h
+               FROM audit_anchors GROUP BY chain) AS a ON e.chain = a.c
+    WHERE a.c = '' OR e.position > a.p
+  )
   WINDOW w AS (PARTITION BY chain ORDER BY position, hash ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
 WHERE position != prev_position + 1 OR prev_hash != expected_prev OR recomputed != hash

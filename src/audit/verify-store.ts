@@ -1,5 +1,6 @@
 /** Verification of everything stored in `audit_events`, optionally against held digests. */
 import type { Database } from '../platform/clickhouse/index.js';
+import { readAnchors } from './anchors.js';
 import { streamLinks } from './link-reader.js';
 import { listChains, readAt } from './store.js';
 import {
@@ -13,7 +14,7 @@ import {
 export interface VerifyOptions {
   /** Held chain heads; each must still be stored with the same hash. */
   digest?: readonly DigestEntry[];
-  /** Chains whose prefix retention deleted: verification resumes after the anchor. */
+  /** Chains whose prefix retention deleted: verification resumes after the anchor. @default the stored anchors (`audit_anchors`) */
   anchors?: ReadonlyMap<string, ChainAnchor>;
   /** Also re-canonicalize every record in JavaScript (see VerifierOptions). @default false */
   checkCanonical?: boolean;
@@ -36,6 +37,7 @@ export interface VerifyReport {
 
 export async function verifyStore(db: Database, options: VerifyOptions = {}): Promise<VerifyReport> {
   const stored = await listChains(db);
+  const anchors = options.anchors ?? (await readAnchors(db));
   const lasts = new Map(stored.map((c) => [c.chain, c.last]));
   const digestChains = new Set((options.digest ?? []).map((e) => e.chain));
   const only = options.chains ? new Set(options.chains) : undefined;
@@ -44,7 +46,7 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
   const broken: BrokenLink[] = [];
   for (const chain of names) {
     const last = lasts.get(chain) ?? 0;
-    const anchor = options.anchors?.get(chain);
+    const anchor = anchors.get(chain);
     const verifier = new ChainVerifier(chain, {
       ...(anchor ? { anchor } : {}),
       checkCanonical: options.checkCanonical === true,
@@ -61,7 +63,7 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
     }
     checked += verifier.checked;
     const entries = (options.digest ?? []).filter((e) => e.chain === chain);
-    const found = [verifier.firstBroken, await checkDigest(db, entries, last)].filter(
+    const found = [verifier.firstBroken, await checkDigest(db, entries, last, anchor)].filter(
       (b): b is BrokenLink => b !== undefined,
     );
     const earliest = found.sort((a, b) => a.position - b.position)[0];
@@ -81,8 +83,17 @@ async function checkDigest(
   db: Database,
   entries: readonly DigestEntry[],
   last: number,
+  anchor: ChainAnchor | undefined,
 ): Promise<BrokenLink | undefined> {
   for (const entry of [...entries].sort((a, b) => a.position - b.position)) {
+    // Retention deleted the rows up to the anchor: an entry there is checked against the anchor's
+    // hash, one before it cannot be checked any more (its row is gone by design).
+    if (anchor && entry.position < anchor.position) continue;
+    if (anchor && entry.position === anchor.position) {
+      const problem = checkDigestEntry(entry, [{ hash: anchor.hash }], Math.max(last, anchor.position));
+      if (problem) return problem;
+      continue;
+    }
     const rows = entry.position <= last ? await readAt(db, entry.chain, entry.position) : [];
     const problem = checkDigestEntry(entry, rows, last);
     if (problem) return problem;

@@ -2,6 +2,7 @@
  * The route table of SPEC 9 for the tests that walk every route of the OpenAPI document: the
  * least role each route needs, and a valid request for it on the service `seedRoutes` prepared.
  */
+import { audit } from '../../src/audit/index.js';
 import { auth } from '../../src/auth/index.js';
 import { prediction } from './events.js';
 import { produce, waitFor } from './harness.js';
@@ -96,6 +97,19 @@ export const SPEC9_ROUTES: Record<string, RouteSpec> = {
     role: 'auditor',
     sample: () => ({ url: '/api/v1/predictions/p-1/provenance' }),
   },
+  // Not in SPEC 9's table (SPEC 8 asks for the hold): a change is admin, reading holds is the auditor's.
+  'PUT /api/v1/models/{model}/legal-hold': {
+    role: 'admin',
+    sample: () => ({ url: '/api/v1/models/credit-risk/legal-hold', body: { reason: 'walk' } }),
+  },
+  'DELETE /api/v1/models/{model}/legal-hold': {
+    role: 'admin',
+    sample: async (ctx) => {
+      await ctx.service.use(audit).holds.write('credit-risk', true, 'walk', 'test');
+      return { url: '/api/v1/models/credit-risk/legal-hold' };
+    },
+  },
+  'GET /api/v1/legal-holds': { role: 'auditor', sample: () => ({ url: '/api/v1/legal-holds' }) },
   'POST /api/v1/keys': {
     role: 'admin',
     sample: () => ({ url: '/api/v1/keys', body: { role: 'viewer', name: 'walk' } }),

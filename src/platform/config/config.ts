@@ -27,22 +27,39 @@ const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
 
 const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
+const DURATION_MESSAGE = "expected a duration such as '30s', '15m', '2h' or '1d' (at most 3650d)";
+
 /** `<n>ms`, `<n>s`, `<n>m`, `<n>h` or `<n>d` (n a whole number) → milliseconds, at most 3650 days. */
+function durationMs(v: string): number {
+  const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(v);
+  const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS] : Number.NaN;
+  return ms <= 3650 * DURATION_UNITS.d ? ms : Number.NaN;
+}
+
+/** A duration that may be left unset (undefined: no limit). */
+const optionalDuration = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '') return undefined;
+    const ms = durationMs(v);
+    if (Number.isNaN(ms) || ms === 0) {
+      ctx.addIssue({ code: 'custom', message: DURATION_MESSAGE.replace('(', 'above 0 (') });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 const duration = (fallback: string) =>
   z
     .string()
     .trim()
     .default(fallback)
     .transform((v, ctx) => {
-      const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(v);
-      const ms = match
-        ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS]
-        : Number.NaN;
-      if (!(ms <= 3650 * DURATION_UNITS.d)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: "expected a duration such as '30s', '15m', '2h' or '1d' (at most 3650d)",
-        });
+      const ms = durationMs(v);
+      if (Number.isNaN(ms)) {
+        ctx.addIssue({ code: 'custom', message: DURATION_MESSAGE });
         return z.NEVER;
       }
       return ms;
@@ -76,6 +93,9 @@ const clickhouseUrl = z
     }
   }, 'expected an http(s) URL such as http://user:pass@host:8123/modelwatch')
   .optional();
+
+/** Six months and a day: the floor for audit retention unless forced (SPEC 8). */
+export const AUDIT_RETENTION_FLOOR_MS = 183 * DURATION_UNITS.d;
 
 /** The whole environment contract, SPEC section 2: every variable optional. */
 const envSchema = z
@@ -141,6 +161,11 @@ const envSchema = z
     MODELWATCH_AUDIT_DIGEST_INTERVAL: duration('5m'),
     MODELWATCH_AUDIT_BATCH_MAX_MS: positiveInt(500, 600_000),
     MODELWATCH_RATE_LIMIT_WINDOW: duration('1m'),
+    MODELWATCH_RETENTION_PREDICTIONS: optionalDuration,
+    MODELWATCH_RETENTION_LABELS: optionalDuration,
+    MODELWATCH_RETENTION_AUDIT: duration('365d'),
+    MODELWATCH_RETENTION_AUDIT_FORCE: flag,
+    MODELWATCH_RETENTION_INTERVAL: duration('1h'),
     MODELWATCH_RATE_LIMIT_AUTH_FAILURES: positiveInt(20, 1_000_000_000),
     MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_KEY: positiveInt(60, 1_000_000_000),
     MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_ADDRESS: positiveInt(120, 1_000_000_000),
@@ -160,6 +185,24 @@ const envSchema = z
         path: ['MODELWATCH_KAFKA_SASL_USERNAME'],
         message:
           'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
+      });
+    }
+    if (
+      env.MODELWATCH_RETENTION_AUDIT < AUDIT_RETENTION_FLOOR_MS &&
+      env.MODELWATCH_RETENTION_AUDIT_FORCE !== true
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MODELWATCH_RETENTION_AUDIT'],
+        message:
+          'audit records are kept at least 183d (EU AI Act Art. 19 and 26: six months); set MODELWATCH_RETENTION_AUDIT_FORCE=true to go below',
+      });
+    }
+    if (env.MODELWATCH_RETENTION_INTERVAL < 1_000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MODELWATCH_RETENTION_INTERVAL'],
+        message: 'expected an interval of at least 1s',
       });
     }
     if (env.MODELWATCH_RATE_LIMIT_WINDOW < 1_000) {
@@ -290,6 +333,21 @@ export interface AuditConfig {
   digestIntervalMs: number;
   /** Chain a batch of audit records this long after its first one. @default 500 */
   batchMaxMs: number;
+  retention: RetentionConfig;
+}
+
+/** What retention deletes and how often it runs (src/audit/README.md, "Retention"). */
+export interface RetentionConfig {
+  /** Predictions (and their shadow scores) older than this by event time are deleted. @default undefined (kept) */
+  predictionsMs: number | undefined;
+  /** Labels older than this by event time are deleted. @default undefined (kept) */
+  labelsMs: number | undefined;
+  /** Audit records older than this are deleted; below 183 days only with `forced`. @default 31536000000 (365d) */
+  auditMs: number;
+  /** MODELWATCH_RETENTION_AUDIT_FORCE: allow audit retention below 183 days. @default false */
+  forced: boolean;
+  /** Pause between retention runs. @default 3600000 (1h) */
+  intervalMs: number;
 }
 
 export interface Config {
@@ -397,6 +455,13 @@ function toConfig(env: Env): Config {
       consumerGroup: env.MODELWATCH_AUDIT_CONSUMER_GROUP ?? `${env.MODELWATCH_CONSUMER_GROUP}-audit`,
       digestIntervalMs: env.MODELWATCH_AUDIT_DIGEST_INTERVAL,
       batchMaxMs: env.MODELWATCH_AUDIT_BATCH_MAX_MS,
+      retention: {
+        predictionsMs: env.MODELWATCH_RETENTION_PREDICTIONS,
+        labelsMs: env.MODELWATCH_RETENTION_LABELS,
+        auditMs: env.MODELWATCH_RETENTION_AUDIT,
+        forced: env.MODELWATCH_RETENTION_AUDIT_FORCE ?? false,
+        intervalMs: env.MODELWATCH_RETENTION_INTERVAL,
+      },
     },
     cacheDir: path.resolve(env.MODELWATCH_CACHE_DIR),
     logLevel: env.MODELWATCH_LOG_LEVEL,

@@ -1,4 +1,4 @@
-export { loadConfig } from './config.js';
+export { AUDIT_RETENTION_FLOOR_MS, loadConfig } from './config.js';
 export type {
   Config,
   KafkaConfig,
@@ -7,4 +7,7 @@ export type {
   IngestConfig,
   ApiConfig,
   DriftLimitsConfig,
+  RetentionConfig,
+  RateLimitConfig,
+  AuditConfig,
 } from './config.js';

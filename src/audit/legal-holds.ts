@@ -1,0 +1,59 @@
+/** Legal holds per model (`legal_holds`): while a model is held, retention deletes none of its data. */
+import type { Database } from '../platform/clickhouse/index.js';
+
+export interface LegalHold {
+  model_id: string;
+  held: boolean;
+  reason: string;
+  principal: string;
+  at: string;
+}
+
+export class LegalHolds {
+  constructor(private readonly db: Database) {}
+
+  /** Sets (held) or releases a hold; the latest revision wins. */
+  async write(
+    modelId: string,
+    held: boolean,
+    reason: string,
+    principal: string,
+    now = Date.now(),
+  ): Promise<LegalHold> {
+    const current = await this.get(modelId);
+    const revision = Math.max(now, (current ? Date.parse(current.at) : 0) + 1);
+    await this.db.client.insert({
+      table: 'legal_holds',
+      format: 'JSONEachRow',
+      values: [{ model_id: modelId, held, reason, principal, at: now, revision }],
+    });
+    return { model_id: modelId, held, reason, principal, at: new Date(now).toISOString() };
+  }
+
+  async get(modelId: string): Promise<LegalHold | undefined> {
+    return (await this.list(modelId))[0];
+  }
+
+  /** Every model that ever had a hold, held or released, by model. */
+  async list(modelId?: string): Promise<LegalHold[]> {
+    const result = await this.db.client.query({
+      query: `SELECT model_id, held, reason, principal, toUnixTimestamp64Milli(at) AS at_ms FROM legal_holds FINAL
+              ${modelId === undefined ? '' : 'WHERE model_id = {model:String}'} ORDER BY model_id`,
+      query_params: modelId === undefined ? {} : { model: modelId },
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<
+      Omit<LegalHold, 'at' | 'held'> & { held: boolean | number; at_ms: number | string }
+    >();
+    return rows.map(({ at_ms, held, ...r }) => ({
+      ...r,
+      held: held === true || Number(held) === 1,
+      at: new Date(Number(at_ms)).toISOString(),
+    }));
+  }
+
+  /** Models under hold now. */
+  async held(): Promise<string[]> {
+    return (await this.list()).filter((h) => h.held).map((h) => h.model_id);
+  }
+}
