@@ -4,6 +4,7 @@ import { createAuditConsumer, type AuditConsumer } from './consumer.js';
 import { DigestPublisher } from './digest-publisher.js';
 import { auditRoutes } from './routes.js';
 import { auditMigrations } from './schema.js';
+import { createAuditVerifier, type AuditVerifier } from './verify-metrics.js';
 
 export interface AuditCapability extends Capability {
   /** Records API calls and state changes (through the audit topic). */
@@ -12,6 +13,8 @@ export interface AuditCapability extends Capability {
   recorder: AuditRecorder;
   consumer: AuditConsumer;
   digests: DigestPublisher;
+  /** Periodic verification behind the `modelwatch_audit_chains_verified` gauge. */
+  verifier: AuditVerifier;
 }
 
 /**
@@ -27,7 +30,7 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       load: async () => (await import('./verify-command.js')).auditCommand,
     },
   },
-  create({ config, kafka, db, producer, logger }) {
+  create({ config, kafka, db, producer, logger, registry }) {
     const log = new AuditLog({ producer, topic: config.audit.topic, logger });
     const consumer = createAuditConsumer({
       kafka,
@@ -46,20 +49,34 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       logger,
       intervalMs: config.audit.digestIntervalMs,
     });
+    const verifier = createAuditVerifier({
+      db,
+      registry,
+      logger,
+      digests: () => digests.published(),
+      intervalMs: config.audit.verifyIntervalMs,
+    });
     let joined = false;
     return {
       log,
       recorder: log,
       consumer,
       digests,
-      routes: auditRoutes({ db, digests: () => digests.published() }),
+      verifier,
+      routes: auditRoutes({
+        db,
+        digests: () => digests.published(),
+        onVerified: (report) => verifier.record(report),
+      }),
       async start() {
         await log.start();
         await consumer.start();
         joined = true;
         digests.start();
+        verifier.start();
       },
       async stop() {
+        await verifier.stop();
         await log.stop();
         if (!joined) return;
         await consumer.stop();

@@ -139,6 +139,7 @@ const envSchema = z
     MODELWATCH_TOPIC_AUDIT: z.string().min(1).default('ml.audit-events'),
     MODELWATCH_AUDIT_CONSUMER_GROUP: optionalText,
     MODELWATCH_AUDIT_DIGEST_INTERVAL: duration('5m'),
+    MODELWATCH_AUDIT_VERIFY_INTERVAL: duration('1h'),
     MODELWATCH_AUDIT_BATCH_MAX_MS: positiveInt(500, 600_000),
     MODELWATCH_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -263,6 +264,8 @@ export interface AuditConfig {
   digestIntervalMs: number;
   /** Chain a batch of audit records this long after its first one. @default 500 */
   batchMaxMs: number;
+  /** Every chain is re-verified this often, for the `modelwatch_audit_chains_verified` gauge. @default 3600000 (1h) */
+  verifyIntervalMs: number;
 }
 
 export interface Config {
@@ -364,6 +367,7 @@ function toConfig(env: Env): Config {
       consumerGroup: env.MODELWATCH_AUDIT_CONSUMER_GROUP ?? `${env.MODELWATCH_CONSUMER_GROUP}-audit`,
       digestIntervalMs: env.MODELWATCH_AUDIT_DIGEST_INTERVAL,
       batchMaxMs: env.MODELWATCH_AUDIT_BATCH_MAX_MS,
+      verifyIntervalMs: env.MODELWATCH_AUDIT_VERIFY_INTERVAL,
     },
     cacheDir: path.resolve(env.MODELWATCH_CACHE_DIR),
     logLevel: env.MODELWATCH_LOG_LEVEL,
