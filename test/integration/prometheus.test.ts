@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { audit } from '../../src/audit/index.js';
 import { metrics } from '../../src/metrics/index.js';
@@ -12,6 +13,7 @@ import {
 import { waitFor } from '../support/harness.js';
 import {
   hasBinary,
+  loadedRules,
   scrapeHealth,
   startPrometheus,
   type PromSeries,
@@ -54,7 +56,11 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
   it('every panel query returns series from the scraped service', { timeout: 240_000 }, async () => {
     const service = await startTestService();
     const address = new URL(service.url).host;
-    const prometheus = await startPrometheus({ address, key: service.config.api.adminKey });
+    const prometheus = await startPrometheus({
+      address,
+      key: service.config.api.adminKey,
+      ruleFiles: [path.resolve(import.meta.dirname, '../../deploy/prometheus/alerts.yml')],
+    });
     const start = Math.floor(Date.now() / 1000);
 
     await playCaliforniaTraffic(service);
@@ -86,5 +92,24 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
     // The model variable lists the model the traffic came from.
     const variables = await resolveVariables(prometheus);
     expect(variables.get('modelwatch-models')?.get('model')).toBe(CALIFORNIA);
+
+    // The shipped alert rules evaluate without error on the real series. Active (pending or
+    // firing) on this traffic: the malformed message, the drifted latest window, and the quality of
+    // version 2's hour under the accuracy and F1 floors; nothing else.
+    const active = await waitFor('the dead-letter and drift alerts', async () => {
+      const rules = await loadedRules(prometheus);
+      const broken = rules.filter((r) => r.health !== 'ok');
+      if (broken.length > 0) throw new Error(JSON.stringify(broken));
+      const alerting = rules.flatMap((r) =>
+        (r.alerts ?? []).map((a) => `${r.name} ${a.labels['topic'] ?? a.labels['model'] ?? ''}`),
+      );
+      const wanted = ['ModelwatchDeadLetters', 'ModelwatchDatasetDrift'];
+      return wanted.every((w) => alerting.some((a) => a.startsWith(w))) ? alerting : undefined;
+    });
+    expect([...new Set(active)].sort()).toEqual([
+      'ModelwatchDatasetDrift california',
+      `ModelwatchDeadLetters ${service.config.topics.predictions}`,
+      'ModelwatchQualityBelowFloor california',
+    ]);
   });
 });

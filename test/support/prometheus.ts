@@ -30,6 +30,8 @@ export interface PrometheusTarget {
    * public (MODELWATCH_METRICS_PUBLIC=true) or needs a viewer key.
    */
   key?: string;
+  /** Rule files Prometheus loads and evaluates every second. */
+  ruleFiles?: string[];
 }
 
 export interface RunningPrometheus {
@@ -54,6 +56,7 @@ export function scrapeConfig(target: PrometheusTarget, keyFile?: string): string
     'global:',
     '  scrape_interval: 1s',
     '  evaluation_interval: 1s',
+    ...(target.ruleFiles?.length ? ['rule_files:', ...target.ruleFiles.map((f) => `  - ${f}`)] : []),
     'scrape_configs:',
     '  - job_name: modelwatch',
     '    metrics_path: /metrics',
@@ -129,6 +132,21 @@ async function api(url: string): Promise<{ data: unknown }> {
   const body = (await response.json()) as { status: string; data: unknown; error?: string };
   if (body.status !== 'success') throw new Error(`${url}: ${body.error ?? response.status}`);
   return body;
+}
+
+export interface PromRule {
+  name: string;
+  type: 'alerting' | 'recording';
+  health: string;
+  lastError?: string;
+  state?: string;
+  alerts?: { labels: Record<string, string>; state: string }[];
+}
+
+/** Every loaded rule with its health and, for alerts, the active alerts. */
+export async function loadedRules(prometheus: RunningPrometheus): Promise<PromRule[]> {
+  const body = await api(`${prometheus.url}/api/v1/rules`);
+  return (body.data as { groups: { rules: PromRule[] }[] }).groups.flatMap((g) => g.rules);
 }
 
 /** Targets and their health as Prometheus last scraped them. */
