@@ -29,7 +29,7 @@ describe('docker-compose.yml', () => {
     expect(volumesOf(service('clickhouse'))).toContainEqual(['clickhouse-data', '/var/lib/clickhouse']);
     expect(volumesOf(service('prometheus'))).toContainEqual(['prometheus-data', '/prometheus']);
     expect(volumesOf(service('grafana'))).toContainEqual(['grafana-data', '/var/lib/grafana']);
-    const declared = /\nvolumes:\n((?:  .*\n?)+)/.exec(compose)![1]!;
+    const declared = /\nvolumes:\n((?: {2}.*\n?)+)/.exec(compose)![1]!;
     for (const v of ['kafka-data', 'clickhouse-data', 'prometheus-data', 'grafana-data'])
       expect(declared).toContain(`  ${v}:`);
   });
