@@ -1,3 +1,4 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { audit } from '../../src/audit/index.js';
@@ -10,7 +11,9 @@ import {
   parseLabelValues,
   promVariableText,
 } from '../support/dashboards.js';
-import { waitFor } from '../support/harness.js';
+import { dumpDom, screenshot } from '../support/chromium.js';
+import { tempDir, waitFor } from '../support/harness.js';
+import { panelChartHtml } from '../support/panel-chart.js';
 import {
   hasBinary,
   loadedRules,
@@ -50,6 +53,34 @@ async function resolveVariables(prometheus: RunningPrometheus): Promise<Map<stri
     byDashboard.set(variable.dashboard, texts);
   }
   return byDashboard;
+}
+
+/** docs/dashboard-panel.png: the models dashboard's "Predictions by version" panel data. */
+async function panelScreenshot(
+  prometheus: RunningPrometheus,
+  variables: Map<string, Map<string, string>>,
+  start: number,
+): Promise<void> {
+  const panel = dashboardTargets().find(
+    (t) => t.dashboard === 'modelwatch-models' && t.panel === 'Predictions by version',
+  )!;
+  const expr = interpolatePromQL(panel.expr!, variables.get('modelwatch-models')!);
+  const series = await prometheus.query(expr, { start, end: Math.ceil(Date.now() / 1000), step: 1 });
+  const dir = tempDir('modelwatch-panel-');
+  const html = path.join(dir, 'panel.html');
+  writeFileSync(
+    html,
+    panelChartHtml(
+      panel.panel,
+      expr,
+      series.map((s) => ({ legend: `version ${s.metric['version'] ?? ''}`, data: s })),
+    ),
+  );
+  const { console: messages } = await dumpDom(html);
+  expect(messages).toEqual([expect.stringMatching(/^"panel rendered: 2 series"/)]);
+  await screenshot(html, path.join(dir, 'panel.png'), { width: 900, height: 440 });
+  mkdirSync('docs', { recursive: true });
+  copyFileSync(path.join(dir, 'panel.png'), 'docs/dashboard-panel.png');
 }
 
 describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () => {
@@ -96,16 +127,18 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
     // The shipped alert rules evaluate without error on the real series. Active (pending or
     // firing) on this traffic: the malformed message, the drifted latest window, and the quality of
     // version 2's hour under the accuracy and F1 floors; nothing else.
-    const active = await waitFor('the dead-letter and drift alerts', async () => {
+    const active = await waitFor('the dead-letter, drift and quality alerts', async () => {
       const rules = await loadedRules(prometheus);
       const broken = rules.filter((r) => r.health !== 'ok');
       if (broken.length > 0) throw new Error(JSON.stringify(broken));
       const alerting = rules.flatMap((r) =>
         (r.alerts ?? []).map((a) => `${r.name} ${a.labels['topic'] ?? a.labels['model'] ?? ''}`),
       );
-      const wanted = ['ModelwatchDeadLetters', 'ModelwatchDatasetDrift'];
+      const wanted = ['ModelwatchDeadLetters', 'ModelwatchDatasetDrift', 'ModelwatchQualityBelowFloor'];
       return wanted.every((w) => alerting.some((a) => a.startsWith(w))) ? alerting : undefined;
     });
+    if (process.env['MODELWATCH_UPDATE_DOCS'] === '1') await panelScreenshot(prometheus, variables, start);
+
     expect([...new Set(active)].sort()).toEqual([
       'ModelwatchDatasetDrift california',
       `ModelwatchDeadLetters ${service.config.topics.predictions}`,
