@@ -77,7 +77,10 @@ describe('dashboards’ ClickHouse SQL on the seeded engine', () => {
         expect(isNumber(typed.at(-1)![1]), `${name}: value is ${typed.at(-1)![1]}`).toBe(true);
       }
       if (t.panel.startsWith('annotation')) {
-        expect(typed.map(([, type]) => type), name).toEqual([
+        expect(
+          typed.map(([, type]) => type),
+          name,
+        ).toEqual([
           expect.stringMatching(/^DateTime64/),
           expect.stringMatching(/^DateTime64/),
           expect.stringMatching(/^(LowCardinality\()?String\)?$/),
