@@ -11,6 +11,7 @@ import { provenanceRoute } from './provenance-route.js';
 import { RetentionJob, type RetentionReport } from './retention.js';
 import { auditRoutes } from './routes.js';
 import { auditMigrations } from './schema.js';
+import { createAuditVerifier, type AuditVerifier } from './verify-metrics.js';
 
 export interface AuditCapability extends Capability {
   /** Records API calls and state changes (through the audit topic). */
@@ -22,6 +23,8 @@ export interface AuditCapability extends Capability {
   holds: LegalHolds;
   /** Retention; runs every MODELWATCH_RETENTION_INTERVAL once started (`runOnce` for tests and tools). */
   retention: SerialLoop<RetentionReport> & { job: RetentionJob };
+  /** Periodic verification behind the `modelwatch_audit_chains_verified` gauge. */
+  verifier: AuditVerifier;
 }
 
 /**
@@ -37,8 +40,8 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       load: async () => (await import('./verify-command.js')).auditCommand,
     },
   },
-  create({ config, kafka, db, producer, logger }, use) {
-    const registry = use(models).registry;
+  create({ config, kafka, db, producer, logger, registry }, use) {
+    const versions = use(models).registry;
     const log = new AuditLog({ producer, topic: config.audit.topic, logger });
     const consumer = createAuditConsumer({
       kafka,
@@ -73,6 +76,13 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       }),
       { job },
     );
+    const verifier = createAuditVerifier({
+      db,
+      registry,
+      logger,
+      digests: () => digests.published(),
+      intervalMs: config.audit.verifyIntervalMs,
+    });
     let joined = false;
     return {
       log,
@@ -81,10 +91,17 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       digests,
       holds,
       retention,
+      verifier,
       routes: async (app) => {
         await app.register(legalHoldRoutes(holds));
-        await app.register(auditRoutes({ db, digests: () => digests.published() }));
-        await app.register(provenanceRoute({ db, versions: (model) => registry.list(model) }));
+        await app.register(
+          auditRoutes({
+            db,
+            digests: () => digests.published(),
+            onVerified: (report) => verifier.record(report),
+          }),
+        );
+        await app.register(provenanceRoute({ db, versions: (model) => versions.list(model) }));
       },
       async start() {
         await log.start();
@@ -92,8 +109,10 @@ export const audit: CapabilityDefinition<AuditCapability> = {
         joined = true;
         digests.start();
         retention.start();
+        verifier.start();
       },
       async stop() {
+        await verifier.stop();
         await retention.stop();
         await log.stop();
         if (!joined) return;

@@ -67,6 +67,7 @@ export {
 } from './verify.js';
 export { COLUMNS_MATCH_SQL, streamLinks, unescapeTsv } from './link-reader.js';
 export { verifyStore, type VerifyOptions, type VerifyReport } from './verify-store.js';
+export { createAuditVerifier, type AuditVerifier, type AuditVerifierOptions } from './verify-metrics.js';
 export { MAX_DIGEST_ENTRIES, parseDigest, takeDigest } from './digest.js';
 export { SQL_CHECK, runSqlCheck, type SqlCheckFinding } from './sql-check.js';
 export {

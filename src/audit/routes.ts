@@ -11,13 +11,15 @@ import {
   type ExportFormat,
 } from './export-format.js';
 import { parseAuditQuery, queryAuditEvents, type AuditEventRow } from './query.js';
-import { verifyStore } from './verify-store.js';
+import { verifyStore, type VerifyReport } from './verify-store.js';
 import type { DigestEntry } from './verify.js';
 
 export interface AuditRoutesDeps {
   db: Database;
   /** Digests this instance published: verification checks the store against them. */
   digests: () => readonly DigestEntry[];
+  /** Told every verification's full report (the verification gauges). */
+  onVerified?: (report: VerifyReport) => void;
 }
 
 const brokenSchema = {
@@ -82,7 +84,9 @@ export function auditRoutes(deps: AuditRoutesDeps): FastifyPluginAsync {
         },
       },
       async () => {
-        const { broken: _all, ...report } = await verifyStore(deps.db, { digest: deps.digests() });
+        const full = await verifyStore(deps.db, { digest: deps.digests() });
+        deps.onVerified?.(full);
+        const { broken: _all, ...report } = full;
         return report;
       },
     );

@@ -1,6 +1,7 @@
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { createCollectors } from './collectors.js';
+import { DEAD_LETTER_REASONS } from './dead-letter.js';
 import { createIngestMetrics } from './ingest-metrics.js';
 import { collectorMigrations } from './schema.js';
 
@@ -17,12 +18,17 @@ export const collectors: CapabilityDefinition = {
   },
   create(platform, use): Capability {
     const { config } = platform;
+    const metrics = createIngestMetrics(platform.registry);
+    // Every topic and reason exported at 0 from the start, so the first dead letter is an
+    // increase Prometheus sees (a series born at 1 has no increase) and the alert fires on it.
+    for (const topic of [config.topics.predictions, config.topics.labels, config.topics.accessLog])
+      for (const reason of DEAD_LETTER_REASONS) metrics.deadLetters.inc({ topic, reason }, 0);
     const consumer = createCollectors({
       kafka: platform.kafka,
       producer: platform.producer,
       db: platform.db,
       models: use(models).registry,
-      metrics: createIngestMetrics(platform.registry),
+      metrics,
       topics: config.topics,
       ingest: config.ingest,
       logger: platform.logger,

@@ -10,8 +10,15 @@ import type { SourceMessage } from '../platform/kafka/index.js';
  * - `rejected`: valid, but ClickHouse refused the row (its error is the `modelwatch-error` header);
  * - `unknown_topic`: no collector reads that topic.
  */
-export type DeadLetterReason =
-  'invalid_json' | 'schema' | 'oversize' | 'future_timestamp' | 'rejected' | 'unknown_topic';
+export const DEAD_LETTER_REASONS = [
+  'invalid_json',
+  'schema',
+  'oversize',
+  'future_timestamp',
+  'rejected',
+  'unknown_topic',
+] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 export interface DeadLetter {
   source: SourceMessage;

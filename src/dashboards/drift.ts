@@ -7,6 +7,7 @@ import {
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { baseDashboard } from './base.js';
 import { PROMETHEUS } from './datasources.js';
+import { retrainTriggersAnnotation } from './models.js';
 import {
   DRIFT_FLAG_MAPPINGS,
   labelTable,
@@ -18,6 +19,15 @@ import {
 } from './panels.js';
 
 export const DRIFT_UID = 'modelwatch-drift';
+
+/** The selected models' retrain triggers (the model variable is multi-valued here). */
+export const DRIFT_TRIGGERS_SQL = [
+  'SELECT window_start AS time, window_end AS timeEnd,',
+  "  concat(model_id, ': ', reason, ' retrain trigger, version ', model_version, ' (', trigger_id, ')') AS text, [toString(reason), model_id] AS tags",
+  'FROM retrain_triggers FINAL',
+  'WHERE model_id IN (${model:singlequote}) AND $__timeFilter(window_start)',
+  'ORDER BY time',
+].join('\n');
 
 function multiVariable(
   name: string,
@@ -50,6 +60,7 @@ export function driftDashboard(): DashboardBuilder {
     'modelwatch / drift',
     "Data drift of each model's latest evaluated window: dataset drift and the statistic of every column, with the retrain triggers that followed.",
   )
+    .annotation(retrainTriggersAnnotation(DRIFT_TRIGGERS_SQL))
     .withVariable(
       multiVariable(
         'model',

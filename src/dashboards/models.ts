@@ -13,7 +13,7 @@ import { prom, timeseries } from './panels.js';
 
 export const MODELS_UID = 'modelwatch-models';
 
-const MODEL = 'model="$model"';
+const MODEL = 'model="$model", version=~"$version"';
 
 /**
  * Hourly counts by event time, straight from the stored rows. FINAL because redelivered events
@@ -25,7 +25,7 @@ function hourlySql(valueExpr: string): string {
   return [
     `SELECT toStartOfHour(timestamp) AS time, model_version, ${valueExpr}`,
     'FROM predictions FINAL',
-    'WHERE model_id = ${model:sqlstring} AND $__timeFilter(timestamp)',
+    'WHERE model_id = ${model:sqlstring} AND model_version IN (${version:singlequote}) AND $__timeFilter(timestamp)',
     'GROUP BY time, model_version',
     'ORDER BY time, model_version',
   ].join('\n');
@@ -46,6 +46,16 @@ export const RETRAIN_TRIGGERS_SQL = [
   'ORDER BY time',
 ].join('\n');
 
+/** The retrain triggers (src/triggers) as a ClickHouse annotation: one region per trigger's window. */
+export function retrainTriggersAnnotation(sql: string): AnnotationQueryBuilder {
+  return new AnnotationQueryBuilder()
+    .name('Retrain triggers')
+    .datasource(CLICKHOUSE)
+    .enable(true)
+    .iconColor('orange')
+    .target(new ClickHouseQueryBuilder(sql, 'table'));
+}
+
 /** One model's serving and quality: live from Prometheus, hourly history from ClickHouse. */
 export function modelsDashboard(): DashboardBuilder {
   const latency = [0.5, 0.95, 0.99].map((q) =>
@@ -59,14 +69,7 @@ export function modelsDashboard(): DashboardBuilder {
     'modelwatch / models',
     "One model's traffic, errors, latency and quality per version: live rates from Prometheus, hourly history from the stored predictions in ClickHouse.",
   )
-    .annotation(
-      new AnnotationQueryBuilder()
-        .name('Retrain triggers')
-        .datasource(CLICKHOUSE)
-        .enable(true)
-        .iconColor('orange')
-        .target(new ClickHouseQueryBuilder(RETRAIN_TRIGGERS_SQL, 'table')),
-    )
+    .annotation(retrainTriggersAnnotation(RETRAIN_TRIGGERS_SQL))
     .withVariable(
       new QueryVariableBuilder('model')
         .label('Model')
@@ -78,6 +81,19 @@ export function modelsDashboard(): DashboardBuilder {
         .sort(VariableSort.AlphabeticalAsc)
         .multi(false)
         .includeAll(false),
+    )
+    .withVariable(
+      new QueryVariableBuilder('version')
+        .label('Version')
+        .description('Versions of the model that have sent predictions.')
+        .datasource(PROMETHEUS)
+        .query('label_values(modelwatch_predictions_total{model="$model"}, version)')
+        .definition('label_values(modelwatch_predictions_total{model="$model"}, version)')
+        .refresh(VariableRefresh.OnTimeRangeChanged)
+        .sort(VariableSort.AlphabeticalAsc)
+        .multi(true)
+        .includeAll(true)
+        .current({ selected: true, text: 'All', value: '$__all' }),
     )
     .withRow(new RowBuilder('Live (Prometheus)'))
     .withPanel(

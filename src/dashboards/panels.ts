@@ -168,3 +168,14 @@ export function labelTable(
       },
     });
 }
+
+/** A table of a ClickHouse table-format query, columns as the query names them. */
+export function sqlTable(spec: PanelSpec, target: Builder<Dataquery>): TablePanelBuilder {
+  return new TablePanelBuilder()
+    .title(spec.title)
+    .description(spec.description)
+    .unit(spec.unit)
+    .span(spec.width ?? 12)
+    .height(spec.height ?? 8)
+    .targets([target]);
+}

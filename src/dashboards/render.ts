@@ -1,5 +1,6 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { driftDashboard, DRIFT_UID } from './drift.js';
+import { governanceDashboard, GOVERNANCE_UID } from './governance.js';
 import { ingestDashboard, INGEST_UID } from './ingest.js';
 import { modelsDashboard, MODELS_UID } from './models.js';
 
@@ -12,6 +13,7 @@ export const DASHBOARDS: readonly DashboardDefinition[] = [
   { uid: INGEST_UID, build: () => ingestDashboard().build() },
   { uid: MODELS_UID, build: () => modelsDashboard().build() },
   { uid: DRIFT_UID, build: () => driftDashboard().build() },
+  { uid: GOVERNANCE_UID, build: () => governanceDashboard().build() },
 ];
 
 interface PanelLike {

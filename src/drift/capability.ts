@@ -7,6 +7,7 @@ import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { driftRoutes } from './api/routes.js';
 import { DriftService } from './service/drift-service.js';
+import { reportWithDistributions } from './service/report-distributions.js';
 import { DriftEvaluator } from './service/evaluator.js';
 import { createDriftGauges } from './service/gauges.js';
 import { driftMigrations } from './store/schema.js';
@@ -63,7 +64,12 @@ export const drift: CapabilityDefinition<DriftCapability> = {
       service,
       policies,
       evaluator,
-      routes: driftRoutes({ service, policies, policySections }),
+      routes: driftRoutes({
+        service,
+        policies,
+        policySections,
+        report: (request) => reportWithDistributions(service, db, request),
+      }),
       addPolicySection: (name, schema) => {
         policySections[name] = schema;
       },

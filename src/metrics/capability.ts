@@ -1,10 +1,15 @@
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
-import { createQualityGauges } from './quality-gauges.js';
+import { createQualityGauges, type QualityGauges } from './quality-gauges.js';
 import { metricsRoutes } from './routes.js';
 
+export interface MetricsCapability extends Capability {
+  /** The `model_quality` gauges (tests refresh them instead of waiting for the loop). */
+  quality: QualityGauges;
+}
+
 /** Serving and quality metrics (SPEC 4): the metrics route and the `model_quality` gauges. */
-export const metrics: CapabilityDefinition = {
+export const metrics: CapabilityDefinition<MetricsCapability> = {
   name: 'metrics',
   benches: {
     metrics: {
@@ -18,10 +23,11 @@ export const metrics: CapabilityDefinition = {
       load: async () => (await import('./concurrency-bench.js')).metricsApiBench,
     },
   },
-  create({ db, registry, logger }, use): Capability {
+  create({ db, registry, logger }, use): MetricsCapability {
     const versions = use(models).registry;
     const quality = createQualityGauges({ db, models: versions, registry, logger });
     return {
+      quality,
       routes: metricsRoutes({ db, models: versions }),
       start: () => quality.start(),
       stop: () => quality.stop(),

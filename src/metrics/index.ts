@@ -1,4 +1,4 @@
-export { metrics } from './capability.js';
+export { metrics, type MetricsCapability } from './capability.js';
 export {
   computeModelMetrics,
   type MetricsBucket,

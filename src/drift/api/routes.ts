@@ -1,5 +1,5 @@
 /**
- * Drift routes (SPEC 9): GET /models/:model/drift, PUT /models/:model/versions/:version/reference,
+ * Drift routes (SPEC 9): GET /models/:model/drift, GET /models/:model/drift/report (HTML), PUT /models/:model/versions/:version/reference,
  * PUT and GET /models/:model/policy.
  */
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
@@ -7,7 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import type { z } from 'zod';
 import { DriftError } from '../errors.js';
-import { parseBucket, parseTime, resolveRange } from '../../platform/time/index.js';
+import { parseTime } from '../../platform/time/index.js';
 import type { DriftService, ReferenceInput } from '../service/drift-service.js';
 import type { PolicyStore } from '../store/policies.js';
 import {
@@ -20,64 +20,26 @@ import {
   referenceResponse,
   versionParams,
 } from './schemas.js';
+import { parseColumns, resolveDriftRange } from './query.js';
 import { sendError } from './send-error.js';
 import { policyRoutes } from './policy-routes.js';
+import { driftReportRoute, type ReportRouteDeps } from './report-route.js';
 
 export interface DriftRoutesDeps {
   service: DriftService;
   policies: PolicyStore;
   /** Policy sections besides `drift` (a retrain policy adds `retrain` here), each validated by its schema. */
   policySections?: Record<string, z.ZodType>;
+  /** The report with distributions behind the HTML report route; without it the route is absent. */
+  report?: ReportRouteDeps['report'];
   /** Epoch ms; the default `to`. @default Date.now */
   now?: () => number;
 }
 
-const DAY = 86_400_000;
-
-type DriftQuery = FromSchema<typeof driftQuerystring>;
 type ReferenceBody = FromSchema<typeof referenceBody>;
 
 function badRequest(message: string): DriftError {
   return new DriftError('BAD_INPUT', message);
-}
-
-/** [from, to) and the bucket of a drift request; whole buckets, like the metrics route. */
-export function resolveDriftRange(query: DriftQuery, now: number) {
-  const window = query.bucket === undefined ? undefined : parseBucket(query.bucket);
-  if (query.bucket !== undefined && window === undefined)
-    throw badRequest(
-      `querystring/bucket: '${query.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d up to 366 days)`,
-    );
-  const to = query.to === undefined ? now : parseTime(query.to);
-  if (to === undefined)
-    throw badRequest(
-      `querystring/to: '${query.to ?? ''}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`,
-    );
-  const from = query.from === undefined ? undefined : parseTime(query.from);
-  if (query.from !== undefined && from === undefined)
-    throw badRequest(
-      `querystring/from: '${query.from}' is not an ISO-8601 time or epoch milliseconds in 1900-2299`,
-    );
-  if (window === undefined) {
-    const start = from ?? to - DAY;
-    if (start >= to)
-      throw badRequest(
-        `querystring/from: must be before to (${new Date(start).toISOString()} >= ${new Date(to).toISOString()})`,
-      );
-    return { from: start, to, window };
-  }
-  const range = resolveRange({ from: query.from, to: query.to, bucket: window }, now);
-  if (!range.ok) throw badRequest(range.message);
-  return { from: range.from, to: range.to, window };
-}
-
-/** `columns=a,b`: names, comma-separated; undefined when not given. */
-export function parseColumns(text: string | undefined): string[] | undefined {
-  if (text === undefined) return undefined;
-  const names = [...new Set(text.split(',').map((c) => c.trim()))];
-  if (names.some((c) => c === ''))
-    throw badRequest(`querystring/columns: give column names separated by commas, without empty names`);
-  return names;
 }
 
 /** Exactly one of `rows` or `from` + `to`. */
@@ -100,6 +62,8 @@ export function referenceInput(body: ReferenceBody): ReferenceInput {
   if (from >= to) throw badRequest(`body/from: must be before to`);
   return { from, to };
 }
+
+export { parseColumns, resolveDriftRange } from './query.js';
 
 export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
   const now = deps.now ?? Date.now;
@@ -178,6 +142,7 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       },
     );
 
+    if (deps.report) await app.register(driftReportRoute({ report: deps.report, now: deps.now }));
     await app.register(
       policyRoutes({ service: deps.service, policies: deps.policies, sections: deps.policySections ?? {} }),
     );

@@ -1,11 +1,36 @@
+import { writeFile } from 'node:fs/promises';
 import { parseOptions, type Command } from '../../platform/cli/index.js';
+import { errorMessage } from '../../platform/errors.js';
+import { columnDistributions, renderDriftReportHtml } from '../report/index.js';
 import { ModelwatchError } from '../../platform/errors.js';
 import { METHOD_OPTIONS } from '../engine/settings.js';
-import { runOfflineDrift } from './offline.js';
+import { runOfflineDrift, type EvaluatedWindows, type OfflineDriftReport } from './offline.js';
 import { formatTable as formatDriftTable } from './table.js';
 
 const usage =
-  'modelwatch drift --reference FILE --current FILE [--columns A,B,…] [--timestamp-column C --bucket B] [--method M] [--format json|table] [--max-memory MIB]';
+  'modelwatch drift --reference FILE --current FILE [--columns A,B,…] [--timestamp-column C --bucket B] [--method M] [--format json|table|html] [--out FILE] [--max-memory MIB]';
+
+const FORMATS = ['table', 'json', 'html'] as const;
+
+function html(report: OfflineDriftReport, evaluated: EvaluatedWindows | undefined): string {
+  return renderDriftReportHtml({
+    title: `Drift report: ${report.current.file} against ${report.reference.file}`,
+    subtitle: `reference ${report.reference.file} (${report.reference.rows} rows), current ${report.current.file} (${report.current.rows} rows), ${report.buckets.length} bucket${report.buckets.length === 1 ? '' : 's'}`,
+    buckets: report.buckets,
+    distributions: evaluated ? columnDistributions(evaluated.plans, evaluated.windows) : [],
+    datasetDriftShare: evaluated?.datasetDriftShare ?? 0.5,
+  });
+}
+
+async function writeOut(file: string, text: string): Promise<void> {
+  try {
+    await writeFile(file, text, 'utf8');
+  } catch (err) {
+    throw new ModelwatchError('BAD_REQUEST', `--out: cannot write ${file}: ${errorMessage(err)}`, false, {
+      cause: err,
+    });
+  }
+}
 
 export interface DriftCommandIo {
   stdout(text: string): void;
@@ -51,6 +76,7 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
       bucket: { type: 'string' },
       method: { type: 'string' },
       format: { type: 'string' },
+      out: { type: 'string' },
       'max-memory': { type: 'string' },
     },
     usage,
@@ -60,8 +86,9 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
   if (!values.reference || !values.current)
     throw new ModelwatchError('BAD_REQUEST', `--reference and --current are required; usage: ${usage}`);
   const format = values.format ?? 'table';
-  if (format !== 'json' && format !== 'table')
-    throw new ModelwatchError('BAD_REQUEST', `--format must be json or table, got '${format}'`);
+  if (!(FORMATS as readonly string[]).includes(format))
+    throw new ModelwatchError('BAD_REQUEST', `--format must be json, table or html, got '${format}'`);
+  if (values.out === '') throw new ModelwatchError('BAD_REQUEST', `--out must name a file; usage: ${usage}`);
   const method = values.method;
   if (method !== undefined && !(METHOD_OPTIONS as readonly string[]).includes(method)) {
     throw new ModelwatchError(
@@ -81,6 +108,7 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
     .map((c) => c.trim())
     .filter((c) => c !== '');
   const progress = progressReporter(io);
+  let evaluated: EvaluatedWindows | undefined;
   try {
     const report = await runOfflineDrift({
       reference: values.reference,
@@ -91,9 +119,20 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
       method: method as (typeof METHOD_OPTIONS)[number] | undefined,
       progress: (m) => progress.update(m),
       maxMemoryBytes: maxMemory === undefined ? undefined : maxMemory * 1024 ** 2,
+      onWindows: format === 'html' ? (w) => (evaluated = w) : undefined,
     });
     progress.done();
-    io.stdout(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatDriftTable(report));
+    const text =
+      format === 'json'
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : format === 'html'
+          ? html(report, evaluated)
+          : formatDriftTable(report);
+    if (values.out === undefined) io.stdout(text);
+    else {
+      await writeOut(values.out, text);
+      io.stderr(`wrote ${values.out} (${format}, ${Buffer.byteLength(text)} bytes)\n`);
+    }
     return 0;
   } finally {
     progress.done();

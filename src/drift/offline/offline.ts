@@ -4,11 +4,11 @@
  */
 import path from 'node:path';
 import { ModelwatchError } from '../../platform/errors.js';
-import { evaluateWindow, planColumns } from '../engine/evaluate.js';
+import { evaluateWindow, planColumns, type ColumnPlan } from '../engine/evaluate.js';
 import { referenceFromRaw, windowFromRaw } from '../engine/in-memory.js';
 import { RowError, SampleBuilder } from '../engine/samples.js';
 import { driftSettings } from '../engine/settings.js';
-import type { ColumnRole, DriftBucket } from '../engine/types.js';
+import type { ColumnRole, DriftBucket, WindowSample } from '../engine/types.js';
 import { parseTime, parseBucket, bucketEnd, bucketStart } from '../../platform/time/index.js';
 import type { MethodOption } from '../statistics/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
@@ -29,6 +29,14 @@ export interface OfflineDriftOptions {
   maxMemoryBytes?: number | undefined;
   /** The engine to read files with. @default one temporary engine per process */
   db?: Database | undefined;
+  /** Told the column plans and every evaluated window (the HTML report draws their distributions). */
+  onWindows?: ((windows: EvaluatedWindows) => void) | undefined;
+}
+
+export interface EvaluatedWindows {
+  plans: readonly ColumnPlan[];
+  windows: readonly WindowSample[];
+  datasetDriftShare: number;
 }
 
 /** The drift route's response shape, for files; a bucket's start and end are null when the file has no timestamps. */
@@ -184,6 +192,7 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
   const settings = driftSettings(options.method === undefined ? {} : { method: options.method });
   const plans = planColumns(reference, settings, options.method);
   const out: OfflineDriftReport['buckets'] = [];
+  const samples: WindowSample[] = [];
   const keys = [...buckets.keys()].sort((a, b) => a - b);
   for (const [k, key] of keys.entries()) {
     if (keys.length > 1) options.progress?.(`bucket ${k + 1}/${keys.length}`);
@@ -191,13 +200,12 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
     // Without a bucket, the one bucket spans the file's timestamps.
     const start = window ? key : first;
     const end = window ? bucketEnd(window, key) : last + (options.timestampColumn ? 1 : 0);
-    const bucket = evaluateWindow(
-      plans,
-      windowFromRaw(plans, builder.build(), { start, end, count: builder.rows }),
-      settings.datasetDriftShare,
-    );
+    const sample = windowFromRaw(plans, builder.build(), { start, end, count: builder.rows });
+    if (options.onWindows) samples.push(sample);
+    const bucket = evaluateWindow(plans, sample, settings.datasetDriftShare);
     out.push(options.timestampColumn ? bucket : { ...bucket, start: null, end: null });
   }
+  options.onWindows?.({ plans, windows: samples, datasetDriftShare: settings.datasetDriftShare });
   return {
     model_id: 'offline',
     version: 'offline',
@@ -238,11 +246,9 @@ async function runWholeFiles(options: OfflineDriftOptions): Promise<OfflineDrift
   const settings = driftSettings(options.method === undefined ? {} : { method: options.method });
   const plans = planColumns(reference, settings, options.method);
   options.progress?.('computing');
-  const bucket = evaluateWindow(
-    plans,
-    windowFromRaw(plans, cur.columns, { start: 0, end: 0, count: cur.rows }),
-    settings.datasetDriftShare,
-  );
+  const sample = windowFromRaw(plans, cur.columns, { start: 0, end: 0, count: cur.rows });
+  const bucket = evaluateWindow(plans, sample, settings.datasetDriftShare);
+  options.onWindows?.({ plans, windows: [sample], datasetDriftShare: settings.datasetDriftShare });
   return {
     model_id: 'offline',
     version: 'offline',

@@ -346,7 +346,7 @@ export function summarize(reference: Reference): ReferenceSummary {
 }
 
 /** The plans of the columns asked for; a name the reference does not have is a 400. */
-function selectPlans(plans: ColumnPlan[], columns: readonly string[] | undefined): ColumnPlan[] {
+export function selectPlans(plans: ColumnPlan[], columns: readonly string[] | undefined): ColumnPlan[] {
   if (columns === undefined) return plans;
   const known = new Set(plans.map((p) => p.ref.column));
   const unknown = columns.find((c) => !known.has(c));

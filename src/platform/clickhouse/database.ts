@@ -5,7 +5,7 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 import pRetry from 'p-retry';
 import type { ClickHouseConfig } from '../config/index.js';
 import { ModelwatchError, errorMessage } from '../errors.js';
-import { EnginePool, type EmbeddedOptions } from './engine-pool.js';
+import type { EmbeddedOptions, EnginePool } from './engine-pool.js';
 
 /** One handle on ClickHouse, embedded or server; the same SQL runs on both. */
 export interface Database {
@@ -88,12 +88,29 @@ export async function waitForDatabase(db: Database, waitMs = 0): Promise<void> {
   });
 }
 
+/**
+ * chdb, imported only here: its native library is large and exists only for some platforms
+ * (linux x64/arm64, macOS), so a service on a ClickHouse server must start without it.
+ */
+async function loadEnginePool(): Promise<typeof EnginePool> {
+  try {
+    return (await import('./engine-pool.js')).EnginePool;
+  } catch (err) {
+    throw new ModelwatchError(
+      'CLICKHOUSE_UNAVAILABLE',
+      `the embedded ClickHouse engine (the chdb package) cannot load on this platform (${errorMessage(err).split('\n')[0]}); set MODELWATCH_CLICKHOUSE_URL to a ClickHouse server`,
+      false,
+      { cause: err },
+    );
+  }
+}
+
 async function openEmbedded(dataDir: string, name: string, options: EmbeddedOptions): Promise<Database> {
   const dir = path.join(dataDir, 'clickhouse');
   await mkdir(dir, { recursive: true });
   let connection: EnginePool;
   try {
-    connection = new EnginePool(dir, options);
+    connection = new (await loadEnginePool())(dir, options);
   } catch (err) {
     if (err instanceof ModelwatchError) throw err;
     throw new ModelwatchError(

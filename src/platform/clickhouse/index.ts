@@ -1,4 +1,6 @@
-export { EnginePool, type EmbeddedOptions } from './engine-pool.js';
+// The engine pool (and with it chdb's 566 MB libchdb.so) is loaded only when an embedded engine is
+// opened (database.ts); a service on a ClickHouse server never loads it.
+export type { EmbeddedOptions } from './engine-pool.js';
 export { EngineBusyError } from './slot-queue.js';
 export {
   openDatabase,

@@ -159,6 +159,7 @@ const envSchema = z
     MODELWATCH_TOPIC_AUDIT: z.string().min(1).default('ml.audit-events'),
     MODELWATCH_AUDIT_CONSUMER_GROUP: optionalText,
     MODELWATCH_AUDIT_DIGEST_INTERVAL: duration('5m'),
+    MODELWATCH_AUDIT_VERIFY_INTERVAL: duration('1h'),
     MODELWATCH_AUDIT_BATCH_MAX_MS: positiveInt(500, 600_000),
     MODELWATCH_RATE_LIMIT_WINDOW: duration('1m'),
     MODELWATCH_RETENTION_PREDICTIONS: optionalDuration,
@@ -333,6 +334,8 @@ export interface AuditConfig {
   digestIntervalMs: number;
   /** Chain a batch of audit records this long after its first one. @default 500 */
   batchMaxMs: number;
+  /** Every chain is re-verified this often, for the `modelwatch_audit_chains_verified` gauge. @default 3600000 (1h) */
+  verifyIntervalMs: number;
   retention: RetentionConfig;
 }
 
@@ -462,6 +465,7 @@ function toConfig(env: Env): Config {
         forced: env.MODELWATCH_RETENTION_AUDIT_FORCE ?? false,
         intervalMs: env.MODELWATCH_RETENTION_INTERVAL,
       },
+      verifyIntervalMs: env.MODELWATCH_AUDIT_VERIFY_INTERVAL,
     },
     cacheDir: path.resolve(env.MODELWATCH_CACHE_DIR),
     logLevel: env.MODELWATCH_LOG_LEVEL,

@@ -3,22 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOURLY_ERROR_RATE_SQL, HOURLY_PREDICTIONS_SQL } from '../../../src/dashboards/index.js';
+import { expandMacros } from '../../support/grafana-macros.js';
 import { allMigrations } from '../../support/migrations.js';
 import { migrate, openDatabase, type Database } from '../../../src/platform/clickhouse/index.js';
 
 /**
  * The dashboards' ClickHouse SQL on the embedded engine and the real schema (no Grafana here),
- * with the variable and macro expanded as the plugin documents them: `${model:sqlstring}` is
- * Grafana's quoted, '-escaped value; `$__timeFilter(c)` is
- * `c >= toDateTime(<from s>) AND c <= toDateTime(<to s>)`.
+ * with the variables and macros expanded as the plugin documents them (test/support/grafana-macros.ts).
  */
 function expand(sql: string, model: string, from: number, to: number): string {
-  return sql
-    .replaceAll('${model:sqlstring}', `'${model.replaceAll("'", "''")}'`)
-    .replace(
-      /\$__timeFilter\((\w+)\)/g,
-      (_, c: string) => `${c} >= toDateTime(${from / 1000}) AND ${c} <= toDateTime(${to / 1000})`,
-    );
+  return expandMacros(sql, { from, to, variables: { model: [model], version: ['v1', 'v2'] } });
 }
 
 const HOUR = 3_600_000;

@@ -1,13 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { dashboardsCommand } from '../../../src/dashboards/command.js';
-import { createIngestMetrics } from '../../../src/collectors/index.js';
+import { exposedMetrics } from '../../support/exposed-metrics.js';
 import {
   DASHBOARDS,
   DRIFT_UID,
+  GOVERNANCE_UID,
   INGEST_UID,
   MODELS_UID,
   renderDashboard,
@@ -53,7 +53,7 @@ function tempDir(): string {
 }
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-const UIDS = [INGEST_UID, MODELS_UID, DRIFT_UID];
+const UIDS = [INGEST_UID, MODELS_UID, DRIFT_UID, GOVERNANCE_UID];
 const dir = tempDir();
 const written = await writeDashboards(dir);
 const boards = new Map(
@@ -62,28 +62,6 @@ const boards = new Map(
 const board = (uid: string) => boards.get(uid)!;
 const targets = (d: DashboardJson) => d.panels.flatMap((p) => p.targets ?? []);
 const allTargets = [...boards.values()].flatMap(targets);
-
-/**
- * Metric names the service exposes: the ingest metrics and prom-client's default metrics
- * (registered as src/service/service.ts does), plus the SPEC 10 gauges whose code lives in other
- * capabilities (metrics, drift, triggers). Histograms also expose _bucket, _sum and _count.
- */
-async function exposedMetrics(): Promise<Set<string>> {
-  const registry = new Registry();
-  createIngestMetrics(registry);
-  collectDefaultMetrics({ register: registry, prefix: 'modelwatch_' });
-  const names = new Set([
-    'modelwatch_drift_statistic',
-    'modelwatch_dataset_drift',
-    'modelwatch_model_quality',
-    'modelwatch_retrain_triggers_total',
-  ]);
-  for (const m of await registry.getMetricsAsJSON()) {
-    names.add(m.name);
-    if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
-  }
-  return names;
-}
 
 /** SPEC 10 label sets (histogram series add `le`). */
 const LABELS: Record<string, string[]> = {
@@ -116,6 +94,7 @@ describe('modelwatch dashboards', () => {
       [INGEST_UID, 'modelwatch-ingest.json', true],
       [MODELS_UID, 'modelwatch-models.json', true],
       [DRIFT_UID, 'modelwatch-drift.json', true],
+      [GOVERNANCE_UID, 'modelwatch-governance.json', true],
     ]);
     for (const uid of UIDS) {
       expect(board(uid).uid).toBe(uid);
@@ -157,6 +136,18 @@ describe('modelwatch dashboards', () => {
       'table: Latest drift statistic by column',
       'timeseries: Retrain triggers',
     ]);
+    expect(titles(GOVERNANCE_UID)).toEqual([
+      'row: Verification',
+      'stat: Audit chains',
+      'stat: Broken chains',
+      'stat: Since the last verification',
+      'row: Activity (ClickHouse audit_events)',
+      'timeseries: Audit records per hour by principal and action',
+      'table: Principals and actions',
+      'row: Denied access',
+      'timeseries: Denied access per hour by principal',
+      'table: Latest denied records',
+    ]);
   });
 
   it('queries the brief’s expressions', () => {
@@ -173,9 +164,9 @@ describe('modelwatch dashboards', () => {
     );
     expect(exprs(MODELS_UID)).toEqual(
       expect.arrayContaining([
-        'sum by (version) (rate(modelwatch_predictions_total{model="$model"}[5m]))',
-        'histogram_quantile(0.99, sum by (version, le) (rate(modelwatch_prediction_latency_seconds_bucket{model="$model"}[5m])))',
-        'modelwatch_model_quality{model="$model"}',
+        'sum by (version) (rate(modelwatch_predictions_total{model="$model", version=~"$version"}[5m]))',
+        'histogram_quantile(0.99, sum by (version, le) (rate(modelwatch_prediction_latency_seconds_bucket{model="$model", version=~"$version"}[5m])))',
+        'modelwatch_model_quality{model="$model", version=~"$version"}',
       ]),
     );
     expect(exprs(DRIFT_UID)).toEqual(
@@ -235,7 +226,7 @@ describe('modelwatch dashboards', () => {
   });
 
   it('uses the ClickHouse plugin’s raw-SQL time-series query model and macros', () => {
-    const clickhouse = allTargets.filter((t) => t.datasource.uid === 'clickhouse');
+    const clickhouse = targets(board(MODELS_UID)).filter((t) => t.datasource.uid === 'clickhouse');
     expect(clickhouse).toHaveLength(2);
     for (const t of clickhouse) {
       expect(t).toMatchObject({
@@ -246,7 +237,9 @@ describe('modelwatch dashboards', () => {
       });
       expect(t.rawSql).toMatch(/^SELECT toStartOfHour\(timestamp\) AS time, model_version, /);
       expect(t.rawSql).toContain('FROM predictions FINAL');
-      expect(t.rawSql).toContain('WHERE model_id = ${model:sqlstring} AND $__timeFilter(timestamp)');
+      expect(t.rawSql).toContain(
+        'WHERE model_id = ${model:sqlstring} AND model_version IN (${version:singlequote}) AND $__timeFilter(timestamp)',
+      );
       expect(t.rawSql).toMatch(/GROUP BY time, model_version\nORDER BY time/);
     }
   });
@@ -268,7 +261,7 @@ describe('modelwatch dashboards', () => {
       expect(readFileSync(path.join(again, `${uid}.json`), 'utf8')).toBe(
         readFileSync(path.join(dir, `${uid}.json`), 'utf8'),
       );
-    expect((await writeDashboards(again)).map((w) => w.changed)).toEqual([false, false, false]);
+    expect((await writeDashboards(again)).map((w) => w.changed)).toEqual([false, false, false, false]);
   });
 
   it('is what dashboards/ in the repository holds (else run: modelwatch dashboards)', () => {

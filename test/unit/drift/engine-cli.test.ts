@@ -207,7 +207,13 @@ describe('modelwatch drift (offline)', () => {
       /^--method must be one of auto, ks/,
     );
     await expect(cli(['--reference', reference, '--current', current, '--format', 'xml'])).rejects.toThrow(
-      "--format must be json or table, got 'xml'",
+      "--format must be json, table or html, got 'xml'",
+    );
+    await expect(
+      cli(['--reference', reference, '--current', current, '--format', 'html', '--out', '/proc/nope/r.html']),
+    ).rejects.toThrow(/^--out: cannot write \/proc\/nope\/r\.html: ENOENT/);
+    await expect(cli(['--reference', reference, '--current', current, '--out', ''])).rejects.toThrow(
+      /^--out must name a file/,
     );
     await expect(cli(['--reference', reference, '--current', current, '--columns', 'Nope'])).rejects.toThrow(
       "--columns: 'Nope' has no values in california_housing_reference.csv",

@@ -1,0 +1,69 @@
+/** GET /models/:model/drift/report (SPEC 9): the HTML drift report of a model's window. */
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import type { FastifyPluginAsync } from 'fastify';
+import { renderDriftReportHtml } from '../report/index.js';
+import type { ReportRequest } from '../service/drift-service.js';
+import type { ReportWithDistributions } from '../service/report-distributions.js';
+import { driftQuerystring, errorSchema, formatValidationErrors, modelParams } from './schemas.js';
+import { sendError } from './send-error.js';
+import { parseColumns, resolveDriftRange } from './query.js';
+
+export interface ReportRouteDeps {
+  report: (request: ReportRequest) => Promise<ReportWithDistributions>;
+  /** Epoch ms; the default `to`. @default Date.now */
+  now?: () => number;
+}
+
+export function driftReportRoute(deps: ReportRouteDeps): FastifyPluginAsync {
+  const now = deps.now ?? Date.now;
+  const plugin: FastifyPluginAsyncJsonSchemaToTs = (app) => {
+    app.get(
+      '/models/:model/drift/report',
+      {
+        // Reads the range twice (per bucket, then whole) and sends ~1.2 MB of page.
+        config: { role: 'viewer', expensive: true },
+        schemaErrorFormatter: formatValidationErrors,
+        schema: {
+          summary: 'The HTML drift report of a model window',
+          description:
+            "One self-contained HTML page (ECharts inlined, no request at view time): per column the reference and current distributions overlaid, the statistic against its threshold, drifted columns first, and each column's statistic per bucket when `bucket` is given. Same parameters and errors as the drift route.",
+          tags: ['drift'],
+          produces: ['text/html'],
+          params: modelParams,
+          querystring: driftQuerystring,
+          response: {
+            200: { type: 'string', description: 'text/html' },
+            400: errorSchema,
+            404: errorSchema,
+            409: errorSchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        try {
+          const range = resolveDriftRange(request.query, now());
+          const report = await deps.report({
+            modelId: request.params.model,
+            version: request.query.version,
+            method: request.query.method,
+            columns: parseColumns(request.query.columns),
+            ...range,
+          });
+          const html = renderDriftReportHtml({
+            title: `Drift report: ${report.model_id} version ${report.version}`,
+            subtitle: `${new Date(range.from).toISOString()} to ${new Date(range.to).toISOString()}${range.window ? `, by ${request.query.bucket ?? ''}` : ''}; reference revision ${report.reference.revision} (${report.reference.rows} rows, set ${report.reference.set_at})`,
+            buckets: report.buckets,
+            distributions: report.distributions,
+            datasetDriftShare: report.datasetDriftShare,
+            generatedAt: now(),
+          });
+          return await reply.type('text/html; charset=utf-8').send(html);
+        } catch (err) {
+          return sendError(reply, err);
+        }
+      },
+    );
+    return Promise.resolve();
+  };
+  return plugin;
+}

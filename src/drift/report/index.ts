@@ -1,0 +1,10 @@
+/** The HTML drift report (SPEC 11 `drift --format html`, the drift report route). */
+export { columnDistributions, type ColumnDistribution, type DistributionOptions } from './distribution.js';
+export { escapeHtml, renderDriftReportHtml, scriptJson } from './html.js';
+export {
+  reportModel,
+  type ReportBucket,
+  type ReportColumn,
+  type ReportInput,
+  type ReportModel,
+} from './model.js';
