@@ -39,6 +39,8 @@ export interface StartStory {
   status: StatusLine;
   speed: number;
   seed: number;
+  /** See SimulatorDeps.registered. */
+  registered?: () => Promise<void>;
 }
 
 export interface RunningStory {
@@ -66,6 +68,7 @@ export async function startStory(options: StartStory): Promise<RunningStory> {
       topics: config.topics,
       logger,
       status: options.status,
+      ...(options.registered ? { registered: options.registered } : {}),
     },
     {
       plan,

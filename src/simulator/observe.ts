@@ -2,6 +2,7 @@
 import { sumSamples, type ApiClient } from './api-client.js';
 import { FEATURES } from './data.js';
 import { MODEL_ID } from './plan.js';
+import { PRODUCTION } from './setup.js';
 import type { Topics } from './publish.js';
 
 export interface Ingested {
@@ -62,7 +63,7 @@ export async function modelSample(api: ApiClient, name: string): Promise<number>
 
 /** Feature columns that drifted in [from, to), by monthly window (the drift route, computed now). */
 export async function driftedColumns(api: ApiClient, from: number, to: number): Promise<DriftedColumn[]> {
-  const q = `from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&bucket=month`;
+  const q = `from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&bucket=month&version=${PRODUCTION.version}`;
   const answer = await api.request<{ buckets?: DriftBucket[] }>(
     'GET',
     `/api/v1/models/${MODEL_ID}/drift?${q}`,

@@ -90,7 +90,7 @@ export function formatSummary(s: StorySummary, plan: StoryPlan, base: string, ke
     'Open:',
     `  API docs    ${base}/docs`,
     `  metrics     curl -H "Authorization: Bearer ${key}" '${base}/api/v1/models/${MODEL_ID}/metrics?from=${day(plan.start)}&to=${day(plan.end)}&bucket=month'`,
-    `  drift       curl -H "Authorization: Bearer ${key}" '${base}/api/v1/models/${MODEL_ID}/drift?from=${day(plan.referenceEnd)}&to=${day(plan.end)}&bucket=month&columns=Latitude,Longitude,MedInc'`,
+    `  drift       curl -H "Authorization: Bearer ${key}" '${base}/api/v1/models/${MODEL_ID}/drift?from=${day(plan.referenceEnd)}&to=${day(plan.end)}&bucket=month&version=1&columns=Latitude,Longitude,MedInc'`,
     '',
   );
   return lines.join('\n');

@@ -2,6 +2,7 @@
 import type { Config } from '../../platform/config/index.js';
 import type { Logger, StatusLine } from '../../platform/observability/index.js';
 import { inference } from '../../inference/index.js';
+import { shadow } from '../../shadow/index.js';
 import type { RunningService } from '../../service/index.js';
 import {
   parseStoryOptions,
@@ -28,5 +29,6 @@ export async function startStoryFor(
     status: options.status,
     speed: story.speed,
     seed: story.seed,
+    registered: () => service.use(shadow).refresh(),
   });
 }

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { StatusLine } from './status-line.js';
@@ -28,9 +29,15 @@ export function createLogger(level: string, options: string | LoggerOptions = {}
   const stream = pretty({
     sync: true,
     colorize: out.isTTY,
-    ignore: 'name',
+    ignore: 'name,logger,timestamp',
+    singleLine: true,
     translateTime: 'HH:MM:ss',
-    destination: { write: (chunk: string) => out.above(chunk) } as NodeJS.WritableStream,
+    destination: new Writable({
+      write(chunk: Buffer | string, _encoding, callback) {
+        out.above(chunk.toString());
+        callback();
+      },
+    }),
   });
   return pino({ name, level, base: undefined }, stream);
 }
