@@ -168,7 +168,7 @@ export function formatFigures(
     `${fmt(f.value)} ${f.unit}`,
     f.baseline.name,
     `${fmt(f.baseline.value)} ${f.unit}`,
-    `${f.ratio.toFixed(2)}×`,
+    `${f.ratio >= 0.01 ? f.ratio.toFixed(2) : f.ratio.toPrecision(2)}×`,
   ]);
   const header = ['bench', 'figure', 'value', 'same-run baseline', 'baseline', 'ratio'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
