@@ -3,10 +3,10 @@ import { ModelwatchError } from '../platform/errors.js';
 
 /**
  * Simulated time per wall-clock time: the story's 586 days (Oct 2020 – May 2022) play in about
- * 56 s, which with the build, the broker's start and the final evaluation makes the two minutes
+ * 45 s, which with the build, the broker's start and the final evaluation makes the two minutes
  * of SPEC 2 on a loaded 2-core machine.
  */
-export const DEFAULT_SPEED = 900_000;
+export const DEFAULT_SPEED = 1_200_000;
 export const DEFAULT_SEED = 42;
 
 export interface StoryOptions {
