@@ -138,4 +138,40 @@ describe('modelwatch up tells the California story', () => {
     expect(await exited).toBe(0);
     expect(processesMentioning(dataDir)).toEqual([]);
   }, 300_000);
+  it('Ctrl-C in the middle of the story prints the summary so far and exits 0', async () => {
+    const port = await freePort();
+    const dataDir = tempDir('modelwatch-up-');
+    const env = isolatedEnv({
+      MODELWATCH_DATA_DIR: dataDir,
+      MODELWATCH_API_PORT: String(port),
+      MODELWATCH_LOG_LEVEL: 'info',
+    });
+    delete (env as Record<string, string | undefined>)['MODELWATCH_CLICKHOUSE_DATABASE'];
+    // Real time × 100,000: the reference period alone would take over 3 minutes.
+    const child = spawn(process.execPath, [cli, 'up', '--speed', '100000'], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    await waitFor(
+      'predictions ingested',
+      () =>
+        Promise.resolve(
+          /ingested [1-9][\d,]* ·/.test(stderr) ? true : child.exitCode === null ? undefined : false,
+        ),
+      120_000,
+    );
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/modelwatch: stopped at 2020-1\d-\d\d \(simulated\), before the end of the story/);
+    expect(stdout).toMatch(/ingested +[\d,]+ events: [1-9][\d,]* predictions/);
+    expect(stdout).toContain('no column drifted');
+    expect(stdout).toContain('\nOpen:\n');
+    expect(processesMentioning(dataDir)).toEqual([]);
+  }, 200_000);
 });
