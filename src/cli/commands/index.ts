@@ -39,7 +39,7 @@ export const commands: ReadonlyMap<string, Entry<Command>> = new Map([
   [
     'bench',
     {
-      summary: `run a benchmark: bench <${[...benches.keys()].join('|')}> [options]`,
+      summary: `run a benchmark: bench <${[...benches.keys()].join('|')}> [options]; without a name: ingest, metrics, drift and shadow, one report`,
       load: now(benchCommand(benches)),
     },
   ],

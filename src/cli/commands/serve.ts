@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from '../../platform/config/index.js';
 import { ModelwatchError, errorMessage } from '../../platform/errors.js';
 import {
@@ -7,9 +8,20 @@ import {
   startLocalBroker,
   type LocalBroker,
 } from '../../platform/kafka/index.js';
-import { createLogger, type Logger } from '../../platform/observability/index.js';
+import { createLogger, logFormat, StatusLine, type Logger } from '../../platform/observability/index.js';
 import { startService, type RunningService } from '../../service/index.js';
 import { parseOptions, untilSignal, type Command } from '../../platform/cli/index.js';
+import { startStoryFor, storyOptions } from './story.js';
+
+/** Readable logs on a terminal (above the progress line), JSON elsewhere or when configured. */
+function consoleLogger(config: Config, status: StatusLine): Logger {
+  return createLogger(config.logLevel, { format: logFormat(config.logFormat, status.isTTY), status });
+}
+
+/** Something `up` runs beside the service (the simulator), stopped before it. */
+interface Companion {
+  stop(): Promise<void>;
+}
 
 /**
  * How long the service may take to close after SIGTERM. Closing aborts a write being retried
@@ -47,12 +59,20 @@ async function runUntilSignal(
   logger: Logger,
   brokers: string[],
   broker?: LocalBroker,
+  companion?: (service: RunningService) => Promise<Companion | undefined>,
 ): Promise<number> {
   const service = await startService({ config, logger, brokers });
+  const starting = companion?.(service).catch((err: unknown) => {
+    logger.error({ err: errorMessage(err) }, 'the simulator could not start');
+    return undefined;
+  });
   const signal = await untilSignal();
   logger.info({ signal }, 'shutting down');
   // A second signal means "now": the broker re-delivers whatever was not committed.
   void untilSignal().then(() => process.exit(130));
+  // A companion still starting (the service never became ready) is not waited for long.
+  const beside = starting && (await Promise.race([starting, sleep(5_000).then(() => undefined)]));
+  await beside?.stop();
   const code = await closeWithin(service, logger);
   await broker?.stop();
   // Past the deadline, something still holds the event loop (a stuck engine call): leave anyway.
@@ -71,17 +91,23 @@ export const serveCommand: Command = {
       );
     }
     silenceKafkajsTimerWarning();
-    const logger = createLogger(config.logLevel);
+    const logger = consoleLogger(config, new StatusLine());
     return runUntilSignal(config, logger, config.kafka.brokers);
   },
 };
 
 export const upCommand: Command = {
   async run(args) {
-    parseOptions(args, {}, 'modelwatch up');
+    const { values } = parseOptions(
+      args,
+      { 'no-simulator': { type: 'boolean' }, speed: { type: 'string' }, seed: { type: 'string' } },
+      'modelwatch up [--no-simulator] [--speed N] [--seed N]',
+    );
+    const story = storyOptions(values);
     const config = loadConfig();
     silenceKafkajsTimerWarning();
-    const logger = createLogger(config.logLevel);
+    const status = new StatusLine();
+    const logger = consoleLogger(config, status);
     const generatedKey = config.api.adminKey === undefined;
     const adminKey = config.api.adminKey ?? `mw_${randomBytes(24).toString('base64url')}`;
     // A local demo: loopback only, whatever MODELWATCH_API_HOST says (serve listens where configured).
@@ -108,6 +134,14 @@ export const upCommand: Command = {
         '',
       ].join('\n'),
     );
-    return runUntilSignal(withKey, logger, brokers, broker);
+    return runUntilSignal(
+      withKey,
+      logger,
+      brokers,
+      broker,
+      story.enabled
+        ? (service) => startStoryFor(service, { config: withKey, brokers, logger, status, story })
+        : undefined,
+    );
   },
 };

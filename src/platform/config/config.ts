@@ -175,6 +175,8 @@ const envSchema = z
         error: 'expected fatal, error, warn, info, debug, trace or silent',
       })
       .default('info'),
+    // Console: JSON lines unless a person reads a terminal (src/platform/observability).
+    MODELWATCH_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'expected json or pretty' }).optional(),
   })
   .superRefine((env, ctx) => {
     if (
@@ -364,6 +366,8 @@ export interface Config {
   audit: AuditConfig;
   cacheDir: string;
   logLevel: Env['MODELWATCH_LOG_LEVEL'];
+  /** Log lines as JSON or human-readable; unset: readable on a terminal, JSON otherwise. @default undefined */
+  logFormat: 'json' | 'pretty' | undefined;
 }
 
 /** Parses the environment once; throws one `CONFIG_INVALID` error naming every bad variable. */
@@ -469,5 +473,6 @@ function toConfig(env: Env): Config {
     },
     cacheDir: path.resolve(env.MODELWATCH_CACHE_DIR),
     logLevel: env.MODELWATCH_LOG_LEVEL,
+    logFormat: env.MODELWATCH_LOG_FORMAT,
   };
 }

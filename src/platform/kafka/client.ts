@@ -17,11 +17,22 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  * loading) at ERROR from its Connection layer, then handles it. Those go to debug; the
  * consumer runner and our own code report what matters.
  */
+/**
+ * Warnings kafkajs prints for choices made on purpose: the default partitioner is the Java
+ * client's (murmur2, named where it matters), and the transactional producers bound their retries
+ * and rely on fencing (src/triggers/README.md). Debug, so a person's console shows what matters.
+ */
+const KNOWN_WARNINGS = [
+  'KafkaJS v2.0.0 switched default partitioner',
+  'Limiting retries for the idempotent producer',
+];
+
 function kafkaLogCreator(logger: Logger) {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
       const { message, ...extra } = log;
-      const name = namespace === 'Connection' ? 'debug' : (levelNames[level] ?? 'info');
+      const known = KNOWN_WARNINGS.some((w) => message.startsWith(w));
+      const name = namespace === 'Connection' || known ? 'debug' : (levelNames[level] ?? 'info');
       logger[name]({ kafka: namespace, ...extra }, message);
     };
 }

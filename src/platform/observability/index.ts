@@ -1,1 +1,2 @@
-export { createLogger, type Logger } from './logger.js';
+export { createLogger, logFormat, type Logger, type LoggerOptions } from './logger.js';
+export { StatusLine, type StatusOutput } from './status-line.js';

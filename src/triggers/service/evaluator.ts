@@ -141,7 +141,24 @@ export class TriggerEvaluator {
       modelId,
       limit: rules.drift.consecutiveWindows + LOOKBACK_WINDOWS,
     });
-    return driftFirings(modelId, rules.drift, windows);
+    return driftFirings(modelId, rules.drift, await this.afterReferencePeriod(modelId, windows));
+  }
+
+  /**
+   * Windows made of the reference's own predictions (inside the period a range reference was taken
+   * from) compare the data with itself: they are stored and shown, but never a reason to retrain.
+   */
+  private async afterReferencePeriod<W extends { version: string; start: string; end: string }>(
+    modelId: string,
+    windows: readonly W[],
+  ): Promise<W[]> {
+    const periods = new Map<string, { from: number | null; to: number | null } | undefined>();
+    for (const version of new Set(windows.map((w) => w.version)))
+      periods.set(version, await this.options.drift.reference({ modelId, version }));
+    return windows.filter((w) => {
+      const p = periods.get(w.version);
+      return !(p?.from != null && p.to != null && Date.parse(w.start) >= p.from && Date.parse(w.end) <= p.to);
+    });
   }
 
   private async performanceCandidates(modelId: string, rules: RetrainRules): Promise<Firing[]> {

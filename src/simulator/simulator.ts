@@ -1,0 +1,265 @@
+/**
+ * Plays the California model's life through the real broker and the service's API: the
+ * reference period, the reference set from it, the analysis period with its drift, labels arriving
+ * late, access logs, a challenger in shadow. Time runs `speed` times faster than the wall clock.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { InferenceCore, OnnxModel } from '../inference/index.js';
+import type { Logger, StatusLine } from '../platform/observability/index.js';
+import type { ApiClient } from './api-client.js';
+import { SimulatorError } from './errors.js';
+import { ingested, listTriggers, modelSample, driftedColumns } from './observe.js';
+import type { StoryPlan } from './plan.js';
+import { accessMessages, labelMessages, predictionMessages, type EventSink, type Topics } from './publish.js';
+import { bundledModelFile } from '../inference/index.js';
+import { PRODUCTION, registerModel, setReference } from './setup.js';
+import { formatSummary, gatherSummary } from './summary.js';
+import { progressText, type Counts } from './progress.js';
+
+export interface SimulatorDeps {
+  api: ApiClient;
+  sink: EventSink;
+  core: InferenceCore;
+  topics: Topics;
+  logger: Logger;
+  status: StatusLine;
+  /** Where the summary goes. @default process.stdout */
+  out?: { write(text: string): unknown };
+  /**
+   * Makes a registration visible to shadow scoring now (`up` calls the shadow capability's
+   * refresh). @default waits 6 s, past the shadow scorer's 5 s registry refresh
+   */
+  registered?: () => Promise<void>;
+}
+
+export interface SimulatorOptions {
+  plan: StoryPlan;
+  /** Simulated milliseconds per wall-clock millisecond. */
+  speed: number;
+  /** The admin key shown in the summary's URLs. */
+  adminKey: string;
+  /** The address shown in the summary's URLs. */
+  publicUrl: string;
+  /** Wall time between two publishing steps. @default 100 */
+  tickMs?: number;
+  /** How long to wait for each step of the service (ready, stored, evaluated, published). @default 60000 */
+  settleTimeoutMs?: number;
+}
+
+export class Simulator {
+  private readonly counts: Counts = { predictions: 0, labels: 0, access: 0 };
+  private next = { prediction: 0, label: 0, access: 0 };
+  private simNow: number;
+  private summaryPrinted = false;
+  private readonly abort = new AbortController();
+  private model: OnnxModel | undefined;
+  private observed = { ingested: 0, drifted: [] as string[], triggers: 0 };
+
+  constructor(
+    private readonly deps: SimulatorDeps,
+    private readonly options: SimulatorOptions,
+  ) {
+    this.simNow = options.plan.start;
+  }
+
+  /** Runs the whole story; resolves when it is told (summary printed) or stopped. */
+  async run(): Promise<void> {
+    const { plan } = this.options;
+    const { logger } = this.deps;
+    await this.waitForService();
+    await registerModel(this.deps.api);
+    // A challenger not yet known to the shadow scorer would miss the first predictions.
+    await (this.deps.registered ?? (() => sleep(6_000)))();
+    this.model = await this.deps.core.loadFile(
+      `california@${PRODUCTION.version}`,
+      bundledModelFile(PRODUCTION.model),
+    );
+    logger.info(
+      { model: 'california', production: PRODUCTION.version, speed: this.options.speed, seed: plan.seed },
+      'simulator: the story begins',
+    );
+    const watch = this.watch();
+    try {
+      await this.play(plan.referenceEnd);
+      if (this.stopped) return;
+      await this.settle(
+        'the reference period stored',
+        async () => (await this.ingestedNow()).predictions >= this.counts.predictions,
+      );
+      await setReference(this.deps.api, plan.start, plan.referenceEnd);
+      logger.info(
+        { from: new Date(plan.start).toISOString(), to: new Date(plan.referenceEnd).toISOString() },
+        'simulator: drift reference set from the reference period',
+      );
+      await this.play(plan.end);
+      await this.flushLabels();
+      if (this.stopped) return;
+      await this.settleEnd();
+      if (!this.stopped) await this.printSummary(true);
+    } finally {
+      this.abort.abort();
+      await watch;
+      this.deps.status.done();
+    }
+  }
+
+  /** Stops publishing; prints the summary of what happened so far unless it was printed. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (!this.summaryPrinted) await this.printSummary(false);
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async waitForService(): Promise<void> {
+    await this.settle(
+      'the service ready',
+      async () => (await this.deps.api.request('GET', '/readyz')).status === 200,
+    );
+  }
+
+  /** Publishes the events due up to `until` (simulated), paced by the wall clock. */
+  private async play(until: number): Promise<void> {
+    const started = performance.now();
+    const from = this.simNow;
+    const tick = this.options.tickMs ?? 100;
+    while (!this.stopped && this.simNow < until) {
+      this.simNow = Math.min(until, from + (performance.now() - started) * this.options.speed);
+      await this.publishUntil(this.simNow);
+      await sleep(tick, undefined, { signal: this.abort.signal }).catch(() => undefined);
+    }
+  }
+
+  private async publishUntil(t: number): Promise<void> {
+    const { plan } = this.options;
+    const { sink, topics } = this.deps;
+    const due = <T extends { timestamp: number }>(list: readonly T[], i: number) => {
+      let j = i;
+      while (j < list.length && list[j]!.timestamp < t) j++;
+      return j;
+    };
+    const p = due(plan.predictions, this.next.prediction);
+    const l = due(plan.labels, this.next.label);
+    const a = due(plan.access, this.next.access);
+    const predictions = plan.predictions.slice(this.next.prediction, p);
+    if (predictions.length > 0 && this.model)
+      await sink.send(topics.predictions, await predictionMessages(this.model, predictions));
+    if (l > this.next.label)
+      await sink.send(topics.labels, labelMessages(plan.labels.slice(this.next.label, l)));
+    if (a > this.next.access)
+      await sink.send(topics.accessLog, accessMessages(plan.access.slice(this.next.access, a)));
+    this.counts.predictions += p - this.next.prediction;
+    this.counts.labels += l - this.next.label;
+    this.counts.access += a - this.next.access;
+    this.next = { prediction: p, label: l, access: a };
+  }
+
+  /** Labels that arrive after the data ends: sent now, as if the weeks after had passed. */
+  private async flushLabels(): Promise<void> {
+    if (!this.stopped) await this.publishUntil(Number.POSITIVE_INFINITY);
+  }
+
+  /** Waits until everything is stored, the last complete window evaluated, shadow scored and triggers published. */
+  private async settleEnd(): Promise<void> {
+    const { plan } = this.options;
+    await this.settleOrWarn('every event stored', async () => {
+      const got = await this.ingestedNow();
+      return (
+        got.predictions >= this.counts.predictions &&
+        got.labels >= this.counts.labels &&
+        got.access >= this.counts.access
+      );
+    });
+    const lastWindowEnd = Date.UTC(
+      new Date(plan.end - 1).getUTCFullYear(),
+      new Date(plan.end - 1).getUTCMonth(),
+      1,
+    );
+    await this.settle(
+      'the last complete window evaluated',
+      async () =>
+        (await modelSample(this.deps.api, 'modelwatch_drift_window_end_seconds')) * 1000 >= lastWindowEnd,
+    );
+    await this.settle(
+      'every prediction scored in shadow',
+      async () =>
+        (await modelSample(this.deps.api, 'modelwatch_shadow_scored_total')) +
+          (await modelSample(this.deps.api, 'modelwatch_shadow_failures_total')) >=
+        this.counts.predictions,
+    );
+    // The retrain loop runs every few seconds: settled once two reads a loop apart agree and all are published.
+    let previous = -1;
+    await this.settleOrWarn('the retrain triggers published', async () => {
+      const list = await listTriggers(this.deps.api);
+      const stable = list.length === previous && list.every((t) => t.published);
+      previous = list.length;
+      if (!stable) await sleep(3_000);
+      return stable;
+    });
+  }
+
+  /** At the end, a step that does not settle is reported and the summary shows what there is. */
+  private async settleOrWarn(what: string, done: () => Promise<boolean>): Promise<void> {
+    try {
+      await this.settle(what, done);
+    } catch (err) {
+      if (!(err instanceof SimulatorError && err.code === 'TIMED_OUT')) throw err;
+      this.deps.logger.warn(err.message);
+    }
+  }
+
+  private async ingestedNow() {
+    return ingested(this.deps.api, this.deps.topics);
+  }
+
+  private async settle(what: string, done: () => Promise<boolean>): Promise<void> {
+    const deadline = performance.now() + (this.options.settleTimeoutMs ?? 60_000);
+    while (!this.stopped) {
+      if (await done().catch(() => false)) return;
+      if (performance.now() > deadline)
+        throw new SimulatorError('TIMED_OUT', `simulator: timed out waiting for ${what}`);
+      await sleep(250);
+    }
+  }
+
+  /** Redraws the progress line, reading the service's side every ~2 s. */
+  private async watch(): Promise<void> {
+    const { plan } = this.options;
+    let lastRead = 0;
+    while (!this.stopped) {
+      if (performance.now() - lastRead > 2_000) {
+        lastRead = performance.now();
+        await this.readService(plan).catch(() => undefined);
+      }
+      this.deps.status.update(progressText(this.simNow, this.counts, this.observed));
+      await sleep(250, undefined, { signal: this.abort.signal }).catch(() => undefined);
+    }
+    this.deps.status.update(progressText(this.simNow, this.counts, this.observed), true);
+  }
+
+  private async readService(plan: StoryPlan): Promise<void> {
+    const got = await this.ingestedNow();
+    this.observed.ingested = got.predictions + got.labels + got.access;
+    this.observed.triggers = (await listTriggers(this.deps.api)).length;
+    // Complete months only: the month in progress holds a few rows, whose noise is not drift.
+    const monthStart = Date.UTC(
+      new Date(this.simNow).getUTCFullYear(),
+      new Date(this.simNow).getUTCMonth(),
+      1,
+    );
+    if (monthStart > plan.referenceEnd)
+      this.observed.drifted = (await driftedColumns(this.deps.api, plan.referenceEnd, monthStart)).map(
+        (d) => d.column,
+      );
+  }
+
+  private async printSummary(finished: boolean): Promise<void> {
+    this.summaryPrinted = true;
+    const { plan, adminKey, publicUrl } = this.options;
+    const summary = await gatherSummary(this.deps.api, this.deps.topics, plan, this.simNow, finished);
+    this.deps.status.done();
+    (this.deps.out ?? process.stdout).write(formatSummary(summary, plan, publicUrl, adminKey));
+  }
+}

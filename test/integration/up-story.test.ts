@@ -1,0 +1,177 @@
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { freePort } from '../../src/platform/kafka/local-broker/tools.js';
+import { isolatedEnv, tempDir, waitFor } from '../support/harness.js';
+import { readTopic } from '../support/triggers.js';
+
+/**
+ * `modelwatch up` as a newcomer runs it, at 10× the default speed, against the test broker
+ * (MODELWATCH_KAFKA_BROKERS set: up starts no broker of its own). Everything is checked through
+ * the API and the retrain topic, as a user would, after the summary is printed.
+ */
+const cli = path.resolve('dist/cli/main.js');
+const FEATURES = [
+  'MedInc',
+  'HouseAge',
+  'AveRooms',
+  'AveBedrms',
+  'Population',
+  'AveOccup',
+  'Latitude',
+  'Longitude',
+];
+
+interface DriftBucket {
+  start: string;
+  count: number;
+  columns: { column: string; role: string; drifted: boolean }[];
+}
+
+/** Command lines of the processes running now that mention `text` (a broker or engine left behind would). */
+function processesMentioning(text: string): string[] {
+  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps.stdout.split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
+}
+
+describe('modelwatch up tells the California story', () => {
+  it('drift in the location columns only, a retrain trigger, the challenger in shadow, a verified audit; exits 0 on SIGINT', async () => {
+    const port = await freePort();
+    const dataDir = tempDir('modelwatch-up-');
+    const env = isolatedEnv({
+      MODELWATCH_DATA_DIR: dataDir,
+      MODELWATCH_API_PORT: String(port),
+      MODELWATCH_RETRAIN_INTERVAL_MS: '1000',
+      MODELWATCH_LOG_LEVEL: 'info',
+    });
+    delete (env as Record<string, string | undefined>)['MODELWATCH_CLICKHOUSE_DATABASE'];
+    const child = spawn(process.execPath, [cli, 'up', '--speed', '7000000', '--seed', '7'], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
+
+    await waitFor(
+      'the summary',
+      () => Promise.resolve(stdout.includes('\nOpen:') ? true : child.exitCode === null ? undefined : false),
+      240_000,
+    );
+    expect(stdout, stderr.slice(-2000)).toContain('the story is told (2020-10-01 to 2022-05-10, simulated)');
+    // Not a TTY: logs are JSON lines (with plain progress lines between them).
+    const logLines = stderr.split('\n').filter((l) => l.startsWith('{'));
+    expect(logLines.length).toBeGreaterThan(0);
+    for (const line of logLines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    expect(stderr).toMatch(/simulated 2022-05-10 · published [\d,]+ \(14,064 predictions\)/);
+
+    const base = `http://127.0.0.1:${port}/api/v1`;
+    const get = async <T>(route: string): Promise<T> => {
+      const response = await fetch(`${base}${route}`, {
+        headers: { authorization: `Bearer ${env['MODELWATCH_ADMIN_KEY']}` },
+      });
+      expect(response.status, route).toBe(200);
+      return (await response.json()) as T;
+    };
+
+    // Drift after the reference period: Latitude and Longitude in every month, nothing else ever.
+    const drift = await get<{ buckets: DriftBucket[] }>(
+      '/models/california/drift?from=2021-06-01&to=2022-05-10&bucket=month&version=1',
+    );
+    expect(drift.buckets.map((b) => b.start.slice(0, 7))).toEqual([
+      '2021-06',
+      '2021-07',
+      '2021-08',
+      '2021-09',
+      '2021-10',
+      '2021-11',
+      '2021-12',
+      '2022-01',
+      '2022-02',
+      '2022-03',
+      '2022-04',
+      '2022-05',
+    ]);
+    for (const b of drift.buckets) {
+      const drifted = b.columns.filter((c) => c.role === 'feature' && c.drifted).map((c) => c.column);
+      expect(drifted.sort(), b.start).toEqual(['Latitude', 'Longitude']);
+      expect(
+        b.columns
+          .filter((c) => c.role === 'feature')
+          .map((c) => c.column)
+          .sort(),
+      ).toEqual([...FEATURES].sort());
+    }
+    expect(stdout).toMatch(/drift +Latitude +from 2021-06, in 12 of 12 monthly windows/);
+    expect(stdout).toMatch(/drift +Longitude +from 2021-06, in 12 of 12 monthly windows/);
+
+    // Retrain triggers on the topic: the first drift trigger after two drifted months.
+    const messages = await readTopic(env['MODELWATCH_TOPIC_RETRAIN']!);
+    const reasons = messages.map((m) => [m.value['reason'], (m.value['window'] as { start: string }).start]);
+    expect(reasons).toContainEqual(['drift', '2021-07-01T00:00:00.000Z']);
+    expect(messages.every((m) => m.key === 'california' && m.value['model_id'] === 'california')).toBe(true);
+    // None fired inside the reference period (Oct 2020 – May 2021).
+    expect(reasons.every(([, start]) => String(start) >= '2021-06')).toBe(true);
+
+    // The challenger scored every prediction in shadow.
+    const shadow = await get<{
+      challengers: { version: string; buckets: { scored: number; agreement: number }[] }[];
+    }>('/models/california/shadow?from=2020-10-01&to=2022-06-01&bucket=month');
+    expect(shadow.challengers.map((c) => c.version)).toEqual(['2']);
+    expect(shadow.challengers[0]!.buckets.reduce((s, b) => s + b.scored, 0)).toBe(14_064);
+
+    const audit = await get<{ ok: boolean; checked: number }>('/audit/verify');
+    expect(audit.ok).toBe(true);
+    expect(audit.checked).toBeGreaterThan(1_000);
+
+    const metrics = await get<{ buckets: { count: number; roc_auc: number | null; labeled: number }[] }>(
+      '/models/california/metrics?from=2020-10-01&to=2022-06-01&bucket=month',
+    );
+    expect(metrics.buckets).toHaveLength(20);
+    expect(metrics.buckets.reduce((s, b) => s + b.count, 0)).toBe(14_064);
+    expect(metrics.buckets.every((b) => b.roc_auc !== null && b.labeled > 0)).toBe(true);
+
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(processesMentioning(dataDir)).toEqual([]);
+  }, 300_000);
+  it('Ctrl-C in the middle of the story prints the summary so far and exits 0', async () => {
+    const port = await freePort();
+    const dataDir = tempDir('modelwatch-up-');
+    const env = isolatedEnv({
+      MODELWATCH_DATA_DIR: dataDir,
+      MODELWATCH_API_PORT: String(port),
+      MODELWATCH_LOG_LEVEL: 'info',
+    });
+    delete (env as Record<string, string | undefined>)['MODELWATCH_CLICKHOUSE_DATABASE'];
+    // Real time × 100,000: the reference period alone would take over 3 minutes.
+    const child = spawn(process.execPath, [cli, 'up', '--speed', '100000'], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    await waitFor(
+      'predictions ingested',
+      () =>
+        Promise.resolve(
+          /ingested [1-9][\d,]* ·/.test(stderr) ? true : child.exitCode === null ? undefined : false,
+        ),
+      120_000,
+    );
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/modelwatch: stopped at 2020-1\d-\d\d \(simulated\), before the end of the story/);
+    expect(stdout).toMatch(/ingested +[\d,]+ events: [1-9][\d,]* predictions/);
+    expect(stdout).toContain('no column drifted');
+    expect(stdout).toContain('\nOpen:\n');
+    expect(processesMentioning(dataDir)).toEqual([]);
+  }, 200_000);
+});
