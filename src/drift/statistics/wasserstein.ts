@@ -13,17 +13,26 @@ export function wassersteinDistance(sortedR: Float64Array, sortedC: Float64Array
   assertNonEmpty(sortedC, 'sortedC');
   assertSortedFinite(sortedR, 'sortedR');
   assertSortedFinite(sortedC, 'sortedC');
+  return wassersteinChecked(sortedR, sortedC);
+}
+
+/** `wassersteinDistance` for non-empty samples already checked sorted and finite: the same sum, term by term. */
+export function wassersteinChecked(sortedR: Float64Array, sortedC: Float64Array): number {
   const nR = sortedR.length;
   const nC = sortedC.length;
   let i = 0;
   let j = 0;
   let sum = 0;
   let x = Math.min(sortedR[0]!, sortedC[0]!);
-  while (i < nR || j < nC) {
+  for (;;) {
     while (i < nR && sortedR[i]! <= x) i++;
     while (j < nC && sortedC[j]! <= x) j++;
     if (i === nR && j === nC) break;
-    const next = Math.min(i < nR ? sortedR[i]! : Infinity, j < nC ? sortedC[j]! : Infinity);
+    // Both ±0 are consumed together (0 <= -0), so which zero is `next` does not change next − x.
+    let next: number;
+    if (i === nR) next = sortedC[j]!;
+    else if (j === nC) next = sortedR[i]!;
+    else next = sortedR[i]! < sortedC[j]! ? sortedR[i]! : sortedC[j]!;
     sum += Math.abs(i / nR - j / nC) * (next - x);
     x = next;
   }
