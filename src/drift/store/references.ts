@@ -130,7 +130,12 @@ export async function copyRawColumnsFromRange(
   from: number,
   to: number,
 ): Promise<void> {
-  const all = { features: 'all', prediction: true, score: true, label: await mayHaveLabels(db, key) } as const;
+  const all = {
+    features: 'all',
+    prediction: true,
+    score: true,
+    label: await mayHaveLabels(db, key),
+  } as const;
   const params = { ...keyParams(key), from, to, revision };
   const target = `INSERT INTO drift_reference_values (model_id, model_version, revision, role, column, part, numbers, texts, counts)`;
   for (const source of numberSources(all, '0')) {
