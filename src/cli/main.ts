@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-import { allMigrations } from '../platform/capability/index.js';
 import { ModelwatchError, errorMessage } from '../platform/errors.js';
-import { capabilities } from '../service/index.js';
-import { commands } from './commands/index.js';
+import { standalone } from './standalone.js';
 
-const usage = `modelwatch: model monitoring and governance
+function usageText(commands: ReadonlyMap<string, { summary: string }>): string {
+  return `modelwatch: model monitoring and governance
 
 usage: modelwatch <command> [options]
 
@@ -12,9 +11,18 @@ commands:
 ${[...commands].map(([name, command]) => `  ${name.padEnd(14)} ${command.summary}`).join('\n')}
 
 Configuration comes from MODELWATCH_* environment variables (see README).`;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  const quick = name === undefined ? undefined : standalone.get(name);
+  if (quick) return (await quick()).run(rest, { migrations: [] });
+  const [{ allMigrations }, { capabilities }, { commands }] = await Promise.all([
+    import('../platform/capability/index.js'),
+    import('../service/index.js'),
+    import('./commands/index.js'),
+  ]);
+  const usage = usageText(commands);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage}\n`);
     return name === undefined ? 2 : 0;

@@ -5,9 +5,10 @@
 import { binCountsSorted, quantileEdges } from './binning.js';
 import { chiSquare } from './chi-square.js';
 import { jensenShannonDistance, psi } from './divergence.js';
-import { ksPValue, ksStatistic } from './ks.js';
+import { ksPValue, ksStatisticChecked } from './ks.js';
 import { type DriftMethod, DEFAULT_THRESHOLDS, isDrifted, METHOD_KINDS } from './methods.js';
-import { normalizedWasserstein, populationStd } from './wasserstein.js';
+import { populationStd, WASSERSTEIN_MIN_STD, wassersteinChecked } from './wasserstein.js';
+import { assertSortedFinite } from './validate.js';
 
 export interface NumericSample {
   /** Finite values, ascending. */
@@ -69,11 +70,15 @@ export function numericalDrift(
   if (ref.sorted.length === 0 || sortedC.length === 0) return noStatistic(method, threshold);
   switch (method) {
     case 'ks': {
-      const d = ksStatistic(ref.sorted, sortedC);
+      checkSamples(ref.sorted, sortedC);
+      const d = ksStatisticChecked(ref.sorted, sortedC);
       return decide(method, d, ksPValue(d, ref.sorted.length, sortedC.length), threshold);
     }
-    case 'wasserstein':
-      return decide(method, normalizedWasserstein(ref.sorted, sortedC, ref.std), null, threshold);
+    case 'wasserstein': {
+      checkSamples(ref.sorted, sortedC);
+      const w1 = wassersteinChecked(ref.sorted, sortedC);
+      return decide(method, w1 / Math.max(ref.std, WASSERSTEIN_MIN_STD), null, threshold);
+    }
     case 'psi':
       return decide(method, psi(ref.counts, binCountsSorted(ref.edges, sortedC)), null, threshold);
     case 'jensenshannon':
@@ -110,6 +115,18 @@ export function categoricalDrift(
     case 'wasserstein':
       throw new RangeError(`unreachable: ${method} is numerical only`);
   }
+}
+
+/** Reference samples already checked; a reference is compared with many windows. */
+const checkedReferences = new WeakSet<Float64Array>();
+
+/** The sorted-and-finite check of `ksStatistic`/`wassersteinDistance`, once per reference sample. */
+function checkSamples(sortedR: Float64Array, sortedC: Float64Array): void {
+  if (!checkedReferences.has(sortedR)) {
+    assertSortedFinite(sortedR, 'sortedR');
+    checkedReferences.add(sortedR);
+  }
+  assertSortedFinite(sortedC, 'sortedC');
 }
 
 function decide(method: DriftMethod, statistic: number | null, pValue: number | null, threshold: number) {
