@@ -239,7 +239,7 @@ export class DriftService {
   /** The drift route: buckets of [from, to) that hold predictions, against the version's reference. */
   async report(request: ReportRequest): Promise<DriftReport> {
     const versions = await this.versions(request.modelId);
-    const version = request.version ?? latestVersion(versions);
+    const version = request.version ?? defaultVersion(versions);
     const key = await this.knownVersion(request.modelId, version);
     const reference = await this.requireReference(key);
     const settings = await this.settings(request.modelId);
@@ -310,7 +310,16 @@ function cacheKey(key: VersionKey): string {
 }
 
 /** The version most recently first seen (ties: the larger version string): the default of the drift route. */
-export function latestVersion(versions: readonly ModelVersionRecord[]): string {
+/**
+ * The version a drift request means when it names none: the latest in production, so a
+ * challenger registered in shadow (with no reference yet) does not take over the default.
+ */
+export function defaultVersion(versions: readonly ModelVersionRecord[]): string {
+  const production = versions.filter((v) => v.stage === 'production');
+  return latestVersion(production.length > 0 ? production : versions);
+}
+
+function latestVersion(versions: readonly ModelVersionRecord[]): string {
   const sorted = [...versions].sort((a, b) =>
     a.first_seen < b.first_seen
       ? -1
