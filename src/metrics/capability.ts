@@ -2,10 +2,12 @@ import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { createQualityGauges } from './quality-gauges.js';
 import { metricsRoutes } from './routes.js';
+import { metricsMigrations } from './schema.js';
 
 /** Serving and quality metrics (SPEC 4): the metrics route and the `model_quality` gauges. */
 export const metrics: CapabilityDefinition = {
   name: 'metrics',
+  migrations: metricsMigrations,
   benches: {
     metrics: {
       summary:

@@ -1,0 +1,115 @@
+import { bucketSql } from '../platform/time/index.js';
+import {
+  finiteOrNull,
+  metricColumns,
+  norm,
+  QUALITY_AGGREGATES,
+  rowColumns,
+  SERVING_AGGREGATES,
+  type MetricsQuery,
+  type MetricsQueryInput,
+} from './metrics-sql.js';
+import { labelsJoinLookup } from './schema.js';
+
+/**
+ * The metrics query over the pre-joined table (issue 17): the serving half from `predictions
+ * FINAL` (exact percentiles need every latency, and it is the cheap half), the quality half from
+ * `labeled_predictions FINAL`, the two joined on (version, bucket): a few hundred rows, not 10M.
+ * The aggregates and final metrics are the raw query's own fragments, so both paths compute the
+ * SPEC 4 definitions with the same SQL; the rows differ only in where the label comes from.
+ */
+
+const RANGE = `model_id = {model:String}
+        AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
+        AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+        AND model_version IN {versions:Array(String)}`;
+
+const POSITIVE_CLASS = `transform(model_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1') AS positive_class`;
+
+export function rollupMetricsQuery(input: Omit<MetricsQueryInput, 'prefilterLabels' | 'source'>): MetricsQuery {
+  const bucket = (column: string) => bucketSql(input.bucket, column);
+  const query = `
+SELECT
+  version,
+  toInt64(bucket_key) AS start_ms,
+  count,
+  errors,
+  latency_q,
+  latency_max,
+  labeled,
+  ${metricColumns(input.task)}
+FROM
+(
+  SELECT
+    model_version AS version,
+    ${bucket('timestamp')} AS bucket_key,
+    count() AS count,
+    countIf(is_error) AS errors,
+    quantilesExactInclusive(0.5, 0.95, 0.99)(latency_ms) AS latency_q,
+    max(latency_ms) AS latency_max
+    ${SERVING_AGGREGATES[input.task].map((a) => `, ${a}`).join('')}
+  FROM
+  (
+    SELECT model_version, timestamp, ${finiteOrNull('latency_ms')}, is_error, ${POSITIVE_CLASS},
+           ${norm('prediction')} = positive_class AS pred_pos
+    FROM predictions FINAL
+    WHERE ${RANGE}
+  ) AS p
+  GROUP BY version, bucket_key
+) AS s
+LEFT JOIN
+(
+  SELECT
+    model_version AS version,
+    bucket_key,
+    count() AS labeled,
+    ${QUALITY_AGGREGATES[input.task].join(',\n    ')}
+  FROM
+  (
+    SELECT
+      p.model_version AS model_version,
+      ${bucket('p.timestamp')} AS bucket_key,
+      true AS has_label,
+      ${rowColumns(input.task, 'p').join(',\n      ')}
+    FROM
+    (
+      SELECT model_version, timestamp, prediction, ${finiteOrNull('prediction_num')}, ${finiteOrNull('score')},
+             label, ${finiteOrNull('label_num')}, ${POSITIVE_CLASS}
+      FROM labeled_predictions FINAL
+      WHERE ${RANGE}
+    ) AS p
+  )
+  GROUP BY version, bucket_key
+) AS q USING (version, bucket_key)
+ORDER BY start_ms, version
+SETTINGS join_use_nulls = 0`;
+  return {
+    query,
+    params: {
+      model: input.model,
+      versions: input.versions.map((v) => v.version),
+      positive_classes: input.versions.map((v) => v.positiveClass),
+      from: input.from,
+      to: input.to,
+    },
+  };
+}
+
+/**
+ * How far back of the last sweep the next one looks again: an insert that took longer than this
+ * between its rows' `ingested_at` and its commit could slip past a sweep.
+ */
+export const SWEEP_MARGIN_MS = 10 * 60_000;
+
+/**
+ * The sweep a read does first: labels waiting since the last sweep (less the margin) joined
+ * with the predictions stored now. It catches the one case the views miss, a label and its
+ * prediction inserted at the same moment, each view looking before the other's rows were there.
+ * Idempotent (the rows replace themselves), so concurrent readers may both sweep.
+ */
+export const SWEEP_WINDOW = `SELECT prediction_id, model_id, label, label_num, timestamp FROM labels_waiting
+  WHERE ingested_at > (SELECT max(swept_to) FROM labeled_sweeps) - toIntervalMillisecond(${SWEEP_MARGIN_MS})`;
+
+export const SWEEP_PENDING = `SELECT count() AS pending, toUnixTimestamp64Milli(now64(3)) AS now FROM (${SWEEP_WINDOW})`;
+
+export const SWEEP_INSERT = `INSERT INTO labeled_predictions ${labelsJoinLookup(`(${SWEEP_WINDOW})`)}`;
