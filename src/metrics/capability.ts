@@ -11,7 +11,7 @@ export const metrics: CapabilityDefinition = {
   benches: {
     metrics: {
       summary:
-        'metrics route query over a month of predictions (--rows N, default 10,000,000; --labeled 0.3; --warm 3)',
+        'metrics route query over a month of predictions (--rows N, default 10,000,000; --labeled 0.3; --warm 3; --raw 1 also times the read-time join)',
       load: async () => (await import('./bench.js')).metricsBench,
     },
     'metrics-api': {

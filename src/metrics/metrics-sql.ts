@@ -33,7 +33,8 @@ const LABEL_FOR_MODEL = `SELECT prediction_id, argMax((label, label_num), model_
 export const finiteOrNull = (column: string) => `if(isFinite(${column}), ${column}, NULL) AS ${column}`;
 
 /** Normalized class text: booleans as their numeric classes, so `true` labels match `1` predictions. */
-export const norm = (column: string) => `multiIf(${column} = 'true', '1', ${column} = 'false', '0', ${column})`;
+export const norm = (column: string) =>
+  `multiIf(${column} = 'true', '1', ${column} = 'false', '0', ${column})`;
 
 /** Aggregates per task over every prediction (labeled or not). */
 export const SERVING_AGGREGATES: Record<Task, string[]> = {

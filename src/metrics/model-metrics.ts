@@ -71,8 +71,8 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
 }
 
 /**
- * Joins the labels waiting since the last sweep with the stored predictions, then records the
- * sweep (only when something was waiting, so an idle read writes nothing).
+ * Joins the labels stored since the last sweep with the stored predictions, then records the
+ * sweep (only when labels came, so an idle read writes nothing).
  */
 export async function sweepWaitingLabels(db: Database): Promise<void> {
   const result = await db.client.query({ query: SWEEP_PENDING, format: 'JSONEachRow' });

@@ -1,3 +1,4 @@
+import type { Task } from '../models/index.js';
 import { bucketSql } from '../platform/time/index.js';
 import {
   finiteOrNull,
@@ -26,7 +27,33 @@ const RANGE = `model_id = {model:String}
 
 const POSITIVE_CLASS = `transform(model_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1') AS positive_class`;
 
-export function rollupMetricsQuery(input: Omit<MetricsQueryInput, 'prefilterLabels' | 'source'>): MetricsQuery {
+/** The model's labeled predictions in range, one per prediction (the winning label), as rows of `rowColumns`. */
+function labeledRows(input: RollupInput): string {
+  return `SELECT
+      p.model_version AS model_version,
+      ${bucketSql(input.bucket, 'p.timestamp')} AS bucket_key,
+      true AS has_label,
+      ${rowColumns(input.task, 'p').join(',\n      ')}
+    FROM
+    (
+      SELECT model_version, timestamp, prediction, ${finiteOrNull('prediction_num')}, ${finiteOrNull('score')},
+             label, ${finiteOrNull('label_num')}, ${POSITIVE_CLASS}
+      FROM labeled_predictions FINAL
+      WHERE ${RANGE}
+    ) AS p`;
+}
+
+/** Quality aggregates per (version, bucket), the raw query's own. */
+function qualityHalf(task: Task, rows: string): string {
+  return `
+  SELECT model_version AS version, bucket_key, count() AS labeled, ${QUALITY_AGGREGATES[task].join(', ')}
+  FROM (${rows})
+  GROUP BY version, bucket_key`;
+}
+
+type RollupInput = Omit<MetricsQueryInput, 'prefilterLabels' | 'source'>;
+
+export function rollupMetricsQuery(input: RollupInput): MetricsQuery {
   const bucket = (column: string) => bucketSql(input.bucket, column);
   const query = `
 SELECT
@@ -58,29 +85,7 @@ FROM
   GROUP BY version, bucket_key
 ) AS s
 LEFT JOIN
-(
-  SELECT
-    model_version AS version,
-    bucket_key,
-    count() AS labeled,
-    ${QUALITY_AGGREGATES[input.task].join(',\n    ')}
-  FROM
-  (
-    SELECT
-      p.model_version AS model_version,
-      ${bucket('p.timestamp')} AS bucket_key,
-      true AS has_label,
-      ${rowColumns(input.task, 'p').join(',\n      ')}
-    FROM
-    (
-      SELECT model_version, timestamp, prediction, ${finiteOrNull('prediction_num')}, ${finiteOrNull('score')},
-             label, ${finiteOrNull('label_num')}, ${POSITIVE_CLASS}
-      FROM labeled_predictions FINAL
-      WHERE ${RANGE}
-    ) AS p
-  )
-  GROUP BY version, bucket_key
-) AS q USING (version, bucket_key)
+(${qualityHalf(input.task, labeledRows(input))}) AS q USING (version, bucket_key)
 ORDER BY start_ms, version
 SETTINGS join_use_nulls = 0`;
   return {
@@ -99,15 +104,15 @@ SETTINGS join_use_nulls = 0`;
  * How far back of the last sweep the next one looks again: an insert that took longer than this
  * between its rows' `ingested_at` and its commit could slip past a sweep.
  */
-export const SWEEP_MARGIN_MS = 10 * 60_000;
+export const SWEEP_MARGIN_MS = 2 * 60_000;
 
 /**
- * The sweep a read does first: labels waiting since the last sweep (less the margin) joined
+ * The sweep a read does first: labels stored since the last sweep (less the margin) joined
  * with the predictions stored now. It catches the one case the views miss, a label and its
  * prediction inserted at the same moment, each view looking before the other's rows were there.
  * Idempotent (the rows replace themselves), so concurrent readers may both sweep.
  */
-export const SWEEP_WINDOW = `SELECT prediction_id, model_id, label, label_num, timestamp FROM labels_waiting
+export const SWEEP_WINDOW = `SELECT prediction_id, model_id, label, label_num, timestamp FROM labels
   WHERE ingested_at > (SELECT max(swept_to) FROM labeled_sweeps) - toIntervalMillisecond(${SWEEP_MARGIN_MS})`;
 
 export const SWEEP_PENDING = `SELECT count() AS pending, toUnixTimestamp64Milli(now64(3)) AS now FROM (${SWEEP_WINDOW})`;

@@ -6,15 +6,15 @@ import type { Migration } from '../platform/clickhouse/index.js';
  * See README, "Rollups".
  *
  * - `prediction_lookup`: the label-side view looks predictions up by id here (sorted by id, small
- *   granules), because `predictions` is sorted by time and a lookup there scans every id.
- * - `labels_waiting`: labels no stored prediction took when they arrived (label before its
- *   prediction, or a prediction being inserted at the same moment), and every label naming no
- *   model (a later prediction of another model may take it too). The prediction-side view looks
- *   here instead of in every label; the read-time sweep (`labeled-sql.ts`) joins its recent rows
- *   again to catch a label and prediction inserted together, where neither view saw the other.
+ *   granules), because `predictions` is sorted by time and a lookup there reads every id.
+ * - The prediction-side view looks its block's ids up in `labels` (sorted by id): a label stored
+ *   before its prediction, or a prediction id a model uses again at another event time.
  * - `labeled_predictions`: ReplacingMergeTree on the prediction's key, versioned by the label's
  *   rank, so the winning label (SPEC 3: its own model's label over an unnamed one, then the
  *   latest event time) is what FINAL keeps, whichever side wrote last.
+ * - A label and its prediction inserted at the same moment can each miss the other (each view
+ *   looks before the other's rows are committed): reads first sweep the labels stored since the
+ *   last sweep (`labeled_sweeps`, less a margin) into the table (`rollup-sql.ts`).
  */
 
 /** Rank of a label (`l` its alias): named over unnamed, then later event time; 2^62 keeps the two apart. */
@@ -55,16 +55,6 @@ export const metricsMigrations: Migration[] = [
       ) ENGINE = ${engine('ReplacingMergeTree')}
       ORDER BY (prediction_id, model_id, timestamp)
       SETTINGS index_granularity = 1024`,
-      `CREATE TABLE IF NOT EXISTS labels_waiting${onCluster} (
-        prediction_id String,
-        model_id LowCardinality(String),
-        label String,
-        label_num Nullable(Float64),
-        timestamp DateTime64(3, 'UTC'),
-        ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
-      ) ENGINE = ${engine('ReplacingMergeTree', 'timestamp')}
-      ORDER BY (prediction_id, model_id)
-      SETTINGS index_granularity = 1024`,
       `CREATE TABLE IF NOT EXISTS labeled_predictions${onCluster} (
         model_id LowCardinality(String),
         model_version LowCardinality(String),
@@ -91,24 +81,15 @@ export const metricsMigrations: Migration[] = [
       `CREATE MATERIALIZED VIEW IF NOT EXISTS labeled_from_predictions_mv${onCluster} TO labeled_predictions AS
       ${LABELED_SELECT}
       FROM predictions AS p
-      INNER JOIN (SELECT prediction_id, model_id, label, label_num, timestamp FROM labels_waiting
+      INNER JOIN (SELECT prediction_id, model_id, label, label_num, timestamp FROM labels
                   WHERE prediction_id IN (SELECT prediction_id FROM predictions)) AS l
         ON l.prediction_id = p.prediction_id
       WHERE l.model_id IN ('', p.model_id)`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS labeled_from_labels_mv${onCluster} TO labeled_predictions AS
       ${labelsJoinLookup('labels')}`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS labels_waiting_mv${onCluster} TO labels_waiting AS
-      SELECT prediction_id, model_id, label, label_num, timestamp FROM labels
-      WHERE model_id = ''
-         OR (prediction_id, model_id) NOT IN (SELECT prediction_id, model_id FROM prediction_lookup
-                                             WHERE prediction_id IN (SELECT prediction_id FROM labels))`,
       // Rows stored before the views existed (idempotent: a rerun after a crash writes the same rows).
       `INSERT INTO prediction_lookup SELECT ${LOOKUP_COLUMNS} FROM predictions`,
       `INSERT INTO labeled_predictions ${labelsJoinLookup('(SELECT * FROM labels)')}`,
-      `INSERT INTO labels_waiting (prediction_id, model_id, label, label_num, timestamp)
-      SELECT prediction_id, model_id, label, label_num, timestamp FROM labels
-      WHERE model_id = ''
-         OR (prediction_id, model_id) NOT IN (SELECT prediction_id, model_id FROM prediction_lookup)`,
     ],
   },
 ];
