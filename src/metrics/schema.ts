@@ -90,6 +90,8 @@ export const metricsMigrations: Migration[] = [
       // Rows stored before the views existed (idempotent: a rerun after a crash writes the same rows).
       `INSERT INTO prediction_lookup SELECT ${LOOKUP_COLUMNS} FROM predictions`,
       `INSERT INTO labeled_predictions ${labelsJoinLookup('(SELECT * FROM labels)')}`,
+      // Everything stored so far is joined: the first read sweeps only what comes after.
+      `INSERT INTO labeled_sweeps (swept_to) VALUES (now64(3))`,
     ],
   },
 ];
