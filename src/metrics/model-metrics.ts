@@ -3,7 +3,7 @@ import type { Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { bucketEnd, bucketSeconds, parseBucket, type Bucket } from '../platform/time/index.js';
 import { metricsQuery, type MetricsRow } from './metrics-sql.js';
-import { rollupMetricsQuery, SWEEP_INSERT, SWEEP_PENDING } from './rollup-sql.js';
+import { rollupMetricsQuery, SWEEP_COUNT, SWEEP_INSERT, SWEEP_PENDING } from './rollup-sql.js';
 import type { MetricsBucket, ModelMetrics } from './schemas.js';
 
 export type { MetricsBucket, ModelMetrics };
@@ -75,13 +75,18 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
  * sweep (only when labels came, so an idle read writes nothing).
  */
 export async function sweepWaitingLabels(db: Database): Promise<void> {
-  const result = await db.client.query({ query: SWEEP_PENDING, format: 'JSONEachRow' });
-  const [row] = await result.json<{ pending: number | string; now: number | string }>();
-  if (row === undefined || Number(row.pending) === 0) return;
+  const state = await db.client.query({ query: SWEEP_PENDING, format: 'JSONEachRow' });
+  const [row] = await state.json<{ parts: string; last_parts: string; now: number | string }>();
+  if (row === undefined || String(row.parts) === String(row.last_parts)) return;
+  const count = await db.client.query({ query: SWEEP_COUNT, format: 'JSONEachRow' });
+  const [window] = await count.json<{ pending: number | string }>();
+  if (Number(window?.pending ?? 0) === 0) return;
   await db.client.command({ query: SWEEP_INSERT });
+  // The fingerprint taken before the sweep: anything committed during it changes the next one.
   await db.client.command({
-    query: 'INSERT INTO labeled_sweeps (swept_to) VALUES (fromUnixTimestamp64Milli({now:Int64}))',
-    query_params: { now: Number(row.now) },
+    query: `INSERT INTO labeled_sweeps (swept_to, parts)
+            VALUES (fromUnixTimestamp64Milli({now:Int64}), toUInt64({parts:String}))`,
+    query_params: { now: Number(row.now), parts: String(row.parts) },
   });
 }
 

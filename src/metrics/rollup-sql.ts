@@ -115,6 +115,18 @@ export const SWEEP_MARGIN_MS = 2 * 60_000;
 export const SWEEP_WINDOW = `SELECT prediction_id, model_id, label, label_num, timestamp FROM labels
   WHERE ingested_at > (SELECT max(swept_to) FROM labeled_sweeps) - toIntervalMillisecond(${SWEEP_MARGIN_MS})`;
 
-export const SWEEP_PENDING = `SELECT count() AS pending, toUnixTimestamp64Milli(now64(3)) AS now FROM (${SWEEP_WINDOW})`;
+/**
+ * A fingerprint of the active parts of the two tables the sweep joins: any insert (or merge)
+ * changes it. When it equals the last sweep's, nothing was committed since, so nothing can have
+ * raced, and the read skips the sweep (a dashboard re-reading after a bulk load pays it once).
+ */
+const PARTS = `SELECT groupBitXor(cityHash64(table, name)) FROM system.parts
+  WHERE database = currentDatabase() AND table IN ('labels', 'prediction_lookup') AND active`;
+
+export const SWEEP_PENDING = `SELECT toString((${PARTS})) AS parts,
+  toString((SELECT argMax(parts, swept_to) FROM labeled_sweeps)) AS last_parts,
+  toUnixTimestamp64Milli(now64(3)) AS now`;
+
+export const SWEEP_COUNT = `SELECT count() AS pending FROM (${SWEEP_WINDOW})`;
 
 export const SWEEP_INSERT = `INSERT INTO labeled_predictions ${labelsJoinLookup(`(${SWEEP_WINDOW})`)}`;

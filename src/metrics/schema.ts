@@ -71,7 +71,9 @@ export const metricsMigrations: Migration[] = [
       ORDER BY (model_id, timestamp, prediction_id)`,
       // Sweeps done by reads: the latest is where the next one starts (less a margin).
       `CREATE TABLE IF NOT EXISTS labeled_sweeps${onCluster} (
-        swept_to DateTime64(3, 'UTC')
+        swept_to DateTime64(3, 'UTC'),
+        -- The active parts of labels and prediction_lookup it saw (a fingerprint): unchanged means nothing to sweep.
+        parts UInt64 DEFAULT 0
       ) ENGINE = ${engine('ReplacingMergeTree', 'swept_to')}
       ORDER BY tuple()`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS prediction_lookup_mv${onCluster} TO prediction_lookup AS
