@@ -116,12 +116,15 @@ export const SWEEP_WINDOW = `SELECT prediction_id, model_id, label, label_num, t
   WHERE ingested_at > (SELECT max(swept_to) FROM labeled_sweeps) - toIntervalMillisecond(${SWEEP_MARGIN_MS})`;
 
 /**
- * A fingerprint of the active parts of the two tables the sweep joins: any insert (or merge)
- * changes it. When it equals the last sweep's, nothing was committed since, so nothing can have
- * raced, and the read skips the sweep (a dashboard re-reading after a bulk load pays it once).
+ * A fingerprint of what was committed to the two tables the sweep joins: per table, the number
+ * of insert blocks its active parts cover. Each committed insert adds its blocks, a merge keeps
+ * the ranges it merges, so only inserts change it (an insert that took its block number first
+ * but commits last too). When it equals the last sweep's, nothing can have raced since, and the
+ * read skips the sweep: a dashboard re-reading after a bulk load pays the sweep once.
  */
-const PARTS = `SELECT groupBitXor(cityHash64(table, name)) FROM system.parts
-  WHERE database = currentDatabase() AND table IN ('labels', 'prediction_lookup') AND active`;
+const blocks = (table: string) => `(SELECT sum(max_block_number - min_block_number + 1) FROM system.parts
+  WHERE database = currentDatabase() AND table = '${table}' AND active)`;
+const PARTS = `SELECT cityHash64(${blocks('labels')}, ${blocks('prediction_lookup')})`;
 
 export const SWEEP_PENDING = `SELECT toString((${PARTS})) AS parts,
   toString((SELECT argMax(parts, swept_to) FROM labeled_sweeps)) AS last_parts,

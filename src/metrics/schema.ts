@@ -72,7 +72,7 @@ export const metricsMigrations: Migration[] = [
       // Sweeps done by reads: the latest is where the next one starts (less a margin).
       `CREATE TABLE IF NOT EXISTS labeled_sweeps${onCluster} (
         swept_to DateTime64(3, 'UTC'),
-        -- The active parts of labels and prediction_lookup it saw (a fingerprint): unchanged means nothing to sweep.
+        -- What was committed to labels and prediction_lookup when it ran (a fingerprint): unchanged means nothing to sweep.
         parts UInt64 DEFAULT 0
       ) ENGINE = ${engine('ReplacingMergeTree', 'swept_to')}
       ORDER BY tuple()`,

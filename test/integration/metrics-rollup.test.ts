@@ -275,5 +275,16 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
     const [bucket] = await read('rollup');
     expect([bucket?.labeled, bucket?.accuracy]).toEqual([1, 0]);
     expect(await read('rollup')).toEqual(await read('raw'));
+    // Nothing stored since: further reads skip the sweep and write nothing.
+    const sweeps = async () =>
+      (
+        await (
+          await db.client.query({ query: 'SELECT count() AS n FROM labeled_sweeps', format: 'JSONEachRow' })
+        ).json()
+      )[0];
+    const recorded = await sweeps();
+    await read('rollup');
+    await read('rollup');
+    expect(await sweeps()).toEqual(recorded);
   });
 });
