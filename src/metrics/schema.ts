@@ -7,8 +7,10 @@ import type { Migration } from '../platform/clickhouse/index.js';
  *
  * - `prediction_lookup`: the label-side view looks predictions up by id here (sorted by id, small
  *   granules), because `predictions` is sorted by time and a lookup there reads every id.
- * - The prediction-side view looks its block's ids up in `labels` (sorted by id): a label stored
- *   before its prediction, or a prediction id a model uses again at another event time.
+ * - `label_lookup`: the labels again, narrow, in small granules, written by a view on `labels`.
+ *   The prediction-side view looks its block's ids up here: a label stored before its
+ *   prediction, or a prediction id a model uses again at another event time. Not `labels`
+ *   itself, so a predictions insert never fails on the labels table (detached, or refusing).
  * - `labeled_predictions`: ReplacingMergeTree on the prediction's key, versioned by the label's
  *   rank, so the winning label (SPEC 3: its own model's label over an unnamed one, then the
  *   latest event time) is what FINAL keeps, whichever side wrote last.
@@ -22,6 +24,7 @@ export const labelRank = (l: string) =>
   `toUInt64(${l}.model_id != '') * 4611686018427387904 + toUInt64(toUnixTimestamp64Milli(${l}.timestamp) + 4000000000000)`;
 
 const LOOKUP_COLUMNS = 'prediction_id, model_id, model_version, timestamp, prediction, prediction_num, score';
+const LABEL_COLUMNS = 'prediction_id, model_id, label, label_num, timestamp';
 
 /**
  * Rows of `labeled_predictions` from predictions `p` and labels `l` joined on the id; a label
@@ -55,6 +58,15 @@ export const metricsMigrations: Migration[] = [
       ) ENGINE = ${engine('ReplacingMergeTree')}
       ORDER BY (prediction_id, model_id, timestamp)
       SETTINGS index_granularity = 1024`,
+      `CREATE TABLE IF NOT EXISTS label_lookup${onCluster} (
+        prediction_id String,
+        model_id LowCardinality(String),
+        label String,
+        label_num Nullable(Float64),
+        timestamp DateTime64(3, 'UTC')
+      ) ENGINE = ${engine('ReplacingMergeTree', 'timestamp')}
+      ORDER BY (prediction_id, model_id)
+      SETTINGS index_granularity = 1024`,
       `CREATE TABLE IF NOT EXISTS labeled_predictions${onCluster} (
         model_id LowCardinality(String),
         model_version LowCardinality(String),
@@ -78,12 +90,14 @@ export const metricsMigrations: Migration[] = [
       ORDER BY tuple()`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS prediction_lookup_mv${onCluster} TO prediction_lookup AS
       SELECT ${LOOKUP_COLUMNS} FROM predictions`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS label_lookup_mv${onCluster} TO label_lookup AS
+      SELECT ${LABEL_COLUMNS} FROM labels`,
       // In a view every mention of the source table is the inserted block, so the lookups below
       // read only the block's ids.
       `CREATE MATERIALIZED VIEW IF NOT EXISTS labeled_from_predictions_mv${onCluster} TO labeled_predictions AS
       ${LABELED_SELECT}
       FROM predictions AS p
-      INNER JOIN (SELECT prediction_id, model_id, label, label_num, timestamp FROM labels
+      INNER JOIN (SELECT ${LABEL_COLUMNS} FROM label_lookup
                   WHERE prediction_id IN (SELECT prediction_id FROM predictions)) AS l
         ON l.prediction_id = p.prediction_id
       WHERE l.model_id IN ('', p.model_id)`,
@@ -91,6 +105,7 @@ export const metricsMigrations: Migration[] = [
       ${labelsJoinLookup('labels')}`,
       // Rows stored before the views existed (idempotent: a rerun after a crash writes the same rows).
       `INSERT INTO prediction_lookup SELECT ${LOOKUP_COLUMNS} FROM predictions`,
+      `INSERT INTO label_lookup SELECT ${LABEL_COLUMNS} FROM labels`,
       `INSERT INTO labeled_predictions ${labelsJoinLookup('(SELECT * FROM labels)')}`,
       // Everything stored so far is joined: the first read sweeps only what comes after.
       `INSERT INTO labeled_sweeps (swept_to) VALUES (now64(3))`,
