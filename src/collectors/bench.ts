@@ -144,18 +144,28 @@ async function runIngestBench(
   const service = await context.startService({ config, logger, brokers, port: 0 });
   await service.ready;
   const joined = performance.now();
+  const cpu = process.cpuUsage();
   let done = await committed(kafka, config.ingest.consumerGroup, topic);
   const atJoin = done;
+  // RSS at the start, the middle and the end of the run: growth shows as a rising series.
+  const rssSeries = [process.memoryUsage().rss];
   while (done < events) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     done = await committed(kafka, config.ingest.consumerGroup, topic);
+    if (rssSeries.length === 1 && done >= atJoin + (events - atJoin) / 2)
+      rssSeries.push(process.memoryUsage().rss);
   }
   const finished = performance.now();
+  const used = process.cpuUsage(cpu);
+  rssSeries.push(process.memoryUsage().rss);
+  const cpuSeconds = (used.user + used.system) / 1e6;
   const pipeline = (events - atJoin) / ((finished - joined) / 1000);
   process.stdout.write(
     `modelwatch pipeline (validated, stored, committed): ${Math.round(pipeline)} events/s ` +
       `(${(pipeline / bare).toFixed(2)}× the bare consumer; start-up to group join ${((joined - started) / 1000).toFixed(1)} s, ` +
-      `all ${events} in ${((finished - started) / 1000).toFixed(1)} s from start)\n`,
+      `all ${events} in ${((finished - started) / 1000).toFixed(1)} s from start)\n` +
+      `  CPU: ${cpuSeconds.toFixed(1)} s for ${events - atJoin} events (${Math.round((events - atJoin) / cpuSeconds)} events per CPU second, the embedded engine included); ` +
+      `RSS start/middle/end ${rssSeries.map(mb).join(' / ')}\n`,
   );
 
   process.stdout.write(`latency: producing ${rate} events/s for ${seconds} s with event time = send time…\n`);

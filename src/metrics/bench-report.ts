@@ -16,6 +16,13 @@ export interface MetricsBenchPhase {
   buckets: number;
   predictions: number;
   labeled: number;
+  /**
+   * CPU time of this process (the embedded engine's threads included) for the same runs,
+   * milliseconds: comparable when other work loads the machine and wall time is not.
+   */
+  cpu?: { baseline_ms: number; cold_ms: number; warm_ms: number[]; raw_ms?: number };
+  /** The raw path (predictions joined with labels at read time) once, for comparison, milliseconds. */
+  raw_ms?: number;
 }
 
 export interface MetricsBenchReport {
@@ -59,10 +66,25 @@ export function formatMetricsBenchTable(report: MetricsBenchReport): string {
       .join('  ')
       .trimEnd();
   return (
-    [row(header), ...lines.map(row), `peak RSS ${(report.peak_rss_bytes / 2 ** 20).toFixed(0)} MiB`].join(
-      '\n',
-    ) + '\n'
+    [
+      row(header),
+      ...lines.map(row),
+      `peak RSS ${(report.peak_rss_bytes / 2 ** 20).toFixed(0)} MiB`,
+      ...report.phases.flatMap(cpuLine),
+    ].join('\n') + '\n'
   );
+}
+
+/** CPU seconds of a phase (and the raw path's time, when measured), one line. */
+function cpuLine(p: MetricsBenchPhase): string[] {
+  if (!p.cpu) return [];
+  const raw =
+    p.raw_ms === undefined
+      ? ''
+      : `; raw path ${seconds(p.raw_ms)} wall${p.cpu.raw_ms === undefined ? '' : `, ${seconds(p.cpu.raw_ms)} CPU`}`;
+  return [
+    `${p.phase} CPU: baseline ${seconds(p.cpu.baseline_ms)}, cold ${seconds(p.cpu.cold_ms)}, warm ${p.cpu.warm_ms.map(seconds).join(', ') || '-'}${raw}`,
+  ];
 }
 
 /** Samples this process's RSS every 100 ms (and on demand) and keeps the peak. */

@@ -21,20 +21,23 @@ interface Options {
   rows: number;
   labeled: number;
   warm: number;
+  /** Also time the raw path (the read-time join) once per phase. */
+  raw: boolean;
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { rows: 10_000_000, labeled: 0.3, warm: 3 };
+  const options: Options = { rows: 10_000_000, labeled: 0.3, warm: 3, raw: false };
   for (let i = 0; i < args.length; i += 2) {
     const [name, value] = [args[i], args[i + 1]];
     const n = Number(value);
     if (name === '--rows' && Number.isInteger(n) && n > 0) options.rows = n;
     else if (name === '--labeled' && n >= 0 && n <= 1) options.labeled = n;
     else if (name === '--warm' && Number.isInteger(n) && n >= 0) options.warm = n;
+    else if (name === '--raw' && (n === 0 || n === 1)) options.raw = n === 1;
     else
       throw new ModelwatchError(
         'BAD_REQUEST',
-        `bench metrics: bad option ${name ?? ''} ${value ?? ''} (options: --rows N, --labeled 0..1, --warm N)`,
+        `bench metrics: bad option ${name ?? ''} ${value ?? ''} (options: --rows N, --labeled 0..1, --warm N, --raw 0|1)`,
       );
   }
   return options;
@@ -88,10 +91,13 @@ export async function insertData(db: Database, options: Options): Promise<void> 
   });
 }
 
-async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; value: T }> {
+/** Wall and CPU milliseconds of one run (CPU of the whole process: the engine runs in it). */
+async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; cpu: number; value: T }> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const value = await run();
-  return { ms: performance.now() - started, value };
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - started, cpu: (used.user + used.system) / 1000, value };
 }
 
 async function storage(
@@ -99,7 +105,7 @@ async function storage(
 ): Promise<{ table: string; rows: number; bytes: number; parts: number }[]> {
   const result = await db.client.query({
     query: `SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS bytes, count() AS parts FROM system.parts
-            WHERE database = {db:String} AND active AND table IN ('predictions', 'labels') GROUP BY table ORDER BY table DESC`,
+            WHERE database = {db:String} AND active AND table IN ('predictions', 'labels', 'labeled_predictions', 'prediction_lookup') GROUP BY table ORDER BY table DESC`,
     query_params: { db: db.name },
     format: 'JSONEachRow',
   });
@@ -127,8 +133,12 @@ async function measure(db: Database, options: Options, label: string): Promise<M
     return result.json();
   });
   const first = await timed(() => computeModelMetrics(db, request));
-  const warm: number[] = [];
-  for (let i = 0; i < options.warm; i++) warm.push((await timed(() => computeModelMetrics(db, request))).ms);
+  const warmRuns: { ms: number; cpu: number }[] = [];
+  for (let i = 0; i < options.warm; i++) warmRuns.push(await timed(() => computeModelMetrics(db, request)));
+  const warm = warmRuns.map((r) => r.ms);
+  const raw = options.raw
+    ? await timed(() => computeModelMetrics(db, { ...request, path: 'raw' }))
+    : undefined;
   const buckets = first.value.buckets;
   const counted = buckets.reduce((sum, b) => sum + b.count, 0);
   const labeled = buckets.reduce((sum, b) => sum + b.labeled, 0);
@@ -137,7 +147,8 @@ async function measure(db: Database, options: Options, label: string): Promise<M
     `${label}:\n` +
       `  baseline: serving metrics alone (predictions FINAL, 1h buckets, no labels)  ${fmt(baseline.ms)}\n` +
       `  metrics route query, month in 1h buckets (${buckets.length} buckets, ${counted.toLocaleString('en')} predictions, ${labeled.toLocaleString('en')} labeled)\n` +
-      `    first run ${fmt(first.ms)}; warm runs ${warm.map(fmt).join(', ') || '(none)'}\n`,
+      `    first run ${fmt(first.ms)}; warm runs ${warm.map(fmt).join(', ') || '(none)'}\n` +
+      (raw ? `  raw path (read-time join): ${fmt(raw.ms)}\n` : ''),
   );
   return {
     phase: label,
@@ -147,6 +158,13 @@ async function measure(db: Database, options: Options, label: string): Promise<M
     buckets: buckets.length,
     predictions: counted,
     labeled,
+    cpu: {
+      baseline_ms: Math.round(baseline.cpu),
+      cold_ms: Math.round(first.cpu),
+      warm_ms: warmRuns.map((r) => Math.round(r.cpu)),
+      ...(raw ? { raw_ms: Math.round(raw.cpu) } : {}),
+    },
+    ...(raw ? { raw_ms: Math.round(raw.ms) } : {}),
   };
 }
 
@@ -172,6 +190,7 @@ async function run(args: string[], { migrations }: BenchContext): Promise<void> 
     const merged = await timed(async () => {
       await db.client.command({ query: 'OPTIMIZE TABLE predictions FINAL' });
       await db.client.command({ query: 'OPTIMIZE TABLE labels FINAL' });
+      await db.client.command({ query: 'OPTIMIZE TABLE labeled_predictions FINAL' });
     });
     process.stdout.write(`  OPTIMIZE … FINAL: ${(merged.ms / 1000).toFixed(1)} s\n`);
     phases.push(await measure(db, options, 'after OPTIMIZE FINAL (one part per partition)'));

@@ -2,6 +2,7 @@ import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { createQualityGauges, type QualityGauges } from './quality-gauges.js';
 import { metricsRoutes } from './routes.js';
+import { metricsMigrations } from './schema.js';
 
 export interface MetricsCapability extends Capability {
   /** The `model_quality` gauges (tests refresh them instead of waiting for the loop). */
@@ -11,10 +12,11 @@ export interface MetricsCapability extends Capability {
 /** Serving and quality metrics (SPEC 4): the metrics route and the `model_quality` gauges. */
 export const metrics: CapabilityDefinition<MetricsCapability> = {
   name: 'metrics',
+  migrations: metricsMigrations,
   benches: {
     metrics: {
       summary:
-        'metrics route query over a month of predictions (--rows N, default 10,000,000; --labeled 0.3; --warm 3)',
+        'metrics route query over a month of predictions (--rows N, default 10,000,000; --labeled 0.3; --warm 3; --raw 1 also times the read-time join)',
       load: async () => (await import('./bench.js')).metricsBench,
     },
     'metrics-api': {

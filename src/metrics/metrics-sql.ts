@@ -29,14 +29,22 @@ import { bucketSql, type Bucket } from '../platform/time/index.js';
  */
 const LABEL_FOR_MODEL = `SELECT prediction_id, argMax((label, label_num), model_id != '') AS chosen`;
 
-/** Normalized class text: booleans as their numeric classes, so `true` labels match `1` predictions. */
 /** The column itself where it is finite, else NULL, under its own name. */
-const finiteOrNull = (column: string) => `if(isFinite(${column}), ${column}, NULL) AS ${column}`;
+export const finiteOrNull = (column: string) => `if(isFinite(${column}), ${column}, NULL) AS ${column}`;
 
-const norm = (column: string) => `multiIf(${column} = 'true', '1', ${column} = 'false', '0', ${column})`;
+/** Normalized class text: booleans as their numeric classes, so `true` labels match `1` predictions. */
+export const norm = (column: string) =>
+  `multiIf(${column} = 'true', '1', ${column} = 'false', '0', ${column})`;
+
+/** Aggregates per task over every prediction (labeled or not). */
+export const SERVING_AGGREGATES: Record<Task, string[]> = {
+  binary_classification: ['countIf(pred_pos) AS predicted_pos_'],
+  multiclass_classification: [],
+  regression: [],
+};
 
 /** Aggregates per task, as named columns over rows where `has_label` says whether a label joined. Names ending in `_` are intermediate. */
-const TASK_AGGREGATES: Record<Task, string[]> = {
+export const QUALITY_AGGREGATES: Record<Task, string[]> = {
   binary_classification: [
     'countIf(has_label AND pred_pos AND true_pos) AS tp_',
     'countIf(has_label AND pred_pos AND NOT true_pos) AS fp_',
@@ -45,7 +53,6 @@ const TASK_AGGREGATES: Record<Task, string[]> = {
     'groupArrayIf((assumeNotNull(score), true_pos), has_label AND score IS NOT NULL) AS scored_',
     'countIf(has_label AND score IS NOT NULL AND true_pos) AS scored_pos_',
     'countIf(has_label AND score IS NOT NULL AND NOT true_pos) AS scored_neg_',
-    'countIf(pred_pos) AS predicted_pos_',
   ],
   multiclass_classification: [
     'countIf(has_label AND pred_class = true_class) AS correct_',
@@ -106,20 +113,32 @@ const TASK_METRICS: Record<Task, Partial<typeof NULL_METRICS>> = {
   },
 };
 
-/** Per-row columns each task needs, from the joined prediction `p` and label `l`. */
-const TASK_ROW_COLUMNS: Record<Task, string[]> = {
-  binary_classification: [
-    'p.score AS score',
-    `${norm('p.prediction')} = p.positive_class AS pred_pos`,
-    `${norm('l.label')} = p.positive_class AS true_pos`,
-  ],
-  multiclass_classification: [`${norm('p.prediction')} AS pred_class`, `${norm('l.label')} AS true_class`],
-  regression: [
-    'assumeNotNull(p.prediction_num) AS pred_num',
-    'assumeNotNull(l.label_num) AS true_num',
-    'has_label AND p.prediction_num IS NOT NULL AND l.label_num IS NOT NULL AS numeric',
-  ],
-};
+/** Final metric columns of a task: every field, null where it does not apply. */
+export function metricColumns(task: Task): string {
+  return Object.entries({ ...NULL_METRICS, ...TASK_METRICS[task] })
+    .map(([name, sql]) => `toNullable(toFloat64(${sql})) AS ${name}`)
+    .join(',\n  ');
+}
+
+/** Per-row columns each task needs, from the prediction `p` and the label's alias `l`. */
+export function rowColumns(task: Task, l: string): string[] {
+  switch (task) {
+    case 'binary_classification':
+      return [
+        'p.score AS score',
+        `${norm('p.prediction')} = p.positive_class AS pred_pos`,
+        `${norm(`${l}.label`)} = p.positive_class AS true_pos`,
+      ];
+    case 'multiclass_classification':
+      return [`${norm('p.prediction')} AS pred_class`, `${norm(`${l}.label`)} AS true_class`];
+    case 'regression':
+      return [
+        'assumeNotNull(p.prediction_num) AS pred_num',
+        `assumeNotNull(${l}.label_num) AS true_num`,
+        `has_label AND p.prediction_num IS NOT NULL AND ${l}.label_num IS NOT NULL AS numeric`,
+      ];
+  }
+}
 
 export interface MetricsQuery {
   query: string;
@@ -174,7 +193,7 @@ export interface MetricsRow {
 }
 
 /** The model's stored predictions in range: the rows the metrics route reports. */
-const predictionsSource = `      -- Non-finite numbers (older data may hold ±Infinity) are missing values, like nulls.
+export const predictionsSource = `      -- Non-finite numbers (older data may hold ±Infinity) are missing values, like nulls.
       SELECT model_version, timestamp, prediction_id, cityHash64(prediction_id) AS id_hash,
              prediction, ${finiteOrNull('prediction_num')}, ${finiteOrNull('score')}, ${finiteOrNull('latency_ms')}, is_error,
              transform(model_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1') AS positive_class
@@ -185,7 +204,6 @@ const predictionsSource = `      -- Non-finite numbers (older data may hold ±In
         AND model_version IN {versions:Array(String)}`;
 
 export function metricsQuery(input: MetricsQueryInput): MetricsQuery {
-  const metrics = { ...NULL_METRICS, ...TASK_METRICS[input.task] };
   const query = `
 SELECT
   version,
@@ -195,9 +213,7 @@ SELECT
   latency_q,
   latency_max,
   labeled,
-  ${Object.entries(metrics)
-    .map(([name, sql]) => `toNullable(toFloat64(${sql})) AS ${name}`)
-    .join(',\n  ')}
+  ${metricColumns(input.task)}
 FROM
 (
   SELECT
@@ -209,7 +225,7 @@ FROM
     quantilesExactInclusive(0.5, 0.95, 0.99)(latency_ms) AS latency_q,
     max(latency_ms) AS latency_max,
     countIf(has_label) AS labeled,
-    ${TASK_AGGREGATES[input.task].join(',\n    ')}
+    ${[...SERVING_AGGREGATES[input.task], ...QUALITY_AGGREGATES[input.task]].join(',\n    ')}
   FROM
   (
     SELECT
@@ -218,7 +234,7 @@ FROM
       p.is_error AS is_error,
       p.latency_ms AS latency_ms,
       l.has_label AND l.prediction_id = p.prediction_id AS has_label,
-      ${TASK_ROW_COLUMNS[input.task].join(',\n      ')}
+      ${rowColumns(input.task, 'l').join(',\n      ')}
     FROM
     (
 ${input.source?.sql ?? predictionsSource}

@@ -3,6 +3,7 @@ import type { Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { bucketEnd, bucketSeconds, parseBucket, type Bucket } from '../platform/time/index.js';
 import { metricsQuery, type MetricsRow } from './metrics-sql.js';
+import { rollupMetricsQuery, SWEEP_COUNT, SWEEP_INSERT, SWEEP_PENDING } from './rollup-sql.js';
 import type { MetricsBucket, ModelMetrics } from './schemas.js';
 
 export type { MetricsBucket, ModelMetrics };
@@ -17,6 +18,12 @@ export interface MetricsRequest {
   from: number;
   /** Epoch ms, exclusive, on a bucket boundary. */
   to: number;
+  /**
+   * `rollup` reads the pre-joined labeled table; `raw` joins predictions with labels at read
+   * time (the reference the rollup is tested against). Both are exact and answer alike.
+   * @default 'rollup'
+   */
+  path?: 'rollup' | 'raw';
 }
 
 const byVersion = new Intl.Collator('en', { numeric: true });
@@ -33,12 +40,14 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
       'BAD_REQUEST',
       `bucket: '${request.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`,
     );
-  const prefilterLabels = !(await labelsAreFewer(db, request));
+  const raw = request.path === 'raw';
+  const prefilterLabels = raw && !(await labelsAreFewer(db, request));
+  if (!raw) await sweepWaitingLabels(db);
   const byTask = new Map<Task, MetricsRequest['versions']>();
   for (const v of request.versions) byTask.set(v.task, [...(byTask.get(v.task) ?? []), v]);
   const results = await Promise.all(
     [...byTask].map(async ([task, versions]) => {
-      const { query, params } = metricsQuery({
+      const input = {
         model: request.model,
         task,
         versions: versions.map((v) => ({
@@ -48,8 +57,8 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
         bucket,
         from: request.from,
         to: request.to,
-        prefilterLabels,
-      });
+      };
+      const { query, params } = raw ? metricsQuery({ ...input, prefilterLabels }) : rollupMetricsQuery(input);
       const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
       const rows = await result.json<MetricsRow>();
       return rows.map((row) => toBucket(row, task, bucket));
@@ -59,6 +68,26 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
     .flat()
     .sort((a, b) => a.start.localeCompare(b.start) || byVersion.compare(a.version, b.version));
   return { model_id: request.model, buckets };
+}
+
+/**
+ * Joins the labels stored since the last sweep with the stored predictions, then records the
+ * sweep (only when labels came, so an idle read writes nothing).
+ */
+export async function sweepWaitingLabels(db: Database): Promise<void> {
+  const state = await db.client.query({ query: SWEEP_PENDING, format: 'JSONEachRow' });
+  const [row] = await state.json<{ parts: string; last_parts: string; now: number | string }>();
+  if (row === undefined || String(row.parts) === String(row.last_parts)) return;
+  const count = await db.client.query({ query: SWEEP_COUNT, format: 'JSONEachRow' });
+  const [window] = await count.json<{ pending: number | string }>();
+  if (Number(window?.pending ?? 0) === 0) return;
+  await db.client.command({ query: SWEEP_INSERT });
+  // The fingerprint taken before the sweep: anything committed during it changes the next one.
+  await db.client.command({
+    query: `INSERT INTO labeled_sweeps (swept_to, parts)
+            VALUES (fromUnixTimestamp64Milli({now:Int64}), toUInt64({parts:String}))`,
+    query_params: { now: Number(row.now), parts: String(row.parts) },
+  });
 }
 
 /** Row counts from part metadata and the primary key (milliseconds), duplicates included: an estimate. */

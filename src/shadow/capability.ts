@@ -48,7 +48,12 @@ export function createShadow(options: ShadowOptions = {}): CapabilityDefinition<
         logger: platform.logger.child({ component: 'shadow' }),
         groupId: `${config.ingest.consumerGroup}.shadow`,
         topic: config.topics.predictions,
-        maxMessageBytes: config.ingest.maxMessageBytes,
+        limits: {
+          maxMessageBytes: config.ingest.maxMessageBytes,
+          maxFeatures: config.ingest.maxFeatures,
+          maxFeatureNameLength: config.ingest.maxFeatureNameLength,
+          maxFutureSkewMs: config.ingest.maxFutureSkewMs,
+        },
         refreshMs: options.refreshMs,
         maxMs: config.ingest.batchMaxMs,
         sessionTimeoutMs: config.ingest.sessionTimeoutMs,

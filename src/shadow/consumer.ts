@@ -3,7 +3,7 @@ import type { Database } from '../platform/clickhouse/index.js';
 import { createBatchConsumer, type BatchConsumer, type Kafka } from '../platform/kafka/index.js';
 import { errorMessage } from '../platform/errors.js';
 import type { Logger } from '../platform/observability/index.js';
-import { decodeShadowInput, type ShadowInput } from './decode.js';
+import { decodeShadowInput, type ShadowInput, type ShadowInputLimits } from './decode.js';
 import { SHADOW_SCORES_STRUCTURE } from './schema.js';
 import type { ShadowScorer } from './scorer.js';
 
@@ -16,7 +16,8 @@ export interface ShadowConsumerDeps {
   /** Its own consumer group: the collectors' offsets and commits never wait for it. */
   groupId: string;
   topic: string;
-  maxMessageBytes: number;
+  /** The collectors' limits: an event they dead-letter is not scored. */
+  limits: ShadowInputLimits;
   /** How often the list of challengers is read again. @default 5000 */
   refreshMs?: number | undefined;
   /** Flush at this many buffered predictions. @default 20000 */
@@ -48,6 +49,8 @@ export function createShadowConsumer(deps: ShadowConsumerDeps): ShadowConsumer {
   async function refresh(): Promise<void> {
     challengers = await deps.registry.challengers();
     models = new Set(challengers.map((c) => c.model_id));
+    // A version moved out of `shadow` (or replaced) gives its session back.
+    await deps.scorer.retain(challengers);
   }
 
   const consumer: BatchConsumer = createBatchConsumer<ShadowInput | null>({
@@ -60,7 +63,7 @@ export function createShadowConsumer(deps: ShadowConsumerDeps): ShadowConsumer {
     sessionTimeoutMs: deps.sessionTimeoutMs,
     sink: {
       decode: (source) =>
-        decodeShadowInput(source.message.value, deps.maxMessageBytes, (m) => models.has(m)) ?? null,
+        decodeShadowInput(source.message.value, deps.limits, (m) => models.has(m), models.size > 0) ?? null,
       async write(items) {
         const inputs = items.filter((i): i is ShadowInput => i !== null);
         if (inputs.length === 0) return;

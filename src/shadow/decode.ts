@@ -38,13 +38,40 @@ function predictionText(value: unknown): string | undefined {
   return typeof value === 'string' ? normalizeClass(value) : undefined;
 }
 
-/** Reads one message value; `wanted` says whether a model has challengers (checked before the rest). */
+/** The collectors' input limits (config `ingest`), applied alike so shadow never scores what they refuse. */
+export interface ShadowInputLimits {
+  /** @default 1 MiB */
+  maxMessageBytes: number;
+  /** @default 1000 */
+  maxFeatures: number;
+  /** @default 256 */
+  maxFeatureNameLength: number;
+  /** @default 86400000 (1 day) */
+  maxFutureSkewMs: number;
+  /** The ingest time, for the future-timestamp check. @default Date.now */
+  now?: () => number;
+}
+
+/** True when the features break a limit (the collectors dead-letter such an event). */
+function tooMany(features: object, limits: ShadowInputLimits): boolean {
+  let count = 0;
+  for (const name in features) {
+    if (++count > limits.maxFeatures || name.length > limits.maxFeatureNameLength) return true;
+  }
+  return false;
+}
+
+/**
+ * Reads one message value; `wanted` says whether a model has challengers. Checked before the
+ * parse (a message naming no wanted model is skipped unparsed, the common case) and after it.
+ */
 export function decodeShadowInput(
   bytes: Buffer | null,
-  maxBytes: number,
+  limits: ShadowInputLimits,
   wanted: (model: string) => boolean,
+  anyWanted = true,
 ): ShadowInput | undefined {
-  if (!bytes || bytes.length === 0 || bytes.length > maxBytes) return undefined;
+  if (!anyWanted || !bytes || bytes.length === 0 || bytes.length > limits.maxMessageBytes) return undefined;
   let event: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(bytes.toString('utf8'));
@@ -64,6 +91,7 @@ export function decodeShadowInput(
   if (version === undefined || predictionId === undefined || at === undefined || prediction === undefined)
     return undefined;
   if (typeof features !== 'object' || features === null || Array.isArray(features)) return undefined;
+  if (at > (limits.now ?? Date.now)() + limits.maxFutureSkewMs || tooMany(features, limits)) return undefined;
   if (score !== undefined && score !== null && !(typeof score === 'number' && Number.isFinite(score)))
     return undefined;
   return {

@@ -76,8 +76,15 @@ export class ShadowScorer {
     return out;
   }
 
+  /** Unloads every challenger session not in `challengers` (de-staged, archived or replaced). */
+  async retain(challengers: readonly ModelVersionRecord[]): Promise<void> {
+    const keep = new Set(challengers.map(sessionKey));
+    const stale = this.deps.core.keys.filter((k) => k.startsWith(SESSION_PREFIX) && !keep.has(k));
+    await Promise.all(stale.map((k) => this.deps.core.unload(k)));
+  }
+
   private async model(c: ModelVersionRecord): Promise<OnnxModel> {
-    const key = `shadow:${c.model_id}\0${c.model_version}\0${c.artifact_sha256}`;
+    const key = sessionKey(c);
     const loaded = this.deps.core.get(key);
     if (loaded) return loaded;
     const stored = await this.deps.artifacts.get(c.model_id, c.model_version, c.artifact_sha256);
@@ -127,6 +134,12 @@ export class ShadowScorer {
     this.deps.metrics.scored.inc(labels, rows.length - failed);
     for (const [reason, n] of reasons) this.deps.metrics.failures.inc({ ...labels, reason }, n);
   }
+}
+
+const SESSION_PREFIX = 'shadow:';
+
+function sessionKey(c: ModelVersionRecord): string {
+  return `${SESSION_PREFIX}${c.model_id}\0${c.model_version}\0${c.artifact_sha256}`;
 }
 
 function baseRow(c: ModelVersionRecord, i: ShadowInput): ShadowRow {

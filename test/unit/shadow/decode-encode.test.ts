@@ -16,10 +16,18 @@ const event = (overrides: Record<string, unknown> = {}) =>
     }),
   );
 const all = () => true;
+/** The collectors' limits with a 1,000-byte message cap, at a fixed ingest time. */
+const LIMITS = {
+  maxMessageBytes: 1000,
+  maxFeatures: 3,
+  maxFeatureNameLength: 8,
+  maxFutureSkewMs: 86_400_000,
+  now: () => Date.UTC(2026, 0, 1),
+};
 
 describe('decodeShadowInput', () => {
   it('reads what scoring needs, booleans as their numeric class', () => {
-    expect(decodeShadowInput(event(), 1000, all)).toEqual({
+    expect(decodeShadowInput(event(), LIMITS, all)).toEqual({
       model: 'm',
       version: '1',
       id: 'p1',
@@ -44,8 +52,33 @@ describe('decodeShadowInput', () => {
       ['score a string', event({ score: '0.5' })],
       ['prediction an object', event({ prediction: { a: 1 } })],
     ];
-    for (const [what, bytes] of hostile) expect(decodeShadowInput(bytes, 1000, all), what).toBeUndefined();
-    expect(decodeShadowInput(event(), 1000, (m) => m !== 'm')).toBeUndefined();
+    for (const [what, bytes] of hostile) expect(decodeShadowInput(bytes, LIMITS, all), what).toBeUndefined();
+    expect(decodeShadowInput(event(), LIMITS, (m) => m !== 'm')).toBeUndefined();
+  });
+});
+
+describe("decodeShadowInput applies the collectors' limits", () => {
+  it('skips too many features, a too long feature name and a time past the allowed skew', () => {
+    const over: [string, Buffer][] = [
+      ['4 features (limit 3)', event({ features: { a: 1, b: 2, c: 3, d: 4 } })],
+      ['a 9-character name (limit 8)', event({ features: { abcdefghi: 1 } })],
+      ['a day and a second ahead', event({ timestamp: Date.UTC(2026, 0, 2) + 1000 })],
+      [
+        '10,000 columns',
+        event({ features: Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`f${i}`, i])) }),
+      ],
+    ];
+    const roomy = { ...LIMITS, maxMessageBytes: 1_000_000 };
+    for (const [what, bytes] of over) expect(decodeShadowInput(bytes, roomy, all), what).toBeUndefined();
+  });
+
+  it('keeps events at the limits', () => {
+    const at = event({ features: { a: 1, b: 2, abcdefgh: 3 }, timestamp: Date.UTC(2026, 0, 2) });
+    expect(decodeShadowInput(at, LIMITS, all)?.features).toEqual({ a: 1, b: 2, abcdefgh: 3 });
+  });
+
+  it('reads nothing while no model has challengers', () => {
+    expect(decodeShadowInput(event(), LIMITS, all, false)).toBeUndefined();
   });
 });
 

@@ -1,0 +1,135 @@
+import type { Task } from '../models/index.js';
+import { bucketSql } from '../platform/time/index.js';
+import {
+  finiteOrNull,
+  metricColumns,
+  norm,
+  QUALITY_AGGREGATES,
+  rowColumns,
+  SERVING_AGGREGATES,
+  type MetricsQuery,
+  type MetricsQueryInput,
+} from './metrics-sql.js';
+import { labelsJoinLookup } from './schema.js';
+
+/**
+ * The metrics query over the pre-joined table (issue 17): the serving half from `predictions
+ * FINAL` (exact percentiles need every latency, and it is the cheap half), the quality half from
+ * `labeled_predictions FINAL`, the two joined on (version, bucket): a few hundred rows, not 10M.
+ * The aggregates and final metrics are the raw query's own fragments, so both paths compute the
+ * SPEC 4 definitions with the same SQL; the rows differ only in where the label comes from.
+ */
+
+const RANGE = `model_id = {model:String}
+        AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
+        AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+        AND model_version IN {versions:Array(String)}`;
+
+const POSITIVE_CLASS = `transform(model_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1') AS positive_class`;
+
+/** The model's labeled predictions in range, one per prediction (the winning label), as rows of `rowColumns`. */
+function labeledRows(input: RollupInput): string {
+  return `SELECT
+      p.model_version AS model_version,
+      ${bucketSql(input.bucket, 'p.timestamp')} AS bucket_key,
+      true AS has_label,
+      ${rowColumns(input.task, 'p').join(',\n      ')}
+    FROM
+    (
+      SELECT model_version, timestamp, prediction, ${finiteOrNull('prediction_num')}, ${finiteOrNull('score')},
+             label, ${finiteOrNull('label_num')}, ${POSITIVE_CLASS}
+      FROM labeled_predictions FINAL
+      WHERE ${RANGE}
+    ) AS p`;
+}
+
+/** Quality aggregates per (version, bucket), the raw query's own. */
+function qualityHalf(task: Task, rows: string): string {
+  return `
+  SELECT model_version AS version, bucket_key, count() AS labeled, ${QUALITY_AGGREGATES[task].join(', ')}
+  FROM (${rows})
+  GROUP BY version, bucket_key`;
+}
+
+type RollupInput = Omit<MetricsQueryInput, 'prefilterLabels' | 'source'>;
+
+export function rollupMetricsQuery(input: RollupInput): MetricsQuery {
+  const bucket = (column: string) => bucketSql(input.bucket, column);
+  const query = `
+SELECT
+  version,
+  toInt64(bucket_key) AS start_ms,
+  count,
+  errors,
+  latency_q,
+  latency_max,
+  labeled,
+  ${metricColumns(input.task)}
+FROM
+(
+  SELECT
+    model_version AS version,
+    ${bucket('timestamp')} AS bucket_key,
+    count() AS count,
+    countIf(is_error) AS errors,
+    quantilesExactInclusive(0.5, 0.95, 0.99)(latency_ms) AS latency_q,
+    max(latency_ms) AS latency_max
+    ${SERVING_AGGREGATES[input.task].map((a) => `, ${a}`).join('')}
+  FROM
+  (
+    SELECT model_version, timestamp, ${finiteOrNull('latency_ms')}, is_error, ${POSITIVE_CLASS},
+           ${norm('prediction')} = positive_class AS pred_pos
+    FROM predictions FINAL
+    WHERE ${RANGE}
+  ) AS p
+  GROUP BY version, bucket_key
+) AS s
+LEFT JOIN
+(${qualityHalf(input.task, labeledRows(input))}) AS q USING (version, bucket_key)
+ORDER BY start_ms, version
+SETTINGS join_use_nulls = 0`;
+  return {
+    query,
+    params: {
+      model: input.model,
+      versions: input.versions.map((v) => v.version),
+      positive_classes: input.versions.map((v) => v.positiveClass),
+      from: input.from,
+      to: input.to,
+    },
+  };
+}
+
+/**
+ * How far back of the last sweep the next one looks again: an insert that took longer than this
+ * between its rows' `ingested_at` and its commit could slip past a sweep.
+ */
+export const SWEEP_MARGIN_MS = 2 * 60_000;
+
+/**
+ * The sweep a read does first: labels stored since the last sweep (less the margin) joined
+ * with the predictions stored now. It catches the one case the views miss, a label and its
+ * prediction inserted at the same moment, each view looking before the other's rows were there.
+ * Idempotent (the rows replace themselves), so concurrent readers may both sweep.
+ */
+export const SWEEP_WINDOW = `SELECT prediction_id, model_id, label, label_num, timestamp FROM labels
+  WHERE ingested_at > (SELECT max(swept_to) FROM labeled_sweeps) - toIntervalMillisecond(${SWEEP_MARGIN_MS})`;
+
+/**
+ * A fingerprint of what was committed to the two tables the sweep joins: per table, the number
+ * of insert blocks its active parts cover. Each committed insert adds its blocks, a merge keeps
+ * the ranges it merges, so only inserts change it (an insert that took its block number first
+ * but commits last too). When it equals the last sweep's, nothing can have raced since, and the
+ * read skips the sweep: a dashboard re-reading after a bulk load pays the sweep once.
+ */
+const blocks = (table: string) => `(SELECT sum(max_block_number - min_block_number + 1) FROM system.parts
+  WHERE database = currentDatabase() AND table = '${table}' AND active)`;
+const PARTS = `SELECT cityHash64(${blocks('labels')}, ${blocks('prediction_lookup')})`;
+
+export const SWEEP_PENDING = `SELECT toString((${PARTS})) AS parts,
+  toString((SELECT argMax(parts, swept_to) FROM labeled_sweeps)) AS last_parts,
+  toUnixTimestamp64Milli(now64(3)) AS now`;
+
+export const SWEEP_COUNT = `SELECT count() AS pending FROM (${SWEEP_WINDOW})`;
+
+export const SWEEP_INSERT = `INSERT INTO labeled_predictions ${labelsJoinLookup(`(${SWEEP_WINDOW})`)}`;

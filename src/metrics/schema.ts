@@ -1,0 +1,114 @@
+import type { Migration } from '../platform/clickhouse/index.js';
+
+/**
+ * The pre-joined labeled table (issue 17): one row per labeled prediction, kept by views on both
+ * sides so the metrics route never joins the month's predictions with the labels at read time.
+ * See README, "Rollups".
+ *
+ * - `prediction_lookup`: the label-side view looks predictions up by id here (sorted by id, small
+ *   granules), because `predictions` is sorted by time and a lookup there reads every id.
+ * - `label_lookup`: the labels again, narrow, in small granules, written by a view on `labels`.
+ *   The prediction-side view looks its block's ids up here: a label stored before its
+ *   prediction, or a prediction id a model uses again at another event time. Not `labels`
+ *   itself, so a predictions insert never fails on the labels table (detached, or refusing).
+ * - `labeled_predictions`: ReplacingMergeTree on the prediction's key, versioned by the label's
+ *   rank, so the winning label (SPEC 3: its own model's label over an unnamed one, then the
+ *   latest event time) is what FINAL keeps, whichever side wrote last.
+ * - A label and its prediction inserted at the same moment can each miss the other (each view
+ *   looks before the other's rows are committed): reads first sweep the labels stored since the
+ *   last sweep (`labeled_sweeps`, less a margin) into the table (`rollup-sql.ts`).
+ */
+
+/** Rank of a label (`l` its alias): named over unnamed, then later event time; 2^62 keeps the two apart. */
+export const labelRank = (l: string) =>
+  `toUInt64(${l}.model_id != '') * 4611686018427387904 + toUInt64(toUnixTimestamp64Milli(${l}.timestamp) + 4000000000000)`;
+
+const LOOKUP_COLUMNS = 'prediction_id, model_id, model_version, timestamp, prediction, prediction_num, score';
+const LABEL_COLUMNS = 'prediction_id, model_id, label, label_num, timestamp';
+
+/**
+ * Rows of `labeled_predictions` from predictions `p` and labels `l` joined on the id; a label
+ * naming another model does not apply (the caller's WHERE says `l.model_id IN ('', p.model_id)`).
+ */
+export const LABELED_SELECT = `SELECT p.model_id AS model_id, p.model_version AS model_version, p.timestamp AS timestamp,
+  p.prediction_id AS prediction_id, p.prediction AS prediction, p.prediction_num AS prediction_num, p.score AS score,
+  l.label AS label, l.label_num AS label_num, ${labelRank('l')} AS label_rank`;
+
+/** Labels `l` (a subquery over `labels`-shaped rows named by `source`) joined with the lookup. */
+export const labelsJoinLookup = (source: string) => `${LABELED_SELECT}
+  FROM ${source} AS l
+  INNER JOIN (SELECT ${LOOKUP_COLUMNS} FROM prediction_lookup WHERE prediction_id IN (SELECT prediction_id FROM ${source})) AS p
+    ON p.prediction_id = l.prediction_id
+  WHERE l.model_id IN ('', p.model_id)`;
+
+export const metricsMigrations: Migration[] = [
+  {
+    // 50: clear of the numbers other capabilities took (models 5/40-41, drift 20, triggers 30, audit 100).
+    version: 50,
+    name: 'labeled_predictions: predictions pre-joined with their labels by views on both sides',
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS prediction_lookup${onCluster} (
+        prediction_id String,
+        model_id LowCardinality(String),
+        model_version LowCardinality(String),
+        timestamp DateTime64(3, 'UTC'),
+        prediction String,
+        prediction_num Nullable(Float64),
+        score Nullable(Float64)
+      ) ENGINE = ${engine('ReplacingMergeTree')}
+      ORDER BY (prediction_id, model_id, timestamp)
+      SETTINGS index_granularity = 1024`,
+      `CREATE TABLE IF NOT EXISTS label_lookup${onCluster} (
+        prediction_id String,
+        model_id LowCardinality(String),
+        label String,
+        label_num Nullable(Float64),
+        timestamp DateTime64(3, 'UTC')
+      ) ENGINE = ${engine('ReplacingMergeTree', 'timestamp')}
+      ORDER BY (prediction_id, model_id)
+      SETTINGS index_granularity = 1024`,
+      `CREATE TABLE IF NOT EXISTS labeled_predictions${onCluster} (
+        model_id LowCardinality(String),
+        model_version LowCardinality(String),
+        timestamp DateTime64(3, 'UTC'),
+        prediction_id String,
+        prediction String,
+        prediction_num Nullable(Float64),
+        score Nullable(Float64),
+        label String,
+        label_num Nullable(Float64),
+        label_rank UInt64
+      ) ENGINE = ${engine('ReplacingMergeTree', 'label_rank')}
+      PARTITION BY toYYYYMM(timestamp)
+      ORDER BY (model_id, timestamp, prediction_id)`,
+      // Sweeps done by reads: the latest is where the next one starts (less a margin).
+      `CREATE TABLE IF NOT EXISTS labeled_sweeps${onCluster} (
+        swept_to DateTime64(3, 'UTC'),
+        -- What was committed to labels and prediction_lookup when it ran (a fingerprint): unchanged means nothing to sweep.
+        parts UInt64 DEFAULT 0
+      ) ENGINE = ${engine('ReplacingMergeTree', 'swept_to')}
+      ORDER BY tuple()`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS prediction_lookup_mv${onCluster} TO prediction_lookup AS
+      SELECT ${LOOKUP_COLUMNS} FROM predictions`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS label_lookup_mv${onCluster} TO label_lookup AS
+      SELECT ${LABEL_COLUMNS} FROM labels`,
+      // In a view every mention of the source table is the inserted block, so the lookups below
+      // read only the block's ids.
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS labeled_from_predictions_mv${onCluster} TO labeled_predictions AS
+      ${LABELED_SELECT}
+      FROM predictions AS p
+      INNER JOIN (SELECT ${LABEL_COLUMNS} FROM label_lookup
+                  WHERE prediction_id IN (SELECT prediction_id FROM predictions)) AS l
+        ON l.prediction_id = p.prediction_id
+      WHERE l.model_id IN ('', p.model_id)`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS labeled_from_labels_mv${onCluster} TO labeled_predictions AS
+      ${labelsJoinLookup('labels')}`,
+      // Rows stored before the views existed (idempotent: a rerun after a crash writes the same rows).
+      `INSERT INTO prediction_lookup SELECT ${LOOKUP_COLUMNS} FROM predictions`,
+      `INSERT INTO label_lookup SELECT ${LABEL_COLUMNS} FROM labels`,
+      `INSERT INTO labeled_predictions ${labelsJoinLookup('(SELECT * FROM labels)')}`,
+      // Everything stored so far is joined: the first read sweeps only what comes after.
+      `INSERT INTO labeled_sweeps (swept_to) VALUES (now64(3))`,
+    ],
+  },
+];

@@ -1,0 +1,290 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeModelMetrics, type MetricsBucket } from '../../src/metrics/index.js';
+import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
+import { allMigrations } from '../support/migrations.js';
+import { numberOf } from '../unit/metrics/reference.js';
+
+/**
+ * The pre-joined labeled table (the route's default path) against the read-time join (path
+ * `raw`), field by field, for random traffic: labels before and after their predictions and
+ * weeks late, corrections (later and earlier event times), labels naming the model, another
+ * model or none, orphan labels, redelivered predictions, two models sharing prediction ids,
+ * batches inserted concurrently (a label and its prediction in flight together), and reads
+ * between the batches.
+ */
+
+const DAY = 86_400_000;
+const BASE = Date.UTC(2026, 2, 30, 22);
+const VERSIONS = [
+  { model_version: 'b1', task: 'binary_classification' as const, positive_class: '1' },
+  { model_version: 'b2', task: 'binary_classification' as const, positive_class: 'yes' },
+  { model_version: 'mc', task: 'multiclass_classification' as const, positive_class: '1' },
+  { model_version: 'rg', task: 'regression' as const, positive_class: '1' },
+];
+const VALUES: Record<string, (string | number | boolean)[]> = {
+  b1: [0, 1, true, false, '1', '0'],
+  b2: ['yes', 'no'],
+  mc: ['a', 'b', 'c'],
+  rg: [0, 1.5, 2, 10, -3, 'n/a'],
+};
+
+const predictionArb = fc.record({
+  id: fc.integer({ min: 0, max: 7 }),
+  other: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
+  version: fc.constantFrom('b1', 'b2', 'mc', 'rg'),
+  minute: fc.integer({ min: 0, max: 60 * 26 }),
+  valueIndex: fc.nat(),
+  score: fc.option(fc.integer({ min: 0, max: 10 }).map((n) => n / 10)),
+  latency: fc.option(fc.integer({ min: 1, max: 500 })),
+  error: fc.boolean(),
+});
+const labelArb = fc.record({
+  id: fc.integer({ min: 0, max: 9 }),
+  names: fc.constantFrom('', 'own', 'other'),
+  version: fc.constantFrom('b1', 'b2', 'mc', 'rg'),
+  valueIndex: fc.nat(),
+  // Up to five weeks after the traffic: late labels, and corrections in either time order.
+  hours: fc.integer({ min: 0, max: 24 * 35 }),
+});
+const opArb = fc.oneof(
+  { weight: 3, arbitrary: predictionArb.map((p) => ({ kind: 'prediction' as const, p })) },
+  { weight: 1, arbitrary: fc.nat().map((n) => ({ kind: 'redeliver' as const, n })) },
+  { weight: 3, arbitrary: labelArb.map((l) => ({ kind: 'label' as const, l })) },
+);
+const trafficArb = fc.record({
+  ops: fc.array(opArb, { minLength: 15, maxLength: 40 }),
+  // Where the ops are cut into batches, which batch pairs go in together, where reads happen.
+  cuts: fc.array(fc.nat(), { maxLength: 5 }),
+  order: fc.array(fc.constantFrom('predictions first', 'labels first', 'together'), {
+    minLength: 6,
+    maxLength: 6,
+  }),
+  // A read between segments now and then (a sweep, and a bucket read before its labels came).
+  readAfter: fc.array(
+    fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
+    { minLength: 6, maxLength: 6 },
+  ),
+  bucket: fc.constantFrom('5m', '1h', '1d', '1w', 'month'),
+});
+
+type Row = { table: 'predictions' | 'labels'; line: string };
+
+function rowsOf(model: string, ops: Traffic['ops']): Row[] {
+  const predictions: string[] = [];
+  const rows: Row[] = [];
+  ops.forEach((op, i) => {
+    if (op.kind === 'redeliver') {
+      if (predictions.length > 0)
+        rows.push({ table: 'predictions', line: predictions[op.n % predictions.length]! });
+      return;
+    }
+    if (op.kind === 'prediction') {
+      const { p } = op;
+      const values = VALUES[p.version]!;
+      const prediction = values[p.valueIndex % values.length]!;
+      const line = JSON.stringify({
+        model_id: p.other ? `${model}-other` : model,
+        model_version: p.version,
+        prediction_id: `p${p.id}`,
+        timestamp: new Date(BASE + p.minute * 60_000).toISOString(),
+        prediction: String(prediction),
+        prediction_num: numberOf(prediction),
+        score: p.score,
+        latency_ms: p.latency,
+        is_error: p.error,
+      });
+      predictions.push(line);
+      rows.push({ table: 'predictions', line });
+      return;
+    }
+    const { l } = op;
+    const values = VALUES[l.version]!;
+    const label = values[l.valueIndex % values.length]!;
+    rows.push({
+      table: 'labels',
+      line: JSON.stringify({
+        prediction_id: `p${l.id}`,
+        model_id: { '': '', own: model, other: `${model}-other` }[l.names],
+        label: String(label),
+        label_num: numberOf(label),
+        // Distinct times (the op's index in the last digits): which label wins never rests on insert order.
+        timestamp: new Date(BASE + l.hours * 3_600_000 + i).toISOString(),
+      }),
+    });
+  });
+  return rows;
+}
+
+type Traffic = typeof trafficArb extends fc.Arbitrary<infer T> ? T : never;
+
+/**
+ * The rows cut where the traffic says into at most 6 segments; each segment is one batch per
+ * table (the order of the rows within a table kept), so labels and predictions of a segment
+ * may go in either order or together.
+ */
+function segments(rows: Row[], cuts: number[]): { predictions: Row[]; labels: Row[] }[] {
+  const at = new Set(cuts.map((c) => c % Math.max(rows.length, 1)));
+  const out: { predictions: Row[]; labels: Row[] }[] = [];
+  rows.forEach((row, i) => {
+    if (out.length === 0 || at.has(i)) out.push({ predictions: [], labels: [] });
+    out.at(-1)![row.table].push(row);
+  });
+  return out;
+}
+
+function expectSame(rollup: MetricsBucket[], raw: MetricsBucket[]): void {
+  expect(rollup.map((b) => `${b.version}@${b.start}`)).toEqual(raw.map((b) => `${b.version}@${b.start}`));
+  rollup.forEach((a, i) => {
+    const e = raw[i]!;
+    const where = `${a.version}@${a.start}`;
+    expect([a.count, a.labeled, a.task], where).toEqual([e.count, e.labeled, e.task]);
+    const fields = [
+      'throughput',
+      'error_rate',
+      'label_coverage',
+      'accuracy',
+      'precision',
+      'recall',
+      'f1',
+      'roc_auc',
+      'positive_rate',
+      'macro_f1',
+      'mae',
+      'rmse',
+      'mape',
+      'r2',
+    ] as const;
+    for (const f of fields) close(a[f], e[f], `${where} ${f}`);
+    for (const q of ['p50', 'p95', 'p99', 'max'] as const)
+      close(a.latency_ms[q], e.latency_ms[q], `${where} ${q}`);
+  });
+}
+
+/** Equal, up to the rounding of a sum taken in another order. */
+function close(a: number | null, e: number | null, what: string): void {
+  if (a === null || e === null) expect(a, what).toBe(e);
+  else expect(Math.abs(a - e), `${what}: ${a} vs ${e}`).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(e)));
+}
+
+describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
+  let db: Database;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'modelwatch-metrics-rollup-'));
+    db = await openDatabase({ url: undefined, cluster: undefined, database: 'metrics_rollup', dataDir });
+    await migrate(db, allMigrations);
+  });
+
+  afterAll(async () => {
+    await db.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('every field of every bucket, for every version', async () => {
+    let run = 0;
+    let labeledSeen = 0;
+    await fc.assert(
+      fc.asyncProperty(trafficArb, async (traffic) => {
+        const model = `m${run++}`;
+        const read = (p: 'rollup' | 'raw') =>
+          computeModelMetrics(db, {
+            model,
+            versions: VERSIONS,
+            bucket: traffic.bucket,
+            from: BASE - 7 * DAY,
+            to: BASE + 7 * DAY,
+            path: p,
+          });
+        const insert = async (batch: Row[]) => {
+          if (batch.length > 0)
+            await db.insertJsonEachRow(batch[0]!.table, Buffer.from(batch.map((r) => r.line).join('\n')));
+        };
+        const all = segments(rowsOf(model, traffic.ops), traffic.cuts);
+        for (const [i, { predictions, labels }] of all.entries()) {
+          const order = traffic.order[i]!;
+          if (order === 'together') await Promise.all([insert(predictions), insert(labels)]);
+          else if (order === 'labels first') await insert(labels).then(() => insert(predictions));
+          else await insert(predictions).then(() => insert(labels));
+          if (traffic.readAfter[i]) expectSame((await read('rollup')).buckets, (await read('raw')).buckets);
+        }
+        const [rollup, raw] = [await read('rollup'), await read('raw')];
+        expectSame(rollup.buckets, raw.buckets);
+        labeledSeen += raw.buckets.reduce((n, b) => n + b.labeled, 0);
+      }),
+      { numRuns: 25, seed: 1717, endOnFailure: true },
+    );
+    // The traffic did join labels (a property over unlabeled buckets only would prove little).
+    expect(labeledSeen).toBeGreaterThan(40);
+  }, 300_000);
+
+  it('a label and its prediction stored together, neither view seeing the other, count on the next read', async () => {
+    const model = 'race';
+    const hour = Date.UTC(2026, 3, 1, 10);
+    const versions = [VERSIONS[0]!];
+    const read = async (p: 'rollup' | 'raw') =>
+      (
+        await computeModelMetrics(db, {
+          model,
+          versions,
+          bucket: '1h',
+          from: hour,
+          to: hour + 3_600_000,
+          path: p,
+        })
+      ).buckets;
+    // The label-side view is taken away while the label is stored, as if it had looked before
+    // the prediction's rows were there (and the prediction's view before the label's).
+    await db.client.command({ query: 'DETACH TABLE labeled_from_labels_mv' });
+    try {
+      await db.insertJsonEachRow(
+        'predictions',
+        Buffer.from(
+          JSON.stringify({
+            model_id: model,
+            model_version: 'b1',
+            prediction_id: 'r1',
+            timestamp: new Date(hour).toISOString(),
+            prediction: '1',
+            prediction_num: 1,
+            score: 0.9,
+            is_error: false,
+          }),
+        ),
+      );
+      const label = {
+        prediction_id: 'r1',
+        model_id: model,
+        label: '0',
+        label_num: 0,
+        timestamp: new Date(hour + 1000).toISOString(),
+      };
+      await db.insertJsonEachRow('labels', Buffer.from(JSON.stringify(label)));
+    } finally {
+      await db.client.command({ query: 'ATTACH TABLE labeled_from_labels_mv' });
+    }
+    const before = await db.client.query({
+      query: `SELECT count() AS n FROM labeled_predictions WHERE model_id = 'race'`,
+      format: 'JSONEachRow',
+    });
+    expect(await before.json()).toEqual([{ n: 0 }]);
+    const [bucket] = await read('rollup');
+    expect([bucket?.labeled, bucket?.accuracy]).toEqual([1, 0]);
+    expect(await read('rollup')).toEqual(await read('raw'));
+    // Nothing stored since: further reads skip the sweep and write nothing.
+    const sweeps = async () =>
+      (
+        await (
+          await db.client.query({ query: 'SELECT count() AS n FROM labeled_sweeps', format: 'JSONEachRow' })
+        ).json()
+      )[0];
+    const recorded = await sweeps();
+    await read('rollup');
+    await read('rollup');
+    expect(await sweeps()).toEqual(recorded);
+  });
+});
