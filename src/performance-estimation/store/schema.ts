@@ -9,7 +9,7 @@ import type { Migration } from '../../platform/clickhouse/index.js';
  */
 export const estimationMigrations: Migration[] = [
   {
-    version: 50,
+    version: 60,
     name: 'performance estimation: CBPE calibrators per reference revision',
     statements: ({ onCluster, engine }) => [
       `CREATE TABLE IF NOT EXISTS cbpe_calibrators${onCluster} (
