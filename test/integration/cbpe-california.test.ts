@@ -11,6 +11,7 @@ import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { storedTriggers } from '../support/triggers.js';
 import { triggers } from '../../src/triggers/index.js';
+import { FEATURES } from '../../src/simulator/data.js';
 
 /**
  * NannyML's California housing data through Kafka (test/fixtures/drift/README.md): the reference
@@ -19,16 +20,6 @@ import { triggers } from '../../src/triggers/index.js';
  * test/fixtures/cbpe/california-cbpe.json).
  */
 const fixtures = path.resolve(import.meta.dirname, '../fixtures');
-const FEATURES = [
-  'MedInc',
-  'HouseAge',
-  'AveRooms',
-  'AveBedrms',
-  'Population',
-  'AveOccup',
-  'Latitude',
-  'Longitude',
-];
 const METRICS = ['roc_auc', 'accuracy', 'precision', 'recall', 'f1'] as const;
 
 interface NannymlMonth {

@@ -4,22 +4,13 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
+import { FEATURES } from '../../src/simulator/data.js';
 
 /**
  * The NannyML California housing data (test/fixtures/drift/README.md) through Kafka, against a
  * reference uploaded as rows; the statistics are compared with SciPy's on the same data.
  */
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/drift');
-const FEATURES = [
-  'MedInc',
-  'HouseAge',
-  'AveRooms',
-  'AveBedrms',
-  'Population',
-  'AveOccup',
-  'Latitude',
-  'Longitude',
-];
 
 function csv(name: string): Record<string, string>[] {
   return parse<Record<string, string>>(readFileSync(path.join(fixtures, name)), { columns: true });

@@ -10,6 +10,7 @@ import {
   type RefLabel,
   type RefPrediction,
 } from '../unit/metrics/reference.js';
+import { FEATURES } from '../../src/simulator/data.js';
 
 /**
  * The NannyML California housing analysis set (test/fixtures/README.md): a real binary
@@ -17,16 +18,6 @@ import {
  * ground truth as labels, and every metric compared with the reference implementation.
  */
 
-const FEATURES = [
-  'MedInc',
-  'HouseAge',
-  'AveRooms',
-  'AveBedrms',
-  'Population',
-  'AveOccup',
-  'Latitude',
-  'Longitude',
-] as const;
 type AnalysisRow = Record<(typeof FEATURES)[number] | 'id' | 'timestamp' | 'y_pred_proba' | 'y_pred', string>;
 
 function readCsv<T>(name: string): T[] {

@@ -7,22 +7,13 @@ import { triggers, type ListedTrigger } from '../../src/triggers/index.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { messageCount, put, readTopic, storedTriggers, waitForModel } from '../support/triggers.js';
+import { FEATURES } from '../../src/simulator/data.js';
 
 /**
  * The NannyML California housing data (test/fixtures/drift/README.md): its location features drift
  * in every month of the analysis period against the reference period. Monthly evaluation windows.
  */
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/drift');
-const FEATURES = [
-  'MedInc',
-  'HouseAge',
-  'AveRooms',
-  'AveBedrms',
-  'Population',
-  'AveOccup',
-  'Latitude',
-  'Longitude',
-];
 const csv = (name: string) =>
   parse<Record<string, string>>(readFileSync(path.join(fixtures, name)), { columns: true });
 const utc = (t: string) => Date.parse(`${t.replace(' ', 'T')}Z`);

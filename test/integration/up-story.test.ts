@@ -4,6 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { freePort } from '../../src/platform/kafka/local-broker/tools.js';
 import { isolatedEnv, tempDir, waitFor } from '../support/harness.js';
 import { readTopic } from '../support/triggers.js';
+import { FEATURES } from '../../src/simulator/data.js';
 
 /**
  * `modelwatch up` as a newcomer runs it, at 10× the default speed, against the test broker
@@ -11,16 +12,6 @@ import { readTopic } from '../support/triggers.js';
  * the API and the retrain topic, as a user would, after the summary is printed.
  */
 const cli = path.resolve('dist/cli/main.js');
-const FEATURES = [
-  'MedInc',
-  'HouseAge',
-  'AveRooms',
-  'AveBedrms',
-  'Population',
-  'AveOccup',
-  'Latitude',
-  'Longitude',
-];
 
 interface DriftBucket {
   start: string;

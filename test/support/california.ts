@@ -13,18 +13,11 @@ import { triggers } from '../../src/triggers/index.js';
 import { produce, waitFor } from './harness.js';
 import type { TestService } from './service.js';
 import { put, waitForModel } from './triggers.js';
+import { FEATURES as CALIFORNIA_FEATURES } from '../../src/simulator/data.js';
 
 export const CALIFORNIA = 'california';
-export const CALIFORNIA_FEATURES = [
-  'MedInc',
-  'HouseAge',
-  'AveRooms',
-  'AveBedrms',
-  'Population',
-  'AveOccup',
-  'Latitude',
-  'Longitude',
-] as const;
+
+export { CALIFORNIA_FEATURES };
 
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/drift');
 export const californiaFile = (name: string) => path.join(fixtures, name);

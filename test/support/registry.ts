@@ -1,16 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { TestService } from './service.js';
+import { FEATURES as CALIFORNIA_FEATURES } from '../../src/simulator/data.js';
 
-export const CALIFORNIA_FEATURES = [
-  'MedInc',
-  'HouseAge',
-  'AveRooms',
-  'AveBedrms',
-  'Population',
-  'AveOccup',
-  'Latitude',
-  'Longitude',
-] as const;
+export { CALIFORNIA_FEATURES };
 
 export function bundledArtifact(name: string): Buffer {
   return readFileSync(new URL(`../../data/models/${name}.onnx`, import.meta.url));

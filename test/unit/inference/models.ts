@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FEATURES as CALIFORNIA_FEATURES } from '../../../src/simulator/data.js';
 
 export const MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../data/models');
 export const FIXTURES_DIR = path.resolve(
@@ -9,16 +10,7 @@ export const FIXTURES_DIR = path.resolve(
   '../../fixtures/drift',
 );
 
-export const CALIFORNIA_FEATURES = [
-  'MedInc',
-  'HouseAge',
-  'AveRooms',
-  'AveBedrms',
-  'Population',
-  'AveOccup',
-  'Latitude',
-  'Longitude',
-];
+export { CALIFORNIA_FEATURES };
 
 export type ModelName = 'california-logistic' | 'california-forest' | 'synthetic-logistic-10';
 
