@@ -4,9 +4,11 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { drift as driftCapability } from '../../src/drift/index.js';
 import { readQualityWindows } from '../../src/drift/quality/store.js';
+import { triggers } from '../../src/triggers/index.js';
 import type { QualityBucket } from '../../src/drift/quality/types.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
+import { storedTriggers } from '../support/triggers.js';
 
 /**
  * Data quality on the NannyML California housing data (test/fixtures/drift/README.md) through
@@ -105,6 +107,11 @@ describe('data quality on the NannyML California housing data', () => {
     const policy = await put(service, '/api/v1/models/california/policy', {
       drift: { evaluation_window: 'month' },
       quality: { out_of_range_share: 0.1 },
+      // MedInc missing in two windows in a row; a year's cooldown keeps the first firing only.
+      retrain: {
+        quality: { columns: ['MedInc'], checks: ['missing'], consecutive_windows: 2 },
+        cooldown: '365d',
+      },
     });
     expect(policy.status).toBe(200);
     expect(policy.body['quality']).toEqual({ out_of_range_share: 0.1 });
@@ -163,6 +170,19 @@ describe('data quality on the NannyML California housing data', () => {
       const { model_id: _m, version: _v, reference_revision: _r, ...bucket } = w;
       expect(byColumn(bucket)).toEqual(byColumn(buckets[k]!));
     }
+    // The retrain condition reads the stored windows: January and February 2022 fire it.
+    await service.use(triggers).evaluator.runOnce();
+    const fired = await storedTriggers(service, 'california');
+    expect(fired.map((t) => [t.reason, t.window])).toEqual([
+      ['quality', { start: '2022-02-01T00:00:00.000Z', end: '2022-03-01T00:00:00.000Z' }],
+    ]);
+    const evidence = fired[0]!.evidence as {
+      windows: { start: string; columns: { column: string; flags: string[] }[] }[];
+    };
+    expect(evidence.windows.map((w) => [w.start.slice(0, 7), w.columns])).toEqual([
+      ['2022-01', [expect.objectContaining({ column: 'MedInc', flags: ['missing'] })]],
+      ['2022-02', [expect.objectContaining({ column: 'MedInc', flags: ['missing'] })]],
+    ]);
     const metrics = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
     const april = buckets[10]!;
     expect(metrics).toContain(

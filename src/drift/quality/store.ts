@@ -100,27 +100,52 @@ interface Row {
   reference_revision: number | string;
 }
 
-/** Stored windows of a model whose start lies in [from, to), oldest first (per version). */
+export interface QualityWindowQuery {
+  modelId: string;
+  version?: string | undefined;
+  /** Windows starting at or after this (epoch ms). */
+  from?: number | undefined;
+  /** Windows starting before this (epoch ms). */
+  to?: number | undefined;
+  /** The latest `limit` window starts (still returned oldest first). */
+  limit?: number | undefined;
+}
+
+/** Stored windows of a model, oldest first (per version): what a retrain quality condition reads. */
 export async function readQualityWindows(
   db: Database,
-  query: { modelId: string; version?: string | undefined; from?: number; to?: number },
+  query: QualityWindowQuery,
 ): Promise<StoredQualityWindow[]> {
   const where = ['model_id = {model:String}'];
   if (query.version !== undefined) where.push('model_version = {version:String}');
   if (query.from !== undefined) where.push(`window_start >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`);
   if (query.to !== undefined) where.push(`window_start < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`);
+  const params = definedParams({
+    model: query.modelId,
+    version: query.version,
+    from: query.from,
+    to: query.to,
+    limit: query.limit,
+  });
+  if (query.limit !== undefined) {
+    const starts = await db.client.query({
+      query: `SELECT toUnixTimestamp64Milli(window_start) AS start FROM quality_results WHERE ${where.join(' AND ')}
+              GROUP BY start ORDER BY start DESC LIMIT {limit:UInt32}`,
+      query_params: params,
+      format: 'JSONEachRow',
+    });
+    const rows = await starts.json<{ start: number | string }>();
+    if (rows.length === 0) return [];
+    where.push(`window_start >= fromUnixTimestamp64Milli({oldest:Int64}, 'UTC')`);
+    params['oldest'] = Number(rows[rows.length - 1]!.start);
+  }
   const result = await db.client.query({
     // Aliases differ from the column names: ClickHouse would resolve them in WHERE too.
     query: `SELECT model_version, toUnixTimestamp64Milli(window_start) AS start_ms, toUnixTimestamp64Milli(window_end) AS end_ms,
                    column, status, value_type, kind, values, missing_rate, wrong_type_share, unseen_share, top_unseen,
                    top_unseen_counts, out_of_range_share, flags, flagged, count, reference_revision
             FROM quality_results FINAL WHERE ${where.join(' AND ')} ORDER BY start_ms, model_version, column`,
-    query_params: definedParams({
-      model: query.modelId,
-      version: query.version,
-      from: query.from,
-      to: query.to,
-    }),
+    query_params: params,
     format: 'JSONEachRow',
   });
   const out = new Map<string, StoredQualityWindow>();
