@@ -67,7 +67,8 @@ function events() {
 
 describe('data quality on the Titanic data', () => {
   it('flags unseen categories, wrong types, a new column and a column gone, only where injected', async () => {
-    const service = await startTestService();
+    // A small answer limit, to see the route refuse a bucket that would exceed it.
+    const service = await startTestService({ MODELWATCH_DRIFT_MAX_RESPONSE_CELLS: '1000' });
     const predictions = events();
     await produce(service.config.topics.predictions, predictions, (i) => `t-${i}`);
     await waitFor('the analysis rows stored', async () => {
@@ -118,6 +119,15 @@ describe('data quality on the Titanic data', () => {
     });
     // Age's missing rate (20-21%) is the reference's (19.9%): not flagged.
     expect(column(clean!, 'Age').missing_rate).toBeGreaterThan(0.19);
+
+    // ~418 five-minute buckets × 7 columns is over the 1000-cell limit; the rest are the drift route's checks.
+    const fine = await send(service, 'GET', url.replace('bucket=1d', 'bucket=5m'));
+    expect(fine.status).toBe(400);
+    expect(fine.body['message']).toMatch(/buckets × 7 columns = \d+ cells; at most 1000/);
+    expect((await send(service, 'GET', `${url}&version=9`)).status).toBe(404);
+    expect((await send(service, 'GET', url.replace('bucket=1d', 'bucket=1x'))).status).toBe(400);
+    expect((await send(service, 'GET', `${url}&to=99999999999999999`)).status).toBe(400);
+    expect((await send(service, 'GET', '/api/v1/models/nobody/quality')).status).toBe(404);
 
     // A lower bar flags Parch's real unseen category; the policy is validated field by field.
     const bad = await send(service, 'PUT', '/api/v1/models/titanic/policy', { quality: { unseen_share: 2 } });
