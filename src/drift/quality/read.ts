@@ -3,7 +3,7 @@ import type { Database } from '../../platform/clickhouse/index.js';
 import { bucketEnd, bucketSql, type Bucket } from '../../platform/time/index.js';
 import type { VersionKey } from '../store/references.js';
 import { TOP_UNSEEN } from './settings.js';
-import { numbersQuery, rowsQuery, textsQuery, topUnseenQuery } from './sql.js';
+import { numbersQuery, rowsQuery, textsQuery, topUnseenQuery, unseenCountsQuery } from './sql.js';
 import type { ColumnCounts, QualityReferenceColumn } from './types.js';
 
 export interface QualityWindowCounts {
@@ -70,22 +70,25 @@ export async function readQualityCounts(
     if (!c) target.set(column, (c = emptyCounts()));
     return c;
   };
-  type Numbers = { w: string; column: string; numbers: string; outside: string; unseen: string };
+  type Numbers = { w: string; column: string; numbers: string; outside: string };
   for (const r of await rows<Numbers>(db, numbersQuery(w), params)) {
     const c = counts(Number(r.w), r.column);
     if (!c) continue;
     c.numbers = Number(r.numbers);
     c.outside = Number(r.outside);
-    c.unseenNumbers = Number(r.unseen);
   }
-  type Texts = { w: string; column: string; texts: string; unseen: string };
-  for (const r of await rows<Texts>(db, textsQuery(w), params)) {
+  for (const r of await rows<{ w: string; column: string; texts: string }>(db, textsQuery(w), params)) {
     const c = counts(Number(r.w), r.column);
-    if (!c) continue;
-    c.texts = Number(r.texts);
-    c.unseenTexts = Number(r.unseen);
+    if (c) c.texts = Number(r.texts);
   }
   if (params.cat_cols.length > 0) {
+    type Unseen = { w: string; column: string; numbers: string; texts: string };
+    for (const r of await rows<Unseen>(db, unseenCountsQuery(w), params)) {
+      const c = counts(Number(r.w), r.column);
+      if (!c) continue;
+      c.unseenNumbers = Number(r.numbers);
+      c.unseenTexts = Number(r.texts);
+    }
     type Top = { w: string; column: string; value: string; c: string };
     for (const r of await rows<Top>(db, topUnseenQuery(w, TOP_UNSEEN), params))
       counts(Number(r.w), r.column)?.top.push({ value: r.value, count: Number(r.c) });
