@@ -12,11 +12,18 @@ import { DriftEvaluator } from './service/evaluator.js';
 import { createDriftGauges } from './service/gauges.js';
 import { driftMigrations } from './store/schema.js';
 import { PolicyStore } from './store/policies.js';
+import { createQualityGauges } from './quality/gauges.js';
+import { qualityRoutes } from './quality/routes.js';
+import { QualityService } from './quality/service.js';
+import { qualityPolicySchema } from './quality/settings.js';
+import { qualityMigrations } from './quality/store.js';
 
 export interface DriftCapability extends Capability {
   service: DriftService;
   policies: PolicyStore;
   evaluator: DriftEvaluator;
+  /** Data quality per window and column, evaluated with drift's windows (quality/README.md). */
+  quality: QualityService;
   /**
    * Adds a section to `PUT /models/:model/policy` (e.g. `retrain`), validated by its schema. Call
    * it from another capability's `create`: routes are mounted after every capability is built.
@@ -27,7 +34,7 @@ export interface DriftCapability extends Capability {
 /** Data drift (SPEC 5): references, the drift route, the evaluation-window loop, the offline report. */
 export const drift: CapabilityDefinition<DriftCapability> = {
   name: 'drift',
-  migrations: driftMigrations,
+  migrations: [...driftMigrations, ...qualityMigrations],
   commands: {
     drift: {
       summary: 'offline drift report between two CSV/JSONL files: drift --reference FILE --current FILE',
@@ -51,6 +58,8 @@ export const drift: CapabilityDefinition<DriftCapability> = {
       logger,
       limits: config.drift,
     });
+    const quality = new QualityService({ db, drift: service, policies, logger });
+    const qualityGauges = createQualityGauges(registry);
     // The collectors' future skew: events stamped later than their ingest time plus it do not move the watermark.
     const evaluator = new DriftEvaluator({
       db,
@@ -58,18 +67,31 @@ export const drift: CapabilityDefinition<DriftCapability> = {
       gauges: createDriftGauges(registry),
       logger,
       maxFutureSkewMs: config.ingest.maxFutureSkewMs,
+      windowHooks: [
+        async (key, reference, settings, range) => {
+          const buckets = await quality.evaluateAndStore(key, reference, settings, range);
+          const newest = buckets[buckets.length - 1];
+          if (newest) qualityGauges.show(key.modelId, newest);
+        },
+      ],
     });
-    const policySections: Record<string, z.ZodType> = {};
+    const policySections: Record<string, z.ZodType> = { quality: qualityPolicySchema };
     return {
       service,
       policies,
       evaluator,
-      routes: driftRoutes({
-        service,
-        policies,
-        policySections,
-        report: (request) => reportWithDistributions(service, db, request),
-      }),
+      quality,
+      routes: async (app) => {
+        await app.register(
+          driftRoutes({
+            service,
+            policies,
+            policySections,
+            report: (request) => reportWithDistributions(service, db, request),
+          }),
+        );
+        await app.register(qualityRoutes({ service: quality }));
+      },
       addPolicySection: (name, schema) => {
         policySections[name] = schema;
       },

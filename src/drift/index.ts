@@ -15,3 +15,10 @@ export type { ColumnDrift, ColumnRole, DriftBucket, DriftReport } from './engine
 export { runOfflineDrift, type OfflineDriftOptions, type OfflineDriftReport } from './offline/offline.js';
 export { formatTable as formatDriftTable } from './offline/table.js';
 export { METHOD_OPTIONS } from './engine/settings.js';
+export {
+  QUALITY_CHECKS,
+  type QualityCheck,
+  type QualityBucket,
+  type ColumnQuality,
+} from './quality/types.js';
+export { readQualityWindows, type StoredQualityWindow } from './quality/store.js';

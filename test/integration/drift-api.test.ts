@@ -198,7 +198,7 @@ describe('drift API: validation, errors and policies', () => {
     });
     expect(await policy({})).toMatchObject({
       status: 400,
-      body: { message: 'body: give at least one section (drift, retrain)' },
+      body: { message: 'body: give at least one section (drift, quality, retrain)' },
     });
     expect((await request(service, 'PUT', '/api/v1/models/ghost/policy', { drift: {} })).status).toBe(404);
     const stored = await policy({

@@ -79,6 +79,11 @@ export const SPEC9_ROUTES: Record<string, RouteSpec> = {
     role: 'viewer',
     sample: () => ({ url: `/api/v1/models/credit-risk/drift?${range}&bucket=1h` }),
   },
+  // Not in SPEC 9's table (issue 15): data quality, read like drift.
+  'GET /api/v1/models/{model}/quality': {
+    role: 'viewer',
+    sample: () => ({ url: `/api/v1/models/credit-risk/quality?${range}&bucket=1h` }),
+  },
   'GET /api/v1/models/{model}/drift/report': {
     role: 'viewer',
     sample: () => ({ url: `/api/v1/models/credit-risk/drift/report?${range}&bucket=1h` }),

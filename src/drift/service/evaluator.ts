@@ -11,7 +11,8 @@ import { SerialLoop } from '../../platform/loop/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
 import type { Logger } from '../../platform/observability/index.js';
 import type { DriftSettings } from '../engine/settings.js';
-import { bucketCeil, bucketEnd, bucketStart } from '../../platform/time/index.js';
+import type { Reference } from '../engine/types.js';
+import { bucketCeil, bucketEnd, bucketStart, type Bucket } from '../../platform/time/index.js';
 import { listReferenceVersions, type VersionKey } from '../store/references.js';
 import { lastEvaluatedEnd, readDriftWindows, writeWindowResults } from '../store/results.js';
 import { firstEventTime, watermarkEventTime } from '../store/watermark.js';
@@ -34,7 +35,20 @@ export interface DriftEvaluatorOptions {
   maxFutureSkewMs?: number;
   /** The watermark follows the k-th latest distinct event, so fewer than k outliers cannot move it. @default 2 */
   watermarkRank?: number;
+  /** More evaluations of the same windows (data quality), run before drift's rows are stored. @default [] */
+  windowHooks?: readonly WindowHook[];
 }
+
+/**
+ * Evaluates and stores something else over the windows drift is about to store. It runs first,
+ * so when it fails drift's rows are not written and the next run retries both.
+ */
+export type WindowHook = (
+  key: VersionKey,
+  reference: Reference,
+  settings: DriftSettings,
+  range: { from: number; to: number; window: Bucket },
+) => Promise<void>;
 
 export interface EvaluatedWindow extends VersionKey {
   start: string;
@@ -139,6 +153,8 @@ export class DriftEvaluator {
     const reference = await service.reference(key);
     if (!reference) return [];
     const buckets = await service.evaluate(key, reference, settings, { from, to, window: spec });
+    for (const hook of this.options.windowHooks ?? [])
+      await hook(key, reference, settings, { from, to, window: spec });
     await writeWindowResults(db, key, reference.revision, buckets);
     const newest = buckets[buckets.length - 1];
     if (newest) {

@@ -1,6 +1,7 @@
 /** The `retrain` section of a model's policy (SPEC 6), validated strictly: unknown fields are a 400. */
 import { z } from 'zod';
 import { ESTIMATED_METRICS } from '../../performance-estimation/index.js';
+import { QUALITY_CHECKS, type QualityCheck } from '../../drift/index.js';
 import { DURATION_PATTERN, parseDuration } from '../../platform/time/index.js';
 
 /** Metrics a performance condition may watch: those where higher is better, so `min` is a floor. */
@@ -58,14 +59,27 @@ const performanceCondition = z
     path: ['metric'],
   });
 
+/** Data quality (issue 15): flagged columns in the stored quality windows. */
+const qualityCondition = z.strictObject({
+  columns: z.array(z.string().min(1).max(256)).min(1).max(1000).optional(),
+  checks: z.array(z.enum(QUALITY_CHECKS)).min(1).optional(),
+  consecutive_windows: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .optional(),
+});
+
 export const retrainPolicySchema = z
   .strictObject({
     drift: driftCondition.optional(),
     performance: performanceCondition.optional(),
+    quality: qualityCondition.optional(),
     cooldown: duration.optional(),
   })
-  .refine((r) => r.drift !== undefined || r.performance !== undefined, {
-    message: 'set drift, performance or both',
+  .refine((r) => r.drift !== undefined || r.performance !== undefined || r.quality !== undefined, {
+    message: 'set drift, performance, quality or several of them',
   });
 
 export type RetrainPolicy = z.infer<typeof retrainPolicySchema>;
@@ -95,8 +109,17 @@ export interface PerformanceRule {
   estimated?: boolean;
 }
 
+/** Fires when a named column (any column when none is named) is flagged by one of `checks`. */
+export interface QualityRule {
+  /** Empty: any column. */
+  columns: readonly string[];
+  checks: readonly QualityCheck[];
+  consecutiveWindows: number;
+}
+
 export interface RetrainRules {
   drift: DriftRule | undefined;
+  quality?: QualityRule | undefined;
   performance: PerformanceRule | undefined;
   cooldownMs: number;
 }
@@ -119,6 +142,15 @@ export function retrainRules(policy: RetrainPolicy): RetrainRules {
       labelDelayMs: p.estimated === true ? 0 : (parseDuration(p.label_delay ?? DEFAULT_LABEL_DELAY) ?? 0),
       ...(p.estimated === true ? { estimated: true } : {}),
     },
+    ...(policy.quality
+      ? {
+          quality: {
+            columns: policy.quality.columns ?? [],
+            checks: policy.quality.checks ?? QUALITY_CHECKS,
+            consecutiveWindows: policy.quality.consecutive_windows ?? DEFAULT_CONSECUTIVE_WINDOWS,
+          },
+        }
+      : {}),
     cooldownMs: parseDuration(policy.cooldown ?? DEFAULT_COOLDOWN) ?? 0,
   };
 }

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { RetrainPolicy } from './policy.js';
 
-export const REASONS = ['drift', 'performance'] as const;
+export const REASONS = ['drift', 'performance', 'quality'] as const;
 export type Reason = (typeof REASONS)[number];
 
 /** What a rule found: one window of one version that fires. */

@@ -6,7 +6,7 @@
  * firings, under the same trigger ids.
  */
 import { SerialLoop } from '../../platform/loop/index.js';
-import { readDriftWindows, type DriftService } from '../../drift/index.js';
+import { readDriftWindows, readQualityWindows, type DriftService } from '../../drift/index.js';
 import { bucketStart as windowStart, type Bucket } from '../../platform/time/index.js';
 import type { ModelRegistry, ModelVersionRecord } from '../../models/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
@@ -14,6 +14,7 @@ import { errorMessage } from '../../platform/errors.js';
 import type { Logger } from '../../platform/observability/index.js';
 import { applyCooldown } from '../engine/cooldown.js';
 import { driftFirings } from '../engine/drift-rule.js';
+import { qualityFirings } from '../engine/quality-rule.js';
 import { performanceFirings, type JudgedWindow, type ReferenceValue } from '../engine/performance-rule.js';
 import {
   retrainPolicySchema,
@@ -117,6 +118,7 @@ export class TriggerEvaluator {
     const firings = [
       ...(await this.driftCandidates(modelId, rules)),
       ...(await this.performanceCandidates(modelId, rules)),
+      ...(await this.qualityCandidates(modelId, rules)),
     ];
     if (firings.length === 0) return [];
     const candidates = firings.map((f) => ({ ...f, triggerId: triggerId(f) }));
@@ -159,6 +161,15 @@ export class TriggerEvaluator {
       const p = periods.get(w.version);
       return !(p?.from != null && p.to != null && Date.parse(w.start) >= p.from && Date.parse(w.end) <= p.to);
     });
+  }
+
+  private async qualityCandidates(modelId: string, rules: RetrainRules): Promise<Firing[]> {
+    if (!rules.quality) return [];
+    const windows = await readQualityWindows(this.options.db, {
+      modelId,
+      limit: rules.quality.consecutiveWindows + LOOKBACK_WINDOWS,
+    });
+    return qualityFirings(modelId, rules.quality, windows);
   }
 
   private async performanceCandidates(modelId: string, rules: RetrainRules): Promise<Firing[]> {
