@@ -92,7 +92,11 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
       lettered.map((i) => deadLetterMessage(i.letter)),
       {
         acks: -1,
-        onSent: (indices) => finish(indices.flatMap((i) => lettered[i] ?? []), deps.metrics),
+        onSent: (indices) =>
+          finish(
+            indices.flatMap((i) => lettered[i] ?? []),
+            deps.metrics,
+          ),
       },
     );
   }

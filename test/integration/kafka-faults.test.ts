@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.js';
 import { runFault, type FaultFigures } from '../support/faults.js';
+import { publisherThroughOutage } from '../support/publisher-rebuild.js';
 import { killDuringRebalance } from '../support/rebalance-kill.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -72,6 +73,14 @@ describe('a three-broker cluster under faults', () => {
       killDuringRebalance(env.kafka()),
     );
     figures.push(result);
+  }, 400_000);
+
+  // Last: every broker goes down, which the other tests' figures should not include.
+  it('the retrain publisher rebuilds a consumer kafkajs gave up on, reports not running meanwhile, then publishes a pending trigger once', async () => {
+    const result = await publisherThroughOutage(env.cluster);
+    console.log(
+      `[fault] retrain publisher, every broker SIGKILLed: not running after ${result.notRunningAfterMs} ms, a pending trigger published ${result.publishedAfterMs} ms after the brokers were back, ${result.restarts} rebuild(s)`,
+    );
   }, 400_000);
 
   it('prints the figures', () => {

@@ -111,11 +111,13 @@ export async function publishPaced(
   let resent = 0;
   try {
     for (let i = 0; i < values.length; i += options.chunk) {
-      let messages: Message[] = values.slice(i, i + options.chunk).map((v) =>
-        typeof v === 'string'
-          ? { key: null, value: v }
-          : { key: String((v as { prediction_id?: unknown }).prediction_id), value: JSON.stringify(v) },
-      );
+      let messages: Message[] = values
+        .slice(i, i + options.chunk)
+        .map((v) =>
+          typeof v === 'string'
+            ? { key: null, value: v }
+            : { key: String((v as { prediction_id?: unknown }).prediction_id), value: JSON.stringify(v) },
+        );
       for (let attempt = 0; messages.length > 0; attempt++) {
         if (attempt === 1) resent += 1;
         const sent = new Set<number>();

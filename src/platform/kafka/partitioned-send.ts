@@ -82,7 +82,13 @@ export function createPartitionedSender(kafka: Kafka, producer: Producer): Parti
           cause: err,
         });
       }
-      await sendByPartition(producer, topic, messages, groupByPartition(topic, messages, partitions, partitioner), options);
+      await sendByPartition(
+        producer,
+        topic,
+        messages,
+        groupByPartition(topic, messages, partitions, partitioner),
+        options,
+      );
     },
   };
 }
