@@ -130,7 +130,8 @@ export async function runFault(
   });
   const service = await startTestService(env);
   const { topics, ingest } = service.config;
-  const lag = watchLag(kafka, ingest.consumerGroup, [topics.predictions, topics.labels]);
+  const published = new Map<string, number>();
+  const lag = watchLag(kafka, ingest.consumerGroup, [topics.predictions, topics.labels], published);
   const startRss = process.memoryUsage().rss;
   let peakRss = startRss;
   const rss = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
@@ -140,8 +141,16 @@ export async function runFault(
       predictions.splice(Math.floor(((i + 0.5) * predictions.length) / POISON), 0, `poison-${i} {not json`);
     const chunk = options.chunk ?? 50;
     const publishing = Promise.all([
-      publishPaced(kafka, topics.predictions, predictions, { chunk, pauseMs: options.pauseMs }),
-      publishPaced(kafka, topics.labels, traffic.labels, { chunk, pauseMs: options.pauseMs }),
+      publishPaced(kafka, topics.predictions, predictions, {
+        chunk,
+        pauseMs: options.pauseMs,
+        ends: published,
+      }),
+      publishPaced(kafka, topics.labels, traffic.labels, {
+        chunk,
+        pauseMs: options.pauseMs,
+        ends: published,
+      }),
     ]);
     await waitFor(
       'some rows stored',
