@@ -46,7 +46,7 @@ describe('a three-broker cluster under faults', () => {
       },
     );
     figures.push(result);
-  }, 400_000);
+  }, 700_000);
 
   it('loses and repeats nothing through a rolling restart of every broker while ingesting', async () => {
     const result = await runFault(

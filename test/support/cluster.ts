@@ -202,7 +202,15 @@ export function watchLag(
   topics: string[],
   published: ReadonlyMap<string, number>,
 ) {
-  const admin = kafka.admin();
+  let admin = kafka.admin();
+  // A failed sample gets a new admin: kafkajs' admin clients kept stale coordinators and leaders
+  // for minutes after broker restarts.
+  const renew = async () => {
+    const old = admin;
+    admin = kafka.admin();
+    await old.disconnect().catch(() => undefined);
+    await admin.connect().catch(() => undefined);
+  };
   let peak = 0;
   let committed = 0;
   let stopped = false;
@@ -232,7 +240,10 @@ export function watchLag(
   const loop = (async () => {
     await admin.connect();
     while (!stopped) {
-      await sample().catch((err: unknown) => (lastError = String(err)));
+      await sample().catch(async (err: unknown) => {
+        lastError = String(err);
+        await renew();
+      });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     await admin.disconnect();

@@ -164,7 +164,13 @@ export async function runFault(
     await fault({ service, env, faultStarted: () => (started = Date.now()) });
     const ended = Date.now();
     // Recovered once everything published up to the fault's end is committed.
-    await lag.until(await lag.ends(), 300_000);
+    await lag.until(await lag.ends(), 300_000).catch(async (err: unknown) => {
+      // Says whether the rows are stored (only the commits behind) or consumption stopped.
+      const [row] = await service.rows<{ p: number; l: number }>(
+        'SELECT (SELECT uniqExact(prediction_id) FROM predictions) AS p, (SELECT uniqExact(prediction_id) FROM labels) AS l',
+      );
+      throw new Error(`${String(err)}; stored: ${JSON.stringify(row)}`);
+    });
     const recoverMs = Date.now() - (started || ended);
     const resent = (await publishing).reduce((a, b) => a + b, 0);
     await lag.until(await lag.ends(), 300_000);
