@@ -27,6 +27,14 @@ export interface FaultContext {
 const POISON = 40;
 const traffic = californiaTraffic();
 
+/** Distinct ids stored: says whether only the commits are behind or consumption stopped. */
+async function storedIds(service: TestService): Promise<string> {
+  const [row] = await service.rows<{ p: number; l: number }>(
+    'SELECT (SELECT uniqExact(prediction_id) FROM predictions) AS p, (SELECT uniqExact(prediction_id) FROM labels) AS l',
+  );
+  return JSON.stringify(row);
+}
+
 const idOf = (v: object | string) =>
   typeof v === 'string' ? undefined : String((v as { prediction_id: string }).prediction_id);
 
@@ -165,15 +173,13 @@ export async function runFault(
     const ended = Date.now();
     // Recovered once everything published up to the fault's end is committed.
     await lag.until(await lag.ends(), 300_000).catch(async (err: unknown) => {
-      // Says whether the rows are stored (only the commits behind) or consumption stopped.
-      const [row] = await service.rows<{ p: number; l: number }>(
-        'SELECT (SELECT uniqExact(prediction_id) FROM predictions) AS p, (SELECT uniqExact(prediction_id) FROM labels) AS l',
-      );
-      throw new Error(`${String(err)}; stored: ${JSON.stringify(row)}`);
+      throw new Error(`${String(err)}; stored: ${await storedIds(service)}`);
     });
     const recoverMs = Date.now() - (started || ended);
     const resent = (await publishing).reduce((a, b) => a + b, 0);
-    await lag.until(await lag.ends(), 300_000);
+    await lag.until(await lag.ends(), 300_000).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}; stored: ${await storedIds(service)}`);
+    });
     await assertNothingLost(service, kafka, { predictions, labels: traffic.labels }, chunk);
     await assertExact(service, kafka);
     const figures = {
