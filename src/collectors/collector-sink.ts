@@ -32,6 +32,19 @@ export interface CollectorSinkDeps {
 
 const TABLES: readonly Table[] = ['predictions_input', 'labels', 'access_log'];
 
+/**
+ * Lettered source positions remembered per process. A batch is read again when its offset commit
+ * failed, which a rebalance does to a batch flushed while the group changed generation (seen in
+ * the rebalance fault test: one poison message lettered twice); the same instance usually keeps
+ * the partition, and then this memory keeps the letter single.
+ */
+const MAX_REMEMBERED_LETTERS = 100_000;
+
+const sourceKey = (item: Extract<Decoded, { ok: false }>) => {
+  const { topic, partition, offset } = item.letter.source;
+  return `${topic}\0${partition}\0${offset}`;
+};
+
 // A batch may span more months than max_partitions_per_insert_block (100) allows when producers
 // backfill; that is no reason to refuse it (ClickHouse then logs a warning instead).
 const INSERT_SETTINGS = { throw_on_max_partitions_per_insert_block: 0 };
@@ -46,6 +59,12 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
   const decode = createDecoder(deps);
   // Built on first use: `decode` alone (unit tests) needs no Kafka.
   let sender: ReturnType<typeof createPartitionedSender> | undefined;
+  // Source positions this process has lettered, oldest first, bounded.
+  const remembered = new Set<string>();
+  const remember = (key: string) => {
+    remembered.add(key);
+    if (remembered.size > MAX_REMEMBERED_LETTERS) remembered.delete(remembered.values().next().value ?? '');
+  };
 
   async function store(table: Table, items: Decoded[]): Promise<void> {
     if (items.length === 0) return;
@@ -81,18 +100,29 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
   }
 
   async function sendLetters(items: Decoded[]): Promise<void> {
-    const lettered = items.filter((i): i is Extract<Decoded, { ok: false }> => !i.ok);
-    if (lettered.length === 0) return;
+    const letters = items.filter((i): i is Extract<Decoded, { ok: false }> => !i.ok);
+    // Redelivered after its offset commit failed (a rebalance changed the generation) and already
+    // lettered by this process: done, not lettered twice.
+    finish(
+      letters.filter((i) => remembered.has(sourceKey(i))),
+      deps.metrics,
+    );
+    const unsent = letters.filter((i) => !i.done);
+    if (unsent.length === 0) return;
     sender ??= createPartitionedSender(deps.kafka, deps.producer);
     // acks=-1 and awaited: a dead letter must be durable before its offset is committed. Each
     // partition's letters are marked done as soon as they are acknowledged, so a retry after a
     // partial failure sends only the others (no source offset is lettered twice).
     await sender.send(
       topics.deadLetter,
-      lettered.map((i) => deadLetterMessage(i.letter)),
+      unsent.map((i) => deadLetterMessage(i.letter)),
       {
         acks: -1,
-        onSent: (indices) => finish(indices.flatMap((i) => lettered[i] ?? []), deps.metrics),
+        onSent: (indices) => {
+          const sent = indices.flatMap((i) => unsent[i] ?? []);
+          for (const item of sent) remember(sourceKey(item));
+          finish(sent, deps.metrics);
+        },
       },
     );
   }

@@ -103,7 +103,7 @@ export async function publishPaced(
   kafka: Kafka,
   topic: string,
   values: (object | string)[],
-  options: { chunk: number; pauseMs: number },
+  options: { chunk: number; pauseMs: number; ends?: Map<string, number> },
 ): Promise<number> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -111,16 +111,27 @@ export async function publishPaced(
   let resent = 0;
   try {
     for (let i = 0; i < values.length; i += options.chunk) {
-      let messages: Message[] = values.slice(i, i + options.chunk).map((v) =>
-        typeof v === 'string'
-          ? { key: null, value: v }
-          : { key: String((v as { prediction_id?: unknown }).prediction_id), value: JSON.stringify(v) },
-      );
+      let messages: Message[] = values
+        .slice(i, i + options.chunk)
+        .map((v) =>
+          typeof v === 'string'
+            ? { key: null, value: v }
+            : { key: String((v as { prediction_id?: unknown }).prediction_id), value: JSON.stringify(v) },
+        );
       for (let attempt = 0; messages.length > 0; attempt++) {
         if (attempt === 1) resent += 1;
         const sent = new Set<number>();
         try {
-          await sender.send(topic, messages, { acks: -1, onSent: (ix) => ix.forEach((x) => sent.add(x)) });
+          await sender.send(topic, messages, {
+            acks: -1,
+            onSent: (ix, written) => {
+              for (const x of ix) sent.add(x);
+              // The partition's end after this send, as the leader acknowledged it.
+              const key = `${topic}/${written.partition}`;
+              const end = Number(written.baseOffset) + ix.length;
+              options.ends?.set(key, Math.max(options.ends.get(key) ?? 0, end));
+            },
+          });
         } catch {
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
@@ -136,12 +147,28 @@ export async function publishPaced(
 
 export type TopicMessage = KafkaMessage & { partition: number };
 
+/**
+ * The topic's partition offsets, each attempt with a new admin: kafkajs' admin gives up on
+ * NOT_LEADER without refreshing its metadata (seen for minutes after a leader change).
+ */
+async function topicEnds(kafka: Kafka, topic: string) {
+  for (let attempt = 1; ; attempt++) {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      if (attempt >= 120) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+}
+
 /** Every message of `topic` from the beginning to its current end, with its partition. */
 export async function readTopic(kafka: Kafka, topic: string): Promise<TopicMessage[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
+  const ends = await topicEnds(kafka, topic);
   const remaining = new Map(ends.filter((p) => p.high !== p.low).map((p) => [p.partition, BigInt(p.high)]));
   const out: TopicMessage[] = [];
   if (remaining.size === 0) return out;
@@ -163,13 +190,21 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<TopicMessa
 }
 
 /**
- * Samples the lag of `groupId` on `topics` every half second (a sample a broker cannot answer
- * is skipped). `until(n)` resolves when the group has committed at least `n` messages.
+ * Samples the lag of `groupId` on `topics` every half second: `published` (the producers'
+ * acknowledged partition ends, `topic/partition` → end offset) minus the group's committed
+ * offsets. The ends come from the producers, not from ListOffsets: kafkajs' admin keeps partition
+ * leaders for 5 minutes and fetchTopicOffsets gives up on NOT_LEADER, which after a leader change
+ * froze the samples for minutes. `until(n)` resolves when the group has committed `n` messages.
  */
-export function watchLag(kafka: Kafka, groupId: string, topics: string[]) {
+export function watchLag(
+  kafka: Kafka,
+  groupId: string,
+  topics: string[],
+  published: ReadonlyMap<string, number>,
+) {
   let admin = kafka.admin();
-  // kafkajs' admin keeps partition leaders for 5 minutes and fetchTopicOffsets does not refresh
-  // them on NOT_LEADER: after a leader change only a new admin reads the end offsets again.
+  // A failed sample gets a new admin: kafkajs' admin clients kept stale coordinators and leaders
+  // for minutes after broker restarts.
   const renew = async () => {
     const old = admin;
     admin = kafka.admin();
@@ -182,23 +217,25 @@ export function watchLag(kafka: Kafka, groupId: string, topics: string[]) {
   // Per partition "committed/end" at the last sample, and the last failed sample: for a timeout's message.
   let detail = '';
   let lastError = '';
+  const total = () =>
+    [...published]
+      .filter(([key]) => topics.some((t) => key.startsWith(`${t}/`)))
+      .reduce((n, [, e]) => n + e, 0);
   const sample = async () => {
-    const perTopic = await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t)));
-    const ends = perTopic.flat().reduce((sum, p) => sum + Number(p.high), 0);
+    const ends = total();
     const offsets = await admin.fetchOffsets({ groupId, topics });
     committed = offsets
       .flatMap((t) => t.partitions)
       .reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     peak = Math.max(peak, ends - committed);
     detail = offsets
-      .flatMap((t, i) =>
+      .flatMap((t) =>
         t.partitions.map(
           (p) =>
-            `${t.topic.split('.').pop() ?? ''}/${p.partition}: ${p.offset}/${perTopic[i]?.find((e) => e.partition === p.partition)?.high ?? '?'}`,
+            `${t.topic.split('.').pop() ?? ''}/${p.partition}: ${p.offset}/${published.get(`${t.topic}/${p.partition}`) ?? 0}`,
         ),
       )
       .join(', ');
-    return ends;
   };
   const loop = (async () => {
     await admin.connect();
@@ -215,14 +252,9 @@ export function watchLag(kafka: Kafka, groupId: string, topics: string[]) {
     get peak() {
       return peak;
     },
-    /** The topics' total end offset now (retried until a broker answers). */
-    async ends(): Promise<number> {
-      for (;;) {
-        const ends = await sample().catch(() => undefined);
-        if (ends !== undefined) return ends;
-        await renew();
-        await new Promise((resolve) => setTimeout(resolve, 300));
-      }
+    /** Everything the producers had acknowledged on the topics up to now. */
+    ends(): Promise<number> {
+      return Promise.resolve(total());
     },
     /** Milliseconds until the group's committed offsets reach `target`. */
     async until(target: number, timeoutMs = 180_000): Promise<number> {

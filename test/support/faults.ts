@@ -27,6 +27,14 @@ export interface FaultContext {
 const POISON = 40;
 const traffic = californiaTraffic();
 
+/** Distinct ids stored: says whether only the commits are behind or consumption stopped. */
+async function storedIds(service: TestService): Promise<string> {
+  const [row] = await service.rows<{ p: number; l: number }>(
+    'SELECT (SELECT uniqExact(prediction_id) FROM predictions) AS p, (SELECT uniqExact(prediction_id) FROM labels) AS l',
+  );
+  return JSON.stringify(row);
+}
+
 const idOf = (v: object | string) =>
   typeof v === 'string' ? undefined : String((v as { prediction_id: string }).prediction_id);
 
@@ -130,7 +138,8 @@ export async function runFault(
   });
   const service = await startTestService(env);
   const { topics, ingest } = service.config;
-  const lag = watchLag(kafka, ingest.consumerGroup, [topics.predictions, topics.labels]);
+  const published = new Map<string, number>();
+  const lag = watchLag(kafka, ingest.consumerGroup, [topics.predictions, topics.labels], published);
   const startRss = process.memoryUsage().rss;
   let peakRss = startRss;
   const rss = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
@@ -140,8 +149,16 @@ export async function runFault(
       predictions.splice(Math.floor(((i + 0.5) * predictions.length) / POISON), 0, `poison-${i} {not json`);
     const chunk = options.chunk ?? 50;
     const publishing = Promise.all([
-      publishPaced(kafka, topics.predictions, predictions, { chunk, pauseMs: options.pauseMs }),
-      publishPaced(kafka, topics.labels, traffic.labels, { chunk, pauseMs: options.pauseMs }),
+      publishPaced(kafka, topics.predictions, predictions, {
+        chunk,
+        pauseMs: options.pauseMs,
+        ends: published,
+      }),
+      publishPaced(kafka, topics.labels, traffic.labels, {
+        chunk,
+        pauseMs: options.pauseMs,
+        ends: published,
+      }),
     ]);
     await waitFor(
       'some rows stored',
@@ -155,10 +172,14 @@ export async function runFault(
     await fault({ service, env, faultStarted: () => (started = Date.now()) });
     const ended = Date.now();
     // Recovered once everything published up to the fault's end is committed.
-    await lag.until(await lag.ends(), 300_000);
+    await lag.until(await lag.ends(), 300_000).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}; stored: ${await storedIds(service)}`);
+    });
     const recoverMs = Date.now() - (started || ended);
     const resent = (await publishing).reduce((a, b) => a + b, 0);
-    await lag.until(await lag.ends(), 300_000);
+    await lag.until(await lag.ends(), 300_000).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}; stored: ${await storedIds(service)}`);
+    });
     await assertNothingLost(service, kafka, { predictions, labels: traffic.labels }, chunk);
     await assertExact(service, kafka);
     const figures = {

@@ -156,6 +156,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
    */
   const unconfirmed = new Map<string, bigint>();
   let commitFailing = false;
+  let commitQueued = false;
 
   async function commit(highest: Map<string, bigint>): Promise<void> {
     for (const [key, offset] of highest) {
@@ -308,7 +309,12 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
           // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
           if (stopping || pendingFlushes > 0) return;
           if (buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
-          else if (unconfirmed.size > 0) flushChain = flushChain.then(() => commit(new Map()));
+          else if (unconfirmed.size > 0 && !commitQueued) {
+            // One retry queued at a time: a failing commit takes kafkajs' whole retry budget
+            // (tens of seconds), and queuing one per tick piled up thousands ahead of the flushes.
+            commitQueued = true;
+            flushChain = flushChain.then(() => commit(new Map())).finally(() => (commitQueued = false));
+          }
         },
         Math.max(50, Math.floor(maxMs / 4)),
       );

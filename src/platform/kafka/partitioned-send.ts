@@ -37,17 +37,20 @@ export function groupByPartition(
   return groups;
 }
 
+export interface SendOptions {
+  /** @default -1 (all in-sync replicas) */
+  acks?: number;
+  /** The indices of one partition's messages, once acknowledged, with where they were written. */
+  onSent?: (indices: number[], written: { partition: number; baseOffset: string }) => void;
+}
+
 export interface PartitionedSender {
   /**
    * Sends `messages` with one `send` per partition, all at once. `onSent` gets the indices of
    * each partition's messages once the broker acknowledged them (so a caller retrying after a
    * failure resends only the others). Rejects with a retryable KAFKA_UNAVAILABLE if any failed.
    */
-  send(
-    topic: string,
-    messages: readonly Message[],
-    options?: { acks?: number; onSent?: (indices: number[]) => void },
-  ): Promise<void>;
+  send(topic: string, messages: readonly Message[], options?: SendOptions): Promise<void>;
 }
 
 export function createPartitionedSender(kafka: Kafka, producer: Producer): PartitionedSender {
@@ -82,7 +85,13 @@ export function createPartitionedSender(kafka: Kafka, producer: Producer): Parti
           cause: err,
         });
       }
-      await sendByPartition(producer, topic, messages, groupByPartition(topic, messages, partitions, partitioner), options);
+      await sendByPartition(
+        producer,
+        topic,
+        messages,
+        groupByPartition(topic, messages, partitions, partitioner),
+        options,
+      );
     },
   };
 }
@@ -93,16 +102,16 @@ export async function sendByPartition(
   topic: string,
   messages: readonly Message[],
   groups: ReadonlyMap<number, number[]>,
-  options: { acks?: number; onSent?: (indices: number[]) => void },
+  options: SendOptions,
 ): Promise<void> {
   const results = await Promise.allSettled(
     [...groups].map(async ([partition, indices]) => {
-      await producer.send({
+      const [written] = await producer.send({
         topic,
         acks: options.acks ?? -1,
         messages: indices.map((i) => ({ ...(messages[i] as Message), partition })),
       });
-      options.onSent?.(indices);
+      options.onSent?.(indices, { partition, baseOffset: written?.baseOffset ?? '-1' });
     }),
   );
   const failed = results.find((r) => r.status === 'rejected');
