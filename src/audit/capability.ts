@@ -1,6 +1,7 @@
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { errorMessage } from '../platform/errors.js';
+import { createPartitionedSender } from '../platform/kafka/index.js';
 import { SerialLoop } from '../platform/loop/index.js';
 import { AuditLog, type AuditRecorder } from './audit-log.js';
 import { createAuditConsumer, type AuditConsumer } from './consumer.js';
@@ -55,7 +56,7 @@ export const audit: CapabilityDefinition<AuditCapability> = {
     });
     const digests = new DigestPublisher({
       db,
-      producer,
+      sender: createPartitionedSender(kafka, producer),
       topic: config.topics.auditDigests,
       logger,
       intervalMs: config.audit.digestIntervalMs,

@@ -3,16 +3,17 @@
  * them outside ClickHouse (`audit verify --from-topic` reads them back). Every instance publishes
  * every chain's head it reads: duplicates are harmless, a missing instance is not.
  */
-import type { Producer } from 'kafkajs';
 import type { Database } from '../platform/clickhouse/index.js';
 import { errorMessage } from '../platform/errors.js';
+import type { PartitionedSender } from '../platform/kafka/index.js';
 import type { Logger } from '../platform/observability/index.js';
 import { takeDigest } from './digest.js';
 import type { DigestEntry } from './verify.js';
 
 export interface DigestPublisherOptions {
   db: Database;
-  producer: Producer;
+  /** One send per partition: a multi-partition kafkajs send can drop a partition's share (issue 13). */
+  sender: PartitionedSender;
   topic: string;
   logger: Logger;
   /** @default 300000 */
@@ -65,11 +66,10 @@ export class DigestPublisher {
       (h) => this.last.get(h.chain) !== `${h.position}:${h.hash}`,
     );
     if (heads.length === 0) return 0;
-    await this.options.producer.send({
-      topic: this.options.topic,
-      acks: -1,
-      messages: heads.map((h) => ({ key: h.chain, value: JSON.stringify(h) })),
-    });
+    await this.options.sender.send(
+      this.options.topic,
+      heads.map((h) => ({ key: h.chain, value: JSON.stringify(h) })),
+    );
     for (const h of heads) this.last.set(h.chain, `${h.position}:${h.hash}`);
     this.held = [...this.held, ...heads].slice(-(this.options.maxHeld ?? 10_000));
     return heads.length;
