@@ -145,6 +145,17 @@ export function modelsDashboard(): DashboardBuilder {
         [prom(`modelwatch_model_quality{${MODEL}}`, '{{version}} {{metric}}')],
       ).noValue('no labeled predictions yet'),
     )
+    .withPanel(
+      timeseries(
+        {
+          title: 'Estimated quality by version (CBPE)',
+          description:
+            'modelwatch_estimated_quality: CBPE estimate (src/performance-estimation) over the same last complete bucket as the realized quality beside it, from scores alone, before labels arrive. Binary classifiers whose drift reference is a time range.',
+          unit: 'short',
+        },
+        [prom(`modelwatch_estimated_quality{${MODEL}}`, '{{version}} {{metric}} (estimated)')],
+      ).noValue('no binary version with a time-range reference'),
+    )
     .withRow(new RowBuilder('Stored predictions (ClickHouse, by event time)'))
     .withPanel(
       timeseries(

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { audit } from '../../src/audit/index.js';
 import { metrics } from '../../src/metrics/index.js';
+import { performanceEstimation } from '../../src/performance-estimation/index.js';
 import { CALIFORNIA, playCaliforniaTraffic } from '../support/california.js';
 import {
   dashboardTargets,
@@ -96,6 +97,8 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
 
     await playCaliforniaTraffic(service);
     await service.use(metrics).quality.refresh();
+    // The estimate gauges' loop runs each minute; version 2's range reference was just set.
+    await service.use(performanceEstimation).gauges.runOnce();
     const verified = await service.use(audit).verifier.runOnce();
     expect(verified.ok).toBe(true);
 

@@ -102,7 +102,7 @@ export async function playCaliforniaTraffic(
     );
     return row?.p === all.length && row.l === all.length ? true : undefined;
   });
-  await configureDrift(service);
+  await configureDrift(service, lastHour);
   await service.use(drift).evaluator.runOnce();
   await service.use(triggers).evaluator.runOnce();
   await waitFor('the retrain trigger published', async () => {
@@ -128,8 +128,13 @@ function accessEvents(at: number) {
   }));
 }
 
-/** The reference period as the drift reference; monthly windows; retrain on Latitude drift. */
-async function configureDrift(service: TestService): Promise<void> {
+/**
+ * The reference period as version 1's drift reference; monthly windows; retrain on Latitude drift.
+ * Version 2's reference is its own labeled last hour as a time range: CBPE (src/performance-
+ * estimation) calibrates only on a range reference, so this gives `modelwatch_estimated_quality`
+ * a series for that hour, beside `modelwatch_model_quality`.
+ */
+async function configureDrift(service: TestService, lastHour: number): Promise<void> {
   await waitForModel(service, CALIFORNIA);
   const policy = await put(service, `/api/v1/models/${CALIFORNIA}/policy`, {
     drift: { evaluation_window: 'month', allowed_lateness: '0s' },
@@ -143,4 +148,10 @@ async function configureDrift(service: TestService): Promise<void> {
   const reference = await put(service, `/api/v1/models/${CALIFORNIA}/versions/1/reference`, { rows });
   if (reference.status !== 200)
     throw new Error(`reference: ${reference.status} ${JSON.stringify(reference.body)}`);
+  const recent = await put(service, `/api/v1/models/${CALIFORNIA}/versions/2/reference`, {
+    from: lastHour,
+    to: lastHour + HOUR,
+  });
+  if (recent.status !== 200)
+    throw new Error(`reference of version 2: ${recent.status} ${JSON.stringify(recent.body)}`);
 }

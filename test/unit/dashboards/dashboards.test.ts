@@ -74,6 +74,7 @@ const LABELS: Record<string, string[]> = {
   modelwatch_drift_statistic: ['model', 'column', 'method'],
   modelwatch_dataset_drift: ['model'],
   modelwatch_model_quality: ['model', 'version', 'metric'],
+  modelwatch_estimated_quality: ['model', 'version', 'metric'],
   modelwatch_retrain_triggers_total: ['model', 'reason'],
 };
 const baseName = (metric: string) => metric.replace(/_(bucket|sum|count)$/, '');
@@ -123,6 +124,7 @@ describe('modelwatch dashboards', () => {
       'timeseries: Error rate by version',
       'timeseries: Serving latency p50 / p95 / p99 by version',
       'timeseries: Model quality by version',
+      'timeseries: Estimated quality by version (CBPE)',
       'row: Stored predictions (ClickHouse, by event time)',
       'timeseries: Predictions per hour by version',
       'timeseries: Error rate per hour by version',
@@ -167,6 +169,7 @@ describe('modelwatch dashboards', () => {
         'sum by (version) (rate(modelwatch_predictions_total{model="$model", version=~"$version"}[5m]))',
         'histogram_quantile(0.99, sum by (version, le) (rate(modelwatch_prediction_latency_seconds_bucket{model="$model", version=~"$version"}[5m])))',
         'modelwatch_model_quality{model="$model", version=~"$version"}',
+        'modelwatch_estimated_quality{model="$model", version=~"$version"}',
       ]),
     );
     expect(exprs(DRIFT_UID)).toEqual(
