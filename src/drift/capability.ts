@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { driftRoutes } from './api/routes.js';
+import type { ReportPerformanceProvider } from './report/index.js';
 import { DriftService } from './service/drift-service.js';
 import { reportWithDistributions } from './service/report-distributions.js';
 import { DriftEvaluator } from './service/evaluator.js';
@@ -29,6 +30,12 @@ export interface DriftCapability extends Capability {
    * it from another capability's `create`: routes are mounted after every capability is built.
    */
   addPolicySection(name: string, schema: z.ZodType): void;
+  /**
+   * Gives the HTML drift report route its estimated-performance section (performance estimation
+   * depends on drift, so it hands its estimate in here rather than drift importing it). Call it
+   * from another capability's `create`.
+   */
+  setReportPerformance(provider: ReportPerformanceProvider): void;
 }
 
 /** Data drift (SPEC 5): references, the drift route, the evaluation-window loop, the offline report. */
@@ -76,6 +83,7 @@ export const drift: CapabilityDefinition<DriftCapability> = {
       ],
     });
     const policySections: Record<string, z.ZodType> = { quality: qualityPolicySchema };
+    let reportPerformance: ReportPerformanceProvider | undefined;
     return {
       service,
       policies,
@@ -88,12 +96,16 @@ export const drift: CapabilityDefinition<DriftCapability> = {
             policies,
             policySections,
             report: (request) => reportWithDistributions(service, db, request),
+            performance: (request) => reportPerformance?.(request) ?? Promise.resolve(null),
           }),
         );
         await app.register(qualityRoutes({ service: quality }));
       },
       addPolicySection: (name, schema) => {
         policySections[name] = schema;
+      },
+      setReportPerformance: (provider) => {
+        reportPerformance = provider;
       },
       start: () => evaluator.start(),
       stop: () => evaluator.stop(),

@@ -22,3 +22,9 @@ export {
   type ColumnQuality,
 } from './quality/types.js';
 export { readQualityWindows, type StoredQualityWindow } from './quality/store.js';
+export type {
+  ReportPerformance,
+  ReportPerformanceBucket,
+  ReportPerformanceProvider,
+  ReportPerformanceRequest,
+} from './report/index.js';

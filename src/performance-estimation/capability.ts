@@ -8,6 +8,7 @@ import type { Capability, CapabilityDefinition } from '../platform/capability/in
 import { estimationRoutes } from './api/routes.js';
 import { EstimationGauges } from './service/gauges.js';
 import { EstimationService } from './service/estimation-service.js';
+import { reportPerformance } from './service/report-section.js';
 import { estimationMigrations } from './store/schema.js';
 
 export interface EstimationCapability extends Capability {
@@ -21,8 +22,10 @@ export const performanceEstimation: CapabilityDefinition<EstimationCapability> =
   create({ db, registry, logger: root }, use) {
     const logger = root.child({ component: 'performance-estimation' });
     const versions = use(models).registry;
-    const service = new EstimationService({ db, models: versions, drift: use(drift).service });
+    const driftCapability = use(drift);
+    const service = new EstimationService({ db, models: versions, drift: driftCapability.service });
     const gauges = new EstimationGauges({ service, models: versions, registry, logger });
+    driftCapability.setReportPerformance((request) => reportPerformance(service, request));
     return {
       service,
       gauges,

@@ -1,7 +1,7 @@
 /** GET /models/:model/drift/report (SPEC 9): the HTML drift report of a model's window. */
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyPluginAsync } from 'fastify';
-import { renderDriftReportHtml } from '../report/index.js';
+import { renderDriftReportHtml, type ReportPerformanceProvider } from '../report/index.js';
 import type { ReportRequest } from '../service/drift-service.js';
 import type { ReportWithDistributions } from '../service/report-distributions.js';
 import { driftQuerystring, errorSchema, formatValidationErrors, modelParams } from './schemas.js';
@@ -10,6 +10,8 @@ import { parseColumns, resolveDriftRange } from './query.js';
 
 export interface ReportRouteDeps {
   report: (request: ReportRequest) => Promise<ReportWithDistributions>;
+  /** The estimated-performance section, when a bucket is given. @default none */
+  performance?: ReportPerformanceProvider | undefined;
   /** Epoch ms; the default `to`. @default Date.now */
   now?: () => number;
 }
@@ -49,7 +51,18 @@ export function driftReportRoute(deps: ReportRouteDeps): FastifyPluginAsync {
             columns: parseColumns(request.query.columns),
             ...range,
           });
+          // Per bucket only: the estimates have no whole-range figure to set beside the band.
+          const performance = range.window
+            ? await deps.performance?.({
+                modelId: report.model_id,
+                version: report.version,
+                from: range.from,
+                to: range.to,
+                bucket: range.window,
+              })
+            : undefined;
           const html = renderDriftReportHtml({
+            performance: performance ?? undefined,
             title: `Drift report: ${report.model_id} version ${report.version}`,
             subtitle: `${new Date(range.from).toISOString()} to ${new Date(range.to).toISOString()}${range.window ? `, by ${request.query.bucket ?? ''}` : ''}; reference revision ${report.reference.revision} (${report.reference.rows} rows, set ${report.reference.set_at})`,
             buckets: report.buckets,

@@ -32,6 +32,8 @@ export interface DriftRoutesDeps {
   policySections?: Record<string, z.ZodType>;
   /** The report with distributions behind the HTML report route; without it the route is absent. */
   report?: ReportRouteDeps['report'];
+  /** The HTML report's estimated-performance section. @default none */
+  performance?: ReportRouteDeps['performance'];
   /** Epoch ms; the default `to`. @default Date.now */
   now?: () => number;
 }
@@ -142,7 +144,10 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       },
     );
 
-    if (deps.report) await app.register(driftReportRoute({ report: deps.report, now: deps.now }));
+    if (deps.report)
+      await app.register(
+        driftReportRoute({ report: deps.report, performance: deps.performance, now: deps.now }),
+      );
     await app.register(
       policyRoutes({ service: deps.service, policies: deps.policies, sections: deps.policySections ?? {} }),
     );

@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CLIENT_SCRIPT } from './client-script.js';
+import { escapeHtml } from './escape.js';
 import { reportModel, type ReportInput } from './model.js';
+import { renderPerformanceSection } from './performance.js';
 
 let echartsSource: string | undefined;
 
@@ -19,12 +21,7 @@ function echarts(): string {
   return echartsSource;
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
+export { escapeHtml };
 
 /** JSON safe inside a <script> element: no `</script>`, `<!--` or line separators end it early. */
 export function scriptJson(value: unknown): string {
@@ -57,6 +54,11 @@ section.column h2 { font-size: 16px; margin: 4px 0; display: flex; gap: 10px; al
 .stat { margin: 0 0 4px; color: #444; }
 .charts { display: flex; flex-wrap: wrap; gap: 8px; }
 .charts .chart { flex: 1 1 480px; min-width: 360px; }
+section.performance { background: #fff; border: 1px solid #ddd; border-radius: 6px; margin-bottom: 16px; padding: 8px 16px; }
+section.performance table { border-collapse: collapse; }
+section.performance th, section.performance td { padding: 4px 10px; border-bottom: 1px solid #eee; text-align: right; }
+section.performance td.alert b { color: #d9534f; }
+.band, .realized { color: #777; font-size: 12px; }
 `;
 
 /** The HTML page of a drift report. */
@@ -80,6 +82,7 @@ export function renderDriftReportHtml(input: ReportInput): string {
 </header>
 <main>
 <div id="overview"></div>
+${model.performance ? renderPerformanceSection(model.performance) : ''}
 <div id="columns"></div>
 </main>
 <script type="application/json" id="report-data">${scriptJson(model)}</script>

@@ -8,3 +8,10 @@ export {
   type ReportInput,
   type ReportModel,
 } from './model.js';
+export {
+  renderPerformanceSection,
+  type ReportPerformance,
+  type ReportPerformanceBucket,
+  type ReportPerformanceProvider,
+  type ReportPerformanceRequest,
+} from './performance.js';

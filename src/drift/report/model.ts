@@ -4,6 +4,7 @@
  */
 import type { ColumnDrift, ColumnRole } from '../engine/types.js';
 import type { ColumnDistribution } from './distribution.js';
+import type { ReportPerformance } from './performance.js';
 
 /** A bucket as the drift route and the offline report give it (offline: no times without --timestamp-column). */
 export interface ReportBucket {
@@ -25,6 +26,8 @@ export interface ReportInput {
   datasetDriftShare: number;
   /** Epoch ms. @default Date.now() */
   generatedAt?: number;
+  /** Estimated performance per bucket (API only, for a version that has an estimate). @default none */
+  performance?: ReportPerformance | undefined;
 }
 
 export interface ReportColumn {
@@ -60,6 +63,7 @@ export interface ReportModel {
     dataset_drift: boolean;
   }[];
   columns: ReportColumn[];
+  performance?: ReportPerformance;
 }
 
 const key = (role: string, column: string) => `${role}\u0000${column}`;
@@ -130,5 +134,6 @@ export function reportModel(input: ReportInput): ReportModel {
     datasetDriftShare: input.datasetDriftShare,
     buckets: input.buckets.map(({ columns: _c, ...b }) => b),
     columns: ordered,
+    ...(input.performance ? { performance: input.performance } : {}),
   };
 }
