@@ -138,7 +138,7 @@ describe('HTML drift report', () => {
 
   it('API: GET …/drift/report is the same page for a model window', { timeout: 180_000 }, async () => {
     const service = await startTestService();
-    await playCaliforniaTraffic(service);
+    const traffic = await playCaliforniaTraffic(service);
     const url = `/api/v1/models/${CALIFORNIA}/drift/report?version=1&from=2021-06-01&to=2021-09-01&bucket=month`;
     const response = await service.app.inject({
       method: 'GET',
@@ -163,6 +163,42 @@ describe('HTML drift report', () => {
       );
     expect(model.columns.find((c) => c.column === 'Latitude')?.drifted).toBe(true);
     expect(model.columns.every((c) => c.distribution !== undefined)).toBe(true);
+    // Version 1's reference is uploaded rows: no CBPE estimate, so no estimated-performance section.
+    expect(model.performance).toBeUndefined();
+    expect(response.body).not.toContain('id="estimated-performance"');
+
+    // Version 2's reference is a time range of its labeled last hour: the report shows the
+    // estimate of each 10-minute bucket, equal to the estimated-performance route's.
+    const range = `version=2&from=${traffic.to - 3_600_000}&to=${traffic.to}&bucket=10m`;
+    const withEstimate = await service.app.inject({
+      method: 'GET',
+      url: `/api/v1/models/${CALIFORNIA}/drift/report?${range}`,
+      headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` },
+    });
+    expect(withEstimate.statusCode, withEstimate.body.slice(0, 500)).toBe(200);
+    const estimated = await service.get(`/api/v1/models/${CALIFORNIA}/estimated-performance?${range}`);
+    expect(estimated.status).toBe(200);
+    const route = estimated.body as {
+      buckets: { start: string; estimated: { roc_auc: number }; band: { roc_auc: [number, number] } }[];
+    };
+    // The 400 rows are re-timed by id into minutes 37-44 of the hour: two 10-minute buckets.
+    expect(route.buckets.map((b) => b.start)).toEqual(
+      [30, 40].map((m) => new Date(traffic.to - 3_600_000 + m * 60_000).toISOString()),
+    );
+    const performance = embedded(withEstimate.body).performance!;
+    expect(performance).toMatchObject({
+      method: 'cbpe',
+      reference: { from: new Date(traffic.to - 3_600_000).toISOString() },
+    });
+    expect(performance.buckets).toEqual(route.buckets);
+    // Version 2's rows are labeled: the realized figures stand beside the estimates.
+    expect(performance.buckets.every((b) => b.realized !== null)).toBe(true);
+    for (const b of route.buckets)
+      expect(withEstimate.body).toMatch(
+        new RegExp(
+          `<tr data-start="${b.start}">.*?<td data-metric="roc_auc"[^>]*><b>${b.estimated.roc_auc.toFixed(4)}</b> <span class="band">\\[${b.band.roc_auc[0].toFixed(4)}, ${b.band.roc_auc[1].toFixed(4)}\\]</span>`,
+        ),
+      );
 
     const unknown = await service.get(`/api/v1/models/nope/drift/report`);
     expect(unknown.status).toBe(404);
@@ -176,5 +212,8 @@ describe('HTML drift report', () => {
     const file = path.join(tempDir('modelwatch-report-api-'), 'report.html');
     writeFileSync(file, response.body);
     await checkRendered(file, model, true);
+    const estimateFile = path.join(tempDir('modelwatch-report-api-'), 'estimate.html');
+    writeFileSync(estimateFile, withEstimate.body);
+    await checkRendered(estimateFile, embedded(withEstimate.body), true);
   });
 });

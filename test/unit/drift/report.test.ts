@@ -6,9 +6,11 @@ import type { ColumnDrift, RawColumn } from '../../../src/drift/engine/types.js'
 import {
   columnDistributions,
   renderDriftReportHtml,
+  renderPerformanceSection,
   reportModel,
   scriptJson,
   type ReportBucket,
+  type ReportPerformance,
 } from '../../../src/drift/report/index.js';
 
 const raw = (column: string, numbers: number[], texts: [string, number][] = []): RawColumn => ({
@@ -203,5 +205,68 @@ describe('report HTML', () => {
 
   it('escapes everything JSON can hold', () => {
     expect(scriptJson({ a: '</script>&\u2029' })).toBe('{"a":"\\u003c/script\\u003e\\u0026\\u2029"}');
+  });
+});
+
+describe('report estimated-performance section', () => {
+  const performance: ReportPerformance = {
+    method: 'cbpe',
+    metrics: ['roc_auc', 'f1'],
+    calibrated: true,
+    reference: { from: '2026-01-01T00:00:00.000Z', to: '2026-02-01T00:00:00.000Z' },
+    buckets: [
+      {
+        start: '2026-03-01T00:00:00.000Z',
+        end: '2026-03-01T01:00:00.000Z',
+        count: 40,
+        estimated: { roc_auc: 0.829076894, f1: null },
+        band: { roc_auc: [0.70833, 1], f1: null },
+        alerts: [],
+        realized: { roc_auc: 0.704867, f1: 0.5 },
+      },
+      {
+        start: '2026-03-01T01:00:00.000Z',
+        end: '2026-03-01T02:00:00.000Z',
+        count: 7,
+        estimated: { roc_auc: 0.5, f1: 0.25 },
+        band: { roc_auc: [0.70833, 1], f1: [0.3, 0.9] },
+        alerts: ['roc_auc', 'f1'],
+        realized: null,
+      },
+    ],
+  };
+  const section = renderPerformanceSection(performance);
+  const row = (start: string) => new RegExp(`<tr data-start="${start}">(.*?)</tr>`).exec(section)![1]!;
+
+  it('shows each bucket’s estimate, band and realized figure, alerts marked', () => {
+    expect(section).toContain('<h2>Estimated performance (CBPE)</h2>');
+    expect(row('2026-03-01T00:00:00.000Z')).toBe(
+      '<td>2026-03-01 00:00</td><td>40</td>' +
+        '<td data-metric="roc_auc"><b>0.8291</b> <span class="band">[0.7083, 1.0000]</span> <span class="realized">realized 0.7049</span></td>' +
+        '<td data-metric="f1"><b>–</b> <span class="realized">realized 0.5000</span></td>',
+    );
+    // No labels yet: no realized figure; both estimates outside their bands.
+    expect(row('2026-03-01T01:00:00.000Z')).toBe(
+      '<td>2026-03-01 01:00</td><td>7</td>' +
+        '<td data-metric="roc_auc" class="alert"><b>0.5000</b> <span class="band">[0.7083, 1.0000]</span></td>' +
+        '<td data-metric="f1" class="alert"><b>0.2500</b> <span class="band">[0.3000, 0.9000]</span></td>',
+    );
+  });
+
+  it('is in the page (markup and embedded data) only when given, and escapes what it prints', () => {
+    const input = {
+      title: 't',
+      subtitle: 's',
+      datasetDriftShare: 0.5,
+      distributions: [],
+      buckets: [bucket('2026-03-01', [column('x')])],
+    };
+    expect(renderDriftReportHtml(input)).not.toContain('id="estimated-performance"');
+    const hostile = { ...performance, method: '<script>', metrics: ['<i>'] };
+    const html = renderDriftReportHtml({ ...input, performance: hostile });
+    expect(html).toContain('<h2>Estimated performance (&lt;SCRIPT&gt;)</h2>');
+    expect(html).toContain('<th>&lt;i&gt;</th>');
+    const data = JSON.parse(/id="report-data">(.*?)<\/script>/s.exec(html)![1]!) as { performance: unknown };
+    expect(data.performance).toEqual(hostile);
   });
 });
