@@ -164,3 +164,26 @@ describe('a zombie publisher', () => {
     ]);
   }, 60_000);
 });
+
+describe("one partition's publisher", () => {
+  it('commits concurrent sends one transaction after another, each once', async () => {
+    const kafka = testKafka();
+    const topic = uniqueName('concurrent');
+    await ensureTopics(kafka, [{ topic, numPartitions: 2 }]);
+    const producers = new FencedProducers(kafka, uniqueName('concurrent-tx'), createLogger('warn', 'test'));
+    try {
+      await producers.claim(0);
+      // Without the queue, kafkajs refused the second open transaction of the producer.
+      const offsets = await Promise.all(
+        ['a', 'b', 'c', 'd', 'e'].map((id) =>
+          producers.send(topic, 0, { key: id, value: JSON.stringify({ trigger_id: id }) }),
+        ),
+      );
+      expect(new Set(offsets).size).toBe(5);
+    } finally {
+      await producers.releaseAll();
+    }
+    const ids = (await readTopic(topic)).map((m) => m.value['trigger_id']);
+    expect([...ids].sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+  }, 60_000);
+});

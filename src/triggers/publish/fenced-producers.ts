@@ -23,6 +23,8 @@ export function isFenced(err: unknown): boolean {
 
 export class FencedProducers {
   private readonly producers = new Map<number, Producer>();
+  /** The last send queued per partition: a producer runs one transaction at a time. */
+  private readonly sending = new Map<number, Promise<unknown>>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -64,8 +66,23 @@ export class FencedProducers {
     for (const p of [...this.producers.keys()]) if (!except.has(p)) await this.release(p);
   }
 
-  /** Sends one message to partition `p` in its own transaction; resolves with its offset once committed. */
-  async send(topic: string, p: number, message: Message): Promise<string> {
+  /**
+   * Sends one message to partition `p` in its own transaction; resolves with its offset once
+   * committed. Sends to one partition wait for each other: kafkajs refuses a second transaction
+   * on a producer while one is open ("another concurrent operation on the same transaction").
+   */
+  send(topic: string, p: number, message: Message): Promise<string> {
+    const previous = this.sending.get(p) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.sendNow(topic, p, message));
+    this.sending.set(p, next);
+    const forget = () => {
+      if (this.sending.get(p) === next) this.sending.delete(p);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  private async sendNow(topic: string, p: number, message: Message): Promise<string> {
     const producer = this.producers.get(p);
     if (!producer)
       throw new TriggerError('NOT_OWNER', `partition ${p} of ${topic} is not claimed by this instance`);
