@@ -151,6 +151,31 @@ export async function waitUntilReady(
   );
 }
 
+/**
+ * The broker runs in its own process group, so a Ctrl-C on the terminal reaches only the service,
+ * which drains its batches and commits before it stops the broker (in the terminal's group the
+ * JVM died first and the service's shutdown timed out reconnecting). A shell holds the JVM on a
+ * lifeline: it stops the broker (SIGTERM, a clean shutdown) when its stdin closes, which is both
+ * how `stop` works and what happens when this process dies, even by SIGKILL, so no broker is
+ * left behind.
+ */
+function spawnBroker(javaArgs: string[], out: number): ChildProcess {
+  const lifeline =
+    'java "$@" <&- & broker=$!; trap \'kill $broker\' TERM INT; cat >/dev/null; kill $broker 2>/dev/null; wait $broker';
+  return spawn('sh', ['-c', lifeline, 'kafka-broker', ...javaArgs], {
+    stdio: ['pipe', out, out],
+    detached: true,
+  });
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
 /** Starts Apache Kafka in KRaft combined mode on free loopback ports with `java`. */
 export async function startMavenBroker(options: MavenBrokerOptions): Promise<LocalBroker> {
   await assertJavaAndMaven();
@@ -163,8 +188,7 @@ export async function startMavenBroker(options: MavenBrokerOptions): Promise<Loc
   await formatStorage(classpath, options.dataDir, propertiesFile);
   const logFile = path.join(options.dataDir, 'broker.log');
   const out = openSync(logFile, 'a');
-  const child = spawn(
-    'java',
+  const child = spawnBroker(
     [
       '-Xms256m',
       '-Xmx1g',
@@ -175,15 +199,16 @@ export async function startMavenBroker(options: MavenBrokerOptions): Promise<Loc
       'kafka.Kafka',
       propertiesFile,
     ],
-    { stdio: ['ignore', out, out], detached: false },
+    out,
   );
   closeSync(out);
   const bootstrap = `127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timeout = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.stdin?.end();
+      // The whole group: the shell and the JVM it holds.
+      const timeout = setTimeout(() => killGroup(child), 20_000);
       await exited;
       clearTimeout(timeout);
     }
