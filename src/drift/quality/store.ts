@@ -1,7 +1,7 @@
 /** `quality_results`: evaluated windows' data quality, one row per window and column. */
 import type { Database, Migration } from '../../platform/clickhouse/index.js';
-import { definedParams } from '../store/native.js';
 import { insertJsonRows, type VersionKey } from '../store/references.js';
+import { selectWindows } from '../store/results.js';
 import type { ColumnQuality, QualityBucket, QualityCheck } from './types.js';
 
 /**
@@ -116,35 +116,15 @@ export async function readQualityWindows(
   db: Database,
   query: QualityWindowQuery,
 ): Promise<StoredQualityWindow[]> {
-  const where = ['model_id = {model:String}'];
-  if (query.version !== undefined) where.push('model_version = {version:String}');
-  if (query.from !== undefined) where.push(`window_start >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`);
-  if (query.to !== undefined) where.push(`window_start < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`);
-  const params = definedParams({
-    model: query.modelId,
-    version: query.version,
-    from: query.from,
-    to: query.to,
-    limit: query.limit,
-  });
-  if (query.limit !== undefined) {
-    const starts = await db.client.query({
-      query: `SELECT toUnixTimestamp64Milli(window_start) AS start FROM quality_results WHERE ${where.join(' AND ')}
-              GROUP BY start ORDER BY start DESC LIMIT {limit:UInt32}`,
-      query_params: params,
-      format: 'JSONEachRow',
-    });
-    const rows = await starts.json<{ start: number | string }>();
-    if (rows.length === 0) return [];
-    where.push(`window_start >= fromUnixTimestamp64Milli({oldest:Int64}, 'UTC')`);
-    params['oldest'] = Number(rows[rows.length - 1]!.start);
-  }
+  const selected = await selectWindows(db, 'quality_results', query);
+  if (!selected) return [];
+  const { where, params } = selected;
   const result = await db.client.query({
     // Aliases differ from the column names: ClickHouse would resolve them in WHERE too.
     query: `SELECT model_version, toUnixTimestamp64Milli(window_start) AS start_ms, toUnixTimestamp64Milli(window_end) AS end_ms,
                    column, status, value_type, kind, values, missing_rate, wrong_type_share, unseen_share, top_unseen,
                    top_unseen_counts, out_of_range_share, flags, flagged, count, reference_revision
-            FROM quality_results FINAL WHERE ${where.join(' AND ')} ORDER BY start_ms, model_version, column`,
+            FROM quality_results FINAL WHERE ${where} ORDER BY start_ms, model_version, column`,
     query_params: params,
     format: 'JSONEachRow',
   });

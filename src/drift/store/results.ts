@@ -86,11 +86,19 @@ interface ResultRow {
   evaluated_ms: number;
 }
 
+/** Stored windows of one table ordered by `window_start`: the rows a window query reads. */
+export type WindowTable = 'drift_results' | 'quality_results';
+
 /**
- * Stored window results of a model, oldest first (per version): what the retrain policy reads
- * to find K consecutive drifted windows.
+ * The WHERE clause and parameters selecting a model's stored windows in `table`; with `limit`,
+ * the latest `limit` window starts and everything from the oldest of them on. Undefined when
+ * `limit` finds no window.
  */
-export async function readDriftWindows(db: Database, query: DriftWindowQuery): Promise<StoredDriftWindow[]> {
+export async function selectWindows(
+  db: Database,
+  table: WindowTable,
+  query: DriftWindowQuery,
+): Promise<{ where: string; params: Record<string, unknown> } | undefined> {
   const where = ['model_id = {model:String}'];
   if (query.version !== undefined) where.push('model_version = {version:String}');
   if (query.from !== undefined) where.push(`window_start >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`);
@@ -103,24 +111,34 @@ export async function readDriftWindows(db: Database, query: DriftWindowQuery): P
     limit: query.limit,
   });
   if (query.limit !== undefined) {
-    // The latest `limit` window starts; then everything from the oldest of them on.
     const starts = await db.client.query({
-      query: `SELECT toUnixTimestamp64Milli(window_start) AS start FROM drift_results WHERE ${where.join(' AND ')}
+      query: `SELECT toUnixTimestamp64Milli(window_start) AS start FROM ${table} WHERE ${where.join(' AND ')}
               GROUP BY start ORDER BY start DESC LIMIT {limit:UInt32}`,
       query_params: params,
       format: 'JSONEachRow',
     });
-    const rows = await starts.json<{ start: number }>();
-    if (rows.length === 0) return [];
+    const rows = await starts.json<{ start: number | string }>();
+    if (rows.length === 0) return undefined;
     where.push(`window_start >= fromUnixTimestamp64Milli({oldest:Int64}, 'UTC')`);
     params['oldest'] = Number(rows[rows.length - 1]!.start);
   }
+  return { where: where.join(' AND '), params };
+}
+
+/**
+ * Stored window results of a model, oldest first (per version): what the retrain policy reads
+ * to find K consecutive drifted windows.
+ */
+export async function readDriftWindows(db: Database, query: DriftWindowQuery): Promise<StoredDriftWindow[]> {
+  const selected = await selectWindows(db, 'drift_results', query);
+  if (!selected) return [];
+  const { where, params } = selected;
   const result = await db.client.query({
     // Aliases differ from the column names: ClickHouse would resolve them in WHERE too.
     query: `SELECT model_version, toUnixTimestamp64Milli(window_start) AS start_ms, toUnixTimestamp64Milli(window_end) AS end_ms,
                    role, column, kind, method, statistic, p_value, threshold, drifted, values, count, drift_share, dataset_drift,
                    reference_revision, toUnixTimestamp64Milli(evaluated_at) AS evaluated_ms
-            FROM drift_results FINAL WHERE ${where.join(' AND ')}
+            FROM drift_results FINAL WHERE ${where}
             ORDER BY start_ms, model_version`,
     query_params: params,
     format: 'JSONEachRow',
