@@ -95,7 +95,13 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
     });
     const start = Math.floor(Date.now() / 1000);
 
-    await playCaliforniaTraffic(service);
+    // Each wave scraped before the next: the rate() panels need a counter seen to grow.
+    const scraped = (sent: number) =>
+      waitFor(`Prometheus to scrape ${sent} predictions`, async () => {
+        const [total] = await prometheus.query(`sum(modelwatch_predictions_total{model="${CALIFORNIA}"})`);
+        return Number(total?.values[0]?.[1]) >= sent ? true : undefined;
+      });
+    await playCaliforniaTraffic(service, { afterWave: scraped });
     await service.use(metrics).quality.refresh();
     // The estimate gauges' loop runs each minute; version 2's range reference was just set.
     await service.use(performanceEstimation).gauges.runOnce();

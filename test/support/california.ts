@@ -68,7 +68,17 @@ function predictionEvents(
  */
 export async function playCaliforniaTraffic(
   service: TestService,
-  options: { waves?: number; pauseMs?: number } = {},
+  options: {
+    waves?: number;
+    pauseMs?: number;
+    /**
+     * Awaited after each wave but the last, with the predictions sent so far. A test that needs
+     * each wave in its own Prometheus scrape waits there for the counters to reach the count:
+     * a pause alone did not ensure it when the consumer started late and took several waves at
+     * once (a counter seen only after its series' one jump has no rate).
+     */
+    afterWave?: (sent: number) => Promise<void>;
+  } = {},
 ): Promise<CaliforniaTraffic> {
   const { topics } = service.config;
   const analysis = csv('california_housing_analysis.csv');
@@ -79,10 +89,19 @@ export async function playCaliforniaTraffic(
   const recent = predictionEvents(recentRows, '2', (r) => lastHour + (Number(r['id']) % 3_600) * 1_000);
   const all = [...history, ...recent];
   const waves = options.waves ?? 4;
-  const size = Math.ceil(all.length / waves);
+  // Both versions in every wave, so each version's counters grow between scrapes.
+  const share = (events: typeof all, w: number) => {
+    const size = Math.ceil(events.length / waves);
+    return events.slice(w * size, (w + 1) * size);
+  };
+  let sent = 0;
   for (let w = 0; w < waves; w++) {
-    await produce(topics.predictions, all.slice(w * size, (w + 1) * size), (i) => `cal-${w}-${i}`);
-    if (w < waves - 1) await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 1_500));
+    const wave = [...share(history, w), ...share(recent, w)];
+    await produce(topics.predictions, wave, (i) => `cal-${w}-${i}`);
+    sent += wave.length;
+    if (w === waves - 1) break;
+    await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 1_500));
+    await options.afterWave?.(sent);
   }
   // A message that is not a prediction: dead-lettered with its reason.
   await produce(topics.predictions, ['{"prediction_id": "broken", "model_id": 42}']);
