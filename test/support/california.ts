@@ -77,7 +77,7 @@ export async function playCaliforniaTraffic(
      * a pause alone did not ensure it when the consumer started late and took several waves at
      * once (a counter seen only after its series' one jump has no rate).
      */
-    afterWave?: (sent: number) => Promise<void>;
+    afterWave?: (sent: number) => Promise<unknown>;
   } = {},
 ): Promise<CaliforniaTraffic> {
   const { topics } = service.config;
