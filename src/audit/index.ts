@@ -88,6 +88,7 @@ export {
   formatAuditExport,
   type ExportFormat,
 } from './export-format.js';
+export { CSV_PAGE_ROWS, engineCsvExport } from './csv-export.js';
 export { DigestPublisher, type DigestPublisherOptions } from './digest-publisher.js';
 export { readDigestTopic } from './digest-topic.js';
 export { auditRoutes, type AuditRoutesDeps } from './routes.js';
