@@ -102,5 +102,12 @@ export {
   type ProvenancePrediction,
 } from './provenance.js';
 export { ANCHORS_TABLE, readAnchors, type StoredAnchor } from './anchors.js';
+export {
+  ANCHOR_RECORD_SQL_CHECK,
+  checkAnchorRecords,
+  readAnchorRecords,
+  runAnchorRecordSqlCheck,
+  type AnchorRecord,
+} from './anchor-records.js';
 export { LegalHolds, type LegalHold } from './legal-holds.js';
 export { RetentionJob, type ChainTrim, type RetentionPolicy, type RetentionReport } from './retention.js';
