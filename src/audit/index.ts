@@ -95,6 +95,7 @@ export { auditRoutes, type AuditRoutesDeps } from './routes.js';
 export { AuditError, isAuditError, type AuditErrorCode } from './errors.js';
 export {
   MAX_PROVENANCE_ACCESSES,
+  PREDICTIONS_BY_ID_SQL,
   PROVENANCE_ROUTE,
   readProvenance,
   type Provenance,
