@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ModelwatchError } from '../errors.js';
+import { trustProxySchema, type TrustProxy } from './trust-proxy.js';
 
 const optionalText = z
   .string()
@@ -128,6 +129,7 @@ const envSchema = z
     MODELWATCH_API_PORT: port(8080),
     MODELWATCH_ADMIN_KEY: z.string().min(16, 'expected at least 16 characters').optional(),
     MODELWATCH_METRICS_PUBLIC: flag,
+    MODELWATCH_TRUST_PROXY: trustProxySchema,
     MODELWATCH_TOPIC_PREDICTIONS: z.string().min(1).default('ml.predictions'),
     MODELWATCH_TOPIC_LABELS: z.string().min(1).default('ml.labels'),
     MODELWATCH_TOPIC_ACCESS_LOG: z.string().min(1).default('ml.access-log'),
@@ -301,6 +303,11 @@ export interface ApiConfig {
    */
   metricsPublic: boolean;
   rateLimits: RateLimitConfig;
+  /**
+   * Peers trusted to forward the client's address (X-Forwarded-For), which the per-address rate
+   * limits count by (trust-proxy.ts). @default false (the socket's address)
+   */
+  trustProxy: TrustProxy;
 }
 
 /** API misuse limits, counted per instance (src/api/rate-limit.ts). */
@@ -440,6 +447,7 @@ function toConfig(env: Env): Config {
       port: env.MODELWATCH_API_PORT,
       adminKey: env.MODELWATCH_ADMIN_KEY,
       metricsPublic: env.MODELWATCH_METRICS_PUBLIC ?? false,
+      trustProxy: env.MODELWATCH_TRUST_PROXY,
       rateLimits: {
         windowMs: env.MODELWATCH_RATE_LIMIT_WINDOW,
         authFailuresPerAddress: env.MODELWATCH_RATE_LIMIT_AUTH_FAILURES,
