@@ -26,6 +26,18 @@ const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
     .max(max, `expected at most ${max}`)
     .default(fallback);
 
+/** A limit that may be left unset (undefined: no limit). */
+const optionalPositiveInt = (max: number) =>
+  z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce
+      .number({ error: 'expected a number' })
+      .int('expected a whole number')
+      .positive('expected a number above 0')
+      .max(max, `expected at most ${max}`)
+      .optional(),
+  );
+
 const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 const DURATION_MESSAGE = "expected a duration such as '30s', '15m', '2h' or '1d' (at most 3650d)";
@@ -172,6 +184,8 @@ const envSchema = z
     MODELWATCH_RATE_LIMIT_AUTH_FAILURES: positiveInt(20, 1_000_000_000),
     MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_KEY: positiveInt(60, 1_000_000_000),
     MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_ADDRESS: positiveInt(120, 1_000_000_000),
+    MODELWATCH_RATE_LIMIT_COMPUTED_PER_KEY: optionalPositiveInt(1_000_000_000),
+    MODELWATCH_RATE_LIMIT_COMPUTED_PER_ADDRESS: optionalPositiveInt(1_000_000_000),
     MODELWATCH_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'expected fatal, error, warn, info, debug, trace or silent',
@@ -320,6 +334,10 @@ export interface RateLimitConfig {
   expensivePerKey: number;
   /** Calls to expensive routes per client address per window. @default 120 */
   expensivePerAddress: number;
+  /** Calls to computed routes (metrics, drift, quality, shadow, estimates) per API key per window; unset: no limit. @default undefined */
+  computedPerKey?: number | undefined;
+  /** Calls to computed routes per client address per window; unset: no limit. @default undefined */
+  computedPerAddress?: number | undefined;
 }
 
 /** Limits of the drift capability: what one reference or one answer may hold. */
@@ -453,6 +471,8 @@ function toConfig(env: Env): Config {
         authFailuresPerAddress: env.MODELWATCH_RATE_LIMIT_AUTH_FAILURES,
         expensivePerKey: env.MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_KEY,
         expensivePerAddress: env.MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_ADDRESS,
+        computedPerKey: env.MODELWATCH_RATE_LIMIT_COMPUTED_PER_KEY,
+        computedPerAddress: env.MODELWATCH_RATE_LIMIT_COMPUTED_PER_ADDRESS,
       },
     },
     drift: {
