@@ -6,6 +6,7 @@
  */
 import type { Database } from '../platform/clickhouse/index.js';
 import { CSV_COLUMNS } from './export-format.js';
+import { DETAILS_TEXT_SQL } from './record-sql.js';
 import { whereClause, type AuditQuery } from './query.js';
 import { AUDIT_TABLE } from './store.js';
 
@@ -39,23 +40,8 @@ function quotedSql(name: string): string {
 }
 
 /**
- * Where `details` sits in the record text. It is cut out rather than parsed: the engine's JSON
- * parser gives up on a record holding an integer above 2^64, and re-serializing rewrites numbers.
- * The record is JCS, keys sorted: `details` follows `action` and `at` (strings, which cannot hold
- * an unescaped `"`), and is followed by `entity_id` (optional) then `kind`. Every value after
- * `kind` is a string, so the last `,"kind":"` is the top-level one; it follows `}` exactly when
- * there is no `entity_id`, and otherwise the last `,"entity_id":"` (top-level by the same argument)
- * ends `details`.
- */
-const DETAILS_BOUNDS = [
-  `position(record, ',"details":') + 11 AS d_start`,
-  `length(record) + 2 - position(reverse(record), reverse(',"kind":"')) - 9 AS k_start`,
-  `if(substring(record, k_start - 1, 1) = '}', k_start - 1,
-      length(record) + 2 - position(reverse(record), reverse(',"entity_id":"')) - 14 - 1) AS d_end`,
-];
-
-/**
- * Each column's text. `at` and `details` come from the record text; the others are the query
+ * Each column's text. `at` and `details` come from the record text (`details` cut out rather
+ * than parsed: record-sql.ts); the others are the query
  * columns written from the record (verification checks they still match it: `column_mismatch`).
  * An absent `model_id` or `entity_id` is stored as '', which is what the JavaScript export writes.
  */
@@ -71,15 +57,12 @@ const COLUMN_SQL: Record<(typeof CSV_COLUMNS)[number], string> = {
   model_id: 'model_id',
   entity_id: 'entity_id',
   outcome: 'outcome',
-  details: 'substring(record, d_start, d_end - d_start + 1)',
+  details: DETAILS_TEXT_SQL,
   prev_hash: 'prev_hash',
   hash: 'hash',
 };
 
-const WITH_SQL = [
-  ...DETAILS_BOUNDS,
-  ...CSV_COLUMNS.map((c) => `${guardedSql(COLUMN_SQL[c])} AS g_${c}`),
-].join(',\n');
+const WITH_SQL = CSV_COLUMNS.map((c) => `${guardedSql(COLUMN_SQL[c])} AS g_${c}`).join(',\n');
 /** One line a row, CR LF ended (TabSeparatedRaw adds the LF and escapes nothing). */
 const LINE_SQL = `concat(${CSV_COLUMNS.map((c) => quotedSql(`g_${c}`)).join(", ',', ")}, '\\r')`;
 
