@@ -9,6 +9,7 @@ import Fastify, {
 } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { KeyStore } from '../auth/index.js';
+import type { TrustProxy } from '../platform/config/index.js';
 import type { Logger } from '../platform/observability/index.js';
 import { auditPlugin, type ApiCallAuditor } from './audit-hook.js';
 import { authPlugin } from './auth-hook.js';
@@ -30,10 +31,22 @@ export interface AppDeps {
   metricsPublic: boolean;
   /** Failed-auth and expensive-route limits. @default DEFAULT_RATE_LIMITS */
   rateLimits?: RateLimits | undefined;
+  /**
+   * Peers trusted to forward the client's address (`request.ip`, which per-address limits count
+   * by); Fastify's `trustProxy`. @default false (the socket's address)
+   */
+  trustProxy?: TrustProxy;
   /** Audits every call (onResponse); none in tests of the bare app. */
   auditor?: ApiCallAuditor;
   /** Capability route plugins, mounted under /api/v1. */
   routes: FastifyPluginAsync[];
+}
+
+/** A hop count as the function Fastify makes of one (its types take no number). */
+function fastifyTrustProxy(
+  trust: TrustProxy,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
 
 /** The HTTP surface; everything it needs comes in through `deps` (tested with `inject()`). */
@@ -46,6 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // 1 MiB for every route; a route that takes uploads raises its own (drift references: 64 MiB).
     bodyLimit: 1024 * 1024,
     genReqId: () => randomUUID(),
+    trustProxy: fastifyTrustProxy(deps.trustProxy ?? false),
     frameworkErrors: (error, request, reply) => {
       void sendErrorReply(error, request, reply);
     },

@@ -12,6 +12,12 @@ declare module 'fastify' {
     public?: boolean;
     /** Costly for the server (whole-store scans, exports): limited per API key and per client address (rate-limit.ts). */
     expensive?: boolean;
+    /**
+     * Computed on request over a range the caller chooses (metrics, drift, quality, shadow,
+     * estimated performance): limited per key and per address once those limits are configured
+     * (rate-limit.ts; off by default).
+     */
+    computed?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;

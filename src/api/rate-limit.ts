@@ -4,7 +4,9 @@
  * - failed authentication per client address: past the limit, every request from that address to
  *   a route that needs a key is refused with 429 until the window ends, valid key or not (so a
  *   guesser cannot tell a hit from a miss);
- * - routes flagged `expensive` (whole-store scans, exports) per API key and per client address.
+ * - routes flagged `expensive` (whole-store scans, exports) per API key and per client address;
+ * - routes flagged `computed` (answers computed over a caller-chosen range) the same way, with
+ *   their own budget, only when it is configured.
  * A refusal is a 429 in the one error shape with `Retry-After`, and audited as denied.
  */
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -21,6 +23,10 @@ export interface RateLimits {
   expensivePerKey: number;
   /** Calls to `expensive` routes per client address per window (all keys together). @default 120 */
   expensivePerAddress: number;
+  /** Calls to `computed` routes per API key per window; undefined: not limited. @default undefined */
+  computedPerKey?: number | undefined;
+  /** Calls to `computed` routes per client address per window; undefined: not limited. @default undefined */
+  computedPerAddress?: number | undefined;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
@@ -62,10 +68,37 @@ function bearerToken(request: FastifyRequest): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
 }
 
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+
 export interface Throttles {
   auth: AuthThrottle;
   /** An `onRequest` hook for flagged routes; add it after the auth hook, so the key is known. */
-  expensive: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+  expensive: Hook;
+}
+
+/** Per-key and per-address budgets for the routes `flagged` selects; a budget left undefined is off. */
+function costLimit(
+  app: FastifyInstance,
+  name: string,
+  flagged: (request: FastifyRequest) => boolean,
+  limits: { windowMs: number; perKey: number | undefined; perAddress: number | undefined },
+): Hook {
+  const limiter = (max: number | undefined, key: (request: FastifyRequest) => string) =>
+    max === undefined
+      ? undefined
+      : app.createRateLimit({ max, timeWindow: limits.windowMs, keyGenerator: key });
+  const perKey = limiter(limits.perKey, (r) => `${name}-key:${hashKey(bearerToken(r) ?? '').slice(0, 32)}`);
+  const perAddress = limiter(limits.perAddress, (r) => `${name}-address:${r.ip}`);
+  return async (request, reply) => {
+    // Only an authenticated, permitted call counts (the auth hook ran first).
+    if (!flagged(request) || request.principal === undefined) return undefined;
+    const byKey = perKey ? exceeded(await perKey(request)) : undefined;
+    if (byKey !== undefined) return tooMany(reply, byKey, 'too many calls to costly routes with this key');
+    const byAddress = perAddress ? exceeded(await perAddress(request)) : undefined;
+    if (byAddress !== undefined)
+      return tooMany(reply, byAddress, 'too many calls to costly routes from this address');
+    return undefined;
+  };
 }
 
 /** Registers the counters on `app`; the caller wires the two throttles in around the auth hook. */
@@ -76,16 +109,6 @@ export async function registerRateLimits(app: FastifyInstance, limits: RateLimit
     max: limits.authFailuresPerAddress,
     timeWindow,
     keyGenerator: (request) => `auth-failures:${request.ip}`,
-  });
-  const perKey = app.createRateLimit({
-    max: limits.expensivePerKey,
-    timeWindow,
-    keyGenerator: (request) => `expensive-key:${hashKey(bearerToken(request) ?? '').slice(0, 32)}`,
-  });
-  const perAddress = app.createRateLimit({
-    max: limits.expensivePerAddress,
-    timeWindow,
-    keyGenerator: (request) => `expensive-address:${request.ip}`,
   });
   const auth: AuthThrottle = {
     async refuse(request, reply) {
@@ -98,15 +121,18 @@ export async function registerRateLimits(app: FastifyInstance, limits: RateLimit
       await authFailures(request);
     },
   };
-  async function expensive(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    // Only an authenticated, permitted call counts (the auth hook ran first).
-    if (request.routeOptions.config.expensive !== true || request.principal === undefined) return undefined;
-    const byKey = exceeded(await perKey(request));
-    if (byKey !== undefined) return tooMany(reply, byKey, 'too many calls to costly routes with this key');
-    const byAddress = exceeded(await perAddress(request));
-    if (byAddress !== undefined)
-      return tooMany(reply, byAddress, 'too many calls to costly routes from this address');
-    return undefined;
-  }
-  return { auth, expensive };
+  const expensive = costLimit(app, 'expensive', (r) => r.routeOptions.config.expensive === true, {
+    windowMs: timeWindow,
+    perKey: limits.expensivePerKey,
+    perAddress: limits.expensivePerAddress,
+  });
+  const computed = costLimit(app, 'computed', (r) => r.routeOptions.config.computed === true, {
+    windowMs: timeWindow,
+    perKey: limits.computedPerKey,
+    perAddress: limits.computedPerAddress,
+  });
+  return {
+    auth,
+    expensive: async (request, reply) => (await expensive(request, reply)) ?? computed(request, reply),
+  };
 }

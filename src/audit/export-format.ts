@@ -1,5 +1,6 @@
 /** Compliance export formats, written incrementally: one chunk per page of rows. */
 import { Readable } from 'node:stream';
+import { canonicalJson } from './chain.js';
 import type { AuditEventRow } from './query.js';
 
 export const EXPORT_FORMATS = ['json', 'jsonl', 'csv'] as const;
@@ -42,7 +43,11 @@ export function exportObject(row: AuditEventRow): Record<string, unknown> {
   };
 }
 
-/** RFC 4180 quoting; a cell a spreadsheet would run as a formula gets a leading `'` (see README). */
+/**
+ * RFC 4180 quoting; a cell a spreadsheet would run as a formula gets a leading `'` (see README).
+ * An object is written as its canonical (JCS) text: exactly the bytes the record hashed, and what
+ * the engine-written export (csv-export.ts) cuts out of the stored record.
+ */
 export function csvCell(value: unknown): string {
   let text = cellText(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
@@ -53,7 +58,7 @@ function cellText(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
+  return canonicalJson(value);
 }
 
 function csvLine(row: AuditEventRow): string {

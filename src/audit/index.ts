@@ -88,12 +88,14 @@ export {
   formatAuditExport,
   type ExportFormat,
 } from './export-format.js';
+export { CSV_PAGE_ROWS, engineCsvExport } from './csv-export.js';
 export { DigestPublisher, type DigestPublisherOptions } from './digest-publisher.js';
 export { readDigestTopic } from './digest-topic.js';
 export { auditRoutes, type AuditRoutesDeps } from './routes.js';
 export { AuditError, isAuditError, type AuditErrorCode } from './errors.js';
 export {
   MAX_PROVENANCE_ACCESSES,
+  PREDICTIONS_BY_ID_SQL,
   PROVENANCE_ROUTE,
   readProvenance,
   type Provenance,
@@ -101,5 +103,12 @@ export {
   type ProvenancePrediction,
 } from './provenance.js';
 export { ANCHORS_TABLE, readAnchors, type StoredAnchor } from './anchors.js';
+export {
+  ANCHOR_RECORD_SQL_CHECK,
+  checkAnchorRecords,
+  readAnchorRecords,
+  runAnchorRecordSqlCheck,
+  type AnchorRecord,
+} from './anchor-records.js';
 export { LegalHolds, type LegalHold } from './legal-holds.js';
 export { RetentionJob, type ChainTrim, type RetentionPolicy, type RetentionReport } from './retention.js';

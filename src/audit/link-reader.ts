@@ -4,6 +4,7 @@
  * verification time), as TabSeparated text split by hand.
  */
 import type { Database } from '../platform/clickhouse/index.js';
+import { RECORD_WITHOUT_DETAILS_SQL } from './record-sql.js';
 import {
   AUDIT_TABLE,
   DEFAULT_PAGE_POSITIONS,
@@ -14,15 +15,21 @@ import {
 } from './store.js';
 import type { LinkRow } from './verify.js';
 
+function columnsMatchIn(record: string): string {
+  return `ifNull(
+  (kind, principal, action, resource_type, resource_id, model_id, entity_id, outcome) =
+    JSONExtract(${record}, 'Tuple(kind String, principal String, action String, resource_type String, resource_id String, model_id String, entity_id String, outcome String)')
+  AND toUnixTimestamp64Milli(at) = toUnixTimestamp64Milli(parseDateTime64BestEffortOrNull(JSONExtractString(${record}, 'at'), 3, 'UTC')),
+  false)`;
+}
+
 /**
  * True when every extracted query column equals the record's field (absent = ''), so a query by
  * principal or time returns what the hashed records say. `columnsMatch` in verify.ts is its twin.
+ * A record the engine's parser cannot read (an integer of 2^64 or more in `details`) is read
+ * again without its `details` (record-sql.ts); `OR` is evaluated lazily, so only those rows pay.
  */
-export const COLUMNS_MATCH_SQL = `ifNull(
-  (kind, principal, action, resource_type, resource_id, model_id, entity_id, outcome) =
-    JSONExtract(record, 'Tuple(kind String, principal String, action String, resource_type String, resource_id String, model_id String, entity_id String, outcome String)')
-  AND toUnixTimestamp64Milli(at) = toUnixTimestamp64Milli(parseDateTime64BestEffortOrNull(JSONExtractString(record, 'at'), 3, 'UTC')),
-  false)`;
+export const COLUMNS_MATCH_SQL = `(${columnsMatchIn('record')} OR ${columnsMatchIn(RECORD_WITHOUT_DETAILS_SQL)})`;
 
 const TSV_ESCAPES: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0' };
 

@@ -90,15 +90,16 @@ interface PredictionRow extends Omit<
   features_str: Record<string, string>;
 }
 
-function readPredictions(db: Database, id: string): Promise<PredictionRow[]> {
-  // The sorting key starts with model_id, so this scans; see README (Provenance).
-  return rows<PredictionRow>(
-    db,
-    `SELECT model_id, model_version, ${ISO('timestamp')} AS timestamp, prediction, score, probabilities,
+/**
+ * The predictions with one id. The sorting key starts with model_id; the bloom-filter index on
+ * prediction_id (collectors' migration 7) skips the granules without it. See README (Provenance).
+ */
+export const PREDICTIONS_BY_ID_SQL = `SELECT model_id, model_version, ${ISO('timestamp')} AS timestamp, prediction, score, probabilities,
             latency_ms, is_error, entity_id, request_id, features_num, features_str, ${ISO('ingested_at')} AS ingested_at
-     FROM predictions FINAL WHERE prediction_id = {id:String} ORDER BY model_id, timestamp`,
-    { id },
-  );
+     FROM predictions FINAL WHERE prediction_id = {id:String} ORDER BY model_id, timestamp`;
+
+function readPredictions(db: Database, id: string): Promise<PredictionRow[]> {
+  return rows<PredictionRow>(db, PREDICTIONS_BY_ID_SQL, { id });
 }
 
 function readLabels(db: Database, id: string) {

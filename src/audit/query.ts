@@ -79,7 +79,7 @@ interface PageRow {
   at_ms: number;
 }
 
-function whereClause(query: AuditQuery): { sql: string; params: Record<string, unknown> } {
+export function whereClause(query: AuditQuery): { sql: string; params: Record<string, unknown> } {
   const parts: string[] = [];
   const params: Record<string, unknown> = {};
   const add = (sql: string, name: string, value: unknown) => {

@@ -7,6 +7,7 @@
  */
 import type { Database } from '../platform/clickhouse/index.js';
 import type { Logger } from '../platform/observability/index.js';
+import { backingRecords, readAnchorRecords, waitForAnchorRecord } from './anchor-records.js';
 import { insertAnchor, readAnchors } from './anchors.js';
 import type { AuditRecorder } from './audit-log.js';
 import type { LegalHolds } from './legal-holds.js';
@@ -28,6 +29,12 @@ export interface RetentionDeps {
   holds: LegalHolds;
   logger: Logger;
   policy: RetentionPolicy;
+  /**
+   * How long a trim waits for its `retention.delete` record to be chained (through Kafka and the
+   * audit consumer) before storing the anchor; past it the chain is not trimmed this run.
+   * @default 30_000
+   */
+  recordWaitMs?: number;
 }
 
 export interface ChainTrim {
@@ -120,14 +127,17 @@ export class RetentionJob {
   private async trimAudit(cutoff: number, held: readonly string[], report: RetentionReport): Promise<void> {
     const { db } = this.deps;
     const anchors = await readAnchors(db);
+    const pinned = pinnedPositions(anchors, await readAnchorRecords(db));
     for (const { chain, last } of await listChains(db)) {
       const anchor = anchors.get(chain);
-      // The first record that must stay: one not old enough, or one of a held model.
+      // The first record that must stay: one not old enough, one of a held model, or the record
+      // backing a chain's current anchor (verification needs it).
       const firstKept = await count(
         db,
-        `SELECT minIf(position, at >= fromUnixTimestamp64Milli({cutoff:Int64}, 'UTC') OR (model_id != '' AND model_id IN {held:Array(String)})) AS n
+        `SELECT minIf(position, at >= fromUnixTimestamp64Milli({cutoff:Int64}, 'UTC') OR (model_id != '' AND model_id IN {held:Array(String)})
+                      OR position IN {pinned:Array(UInt64)}) AS n
          FROM ${AUDIT_TABLE} WHERE chain = {chain:String} AND position > {after:UInt64}`,
-        { cutoff, held, chain, after: anchor?.position ?? 0 },
+        { cutoff, held, chain, after: anchor?.position ?? 0, pinned: pinned.get(chain) ?? [] },
       );
       // Never the head: the chain writer resumes from the stored head.
       const through = Math.min(firstKept === 0 ? last : firstKept, last) - 1;
@@ -177,6 +187,17 @@ export class RetentionJob {
         rows,
       },
     });
+    // The anchor is stored only once its record is chained, so verification can require it.
+    const recorded = await waitForAnchorRecord(
+      db,
+      { chain, position: through, hash: row.hash },
+      this.deps.recordWaitMs ?? 30_000,
+    );
+    if (!recorded) {
+      report.refused.push({ chain, reason: 'its retention.delete record was not chained in time' });
+      this.deps.logger.warn({ chain, through }, 'retention: deletion record not chained yet; not trimmed');
+      return undefined;
+    }
     await insertAnchor(db, {
       chain,
       position: through,
@@ -200,4 +221,15 @@ export class RetentionJob {
       clickhouse_settings: SYNC,
     });
   }
+}
+
+/** Per chain, the positions of the records backing the current anchors: retention keeps them. */
+function pinnedPositions(
+  anchors: Parameters<typeof backingRecords>[0],
+  records: Parameters<typeof backingRecords>[1],
+): Map<string, number[]> {
+  const pinned = new Map<string, number[]>();
+  for (const found of backingRecords(anchors, records).values())
+    for (const r of found) pinned.set(r.chain, [...(pinned.get(r.chain) ?? []), r.position]);
+  return pinned;
 }

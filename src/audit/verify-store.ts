@@ -1,5 +1,6 @@
 /** Verification of everything stored in `audit_events`, optionally against held digests. */
 import type { Database } from '../platform/clickhouse/index.js';
+import { checkAnchorRecords, readAnchorRecords } from './anchor-records.js';
 import { readAnchors } from './anchors.js';
 import { streamLinks } from './link-reader.js';
 import { listChains, readAt } from './store.js';
@@ -44,9 +45,11 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
   const names = [...new Set([...lasts.keys(), ...digestChains])].filter((c) => !only || only.has(c)).sort();
   let checked = 0;
   const broken: BrokenLink[] = [];
+  const used = new Map<string, ChainAnchor>();
   for (const chain of names) {
     const last = lasts.get(chain) ?? 0;
     const anchor = anchors.get(chain);
+    if (anchor) used.set(chain, anchor);
     const verifier = new ChainVerifier(chain, {
       ...(anchor ? { anchor } : {}),
       checkCanonical: options.checkCanonical === true,
@@ -69,14 +72,41 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
     const earliest = found.sort((a, b) => a.position - b.position)[0];
     if (earliest) broken.push(earliest);
   }
-  const [first] = broken;
+  const all = await withAnchorChecks(db, broken, used, new Set(names), anchors);
+  const [first] = all;
   return {
-    ok: broken.length === 0,
+    ok: all.length === 0,
     checked,
     chains: names.length,
     ...(first ? { first_broken: first } : {}),
-    broken,
+    broken: all,
   };
+}
+
+/**
+ * Adds an `anchor_unrecorded` break for each anchor used that no proven `retention.delete` record
+ * backs; a chain keeps its earliest break. A record is proven when its chain was verified here,
+ * is not broken at or before it, and it lies after that chain's own anchor.
+ */
+async function withAnchorChecks(
+  db: Database,
+  broken: readonly BrokenLink[],
+  used: ReadonlyMap<string, ChainAnchor>,
+  verified: ReadonlySet<string>,
+  anchors: ReadonlyMap<string, ChainAnchor>,
+): Promise<BrokenLink[]> {
+  if (used.size === 0) return [...broken];
+  const breaks = new Map(broken.map((b) => [b.chain, b]));
+  const found = checkAnchorRecords(used, await readAnchorRecords(db), (chain, position) => {
+    if (!verified.has(chain)) return undefined;
+    const at = breaks.get(chain)?.position ?? Number.POSITIVE_INFINITY;
+    return position < at && position > (anchors.get(chain)?.position ?? 0);
+  });
+  for (const b of found) {
+    const earlier = breaks.get(b.chain);
+    if (!earlier || b.position < earlier.position) breaks.set(b.chain, b);
+  }
+  return [...breaks.values()].sort((a, b) => (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : 0));
 }
 
 async function checkDigest(

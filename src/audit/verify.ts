@@ -43,7 +43,9 @@ export type BreakReason =
   /** A held digest's hash differs from the stored one: the chain was rewritten. */
   | 'digest_mismatch'
   /** The chain ends before a held digest's position: its tail was deleted. */
-  | 'truncated';
+  | 'truncated'
+  /** A retention anchor no proven `retention.delete` record backs: a forged anchor hiding a deleted prefix. */
+  | 'anchor_unrecorded';
 
 export interface BrokenLink {
   chain: string;

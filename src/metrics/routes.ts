@@ -21,7 +21,7 @@ export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
     app.get(
       '/models/:model/metrics',
       {
-        config: { role: 'viewer' },
+        config: { role: 'viewer', computed: true },
         schema: {
           summary: 'Serving and quality metrics per version and time bucket',
           description:

@@ -70,6 +70,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     registry,
     metricsPublic: config.api.metricsPublic,
     rateLimits: config.api.rateLimits,
+    trustProxy: config.api.trustProxy,
     readiness: {
       checks: () =>
         Promise.resolve(

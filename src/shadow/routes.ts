@@ -83,7 +83,7 @@ export function shadowRoutes(deps: ShadowRoutesDeps): FastifyPluginAsync {
     app.get(
       '/models/:model/shadow',
       {
-        config: { role: 'viewer' },
+        config: { role: 'viewer', computed: true },
         schema: {
           summary: 'Shadow scoring: each challenger beside production, per time bucket',
           description:

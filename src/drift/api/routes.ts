@@ -73,7 +73,7 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
     app.get(
       '/models/:model/drift',
       {
-        config: { role: 'viewer' },
+        config: { role: 'viewer', computed: true },
         schemaErrorFormatter: formatValidationErrors,
         schema: {
           summary: 'Data drift per time bucket against the version reference',

@@ -106,7 +106,7 @@ export function qualityRoutes(deps: { service: QualityService; now?: () => numbe
     app.get(
       '/models/:model/quality',
       {
-        config: { role: 'viewer' },
+        config: { role: 'viewer', computed: true },
         schemaErrorFormatter: formatValidationErrors,
         schema: {
           summary: 'Data quality per time bucket against the version reference',

@@ -19,7 +19,7 @@ export function estimationRoutes(deps: EstimationRoutesDeps): FastifyPluginAsync
     app.get(
       '/models/:model/estimated-performance',
       {
-        config: { role: 'viewer' },
+        config: { role: 'viewer', computed: true },
         schema: {
           summary: 'Estimated performance before labels arrive (CBPE, binary classifiers)',
           description:

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ModelwatchError } from '../errors.js';
+import { trustProxySchema, type TrustProxy } from './trust-proxy.js';
 
 const optionalText = z
   .string()
@@ -24,6 +25,18 @@ const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
     .positive('expected a number above 0')
     .max(max, `expected at most ${max}`)
     .default(fallback);
+
+/** A limit that may be left unset (undefined: no limit). */
+const optionalPositiveInt = (max: number) =>
+  z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce
+      .number({ error: 'expected a number' })
+      .int('expected a whole number')
+      .positive('expected a number above 0')
+      .max(max, `expected at most ${max}`)
+      .optional(),
+  );
 
 const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -128,6 +141,7 @@ const envSchema = z
     MODELWATCH_API_PORT: port(8080),
     MODELWATCH_ADMIN_KEY: z.string().min(16, 'expected at least 16 characters').optional(),
     MODELWATCH_METRICS_PUBLIC: flag,
+    MODELWATCH_TRUST_PROXY: trustProxySchema,
     MODELWATCH_TOPIC_PREDICTIONS: z.string().min(1).default('ml.predictions'),
     MODELWATCH_TOPIC_LABELS: z.string().min(1).default('ml.labels'),
     MODELWATCH_TOPIC_ACCESS_LOG: z.string().min(1).default('ml.access-log'),
@@ -170,6 +184,8 @@ const envSchema = z
     MODELWATCH_RATE_LIMIT_AUTH_FAILURES: positiveInt(20, 1_000_000_000),
     MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_KEY: positiveInt(60, 1_000_000_000),
     MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_ADDRESS: positiveInt(120, 1_000_000_000),
+    MODELWATCH_RATE_LIMIT_COMPUTED_PER_KEY: optionalPositiveInt(1_000_000_000),
+    MODELWATCH_RATE_LIMIT_COMPUTED_PER_ADDRESS: optionalPositiveInt(1_000_000_000),
     MODELWATCH_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'expected fatal, error, warn, info, debug, trace or silent',
@@ -301,6 +317,11 @@ export interface ApiConfig {
    */
   metricsPublic: boolean;
   rateLimits: RateLimitConfig;
+  /**
+   * Peers trusted to forward the client's address (X-Forwarded-For), which the per-address rate
+   * limits count by (trust-proxy.ts). @default false (the socket's address)
+   */
+  trustProxy: TrustProxy;
 }
 
 /** API misuse limits, counted per instance (src/api/rate-limit.ts). */
@@ -313,6 +334,10 @@ export interface RateLimitConfig {
   expensivePerKey: number;
   /** Calls to expensive routes per client address per window. @default 120 */
   expensivePerAddress: number;
+  /** Calls to computed routes (metrics, drift, quality, shadow, estimates) per API key per window; unset: no limit. @default undefined */
+  computedPerKey?: number | undefined;
+  /** Calls to computed routes per client address per window; unset: no limit. @default undefined */
+  computedPerAddress?: number | undefined;
 }
 
 /** Limits of the drift capability: what one reference or one answer may hold. */
@@ -440,11 +465,14 @@ function toConfig(env: Env): Config {
       port: env.MODELWATCH_API_PORT,
       adminKey: env.MODELWATCH_ADMIN_KEY,
       metricsPublic: env.MODELWATCH_METRICS_PUBLIC ?? false,
+      trustProxy: env.MODELWATCH_TRUST_PROXY,
       rateLimits: {
         windowMs: env.MODELWATCH_RATE_LIMIT_WINDOW,
         authFailuresPerAddress: env.MODELWATCH_RATE_LIMIT_AUTH_FAILURES,
         expensivePerKey: env.MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_KEY,
         expensivePerAddress: env.MODELWATCH_RATE_LIMIT_EXPENSIVE_PER_ADDRESS,
+        computedPerKey: env.MODELWATCH_RATE_LIMIT_COMPUTED_PER_KEY,
+        computedPerAddress: env.MODELWATCH_RATE_LIMIT_COMPUTED_PER_ADDRESS,
       },
     },
     drift: {

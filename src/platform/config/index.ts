@@ -11,3 +11,4 @@ export type {
   RateLimitConfig,
   AuditConfig,
 } from './config.js';
+export { MAX_PROXY_HOPS, type TrustProxy } from './trust-proxy.js';
