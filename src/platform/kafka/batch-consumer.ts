@@ -44,7 +44,7 @@ export interface BatchConsumerOptions<T> {
   fromBeginning?: boolean;
   /**
    * Rebuild the kafkajs consumer (a new group member, which looks the coordinator up afresh) when
-   * written offsets have waited this long without a confirmed commit. @default 30000
+   * written offsets have waited this long without a confirmed commit. @default 60000
    */
   commitStallMs?: number;
   onLag?: (topic: string, partition: number, lag: number) => void;
@@ -95,7 +95,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   let rebuilding = false;
   let rebuilds = 0;
   let started = false;
-  const commitStallMs = options.commitStallMs ?? 30_000;
+  const commitStallMs = options.commitStallMs ?? 60_000;
   let buffer = emptyBuffer<T>();
   // Flushes run one after another; each takes the buffer it finds, so none is written twice.
   let flushChain: Promise<void> = Promise.resolve();
@@ -304,6 +304,8 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     for (let attempt = 1; !stopping; attempt++) {
       try {
         await join(newConsumer());
+        // The new member gets a full stall period (its GROUP_JOIN may come before the first commit).
+        commits.restartClock();
         rebuilds += 1;
         logger.warn({ groupId, attempt }, 'Kafka consumer rebuilt');
         break;
@@ -321,7 +323,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   function tick(): void {
     if (stopping || rebuilding) return;
     // While a write keeps failing no commit can be attempted: that wait is not a commit stall.
-    if (failing) commits.paused();
+    if (failing) commits.restartClock();
     // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
     if (pendingFlushes > 0) return;
     if (commits.stalledFor() >= commitStallMs) void rebuild(consumer, 'no offset commit confirmed');

@@ -69,7 +69,8 @@ export class CommitTracker {
   /**
    * After a rebalance, offsets of partitions this member no longer owns are dropped: the new
    * owner re-reads from the last commit, and the rows already written collapse with the
-   * redelivered ones (ReplacingMergeTree + FINAL).
+   * redelivered ones (ReplacingMergeTree + FINAL). A new generation (or a new member) gets a
+   * full stall period before its commits count as stalled.
    */
   reassigned(assignment: Record<string, number[]>): void {
     for (const map of [this.unconfirmed, this.floor]) {
@@ -78,12 +79,15 @@ export class CommitTracker {
         if (!(assignment[topic] ?? []).includes(partition)) map.delete(key);
       }
     }
-    if (this.unconfirmed.size === 0) this.waitingSince = undefined;
+    this.restartClock();
   }
 
-  /** No commit could be attempted (a write still running): that time is not a commit stall. */
-  paused(): void {
-    if (this.waitingSince !== undefined) this.waitingSince = this.now();
+  /**
+   * Restarts the stall clock: no commit could be attempted meanwhile (a write kept failing) or
+   * a new member just joined.
+   */
+  restartClock(): void {
+    this.waitingSince = this.unconfirmed.size > 0 ? this.now() : undefined;
   }
 
   /** Milliseconds the oldest unconfirmed offsets have waited without any confirmation (0: none wait). */

@@ -78,7 +78,7 @@ describe('CommitTracker', () => {
     expect(t.pending()).toContainEqual({ topic: 'p', partition: 1, offset: '3' });
   });
 
-  it('measures a stall from the oldest unconfirmed write, restarted by any confirmation and by a paused commit', () => {
+  it('measures a stall from the oldest unconfirmed write, restarted by any confirmation, a rejoin and a paused commit', () => {
     const { t, advance } = tracker();
     expect(t.stalledFor()).toBe(0);
     t.add(at([['p', 0, 9]]));
@@ -89,10 +89,13 @@ describe('CommitTracker', () => {
     t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '10' }] }]);
     expect(t.stalledFor(), 'a partial confirmation is progress').toBe(0);
     advance(7_000);
-    t.paused();
+    t.restartClock();
     expect(t.stalledFor()).toBe(0);
     advance(3_000);
     expect(t.stalledFor()).toBe(3_000);
+    t.reassigned({ p: [0] });
+    expect(t.stalledFor(), 'a new generation gets a full period').toBe(0);
+    advance(2_000);
     t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '20' }] }]);
     advance(60_000);
     expect(t.stalledFor(), 'nothing waits').toBe(0);
