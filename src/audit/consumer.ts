@@ -143,6 +143,9 @@ export function createAuditConsumer(options: AuditConsumerOptions): AuditConsume
     get skipped() {
       return skipped;
     },
+    get rebuilds() {
+      return consumer.rebuilds;
+    },
     async start() {
       await consumer.start();
     },

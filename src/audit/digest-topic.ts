@@ -1,6 +1,6 @@
 /** Reads the digests published to the digests topic back, for `audit verify --from-topic`. */
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from '../platform/kafka/index.js';
+import { fetchTopicEnds, type Kafka } from '../platform/kafka/index.js';
 import { MAX_DIGEST_ENTRIES, parseDigest } from './digest.js';
 import type { DigestEntry } from './verify.js';
 
@@ -13,14 +13,8 @@ export async function readDigestTopic(
   topic: string,
   timeoutMs = 60_000,
 ): Promise<DigestEntry[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Map<number, bigint>;
-  try {
-    ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
-  } finally {
-    await admin.disconnect();
-  }
+  // A new admin per attempt: one admin keeps a stale leader for minutes after a leader change.
+  const ends = new Map((await fetchTopicEnds(kafka, topic)).map((p) => [p.partition, p.high]));
   const remaining = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));
   if (remaining.size === 0) return [];
   const lines: string[] = [];

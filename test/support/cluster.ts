@@ -5,6 +5,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/platform/config/index.js';
 import {
   createPartitionedSender,
+  fetchTopicEnds,
   startLocalCluster,
   type LocalCluster,
 } from '../../src/platform/kafka/index.js';
@@ -16,10 +17,13 @@ export function useCluster(nodes = 3): { readonly cluster: LocalCluster; kafka()
   let cluster: LocalCluster | undefined;
   beforeAll(async () => {
     const config = loadConfig();
+    // A fixed folder keeps the nodes' data and logs (server.log per node) after the run, to read a fault.
+    const keep = process.env['MODELWATCH_TEST_CLUSTER_DIR'];
     cluster = await startLocalCluster({
       version: config.kafka.localVersion,
       cacheDir: config.cacheDir,
       nodes,
+      ...(keep ? { dataDir: keep } : {}),
       logger: createLogger('warn', 'test-cluster'),
     });
   }, 300_000);
@@ -147,29 +151,10 @@ export async function publishPaced(
 
 export type TopicMessage = KafkaMessage & { partition: number };
 
-/**
- * The topic's partition offsets, each attempt with a new admin: kafkajs' admin gives up on
- * NOT_LEADER without refreshing its metadata (seen for minutes after a leader change).
- */
-async function topicEnds(kafka: Kafka, topic: string) {
-  for (let attempt = 1; ; attempt++) {
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      return await admin.fetchTopicOffsets(topic);
-    } catch (err) {
-      if (attempt >= 120) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-  }
-}
-
 /** Every message of `topic` from the beginning to its current end, with its partition. */
 export async function readTopic(kafka: Kafka, topic: string): Promise<TopicMessage[]> {
-  const ends = await topicEnds(kafka, topic);
-  const remaining = new Map(ends.filter((p) => p.high !== p.low).map((p) => [p.partition, BigInt(p.high)]));
+  const ends = await fetchTopicEnds(kafka, topic, { attempts: 120 });
+  const remaining = new Map(ends.filter((p) => p.high !== p.low).map((p) => [p.partition, p.high]));
   const out: TopicMessage[] = [];
   if (remaining.size === 0) return out;
   const consumer = kafka.consumer({ groupId: uniqueName('reader') });
@@ -241,7 +226,8 @@ export function watchLag(
     await admin.connect();
     while (!stopped) {
       await sample().catch(async (err: unknown) => {
-        lastError = String(err);
+        // With its time: a sample that failed once long ago must not read as the current state.
+        lastError = `${new Date().toISOString()} ${String(err)}`;
         await renew();
       });
       await new Promise((resolve) => setTimeout(resolve, 500));

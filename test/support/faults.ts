@@ -134,7 +134,7 @@ export async function runFault(
   const env = isolatedEnv({
     MODELWATCH_KAFKA_BROKERS: brokers.join(','),
     MODELWATCH_BATCH_MAX_ROWS: '500',
-    MODELWATCH_LOG_LEVEL: 'error',
+    MODELWATCH_LOG_LEVEL: 'warn',
   });
   const service = await startTestService(env);
   const { topics, ingest } = service.config;

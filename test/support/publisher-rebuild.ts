@@ -28,7 +28,8 @@ export interface RebuildFigures {
 export async function publisherThroughOutage(cluster: LocalCluster): Promise<RebuildFigures> {
   const service = await startTestService({
     MODELWATCH_KAFKA_BROKERS: cluster.brokers.join(','),
-    MODELWATCH_LOG_LEVEL: 'error',
+    // Warnings too: the publisher's rebuild attempts are logged at warn.
+    MODELWATCH_LOG_LEVEL: 'warn',
   });
   // The service's own publisher stays out: this one is the only publisher of the topic.
   await service.use(triggers).publisher.stop();

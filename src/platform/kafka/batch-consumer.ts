@@ -1,7 +1,9 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { errorMessage, isRetryable } from '../errors.js';
 import type { Logger } from '../observability/index.js';
+import { CommitTracker } from './commit-tracker.js';
 
 export interface SourceMessage {
   topic: string;
@@ -40,6 +42,11 @@ export interface BatchConsumerOptions<T> {
   sessionTimeoutMs?: number;
   /** Start from the earliest offset when the group has none. @default true */
   fromBeginning?: boolean;
+  /**
+   * Rebuild the kafkajs consumer (a new group member, which looks the coordinator up afresh) when
+   * written offsets have waited this long without a confirmed commit. @default 60000
+   */
+  commitStallMs?: number;
   onLag?: (topic: string, partition: number, lag: number) => void;
   onFlush?: (rows: number, seconds: number) => void;
   onWriteError?: (err: unknown, attempt: number) => void;
@@ -54,8 +61,10 @@ export interface BatchConsumer {
    * attempt, then leaves the group.
    */
   stop(): Promise<void>;
-  /** True while a write keeps failing (ClickHouse down): for readiness. */
+  /** True while a write keeps failing (ClickHouse down) or the kafkajs consumer is rebuilt: for readiness. */
   readonly degraded: boolean;
+  /** kafkajs consumers replaced after a crash or a commit stall (for tests and logs). */
+  readonly rebuilds: number;
 }
 
 interface Buffered<T> {
@@ -73,14 +82,20 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   const { kafka, groupId, topics, sink, logger } = options;
   const maxRows = options.maxRows ?? 20_000;
   const maxMs = options.maxMs ?? 1_000;
-  const consumer: Consumer = kafka.consumer({
-    groupId,
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-    rebalanceTimeout: 60_000,
-    heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
-    maxBytesPerPartition: 4 * 1024 * 1024,
-    maxWaitTimeInMs: Math.min(maxMs, 500),
-  });
+  const newConsumer = (): Consumer =>
+    kafka.consumer({
+      groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxWaitTimeInMs: Math.min(maxMs, 500),
+    });
+  let consumer: Consumer = newConsumer();
+  let rebuilding = false;
+  let rebuilds = 0;
+  let started = false;
+  const commitStallMs = options.commitStallMs ?? 60_000;
   let buffer = emptyBuffer<T>();
   // Flushes run one after another; each takes the buffer it finds, so none is written twice.
   let flushChain: Promise<void> = Promise.resolve();
@@ -149,59 +164,23 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     failing = false;
   }
 
-  /**
-   * Offsets whose rows are written but whose commit the broker has not confirmed. kafkajs drops a
-   * commit silently while its runner restarts (e.g. after "coordinator is loading"), so a commit
-   * counts only once its COMMIT_OFFSETS event arrives; until then it is retried on the timer.
-   */
-  const unconfirmed = new Map<string, bigint>();
+  const commits = new CommitTracker();
   let commitFailing = false;
   let commitQueued = false;
 
   async function commit(highest: Map<string, bigint>): Promise<void> {
-    for (const [key, offset] of highest) {
-      if ((unconfirmed.get(key) ?? -1n) < offset) unconfirmed.set(key, offset);
-    }
-    if (unconfirmed.size === 0) return;
-    const offsets = [...unconfirmed].map(([key, offset]) => {
-      const [topic = '', partition = '0'] = key.split('\0');
-      return { topic, partition: Number(partition), offset: (offset + 1n).toString() };
-    });
+    commits.add(highest);
+    if (commits.size === 0 || rebuilding) return;
     try {
-      await consumer.commitOffsets(offsets);
+      await consumer.commitOffsets(commits.pending());
       commitFailing = false;
     } catch (err) {
       // Kept and retried on the timer: a broker restart moves the group coordinator and fails
       // commits for partitions that are still ours; dropping them left the group's offsets
       // behind until more traffic came (found by the rolling-restart test). A rebalance that
-      // takes a partition drops its offsets in `reassigned`.
+      // takes a partition drops its offsets (CommitTracker.reassigned).
       if (!commitFailing) logger.warn({ err: errorMessage(err) }, 'offset commit failed; retrying');
       commitFailing = true;
-    }
-  }
-
-  /**
-   * After a rebalance, offsets of partitions this member no longer owns are dropped: the new
-   * owner re-reads from the last commit, and the rows already written collapse with the
-   * redelivered ones (ReplacingMergeTree + FINAL).
-   */
-  function reassigned(assignment: Record<string, number[]>): void {
-    for (const key of [...unconfirmed.keys()]) {
-      const [topic = '', partition = '0'] = key.split('\0');
-      if (!(assignment[topic] ?? []).includes(Number(partition))) unconfirmed.delete(key);
-    }
-  }
-
-  function confirmed(
-    topics: { topic: string; partitions: { partition: number; offset: unknown }[] }[],
-  ): void {
-    for (const { topic, partitions } of topics) {
-      for (const { partition, offset } of partitions) {
-        const key = `${topic}\0${partition}`;
-        const pending = unconfirmed.get(key);
-        // kafkajs reports the offset as a Long; its decimal text is exact.
-        if (pending !== undefined && BigInt(String(offset)) > pending) unconfirmed.delete(key);
-      }
     }
   }
 
@@ -272,53 +251,102 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     void flush();
   }
 
+  /** Subscribes and runs a new kafkajs consumer; resolves once it joined, rejects if kafkajs gave up on it first. */
+  async function join(member: Consumer): Promise<void> {
+    consumer = member;
+    let crashedWhileJoining: (err: Error) => void = () => undefined;
+    const joined = new Promise<void>((resolve, reject) => {
+      crashedWhileJoining = reject;
+      const remove = member.on(member.events.GROUP_JOIN, () => {
+        remove();
+        resolve();
+      });
+    });
+    member.on(member.events.REBALANCING, () => void (member === consumer && flush()));
+    member.on(member.events.GROUP_JOIN, ({ payload }) => commits.reassigned(payload.memberAssignment));
+    member.on(member.events.COMMIT_OFFSETS, ({ payload }) => commits.confirmed(payload.topics));
+    member.on(member.events.CRASH, ({ payload }) => {
+      // kafkajs restarts itself after retriable errors; after any other it stays down for good.
+      if (payload.restart || member !== consumer) return;
+      crashedWhileJoining(payload.error);
+      logger.error(
+        { err: errorMessage(payload.error), groupId },
+        'Kafka consumer stopped after a non-retriable error',
+      );
+      if (started) void rebuild(member, 'kafkajs stopped the consumer');
+    });
+    await member.connect();
+    for (const topic of topics)
+      await member.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+    await member.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch,
+    });
+    await joined;
+  }
+
+  /**
+   * Replaces the kafkajs consumer with a new group member, with backoff until one joins. For a
+   * crash kafkajs will not restart, and for commits that stall: kafkajs 2.2.4 can keep sending
+   * commits to a coordinator that moved while its heartbeats reach the new one (issue 13), and a
+   * new member looks the coordinator up afresh. What is buffered is written first; the offsets
+   * not yet committed are kept and committed by the new member for the partitions it gets.
+   */
+  async function rebuild(old: Consumer, reason: string): Promise<void> {
+    if (old !== consumer || rebuilding || stopping) return;
+    rebuilding = true;
+    logger.warn({ groupId, reason, stalledMs: commits.stalledFor() }, 'rebuilding the Kafka consumer');
+    await old.stop().catch(() => undefined);
+    await flush();
+    await old.disconnect().catch(() => undefined);
+    for (let attempt = 1; !stopping; attempt++) {
+      try {
+        await join(newConsumer());
+        // The new member gets a full stall period (its GROUP_JOIN may come before the first commit).
+        commits.restartClock();
+        rebuilds += 1;
+        logger.warn({ groupId, attempt }, 'Kafka consumer rebuilt');
+        break;
+      } catch (err) {
+        logger.warn({ err: errorMessage(err), groupId, attempt }, 'Kafka consumer not rebuilt yet; retrying');
+        await consumer.disconnect().catch(() => undefined);
+        await sleep(Math.min(30_000, 500 * 2 ** attempt), undefined, { signal: shutdown.signal }).catch(
+          () => undefined,
+        );
+      }
+    }
+    rebuilding = false;
+  }
+
+  function tick(): void {
+    if (stopping || rebuilding) return;
+    // While a write keeps failing no commit can be attempted: that wait is not a commit stall.
+    if (failing) commits.restartClock();
+    // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
+    if (pendingFlushes > 0) return;
+    if (commits.stalledFor() >= commitStallMs) void rebuild(consumer, 'no offset commit confirmed');
+    else if (buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
+    else if (commits.size > 0 && !commitQueued) {
+      // One retry queued at a time: a failing commit takes kafkajs' whole retry budget
+      // (tens of seconds), and queuing one per tick piled up thousands ahead of the flushes.
+      commitQueued = true;
+      flushChain = flushChain.then(() => commit(new Map())).finally(() => (commitQueued = false));
+    }
+  }
+
   return {
     get degraded() {
-      return failing;
+      return failing || rebuilding;
+    },
+    get rebuilds() {
+      return rebuilds;
     },
     async start() {
-      await consumer.connect();
-      for (const topic of topics)
-        await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
-      const joined = new Promise<void>((resolve) => {
-        const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
-          remove();
-          resolve();
-        });
-      });
-      consumer.on(consumer.events.REBALANCING, () => void flush());
-      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => reassigned(payload.memberAssignment));
-      consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => confirmed(payload.topics));
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        // kafkajs restarts itself after retriable errors; after any other it stays down, so say so.
-        if (payload.restart) return;
-        failing = true;
-        logger.error(
-          { err: errorMessage(payload.error), groupId },
-          'Kafka consumer stopped after a non-retriable error',
-        );
-      });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: true,
-        partitionsConsumedConcurrently: 1,
-        eachBatch,
-      });
-      timer = setInterval(
-        () => {
-          // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
-          if (stopping || pendingFlushes > 0) return;
-          if (buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
-          else if (unconfirmed.size > 0 && !commitQueued) {
-            // One retry queued at a time: a failing commit takes kafkajs' whole retry budget
-            // (tens of seconds), and queuing one per tick piled up thousands ahead of the flushes.
-            commitQueued = true;
-            flushChain = flushChain.then(() => commit(new Map())).finally(() => (commitQueued = false));
-          }
-        },
-        Math.max(50, Math.floor(maxMs / 4)),
-      );
-      await joined;
+      await join(consumer);
+      started = true;
+      timer = setInterval(tick, Math.max(50, Math.floor(maxMs / 4)));
     },
     async stop() {
       stopping = true;

@@ -1,5 +1,6 @@
 export { createKafka, silenceKafkajsTimerWarning, type Kafka } from './client.js';
 export { ensureTopics, replicationFor, type TopicSpec } from './topics.js';
+export { fetchTopicEnds, type TopicEndsOptions } from './topic-ends.js';
 export {
   createBatchConsumer,
   type BatchConsumer,

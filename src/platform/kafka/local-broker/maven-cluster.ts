@@ -61,6 +61,19 @@ function nodeProperties(node: NodeSpec, voters: string, size: number): string {
   ].join('\n');
 }
 
+/**
+ * Kafka logs through slf4j-simple here. Warnings, plus at INFO what a fault test needs afterwards:
+ * partition leadership and the group coordinator's loads and unloads, with times.
+ */
+const LOG_FLAGS = [
+  '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+  '-Dorg.slf4j.simpleLogger.showDateTime=true',
+  '-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS',
+  ...['state.change.logger', 'kafka.cluster.Partition', 'org.apache.kafka.coordinator'].map(
+    (name) => `-Dorg.slf4j.simpleLogger.log.${name}=info`,
+  ),
+];
+
 function spawnNode(classpath: string, node: NodeSpec): ChildProcess {
   const out = openSync(node.logFile, 'a');
   const child = spawn(
@@ -69,7 +82,7 @@ function spawnNode(classpath: string, node: NodeSpec): ChildProcess {
       '-Xms128m',
       '-Xmx512m',
       '-XX:+UseG1GC',
-      '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+      ...LOG_FLAGS,
       '-cp',
       classpath,
       'kafka.Kafka',

@@ -1,0 +1,97 @@
+/** One partition's offset to commit: the next offset to read, as kafkajs takes it. */
+export interface PartitionOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+const keyOf = (topic: string, partition: number) => `${topic}\0${partition}`;
+
+function split(key: string): { topic: string; partition: number } {
+  const [topic = '', partition = '0'] = key.split('\0');
+  return { topic, partition: Number(partition) };
+}
+
+/**
+ * The offsets whose rows are written but whose commit the broker has not confirmed, and how long
+ * commits have made no progress. A commit counts only once kafkajs reports it (its
+ * COMMIT_OFFSETS event): kafkajs drops a commit silently while its runner restarts, and after a
+ * coordinator move it can keep sending commits to the old coordinator for good (issue 13), so
+ * the batch consumer rebuilds its kafkajs consumer when `stalledFor` grows too long.
+ */
+export class CommitTracker {
+  /** Highest written offset per partition, not yet confirmed committed. */
+  private readonly unconfirmed = new Map<string, bigint>();
+  /** Next offset the broker confirmed per partition: nothing below it is committed again. */
+  private readonly floor = new Map<string, bigint>();
+  /** Since when offsets have waited without a confirmation (undefined: nothing waits). */
+  private waitingSince: number | undefined;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get size(): number {
+    return this.unconfirmed.size;
+  }
+
+  /** Records a written batch's highest offset per `topic\0partition` key. */
+  add(highest: ReadonlyMap<string, bigint>): void {
+    for (const [key, offset] of highest) {
+      // A batch read again after a consumer rebuild is below what is committed already.
+      if (offset < (this.floor.get(key) ?? 0n) || offset <= (this.unconfirmed.get(key) ?? -1n)) continue;
+      this.unconfirmed.set(key, offset);
+    }
+    if (this.unconfirmed.size > 0) this.waitingSince ??= this.now();
+  }
+
+  /** The offsets to commit now (next offset to read per partition). */
+  pending(): PartitionOffset[] {
+    return [...this.unconfirmed].map(([key, offset]) => ({
+      ...split(key),
+      offset: (offset + 1n).toString(),
+    }));
+  }
+
+  /** kafkajs' COMMIT_OFFSETS payload: these offsets are committed. */
+  confirmed(topics: { topic: string; partitions: { partition: number; offset: unknown }[] }[]): void {
+    for (const { topic, partitions } of topics) {
+      for (const { partition, offset } of partitions) {
+        const key = keyOf(topic, partition);
+        // kafkajs reports the offset as a Long; its decimal text is exact.
+        const next = BigInt(String(offset));
+        if (next > (this.floor.get(key) ?? 0n)) this.floor.set(key, next);
+        const pending = this.unconfirmed.get(key);
+        if (pending !== undefined && next > pending) this.unconfirmed.delete(key);
+      }
+    }
+    this.waitingSince = this.unconfirmed.size > 0 ? this.now() : undefined;
+  }
+
+  /**
+   * After a rebalance, offsets of partitions this member no longer owns are dropped: the new
+   * owner re-reads from the last commit, and the rows already written collapse with the
+   * redelivered ones (ReplacingMergeTree + FINAL). A new generation (or a new member) gets a
+   * full stall period before its commits count as stalled.
+   */
+  reassigned(assignment: Record<string, number[]>): void {
+    for (const map of [this.unconfirmed, this.floor]) {
+      for (const key of [...map.keys()]) {
+        const { topic, partition } = split(key);
+        if (!(assignment[topic] ?? []).includes(partition)) map.delete(key);
+      }
+    }
+    this.restartClock();
+  }
+
+  /**
+   * Restarts the stall clock: no commit could be attempted meanwhile (a write kept failing) or
+   * a new member just joined.
+   */
+  restartClock(): void {
+    this.waitingSince = this.unconfirmed.size > 0 ? this.now() : undefined;
+  }
+
+  /** Milliseconds the oldest unconfirmed offsets have waited without any confirmation (0: none wait). */
+  stalledFor(): number {
+    return this.waitingSince === undefined ? 0 : this.now() - this.waitingSince;
+  }
+}

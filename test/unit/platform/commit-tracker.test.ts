@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { CommitTracker } from '../../../src/platform/kafka/commit-tracker.js';
+
+const at = (entries: [string, number, number][]) =>
+  new Map(entries.map(([topic, partition, offset]) => [`${topic}\0${partition}`, BigInt(offset)]));
+
+function tracker() {
+  let now = 1_000;
+  const t = new CommitTracker(() => now);
+  return { t, advance: (ms: number) => (now += ms) };
+}
+
+describe('CommitTracker', () => {
+  it('commits the next offset after the highest written one, per partition', () => {
+    const { t } = tracker();
+    t.add(
+      at([
+        ['p', 0, 9],
+        ['p', 1, 4],
+      ]),
+    );
+    t.add(at([['p', 0, 19]]));
+    t.add(at([['p', 0, 12]]));
+    expect(t.pending()).toEqual([
+      { topic: 'p', partition: 0, offset: '20' },
+      { topic: 'p', partition: 1, offset: '5' },
+    ]);
+  });
+
+  it('forgets a partition only once the broker confirmed an offset past its highest write', () => {
+    const { t } = tracker();
+    t.add(
+      at([
+        ['p', 0, 19],
+        ['p', 1, 4],
+      ]),
+    );
+    t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '15' }] }]);
+    expect(t.size).toBe(2);
+    t.confirmed([
+      {
+        topic: 'p',
+        partitions: [
+          { partition: 0, offset: '20' },
+          { partition: 1, offset: '5' },
+        ],
+      },
+    ]);
+    expect(t.size).toBe(0);
+    expect(t.pending()).toEqual([]);
+  });
+
+  it('never commits an offset below one already confirmed (a batch read again after a rebuild)', () => {
+    const { t } = tracker();
+    t.add(at([['p', 0, 99]]));
+    t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '100' }] }]);
+    t.add(at([['p', 0, 49]]));
+    expect(t.size, 'offset 49 is below the committed 100').toBe(0);
+    t.add(at([['p', 0, 100]]));
+    expect(t.pending()).toEqual([{ topic: 'p', partition: 0, offset: '101' }]);
+  });
+
+  it('drops the offsets and floors of partitions a rebalance took away', () => {
+    const { t } = tracker();
+    t.add(
+      at([
+        ['p', 0, 9],
+        ['p', 1, 9],
+        ['l', 0, 3],
+      ]),
+    );
+    t.confirmed([{ topic: 'p', partitions: [{ partition: 1, offset: '5' }] }]);
+    t.reassigned({ p: [0] });
+    expect(t.pending()).toEqual([{ topic: 'p', partition: 0, offset: '10' }]);
+    // Partition 1 came back: its old floor is gone, so a low offset counts again.
+    t.reassigned({ p: [0, 1] });
+    t.add(at([['p', 1, 2]]));
+    expect(t.pending()).toContainEqual({ topic: 'p', partition: 1, offset: '3' });
+  });
+
+  it('measures a stall from the oldest unconfirmed write, restarted by any confirmation, a rejoin and a paused commit', () => {
+    const { t, advance } = tracker();
+    expect(t.stalledFor()).toBe(0);
+    t.add(at([['p', 0, 9]]));
+    advance(10_000);
+    t.add(at([['p', 0, 19]]));
+    advance(5_000);
+    expect(t.stalledFor(), 'from the first unconfirmed write').toBe(15_000);
+    t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '10' }] }]);
+    expect(t.stalledFor(), 'a partial confirmation is progress').toBe(0);
+    advance(7_000);
+    t.restartClock();
+    expect(t.stalledFor()).toBe(0);
+    advance(3_000);
+    expect(t.stalledFor()).toBe(3_000);
+    t.reassigned({ p: [0] });
+    expect(t.stalledFor(), 'a new generation gets a full period').toBe(0);
+    advance(2_000);
+    t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '20' }] }]);
+    advance(60_000);
+    expect(t.stalledFor(), 'nothing waits').toBe(0);
+  });
+
+  it('keeps 64-bit offsets exact', () => {
+    const { t } = tracker();
+    t.add(at([['p', 0, 0]]));
+    t.add(new Map([['p\u00000', 9_007_199_254_740_993n]]));
+    expect(t.pending()).toEqual([{ topic: 'p', partition: 0, offset: '9007199254740994' }]);
+  });
+});
