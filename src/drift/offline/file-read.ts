@@ -12,7 +12,7 @@ import { openDatabase, type Database } from '../../platform/clickhouse/index.js'
 import { loadConfig } from '../../platform/config/index.js';
 import { ModelwatchError } from '../../platform/errors.js';
 import type { ColumnRole, RawColumn } from '../engine/types.js';
-import { definedParams, parseNative } from '../store/native.js';
+import { execNative, parseNative } from '../store/native.js';
 import {
   columnsQuery,
   NUMERIC_TYPE,
@@ -208,15 +208,12 @@ async function run(
     ? watch(engine, queryId, (await stat(file)).size, options.progress)
     : () => undefined;
   try {
-    const result = await engine.client.exec({
-      query: `${query}\nFORMAT Native`,
-      query_params: definedParams(params),
-      query_id: queryId,
-      clickhouse_settings: { ...READ_SETTINGS, max_memory_usage: String(limit) },
-    });
-    const chunks: Buffer[] = [];
-    for await (const chunk of result.stream) chunks.push(chunk as Buffer);
-    return parseNative(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    return parseNative(
+      await execNative(engine, query, params, {
+        queryId,
+        settings: { ...READ_SETTINGS, max_memory_usage: String(limit) },
+      }),
+    );
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === String(MEMORY_LIMIT_EXCEEDED) || code === MEMORY_LIMIT_EXCEEDED) {
