@@ -170,19 +170,42 @@ export async function execNative(
     for await (const chunk of result.stream) chunks.push(chunk as Buffer);
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   }
-  const file = path.join(await spoolDir(), `modelwatch-native-${process.pid}-${randomUUID()}.bin`);
+  const file = await writeNativeFile(db, query, params, options);
   try {
-    await db.client.command({
-      ...base,
-      query: `INSERT INTO FUNCTION file(${quoted(file)}, 'Native') ${query}`,
-    });
-    return await readWhole(file);
+    return await readNativeFile(file);
   } finally {
     await rm(file, { force: true });
   }
 }
 
-function quoted(text: string): string {
+/**
+ * Embedded engine only: writes the result of a SELECT (without FORMAT) to a new Native file in
+ * memory and returns its path; the caller removes it. Another statement can read the same file
+ * (`file(path, 'Native')`), so one result can reach both JavaScript and a table.
+ */
+export async function writeNativeFile(
+  db: Database,
+  query: string,
+  params: Record<string, unknown>,
+  options: NativeOptions = {},
+): Promise<string> {
+  const file = path.join(await spoolDir(), `modelwatch-native-${process.pid}-${randomUUID()}.bin`);
+  try {
+    await db.client.command({
+      query: `INSERT INTO FUNCTION file(${sqlString(file)}, 'Native') ${query}`,
+      query_params: definedParams(params),
+      query_id: options.queryId,
+      clickhouse_settings: options.settings,
+    });
+  } catch (err) {
+    await rm(file, { force: true });
+    throw err;
+  }
+  return file;
+}
+
+/** A ClickHouse string literal. */
+export function sqlString(text: string): string {
   return `'${text.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 }
 
@@ -201,7 +224,7 @@ function spoolDir(): Promise<string> {
  * The whole file in one Buffer (`readFile` stops at 2 GiB; a reference of many columns can be
  * larger). A statement that wrote no row may leave no file: that is an empty result.
  */
-async function readWhole(file: string): Promise<Buffer> {
+export async function readNativeFile(file: string): Promise<Buffer> {
   let handle;
   try {
     handle = await open(file, 'r');
