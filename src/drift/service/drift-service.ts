@@ -17,12 +17,10 @@ import type {
   ValueType,
 } from '../engine/types.js';
 import type { Bucket } from '../../platform/time/index.js';
+import { sampleRange, type RangeColumns } from '../store/range-sample.js';
 import {
-  copyRawColumnsFromRange,
   countPredictions,
   currentRevision,
-  readRawColumns,
-  rangeFeatureNames,
   readReference,
   writeRawColumns,
   writeSummary,
@@ -168,10 +166,16 @@ export class DriftService {
           `body.from/body.to: model '${key.modelId}' version '${key.version}' has no predictions in [${new Date(input.from).toISOString()}, ${new Date(input.to).toISOString()})`,
         );
       }
-      await this.checkRangeColumns(key, input.from, input.to);
-      await copyRawColumnsFromRange(this.deps.db, key, revision, input.from, input.to);
+      const raw = await sampleRange(this.deps.db, {
+        key,
+        revision,
+        from: input.from,
+        to: input.to,
+        maxNameLength: this.limits.maxColumnNameLength,
+        check: (found) => this.checkRangeColumns(found),
+      });
       const info: ReferenceInfo = { ...base, source: 'range', from: input.from, to: input.to, rows };
-      reference = referenceFromRaw(info, await readRawColumns(this.deps.db, key, revision));
+      reference = referenceFromRaw(info, raw);
     }
     // The summary rows commit the revision: readers look for it there.
     await writeSummary(this.deps.db, reference, setBy);
@@ -191,9 +195,8 @@ export class DriftService {
   }
 
   /** Stored traffic obeys the same column limits as uploaded rows (older data may not). */
-  private async checkRangeColumns(key: VersionKey, from: number, to: number): Promise<void> {
+  private checkRangeColumns(found: RangeColumns): void {
     const { maxReferenceColumns, maxColumnNameLength } = this.limits;
-    const found = await rangeFeatureNames(this.deps.db, key, from, to, maxColumnNameLength);
     if (found.longName !== undefined) {
       throw new DriftError(
         'BAD_INPUT',

@@ -4,6 +4,12 @@
  * becomes a Float64Array with one copy; RowBinary and JSON cost a call per element on the
  * engine's side (measured 5-10x slower for 100 × 1M values).
  */
+import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ClickHouseSettings } from '@clickhouse/client';
 import type { Database } from '../../platform/clickhouse/index.js';
 
 export type NativeValue = number | string | Float64Array | string[] | number[];
@@ -127,14 +133,119 @@ export async function queryNative(
   query: string,
   params: Record<string, unknown>,
 ): Promise<Record<string, NativeValue>[]> {
-  const result = await db.client.exec({
-    query: `${query}\nFORMAT Native`,
+  return parseNative(await execNative(db, query, params));
+}
+
+export interface NativeOptions {
+  /** Settings for this statement. @default none */
+  settings?: ClickHouseSettings | undefined;
+  /** The statement's id (to follow its progress in `system.processes`). @default a random id */
+  queryId?: string | undefined;
+}
+
+/**
+ * The Native bytes of a SELECT (without FORMAT).
+ *
+ * On the embedded engine the result is written to a file in memory (`/dev/shm` where there is one)
+ * and read back, instead of being handed over as the query's result: measured on 20 columns ×
+ * 1M sorted values (160 MB), 1.80 against 2.10 CPU s for the whole read, the difference being the
+ * result hand-over (the engine grows and copies its result buffer, then chdb copies it again into
+ * a JavaScript Buffer; the page faults of those fresh buffers are most of it). A server's result
+ * streams as usual.
+ */
+export async function execNative(
+  db: Database,
+  query: string,
+  params: Record<string, unknown>,
+  options: NativeOptions = {},
+): Promise<Buffer> {
+  const base = {
     query_params: definedParams(params),
-  });
-  const chunks: Buffer[] = [];
-  for await (const chunk of result.stream) chunks.push(chunk as Buffer);
-  // The embedded engine hands over its whole result as one chunk: no need to copy it again.
-  return parseNative(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    query_id: options.queryId,
+    clickhouse_settings: options.settings,
+  };
+  if (!db.embedded) {
+    const result = await db.client.exec({ ...base, query: `${query}\nFORMAT Native` });
+    const chunks: Buffer[] = [];
+    for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+  const file = await writeNativeFile(db, query, params, options);
+  try {
+    return await readNativeFile(file);
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/**
+ * Embedded engine only: writes the result of a SELECT (without FORMAT) to a new Native file in
+ * memory and returns its path; the caller removes it. Another statement can read the same file
+ * (`file(path, 'Native')`), so one result can reach both JavaScript and a table.
+ */
+export async function writeNativeFile(
+  db: Database,
+  query: string,
+  params: Record<string, unknown>,
+  options: NativeOptions = {},
+): Promise<string> {
+  const file = path.join(await spoolDir(), `modelwatch-native-${process.pid}-${randomUUID()}.bin`);
+  try {
+    await db.client.command({
+      query: `INSERT INTO FUNCTION file(${sqlString(file)}, 'Native') ${query}`,
+      query_params: definedParams(params),
+      query_id: options.queryId,
+      clickhouse_settings: options.settings,
+    });
+  } catch (err) {
+    await rm(file, { force: true });
+    throw err;
+  }
+  return file;
+}
+
+/** A ClickHouse string literal. */
+export function sqlString(text: string): string {
+  return `'${text.replace(/[\\']/g, (c) => `\\${c}`)}'`;
+}
+
+let spool: Promise<string> | undefined;
+
+/** Memory-backed `/dev/shm` when this system has a writable one, else the temporary directory. */
+function spoolDir(): Promise<string> {
+  spool ??= access('/dev/shm', constants.W_OK).then(
+    () => '/dev/shm',
+    () => tmpdir(),
+  );
+  return spool;
+}
+
+/**
+ * The whole file in one Buffer (`readFile` stops at 2 GiB; a reference of many columns can be
+ * larger). A statement that wrote no row may leave no file: that is an empty result.
+ */
+export async function readNativeFile(file: string): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw err;
+  }
+  try {
+    const { size } = await handle.stat();
+    // A fresh allocation (not the pool) starts 8-byte aligned, so aligned floats stay views.
+    const buf = Buffer.allocUnsafeSlow(size);
+    let offset = 0;
+    while (offset < size) {
+      const { bytesRead } = await handle.read(buf, offset, Math.min(size - offset, 1 << 30), offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+    }
+    return offset === size ? buf : buf.subarray(0, offset);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Query parameters without the undefined ones (an optional filter that is not used). */

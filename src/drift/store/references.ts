@@ -161,7 +161,7 @@ export async function copyRawColumnsFromRange(
  * queries join every prediction of the range with the labels (~0.5 s for 1M predictions even when
  * there are none), so a model that has never had a label skips them.
  */
-async function mayHaveLabels(db: Database, key: VersionKey): Promise<boolean> {
+export async function mayHaveLabels(db: Database, key: VersionKey): Promise<boolean> {
   const result = await db.client.query({
     query: `SELECT count() AS n FROM (SELECT 1 FROM labels WHERE model_id IN ('', {model:String}) LIMIT 1)`,
     query_params: keyParams(key),
