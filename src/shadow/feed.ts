@@ -35,34 +35,49 @@ async function rows<T>(db: Database, query: string, params: Record<string, unkno
   return result.json<T>();
 }
 
+/** Sleeps `ms`, or until `wake` is called. */
+function pause(ms: number): { done: Promise<void>; wake: () => void } {
+  let wake: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  return { done, wake };
+}
+
+/** How long `stop` waits for a challenger stuck in a batch before leaving it behind. */
+const STOP_WAIT_MS = 5_000;
+
+interface Worker {
+  challenger: ModelVersionRecord;
+  stopping: boolean;
+  degraded: boolean;
+  wake: () => void;
+  loop: Promise<void>;
+}
+
 /**
  * Scores stored predictions: each challenger keeps a cursor on `predictions.ingested_at`, reads
  * the committed rows past it (below the insert watermark, feed-sql.ts) in batches, stores their
  * shadow rows, then moves its cursor (`shadow_progress`). A crash between the two rescores a
- * batch, which `shadow_scores` collapses. The collectors never wait for it.
+ * batch, which `shadow_scores` collapses. Each challenger runs on its own, so a hanging one holds
+ * back only itself; the collectors never wait for any.
  */
 export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
   const maxRows = deps.maxRows ?? 20_000;
   const idleMs = deps.idleMs ?? 1_000;
-  const refreshMs = deps.refreshMs ?? 5_000;
   const progress = new ShadowProgress(deps.db);
-  let challengers: ModelVersionRecord[] = [];
-  let refreshedAt = 0;
-  let degraded = false;
-  let stopping = false;
-  let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  const workers = new Map<string, Worker>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = true;
 
-  async function refresh(): Promise<void> {
-    challengers = await deps.registry.challengers();
-    refreshedAt = Date.now();
-    // A version moved out of `shadow` (or replaced) gives its session back.
-    await deps.scorer.retain(challengers);
-    wake?.();
-  }
-
-  /** One batch of one challenger; true when it was full (more may be waiting). */
-  async function step(c: ModelVersionRecord, hi: number): Promise<boolean> {
+  /** One batch; true when it was cut (more is waiting). */
+  async function step(c: ModelVersionRecord): Promise<boolean> {
+    const [mark] = await rows<{ now: number; oldest: number | null }>(deps.db, WATERMARK_SQL);
+    const hi = safeMark(Number(mark?.now), mark?.oldest === null ? null : Number(mark?.oldest));
     const lo = await progress.cursor(c);
     if (lo >= hi) return false;
     const range = { model: c.model_id, version: c.model_version, lo, hi };
@@ -87,59 +102,87 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
     return end < hi;
   }
 
-  async function pass(): Promise<boolean> {
-    if (Date.now() - refreshedAt >= refreshMs) await refresh();
-    if (challengers.length === 0) return false;
-    const [mark] = await rows<{ now: number; oldest: number | null }>(deps.db, WATERMARK_SQL);
-    const hi = safeMark(Number(mark?.now), mark?.oldest === null ? null : Number(mark?.oldest));
-    let more = false;
-    for (const c of challengers) {
-      if (stopping) break;
-      if (await step(c, hi)) more = true;
-    }
-    return more;
-  }
-
-  async function run(): Promise<void> {
+  async function run(w: Worker): Promise<void> {
     let backoff = idleMs;
-    while (!stopping) {
+    while (!w.stopping) {
       let more = false;
       try {
-        more = await pass();
-        degraded = false;
+        more = await step(w.challenger);
+        w.degraded = false;
         backoff = idleMs;
       } catch (err) {
-        degraded = true;
-        deps.logger.warn({ err: errorMessage(err) }, 'shadow scoring pass failed; retrying');
+        w.degraded = true;
+        deps.logger.warn(
+          { model: w.challenger.model_id, version: w.challenger.model_version, err: errorMessage(err) },
+          'shadow scoring failed; retrying',
+        );
         backoff = Math.min(backoff * 2, 10_000);
       }
-      if (!more && !stopping)
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, degraded ? backoff : idleMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      wake = undefined;
+      if (more || w.stopping) continue;
+      const p = pause(w.degraded ? backoff : idleMs);
+      w.wake = p.wake;
+      await p.done;
     }
   }
+
+  function startWorker(c: ModelVersionRecord): void {
+    const w: Worker = {
+      challenger: c,
+      stopping: false,
+      degraded: false,
+      wake: () => undefined,
+      loop: Promise.resolve(),
+    };
+    w.loop = run(w);
+    workers.set(workerKey(c), w);
+  }
+
+  function stopWorker(key: string, w: Worker): void {
+    w.stopping = true;
+    w.wake();
+    workers.delete(key);
+  }
+
+  async function refresh(): Promise<void> {
+    const challengers = await deps.registry.challengers();
+    // A version moved out of `shadow` (or replaced) gives its session back.
+    await deps.scorer.retain(challengers);
+    if (stopped) return;
+    const keep = new Set(challengers.map(workerKey));
+    for (const [key, w] of workers) if (!keep.has(key)) stopWorker(key, w);
+    for (const c of challengers) {
+      const w = workers.get(workerKey(c));
+      if (w) w.wake();
+      else startWorker(c);
+    }
+  }
+
+  const refreshQuietly = () =>
+    refresh().catch((err: unknown) =>
+      deps.logger.warn({ err: errorMessage(err) }, 'reading the challengers failed; keeping the last list'),
+    );
 
   return {
     get degraded() {
-      return degraded;
+      return [...workers.values()].some((w) => w.degraded);
     },
     refresh,
     async start() {
-      stopping = false;
-      loop ??= run();
-      await Promise.resolve();
+      stopped = false;
+      await refreshQuietly();
+      timer ??= setInterval(() => void refreshQuietly(), deps.refreshMs ?? 5_000);
     },
     async stop() {
-      stopping = true;
-      wake?.();
-      await loop;
-      loop = undefined;
+      stopped = true;
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      const loops = [...workers.values()].map((w) => w.loop);
+      for (const [key, w] of workers) stopWorker(key, w);
+      const { done, wake } = pause(STOP_WAIT_MS);
+      await Promise.race([Promise.allSettled(loops), done]);
+      wake();
     },
   };
 }
+
+const workerKey = (c: ModelVersionRecord) => `${c.model_id}\0${c.model_version}\0${c.artifact_sha256}`;
