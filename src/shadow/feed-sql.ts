@@ -1,9 +1,8 @@
 /**
  * The stored-rows feed's queries. Predictions are read back from `predictions` (already checked
  * and split into `features_num` / `features_str` by the collectors), a challenger's columns
- * computed by the engine, and returned as one row per batch: the shadow rows' leading fields
- * pre-rendered as JSON, the feature matrix as hex Float32, one refusal digit per row. JavaScript
- * then never parses an event.
+ * computed by the engine, and returned as TabSeparated text whose leading fields become the
+ * shadow rows as they are, with the features as hex Float32. JavaScript never parses an event.
  */
 import type { FeatureSpec } from '../inference/index.js';
 
@@ -45,42 +44,48 @@ export function batchEnd(groups: readonly { at: number; n: number }[], hi: numbe
   return groups.length >= 10_000 ? (groups.at(-1) as { at: number }).at : hi;
 }
 
-// Per graph column: its float value (category index for encoded strings; NaN when absent) and
-// its refusal code, 0 ok, 1 missing, 2 wrong type (a number sent as a string or the reverse;
-// booleans are stored as the strings 'true'/'false').
-const VALUE = `if(empty(cats),
-      if(mapContains(features_num, k), features_num[k], nan),
-      if(mapContains(features_str, k), indexOf(cats, features_str[k]) - 1, nan))`;
-const CODE = `if(empty(cats),
-      multiIf(mapContains(features_num, k), 0, mapContains(features_str, k), 2, 1),
-      multiIf(mapContains(features_str, k), 0, mapContains(features_num, k), 2, 1))`;
+/** A ClickHouse string literal: only `\\` and `'` can end it early; NUL is spelled out. */
+export function sqlString(text: string): string {
+  return `'${text.replace(/[\\'\0]/g, (c) => (c === '\0' ? '\\0' : `\\${c}`))}'`;
+}
 
-/** One row for the whole batch; parameters from `batchParams`. */
-export const BATCH_SQL = `SELECT length(r) AS n,
-    base64Encode(arrayStringConcat(arrayMap(t -> t.1, r), '\\n')) AS head,
-    arrayStringConcat(arrayMap(t -> t.2, r)) AS x,
-    arrayStringConcat(arrayMap(t -> toString(t.3), r)) AS bad
-  FROM (SELECT groupArray((
-      formatRowNoNewline('JSONEachRow', {model:String} AS model_id, {version:String} AS challenger_version,
-        prediction_id, timestamp, model_version AS production_version, prediction AS production_prediction,
-        score AS production_score),
-      arrayStringConcat(arrayMap((k, cats) -> hex(toFloat32(${VALUE})), {names:Array(String)}, {cats:Array(Array(String))})),
-      arrayFirst(c -> c != 0, arrayMap((k, cats) -> ${CODE}, {names:Array(String)}, {cats:Array(Array(String))}))
-    )) AS r
-    FROM predictions WHERE ${RANGE})`;
+// Per graph column, written out (no lambda, which would copy both maps once per column per
+// row): its float value (category index for encoded strings; NaN when absent) and its refusal
+// code, 1 missing, 2 wrong type (a number sent as a string or the reverse; booleans are stored
+// as the strings 'true'/'false'), the first refused column deciding.
+function column(c: FeatureSpec): { value: string; missing: string; wrong: string } {
+  const k = sqlString(c.name);
+  const [own, other] =
+    c.categories === undefined ? ['features_num', 'features_str'] : ['features_str', 'features_num'];
+  const present = `mapContains(${own}, ${k})`;
+  const value =
+    c.categories === undefined
+      ? `if(${present}, ${own}[${k}], nan)`
+      : `if(${present}, indexOf([${c.categories.map(sqlString).join(', ')}], ${own}[${k}]) - 1, nan)`;
+  return { value, missing: `NOT ${present} AND NOT mapContains(${other}, ${k})`, wrong: `NOT ${present}` };
+}
+
+/**
+ * The batch as TabSeparated text, read as text (never parsed): per prediction the shadow row's
+ * leading fields in table order, then `x` (hex Float32 features, fixed width) and `bad` (one
+ * digit: 0 ok, 1 missing, 2 wrong type) last, at fixed offsets from the line's end
+ * (stored-batch.ts). Range parameters as `RangeParams`.
+ */
+export function batchQuery(columns: readonly FeatureSpec[]): string {
+  const parts = columns.map(column);
+  const x =
+    parts.length === 0 ? "''" : `concat(${parts.map((p) => `hex(toFloat32(${p.value}))`).join(', ')})`;
+  const codes = parts.flatMap((p) => [p.missing, '1', p.wrong, '2']);
+  const bad = codes.length === 0 ? '0' : `multiIf(${codes.join(', ')}, 0)`;
+  return `SELECT {model:String} AS model_id, {version:String} AS challenger_version, prediction_id,
+    timestamp, model_version AS production_version, prediction AS production_prediction,
+    score AS production_score, ${x} AS x, toUInt8(${bad}) AS bad
+  FROM predictions WHERE ${RANGE}`;
+}
 
 export interface RangeParams {
   model: string;
   version: string;
   lo: number;
   hi: number;
-}
-
-/** The batch query's parameters for a challenger's graph columns (a category list or none). */
-export function batchParams(range: RangeParams, columns: readonly FeatureSpec[]): Record<string, unknown> {
-  return {
-    ...range,
-    names: columns.map((c) => c.name),
-    cats: columns.map((c) => (c.categories === undefined ? [] : [...c.categories])),
-  };
 }

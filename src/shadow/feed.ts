@@ -2,11 +2,11 @@ import type { ModelRegistry, ModelVersionRecord } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { errorMessage } from '../platform/errors.js';
 import type { Logger } from '../platform/observability/index.js';
-import { BATCH_SQL, batchEnd, batchParams, GROUPS_SQL, safeMark, WATERMARK_SQL } from './feed-sql.js';
+import { batchEnd, batchQuery, GROUPS_SQL, safeMark, WATERMARK_SQL } from './feed-sql.js';
 import { ShadowProgress } from './progress.js';
 import { SHADOW_SCORES_STRUCTURE } from './schema.js';
 import type { ShadowScorer } from './scorer.js';
-import { encodeShadowRows, readStoredBatch, type BatchRow } from './stored-batch.js';
+import { encodeShadowRows, readStoredBatch } from './stored-batch.js';
 
 export interface ShadowFeedDeps {
   db: Database;
@@ -91,12 +91,19 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
     }
     const end = batchEnd(groups, hi, maxRows);
     const columns = await deps.scorer.columns(c);
-    const [row] = await rows<BatchRow>(deps.db, BATCH_SQL, batchParams({ ...range, hi: end }, columns));
-    if (row && Number(row.n) > 0) {
-      const batch = readStoredBatch(row, columns.length);
+    const result = await deps.db.client.query({
+      query: batchQuery(columns),
+      query_params: { ...range, hi: end },
+      format: 'TabSeparated',
+    });
+    const batch = readStoredBatch(Buffer.from(await result.text()), columns.length);
+    if (batch.rows > 0) {
       const scored = await deps.scorer.scoreBatch(c, batch);
       const body = encodeShadowRows(batch, scored, Date.now());
-      await deps.db.insertJsonEachRow('shadow_scores', body, { structure: SHADOW_SCORES_STRUCTURE });
+      await deps.db.insertJsonEachRow('shadow_scores', body, {
+        structure: SHADOW_SCORES_STRUCTURE,
+        format: 'TabSeparated',
+      });
     }
     await progress.save(c, end);
     return end < hi;

@@ -1,20 +1,9 @@
 /**
  * A batch read back from `predictions` (feed-sql.ts) → the core's input, and the scored batch →
- * the `shadow_scores` insert body. The rows' leading fields arrive as JSON already rendered by
- * the engine; each shadow row is that text, cut before its closing brace, plus the challenger's
- * fields: no event is parsed and no object built per row.
+ * the `shadow_scores` insert body. The rows' leading fields arrive as TabSeparated text rendered by
+ * the engine; each shadow row is that text plus the challenger's fields: no event is parsed and
+ * no object built per row. Float32 bytes are little-endian, as on every platform chdb ships for.
  */
-
-/** The batch query's one row. */
-export interface BatchRow {
-  n: number;
-  /** base64 of the rows' leading JSON (`{"model_id":…,"production_score":…}`), joined by '\n'. */
-  head: string;
-  /** Hex of the row-major Float32 matrix, little-endian. */
-  x: string;
-  /** One digit per row: 0 ok, 1 missing, 2 wrong type. */
-  bad: string;
-}
 
 export interface StoredBatch {
   rows: number;
@@ -22,44 +11,75 @@ export interface StoredBatch {
   values: Float32Array;
   /** Rows refused before the core, with the core's reason. */
   refused: Map<number, string>;
-  /** The leading JSON of every row; row r spans `starts[r]` to `ends[r]` (its '}' excluded). */
+  /** The batch's text; row r's leading fields span `starts[r]` to `ends[r]`. */
   head: Buffer;
   starts: Uint32Array;
   ends: Uint32Array;
 }
 
-const REASONS: Record<string, string> = { '1': 'missing', '2': 'wrong_type' };
+const REASONS: Record<number, string> = { 0x31: 'missing', 0x32: 'wrong_type' };
 
-/** Decodes the batch row; throws when its parts disagree on the row count (never expected). */
-export function readStoredBatch(row: BatchRow, columns: number): StoredBatch {
-  const rows = Number(row.n);
-  const bytes = Buffer.from(row.x, 'hex');
-  if (bytes.length !== rows * columns * 4 || row.bad.length !== rows)
-    throw new Error(
-      `shadow batch of ${rows} rows has ${bytes.length} feature bytes and ${row.bad.length} codes`,
-    );
-  // A copy: the decoded Buffer may sit at an offset a Float32Array cannot start at.
+/** Hex digit values by character code; 255 for anything else. */
+const HEX = new Uint8Array(256).fill(255);
+for (let d = 0; d < 16; d++) {
+  HEX[d.toString(16).charCodeAt(0)] = d;
+  HEX[d.toString(16).toUpperCase().charCodeAt(0)] = d;
+}
+
+function invalid(row: number, what: string): Error {
+  return new Error(`shadow batch row ${row}: ${what}`);
+}
+
+/**
+ * Splits the batch query's TabSeparated text. Each line ends with `\t<8F hex>\t<d>`; what comes
+ * before is the row's leading fields, escaped as the engine reads them back. Throws naming the
+ * row when a line does not have that shape.
+ */
+export function readStoredBatch(text: Buffer, columns: number): StoredBatch {
+  const tail = 8 * columns + 3;
+  let rows = 0;
+  for (let at = text.indexOf(0x0a); at >= 0; at = text.indexOf(0x0a, at + 1)) rows++;
   const values = new Float32Array(rows * columns);
-  new Uint8Array(values.buffer).set(bytes);
+  const bytes = new Uint8Array(values.buffer);
   const refused = new Map<number, string>();
-  for (let r = 0; r < rows; r++) {
-    const reason = REASONS[row.bad[r] as string];
-    if (reason !== undefined) refused.set(r, reason);
-  }
-  const head = Buffer.from(row.head, 'base64');
   const starts = new Uint32Array(rows);
   const ends = new Uint32Array(rows);
-  let at = 0;
+  let start = 0;
   for (let r = 0; r < rows; r++) {
-    const newline = head.indexOf(0x0a, at);
-    const end = newline < 0 ? head.length : newline;
-    starts[r] = at;
-    // Without the closing '}', so the challenger's fields can follow.
-    ends[r] = end - 1;
-    at = end + 1;
+    const end = text.indexOf(0x0a, start);
+    const x = end - tail;
+    if (x <= start || text[x] !== 0x09 || text[end - 2] !== 0x09)
+      throw invalid(r, `the line does not end in ${columns} hex Float32 features and a code`);
+    for (let b = 0; b < 4 * columns; b++) {
+      const hi = HEX[text[x + 1 + 2 * b] as number] as number;
+      const lo = HEX[text[x + 2 + 2 * b] as number] as number;
+      if (hi === 255 || lo === 255) throw invalid(r, 'features are not hex');
+      bytes[r * 4 * columns + b] = (hi << 4) | lo;
+    }
+    const reason = REASONS[text[end - 1] as number];
+    if (reason !== undefined) refused.set(r, reason);
+    starts[r] = start;
+    ends[r] = x;
+    start = end + 1;
   }
-  if (rows > 0 && at !== head.length + 1) throw new Error(`shadow batch of ${rows} rows has more heads`);
-  return { rows, values, refused, head, starts, ends };
+  return { rows, values, refused, head: text, starts, ends };
+}
+
+/** TabSeparated escaping of a text field. */
+function tsv(text: string): string {
+  return text.replace(/[\\\t\n\r\0]/g, (c) => TSV_ESCAPES[c] as string);
+}
+const TSV_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\0': '\\0',
+};
+
+/** `YYYY-MM-DD hh:mm:ss.sss` (UTC), as the engine reads a DateTime64(3) from text. */
+function dateTimeText(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
 }
 
 /** The challenger's side of each row. */
@@ -72,15 +92,15 @@ export interface ScoredRows {
   failed: ReadonlyMap<number, string>;
 }
 
-/** JSONEachRow lines for `shadow_scores` (its column order does not matter to the parser). */
+/** TabSeparated lines for `shadow_scores`, in its column order (SHADOW_SCORES_STRUCTURE). */
 export function encodeShadowRows(batch: StoredBatch, scored: ScoredRows, scoredAt: number): Buffer {
-  const quoted = new Map<string, string>();
-  const quote = (text: string) => {
-    let q = quoted.get(text);
-    if (q === undefined) quoted.set(text, (q = JSON.stringify(text)));
-    return q;
+  const escaped = new Map<string, string>();
+  const field = (text: string) => {
+    let e = escaped.get(text);
+    if (e === undefined) escaped.set(text, (e = tsv(text)));
+    return e;
   };
-  const tail = `,"scored_at":${scoredAt}}\n`;
+  const tail = `\t${dateTimeText(scoredAt)}\n`;
   const parts: string[] = [];
   let size = 0;
   for (let r = 0; r < batch.rows; r++) {
@@ -88,8 +108,8 @@ export function encodeShadowRows(batch: StoredBatch, scored: ScoredRows, scoredA
     const score = scored.scores[r] as number;
     const fields =
       reason !== undefined
-        ? `,"label":"","score":null,"failed":true,"failure":${quote(reason)}${tail}`
-        : `,"label":${quote(scored.labels[r] ?? '')},"score":${Number.isFinite(score) ? score : 'null'},"failed":false,"failure":""${tail}`;
+        ? `\t\t\\N\ttrue\t${field(reason)}${tail}`
+        : `\t${field(scored.labels[r] ?? '')}\t${Number.isFinite(score) ? score : '\\N'}\tfalse\t${tail}`;
     parts.push(fields);
     size += (batch.ends[r] as number) - (batch.starts[r] as number) + Buffer.byteLength(fields);
   }

@@ -1,92 +1,78 @@
 import { describe, expect, it } from 'vitest';
-import { batchEnd, safeMark } from '../../../src/shadow/feed-sql.js';
-import { encodeShadowRows, readStoredBatch, type BatchRow } from '../../../src/shadow/stored-batch.js';
+import { batchEnd, batchQuery, safeMark, sqlString } from '../../../src/shadow/feed-sql.js';
+import { encodeShadowRows, readStoredBatch } from '../../../src/shadow/stored-batch.js';
 
+/** Leading fields as the engine writes them in TabSeparated (escaped). */
 const heads = [
-  '{"model_id":"m","prediction_id":"a\\"x","production_score":0.25}',
-  '{"model_id":"m","prediction_id":"é","production_score":null}',
-  '{"model_id":"m","prediction_id":"c","production_score":1}',
+  'm\t2\ta\\tx\t2026-01-01 00:00:00.000\t1\t1\t0.25',
+  'm\t2\té\t2026-01-01 00:00:01.000\t1\t0\t\\N',
 ];
 const hex = (values: number[]) => Buffer.from(Float32Array.from(values).buffer).toString('hex');
-const row = (over: Partial<BatchRow> = {}): BatchRow => ({
-  n: 3,
-  head: Buffer.from(heads.join('\n')).toString('base64'),
-  x: hex([1.5, 0, -2, 3, 1e39, Number.NaN]),
-  bad: '021',
-  ...over,
-});
+const line = (head: string, x: string, bad: number) => `${head}\t${x}\t${bad}\n`;
+/** The batch query's text for two features per row (the engine writes upper-case hex). */
+const text = () =>
+  Buffer.from(
+    line(heads[0]!, hex([1.5, 0]).toUpperCase(), 0) +
+      line(heads[1]!, hex([-2, 3]), 2) +
+      line(heads[1]!, hex([1e39, Number.NaN]), 1),
+  );
 
 describe('readStoredBatch', () => {
-  it('decodes the matrix, the refusal codes and each row’s head without its closing brace', () => {
-    const batch = readStoredBatch(row(), 2);
+  it('decodes the matrix, the refusal codes and each row’s leading fields', () => {
+    const batch = readStoredBatch(text(), 2);
     expect(batch.rows).toBe(3);
     expect([...batch.values]).toEqual([1.5, 0, -2, 3, Number.POSITIVE_INFINITY, Number.NaN]);
     expect([...batch.refused]).toEqual([
       [1, 'wrong_type'],
       [2, 'missing'],
     ]);
-    const text = (r: number) => batch.head.toString('utf8', batch.starts[r], batch.ends[r]);
-    expect([0, 1, 2].map(text)).toEqual(heads.map((h) => h.slice(0, -1)));
+    const head = (r: number) => batch.head.toString('utf8', batch.starts[r], batch.ends[r]);
+    expect([0, 1, 2].map(head)).toEqual([heads[0], heads[1], heads[1]]);
   });
 
-  it('refuses a batch whose parts disagree on the row count', () => {
-    expect(() => readStoredBatch(row({ bad: '02' }), 2)).toThrow(/3 rows/);
-    expect(() => readStoredBatch(row(), 3)).toThrow(/feature bytes/);
-    expect(() => readStoredBatch(row({ n: 2, bad: '02', x: hex([1, 2, 3, 4]) }), 2)).toThrow(/more heads/);
+  it('refuses a line without the features at its end, naming the row', () => {
+    expect(() => readStoredBatch(text(), 3)).toThrow(/row 0: the line does not end in 3 hex Float32/);
+    const bad = Buffer.from(line(heads[0]!, hex([1.5, 0]), 0) + line(heads[1]!, `${hex([1])}zzzzzzzz`, 0));
+    expect(() => readStoredBatch(bad, 2)).toThrow(/row 1: features are not hex/);
+    expect(() => readStoredBatch(Buffer.from('a\n'), 1)).toThrow(/row 0/);
   });
 
   it('reads an empty batch', () => {
-    expect(readStoredBatch({ n: 0, head: '', x: '', bad: '' }, 4).rows).toBe(0);
+    expect(readStoredBatch(Buffer.alloc(0), 4).rows).toBe(0);
   });
 });
 
 describe('encodeShadowRows', () => {
-  it('appends the challenger’s fields to each head: valid JSON lines', () => {
-    const batch = readStoredBatch(row(), 2);
+  it('appends the challenger’s fields to each row, escaped for TabSeparated', () => {
+    const batch = readStoredBatch(text(), 2);
     const body = encodeShadowRows(
       batch,
       {
-        labels: ['1', null, 'quo"te'],
+        labels: ['1', null, 'ta\tb\\n\nl'],
         scores: [0.75, Number.NaN, Number.POSITIVE_INFINITY],
         failed: new Map([[1, 'wrong_type']]),
       },
-      1_700_000_000_000,
+      Date.UTC(2026, 11, 2, 12, 0, 0, 5),
     );
-    const lines = body.toString('utf8').split('\n');
-    expect(lines.at(-1)).toBe('');
-    expect(lines.slice(0, -1).map((l) => JSON.parse(l) as unknown)).toEqual([
-      {
-        model_id: 'm',
-        prediction_id: 'a"x',
-        production_score: 0.25,
-        label: '1',
-        score: 0.75,
-        failed: false,
-        failure: '',
-        scored_at: 1_700_000_000_000,
-      },
-      {
-        model_id: 'm',
-        prediction_id: 'é',
-        production_score: null,
-        label: '',
-        score: null,
-        failed: true,
-        failure: 'wrong_type',
-        scored_at: 1_700_000_000_000,
-      },
+    expect(body.toString('utf8').split('\n')).toEqual([
+      `${heads[0]}\t1\t0.75\tfalse\t\t2026-12-02 12:00:00.005`,
+      `${heads[1]}\t\t\\N\ttrue\twrong_type\t2026-12-02 12:00:00.005`,
       // A non-finite score is stored as null; the row still counts as scored.
-      {
-        model_id: 'm',
-        prediction_id: 'c',
-        production_score: 1,
-        label: 'quo"te',
-        score: null,
-        failed: false,
-        failure: '',
-        scored_at: 1_700_000_000_000,
-      },
+      `${heads[1]}\tta\\tb\\\\n\\nl\t\\N\tfalse\t\t2026-12-02 12:00:00.005`,
+      '',
     ]);
+  });
+});
+
+describe('batchQuery', () => {
+  it('quotes feature names and categories as string literals', () => {
+    expect(sqlString("it's a \\ name\0")).toBe("'it\\'s a \\\\ name\\0'");
+    const sql = batchQuery([
+      { name: "o'brien", type: 'number' },
+      { name: 'region', type: 'string', categories: ['n\\e', "s'w"] },
+    ]);
+    expect(sql).toContain("mapContains(features_num, 'o\\'brien')");
+    expect(sql).toContain("indexOf(['n\\\\e', 's\\'w'], features_str['region'])");
   });
 });
 
