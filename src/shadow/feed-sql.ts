@@ -22,12 +22,14 @@ export function safeMark(now: number, oldest: number | null): number {
   return Math.min(now, oldest ?? now) - 2;
 }
 
-const RANGE = `model_id = {model:String} AND model_version != {version:String}
-    AND ingested_at > fromUnixTimestamp64Milli({lo:Int64}, 'UTC')
-    AND ingested_at <= fromUnixTimestamp64Milli({hi:Int64}, 'UTC')`;
+// Qualified: the batch query's output names (model_id among them) would otherwise shadow the
+// table's columns here.
+const RANGE = `p.model_id = {model:String} AND p.model_version != {version:String}
+    AND p.ingested_at > fromUnixTimestamp64Milli({lo:Int64}, 'UTC')
+    AND p.ingested_at <= fromUnixTimestamp64Milli({hi:Int64}, 'UTC')`;
 
 /** Rows per insert (`ingested_at` value) in the range, so a batch never splits one insert. */
-export const GROUPS_SQL = `SELECT toUnixTimestamp64Milli(ingested_at) AS at, count() AS n FROM predictions
+export const GROUPS_SQL = `SELECT toUnixTimestamp64Milli(ingested_at) AS at, count() AS n FROM predictions AS p
   WHERE ${RANGE} GROUP BY at ORDER BY at LIMIT 10000`;
 
 /**
@@ -80,7 +82,7 @@ export function batchQuery(columns: readonly FeatureSpec[]): string {
   return `SELECT {model:String} AS model_id, {version:String} AS challenger_version, prediction_id,
     timestamp, model_version AS production_version, prediction AS production_prediction,
     score AS production_score, ${x} AS x, toUInt8(${bad}) AS bad
-  FROM predictions WHERE ${RANGE}`;
+  FROM predictions AS p WHERE ${RANGE}`;
 }
 
 export interface RangeParams {
