@@ -93,8 +93,8 @@ describe('shadow scoring is off the collectors’ commit path', () => {
     // Challengers score stored rows: the hostile events go first, and the hanging challenger is
     // holding their batch during the whole measured ingest.
     await ingest(service, hostile);
-    await waitFor('the hanging challenger holds its first batch', async () =>
-      slowCalls.length > 0 ? true : undefined,
+    await waitFor('the hanging challenger holds its first batch', () =>
+      Promise.resolve(slowCalls.length > 0 ? true : undefined),
     );
     const withChallengers = await ingest(service, events(N, N));
     // The hanging challenger is still holding its first batch while the collectors are done.
