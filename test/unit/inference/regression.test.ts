@@ -118,7 +118,7 @@ describe('regression metadata and graph checks', () => {
         }),
       ).rejects.toMatchObject({
         code: 'GRAPH_MISMATCH',
-        message: expect.stringMatching(/no value output 'value'/),
+        message: expect.stringMatching(/no value output 'value'/) as string,
       });
       await expect(
         core.load('b', {
@@ -127,7 +127,7 @@ describe('regression metadata and graph checks', () => {
         }),
       ).rejects.toMatchObject({
         code: 'GRAPH_MISMATCH',
-        message: expect.stringMatching(/no value output 'y'/),
+        message: expect.stringMatching(/no value output 'y'/) as string,
       });
       await expect(
         core.load('c', {
@@ -136,7 +136,7 @@ describe('regression metadata and graph checks', () => {
         }),
       ).rejects.toMatchObject({
         code: 'GRAPH_MISMATCH',
-        message: expect.stringMatching(/no label output 'label'/),
+        message: expect.stringMatching(/no label output 'label'/) as string,
       });
     } finally {
       await core.close();
