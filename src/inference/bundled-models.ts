@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type BundledModel = 'california-logistic' | 'california-forest' | 'synthetic-logistic-10';
+export type BundledModel =
+  'california-logistic' | 'california-forest' | 'synthetic-logistic-10' | 'california-income-regression';
 
 // src/inference/ and dist/inference/ are both two levels below the package root.
 const DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../data/models');

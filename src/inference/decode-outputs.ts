@@ -14,14 +14,15 @@ export interface ScoreResult {
   readonly rows: number;
   /** Rows scored (rows − failures.length). */
   readonly scored: number;
-  /** The model's label per row, one of the metadata's classes; null where the row failed. */
+  /** The model's label per row, one of the metadata's classes; null where the row failed, and for a regression model. */
   readonly labels: (string | null)[];
   /**
    * Binary: the positive class's probability. Multiclass: the positive class's when the metadata
-   * names one, else the probability of the row's label. NaN where the row failed.
+   * names one, else the probability of the row's label. Regression: the predicted value. NaN
+   * where the row failed.
    */
   readonly scores: Float64Array;
-  /** Row-major `[rows, classes]`, columns in the metadata's class order; NaN where the row failed. */
+  /** Row-major `[rows, classes]`, columns in the metadata's class order; NaN where the row failed; empty for regression. */
   readonly probabilities: Float32Array | Float64Array;
   /** Rows not scored, in row order, one per row. */
   readonly failures: RowFailure[];
@@ -93,4 +94,25 @@ export function decodeOutputs(
       ? batch.failures
       : [...batch.failures, ...outputFailures].sort((a, b) => a.row - b.row);
   return { rows: total, scored: n - outputFailures.length, labels, scores, probabilities: probs, failures };
+}
+
+/** A regression model's value output for `batch`, in the caller's row order. */
+export function decodeValues(batch: EncodedBatch, total: number, value: Tensor | null): ScoreResult {
+  const n = batch.rows;
+  if (value !== null && value.size !== n) {
+    throw new InferenceError('GRAPH_MISMATCH', `value output has ${value.size} values for ${n} rows`);
+  }
+  const raw = (value?.data ?? new Float32Array(0)) as Float32Array | Float64Array;
+  const source = batch.source;
+  const scores = new Float64Array(total);
+  if (source !== null) scores.fill(NaN);
+  for (let i = 0; i < n; i++) scores[source === null ? i : (source[i] as number)] = raw[i] as number;
+  return {
+    rows: total,
+    scored: n,
+    labels: new Array<string | null>(total).fill(null),
+    scores,
+    probabilities: new Float32Array(0),
+    failures: batch.failures,
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * Checks that a loaded graph is one the core can score with the given metadata: one float input
- * `[N, F]` whose F is the number of declared graph columns, a label output `[N]` and a
- * probability output `[N, C]` with C the number of declared classes.
+ * `[N, F]` whose F is the number of declared graph columns, and a classifier's label output `[N]`
+ * and probability output `[N, C]` with C the number of declared classes, or a regression model's
+ * one value output `[N]` or `[N, 1]`.
  */
 import type { InferenceSession } from 'onnxruntime-node';
 import { InferenceError } from './errors.js';
@@ -12,14 +13,28 @@ type ValueMetadata = InferenceSession.ValueMetadata;
 export type LabelType = 'int64' | 'int32' | 'string';
 export type ProbabilityType = 'float32' | 'float64';
 
-/** The graph's names and types the scorer uses, once checked. */
-export interface GraphBinding {
+/** A classifier's names and types the scorer uses, once checked. */
+export interface ClassifierBinding {
   readonly input: string;
   readonly label: string;
   readonly labelType: LabelType;
   readonly probabilities: string;
   readonly probabilityType: ProbabilityType;
 }
+
+/** A regression model's: one float output, `[N]` or `[N, 1]`. */
+export interface RegressionBinding {
+  readonly input: string;
+  readonly value: string;
+  readonly valueType: ProbabilityType;
+  // Absent, so callers may read a classifier's fields off either kind.
+  readonly label?: undefined;
+  readonly labelType?: undefined;
+  readonly probabilities?: undefined;
+  readonly probabilityType?: undefined;
+}
+
+export type GraphBinding = ClassifierBinding | RegressionBinding;
 
 const LABEL_TYPES: readonly string[] = ['int64', 'int32', 'string'];
 const PROBABILITY_TYPES: readonly string[] = ['float32', 'float64'];
@@ -71,12 +86,25 @@ function findOutput(
   return output;
 }
 
+function bindValue(outputs: readonly ValueMetadata[], input: string, name: string): RegressionBinding {
+  const value = findOutput(outputs, name, 'value');
+  if (!PROBABILITY_TYPES.includes(value.type))
+    throw mismatch(`value output '${value.name}' is ${value.type}, expected float32 or float64`);
+  if (value.shape.length !== 1 && !(value.shape.length === 2 && value.shape[1] === 1)) {
+    throw mismatch(
+      `value output '${value.name}' has shape ${shapeText(value.shape)}, expected [N] or [N, 1]`,
+    );
+  }
+  return { input, value: value.name, valueType: value.type as ProbabilityType };
+}
+
 /** Throws `GRAPH_MISMATCH` naming the first difference. */
 export function bindGraph(
   session: Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>,
   metadata: ModelMetadata,
 ): GraphBinding {
   const input = checkInput(session.inputMetadata, metadata);
+  if (metadata.task === 'regression') return bindValue(session.outputMetadata, input, metadata.outputs.value);
   const label = findOutput(session.outputMetadata, metadata.outputs.label, 'label');
   if (!LABEL_TYPES.includes(label.type))
     throw mismatch(`label output '${label.name}' is ${label.type}, expected int64, int32 or string`);

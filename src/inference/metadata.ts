@@ -35,24 +35,38 @@ const metadataSchema = z
   .object({
     format_version: z.literal(1).optional(),
     name: name.optional(),
-    task: z.enum(['binary_classification', 'multiclass_classification']),
-    classes: z.array(name).min(2).max(MAX_CLASSES),
+    task: z.enum(['binary_classification', 'multiclass_classification', 'regression']),
+    /** Required for classifiers; a regression model has none. */
+    classes: z.array(name).min(2).max(MAX_CLASSES).optional(),
     positive_class: name.optional(),
     features: z.array(featureSchema).min(1).max(MAX_FEATURES),
     input: name.optional(),
     outputs: z
-      .object({ label: name.default('label'), probabilities: name.default('probabilities') })
+      .object({
+        label: name.default('label'),
+        probabilities: name.default('probabilities'),
+        /** A regression model's one output, `[N]` or `[N, 1]`. */
+        value: name.default('value'),
+      })
       .optional(),
   })
   .superRefine((m, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
       ctx.addIssue({ code: 'custom', path, message });
-    if (new Set(m.classes).size !== m.classes.length) issue(['classes'], 'classes must be unique');
-    if (m.task === 'binary_classification' && m.classes.length !== 2)
+    if (m.task === 'regression') {
+      if (m.classes !== undefined) issue(['classes'], 'a regression model has no classes');
+      if (m.positive_class !== undefined)
+        issue(['positive_class'], 'a regression model has no positive class');
+    } else if (m.classes === undefined && m.task !== undefined) {
+      issue(['classes'], 'required for a classification model');
+    }
+    const classes = m.classes ?? [];
+    if (new Set(classes).size !== classes.length) issue(['classes'], 'classes must be unique');
+    if (m.task === 'binary_classification' && classes.length !== 2)
       issue(['classes'], 'a binary model has exactly 2 classes');
     if (m.task === 'binary_classification' && m.positive_class === undefined)
       issue(['positive_class'], 'required for a binary model');
-    if (m.positive_class !== undefined && !m.classes.includes(m.positive_class)) {
+    if (m.positive_class !== undefined && m.task !== 'regression' && !classes.includes(m.positive_class)) {
       issue(['positive_class'], `'${m.positive_class}' is not one of classes`);
     }
     const seen = new Set<string>();
@@ -74,7 +88,8 @@ export interface FeatureSpec {
 
 export interface ModelMetadata {
   readonly name: string | null;
-  readonly task: 'binary_classification' | 'multiclass_classification';
+  readonly task: 'binary_classification' | 'multiclass_classification' | 'regression';
+  /** The declared classes; none for a regression model. */
   readonly classes: readonly string[];
   /** Required for binary models; a multiclass model may name one. */
   readonly positiveClass: string | null;
@@ -84,7 +99,7 @@ export interface ModelMetadata {
   readonly columns: readonly FeatureSpec[];
   /** The graph input's name; null means "the graph's only input". */
   readonly input: string | null;
-  readonly outputs: { readonly label: string; readonly probabilities: string };
+  readonly outputs: { readonly label: string; readonly probabilities: string; readonly value: string };
 }
 
 function isGraphColumn(f: { type: string; categories?: readonly string[] | undefined }): boolean {
@@ -115,12 +130,12 @@ export function parseMetadata(value: unknown, source: string): ModelMetadata {
   return {
     name: m.name ?? null,
     task: m.task,
-    classes: m.classes,
+    classes: m.classes ?? [],
     positiveClass: m.positive_class ?? null,
     features,
     columns: features.filter(isGraphColumn),
     input: m.input ?? null,
-    outputs: m.outputs ?? { label: 'label', probabilities: 'probabilities' },
+    outputs: m.outputs ?? { label: 'label', probabilities: 'probabilities', value: 'value' },
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
-import { decodeOutputs, type ScoreResult } from './decode-outputs.js';
+import { decodeOutputs, decodeValues, type ScoreResult } from './decode-outputs.js';
 import { labelIndexer } from './label-index.js';
 import { encodeMatrix, type FeatureMatrix } from './encode-matrix.js';
 import { rowEncoder, type EncodedBatch } from './encode-rows.js';
@@ -111,13 +111,14 @@ export class OnnxModel {
     const f = this.metadata.columns.length;
     const used = batch.rows * f;
     const data = batch.values.length === used ? batch.values : batch.values.slice(0, used);
-    const { input, label, probabilities } = this.binding;
+    const binding = this.binding;
+    const names = 'value' in binding ? [binding.value] : [binding.label, binding.probabilities];
     let outputs: ort.InferenceSession.OnnxValueMapType;
     try {
-      outputs = await this.session.run({ [input]: new ort.Tensor('float32', data, [batch.rows, f]) }, [
-        label,
-        probabilities,
-      ]);
+      outputs = await this.session.run(
+        { [binding.input]: new ort.Tensor('float32', data, [batch.rows, f]) },
+        names,
+      );
     } catch (cause) {
       throw new InferenceError(
         'RUN_FAILED',
@@ -125,13 +126,14 @@ export class OnnxModel {
         { cause },
       );
     }
+    if ('value' in binding) return decodeValues(batch, total, outputs[binding.value] as ort.Tensor);
     return decodeOutputs(
       this.metadata,
       this.indexLabels,
       batch,
       total,
-      outputs[label] as ort.Tensor,
-      outputs[probabilities] as ort.Tensor,
+      outputs[binding.label] as ort.Tensor,
+      outputs[binding.probabilities] as ort.Tensor,
     );
   }
 }

@@ -16,7 +16,7 @@ const registrationBody = {
   properties: {
     version: name,
     stage: { type: 'string', enum: [...STAGES] },
-    task: { type: 'string', enum: ['binary_classification', 'multiclass_classification'] },
+    task: { type: 'string', enum: ['binary_classification', 'multiclass_classification', 'regression'] },
     positive_class: {
       ...name,
       description: "binary: the class counted as positive; 'true'/'false' are stored as '1'/'0'",

@@ -15,7 +15,7 @@ import type { ModelRegistry, ModelVersionRecord, Stage } from './registry.js';
 export interface RegistrationBody {
   version: string;
   stage: Stage;
-  task: 'binary_classification' | 'multiclass_classification';
+  task: 'binary_classification' | 'multiclass_classification' | 'regression';
   positive_class?: string | undefined;
   /** Extension: the classes in the graph's probability column order; default the artifact's own metadata. */
   classes?: string[] | undefined;
@@ -66,9 +66,11 @@ function embeddedMetadata(bytes: Uint8Array): Partial<MetadataJson> {
 export function registrationMetadata(body: RegistrationBody, bytes: Uint8Array): MetadataJson {
   const own = embeddedMetadata(bytes);
   // No classes anywhere: the core refuses the metadata, after it refused corrupt bytes (named first).
+  // A regression model has no classes: any given are the core's to refuse, never defaulted.
+  const classes = body.task === 'regression' ? body.classes : (body.classes ?? own.classes ?? []);
   return {
     task: body.task,
-    classes: body.classes ?? own.classes ?? [],
+    ...(classes === undefined ? {} : { classes }),
     ...(body.positive_class === undefined ? {} : { positive_class: normalizeClass(body.positive_class) }),
     features: body.features,
     ...(own.input === undefined ? {} : { input: own.input }),

@@ -57,33 +57,38 @@ async function coreAlone(rows: number, batch: number): Promise<number> {
   return rates.sort((a, b) => a - b)[1] ?? 0;
 }
 
-async function stored(db: Database): Promise<number> {
+async function stored(db: Database, version = '2'): Promise<number> {
   const result = await db.client.query({
-    query: 'SELECT count() AS c FROM shadow_scores',
+    query: 'SELECT count() AS c FROM shadow_scores WHERE challenger_version = {version:String}',
+    query_params: { version },
     format: 'JSONEachRow',
   });
   const [row] = await result.json<{ c: string }>();
   return Number(row?.c ?? 0);
 }
 
+/** Registers the model as challenger `version`, through a service started for it. */
 async function register(
   config: Config,
   context: BenchContext,
   logger: Logger,
   brokers: string[],
+  version: string,
+  before?: (db: Database) => Promise<void>,
 ): Promise<void> {
   const service = await context.startService({ config, logger, brokers, port: 0 });
   await service.ready;
+  await before?.(service.db);
   const bytes = await readFile(bundledModelFile('synthetic-logistic-10'));
   const sidecar = await readFile(
     bundledModelFile('synthetic-logistic-10').replace(/\.onnx$/, '.json'),
     'utf8',
   );
   const sha = createHash('sha256').update(bytes).digest('hex');
-  await new ArtifactStore(service.db).put(MODEL, '2', sha, bytes.toString('base64'));
+  await new ArtifactStore(service.db).put(MODEL, version, sha, bytes.toString('base64'));
   await new ModelRegistry(service.db).register({
     modelId: MODEL,
-    version: '2',
+    version,
     task: 'binary_classification',
     positiveClass: '1',
     stage: 'shadow',
@@ -92,6 +97,45 @@ async function register(
     trainingDataSha256: '0'.repeat(64),
     featureSchema: sidecar,
   });
+  await service.close();
+}
+
+/** Rows/s and CPU of a phase timed from the service's readiness until `done` holds. */
+async function timed(done: () => Promise<boolean>): Promise<{ seconds: number; cpuSeconds: number }> {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 100));
+  const used = process.cpuUsage(cpu);
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+/**
+ * The shadow feed alone: a second challenger whose cursor starts at the beginning scores every
+ * stored row while the collectors have nothing left to consume.
+ */
+async function feedAlone(
+  config: Config,
+  context: BenchContext,
+  logger: Logger,
+  brokers: string[],
+  rows: number,
+): Promise<void> {
+  await register(config, context, logger, brokers, '3', (db) =>
+    db.client
+      .insert({
+        table: 'shadow_progress',
+        values: [{ model_id: MODEL, challenger_version: '3', ingested_to: 0, updated_at: Date.now() }],
+        format: 'JSONEachRow',
+      })
+      .then(() => undefined),
+  );
+  const service = await context.startService({ config, logger, brokers, port: 0 });
+  await service.ready;
+  const { seconds, cpuSeconds } = await timed(async () => (await stored(service.db, '3')) >= rows);
+  process.stdout.write(
+    `shadow feed alone (stored predictions → scored → shadow_scores, collectors idle): ${Math.round(rows / seconds)} rows/s ` +
+      `(${rows} rows in ${seconds.toFixed(1)} s); ${cpuSeconds.toFixed(1)} CPU s, ${Math.round(rows / cpuSeconds)} rows per CPU second\n`,
+  );
   await service.close();
 }
 
@@ -107,7 +151,7 @@ export const shadowBench: Bench = {
     await withBenchEnvironment('shadow', async ({ config, topic, brokers, logger }) => {
       const kafka = createKafka(config.kafka, brokers, logger);
       await ensureTopics(kafka, [{ topic, numPartitions: config.topics.partitions }]);
-      await register(config, context, logger, brokers);
+      await register(config, context, logger, brokers, '2');
       process.stdout.write(`producing ${rows} predictions of a 10-feature model to ${topic}…\n`);
       await produce(kafka, topic, rows);
       const core = await coreAlone(rows, batch);
@@ -136,6 +180,7 @@ export const shadowBench: Bench = {
           `${cpuSeconds.toFixed(1)} CPU s, ${Math.round((rows - atStart) / cpuSeconds)} rows per CPU second\n`,
       );
       await service.close();
+      await feedAlone(config, context, logger, brokers, rows);
     });
   },
 };

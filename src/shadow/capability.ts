@@ -1,7 +1,7 @@
 import { inference } from '../inference/index.js';
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
-import { createShadowConsumer, type ShadowConsumer } from './consumer.js';
+import { createShadowFeed, type ShadowFeed } from './feed.js';
 import { shadowRoutes } from './routes.js';
 import { shadowMigrations } from './schema.js';
 import { ShadowScorer, type ShadowHooks } from './scorer.js';
@@ -40,35 +40,24 @@ export function createShadow(options: ShadowOptions = {}): CapabilityDefinition<
         logger: platform.logger.child({ component: 'shadow' }),
         hooks: options.hooks,
       });
-      const consumer: ShadowConsumer = createShadowConsumer({
-        kafka: platform.kafka,
+      const feed: ShadowFeed = createShadowFeed({
         db: platform.db,
         registry,
         scorer,
         logger: platform.logger.child({ component: 'shadow' }),
-        groupId: `${config.ingest.consumerGroup}.shadow`,
-        topic: config.topics.predictions,
-        limits: {
-          maxMessageBytes: config.ingest.maxMessageBytes,
-          maxFeatures: config.ingest.maxFeatures,
-          maxFeatureNameLength: config.ingest.maxFeatureNameLength,
-          maxFutureSkewMs: config.ingest.maxFutureSkewMs,
-        },
         refreshMs: options.refreshMs,
-        maxMs: config.ingest.batchMaxMs,
-        sessionTimeoutMs: config.ingest.sessionTimeoutMs,
+        idleMs: config.ingest.batchMaxMs,
       });
       let joined = false;
       return {
         routes: shadowRoutes({ db: platform.db, models: registry }),
-        refresh: () => consumer.refresh(),
+        refresh: () => feed.refresh(),
         async start() {
-          await consumer.start();
+          await feed.start();
           joined = true;
         },
-        // Always: a start that never joined (Kafka unreachable) still left the refresh timer.
-        stop: () => consumer.stop(),
-        ready: () => ({ shadow: joined && !consumer.degraded }),
+        stop: () => feed.stop(),
+        ready: () => ({ shadow: joined && !feed.degraded }),
       };
     },
   };

@@ -11,6 +11,10 @@ export const QUALITY_FIELDS = [
   'roc_auc',
   'positive_rate',
   'macro_f1',
+  'mae',
+  'rmse',
+  'mape',
+  'r2',
 ] as const;
 export type Quality = Record<(typeof QUALITY_FIELDS)[number], number | null>;
 
@@ -55,17 +59,26 @@ interface CountRow {
   max_abs: number | null;
 }
 
+/** Versions whose task is regression: their score is the predicted value. */
+function regressionVersions(r: ShadowReportRequest): string[] {
+  return r.versions.filter((v) => v.task === 'regression').map((v) => v.model_version);
+}
+
 async function counts(db: Database, r: ShadowReportRequest): Promise<CountRow[]> {
-  const ok = 'NOT failed AND score IS NOT NULL AND production_score IS NOT NULL';
+  // A regression challenger's value is compared with production's numeric prediction; there is
+  // no class to agree on.
+  const regression = 'has({regression:Array(String)}, challenger_version)';
+  const production = `if(${regression}, toFloat64OrNull(production_prediction), production_score)`;
+  const ok = `NOT failed AND score IS NOT NULL AND ${production} IS NOT NULL`;
   const result = await db.client.query({
     query: `SELECT challenger_version AS version, toInt64(${bucketSql(r.bucket, 'timestamp')}) AS start_ms,
               countIf(NOT failed) AS scored_n, countIf(failed) AS failed_n,
-              if(scored_n > 0, countIf(NOT failed AND label = production_prediction) / scored_n, NULL) AS agreement,
-              if(countIf(${ok}) > 0, avgIf(abs(score - production_score), ${ok}), NULL) AS mean_abs,
-              if(countIf(${ok}) > 0, maxIf(abs(score - production_score), ${ok}), NULL) AS max_abs
+              if(scored_n > 0 AND NOT any(${regression}), countIf(NOT failed AND label = production_prediction) / scored_n, NULL) AS agreement,
+              if(countIf(${ok}) > 0, avgIf(abs(score - ${production}), ${ok}), NULL) AS mean_abs,
+              if(countIf(${ok}) > 0, maxIf(abs(score - ${production}), ${ok}), NULL) AS max_abs
             FROM shadow_scores FINAL WHERE ${RANGE}
             GROUP BY version, start_ms ORDER BY start_ms, version`,
-    query_params: { model: r.model, from: r.from, to: r.to },
+    query_params: { model: r.model, from: r.from, to: r.to, regression: regressionVersions(r) },
     format: 'JSONEachRow',
   });
   return result.json<CountRow>();
@@ -73,24 +86,28 @@ async function counts(db: Database, r: ShadowReportRequest): Promise<CountRow[]>
 
 /**
  * The scored rows as the metrics query's source, one side at a time: the challenger's label and
- * score, or production's prediction and score on the same rows, grouped under the challenger's
+ * score (a regression challenger's value as its numeric prediction), or production's prediction
+ * and score on the same rows, grouped under the challenger's
  * version so the two sides pair up per bucket.
  */
 function source(side: 'production' | 'challenger'): string {
-  const [prediction, score, positive] =
+  const [prediction, predictionNum, score, positive] =
     side === 'challenger'
       ? [
           'label',
+          // A regression challenger's value (classification metrics never read prediction_num).
+          'score',
           'score',
           "transform(challenger_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1')",
         ]
       : [
           'production_prediction',
+          'toFloat64OrNull(production_prediction)',
           'production_score',
           "transform(production_version, {production_versions:Array(String)}, {production_classes:Array(String)}, '1')",
         ];
   return `SELECT challenger_version AS model_version, timestamp, prediction_id, cityHash64(prediction_id) AS id_hash,
-            ${prediction} AS prediction, CAST(NULL, 'Nullable(Float64)') AS prediction_num, ${score} AS score,
+            ${prediction} AS prediction, ${predictionNum} AS prediction_num, ${score} AS score,
             CAST(NULL, 'Nullable(Float64)') AS latency_ms, false AS is_error, ${positive} AS positive_class
           FROM shadow_scores FINAL
           WHERE ${RANGE} AND NOT failed AND challenger_version IN {versions:Array(String)}`;

@@ -87,7 +87,7 @@ export function shadowRoutes(deps: ShadowRoutesDeps): FastifyPluginAsync {
         schema: {
           summary: 'Shadow scoring: each challenger beside production, per time bucket',
           description:
-            "Buckets by the prediction's event time, only those holding shadow rows. agreement: share of scored rows where the challenger's label equals production's prediction; score differences: the challenger's positive-class probability against production's score; quality: the metrics route's figures on the labeled scored rows, production's on the same rows.",
+            "Buckets by the prediction's event time, only those holding shadow rows. agreement: share of scored rows where the challenger's label equals production's prediction; score differences: the challenger's positive-class probability against production's score (regression: the challenger's value against production's numeric prediction, and agreement null); quality: the metrics route's figures on the labeled scored rows, production's on the same rows.",
           tags: ['shadow'],
           params: {
             type: 'object',

@@ -30,6 +30,27 @@ export const shadowMigrations: Migration[] = [
       ORDER BY (model_id, challenger_version, timestamp, prediction_id)`,
     ],
   },
+  {
+    version: 42,
+    name: 'shadow_progress (each challenger’s cursor on predictions.ingested_at)',
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS shadow_progress${onCluster} (
+        model_id String,
+        challenger_version String,
+        ingested_to DateTime64(3, 'UTC'),
+        updated_at DateTime64(3, 'UTC')
+      ) ENGINE = ${engine('ReplacingMergeTree', 'updated_at')}
+      ORDER BY (model_id, challenger_version)`,
+    ],
+  },
+  {
+    version: 43,
+    name: 'predictions: minmax index on ingested_at (the shadow feed reads by insert time)',
+    // New parts get it; older parts are read whole once, by a challenger's first batches.
+    statements: ({ onCluster }) => [
+      `ALTER TABLE predictions${onCluster} ADD INDEX IF NOT EXISTS idx_ingested_at ingested_at TYPE minmax GRANULARITY 1`,
+    ],
+  },
 ];
 
 /** Every column of `shadow_scores` in table order, for the embedded engine's file insert (`SELECT *`). */

@@ -6,7 +6,8 @@ Run from the repository root (see tools/models/README.md for the venv and exact 
 
 Writes into data/models/, for each model NAME:
   NAME.onnx            the graph: one float input [N, F], `label` [N] and `probabilities` [N, 2]
-                       (skl2onnx, zipmap off); the metadata JSON in metadata_props["modelwatch"]
+                       (skl2onnx, zipmap off), or for the regression model one `value` [N, 1];
+                       the metadata JSON in metadata_props["modelwatch"]
   NAME.json            the same metadata as a sidecar
   NAME.expected.json   expectations computed by scikit-learn, independent of ONNX: the fitted
                        weights (logistic models) and predict_proba / predict on fixed rows
@@ -26,7 +27,7 @@ import skl2onnx
 from skl2onnx import to_onnx
 from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -59,18 +60,18 @@ def metadata(name: str, features: list[str], training: dict, classes: list[str] 
     }
 
 
-def export(model, n_features: int, meta: dict) -> bytes:
+def export(model, n_features: int, meta: dict, outputs: tuple[str, ...] = ("label", "probabilities")) -> bytes:
     sample = np.zeros((1, n_features), dtype=np.float32)
     onx = to_onnx(
         model,
         sample,
-        options={id(model): {"zipmap": False}},
+        options={id(model): {"zipmap": False}} if len(outputs) > 1 else None,
         final_types=None,
         target_opset={"": 17, "ai.onnx.ml": 3},
         naming=lambda name, _names: name,
     )
     # Fixed graph names so the metadata can name them.
-    rename = {onx.graph.input[0].name: "input", onx.graph.output[0].name: "label", onx.graph.output[1].name: "probabilities"}
+    rename = {onx.graph.input[0].name: "input", **{o.name: n for o, n in zip(onx.graph.output, outputs)}}
     for node in onx.graph.node:
         node.input[:] = [rename.get(n, n) for n in node.input]
         node.output[:] = [rename.get(n, n) for n in node.output]
@@ -107,6 +108,19 @@ def check_with_onnxruntime(model_bytes: bytes, rows: np.ndarray, proba: np.ndarr
     _, got = session.run(None, {"input": rows.astype(np.float32)})
     got = np.asarray(got)
     return float(np.max(np.abs(got - proba)))
+
+
+def regression_metadata(name: str, features: list[str], training: dict) -> dict:
+    return {
+        "format_version": 1,
+        "name": name,
+        "task": "regression",
+        "features": [{"name": f, "type": "number"} for f in features],
+        "input": "input",
+        "outputs": {"value": "value"},
+        "training_data": training,
+        "producer": {"scikit-learn": sklearn.__version__, "skl2onnx": skl2onnx.__version__, "onnx": onnx.__version__},
+    }
 
 
 def logistic_weights(pipe: Pipeline) -> dict:
@@ -199,6 +213,41 @@ def main() -> int:
         },
     )
     print("  onnxruntime max |diff| vs sklearn:", check_with_onnxruntime(lr10_bytes, rows10, lr10_proba))
+
+    # Regression: the vendored California set has no continuous target (only clf_target), so the
+    # model predicts MedInc (median income, the strongest driver of house value) from the other 7.
+    income = Pipeline([("scaler", StandardScaler()), ("lr", LinearRegression())]).fit(
+        reference[FEATURES[1:]].to_numpy(dtype=np.float64), reference["MedInc"].to_numpy(dtype=np.float64)
+    )
+    income_meta = regression_metadata("california-income-regression", FEATURES[1:], {**training, "target": "MedInc"})
+    income_bytes = export(income, len(FEATURES) - 1, income_meta, ("value",))
+    rows_income = analysis[FEATURES[1:]].head(EXPECTED_ROWS).to_numpy(dtype=np.float64)
+    income_pred = income.predict(rows_income.astype(np.float32))
+    scaler: StandardScaler = income.named_steps["scaler"]
+    linear: LinearRegression = income.named_steps["lr"]
+    write(
+        "california-income-regression",
+        income_bytes,
+        income_meta,
+        {
+            "weights": {
+                "scaler_mean": scaler.mean_.tolist(),
+                "scaler_scale": scaler.scale_.tolist(),
+                "coef": linear.coef_.tolist(),
+                "intercept": float(linear.intercept_),
+            },
+            "rows_source": f"first {EXPECTED_ROWS} rows of test/fixtures/drift/california_housing_analysis.csv",
+            "ids": ids,
+            "rows": rows_income.tolist(),
+            "predict": income_pred.tolist(),
+        },
+    )
+    import onnxruntime as ort
+
+    got = ort.InferenceSession(income_bytes, providers=["CPUExecutionProvider"]).run(
+        None, {"input": rows_income.astype(np.float32)}
+    )[0]
+    print("  onnxruntime max |diff| vs sklearn:", float(np.max(np.abs(np.asarray(got).ravel() - income_pred))))
 
     # Test only: three string classes (a string label tensor, probabilities [N, 3]), from the
     # California reference rows with the target the tertile of MedInc predicted from the other 7.

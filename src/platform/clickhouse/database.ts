@@ -19,7 +19,7 @@ export interface Database {
   /** Creates the database if needed (and selects it, embedded); safe to repeat. */
   prepare(): Promise<void>;
   /**
-   * Inserts rows already serialized as JSONEachRow. On the embedded engine the bytes go to
+   * Inserts rows already serialized as JSONEachRow (or `options.format`). On the embedded engine the bytes go to
    * chdb's native multithreaded parser (3-5x faster than the client's object insert there).
    */
   insertJsonEachRow(table: string, body: Buffer, options?: InsertOptions): Promise<void>;
@@ -57,6 +57,8 @@ export interface InsertOptions {
    */
   structure?: string;
   settings?: Record<string, string | number>;
+  /** The body's format: JSONEachRow, or TabSeparated in the structure's column order. @default 'JSONEachRow' */
+  format?: 'JSONEachRow' | 'TabSeparated';
 }
 
 /** `embedded` applies to the embedded engine only (a server schedules its own queries). */
@@ -159,7 +161,7 @@ async function openEmbedded(dataDir: string, name: string, options: EmbeddedOpti
       if (!options.structure) {
         await connection.rawInsert({
           table: target,
-          format: 'JSONEachRow',
+          format: options.format ?? 'JSONEachRow',
           values: body,
           settings: options.settings,
         });
@@ -169,8 +171,8 @@ async function openEmbedded(dataDir: string, name: string, options: EmbeddedOpti
       await writeFile(file, body);
       try {
         await client.command({
-          query: `INSERT INTO ${target} SELECT * FROM file({file:String}, 'JSONEachRow', {structure:String})`,
-          query_params: { file, structure: options.structure },
+          query: `INSERT INTO ${target} SELECT * FROM file({file:String}, {format:String}, {structure:String})`,
+          query_params: { file, format: options.format ?? 'JSONEachRow', structure: options.structure },
           clickhouse_settings: options.settings,
         });
       } finally {
@@ -224,7 +226,7 @@ function openServer(url: string, name: string, cluster: string | undefined): Dat
       await client.insert({
         table: assertIdentifier(table),
         values: Readable.from([body]),
-        format: 'JSONEachRow',
+        format: options.format ?? 'JSONEachRow',
         clickhouse_settings: options.settings,
       });
     },

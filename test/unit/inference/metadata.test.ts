@@ -109,7 +109,11 @@ describe('metadata', () => {
   });
 
   it('names the field at fault', () => {
-    expect(refusal({ ...base(), task: 'regression' })).toMatch(/metadata\.task/);
+    // Regression is a task now (issue 16); it takes no classes, so this body's are the fault.
+    expect(refusal({ ...base(), task: 'regression' })).toMatch(
+      /metadata\.classes: a regression model has no classes/,
+    );
+    expect(refusal({ ...base(), task: 'forecast' })).toMatch(/metadata\.task/);
     expect(refusal({ ...base(), positive_class: '2' })).toMatch(
       /metadata\.positive_class: '2' is not one of classes/,
     );

@@ -1,0 +1,93 @@
+/**
+ * The stored-rows feed's queries. Predictions are read back from `predictions` (already checked
+ * and split into `features_num` / `features_str` by the collectors), a challenger's columns
+ * computed by the engine, and returned as TabSeparated text whose leading fields become the
+ * shadow rows as they are, with the features as hex Float32. JavaScript never parses an event.
+ */
+import type { FeatureSpec } from '../inference/index.js';
+
+/**
+ * The insert-progress watermark: every prediction with `ingested_at` at or before `safe` is
+ * committed. `ingested_at` is `now64(3)` of the insert query (evaluated after the query entered
+ * the process list), so an insert still running has rows no older than its start; inserts not
+ * started yet will have rows at or after `now`. Any running insert holds the mark (the engine
+ * does not say which table a query writes), which only delays scoring.
+ */
+export const WATERMARK_SQL = `SELECT toUnixTimestamp64Milli(now64(3)) AS now,
+  (SELECT minOrNull(toUnixTimestamp64Milli(now64(3)) - toInt64(ceil(elapsed * 1000)))
+     FROM system.processes WHERE query_kind = 'Insert') AS oldest`;
+
+/** The last `ingested_at` (epoch ms) certainly committed, 2 ms inside the mark for rounding. */
+export function safeMark(now: number, oldest: number | null): number {
+  return Math.min(now, oldest ?? now) - 2;
+}
+
+// Qualified: the batch query's output names (model_id among them) would otherwise shadow the
+// table's columns here.
+const RANGE = `p.model_id = {model:String} AND p.model_version != {version:String}
+    AND p.ingested_at > fromUnixTimestamp64Milli({lo:Int64}, 'UTC')
+    AND p.ingested_at <= fromUnixTimestamp64Milli({hi:Int64}, 'UTC')`;
+
+/** Rows per insert (`ingested_at` value) in the range, so a batch never splits one insert. */
+export const GROUPS_SQL = `SELECT toUnixTimestamp64Milli(ingested_at) AS at, count() AS n FROM predictions AS p
+  WHERE ${RANGE} GROUP BY at ORDER BY at LIMIT 10000`;
+
+/**
+ * The end of the next batch: the latest insert whose rows still fit in `maxRows` (at least the
+ * first insert, however large), or `hi` when every insert in the range fits.
+ */
+export function batchEnd(groups: readonly { at: number; n: number }[], hi: number, maxRows: number): number {
+  let rows = 0;
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i] as { at: number; n: number };
+    if (i > 0 && rows + g.n > maxRows) return (groups[i - 1] as { at: number }).at;
+    rows += g.n;
+  }
+  return groups.length >= 10_000 ? (groups.at(-1) as { at: number }).at : hi;
+}
+
+/** A ClickHouse string literal: only `\\` and `'` can end it early; NUL is spelled out. */
+export function sqlString(text: string): string {
+  return `'${text.replace(/[\\'\0]/g, (c) => (c === '\0' ? '\\0' : `\\${c}`))}'`;
+}
+
+// Per graph column, written out (no lambda, which would copy both maps once per column per
+// row): its float value (category index for encoded strings; NaN when absent) and its refusal
+// code, 1 missing, 2 wrong type (a number sent as a string or the reverse; booleans are stored
+// as the strings 'true'/'false'), the first refused column deciding.
+function column(c: FeatureSpec): { value: string; missing: string; wrong: string } {
+  const k = sqlString(c.name);
+  const [own, other] =
+    c.categories === undefined ? ['features_num', 'features_str'] : ['features_str', 'features_num'];
+  const present = `mapContains(${own}, ${k})`;
+  const value =
+    c.categories === undefined
+      ? `if(${present}, ${own}[${k}], nan)`
+      : `if(${present}, indexOf([${c.categories.map(sqlString).join(', ')}], ${own}[${k}]) - 1, nan)`;
+  return { value, missing: `NOT ${present} AND NOT mapContains(${other}, ${k})`, wrong: `NOT ${present}` };
+}
+
+/**
+ * The batch as TabSeparated text, read as text (never parsed): per prediction the shadow row's
+ * leading fields in table order, then `x` (hex Float32 features, fixed width) and `bad` (one
+ * digit: 0 ok, 1 missing, 2 wrong type) last, at fixed offsets from the line's end
+ * (stored-batch.ts). Range parameters as `RangeParams`.
+ */
+export function batchQuery(columns: readonly FeatureSpec[]): string {
+  const parts = columns.map(column);
+  const x =
+    parts.length === 0 ? "''" : `concat(${parts.map((p) => `hex(toFloat32(${p.value}))`).join(', ')})`;
+  const codes = parts.flatMap((p) => [p.missing, '1', p.wrong, '2']);
+  const bad = codes.length === 0 ? '0' : `multiIf(${codes.join(', ')}, 0)`;
+  return `SELECT {model:String} AS model_id, {version:String} AS challenger_version, prediction_id,
+    timestamp, model_version AS production_version, prediction AS production_prediction,
+    score AS production_score, ${x} AS x, toUInt8(${bad}) AS bad
+  FROM predictions AS p WHERE ${RANGE}`;
+}
+
+export interface RangeParams {
+  model: string;
+  version: string;
+  lo: number;
+  hi: number;
+}

@@ -1,0 +1,280 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InferenceCore } from '../../src/inference/index.js';
+import { ArtifactStore, ModelRegistry } from '../../src/models/index.js';
+import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
+import { createLogger } from '../../src/platform/observability/index.js';
+import { batchQuery } from '../../src/shadow/feed-sql.js';
+import { createShadowFeed, type ShadowFeed } from '../../src/shadow/feed.js';
+import { SHADOW_SCORES_STRUCTURE } from '../../src/shadow/schema.js';
+import { ShadowScorer } from '../../src/shadow/scorer.js';
+import { createShadowMetrics } from '../../src/shadow/shadow-metrics.js';
+import { encodeShadowRows, readStoredBatch } from '../../src/shadow/stored-batch.js';
+import { waitFor } from '../support/harness.js';
+import { allMigrations } from '../support/migrations.js';
+
+/**
+ * The shadow feed over stored predictions on the embedded engine (no broker: the feed reads
+ * `predictions`, whoever wrote it): the engine's reading of features, the TabSeparated round
+ * trip, and effectively-once scoring across a restart, a rewound cursor and an insert that is
+ * still running while the feed reads.
+ */
+
+const F = 10;
+const MODEL_FILE = 'data/models/synthetic-logistic-10.onnx';
+let db: Database;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'modelwatch-shadow-feed-'));
+  db = await openDatabase({ url: undefined, cluster: undefined, database: 'shadow_feed', dataDir });
+  await migrate(db, allMigrations);
+}, 120_000);
+afterAll(async () => {
+  await db.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const features = (i: number) =>
+  Object.fromEntries(Array.from({ length: F }, (_, f) => [`f${f}`, ((i * 31 + f * 7) % 200) / 50 - 2]));
+
+async function insertPredictions(
+  model: string,
+  first: number,
+  count: number,
+  extra: object = {},
+): Promise<void> {
+  await db.client.insert({
+    table: 'predictions',
+    format: 'JSONEachRow',
+    values: Array.from({ length: count }, (_, k) => ({
+      model_id: model,
+      model_version: '1',
+      prediction_id: `p-${first + k}`,
+      timestamp: Date.UTC(2026, 0, 1) + (first + k) * 1000,
+      features_num: features(first + k),
+      features_str: {},
+      prediction: String((first + k) % 2),
+      score: ((first + k) % 100) / 100,
+      ...extra,
+    })),
+  });
+}
+
+async function count(sql: string): Promise<number> {
+  const result = await db.client.query({ query: sql, format: 'JSONEachRow' });
+  const [row] = await result.json<{ n: string }>();
+  return Number(row?.n);
+}
+
+describe('the batch query and the TabSeparated round trip', () => {
+  it('reads values, categories and refusals as the core would, and stores hostile text unchanged', async () => {
+    const odd = "we'ird\\name\twith\ttabs";
+    const rows = [
+      { id: 'ok', num: { [odd]: 1.5 }, str: { region: "s'w" } },
+      { id: 'unknown-category', num: { [odd]: 2 }, str: { region: 'north' } },
+      { id: 'missing', num: {}, str: { region: 'n\\e' } },
+      { id: 'string-for-number', num: {}, str: { [odd]: '1.5', region: 'n\\e' } },
+      { id: 'number-for-category', num: { [odd]: 3, region: 1 }, str: {} },
+      { id: 'bool-for-number', num: {}, str: { [odd]: 'true', region: 'n\\e' } },
+      { id: 'tab\tnew\nline\\ "quoted" é', num: { [odd]: 1e39 }, str: { region: 'n\\e' } },
+    ];
+    await db.client.insert({
+      table: 'predictions',
+      format: 'JSONEachRow',
+      values: rows.map((r, i) => ({
+        model_id: 'q',
+        model_version: 'v\t1',
+        prediction_id: r.id,
+        timestamp: Date.UTC(2026, 0, 1) + i,
+        features_num: r.num,
+        features_str: r.str,
+        prediction: 'cl\tass',
+        score: i === 0 ? null : i / 10,
+      })),
+    });
+    const columns = [
+      { name: odd, type: 'number' as const },
+      { name: 'region', type: 'string' as const, categories: ['n\\e', "s'w"] },
+    ];
+    const result = await db.client.query({
+      query: `${batchQuery(columns)} ORDER BY timestamp`,
+      query_params: { model: 'q', version: '2', lo: 0, hi: Date.now() + 60_000 },
+      format: 'TabSeparated',
+    });
+    const batch = readStoredBatch(Buffer.from(await result.text()), 2);
+    expect(batch.rows).toBe(rows.length);
+    const value = (r: number) => [batch.values[2 * r], batch.values[2 * r + 1]];
+    expect([0, 1, 6].map(value)).toEqual([
+      [1.5, 1],
+      [2, -1],
+      [Number.POSITIVE_INFINITY, 0],
+    ]);
+    expect([...batch.refused]).toEqual([
+      [2, 'missing'],
+      [3, 'wrong_type'],
+      [4, 'wrong_type'],
+      [5, 'wrong_type'],
+    ]);
+
+    const label = 'la\tbel\n\\"';
+    const body = encodeShadowRows(
+      batch,
+      { labels: rows.map(() => label), scores: rows.map((_, i) => i / 4), failed: new Map([[2, 'missing']]) },
+      Date.UTC(2026, 11, 2),
+    );
+    await db.insertJsonEachRow('shadow_scores', body, {
+      structure: SHADOW_SCORES_STRUCTURE,
+      format: 'TabSeparated',
+    });
+    const stored = await (
+      await db.client.query({
+        query: `SELECT challenger_version, prediction_id, production_version, production_prediction, production_score,
+                  label, score, failed, failure, toUnixTimestamp64Milli(scored_at) AS scored_at
+                FROM shadow_scores FINAL WHERE model_id = 'q' ORDER BY timestamp`,
+        format: 'JSONEachRow',
+      })
+    ).json<Record<string, unknown>>();
+    expect(stored.map((s) => s['prediction_id'])).toEqual(rows.map((r) => r.id));
+    expect(stored[0]).toEqual({
+      challenger_version: '2',
+      prediction_id: 'ok',
+      production_version: 'v\t1',
+      production_prediction: 'cl\tass',
+      production_score: null,
+      label,
+      score: 0,
+      failed: false,
+      failure: '',
+      scored_at: Date.UTC(2026, 11, 2),
+    });
+    expect([
+      stored[2]?.['failed'],
+      stored[2]?.['failure'],
+      stored[2]?.['label'],
+      stored[2]?.['score'],
+    ]).toEqual([true, 'missing', '', null]);
+    expect(stored[6]?.['production_score']).toBe(0.6);
+  });
+});
+
+describe('effectively once across restarts', () => {
+  const core = new InferenceCore();
+  afterAll(() => core.close());
+
+  function feed(): ShadowFeed {
+    const registry = new ModelRegistry(db);
+    const scorer = new ShadowScorer({
+      core,
+      artifacts: new ArtifactStore(db),
+      metrics: createShadowMetrics(new Registry()),
+      logger: createLogger('silent'),
+    });
+    return createShadowFeed({
+      db,
+      registry,
+      scorer,
+      logger: createLogger('silent'),
+      idleMs: 20,
+      maxRows: 500,
+    });
+  }
+
+  it('scores every stored prediction once after a stop, a rewound cursor and a slow concurrent insert', async () => {
+    const bytes = readFileSync(MODEL_FILE);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    await new ArtifactStore(db).put('m', '2', sha, bytes.toString('base64'));
+    await new ModelRegistry(db).register({
+      modelId: 'm',
+      version: '2',
+      task: 'binary_classification',
+      positiveClass: '1',
+      stage: 'shadow',
+      artifactSha256: sha,
+      trainingDataUri: 'test://synthetic',
+      trainingDataSha256: '0'.repeat(64),
+      featureSchema: readFileSync(MODEL_FILE.replace(/\.onnx$/, '.json'), 'utf8'),
+    });
+    for (let k = 0; k < 4; k++) await insertPredictions('m', k * 500, 500);
+
+    const first = feed();
+    await first.start();
+    await waitFor('a first batch stored', async () =>
+      (await count(`SELECT count() AS n FROM shadow_scores WHERE model_id = 'm'`)) >= 500 ? true : undefined,
+    );
+    await first.stop();
+
+    // A crash after the scores were stored but before the cursor moved: the cursor is behind.
+    await db.client.insert({
+      table: 'shadow_progress',
+      format: 'JSONEachRow',
+      values: [{ model_id: 'm', challenger_version: '2', ingested_to: 0, updated_at: Date.now() }],
+    });
+    const restarted = Date.now();
+    const second = feed();
+    await second.start();
+    await waitFor('the first 2,000 rescored', async () =>
+      (await count(
+        `SELECT countIf(scored_at >= fromUnixTimestamp64Milli(${restarted})) AS n FROM shadow_scores FINAL WHERE model_id = 'm'`,
+      )) === 2000
+        ? true
+        : undefined,
+    );
+    // An insert that runs for about 3 s: its rows carry its start time as `ingested_at`, and
+    // faster inserts commit after that time while it still runs. The feed must not move past it.
+    const slow = db.client.command({
+      query: `INSERT INTO predictions (model_id, model_version, prediction_id, timestamp, features_num, prediction, score)
+        SELECT 'm', '1', concat('slow-', toString(number)), toDateTime64('2026-01-02 00:00:00', 3, 'UTC') + number,
+          mapFromArrays(['f0','f1','f2','f3','f4','f5','f6','f7','f8','f9'], arrayMap(f -> f / 10, range(10))), '1', 0.5
+        FROM numbers(60) WHERE sleepEachRow(0.05) = 0 SETTINGS max_block_size = 1`,
+    });
+    for (let k = 4; k < 8; k++) {
+      await insertPredictions('m', k * 500, 500);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    await slow;
+    const total = 8 * 500 + 60;
+    await waitFor(
+      'every prediction scored',
+      async () =>
+        (await count(`SELECT uniqExact(prediction_id) AS n FROM shadow_scores WHERE model_id = 'm'`)) ===
+        total
+          ? true
+          : undefined,
+      60_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await second.stop();
+
+    expect(await count(`SELECT count() AS n FROM shadow_scores FINAL WHERE model_id = 'm'`)).toBe(total);
+    expect(
+      await count(`SELECT count() AS n FROM predictions WHERE model_id = 'm'
+        AND prediction_id NOT IN (SELECT prediction_id FROM shadow_scores WHERE model_id = 'm' AND NOT failed)`),
+    ).toBe(0);
+    // Only model m's predictions were scored by m's challenger (model q's rows sit in the same range).
+    expect(
+      await count(`SELECT count() AS n FROM shadow_scores WHERE model_id = 'm'
+        AND prediction_id NOT IN (SELECT prediction_id FROM predictions WHERE model_id = 'm')`),
+    ).toBe(0);
+    // The rewound cursor rescored what the first run stored (the later score replaced it).
+    expect(
+      await count(
+        `SELECT toUnixTimestamp64Milli(min(scored_at)) AS n FROM shadow_scores FINAL WHERE model_id = 'm'`,
+      ),
+    ).toBeGreaterThanOrEqual(restarted);
+    const [slowIngested] = await (
+      await db.client.query({
+        query: `SELECT toUnixTimestamp64Milli(min(ingested_at)) AS slow,
+          (SELECT toUnixTimestamp64Milli(max(ingested_at)) FROM predictions WHERE model_id = 'm' AND prediction_id = 'p-2000') AS fast
+          FROM predictions WHERE prediction_id LIKE 'slow-%'`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ slow: number; fast: number }>();
+    // Not vacuous: the slow insert's rows are older than rows committed before it.
+    expect(Number(slowIngested?.slow)).toBeLessThan(Number(slowIngested?.fast));
+  }, 120_000);
+});
