@@ -370,6 +370,14 @@ export interface Config {
   logFormat: 'json' | 'pretty' | undefined;
 }
 
+/**
+ * This process's environment with `overrides` set: for a child process this one starts (a
+ * benchmark runs the service in its own process to measure its memory and CPU alone).
+ */
+export function environmentWith(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}
+
 /** Parses the environment once; throws one `CONFIG_INVALID` error naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const relevant = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('MODELWATCH_')));
