@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import pRetry from 'p-retry';
-import { applyEngineAllocatorDefaults, type ClickHouseConfig } from '../config/index.js';
+import type { ClickHouseConfig } from '../config/index.js';
 import { ModelwatchError, errorMessage } from '../errors.js';
 import type { EmbeddedOptions, EnginePool } from './engine-pool.js';
 
@@ -93,8 +93,6 @@ export async function waitForDatabase(db: Database, waitMs = 0): Promise<void> {
  * (linux x64/arm64, macOS), so a service on a ClickHouse server must start without it.
  */
 async function loadEnginePool(): Promise<typeof EnginePool> {
-  // The allocator reads its options once, when the engine's library loads.
-  applyEngineAllocatorDefaults();
   try {
     return (await import('./engine-pool.js')).EnginePool;
   } catch (err) {

@@ -377,19 +377,6 @@ export interface Config {
 }
 
 /**
- * The embedded engine's allocator (jemalloc, `JE_MALLOC_CONF`): freed pages go back to the
- * system after 1 s instead of chdb's built-in 5 s, which held ~100 MB of freed insert and merge
- * buffers in RSS after 100k inserted predictions (555 → 490 MB; 0 s gave 460 MB for ~15% more
- * engine CPU, 1 s about half of that). An operator's own value is kept. See collectors README.
- */
-export const ENGINE_MALLOC_CONF = 'dirty_decay_ms:1000,muzzy_decay_ms:0';
-
-/** Sets the engine's allocator options unless set already; only before chdb is loaded does it count. */
-export function applyEngineAllocatorDefaults(): void {
-  process.env['JE_MALLOC_CONF'] ??= ENGINE_MALLOC_CONF;
-}
-
-/**
  * This process's environment with `overrides` set: for a child process this one starts (a
  * benchmark runs the service in its own process to measure its memory and CPU alone).
  */

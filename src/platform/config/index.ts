@@ -1,10 +1,4 @@
-export {
-  AUDIT_RETENTION_FLOOR_MS,
-  applyEngineAllocatorDefaults,
-  ENGINE_MALLOC_CONF,
-  environmentWith,
-  loadConfig,
-} from './config.js';
+export { AUDIT_RETENTION_FLOOR_MS, environmentWith, loadConfig } from './config.js';
 export type {
   Config,
   KafkaConfig,
