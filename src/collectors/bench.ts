@@ -1,57 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { Partitioners, type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { openDatabase } from '../platform/clickhouse/index.js';
 import {
   parseOptions,
   withBenchEnvironment,
   type Bench,
-  type BenchContext,
   type BenchEnvironment,
 } from '../platform/cli/index.js';
+import { ModelwatchError } from '../platform/errors.js';
 import { createKafka, ensureTopics } from '../platform/kafka/index.js';
-
-const NUMERIC_FEATURES = 52;
-const STRING_FEATURES = 6;
-
-/** A ~1 KB prediction event (52 numeric and 6 string features), as the issue asks. */
-function benchEvent(i: number, timestamp: number): string {
-  const features: Record<string, number | string> = {};
-  for (let f = 0; f < NUMERIC_FEATURES; f++)
-    features[`f${f}`] = Math.round(((i * 7919 + f * 104729) % 100_000) * 1.37) / 100;
-  for (let s = 0; s < STRING_FEATURES; s++) features[`s${s}`] = `cat-${(i + s) % 17}`;
-  return JSON.stringify({
-    prediction_id: `bench-${i}`,
-    model_id: 'bench-model',
-    model_version: '1',
-    timestamp,
-    features,
-    prediction: i % 2,
-    score: (i % 1000) / 1000,
-    latency_ms: 3 + (i % 40),
-    status: i % 100 === 0 ? 'error' : 'ok',
-    entity_id: `entity-${i % 10_000}`,
-    request_id: `req-${i}`,
-  });
-}
-
-async function produceEvents(
-  kafka: Kafka,
-  topic: string,
-  count: number,
-  first = 0,
-  timestamp = () => Date.now(),
-): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  for (let i = 0; i < count; i += 5_000) {
-    const n = Math.min(5_000, count - i);
-    const messages = Array.from({ length: n }, (_, j) => ({
-      key: `k${first + i + j}`,
-      value: benchEvent(first + i + j, timestamp()),
-    }));
-    await producer.send({ topic, messages, acks: 1 });
-  }
-  await producer.disconnect();
-}
+import { benchEvent, produceEvents, producePaced } from './bench-events.js';
+import { spawnService, type ProcessSample, type ServiceProcess } from './bench-service.js';
 
 /** Messages/s of a consumer that only counts: the ceiling kafkajs sets on this machine. */
 async function bareConsumerRate(kafka: Kafka, topic: string, count: number): Promise<number> {
@@ -80,143 +39,244 @@ async function bareConsumerRate(kafka: Kafka, topic: string, count: number): Pro
 async function committed(kafka: Kafka, groupId: string, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  await admin.disconnect();
-  return offsets?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) ?? 0;
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return offsets?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) ?? 0;
+  } finally {
+    await admin.disconnect();
+  }
 }
 
-function rssSampler(): { peak: () => number; stop: () => void } {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
-  return { peak: () => peak, stop: () => clearInterval(timer) };
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+function whole(name: string, text: string | undefined, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min)
+    throw new ModelwatchError('BAD_REQUEST', `--${name} must be a whole number ≥ ${min}, got '${text}'`);
+  return value;
 }
 
-const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
+interface IngestBenchOptions extends BenchEnvironment {
+  events: number;
+  rate: number;
+  seconds: number;
+  nodeFlags: string[];
+}
 
 export const ingestBench: Bench = {
-  async run(args, context) {
+  async run(args) {
     const { values } = parseOptions(
       args,
       {
         events: { type: 'string', default: '200000' },
         rate: { type: 'string', default: '5000' },
         seconds: { type: 'string', default: '20' },
+        minutes: { type: 'string' },
+        'node-flags': { type: 'string', default: '' },
       },
-      'modelwatch bench ingest [--events N] [--rate EVENTS_PER_S --seconds S]',
+      'modelwatch bench ingest [--events N] [--rate EVENTS_PER_S] [--seconds S | --minutes M] [--node-flags "--flag …"]',
     );
-    const events = Number(values.events);
-    const rate = Number(values.rate);
-    const seconds = Number(values.seconds);
-    await withBenchEnvironment('pipeline', (env) =>
-      runIngestBench({ ...env, events, rate, seconds }, context),
-    );
+    const seconds =
+      values.minutes === undefined
+        ? whole('seconds', values.seconds, 1)
+        : whole('minutes', values.minutes, 1) * 60;
+    const options = {
+      events: whole('events', values.events, 0),
+      rate: whole('rate', values.rate, 1),
+      seconds,
+      nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== ''),
+    };
+    await withBenchEnvironment('pipeline', (env) => runIngestBench({ ...env, ...options }));
   },
 };
 
-interface IngestBenchOptions extends BenchEnvironment {
-  events: number;
-  rate: number;
-  seconds: number;
+/** Samples the service while `done()` is false; returns the samples (every `everyMs`). */
+async function sampleWhile(
+  service: ServiceProcess,
+  everyMs: number,
+  until: () => Promise<boolean>,
+): Promise<{ at: number; sample: ProcessSample }[]> {
+  const started = performance.now();
+  const samples = [{ at: 0, sample: await service.sample() }];
+  let next = everyMs;
+  while (!(await until())) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (performance.now() - started >= next) {
+      samples.push({ at: performance.now() - started, sample: await service.sample() });
+      next += everyMs;
+    }
+  }
+  samples.push({ at: performance.now() - started, sample: await service.sample() });
+  return samples;
 }
 
-async function runIngestBench(
-  { config, topic, logger, brokers, events, rate, seconds }: IngestBenchOptions,
-  context: BenchContext,
-): Promise<void> {
+/** RSS at the start, the middle and the end of a series of samples, in MB. */
+function startMiddleEnd(samples: { sample: ProcessSample }[]): number[] {
+  const at = (i: number) => mb(samples[i]?.sample.rssBytes ?? Number.NaN);
+  return [at(0), at(samples.length >> 1), at(samples.length - 1)];
+}
+
+async function runIngestBench(env: IngestBenchOptions): Promise<void> {
+  const { config, topic, logger, brokers, events, rate, seconds } = env;
   const kafka = createKafka(config.kafka, brokers, logger);
   await ensureTopics(kafka, [{ topic, numPartitions: config.topics.partitions }]);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
   const bytes = Buffer.byteLength(benchEvent(0, Date.now()));
-  process.stdout.write(
-    `producing ${events} events of ${bytes} bytes to ${topic} (${config.topics.partitions} partitions)…\n`,
-  );
-  const produceStart = performance.now();
-  await produceEvents(kafka, topic, events);
-  process.stdout.write(
-    `  produced at ${Math.round(events / ((performance.now() - produceStart) / 1000))} events/s\n`,
-  );
-
-  const bare = await bareConsumerRate(kafka, topic, events);
-  process.stdout.write(`bare kafkajs consumer (count only):        ${Math.round(bare)} events/s\n`);
-
-  global.gc?.();
-  const rss = rssSampler();
-  const started = performance.now();
-  const service = await context.startService({ config, logger, brokers, port: 0 });
-  await service.ready;
-  const joined = performance.now();
-  const cpu = process.cpuUsage();
-  let done = await committed(kafka, config.ingest.consumerGroup, topic);
-  const atJoin = done;
-  // RSS at the start, the middle and the end of the run: growth shows as a rising series.
-  const rssSeries = [process.memoryUsage().rss];
-  while (done < events) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    done = await committed(kafka, config.ingest.consumerGroup, topic);
-    if (rssSeries.length === 1 && done >= atJoin + (events - atJoin) / 2)
-      rssSeries.push(process.memoryUsage().rss);
+  const report: Record<string, unknown> = { event_bytes: bytes, partitions: config.topics.partitions };
+  const group = config.ingest.consumerGroup;
+  let service: ServiceProcess | undefined;
+  try {
+    let bare = Number.NaN;
+    if (events > 0) {
+      out(
+        `producing ${events} events of ${bytes} bytes to ${topic} (${config.topics.partitions} partitions)…`,
+      );
+      const produceStart = performance.now();
+      await produceEvents(kafka, topic, events);
+      out(`  produced at ${Math.round(events / ((performance.now() - produceStart) / 1000))} events/s`);
+      bare = await bareConsumerRate(kafka, topic, events);
+      out(`bare kafkajs consumer (count only):        ${Math.round(bare)} events/s`);
+    }
+    const started = performance.now();
+    service = await spawnService({ config, brokers, nodeFlags: env.nodeFlags });
+    await service.ready();
+    const idle = await service.sample();
+    out(
+      `service process ${service.pid}${env.nodeFlags.length > 0 ? ` (${env.nodeFlags.join(' ')})` : ''}: ready in ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s, RSS ${mb(idle.rssBytes)} MB, CPU ${idle.cpuSeconds.toFixed(1)} s`,
+    );
+    const ready = { rss_mb: mb(idle.rssBytes), cpu_s: idle.cpuSeconds };
+    const backlog =
+      events > 0 ? await backlogPhase(kafka, service, group, topic, events, bare, out) : undefined;
+    const paced = await pacedPhase(kafka, service, group, topic, { rate, seconds, first: events }, out);
+    const code = await service.stop();
+    service = undefined;
+    if (code !== 0) throw new Error(`the service exited with ${code}`);
+    const stored = await storedFigures(env, events, events + paced.produced, out);
+    out(JSON.stringify({ bench: 'ingest', ...report, service_ready: ready, backlog, paced, stored }));
+  } finally {
+    await service?.stop();
+    const admin = kafka.admin();
+    await admin.connect();
+    // The run's topics hold gigabytes after a long run: removed, as the bench's data dir is.
+    await admin
+      .deleteTopics({ topics: [topic] })
+      .catch((err: unknown) => logger.warn({ err }, 'bench topic not deleted'));
+    await admin.disconnect();
   }
-  const finished = performance.now();
-  const used = process.cpuUsage(cpu);
-  rssSeries.push(process.memoryUsage().rss);
-  const cpuSeconds = (used.user + used.system) / 1e6;
-  const pipeline = (events - atJoin) / ((finished - joined) / 1000);
-  process.stdout.write(
-    `modelwatch pipeline (validated, stored, committed): ${Math.round(pipeline)} events/s ` +
-      `(${(pipeline / bare).toFixed(2)}× the bare consumer; start-up to group join ${((joined - started) / 1000).toFixed(1)} s, ` +
-      `all ${events} in ${((finished - started) / 1000).toFixed(1)} s from start)\n` +
-      `  CPU: ${cpuSeconds.toFixed(1)} s for ${events - atJoin} events (${Math.round((events - atJoin) / cpuSeconds)} events per CPU second, the embedded engine included); ` +
-      `RSS start/middle/end ${rssSeries.map(mb).join(' / ')}\n`,
-  );
-
-  process.stdout.write(`latency: producing ${rate} events/s for ${seconds} s with event time = send time…\n`);
-  const latencyStart = Date.now();
-  await paced(kafka, topic, rate, seconds, events);
-  const total = events + rate * seconds;
-  while ((await committed(kafka, config.ingest.consumerGroup, topic)) < total)
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  const result = await service.db.client.query({
-    query: `SELECT quantileExact(0.5)(ms) AS p50, quantileExact(0.95)(ms) AS p95, max(ms) AS max, count() AS n
-            FROM (SELECT dateDiff('millisecond', timestamp, ingested_at) AS ms FROM predictions FINAL
-                  WHERE model_id = 'bench-model' AND timestamp >= fromUnixTimestamp64Milli({since:Int64}))`,
-    query_params: { since: latencyStart },
-    format: 'JSONEachRow',
-  });
-  const [latency] = await result.json<{ p50: number; p95: number; max: number; n: number }>();
-  const [stored] = await (
-    await service.db.client.query({
-      query: 'SELECT count() AS c FROM predictions FINAL',
-      format: 'JSONEachRow',
-    })
-  ).json<{ c: number }>();
-  rss.stop();
-  process.stdout.write(
-    `event-to-queryable (ingested_at − event time, ${latency?.n ?? 0} events): p50 ${latency?.p50 ?? '?'} ms, p95 ${latency?.p95 ?? '?'} ms, max ${latency?.max ?? '?'} ms\n` +
-      `stored rows (FINAL): ${stored?.c ?? '?'} of ${total}\n` +
-      `peak RSS of this process during the pipeline run: ${mb(rss.peak())} (the Kafka broker runs in its own JVM)\n`,
-  );
-  await service.close();
 }
 
-/** Produces at a steady rate, one batch every 100 ms, each event stamped with its send time. */
-async function paced(
+/** The backlog consumed as fast as the service can: events/s, CPU, RSS beside the bare consumer. */
+async function backlogPhase(
   kafka: Kafka,
+  service: ServiceProcess,
+  group: string,
   topic: string,
-  rate: number,
-  seconds: number,
-  first: number,
-): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const perTick = Math.max(1, Math.round(rate / 10));
-  const ticks = seconds * 10;
-  const start = performance.now();
-  for (let t = 0; t < ticks; t++) {
-    const messages = Array.from({ length: perTick }, (_, j) => ({
-      value: benchEvent(first + t * perTick + j, Date.now()),
-    }));
-    await producer.send({ topic, messages, acks: 1 });
-    const wait = start + (t + 1) * 100 - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  events: number,
+  bare: number,
+  out: (line: string) => void,
+): Promise<Record<string, unknown>> {
+  const started = performance.now();
+  let done = 0;
+  const samples = await sampleWhile(service, 1_000, async () => {
+    done = await committed(kafka, group, topic);
+    return done >= events;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const first = samples[0]?.sample;
+  const last = samples[samples.length - 1]?.sample;
+  const cpu = (last?.cpuSeconds ?? 0) - (first?.cpuSeconds ?? 0);
+  const rate = events / seconds;
+  const rss = startMiddleEnd(samples);
+  out(
+    `modelwatch pipeline (validated, stored, committed): ${Math.round(rate)} events/s ` +
+      `(${(rate / bare).toFixed(2)}× the bare consumer; ${events} in ${seconds.toFixed(1)} s)\n` +
+      `  service CPU: ${cpu.toFixed(1)} s (${Math.round(events / cpu)} events per CPU second, the embedded engine included; ` +
+      `bare consumer ${Math.round(bare)} events/s); service RSS start/middle/end ${rss.join(' / ')} MB, peak ${mb(last?.peakRssBytes ?? 0)} MB`,
+  );
+  return {
+    events_per_s: rate,
+    bare_events_per_s: bare,
+    ratio: rate / bare,
+    cpu_s: cpu,
+    events_per_cpu_s: events / cpu,
+    rss_mb: rss,
+    peak_rss_mb: mb(last?.peakRssBytes ?? 0),
+  };
+}
+
+/** A steady rate for `seconds`, the service sampled every 10 s (every second in short runs). */
+async function pacedPhase(
+  kafka: Kafka,
+  service: ServiceProcess,
+  group: string,
+  topic: string,
+  options: { rate: number; seconds: number; first: number },
+  out: (line: string) => void,
+): Promise<{ produced: number; [figure: string]: unknown }> {
+  out(
+    `steady rate: producing ${options.rate} events/s for ${options.seconds} s with event time = send time…`,
+  );
+  const every = options.seconds >= 120 ? 10_000 : 1_000;
+  let produced = 0;
+  const producing = producePaced(kafka, topic, options).then((n) => (produced = n));
+  const samples = await sampleWhile(service, every, async () => {
+    if (produced === 0) return false;
+    return (await committed(kafka, group, topic)) >= options.first + produced;
+  });
+  await producing;
+  const first = samples[0]?.sample;
+  const last = samples[samples.length - 1]?.sample;
+  const cpu = (last?.cpuSeconds ?? 0) - (first?.cpuSeconds ?? 0);
+  const seconds = (samples[samples.length - 1]?.at ?? 0) / 1000;
+  const rss = startMiddleEnd(samples);
+  out(
+    `  ${produced} events kept up with in ${seconds.toFixed(1)} s; service CPU ${cpu.toFixed(1)} s ` +
+      `(${Math.round(produced / cpu)} events per CPU second); service RSS start/middle/end ${rss.join(' / ')} MB, ` +
+      `peak ${mb(last?.peakRssBytes ?? 0)} MB (since the service started)`,
+  );
+  if (options.seconds >= 120)
+    out(`  RSS every ${every / 1000} s (MB): ${samples.map((s) => mb(s.sample.rssBytes)).join(' ')}`);
+  return {
+    rate: options.rate,
+    seconds: options.seconds,
+    produced,
+    cpu_s: cpu,
+    events_per_cpu_s: produced / cpu,
+    rss_mb: rss,
+    rss_series_mb: samples.map((s) => mb(s.sample.rssBytes)),
+    peak_rss_mb: mb(last?.peakRssBytes ?? 0),
+  };
+}
+
+/** After the service stopped: every event stored once, and how soon events became queryable. */
+async function storedFigures(
+  { config }: BenchEnvironment,
+  backlog: number,
+  total: number,
+  out: (line: string) => void,
+): Promise<Record<string, unknown>> {
+  const db = await openDatabase(config.clickhouse, { connections: 1 });
+  try {
+    const [row] = await (
+      await db.client.query({
+        query: `SELECT count() AS stored, quantileExactIf(0.5)(ms, paced) AS p50, quantileExactIf(0.95)(ms, paced) AS p95,
+                       maxIf(ms, paced) AS max, countIf(paced) AS n
+                FROM (SELECT dateDiff('millisecond', timestamp, ingested_at) AS ms,
+                             toUInt64(substring(prediction_id, 7)) >= {first:UInt64} AS paced
+                      FROM predictions FINAL WHERE model_id = 'bench-model')`,
+        query_params: { first: backlog },
+        format: 'JSONEachRow',
+      })
+    ).json<{ stored: number; p50: number; p95: number; max: number; n: number }>();
+    out(
+      `event-to-queryable at the steady rate (ingested_at − event time, ${row?.n ?? 0} events): ` +
+        `p50 ${row?.p50 ?? '?'} ms, p95 ${row?.p95 ?? '?'} ms, max ${row?.max ?? '?'} ms\n` +
+        `stored rows (FINAL): ${row?.stored ?? '?'} of ${total}`,
+    );
+    if (row?.stored !== total) throw new Error(`stored ${row?.stored ?? '?'} rows of ${total}`);
+    return { stored: row.stored, latency_ms: { p50: row.p50, p95: row.p95, max: row.max } };
+  } finally {
+    await db.close();
   }
-  await producer.disconnect();
 }

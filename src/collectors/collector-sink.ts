@@ -68,7 +68,7 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
 
   async function store(table: Table, items: Decoded[]): Promise<void> {
     if (items.length === 0) return;
-    const body = Buffer.from(items.map((i) => (i.ok ? i.line : '')).join('\n'), 'utf8');
+    const body = joinLines(items);
     const structure = table === 'predictions_input' ? PREDICTION_INPUT_COLUMNS : undefined;
     try {
       await deps.db.insertJsonEachRow(table, body, { structure, settings: INSERT_SETTINGS });
@@ -144,34 +144,69 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
     return deadLetter(item.source, 'rejected', errorMessage(err));
   }
 
-  return { decode, write, reject };
+  return { decode, write, reject, size: itemBytes };
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/** The items' lines as one JSONEachRow body, copied once. */
+function joinLines(items: Decoded[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const item of items) {
+    if (!item.ok) continue;
+    if (parts.length > 0) parts.push(NEWLINE);
+    parts.push(item.line);
+  }
+  return Buffer.concat(parts);
+}
+
+/** What a buffered item holds: its line and the message it came from (kept for a dead letter). */
+function itemBytes(item: Decoded): number {
+  const message = item.ok ? item.source.message : item.letter.source.message;
+  const raw = (message.value?.length ?? 0) + (message.key?.length ?? 0);
+  return item.ok ? item.line.length + raw : raw;
 }
 
 /** Marks items done and counts them: only after their write succeeded, so a retry counts nothing twice. */
 function finish(items: Decoded[], metrics: IngestMetrics): void {
+  // Counted per batch, not per message: prom-client hashes the labels on every call.
+  const counts = new Map<string, { inc: (n: number) => void; n: number }>();
+  const add = (key: string, inc: (n: number) => void) => {
+    const entry = counts.get(key) ?? { inc, n: 0 };
+    entry.n += 1;
+    counts.set(key, entry);
+  };
+  const latency = new Map<string, ReturnType<IngestMetrics['predictionLatency']['labels']>>();
   for (const item of items) {
     item.done = true;
-    // A metric update never fails a batch (prom-client throws on a non-finite observation).
-    try {
-      count(item, metrics);
-    } catch {
-      // The row is stored; only its counter is missing.
+    if (!item.ok) {
+      const { topic } = item;
+      const { reason } = item.letter;
+      add(`d\0${topic}`, (n) => metrics.messages.inc({ topic, outcome: 'dead_letter' }, n));
+      add(`r\0${topic}\0${reason}`, (n) => metrics.deadLetters.inc({ topic, reason }, n));
+      continue;
     }
+    const { topic } = item;
+    add(`s\0${topic}`, (n) => metrics.messages.inc({ topic, outcome: 'stored' }, n));
+    const p = item.prediction;
+    if (!p) continue;
+    const labels = { model: p.model, version: p.version };
+    const key = `${p.model}\0${p.version}`;
+    add(`p\0${key}`, (n) => metrics.predictions.inc(labels, n));
+    if (p.isError) add(`e\0${key}`, (n) => metrics.predictionErrors.inc(labels, n));
+    if (p.latencyMs === null || !Number.isFinite(p.latencyMs)) continue;
+    let child = latency.get(key);
+    if (!child) latency.set(key, (child = metrics.predictionLatency.labels(labels)));
+    observe(() => child.observe(p.latencyMs! / 1000));
   }
+  for (const { inc, n } of counts.values()) observe(() => inc(n));
 }
 
-function count(item: Decoded, metrics: IngestMetrics): void {
-  if (!item.ok) {
-    metrics.messages.inc({ topic: item.topic, outcome: 'dead_letter' });
-    metrics.deadLetters.inc({ topic: item.topic, reason: item.letter.reason });
-    return;
+/** A metric update never fails a batch (prom-client throws on a non-finite value): the row is stored, only its count is missing. */
+function observe(update: () => void): void {
+  try {
+    update();
+  } catch {
+    // See above.
   }
-  metrics.messages.inc({ topic: item.topic, outcome: 'stored' });
-  const p = item.prediction;
-  if (!p) return;
-  const labels = { model: p.model, version: p.version };
-  metrics.predictions.inc(labels);
-  if (p.isError) metrics.predictionErrors.inc(labels);
-  if (p.latencyMs !== null && Number.isFinite(p.latencyMs))
-    metrics.predictionLatency.observe(labels, p.latencyMs / 1000);
 }

@@ -41,6 +41,7 @@ export function createCollectors(deps: CollectorsDeps): BatchConsumer {
     logger: deps.logger.child({ component: 'collectors' }),
     maxRows: ingest.batchMaxRows,
     maxMs: ingest.batchMaxMs,
+    maxBytes: ingest.batchMaxBytes,
     sessionTimeoutMs: ingest.sessionTimeoutMs,
     onLag: (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
     onFlush: (rows, seconds) => {

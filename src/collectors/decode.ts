@@ -2,7 +2,7 @@ import type { Task } from '../models/index.js';
 import { inferTask } from '../models/index.js';
 import type { SourceMessage } from '../platform/kafka/index.js';
 import type { DeadLetter } from './dead-letter.js';
-import { accessLogRow, labelRow, predictionInputLine } from './rows.js';
+import { accessLogRow, labelRow, predictionInputBytes } from './rows.js';
 import {
   checkAccessEvent,
   checkLabel,
@@ -38,7 +38,8 @@ export type Decoded =
       ok: true;
       topic: string;
       table: Table;
-      line: string;
+      /** The row as one JSONEachRow line (UTF-8, no line break). */
+      line: Buffer;
       source: SourceMessage;
       prediction?: PredictionFacts;
       done?: boolean;
@@ -76,7 +77,7 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
     return deadLetter(source, 'future_timestamp', detail);
   }
 
-  function route(source: SourceMessage, json: unknown, text: string): Decoded {
+  function route(source: SourceMessage, json: unknown, text: string, bytes: Buffer): Decoded {
     switch (source.topic) {
       case topics.predictions: {
         const checked = checkPrediction(json);
@@ -98,7 +99,7 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
           ok: true,
           topic: source.topic,
           table: 'predictions_input',
-          line: predictionInputLine(e, text),
+          line: predictionInputBytes(e, text, bytes),
           source,
           prediction,
         };
@@ -108,7 +109,13 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
         if (!checked.ok) return deadLetter(source, 'schema', checked.detail);
         const late = fromTheFuture(source, checked.event.timestamp);
         if (late) return late;
-        return { ok: true, topic: source.topic, table: 'labels', line: labelRow(checked.event), source };
+        return {
+          ok: true,
+          topic: source.topic,
+          table: 'labels',
+          line: Buffer.from(labelRow(checked.event)),
+          source,
+        };
       }
       case topics.accessLog: {
         const checked = checkAccessEvent(json);
@@ -119,7 +126,7 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
           ok: true,
           topic: source.topic,
           table: 'access_log',
-          line: accessLogRow(checked.event),
+          line: Buffer.from(accessLogRow(checked.event)),
           source,
         };
       }
@@ -146,7 +153,7 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
       return deadLetter(source, 'invalid_json', err instanceof Error ? err.message : 'not JSON');
     }
     try {
-      return route(source, json, text);
+      return route(source, json, text, bytes);
     } catch (err) {
       // Nothing a producer sends may stop its partition: an unforeseen failure is this message's alone.
       return deadLetter(

@@ -1,4 +1,4 @@
-export { AUDIT_RETENTION_FLOOR_MS, loadConfig } from './config.js';
+export { AUDIT_RETENTION_FLOOR_MS, environmentWith, loadConfig } from './config.js';
 export type {
   Config,
   KafkaConfig,

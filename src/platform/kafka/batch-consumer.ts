@@ -26,6 +26,8 @@ export interface BatchSink<T> {
   decode(source: SourceMessage): T;
   write(items: T[]): Promise<void>;
   reject(item: T, err: unknown): T;
+  /** Bytes an item holds while buffered, for `maxBytes`. @default every item counts 0 */
+  size?(item: T): number;
 }
 
 export interface BatchConsumerOptions<T> {
@@ -36,6 +38,12 @@ export interface BatchConsumerOptions<T> {
   logger: Logger;
   /** Flush at this many buffered messages. @default 20000 */
   maxRows?: number;
+  /**
+   * Flush once the buffered items hold this many bytes (`sink.size`): what bounds the memory of
+   * a batch whatever the size of its messages (two batches at most: one writing, one filling).
+   * @default 8388608 (8 MiB)
+   */
+  maxBytes?: number;
   /** Flush when the oldest buffered message is this old. @default 1000 */
   maxMs?: number;
   /** @default 30000 */
@@ -69,26 +77,29 @@ export interface BatchConsumer {
 
 interface Buffered<T> {
   items: T[];
+  bytes: number;
   /** Highest offset seen per "topic\0partition". */
   highest: Map<string, bigint>;
   since: number;
 }
 
 function emptyBuffer<T>(): Buffered<T> {
-  return { items: [], highest: new Map(), since: 0 };
+  return { items: [], bytes: 0, highest: new Map(), since: 0 };
 }
 
 export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchConsumer {
   const { kafka, groupId, topics, sink, logger } = options;
   const maxRows = options.maxRows ?? 20_000;
   const maxMs = options.maxMs ?? 1_000;
+  const maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
   const newConsumer = (): Consumer =>
     kafka.consumer({
       groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       rebalanceTimeout: 60_000,
       heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      // A fetched batch is appended whole before the size is checked: this bounds the overshoot.
+      maxBytesPerPartition: Math.min(4 * 1024 * 1024, maxBytes),
       maxWaitTimeInMs: Math.min(maxMs, 500),
     });
   let consumer: Consumer = newConsumer();
@@ -232,9 +243,14 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     const key = `${batch.topic}\0${batch.partition}`;
     for (const message of batch.messages) {
       if (buffer.highest.size === 0) buffer.since = Date.now();
-      buffer.items.push(
-        sink.decode({ topic: batch.topic, partition: batch.partition, offset: message.offset, message }),
-      );
+      const item = sink.decode({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: message.offset,
+        message,
+      });
+      buffer.items.push(item);
+      if (sink.size) buffer.bytes += sink.size(item);
       buffer.highest.set(key, BigInt(message.offset));
     }
     safely('onLag', () => options.onLag?.(batch.topic, batch.partition, Number(batch.offsetLag())));
@@ -243,7 +259,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     if (payload.isStale() || payload.batch.messages.length === 0) return;
     append(payload);
-    if (buffer.items.length < maxRows) return;
+    if (buffer.items.length < maxRows && buffer.bytes < maxBytes) return;
     // One batch writes while the next one fills (ClickHouse parses on its own threads); fetching
     // waits only when a write is still running when the next batch is full. Memory stays bounded
     // at two batches.

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { labelRow, predictionInputLine, valueColumns } from '../../../src/collectors/rows.js';
+import {
+  labelRow,
+  predictionInputBytes,
+  predictionInputLine,
+  valueColumns,
+} from '../../../src/collectors/rows.js';
 import {
   checkAccessEvent,
   checkLabel,
@@ -126,5 +131,38 @@ describe('task inference (SPEC 4)', () => {
     expect(inferTask(true, undefined)).toBe('binary_classification');
     expect(inferTask('approve', 0.9)).toBe('multiclass_classification');
     expect(inferTask(12.5, null)).toBe('regression');
+  });
+});
+
+describe('prediction lines as bytes', () => {
+  const line = (raw: string, value = Buffer.from(raw, 'utf8')) => {
+    const event = ok(checkPrediction(JSON.parse(value.toString('utf8'))));
+    return { bytes: predictionInputBytes(event, raw, value), text: predictionInputLine(event, raw) };
+  };
+
+  it('are the string line encoded, copied from the message when it is clean UTF-8', () => {
+    const raw = JSON.stringify({ ...spec, features: { ...spec.features, city: 'Zürich 🏔' } });
+    const { bytes, text } = line(raw);
+    expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+    expect(bytes.toString('utf8').endsWith(`,"e":${raw}}`)).toBe(true);
+  });
+
+  it('re-serialize an event with line breaks, as the string line does', () => {
+    const pretty = JSON.stringify(spec, null, 2);
+    const { bytes, text } = line(pretty);
+    expect(bytes.includes('\n')).toBe(false);
+    expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+  });
+
+  it('store invalid UTF-8 as its decoded text (U+FFFD), not as raw bytes', () => {
+    const raw = JSON.stringify({ ...spec, features: { ...spec.features, city: 'XX' } });
+    const value = Buffer.from(raw, 'utf8');
+    const at = value.indexOf('XX');
+    value[at] = 0xff; // not UTF-8
+    const decoded = value.toString('utf8');
+    const { bytes, text } = line(decoded, value);
+    expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+    expect(bytes.includes(Buffer.from([0xff]))).toBe(false);
+    expect(bytes.toString('utf8')).toContain('\uFFFDX');
   });
 });

@@ -102,4 +102,13 @@ describe('loadConfig', () => {
     );
     expect(configError({ MODELWATCH_MAX_FEATURES: '1e999' })).toContain('MODELWATCH_MAX_FEATURES');
   });
+
+  it('bounds ingest batches in bytes, refusing values that are not a whole number of bytes', () => {
+    expect(loadConfig({}).ingest.batchMaxBytes).toBe(8 * 1_048_576);
+    expect(loadConfig({ MODELWATCH_BATCH_MAX_BYTES: '1048576' }).ingest.batchMaxBytes).toBe(1_048_576);
+    for (const bad of ['0', '-1', '1.5', 'Infinity', '1e999', '2000000000', 'x'.repeat(10_000)])
+      expect(configError({ MODELWATCH_BATCH_MAX_BYTES: bad }), bad.slice(0, 20)).toContain(
+        'MODELWATCH_BATCH_MAX_BYTES',
+      );
+  });
 });
