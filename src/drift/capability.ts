@@ -18,6 +18,8 @@ import { qualityRoutes } from './quality/routes.js';
 import { QualityService } from './quality/service.js';
 import { qualityPolicySchema } from './quality/settings.js';
 import { qualityMigrations } from './quality/store.js';
+import { segmentMigrations, segmentsPolicySchema } from '../segments/index.js';
+import { SegmentedAnalysis } from './segments/segmented.js';
 
 export interface DriftCapability extends Capability {
   service: DriftService;
@@ -41,7 +43,7 @@ export interface DriftCapability extends Capability {
 /** Data drift (SPEC 5): references, the drift route, the evaluation-window loop, the offline report. */
 export const drift: CapabilityDefinition<DriftCapability> = {
   name: 'drift',
-  migrations: [...driftMigrations, ...qualityMigrations],
+  migrations: [...driftMigrations, ...qualityMigrations, ...segmentMigrations],
   commands: {
     drift: {
       summary: 'offline drift report between two CSV/JSONL files: drift --reference FILE --current FILE',
@@ -82,7 +84,19 @@ export const drift: CapabilityDefinition<DriftCapability> = {
         },
       ],
     });
-    const policySections: Record<string, z.ZodType> = { quality: qualityPolicySchema };
+    const segmented = new SegmentedAnalysis({
+      db,
+      models: use(models).registry,
+      policies,
+      logger,
+      limits: service.limits,
+      drift: service,
+      quality,
+    });
+    const policySections: Record<string, z.ZodType> = {
+      quality: qualityPolicySchema,
+      segments: segmentsPolicySchema,
+    };
     let reportPerformance: ReportPerformanceProvider | undefined;
     return {
       service,
@@ -97,9 +111,10 @@ export const drift: CapabilityDefinition<DriftCapability> = {
             policySections,
             report: (request) => reportWithDistributions(service, db, request),
             performance: (request) => reportPerformance?.(request) ?? Promise.resolve(null),
+            segmented,
           }),
         );
-        await app.register(qualityRoutes({ service: quality }));
+        await app.register(qualityRoutes({ service: quality, segmented }));
       },
       addPolicySection: (name, schema) => {
         policySections[name] = schema;
