@@ -40,7 +40,7 @@ export function parseSegment(text: string, field = 'querystring/segment'): Segme
       'BAD_INPUT',
       `${field}: the ${kind} name is ${name.length} characters; at most ${MAX_SEGMENT_NAME_LENGTH}`,
     );
-  if (/[\u0000-\u001f\u007f]/u.test(name))
+  if ([...name].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
     throw new SegmentError('BAD_INPUT', `${field}: the ${kind} name holds a control character`);
   return { kind, name };
 }
