@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import type { FastifyPluginAsync } from 'fastify';
 import { errorBody, errorSchema } from '../api/index.js';
 import { parseTime } from '../platform/time/index.js';
+import { parseSegment, SegmentError, valueFilter } from '../segments/index.js';
 import { ChangeDetectionError } from './errors.js';
 import type { ChangeDetectionService } from './service.js';
 import { changeDetectionPolicySchema, firstIssue, type ChangeDetectionPolicy } from './settings.js';
@@ -89,13 +90,24 @@ export function changeDetectionRoutes(deps: ChangeRoutesDeps): FastifyPluginAsyn
       },
       async (request, reply) => {
         try {
-          return await deps.service.report({
-            modelId: request.params.model,
-            version: request.query.version,
-            ...requestRange(request.query, now()),
-            parameters: requestParameters(request.query),
-          });
+          const { segment, value } = request.query;
+          if ((segment === undefined) !== (value === undefined))
+            throw bad(
+              `querystring/${segment === undefined ? 'segment' : 'value'}: segment and value go together`,
+            );
+          const filter = segment === undefined ? undefined : valueFilter(parseSegment(segment), value ?? '');
+          return await deps.service.report(
+            {
+              modelId: request.params.model,
+              version: request.query.version,
+              ...requestRange(request.query, now()),
+              parameters: requestParameters(request.query),
+            },
+            filter,
+          );
         } catch (err) {
+          if (err instanceof SegmentError)
+            return reply.code(err.status).send(errorBody(err.status, err.message));
           if (err instanceof ChangeDetectionError)
             return reply.code(err.status).send(errorBody(err.status, err.message));
           throw err;

@@ -1,4 +1,5 @@
 /** JSON schemas of the change-detection route (validation, serialization, /docs). */
+import { MAX_SEGMENT_PARAM_LENGTH } from '../segments/index.js';
 const text = (description: string, maxLength = 64) => ({ type: 'string', maxLength, description }) as const;
 
 export const changeQuerystring = {
@@ -17,6 +18,13 @@ export const changeQuerystring = {
     threshold: text('detection threshold lambda (> 0). Default 50.'),
     alpha: text('forgetting factor in (0, 1]. Default 0.9999.'),
     mode: { type: 'string', enum: ['up', 'down', 'both'], description: 'Default both.' },
+    segment: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_SEGMENT_PARAM_LENGTH,
+      description: '`feature:<name>` or `tag:<name>`, with `value`: only the predictions of that segment.',
+    },
+    value: { type: 'string', maxLength: 1024, description: "the segment's value (with `segment`)" },
   },
   additionalProperties: false,
 } as const;
