@@ -4,6 +4,7 @@
  * always) fires by accident of arithmetic.
  */
 import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from '../platform/time/index.js';
 import { PAGE_HINKLEY_DEFAULTS, type PageHinkleyOptions } from './page-hinkley.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -15,6 +16,14 @@ export const changeDetectionPolicySchema = z
     threshold: finite.pipe(z.number().gt(0).max(1e12)).optional(),
     alpha: finite.pipe(z.number().gt(0).max(1)).optional(),
     mode: z.enum(['up', 'down', 'both']).optional(),
+    /** The trailing range the gauges watch (a model with this section gets them). @default 7d */
+    window: z
+      .string()
+      .regex(new RegExp(DURATION_PATTERN), "expected a duration: '<n>s', '<n>m', '<n>h' or '<n>d'")
+      .refine((s) => (parseDuration(s) ?? 0) >= 60_000 && (parseDuration(s) ?? 0) <= 366 * 86_400_000, {
+        message: 'between 1m and 366d',
+      })
+      .optional(),
   })
   .strict();
 
@@ -25,7 +34,7 @@ export function detectorOptions(
   policy: ChangeDetectionPolicy,
   request: ChangeDetectionPolicy = {},
 ): Required<PageHinkleyOptions> {
-  const pick = <K extends keyof ChangeDetectionPolicy>(k: K) => request[k] ?? policy[k];
+  const pick = <K extends Exclude<keyof ChangeDetectionPolicy, 'window'>>(k: K) => request[k] ?? policy[k];
   return {
     minInstances: pick('min_instances') ?? PAGE_HINKLEY_DEFAULTS.minInstances,
     delta: pick('delta') ?? PAGE_HINKLEY_DEFAULTS.delta,
@@ -34,6 +43,9 @@ export function detectorOptions(
     mode: pick('mode') ?? PAGE_HINKLEY_DEFAULTS.mode,
   };
 }
+
+/** @default 7 days */
+export const DEFAULT_GAUGE_WINDOW_MS = 7 * 86_400_000;
 
 /** The first issue of a failed parse as `where: message`. */
 export function firstIssue(error: z.ZodError, prefix: string): string {

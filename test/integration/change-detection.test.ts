@@ -2,6 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { detectChanges } from '../../src/change-detection/page-hinkley.js';
 import { mulberry32 } from '../../src/change-detection/streams.js';
 import type { ChangeReport } from '../../src/change-detection/index.js';
+import { Registry } from 'prom-client';
+import { changeDetection } from '../../src/change-detection/index.js';
+import { ChangeGauges } from '../../src/change-detection/gauges.js';
+import { drift } from '../../src/drift/index.js';
+import { models } from '../../src/models/index.js';
+import { createLogger } from '../../src/platform/observability/index.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
 
@@ -161,6 +167,52 @@ describe('change detection on the per-prediction loss', () => {
           .body as unknown as ChangeReport
       ).detections,
     ).toEqual(stationary.detections);
+    // Gauges, for the models with a change_detection section, over its trailing window, from
+    // stored rows only: a second instance (a restarted service) shows the same values at once.
+    const flakyPolicy = await service.app.inject({
+      method: 'PUT',
+      url: '/api/v1/models/flaky/policy',
+      payload: { change_detection: { window: `${N}m` } },
+      headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` },
+    });
+    expect(flakyPolicy.statusCode).toBe(200);
+    const cap = service.use(changeDetection);
+    const gaugeValues = async (): Promise<Record<string, Record<string, number>>> => {
+      const registry = new Registry();
+      const gauges = new ChangeGauges({
+        service: cap.service,
+        models: service.use(models).registry,
+        policy: async (model) =>
+          (await service.use(drift).policies.get(model))?.sections['change_detection'] as object | undefined,
+        registry,
+        logger: createLogger('silent', 'test'),
+        now: () => T0 + N * MINUTE,
+      });
+      await gauges.runOnce();
+      return Object.fromEntries(
+        (await registry.getMetricsAsJSON()).map((m) => [
+          m.name,
+          Object.fromEntries(
+            (m.values as { labels: { model?: string }; value: number }[]).map((v) => [
+              v.labels.model,
+              v.value,
+            ]),
+          ),
+        ]),
+      );
+    };
+    const shown = await gaugeValues();
+    const lastFlaky = report.detections[report.detections.length - 1]!;
+    expect(shown['modelwatch_loss_changes']).toEqual({
+      flaky: expected.length,
+      steady: sensitive.detections.length,
+    });
+    expect(shown['modelwatch_loss_last_change_timestamp_seconds']!['flaky']).toBe(
+      Date.parse(lastFlaky.timestamp) / 1000,
+    );
+    expect(shown['modelwatch_loss_mean_since_change']!['flaky']).toBeCloseTo(lastFlaky.mean_after!, 12);
+    expect(await gaugeValues()).toEqual(shown);
+
     const badPolicy = await service.app.inject({
       method: 'PUT',
       url: '/api/v1/models/steady/policy',
