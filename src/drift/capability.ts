@@ -14,6 +14,7 @@ import { createDriftGauges } from './service/gauges.js';
 import { driftMigrations } from './store/schema.js';
 import { PolicyStore } from './store/policies.js';
 import { createQualityGauges } from './quality/gauges.js';
+import { restoreQualityGauges } from './quality/restore.js';
 import { qualityRoutes } from './quality/routes.js';
 import { QualityService } from './quality/service.js';
 import { qualityPolicySchema } from './quality/settings.js';
@@ -122,7 +123,12 @@ export const drift: CapabilityDefinition<DriftCapability> = {
       setReportPerformance: (provider) => {
         reportPerformance = provider;
       },
-      start: () => evaluator.start(),
+      start: () => {
+        void restoreQualityGauges(db, qualityGauges).catch((err: unknown) =>
+          logger.warn({ err }, 'quality gauges could not be restored from stored windows'),
+        );
+        evaluator.start();
+      },
       stop: () => evaluator.stop(),
     };
   },

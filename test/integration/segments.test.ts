@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { DriftBucket } from '../../src/drift/index.js';
 import type { QualityBucket } from '../../src/drift/quality/types.js';
+import { Registry } from 'prom-client';
+import { drift as driftCapability } from '../../src/drift/index.js';
+import { createQualityGauges } from '../../src/drift/quality/gauges.js';
+import { restoreQualityGauges } from '../../src/drift/quality/restore.js';
+import { readQualityWindows } from '../../src/drift/quality/store.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { DAY, PER_DAY, SHOP_T0, shopEvents } from '../support/segments-data.js';
@@ -102,6 +107,23 @@ describe('segments', () => {
     // The region column is absent from the no-region segment, by definition.
     const none = q.segments.find((s) => s.value === null && !s.other)!;
     expect(none.buckets[0]!.columns.find((c) => c.column === 'region')!.missing_rate).toBe(1);
+
+    // Quality gauges after a restart: each model's latest stored window (the evaluation loop's), read back.
+    await service.use(driftCapability).evaluator.runOnce();
+    const [latest] = await readQualityWindows(service.platform.db, { modelId: 'shop', limit: 1 });
+    expect(latest).toBeDefined();
+    const registry = new Registry();
+    expect(await restoreQualityGauges(service.platform.db, createQualityGauges(registry))).toBe(1);
+    const text = await registry.metrics();
+    expect(latest!.columns.map((c) => c.column).sort()).toEqual(['region', 'x', 'y']);
+    for (const c of latest!.columns) {
+      expect(text).toContain(
+        `modelwatch_data_quality{model="shop",column="${c.column}",check="missing_rate"} ${c.missing_rate}`,
+      );
+      expect(text).toContain(
+        `modelwatch_data_quality{model="shop",column="${c.column}",check="flagged"} ${c.flagged ? 1 : 0}`,
+      );
+    }
 
     // A tag: the channel each prediction carried, counted exactly.
     const tags = await send(service, 'GET', `/api/v1/models/shop/drift?${day1}&segment=tag:channel`);
