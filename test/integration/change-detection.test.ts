@@ -243,5 +243,5 @@ describe('change detection on the per-prediction loss', () => {
     expect(String(reversed.body['message'])).toContain('querystring/from');
     expect((await get(service, `/api/v1/models/nope/change-detection?${range}`)).status).toBe(404);
     expect((await get(service, `/api/v1/models/flaky/change-detection?${range}&version=9`)).status).toBe(404);
-  });
+  }, 300_000);
 });

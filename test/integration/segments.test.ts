@@ -236,5 +236,5 @@ describe('segments', () => {
       expect(r.status, JSON.stringify(segments)).toBe(400);
       expect(String(r.body['message'])).toMatch(/segments/);
     }
-  });
+  }, 300_000);
 });
