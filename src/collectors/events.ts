@@ -52,6 +52,8 @@ export const predictionEvent = z.object({
   status: z.enum(['ok', 'error']).nullish(),
   entity_id: z.string().max(512).nullish(),
   request_id: z.string().max(512).nullish(),
+  // Segments by tag (src/segments): flat texts, e.g. { "channel": "web" }. How many: a limit, checked after the schema.
+  tags: z.record(z.string().min(1, 'tag names must not be empty').max(256), z.string().max(1024)).nullish(),
 });
 export type PredictionEvent = z.infer<typeof predictionEvent>;
 

@@ -72,8 +72,15 @@ export interface EventLimits {
   maxFeatureNameLength: number;
 }
 
+/** Tags one prediction may carry (segments by tag; SPEC is silent). */
+export const MAX_TAGS = 64;
+
 /** The first limit a valid prediction breaks, naming the field; undefined when within all. */
 export function limitViolation(event: PredictionEvent, limits: EventLimits): string | undefined {
+  if (event.tags) {
+    let tags = 0;
+    for (const _ in event.tags) if ((tags += 1) > MAX_TAGS) return `tags: more than ${MAX_TAGS} tags`;
+  }
   let count = 0;
   for (const name in event.features) {
     count += 1;

@@ -103,7 +103,7 @@ export function driftDashboard(): DashboardBuilder {
         DRIFT_FLAG_MAPPINGS,
       ),
     )
-    .withRow(new RowBuilder('Column drift'))
+    .withRow(new RowBuilder('Column drift and data quality'))
     .withPanel(
       timeseries(
         {
@@ -153,6 +153,40 @@ export function driftDashboard(): DashboardBuilder {
           ),
         ],
         { min: 0 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        {
+          title: 'Flagged data quality by column',
+          description:
+            "1 when a column of the latest evaluated window broke a threshold of the policy's quality section (missing, wrong type, unseen, out of range, new or gone column; src/drift/quality).",
+          unit: 'none',
+          width: 12,
+          height: 10,
+        },
+        [
+          prom(
+            `max by (model, column) (modelwatch_data_quality{${models}, check="flagged"})`,
+            '{{model}} {{column}}',
+          ),
+        ],
+        { min: 0 },
+      ),
+    )
+    .withPanel(
+      labelTable(
+        {
+          title: 'Latest data quality by column',
+          description:
+            'Every check of every feature column in the latest evaluated window: missing_rate, wrong_type_share, unseen_share, out_of_range_share (shares 0-1), flagged, new_column, column_missing.',
+          unit: 'short',
+          width: 12,
+          height: 10,
+        },
+        [promInstantTable(`max by (model, column, check) (modelwatch_data_quality{${models}})`)],
+        ['model', 'column', 'check'],
+        'value',
       ),
     );
 }

@@ -156,6 +156,20 @@ export function modelsDashboard(): DashboardBuilder {
         [prom(`modelwatch_estimated_quality{${MODEL}}`, '{{version}} {{metric}} (estimated)')],
       ).noValue('no binary version with a time-range reference'),
     )
+    .withPanel(
+      timeseries(
+        {
+          title: 'Loss changes by version (Page-Hinkley)',
+          description:
+            "modelwatch_loss_changes: Page-Hinkley detections in the per-prediction loss over the model's trailing change_detection window (src/change-detection), and the mean loss since the latest one. Models with a change_detection policy section.",
+          unit: 'short',
+        },
+        [
+          prom(`modelwatch_loss_changes{${MODEL}}`, '{{version}} changes'),
+          prom(`modelwatch_loss_mean_since_change{${MODEL}}`, '{{version}} mean loss since'),
+        ],
+      ).noValue('no change_detection section in the policy'),
+    )
     .withRow(new RowBuilder('Stored predictions (ClickHouse, by event time)'))
     .withPanel(
       timeseries(

@@ -14,10 +14,13 @@ import { createDriftGauges } from './service/gauges.js';
 import { driftMigrations } from './store/schema.js';
 import { PolicyStore } from './store/policies.js';
 import { createQualityGauges } from './quality/gauges.js';
+import { restoreQualityGauges } from './quality/restore.js';
 import { qualityRoutes } from './quality/routes.js';
 import { QualityService } from './quality/service.js';
 import { qualityPolicySchema } from './quality/settings.js';
 import { qualityMigrations } from './quality/store.js';
+import { segmentMigrations, segmentsPolicySchema } from '../segments/index.js';
+import { SegmentedAnalysis } from './segments/segmented.js';
 
 export interface DriftCapability extends Capability {
   service: DriftService;
@@ -41,7 +44,7 @@ export interface DriftCapability extends Capability {
 /** Data drift (SPEC 5): references, the drift route, the evaluation-window loop, the offline report. */
 export const drift: CapabilityDefinition<DriftCapability> = {
   name: 'drift',
-  migrations: [...driftMigrations, ...qualityMigrations],
+  migrations: [...driftMigrations, ...qualityMigrations, ...segmentMigrations],
   commands: {
     drift: {
       summary: 'offline drift report between two CSV/JSONL files: drift --reference FILE --current FILE',
@@ -82,7 +85,19 @@ export const drift: CapabilityDefinition<DriftCapability> = {
         },
       ],
     });
-    const policySections: Record<string, z.ZodType> = { quality: qualityPolicySchema };
+    const segmented = new SegmentedAnalysis({
+      db,
+      models: use(models).registry,
+      policies,
+      logger,
+      limits: service.limits,
+      drift: service,
+      quality,
+    });
+    const policySections: Record<string, z.ZodType> = {
+      quality: qualityPolicySchema,
+      segments: segmentsPolicySchema,
+    };
     let reportPerformance: ReportPerformanceProvider | undefined;
     return {
       service,
@@ -97,9 +112,10 @@ export const drift: CapabilityDefinition<DriftCapability> = {
             policySections,
             report: (request) => reportWithDistributions(service, db, request),
             performance: (request) => reportPerformance?.(request) ?? Promise.resolve(null),
+            segmented,
           }),
         );
-        await app.register(qualityRoutes({ service: quality }));
+        await app.register(qualityRoutes({ service: quality, segmented }));
       },
       addPolicySection: (name, schema) => {
         policySections[name] = schema;
@@ -107,7 +123,12 @@ export const drift: CapabilityDefinition<DriftCapability> = {
       setReportPerformance: (provider) => {
         reportPerformance = provider;
       },
-      start: () => evaluator.start(),
+      start: () => {
+        void restoreQualityGauges(db, qualityGauges).catch((err: unknown) =>
+          logger.warn({ err }, 'quality gauges could not be restored from stored windows'),
+        );
+        evaluator.start();
+      },
       stop: () => evaluator.stop(),
     };
   },

@@ -1,7 +1,12 @@
 /** Data drift (SPEC 5): references, windows, the drift route, the evaluation loop, the offline engine. */
 export { drift, type DriftCapability } from './capability.js';
 export { readDriftWindows, type DriftWindowQuery, type StoredDriftWindow } from './store/results.js';
-export { DriftService, type ReferenceSummary, type ReportRequest } from './service/drift-service.js';
+export {
+  DriftService,
+  defaultVersion,
+  type ReferenceSummary,
+  type ReportRequest,
+} from './service/drift-service.js';
 export { DriftEvaluator, type EvaluatedWindow } from './service/evaluator.js';
 export { DriftError, type DriftErrorCode } from './errors.js';
 export {

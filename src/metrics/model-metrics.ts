@@ -2,7 +2,7 @@ import { normalizeClass, type ModelVersionRecord, type Task } from '../models/in
 import type { Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { bucketEnd, bucketSeconds, parseBucket, type Bucket } from '../platform/time/index.js';
-import { metricsQuery, type MetricsRow } from './metrics-sql.js';
+import { metricsQuery, type MetricsQueryInput, type MetricsRow } from './metrics-sql.js';
 import { rollupMetricsQuery, SWEEP_COUNT, SWEEP_INSERT, SWEEP_PENDING } from './rollup-sql.js';
 import type { MetricsBucket, ModelMetrics } from './schemas.js';
 
@@ -24,6 +24,8 @@ export interface MetricsRequest {
    * @default 'rollup'
    */
   path?: 'rollup' | 'raw';
+  /** Other rows than the model's stored predictions (a segment's); read on the raw path. @default the predictions */
+  source?: MetricsQueryInput['source'];
 }
 
 const byVersion = new Intl.Collator('en', { numeric: true });
@@ -40,7 +42,7 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
       'BAD_REQUEST',
       `bucket: '${request.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`,
     );
-  const raw = request.path === 'raw';
+  const raw = request.path === 'raw' || request.source !== undefined;
   const prefilterLabels = raw && !(await labelsAreFewer(db, request));
   if (!raw) await sweepWaitingLabels(db);
   const byTask = new Map<Task, MetricsRequest['versions']>();
@@ -58,7 +60,9 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
         from: request.from,
         to: request.to,
       };
-      const { query, params } = raw ? metricsQuery({ ...input, prefilterLabels }) : rollupMetricsQuery(input);
+      const { query, params } = raw
+        ? metricsQuery({ ...input, prefilterLabels, source: request.source })
+        : rollupMetricsQuery(input);
       const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
       const rows = await result.json<MetricsRow>();
       return rows.map((row) => toBucket(row, task, bucket));

@@ -4,6 +4,8 @@ import type { ModelRegistry } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { parseBucket, resolveRange } from '../platform/time/index.js';
 import { computeModelMetrics } from './model-metrics.js';
+import { computeSegmentMetrics } from './segment-metrics.js';
+import { parseSegment, SegmentError } from '../segments/index.js';
 import { errorBody } from '../api/index.js';
 import { errorSchema, metricsQuerystring, metricsResponse } from './schemas.js';
 
@@ -59,13 +61,19 @@ export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
         if (versions.length === 0) {
           return reply.code(404).send(errorBody(404, `model '${model}' has no version '${version ?? ''}'`));
         }
-        return computeModelMetrics(deps.db, {
-          model,
-          versions,
-          bucket: bucket.text,
-          from: range.from,
-          to: range.to,
-        });
+        const metricsRequest = { model, versions, bucket: bucket.text, from: range.from, to: range.to };
+        const { segment } = request.query;
+        if (segment === undefined) return computeModelMetrics(deps.db, metricsRequest);
+        try {
+          // A bad segment parameter is refused before anything is computed.
+          parseSegment(segment);
+          const overall = await computeModelMetrics(deps.db, metricsRequest);
+          return { ...overall, ...(await computeSegmentMetrics(deps.db, metricsRequest, segment)) };
+        } catch (err) {
+          if (err instanceof SegmentError)
+            return reply.code(err.status).send(errorBody(err.status, err.message));
+          throw err;
+        }
       },
     );
     return Promise.resolve();

@@ -2,6 +2,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { TASKS } from '../models/index.js';
 import { BUCKET_PATTERN, DEFAULT_BUCKETS, MAX_BUCKETS } from '../platform/time/index.js';
 import { errorSchema, nullableNumber } from '../api/index.js';
+import { MAX_SEGMENT_PARAM_LENGTH } from '../segments/index.js';
 
 export { errorSchema };
 
@@ -28,6 +29,13 @@ export const metricsQuerystring = {
       minLength: 1,
       maxLength: 256,
       description: 'Only this version; otherwise one bucket series per version.',
+    },
+    segment: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_SEGMENT_PARAM_LENGTH,
+      description:
+        '`feature:<name>` or `tag:<name>`: the answer adds `segments`, the same buckets per value (the 10 most frequent; the rest as `other`; predictions without a value as value null).',
     },
   },
 } as const;
@@ -101,7 +109,31 @@ const bucketSchema = {
 export const metricsResponse = {
   type: 'object',
   additionalProperties: false,
-  properties: { model_id: { type: 'string' }, buckets: { type: 'array', items: bucketSchema } },
+  properties: {
+    model_id: { type: 'string' },
+    buckets: { type: 'array', items: bucketSchema },
+    segment: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { by: { type: 'string' }, max_segments: { type: 'integer' } },
+      required: ['by', 'max_segments'],
+    },
+    segments: {
+      type: 'array',
+      description: 'per segment, most predictions first; then `other`, then the predictions without a value',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          value: { type: ['string', 'null'] },
+          other: { type: 'boolean' },
+          predictions: { type: 'integer' },
+          buckets: { type: 'array', items: bucketSchema },
+        },
+        required: ['value', 'other', 'predictions', 'buckets'],
+      },
+    },
+  },
   required: ['model_id', 'buckets'],
 } as const;
 

@@ -1,4 +1,5 @@
 import { audit } from '../audit/index.js';
+import { changeDetection } from '../change-detection/index.js';
 import { auth } from '../auth/index.js';
 import { collectors } from '../collectors/index.js';
 import { dashboards } from '../dashboards/index.js';
@@ -25,6 +26,7 @@ export const capabilities: readonly CapabilityDefinition[] = [
   metrics,
   drift,
   performanceEstimation,
+  changeDetection,
   triggers,
   inference,
   shadow,

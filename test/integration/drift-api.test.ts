@@ -198,7 +198,9 @@ describe('drift API: validation, errors and policies', () => {
     });
     expect(await policy({})).toMatchObject({
       status: 400,
-      body: { message: 'body: give at least one section (drift, quality, retrain)' },
+      body: {
+        message: 'body: give at least one section (drift, quality, segments, change_detection, retrain)',
+      },
     });
     expect((await request(service, 'PUT', '/api/v1/models/ghost/policy', { drift: {} })).status).toBe(404);
     const stored = await policy({

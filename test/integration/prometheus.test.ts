@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { audit } from '../../src/audit/index.js';
+import { changeDetection } from '../../src/change-detection/index.js';
 import { metrics } from '../../src/metrics/index.js';
 import { performanceEstimation } from '../../src/performance-estimation/index.js';
 import { CALIFORNIA, playCaliforniaTraffic } from '../support/california.js';
@@ -105,6 +106,8 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
     await service.use(metrics).quality.refresh();
     // The estimate gauges' loop runs each minute; version 2's range reference was just set.
     await service.use(performanceEstimation).gauges.runOnce();
+    // The same for the change-detection gauges (California has a change_detection section).
+    await service.use(changeDetection).gauges.runOnce();
     const verified = await service.use(audit).verifier.runOnce();
     expect(verified.ok).toBe(true);
 

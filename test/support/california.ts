@@ -158,6 +158,8 @@ async function configureDrift(service: TestService, lastHour: number): Promise<v
   const policy = await put(service, `/api/v1/models/${CALIFORNIA}/policy`, {
     drift: { evaluation_window: 'month', allowed_lateness: '0s' },
     retrain: { drift: { columns: ['Latitude'], consecutive_windows: 2 }, cooldown: '365d' },
+    // Change-detection gauges over the last day: version 2's labeled last hour gives them a series.
+    change_detection: { window: '1d' },
   });
   if (policy.status !== 200) throw new Error(`policy: ${policy.status} ${JSON.stringify(policy.body)}`);
   const rows = csv('california_housing_reference.csv').map((r) => ({

@@ -84,6 +84,11 @@ export const SPEC9_ROUTES: Record<string, RouteSpec> = {
     role: 'viewer',
     sample: () => ({ url: `/api/v1/models/credit-risk/quality?${range}&bucket=1h` }),
   },
+  // Not in SPEC 9's table (issue 15): Page-Hinkley on the per-prediction loss, read like metrics.
+  'GET /api/v1/models/{model}/change-detection': {
+    role: 'viewer',
+    sample: () => ({ url: `/api/v1/models/credit-risk/change-detection?${range}` }),
+  },
   'GET /api/v1/models/{model}/drift/report': {
     role: 'viewer',
     sample: () => ({ url: `/api/v1/models/credit-risk/drift/report?${range}&bucket=1h` }),

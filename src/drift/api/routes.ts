@@ -24,6 +24,8 @@ import { parseColumns, resolveDriftRange } from './query.js';
 import { sendError } from './send-error.js';
 import { policyRoutes } from './policy-routes.js';
 import { driftReportRoute, type ReportRouteDeps } from './report-route.js';
+import type { SegmentedAnalysis } from '../segments/segmented.js';
+import { requireSegmented, withDeclaredWindow } from '../segments/route-support.js';
 
 export interface DriftRoutesDeps {
   service: DriftService;
@@ -34,6 +36,8 @@ export interface DriftRoutesDeps {
   report?: ReportRouteDeps['report'];
   /** The HTML report's estimated-performance section. @default none */
   performance?: ReportRouteDeps['performance'];
+  /** Answers `?segment=`; without it a segmented request is a 400. @default none */
+  segmented?: SegmentedAnalysis | undefined;
   /** Epoch ms; the default `to`. @default Date.now */
   now?: () => number;
 }
@@ -89,15 +93,20 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         try {
-          const range = resolveDriftRange(request.query, now());
+          const { segment } = request.query;
+          const query = await withDeclaredWindow(deps.segmented, request.params.model, request.query);
+          const range = resolveDriftRange(query, now());
           const columns = parseColumns(request.query.columns);
-          return await deps.service.report({
+          const report = {
             modelId: request.params.model,
             version: request.query.version,
             method: request.query.method,
             columns,
             ...range,
-          });
+          };
+          if (segment !== undefined)
+            return await requireSegmented(deps.segmented).drift({ ...report, segment });
+          return await deps.service.report(report);
         } catch (err) {
           return sendError(reply, err);
         }

@@ -4,6 +4,7 @@ import { COLUMN_ROLES } from '../engine/types.js';
 import { METHOD_OPTIONS, BUCKET_PATTERN } from '../engine/settings.js';
 import { DRIFT_METHODS } from '../statistics/index.js';
 import { errorSchema, nullableNumber } from '../../api/index.js';
+import { segmentHeaderSchema, segmentQueryProperty, segmentsSchema } from '../segments/schemas.js';
 
 export { errorSchema };
 
@@ -57,6 +58,7 @@ export const driftQuerystring = {
       description:
         'Only these columns, comma-separated (feature names; `prediction`, `score`, `label`). Default: every column of the reference.',
     },
+    segment: segmentQueryProperty,
   },
   additionalProperties: false,
 } as const;
@@ -119,6 +121,8 @@ export const driftResponse = {
       required: ['revision', 'source', 'set_at', 'rows'],
     },
     buckets: { type: 'array', items: bucketSchema, description: 'buckets holding predictions, oldest first' },
+    segment: segmentHeaderSchema,
+    segments: segmentsSchema(bucketSchema),
   },
   required: ['model_id', 'version', 'reference', 'buckets'],
 } as const;

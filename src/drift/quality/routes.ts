@@ -7,6 +7,9 @@ import { driftQuerystring, errorSchema, formatValidationErrors, modelParams } fr
 import { sendError } from '../api/send-error.js';
 import type { QualityService } from './service.js';
 import { QUALITY_CHECKS } from './types.js';
+import type { SegmentedAnalysis } from '../segments/segmented.js';
+import { segmentHeaderSchema, segmentsSchema } from '../segments/schemas.js';
+import { requireSegmented, withDeclaredWindow } from '../segments/route-support.js';
 
 const { method: _method, columns: _columns, ...qualityQueryProperties } = driftQuerystring.properties;
 
@@ -64,6 +67,19 @@ const columnSchema = {
   ],
 } as const;
 
+const qualityBucketSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    start: { type: 'string', format: 'date-time' },
+    end: { type: 'string', format: 'date-time' },
+    count: { type: 'integer' },
+    flagged_columns: { type: 'integer' },
+    columns: { type: 'array', items: columnSchema },
+  },
+  required: ['start', 'end', 'count', 'flagged_columns', 'columns'],
+} as const;
+
 export const qualityResponse = {
   type: 'object',
   additionalProperties: false,
@@ -83,24 +99,20 @@ export const qualityResponse = {
     buckets: {
       type: 'array',
       description: 'buckets holding predictions, oldest first',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          start: { type: 'string', format: 'date-time' },
-          end: { type: 'string', format: 'date-time' },
-          count: { type: 'integer' },
-          flagged_columns: { type: 'integer' },
-          columns: { type: 'array', items: columnSchema },
-        },
-        required: ['start', 'end', 'count', 'flagged_columns', 'columns'],
-      },
+      items: qualityBucketSchema,
     },
+    segment: segmentHeaderSchema,
+    segments: segmentsSchema(qualityBucketSchema),
   },
   required: ['model_id', 'version', 'reference', 'buckets'],
 } as const;
 
-export function qualityRoutes(deps: { service: QualityService; now?: () => number }): FastifyPluginAsync {
+export function qualityRoutes(deps: {
+  service: QualityService;
+  /** Answers `?segment=`; without it a segmented request is a 400. @default none */
+  segmented?: SegmentedAnalysis | undefined;
+  now?: () => number;
+}): FastifyPluginAsync {
   const now = deps.now ?? Date.now;
   const plugin: FastifyPluginAsyncJsonSchemaToTs = (app) => {
     app.get(
@@ -121,12 +133,13 @@ export function qualityRoutes(deps: { service: QualityService; now?: () => numbe
       },
       async (request, reply) => {
         try {
-          const range = resolveDriftRange(request.query, now());
-          return await deps.service.report({
-            modelId: request.params.model,
-            version: request.query.version,
-            ...range,
-          });
+          const { segment } = request.query;
+          const query = await withDeclaredWindow(deps.segmented, request.params.model, request.query);
+          const range = resolveDriftRange(query, now());
+          const base = { modelId: request.params.model, version: request.query.version, ...range };
+          if (segment !== undefined)
+            return await requireSegmented(deps.segmented).quality({ ...base, segment });
+          return await deps.service.report(base);
         } catch (err) {
           return sendError(reply, err);
         }

@@ -76,6 +76,9 @@ const LABELS: Record<string, string[]> = {
   modelwatch_model_quality: ['model', 'version', 'metric'],
   modelwatch_estimated_quality: ['model', 'version', 'metric'],
   modelwatch_retrain_triggers_total: ['model', 'reason'],
+  modelwatch_data_quality: ['model', 'column', 'check'],
+  modelwatch_loss_changes: ['model', 'version'],
+  modelwatch_loss_mean_since_change: ['model', 'version'],
 };
 const baseName = (metric: string) => metric.replace(/_(bucket|sum|count)$/, '');
 const metricsIn = (expr: string) => [...expr.matchAll(/\bmodelwatch_[a-z0-9_]+/g)].map((m) => m[0]);
@@ -125,6 +128,7 @@ describe('modelwatch dashboards', () => {
       'timeseries: Serving latency p50 / p95 / p99 by version',
       'timeseries: Model quality by version',
       'timeseries: Estimated quality by version (CBPE)',
+      'timeseries: Loss changes by version (Page-Hinkley)',
       'row: Stored predictions (ClickHouse, by event time)',
       'timeseries: Predictions per hour by version',
       'timeseries: Error rate per hour by version',
@@ -133,10 +137,12 @@ describe('modelwatch dashboards', () => {
       'row: Dataset drift',
       'stat: Dataset drift now',
       'state-timeline: Dataset drift over time',
-      'row: Column drift',
+      'row: Column drift and data quality',
       'timeseries: Drift statistic by column',
       'table: Latest drift statistic by column',
       'timeseries: Retrain triggers',
+      'timeseries: Flagged data quality by column',
+      'table: Latest data quality by column',
     ]);
     expect(titles(GOVERNANCE_UID)).toEqual([
       'row: Verification',

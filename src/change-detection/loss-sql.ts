@@ -1,0 +1,60 @@
+/**
+ * Per-prediction loss of one model version's labeled predictions in [from, to), in event-time
+ * order (ties by prediction id, so every read gives the same order): 0/1 error for
+ * classifiers (the metrics route's class normalization: `true`/`false` are classes 1/0),
+ * absolute error for regression. Predictions and labels are read FINAL (a redelivered event
+ * counts once); a label naming the model wins over an unnamed one, one naming another model
+ * never applies (the metrics route's rule). Every user value is a query parameter.
+ */
+import type { Task } from '../models/index.js';
+
+const norm = (column: string) => `multiIf(${column} = 'true', '1', ${column} = 'false', '0', ${column})`;
+
+const LOSS: Record<Task, { value: string; where: string }> = {
+  binary_classification: { value: `toFloat64(${norm('p.prediction')} != ${norm('l.label')})`, where: '1' },
+  multiclass_classification: {
+    value: `toFloat64(${norm('p.prediction')} != ${norm('l.label')})`,
+    where: '1',
+  },
+  regression: {
+    value: 'abs(assumeNotNull(p.prediction_num) - assumeNotNull(l.label_num))',
+    where:
+      'p.prediction_num IS NOT NULL AND isFinite(p.prediction_num) AND l.label_num IS NOT NULL AND isFinite(l.label_num)',
+  },
+};
+
+/** What the loss is called in answers. */
+export const LOSS_NAME: Record<Task, 'zero_one' | 'absolute_error'> = {
+  binary_classification: 'zero_one',
+  multiclass_classification: 'zero_one',
+  regression: 'absolute_error',
+};
+
+const RANGE = `model_id = {model:String} AND model_version = {version:String}
+  AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`;
+
+/**
+ * One row: `ts` (epoch ms), `ids` and `loss`, parallel arrays in order, at most {limit:UInt64}
+ * values (the caller asks for one more than it accepts, to know when a range holds too many).
+ * `extra` is an additional condition on the predictions (a segment), with its own parameters.
+ */
+export function lossQuery(task: Task, extra = ''): string {
+  const loss = LOSS[task];
+  return `SELECT arrayMap(x -> x.1, rows) AS ts, arrayMap(x -> x.2, rows) AS ids, arrayMap(x -> x.3, rows) AS loss
+  FROM (
+    SELECT arraySort(x -> (x.1, x.2), groupArray((t, prediction_id, v))) AS rows FROM (
+      SELECT toInt64(toUnixTimestamp64Milli(p.timestamp)) AS t, p.prediction_id AS prediction_id, ${loss.value} AS v
+      FROM (SELECT prediction_id, timestamp, prediction, prediction_num FROM predictions FINAL WHERE ${RANGE}${extra}) AS p
+      INNER JOIN (
+        SELECT prediction_id, chosen.1 AS label, chosen.2 AS label_num FROM (
+          SELECT prediction_id, argMax((label, label_num), model_id != '') AS chosen FROM labels FINAL
+          WHERE model_id IN ('', {model:String})
+            AND prediction_id IN (SELECT prediction_id FROM predictions WHERE ${RANGE}${extra})
+          GROUP BY prediction_id)
+      ) AS l ON p.prediction_id = l.prediction_id
+      WHERE ${loss.where}
+      ORDER BY t, prediction_id
+      LIMIT {limit:UInt64}
+    )
+  )`;
+}

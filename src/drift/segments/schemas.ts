@@ -1,0 +1,44 @@
+/** JSON schemas a segmented answer adds to the drift and quality routes' (validation, serialization, /docs). */
+import { MAX_SEGMENT_PARAM_LENGTH } from '../../segments/index.js';
+
+export const segmentQueryProperty = {
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_SEGMENT_PARAM_LENGTH,
+  description:
+    '`feature:<name>` (a categorical feature of the reference) or `tag:<name>` (a prediction tag): the answer adds ' +
+    "`segments`, the same buckets per value (the policy's `segments.max_segments` most frequent, default 10; the rest as " +
+    '`other`; predictions without a value as value null). Without a bucket, the policy may declare one per segmentation.',
+} as const;
+
+export const segmentHeaderSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { by: { type: 'string' }, max_segments: { type: 'integer' } },
+  required: ['by', 'max_segments'],
+} as const;
+
+/** Segments whose buckets have the shape `bucket`. */
+export function segmentsSchema<B extends object>(bucket: B) {
+  return {
+    type: 'array',
+    description: 'per segment, most predictions first; then `other`, then the predictions without a value',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        value: { type: ['string', 'null'] },
+        other: { type: 'boolean', description: 'the values beyond the most frequent max_segments, together' },
+        predictions: { type: 'integer' },
+        reference: {
+          type: 'string',
+          enum: ['segment', 'population'],
+          description:
+            "segment: measured against the segment's own predictions in the reference range; population: the whole reference",
+        },
+        buckets: { type: 'array', items: bucket },
+      },
+      required: ['value', 'other', 'predictions', 'reference', 'buckets'],
+    },
+  } as const;
+}

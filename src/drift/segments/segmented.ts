@@ -1,0 +1,169 @@
+/**
+ * Drift and data quality per segment (src/segments): the population's answer, and the same
+ * answer for each segment, computed by the unchanged drift and quality code on a database handle
+ * that sees only the segment's predictions.
+ */
+import type { ModelRegistry } from '../../models/index.js';
+import type { Database } from '../../platform/clickhouse/index.js';
+import type { Logger } from '../../platform/observability/index.js';
+import type { Bucket } from '../../platform/time/index.js';
+import {
+  formatSegment,
+  parseSegment,
+  resolveSegments,
+  restrictPredictions,
+  segmentSettings,
+  segmentsPolicySchema,
+  SegmentError,
+  type Segment,
+  type SegmentSettings,
+  type SegmentSpec,
+} from '../../segments/index.js';
+import type { DriftSettings } from '../engine/settings.js';
+import type { DriftBucket, DriftReport, Reference } from '../engine/types.js';
+import type { QualityReport, QualityService } from '../quality/service.js';
+import { QualityService as ScopedQuality } from '../quality/service.js';
+import type { QualityBucket } from '../quality/types.js';
+import { DriftService, type DriftLimits, type ReportRequest } from '../service/drift-service.js';
+import type { PolicyStore } from '../store/policies.js';
+import { RANGE } from '../store/sql.js';
+import { segmentReference } from './segment-reference.js';
+
+export interface SegmentedDeps {
+  db: Database;
+  models: ModelRegistry;
+  policies: PolicyStore;
+  logger: Logger;
+  limits: DriftLimits;
+  drift: DriftService;
+  quality: QualityService;
+}
+
+/** What a segmented answer adds to the population's. */
+export interface SegmentOf<B> {
+  /** The feature's or tag's value; null for `other` and for predictions without a value. */
+  value: string | null;
+  other: boolean;
+  predictions: number;
+  /** What the segment is measured against: its own rows of the reference range, or the whole reference. */
+  reference: 'segment' | 'population';
+  buckets: B[];
+}
+
+export interface SegmentHeader {
+  by: string;
+  max_segments: number;
+}
+
+export type SegmentedDriftReport = DriftReport & {
+  segment: SegmentHeader;
+  segments: SegmentOf<DriftBucket>[];
+};
+export type SegmentedQualityReport = QualityReport & {
+  segment: SegmentHeader;
+  segments: SegmentOf<QualityBucket>[];
+};
+
+type Range = { from: number; to: number; window: Bucket | undefined };
+
+export class SegmentedAnalysis {
+  constructor(private readonly deps: SegmentedDeps) {}
+
+  async settings(modelId: string): Promise<SegmentSettings> {
+    const stored = await this.deps.policies.get(modelId);
+    const parsed = segmentsPolicySchema.safeParse(stored?.sections['segments'] ?? {});
+    if (!parsed.success)
+      this.deps.logger.warn({ model: modelId }, 'stored segments policy no longer validates; using defaults');
+    return segmentSettings(parsed.success ? parsed.data : {});
+  }
+
+  /** The bucket the policy declares for this segmentation, for a request that names none. */
+  async declaredWindow(modelId: string, segment: string): Promise<string | undefined> {
+    const spec = parseSegment(segment);
+    return (await this.settings(modelId)).windowFor(formatSegment(spec))?.text;
+  }
+
+  async drift(request: ReportRequest & { segment: string }): Promise<SegmentedDriftReport> {
+    const spec = parseSegment(request.segment);
+    const overall = await this.deps.drift.report(request);
+    const key = { modelId: request.modelId, version: overall.version };
+    const reference = await this.deps.drift.requireReference(key);
+    const driftSettings = await this.deps.drift.settings(request.modelId);
+    checkFeature(spec, reference, driftSettings);
+    const { header, segments } = await this.segments(spec, key, request);
+    const out: SegmentOf<DriftBucket>[] = [];
+    for (const segment of segments) {
+      const db = restrictPredictions(this.deps.db, RANGE, segment.filter);
+      const own = await segmentReference(db, key, reference, driftSettings);
+      const scoped = new DriftService({ ...this.deps, db, limits: this.deps.limits });
+      const buckets = await scoped.evaluate(key, own ?? reference, driftSettings, {
+        ...request,
+        maxCells: this.deps.limits.maxResponseCells,
+      });
+      out.push(entry(segment, own ? 'segment' : 'population', buckets));
+    }
+    return { ...overall, segment: header, segments: out };
+  }
+
+  async quality(
+    request: Range & { modelId: string; version?: string | undefined; segment: string },
+  ): Promise<SegmentedQualityReport> {
+    const spec = parseSegment(request.segment);
+    const overall = await this.deps.quality.report(request);
+    const key = { modelId: request.modelId, version: overall.version };
+    const reference = await this.deps.drift.requireReference(key);
+    const driftSettings = await this.deps.drift.settings(request.modelId);
+    checkFeature(spec, reference, driftSettings);
+    const { header, segments } = await this.segments(spec, key, request);
+    const out: SegmentOf<QualityBucket>[] = [];
+    for (const segment of segments) {
+      const db = restrictPredictions(this.deps.db, RANGE, segment.filter);
+      // Quality reads the reference's ranges and categories inside ClickHouse: the population's.
+      const scoped = new ScopedQuality({ ...this.deps, db, drift: this.deps.drift });
+      const buckets = await scoped.evaluate(key, reference, driftSettings, {
+        ...request,
+        maxCells: this.deps.limits.maxResponseCells,
+      });
+      out.push(entry(segment, 'population', buckets));
+    }
+    return { ...overall, segment: header, segments: out };
+  }
+
+  private async segments(
+    spec: SegmentSpec,
+    key: { modelId: string; version: string },
+    range: Range,
+  ): Promise<{ header: SegmentHeader; segments: Segment[] }> {
+    const { maxSegments } = await this.settings(key.modelId);
+    const segments = await resolveSegments(
+      this.deps.db,
+      spec,
+      { model: key.modelId, versions: [key.version], from: range.from, to: range.to },
+      maxSegments,
+    );
+    return { header: { by: formatSegment(spec), max_segments: maxSegments }, segments };
+  }
+}
+
+function entry<B>(segment: Segment, reference: 'segment' | 'population', buckets: B[]): SegmentOf<B> {
+  return { value: segment.value, other: segment.other, predictions: segment.predictions, reference, buckets };
+}
+
+/** A feature segment needs a categorical feature of the reference; a tag is checked against the data. */
+function checkFeature(spec: SegmentSpec, reference: Reference, settings: DriftSettings): void {
+  if (spec.kind !== 'feature') return;
+  const column = reference.columns.find((c) => c.role === 'feature' && c.column === spec.name);
+  const name = spec.name.length > 64 ? `${spec.name.slice(0, 64)}…` : spec.name;
+  if (!column)
+    throw new SegmentError(
+      'UNKNOWN_SEGMENT',
+      `querystring/segment: '${name}' is not a feature of the reference of version '${reference.version}'`,
+    );
+  const kind =
+    column.valueType === 'text' ? 'categorical' : (settings.columns[column.column]?.kind ?? column.kind);
+  if (kind !== 'categorical')
+    throw new SegmentError(
+      'BAD_INPUT',
+      `querystring/segment: feature '${name}' is numerical; segments are by categorical features (declare its kind categorical in the drift policy to segment by it)`,
+    );
+}

@@ -1,0 +1,92 @@
+/** Which segments a request gets: the most frequent values, then `other` and the predictions without a value. */
+import type { Database } from '../platform/clickhouse/index.js';
+import { SegmentError } from './errors.js';
+import { formatSegment, type SegmentSpec } from './spec.js';
+import {
+  missingFilter,
+  otherFilter,
+  topValuesQuery,
+  totalsQuery,
+  valueFilter,
+  type SegmentFilter,
+} from './sql.js';
+
+export interface SegmentScope {
+  model: string;
+  versions: readonly string[];
+  /** Epoch ms, [from, to). */
+  from: number;
+  to: number;
+}
+
+export interface Segment {
+  /** The feature's or tag's value; null for `other` and for predictions without one. */
+  value: string | null;
+  /** The values beyond the `maxSegments` most frequent, together. */
+  other: boolean;
+  /** Predictions in scope. */
+  predictions: number;
+  filter: SegmentFilter;
+}
+
+/**
+ * The `maxSegments` most frequent values in scope (ties by value), each a segment; the rest
+ * together as `other`; predictions without the feature or tag as a segment of value null (not
+ * other). A feature or tag that no prediction in scope has is a 400: most likely a typo.
+ */
+export async function resolveSegments(
+  db: Database,
+  spec: SegmentSpec,
+  scope: SegmentScope,
+  maxSegments: number,
+): Promise<Segment[]> {
+  const params = {
+    seg_name: spec.name,
+    seg_model: scope.model,
+    seg_versions: scope.versions,
+    seg_from: scope.from,
+    seg_to: scope.to,
+    seg_limit: maxSegments,
+  };
+  const totals = await rows<{ total: number | string; missing: number | string }>(
+    db,
+    totalsQuery(spec),
+    params,
+  );
+  const total = Number(totals[0]?.total ?? 0);
+  const missing = Number(totals[0]?.missing ?? 0);
+  if (total === 0) return [];
+  if (missing === total)
+    throw new SegmentError(
+      'UNKNOWN_SEGMENT',
+      `querystring/segment: no prediction of model '${scope.model}' in [${new Date(scope.from).toISOString()}, ${new Date(scope.to).toISOString()}) has the ${spec.kind} '${short(spec.name)}' (${formatSegment(spec).length > 80 ? 'name shortened' : 'check the name'})`,
+    );
+  const top = await rows<{ v: string; n: number | string }>(db, topValuesQuery(spec), params);
+  const segments: Segment[] = top.map((r) => ({
+    value: r.v,
+    other: false,
+    predictions: Number(r.n),
+    filter: valueFilter(spec, r.v),
+  }));
+  const rest = total - missing - segments.reduce((s, x) => s + x.predictions, 0);
+  if (rest > 0)
+    segments.push({
+      value: null,
+      other: true,
+      predictions: rest,
+      filter: otherFilter(
+        spec,
+        top.map((r) => r.v),
+      ),
+    });
+  if (missing > 0)
+    segments.push({ value: null, other: false, predictions: missing, filter: missingFilter(spec) });
+  return segments;
+}
+
+async function rows<T>(db: Database, query: string, params: Record<string, unknown>): Promise<T[]> {
+  const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return result.json<T>();
+}
+
+const short = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);

@@ -1,0 +1,50 @@
+/**
+ * What a request segments by: `feature:<name>` (a categorical feature's value) or `tag:<name>`
+ * (a prediction tag's value). Names are bounded like feature names; the text itself never
+ * enters SQL (it travels as a query parameter).
+ */
+import { SegmentError } from './errors.js';
+
+export type SegmentKind = 'feature' | 'tag';
+
+export interface SegmentSpec {
+  kind: SegmentKind;
+  name: string;
+}
+
+/** Characters of a feature or tag name, the collectors' and drift's feature-name limit. */
+export const MAX_SEGMENT_NAME_LENGTH = 256;
+/** Characters of the whole `segment` parameter (kind, colon, name). */
+export const MAX_SEGMENT_PARAM_LENGTH = 'feature:'.length + MAX_SEGMENT_NAME_LENGTH;
+
+const short = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);
+
+/** `feature:region` or `tag:channel`; a 400 naming `field` otherwise. */
+export function parseSegment(text: string, field = 'querystring/segment'): SegmentSpec {
+  if (text.length > MAX_SEGMENT_PARAM_LENGTH)
+    throw new SegmentError(
+      'BAD_INPUT',
+      `${field}: ${text.length} characters; at most ${MAX_SEGMENT_PARAM_LENGTH} (feature:<name> or tag:<name>, a name of at most ${MAX_SEGMENT_NAME_LENGTH})`,
+    );
+  const colon = text.indexOf(':');
+  const kind = colon < 0 ? '' : text.slice(0, colon);
+  const name = colon < 0 ? '' : text.slice(colon + 1);
+  if (kind !== 'feature' && kind !== 'tag')
+    throw new SegmentError(
+      'BAD_INPUT',
+      `${field}: '${short(text)}' is not feature:<name> or tag:<name> (e.g. feature:region)`,
+    );
+  if (name.length === 0) throw new SegmentError('BAD_INPUT', `${field}: the ${kind} name is empty`);
+  if (name.length > MAX_SEGMENT_NAME_LENGTH)
+    throw new SegmentError(
+      'BAD_INPUT',
+      `${field}: the ${kind} name is ${name.length} characters; at most ${MAX_SEGMENT_NAME_LENGTH}`,
+    );
+  if ([...name].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
+    throw new SegmentError('BAD_INPUT', `${field}: the ${kind} name holds a control character`);
+  return { kind, name };
+}
+
+export function formatSegment(spec: SegmentSpec): string {
+  return `${spec.kind}:${spec.name}`;
+}
