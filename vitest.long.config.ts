@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// The long fault tests (`npm run test:long`): ten-minute outages, kept out of `npm test`.
+// The long fault tests (`npm run test:long`): the three-broker faults and ten-minute outages,
+// kept out of `npm test`.
 export default defineConfig({
   test: {
     pool: 'forks',
