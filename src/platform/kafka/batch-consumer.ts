@@ -367,10 +367,14 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     async stop() {
       stopping = true;
       if (timer) clearInterval(timer);
-      // First, so that kafkajs' stop (which waits for a batch handler waiting on a retried write) returns.
+      // First, so that a write being retried (and a batch handler waiting on it) gives up.
       shutdown.abort(new Error('the consumer is stopping'));
-      await consumer.stop();
+      // Written and committed while still a group member: kafkajs refuses commits once stopped,
+      // which left the last batch of every clean shutdown uncommitted and read again.
       await flush(true);
+      await consumer.stop();
+      // What kafkajs delivered meanwhile is neither written nor committed: the next owner reads it.
+      buffer = emptyBuffer<T>();
       await consumer.disconnect();
     },
   };
