@@ -20,10 +20,34 @@ import { labelsJoinLookup } from './schema.js';
  * SPEC 4 definitions with the same SQL; the rows differ only in where the label comes from.
  */
 
-const RANGE = `model_id = {model:String}
+/** A time range [from, to) in epoch ms. */
+export interface TimeRange {
+  from: number;
+  to: number;
+}
+
+/** The rows of the model's versions in range; within `ranges` too when given (the buckets to recompute). */
+function rangeSql(ranges: readonly TimeRange[] | undefined): string {
+  const within = (ranges ?? [])
+    .map(
+      (_, i) => `(timestamp >= fromUnixTimestamp64Milli({r${i}_from:Int64}, 'UTC')
+          AND timestamp < fromUnixTimestamp64Milli({r${i}_to:Int64}, 'UTC'))`,
+    )
+    .join('\n        OR ');
+  return `model_id = {model:String}
         AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
         AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-        AND model_version IN {versions:Array(String)}`;
+        AND model_version IN {versions:Array(String)}${within ? `\n        AND (${within})` : ''}`;
+}
+
+function rangeParams(ranges: readonly TimeRange[] | undefined): Record<string, number> {
+  return Object.fromEntries(
+    (ranges ?? []).flatMap((r, i) => [
+      [`r${i}_from`, r.from],
+      [`r${i}_to`, r.to],
+    ]),
+  );
+}
 
 const POSITIVE_CLASS = `transform(model_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1') AS positive_class`;
 
@@ -39,7 +63,7 @@ function labeledRows(input: RollupInput): string {
       SELECT model_version, timestamp, prediction, ${finiteOrNull('prediction_num')}, ${finiteOrNull('score')},
              label, ${finiteOrNull('label_num')}, ${POSITIVE_CLASS}
       FROM labeled_predictions FINAL
-      WHERE ${RANGE}
+      WHERE ${rangeSql(input.ranges)}
     ) AS p`;
 }
 
@@ -51,7 +75,10 @@ function qualityHalf(task: Task, rows: string): string {
   GROUP BY version, bucket_key`;
 }
 
-type RollupInput = Omit<MetricsQueryInput, 'prefilterLabels' | 'source'>;
+type RollupInput = Omit<MetricsQueryInput, 'prefilterLabels' | 'source'> & {
+  /** Only these parts of [from, to) (whole buckets; the bucket cache's misses). @default all of it */
+  ranges?: readonly TimeRange[];
+};
 
 export function rollupMetricsQuery(input: RollupInput): MetricsQuery {
   const bucket = (column: string) => bucketSql(input.bucket, column);
@@ -80,7 +107,7 @@ FROM
     SELECT model_version, timestamp, ${finiteOrNull('latency_ms')}, is_error, ${POSITIVE_CLASS},
            ${norm('prediction')} = positive_class AS pred_pos
     FROM predictions FINAL
-    WHERE ${RANGE}
+    WHERE ${rangeSql(input.ranges)}
   ) AS p
   GROUP BY version, bucket_key
 ) AS s
@@ -96,6 +123,7 @@ SETTINGS join_use_nulls = 0`;
       positive_classes: input.versions.map((v) => v.positiveClass),
       from: input.from,
       to: input.to,
+      ...rangeParams(input.ranges),
     },
   };
 }
