@@ -160,4 +160,16 @@ export const SWEEP_PENDING = `SELECT toString((${PARTS})) AS parts,
 
 export const SWEEP_COUNT = `SELECT count() AS pending FROM (${SWEEP_WINDOW})`;
 
-export const SWEEP_INSERT = `INSERT INTO labeled_predictions ${labelsJoinLookup(`(${SWEEP_WINDOW})`)}`;
+const SWEPT = labelsJoinLookup(`(${SWEEP_WINDOW})`);
+
+/**
+ * Only the rows the views missed: a row already stored with the same key and label is not
+ * written again. Rewriting it changed nothing under FINAL, but doubled the table until merged
+ * after a bulk load (FINAL then merges twice the rows) and changed the bucket cache's
+ * fingerprints of every bucket the window touched. The key lookup uses the table's sorting key.
+ */
+export const SWEEP_INSERT = `INSERT INTO labeled_predictions
+SELECT * FROM (${SWEPT}) AS j
+WHERE (model_id, timestamp, prediction_id, label_rank) NOT IN (
+  SELECT model_id, timestamp, prediction_id, label_rank FROM labeled_predictions
+  WHERE (model_id, timestamp, prediction_id) IN (SELECT model_id, timestamp, prediction_id FROM (${SWEPT})))`;
