@@ -87,7 +87,9 @@ export function formatMetricsBenchTable(report: MetricsBenchReport): string {
       ...report.phases.flatMap(cpuLine),
       ...report.phases.flatMap(cacheLines),
       ...(report.load_average
-        ? [`load average: start ${report.load_average.start.join(' ')}, end ${report.load_average.end.join(' ')}`]
+        ? [
+            `load average: start ${report.load_average.start.join(' ')}, end ${report.load_average.end.join(' ')}`,
+          ]
         : []),
     ].join('\n') + '\n'
   );

@@ -131,7 +131,10 @@ const MS = (t: { ms: number; cpu: number }) => ({ ms: Math.round(t.ms), cpu_ms: 
 /** The route with and without the cache must answer alike; a bench that measured a wrong answer would mislead. */
 function assertSame(cached: ModelMetrics, uncached: ModelMetrics, what: string): void {
   if (JSON.stringify(cached) !== JSON.stringify(uncached))
-    throw new ModelwatchError('CLICKHOUSE_QUERY', `bench metrics: the cached route answered differently (${what})`);
+    throw new ModelwatchError(
+      'CLICKHOUSE_QUERY',
+      `bench metrics: the cached route answered differently (${what})`,
+    );
 }
 
 /** A label for a prediction in the middle of the month, stored now: a late label (or a correction). */
@@ -182,9 +185,13 @@ async function measure(db: Database, options: Options, label: string): Promise<M
   }
   await storeLateLabel(db, options);
   let computed = 0;
-  const late = await timed(() => computeModelMetrics(db, { ...request, onCache: (s) => (computed = s.computed) }));
+  const late = await timed(() =>
+    computeModelMetrics(db, { ...request, onCache: (s) => (computed = s.computed) }),
+  );
   assertSame(late.value, await computeModelMetrics(db, uncachedRequest), 'after a late label');
-  const raw = options.raw ? await timed(() => computeModelMetrics(db, { ...request, path: 'raw' })) : undefined;
+  const raw = options.raw
+    ? await timed(() => computeModelMetrics(db, { ...request, path: 'raw' }))
+    : undefined;
   const buckets = first.value.buckets;
   const counted = buckets.reduce((sum, b) => sum + b.count, 0);
   const labeled = buckets.reduce((sum, b) => sum + b.labeled, 0);
@@ -247,15 +254,21 @@ async function run(args: string[], { migrations }: BenchContext): Promise<void> 
       const inserted = await timed(() => insertData(db, options));
       process.stdout.write(`  insert: ${(inserted.ms / 1000).toFixed(1)} s\n`);
     } else if (stored < options.rows)
-      throw new ModelwatchError('BAD_REQUEST', `--data-dir: ${dataDir} holds ${stored} predictions, not ${options.rows}`);
-    else process.stdout.write(`  reusing the ${stored.toLocaleString('en')} predictions stored in ${dataDir}\n`);
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `--data-dir: ${dataDir} holds ${stored} predictions, not ${options.rows}`,
+      );
+    else
+      process.stdout.write(`  reusing the ${stored.toLocaleString('en')} predictions stored in ${dataDir}\n`);
     for (const s of await storage(db)) {
       process.stdout.write(
         `  storage ${s.table}: ${s.rows.toLocaleString('en')} rows in ${s.parts} parts, ${(s.bytes / 1e6).toFixed(1)} MB, ` +
           `${(s.bytes / s.rows).toFixed(1)} MB per million rows (${(s.bytes / s.rows).toFixed(0)} B/row)\n`,
       );
     }
-    const phases = [await measure(db, options, stored === 0 ? 'as inserted (parts not yet merged)' : 'as stored')];
+    const phases = [
+      await measure(db, options, stored === 0 ? 'as inserted (parts not yet merged)' : 'as stored'),
+    ];
     if (options.optimize) {
       const merged = await timed(async () => {
         await db.client.command({ query: 'OPTIMIZE TABLE predictions FINAL' });

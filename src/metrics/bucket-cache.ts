@@ -60,9 +60,7 @@ export async function cachedRollup(
     readFingerprints(db, first),
     readCache(db, first, versions),
   ]);
-  const rows = await Promise.all(
-    inputs.map((input) => throughCache(db, input, fingerprints, cached, stats)),
-  );
+  const rows = await Promise.all(inputs.map((input) => throughCache(db, input, fingerprints, cached, stats)));
   return { rows, stats };
 }
 
@@ -73,7 +71,8 @@ async function readFingerprints(db: Database, input: CacheInput): Promise<Map<nu
               concat(toString(sum(predictions)), ':', toString(sum(labeled)), ':', toString((${MUTATIONS}))) AS fingerprint
             FROM metrics_insert_counts
             WHERE model_id = {model:String}
-              AND minute >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
+              -- The minute holding {from} too: a range may start inside a minute (its bucket is partial).
+              AND minute > fromUnixTimestamp64Milli({from:Int64} - 60000, 'UTC')
               AND minute < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
             GROUP BY start_ms`,
     query_params: { model: input.model, from: input.from, to: input.to },
@@ -154,7 +153,10 @@ const isWhole = (input: CacheInput, start: number) =>
   start >= input.from && bucketEnd(input.bucket, start) <= input.to;
 
 /** The missed buckets as ranges, adjacent ones joined, clipped to the requested range. */
-export function missedRanges(input: Pick<CacheInput, 'bucket' | 'from' | 'to'>, starts: number[]): TimeRange[] {
+export function missedRanges(
+  input: Pick<CacheInput, 'bucket' | 'from' | 'to'>,
+  starts: number[],
+): TimeRange[] {
   const ranges: TimeRange[] = [];
   for (const start of [...starts].sort((a, b) => a - b)) {
     const range = {

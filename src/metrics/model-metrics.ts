@@ -4,7 +4,14 @@ import { ModelwatchError } from '../platform/errors.js';
 import { bucketEnd, bucketSeconds, parseBucket, type Bucket } from '../platform/time/index.js';
 import { metricsQuery, type MetricsQueryInput, type MetricsRow } from './metrics-sql.js';
 import { cachedRollup, type CacheStats } from './bucket-cache.js';
-import { rollupMetricsQuery, SWEEP_COUNT, SWEEP_INSERT, SWEEP_PENDING } from './rollup-sql.js';
+import {
+  rollupMetricsQuery,
+  SWEEP_CHECKED_MAX,
+  SWEEP_COUNT,
+  SWEEP_INSERT,
+  SWEEP_INSERT_MISSING,
+  SWEEP_PENDING,
+} from './rollup-sql.js';
 import type { MetricsBucket, ModelMetrics } from './schemas.js';
 
 export type { MetricsBucket, ModelMetrics };
@@ -59,7 +66,10 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
   const inputs = [...byTask].map(([task, versions]) => ({
     model: request.model,
     task,
-    versions: versions.map((v) => ({ version: v.model_version, positiveClass: normalizeClass(v.positive_class) })),
+    versions: versions.map((v) => ({
+      version: v.model_version,
+      positiveClass: normalizeClass(v.positive_class),
+    })),
     bucket,
     from: request.from,
     to: request.to,
@@ -92,8 +102,9 @@ export async function sweepWaitingLabels(db: Database): Promise<void> {
   if (row === undefined || String(row.parts) === String(row.last_parts)) return;
   const count = await db.client.query({ query: SWEEP_COUNT, format: 'JSONEachRow' });
   const [window] = await count.json<{ pending: number | string }>();
-  if (Number(window?.pending ?? 0) === 0) return;
-  await db.client.command({ query: SWEEP_INSERT });
+  const pending = Number(window?.pending ?? 0);
+  if (pending === 0) return;
+  await db.client.command({ query: pending <= SWEEP_CHECKED_MAX ? SWEEP_INSERT_MISSING : SWEEP_INSERT });
   // The fingerprint taken before the sweep: anything committed during it changes the next one.
   await db.client.command({
     query: `INSERT INTO labeled_sweeps (swept_to, parts)
