@@ -149,4 +149,26 @@ describe('metrics bucket cache (embedded engine)', () => {
     expect((await read({ bucket: '2h' })).stats).toEqual({ hits: 0, computed: 2 });
     expect((await read({ bucket: '2h' })).stats).toEqual({ hits: 2, computed: 0 });
   });
+
+  it('reads racing inserts leave no stale entry: the next read equals the raw path', async () => {
+    const versions = VERSIONS;
+    const request = { model: 'racing', versions, bucket: '1h', from: T0, to: T0 + 6 * HOUR };
+    let hits = 0;
+    for (let i = 0; i < 12; i++) {
+      const hour = i % 6;
+      const rows = [{ ...prediction(`r${i}`, hour, { latency_ms: i }), model_id: 'racing' }];
+      const labels = [{ ...label(`r${i - 1}`, String(i % 2), T0 + 48 * HOUR + i), model_id: 'racing' }];
+      // The insert and a cached read in flight together, the read's result not checked here.
+      await Promise.all([
+        insert('predictions', rows),
+        insert('labels', labels),
+        computeModelMetrics(db, request),
+        computeModelMetrics(db, request),
+      ]);
+      const raw = await computeModelMetrics(db, { ...request, path: 'raw' });
+      const cached = await computeModelMetrics(db, { ...request, onCache: (s) => (hits += s.hits) });
+      expect(cached, `after insert ${i}`).toEqual(raw);
+    }
+    expect(hits).toBeGreaterThan(0);
+  });
 });
