@@ -29,7 +29,7 @@ interface Options {
   dataDir: string | undefined;
 }
 
-function parseOptions(args: string[]): Options {
+export function parseOptions(args: string[]): Options {
   const options: Options = {
     rows: 10_000_000,
     labeled: 0.3,
