@@ -9,9 +9,9 @@ export interface MetricsBenchPhase {
   phase: string;
   /** Serving metrics alone (predictions FINAL, no labels, no join), milliseconds. */
   baseline_ms: number;
-  /** The route's first query after the data was written, milliseconds. */
+  /** The route's first query with the bucket cache empty, milliseconds. */
   cold_ms: number;
-  /** The following runs of the same query, milliseconds. */
+  /** The following runs of the same query (buckets read from the cache), milliseconds. */
   warm_ms: number[];
   buckets: number;
   predictions: number;
@@ -23,6 +23,18 @@ export interface MetricsBenchPhase {
   cpu?: { baseline_ms: number; cold_ms: number; warm_ms: number[]; raw_ms?: number };
   /** The raw path (predictions joined with labels at read time) once, for comparison, milliseconds. */
   raw_ms?: number;
+  /** The read-time sweep of the labels just loaded (the first read after a bulk load pays it). */
+  sweep?: Timing;
+  /** The route without the bucket cache (every bucket computed), interleaved with the cached runs. */
+  uncached?: { cold: Timing; warm: Timing[] };
+  /** A read after one late label arrived: the cache recomputes that label's bucket only. */
+  late_label?: Timing & { computed_buckets: number };
+}
+
+/** Wall and CPU milliseconds of one run. */
+export interface Timing {
+  ms: number;
+  cpu_ms: number;
 }
 
 export interface MetricsBenchReport {
@@ -31,6 +43,8 @@ export interface MetricsBenchReport {
   phases: MetricsBenchPhase[];
   /** Peak resident set size of this process over the whole run, bytes (the embedded engine included). */
   peak_rss_bytes: number;
+  /** 1, 5 and 15 minute load averages at the start and at the end (other work on the machine). */
+  load_average?: { start: number[]; end: number[] };
 }
 
 /** Median of the warm runs, or null without any. */
@@ -71,6 +85,12 @@ export function formatMetricsBenchTable(report: MetricsBenchReport): string {
       ...lines.map(row),
       `peak RSS ${(report.peak_rss_bytes / 2 ** 20).toFixed(0)} MiB`,
       ...report.phases.flatMap(cpuLine),
+      ...report.phases.flatMap(cacheLines),
+      ...(report.load_average
+        ? [
+            `load average: start ${report.load_average.start.join(' ')}, end ${report.load_average.end.join(' ')}`,
+          ]
+        : []),
     ].join('\n') + '\n'
   );
 }
@@ -85,6 +105,23 @@ function cpuLine(p: MetricsBenchPhase): string[] {
   return [
     `${p.phase} CPU: baseline ${seconds(p.cpu.baseline_ms)}, cold ${seconds(p.cpu.cold_ms)}, warm ${p.cpu.warm_ms.map(seconds).join(', ') || '-'}${raw}`,
   ];
+}
+
+const timing = (t: Timing) => `${seconds(t.ms)} wall, ${seconds(t.cpu_ms)} CPU`;
+
+/** The cache's figures beside the uncached route's, when measured. */
+function cacheLines(p: MetricsBenchPhase): string[] {
+  const lines: string[] = [];
+  if (p.sweep) lines.push(`${p.phase}: sweep of the loaded labels ${timing(p.sweep)}`);
+  if (p.uncached)
+    lines.push(
+      `${p.phase}: uncached route cold ${timing(p.uncached.cold)}; warm ${p.uncached.warm.map(timing).join('; ') || '-'}`,
+    );
+  if (p.late_label)
+    lines.push(
+      `${p.phase}: after one late label ${timing(p.late_label)} (${p.late_label.computed_buckets} bucket(s) recomputed)`,
+    );
+  return lines;
 }
 
 /** Samples this process's RSS every 100 ms (and on demand) and keeps the peak. */

@@ -1,5 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Bench, BenchContext } from '../platform/cli/index.js';
 import { migrate, openDatabase, type Database } from '../platform/clickhouse/index.js';
@@ -10,7 +10,7 @@ import {
   type MetricsBenchPhase,
   type MetricsBenchReport,
 } from './bench-report.js';
-import { computeModelMetrics } from './model-metrics.js';
+import { computeModelMetrics, sweepWaitingLabels, type ModelMetrics } from './model-metrics.js';
 
 const MODEL = 'bench-model';
 const FROM = Date.UTC(2026, 0, 1);
@@ -23,21 +23,35 @@ interface Options {
   warm: number;
   /** Also time the raw path (the read-time join) once per phase. */
   raw: boolean;
+  /** Also measure after OPTIMIZE FINAL. @default true */
+  optimize: boolean;
+  /** Keep the data here and reuse it on the next run (when it holds `rows` predictions). @default a temporary directory, removed */
+  dataDir: string | undefined;
 }
 
-function parseOptions(args: string[]): Options {
-  const options: Options = { rows: 10_000_000, labeled: 0.3, warm: 3, raw: false };
+export function parseOptions(args: string[]): Options {
+  const options: Options = {
+    rows: 10_000_000,
+    labeled: 0.3,
+    warm: 3,
+    raw: false,
+    optimize: true,
+    dataDir: undefined,
+  };
   for (let i = 0; i < args.length; i += 2) {
     const [name, value] = [args[i], args[i + 1]];
     const n = Number(value);
-    if (name === '--rows' && Number.isInteger(n) && n > 0) options.rows = n;
+    if (name === '--data-dir' && value !== undefined && value.length > 0 && value.length < 4096)
+      options.dataDir = path.resolve(value);
+    else if (name === '--optimize' && (n === 0 || n === 1)) options.optimize = n === 1;
+    else if (name === '--rows' && Number.isInteger(n) && n > 0) options.rows = n;
     else if (name === '--labeled' && n >= 0 && n <= 1) options.labeled = n;
     else if (name === '--warm' && Number.isInteger(n) && n >= 0) options.warm = n;
     else if (name === '--raw' && (n === 0 || n === 1)) options.raw = n === 1;
     else
       throw new ModelwatchError(
         'BAD_REQUEST',
-        `bench metrics: bad option ${name ?? ''} ${value ?? ''} (options: --rows N, --labeled 0..1, --warm N, --raw 0|1)`,
+        `bench metrics: bad option ${name ?? ''} ${value ?? ''} (options: --rows N, --labeled 0..1, --warm N, --raw 0|1, --optimize 0|1, --data-dir DIR)`,
       );
   }
   return options;
@@ -49,7 +63,7 @@ const uniform = (salt: number) => `(cityHash64(number, ${salt}) / 18446744073709
  * One binary model over January 2026: 10 numeric and 2 string features, scores on a 0.001 grid
  * (so ROC AUC meets ties), 1% errors, labels for a fraction of predictions arriving a day later.
  */
-export async function insertData(db: Database, options: Options): Promise<void> {
+export async function insertData(db: Database, options: Pick<Options, 'rows' | 'labeled'>): Promise<void> {
   for (let offset = 0; offset < options.rows; offset += CHUNK) {
     const count = Math.min(CHUNK, options.rows - offset);
     await db.client.command({
@@ -112,6 +126,26 @@ async function storage(
   return result.json();
 }
 
+const MS = (t: { ms: number; cpu: number }) => ({ ms: Math.round(t.ms), cpu_ms: Math.round(t.cpu) });
+
+/** The route with and without the cache must answer alike; a bench that measured a wrong answer would mislead. */
+function assertSame(cached: ModelMetrics, uncached: ModelMetrics, what: string): void {
+  if (JSON.stringify(cached) !== JSON.stringify(uncached))
+    throw new ModelwatchError(
+      'CLICKHOUSE_QUERY',
+      `bench metrics: the cached route answered differently (${what})`,
+    );
+}
+
+/** A label for a prediction in the middle of the month, stored now: a late label (or a correction). */
+async function storeLateLabel(db: Database, options: Options): Promise<void> {
+  await db.client.command({
+    query: `INSERT INTO labels (prediction_id, model_id, label, label_num, timestamp)
+            VALUES ({id:String}, {model:String}, '1', 1, fromUnixTimestamp64Milli({at:Int64}, 'UTC'))`,
+    query_params: { id: `p-${Math.floor(options.rows / 2)}`, model: MODEL, at: TO + 40 * 86_400_000 },
+  });
+}
+
 async function measure(db: Database, options: Options, label: string): Promise<MetricsBenchPhase> {
   const request = {
     model: MODEL,
@@ -120,6 +154,7 @@ async function measure(db: Database, options: Options, label: string): Promise<M
     from: FROM,
     to: TO,
   };
+  const uncachedRequest = { ...request, cache: false };
   // Baseline: the serving half alone (no labels, no join), the same scan and buckets.
   const baseline = await timed(async () => {
     const result = await db.client.query({
@@ -132,10 +167,28 @@ async function measure(db: Database, options: Options, label: string): Promise<M
     });
     return result.json();
   });
+  // The first read after a bulk load sweeps its labels (it cannot tell a load from a race): timed apart.
+  const sweep = await timed(() => sweepWaitingLabels(db));
+  await db.client.command({ query: 'TRUNCATE TABLE metrics_bucket_cache' });
+  const uncachedCold = await timed(() => computeModelMetrics(db, uncachedRequest));
   const first = await timed(() => computeModelMetrics(db, request));
+  assertSame(first.value, uncachedCold.value, 'cold');
+  // Interleaved, so a change of load hits both alike.
   const warmRuns: { ms: number; cpu: number }[] = [];
-  for (let i = 0; i < options.warm; i++) warmRuns.push(await timed(() => computeModelMetrics(db, request)));
-  const warm = warmRuns.map((r) => r.ms);
+  const uncachedWarm: { ms: number; cpu: number }[] = [];
+  for (let i = 0; i < options.warm; i++) {
+    const warm = await timed(() => computeModelMetrics(db, request));
+    const uncached = await timed(() => computeModelMetrics(db, uncachedRequest));
+    assertSame(warm.value, uncached.value, 'warm');
+    warmRuns.push(warm);
+    uncachedWarm.push(uncached);
+  }
+  await storeLateLabel(db, options);
+  let computed = 0;
+  const late = await timed(() =>
+    computeModelMetrics(db, { ...request, onCache: (s) => (computed = s.computed) }),
+  );
+  assertSame(late.value, await computeModelMetrics(db, uncachedRequest), 'after a late label');
   const raw = options.raw
     ? await timed(() => computeModelMetrics(db, { ...request, path: 'raw' }))
     : undefined;
@@ -147,14 +200,15 @@ async function measure(db: Database, options: Options, label: string): Promise<M
     `${label}:\n` +
       `  baseline: serving metrics alone (predictions FINAL, 1h buckets, no labels)  ${fmt(baseline.ms)}\n` +
       `  metrics route query, month in 1h buckets (${buckets.length} buckets, ${counted.toLocaleString('en')} predictions, ${labeled.toLocaleString('en')} labeled)\n` +
-      `    first run ${fmt(first.ms)}; warm runs ${warm.map(fmt).join(', ') || '(none)'}\n` +
+      `    cold (cache empty) ${fmt(first.ms)}; warm runs ${warmRuns.map((r) => fmt(r.ms)).join(', ') || '(none)'}\n` +
+      `    without the cache: ${[uncachedCold, ...uncachedWarm].map((r) => fmt(r.ms)).join(', ')}\n` +
       (raw ? `  raw path (read-time join): ${fmt(raw.ms)}\n` : ''),
   );
   return {
     phase: label,
     baseline_ms: Math.round(baseline.ms),
     cold_ms: Math.round(first.ms),
-    warm_ms: warm.map(Math.round),
+    warm_ms: warmRuns.map((r) => Math.round(r.ms)),
     buckets: buckets.length,
     predictions: counted,
     labeled,
@@ -165,46 +219,77 @@ async function measure(db: Database, options: Options, label: string): Promise<M
       ...(raw ? { raw_ms: Math.round(raw.cpu) } : {}),
     },
     ...(raw ? { raw_ms: Math.round(raw.ms) } : {}),
+    sweep: MS(sweep),
+    uncached: { cold: MS(uncachedCold), warm: uncachedWarm.map(MS) },
+    late_label: { ...MS(late), computed_buckets: computed },
   };
 }
+
+async function storedPredictions(db: Database): Promise<number> {
+  const result = await db.client.query({
+    query: 'SELECT count() AS n FROM predictions WHERE model_id = {model:String}',
+    query_params: { model: MODEL },
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ n: number }>();
+  return Number(row?.n ?? 0);
+}
+
+const loadAverage = () => loadavg().map((l) => Math.round(l * 100) / 100);
 
 async function run(args: string[], { migrations }: BenchContext): Promise<void> {
   const options = parseOptions(args);
   const rss = rssPeak();
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-metrics-'));
+  const startLoad = loadAverage();
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-metrics-')));
+  await mkdir(dataDir, { recursive: true });
   const db = await openDatabase({ url: undefined, cluster: undefined, database: 'bench_metrics', dataDir });
   try {
-    await migrate(db, migrations);
+    const migrated = await timed(() => migrate(db, migrations));
     process.stdout.write(
-      `bench metrics: ${options.rows.toLocaleString('en')} predictions of one binary model over January 2026, ${options.labeled * 100}% labeled (embedded engine in ${dataDir})\n`,
+      `bench metrics: ${options.rows.toLocaleString('en')} predictions of one binary model over January 2026, ${options.labeled * 100}% labeled (embedded engine in ${dataDir}; migrations ${(migrated.ms / 1000).toFixed(1)} s)\n`,
     );
-    const inserted = await timed(() => insertData(db, options));
-    process.stdout.write(`  insert: ${(inserted.ms / 1000).toFixed(1)} s\n`);
+    const stored = await storedPredictions(db);
+    if (stored === 0) {
+      const inserted = await timed(() => insertData(db, options));
+      process.stdout.write(`  insert: ${(inserted.ms / 1000).toFixed(1)} s\n`);
+    } else if (stored < options.rows)
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `--data-dir: ${dataDir} holds ${stored} predictions, not ${options.rows}`,
+      );
+    else
+      process.stdout.write(`  reusing the ${stored.toLocaleString('en')} predictions stored in ${dataDir}\n`);
     for (const s of await storage(db)) {
       process.stdout.write(
         `  storage ${s.table}: ${s.rows.toLocaleString('en')} rows in ${s.parts} parts, ${(s.bytes / 1e6).toFixed(1)} MB, ` +
           `${(s.bytes / s.rows).toFixed(1)} MB per million rows (${(s.bytes / s.rows).toFixed(0)} B/row)\n`,
       );
     }
-    const phases = [await measure(db, options, 'as inserted (parts not yet merged)')];
-    const merged = await timed(async () => {
-      await db.client.command({ query: 'OPTIMIZE TABLE predictions FINAL' });
-      await db.client.command({ query: 'OPTIMIZE TABLE labels FINAL' });
-      await db.client.command({ query: 'OPTIMIZE TABLE labeled_predictions FINAL' });
-    });
-    process.stdout.write(`  OPTIMIZE … FINAL: ${(merged.ms / 1000).toFixed(1)} s\n`);
-    phases.push(await measure(db, options, 'after OPTIMIZE FINAL (one part per partition)'));
+    const phases = [
+      await measure(db, options, stored === 0 ? 'as inserted (parts not yet merged)' : 'as stored'),
+    ];
+    if (options.optimize) {
+      const merged = await timed(async () => {
+        await db.client.command({ query: 'OPTIMIZE TABLE predictions FINAL' });
+        await db.client.command({ query: 'OPTIMIZE TABLE labels FINAL' });
+        await db.client.command({ query: 'OPTIMIZE TABLE labeled_predictions FINAL' });
+      });
+      process.stdout.write(`  OPTIMIZE … FINAL: ${(merged.ms / 1000).toFixed(1)} s\n`);
+      phases.push(await measure(db, options, 'after OPTIMIZE FINAL (one part per partition)'));
+    }
     const report: MetricsBenchReport = {
       rows: options.rows,
       labeled_share: options.labeled,
       phases,
       peak_rss_bytes: rss.peak(),
+      load_average: { start: startLoad, end: loadAverage() },
     };
     process.stdout.write(`\n${formatMetricsBenchTable(report)}${JSON.stringify(report)}\n`);
   } finally {
     rss.stop();
     await db.close();
-    await rm(dataDir, { recursive: true, force: true });
+    if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
   }
 }
 

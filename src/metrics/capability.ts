@@ -16,7 +16,7 @@ export const metrics: CapabilityDefinition<MetricsCapability> = {
   benches: {
     metrics: {
       summary:
-        'metrics route query over a month of predictions (--rows N, default 10,000,000; --labeled 0.3; --warm 3; --raw 1 also times the read-time join)',
+        'metrics route over a month of predictions, cached beside uncached (--rows N, default 10,000,000; --labeled 0.3; --warm 3; --raw 1 also times the read-time join; --optimize 0 skips the merged phase; --data-dir DIR keeps and reuses the data)',
       load: async () => (await import('./bench.js')).metricsBench,
     },
     'metrics-api': {

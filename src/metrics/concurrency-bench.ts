@@ -220,7 +220,7 @@ async function run(args: string[], { migrations }: BenchContext): Promise<void> 
         `${options.labeled * 100}% labeled; GET /api/v1/models/bench-model/metrics (month, 1h buckets) over loopback ` +
         `(embedded engine in ${dataDir})\n`,
     );
-    await insertData(db, { rows: options.rows, labeled: options.labeled, warm: 0, raw: false });
+    await insertData(db, { rows: options.rows, labeled: options.labeled });
     const legacy = await singleConnection(db, dataDir);
     const modes = [
       { key: 'before', name: 'one connection, chdb parameter binding (before)', db: legacy.db },

@@ -3,7 +3,15 @@ import type { Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { bucketEnd, bucketSeconds, parseBucket, type Bucket } from '../platform/time/index.js';
 import { metricsQuery, type MetricsQueryInput, type MetricsRow } from './metrics-sql.js';
-import { rollupMetricsQuery, SWEEP_COUNT, SWEEP_INSERT, SWEEP_PENDING } from './rollup-sql.js';
+import { cachedRollup, type CacheStats } from './bucket-cache.js';
+import {
+  rollupMetricsQuery,
+  SWEEP_CHECKED_MAX,
+  SWEEP_COUNT,
+  SWEEP_INSERT,
+  SWEEP_INSERT_MISSING,
+  SWEEP_PENDING,
+} from './rollup-sql.js';
 import type { MetricsBucket, ModelMetrics } from './schemas.js';
 
 export type { MetricsBucket, ModelMetrics };
@@ -24,6 +32,14 @@ export interface MetricsRequest {
    * @default 'rollup'
    */
   path?: 'rollup' | 'raw';
+  /**
+   * On the rollup path, read unchanged whole buckets from the bucket cache and cache the others
+   * (`bucket-cache.ts`); `false` computes every bucket (the bench's baseline). Same answer.
+   * @default true
+   */
+  cache?: boolean;
+  /** Told how the bucket cache answered (tests and the bench). @default none */
+  onCache?: (stats: CacheStats) => void;
   /** Other rows than the model's stored predictions (a segment's); read on the raw path. @default the predictions */
   source?: MetricsQueryInput['source'];
 }
@@ -47,29 +63,31 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
   if (!raw) await sweepWaitingLabels(db);
   const byTask = new Map<Task, MetricsRequest['versions']>();
   for (const v of request.versions) byTask.set(v.task, [...(byTask.get(v.task) ?? []), v]);
-  const results = await Promise.all(
-    [...byTask].map(async ([task, versions]) => {
-      const input = {
-        model: request.model,
-        task,
-        versions: versions.map((v) => ({
-          version: v.model_version,
-          positiveClass: normalizeClass(v.positive_class),
-        })),
-        bucket,
-        from: request.from,
-        to: request.to,
-      };
-      const { query, params } = raw
-        ? metricsQuery({ ...input, prefilterLabels, source: request.source })
-        : rollupMetricsQuery(input);
-      const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
-      const rows = await result.json<MetricsRow>();
-      return rows.map((row) => toBucket(row, task, bucket));
-    }),
-  );
+  const inputs = [...byTask].map(([task, versions]) => ({
+    model: request.model,
+    task,
+    versions: versions.map((v) => ({
+      version: v.model_version,
+      positiveClass: normalizeClass(v.positive_class),
+    })),
+    bucket,
+    from: request.from,
+    to: request.to,
+  }));
+  const results =
+    !raw && request.cache !== false
+      ? await cachedRollup(db, inputs).then(({ rows, stats }) => (request.onCache?.(stats), rows))
+      : await Promise.all(
+          inputs.map(async (input) => {
+            const { query, params } = raw
+              ? metricsQuery({ ...input, prefilterLabels, source: request.source })
+              : rollupMetricsQuery(input);
+            const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+            return result.json<MetricsRow>();
+          }),
+        );
   const buckets = results
-    .flat()
+    .flatMap((rows, i) => rows.map((row) => toBucket(row, inputs[i]!.task, bucket)))
     .sort((a, b) => a.start.localeCompare(b.start) || byVersion.compare(a.version, b.version));
   return { model_id: request.model, buckets };
 }
@@ -84,8 +102,9 @@ export async function sweepWaitingLabels(db: Database): Promise<void> {
   if (row === undefined || String(row.parts) === String(row.last_parts)) return;
   const count = await db.client.query({ query: SWEEP_COUNT, format: 'JSONEachRow' });
   const [window] = await count.json<{ pending: number | string }>();
-  if (Number(window?.pending ?? 0) === 0) return;
-  await db.client.command({ query: SWEEP_INSERT });
+  const pending = Number(window?.pending ?? 0);
+  if (pending === 0) return;
+  await db.client.command({ query: pending <= SWEEP_CHECKED_MAX ? SWEEP_INSERT_MISSING : SWEEP_INSERT });
   // The fingerprint taken before the sweep: anything committed during it changes the next one.
   await db.client.command({
     query: `INSERT INTO labeled_sweeps (swept_to, parts)

@@ -1,4 +1,5 @@
 import type { Migration } from '../platform/clickhouse/index.js';
+import { cacheMigrations } from './cache-schema.js';
 
 /**
  * The pre-joined labeled table (issue 17): one row per labeled prediction, kept by views on both
@@ -111,4 +112,5 @@ export const metricsMigrations: Migration[] = [
       `INSERT INTO labeled_sweeps (swept_to) VALUES (now64(3))`,
     ],
   },
+  ...cacheMigrations,
 ];

@@ -14,7 +14,9 @@ import { numberOf } from '../unit/metrics/reference.js';
  * weeks late, corrections (later and earlier event times), labels naming the model, another
  * model or none, orphan labels, redelivered predictions, two models sharing prediction ids,
  * batches inserted concurrently (a label and its prediction in flight together), and reads
- * between the batches.
+ * between the batches. The route's default reads go through the bucket cache: each read is
+ * done twice (the second answered from the cache) and without the cache, and all three must
+ * equal the raw path, so a cached bucket that a batch changed and the cache kept would fail.
  */
 
 const DAY = 86_400_000;
@@ -188,18 +190,30 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
   it('every field of every bucket, for every version', async () => {
     let run = 0;
     let labeledSeen = 0;
+    const cache = { hits: 0, computed: 0, hitsAfterChange: 0 };
     await fc.assert(
       fc.asyncProperty(trafficArb, async (traffic) => {
         const model = `m${run++}`;
-        const read = (p: 'rollup' | 'raw') =>
-          computeModelMetrics(db, {
-            model,
-            versions: VERSIONS,
-            bucket: traffic.bucket,
-            from: BASE - 7 * DAY,
-            to: BASE + 7 * DAY,
-            path: p,
-          });
+        const request = {
+          model,
+          versions: VERSIONS,
+          bucket: traffic.bucket,
+          from: BASE - 7 * DAY,
+          to: BASE + 7 * DAY,
+        };
+        const read = async (p: 'rollup' | 'raw') => {
+          if (p === 'raw') return computeModelMetrics(db, { ...request, path: 'raw' });
+          let first = { hits: 0, computed: 0 };
+          const fresh = await computeModelMetrics(db, { ...request, onCache: (s) => (first = s) });
+          let again = { hits: 0, computed: 0 };
+          const cached = await computeModelMetrics(db, { ...request, onCache: (s) => (again = s) });
+          expectSame(cached.buckets, fresh.buckets);
+          expectSame((await computeModelMetrics(db, { ...request, cache: false })).buckets, fresh.buckets);
+          cache.hits += again.hits;
+          cache.computed += first.computed;
+          cache.hitsAfterChange += first.computed > 0 ? first.hits : 0;
+          return fresh;
+        };
         const insert = async (batch: Row[]) => {
           if (batch.length > 0)
             await db.insertJsonEachRow(batch[0]!.table, Buffer.from(batch.map((r) => r.line).join('\n')));
@@ -220,6 +234,10 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
     );
     // The traffic did join labels (a property over unlabeled buckets only would prove little).
     expect(labeledSeen).toBeGreaterThan(40);
+    // The cache answered reads, and reads after a batch recomputed some buckets and kept others.
+    expect(cache.hits).toBeGreaterThan(100);
+    expect(cache.computed).toBeGreaterThan(100);
+    expect(cache.hitsAfterChange).toBeGreaterThan(20);
   }, 300_000);
 
   it('a label and its prediction stored together, neither view seeing the other, count on the next read', async () => {
