@@ -1,3 +1,4 @@
+import { metricsRowCopies } from '../metrics/index.js';
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { errorMessage } from '../platform/errors.js';
@@ -68,6 +69,7 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       holds,
       logger: logger.child({ component: 'retention' }),
       policy: config.audit.retention,
+      copies: metricsRowCopies,
     });
     const retention = Object.assign(
       new SerialLoop(() => job.run(), {

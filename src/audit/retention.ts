@@ -35,6 +35,20 @@ export interface RetentionDeps {
    * @default 30_000
    */
   recordWaitMs?: number;
+  /** Other capabilities' copies of predictions and labels, deleted with them (the metrics' joined tables). */
+  copies?: RowCopies;
+}
+
+/** Tables holding copies of predictions or labels, and how to remove the copies of deleted rows. */
+export interface RowCopies {
+  readonly tables: Readonly<Record<'predictions' | 'labels', readonly string[]>>;
+  /** Called before the rows `where` selects in `table` are deleted. */
+  remove(
+    db: Database,
+    table: 'predictions' | 'labels',
+    where: string,
+    params: Record<string, unknown>,
+  ): Promise<void>;
 }
 
 export interface ChainTrim {
@@ -105,13 +119,21 @@ export class RetentionJob {
     const params = { cutoff, held };
     const n = await count(this.deps.db, `SELECT count() AS n FROM ${table} WHERE ${where}`, params);
     if (n === 0) return 0;
+    const { copies } = this.deps;
+    const copyTables = copies && table !== 'shadow_scores' ? copies.tables[table] : undefined;
     await this.deps.recorder.change({
       principal: PRINCIPAL,
       action: 'retention.delete',
       resource_type: table,
       resource_id: table,
-      details: { cutoff: new Date(cutoff).toISOString(), rows: n, held_models: [...held] },
+      details: {
+        cutoff: new Date(cutoff).toISOString(),
+        rows: n,
+        held_models: [...held],
+        ...(copyTables && { copies: [...copyTables] }),
+      },
     });
+    if (copies && table !== 'shadow_scores') await copies.remove(this.deps.db, table, where, params);
     await this.deps.db.client.command({
       query: `ALTER TABLE ${table} DELETE WHERE ${where}`,
       query_params: params,

@@ -13,3 +13,5 @@ export {
 } from './quality-gauges.js';
 // The one implementation of the quality metrics, for other sources of scored rows (shadow scoring).
 export { metricsQuery, type MetricsQueryInput, type MetricsRow } from './metrics-sql.js';
+// Retention (audit) removes the copies the metrics keep of deleted predictions and labels.
+export { metricsRowCopies, type MetricsRowCopies } from './retention-copies.js';
