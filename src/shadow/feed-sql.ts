@@ -56,23 +56,28 @@ function column(c: FeatureSpec): { value: string; missing: string; wrong: string
 }
 
 /**
- * The batch as RowBinary, in `ingested_at` order, at most `limit` rows plus the rest of the last
- * row's insert (`WITH TIES`: a batch never splits one insert, so the cursor can move to its last
- * row's `ingested_at`). Per prediction the shadow row's leading fields in table order, then
- * `ingested_at` (Int64 ms), the F Float32 features (NaN when absent) and `bad` (UInt8: 0 ok,
- * 1 missing, 2 wrong type), read by stored-batch.ts. With `slots`, only the predictions of
- * those work-sharing slots. Parameters as `RangeParams`.
+ * The batch as RowBinary: the range's rows up to the insert holding its `limit`-th row by
+ * `ingested_at`, whole (the subquery's `WITH TIES`, over the one cheap column: a batch never
+ * splits one insert, so the cursor can move to the batch's latest `ingested_at`). This also
+ * reads no more than the batch when a backlog waits, which ordering the whole select would not
+ * (measured: 0.2-0.37 against 0.13-0.2 CPU s for 100,000 rows in 5 batches). Per prediction the
+ * shadow row's leading fields in table order, then `ingested_at` (Int64 ms), the F Float32
+ * features (NaN when absent) and `bad` (UInt8: 0 ok, 1 missing, 2 wrong type), read by
+ * stored-batch.ts. With `slots`, only the predictions of those work-sharing slots. Parameters as
+ * `RangeParams`.
  */
 export function batchQuery(columns: readonly FeatureSpec[], slots = false): string {
   const parts = columns.map(column);
   const x = parts.map((p, i) => `toFloat32(${p.value}) AS x${i}`).join(', ');
   const codes = parts.flatMap((p) => [p.missing, '1', p.wrong, '2']);
   const bad = codes.length === 0 ? '0' : `multiIf(${codes.join(', ')}, 0)`;
+  const where = `${RANGE}${slots ? ` AND ${SLOT_SQL} IN {held:Array(UInt16)}` : ''}`;
   return `SELECT {model:String} AS model_id, {version:String} AS challenger_version, prediction_id,
     timestamp, model_version AS production_version, prediction AS production_prediction,
     score AS production_score, toUnixTimestamp64Milli(p.ingested_at) AS at, ${x}${x ? ', ' : ''}toUInt8(${bad}) AS bad
-  FROM predictions AS p WHERE ${RANGE}${slots ? ` AND ${SLOT_SQL} IN {held:Array(UInt16)}` : ''}
-  ORDER BY p.ingested_at LIMIT {limit:UInt32} WITH TIES
+  FROM predictions AS p WHERE ${where}
+    AND p.ingested_at <= (SELECT max(i) FROM (SELECT p.ingested_at AS i FROM predictions AS p WHERE ${where}
+      ORDER BY i LIMIT {limit:UInt32} WITH TIES))
   FORMAT RowBinary`;
 }
 

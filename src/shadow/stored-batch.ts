@@ -16,7 +16,7 @@ export interface StoredBatch {
   head: Buffer;
   starts: Uint32Array;
   ends: Uint32Array;
-  /** `ingested_at` (epoch ms) of the last row: the batch query returns rows in that order. */
+  /** The latest `ingested_at` (epoch ms) in the batch; NaN when it is empty. */
   lastIngestedAt: number;
 }
 
@@ -93,7 +93,8 @@ export function readStoredBatch(bytes: Buffer, columns: number): StoredBatch {
       if (reason === undefined) throw invalid(r, `unknown refusal code ${code}`);
       refused.set(r, reason);
     }
-    if (r === rows - 1) lastIngestedAt = bytes.readUInt32LE(end) + bytes.readInt32LE(end + 4) * 2 ** 32;
+    const at = bytes.readUInt32LE(end) + bytes.readInt32LE(end + 4) * 2 ** 32;
+    if (!(at <= lastIngestedAt)) lastIngestedAt = at;
   }
   return {
     rows,

@@ -101,9 +101,9 @@ describe('the batch query and the RowBinary round trip', () => {
       { name: odd, type: 'number' as const },
       { name: 'region', type: 'string' as const, categories: ['n\\e', "s'w"] },
     ];
-    // One insert: its rows share `ingested_at`, so order them by event time as the rows list them.
+    // In event time order, as the rows list them.
     const result = await db.client.exec({
-      query: batchQuery(columns).replace('ORDER BY p.ingested_at', 'ORDER BY p.ingested_at, p.timestamp'),
+      query: batchQuery(columns).replace('FORMAT RowBinary', 'ORDER BY p.timestamp FORMAT RowBinary'),
       query_params: { model: 'q', version: '2', lo: 0, hi: Date.now() + 60_000, limit: 100 },
     });
     const chunks: Buffer[] = [];

@@ -53,12 +53,12 @@ const row = (head: Buffer, at: number, x: number[], bad: number) =>
 const bytes = () =>
   Buffer.concat([
     row(heads[0]!, 1000, [1.5, 0], 0),
-    row(heads[1]!, 1001, [-2, 3], 2),
-    row(heads[1]!, 1002, [1e39, Number.NaN], 1),
+    row(heads[1]!, 1002, [-2, 3], 2),
+    row(heads[1]!, 1001, [1e39, Number.NaN], 1),
   ]);
 
 describe('readStoredBatch', () => {
-  it('decodes the matrix, the refusal codes, each row’s leading fields and the last ingested_at', () => {
+  it('decodes the matrix, the refusal codes, each row’s leading fields and the latest ingested_at', () => {
     const batch = readStoredBatch(bytes(), 2);
     expect(batch.rows).toBe(3);
     expect([...batch.values]).toEqual([1.5, 0, -2, 3, Number.POSITIVE_INFINITY, Number.NaN]);
@@ -141,7 +141,7 @@ describe('batchQuery', () => {
   });
   it('reads whole inserts in ingested_at order, and only the held slots when asked', () => {
     const sql = batchQuery([{ name: 'a', type: 'number' }]);
-    expect(sql).toContain('ORDER BY p.ingested_at LIMIT {limit:UInt32} WITH TIES');
+    expect(sql).toContain('ORDER BY i LIMIT {limit:UInt32} WITH TIES');
     expect(sql).not.toContain('cityHash64');
     expect(batchQuery([{ name: 'a', type: 'number' }], true)).toContain(
       'cityHash64(p.prediction_id) % {slots:UInt16} IN {held:Array(UInt16)}',
