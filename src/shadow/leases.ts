@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ModelVersionRecord } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
+import { ModelwatchError } from '../platform/errors.js';
 
 /** The slot number of an instance's membership row (it counts towards the fair share). */
 export const MEMBER_SLOT = 65_535;
@@ -92,9 +93,22 @@ export class SlotLeases {
     this.settleMs = options.settleMs ?? 250;
     this.holder = options.holder ?? randomUUID();
     if (!Number.isInteger(this.slots) || this.slots < 1 || this.slots > 256)
-      throw new RangeError(`shadow slots must be a whole number 1..256, not ${this.slots}`);
-    if (!Number.isFinite(this.ttlMs) || this.ttlMs < 100)
-      throw new RangeError(`shadow lease ttlMs must be at least 100, not ${this.ttlMs}`);
+      throw new ModelwatchError(
+        'CONFIG_INVALID',
+        `shadow leases.slots must be a whole number 1..256, not ${this.slots}`,
+      );
+    if (!Number.isFinite(this.ttlMs) || this.ttlMs < 100 || this.ttlMs > 3_600_000)
+      throw new ModelwatchError(
+        'CONFIG_INVALID',
+        `shadow leases.ttlMs must be 100..3600000, not ${this.ttlMs}`,
+      );
+    if (!Number.isFinite(this.settleMs) || this.settleMs < 0 || this.settleMs >= this.ttlMs / 3)
+      throw new ModelwatchError(
+        'CONFIG_INVALID',
+        `shadow leases.settleMs must be 0..ttlMs/3, not ${this.settleMs}`,
+      );
+    if (this.holder.length === 0 || this.holder.length > 200)
+      throw new ModelwatchError('CONFIG_INVALID', 'shadow leases.holder must be 1..200 characters');
   }
 
   /** Renews, releases and claims this instance's share of `c`'s slots; the slots it owns now. */
