@@ -32,6 +32,11 @@ export function createShadow(options: ShadowOptions = {}): CapabilityDefinition<
         summary: 'shadow scoring: rows/s end to end (Kafka → shadow_scores) beside the inference core alone',
         load: async () => (await import('./bench.js')).shadowBench,
       },
+      'shadow-steps': {
+        summary:
+          'the shadow feed’s steps on stored rows: CPU s per 100,000 rows for the batch query, JavaScript, core, insert',
+        load: async () => (await import('./bench-steps.js')).shadowStepsBench,
+      },
     },
     create(platform, use) {
       const { config } = platform;
