@@ -81,11 +81,12 @@ interface Worker {
 }
 
 /**
- * Scores stored predictions: each challenger keeps a cursor on `predictions.ingested_at`, reads
- * the committed rows past it (below the insert watermark, feed-sql.ts) in batches, stores their
- * shadow rows, then moves its cursor (`shadow_progress`). A crash between the two rescores a
- * batch, which `shadow_scores` collapses. Each challenger runs on its own, so a hanging one holds
- * back only itself; the collectors never wait for any.
+ * Scores stored predictions: for each challenger, this instance leases some of its slots
+ * (leases.ts); each slot keeps a cursor on `predictions.ingested_at`. The worker reads the
+ * committed rows past it (below the insert watermark, feed-sql.ts) in batches, stores their
+ * shadow rows, then moves the cursor (progress.ts). A crash between the two rescores a batch,
+ * which `shadow_scores` collapses. Each challenger runs on its own, so a hanging one holds back
+ * only itself; the collectors never wait for any.
  */
 export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
   const maxRows = deps.maxRows ?? 20_000;
