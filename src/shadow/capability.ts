@@ -2,6 +2,7 @@ import { inference } from '../inference/index.js';
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { createShadowFeed, type ShadowFeed } from './feed.js';
+import type { LeaseOptions } from './leases.js';
 import { shadowRoutes } from './routes.js';
 import { shadowMigrations } from './schema.js';
 import { ShadowScorer, type ShadowHooks } from './scorer.js';
@@ -17,6 +18,8 @@ export interface ShadowOptions {
   hooks?: ShadowHooks | undefined;
   /** How often the challengers are read again. @default 5000 */
   refreshMs?: number | undefined;
+  /** Work sharing between instances. @default 4 slots per challenger, 15 s leases */
+  leases?: LeaseOptions | undefined;
 }
 
 /** The shadow scoring capability with options; the service uses `shadow` (none). */
@@ -28,6 +31,11 @@ export function createShadow(options: ShadowOptions = {}): CapabilityDefinition<
       shadow: {
         summary: 'shadow scoring: rows/s end to end (Kafka → shadow_scores) beside the inference core alone',
         load: async () => (await import('./bench.js')).shadowBench,
+      },
+      'shadow-steps': {
+        summary:
+          'the shadow feed’s steps on stored rows: CPU s per 100,000 rows for the batch query, JavaScript, core, insert',
+        load: async () => (await import('./bench-steps.js')).shadowStepsBench,
       },
     },
     create(platform, use) {
@@ -46,6 +54,7 @@ export function createShadow(options: ShadowOptions = {}): CapabilityDefinition<
         scorer,
         logger: platform.logger.child({ component: 'shadow' }),
         refreshMs: options.refreshMs,
+        leases: options.leases,
         idleMs: config.ingest.batchMaxMs,
       });
       let joined = false;

@@ -1,8 +1,8 @@
 /**
  * The stored-rows feed's queries. Predictions are read back from `predictions` (already checked
  * and split into `features_num` / `features_str` by the collectors), a challenger's columns
- * computed by the engine, and returned as TabSeparated text whose leading fields become the
- * shadow rows as they are, with the features as hex Float32. JavaScript never parses an event.
+ * computed by the engine, and returned as RowBinary whose leading fields become the shadow rows
+ * as they are, with the features as Float32. JavaScript never parses an event.
  */
 import type { FeatureSpec } from '../inference/index.js';
 
@@ -28,23 +28,11 @@ const RANGE = `p.model_id = {model:String} AND p.model_version != {version:Strin
     AND p.ingested_at > fromUnixTimestamp64Milli({lo:Int64}, 'UTC')
     AND p.ingested_at <= fromUnixTimestamp64Milli({hi:Int64}, 'UTC')`;
 
-/** Rows per insert (`ingested_at` value) in the range, so a batch never splits one insert. */
-export const GROUPS_SQL = `SELECT toUnixTimestamp64Milli(ingested_at) AS at, count() AS n FROM predictions AS p
-  WHERE ${RANGE} GROUP BY at ORDER BY at LIMIT 10000`;
-
 /**
- * The end of the next batch: the latest insert whose rows still fit in `maxRows` (at least the
- * first insert, however large), or `hi` when every insert in the range fits.
+ * The work-sharing slot of a prediction (leases.ts): its id's hash modulo the slot count, so a
+ * replayed prediction falls in the same slot as its first copy.
  */
-export function batchEnd(groups: readonly { at: number; n: number }[], hi: number, maxRows: number): number {
-  let rows = 0;
-  for (let i = 0; i < groups.length; i++) {
-    const g = groups[i] as { at: number; n: number };
-    if (i > 0 && rows + g.n > maxRows) return (groups[i - 1] as { at: number }).at;
-    rows += g.n;
-  }
-  return groups.length >= 10_000 ? (groups.at(-1) as { at: number }).at : hi;
-}
+export const SLOT_SQL = 'cityHash64(p.prediction_id) % {slots:UInt16}';
 
 /** A ClickHouse string literal: only `\\` and `'` can end it early; NUL is spelled out. */
 export function sqlString(text: string): string {
@@ -68,21 +56,29 @@ function column(c: FeatureSpec): { value: string; missing: string; wrong: string
 }
 
 /**
- * The batch as TabSeparated text, read as text (never parsed): per prediction the shadow row's
- * leading fields in table order, then `x` (hex Float32 features, fixed width) and `bad` (one
- * digit: 0 ok, 1 missing, 2 wrong type) last, at fixed offsets from the line's end
- * (stored-batch.ts). Range parameters as `RangeParams`.
+ * The batch as RowBinary: the range's rows up to the insert holding its `limit`-th row by
+ * `ingested_at`, whole (the subquery's `WITH TIES`, over the one cheap column: a batch never
+ * splits one insert, so the cursor can move to the batch's latest `ingested_at`). This also
+ * reads no more than the batch when a backlog waits, which ordering the whole select would not
+ * (measured: 0.2-0.37 against 0.13-0.2 CPU s for 100,000 rows in 5 batches). Per prediction the
+ * shadow row's leading fields in table order, then `ingested_at` (Int64 ms), the F Float32
+ * features (NaN when absent) and `bad` (UInt8: 0 ok, 1 missing, 2 wrong type), read by
+ * stored-batch.ts. With `slots`, only the predictions of those work-sharing slots. Parameters as
+ * `RangeParams`.
  */
-export function batchQuery(columns: readonly FeatureSpec[]): string {
+export function batchQuery(columns: readonly FeatureSpec[], slots = false): string {
   const parts = columns.map(column);
-  const x =
-    parts.length === 0 ? "''" : `concat(${parts.map((p) => `hex(toFloat32(${p.value}))`).join(', ')})`;
+  const x = parts.map((p, i) => `toFloat32(${p.value}) AS x${i}`).join(', ');
   const codes = parts.flatMap((p) => [p.missing, '1', p.wrong, '2']);
   const bad = codes.length === 0 ? '0' : `multiIf(${codes.join(', ')}, 0)`;
+  const where = `${RANGE}${slots ? ` AND ${SLOT_SQL} IN {held:Array(UInt16)}` : ''}`;
   return `SELECT {model:String} AS model_id, {version:String} AS challenger_version, prediction_id,
     timestamp, model_version AS production_version, prediction AS production_prediction,
-    score AS production_score, ${x} AS x, toUInt8(${bad}) AS bad
-  FROM predictions AS p WHERE ${RANGE}`;
+    score AS production_score, toUnixTimestamp64Milli(p.ingested_at) AS at, ${x}${x ? ', ' : ''}toUInt8(${bad}) AS bad
+  FROM predictions AS p WHERE ${where}
+    AND p.ingested_at <= (SELECT max(i) FROM (SELECT p.ingested_at AS i FROM predictions AS p WHERE ${where}
+      ORDER BY i LIMIT {limit:UInt32} WITH TIES))
+  FORMAT RowBinary`;
 }
 
 export interface RangeParams {
@@ -90,4 +86,8 @@ export interface RangeParams {
   version: string;
   lo: number;
   hi: number;
+  limit: number;
+  /** With `slots`: the slot count and the slots read. */
+  slots?: number;
+  held?: number[];
 }

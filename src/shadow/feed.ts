@@ -2,7 +2,8 @@ import type { ModelRegistry, ModelVersionRecord } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { errorMessage } from '../platform/errors.js';
 import type { Logger } from '../platform/observability/index.js';
-import { batchEnd, batchQuery, GROUPS_SQL, safeMark, WATERMARK_SQL } from './feed-sql.js';
+import { batchQuery, safeMark, WATERMARK_SQL, type RangeParams } from './feed-sql.js';
+import { SlotLeases, type LeaseOptions } from './leases.js';
 import { ShadowProgress } from './progress.js';
 import { SHADOW_SCORES_STRUCTURE } from './schema.js';
 import type { ShadowScorer } from './scorer.js';
@@ -19,6 +20,8 @@ export interface ShadowFeedDeps {
   maxRows?: number | undefined;
   /** Pause between passes that found nothing to score. @default 1000 */
   idleMs?: number | undefined;
+  /** Work sharing between instances (slots, lease length). @default 4 slots, 15 s leases */
+  leases?: LeaseOptions | undefined;
 }
 
 export interface ShadowFeed {
@@ -33,6 +36,21 @@ export interface ShadowFeed {
 async function rows<T>(db: Database, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
   const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
   return result.json<T>();
+}
+
+/** The bytes of a query that names its own binary FORMAT. */
+async function bytes(db: Database, query: string, params: RangeParams): Promise<Buffer> {
+  const result = await db.client.exec({ query, query_params: { ...params } });
+  const chunks: Buffer[] = [];
+  for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+}
+
+/** Slots grouped by their cursor, so slots scored together are read by one query. */
+function byCursor(cursors: ReadonlyMap<number, number>): Map<number, number[]> {
+  const groups = new Map<number, number[]>();
+  for (const [slot, at] of cursors) groups.set(at, [...(groups.get(at) ?? []), slot]);
+  return groups;
 }
 
 /** Sleeps `ms`, or until `wake` is called. */
@@ -53,6 +71,9 @@ const STOP_WAIT_MS = 5_000;
 
 interface Worker {
   challenger: ModelVersionRecord;
+  /** The slots this instance holds, and when to renew their leases. */
+  held: number[];
+  leaseDue: number;
   stopping: boolean;
   degraded: boolean;
   wake: () => void;
@@ -60,53 +81,73 @@ interface Worker {
 }
 
 /**
- * Scores stored predictions: each challenger keeps a cursor on `predictions.ingested_at`, reads
- * the committed rows past it (below the insert watermark, feed-sql.ts) in batches, stores their
- * shadow rows, then moves its cursor (`shadow_progress`). A crash between the two rescores a
- * batch, which `shadow_scores` collapses. Each challenger runs on its own, so a hanging one holds
- * back only itself; the collectors never wait for any.
+ * Scores stored predictions: for each challenger, this instance leases some of its slots
+ * (leases.ts); each slot keeps a cursor on `predictions.ingested_at`. The worker reads the
+ * committed rows past it (below the insert watermark, feed-sql.ts) in batches, stores their
+ * shadow rows, then moves the cursor (progress.ts). A crash between the two rescores a batch,
+ * which `shadow_scores` collapses. Each challenger runs on its own, so a hanging one holds back
+ * only itself; the collectors never wait for any.
  */
 export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
   const maxRows = deps.maxRows ?? 20_000;
   const idleMs = deps.idleMs ?? 1_000;
   const progress = new ShadowProgress(deps.db);
+  const leases = new SlotLeases(deps.db, deps.leases);
   const workers = new Map<string, Worker>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
 
-  /** One batch; true when it was cut (more is waiting). */
-  async function step(c: ModelVersionRecord): Promise<boolean> {
-    const [mark] = await rows<{ now: number; oldest: number | null }>(deps.db, WATERMARK_SQL);
-    const hi = safeMark(Number(mark?.now), mark?.oldest === null ? null : Number(mark?.oldest));
-    const lo = await progress.cursor(c);
+  /** One batch of the slots whose cursor is `lo`; true when it was cut (more is waiting). */
+  async function step(c: ModelVersionRecord, slots: number[], lo: number, hi: number): Promise<boolean> {
     if (lo >= hi) return false;
-    const range = { model: c.model_id, version: c.model_version, lo, hi };
-    const groups = (await rows<{ at: number; n: number }>(deps.db, GROUPS_SQL, range)).map((g) => ({
-      at: Number(g.at),
-      n: Number(g.n),
-    }));
-    if (groups.length === 0) {
-      progress.skip(c, hi);
+    const all = slots.length === leases.slots;
+    const range: RangeParams = {
+      model: c.model_id,
+      version: c.model_version,
+      lo,
+      hi,
+      limit: maxRows,
+      ...(all ? {} : { slots: leases.slots, held: slots }),
+    };
+    const columns = await deps.scorer.columns(c);
+    const batch = readStoredBatch(await bytes(deps.db, batchQuery(columns, !all), range), columns.length);
+    if (batch.rows === 0) {
+      progress.skip(c, slots, hi);
       return false;
     }
-    const end = batchEnd(groups, hi, maxRows);
-    const columns = await deps.scorer.columns(c);
-    const result = await deps.db.client.query({
-      query: batchQuery(columns),
-      query_params: { ...range, hi: end },
-      format: 'TabSeparated',
+    // Fewer rows than the limit: the whole range was read. Otherwise the batch ends with a whole insert.
+    const cut = batch.rows >= maxRows;
+    const scored = await deps.scorer.scoreBatch(c, batch);
+    await deps.db.insertJsonEachRow('shadow_scores', encodeShadowRows(batch, scored, Date.now()), {
+      structure: SHADOW_SCORES_STRUCTURE,
+      format: 'RowBinary',
     });
-    const batch = readStoredBatch(Buffer.from(await result.text()), columns.length);
-    if (batch.rows > 0) {
-      const scored = await deps.scorer.scoreBatch(c, batch);
-      const body = encodeShadowRows(batch, scored, Date.now());
-      await deps.db.insertJsonEachRow('shadow_scores', body, {
-        structure: SHADOW_SCORES_STRUCTURE,
-        format: 'TabSeparated',
-      });
-    }
-    await progress.save(c, end);
-    return end < hi;
+    await progress.save(c, slots, cut ? batch.lastIngestedAt : hi);
+    return cut;
+  }
+
+  /** Renews the worker's leases when due; a slot newly held has its cursor read again. */
+  async function lease(w: Worker): Promise<void> {
+    if (Date.now() < w.leaseDue) return;
+    const held = await leases.maintain(w.challenger);
+    progress.forget(
+      w.challenger,
+      held.filter((s) => !w.held.includes(s)),
+    );
+    w.held = held;
+    w.leaseDue = Date.now() + leases.ttlMs / 3;
+  }
+
+  /** One pass over the worker's slots, below one watermark; true when a batch was cut. */
+  async function pass(w: Worker): Promise<boolean> {
+    await lease(w);
+    if (w.held.length === 0) return false;
+    const [mark] = await rows<{ now: number; oldest: number | null }>(deps.db, WATERMARK_SQL);
+    const hi = safeMark(Number(mark?.now), mark?.oldest === null ? null : Number(mark?.oldest));
+    let more = false;
+    for (const [lo, slots] of byCursor(await progress.read(w.challenger, w.held)))
+      more = (await step(w.challenger, slots, lo, hi)) || more;
+    return more;
   }
 
   async function run(w: Worker): Promise<void> {
@@ -114,7 +155,7 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
     while (!w.stopping) {
       let more = false;
       try {
-        more = await step(w.challenger);
+        more = await pass(w);
         w.degraded = false;
         backoff = idleMs;
       } catch (err) {
@@ -130,11 +171,19 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
       w.wake = p.wake;
       await p.done;
     }
+    // Another instance takes the slots over at once instead of after the leases expire.
+    await leases
+      .release(w.challenger)
+      .catch((err: unknown) =>
+        deps.logger.warn({ err: errorMessage(err) }, 'releasing shadow leases failed; they expire'),
+      );
   }
 
   function startWorker(c: ModelVersionRecord): void {
     const w: Worker = {
       challenger: c,
+      held: [],
+      leaseDue: 0,
       stopping: false,
       degraded: false,
       wake: () => undefined,

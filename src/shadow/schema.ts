@@ -51,6 +51,38 @@ export const shadowMigrations: Migration[] = [
       `ALTER TABLE predictions${onCluster} ADD INDEX IF NOT EXISTS idx_ingested_at ingested_at TYPE minmax GRANULARITY 1`,
     ],
   },
+  {
+    version: 44,
+    name: 'shadow_leases (which instance scores which slot of a challenger)',
+    // One row per (slot, instance): the earliest unexpired claim owns the slot (leases.ts).
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS shadow_leases${onCluster} (
+        model_id String,
+        challenger_version String,
+        slot UInt16,
+        holder String,
+        taken_at DateTime64(3, 'UTC'),
+        expires_at DateTime64(3, 'UTC'),
+        updated_at DateTime64(3, 'UTC')
+      ) ENGINE = ${engine('ReplacingMergeTree', 'updated_at')}
+      ORDER BY (model_id, challenger_version, slot, holder)
+      TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
+    ],
+  },
+  {
+    version: 45,
+    name: 'shadow_slot_progress (each challenger’s cursor per work-sharing slot)',
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS shadow_slot_progress${onCluster} (
+        model_id String,
+        challenger_version String,
+        slot UInt16,
+        ingested_to DateTime64(3, 'UTC'),
+        updated_at DateTime64(3, 'UTC')
+      ) ENGINE = ${engine('ReplacingMergeTree', 'updated_at')}
+      ORDER BY (model_id, challenger_version, slot)`,
+    ],
+  },
 ];
 
 /** Every column of `shadow_scores` in table order, for the embedded engine's file insert (`SELECT *`). */

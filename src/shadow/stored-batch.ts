@@ -1,8 +1,9 @@
 /**
  * A batch read back from `predictions` (feed-sql.ts) → the core's input, and the scored batch →
- * the `shadow_scores` insert body. The rows' leading fields arrive as TabSeparated text rendered by
- * the engine; each shadow row is that text plus the challenger's fields: no event is parsed and
- * no object built per row. Float32 bytes are little-endian, as on every platform chdb ships for.
+ * the `shadow_scores` insert body, both RowBinary. The rows' leading fields arrive already in
+ * the shadow row's binary layout; each shadow row is those bytes plus the challenger's fields: no
+ * event is parsed, no text escaped, no object built per row. RowBinary is little-endian, as is
+ * every platform chdb ships for, so the Float32 features are copied as they come.
  */
 
 export interface StoredBatch {
@@ -11,19 +12,43 @@ export interface StoredBatch {
   values: Float32Array;
   /** Rows refused before the core, with the core's reason. */
   refused: Map<number, string>;
-  /** The batch's text; row r's leading fields span `starts[r]` to `ends[r]`. */
+  /** The batch's bytes; row r's leading fields span `starts[r]` to `ends[r]`. */
   head: Buffer;
   starts: Uint32Array;
   ends: Uint32Array;
+  /** The latest `ingested_at` (epoch ms) in the batch; NaN when it is empty. */
+  lastIngestedAt: number;
 }
 
-const REASONS: Record<number, string> = { 0x31: 'missing', 0x32: 'wrong_type' };
+const REASONS: Record<number, string> = { 1: 'missing', 2: 'wrong_type' };
 
-/** Hex digit values by character code; 255 for anything else. */
-const HEX = new Uint8Array(256).fill(255);
-for (let d = 0; d < 16; d++) {
-  HEX[d.toString(16).charCodeAt(0)] = d;
-  HEX[d.toString(16).toUpperCase().charCodeAt(0)] = d;
+/** Leading fields: model, challenger, prediction id (String), event time (Int64), production version and prediction (String), score (Nullable(Float64)). */
+const LEADING = ['s', 's', 's', 8, 's', 's', 'n'] as const;
+
+class Truncated extends Error {}
+
+/** The end of a RowBinary String (LEB128 length, then the bytes) starting at `at`. */
+function skipString(buf: Buffer, at: number): number {
+  let length = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = buf[at++];
+    if (byte === undefined || shift > 28) throw new Truncated();
+    length += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) break;
+    shift += 7;
+  }
+  return at + length;
+}
+
+function leadingEnd(buf: Buffer, start: number): number {
+  let at = start;
+  for (const field of LEADING) {
+    if (field === 's') at = skipString(buf, at);
+    else if (field === 'n') at += buf[at] === 0 ? 9 : 1;
+    else at += field;
+  }
+  return at;
 }
 
 function invalid(row: number, what: string): Error {
@@ -31,55 +56,55 @@ function invalid(row: number, what: string): Error {
 }
 
 /**
- * Splits the batch query's TabSeparated text. Each line ends with `\t<8F hex>\t<d>`; what comes
- * before is the row's leading fields, escaped as the engine reads them back. Throws naming the
- * row when a line does not have that shape.
+ * Splits the batch query's RowBinary bytes: per row the leading fields, `ingested_at` (Int64
+ * ms), F Float32 features and a refusal code (UInt8: 0 ok, 1 missing, 2 wrong type). Throws
+ * naming the row when the bytes end early or a code is unknown.
  */
-export function readStoredBatch(text: Buffer, columns: number): StoredBatch {
-  const tail = 8 * columns + 3;
-  let rows = 0;
-  for (let at = text.indexOf(0x0a); at >= 0; at = text.indexOf(0x0a, at + 1)) rows++;
-  const values = new Float32Array(rows * columns);
-  const bytes = new Uint8Array(values.buffer);
-  const refused = new Map<number, string>();
-  const starts = new Uint32Array(rows);
-  const ends = new Uint32Array(rows);
-  let start = 0;
-  for (let r = 0; r < rows; r++) {
-    const end = text.indexOf(0x0a, start);
-    const x = end - tail;
-    if (x <= start || text[x] !== 0x09 || text[end - 2] !== 0x09)
-      throw invalid(r, `the line does not end in ${columns} hex Float32 features and a code`);
-    for (let b = 0; b < 4 * columns; b++) {
-      const hi = HEX[text[x + 1 + 2 * b] as number] as number;
-      const lo = HEX[text[x + 2 + 2 * b] as number] as number;
-      if (hi === 255 || lo === 255) throw invalid(r, 'features are not hex');
-      bytes[r * 4 * columns + b] = (hi << 4) | lo;
+export function readStoredBatch(bytes: Buffer, columns: number): StoredBatch {
+  const tail = 8 + 4 * columns + 1;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const row = starts.length;
+    let end: number;
+    try {
+      end = leadingEnd(bytes, at);
+    } catch {
+      throw invalid(row, 'the leading fields end early');
     }
-    const reason = REASONS[text[end - 1] as number];
-    if (reason !== undefined) refused.set(r, reason);
-    starts[r] = start;
-    ends[r] = x;
-    start = end + 1;
+    if (end + tail > bytes.length)
+      throw invalid(row, `the row does not hold ${columns} Float32 features and a code`);
+    starts.push(at);
+    ends.push(end);
+    at = end + tail;
   }
-  return { rows, values, refused, head: text, starts, ends };
-}
-
-/** TabSeparated escaping of a text field. */
-function tsv(text: string): string {
-  return text.replace(/[\\\t\n\r\0]/g, (c) => TSV_ESCAPES[c] as string);
-}
-const TSV_ESCAPES: Record<string, string> = {
-  '\\': '\\\\',
-  '\t': '\\t',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\0': '\\0',
-};
-
-/** `YYYY-MM-DD hh:mm:ss.sss` (UTC), as the engine reads a DateTime64(3) from text. */
-function dateTimeText(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+  const rows = starts.length;
+  const values = new Float32Array(rows * columns);
+  const out = new Uint8Array(values.buffer);
+  const refused = new Map<number, string>();
+  let lastIngestedAt = Number.NaN;
+  for (let r = 0; r < rows; r++) {
+    const end = ends[r] as number;
+    out.set(bytes.subarray(end + 8, end + 8 + 4 * columns), r * 4 * columns);
+    const code = bytes[end + tail - 1] as number;
+    if (code !== 0) {
+      const reason = REASONS[code];
+      if (reason === undefined) throw invalid(r, `unknown refusal code ${code}`);
+      refused.set(r, reason);
+    }
+    const at = bytes.readUInt32LE(end) + bytes.readInt32LE(end + 4) * 2 ** 32;
+    if (!(at <= lastIngestedAt)) lastIngestedAt = at;
+  }
+  return {
+    rows,
+    values,
+    refused,
+    head: bytes,
+    starts: Uint32Array.from(starts),
+    ends: Uint32Array.from(ends),
+    lastIngestedAt,
+  };
 }
 
 /** The challenger's side of each row. */
@@ -92,32 +117,55 @@ export interface ScoredRows {
   failed: ReadonlyMap<number, string>;
 }
 
-/** TabSeparated lines for `shadow_scores`, in its column order (SHADOW_SCORES_STRUCTURE). */
+/** A RowBinary String. */
+function binaryString(text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  const length: number[] = [];
+  let n = bytes.length;
+  do {
+    length.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+    n = Math.floor(n / 128);
+  } while (n > 0);
+  return Buffer.concat([Buffer.from(length), bytes]);
+}
+
+/** RowBinary rows for `shadow_scores`, in its column order (SHADOW_SCORES_STRUCTURE). */
 export function encodeShadowRows(batch: StoredBatch, scored: ScoredRows, scoredAt: number): Buffer {
-  const escaped = new Map<string, string>();
+  const encoded = new Map<string, Buffer>();
   const field = (text: string) => {
-    let e = escaped.get(text);
-    if (e === undefined) escaped.set(text, (e = tsv(text)));
+    let e = encoded.get(text);
+    if (e === undefined) encoded.set(text, (e = binaryString(text)));
     return e;
   };
-  const tail = `\t${dateTimeText(scoredAt)}\n`;
-  const parts: string[] = [];
+  const empty = field('');
+  const labels: Buffer[] = new Array<Buffer>(batch.rows);
+  const failures: Buffer[] = new Array<Buffer>(batch.rows);
   let size = 0;
   for (let r = 0; r < batch.rows; r++) {
     const reason = scored.failed.get(r);
     const score = scored.scores[r] as number;
-    const fields =
-      reason !== undefined
-        ? `\t\t\\N\ttrue\t${field(reason)}${tail}`
-        : `\t${field(scored.labels[r] ?? '')}\t${Number.isFinite(score) ? score : '\\N'}\tfalse\t${tail}`;
-    parts.push(fields);
-    size += (batch.ends[r] as number) - (batch.starts[r] as number) + Buffer.byteLength(fields);
+    labels[r] = reason === undefined ? field(scored.labels[r] ?? '') : empty;
+    failures[r] = reason === undefined ? empty : field(reason);
+    const scoreBytes = reason === undefined && Number.isFinite(score) ? 9 : 1;
+    size += (batch.ends[r] as number) - (batch.starts[r] as number);
+    size += (labels[r] as Buffer).length + scoreBytes + 1 + (failures[r] as Buffer).length + 8;
   }
   const out = Buffer.allocUnsafe(size);
+  const stamp = Buffer.alloc(8);
+  stamp.writeBigInt64LE(BigInt(Math.round(scoredAt)));
   let at = 0;
   for (let r = 0; r < batch.rows; r++) {
+    const failed = scored.failed.has(r);
+    const score = scored.scores[r] as number;
     at += batch.head.copy(out, at, batch.starts[r], batch.ends[r]);
-    at += out.write(parts[r] as string, at);
+    at += (labels[r] as Buffer).copy(out, at);
+    if (!failed && Number.isFinite(score)) {
+      out[at] = 0;
+      at = out.writeDoubleLE(score, at + 1);
+    } else out[at++] = 1;
+    out[at++] = failed ? 1 : 0;
+    at += (failures[r] as Buffer).copy(out, at);
+    at += stamp.copy(out, at);
   }
   return out;
 }

@@ -19,7 +19,7 @@ import { allMigrations } from '../support/migrations.js';
 
 /**
  * The shadow feed over stored predictions on the embedded engine (no broker: the feed reads
- * `predictions`, whoever wrote it): the engine's reading of features, the TabSeparated round
+ * `predictions`, whoever wrote it): the engine's reading of features, the RowBinary round
  * trip, and effectively-once scoring across a restart, a rewound cursor and an insert that is
  * still running while the feed reads.
  */
@@ -71,7 +71,7 @@ async function count(sql: string): Promise<number> {
   return Number(row?.n);
 }
 
-describe('the batch query and the TabSeparated round trip', () => {
+describe('the batch query and the RowBinary round trip', () => {
   it('reads values, categories and refusals as the core would, and stores hostile text unchanged', async () => {
     const odd = "we'ird\\name\twith\ttabs";
     const rows = [
@@ -101,12 +101,14 @@ describe('the batch query and the TabSeparated round trip', () => {
       { name: odd, type: 'number' as const },
       { name: 'region', type: 'string' as const, categories: ['n\\e', "s'w"] },
     ];
-    const result = await db.client.query({
-      query: `${batchQuery(columns)} ORDER BY timestamp`,
-      query_params: { model: 'q', version: '2', lo: 0, hi: Date.now() + 60_000 },
-      format: 'TabSeparated',
+    // In event time order, as the rows list them.
+    const result = await db.client.exec({
+      query: batchQuery(columns).replace('FORMAT RowBinary', 'ORDER BY p.timestamp FORMAT RowBinary'),
+      query_params: { model: 'q', version: '2', lo: 0, hi: Date.now() + 60_000, limit: 100 },
     });
-    const batch = readStoredBatch(Buffer.from(await result.text()), 2);
+    const chunks: Buffer[] = [];
+    for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+    const batch = readStoredBatch(Buffer.concat(chunks), 2);
     expect(batch.rows).toBe(rows.length);
     const value = (r: number) => [batch.values[2 * r], batch.values[2 * r + 1]];
     expect([0, 1, 6].map(value)).toEqual([
@@ -129,7 +131,7 @@ describe('the batch query and the TabSeparated round trip', () => {
     );
     await db.insertJsonEachRow('shadow_scores', body, {
       structure: SHADOW_SCORES_STRUCTURE,
-      format: 'TabSeparated',
+      format: 'RowBinary',
     });
     const stored = await (
       await db.client.query({

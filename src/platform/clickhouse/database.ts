@@ -57,8 +57,12 @@ export interface InsertOptions {
    */
   structure?: string;
   settings?: Record<string, string | number>;
-  /** The body's format: JSONEachRow, or TabSeparated in the structure's column order. @default 'JSONEachRow' */
-  format?: 'JSONEachRow' | 'TabSeparated';
+  /**
+   * The body's format: JSONEachRow, or TabSeparated / RowBinary in the structure's column order
+   * (RowBinary needs a structure on the embedded engine: chdb's raw insert takes text only).
+   * @default 'JSONEachRow'
+   */
+  format?: 'JSONEachRow' | 'TabSeparated' | 'RowBinary';
 }
 
 /** `embedded` applies to the embedded engine only (a server schedules its own queries). */
@@ -159,6 +163,8 @@ async function openEmbedded(dataDir: string, name: string, options: EmbeddedOpti
       if (body.length === 0) return;
       const target = `${name}.${assertIdentifier(table)}`;
       if (!options.structure) {
+        if (options.format === 'RowBinary')
+          throw new ModelwatchError('BAD_REQUEST', 'a RowBinary insert needs its structure');
         await connection.rawInsert({
           table: target,
           format: options.format ?? 'JSONEachRow',
@@ -223,6 +229,16 @@ function openServer(url: string, name: string, cluster: string | undefined): Dat
     prepare,
     async insertJsonEachRow(table, body, options = {}) {
       if (body.length === 0) return;
+      if (options.format === 'RowBinary') {
+        // The client's insert takes text formats only; exec streams the bytes as they are.
+        const result = await client.exec({
+          query: `INSERT INTO ${assertIdentifier(table)} FORMAT RowBinary`,
+          values: Readable.from([body]),
+          clickhouse_settings: options.settings,
+        });
+        result.stream.destroy();
+        return;
+      }
       await client.insert({
         table: assertIdentifier(table),
         values: Readable.from([body]),

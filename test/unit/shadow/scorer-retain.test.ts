@@ -27,6 +27,7 @@ const batch = (): StoredBatch => ({
   head: Buffer.from('{}'),
   starts: Uint32Array.of(0),
   ends: Uint32Array.of(1),
+  lastIngestedAt: 0,
 });
 
 describe('ShadowScorer.retain', () => {

@@ -1,40 +1,88 @@
 import { describe, expect, it } from 'vitest';
-import { batchEnd, batchQuery, safeMark, sqlString } from '../../../src/shadow/feed-sql.js';
+import { batchQuery, safeMark, sqlString } from '../../../src/shadow/feed-sql.js';
 import { encodeShadowRows, readStoredBatch } from '../../../src/shadow/stored-batch.js';
 
-/** Leading fields as the engine writes them in TabSeparated (escaped). */
+/** A RowBinary String. */
+const str = (text: string) => {
+  const bytes = Buffer.from(text, 'utf8');
+  const length: number[] = [];
+  let n = bytes.length;
+  do {
+    length.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+    n = Math.floor(n / 128);
+  } while (n > 0);
+  return Buffer.concat([Buffer.from(length), bytes]);
+};
+const int64 = (n: number) => {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64LE(BigInt(n));
+  return b;
+};
+const nullableFloat = (x: number | null) => {
+  if (x === null) return Buffer.of(1);
+  const b = Buffer.alloc(9);
+  b.writeDoubleLE(x, 1);
+  return b;
+};
+
+/** Leading fields as the engine writes them in RowBinary. */
 const heads = [
-  'm\t2\ta\\tx\t2026-01-01 00:00:00.000\t1\t1\t0.25',
-  'm\t2\té\t2026-01-01 00:00:01.000\t1\t0\t\\N',
+  Buffer.concat([
+    str('m'),
+    str('2'),
+    str('a\tx'),
+    int64(Date.UTC(2026, 0, 1)),
+    str('1'),
+    str('1'),
+    nullableFloat(0.25),
+  ]),
+  Buffer.concat([
+    str('m'),
+    str('2'),
+    str('é'.repeat(100)),
+    int64(Date.UTC(2026, 0, 1, 0, 0, 1)),
+    str('1'),
+    str('0'),
+    nullableFloat(null),
+  ]),
 ];
-const hex = (values: number[]) => Buffer.from(Float32Array.from(values).buffer).toString('hex');
-const line = (head: string, x: string, bad: number) => `${head}\t${x}\t${bad}\n`;
-/** The batch query's text for two features per row (the engine writes upper-case hex). */
-const text = () =>
-  Buffer.from(
-    line(heads[0]!, hex([1.5, 0]).toUpperCase(), 0) +
-      line(heads[1]!, hex([-2, 3]), 2) +
-      line(heads[1]!, hex([1e39, Number.NaN]), 1),
-  );
+const features = (values: number[]) => Buffer.from(Float32Array.from(values).buffer);
+const row = (head: Buffer, at: number, x: number[], bad: number) =>
+  Buffer.concat([head, int64(at), features(x), Buffer.of(bad)]);
+/** The batch query's bytes for two features per row. */
+const bytes = () =>
+  Buffer.concat([
+    row(heads[0]!, 1000, [1.5, 0], 0),
+    row(heads[1]!, 1002, [-2, 3], 2),
+    row(heads[1]!, 1001, [1e39, Number.NaN], 1),
+  ]);
 
 describe('readStoredBatch', () => {
-  it('decodes the matrix, the refusal codes and each row’s leading fields', () => {
-    const batch = readStoredBatch(text(), 2);
+  it('decodes the matrix, the refusal codes, each row’s leading fields and the latest ingested_at', () => {
+    const batch = readStoredBatch(bytes(), 2);
     expect(batch.rows).toBe(3);
     expect([...batch.values]).toEqual([1.5, 0, -2, 3, Number.POSITIVE_INFINITY, Number.NaN]);
     expect([...batch.refused]).toEqual([
       [1, 'wrong_type'],
       [2, 'missing'],
     ]);
-    const head = (r: number) => batch.head.toString('utf8', batch.starts[r], batch.ends[r]);
+    const head = (r: number) => batch.head.subarray(batch.starts[r], batch.ends[r]);
     expect([0, 1, 2].map(head)).toEqual([heads[0], heads[1], heads[1]]);
+    expect(batch.lastIngestedAt).toBe(1002);
   });
 
-  it('refuses a line without the features at its end, naming the row', () => {
-    expect(() => readStoredBatch(text(), 3)).toThrow(/row 0: the line does not end in 3 hex Float32/);
-    const bad = Buffer.from(line(heads[0]!, hex([1.5, 0]), 0) + line(heads[1]!, `${hex([1])}zzzzzzzz`, 0));
-    expect(() => readStoredBatch(bad, 2)).toThrow(/row 1: features are not hex/);
-    expect(() => readStoredBatch(Buffer.from('a\n'), 1)).toThrow(/row 0/);
+  it('refuses bytes that end early or carry an unknown code, naming the row', () => {
+    // Read as three features, the second row starts inside the first row's bytes.
+    expect(() => readStoredBatch(bytes(), 3)).toThrow(/row 1: /);
+    expect(() => readStoredBatch(row(heads[0]!, 1, [1, 2], 0), 3)).toThrow(
+      /row 0: the row does not hold 3 Float32 features/,
+    );
+    expect(() => readStoredBatch(bytes().subarray(0, bytes().length - 1), 2)).toThrow(/row 2/);
+    expect(() => readStoredBatch(Buffer.concat([row(heads[0]!, 1, [1, 2], 7)]), 2)).toThrow(
+      /row 0: unknown refusal code 7/,
+    );
+    // A string length running past the end.
+    expect(() => readStoredBatch(Buffer.of(0xff, 0xff, 0xff, 0xff, 0xff, 0x01), 1)).toThrow(/row 0/);
   });
 
   it('reads an empty batch', () => {
@@ -43,8 +91,9 @@ describe('readStoredBatch', () => {
 });
 
 describe('encodeShadowRows', () => {
-  it('appends the challenger’s fields to each row, escaped for TabSeparated', () => {
-    const batch = readStoredBatch(text(), 2);
+  it('appends the challenger’s fields to each row in RowBinary', () => {
+    const batch = readStoredBatch(bytes(), 2);
+    const at = Date.UTC(2026, 11, 2, 12, 0, 0, 5);
     const body = encodeShadowRows(
       batch,
       {
@@ -52,15 +101,31 @@ describe('encodeShadowRows', () => {
         scores: [0.75, Number.NaN, Number.POSITIVE_INFINITY],
         failed: new Map([[1, 'wrong_type']]),
       },
-      Date.UTC(2026, 11, 2, 12, 0, 0, 5),
+      at,
     );
-    expect(body.toString('utf8').split('\n')).toEqual([
-      `${heads[0]}\t1\t0.75\tfalse\t\t2026-12-02 12:00:00.005`,
-      `${heads[1]}\t\t\\N\ttrue\twrong_type\t2026-12-02 12:00:00.005`,
-      // A non-finite score is stored as null; the row still counts as scored.
-      `${heads[1]}\tta\\tb\\\\n\\nl\t\\N\tfalse\t\t2026-12-02 12:00:00.005`,
-      '',
-    ]);
+    expect(body).toEqual(
+      Buffer.concat([
+        heads[0]!,
+        str('1'),
+        nullableFloat(0.75),
+        Buffer.of(0),
+        str(''),
+        int64(at),
+        heads[1]!,
+        str(''),
+        nullableFloat(null),
+        Buffer.of(1),
+        str('wrong_type'),
+        int64(at),
+        // A non-finite score is stored as null; the row still counts as scored.
+        heads[1]!,
+        str('ta\tb\\n\nl'),
+        nullableFloat(null),
+        Buffer.of(0),
+        str(''),
+        int64(at),
+      ]),
+    );
   });
 });
 
@@ -74,18 +139,13 @@ describe('batchQuery', () => {
     expect(sql).toContain("mapContains(features_num, 'o\\'brien')");
     expect(sql).toContain("indexOf(['n\\\\e', 's\\'w'], features_str['region'])");
   });
-});
-
-describe('batchEnd', () => {
-  const g = (at: number, n: number) => ({ at, n });
-  it('takes whole inserts up to the row budget, at least one', () => {
-    expect(batchEnd([g(10, 5), g(11, 5), g(12, 5)], 99, 10)).toBe(11);
-    expect(batchEnd([g(10, 50), g(11, 5)], 99, 10)).toBe(10);
-    expect(batchEnd([g(10, 5), g(11, 5)], 99, 10)).toBe(99);
-  });
-  it('stops at the last listed insert when the list was cut', () => {
-    const many = Array.from({ length: 10_000 }, (_, i) => g(i + 1, 1));
-    expect(batchEnd(many, 50_000, 20_000)).toBe(10_000);
+  it('reads whole inserts in ingested_at order, and only the held slots when asked', () => {
+    const sql = batchQuery([{ name: 'a', type: 'number' }]);
+    expect(sql).toContain('ORDER BY i LIMIT {limit:UInt32} WITH TIES');
+    expect(sql).not.toContain('cityHash64');
+    expect(batchQuery([{ name: 'a', type: 'number' }], true)).toContain(
+      'cityHash64(p.prediction_id) % {slots:UInt16} IN {held:Array(UInt16)}',
+    );
   });
 });
 
