@@ -18,6 +18,7 @@ import { restoreQualityGauges } from './quality/restore.js';
 import { qualityRoutes } from './quality/routes.js';
 import { QualityService } from './quality/service.js';
 import { qualityPolicySchema } from './quality/settings.js';
+import { qualityForReport } from './quality/report-section.js';
 import { qualityMigrations } from './quality/store.js';
 import { segmentMigrations, segmentsPolicySchema } from '../segments/index.js';
 import { SegmentedAnalysis } from './segments/segmented.js';
@@ -112,6 +113,7 @@ export const drift: CapabilityDefinition<DriftCapability> = {
             policySections,
             report: (request) => reportWithDistributions(service, db, request),
             performance: (request) => reportPerformance?.(request) ?? Promise.resolve(null),
+            quality: (request) => qualityForReport(quality, request),
             segmented,
           }),
         );

@@ -36,6 +36,8 @@ export interface DriftRoutesDeps {
   report?: ReportRouteDeps['report'];
   /** The HTML report's estimated-performance section. @default none */
   performance?: ReportRouteDeps['performance'];
+  /** The HTML report's data-quality section. @default none */
+  quality?: ReportRouteDeps['quality'];
   /** Answers `?segment=`; without it a segmented request is a 400. @default none */
   segmented?: SegmentedAnalysis | undefined;
   /** Epoch ms; the default `to`. @default Date.now */
@@ -155,7 +157,12 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
 
     if (deps.report)
       await app.register(
-        driftReportRoute({ report: deps.report, performance: deps.performance, now: deps.now }),
+        driftReportRoute({
+          report: deps.report,
+          performance: deps.performance,
+          quality: deps.quality,
+          now: deps.now,
+        }),
       );
     await app.register(
       policyRoutes({ service: deps.service, policies: deps.policies, sections: deps.policySections ?? {} }),
