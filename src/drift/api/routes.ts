@@ -25,7 +25,7 @@ import { sendError } from './send-error.js';
 import { policyRoutes } from './policy-routes.js';
 import { driftReportRoute, type ReportRouteDeps } from './report-route.js';
 import type { SegmentedAnalysis } from '../segments/segmented.js';
-import { requireSegmented, withDeclaredWindow } from '../segments/route-support.js';
+import { requireSegmented, storedQuery, withDeclaredWindow } from '../segments/route-support.js';
 
 export interface DriftRoutesDeps {
   service: DriftService;
@@ -96,7 +96,9 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       async (request, reply) => {
         try {
           const { segment } = request.query;
-          const query = await withDeclaredWindow(deps.segmented, request.params.model, request.query);
+          const stored = await storedQuery(deps.segmented, request.params.model, request.query);
+          const query =
+            stored ?? (await withDeclaredWindow(deps.segmented, request.params.model, request.query));
           const range = resolveDriftRange(query, now());
           const columns = parseColumns(request.query.columns);
           const report = {
@@ -106,6 +108,8 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
             columns,
             ...range,
           };
+          if (stored)
+            return await requireSegmented(deps.segmented).storedDrift({ ...report, segment: stored.segment });
           if (segment !== undefined)
             return await requireSegmented(deps.segmented).drift({ ...report, segment });
           return await deps.service.report(report);

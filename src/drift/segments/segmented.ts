@@ -28,6 +28,14 @@ import { DriftService, type DriftLimits, type ReportRequest } from '../service/d
 import type { PolicyStore } from '../store/policies.js';
 import { RANGE } from '../store/sql.js';
 import { segmentReference } from './segment-reference.js';
+import {
+  driftColumns,
+  qualityOf,
+  storedBucket,
+  storedHeader,
+  storedSegmentation,
+  storedSegments,
+} from './stored.js';
 
 export interface SegmentedDeps {
   db: Database;
@@ -53,6 +61,8 @@ export interface SegmentOf<B> {
 export interface SegmentHeader {
   by: string;
   max_segments: number;
+  /** `stored`: the segments' buckets are the segment loop's stored windows. */
+  source?: 'stored';
 }
 
 export type SegmentedDriftReport = DriftReport & {
@@ -81,6 +91,47 @@ export class SegmentedAnalysis {
   async declaredWindow(modelId: string, segment: string): Promise<string | undefined> {
     const spec = parseSegment(segment);
     return (await this.settings(modelId)).windowFor(formatSegment(spec))?.text;
+  }
+
+  /** The bucket of the stored windows of a declared segmentation: its declared one, else the drift policy's evaluation window. */
+  async storedBucket(modelId: string, segment: string, requested: string | undefined): Promise<string> {
+    const settings = await this.settings(modelId);
+    const segmentation = storedSegmentation(segment, settings);
+    const window =
+      settings.windowFor(segmentation) ?? (await this.deps.drift.settings(modelId)).evaluationWindow;
+    return storedBucket(requested, window);
+  }
+
+  /** The population's drift as usual; the segments' from the stored windows. */
+  async storedDrift(request: ReportRequest & { segment: string }): Promise<SegmentedDriftReport> {
+    if (request.method !== undefined)
+      throw new SegmentError(
+        'BAD_INPUT',
+        "querystring/method: stored windows were evaluated with the policy's methods; ask without source=stored",
+      );
+    const settings = await this.settings(request.modelId);
+    const segmentation = storedSegmentation(request.segment, settings);
+    const overall = await this.deps.drift.report(request);
+    const segments = await storedSegments(
+      this.deps.db,
+      { ...request, version: overall.version, segmentation },
+      driftColumns(request.columns),
+    );
+    return { ...overall, segment: storedHeader(segmentation, settings), segments };
+  }
+
+  async storedQuality(
+    request: Range & { modelId: string; version?: string | undefined; segment: string },
+  ): Promise<SegmentedQualityReport> {
+    const settings = await this.settings(request.modelId);
+    const segmentation = storedSegmentation(request.segment, settings);
+    const overall = await this.deps.quality.report(request);
+    const segments = await storedSegments(
+      this.deps.db,
+      { ...request, version: overall.version, segmentation },
+      qualityOf,
+    );
+    return { ...overall, segment: storedHeader(segmentation, settings), segments };
   }
 
   async drift(request: ReportRequest & { segment: string }): Promise<SegmentedDriftReport> {
@@ -150,7 +201,7 @@ function entry<B>(segment: Segment, reference: 'segment' | 'population', buckets
 }
 
 /** A feature segment needs a categorical feature of the reference; a tag is checked against the data. */
-function checkFeature(spec: SegmentSpec, reference: Reference, settings: DriftSettings): void {
+export function checkFeature(spec: SegmentSpec, reference: Reference, settings: DriftSettings): void {
   if (spec.kind !== 'feature') return;
   const column = reference.columns.find((c) => c.role === 'feature' && c.column === spec.name);
   const name = spec.name.length > 64 ? `${spec.name.slice(0, 64)}…` : spec.name;
