@@ -175,7 +175,7 @@ export async function readSegmentWindows(
     segmentation: r.segmentation,
     start: new Date(Number(r.start_ms)).toISOString(),
     end: new Date(Number(r.end_ms)).toISOString(),
-    value: Boolean(r.has_value) ? r.value : null,
+    value: r.has_value ? r.value : null,
     other: Boolean(r.other),
     predictions: Number(r.predictions),
     reference: r.reference === 'segment' ? 'segment' : 'population',
