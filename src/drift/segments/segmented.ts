@@ -28,6 +28,7 @@ import { DriftService, type DriftLimits, type ReportRequest } from '../service/d
 import type { PolicyStore } from '../store/policies.js';
 import { RANGE } from '../store/sql.js';
 import { segmentReference } from './segment-reference.js';
+import type { SegmentHeader, SegmentOf } from './types.js';
 import {
   driftColumns,
   qualityOf,
@@ -47,23 +48,7 @@ export interface SegmentedDeps {
   quality: QualityService;
 }
 
-/** What a segmented answer adds to the population's. */
-export interface SegmentOf<B> {
-  /** The feature's or tag's value; null for `other` and for predictions without a value. */
-  value: string | null;
-  other: boolean;
-  predictions: number;
-  /** What the segment is measured against: its own rows of the reference range, or the whole reference. */
-  reference: 'segment' | 'population';
-  buckets: B[];
-}
-
-export interface SegmentHeader {
-  by: string;
-  max_segments: number;
-  /** `stored`: the segments' buckets are the segment loop's stored windows. */
-  source?: 'stored';
-}
+export type { SegmentHeader, SegmentOf } from './types.js';
 
 export type SegmentedDriftReport = DriftReport & {
   segment: SegmentHeader;

@@ -11,7 +11,7 @@ import { parseBucket } from '../../platform/time/index.js';
 import { formatSegment, parseSegment, SegmentError, type SegmentSettings } from '../../segments/index.js';
 import type { DriftBucket } from '../engine/types.js';
 import type { QualityBucket } from '../quality/types.js';
-import type { SegmentHeader, SegmentOf } from './segmented.js';
+import type { SegmentHeader, SegmentOf } from './types.js';
 import { readSegmentWindows, type StoredSegmentWindow } from './store.js';
 
 /** The segmentation of a stored answer, refused (400) when the policy does not declare it. */
