@@ -23,6 +23,7 @@ import {
 import type { DriftSettings } from '../engine/settings.js';
 import type { Reference } from '../engine/types.js';
 import { QualityService } from '../quality/service.js';
+import type { QualityBucket } from '../quality/types.js';
 import { DriftService } from '../service/drift-service.js';
 import type { PolicyStore } from '../store/policies.js';
 import { listReferenceVersions, type VersionKey } from '../store/references.js';
@@ -235,7 +236,7 @@ export class SegmentEvaluator {
         reference: own ? 'segment' : 'population',
         reference_revision: reference.revision,
         drift: { ...driftBucket, ...bounds },
-        quality: { ...qualityBucket, ...bounds },
+        quality: withoutOwnColumn(spec, segment, { ...qualityBucket, ...bounds }),
       });
     }
     return out;
@@ -265,4 +266,15 @@ export class SegmentEvaluator {
     this.references.set(id, own);
     return own;
   }
+}
+
+/**
+ * The predictions without the segmenting feature are, by definition, missing it: that column's
+ * `missing` and `column_missing` flags say nothing there, and would fire every window. It is left
+ * out of that segment's stored quality (the computed route still lists it).
+ */
+function withoutOwnColumn(spec: SegmentSpec, segment: Segment, bucket: QualityBucket): QualityBucket {
+  if (spec.kind !== 'feature' || segment.value !== null || segment.other) return bucket;
+  const columns = bucket.columns.filter((c) => c.column !== spec.name);
+  return { ...bucket, columns, flagged_columns: columns.filter((c) => c.flagged).length };
 }
