@@ -61,7 +61,7 @@ function window(
       drift_share: 0,
       dataset_drift: false,
       columns,
-    } as StoredSegmentWindow['drift'],
+    },
     quality: {
       start,
       end,
