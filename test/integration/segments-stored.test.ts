@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { detectChanges } from '../../src/change-detection/page-hinkley.js';
 import { mulberry32 } from '../../src/change-detection/streams.js';
 import type { DriftBucket } from '../../src/drift/index.js';
-import { drift as driftCapability, readSegmentWindows } from '../../src/drift/index.js';
+import { drift as driftCapability, readSegmentWindows, segmentLabel } from '../../src/drift/index.js';
+import { SegmentEvaluator } from '../../src/drift/segments/evaluator.js';
+import { createSegmentGauges } from '../../src/drift/segments/gauges.js';
+import { SegmentedAnalysis } from '../../src/drift/segments/segmented.js';
+import { models } from '../../src/models/index.js';
+import { createLogger } from '../../src/platform/observability/index.js';
+import { Registry } from 'prom-client';
 import type { QualityBucket } from '../../src/drift/quality/types.js';
 import { triggers } from '../../src/triggers/index.js';
 import { produce, waitFor } from '../support/harness.js';
@@ -276,6 +282,45 @@ describe('stored segment windows and segment and loss-change retrain conditions'
     expect(metrics).toContain(
       'modelwatch_segment_quality_flagged_columns{model="shop",segment="feature:region=west"} 1',
     );
+
+    // After a restart: a new loop's gauges show the stored latest windows before it stores anything new.
+    const cap = service.use(driftCapability);
+    const logger = createLogger('silent', 'test');
+    const registry = new Registry();
+    const restarted = new SegmentEvaluator({
+      db: service.platform.db,
+      drift: cap.service,
+      segmented: new SegmentedAnalysis({
+        db: service.platform.db,
+        models: service.use(models).registry,
+        policies: cap.policies,
+        logger,
+        limits: cap.service.limits,
+        drift: cap.service,
+        quality: cap.quality,
+      }),
+      models: service.use(models).registry,
+      policies: cap.policies,
+      gauges: createSegmentGauges(registry),
+      logger,
+    });
+    expect(await restarted.runOnce()).toEqual([]);
+    const restored = [
+      ...(await registry.metrics()).matchAll(
+        /^modelwatch_segment_predictions\{model="shop",segment="([^"]+)"\} (\d+)$/gm,
+      ),
+    ];
+    const channelLatest = await readSegmentWindows(service.platform.db, {
+      modelId: 'shop',
+      segmentation: 'tag:channel',
+      limit: 1,
+    });
+    const expectedSeries = new Map<string, number>([
+      ...day1.map((w): [string, number] => [segmentLabel('feature:region', w), w.predictions]),
+      ...channelLatest.map((w): [string, number] => [segmentLabel('tag:channel', w), w.predictions]),
+    ]);
+    expect(expectedSeries.size).toBe(8);
+    expect(new Map(restored.map((m): [string, number] => [m[1]!, Number(m[2])]))).toEqual(expectedSeries);
 
     // Retrain: the segment condition fires once, for day 1, naming north (drift) and west (quality); not for the clean model.
     await waitFor('the clean model stored', async () => {
