@@ -70,12 +70,21 @@ export interface TriggerEvaluatorOptions {
   onStored: () => void;
   /** Pause between runs. @default 5000 */
   intervalMs?: number;
+  /**
+   * Least time between two judgements of a model's loss_change condition (each reruns the detector
+   * over its history per window): the change-detection gauges' pace. @default 60000
+   */
+  lossChangeIntervalMs?: number;
   /** @default Date.now */
   now?: () => number;
 }
 
 export class TriggerEvaluator {
   private readonly references = new Map<string, ReferenceValue & { revision: number | undefined }>();
+  /** When each model's loss_change condition was last judged (wall clock). */
+  private readonly lossChecked = new Map<string, number>();
+  /** Windows already warned about (too many values), so the log says it once. */
+  private readonly lossWarned = new Set<string>();
 
   private readonly loop: SerialLoop<TriggerPayload[]>;
 
@@ -211,6 +220,10 @@ export class TriggerEvaluator {
     const rule = rules.lossChange;
     const changes = this.options.changes;
     if (!rule || !changes) return [];
+    // Wall clock on purpose (not `now`, which a test may fix): this only paces the work.
+    const due = (this.lossChecked.get(modelId) ?? -Infinity) + (this.options.lossChangeIntervalMs ?? 60_000);
+    if (Date.now() < due) return [];
+    this.lossChecked.set(modelId, Date.now());
     const settings = await this.options.drift.settings(modelId);
     const latest = await latestEventTime(this.options.db, modelId);
     if (latest === undefined) return [];
@@ -236,6 +249,10 @@ export class TriggerEvaluator {
         } catch (err) {
           // More labeled predictions than one detector run holds: a shorter history is the fix.
           if (!(err instanceof ChangeDetectionError)) throw err;
+          const id = `${modelId}\u0000${v.model_version}\u0000${w.end}`;
+          if (this.lossWarned.has(id)) continue;
+          if (this.lossWarned.size > 10_000) this.lossWarned.clear();
+          this.lossWarned.add(id);
           this.options.logger.warn(
             { model: modelId, version: v.model_version, err: errorMessage(err) },
             'loss_change condition skipped for this window; shorten retrain.loss_change.history',
