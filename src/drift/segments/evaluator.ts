@@ -62,6 +62,7 @@ export class SegmentEvaluator {
   private readonly loop: SerialLoop<StoredSegmentWindow[]>;
   private readonly references = new Map<string, Reference | undefined>();
   private readonly restored = new Set<string>();
+  private readonly skipped = new Set<string>();
 
   constructor(private readonly options: SegmentEvaluatorOptions) {
     this.loop = new SerialLoop(() => this.evaluateAll(), {
@@ -172,6 +173,11 @@ export class SegmentEvaluator {
       checkFeature(spec, reference, settings);
     } catch (err) {
       if (!(err instanceof SegmentError)) throw err;
+      // Once per version, segmentation and reference revision: the loop runs every few seconds.
+      const id = JSON.stringify([key.modelId, key.version, segmentation, reference.revision]);
+      if (this.skipped.has(id)) return [];
+      if (this.skipped.size > 10_000) this.skipped.clear();
+      this.skipped.add(id);
       this.options.logger.warn(
         { model: key.modelId, version: key.version, segmentation, reason: err.message },
         'declared segmentation cannot be evaluated for this version; skipped',
