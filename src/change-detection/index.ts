@@ -8,3 +8,4 @@ export {
 } from './page-hinkley.js';
 export { ChangeDetectionService, detectInStream, type ChangeReport, type Detection } from './service.js';
 export { changeDetectionPolicySchema } from './settings.js';
+export { ChangeDetectionError } from './errors.js';

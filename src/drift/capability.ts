@@ -18,9 +18,13 @@ import { restoreQualityGauges } from './quality/restore.js';
 import { qualityRoutes } from './quality/routes.js';
 import { QualityService } from './quality/service.js';
 import { qualityPolicySchema } from './quality/settings.js';
+import { qualityForReport } from './quality/report-section.js';
 import { qualityMigrations } from './quality/store.js';
 import { segmentMigrations, segmentsPolicySchema } from '../segments/index.js';
 import { SegmentedAnalysis } from './segments/segmented.js';
+import { SegmentEvaluator } from './segments/evaluator.js';
+import { createSegmentGauges } from './segments/gauges.js';
+import { segmentStoreMigrations } from './segments/store.js';
 
 export interface DriftCapability extends Capability {
   service: DriftService;
@@ -28,6 +32,8 @@ export interface DriftCapability extends Capability {
   evaluator: DriftEvaluator;
   /** Data quality per window and column, evaluated with drift's windows (quality/README.md). */
   quality: QualityService;
+  /** Per-segment windows of the declared segmentations, stored as windows close (src/segments/README.md). */
+  segmentEvaluator: SegmentEvaluator;
   /**
    * Adds a section to `PUT /models/:model/policy` (e.g. `retrain`), validated by its schema. Call
    * it from another capability's `create`: routes are mounted after every capability is built.
@@ -44,7 +50,7 @@ export interface DriftCapability extends Capability {
 /** Data drift (SPEC 5): references, the drift route, the evaluation-window loop, the offline report. */
 export const drift: CapabilityDefinition<DriftCapability> = {
   name: 'drift',
-  migrations: [...driftMigrations, ...qualityMigrations, ...segmentMigrations],
+  migrations: [...driftMigrations, ...qualityMigrations, ...segmentMigrations, ...segmentStoreMigrations],
   commands: {
     drift: {
       summary: 'offline drift report between two CSV/JSONL files: drift --reference FILE --current FILE',
@@ -94,6 +100,16 @@ export const drift: CapabilityDefinition<DriftCapability> = {
       drift: service,
       quality,
     });
+    const segmentEvaluator = new SegmentEvaluator({
+      db,
+      drift: service,
+      segmented,
+      models: use(models).registry,
+      policies,
+      gauges: createSegmentGauges(registry),
+      logger,
+      maxFutureSkewMs: config.ingest.maxFutureSkewMs,
+    });
     const policySections: Record<string, z.ZodType> = {
       quality: qualityPolicySchema,
       segments: segmentsPolicySchema,
@@ -104,6 +120,7 @@ export const drift: CapabilityDefinition<DriftCapability> = {
       policies,
       evaluator,
       quality,
+      segmentEvaluator,
       routes: async (app) => {
         await app.register(
           driftRoutes({
@@ -112,6 +129,7 @@ export const drift: CapabilityDefinition<DriftCapability> = {
             policySections,
             report: (request) => reportWithDistributions(service, db, request),
             performance: (request) => reportPerformance?.(request) ?? Promise.resolve(null),
+            quality: (request) => qualityForReport(quality, request),
             segmented,
           }),
         );
@@ -128,8 +146,12 @@ export const drift: CapabilityDefinition<DriftCapability> = {
           logger.warn({ err }, 'quality gauges could not be restored from stored windows'),
         );
         evaluator.start();
+        segmentEvaluator.start();
       },
-      stop: () => evaluator.stop(),
+      stop: async () => {
+        await segmentEvaluator.stop();
+        await evaluator.stop();
+      },
     };
   },
 };

@@ -33,3 +33,5 @@ export type {
   ReportPerformanceProvider,
   ReportPerformanceRequest,
 } from './report/index.js';
+export { readSegmentWindows, type SegmentWindowQuery, type StoredSegmentWindow } from './segments/store.js';
+export { segmentLabel } from './segments/gauges.js';

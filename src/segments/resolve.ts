@@ -39,6 +39,11 @@ export async function resolveSegments(
   spec: SegmentSpec,
   scope: SegmentScope,
   maxSegments: number,
+  /**
+   * When no prediction has the feature or tag, answer with the one segment without a value
+   * instead of refusing (the evaluation loop: a window is what it is, not a typo). @default false
+   */
+  options: { absentIsSegment?: boolean } = {},
 ): Promise<Segment[]> {
   const params = {
     seg_name: spec.name,
@@ -56,6 +61,8 @@ export async function resolveSegments(
   const total = Number(totals[0]?.total ?? 0);
   const missing = Number(totals[0]?.missing ?? 0);
   if (total === 0) return [];
+  if (missing === total && options.absentIsSegment === true)
+    return [{ value: null, other: false, predictions: missing, filter: missingFilter(spec) }];
   if (missing === total)
     throw new SegmentError(
       'UNKNOWN_SEGMENT',

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { BUCKET_PATTERN, parseBucket, type Bucket } from '../platform/time/index.js';
-import { parseSegment, MAX_SEGMENT_PARAM_LENGTH } from './spec.js';
+import { formatSegment, parseSegment, MAX_SEGMENT_PARAM_LENGTH } from './spec.js';
 
 /** Segments one answer may hold besides `other` and the predictions without a value. */
 export const MAX_SEGMENTS = 50;
@@ -45,20 +45,48 @@ export const segmentsPolicySchema = z
         message: `at most ${MAX_DECLARED_WINDOWS} segmentations`,
       })
       .optional(),
+    /**
+     * Segmentations the evaluation loop stores per-segment windows for, on the drift policy's
+     * evaluation window (a segmentation in `evaluation_windows` is stored on its declared one).
+     */
+    evaluate: z.array(segmentKey).max(MAX_DECLARED_WINDOWS).optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => declaredSegmentations(p).length <= MAX_DECLARED_WINDOWS, {
+    message: `at most ${MAX_DECLARED_WINDOWS} segmentations in evaluate and evaluation_windows together`,
+  });
 
 export type SegmentsPolicy = z.infer<typeof segmentsPolicySchema>;
+
+/** The segmentations of `evaluate` and `evaluation_windows`, each once, in canonical form. */
+function declaredSegmentations(policy: {
+  evaluate?: readonly string[] | undefined;
+  evaluation_windows?: Record<string, string> | undefined;
+}): string[] {
+  const all = [...(policy.evaluate ?? []), ...Object.keys(policy.evaluation_windows ?? {})];
+  const canonical = all.flatMap((s) => {
+    try {
+      return [formatSegment(parseSegment(s))];
+    } catch {
+      // Reported by the key's own check; a refinement may still run on a partly invalid object.
+      return [];
+    }
+  });
+  return [...new Set(canonical)];
+}
 
 export interface SegmentSettings {
   maxSegments: number;
   /** The declared window of a segmentation (`feature:region`), if any. */
   windowFor(segment: string): Bucket | undefined;
+  /** Segmentations with stored per-segment windows (`evaluate` and `evaluation_windows`), canonical. */
+  declared: readonly string[];
 }
 
 export function segmentSettings(policy: SegmentsPolicy): SegmentSettings {
   return {
     maxSegments: policy.max_segments ?? DEFAULT_MAX_SEGMENTS,
+    declared: declaredSegmentations(policy),
     windowFor: (segment) => {
       const text = policy.evaluation_windows?.[segment];
       return text === undefined ? undefined : parseBucket(text);

@@ -6,6 +6,7 @@ import { Counter } from 'prom-client';
 import { drift } from '../drift/index.js';
 import { models } from '../models/index.js';
 import { performanceEstimation } from '../performance-estimation/index.js';
+import { changeDetection } from '../change-detection/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { triggerRoutes } from './api/routes.js';
 import { audit } from '../audit/index.js';
@@ -58,6 +59,7 @@ export const triggers: CapabilityDefinition<TriggersCapability> = {
       policies: driftCapability.policies,
       drift: driftCapability.service,
       estimates: use(performanceEstimation).service,
+      changes: use(changeDetection).service,
       logger,
       intervalMs: config.retrain.intervalMs,
       onStored: () =>

@@ -1,7 +1,11 @@
 /** GET /models/:model/drift/report (SPEC 9): the HTML drift report of a model's window. */
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyPluginAsync } from 'fastify';
-import { renderDriftReportHtml, type ReportPerformanceProvider } from '../report/index.js';
+import {
+  renderDriftReportHtml,
+  type ReportPerformanceProvider,
+  type ReportQualityProvider,
+} from '../report/index.js';
 import type { ReportRequest } from '../service/drift-service.js';
 import type { ReportWithDistributions } from '../service/report-distributions.js';
 import { driftQuerystring, errorSchema, formatValidationErrors, modelParams } from './schemas.js';
@@ -12,6 +16,8 @@ export interface ReportRouteDeps {
   report: (request: ReportRequest) => Promise<ReportWithDistributions>;
   /** The estimated-performance section, when a bucket is given. @default none */
   performance?: ReportPerformanceProvider | undefined;
+  /** The data-quality section (per bucket, or one window for the whole range). @default none */
+  quality?: ReportQualityProvider | undefined;
   /** Epoch ms; the default `to`. @default Date.now */
   now?: () => number;
 }
@@ -61,8 +67,16 @@ export function driftReportRoute(deps: ReportRouteDeps): FastifyPluginAsync {
                 bucket: range.window,
               })
             : undefined;
+          const quality = await deps.quality?.({
+            modelId: report.model_id,
+            version: report.version,
+            from: range.from,
+            to: range.to,
+            window: range.window,
+          });
           const html = renderDriftReportHtml({
             performance: performance ?? undefined,
+            quality,
             title: `Drift report: ${report.model_id} version ${report.version}`,
             subtitle: `${new Date(range.from).toISOString()} to ${new Date(range.to).toISOString()}${range.window ? `, by ${request.query.bucket ?? ''}` : ''}; reference revision ${report.reference.revision} (${report.reference.rows} rows, set ${report.reference.set_at})`,
             buckets: report.buckets,

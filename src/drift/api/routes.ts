@@ -25,7 +25,7 @@ import { sendError } from './send-error.js';
 import { policyRoutes } from './policy-routes.js';
 import { driftReportRoute, type ReportRouteDeps } from './report-route.js';
 import type { SegmentedAnalysis } from '../segments/segmented.js';
-import { requireSegmented, withDeclaredWindow } from '../segments/route-support.js';
+import { requireSegmented, storedQuery, withDeclaredWindow } from '../segments/route-support.js';
 
 export interface DriftRoutesDeps {
   service: DriftService;
@@ -36,6 +36,8 @@ export interface DriftRoutesDeps {
   report?: ReportRouteDeps['report'];
   /** The HTML report's estimated-performance section. @default none */
   performance?: ReportRouteDeps['performance'];
+  /** The HTML report's data-quality section. @default none */
+  quality?: ReportRouteDeps['quality'];
   /** Answers `?segment=`; without it a segmented request is a 400. @default none */
   segmented?: SegmentedAnalysis | undefined;
   /** Epoch ms; the default `to`. @default Date.now */
@@ -94,7 +96,9 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       async (request, reply) => {
         try {
           const { segment } = request.query;
-          const query = await withDeclaredWindow(deps.segmented, request.params.model, request.query);
+          const stored = await storedQuery(deps.segmented, request.params.model, request.query);
+          const query =
+            stored ?? (await withDeclaredWindow(deps.segmented, request.params.model, request.query));
           const range = resolveDriftRange(query, now());
           const columns = parseColumns(request.query.columns);
           const report = {
@@ -104,6 +108,8 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
             columns,
             ...range,
           };
+          if (stored)
+            return await requireSegmented(deps.segmented).storedDrift({ ...report, segment: stored.segment });
           if (segment !== undefined)
             return await requireSegmented(deps.segmented).drift({ ...report, segment });
           return await deps.service.report(report);
@@ -155,7 +161,12 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
 
     if (deps.report)
       await app.register(
-        driftReportRoute({ report: deps.report, performance: deps.performance, now: deps.now }),
+        driftReportRoute({
+          report: deps.report,
+          performance: deps.performance,
+          quality: deps.quality,
+          now: deps.now,
+        }),
       );
     await app.register(
       policyRoutes({ service: deps.service, policies: deps.policies, sections: deps.policySections ?? {} }),

@@ -4,7 +4,12 @@ import { COLUMN_ROLES } from '../engine/types.js';
 import { METHOD_OPTIONS, BUCKET_PATTERN } from '../engine/settings.js';
 import { DRIFT_METHODS } from '../statistics/index.js';
 import { errorSchema, nullableNumber } from '../../api/index.js';
-import { segmentHeaderSchema, segmentQueryProperty, segmentsSchema } from '../segments/schemas.js';
+import {
+  segmentHeaderSchema,
+  segmentQueryProperty,
+  segmentsSchema,
+  sourceQueryProperty,
+} from '../segments/schemas.js';
 
 export { errorSchema };
 
@@ -59,6 +64,7 @@ export const driftQuerystring = {
         'Only these columns, comma-separated (feature names; `prediction`, `score`, `label`). Default: every column of the reference.',
     },
     segment: segmentQueryProperty,
+    source: sourceQueryProperty,
   },
   additionalProperties: false,
 } as const;

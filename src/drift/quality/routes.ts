@@ -9,7 +9,7 @@ import type { QualityService } from './service.js';
 import { QUALITY_CHECKS } from './types.js';
 import type { SegmentedAnalysis } from '../segments/segmented.js';
 import { segmentHeaderSchema, segmentsSchema } from '../segments/schemas.js';
-import { requireSegmented, withDeclaredWindow } from '../segments/route-support.js';
+import { requireSegmented, storedQuery, withDeclaredWindow } from '../segments/route-support.js';
 
 const { method: _method, columns: _columns, ...qualityQueryProperties } = driftQuerystring.properties;
 
@@ -134,9 +134,13 @@ export function qualityRoutes(deps: {
       async (request, reply) => {
         try {
           const { segment } = request.query;
-          const query = await withDeclaredWindow(deps.segmented, request.params.model, request.query);
+          const stored = await storedQuery(deps.segmented, request.params.model, request.query);
+          const query =
+            stored ?? (await withDeclaredWindow(deps.segmented, request.params.model, request.query));
           const range = resolveDriftRange(query, now());
           const base = { modelId: request.params.model, version: request.query.version, ...range };
+          if (stored)
+            return await requireSegmented(deps.segmented).storedQuality({ ...base, segment: stored.segment });
           if (segment !== undefined)
             return await requireSegmented(deps.segmented).quality({ ...base, segment });
           return await deps.service.report(base);

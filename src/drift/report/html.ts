@@ -9,6 +9,7 @@ import { CLIENT_SCRIPT } from './client-script.js';
 import { escapeHtml } from './escape.js';
 import { reportModel, type ReportInput } from './model.js';
 import { renderPerformanceSection } from './performance.js';
+import { QUALITY_STYLE, renderQualitySection } from './quality.js';
 
 let echartsSource: string | undefined;
 
@@ -71,7 +72,7 @@ export function renderDriftReportHtml(input: ReportInput): string {
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(model.title)}</title>
-<style>${STYLE}</style>
+<style>${STYLE}${input.quality ? QUALITY_STYLE : ''}</style>
 </head>
 <body>
 <header>
@@ -83,6 +84,7 @@ export function renderDriftReportHtml(input: ReportInput): string {
 <main>
 <div id="overview"></div>
 ${model.performance ? renderPerformanceSection(model.performance) : ''}
+${input.quality ? renderQualitySection(input.quality) : ''}
 <div id="columns"></div>
 </main>
 <script type="application/json" id="report-data">${scriptJson(model)}</script>

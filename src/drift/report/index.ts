@@ -15,3 +15,9 @@ export {
   type ReportPerformanceProvider,
   type ReportPerformanceRequest,
 } from './performance.js';
+export {
+  renderQualitySection,
+  type ReportQuality,
+  type ReportQualityProvider,
+  type ReportQualityThresholds,
+} from './quality.js';

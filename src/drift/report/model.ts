@@ -5,6 +5,7 @@
 import type { ColumnDrift, ColumnRole } from '../engine/types.js';
 import type { ColumnDistribution } from './distribution.js';
 import type { ReportPerformance } from './performance.js';
+import type { ReportQuality } from './quality.js';
 
 /** A bucket as the drift route and the offline report give it (offline: no times without --timestamp-column). */
 export interface ReportBucket {
@@ -28,6 +29,8 @@ export interface ReportInput {
   generatedAt?: number;
   /** Estimated performance per bucket (API only, for a version that has an estimate). @default none */
   performance?: ReportPerformance | undefined;
+  /** Data quality per bucket (API only; rendered as static HTML, not part of the embedded model). @default none */
+  quality?: ReportQuality | undefined;
 }
 
 export interface ReportColumn {

@@ -14,7 +14,11 @@ export const segmentQueryProperty = {
 export const segmentHeaderSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { by: { type: 'string' }, max_segments: { type: 'integer' } },
+  properties: {
+    by: { type: 'string' },
+    max_segments: { type: 'integer' },
+    source: { type: 'string', enum: ['stored'], description: "the segments' buckets are stored windows" },
+  },
   required: ['by', 'max_segments'],
 } as const;
 
@@ -42,3 +46,12 @@ export function segmentsSchema<B extends object>(bucket: B) {
     },
   } as const;
 }
+
+export const sourceQueryProperty = {
+  type: 'string',
+  enum: ['computed', 'stored'],
+  description:
+    "With `segment`: `stored` reads the segments' buckets from the windows the segment loop stored for a segmentation the " +
+    'policy declares (`segments.evaluate` or `segments.evaluation_windows`), each window split by its own most frequent values; ' +
+    "the bucket is the stored windows' (another is a 400). Default `computed`: computed now over the requested range.",
+} as const;

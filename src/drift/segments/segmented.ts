@@ -28,6 +28,15 @@ import { DriftService, type DriftLimits, type ReportRequest } from '../service/d
 import type { PolicyStore } from '../store/policies.js';
 import { RANGE } from '../store/sql.js';
 import { segmentReference } from './segment-reference.js';
+import type { SegmentHeader, SegmentOf } from './types.js';
+import {
+  driftColumns,
+  qualityOf,
+  storedBucket,
+  storedHeader,
+  storedSegmentation,
+  storedSegments,
+} from './stored.js';
 
 export interface SegmentedDeps {
   db: Database;
@@ -39,21 +48,7 @@ export interface SegmentedDeps {
   quality: QualityService;
 }
 
-/** What a segmented answer adds to the population's. */
-export interface SegmentOf<B> {
-  /** The feature's or tag's value; null for `other` and for predictions without a value. */
-  value: string | null;
-  other: boolean;
-  predictions: number;
-  /** What the segment is measured against: its own rows of the reference range, or the whole reference. */
-  reference: 'segment' | 'population';
-  buckets: B[];
-}
-
-export interface SegmentHeader {
-  by: string;
-  max_segments: number;
-}
+export type { SegmentHeader, SegmentOf } from './types.js';
 
 export type SegmentedDriftReport = DriftReport & {
   segment: SegmentHeader;
@@ -81,6 +76,47 @@ export class SegmentedAnalysis {
   async declaredWindow(modelId: string, segment: string): Promise<string | undefined> {
     const spec = parseSegment(segment);
     return (await this.settings(modelId)).windowFor(formatSegment(spec))?.text;
+  }
+
+  /** The bucket of the stored windows of a declared segmentation: its declared one, else the drift policy's evaluation window. */
+  async storedBucket(modelId: string, segment: string, requested: string | undefined): Promise<string> {
+    const settings = await this.settings(modelId);
+    const segmentation = storedSegmentation(segment, settings);
+    const window =
+      settings.windowFor(segmentation) ?? (await this.deps.drift.settings(modelId)).evaluationWindow;
+    return storedBucket(requested, window);
+  }
+
+  /** The population's drift as usual; the segments' from the stored windows. */
+  async storedDrift(request: ReportRequest & { segment: string }): Promise<SegmentedDriftReport> {
+    if (request.method !== undefined)
+      throw new SegmentError(
+        'BAD_INPUT',
+        "querystring/method: stored windows were evaluated with the policy's methods; ask without source=stored",
+      );
+    const settings = await this.settings(request.modelId);
+    const segmentation = storedSegmentation(request.segment, settings);
+    const overall = await this.deps.drift.report(request);
+    const segments = await storedSegments(
+      this.deps.db,
+      { ...request, version: overall.version, segmentation },
+      driftColumns(request.columns),
+    );
+    return { ...overall, segment: storedHeader(segmentation, settings), segments };
+  }
+
+  async storedQuality(
+    request: Range & { modelId: string; version?: string | undefined; segment: string },
+  ): Promise<SegmentedQualityReport> {
+    const settings = await this.settings(request.modelId);
+    const segmentation = storedSegmentation(request.segment, settings);
+    const overall = await this.deps.quality.report(request);
+    const segments = await storedSegments(
+      this.deps.db,
+      { ...request, version: overall.version, segmentation },
+      qualityOf,
+    );
+    return { ...overall, segment: storedHeader(segmentation, settings), segments };
   }
 
   async drift(request: ReportRequest & { segment: string }): Promise<SegmentedDriftReport> {
@@ -150,7 +186,7 @@ function entry<B>(segment: Segment, reference: 'segment' | 'population', buckets
 }
 
 /** A feature segment needs a categorical feature of the reference; a tag is checked against the data. */
-function checkFeature(spec: SegmentSpec, reference: Reference, settings: DriftSettings): void {
+export function checkFeature(spec: SegmentSpec, reference: Reference, settings: DriftSettings): void {
   if (spec.kind !== 'feature') return;
   const column = reference.columns.find((c) => c.role === 'feature' && c.column === spec.name);
   const name = spec.name.length > 64 ? `${spec.name.slice(0, 64)}…` : spec.name;

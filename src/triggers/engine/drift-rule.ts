@@ -8,7 +8,7 @@ import type { Firing } from './trigger.js';
 import { consecutiveRuns } from './window-runs.js';
 
 /** Why the condition held in one window, or undefined when it did not. */
-function held(rule: DriftRule, w: StoredDriftWindow): Record<string, unknown> | undefined {
+export function held(rule: DriftRule, w: StoredDriftWindow): Record<string, unknown> | undefined {
   const named = new Set(rule.columns);
   const columns = w.columns.filter(
     (c) =>

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ESTIMATED_METRICS } from '../../performance-estimation/index.js';
 import { QUALITY_CHECKS, type QualityCheck } from '../../drift/index.js';
 import { DURATION_PATTERN, parseDuration } from '../../platform/time/index.js';
+import { formatSegment, MAX_SEGMENT_PARAM_LENGTH, parseSegment } from '../../segments/index.js';
 
 /** Metrics a performance condition may watch: those where higher is better, so `min` is a floor. */
 export const RETRAIN_METRICS = [
@@ -71,16 +72,59 @@ const qualityCondition = z.strictObject({
     .optional(),
 });
 
+/**
+ * Per segment (issue 15): the drift and/or quality condition over the stored windows of a
+ * segmentation the `segments` policy declares; a window fires when any of its segments breaches.
+ */
+const segmentCondition = z
+  .strictObject({
+    segment: z
+      .string()
+      .max(MAX_SEGMENT_PARAM_LENGTH)
+      .refine(isSegment, { message: 'expected feature:<name> or tag:<name>' }),
+    drift: driftCondition.optional(),
+    quality: qualityCondition.optional(),
+  })
+  .refine((c) => c.drift !== undefined || c.quality !== undefined, { message: 'set drift, quality or both' });
+
+/** A Page-Hinkley detection in the per-prediction loss (the change-detection capability). */
+const lossChangeCondition = z.strictObject({
+  /** The loss history the detector runs over, ending at each judged window's end. @default '7d' */
+  history: duration
+    .refine((s) => (parseDuration(s) ?? 0) >= 60_000 && (parseDuration(s) ?? 0) <= 366 * 86_400_000, {
+      message: 'between 1m and 366d',
+    })
+    .optional(),
+  label_delay: duration.optional(),
+});
+
 export const retrainPolicySchema = z
   .strictObject({
     drift: driftCondition.optional(),
     performance: performanceCondition.optional(),
     quality: qualityCondition.optional(),
+    segments: z.array(segmentCondition).min(1).max(20).optional(),
+    loss_change: lossChangeCondition.optional(),
     cooldown: duration.optional(),
   })
-  .refine((r) => r.drift !== undefined || r.performance !== undefined || r.quality !== undefined, {
-    message: 'set drift, performance, quality or several of them',
-  });
+  .refine(
+    (r) =>
+      r.drift !== undefined ||
+      r.performance !== undefined ||
+      r.quality !== undefined ||
+      r.segments !== undefined ||
+      r.loss_change !== undefined,
+    { message: 'set drift, performance, quality, segments, loss_change or several of them' },
+  );
+
+function isSegment(text: string): boolean {
+  try {
+    parseSegment(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type RetrainPolicy = z.infer<typeof retrainPolicySchema>;
 
@@ -117,9 +161,27 @@ export interface QualityRule {
   consecutiveWindows: number;
 }
 
+/** Drift and/or quality of each segment of a declared segmentation's stored windows. */
+export interface SegmentRule {
+  /** Canonical `feature:<name>` or `tag:<name>`. */
+  segmentation: string;
+  drift: DriftRule | undefined;
+  quality: QualityRule | undefined;
+}
+
+export interface LossChangeRule {
+  historyMs: number;
+  labelDelayMs: number;
+}
+
+/** @default '7d' */
+export const DEFAULT_LOSS_HISTORY = '7d';
+
 export interface RetrainRules {
   drift: DriftRule | undefined;
   quality?: QualityRule | undefined;
+  segments?: readonly SegmentRule[] | undefined;
+  lossChange?: LossChangeRule | undefined;
   performance: PerformanceRule | undefined;
   cooldownMs: number;
 }
@@ -129,11 +191,7 @@ export function retrainRules(policy: RetrainPolicy): RetrainRules {
   const d = policy.drift;
   const p = policy.performance;
   return {
-    drift: d && {
-      datasetDrift: d.dataset_drift ?? false,
-      columns: d.columns ?? [],
-      consecutiveWindows: d.consecutive_windows ?? DEFAULT_CONSECUTIVE_WINDOWS,
-    },
+    drift: d && driftRule(d),
     performance: p && {
       metric: p.metric,
       min: p.min,
@@ -142,15 +200,40 @@ export function retrainRules(policy: RetrainPolicy): RetrainRules {
       labelDelayMs: p.estimated === true ? 0 : (parseDuration(p.label_delay ?? DEFAULT_LABEL_DELAY) ?? 0),
       ...(p.estimated === true ? { estimated: true } : {}),
     },
-    ...(policy.quality
+    ...(policy.quality ? { quality: qualityRule(policy.quality) } : {}),
+    ...(policy.segments
       ? {
-          quality: {
-            columns: policy.quality.columns ?? [],
-            checks: policy.quality.checks ?? QUALITY_CHECKS,
-            consecutiveWindows: policy.quality.consecutive_windows ?? DEFAULT_CONSECUTIVE_WINDOWS,
+          segments: policy.segments.map((c) => ({
+            segmentation: formatSegment(parseSegment(c.segment)),
+            drift: c.drift && driftRule(c.drift),
+            quality: c.quality && qualityRule(c.quality),
+          })),
+        }
+      : {}),
+    ...(policy.loss_change
+      ? {
+          lossChange: {
+            historyMs: parseDuration(policy.loss_change.history ?? DEFAULT_LOSS_HISTORY) ?? 0,
+            labelDelayMs: parseDuration(policy.loss_change.label_delay ?? DEFAULT_LABEL_DELAY) ?? 0,
           },
         }
       : {}),
     cooldownMs: parseDuration(policy.cooldown ?? DEFAULT_COOLDOWN) ?? 0,
+  };
+}
+
+function driftRule(d: z.infer<typeof driftCondition>): DriftRule {
+  return {
+    datasetDrift: d.dataset_drift ?? false,
+    columns: d.columns ?? [],
+    consecutiveWindows: d.consecutive_windows ?? DEFAULT_CONSECUTIVE_WINDOWS,
+  };
+}
+
+function qualityRule(q: z.infer<typeof qualityCondition>): QualityRule {
+  return {
+    columns: q.columns ?? [],
+    checks: q.checks ?? QUALITY_CHECKS,
+    consecutiveWindows: q.consecutive_windows ?? DEFAULT_CONSECUTIVE_WINDOWS,
   };
 }

@@ -9,7 +9,7 @@ import type { Firing } from './trigger.js';
 import { consecutiveRuns } from './window-runs.js';
 
 /** Which watched columns failed which watched checks in one window, or undefined when none did. */
-function held(rule: QualityRule, w: StoredQualityWindow): Record<string, unknown> | undefined {
+export function held(rule: QualityRule, w: StoredQualityWindow): Record<string, unknown> | undefined {
   const named = new Set(rule.columns);
   const checks = new Set(rule.checks);
   const columns = w.columns

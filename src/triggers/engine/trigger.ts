@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { RetrainPolicy } from './policy.js';
 
-export const REASONS = ['drift', 'performance', 'quality'] as const;
+export const REASONS = ['drift', 'performance', 'quality', 'segment', 'loss_change'] as const;
 export type Reason = (typeof REASONS)[number];
 
 /** What a rule found: one window of one version that fires. */
@@ -16,6 +16,11 @@ export interface Firing {
   end: number;
   /** The statistics that fired. */
   evidence: Record<string, unknown>;
+  /**
+   * What else tells two firings of one reason and window apart (a segment firing's
+   * segmentation); part of the trigger id only when set, so other reasons' ids are unchanged.
+   */
+  key?: string | undefined;
 }
 
 /** The message on the retrain topic, exactly as published and stored. */
@@ -38,13 +43,16 @@ const NAMESPACE = Buffer.from('6d0f6a2e8b3c4f51a7d2c1e9b4f83a10', 'hex');
  * on every instance, after a restart and after a replay. The name is a JSON array, so no value
  * can shift into the next one.
  */
-export function triggerId(f: Pick<Firing, 'modelId' | 'version' | 'reason' | 'start' | 'end'>): string {
+export function triggerId(
+  f: Pick<Firing, 'modelId' | 'version' | 'reason' | 'start' | 'end' | 'key'>,
+): string {
   const name = JSON.stringify([
     f.modelId,
     f.version,
     f.reason,
     new Date(f.start).toISOString(),
     new Date(f.end).toISOString(),
+    ...(f.key === undefined ? [] : [f.key]),
   ]);
   const hash = createHash('sha1').update(NAMESPACE).update(name, 'utf8').digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;

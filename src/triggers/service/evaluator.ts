@@ -6,8 +6,16 @@
  * firings, under the same trigger ids.
  */
 import { SerialLoop } from '../../platform/loop/index.js';
-import { readDriftWindows, readQualityWindows, type DriftService } from '../../drift/index.js';
+import {
+  readDriftWindows,
+  readQualityWindows,
+  readSegmentWindows,
+  type DriftService,
+} from '../../drift/index.js';
 import { bucketStart as windowStart, type Bucket } from '../../platform/time/index.js';
+import { ChangeDetectionError } from '../../change-detection/index.js';
+import { lossChangeFiring, type LossChangeReport } from '../engine/loss-change-rule.js';
+import { segmentFirings } from '../engine/segment-rule.js';
 import type { ModelRegistry, ModelVersionRecord } from '../../models/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
 import { errorMessage } from '../../platform/errors.js';
@@ -39,6 +47,14 @@ export interface PolicySource {
   get(modelId: string): Promise<{ sections: Record<string, unknown> } | undefined>;
 }
 
+/** Windows a loss-change condition judges per pass: each reruns the detector over its history. @default 8 */
+export const LOSS_CHANGE_WINDOWS = 8;
+
+/** The change detector (the change-detection capability's service); without it a loss_change condition never fires. */
+export interface LossChangeSource {
+  report(request: { modelId: string; version: string; from: number; to: number }): Promise<LossChangeReport>;
+}
+
 export interface TriggerEvaluatorOptions {
   db: Database;
   store: TriggerStore;
@@ -47,17 +63,28 @@ export interface TriggerEvaluatorOptions {
   drift: DriftService;
   /** CBPE estimates, for `performance.estimated: true`; without it such a condition never fires. */
   estimates?: EstimateSource;
+  /** Page-Hinkley over the loss, for `loss_change`. @default none */
+  changes?: LossChangeSource | undefined;
   logger: Logger;
   /** Called after new triggers were stored. */
   onStored: () => void;
   /** Pause between runs. @default 5000 */
   intervalMs?: number;
+  /**
+   * Least time between two judgements of a model's loss_change condition (each reruns the detector
+   * over its history per window): the change-detection gauges' pace. @default 60000
+   */
+  lossChangeIntervalMs?: number;
   /** @default Date.now */
   now?: () => number;
 }
 
 export class TriggerEvaluator {
   private readonly references = new Map<string, ReferenceValue & { revision: number | undefined }>();
+  /** When each model's loss_change condition was last judged (wall clock). */
+  private readonly lossChecked = new Map<string, number>();
+  /** Windows already warned about (too many values), so the log says it once. */
+  private readonly lossWarned = new Set<string>();
 
   private readonly loop: SerialLoop<TriggerPayload[]>;
 
@@ -119,6 +146,8 @@ export class TriggerEvaluator {
       ...(await this.driftCandidates(modelId, rules)),
       ...(await this.performanceCandidates(modelId, rules)),
       ...(await this.qualityCandidates(modelId, rules)),
+      ...(await this.segmentCandidates(modelId, rules)),
+      ...(await this.lossChangeCandidates(modelId, rules)),
     ];
     if (firings.length === 0) return [];
     const candidates = firings.map((f) => ({ ...f, triggerId: triggerId(f) }));
@@ -170,6 +199,71 @@ export class TriggerEvaluator {
       limit: rules.quality.consecutiveWindows + LOOKBACK_WINDOWS,
     });
     return qualityFirings(modelId, rules.quality, windows);
+  }
+
+  private async segmentCandidates(modelId: string, rules: RetrainRules): Promise<Firing[]> {
+    const out: Firing[] = [];
+    for (const rule of rules.segments ?? []) {
+      const k = Math.max(rule.drift?.consecutiveWindows ?? 1, rule.quality?.consecutiveWindows ?? 1);
+      const windows = await readSegmentWindows(this.options.db, {
+        modelId,
+        segmentation: rule.segmentation,
+        limit: k + LOOKBACK_WINDOWS,
+      });
+      out.push(...segmentFirings(modelId, rule, await this.afterReferencePeriod(modelId, windows)));
+    }
+    return out;
+  }
+
+  /** The latest LOSS_CHANGE_WINDOWS complete windows (end + label delay ≤ watermark) of each version. */
+  private async lossChangeCandidates(modelId: string, rules: RetrainRules): Promise<Firing[]> {
+    const rule = rules.lossChange;
+    const changes = this.options.changes;
+    if (!rule || !changes) return [];
+    // Wall clock on purpose (not `now`, which a test may fix): this only paces the work.
+    const due = (this.lossChecked.get(modelId) ?? -Infinity) + (this.options.lossChangeIntervalMs ?? 60_000);
+    if (Date.now() < due) return [];
+    this.lossChecked.set(modelId, Date.now());
+    const settings = await this.options.drift.settings(modelId);
+    const latest = await latestEventTime(this.options.db, modelId);
+    if (latest === undefined) return [];
+    const spec = settings.evaluationWindow;
+    let end = windowStart(spec, latest - settings.allowedLatenessMs - rule.labelDelayMs);
+    const windows: { start: number; end: number }[] = [];
+    for (let k = 0; k < LOSS_CHANGE_WINDOWS; k++) {
+      const start = windowStart(spec, end - 1);
+      windows.push({ start, end });
+      end = start;
+    }
+    const out: Firing[] = [];
+    for (const v of await this.options.models.list(modelId)) {
+      for (const w of windows) {
+        let report: LossChangeReport;
+        try {
+          report = await changes.report({
+            modelId,
+            version: v.model_version,
+            from: w.end - rule.historyMs,
+            to: w.end,
+          });
+        } catch (err) {
+          // More labeled predictions than one detector run holds: a shorter history is the fix.
+          if (!(err instanceof ChangeDetectionError)) throw err;
+          const id = `${modelId}\u0000${v.model_version}\u0000${w.end}`;
+          if (this.lossWarned.has(id)) continue;
+          if (this.lossWarned.size > 10_000) this.lossWarned.clear();
+          this.lossWarned.add(id);
+          this.options.logger.warn(
+            { model: modelId, version: v.model_version, err: errorMessage(err) },
+            'loss_change condition skipped for this window; shorten retrain.loss_change.history',
+          );
+          continue;
+        }
+        const firing = lossChangeFiring(modelId, v.model_version, rule, w, report);
+        if (firing) out.push(firing);
+      }
+    }
+    return out;
   }
 
   private async performanceCandidates(modelId: string, rules: RetrainRules): Promise<Firing[]> {
