@@ -213,6 +213,12 @@ describe('HTML drift report', () => {
     const bad = await service.get(`/api/v1/models/${CALIFORNIA}/drift/report?bucket=fortnight`);
     expect(bad.status).toBe(400);
     expect((bad.body as { message: string }).message).toMatch(/^querystring\/bucket/);
+    // The page has no segment view: asking for one is refused, not silently ignored.
+    for (const extra of ['segment=feature:MedInc', 'source=stored']) {
+      const segmented = await service.get(`${url}&${extra}`);
+      expect(segmented.status).toBe(400);
+      expect((segmented.body as { message: string }).message).toMatch(new RegExp(extra.split('=')[0] ?? ''));
+    }
     const anonymous = await service.app.inject({ method: 'GET', url });
     expect(anonymous.statusCode).toBe(401);
 

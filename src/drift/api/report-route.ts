@@ -8,7 +8,7 @@ import {
 } from '../report/index.js';
 import type { ReportRequest } from '../service/drift-service.js';
 import type { ReportWithDistributions } from '../service/report-distributions.js';
-import { driftQuerystring, errorSchema, formatValidationErrors, modelParams } from './schemas.js';
+import { errorSchema, formatValidationErrors, modelParams, reportQuerystring } from './schemas.js';
 import { sendError } from './send-error.js';
 import { parseColumns, resolveDriftRange } from './query.js';
 
@@ -34,11 +34,11 @@ export function driftReportRoute(deps: ReportRouteDeps): FastifyPluginAsync {
         schema: {
           summary: 'The HTML drift report of a model window',
           description:
-            "One self-contained HTML page (ECharts inlined, no request at view time): per column the reference and current distributions overlaid, the statistic against its threshold, drifted columns first, and each column's statistic per bucket when `bucket` is given. Same parameters and errors as the drift route.",
+            "One self-contained HTML page (ECharts inlined, no request at view time): per column the reference and current distributions overlaid, the statistic against its threshold, drifted columns first, and each column's statistic per bucket when `bucket` is given. Same parameters and errors as the drift route, without `segment` and `source`.",
           tags: ['drift'],
           produces: ['text/html'],
           params: modelParams,
-          querystring: driftQuerystring,
+          querystring: reportQuerystring,
           response: {
             200: { type: 'string', description: 'text/html' },
             400: errorSchema,

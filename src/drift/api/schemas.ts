@@ -69,6 +69,11 @@ export const driftQuerystring = {
   additionalProperties: false,
 } as const;
 
+const { segment: _segment, source: _source, ...reportProperties } = driftQuerystring.properties;
+
+/** The report's parameters: the drift route's but `segment` and `source` (a 400, not ignored: the page has no segments). */
+export const reportQuerystring = { ...driftQuerystring, properties: reportProperties } as const;
+
 const columnSchema = {
   type: 'object',
   additionalProperties: false,
