@@ -21,6 +21,7 @@ import { qualityPolicySchema } from './quality/settings.js';
 import { qualityMigrations } from './quality/store.js';
 import { segmentMigrations, segmentsPolicySchema } from '../segments/index.js';
 import { SegmentedAnalysis } from './segments/segmented.js';
+import { WalkPool } from './walks/walk-pool.js';
 
 export interface DriftCapability extends Capability {
   service: DriftService;
@@ -61,12 +62,14 @@ export const drift: CapabilityDefinition<DriftCapability> = {
   create({ db, registry, logger: root, config }, use) {
     const logger = root.child({ component: 'drift' });
     const policies = new PolicyStore(db);
+    const walks = WalkPool.create();
     const service = new DriftService({
       db,
       models: use(models).registry,
       policies,
       logger,
       limits: config.drift,
+      walks,
     });
     const quality = new QualityService({ db, drift: service, policies, logger });
     const qualityGauges = createQualityGauges(registry);
@@ -129,7 +132,10 @@ export const drift: CapabilityDefinition<DriftCapability> = {
         );
         evaluator.start();
       },
-      stop: () => evaluator.stop(),
+      stop: async () => {
+        await evaluator.stop();
+        await walks?.close();
+      },
     };
   },
 };

@@ -4,7 +4,7 @@ import type { Database } from '../../platform/clickhouse/index.js';
 import type { Logger } from '../../platform/observability/index.js';
 import type { ColumnKind, MethodOption } from '../statistics/index.js';
 import { DriftError } from '../errors.js';
-import { evaluateWindow, planColumns, type ColumnPlan } from '../engine/evaluate.js';
+import { evaluateWindowOn, planColumns, type ColumnPlan } from '../engine/evaluate.js';
 import { referenceFromRaw } from '../engine/in-memory.js';
 import { RowError, SampleBuilder, shortName } from '../engine/samples.js';
 import { driftPolicySchema, driftSettings, type DriftSettings } from '../engine/settings.js';
@@ -28,6 +28,7 @@ import {
 } from '../store/references.js';
 import type { PolicyStore } from '../store/policies.js';
 import { readWindows } from '../store/windows.js';
+import type { WalkPool } from '../walks/walk-pool.js';
 
 export interface DriftServiceDeps {
   db: Database;
@@ -38,6 +39,8 @@ export interface DriftServiceDeps {
   cachedReferences?: number;
   /** What one reference or one answer may hold. @default DEFAULT_DRIFT_LIMITS */
   limits?: DriftLimits | undefined;
+  /** Worker threads for the walks of large numerical columns. @default none: walks on this thread */
+  walks?: WalkPool | undefined;
   now?: () => number;
 }
 
@@ -282,7 +285,8 @@ export class DriftService {
       range.maxCells === undefined
         ? undefined
         : (buckets: number) => checkCells(buckets, plans.length, range.maxCells ?? Infinity);
-    const buckets: DriftBucket[] = [];
+    // With a walk pool, a batch's walks run on worker threads while the engine reads the next one.
+    const buckets: Promise<DriftBucket>[] = [];
     for await (const sample of readWindows(this.deps.db, {
       key,
       from: range.from,
@@ -291,9 +295,12 @@ export class DriftService {
       plans,
       checkBuckets: limit,
     })) {
-      buckets.push(evaluateWindow(plans, sample, settings.datasetDriftShare));
+      const bucket = evaluateWindowOn(this.deps.walks, plans, sample, settings.datasetDriftShare);
+      // Awaited below; a failure must not count as unhandled while later windows are read.
+      bucket.catch(() => undefined);
+      buckets.push(bucket);
     }
-    return buckets;
+    return Promise.all(buckets);
   }
 
   private remember(reference: Reference): void {

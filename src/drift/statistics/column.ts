@@ -60,14 +60,24 @@ export interface ColumnDriftResult {
   drifted: boolean;
 }
 
+/** Reference samples already checked; a reference is compared with many windows. */
+const checkedReferences = new WeakSet<Float64Array>();
+
+/**
+ * `referenceChecked`: the caller has already checked `ref.sorted` sorted and finite (a worker
+ * thread gets a fresh view of the same shared reference with every window, so the once-per-sample
+ * check below cannot remember it there).
+ */
 export function numericalDrift(
   method: DriftMethod,
   ref: NumericalReference,
   sortedC: Float64Array,
   threshold: number = DEFAULT_THRESHOLDS[method],
+  referenceChecked = false,
 ): ColumnDriftResult {
   assertApplies(method, 'numerical');
   if (ref.sorted.length === 0 || sortedC.length === 0) return noStatistic(method, threshold);
+  if (referenceChecked) checkedReferences.add(ref.sorted);
   switch (method) {
     case 'ks': {
       checkSamples(ref.sorted, sortedC);
@@ -117,15 +127,17 @@ export function categoricalDrift(
   }
 }
 
-/** Reference samples already checked; a reference is compared with many windows. */
-const checkedReferences = new WeakSet<Float64Array>();
-
-/** The sorted-and-finite check of `ksStatistic`/`wassersteinDistance`, once per reference sample. */
-function checkSamples(sortedR: Float64Array, sortedC: Float64Array): void {
+/** The sorted-and-finite check of a reference sample, once per sample. */
+export function checkReferenceSample(sortedR: Float64Array): void {
   if (!checkedReferences.has(sortedR)) {
     assertSortedFinite(sortedR, 'sortedR');
     checkedReferences.add(sortedR);
   }
+}
+
+/** The sorted-and-finite check of `ksStatistic`/`wassersteinDistance`, once per reference sample. */
+function checkSamples(sortedR: Float64Array, sortedC: Float64Array): void {
+  checkReferenceSample(sortedR);
   assertSortedFinite(sortedC, 'sortedC');
 }
 

@@ -41,6 +41,7 @@ export {
   type NumericSample,
   type NumericalReference,
   categoricalDrift,
+  checkReferenceSample,
   numericalDrift,
   numericalReference,
   toSortedFinite,

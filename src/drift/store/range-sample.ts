@@ -72,7 +72,7 @@ export async function sampleRange(db: Database, request: RangeSampleRequest): Pr
     for (const source of numberSources(all, '0')) {
       const file = await writeNativeFile(db, `${sortedQuery(source)} ${PARALLEL_GROUPS}`, params);
       files.push({ role: source.role, file });
-      for (const row of parseNative(await readNativeFile(file)))
+      for (const row of parseNative(await readNativeFile(file, { shared: true })))
         column(source.role, String(row['column'])).numbers = row['values'] as Float64Array;
     }
     for (const source of textSources(all, '0')) {

@@ -110,10 +110,12 @@ async function readBatch(
     plans.filter((p) => p.ref.role === 'feature' && p.ref.valueType === 'number').map((p) => p.ref.column),
   );
   for (const source of numberSources(numerical, w)) {
-    const rows = await queryNative(db, `${sortedQuery(source)} ${PARALLEL_GROUPS}`, {
-      ...params,
-      features: numerical.features === 'all' ? undefined : numerical.features,
-    });
+    const rows = await queryNative(
+      db,
+      `${sortedQuery(source)} ${PARALLEL_GROUPS}`,
+      { ...params, features: numerical.features === 'all' ? undefined : numerical.features },
+      { shared: true },
+    );
     for (const row of rows) {
       const c = column(Number(row['w']), source.role, String(row['column']), 'sorted');
       if (c) c.sorted = row['values'] as Float64Array;
