@@ -5,6 +5,7 @@
  */
 import {
   alignCategoryCounts,
+  binnedDrift,
   categoricalDrift,
   datasetDrift,
   METHOD_KINDS,
@@ -79,9 +80,13 @@ export function planColumns(
 export function evaluateColumn(plan: ColumnPlan, window: WindowSample): ColumnDrift {
   const current = window.columns.get(plan.key);
   if (plan.kind === 'numerical') {
+    const ref = plan.ref.numerical;
+    const unsorted = current?.sorted === undefined ? current?.values : undefined;
+    if (ref && unsorted && (plan.method === 'psi' || plan.method === 'jensenshannon'))
+      return columnDrift(plan, binnedDrift(plan.method, ref, unsorted, plan.threshold), unsorted.length);
     const sorted = current?.sorted ?? EMPTY;
-    const result = plan.ref.numerical
-      ? numericalDrift(plan.method, plan.ref.numerical, sorted, plan.threshold)
+    const result = ref
+      ? numericalDrift(plan.method, ref, sorted, plan.threshold)
       : { method: plan.method, statistic: null, pValue: null, threshold: plan.threshold, drifted: false };
     return columnDrift(plan, result, sorted.length);
   }

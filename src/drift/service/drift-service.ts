@@ -169,16 +169,19 @@ export class DriftService {
           `body.from/body.to: model '${key.modelId}' version '${key.version}' has no predictions in [${new Date(input.from).toISOString()}, ${new Date(input.to).toISOString()})`,
         );
       }
-      const raw = await sampleRange(this.deps.db, {
-        key,
-        revision,
-        from: input.from,
-        to: input.to,
-        maxNameLength: this.limits.maxColumnNameLength,
-        check: (found) => this.checkRangeColumns(found),
-      });
       const info: ReferenceInfo = { ...base, source: 'range', from: input.from, to: input.to, rows };
-      reference = referenceFromRaw(info, raw);
+      reference = await sampleRange(
+        this.deps.db,
+        {
+          key,
+          revision,
+          from: input.from,
+          to: input.to,
+          maxNameLength: this.limits.maxColumnNameLength,
+          check: (found) => this.checkRangeColumns(found),
+        },
+        (raw) => referenceFromRaw(info, raw),
+      );
     }
     // The summary rows commit the revision: readers look for it there.
     await writeSummary(this.deps.db, reference, setBy);
@@ -294,6 +297,7 @@ export class DriftService {
       window: range.window,
       plans,
       checkBuckets: limit,
+      unsortedWhereBinned: true,
     })) {
       const bucket = evaluateWindowOn(this.deps.walks, plans, sample, settings.datasetDriftShare);
       // Awaited below; a failure must not count as unhandled while later windows are read.

@@ -2,7 +2,7 @@
  * Per-column drift from prepared samples: the one place that turns empty samples into
  * "no statistic" instead of an exception, so an all-null window never breaks a drift run.
  */
-import { binCountsSorted, quantileEdges } from './binning.js';
+import { binCountsSorted, binCountsUnsorted, quantileEdges } from './binning.js';
 import { chiSquare } from './chi-square.js';
 import { jensenShannonDistance, psi } from './divergence.js';
 import { ksPValue, ksStatisticChecked } from './ks.js';
@@ -101,6 +101,26 @@ export function numericalDrift(
     case 'chi2':
       throw new RangeError('unreachable: chi2 is categorical only');
   }
+}
+
+/**
+ * `numericalDrift` for PSI and JS from current values in any order (finite, as a window read
+ * gives them): the same bin counts as from the sorted values, so the same results.
+ */
+export function binnedDrift(
+  method: 'psi' | 'jensenshannon',
+  ref: NumericalReference,
+  values: Float64Array,
+  threshold: number = DEFAULT_THRESHOLDS[method],
+): ColumnDriftResult {
+  if (ref.sorted.length === 0 || values.length === 0) return noStatistic(method, threshold);
+  const counts = binCountsUnsorted(ref.edges, values);
+  return decide(
+    method,
+    method === 'psi' ? psi(ref.counts, counts) : jensenShannonDistance(ref.counts, counts),
+    null,
+    threshold,
+  );
 }
 
 /** Counts aligned per category of R ∪ C (see `alignCategoryCounts`). */
