@@ -39,7 +39,7 @@ function shared(values: Float64Array): Float64Array {
 }
 
 describe('walks on worker threads', () => {
-  const ref = numericalReference(sorted(sample(60_000, 11)));
+  const ref = numericalReference(shared(sorted(sample(60_000, 11))));
   const cases = [
     ['shifted', sorted(sample(50_001, 12, 0.05))],
     ['same distribution', sorted(sample(40_000, 13))],
@@ -47,15 +47,12 @@ describe('walks on worker threads', () => {
   ] as const;
 
   it.each(cases)(
-    'KS and W1 (%s) equal this thread’s, bit for bit, in shared or private memory',
+    'KS and W1 (%s) equal this thread’s, bit for bit, the window in shared or private memory',
     async (_, cur) => {
       for (const method of ['ks', 'wasserstein'] as const) {
         const here = numericalDrift(method, ref, cur, 0.05);
-        for (const [r, c] of [
-          [ref, cur],
-          [{ ...ref, sorted: shared(ref.sorted) }, shared(cur)],
-        ] as const) {
-          const there = await pool.run({ method, ref: r, sorted: c, threshold: 0.05 });
+        for (const c of [cur, shared(cur)]) {
+          const there = await pool.run({ method, ref, sorted: c, threshold: 0.05 });
           expect(Object.is(there.statistic, here.statistic)).toBe(true);
           expect(Object.is(there.pValue, here.pValue)).toBe(true);
           expect(there).toEqual(here);
@@ -71,6 +68,24 @@ describe('walks on worker threads', () => {
     expect(pool.accepts('psi', ref, cases[0][1])).toBe(false);
     expect(pool.accepts('ks', numericalReference(small), small)).toBe(false);
     expect(pool.accepts('ks', ref, new Float64Array(0))).toBe(false);
+    // A reference outside shared memory (a segment's, built per request) stays on this thread.
+    expect(pool.accepts('ks', numericalReference(sorted(sample(60_000, 11))), cases[0][1])).toBe(false);
+  });
+
+  it('refuses a reference outside shared memory rather than copying it with every window', async () => {
+    const outside = numericalReference(sorted(sample(60_000, 11)));
+    await expect(
+      pool.run({ method: 'ks', ref: outside, sorted: cases[0][1], threshold: 0.05 }),
+    ).rejects.toThrow(/shared memory/);
+  });
+
+  it('many columns at once (more than its reused slots) all get their own results', async () => {
+    const columns = Array.from({ length: 12 }, (_, k) => sorted(sample(5_000 + 997 * k, 40 + k, k / 20)));
+    const results = await Promise.all(
+      columns.map((c) => pool.run({ method: 'wasserstein', ref, sorted: c, threshold: 0.1 })),
+    );
+    results.forEach((r, k) => expect(r).toEqual(numericalDrift('wasserstein', ref, columns[k]!, 0.1)));
+    expect(results.filter((r) => r.drifted).length).toBeGreaterThan(0);
   });
 
   it('a current sample holding NaN or out of order fails as on this thread', async () => {
@@ -85,7 +100,7 @@ describe('walks on worker threads', () => {
   });
 
   it('an unsorted reference is refused before any worker sees it', async () => {
-    const bad = { ...ref, sorted: Float64Array.from(ref.sorted).reverse() };
+    const bad = { ...ref, sorted: shared(Float64Array.from(ref.sorted).reverse()) };
     await expect(pool.run({ method: 'ks', ref: bad, sorted: cases[0][1], threshold: 0.05 })).rejects.toThrow(
       /sortedR/,
     );
@@ -98,6 +113,7 @@ describe('walks on worker threads', () => {
       { role: 'feature', column: 'c', numbers: new Float64Array(0), texts: new Map([['x', 5]]) },
       { role: 'score', column: 'score', numbers: sorted(sample(20_000, 23)), texts: new Map() },
     ];
+    for (const c of raw) c.numbers = shared(c.numbers);
     const reference = referenceFromRaw(
       {
         modelId: 'm',

@@ -29,6 +29,7 @@ import {
 import type { PolicyStore } from '../store/policies.js';
 import { readWindows } from '../store/windows.js';
 import type { WalkPool } from '../walks/walk-pool.js';
+import { inSharedMemory } from '../walks/shared.js';
 
 export interface DriftServiceDeps {
   db: Database;
@@ -153,7 +154,9 @@ export class DriftService {
         if (err instanceof RowError) throw new DriftError('BAD_INPUT', err.message);
         throw err;
       }
-      const raw = builder.build();
+      // Kept in shared memory when there are worker threads, so its walks can run there.
+      const built = builder.build();
+      const raw = this.deps.walks ? built.map((c) => ({ ...c, numbers: inSharedMemory(c.numbers) })) : built;
       if (raw.length === 0)
         throw new DriftError('BAD_INPUT', 'body.rows: the rows hold no values (every value is null)');
       reference = referenceFromRaw(

@@ -142,7 +142,6 @@ async function readBatch(
         db,
         `${unsorted ? valuesQuery(source) : sortedQuery(source)} ${PARALLEL_GROUPS}`,
         { ...params, features: selection.features === 'all' ? undefined : selection.features },
-        { shared: true },
       );
       for (const row of rows) {
         const c = column(Number(row['w']), source.role, String(row['column']), 'sorted');

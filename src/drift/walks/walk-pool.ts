@@ -2,9 +2,14 @@
  * The KS and W1 walks of large numerical columns on worker threads, so that a window's columns
  * are walked on every core and overlap the engine's reading of the next batch of windows.
  *
- * Samples cross to a worker without a copy when they live in shared memory: windows and stored
- * references are read into a SharedArrayBuffer (`readNativeFile(file, { shared: true })`); any
- * other reference sample (uploaded rows) is copied into shared memory once and reused.
+ * A reference sample crosses to a worker without a copy when it lives in shared memory: stored
+ * references are read into a SharedArrayBuffer (`readNativeFile(file, { shared: true })`), and
+ * uploaded ones are copied there once (`inSharedMemory`, shared.ts); a column whose reference is elsewhere
+ * (a segment's reference, built per request) is walked on the calling thread. A window's
+ * sample is copied into one of a few reused shared slots: V8 frees a SharedArrayBuffer only when
+ * a collection happens for other reasons (measured: twenty 160 MB buffers dropped one after the
+ * other peaked at 3.1 GB shared against 0.35 GB private), so windows must not be read into fresh
+ * shared memory one after another.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -45,11 +50,15 @@ const WALKED: ReadonlySet<DriftMethod> = new Set(['ks', 'wasserstein']);
 
 export class WalkPool {
   private pool: Piscina | undefined;
-  private readonly shared = new WeakMap<Float64Array, Float64Array>();
   private readonly minValues: number;
+  private readonly threads: number;
+  private readonly slots: Slots;
 
   private constructor(private readonly options: WalkPoolOptions) {
     this.minValues = options.minValues ?? 200_000;
+    this.threads = options.threads ?? Math.min(4, availableParallelism());
+    // Two per thread: each worker has its next column waiting while it walks one.
+    this.slots = new Slots(2 * this.threads);
   }
 
   /**
@@ -65,6 +74,7 @@ export class WalkPool {
     return (
       ref !== undefined &&
       WALKED.has(method) &&
+      ref.sorted.buffer instanceof SharedArrayBuffer &&
       ref.sorted.length > 0 &&
       sorted.length > 0 &&
       ref.sorted.length + sorted.length >= this.minValues
@@ -72,15 +82,25 @@ export class WalkPool {
   }
 
   async run(task: WalkTask): Promise<ColumnDriftResult> {
+    if (!(task.ref.sorted.buffer instanceof SharedArrayBuffer))
+      throw new RangeError('WalkPool.run: the reference sample must be in shared memory (see accepts)');
     checkReferenceSample(task.ref.sorted);
-    const ref = { ...task.ref, sorted: this.inShared(task.ref.sorted) };
+    const ref = task.ref;
     this.pool ??= new Piscina({
       filename: WORKER.href,
       minThreads: 0,
-      maxThreads: this.options.threads ?? Math.min(4, availableParallelism()),
+      maxThreads: this.threads,
       idleTimeout: this.options.idleTimeoutMs ?? 30_000,
     });
-    return (await this.pool.run({ ...task, ref, sorted: this.inShared(task.sorted) })) as ColumnDriftResult;
+    const pool = this.pool;
+    const slot = await this.slots.acquire(task.sorted.length);
+    try {
+      const sorted = slot.subarray(0, task.sorted.length);
+      sorted.set(task.sorted);
+      return (await pool.run({ ...task, ref, sorted })) as ColumnDriftResult;
+    } finally {
+      this.slots.release(slot);
+    }
   }
 
   async close(): Promise<void> {
@@ -88,16 +108,32 @@ export class WalkPool {
     this.pool = undefined;
     await pool?.destroy();
   }
+}
 
-  /** The same values in shared memory; a sample outside it is copied once (references are reused). */
-  private inShared(values: Float64Array): Float64Array {
-    if (values.buffer instanceof SharedArrayBuffer) return values;
-    let copy = this.shared.get(values);
-    if (!copy) {
-      copy = new Float64Array(new SharedArrayBuffer(values.byteLength));
-      copy.set(values);
-      this.shared.set(values, copy);
+/** A fixed number of reused shared buffers, each grown to the largest sample it has carried. */
+class Slots {
+  private readonly free: Float64Array[] = [];
+  private readonly waiting: ((slot: Float64Array) => void)[] = [];
+  private made = 0;
+
+  constructor(private readonly count: number) {}
+
+  async acquire(length: number): Promise<Float64Array> {
+    let slot = this.free.pop();
+    if (!slot && this.made < this.count) {
+      this.made++;
+      slot = new Float64Array(0);
     }
-    return copy;
+    slot ??= await new Promise<Float64Array>((resolve) => this.waiting.push(resolve));
+    // Grown by half again at least, so a series of slightly larger windows does not allocate each time.
+    return slot.length >= length
+      ? slot
+      : new Float64Array(new SharedArrayBuffer(8 * Math.max(length, Math.ceil(slot.length * 1.5))));
+  }
+
+  release(slot: Float64Array): void {
+    const next = this.waiting.shift();
+    if (next) next(slot);
+    else this.free.push(slot);
   }
 }
