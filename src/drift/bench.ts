@@ -15,12 +15,13 @@ import { migrate, openDatabase, type Database } from '../platform/clickhouse/ind
 import { loadConfig } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { createLogger } from '../platform/observability/index.js';
-import { evaluateWindow, planColumns } from './engine/evaluate.js';
+import { evaluateWindow, evaluateWindowOn, planColumns } from './engine/evaluate.js';
 import { driftSettings } from './engine/settings.js';
 import type { WindowSample } from './engine/types.js';
 import { DriftService } from './service/drift-service.js';
 import { PolicyStore } from './store/policies.js';
 import { readWindows } from './store/windows.js';
+import { WalkPool } from './walks/walk-pool.js';
 import type { MethodOption } from './statistics/index.js';
 import { benchOffline, fmt, seconds, type OfflineTimings, type Timing } from './bench-files.js';
 
@@ -85,6 +86,7 @@ export const driftBench: Bench = {
     const dir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-drift-'));
     const config = loadConfig({ MODELWATCH_DATA_DIR: dir, MODELWATCH_CLICKHOUSE_DATABASE: 'bench_drift' });
     const db = await openDatabase(config.clickhouse);
+    const walks = WalkPool.create();
     try {
       await migrate(db, migrations);
       const models = new ModelRegistry(db);
@@ -97,6 +99,7 @@ export const driftBench: Bench = {
         policies: new PolicyStore(db),
         logger: createLogger('warn', 'bench'),
         cachedReferences: 1,
+        walks,
       });
       const key = { modelId: 'bench', version: '1' };
       log('setting the reference from the first day');
@@ -133,23 +136,40 @@ export const driftBench: Bench = {
         `  baseline: scan of the window's values (FINAL)    ${fmt(scanSeconds)}`,
         `  read the window (SQL sort + Native transfer)     ${fmt(readSeconds)}`,
         '',
-        `  ${'method'.padEnd(20)}${'statistics only'.padEnd(28)}${'end-to-end per window'.padEnd(28)}drifted features`,
+        `  ${'method'.padEnd(20)}${'statistics only'.padEnd(28)}${'statistics, worker threads'.padEnd(28)}${'end-to-end per window'.padEnd(28)}drifted features`,
       ];
-      const perMethod: { method: string; statistics: Timing; endToEnd: Timing; drifted: number }[] = [];
+      const perMethod: {
+        method: string;
+        statistics: Timing;
+        statisticsOnWorkers: Timing;
+        endToEnd: Timing;
+        drifted: number;
+      }[] = [];
       for (const method of METHODS) {
         const methodPlans = planColumns(reference, settings, method);
         const [bucket, computeSeconds] = await seconds(() =>
           Promise.resolve(evaluateWindow(methodPlans, sample, settings.datasetDriftShare)),
         );
+        const [onWorkers, workerSeconds] = await seconds(() =>
+          evaluateWindowOn(walks, methodPlans, sample, settings.datasetDriftShare),
+        );
+        if (JSON.stringify(onWorkers) !== JSON.stringify(bucket))
+          throw new Error(`bench: the worker threads' results differ from this thread's (${method})`);
         log(`window with method ${method}`);
         const [, totalSeconds] = await seconds(() =>
           service.report({ modelId: 'bench', version: '1', ...window, window: undefined, method }),
         );
         const drifted = bucket.columns.filter((c) => c.role === 'feature' && c.drifted).length;
         const resolved = method === 'auto' ? `auto (${methodPlans[0]?.method ?? '?'})` : method;
-        perMethod.push({ method: resolved, statistics: computeSeconds, endToEnd: totalSeconds, drifted });
+        perMethod.push({
+          method: resolved,
+          statistics: computeSeconds,
+          statisticsOnWorkers: workerSeconds,
+          endToEnd: totalSeconds,
+          drifted,
+        });
         lines.push(
-          `  ${resolved.padEnd(20)}${fmt(computeSeconds).padEnd(28)}${fmt(totalSeconds).padEnd(28)}${drifted}/${features}`,
+          `  ${resolved.padEnd(20)}${fmt(computeSeconds).padEnd(28)}${fmt(workerSeconds).padEnd(28)}${fmt(totalSeconds).padEnd(28)}${drifted}/${features}`,
         );
       }
       // The service path's peak, before the files (2 GB of CSV at full size) are written.
@@ -183,6 +203,7 @@ export const driftBench: Bench = {
       };
       process.stdout.write(`${lines.join('\n')}\n\n${JSON.stringify(json)}\n`);
     } finally {
+      await walks?.close();
       await db.close();
       await rm(dir, { recursive: true, force: true });
     }

@@ -25,6 +25,7 @@ import { SegmentedAnalysis } from './segments/segmented.js';
 import { SegmentEvaluator } from './segments/evaluator.js';
 import { createSegmentGauges } from './segments/gauges.js';
 import { segmentStoreMigrations } from './segments/store.js';
+import { WalkPool } from './walks/walk-pool.js';
 
 export interface DriftCapability extends Capability {
   service: DriftService;
@@ -67,12 +68,14 @@ export const drift: CapabilityDefinition<DriftCapability> = {
   create({ db, registry, logger: root, config }, use) {
     const logger = root.child({ component: 'drift' });
     const policies = new PolicyStore(db);
+    const walks = WalkPool.create();
     const service = new DriftService({
       db,
       models: use(models).registry,
       policies,
       logger,
       limits: config.drift,
+      walks,
     });
     const quality = new QualityService({ db, drift: service, policies, logger });
     const qualityGauges = createQualityGauges(registry);
@@ -151,6 +154,7 @@ export const drift: CapabilityDefinition<DriftCapability> = {
       stop: async () => {
         await segmentEvaluator.stop();
         await evaluator.stop();
+        await walks?.close();
       },
     };
   },

@@ -5,15 +5,18 @@
  */
 import {
   alignCategoryCounts,
+  binnedDrift,
   categoricalDrift,
   datasetDrift,
   METHOD_KINDS,
   numericalDrift,
   resolveMethod,
+  type ColumnDriftResult,
   type ColumnKind,
   type DriftMethod,
   type MethodOption,
 } from '../statistics/index.js';
+import type { WalkPool } from '../walks/walk-pool.js';
 import { referenceCategories } from './samples.js';
 import type { DriftSettings } from './settings.js';
 import {
@@ -76,29 +79,30 @@ export function planColumns(
 
 export function evaluateColumn(plan: ColumnPlan, window: WindowSample): ColumnDrift {
   const current = window.columns.get(plan.key);
-  const base = { column: plan.ref.column, role: plan.ref.role, kind: plan.kind };
   if (plan.kind === 'numerical') {
+    const ref = plan.ref.numerical;
+    const unsorted = current?.sorted === undefined ? current?.values : undefined;
+    if (ref && unsorted && (plan.method === 'psi' || plan.method === 'jensenshannon'))
+      return columnDrift(plan, binnedDrift(plan.method, ref, unsorted, plan.threshold), unsorted.length);
     const sorted = current?.sorted ?? EMPTY;
-    const result = plan.ref.numerical
-      ? numericalDrift(plan.method, plan.ref.numerical, sorted, plan.threshold)
+    const result = ref
+      ? numericalDrift(plan.method, ref, sorted, plan.threshold)
       : { method: plan.method, statistic: null, pValue: null, threshold: plan.threshold, drifted: false };
-    return {
-      ...base,
-      method: result.method,
-      statistic: result.statistic,
-      p_value: result.pValue,
-      threshold: result.threshold,
-      drifted: result.drifted,
-      count: sorted.length,
-    };
+    return columnDrift(plan, result, sorted.length);
   }
   const categories = current?.categories ?? new Map<string, number>();
   const aligned = alignCategoryCounts(referenceCategories(plan.ref), categories);
   const result = categoricalDrift(plan.method, aligned.ref, aligned.cur, plan.threshold);
   let count = 0;
   for (const c of categories.values()) count += c;
+  return columnDrift(plan, result, count);
+}
+
+function columnDrift(plan: ColumnPlan, result: ColumnDriftResult, count: number): ColumnDrift {
   return {
-    ...base,
+    column: plan.ref.column,
+    role: plan.ref.role,
+    kind: plan.kind,
     method: result.method,
     statistic: result.statistic,
     p_value: result.pValue,
@@ -117,7 +121,37 @@ export function evaluateWindow(
   window: WindowSample,
   datasetDriftShare: number,
 ): DriftBucket {
-  const columns = plans.map((plan) => evaluateColumn(plan, window));
+  return bucketOf(
+    window,
+    plans.map((plan) => evaluateColumn(plan, window)),
+    datasetDriftShare,
+  );
+}
+
+/**
+ * `evaluateWindow` with the walks of large numerical columns on the pool's worker threads (the
+ * same function runs there, so the results are the same bit for bit); the rest on this thread.
+ */
+export async function evaluateWindowOn(
+  pool: WalkPool | undefined,
+  plans: readonly ColumnPlan[],
+  window: WindowSample,
+  datasetDriftShare: number,
+): Promise<DriftBucket> {
+  if (!pool) return evaluateWindow(plans, window, datasetDriftShare);
+  const columns = plans.map((plan): Promise<ColumnDrift> => {
+    const sorted = window.columns.get(plan.key)?.sorted ?? EMPTY;
+    const ref = plan.ref.numerical;
+    if (plan.kind !== 'numerical' || !ref || !pool.accepts(plan.method, ref, sorted))
+      return Promise.resolve(evaluateColumn(plan, window));
+    return pool
+      .run({ method: plan.method, ref, sorted, threshold: plan.threshold })
+      .then((result) => columnDrift(plan, result, sorted.length));
+  });
+  return bucketOf(window, await Promise.all(columns), datasetDriftShare);
+}
+
+function bucketOf(window: WindowSample, columns: ColumnDrift[], datasetDriftShare: number): DriftBucket {
   const measured = columns.filter(
     (c) => c.role === 'feature' && (c.statistic !== null || c.p_value !== null),
   );

@@ -59,6 +59,11 @@ export interface Reference extends ReferenceInfo {
 export interface WindowColumn {
   /** Finite numbers, ascending (numerical columns). */
   sorted?: Float64Array;
+  /**
+   * Finite numbers in no order: what a numerical column measured by PSI or JS (bin counts only)
+   * gets from a read that allows it (`WindowsRequest.unsortedWhereBinned`); `sorted` wins when both are set.
+   */
+  values?: Float64Array;
   /** Counts per category (categorical columns). */
   categories?: Map<string, number>;
 }

@@ -4,7 +4,7 @@ import type { Database } from '../../platform/clickhouse/index.js';
 import type { Logger } from '../../platform/observability/index.js';
 import type { ColumnKind, MethodOption } from '../statistics/index.js';
 import { DriftError } from '../errors.js';
-import { evaluateWindow, planColumns, type ColumnPlan } from '../engine/evaluate.js';
+import { evaluateWindowOn, planColumns, type ColumnPlan } from '../engine/evaluate.js';
 import { referenceFromRaw } from '../engine/in-memory.js';
 import { RowError, SampleBuilder, shortName } from '../engine/samples.js';
 import { driftPolicySchema, driftSettings, type DriftSettings } from '../engine/settings.js';
@@ -28,6 +28,8 @@ import {
 } from '../store/references.js';
 import type { PolicyStore } from '../store/policies.js';
 import { readWindows } from '../store/windows.js';
+import type { WalkPool } from '../walks/walk-pool.js';
+import { inSharedMemory } from '../walks/shared.js';
 
 export interface DriftServiceDeps {
   db: Database;
@@ -38,6 +40,8 @@ export interface DriftServiceDeps {
   cachedReferences?: number;
   /** What one reference or one answer may hold. @default DEFAULT_DRIFT_LIMITS */
   limits?: DriftLimits | undefined;
+  /** Worker threads for the walks of large numerical columns. @default none: walks on this thread */
+  walks?: WalkPool | undefined;
   now?: () => number;
 }
 
@@ -150,7 +154,9 @@ export class DriftService {
         if (err instanceof RowError) throw new DriftError('BAD_INPUT', err.message);
         throw err;
       }
-      const raw = builder.build();
+      // Kept in shared memory when there are worker threads, so its walks can run there.
+      const built = builder.build();
+      const raw = this.deps.walks ? built.map((c) => ({ ...c, numbers: inSharedMemory(c.numbers) })) : built;
       if (raw.length === 0)
         throw new DriftError('BAD_INPUT', 'body.rows: the rows hold no values (every value is null)');
       reference = referenceFromRaw(
@@ -166,16 +172,19 @@ export class DriftService {
           `body.from/body.to: model '${key.modelId}' version '${key.version}' has no predictions in [${new Date(input.from).toISOString()}, ${new Date(input.to).toISOString()})`,
         );
       }
-      const raw = await sampleRange(this.deps.db, {
-        key,
-        revision,
-        from: input.from,
-        to: input.to,
-        maxNameLength: this.limits.maxColumnNameLength,
-        check: (found) => this.checkRangeColumns(found),
-      });
       const info: ReferenceInfo = { ...base, source: 'range', from: input.from, to: input.to, rows };
-      reference = referenceFromRaw(info, raw);
+      reference = await sampleRange(
+        this.deps.db,
+        {
+          key,
+          revision,
+          from: input.from,
+          to: input.to,
+          maxNameLength: this.limits.maxColumnNameLength,
+          check: (found) => this.checkRangeColumns(found),
+        },
+        (raw) => referenceFromRaw(info, raw),
+      );
     }
     // The summary rows commit the revision: readers look for it there.
     await writeSummary(this.deps.db, reference, setBy);
@@ -282,7 +291,8 @@ export class DriftService {
       range.maxCells === undefined
         ? undefined
         : (buckets: number) => checkCells(buckets, plans.length, range.maxCells ?? Infinity);
-    const buckets: DriftBucket[] = [];
+    // With a walk pool, a batch's walks run on worker threads while the engine reads the next one.
+    const buckets: Promise<DriftBucket>[] = [];
     for await (const sample of readWindows(this.deps.db, {
       key,
       from: range.from,
@@ -290,10 +300,14 @@ export class DriftService {
       window: range.window,
       plans,
       checkBuckets: limit,
+      unsortedWhereBinned: true,
     })) {
-      buckets.push(evaluateWindow(plans, sample, settings.datasetDriftShare));
+      const bucket = evaluateWindowOn(this.deps.walks, plans, sample, settings.datasetDriftShare);
+      // Awaited below; a failure must not count as unhandled while later windows are read.
+      bucket.catch(() => undefined);
+      buckets.push(bucket);
     }
-    return buckets;
+    return Promise.all(buckets);
   }
 
   private remember(reference: Reference): void {

@@ -2,7 +2,7 @@
  * Per-column drift from prepared samples: the one place that turns empty samples into
  * "no statistic" instead of an exception, so an all-null window never breaks a drift run.
  */
-import { binCountsSorted, quantileEdges } from './binning.js';
+import { binCountsSorted, binCountsUnsorted, quantileEdges } from './binning.js';
 import { chiSquare } from './chi-square.js';
 import { jensenShannonDistance, psi } from './divergence.js';
 import { ksPValue, ksStatisticChecked } from './ks.js';
@@ -60,14 +60,24 @@ export interface ColumnDriftResult {
   drifted: boolean;
 }
 
+/** Reference samples already checked; a reference is compared with many windows. */
+const checkedReferences = new WeakSet<Float64Array>();
+
+/**
+ * `referenceChecked`: the caller has already checked `ref.sorted` sorted and finite (a worker
+ * thread gets a fresh view of the same shared reference with every window, so the once-per-sample
+ * check below cannot remember it there).
+ */
 export function numericalDrift(
   method: DriftMethod,
   ref: NumericalReference,
   sortedC: Float64Array,
   threshold: number = DEFAULT_THRESHOLDS[method],
+  referenceChecked = false,
 ): ColumnDriftResult {
   assertApplies(method, 'numerical');
   if (ref.sorted.length === 0 || sortedC.length === 0) return noStatistic(method, threshold);
+  if (referenceChecked) checkedReferences.add(ref.sorted);
   switch (method) {
     case 'ks': {
       checkSamples(ref.sorted, sortedC);
@@ -91,6 +101,26 @@ export function numericalDrift(
     case 'chi2':
       throw new RangeError('unreachable: chi2 is categorical only');
   }
+}
+
+/**
+ * `numericalDrift` for PSI and JS from current values in any order (finite, as a window read
+ * gives them): the same bin counts as from the sorted values, so the same results.
+ */
+export function binnedDrift(
+  method: 'psi' | 'jensenshannon',
+  ref: NumericalReference,
+  values: Float64Array,
+  threshold: number = DEFAULT_THRESHOLDS[method],
+): ColumnDriftResult {
+  if (ref.sorted.length === 0 || values.length === 0) return noStatistic(method, threshold);
+  const counts = binCountsUnsorted(ref.edges, values);
+  return decide(
+    method,
+    method === 'psi' ? psi(ref.counts, counts) : jensenShannonDistance(ref.counts, counts),
+    null,
+    threshold,
+  );
 }
 
 /** Counts aligned per category of R ∪ C (see `alignCategoryCounts`). */
@@ -117,15 +147,17 @@ export function categoricalDrift(
   }
 }
 
-/** Reference samples already checked; a reference is compared with many windows. */
-const checkedReferences = new WeakSet<Float64Array>();
-
-/** The sorted-and-finite check of `ksStatistic`/`wassersteinDistance`, once per reference sample. */
-function checkSamples(sortedR: Float64Array, sortedC: Float64Array): void {
+/** The sorted-and-finite check of a reference sample, once per sample. */
+export function checkReferenceSample(sortedR: Float64Array): void {
   if (!checkedReferences.has(sortedR)) {
     assertSortedFinite(sortedR, 'sortedR');
     checkedReferences.add(sortedR);
   }
+}
+
+/** The sorted-and-finite check of `ksStatistic`/`wassersteinDistance`, once per reference sample. */
+function checkSamples(sortedR: Float64Array, sortedC: Float64Array): void {
+  checkReferenceSample(sortedR);
   assertSortedFinite(sortedC, 'sortedC');
 }
 

@@ -132,11 +132,17 @@ export async function queryNative(
   db: Database,
   query: string,
   params: Record<string, unknown>,
+  options: NativeOptions = {},
 ): Promise<Record<string, NativeValue>[]> {
-  return parseNative(await execNative(db, query, params));
+  return parseNative(await execNative(db, query, params, options));
 }
 
 export interface NativeOptions {
+  /**
+   * Read the result into shared memory (a SharedArrayBuffer), so that its arrays can go to worker
+   * threads without a copy (see walks/). @default false
+   */
+  shared?: boolean | undefined;
   /** Settings for this statement. @default none */
   settings?: ClickHouseSettings | undefined;
   /** The statement's id (to follow its progress in `system.processes`). @default a random id */
@@ -168,11 +174,12 @@ export async function execNative(
     const result = await db.client.exec({ ...base, query: `${query}\nFORMAT Native` });
     const chunks: Buffer[] = [];
     for await (const chunk of result.stream) chunks.push(chunk as Buffer);
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    return options.shared ? inShared(joined) : joined;
   }
   const file = await writeNativeFile(db, query, params, options);
   try {
-    return await readNativeFile(file);
+    return await readNativeFile(file, options);
   } finally {
     await rm(file, { force: true });
   }
@@ -224,7 +231,7 @@ function spoolDir(): Promise<string> {
  * The whole file in one Buffer (`readFile` stops at 2 GiB; a reference of many columns can be
  * larger). A statement that wrote no row may leave no file: that is an empty result.
  */
-export async function readNativeFile(file: string): Promise<Buffer> {
+export async function readNativeFile(file: string, options: NativeOptions = {}): Promise<Buffer> {
   let handle;
   try {
     handle = await open(file, 'r');
@@ -235,7 +242,7 @@ export async function readNativeFile(file: string): Promise<Buffer> {
   try {
     const { size } = await handle.stat();
     // A fresh allocation (not the pool) starts 8-byte aligned, so aligned floats stay views.
-    const buf = Buffer.allocUnsafeSlow(size);
+    const buf = options.shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size);
     let offset = 0;
     while (offset < size) {
       const { bytesRead } = await handle.read(buf, offset, Math.min(size - offset, 1 << 30), offset);
@@ -246,6 +253,12 @@ export async function readNativeFile(file: string): Promise<Buffer> {
   } finally {
     await handle.close();
   }
+}
+
+function inShared(buf: Buffer): Buffer {
+  const out = Buffer.from(new SharedArrayBuffer(buf.length));
+  out.set(buf);
+  return out;
 }
 
 /** Query parameters without the undefined ones (an optional filter that is not used). */

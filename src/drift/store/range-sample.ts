@@ -35,8 +35,9 @@ export interface RangeSampleRequest {
 }
 
 /**
- * Writes the revision's sample (`drift_reference_values`) from the range and returns it as raw
- * columns.
+ * Writes the revision's sample (`drift_reference_values`) from the range and returns what
+ * `summarize` makes of its raw columns; on the embedded engine `summarize` runs while the engine
+ * stores the sample.
  *
  * On the embedded engine each role's sorted numbers are gathered once into a Native file that
  * both JavaScript and the insert read, and the limits are checked on what was gathered (the
@@ -46,12 +47,22 @@ export interface RangeSampleRequest {
  * A server cannot share a file with this process: there the names are counted first, the values
  * are copied inside the server and read back.
  */
-export async function sampleRange(db: Database, request: RangeSampleRequest): Promise<RawColumn[]> {
+export async function sampleRange(db: Database, request: RangeSampleRequest): Promise<RawColumn[]>;
+export async function sampleRange<T>(
+  db: Database,
+  request: RangeSampleRequest,
+  summarize: (raw: RawColumn[]) => T,
+): Promise<T>;
+export async function sampleRange<T>(
+  db: Database,
+  request: RangeSampleRequest,
+  summarize: (raw: RawColumn[]) => T | RawColumn[] = (raw) => raw,
+): Promise<T | RawColumn[]> {
   const { key, revision, from, to } = request;
   if (!db.embedded) {
     request.check(await rangeFeatureNames(db, key, from, to, request.maxNameLength));
     await copyRawColumnsFromRange(db, key, revision, from, to);
-    return readRawColumns(db, key, revision);
+    return summarize(await readRawColumns(db, key, revision));
   }
   const params = { model: key.modelId, version: key.version, from, to };
   const all = {
@@ -72,7 +83,7 @@ export async function sampleRange(db: Database, request: RangeSampleRequest): Pr
     for (const source of numberSources(all, '0')) {
       const file = await writeNativeFile(db, `${sortedQuery(source)} ${PARALLEL_GROUPS}`, params);
       files.push({ role: source.role, file });
-      for (const row of parseNative(await readNativeFile(file)))
+      for (const row of parseNative(await readNativeFile(file, { shared: true })))
         column(source.role, String(row['column'])).numbers = row['values'] as Float64Array;
     }
     for (const source of textSources(all, '0')) {
@@ -83,24 +94,48 @@ export async function sampleRange(db: Database, request: RangeSampleRequest): Pr
     }
     const raw = [...columns.values()];
     request.check(rangeColumns(raw, request.maxNameLength));
-    for (const { role, file } of files) {
-      await db.client.command({
-        query: `INSERT INTO drift_reference_values (model_id, model_version, revision, role, column, part, numbers, texts, counts)
-          SELECT {model:String}, {version:String}, {revision:UInt64}, ${sqlString(role)}, column, 'number', values, [], []
-          FROM file(${sqlString(file)}, 'Native')`,
-        query_params: { model: key.modelId, version: key.version, revision },
-      });
+    // The engine stores the sample on its own threads while this thread summarizes it (awaited
+    // below; handled at once so that a failure meanwhile is not an unhandled rejection).
+    const stored = storeSample(db, request, files, raw);
+    stored.catch(() => undefined);
+    // Let the insert reach the engine's thread before this thread is busy.
+    await new Promise((resolve) => setImmediate(resolve));
+    let summary: T | RawColumn[];
+    try {
+      summary = summarize(raw);
+    } catch (err) {
+      await stored.catch(() => undefined);
+      throw err;
     }
-    await writeRawColumns(
-      db,
-      key,
-      revision,
-      raw.map((c) => ({ ...c, numbers: new Float64Array(0) })),
-    );
-    return raw;
+    await stored;
+    return summary;
   } finally {
     await Promise.all(files.map(({ file }) => rm(file, { force: true })));
   }
+}
+
+/** The sorted numbers from the gathered files, then the text categories, into `drift_reference_values`. */
+async function storeSample(
+  db: Database,
+  request: RangeSampleRequest,
+  files: readonly { role: ColumnRole; file: string }[],
+  raw: readonly RawColumn[],
+): Promise<void> {
+  const { key, revision } = request;
+  for (const { role, file } of files) {
+    await db.client.command({
+      query: `INSERT INTO drift_reference_values (model_id, model_version, revision, role, column, part, numbers, texts, counts)
+        SELECT {model:String}, {version:String}, {revision:UInt64}, ${sqlString(role)}, column, 'number', values, [], []
+        FROM file(${sqlString(file)}, 'Native')`,
+      query_params: { model: key.modelId, version: key.version, revision },
+    });
+  }
+  await writeRawColumns(
+    db,
+    key,
+    revision,
+    raw.map((c) => ({ ...c, numbers: new Float64Array(0) })),
+  );
 }
 
 /** Feature columns of a gathered range, and its longest name when that is over `maxLength`. */

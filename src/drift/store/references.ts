@@ -187,6 +187,8 @@ export async function readRawColumns(
      WHERE model_id = {model:String} AND model_version = {version:String} AND revision = {revision:UInt64}
      ${part === undefined ? '' : 'AND part = {part:String}'}`,
     { ...keyParams(key), revision, part },
+    // The samples of a reference go to the walk pool's threads with every window.
+    { shared: true },
   );
   const byColumn = new Map<string, RawColumn>();
   for (const row of rows) {

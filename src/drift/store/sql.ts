@@ -152,6 +152,12 @@ export function sortedQuery(source: Source): string {
     ${source.from} GROUP BY w, column`;
 }
 
+/** `sortedQuery` without the sort: the values of a window and column in no particular order. */
+export function valuesQuery(source: Source): string {
+  return `SELECT groupArray(${source.value}) AS values, toInt64(${source.window}) AS w, CAST(${source.name} AS String) AS column
+    ${source.from} GROUP BY w, column`;
+}
+
 /**
  * Settings for the outermost query around `sortedQuery`: two-level aggregation even for a few
  * groups, so that the per-group sorts run on every core (measured on 100 × 1M values: 10.9 s
