@@ -238,6 +238,10 @@ export function watchLag(
     get peak() {
       return peak;
     },
+    /** Messages the group had committed at the last sample. */
+    get committed() {
+      return committed;
+    },
     /** Everything the producers had acknowledged on the topics up to now. */
     ends(): Promise<number> {
       return Promise.resolve(total());
