@@ -139,6 +139,8 @@ export async function runFault(
     MODELWATCH_KAFKA_BROKERS: brokers.join(','),
     MODELWATCH_BATCH_MAX_ROWS: '500',
     MODELWATCH_LOG_LEVEL: 'warn',
+    // kafkajs' DEBUG entries kept, written to a file if a commit stall rebuilds a consumer.
+    MODELWATCH_KAFKA_DEBUG_RING: '20000',
   });
   const service = await startTestService(env);
   const { topics, ingest } = service.config;

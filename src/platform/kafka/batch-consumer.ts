@@ -4,6 +4,7 @@ import pRetry from 'p-retry';
 import { errorMessage, isRetryable } from '../errors.js';
 import type { Logger } from '../observability/index.js';
 import { CommitTracker } from './commit-tracker.js';
+import { flightRecorderOf } from './flight-recorder.js';
 
 export interface SourceMessage {
   topic: string;
@@ -52,7 +53,10 @@ export interface BatchConsumerOptions<T> {
   fromBeginning?: boolean;
   /**
    * Rebuild the kafkajs consumer (a new group member, which looks the coordinator up afresh) when
-   * written offsets have waited this long without a confirmed commit. @default 60000
+   * written offsets have waited this long without a confirmed commit. A rebuild loses nothing
+   * (the new member commits the offsets kept, or reads again from the last commit), the clock
+   * holds while writes fail and restarts for a new member, so a false alarm costs one rejoin;
+   * a real stall cost 60 s of lag before (issue 13). @default 30000
    */
   commitStallMs?: number;
   onLag?: (topic: string, partition: number, lag: number) => void;
@@ -106,7 +110,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   let rebuilding = false;
   let rebuilds = 0;
   let started = false;
-  const commitStallMs = options.commitStallMs ?? 60_000;
+  const commitStallMs = options.commitStallMs ?? 30_000;
   let buffer = emptyBuffer<T>();
   // Flushes run one after another; each takes the buffer it finds, so none is written twice.
   let flushChain: Promise<void> = Promise.resolve();
@@ -280,7 +284,11 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     });
     member.on(member.events.REBALANCING, () => void (member === consumer && flush()));
     member.on(member.events.GROUP_JOIN, ({ payload }) => commits.reassigned(payload.memberAssignment));
-    member.on(member.events.COMMIT_OFFSETS, ({ payload }) => commits.confirmed(payload.topics));
+    member.on(member.events.COMMIT_OFFSETS, ({ payload }) => {
+      // Long waits that did not reach commitStallMs: what a shorter stall limit would have cut.
+      const waitedMs = commits.confirmed(payload.topics);
+      if (waitedMs >= 5_000) logger.warn({ groupId, waitedMs }, 'offset commit confirmed after a long wait');
+    });
     member.on(member.events.CRASH, ({ payload }) => {
       // kafkajs restarts itself after retriable errors; after any other it stays down for good.
       if (payload.restart || member !== consumer) return;
@@ -314,6 +322,13 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     if (old !== consumer || rebuilding || stopping) return;
     rebuilding = true;
     logger.warn({ groupId, reason, stalledMs: commits.stalledFor() }, 'rebuilding the Kafka consumer');
+    // kafkajs' own account of the stall, when its DEBUG entries are kept (MODELWATCH_KAFKA_DEBUG_RING).
+    void flightRecorderOf(kafka)
+      ?.dump(`${groupId}: ${reason}`)
+      .then(
+        (file) => file && logger.warn({ groupId, file }, 'kafkajs debug entries before the rebuild written'),
+      )
+      .catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'kafkajs debug entries not written'));
     await old.stop().catch(() => undefined);
     await flush();
     await old.disconnect().catch(() => undefined);

@@ -51,8 +51,12 @@ export class CommitTracker {
     }));
   }
 
-  /** kafkajs' COMMIT_OFFSETS payload: these offsets are committed. */
-  confirmed(topics: { topic: string; partitions: { partition: number; offset: unknown }[] }[]): void {
+  /**
+   * kafkajs' COMMIT_OFFSETS payload: these offsets are committed. Returns how long offsets had
+   * waited for this confirmation (0 if none waited), to log long waits.
+   */
+  confirmed(topics: { topic: string; partitions: { partition: number; offset: unknown }[] }[]): number {
+    const waited = this.stalledFor();
     for (const { topic, partitions } of topics) {
       for (const { partition, offset } of partitions) {
         const key = keyOf(topic, partition);
@@ -64,6 +68,7 @@ export class CommitTracker {
       }
     }
     this.waitingSince = this.unconfirmed.size > 0 ? this.now() : undefined;
+    return waited;
   }
 
   /**
