@@ -10,6 +10,10 @@ describe('ClickHouse refusing writes for 10 minutes (npm run test:long) while pr
       `[fault] ${f.name}: ${f.outageRate} predictions/s (+ as many labels) during the outage, backlog ${f.lagAtAttach} at ATTACH, caught up in ${f.catchUpMs} ms (${f.catchUpRate} messages/s), RSS ${f.startRssMb} → ${f.outagePeakRssMb} (outage) → ${f.peakRssMb} MiB (catch-up), high-water mark ${f.hwmRssMb} MiB`,
     );
     expect(f.outageRate).toBeGreaterThan(BENCH_RATE * 0.9);
-    expect(f.peakRssMb - f.startRssMb).toBeLessThan(512);
+    // Consumption pauses while writes fail, so memory holds at most the batches being retried.
+    expect(f.outagePeakRssMb - f.startRssMb, 'RSS growth during the outage (MiB)').toBeLessThan(512);
+    // Catching up runs at full speed: ~1 GB peaks are the engine's merges (src/collectors/README.md,
+    // "Where the memory is"), not the backlog: they do not grow with it.
+    expect(f.peakRssMb - f.startRssMb, 'RSS growth while catching up (MiB)').toBeLessThan(1_024);
   }, 4_200_000);
 });

