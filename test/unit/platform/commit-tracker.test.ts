@@ -11,6 +11,19 @@ function tracker() {
 }
 
 describe('CommitTracker', () => {
+  it('says how long offsets waited for each confirmation (0 when none waited)', () => {
+    const { t, advance } = tracker();
+    expect(t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '1' }] }])).toBe(0);
+    t.add(at([['p', 0, 9]]));
+    advance(7_000);
+    t.add(at([['p', 0, 19]]));
+    advance(500);
+    // The first offsets waited 7.5 s; the clock restarts for what is still unconfirmed.
+    expect(t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '10' }] }])).toBe(7_500);
+    advance(200);
+    expect(t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '20' }] }])).toBe(200);
+  });
+
   it('commits the next offset after the highest written one, per partition', () => {
     const { t } = tracker();
     t.add(
