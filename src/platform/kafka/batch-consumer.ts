@@ -287,7 +287,10 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     member.on(member.events.COMMIT_OFFSETS, ({ payload }) => {
       // Long waits that did not reach commitStallMs: what a shorter stall limit would have cut.
       const waitedMs = commits.confirmed(payload.topics);
-      if (waitedMs >= 5_000) logger.warn({ groupId, waitedMs }, 'offset commit confirmed after a long wait');
+      if (waitedMs < 5_000) return;
+      logger.warn({ groupId, waitedMs }, 'offset commit confirmed after a long wait');
+      // A wait this long may be the stall that a rebalance happened to end: kafkajs' account of it.
+      if (waitedMs >= 10_000) dumpKafkaDebug(`${groupId}: a commit confirmed after ${waitedMs} ms`);
     });
     member.on(member.events.CRASH, ({ payload }) => {
       // kafkajs restarts itself after retriable errors; after any other it stays down for good.
@@ -311,6 +314,14 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     await joined;
   }
 
+  /** kafkajs' own account of a stall, when its DEBUG entries are kept (MODELWATCH_KAFKA_DEBUG_RING). */
+  function dumpKafkaDebug(reason: string): void {
+    void flightRecorderOf(kafka)
+      ?.dump(reason)
+      .then((file) => file && logger.warn({ groupId, file, reason }, 'kafkajs debug entries written'))
+      .catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'kafkajs debug entries not written'));
+  }
+
   /**
    * Replaces the kafkajs consumer with a new group member, with backoff until one joins. For a
    * crash kafkajs will not restart, and for commits that stall: kafkajs 2.2.4 can keep sending
@@ -322,13 +333,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     if (old !== consumer || rebuilding || stopping) return;
     rebuilding = true;
     logger.warn({ groupId, reason, stalledMs: commits.stalledFor() }, 'rebuilding the Kafka consumer');
-    // kafkajs' own account of the stall, when its DEBUG entries are kept (MODELWATCH_KAFKA_DEBUG_RING).
-    void flightRecorderOf(kafka)
-      ?.dump(`${groupId}: ${reason}`)
-      .then(
-        (file) => file && logger.warn({ groupId, file }, 'kafkajs debug entries before the rebuild written'),
-      )
-      .catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'kafkajs debug entries not written'));
+    dumpKafkaDebug(`${groupId}: ${reason}`);
     await old.stop().catch(() => undefined);
     await flush();
     await old.disconnect().catch(() => undefined);
