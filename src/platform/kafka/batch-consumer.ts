@@ -4,7 +4,7 @@ import pRetry from 'p-retry';
 import { errorMessage, isRetryable } from '../errors.js';
 import type { Logger } from '../observability/index.js';
 import { CommitTracker } from './commit-tracker.js';
-import { flightRecorderOf } from './flight-recorder.js';
+import { writeKafkaDebug } from './flight-recorder.js';
 
 export interface SourceMessage {
   topic: string;
@@ -59,6 +59,11 @@ export interface BatchConsumerOptions<T> {
    * a real stall cost 60 s of lag before (issue 13). @default 30000
    */
   commitStallMs?: number;
+  /**
+   * Rebuild sooner when every commit has been refused with NOT_COORDINATOR this long: kafkajs
+   * then sends commits to a former coordinator for good (CommitTracker.commitFailed). @default 10000
+   */
+  formerCoordinatorMs?: number;
   onLag?: (topic: string, partition: number, lag: number) => void;
   onFlush?: (rows: number, seconds: number) => void;
   onWriteError?: (err: unknown, attempt: number) => void;
@@ -111,6 +116,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   let rebuilds = 0;
   let started = false;
   const commitStallMs = options.commitStallMs ?? 30_000;
+  const formerCoordinatorMs = options.formerCoordinatorMs ?? 10_000;
   let buffer = emptyBuffer<T>();
   // Flushes run one after another; each takes the buffer it finds, so none is written twice.
   let flushChain: Promise<void> = Promise.resolve();
@@ -194,6 +200,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       // commits for partitions that are still ours; dropping them left the group's offsets
       // behind until more traffic came (found by the rolling-restart test). A rebalance that
       // takes a partition drops its offsets (CommitTracker.reassigned).
+      commits.commitFailed(err);
       if (!commitFailing) logger.warn({ err: errorMessage(err) }, 'offset commit failed; retrying');
       commitFailing = true;
     }
@@ -290,7 +297,8 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       if (waitedMs < 5_000) return;
       logger.warn({ groupId, waitedMs }, 'offset commit confirmed after a long wait');
       // A wait this long may be the stall that a rebalance happened to end: kafkajs' account of it.
-      if (waitedMs >= 10_000) dumpKafkaDebug(`${groupId}: a commit confirmed after ${waitedMs} ms`);
+      if (waitedMs >= 10_000)
+        writeKafkaDebug(kafka, logger, `${groupId}: a commit confirmed after ${waitedMs} ms`);
     });
     member.on(member.events.CRASH, ({ payload }) => {
       // kafkajs restarts itself after retriable errors; after any other it stays down for good.
@@ -314,14 +322,6 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     await joined;
   }
 
-  /** kafkajs' own account of a stall, when its DEBUG entries are kept (MODELWATCH_KAFKA_DEBUG_RING). */
-  function dumpKafkaDebug(reason: string): void {
-    void flightRecorderOf(kafka)
-      ?.dump(reason)
-      .then((file) => file && logger.warn({ groupId, file, reason }, 'kafkajs debug entries written'))
-      .catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'kafkajs debug entries not written'));
-  }
-
   /**
    * Replaces the kafkajs consumer with a new group member, with backoff until one joins. For a
    * crash kafkajs will not restart, and for commits that stall: kafkajs 2.2.4 can keep sending
@@ -333,7 +333,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     if (old !== consumer || rebuilding || stopping) return;
     rebuilding = true;
     logger.warn({ groupId, reason, stalledMs: commits.stalledFor() }, 'rebuilding the Kafka consumer');
-    dumpKafkaDebug(`${groupId}: ${reason}`);
+    writeKafkaDebug(kafka, logger, `${groupId}: ${reason}`);
     await old.stop().catch(() => undefined);
     await flush();
     await old.disconnect().catch(() => undefined);
@@ -363,6 +363,8 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
     if (pendingFlushes > 0) return;
     if (commits.stalledFor() >= commitStallMs) void rebuild(consumer, 'no offset commit confirmed');
+    else if (commits.refusedFor() >= formerCoordinatorMs)
+      void rebuild(consumer, 'commits keep going to a former group coordinator');
     else if (buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
     else if (commits.size > 0 && !commitQueued) {
       // One retry queued at a time: a failing commit takes kafkajs' whole retry budget

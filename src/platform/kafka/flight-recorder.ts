@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../observability/index.js';
 
 export interface RecordedEntry {
   at: string;
@@ -68,4 +70,15 @@ export function flightRecorderOf(kafka: Kafka): KafkaFlightRecorder | undefined 
 
 export function attachFlightRecorder(kafka: Kafka, recorder: KafkaFlightRecorder): void {
   recorders.set(kafka, recorder);
+}
+
+/**
+ * kafkajs' own account of a stall, when `kafka` keeps its DEBUG entries
+ * (MODELWATCH_KAFKA_DEBUG_RING): written to a file whose path is logged. Does nothing otherwise.
+ */
+export function writeKafkaDebug(kafka: Kafka, logger: Logger, reason: string): void {
+  void flightRecorderOf(kafka)
+    ?.dump(reason)
+    .then((file) => file && logger.warn({ file, reason }, 'kafkajs debug entries written'))
+    .catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'kafkajs debug entries not written'));
 }
