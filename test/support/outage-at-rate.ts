@@ -45,6 +45,8 @@ export interface RateFigures {
    * sampling misses. The counting queries after it are the test's, not the service's ingest.
    */
   hwmRssMb: number | undefined;
+  /** Where the sampled peak was: V8's heap, its external memory, and everything else. */
+  atPeakMb: { heapUsed: number; heapTotal: number; external: number; outsideV8: number };
   poison: number;
   resentRequests: number;
 }
@@ -146,12 +148,13 @@ export async function outageAtRate(name: string, outageMs: number, rate: number)
   const published = new Map<string, number>();
   const lag = watchLag(kafka, ingest.consumerGroup, [topics.predictions, topics.labels], published);
   const startRss = process.memoryUsage().rss;
-  const peak = { all: startRss, outage: startRss };
+  const peak = { all: startRss, outage: startRss, atPeak: process.memoryUsage() };
   let outage = false;
   const rss = setInterval(() => {
-    const now = process.memoryUsage().rss;
-    peak.all = Math.max(peak.all, now);
-    if (outage) peak.outage = Math.max(peak.outage, now);
+    const now = process.memoryUsage();
+    if (now.rss > peak.all) peak.atPeak = now;
+    peak.all = Math.max(peak.all, now.rss);
+    if (outage) peak.outage = Math.max(peak.outage, now.rss);
   }, 250);
   const producer = startProducer({
     brokers: brokers(),
@@ -230,6 +233,13 @@ export async function outageAtRate(name: string, outageMs: number, rate: number)
       outagePeakRssMb: Math.round(peak.outage / 2 ** 20),
       peakRssMb: Math.round(peak.all / 2 ** 20),
       hwmRssMb,
+      atPeakMb: {
+        heapUsed: Math.round(peak.atPeak.heapUsed / 2 ** 20),
+        heapTotal: Math.round(peak.atPeak.heapTotal / 2 ** 20),
+        external: Math.round(peak.atPeak.external / 2 ** 20),
+        // The rest of the RSS: the embedded engine (its parts, merges, caches) and native code.
+        outsideV8: Math.round((peak.atPeak.rss - peak.atPeak.heapTotal - peak.atPeak.external) / 2 ** 20),
+      },
       poison: final.poison,
       resentRequests: final.resent,
     };
