@@ -85,7 +85,7 @@ describe('a three-broker cluster under faults', () => {
     console.log(
       `[fault] retrain publisher, every broker SIGKILLed: not running after ${result.notRunningAfterMs} ms, a pending trigger published ${result.publishedAfterMs} ms after the brokers were back, ${result.restarts} rebuild(s)`,
     );
-  }, 400_000);
+  }, 700_000);
 
   it('prints the figures', () => {
     for (const f of figures)

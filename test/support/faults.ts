@@ -98,8 +98,11 @@ async function assertExact(service: TestService, kafka: Kafka): Promise<void> {
  * Real California traffic (predictions with poison messages among them, and labels) published
  * at a steady pace to the cluster while `fault` runs once some rows are stored.
  */
-/** ClickHouse refusing writes (the table detached) for `outageMs` while producers keep publishing. */
-export function clickhouseOutage(outageMs: number) {
+/**
+ * ClickHouse refusing writes (the table detached) for `outageMs` while producers keep publishing.
+ * `atAttach` runs right after the table is back, before the wait for readiness.
+ */
+export function clickhouseOutage(outageMs: number, atAttach?: () => Promise<void>) {
   return async ({ service }: FaultContext): Promise<void> => {
     const db = service.platform.db.client;
     await db.command({ query: 'DETACH TABLE predictions' });
@@ -113,6 +116,7 @@ export function clickhouseOutage(outageMs: number) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
     await db.command({ query: 'ATTACH TABLE predictions' });
+    await atAttach?.();
     expect(seen.notReady, '/readyz answered 503 during the outage').toBeGreaterThan(0);
     expect(seen.ready, '/readyz never answered 200 once it had reported not ready').toBe(0);
     await waitFor(
@@ -135,6 +139,8 @@ export async function runFault(
     MODELWATCH_KAFKA_BROKERS: brokers.join(','),
     MODELWATCH_BATCH_MAX_ROWS: '500',
     MODELWATCH_LOG_LEVEL: 'warn',
+    // kafkajs' DEBUG entries kept, written to a file if a commit stall rebuilds a consumer.
+    MODELWATCH_KAFKA_DEBUG_RING: '20000',
   });
   const service = await startTestService(env);
   const { topics, ingest } = service.config;

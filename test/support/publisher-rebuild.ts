@@ -57,6 +57,12 @@ export async function publisherThroughOutage(cluster: LocalCluster): Promise<Reb
     onPublished: (p) => void sent.push(p.trigger_id),
   });
   await publisher.start();
+  // What the publisher saw (issue 13: one run in the full fault file published nothing in 240 s).
+  const seen = (err: unknown) => {
+    throw new Error(
+      `${err instanceof Error ? err.message : String(err)}; the publisher saw: ${JSON.stringify(publisher.diagnostics())}`,
+    );
+  };
   try {
     await waitFor('the publisher owns the topic', () =>
       Promise.resolve(publisher.assignment.length === 3 ? true : undefined),
@@ -68,7 +74,7 @@ export async function publisherThroughOutage(cluster: LocalCluster): Promise<Reb
       'the publisher reports not running',
       () => Promise.resolve(publisher.running ? undefined : true),
       120_000,
-    );
+    ).catch(seen);
     const notRunningAfterMs = Date.now() - down;
     await Promise.all(cluster.nodes.map((node) => cluster.start(node.id)));
     const back = Date.now();
@@ -87,7 +93,7 @@ export async function publisherThroughOutage(cluster: LocalCluster): Promise<Reb
       'the pending trigger published',
       () => Promise.resolve(sent.includes(payload.trigger_id) ? true : undefined),
       240_000,
-    );
+    ).catch(seen);
     const publishedAfterMs = Date.now() - back;
     expect(publisher.running, 'running again').toBe(true);
     expect(publisher.restarts, 'rebuilt by the publisher, not restarted by kafkajs').toBeGreaterThan(0);
@@ -95,6 +101,7 @@ export async function publisherThroughOutage(cluster: LocalCluster): Promise<Reb
     expect(sent).toEqual([payload.trigger_id]);
     return { notRunningAfterMs, publishedAfterMs, restarts: publisher.restarts };
   } finally {
+    console.log(`[publisher trail] ${JSON.stringify(publisher.diagnostics())}`);
     await publisher.stop();
   }
 }

@@ -125,6 +125,7 @@ const envSchema = z
       .optional(),
     MODELWATCH_KAFKA_SASL_USERNAME: optionalText,
     MODELWATCH_KAFKA_SASL_PASSWORD: optionalText,
+    MODELWATCH_KAFKA_DEBUG_RING: optionalPositiveInt(1_000_000),
     MODELWATCH_KAFKA_VERSION: z
       .string()
       .regex(/^4\.\d+\.\d+$/, 'expected an Apache Kafka 4.x version such as 4.1.1')
@@ -255,6 +256,11 @@ export interface KafkaConfig {
     | undefined;
   /** Apache Kafka version for the local broker. @default '4.1.1' */
   localVersion: string;
+  /**
+   * kafkajs DEBUG entries kept in memory and written to a file on a commit stall
+   * (src/platform/kafka/flight-recorder.ts). @default undefined (off)
+   */
+  debugRing: number | undefined;
 }
 
 export interface ClickHouseConfig {
@@ -447,6 +453,7 @@ function toConfig(env: Env): Config {
       sslRejectUnauthorized: env.MODELWATCH_KAFKA_SSL_REJECT_UNAUTHORIZED ?? true,
       sasl,
       localVersion: env.MODELWATCH_KAFKA_VERSION,
+      debugRing: env.MODELWATCH_KAFKA_DEBUG_RING,
     },
     clickhouse: {
       url: env.MODELWATCH_CLICKHOUSE_URL,

@@ -4,6 +4,7 @@ import pRetry from 'p-retry';
 import { errorMessage, isRetryable } from '../errors.js';
 import type { Logger } from '../observability/index.js';
 import { CommitTracker } from './commit-tracker.js';
+import { writeKafkaDebug } from './flight-recorder.js';
 
 export interface SourceMessage {
   topic: string;
@@ -52,9 +53,17 @@ export interface BatchConsumerOptions<T> {
   fromBeginning?: boolean;
   /**
    * Rebuild the kafkajs consumer (a new group member, which looks the coordinator up afresh) when
-   * written offsets have waited this long without a confirmed commit. @default 60000
+   * written offsets have waited this long without a confirmed commit. A rebuild loses nothing
+   * (the new member commits the offsets kept, or reads again from the last commit), the clock
+   * holds while writes fail and restarts for a new member, so a false alarm costs one rejoin;
+   * a real stall cost 60 s of lag before (issue 13). @default 30000
    */
   commitStallMs?: number;
+  /**
+   * Rebuild sooner when every commit has been refused with NOT_COORDINATOR this long: kafkajs
+   * then sends commits to a former coordinator for good (CommitTracker.commitFailed). @default 10000
+   */
+  formerCoordinatorMs?: number;
   onLag?: (topic: string, partition: number, lag: number) => void;
   onFlush?: (rows: number, seconds: number) => void;
   onWriteError?: (err: unknown, attempt: number) => void;
@@ -106,7 +115,8 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   let rebuilding = false;
   let rebuilds = 0;
   let started = false;
-  const commitStallMs = options.commitStallMs ?? 60_000;
+  const commitStallMs = options.commitStallMs ?? 30_000;
+  const formerCoordinatorMs = options.formerCoordinatorMs ?? 10_000;
   let buffer = emptyBuffer<T>();
   // Flushes run one after another; each takes the buffer it finds, so none is written twice.
   let flushChain: Promise<void> = Promise.resolve();
@@ -190,6 +200,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       // commits for partitions that are still ours; dropping them left the group's offsets
       // behind until more traffic came (found by the rolling-restart test). A rebalance that
       // takes a partition drops its offsets (CommitTracker.reassigned).
+      commits.commitFailed(err);
       if (!commitFailing) logger.warn({ err: errorMessage(err) }, 'offset commit failed; retrying');
       commitFailing = true;
     }
@@ -280,7 +291,15 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     });
     member.on(member.events.REBALANCING, () => void (member === consumer && flush()));
     member.on(member.events.GROUP_JOIN, ({ payload }) => commits.reassigned(payload.memberAssignment));
-    member.on(member.events.COMMIT_OFFSETS, ({ payload }) => commits.confirmed(payload.topics));
+    member.on(member.events.COMMIT_OFFSETS, ({ payload }) => {
+      // Long waits that did not reach commitStallMs: what a shorter stall limit would have cut.
+      const waitedMs = commits.confirmed(payload.topics);
+      if (waitedMs < 5_000) return;
+      logger.warn({ groupId, waitedMs }, 'offset commit confirmed after a long wait');
+      // A wait this long may be the stall that a rebalance happened to end: kafkajs' account of it.
+      if (waitedMs >= 10_000)
+        writeKafkaDebug(kafka, logger, `${groupId}: a commit confirmed after ${waitedMs} ms`);
+    });
     member.on(member.events.CRASH, ({ payload }) => {
       // kafkajs restarts itself after retriable errors; after any other it stays down for good.
       if (payload.restart || member !== consumer) return;
@@ -314,6 +333,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     if (old !== consumer || rebuilding || stopping) return;
     rebuilding = true;
     logger.warn({ groupId, reason, stalledMs: commits.stalledFor() }, 'rebuilding the Kafka consumer');
+    writeKafkaDebug(kafka, logger, `${groupId}: ${reason}`);
     await old.stop().catch(() => undefined);
     await flush();
     await old.disconnect().catch(() => undefined);
@@ -343,6 +363,8 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
     if (pendingFlushes > 0) return;
     if (commits.stalledFor() >= commitStallMs) void rebuild(consumer, 'no offset commit confirmed');
+    else if (commits.refusedFor() >= formerCoordinatorMs)
+      void rebuild(consumer, 'commits keep going to a former group coordinator');
     else if (buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
     else if (commits.size > 0 && !commitQueued) {
       // One retry queued at a time: a failing commit takes kafkajs' whole retry budget

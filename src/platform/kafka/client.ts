@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
+import { KafkaFlightRecorder, attachFlightRecorder } from './flight-recorder.js';
 
 export type { Kafka };
 
@@ -27,9 +28,12 @@ const KNOWN_WARNINGS = [
   'Limiting retries for the idempotent producer',
 ];
 
-function kafkaLogCreator(logger: Logger) {
+function kafkaLogCreator(logger: Logger, recorder?: KafkaFlightRecorder) {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
+      recorder?.record(namespace, level, log);
+      // With a recorder kafkajs logs at DEBUG for it; the log itself stays at INFO.
+      if (level > logLevel.INFO) return;
       const { message, ...extra } = log;
       const known = KNOWN_WARNINGS.some((w) => message.startsWith(w));
       const name = namespace === 'Connection' || known ? 'debug' : (levelNames[level] ?? 'info');
@@ -50,16 +54,19 @@ export function createKafka(config: KafkaConfig, brokers: string[], logger: Logg
         ...(config.sslCaFile ? { ca: [readFileSync(config.sslCaFile, 'utf8')] } : {}),
       }
     : undefined;
-  return new Kafka({
+  const recorder = config.debugRing ? new KafkaFlightRecorder(config.debugRing) : undefined;
+  const kafka = new Kafka({
     clientId: config.clientId,
     brokers,
     ssl,
     sasl: saslOptions(config),
     connectionTimeout: 5_000,
-    logLevel: logLevel.INFO,
-    logCreator: kafkaLogCreator(logger.child({ component: 'kafkajs' })),
+    logLevel: recorder ? logLevel.DEBUG : logLevel.INFO,
+    logCreator: kafkaLogCreator(logger.child({ component: 'kafkajs' }), recorder),
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
   });
+  if (recorder) attachFlightRecorder(kafka, recorder);
+  return kafka;
 }
 
 /**

@@ -26,6 +26,8 @@ export class CommitTracker {
   private readonly floor = new Map<string, bigint>();
   /** Since when offsets have waited without a confirmation (undefined: nothing waits). */
   private waitingSince: number | undefined;
+  /** Since when every commit has been refused with NOT_COORDINATOR (undefined: not now). */
+  private refusedSince: number | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -51,8 +53,13 @@ export class CommitTracker {
     }));
   }
 
-  /** kafkajs' COMMIT_OFFSETS payload: these offsets are committed. */
-  confirmed(topics: { topic: string; partitions: { partition: number; offset: unknown }[] }[]): void {
+  /**
+   * kafkajs' COMMIT_OFFSETS payload: these offsets are committed. Returns how long offsets had
+   * waited for this confirmation (0 if none waited), to log long waits.
+   */
+  confirmed(topics: { topic: string; partitions: { partition: number; offset: unknown }[] }[]): number {
+    const waited = this.stalledFor();
+    this.refusedSince = undefined;
     for (const { topic, partitions } of topics) {
       for (const { partition, offset } of partitions) {
         const key = keyOf(topic, partition);
@@ -64,6 +71,7 @@ export class CommitTracker {
       }
     }
     this.waitingSince = this.unconfirmed.size > 0 ? this.now() : undefined;
+    return waited;
   }
 
   /**
@@ -88,10 +96,39 @@ export class CommitTracker {
    */
   restartClock(): void {
     this.waitingSince = this.unconfirmed.size > 0 ? this.now() : undefined;
+    this.refusedSince = undefined;
+  }
+
+  /**
+   * A commit that kafkajs gave up on. kafkajs 2.2.4 sends commits to the coordinator of the
+   * group's last SyncGroup (its OffsetManager) until it joins again, and on NOT_COORDINATOR only
+   * refreshes metadata. When the coordinator moves, the heartbeats' rejoin usually fixes that in
+   * seconds; but when that JoinGroup meets a coordinator still loading, kafkajs gives the join up,
+   * goes on fetching and heartbeating to the new coordinator as the same member, and sends every
+   * commit to the old one for good (traced with kafkajs DEBUG entries, issue 13).
+   */
+  commitFailed(err: unknown): void {
+    if (kafkaErrorType(err) === 'NOT_COORDINATOR_FOR_GROUP') this.refusedSince ??= this.now();
+  }
+
+  /** Milliseconds since commits started being refused by a former coordinator (0: they are not). */
+  refusedFor(): number {
+    return this.refusedSince === undefined ? 0 : this.now() - this.refusedSince;
   }
 
   /** Milliseconds the oldest unconfirmed offsets have waited without any confirmation (0: none wait). */
   stalledFor(): number {
     return this.waitingSince === undefined ? 0 : this.now() - this.waitingSince;
   }
+}
+
+/** The protocol error type (e.g. NOT_COORDINATOR_FOR_GROUP) of a kafkajs error or of what it wraps. */
+export function kafkaErrorType(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const { type, cause } = current as { type?: unknown; cause?: unknown };
+    if (typeof type === 'string') return type;
+    current = cause;
+  }
+  return undefined;
 }

@@ -18,3 +18,4 @@ export {
   type PartitionedSender,
   type Partitioner,
 } from './partitioned-send.js';
+export { KafkaFlightRecorder, flightRecorderOf, type RecordedEntry } from './flight-recorder.js';

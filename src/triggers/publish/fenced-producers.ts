@@ -5,7 +5,7 @@
  * assignment but still runs) can no longer commit, and its open transaction is aborted. Measured
  * with kafkajs 2.2.4 against Kafka 4.1.1: see README.md.
  */
-import type { Kafka, Message, Producer } from 'kafkajs';
+import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { errorMessage } from '../../platform/errors.js';
 import type { Logger } from '../../platform/observability/index.js';
 import { TriggerError } from '../errors.js';
@@ -25,6 +25,10 @@ export class FencedProducers {
   private readonly producers = new Map<number, Producer>();
   /** The last send queued per partition: a producer runs one transaction at a time. */
   private readonly sending = new Map<number, Promise<unknown>>();
+  /** Partitions whose producer failed a send and could not be replaced yet: replaced before the next. */
+  private readonly broken = new Set<number>();
+  /** Producers replaced after a failed send (for tests and logs). */
+  renewed = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -55,6 +59,7 @@ export class FencedProducers {
   async release(p: number): Promise<void> {
     const producer = this.producers.get(p);
     this.producers.delete(p);
+    this.broken.delete(p);
     await producer
       ?.disconnect()
       .catch((err: unknown) =>
@@ -63,7 +68,8 @@ export class FencedProducers {
   }
 
   async releaseAll(except: ReadonlySet<number> = new Set()): Promise<void> {
-    for (const p of [...this.producers.keys()]) if (!except.has(p)) await this.release(p);
+    for (const p of new Set([...this.producers.keys(), ...this.broken]))
+      if (!except.has(p)) await this.release(p);
   }
 
   /**
@@ -83,24 +89,59 @@ export class FencedProducers {
   }
 
   private async sendNow(topic: string, p: number, message: Message): Promise<string> {
-    const producer = this.producers.get(p);
-    if (!producer)
-      throw new TriggerError('NOT_OWNER', `partition ${p} of ${topic} is not claimed by this instance`);
-    const tx = await producer.transaction();
+    let tx: Transaction | undefined;
     try {
+      if (this.broken.has(p)) await this.renew(p, true);
+      const producer = this.producers.get(p);
+      if (!producer)
+        throw new TriggerError('NOT_OWNER', `partition ${p} of ${topic} is not claimed by this instance`);
+      tx = await producer.transaction();
       const [result] = await tx.send({ topic, acks: -1, messages: [{ ...message, partition: p }] });
       await tx.commit();
       return result?.baseOffset ?? '-1';
     } catch (err) {
+      if (err instanceof TriggerError) throw err;
       // Aborted, the message is invisible to read_committed readers; if the commit did land, the
       // abort fails and the re-read finds the message.
-      await tx.abort().catch(() => undefined);
+      await tx?.abort().catch(() => undefined);
+      // Only while p is still ours: claiming a partition released meanwhile would fence its new owner.
+      if (!isFenced(err) && this.producers.has(p)) await this.renew(p, false);
       throw new TriggerError(
         'PUBLISH_FAILED',
         `publishing to ${topic}[${p}] failed: ${errorMessage(err)}`,
         !isFenced(err),
         { cause: err },
       );
+    }
+  }
+
+  /**
+   * Replaces p's producer after a failed send. kafkajs 2.2.4 leaves a transactional producer
+   * whose EndTxn failed (the coordinator restarting) in COMMITTING or ABORTING for good: every
+   * later transaction() throws "Cannot call beginTransaction in state …" (its
+   * eosManager/transactionStateMachine.js), so the partition would never be published to again
+   * (issue 13: a pending trigger not published in 240 s after every broker was killed, under
+   * load). Claiming p again (a new producer, same transactional id) also makes the coordinator
+   * finish or abort the old transaction. Not after a fence: that would take the partition back
+   * from its new owner. `mustSucceed` rethrows a failed claim (the send then fails, retryable).
+   */
+  private async renew(p: number, mustSucceed: boolean): Promise<void> {
+    try {
+      await this.claim(p);
+      this.renewed += 1;
+    } catch (err) {
+      this.broken.add(p);
+      this.logger.warn(
+        { err: errorMessage(err), partition: p },
+        'retrain producer not replaced yet; retrying before the next send',
+      );
+      if (mustSucceed)
+        throw new TriggerError(
+          'PUBLISH_FAILED',
+          `the producer of partition ${p} could not be replaced: ${errorMessage(err)}`,
+          true,
+          { cause: err },
+        );
     }
   }
 }

@@ -8,7 +8,7 @@
  * outcome is unknown, is not repeated blind: the partition is read to its end again first.
  * See README.md for the measurements and the residual risk.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { errorMessage } from '../../platform/errors.js';
 import type { Logger } from '../../platform/observability/index.js';
 import type { TriggerPayload } from '../engine/trigger.js';
@@ -16,9 +16,11 @@ import { TriggerError } from '../errors.js';
 import type { Delivery, TriggerStore } from '../store/triggers.js';
 import { FencedProducers, isFenced } from './fenced-producers.js';
 import { partitionOf } from './partition.js';
+import { PartitionProgress, TRIGGER_ID_HEADER } from './partition-progress.js';
+import { PublisherTrail } from './trail.js';
+import { Waits, backoff } from './waits.js';
 
-/** Header carrying the trigger id, so reading the topic needs no JSON parsing. */
-export const TRIGGER_ID_HEADER = 'modelwatch-trigger-id';
+export { TRIGGER_ID_HEADER };
 
 export interface PublisherOptions {
   kafka: Kafka;
@@ -36,20 +38,11 @@ export interface PublisherOptions {
   publishDelayMs?: number;
 }
 
-interface PartitionState {
-  /** Next offset to read (everything before it has been read into `seen`). */
-  position: bigint;
-  /** Read up to here before publishing; undefined while being fetched. */
-  target: bigint | undefined;
-  seen: Map<string, string>;
-}
-
 export class TriggerPublisher {
   private consumer: Consumer | undefined;
-  private admin: Admin | undefined;
+  private progress: PartitionProgress | undefined;
   private producers: FencedProducers | undefined;
   private partitions = 0;
-  private readonly state = new Map<number, PartitionState>();
   private owned = new Set<number>();
   private generation = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -60,14 +53,30 @@ export class TriggerPublisher {
   private failures = 0;
   /** Consumers rebuilt after a crash kafkajs did not restart (for tests and logs). */
   restarts = 0;
-  /** Pending waits (test delay, backoff), cut short by stop(). */
-  private readonly sleepers = new Set<() => void>();
+  /** What the publisher saw, for `diagnostics()`. */
+  private readonly trail = new PublisherTrail();
+  private readonly waits = new Waits();
 
   constructor(private readonly options: PublisherOptions) {}
 
   /** True once the publisher is in its group, and false while its consumer is being rebuilt. */
   get running(): boolean {
     return this.consumer !== undefined && !this.stopped && !this.rebuilding;
+  }
+
+  /** Its state and recent events, for a test or an operator asking why nothing was published. */
+  diagnostics(): Record<string, unknown> {
+    return {
+      running: this.running,
+      rebuilding: this.rebuilding,
+      restarts: this.restarts,
+      generation: this.generation,
+      owned: this.assignment,
+      partitions: this.partitions,
+      failures: this.failures,
+      read: this.progress?.describe(),
+      ...this.trail.snapshot(),
+    };
   }
 
   /** The retrain topic's partitions this instance publishes to now. */
@@ -78,11 +87,9 @@ export class TriggerPublisher {
   async start(): Promise<void> {
     if (this.consumer) return;
     const { kafka, topic, groupId } = this.options;
-    this.admin = kafka.admin();
-    await this.admin.connect();
+    this.progress = new PartitionProgress(kafka, topic);
+    this.partitions = await this.progress.connect();
     this.producers = new FencedProducers(kafka, groupId, this.options.logger);
-    const [metadata] = (await this.admin.fetchTopicMetadata({ topics: [topic] })).topics;
-    this.partitions = metadata?.partitions.length ?? 0;
     try {
       await this.join();
     } catch (err) {
@@ -107,11 +114,23 @@ export class TriggerPublisher {
     });
     this.consumer = consumer;
     let crashed: Error | undefined;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
-      this.assigned(payload.memberAssignment[topic] ?? []),
-    );
-    consumer.on(consumer.events.REBALANCING, () => this.revoked());
+    // A replaced consumer's late event must not take the current one's assignment away.
+    const current = (event: string) => {
+      if (consumer === this.consumer) return true;
+      this.trail.add('event of a replaced consumer ignored', { event });
+      return false;
+    };
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (current('group join')) this.assigned(payload.memberAssignment[topic] ?? []);
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (!current('rebalancing')) return;
+      this.trail.add('rebalancing');
+      this.revoked();
+    });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.trail.add('consumer crashed', { restart: payload.restart, err: errorMessage(payload.error) });
+      if (consumer !== this.consumer) return;
       this.revoked();
       // kafkajs restarts itself after a retriable error; after any other the consumer stays
       // stopped (seen after a leader kill: KafkaJSNonRetriableError), so it is rebuilt here.
@@ -119,10 +138,13 @@ export class TriggerPublisher {
       crashed = payload.error;
       void this.rebuild(consumer, payload.error);
     });
-    consumer.on(consumer.events.STOP, () => this.revoked());
+    consumer.on(consumer.events.STOP, () => {
+      if (current('stop')) this.revoked();
+    });
     // Also for fetches holding only transaction markers, which reach no eachBatch.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.topic === topic) this.advance(payload.partition, BigInt(payload.lastOffset) + 1n);
+      if (payload.topic === topic && consumer === this.consumer)
+        this.advance(payload.partition, BigInt(payload.lastOffset) + 1n);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -147,15 +169,17 @@ export class TriggerPublisher {
       try {
         await this.join();
         this.restarts += 1;
+        this.trail.add('consumer rebuilt', { attempt });
         this.options.logger.warn({ attempt }, 'retrain publisher consumer rebuilt');
         break;
       } catch (err) {
+        this.trail.add('consumer not rebuilt', { attempt, err: errorMessage(err) });
         this.options.logger.warn(
           { err: errorMessage(err), attempt },
           'retrain publisher consumer could not be rebuilt yet; retrying',
         );
         await this.consumer?.disconnect().catch(() => undefined);
-        await this.sleep(backoff(attempt));
+        await this.waits.sleep(backoff(attempt));
       }
     }
     // Stopped mid-rebuild: stop() may have disconnected the previous consumer, not this one.
@@ -166,12 +190,12 @@ export class TriggerPublisher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    for (const wake of [...this.sleepers]) wake();
+    this.waits.wakeAll();
     this.revoked();
     await this.chain.catch(() => undefined);
     await this.consumer?.disconnect();
     await this.producers?.releaseAll();
-    await this.admin?.disconnect();
+    await this.progress?.disconnect();
   }
 
   /** Publishes what is pending now (also runs every `intervalMs`). */
@@ -193,33 +217,13 @@ export class TriggerPublisher {
     this.timer.unref();
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.sleepers.add(wake);
-    });
-  }
-
-  private partitionState(p: number): PartitionState {
-    let s = this.state.get(p);
-    if (!s) {
-      s = { position: 0n, target: undefined, seen: new Map() };
-      this.state.set(p, s);
-    }
-    return s;
-  }
-
   private assigned(partitions: number[]): void {
     this.generation += 1;
     const generation = this.generation;
     this.owned = new Set(partitions);
-    for (const p of partitions) this.partitionState(p).target = undefined;
+    for (const p of partitions) this.progress?.forgetEnd(p);
     this.options.logger.debug({ partitions, generation }, 'retrain publisher assigned');
+    this.trail.add('assigned', { partitions, generation });
     // Claims run in the publishing chain, so no send uses a producer being replaced.
     this.chain = this.chain
       .catch(() => undefined)
@@ -234,14 +238,16 @@ export class TriggerPublisher {
     for (let attempt = 1; generation === this.generation && !this.stopped; attempt++) {
       try {
         await this.producers!.claim(p);
+        this.trail.add('claimed', { partition: p, generation });
         this.refreshTarget(p);
         return;
       } catch (err) {
+        this.trail.add('claim failed', { partition: p, attempt, err: errorMessage(err) });
         this.options.logger.warn(
           { err: errorMessage(err), partition: p, attempt },
           'retrain publisher could not claim its partition; retrying',
         );
-        await this.sleep(backoff(attempt));
+        await this.waits.sleep(backoff(attempt));
       }
     }
   }
@@ -251,24 +257,24 @@ export class TriggerPublisher {
     this.owned = new Set();
   }
 
-  /** Sets the partition's target to its current end; publishing waits until it is read. */
+  /** Reads the partition's current end; publishing to it waits until it is read that far. */
   private refreshTarget(p: number): void {
-    const s = this.partitionState(p);
-    s.target = undefined;
+    const progress = this.progress!;
+    progress.forgetEnd(p);
     const generation = this.generation;
     void (async () => {
       try {
-        const offsets = await this.admin!.fetchTopicOffsets(this.options.topic);
+        const end = await progress.readEnd(p);
         if (generation !== this.generation) return;
-        const high = offsets.find((o) => o.partition === p)?.high;
-        s.target = BigInt(high ?? '0');
-        if (this.caughtUp(p)) void this.kick();
+        progress.setEnd(p, end);
+        this.trail.add('partition end read', { partition: p, end: String(end) });
+        if (progress.caughtUp(p)) void this.kick();
       } catch (err) {
+        this.trail.add('partition end not read', { partition: p, err: errorMessage(err) });
         this.options.logger.warn(
           { err: errorMessage(err), partition: p },
           'retrain publisher could not read the end of its partition; retrying',
         );
-        await this.renewAdmin();
         setTimeout(() => {
           if (generation === this.generation) this.refreshTarget(p);
         }, 1_000).unref();
@@ -276,53 +282,38 @@ export class TriggerPublisher {
     })();
   }
 
-  /**
-   * kafkajs' admin keeps its partition leaders for metadataMaxAge (5 min) and fetchTopicOffsets
-   * gives up on NOT_LEADER without refreshing them: after a leader change the end offsets stayed
-   * unreadable for minutes (seen on the three-broker cluster). A new admin starts from fresh metadata.
-   */
-  private async renewAdmin(): Promise<void> {
-    const old = this.admin;
-    const admin = this.options.kafka.admin();
-    try {
-      await admin.connect();
-    } catch {
-      return;
-    }
-    this.admin = admin;
-    await old?.disconnect().catch(() => undefined);
-  }
-
-  private caughtUp(p: number): boolean {
-    const s = this.state.get(p);
-    return s !== undefined && s.target !== undefined && s.position >= s.target;
-  }
-
   private read({ batch }: EachBatchPayload): void {
-    const s = this.partitionState(batch.partition);
-    for (const m of batch.messages) {
-      const id = m.headers?.[TRIGGER_ID_HEADER]?.toString() ?? idFromValue(m.value);
-      if (id !== undefined) s.seen.set(id, m.offset);
-    }
-    const last = batch.messages[batch.messages.length - 1];
-    if (last) this.advance(batch.partition, BigInt(last.offset) + 1n);
+    if (this.progress!.read(batch.partition, batch.messages)) this.movedOn(batch.partition);
   }
 
   private advance(p: number, next: bigint): void {
-    const s = this.partitionState(p);
-    if (next <= s.position) return;
-    s.position = next;
-    if (this.caughtUp(p) && this.owned.has(p)) void this.kick();
+    if (this.progress!.advance(p, next)) this.movedOn(p);
+  }
+
+  private movedOn(p: number): void {
+    if (this.progress!.caughtUp(p) && this.owned.has(p)) void this.kick();
   }
 
   private async publishPending(): Promise<void> {
-    if (this.owned.size === 0 || this.partitions === 0) return;
+    const pass = {
+      owned: this.assignment,
+      pending: -1,
+      sent: 0,
+      alreadyThere: 0,
+      skipped: {} as Record<string, string>,
+    };
+    if (this.owned.size === 0 || this.partitions === 0) return this.trail.pass(pass);
     const pending = await this.options.store.pending();
+    pass.pending = pending.length;
     const alreadyThere: Delivery[] = [];
     for (const payload of pending) {
       const p = partitionOf(this.options.topic, payload.model_id, this.partitions);
-      if (!this.owned.has(p) || !this.caughtUp(p)) continue;
-      const offset = this.partitionState(p).seen.get(payload.trigger_id);
+      const skipped = this.skipReason(p);
+      if (skipped) {
+        pass.skipped[payload.trigger_id] = skipped;
+        continue;
+      }
+      const offset = this.progress!.offsetOf(p, payload.trigger_id);
       if (offset !== undefined) {
         alreadyThere.push({
           triggerId: payload.trigger_id,
@@ -333,16 +324,28 @@ export class TriggerPublisher {
         });
         continue;
       }
-      await this.publishOne(payload, p);
+      const failed = await this.publishOne(payload, p);
+      if (failed) pass.skipped[payload.trigger_id] = failed;
+      else pass.sent += 1;
     }
+    pass.alreadyThere = alreadyThere.length;
+    this.trail.pass(pass);
     await this.options.store.recordDeliveries(alreadyThere);
   }
 
-  private async publishOne(payload: TriggerPayload, p: number): Promise<void> {
+  /** Why partition p cannot be published to now, or undefined if it can. */
+  private skipReason(p: number): string | undefined {
+    return this.owned.has(p) ? this.progress!.behind(p) : `partition ${p} not owned`;
+  }
+
+  /** Sends one trigger; resolves with why it was not sent, or undefined once it is on the topic. */
+  private async publishOne(payload: TriggerPayload, p: number): Promise<string | undefined> {
     const generation = this.generation;
-    if (this.options.publishDelayMs) await this.sleep(this.options.publishDelayMs);
+    if (this.options.publishDelayMs) await this.waits.sleep(this.options.publishDelayMs);
     // Ownership may have moved while we waited: only the current owner, caught up, sends.
-    if (generation !== this.generation || !this.owned.has(p) || !this.caughtUp(p)) return;
+    if (generation !== this.generation) return 'the assignment changed before the send';
+    const skipped = this.skipReason(p);
+    if (skipped) return skipped;
     let offset: string;
     try {
       offset = await this.producers!.send(this.options.topic, p, {
@@ -356,11 +359,12 @@ export class TriggerPublisher {
       if (isFenced(err) || (err instanceof TriggerError && !err.retryable)) {
         // Another instance holds the partition now: it publishes what is pending.
         this.owned.delete(p);
+        this.trail.add('fenced out', { partition: p, err: errorMessage(err) });
         this.options.logger.warn(
           { err: errorMessage(err), partition: p },
           'retrain publisher was fenced out of its partition',
         );
-        return;
+        return `fenced out of partition ${p}: ${errorMessage(err)}`;
       }
       // The outcome is unknown (the commit may have landed): read the partition to its end again first.
       this.refreshTarget(p);
@@ -368,10 +372,12 @@ export class TriggerPublisher {
         { err: errorMessage(err), trigger: payload.trigger_id, partition: p, failures: this.failures },
         'retrain trigger publish failed; will retry after re-reading the partition',
       );
-      await this.sleep(backoff(this.failures));
-      return;
+      this.trail.add('send failed', { partition: p, failures: this.failures, err: errorMessage(err) });
+      await this.waits.sleep(backoff(this.failures));
+      return `send failed: ${errorMessage(err)}`;
     }
-    this.partitionState(p).seen.set(payload.trigger_id, offset);
+    this.progress!.markSeen(p, payload.trigger_id, offset);
+    this.trail.add('published', { partition: p, offset, trigger: payload.trigger_id });
     await this.options.onPublished(payload);
     await this.options.store.recordDeliveries([
       {
@@ -382,20 +388,6 @@ export class TriggerPublisher {
         publishedAt: Date.now(),
       },
     ]);
-  }
-}
-
-/** 250 ms doubling up to 10 s. */
-function backoff(attempt: number): number {
-  return Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
-}
-
-function idFromValue(value: Buffer | null): string | undefined {
-  if (!value) return undefined;
-  try {
-    const parsed = JSON.parse(value.toString('utf8')) as { trigger_id?: unknown };
-    return typeof parsed.trigger_id === 'string' ? parsed.trigger_id : undefined;
-  } catch {
     return undefined;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CommitTracker } from '../../../src/platform/kafka/commit-tracker.js';
+import { CommitTracker, kafkaErrorType } from '../../../src/platform/kafka/commit-tracker.js';
 
 const at = (entries: [string, number, number][]) =>
   new Map(entries.map(([topic, partition, offset]) => [`${topic}\0${partition}`, BigInt(offset)]));
@@ -10,7 +10,59 @@ function tracker() {
   return { t, advance: (ms: number) => (now += ms) };
 }
 
+/** kafkajs' shape: its retrier wraps the protocol error (with `type`) as `cause`. */
+const exhausted = (type: string) =>
+  Object.assign(new Error('KafkaJSNumberOfRetriesExceeded'), {
+    cause: Object.assign(new Error(type), { type }),
+  });
+
 describe('CommitTracker', () => {
+  it('measures how long commits have been refused by a former coordinator, until one is confirmed', () => {
+    const { t, advance } = tracker();
+    t.add(at([['p', 0, 9]]));
+    t.commitFailed(exhausted('REQUEST_TIMED_OUT'));
+    expect(t.refusedFor()).toBe(0);
+    t.commitFailed(exhausted('NOT_COORDINATOR_FOR_GROUP'));
+    advance(6_000);
+    t.commitFailed(exhausted('NOT_COORDINATOR_FOR_GROUP'));
+    advance(5_000);
+    // Counted from the first refusal, not the last.
+    expect(t.refusedFor()).toBe(11_000);
+    t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '10' }] }]);
+    expect(t.refusedFor()).toBe(0);
+    t.commitFailed(exhausted('NOT_COORDINATOR_FOR_GROUP'));
+    advance(1_000);
+    // A new member (restartClock) starts afresh.
+    t.restartClock();
+    expect(t.refusedFor()).toBe(0);
+  });
+
+  it('finds the protocol error type through the errors kafkajs wraps it in, and nothing in other values', () => {
+    expect(kafkaErrorType(exhausted('NOT_COORDINATOR_FOR_GROUP'))).toBe('NOT_COORDINATOR_FOR_GROUP');
+    expect(kafkaErrorType(Object.assign(new Error('x'), { type: 'UNKNOWN_MEMBER_ID' }))).toBe(
+      'UNKNOWN_MEMBER_ID',
+    );
+    expect(kafkaErrorType(new Error('This is not the correct coordinator for this group'))).toBeUndefined();
+    expect(kafkaErrorType('NOT_COORDINATOR_FOR_GROUP')).toBeUndefined();
+    expect(kafkaErrorType(null)).toBeUndefined();
+    const loop: { cause?: unknown } = {};
+    loop.cause = loop;
+    expect(kafkaErrorType(loop)).toBeUndefined();
+  });
+
+  it('says how long offsets waited for each confirmation (0 when none waited)', () => {
+    const { t, advance } = tracker();
+    expect(t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '1' }] }])).toBe(0);
+    t.add(at([['p', 0, 9]]));
+    advance(7_000);
+    t.add(at([['p', 0, 19]]));
+    advance(500);
+    // The first offsets waited 7.5 s; the clock restarts for what is still unconfirmed.
+    expect(t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '10' }] }])).toBe(7_500);
+    advance(200);
+    expect(t.confirmed([{ topic: 'p', partitions: [{ partition: 0, offset: '20' }] }])).toBe(200);
+  });
+
   it('commits the next offset after the highest written one, per partition', () => {
     const { t } = tracker();
     t.add(

@@ -41,7 +41,8 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
 
 /** Several KRaft nodes from the Maven jars (no Docker path: the fault tests kill single nodes). */
 export async function startLocalCluster(
-  options: LocalBrokerOptions & { nodes: number },
+  /** `startTimeoutMs`: how long to wait for a node, at the start and on each restart. @default 120000 */
+  options: LocalBrokerOptions & { nodes: number; startTimeoutMs?: number },
 ): Promise<LocalCluster> {
   const ephemeral = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'modelwatch-kafka-cluster-')));
@@ -52,5 +53,6 @@ export async function startLocalCluster(
     ephemeral,
     nodes: options.nodes,
     logger: options.logger,
+    ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
   });
 }
