@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
+import { DAY, corruptedTitanicDays, titanicCsv, titanicFeatures } from '../support/titanic.js';
 
 /**
  * The data-quality section of the HTML drift report, on quality-titanic.test.ts's data: the 418
@@ -11,50 +9,8 @@ import { startTestService, type TestService } from '../support/service.js';
  * Pclass as text, Sex as a number, an SibSp count never seen, Fare gone, a new `deck` column and
  * a new column whose name is markup). The report must show those flags on day 1 and none on day 0.
  */
-const fixtures = path.resolve(import.meta.dirname, '../fixtures/drift');
-const NUMBERS = ['Pclass', 'Age', 'SibSp', 'Parch', 'Fare'];
-const TEXTS = ['Sex', 'Embarked'];
-const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 2, 9);
 const HOSTILE = '<img src=x onerror=alert(1)>';
-
-function csv(name: string): Record<string, string>[] {
-  return parse<Record<string, string>>(readFileSync(path.join(fixtures, name)), { columns: true });
-}
-
-function features(r: Record<string, string>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of NUMBERS) out[f] = r[f] === '' ? null : Number(r[f]);
-  for (const f of TEXTS) out[f] = r[f] === '' ? null : r[f];
-  return out;
-}
-
-function events() {
-  const rows = csv('titanic_analysis.csv');
-  const half = Math.ceil(rows.length / 2);
-  return rows.map((r, i) => {
-    const day = i < half ? 0 : 1;
-    const k = i - day * half;
-    const f = features(r);
-    if (day === 1) {
-      if (k % 5 === 0) f['Embarked'] = 'X';
-      if (k % 10 === 1) f['Pclass'] = 'first';
-      if (k % 10 === 2) f['SibSp'] = 20;
-      if (k % 10 === 3) f['Sex'] = 1;
-      delete f['Fare'];
-      f['deck'] = 'B';
-      if (k % 2 === 0) f[HOSTILE] = 1;
-    }
-    return {
-      prediction_id: `qr-${r['PassengerId']}`,
-      model_id: 'titanic-report',
-      model_version: '1',
-      timestamp: T0 + day * DAY + Math.floor((k * DAY) / half),
-      features: f,
-      prediction: 0,
-    };
-  });
-}
 
 async function get(service: TestService, url: string) {
   const response = await service.app.inject({
@@ -95,13 +51,20 @@ function qualityWindows(html: string): Window[] {
 describe('the HTML drift report shows data quality', () => {
   it('flags the injected corruption in its window, nothing in the clean one, and escapes column names', async () => {
     const service = await startTestService();
-    const predictions = events();
+    const predictions = corruptedTitanicDays({
+      modelId: 'titanic-report',
+      idPrefix: 'qr-',
+      start: T0,
+      corruptMore: (f, k) => {
+        if (k % 2 === 0) f[HOSTILE] = 1;
+      },
+    });
     await produce(service.config.topics.predictions, predictions, (i) => `qr-${i}`);
     await waitFor('the analysis rows stored', async () => {
       const [row] = await service.rows<{ p: number }>('SELECT count() AS p FROM predictions FINAL');
       return Number(row?.p) === predictions.length ? true : undefined;
     });
-    const reference = csv('titanic_reference.csv').map(features);
+    const reference = titanicCsv('titanic_reference.csv').map(titanicFeatures);
     const put = await service.app.inject({
       method: 'PUT',
       url: '/api/v1/models/titanic-report/versions/1/reference',

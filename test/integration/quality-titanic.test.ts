@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { QualityBucket } from '../../src/drift/quality/types.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
+import { DAY, corruptedTitanicDays, titanicCsv, titanicFeatures } from '../support/titanic.js';
 
 /**
  * The categorical side of data quality on the Titanic data (test/fixtures/drift/README.md): the
@@ -12,22 +10,7 @@ import { startTestService, type TestService } from '../support/service.js';
  * category, Pclass as text and Sex as a number (wrong types), an SibSp count never seen, Fare
  * gone, a new `deck` column. The first day is left as it is.
  */
-const fixtures = path.resolve(import.meta.dirname, '../fixtures/drift');
-const NUMBERS = ['Pclass', 'Age', 'SibSp', 'Parch', 'Fare'];
-const TEXTS = ['Sex', 'Embarked'];
-const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 2, 2);
-
-function csv(name: string): Record<string, string>[] {
-  return parse<Record<string, string>>(readFileSync(path.join(fixtures, name)), { columns: true });
-}
-
-function features(r: Record<string, string>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of NUMBERS) out[f] = r[f] === '' ? null : Number(r[f]);
-  for (const f of TEXTS) out[f] = r[f] === '' ? null : r[f];
-  return out;
-}
 
 async function send(service: TestService, method: 'PUT' | 'GET', url: string, payload?: unknown) {
   const response = await service.app.inject({
@@ -39,37 +22,11 @@ async function send(service: TestService, method: 'PUT' | 'GET', url: string, pa
   return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
 }
 
-function events() {
-  const rows = csv('titanic_analysis.csv');
-  const half = Math.ceil(rows.length / 2);
-  return rows.map((r, i) => {
-    const day = i < half ? 0 : 1;
-    const k = i - day * half;
-    const f = features(r);
-    if (day === 1) {
-      if (k % 5 === 0) f['Embarked'] = 'X';
-      if (k % 10 === 1) f['Pclass'] = 'first';
-      if (k % 10 === 2) f['SibSp'] = 20;
-      if (k % 10 === 3) f['Sex'] = 1;
-      delete f['Fare'];
-      f['deck'] = 'B';
-    }
-    return {
-      prediction_id: `t-${r['PassengerId']}`,
-      model_id: 'titanic',
-      model_version: '1',
-      timestamp: T0 + day * DAY + Math.floor((k * DAY) / half),
-      features: f,
-      prediction: 0,
-    };
-  });
-}
-
 describe('data quality on the Titanic data', () => {
   it('flags unseen categories, wrong types, a new column and a column gone, only where injected', async () => {
     // A small answer limit, to see the route refuse a bucket that would exceed it.
     const service = await startTestService({ MODELWATCH_DRIFT_MAX_RESPONSE_CELLS: '1000' });
-    const predictions = events();
+    const predictions = corruptedTitanicDays({ modelId: 'titanic', idPrefix: 't-', start: T0 });
     await produce(service.config.topics.predictions, predictions, (i) => `t-${i}`);
     await waitFor('the analysis rows stored', async () => {
       const [row] = await service.rows<{ p: number }>('SELECT count() AS p FROM predictions FINAL');
@@ -78,7 +35,7 @@ describe('data quality on the Titanic data', () => {
     const url = `/api/v1/models/titanic/quality?from=${T0}&to=${T0 + 2 * DAY}&bucket=1d`;
     // Without a reference there is nothing to measure against.
     expect((await send(service, 'GET', url)).status).toBe(409);
-    const reference = csv('titanic_reference.csv').map(features);
+    const reference = titanicCsv('titanic_reference.csv').map(titanicFeatures);
     expect(
       (await send(service, 'PUT', '/api/v1/models/titanic/versions/1/reference', { rows: reference })).status,
     ).toBe(200);
