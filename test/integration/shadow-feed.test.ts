@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
@@ -16,6 +15,7 @@ import { createShadowMetrics } from '../../src/shadow/shadow-metrics.js';
 import { encodeShadowRows, readStoredBatch } from '../../src/shadow/stored-batch.js';
 import { waitFor } from '../support/harness.js';
 import { allMigrations } from '../support/migrations.js';
+import { registerSyntheticChallenger } from '../support/registry.js';
 
 /**
  * The shadow feed over stored predictions on the embedded engine (no broker: the feed reads
@@ -25,7 +25,6 @@ import { allMigrations } from '../support/migrations.js';
  */
 
 const F = 10;
-const MODEL_FILE = 'data/models/synthetic-logistic-10.onnx';
 let db: Database;
 let dataDir: string;
 
@@ -187,20 +186,7 @@ describe('effectively once across restarts', () => {
   }
 
   it('scores every stored prediction once after a stop, a rewound cursor and a slow concurrent insert', async () => {
-    const bytes = readFileSync(MODEL_FILE);
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    await new ArtifactStore(db).put('m', '2', sha, bytes.toString('base64'));
-    await new ModelRegistry(db).register({
-      modelId: 'm',
-      version: '2',
-      task: 'binary_classification',
-      positiveClass: '1',
-      stage: 'shadow',
-      artifactSha256: sha,
-      trainingDataUri: 'test://synthetic',
-      trainingDataSha256: '0'.repeat(64),
-      featureSchema: readFileSync(MODEL_FILE.replace(/\.onnx$/, '.json'), 'utf8'),
-    });
+    await registerSyntheticChallenger(db, 'm');
     for (let k = 0; k < 4; k++) await insertPredictions('m', k * 500, 500);
 
     const first = feed();

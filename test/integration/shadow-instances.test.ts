@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
@@ -13,6 +12,7 @@ import { ShadowScorer } from '../../src/shadow/scorer.js';
 import { createShadowMetrics } from '../../src/shadow/shadow-metrics.js';
 import { waitFor } from '../support/harness.js';
 import { allMigrations } from '../support/migrations.js';
+import { registerSyntheticChallenger } from '../support/registry.js';
 
 /**
  * Two shadow feeds on one ClickHouse, as two service instances would run (each its own core,
@@ -23,7 +23,6 @@ import { allMigrations } from '../support/migrations.js';
  */
 
 const F = 10;
-const MODEL_FILE = 'data/models/synthetic-logistic-10.onnx';
 let db: Database;
 let dataDir: string;
 const cores: InferenceCore[] = [];
@@ -113,20 +112,7 @@ async function owned(): Promise<Record<string, number>> {
 
 describe('two instances share a challenger', () => {
   it('split the slots, score every prediction once between them, and one takes over when the other stops', async () => {
-    const bytes = readFileSync(MODEL_FILE);
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    await new ArtifactStore(db).put('m', '2', sha, bytes.toString('base64'));
-    await new ModelRegistry(db).register({
-      modelId: 'm',
-      version: '2',
-      task: 'binary_classification',
-      positiveClass: '1',
-      stage: 'shadow',
-      artifactSha256: sha,
-      trainingDataUri: 'test://synthetic',
-      trainingDataSha256: '0'.repeat(64),
-      featureSchema: readFileSync(MODEL_FILE.replace(/\.onnx$/, '.json'), 'utf8'),
-    });
+    await registerSyntheticChallenger(db, 'm');
     const a = instance('a');
     const b = instance('b');
     await a.feed.start();

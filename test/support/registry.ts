@@ -1,8 +1,39 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { ArtifactStore, ModelRegistry } from '../../src/models/index.js';
+import type { Database } from '../../src/platform/clickhouse/index.js';
 import type { TestService } from './service.js';
 import { FEATURES as CALIFORNIA_FEATURES } from '../../src/simulator/data.js';
 
 export { CALIFORNIA_FEATURES };
+
+/**
+ * Stores the bundled `synthetic-logistic-10` model as shadow version `version` of `modelId`
+ * straight through the registry (no route): the shadow feed's tests start from here.
+ */
+export async function registerSyntheticChallenger(
+  db: Database,
+  modelId: string,
+  version = '2',
+): Promise<void> {
+  const bytes = bundledArtifact('synthetic-logistic-10');
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  await new ArtifactStore(db).put(modelId, version, sha, bytes.toString('base64'));
+  await new ModelRegistry(db).register({
+    modelId,
+    version,
+    task: 'binary_classification',
+    positiveClass: '1',
+    stage: 'shadow',
+    artifactSha256: sha,
+    trainingDataUri: 'test://synthetic',
+    trainingDataSha256: '0'.repeat(64),
+    featureSchema: readFileSync(
+      new URL('../../data/models/synthetic-logistic-10.json', import.meta.url),
+      'utf8',
+    ),
+  });
+}
 
 export function bundledArtifact(name: string): Buffer {
   return readFileSync(new URL(`../../data/models/${name}.onnx`, import.meta.url));
