@@ -1,6 +1,6 @@
 import { RowBuilder, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { ClickHouseQueryBuilder } from './clickhouse-query.js';
-import { DRIFT_FLAG_MAPPINGS, prom, sqlTable, stateTimeline, timeseries } from './panels.js';
+import { prom, sqlTable, timeseries } from './panels.js';
 
 /**
  * A stored segment as the segment gauges label it (src/drift/segments/gauges.ts):
@@ -45,15 +45,15 @@ export function withSegmentPanels(board: DashboardBuilder): DashboardBuilder {
   return board
     .withRow(new RowBuilder('Segments (declared segmentations, stored windows)'))
     .withPanel(
-      stateTimeline(
+      timeseries(
         {
-          title: 'Segment dataset drift over time',
+          title: 'Segment drift share',
           description:
-            'modelwatch_segment_dataset_drift: the dataset drift flag of each segment in the latest stored window of each declared segmentation (policy segments.evaluate / evaluation_windows). A segment that leaves the latest window loses its series.',
-          unit: 'none',
+            "modelwatch_segment_drift_share: the share of drifted features of each segment in the latest stored window of each declared segmentation (policy segments.evaluate / evaluation_windows); dataset drift at or above the model's threshold (default 0.5). A segment that leaves the latest window loses its series.",
+          unit: 'percentunit',
         },
-        [prom(`max by (model, segment) (modelwatch_segment_dataset_drift{${models}})`, '{{model}} {{segment}}')],
-        DRIFT_FLAG_MAPPINGS,
+        [prom(`max by (model, segment) (modelwatch_segment_drift_share{${models}})`, '{{model}} {{segment}}')],
+        { min: 0 },
       ),
     )
     .withPanel(
@@ -78,7 +78,7 @@ export function withSegmentPanels(board: DashboardBuilder): DashboardBuilder {
         {
           title: 'Latest stored window by segment',
           description:
-            'Every segment of the latest stored window of each model version and segmentation in the time range (segment_results): predictions, drift share, dataset drift, the drifted columns and the columns with a data-quality flag. Most drifted first.',
+            'Every segment of the latest stored window of each model version and segmentation in the time range (segment_results): predictions, drift share (features), dataset drift, the drifted columns (features, prediction, score) and the features with a data-quality flag. Most drifted first.',
           unit: 'none',
           width: 24,
           height: 10,

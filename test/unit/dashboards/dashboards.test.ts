@@ -79,7 +79,7 @@ const LABELS: Record<string, string[]> = {
   modelwatch_data_quality: ['model', 'column', 'check'],
   modelwatch_loss_changes: ['model', 'version'],
   modelwatch_loss_mean_since_change: ['model', 'version'],
-  modelwatch_segment_dataset_drift: ['model', 'segment'],
+  modelwatch_segment_drift_share: ['model', 'segment'],
   modelwatch_segment_quality_flagged_columns: ['model', 'segment'],
 };
 const baseName = (metric: string) => metric.replace(/_(bucket|sum|count)$/, '');
@@ -146,7 +146,7 @@ describe('modelwatch dashboards', () => {
       'timeseries: Flagged data quality by column',
       'table: Latest data quality by column',
       'row: Segments (declared segmentations, stored windows)',
-      'state-timeline: Segment dataset drift over time',
+      'timeseries: Segment drift share',
       'timeseries: Flagged quality columns by segment',
       'table: Latest stored window by segment',
       'timeseries: Drift share by segment over stored windows',
