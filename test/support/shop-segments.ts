@@ -11,15 +11,27 @@ import { put, waitForModel } from './triggers.js';
 
 export const SHOP = 'shop';
 
-/** Both days of both segmentations stored, oldest first; the segment gauges show day 1. */
-export async function storeShopSegments(service: TestService): Promise<StoredSegmentWindow[]> {
-  const events = [...shopEvents().predictions, ...laterEvents(SHOP)];
-  await produce(service.config.topics.predictions, events, (i) => `shop-${i}`);
+/**
+ * Both days of both segmentations stored, oldest first; the segment gauges show day 1 and the
+ * drift gauges the population's day 1. `afterFirstDay` is awaited between the days' predictions
+ * (a test that needs the shop's prediction counter seen to grow waits there for a scrape).
+ */
+export async function storeShopSegments(
+  service: TestService,
+  options: { afterFirstDay?: (sent: number) => Promise<unknown> } = {},
+): Promise<StoredSegmentWindow[]> {
+  const predictions = shopEvents().predictions;
+  const firstDay = predictions.filter((p) => p.timestamp < SHOP_T0 + DAY);
+  const rest = [...predictions.slice(firstDay.length), ...laterEvents(SHOP)];
+  await produce(service.config.topics.predictions, firstDay, (i) => `shop-0-${i}`);
+  await options.afterFirstDay?.(firstDay.length);
+  await produce(service.config.topics.predictions, rest, (i) => `shop-1-${i}`);
+  const total = firstDay.length + rest.length;
   await waitFor('the shop predictions stored', async () => {
     const [row] = await service.rows<{ n: number }>(
       `SELECT count() AS n FROM predictions FINAL WHERE model_id = '${SHOP}'`,
     );
-    return Number(row?.n) === events.length ? true : undefined;
+    return Number(row?.n) === total ? true : undefined;
   });
   await waitForModel(service, SHOP);
   for (const [url, body] of [
@@ -30,6 +42,7 @@ export async function storeShopSegments(service: TestService): Promise<StoredSeg
     if (response.status !== 200)
       throw new Error(`${url}: ${response.status} ${JSON.stringify(response.body)}`);
   }
+  await service.use(drift).evaluator.runOnce();
   // The service's own loop may store them first: read what is stored.
   const segments = service.use(drift).segmentEvaluator;
   return waitFor('both days of both shop segmentations stored', async () => {
