@@ -17,6 +17,7 @@ import {
   DAY,
   laterEvents,
   SHOP_POLICY,
+  SHOP_SEGMENT_LABELS,
   SHOP_T0,
   shopEvents,
   type ShopEvent,
@@ -251,18 +252,7 @@ describe('stored segment windows and segment and loss-change retrain conditions'
     const series = [
       ...metrics.matchAll(/^modelwatch_segment_drift_share\{model="shop",segment="([^"]+)"\} (\S+)$/gm),
     ];
-    expect(series.map((m) => m[1]).sort()).toEqual(
-      [
-        'feature:region!none',
-        'feature:region!other',
-        'feature:region=east',
-        'feature:region=north',
-        'feature:region=south',
-        'feature:region=west',
-        'tag:channel=app',
-        'tag:channel=web',
-      ].sort(),
-    );
+    expect(series.map((m) => m[1]).sort()).toEqual(SHOP_SEGMENT_LABELS);
     expect(Number(series.find((m) => m[1] === 'feature:region=north')![2])).toBeCloseTo(
       at('north').drift.drift_share,
       12,

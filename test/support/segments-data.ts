@@ -104,3 +104,18 @@ export const SHOP_POLICY = {
     evaluate: ['tag:channel'],
   },
 };
+
+/**
+ * The segments of SHOP_POLICY's declared segmentations on day 1, labelled as the segment gauges
+ * label them, sorted: four regions (max_segments), other (the isles), none, and both channels.
+ */
+export const SHOP_SEGMENT_LABELS = [
+  'feature:region!none',
+  'feature:region!other',
+  'feature:region=east',
+  'feature:region=north',
+  'feature:region=south',
+  'feature:region=west',
+  'tag:channel=app',
+  'tag:channel=web',
+];
