@@ -7,6 +7,7 @@ import {
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { baseDashboard } from './base.js';
 import { PROMETHEUS } from './datasources.js';
+import { withSegmentPanels } from './drift-segments.js';
 import { retrainTriggersAnnotation } from './models.js';
 import {
   DRIFT_FLAG_MAPPINGS,
@@ -50,12 +51,12 @@ function multiVariable(
 
 /**
  * Drift of each model's latest evaluated window (SPEC 5), as exported by the drift gauges: the
- * dataset-level flag and every column's statistic.
+ * dataset-level flag and every column's statistic; then the declared segments' stored windows.
  */
 export function driftDashboard(): DashboardBuilder {
   const models = 'model=~"$model"';
   const columns = `${models}, column=~"$column"`;
-  return baseDashboard(
+  const board = baseDashboard(
     DRIFT_UID,
     'modelwatch / drift',
     "Data drift of each model's latest evaluated window: dataset drift and the statistic of every column, with the retrain triggers that followed.",
@@ -189,4 +190,5 @@ export function driftDashboard(): DashboardBuilder {
         'value',
       ),
     );
+  return withSegmentPanels(board);
 }

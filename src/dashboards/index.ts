@@ -6,6 +6,7 @@ export { writeDashboards, type WrittenDashboard } from './write.js';
 export { INGEST_UID } from './ingest.js';
 export { MODELS_UID, HOURLY_PREDICTIONS_SQL, HOURLY_ERROR_RATE_SQL, RETRAIN_TRIGGERS_SQL } from './models.js';
 export { DRIFT_UID, DRIFT_TRIGGERS_SQL } from './drift.js';
+export { SEGMENTS_LATEST_SQL, SEGMENT_DRIFT_SHARE_SQL } from './drift-segments.js';
 export {
   GOVERNANCE_UID,
   AUDIT_ACTIVITY_SQL,

@@ -1,21 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { CALIFORNIA, playCaliforniaTraffic } from '../support/california.js';
 import { dashboardTargets } from '../support/dashboards.js';
+import { segmentLabel } from '../../src/drift/index.js';
 import { expandMacros } from '../support/grafana-macros.js';
 import { waitFor } from '../support/harness.js';
 import { startTestService } from '../support/service.js';
+import { DAY, SHOP_T0 } from '../support/segments-data.js';
+import { SHOP, storeShopSegments } from '../support/shop-segments.js';
 
 /**
  * Every ClickHouse query of every dashboard (panels and annotations, read from the checked-in
  * dashboards/*.json) on the engine seeded with the California traffic, variables and macros
  * expanded as the Grafana ClickHouse plugin does: each returns rows with the columns its panel
- * needs. A new ClickHouse query fails here until its columns are listed below.
+ * needs. A new ClickHouse query fails here until its columns are listed below. The shop's stored
+ * segment windows (shop-segments.ts) feed the drift dashboard's segment panels.
  */
 const EXPECTED: Record<string, string[]> = {
   'modelwatch-models / Predictions per hour by version': ['time', 'model_version', 'predictions'],
   'modelwatch-models / Error rate per hour by version': ['time', 'model_version', 'error_rate'],
   'modelwatch-models / annotation: Retrain triggers': ['time', 'timeEnd', 'text', 'tags'],
   'modelwatch-drift / annotation: Retrain triggers': ['time', 'timeEnd', 'text', 'tags'],
+  'modelwatch-drift / Latest stored window by segment': [
+    'model',
+    'version',
+    'window_start',
+    'segment',
+    'predictions',
+    'drift_share',
+    'dataset_drift',
+    'drifted',
+    'quality_flagged',
+  ],
+  'modelwatch-drift / Drift share by segment over stored windows': ['time', 'series', 'drift_share'],
   'modelwatch-governance / Audit records per hour by principal and action': ['time', 'series', 'records'],
   'modelwatch-governance / Principals and actions': [
     'principal',
@@ -52,11 +68,17 @@ describe('dashboards’ ClickHouse SQL on the seeded engine', () => {
       );
       return row?.n === 6 ? true : undefined;
     });
+    const stored = await storeShopSegments(service);
     const ctx = {
       from: traffic.from,
       to: traffic.to + 3_600_000,
       variables: { model: [CALIFORNIA], version: ['1', '2'] },
     };
+    // The drift dashboard's model variable is multi-valued (All by default).
+    const ctxOf = (dashboard: string) =>
+      dashboard === 'modelwatch-drift'
+        ? { ...ctx, variables: { ...ctx.variables, model: [CALIFORNIA, SHOP] } }
+        : ctx;
     const queries = dashboardTargets().filter((t) => t.datasource === 'clickhouse');
     expect(queries.map((t) => `${t.dashboard} / ${t.panel}`).sort()).toEqual(Object.keys(EXPECTED).sort());
 
@@ -64,7 +86,7 @@ describe('dashboards’ ClickHouse SQL on the seeded engine', () => {
     for (const t of queries) {
       const name = `${t.dashboard} / ${t.panel}`;
       const result = await service.platform.db.client.query({
-        query: expandMacros(t.rawSql!, ctx),
+        query: expandMacros(t.rawSql!, ctxOf(t.dashboard)),
         format: 'JSONCompactEachRowWithNamesAndTypes',
       });
       const [names, types, ...rows] = await result.json<unknown[]>();
@@ -104,5 +126,61 @@ describe('dashboards’ ClickHouse SQL on the seeded engine', () => {
     expect(principals.map((r) => `${String(r[0])} ${String(r[1])}`)).toEqual(
       expect.arrayContaining(['analyst-0 read', 'analyst-0 export']),
     );
+
+    // The segment panels show what the segment loop stored: day 1 (the latest) of both shop
+    // segmentations; feature drift in north alone (x: one of its three features, under the 0.5
+    // dataset-drift share), missing y in west alone. The drifted columns include prediction and
+    // score: north's moved x moves them, and the app channel's predictions with it.
+    const day1 = new Date(SHOP_T0 + DAY).toISOString();
+    const storedDay1 = stored.filter((w) => w.start === day1);
+    const latest = results.get('modelwatch-drift / Latest stored window by segment')!;
+    const asRow = (w: (typeof stored)[number]) => [
+      SHOP,
+      '1',
+      day1.replace('T', ' ').replace('Z', ''),
+      segmentLabel(w.segmentation, w),
+      w.predictions,
+      w.drift.drift_share,
+      w.drift.dataset_drift,
+      w.drift.columns
+        .filter((c) => c.drifted)
+        .map((c) => c.column)
+        .join(', '),
+      w.quality.columns
+        .filter((c) => c.flagged)
+        .map((c) => c.column)
+        .join(', '),
+    ];
+    const numeric = (rows: unknown[][]) => rows.map((r) => r.map((v, i) => (i === 4 ? Number(v) : v)));
+    expect(numeric(latest)).toEqual(expect.arrayContaining(storedDay1.map(asRow)));
+    expect(latest).toHaveLength(storedDay1.length);
+    expect(latest.map((r) => r[3])).toEqual([
+      'feature:region=north',
+      'feature:region!none',
+      'feature:region!other',
+      'feature:region=east',
+      'feature:region=south',
+      'feature:region=west',
+      'tag:channel=app',
+      'tag:channel=web',
+    ]);
+    expect(latest.filter((r) => Number(r[5]) > 0).map((r) => [r[3], r[5], r[6]])).toEqual([
+      ['feature:region=north', 1 / 3, false],
+    ]);
+    expect(latest.filter((r) => r[7] !== '').map((r) => [r[3], r[7]])).toEqual([
+      ['feature:region=north', 'x, prediction, score'],
+      ['tag:channel=app', 'prediction'],
+    ]);
+    expect(latest.filter((r) => r[8] !== '').map((r) => [r[3], r[8]])).toEqual([
+      ['feature:region=west', 'y'],
+    ]);
+    const share = results.get('modelwatch-drift / Drift share by segment over stored windows')!;
+    const north = share
+      .filter((r) => r[1] === `${SHOP} feature:region=north version 1`)
+      .map((r) => Number(r[2]));
+    expect(north).toHaveLength(2);
+    expect(north[0]).toBe(0);
+    expect(north[1]).toBeGreaterThan(0);
+    expect(share).toHaveLength(stored.length);
   });
 });

@@ -25,12 +25,15 @@ import {
   type RunningPrometheus,
 } from '../support/prometheus.js';
 import { startTestService } from '../support/service.js';
+import { SHOP_SEGMENT_LABELS } from '../support/segments-data.js';
+import { SHOP, storeShopSegments } from '../support/shop-segments.js';
 
 /**
  * Every PromQL query of every dashboard panel (read from the checked-in dashboards/*.json) against
  * a real Prometheus scraping a real modelwatch fed with the California housing traffic: each
  * returns at least one series with a finite value. No list of metric names: what the dashboards
- * ask is what is checked.
+ * ask is what is checked. The shop's stored segment windows (shop-segments.ts) give the segment
+ * gauges their series.
  */
 const prometheusMissing = !hasBinary('prometheus');
 if (prometheusMissing)
@@ -50,7 +53,7 @@ async function resolveVariables(prometheus: RunningPrometheus): Promise<Map<stri
     const { match, label } = parseLabelValues(interpolatePromQL(variable.query, texts));
     const values = await prometheus.labelValues(label, match ?? `{${label}!=""}`);
     expect(values, `${variable.dashboard} $${variable.name}: ${variable.query}`).not.toEqual([]);
-    // A single-valued variable defaults to the first value; California is the only model here.
+    // A single-valued variable defaults to the first value: california (before shop).
     texts.set(variable.name, promVariableText(variable, values));
     byDashboard.set(variable.dashboard, texts);
   }
@@ -97,12 +100,14 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
     const start = Math.floor(Date.now() / 1000);
 
     // Each wave scraped before the next: the rate() panels need a counter seen to grow.
-    const scraped = (sent: number) =>
-      waitFor(`Prometheus to scrape ${sent} predictions`, async () => {
-        const [total] = await prometheus.query(`sum(modelwatch_predictions_total{model="${CALIFORNIA}"})`);
+    const scraped = (model: string) => (sent: number) =>
+      waitFor(`Prometheus to scrape ${sent} predictions of ${model}`, async () => {
+        const [total] = await prometheus.query(`sum(modelwatch_predictions_total{model="${model}"})`);
         return Number(total?.values[0]?.[1]) >= sent ? true : undefined;
       });
-    await playCaliforniaTraffic(service, { afterWave: scraped });
+    await playCaliforniaTraffic(service, { afterWave: scraped(CALIFORNIA) });
+    // The shop's counter too (else ModelwatchNoPredictions fires for it).
+    await storeShopSegments(service, { afterFirstDay: scraped(SHOP) });
     await service.use(metrics).quality.refresh();
     // The estimate gauges' loop runs each minute; version 2's range reference was just set.
     await service.use(performanceEstimation).gauges.runOnce();
@@ -135,6 +140,22 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
     // The model variable lists the model the traffic came from.
     const variables = await resolveVariables(prometheus);
     expect(variables.get('modelwatch-models')?.get('model')).toBe(CALIFORNIA);
+
+    // The segment panels on the shop's latest stored day: every segment of both segmentations, a
+    // drift share only in north (x, one of its three features), a flagged column only in west (y).
+    const shopSegments = async (panel: string) => {
+      const t = queries.find((q) => q.dashboard === 'modelwatch-drift' && q.panel === panel)!;
+      const series = await prometheus.query(interpolatePromQL(t.expr!, variables.get('modelwatch-drift')!));
+      return series
+        .filter((x) => x.metric['model'] === SHOP)
+        .map((x): [string, number] => [x.metric['segment'] ?? '', Number(x.values[0]?.[1])]);
+    };
+    const share = await shopSegments('Segment drift share');
+    expect(share.map(([segment]) => segment).sort()).toEqual(SHOP_SEGMENT_LABELS);
+    expect(share.filter(([, v]) => v !== 0)).toEqual([['feature:region=north', 1 / 3]]);
+    const flagged = await shopSegments('Flagged quality columns by segment');
+    expect(flagged).toHaveLength(SHOP_SEGMENT_LABELS.length);
+    expect(flagged.filter(([, v]) => v !== 0)).toEqual([['feature:region=west', 1]]);
 
     // The shipped alert rules evaluate without error on the real series. Active (pending or
     // firing) on this traffic: the malformed message, the drifted latest window, and the quality of

@@ -13,7 +13,15 @@ import type { QualityBucket } from '../../src/drift/quality/types.js';
 import { triggers } from '../../src/triggers/index.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
-import { DAY, SHOP_T0, shopEvents, type ShopEvent } from '../support/segments-data.js';
+import {
+  DAY,
+  laterEvents,
+  SHOP_POLICY,
+  SHOP_SEGMENT_LABELS,
+  SHOP_T0,
+  shopEvents,
+  type ShopEvent,
+} from '../support/segments-data.js';
 import { readTopic, storedTriggers } from '../support/triggers.js';
 
 /**
@@ -47,20 +55,6 @@ const drifted = (b: DriftBucket) =>
   b.columns.filter((c) => c.role === 'feature' && c.drifted).map((c) => c.column);
 const flagged = (b: QualityBucket) =>
   Object.fromEntries(b.columns.filter((c) => c.flagged).map((c) => [c.column, c.flags]));
-
-/** Two predictions a few hours into day 2, so the watermark passes day 1's end. */
-function laterEvents(model: string): ShopEvent[] {
-  return [0, 1].map((i) => ({
-    prediction_id: `${model}-late-${i}`,
-    model_id: model,
-    model_version: '1',
-    timestamp: SHOP_T0 + 2 * DAY + 6 * 3_600_000 + i,
-    features: { x: 0, y: 0, region: 'south' },
-    prediction: 0,
-    score: 0.5,
-    tags: { channel: 'web' },
-  }));
-}
 
 function cleanShop(day0: readonly ShopEvent[]): ShopEvent[] {
   return [0, 1].flatMap((day) =>
@@ -133,12 +127,7 @@ describe('stored segment windows and segment and loss-change retrain conditions'
     };
     for (const model of ['shop', 'shop-clean']) {
       const policy = await send(service, 'PUT', `/api/v1/models/${model}/policy`, {
-        drift: { thresholds: { ks: 0.001, chi2: 0.001 }, evaluation_window: '1d' },
-        segments: {
-          max_segments: 4,
-          evaluation_windows: { 'feature:region': '1d' },
-          evaluate: ['tag:channel'],
-        },
+        ...SHOP_POLICY,
         retrain: { segments: [segmentRule] },
       });
       expect(policy.status, JSON.stringify(policy.body)).toBe(200);
@@ -263,18 +252,7 @@ describe('stored segment windows and segment and loss-change retrain conditions'
     const series = [
       ...metrics.matchAll(/^modelwatch_segment_drift_share\{model="shop",segment="([^"]+)"\} (\S+)$/gm),
     ];
-    expect(series.map((m) => m[1]).sort()).toEqual(
-      [
-        'feature:region!none',
-        'feature:region!other',
-        'feature:region=east',
-        'feature:region=north',
-        'feature:region=south',
-        'feature:region=west',
-        'tag:channel=app',
-        'tag:channel=web',
-      ].sort(),
-    );
+    expect(series.map((m) => m[1]).sort()).toEqual(SHOP_SEGMENT_LABELS);
     expect(Number(series.find((m) => m[1] === 'feature:region=north')![2])).toBeCloseTo(
       at('north').drift.drift_share,
       12,

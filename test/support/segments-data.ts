@@ -76,3 +76,46 @@ export function shopEvents(): {
   }
   return { predictions, labels };
 }
+
+/** Two predictions a few hours into day 2, so the watermark passes day 1's end. */
+export function laterEvents(model: string): ShopEvent[] {
+  return [0, 1].map((i) => ({
+    prediction_id: `${model}-late-${i}`,
+    model_id: model,
+    model_version: '1',
+    timestamp: SHOP_T0 + 2 * DAY + 6 * 3_600_000 + i,
+    features: { x: 0, y: 0, region: 'south' },
+    prediction: 0,
+    score: 0.5,
+    tags: { channel: 'web' },
+  }));
+}
+
+/**
+ * Shop's drift and segments policy: daily windows, strict p-value thresholds (the population's
+ * small shifts are not drift), region (a feature) per day and channel (a tag) declared, so the
+ * segment loop stores both.
+ */
+export const SHOP_POLICY = {
+  drift: { thresholds: { ks: 0.001, chi2: 0.001 }, evaluation_window: '1d' },
+  segments: {
+    max_segments: 4,
+    evaluation_windows: { 'feature:region': '1d' },
+    evaluate: ['tag:channel'],
+  },
+};
+
+/**
+ * The segments of SHOP_POLICY's declared segmentations on day 1, labelled as the segment gauges
+ * label them, sorted: four regions (max_segments), other (the isles), none, and both channels.
+ */
+export const SHOP_SEGMENT_LABELS = [
+  'feature:region!none',
+  'feature:region!other',
+  'feature:region=east',
+  'feature:region=north',
+  'feature:region=south',
+  'feature:region=west',
+  'tag:channel=app',
+  'tag:channel=web',
+];

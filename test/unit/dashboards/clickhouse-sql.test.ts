@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOURLY_ERROR_RATE_SQL, HOURLY_PREDICTIONS_SQL } from '../../../src/dashboards/index.js';
+import {
+  HOURLY_ERROR_RATE_SQL,
+  HOURLY_PREDICTIONS_SQL,
+  SEGMENT_DRIFT_SHARE_SQL,
+  SEGMENTS_LATEST_SQL,
+} from '../../../src/dashboards/index.js';
+import { writeSegmentWindows, type StoredSegmentWindow } from '../../../src/drift/segments/store.js';
 import { expandMacros } from '../../support/grafana-macros.js';
 import { allMigrations } from '../../support/migrations.js';
 import { migrate, openDatabase, type Database } from '../../../src/platform/clickhouse/index.js';
@@ -30,6 +36,95 @@ function row(id: string, version: string, time: number, isError: boolean, model 
   });
 }
 
+interface SegmentRow {
+  model?: string;
+  version?: string;
+  segmentation?: string;
+  start: number;
+  value: string | null;
+  other?: boolean;
+  predictions: number;
+  drifted?: string[];
+  flagged?: string[];
+}
+
+/** A stored segment window over features x and y, as the segment loop writes it. */
+function segmentWindow(r: SegmentRow): StoredSegmentWindow {
+  const [start, end] = [new Date(r.start).toISOString(), new Date(r.start + HOUR).toISOString()];
+  const drifted = r.drifted ?? [];
+  const flagged = r.flagged ?? [];
+  const features = ['x', 'y'];
+  return {
+    model_id: r.model ?? MODEL,
+    version: r.version ?? 'v1',
+    segmentation: r.segmentation ?? 'feature:region',
+    start,
+    end,
+    value: r.value,
+    other: r.other ?? false,
+    predictions: r.predictions,
+    reference: 'segment',
+    reference_revision: 1,
+    drift: {
+      start,
+      end,
+      count: r.predictions,
+      drift_share: drifted.length / features.length,
+      dataset_drift: drifted.length / features.length >= 0.5,
+      columns: features.map((column) => ({
+        column,
+        role: 'feature',
+        kind: 'numerical',
+        method: 'ks',
+        statistic: drifted.includes(column) ? 0.4 : 0.02,
+        p_value: drifted.includes(column) ? 0.0001 : 0.7,
+        threshold: 0.05,
+        drifted: drifted.includes(column),
+        count: r.predictions,
+      })),
+    },
+    quality: {
+      start,
+      end,
+      count: r.predictions,
+      flagged_columns: flagged.length,
+      columns: features.map((column) => ({
+        column,
+        status: 'reference',
+        value_type: 'number',
+        kind: 'numerical',
+        values: r.predictions,
+        missing_rate: flagged.includes(column) ? 0.1 : 0,
+        wrong_type_share: 0,
+        unseen_share: null,
+        top_unseen: [],
+        out_of_range_share: 0,
+        flags: flagged.includes(column) ? ['missing'] : [],
+        flagged: flagged.includes(column),
+      })),
+    },
+  };
+}
+
+/**
+ * Hour 0 and hour 1 of the time range, and hour 5 after it. In hour 1 north drifts (x) and the
+ * predictions without a region miss y; east was a segment in hour 0 only; the channel
+ * segmentation's latest window is hour 0.
+ */
+const SEGMENTS: SegmentRow[] = [
+  { start: T0, value: 'east', predictions: 40 },
+  { start: T0, value: 'north', predictions: 30 },
+  { start: T0, value: 'south', predictions: 50 },
+  { start: T0, segmentation: 'tag:channel', value: 'app', predictions: 45 },
+  { start: T0, segmentation: 'tag:channel', value: 'web', predictions: 75, flagged: ['y'] },
+  { start: T0 + HOUR, value: 'north', predictions: 35, drifted: ['x'] },
+  { start: T0 + HOUR, value: 'south', predictions: 60 },
+  { start: T0 + HOUR, value: null, other: true, predictions: 12 },
+  { start: T0 + HOUR, value: null, predictions: 3, flagged: ['y'] },
+  { start: T0 + 5 * HOUR, value: 'south', predictions: 70, drifted: ['x', 'y'] },
+  { start: T0 + HOUR, model: 'other', value: 'south', predictions: 9, drifted: ['x', 'y'] },
+];
+
 describe('dashboard ClickHouse SQL (embedded engine)', () => {
   let db: Database;
   let dataDir: string;
@@ -49,6 +144,9 @@ describe('dashboard ClickHouse SQL (embedded engine)', () => {
     await db.insertJsonEachRow('predictions', Buffer.from(rows.join('\n')));
     // A redelivered batch: separate parts, merged away only eventually; FINAL must not count it.
     await db.insertJsonEachRow('predictions', Buffer.from(rows.slice(0, 2).join('\n')));
+    await writeSegmentWindows(db, SEGMENTS.map(segmentWindow));
+    // A replayed run writes the same keys again; FINAL keeps one.
+    await writeSegmentWindows(db, SEGMENTS.slice(5, 9).map(segmentWindow));
   });
 
   afterAll(async () => {
@@ -78,5 +176,44 @@ describe('dashboard ClickHouse SQL (embedded engine)', () => {
       { time: '2026-03-02 10:00:00', model_version: 'v2', error_rate: 0 },
       { time: '2026-03-02 11:00:00', model_version: 'v1', error_rate: 0 },
     ]);
+  });
+
+  it('lists every segment of each segmentation’s latest window in the range, most drifted first', async () => {
+    const hour1 = '2026-03-02 11:00:00.000';
+    const hour0 = '2026-03-02 10:00:00.000';
+    const segment = (window_start: string, seg: string, predictions: number, drift: string, flagged = '') => ({
+      model: MODEL,
+      version: 'v1',
+      window_start,
+      segment: seg,
+      predictions,
+      drift_share: drift.split(', ').filter(Boolean).length / 2,
+      dataset_drift: drift !== '',
+      drifted: drift,
+      quality_flagged: flagged,
+    });
+    expect(await query(SEGMENTS_LATEST_SQL)).toEqual([
+      segment(hour1, 'feature:region=north', 35, 'x'),
+      segment(hour1, 'feature:region!none', 3, '', 'y'),
+      segment(hour1, 'feature:region!other', 12, ''),
+      segment(hour1, 'feature:region=south', 60, ''),
+      segment(hour0, 'tag:channel=app', 45, ''),
+      segment(hour0, 'tag:channel=web', 75, '', 'y'),
+    ]);
+  });
+
+  it('gives each segment’s drift share per stored window, labelled as the segment gauges are', async () => {
+    const series = (r: SegmentRow) =>
+      `${MODEL} ${r.segmentation ?? 'feature:region'}${r.other ? '!other' : r.value === null ? '!none' : `=${r.value}`} version v1`;
+    const inRange = SEGMENTS.filter((r) => r.model === undefined && r.start < T0 + 2 * HOUR);
+    expect(await query(SEGMENT_DRIFT_SHARE_SQL)).toEqual(
+      inRange
+        .map((r) => ({
+          time: new Date(r.start).toISOString().replace('T', ' ').replace('Z', ''),
+          series: series(r),
+          drift_share: (r.drifted ?? []).length / 2,
+        }))
+        .sort((a, b) => (a.time + a.series < b.time + b.series ? -1 : 1)),
+    );
   });
 });

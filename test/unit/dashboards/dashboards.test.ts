@@ -79,6 +79,8 @@ const LABELS: Record<string, string[]> = {
   modelwatch_data_quality: ['model', 'column', 'check'],
   modelwatch_loss_changes: ['model', 'version'],
   modelwatch_loss_mean_since_change: ['model', 'version'],
+  modelwatch_segment_drift_share: ['model', 'segment'],
+  modelwatch_segment_quality_flagged_columns: ['model', 'segment'],
 };
 const baseName = (metric: string) => metric.replace(/_(bucket|sum|count)$/, '');
 const metricsIn = (expr: string) => [...expr.matchAll(/\bmodelwatch_[a-z0-9_]+/g)].map((m) => m[0]);
@@ -143,6 +145,11 @@ describe('modelwatch dashboards', () => {
       'timeseries: Retrain triggers',
       'timeseries: Flagged data quality by column',
       'table: Latest data quality by column',
+      'row: Segments (declared segmentations, stored windows)',
+      'timeseries: Segment drift share',
+      'timeseries: Flagged quality columns by segment',
+      'table: Latest stored window by segment',
+      'timeseries: Drift share by segment over stored windows',
     ]);
     expect(titles(GOVERNANCE_UID)).toEqual([
       'row: Verification',
