@@ -66,29 +66,25 @@ function writeFeatures(row: RowBinaryWriter, features: Features): void {
   row.endCount(kept, count);
 }
 
-function writeNumberMap(row: RowBinaryWriter, map: Record<string, number> | null | undefined): void {
+/** A map's entries, its size filled in after them; `value` writes one value (no closure per row). */
+function writeMap<V>(
+  row: RowBinaryWriter,
+  map: Record<string, V> | null | undefined,
+  value: (row: RowBinaryWriter, v: V) => void,
+): void {
   const kept = row.beginCount();
   let count = 0;
   if (map)
     for (const key in map) {
       row.string(key);
-      row.float64(map[key] as number);
+      value(row, map[key] as V);
       count += 1;
     }
   row.endCount(kept, count);
 }
 
-function writeTextMap(row: RowBinaryWriter, map: Record<string, string> | null | undefined): void {
-  const kept = row.beginCount();
-  let count = 0;
-  if (map)
-    for (const key in map) {
-      row.string(key);
-      row.string(map[key] as string);
-      count += 1;
-    }
-  row.endCount(kept, count);
-}
+const float64 = (row: RowBinaryWriter, v: number) => row.float64(v);
+const text = (row: RowBinaryWriter, v: string) => row.string(v);
 
 /**
  * A validated prediction as one RowBinary row of `predictions` (PREDICTION_ROW). The features'
@@ -108,12 +104,12 @@ function writePrediction(row: RowBinaryWriter, event: PredictionEvent): void {
   row.string(prediction.text);
   row.nullableFloat64(prediction.num);
   row.nullableFloat64(event.score);
-  writeNumberMap(row, event.probabilities);
+  writeMap(row, event.probabilities, float64);
   row.nullableFloat64(event.latency_ms);
   row.bool(event.status === 'error');
   row.string(event.entity_id ?? '');
   row.string(event.request_id ?? '');
-  writeTextMap(row, event.tags);
+  writeMap(row, event.tags, text);
 }
 
 export function labelRow(event: LabelEvent): string {
