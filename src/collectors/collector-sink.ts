@@ -1,12 +1,19 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { ModelRegistry, Task } from '../models/index.js';
-import { classifyWriteError, type Database } from '../platform/clickhouse/index.js';
+import { classifyWriteError, joinRows, type Database } from '../platform/clickhouse/index.js';
 import { errorMessage } from '../platform/errors.js';
 import { createPartitionedSender, type BatchSink } from '../platform/kafka/index.js';
-import { deadLetterMessage } from './dead-letter.js';
-import { createDecoder, deadLetter, type CollectorTopics, type Decoded, type Table } from './decode.js';
+import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
+import {
+  createDecoder,
+  deadLetter,
+  type CollectorTopics,
+  type Decoded,
+  type PredictionFacts,
+  type Table,
+} from './decode.js';
 import type { IngestMetrics } from './ingest-metrics.js';
-import { PREDICTION_INPUT_COLUMNS } from './schema.js';
+import { PREDICTION_ROW } from './rows.js';
 
 export type { CollectorTopics, Decoded } from './decode.js';
 
@@ -30,7 +37,7 @@ export interface CollectorSinkDeps {
   now?: () => number;
 }
 
-const TABLES: readonly Table[] = ['predictions_input', 'labels', 'access_log'];
+const TABLES: readonly Table[] = ['predictions', 'labels', 'access_log'];
 
 /**
  * Lettered source positions remembered per process. A batch is read again when its offset commit
@@ -68,10 +75,13 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
 
   async function store(table: Table, items: Decoded[]): Promise<void> {
     if (items.length === 0) return;
-    const body = joinLines(items);
-    const structure = table === 'predictions_input' ? PREDICTION_INPUT_COLUMNS : undefined;
     try {
-      await deps.db.insertJsonEachRow(table, body, { structure, settings: INSERT_SETTINGS });
+      if (table === 'predictions')
+        await deps.db.insertJsonEachRow(table, joinRows(rowsOf(items)), {
+          ...PREDICTION_INSERT,
+          settings: INSERT_SETTINGS,
+        });
+      else await deps.db.insertJsonEachRow(table, joinLines(items), { settings: INSERT_SETTINGS });
     } catch (err) {
       throw classifyWriteError(err, `insert into ${table}`);
     }
@@ -80,16 +90,15 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
 
   async function register(items: Decoded[]): Promise<void> {
     const seen = new Map<string, { modelId: string; version: string; task: Task; firstSeen: number }>();
+    let previous: PredictionFacts | undefined;
     for (const item of items) {
       const p = item.ok ? item.prediction : undefined;
-      if (p && !seen.has(`${p.model}\0${p.version}`)) {
-        seen.set(`${p.model}\0${p.version}`, {
-          modelId: p.model,
-          version: p.version,
-          task: p.task,
-          firstSeen: p.time,
-        });
-      }
+      // Runs of one model version are the rule: only a change of version needs a lookup.
+      if (!p || (previous && previous.model === p.model && previous.version === p.version)) continue;
+      previous = p;
+      const key = `${p.model}\0${p.version}`;
+      if (!seen.has(key))
+        seen.set(key, { modelId: p.model, version: p.version, task: p.task, firstSeen: p.time });
     }
     if (seen.size === 0) return;
     try {
@@ -149,57 +158,93 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
 
 const NEWLINE = Buffer.from('\n');
 
-/** The items' lines as one JSONEachRow body, copied once. */
+/**
+ * Predictions go straight into their table as RowBinary rows (rows.ts); the engine only copies
+ * the values in. The columns are named since `ingested_at` is left to its default.
+ */
+const PREDICTION_INSERT = { format: 'RowBinary', ...PREDICTION_ROW } as const;
+
+function* rowsOf(items: Decoded[]): Generator<Buffer> {
+  for (const item of items) if (item.ok) yield item.row;
+}
+
+/** JSONEachRow rows as one insert body, copied once. */
 function joinLines(items: Decoded[]): Buffer {
   const parts: Buffer[] = [];
-  for (const item of items) {
-    if (!item.ok) continue;
+  for (const row of rowsOf(items)) {
     if (parts.length > 0) parts.push(NEWLINE);
-    parts.push(item.line);
+    parts.push(row);
   }
   return Buffer.concat(parts);
 }
 
-/** What a buffered item holds: its line and the message it came from (kept for a dead letter). */
+/** What a buffered item holds: its row and the message it came from (kept for a dead letter). */
 function itemBytes(item: Decoded): number {
   const message = item.ok ? item.source.message : item.letter.source.message;
   const raw = (message.value?.length ?? 0) + (message.key?.length ?? 0);
-  return item.ok ? item.line.length + raw : raw;
+  return item.ok ? item.row.length + raw : raw;
+}
+
+interface VersionCounts {
+  model: string;
+  version: string;
+  stored: number;
+  errors: number;
+  latencySeconds: number[];
 }
 
 /** Marks items done and counts them: only after their write succeeded, so a retry counts nothing twice. */
 function finish(items: Decoded[], metrics: IngestMetrics): void {
   // Counted per batch, not per message: prom-client hashes the labels on every call.
-  const counts = new Map<string, { inc: (n: number) => void; n: number }>();
-  const add = (key: string, inc: (n: number) => void) => {
-    const entry = counts.get(key) ?? { inc, n: 0 };
-    entry.n += 1;
-    counts.set(key, entry);
-  };
-  const latency = new Map<string, ReturnType<IngestMetrics['predictionLatency']['labels']>>();
+  const stored = new Map<string, number>();
+  const lettered = new Map<string, { topic: string; reason: DeadLetter['reason']; n: number }>();
+  const versions = new Map<string, VersionCounts>();
+  let current: VersionCounts | undefined;
   for (const item of items) {
     item.done = true;
     if (!item.ok) {
       const { topic } = item;
       const { reason } = item.letter;
-      add(`d\0${topic}`, (n) => metrics.messages.inc({ topic, outcome: 'dead_letter' }, n));
-      add(`r\0${topic}\0${reason}`, (n) => metrics.deadLetters.inc({ topic, reason }, n));
+      const key = `${topic}\0${reason}`;
+      const entry = lettered.get(key) ?? { topic, reason, n: 0 };
+      entry.n += 1;
+      lettered.set(key, entry);
       continue;
     }
-    const { topic } = item;
-    add(`s\0${topic}`, (n) => metrics.messages.inc({ topic, outcome: 'stored' }, n));
+    stored.set(item.topic, (stored.get(item.topic) ?? 0) + 1);
     const p = item.prediction;
     if (!p) continue;
-    const labels = { model: p.model, version: p.version };
-    const key = `${p.model}\0${p.version}`;
-    add(`p\0${key}`, (n) => metrics.predictions.inc(labels, n));
-    if (p.isError) add(`e\0${key}`, (n) => metrics.predictionErrors.inc(labels, n));
-    if (p.latencyMs === null || !Number.isFinite(p.latencyMs)) continue;
-    let child = latency.get(key);
-    if (!child) latency.set(key, (child = metrics.predictionLatency.labels(labels)));
-    observe(() => child.observe(p.latencyMs! / 1000));
+    // Runs of one model version are the rule: only a change of version needs a lookup.
+    if (current?.model !== p.model || current.version !== p.version) current = countsOf(versions, p);
+    current.stored += 1;
+    if (p.isError) current.errors += 1;
+    if (p.latencyMs !== null && Number.isFinite(p.latencyMs)) current.latencySeconds.push(p.latencyMs / 1000);
   }
-  for (const { inc, n } of counts.values()) observe(() => inc(n));
+  for (const [topic, n] of stored) observe(() => metrics.messages.inc({ topic, outcome: 'stored' }, n));
+  const letters = new Map<string, number>();
+  for (const { topic, reason, n } of lettered.values()) {
+    letters.set(topic, (letters.get(topic) ?? 0) + n);
+    observe(() => metrics.deadLetters.inc({ topic, reason }, n));
+  }
+  for (const [topic, n] of letters) observe(() => metrics.messages.inc({ topic, outcome: 'dead_letter' }, n));
+  for (const v of versions.values()) {
+    const labels = { model: v.model, version: v.version };
+    observe(() => metrics.predictions.inc(labels, v.stored));
+    if (v.errors > 0) observe(() => metrics.predictionErrors.inc(labels, v.errors));
+    if (v.latencySeconds.length === 0) continue;
+    const histogram = metrics.predictionLatency.labels(labels);
+    for (const seconds of v.latencySeconds) observe(() => histogram.observe(seconds));
+  }
+}
+
+function countsOf(versions: Map<string, VersionCounts>, p: PredictionFacts): VersionCounts {
+  const key = `${p.model}\0${p.version}`;
+  let counts = versions.get(key);
+  if (!counts) {
+    counts = { model: p.model, version: p.version, stored: 0, errors: 0, latencySeconds: [] };
+    versions.set(key, counts);
+  }
+  return counts;
 }
 
 /** A metric update never fails a batch (prom-client throws on a non-finite value): the row is stored, only its count is missing. */

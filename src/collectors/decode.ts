@@ -2,12 +2,14 @@ import type { Task } from '../models/index.js';
 import { inferTask } from '../models/index.js';
 import type { SourceMessage } from '../platform/kafka/index.js';
 import type { DeadLetter } from './dead-letter.js';
-import { accessLogRow, labelRow, predictionInputBytes } from './rows.js';
+import { RowBinaryWriter } from '../platform/clickhouse/index.js';
+import { accessLogRow, labelRow, predictionRow } from './rows.js';
 import {
   checkAccessEvent,
   checkLabel,
   checkPrediction,
   limitViolation,
+  loneSurrogate,
   type EventLimits,
 } from './validation.js';
 
@@ -18,7 +20,7 @@ export interface CollectorTopics {
   deadLetter: string;
 }
 
-export type Table = 'predictions_input' | 'labels' | 'access_log';
+export type Table = 'predictions' | 'labels' | 'access_log';
 
 export interface PredictionFacts {
   model: string;
@@ -38,8 +40,8 @@ export type Decoded =
       ok: true;
       topic: string;
       table: Table;
-      /** The row as one JSONEachRow line (UTF-8, no line break). */
-      line: Buffer;
+      /** The row in its table's insert format: RowBinary for predictions, else one JSONEachRow line. */
+      row: Buffer;
       source: SourceMessage;
       prediction?: PredictionFacts;
       done?: boolean;
@@ -68,6 +70,7 @@ function iso(ms: number): string {
 export function createDecoder(options: DecodeOptions): (source: SourceMessage) => Decoded {
   const { topics } = options;
   const now = options.now ?? Date.now;
+  const rowWriter = new RowBinaryWriter();
 
   /** A dead letter when the event time is too far past the ingest time: it must not move a watermark. */
   function fromTheFuture(source: SourceMessage, timestamp: number): Decoded | undefined {
@@ -77,13 +80,13 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
     return deadLetter(source, 'future_timestamp', detail);
   }
 
-  function route(source: SourceMessage, json: unknown, text: string, bytes: Buffer): Decoded {
+  function route(source: SourceMessage, json: unknown): Decoded {
     switch (source.topic) {
       case topics.predictions: {
         const checked = checkPrediction(json);
         if (!checked.ok) return deadLetter(source, 'schema', checked.detail);
         const e = checked.event;
-        const over = limitViolation(e, options);
+        const over = limitViolation(e, options) ?? loneSurrogate(e);
         if (over !== undefined) return deadLetter(source, 'schema', over);
         const late = fromTheFuture(source, e.timestamp);
         if (late) return late;
@@ -98,8 +101,8 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
         return {
           ok: true,
           topic: source.topic,
-          table: 'predictions_input',
-          line: predictionInputBytes(e, text, bytes),
+          table: 'predictions',
+          row: predictionRow(rowWriter, e),
           source,
           prediction,
         };
@@ -113,7 +116,7 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
           ok: true,
           topic: source.topic,
           table: 'labels',
-          line: Buffer.from(labelRow(checked.event)),
+          row: Buffer.from(labelRow(checked.event)),
           source,
         };
       }
@@ -126,7 +129,7 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
           ok: true,
           topic: source.topic,
           table: 'access_log',
-          line: Buffer.from(accessLogRow(checked.event)),
+          row: Buffer.from(accessLogRow(checked.event)),
           source,
         };
       }
@@ -153,7 +156,7 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
       return deadLetter(source, 'invalid_json', err instanceof Error ? err.message : 'not JSON');
     }
     try {
-      return route(source, json, text, bytes);
+      return route(source, json);
     } catch (err) {
       // Nothing a producer sends may stop its partition: an unforeseen failure is this message's alone.
       return deadLetter(

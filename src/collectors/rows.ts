@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import type { RowBinaryWriter } from '../platform/clickhouse/index.js';
 import type { AccessLogEvent, LabelEvent, PredictionEvent } from './events.js';
 
 /** How a prediction or label value is stored: its text for classes, its number for regression. */
@@ -9,44 +9,107 @@ export function valueColumns(value: number | string | boolean): { text: string; 
   return { text: value, num: Number.isFinite(parsed) ? parsed : null };
 }
 
-/** A `predictions_input` line up to the event's own JSON (`"e":`), which follows it. */
-function predictionInputPrefix(event: PredictionEvent): string {
+/**
+ * The `predictions` columns a collector writes, in RowBinary order; `ingested_at` is the table's
+ * default. Text in LowCardinality columns has String's binary layout.
+ */
+const PREDICTION_COLUMNS = [
+  ['model_id', 'String'],
+  ['model_version', 'String'],
+  ['prediction_id', 'String'],
+  ['timestamp', "DateTime64(3, 'UTC')"],
+  ['features_num', 'Map(String, Float64)'],
+  ['features_str', 'Map(String, String)'],
+  ['prediction', 'String'],
+  ['prediction_num', 'Nullable(Float64)'],
+  ['score', 'Nullable(Float64)'],
+  ['probabilities', 'Map(String, Float64)'],
+  ['latency_ms', 'Nullable(Float64)'],
+  ['is_error', 'Bool'],
+  ['entity_id', 'String'],
+  ['request_id', 'String'],
+  ['tags', 'Map(String, String)'],
+] as const;
+
+export const PREDICTION_ROW = {
+  columns: PREDICTION_COLUMNS.map(([name]) => name),
+  structure: PREDICTION_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', '),
+};
+
+type Features = PredictionEvent['features'];
+
+/**
+ * The features split by type: numbers into `features_num`; texts, and booleans as
+ * `'true'`/`'false'`, into `features_str`; nulls left out (README, "How predictions are stored").
+ * Each map's size is filled in after its entries (one pass per map).
+ */
+function writeFeatures(row: RowBinaryWriter, features: Features): void {
+  let kept = row.beginCount();
+  let count = 0;
+  for (const name in features) {
+    const value = features[name];
+    if (typeof value !== 'number') continue;
+    row.string(name);
+    row.float64(value);
+    count += 1;
+  }
+  row.endCount(kept, count);
+  kept = row.beginCount();
+  count = 0;
+  for (const name in features) {
+    const value = features[name];
+    if (typeof value === 'number' || value === null || value === undefined) continue;
+    row.string(name);
+    row.string(typeof value === 'string' ? value : String(value));
+    count += 1;
+  }
+  row.endCount(kept, count);
+}
+
+/** A map's entries, its size filled in after them; `value` writes one value (no closure per row). */
+function writeMap<V>(
+  row: RowBinaryWriter,
+  map: Record<string, V> | null | undefined,
+  value: (row: RowBinaryWriter, v: V) => void,
+): void {
+  const kept = row.beginCount();
+  let count = 0;
+  if (map)
+    for (const key in map) {
+      row.string(key);
+      value(row, map[key] as V);
+      count += 1;
+    }
+  row.endCount(kept, count);
+}
+
+const float64 = (row: RowBinaryWriter, v: number) => row.float64(v);
+const text = (row: RowBinaryWriter, v: string) => row.string(v);
+
+/**
+ * A validated prediction as one RowBinary row of `predictions` (PREDICTION_ROW). The features'
+ * numbers are written as their 8 bytes: neither formatted as text here nor parsed in the engine.
+ */
+export function predictionRow(writer: RowBinaryWriter, event: PredictionEvent): Buffer {
+  return writer.row((row) => writePrediction(row, event));
+}
+
+function writePrediction(row: RowBinaryWriter, event: PredictionEvent): void {
   const prediction = valueColumns(event.prediction);
-  const text = JSON.stringify;
-  return (
-    `{"ts":${event.timestamp},"id":${text(event.prediction_id)},"m":${text(event.model_id)},"mv":${text(event.model_version)},` +
-    `"p":${text(prediction.text)},"pn":${prediction.num ?? 'null'},"s":${event.score ?? 'null'},"l":${event.latency_ms ?? 'null'},` +
-    `"err":${event.status === 'error'},"ent":${text(event.entity_id ?? '')},"req":${text(event.request_id ?? '')},` +
-    `"hp":${event.probabilities != null},"e":`
-  );
-}
-
-/** JSONEachRow is one row per line; JSON may carry line breaks only as whitespace between tokens. */
-const hasBreaks = (raw: string) => raw.includes('\n') || raw.includes('\r');
-
-/**
- * A `predictions_input` line: the normalized time, version and prediction, and the event's own
- * JSON (`raw`, passed through) for ClickHouse to take apart (see the migration).
- */
-export function predictionInputLine(event: PredictionEvent, raw: string): string {
-  return `${predictionInputPrefix(event)}${hasBreaks(raw) ? JSON.stringify(event) : raw}}`;
-}
-
-/**
- * The same line as UTF-8 bytes. When the message (`value`, whose text is `raw`) is valid UTF-8
- * without line breaks, its bytes are copied as they are: the kilobyte of features is neither
- * encoded again nor kept as a string while the batch fills. Invalid UTF-8 is stored as the text
- * decoding made of it (U+FFFD), as the string line does.
- */
-export function predictionInputBytes(event: PredictionEvent, raw: string, value: Buffer): Buffer {
-  if (hasBreaks(raw) || !isUtf8(value)) return Buffer.from(predictionInputLine(event, raw), 'utf8');
-  const prefix = predictionInputPrefix(event);
-  const head = Buffer.byteLength(prefix);
-  const line = Buffer.allocUnsafe(head + value.length + 1);
-  line.write(prefix, 0, 'utf8');
-  value.copy(line, head);
-  line[line.length - 1] = 0x7d; // the closing brace
-  return line;
+  row.string(event.model_id);
+  row.string(event.model_version);
+  row.string(event.prediction_id);
+  row.int64(event.timestamp);
+  writeFeatures(row, event.features);
+  row.string(prediction.text);
+  row.nullableFloat64(prediction.num);
+  row.nullableFloat64(event.score);
+  writeMap(row, event.probabilities, float64);
+  row.nullableFloat64(event.latency_ms);
+  row.bool(event.status === 'error');
+  row.string(event.entity_id ?? '');
+  row.string(event.request_id ?? '');
+  writeMap(row, event.tags, text);
 }
 
 export function labelRow(event: LabelEvent): string {

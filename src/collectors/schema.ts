@@ -62,9 +62,12 @@ export const collectorMigrations: Migration[] = [
   {
     version: 3,
     name: 'predictions_input: raw events reshaped into predictions by ClickHouse',
-    // Collectors pass each validated event's original JSON (`e`) through untouched, beside the
+    // Collectors passed each validated event's original JSON (`e`) through untouched, beside the
     // scalar fields JavaScript already read; ClickHouse's JSON functions split the features by
-    // type. Re-serializing 40+ float features was the collector's costliest step in JavaScript.
+    // type. Since issue 17 they write `predictions` directly as RowBinary (rows.ts), which costs
+    // less on both sides (README, "Throughput"). Nothing writes here any more; the table and view
+    // stay so that an instance of an earlier release still stores its rows during a rolling
+    // upgrade (without them such an instance stalls, retrying); a later release can drop them.
     statements: ({ onCluster }) => [
       `CREATE TABLE IF NOT EXISTS predictions_input${onCluster} (
         ${PREDICTION_INPUT_COLUMNS}
@@ -138,6 +141,6 @@ export const collectorMigrations: Migration[] = [
   },
 ];
 
-/** Columns of `predictions_input`, in the order `predictionInputLine` writes them. */
-export const PREDICTION_INPUT_COLUMNS = `ts Int64, id String, m String, mv String, p String, pn Nullable(Float64), s Nullable(Float64),
+/** Columns of `predictions_input`, in the order earlier releases wrote them. */
+const PREDICTION_INPUT_COLUMNS = `ts Int64, id String, m String, mv String, p String, pn Nullable(Float64), s Nullable(Float64),
         l Nullable(Float64), err Bool, ent String, req String, hp Bool, e String`;

@@ -93,3 +93,27 @@ export function limitViolation(event: PredictionEvent, limits: EventLimits): str
   }
   return undefined;
 }
+
+/** A lone surrogate: with the `u` flag a pair is one code point, so only an unpaired half matches. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** The texts that identify a prediction or its version (and its class label). */
+const IDENTIFYING = ['prediction_id', 'model_id', 'model_version', 'entity_id', 'request_id'] as const;
+
+/**
+ * The first identifying text holding a lone surrogate (`"\ud800"` in the JSON), which has no
+ * UTF-8 form: stored as U+FFFD, two different ids would become one. Before issue 17 ClickHouse
+ * refused these rows (`rejected`, code 25); the collectors now write RowBinary, so they are
+ * refused here. Feature names and values, tags and probabilities keep U+FFFD, as texts decoded
+ * from invalid UTF-8 do.
+ */
+export function loneSurrogate(event: PredictionEvent): string | undefined {
+  for (const field of IDENTIFYING) {
+    const value = event[field];
+    if (typeof value === 'string' && LONE_SURROGATE.test(value))
+      return `${field}: holds a lone UTF-16 surrogate, which has no UTF-8 form`;
+  }
+  if (typeof event.prediction === 'string' && LONE_SURROGATE.test(event.prediction))
+    return 'prediction: holds a lone UTF-16 surrogate, which has no UTF-8 form';
+  return undefined;
+}

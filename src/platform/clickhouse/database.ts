@@ -63,6 +63,17 @@ export interface InsertOptions {
    * @default 'JSONEachRow'
    */
   format?: 'JSONEachRow' | 'TabSeparated' | 'RowBinary';
+  /**
+   * The table's columns the rows hold, in their order (the others take their defaults). Needed
+   * for a RowBinary or TabSeparated body that leaves a column out.
+   * @default every column of the table, in its order
+   */
+  columns?: readonly string[];
+}
+
+/** ` (a, b, c)` after the table's name, or nothing for every column. */
+function columnList(columns: readonly string[] | undefined): string {
+  return columns ? ` (${columns.map(assertIdentifier).join(', ')})` : '';
 }
 
 /** `embedded` applies to the embedded engine only (a server schedules its own queries). */
@@ -163,8 +174,11 @@ async function openEmbedded(dataDir: string, name: string, options: EmbeddedOpti
       if (body.length === 0) return;
       const target = `${name}.${assertIdentifier(table)}`;
       if (!options.structure) {
-        if (options.format === 'RowBinary')
-          throw new ModelwatchError('BAD_REQUEST', 'a RowBinary insert needs its structure');
+        if (options.format === 'RowBinary' || options.columns)
+          throw new ModelwatchError(
+            'BAD_REQUEST',
+            'a RowBinary insert, or one naming columns, needs its structure',
+          );
         await connection.rawInsert({
           table: target,
           format: options.format ?? 'JSONEachRow',
@@ -177,7 +191,7 @@ async function openEmbedded(dataDir: string, name: string, options: EmbeddedOpti
       await writeFile(file, body);
       try {
         await client.command({
-          query: `INSERT INTO ${target} SELECT * FROM file({file:String}, {format:String}, {structure:String})`,
+          query: `INSERT INTO ${target}${columnList(options.columns)} SELECT * FROM file({file:String}, {format:String}, {structure:String})`,
           query_params: { file, format: options.format ?? 'JSONEachRow', structure: options.structure },
           clickhouse_settings: options.settings,
         });
@@ -232,7 +246,7 @@ function openServer(url: string, name: string, cluster: string | undefined): Dat
       if (options.format === 'RowBinary') {
         // The client's insert takes text formats only; exec streams the bytes as they are.
         const result = await client.exec({
-          query: `INSERT INTO ${assertIdentifier(table)} FORMAT RowBinary`,
+          query: `INSERT INTO ${assertIdentifier(table)}${columnList(options.columns)} FORMAT RowBinary`,
           values: Readable.from([body]),
           clickhouse_settings: options.settings,
         });
@@ -241,6 +255,7 @@ function openServer(url: string, name: string, cluster: string | undefined): Dat
       }
       await client.insert({
         table: assertIdentifier(table),
+        columns: options.columns as [string, ...string[]] | undefined,
         values: Readable.from([body]),
         format: options.format ?? 'JSONEachRow',
         clickhouse_settings: options.settings,

@@ -17,4 +17,5 @@ export {
   type MigrationReport,
   type DdlContext,
 } from './migrations.js';
+export { RowBinaryWriter, joinRows } from './row-binary.js';
 export { classifyWriteError, clickhouseCode, isDataError } from './errors.js';

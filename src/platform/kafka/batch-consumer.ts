@@ -252,8 +252,8 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   function append(payload: EachBatchPayload): void {
     const { batch } = payload;
     const key = `${batch.topic}\0${batch.partition}`;
+    if (buffer.highest.size === 0) buffer.since = Date.now();
     for (const message of batch.messages) {
-      if (buffer.highest.size === 0) buffer.since = Date.now();
       const item = sink.decode({
         topic: batch.topic,
         partition: batch.partition,
@@ -262,8 +262,10 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       });
       buffer.items.push(item);
       if (sink.size) buffer.bytes += sink.size(item);
-      buffer.highest.set(key, BigInt(message.offset));
     }
+    // In offset order, and all of it buffered (`decode` does not throw): the last is the highest.
+    const last = batch.messages[batch.messages.length - 1];
+    if (last) buffer.highest.set(key, BigInt(last.offset));
     safely('onLag', () => options.onLag?.(batch.topic, batch.partition, Number(batch.offsetLag())));
   }
 

@@ -9,6 +9,7 @@ import {
   MIN_EVENT_TIME,
   predictionEvent,
 } from '../../../src/collectors/events.js';
+import { predictionRowOf } from '../../support/prediction-row.js';
 
 const topics = { predictions: 'p', labels: 'l', accessLog: 'a', deadLetter: 'dlq' };
 const NOW = Date.UTC(2026, 10, 25, 12);
@@ -119,6 +120,26 @@ describe('decode: limits and future event times', () => {
     expect(letter(decode('p', `${base},"score":-1e999}`)).detail).toMatch(/^score: /);
     expect(letter(decode('p', base.replace('"a":1', '"a":1e999') + '}')).detail).toMatch(/^features\.a: /);
   });
+
+  it('dead-letters a lone surrogate in an identifying text, which has no UTF-8 form; keeps a pair', () => {
+    for (const field of [
+      'prediction_id',
+      'model_id',
+      'model_version',
+      'entity_id',
+      'request_id',
+      'prediction',
+    ]) {
+      for (const lone of ['\ud800', 'a\udfff']) {
+        const dead = letter(decode('p', JSON.stringify(prediction({ [field]: lone }))));
+        expect(dead).toMatchObject({
+          reason: 'schema',
+          detail: `${field}: holds a lone UTF-16 surrogate, which has no UTF-8 form`,
+        });
+      }
+      expect(decode('p', JSON.stringify(prediction({ [field]: 'ok 🏔' }))).ok, field).toBe(true);
+    }
+  });
 });
 
 /** Random JSON events: shaped like predictions, labels and access events, but with hostile values. */
@@ -190,6 +211,21 @@ const texts = fc.oneof(
 );
 
 const schemas = { p: predictionEvent, l: labelEvent, a: accessLogEvent } as const;
+
+/** Every number a stored row holds, read back from its insert format. */
+function numbersOf(topic: string, row: Buffer): number[] {
+  if (topic === 'p') {
+    const r = predictionRowOf(row);
+    return [
+      ...r.features_num.map(([, v]) => v),
+      ...r.probabilities.map(([, v]) => v),
+      ...[r.prediction_num, r.score, r.latency_ms].filter((v) => v !== null),
+    ];
+  }
+  const line = row.toString('utf8');
+  expect(line).not.toMatch(/[\n\r]/);
+  return Object.values(JSON.parse(line) as Record<string, unknown>).filter((v) => typeof v === 'number');
+}
 const REASONS = ['invalid_json', 'schema', 'oversize', 'future_timestamp', 'unknown_topic'];
 
 describe('decode: random hostile events', () => {
@@ -206,17 +242,14 @@ describe('decode: random hostile events', () => {
           expect(decoded.letter.source.message.value?.toString()).toBe(text);
           return;
         }
-        // A stored row: the event satisfies the zod schema, its time is in range, its line is one JSON row.
+        // A stored row: the event satisfies the zod schema, its time is in range, its row reads
+        // back whole (RowBinary for predictions, one JSON line otherwise) with finite numbers only.
         seen.stored += 1;
         const schema = schemas[topic as keyof typeof schemas];
         const parsed = schema.safeParse(JSON.parse(text));
         expect(parsed.success).toBe(true);
         if (parsed.success) expect(parsed.data.timestamp).toBeLessThanOrEqual(NOW + DAY);
-        const line = decoded.line.toString('utf8');
-        expect(line).not.toMatch(/[\n\r]/);
-        const row = JSON.parse(line) as Record<string, unknown>;
-        for (const value of Object.values(row))
-          if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true);
+        for (const value of numbersOf(topic, decoded.row)) expect(Number.isFinite(value)).toBe(true);
       }),
       { numRuns: 2_000 },
     );

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  labelRow,
-  predictionInputBytes,
-  predictionInputLine,
-  valueColumns,
-} from '../../../src/collectors/rows.js';
+import { labelRow, predictionRow, valueColumns } from '../../../src/collectors/rows.js';
 import {
   checkAccessEvent,
   checkLabel,
@@ -12,6 +7,8 @@ import {
   type Checked,
 } from '../../../src/collectors/validation.js';
 import { inferTask } from '../../../src/models/index.js';
+import { RowBinaryWriter } from '../../../src/platform/clickhouse/index.js';
+import { predictionRowOf } from '../../support/prediction-row.js';
 
 const spec = {
   prediction_id: 'p-000123',
@@ -73,31 +70,6 @@ describe('prediction events', () => {
     const { model_id: _dropped, ...rest } = spec;
     expect(detail(checkPrediction(rest))).toBe('model_id: is required');
   });
-
-  it('wraps the original JSON for ClickHouse, and re-serializes only when it has line breaks', () => {
-    const raw = JSON.stringify(spec);
-    const line = predictionInputLine(ok(checkPrediction(JSON.parse(raw))), raw);
-    expect(line.endsWith(`,"e":${raw}}`)).toBe(true);
-    expect(JSON.parse(line)).toEqual({
-      ts: Date.UTC(2026, 10, 25, 10, 0, 0, 123),
-      id: 'p-000123',
-      m: 'credit-risk',
-      mv: '3',
-      p: '1',
-      pn: 1,
-      s: 0.83,
-      l: 12.5,
-      err: false,
-      ent: 'customer-123',
-      req: 'r-9',
-      hp: true,
-      e: spec,
-    });
-    const pretty = JSON.stringify(spec, null, 2);
-    const wrapped = predictionInputLine(ok(checkPrediction(JSON.parse(pretty))), pretty);
-    expect(wrapped).not.toContain('\n');
-    expect((JSON.parse(wrapped) as { e: { features: unknown } }).e.features).toEqual(spec.features);
-  });
 });
 
 describe('labels and access events', () => {
@@ -134,35 +106,106 @@ describe('task inference (SPEC 4)', () => {
   });
 });
 
-describe('prediction lines as bytes', () => {
-  const line = (raw: string, value = Buffer.from(raw, 'utf8')) => {
-    const event = ok(checkPrediction(JSON.parse(value.toString('utf8'))));
-    return { bytes: predictionInputBytes(event, raw, value), text: predictionInputLine(event, raw) };
-  };
+describe('prediction rows (RowBinary into predictions)', () => {
+  const writer = new RowBinaryWriter(16);
+  const rowOf = (raw: string | Buffer) =>
+    predictionRowOf(predictionRow(writer, ok(checkPrediction(JSON.parse(raw.toString())))));
 
-  it('are the string line encoded, copied from the message when it is clean UTF-8', () => {
-    const raw = JSON.stringify({ ...spec, features: { ...spec.features, city: 'Zürich 🏔' } });
-    const { bytes, text } = line(raw);
-    expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
-    expect(bytes.toString('utf8').endsWith(`,"e":${raw}}`)).toBe(true);
+  it('hold every column, the features split by type and nulls left out', () => {
+    expect(rowOf(JSON.stringify({ ...spec, tags: { channel: 'web' } }))).toEqual({
+      model_id: 'credit-risk',
+      model_version: '3',
+      prediction_id: 'p-000123',
+      timestamp: BigInt(Date.UTC(2026, 10, 25, 10, 0, 0, 123)),
+      features_num: [
+        ['age', 42],
+        ['income', 52000.5],
+      ],
+      features_str: [
+        ['region', 'north'],
+        ['has_card', 'true'],
+      ],
+      prediction: '1',
+      prediction_num: 1,
+      score: 0.83,
+      probabilities: [
+        ['approve', 0.83],
+        ['reject', 0.17],
+      ],
+      latency_ms: 12.5,
+      is_error: 0,
+      entity_id: 'customer-123',
+      request_id: 'r-9',
+      tags: [['channel', 'web']],
+    });
   });
 
-  it('re-serialize an event with line breaks, as the string line does', () => {
-    const pretty = JSON.stringify(spec, null, 2);
-    const { bytes, text } = line(pretty);
-    expect(bytes.includes('\n')).toBe(false);
-    expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+  it('write absent optional fields as nulls and empty maps', () => {
+    const minimal = {
+      prediction_id: 'p',
+      model_id: 'm',
+      model_version: 7,
+      timestamp: '1900-01-01T00:00:00.001Z',
+      features: {},
+      prediction: 'approve',
+      status: 'error',
+    };
+    expect(rowOf(JSON.stringify(minimal))).toMatchObject({
+      model_version: '7',
+      timestamp: BigInt(Date.UTC(1900, 0, 1) + 1),
+      features_num: [],
+      features_str: [],
+      prediction: 'approve',
+      prediction_num: null,
+      score: null,
+      probabilities: [],
+      latency_ms: null,
+      is_error: 1,
+      entity_id: '',
+      request_id: '',
+      tags: [],
+    });
   });
 
-  it('store invalid UTF-8 as its decoded text (U+FFFD), not as raw bytes', () => {
-    const raw = JSON.stringify({ ...spec, features: { ...spec.features, city: 'XX' } });
-    const value = Buffer.from(raw, 'utf8');
-    const at = value.indexOf('XX');
-    value[at] = 0xff; // not UTF-8
-    const decoded = value.toString('utf8');
-    const { bytes, text } = line(decoded, value);
-    expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
-    expect(bytes.includes(Buffer.from([0xff]))).toBe(false);
-    expect(bytes.toString('utf8')).toContain('\uFFFDX');
+  it('keep texts of any length and script, and numbers to the last bit', () => {
+    const long = 'é'.repeat(70) + 'x'.repeat(100); // 240 bytes: a two-byte length
+    const features = {
+      'Zürich 🏔': 'naïve',
+      [long]: long,
+      tiny: 5e-324,
+      big: 1.7976931348623157e308,
+      neg: -0.1,
+    };
+    const row = rowOf(JSON.stringify({ ...spec, features, entity_id: long }));
+    expect(row.features_num).toEqual([
+      ['tiny', 5e-324],
+      ['big', 1.7976931348623157e308],
+      ['neg', -0.1],
+    ]);
+    expect(row.features_str).toEqual([
+      ['Zürich 🏔', 'naïve'],
+      [long, long],
+    ]);
+    expect(row.entity_id).toBe(long);
+  });
+
+  it('store invalid UTF-8 and lone surrogates as U+FFFD, as decoding the message makes them', () => {
+    const value = Buffer.from(JSON.stringify({ ...spec, features: { city: 'XX', odd: '\ud800' } }), 'utf8');
+    value[value.indexOf('XX')] = 0xff; // not UTF-8
+    expect(rowOf(value).features_str).toEqual([
+      ['city', '\uFFFDX'],
+      ['odd', '\uFFFD'],
+    ]);
+  });
+
+  it('start afresh after a row that failed half-way', () => {
+    const bad = ok(checkPrediction(JSON.parse(JSON.stringify(spec))));
+    Object.defineProperty(bad, 'request_id', {
+      get() {
+        throw new Error('boom');
+      },
+    });
+    expect(() => predictionRow(writer, bad)).toThrow('boom');
+    expect(rowOf(JSON.stringify(spec)).prediction_id).toBe('p-000123');
   });
 });
