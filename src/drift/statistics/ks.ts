@@ -35,6 +35,9 @@ export function ksStatistic(sortedR: Float64Array, sortedC: Float64Array): numbe
  *
  * The walk stops when one sample is used up: from there on one ECDF is 1 and the other only
  * grows toward it, so |F_R − F_C| only shrinks and the maximum is already known.
+ *
+ * Its loops repeat the W1 walk's on purpose: they are the hot loops of a window, and a walk
+ * shared through a per-step callback would depend on V8 inlining that callback (not tried).
  */
 export function ksStatisticChecked(sortedR: Float64Array, sortedC: Float64Array): number {
   const nR = sortedR.length;
