@@ -4,6 +4,7 @@
  * The p-value is a function of (D, n_R, n_C) only, so the service can compute D in SQL
  * and call `ksPValue` without shipping samples around.
  */
+import { mergedNext } from './merge-step.js';
 import { assertSortedFinite } from './validate.js';
 
 /** SciPy's `MAX_AUTO_N`: up to this size (both samples) the exact distribution is used. */
@@ -26,26 +27,63 @@ export function ksStatistic(sortedR: Float64Array, sortedC: Float64Array): numbe
  * `ksStatistic` for samples already checked sorted and finite (a reference is checked once, not
  * on every window). The same (i, j) pairs and float operations, so the same D bit for bit.
  *
+ * One merged element per step, without a data-dependent branch on which sample is next (it
+ * mispredicts about half the time on continuous data), like the W1 walk (see `mergedNext`).
+ * After a step, (i, j) counts every value ≤ the one just taken exactly when the next merged
+ * value is larger: there the ECDFs are compared, at the very (i, j) of a walk over distinct
+ * values. Measured on 1M + 1M normal values (20 columns, standalone): 26-27 → 11-13 ms a column.
+ *
  * The walk stops when one sample is used up: from there on one ECDF is 1 and the other only
  * grows toward it, so |F_R − F_C| only shrinks and the maximum is already known.
+ *
+ * Its loops repeat the W1 walk's on purpose: they are the hot loops of a window, and a walk
+ * shared through a per-step callback would depend on V8 inlining that callback (not tried).
  */
 export function ksStatisticChecked(sortedR: Float64Array, sortedC: Float64Array): number {
   const nR = sortedR.length;
   const nC = sortedC.length;
+  if (nR === 0 || nC === 0) return 0;
   let i = 0;
   let j = 0;
   let d = 0;
-  while (i < nR && j < nC) {
-    // Next distinct value among the two samples; advance both past every copy of it.
-    const a = sortedR[i]!;
-    const b = sortedC[j]!;
-    const x = a < b ? a : b;
-    while (i < nR && sortedR[i]! <= x) i++;
-    while (j < nC && sortedC[j]! <= x) j++;
-    const diff = Math.abs(i / nR - j / nC);
-    if (diff > d) d = diff;
+  let a = sortedR[0]!;
+  let b = sortedC[0]!;
+  // The value the next step takes (R first on ties; ±0 are one value, as 0 <= -0).
+  let x = a <= b ? a : b;
+  const pair = new Float64Array(2);
+  for (;;) {
+    // This many steps cannot use up either sample, so they need no bounds test.
+    let safe = Math.min(nR - i, nC - j) - 1;
+    if (safe <= 0) break;
+    for (; safe > 0; safe--) {
+      const takeR = +(a <= b);
+      i += takeR;
+      j += 1 - takeR;
+      a = sortedR[i]!;
+      b = sortedC[j]!;
+      const next = mergedNext(pair, a, b);
+      const diff = Math.abs(i / nR - j / nC);
+      if (next > x && diff > d) d = diff;
+      x = next;
+    }
   }
-  return d;
+  for (;;) {
+    const takeR = +(a <= b);
+    i += takeR;
+    j += 1 - takeR;
+    if (i === nR || j === nC) break;
+    a = sortedR[i]!;
+    b = sortedC[j]!;
+    const next = a <= b ? a : b;
+    const diff = Math.abs(i / nR - j / nC);
+    if (next > x && diff > d) d = diff;
+    x = next;
+  }
+  // One sample is used up, just after taking x: the other's copies of x complete the last value.
+  while (i < nR && sortedR[i]! <= x) i++;
+  while (j < nC && sortedC[j]! <= x) j++;
+  const diff = Math.abs(i / nR - j / nC);
+  return diff > d ? diff : d;
 }
 
 /**

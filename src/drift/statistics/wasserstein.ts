@@ -1,3 +1,4 @@
+import { mergedNext } from './merge-step.js';
 import { assertNonEmpty, assertSortedFinite } from './validate.js';
 
 /** Floor for the reference standard deviation, so a constant reference does not divide by zero. */
@@ -37,6 +38,7 @@ export function wassersteinChecked(sortedR: Float64Array, sortedC: Float64Array)
   let a = sortedR[0]!;
   let b = sortedC[0]!;
   let x = a <= b ? a : b;
+  const pair = new Float64Array(2);
   for (;;) {
     // This many steps cannot use up either sample, so they need no bounds test.
     let safe = Math.min(nR - i, nC - j) - 1;
@@ -48,7 +50,7 @@ export function wassersteinChecked(sortedR: Float64Array, sortedC: Float64Array)
       a = sortedR[i]!;
       b = sortedC[j]!;
       // ±0 sort together (0 <= -0), so which zero is `next` does not change next − x.
-      const next = a <= b ? a : b;
+      const next = mergedNext(pair, a, b);
       sum += Math.abs(i / nR - j / nC) * (next - x);
       x = next;
     }

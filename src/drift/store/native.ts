@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, rm } from 'node:fs/promises';
+import { access, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ClickHouseSettings } from '@clickhouse/client';
@@ -228,10 +228,24 @@ function spoolDir(): Promise<string> {
 }
 
 /**
+ * Bytes a read of a Native file asks for at once; up to four run at a time, on libuv's threads.
+ * @default 32 MiB
+ */
+export const NATIVE_READ_CHUNK = 32 * 1024 * 1024;
+
+/**
  * The whole file in one Buffer (`readFile` stops at 2 GiB; a reference of many columns can be
  * larger). A statement that wrote no row may leave no file: that is an empty result.
+ *
+ * The file is read in chunks, four at a time: most of a read is the page faults of the fresh
+ * buffer (800 MB of sorted values took 0.6-0.8 s into fresh memory against 0.23-0.3 s into memory
+ * already touched), and the chunks fault their pages in on every core instead of one.
  */
-export async function readNativeFile(file: string, options: NativeOptions = {}): Promise<Buffer> {
+export async function readNativeFile(
+  file: string,
+  options: NativeOptions = {},
+  chunk: number = NATIVE_READ_CHUNK,
+): Promise<Buffer> {
   let handle;
   try {
     handle = await open(file, 'r');
@@ -243,16 +257,44 @@ export async function readNativeFile(file: string, options: NativeOptions = {}):
     const { size } = await handle.stat();
     // A fresh allocation (not the pool) starts 8-byte aligned, so aligned floats stay views.
     const buf = options.shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size);
-    let offset = 0;
-    while (offset < size) {
-      const { bytesRead } = await handle.read(buf, offset, Math.min(size - offset, 1 << 30), offset);
-      if (bytesRead === 0) break;
-      offset += bytesRead;
-    }
-    return offset === size ? buf : buf.subarray(0, offset);
+    const starts = Array.from({ length: Math.ceil(size / chunk) }, (_, k) => k * chunk);
+    const lengths = await mapConcurrently(starts, 4, (start) =>
+      readFully(handle, buf, start, Math.min(chunk, size - start)),
+    );
+    // A file cut short (it never is while its statement has finished) leaves its tail unread.
+    const read = lengths.findIndex((length, k) => length < Math.min(chunk, size - starts[k]!));
+    return read === -1 ? buf : buf.subarray(0, starts[read]! + lengths[read]!);
   } finally {
     await handle.close();
   }
+}
+
+/** Reads `length` bytes at `start` into `buf` at the same offset; fewer only at the end of the file. */
+async function readFully(handle: FileHandle, buf: Buffer, start: number, length: number): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buf, start + done, length - done, start + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const k = next++;
+      out[k] = await work(items[k]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
 }
 
 function inShared(buf: Buffer): Buffer {

@@ -122,52 +122,59 @@ async function readBatch(
   };
   const featureNames = plans.filter((p) => p.ref.role === 'feature').map((p) => p.ref.column);
 
-  const numberFeatures = plans
-    .filter((p) => p.ref.role === 'feature' && p.ref.valueType === 'number')
-    .map((p) => p.ref.column);
-  const numbers = plans.filter((p) => p.needs === 'sorted');
-  const groups = unsortedWhereBinned
-    ? [
-        { unsorted: false, plans: numbers.filter((p) => !binned(p)) },
-        { unsorted: true, plans: numbers.filter(binned) },
-      ]
-    : [{ unsorted: false, plans: numbers }];
-  for (const { unsorted, plans: these } of groups) {
-    const selection = selectionOf(
-      these.map((p) => p.ref),
-      numberFeatures,
-    );
-    for (const source of numberSources(selection, w)) {
-      const rows = await queryNative(
-        db,
-        `${unsorted ? valuesQuery(source) : sortedQuery(source)} ${PARALLEL_GROUPS}`,
-        { ...params, features: selection.features === 'all' ? undefined : selection.features },
+  // The categorical columns' counts are read on the engine's other connection while the numbers
+  // are gathered: they are small, and would otherwise wait for the largest query of the batch.
+  const readNumbers = async () => {
+    const numberFeatures = plans
+      .filter((p) => p.ref.role === 'feature' && p.ref.valueType === 'number')
+      .map((p) => p.ref.column);
+    const numbers = plans.filter((p) => p.needs === 'sorted');
+    const groups = unsortedWhereBinned
+      ? [
+          { unsorted: false, plans: numbers.filter((p) => !binned(p)) },
+          { unsorted: true, plans: numbers.filter(binned) },
+        ]
+      : [{ unsorted: false, plans: numbers }];
+    for (const { unsorted, plans: these } of groups) {
+      const selection = selectionOf(
+        these.map((p) => p.ref),
+        numberFeatures,
       );
-      for (const row of rows) {
-        const c = column(Number(row['w']), source.role, String(row['column']), 'sorted');
-        if (!c) continue;
-        if (unsorted) c.values = row['values'] as Float64Array;
-        else c.sorted = row['values'] as Float64Array;
+      for (const source of numberSources(selection, w)) {
+        const rows = await queryNative(
+          db,
+          `${unsorted ? valuesQuery(source) : sortedQuery(source)} ${PARALLEL_GROUPS}`,
+          { ...params, features: selection.features === 'all' ? undefined : selection.features },
+        );
+        for (const row of rows) {
+          const c = column(Number(row['w']), source.role, String(row['column']), 'sorted');
+          if (!c) continue;
+          if (unsorted) c.values = row['values'] as Float64Array;
+          else c.sorted = row['values'] as Float64Array;
+        }
       }
     }
-  }
-  const categorical = selectionOf(
-    plans.filter((p) => p.needs === 'categories').map((p) => p.ref),
-    featureNames,
-  );
-  const sources = [...numberSources(categorical, w), ...textSources(categorical, w)];
-  for (const source of sources) {
-    const rows = await queryNative(db, countsQuery(source), {
-      ...params,
-      features: categorical.features === 'all' ? undefined : categorical.features,
-    });
-    for (const row of rows) {
-      const c = column(Number(row['w']), source.role, String(row['column']), 'categories');
-      if (!c) continue;
-      c.categories ??= new Map();
-      // Numbers become categories as `String(n)`, the form uploaded rows and the CLI use too.
-      addCount(c.categories, String(row['v']), Number(row['c']));
+  };
+  const readCategories = async () => {
+    const categorical = selectionOf(
+      plans.filter((p) => p.needs === 'categories').map((p) => p.ref),
+      featureNames,
+    );
+    const sources = [...numberSources(categorical, w), ...textSources(categorical, w)];
+    for (const source of sources) {
+      const rows = await queryNative(db, countsQuery(source), {
+        ...params,
+        features: categorical.features === 'all' ? undefined : categorical.features,
+      });
+      for (const row of rows) {
+        const c = column(Number(row['w']), source.role, String(row['column']), 'categories');
+        if (!c) continue;
+        c.categories ??= new Map();
+        // Numbers become categories as `String(n)`, the form uploaded rows and the CLI use too.
+        addCount(c.categories, String(row['v']), Number(row['c']));
+      }
     }
-  }
+  };
+  await Promise.all([readNumbers(), readCategories()]);
   return out;
 }

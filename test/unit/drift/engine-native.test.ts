@@ -1,5 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseNative } from '../../../src/drift/store/native.js';
+import { parseNative, readNativeFile } from '../../../src/drift/store/native.js';
 
 /** A Native block as ClickHouse writes it: varint columns, varint rows, then per column name, type, data. */
 function block(columns: [string, string, Buffer][], rows: number): Buffer {
@@ -81,5 +85,25 @@ describe('Native format reader', () => {
     expect(() => parseNative(block([['x', 'LowCardinality(String)', Buffer.alloc(0)]], 1))).toThrow(
       /not supported here; cast it/,
     );
+  });
+
+  it('reads a file in concurrent chunks into exactly its bytes, in private or shared memory', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'modelwatch-native-read-'));
+    try {
+      const file = path.join(dir, 'result.bin');
+      // Not a multiple of the chunk: the last chunk is short.
+      await writeFile(file, randomBytes(1_000_003));
+      const expected = await readFile(file);
+      for (const chunk of [1_000, 65_536, 4_000_000]) {
+        const own = await readNativeFile(file, {}, chunk);
+        const shared = await readNativeFile(file, { shared: true }, chunk);
+        expect(own.equals(expected)).toBe(true);
+        expect(shared.equals(expected)).toBe(true);
+        expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
+      }
+      expect((await readNativeFile(path.join(dir, 'missing.bin'))).length).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

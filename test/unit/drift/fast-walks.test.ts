@@ -65,6 +65,33 @@ describe('fast KS and W1 walks', () => {
     );
   });
 
+  it('a sample used up inside a run of ties, ±0 across the samples, one-value samples', () => {
+    const cases: [number[], number[]][] = [
+      [
+        [1, 2, 2],
+        [2, 2, 2, 3],
+      ],
+      [
+        [2, 2, 2, 3],
+        [1, 2, 2],
+      ],
+      [
+        [-0, 0, 1],
+        [0, -0],
+      ],
+      [[5], [5]],
+      [[5], [1, 9]],
+      [[1, 1, 1], [1]],
+    ];
+    for (const [r, c] of cases) {
+      const [sr, sc] = [Float64Array.from(r).sort(), Float64Array.from(c).sort()];
+      expect(Object.is(ksStatistic(sr, sc), ksByDistinctValues(sr, sc))).toBe(true);
+      expect(Object.is(wassersteinDistance(sr, sc), w1ByDistinctValues(sr, sc))).toBe(true);
+    }
+    // At 1: F_R = 1/3, F_C = 0; at 2 (R used up there, C not): 1 and 3/4; at 3 both are 1.
+    expect(ksStatistic(Float64Array.of(1, 2, 2), Float64Array.of(2, 2, 2, 3))).toBe(1 / 3);
+  });
+
   it('large continuous samples of unequal sizes, and heavy ties', () => {
     let seed = 7;
     const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
