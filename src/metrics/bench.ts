@@ -10,7 +10,8 @@ import {
   type MetricsBenchPhase,
   type MetricsBenchReport,
 } from './bench-report.js';
-import { computeModelMetrics, sweepWaitingLabels, type ModelMetrics } from './model-metrics.js';
+import { sweepWaitingLabels } from './label-sweep.js';
+import { computeModelMetrics, type ModelMetrics } from './model-metrics.js';
 
 const MODEL = 'bench-model';
 const FROM = Date.UTC(2026, 0, 1);

@@ -4,14 +4,8 @@ import { ModelwatchError } from '../platform/errors.js';
 import { bucketEnd, bucketSeconds, parseBucket, type Bucket } from '../platform/time/index.js';
 import { metricsQuery, type MetricsQueryInput, type MetricsRow } from './metrics-sql.js';
 import { cachedRollup, type CacheStats } from './bucket-cache.js';
-import {
-  rollupMetricsQuery,
-  SWEEP_CHECKED_MAX,
-  SWEEP_COUNT,
-  SWEEP_INSERT,
-  SWEEP_INSERT_MISSING,
-  SWEEP_PENDING,
-} from './rollup-sql.js';
+import { sweepWaitingLabels } from './label-sweep.js';
+import { rollupMetricsQuery } from './rollup-sql.js';
 import type { MetricsBucket, ModelMetrics } from './schemas.js';
 
 export type { MetricsBucket, ModelMetrics };
@@ -90,27 +84,6 @@ export async function computeModelMetrics(db: Database, request: MetricsRequest)
     .flatMap((rows, i) => rows.map((row) => toBucket(row, inputs[i]!.task, bucket)))
     .sort((a, b) => a.start.localeCompare(b.start) || byVersion.compare(a.version, b.version));
   return { model_id: request.model, buckets };
-}
-
-/**
- * Joins the labels stored since the last sweep with the stored predictions, then records the
- * sweep (only when labels came, so an idle read writes nothing).
- */
-export async function sweepWaitingLabels(db: Database): Promise<void> {
-  const state = await db.client.query({ query: SWEEP_PENDING, format: 'JSONEachRow' });
-  const [row] = await state.json<{ parts: string; last_parts: string; now: number | string }>();
-  if (row === undefined || String(row.parts) === String(row.last_parts)) return;
-  const count = await db.client.query({ query: SWEEP_COUNT, format: 'JSONEachRow' });
-  const [window] = await count.json<{ pending: number | string }>();
-  const pending = Number(window?.pending ?? 0);
-  if (pending === 0) return;
-  await db.client.command({ query: pending <= SWEEP_CHECKED_MAX ? SWEEP_INSERT_MISSING : SWEEP_INSERT });
-  // The fingerprint taken before the sweep: anything committed during it changes the next one.
-  await db.client.command({
-    query: `INSERT INTO labeled_sweeps (swept_to, parts)
-            VALUES (fromUnixTimestamp64Milli({now:Int64}), toUInt64({parts:String}))`,
-    query_params: { now: Number(row.now), parts: String(row.parts) },
-  });
 }
 
 /** Row counts from part metadata and the primary key (milliseconds), duplicates included: an estimate. */

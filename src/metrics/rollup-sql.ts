@@ -10,7 +10,6 @@ import {
   type MetricsQuery,
   type MetricsQueryInput,
 } from './metrics-sql.js';
-import { labelsJoinLookup } from './schema.js';
 
 /**
  * The metrics query over the pre-joined table (issue 17): the serving half from `predictions
@@ -127,55 +126,3 @@ SETTINGS join_use_nulls = 0`;
     },
   };
 }
-
-/**
- * How far back of the last sweep the next one looks again: an insert that took longer than this
- * between its rows' `ingested_at` and its commit could slip past a sweep.
- */
-export const SWEEP_MARGIN_MS = 2 * 60_000;
-
-/**
- * The sweep a read does first: labels stored since the last sweep (less the margin) joined
- * with the predictions stored now. It catches the one case the views miss, a label and its
- * prediction inserted at the same moment, each view looking before the other's rows were there.
- * Idempotent (the rows replace themselves), so concurrent readers may both sweep.
- */
-export const SWEEP_WINDOW = `SELECT prediction_id, model_id, label, label_num, timestamp FROM labels
-  WHERE ingested_at > (SELECT max(swept_to) FROM labeled_sweeps) - toIntervalMillisecond(${SWEEP_MARGIN_MS})`;
-
-/**
- * A fingerprint of what was committed to the two tables the sweep joins: per table, the number
- * of insert blocks its active parts cover. Each committed insert adds its blocks, a merge keeps
- * the ranges it merges, so only inserts change it (an insert that took its block number first
- * but commits last too). When it equals the last sweep's, nothing can have raced since, and the
- * read skips the sweep: a dashboard re-reading after a bulk load pays the sweep once.
- */
-const blocks = (table: string) => `(SELECT sum(max_block_number - min_block_number + 1) FROM system.parts
-  WHERE database = currentDatabase() AND table = '${table}' AND active)`;
-const PARTS = `SELECT cityHash64(${blocks('labels')}, ${blocks('prediction_lookup')})`;
-
-export const SWEEP_PENDING = `SELECT toString((${PARTS})) AS parts,
-  toString((SELECT argMax(parts, swept_to) FROM labeled_sweeps)) AS last_parts,
-  toUnixTimestamp64Milli(now64(3)) AS now`;
-
-export const SWEEP_COUNT = `SELECT count() AS pending FROM (${SWEEP_WINDOW})`;
-
-const SWEPT = labelsJoinLookup(`(${SWEEP_WINDOW})`);
-
-/** Every joined row of the window (they replace themselves under FINAL): a bulk load's sweep. */
-export const SWEEP_INSERT = `INSERT INTO labeled_predictions ${SWEPT}`;
-
-/**
- * Only the rows the views missed: a row already stored with the same key and label is not
- * written again, so a sweep that finds the views did their job writes nothing and leaves the
- * bucket cache's fingerprints alone. The key lookup uses the table's sorting key, but it joins
- * the window twice: for a bulk load (3M labels) that took 22 s of CPU against 9 s for
- * `SWEEP_INSERT`, so only windows up to `SWEEP_CHECKED_MAX` labels use it.
- */
-export const SWEEP_INSERT_MISSING = `INSERT INTO labeled_predictions
-SELECT * FROM (${SWEPT}) AS j
-WHERE (model_id, timestamp, prediction_id, label_rank) NOT IN (
-  SELECT model_id, timestamp, prediction_id, label_rank FROM labeled_predictions
-  WHERE (model_id, timestamp, prediction_id) IN (SELECT model_id, timestamp, prediction_id FROM (${SWEPT})))`;
-
-export const SWEEP_CHECKED_MAX = 100_000;

@@ -17,7 +17,7 @@ import { cacheMigrations } from './cache-schema.js';
  *   latest event time) is what FINAL keeps, whichever side wrote last.
  * - A label and its prediction inserted at the same moment can each miss the other (each view
  *   looks before the other's rows are committed): reads first sweep the labels stored since the
- *   last sweep (`labeled_sweeps`, less a margin) into the table (`rollup-sql.ts`).
+ *   last sweep had not seen (`labeled_sweeps`) into the table (`label-sweep.ts`).
  */
 
 /** Rank of a label (`l` its alias): named over unnamed, then later event time; 2^62 keeps the two apart. */
@@ -113,4 +113,12 @@ export const metricsMigrations: Migration[] = [
     ],
   },
   ...cacheMigrations,
+  {
+    version: 52,
+    name: 'labeled_sweeps: the block ranges of the parts each sweep saw',
+    statements: ({ onCluster }) => [
+      `ALTER TABLE labeled_sweeps${onCluster}
+         ADD COLUMN IF NOT EXISTS seen Array(Tuple(table String, partition String, min Int64, max Int64))`,
+    ],
+  },
 ];

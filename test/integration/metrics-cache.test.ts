@@ -150,6 +150,38 @@ describe('metrics bucket cache (embedded engine)', () => {
     expect((await read({ bucket: '2h' })).stats).toEqual({ hits: 2, computed: 0 });
   });
 
+  it('a late label minutes after a bulk load of 150,000 labels recomputes its own bucket only', async () => {
+    // The sweep looks again at the labels of the last minutes (its margin), the bulk load's
+    // included: it must find them already joined and write nothing, not rewrite them all.
+    const rows = 150_000;
+    const hours = 48;
+    const bulk = (i: number) => ({ ...prediction(`bulk-${i}`, i % hours), model_id: 'bulk' });
+    await insert(
+      'predictions',
+      Array.from({ length: rows }, (_, i) => bulk(i)),
+    );
+    await insert(
+      'labels',
+      Array.from({ length: rows - 1 }, (_, i) => ({
+        ...label(`bulk-${i}`, String(i % 2), T0 + 50 * HOUR),
+        model_id: 'bulk',
+      })),
+    );
+    const request = { model: 'bulk', versions: VERSIONS, bucket: '1h', from: T0, to: T0 + hours * HOUR };
+    const cachedRead = async () => {
+      let stats = { hits: -1, computed: -1 };
+      const answer = await computeModelMetrics(db, { ...request, onCache: (s) => (stats = s) });
+      return { answer, stats };
+    };
+    expect((await cachedRead()).stats).toEqual({ hits: 0, computed: hours });
+    const last = rows - 1;
+    await insert('labels', [{ ...label(`bulk-${last}`, '1', T0 + 51 * HOUR), model_id: 'bulk' }]);
+    const { answer, stats } = await cachedRead();
+    expect(stats).toEqual({ hits: hours - 1, computed: 1 });
+    expect(answer).toEqual(await computeModelMetrics(db, { ...request, path: 'raw' }));
+    expect(answer.buckets.reduce((sum, b) => sum + b.labeled, 0)).toBe(rows);
+  }, 120_000);
+
   it('reads racing inserts leave no stale entry: the next read equals the raw path', async () => {
     const versions = VERSIONS;
     const request = { model: 'racing', versions, bucket: '1h', from: T0, to: T0 + 6 * HOUR };

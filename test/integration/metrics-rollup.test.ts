@@ -305,4 +305,51 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
     await read('rollup');
     expect(await sweeps()).toEqual(recorded);
   });
+  it('a label swept before its prediction committed, neither view seeing the other, counts on the next read', async () => {
+    const model = 'race-late-prediction';
+    const hour = Date.UTC(2026, 3, 2, 10);
+    const versions = [VERSIONS[0]!];
+    const read = async (p: 'rollup' | 'raw') =>
+      (
+        await computeModelMetrics(db, {
+          model,
+          versions,
+          bucket: '1h',
+          from: hour,
+          to: hour + 3_600_000,
+          path: p,
+        })
+      ).buckets;
+    const label = {
+      prediction_id: 'p1',
+      model_id: model,
+      label: '1',
+      label_num: 1,
+      timestamp: new Date(hour).toISOString(),
+    };
+    await db.insertJsonEachRow('labels', Buffer.from(JSON.stringify(label)));
+    // A sweep sees the label's part before its prediction is there: it joins nothing.
+    expect(await read('rollup')).toEqual([]);
+    // The prediction's view looks before the label was committed: taken away while it is stored.
+    await db.client.command({ query: 'DETACH TABLE labeled_from_predictions_mv' });
+    try {
+      const prediction = {
+        model_id: model,
+        model_version: 'b1',
+        prediction_id: 'p1',
+        timestamp: new Date(hour).toISOString(),
+        prediction: '1',
+        prediction_num: 1,
+        score: 0.9,
+        is_error: false,
+      };
+      await db.insertJsonEachRow('predictions', Buffer.from(JSON.stringify(prediction)));
+    } finally {
+      await db.client.command({ query: 'ATTACH TABLE labeled_from_predictions_mv' });
+    }
+    // The label's part was seen; the prediction's part was not, so the sweep reads its label.
+    const [bucket] = await read('rollup');
+    expect([bucket?.labeled, bucket?.accuracy]).toEqual([1, 1]);
+    expect(await read('rollup')).toEqual(await read('raw'));
+  });
 });
