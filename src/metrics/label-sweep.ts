@@ -9,10 +9,11 @@ import { labelsJoinLookup } from './schema.js';
  *
  * Which labels: those in parts the last sweep had not seen, and those stored shortly before it
  * whose prediction is in a part it had not seen. A part is "seen" when its block range lies
- * inside the range of a part that was active at the last sweep (same partition): a merge keeps
- * its parts' ranges, so merged old rows are not read again, while an insert gets block numbers
- * past them (or in a gap, if it took its number first and committed later: ClickHouse does not
- * merge across a block still being committed, so the gap stays a gap). A label stored once is
+ * inside the ranges of the parts that were active at the last sweep (same partition, ranges that
+ * touch joined): a merge keeps its parts' ranges, so merged old rows are not read again, while
+ * an insert gets block numbers past them (or in a gap, if it took its number first and committed
+ * later: ClickHouse does not merge across a block still being committed, so the gap stays a gap
+ * and a merge across it is read again). A label stored once is
  * read by one sweep, not by every sweep of the next minutes: a late label after a bulk load of
  * millions costs a lookup of one label, not a join of the millions.
  */
@@ -62,18 +63,38 @@ interface SweepState {
   parts: [string, string, string, number | string, number | string][];
 }
 
-/** The parts whose block range lies outside every range the last sweep saw. */
-export function unseenParts(
-  parts: readonly SweptPart[],
-  seen: readonly Omit<SweptPart, 'name'>[],
-): SweptPart[] {
+type SeenRange = Omit<SweptPart, 'name'>;
+
+/** The parts whose block range is not covered by the ranges the last sweep saw. */
+export function unseenParts(parts: readonly SweptPart[], seen: readonly SeenRange[]): SweptPart[] {
+  const runs = touchingRuns(seen);
   return parts.filter(
     (part) =>
-      !seen.some(
-        (s) =>
-          s.table === part.table && s.partition === part.partition && s.min <= part.min && part.max <= s.max,
+      !runs.some(
+        (r) =>
+          r.table === part.table && r.partition === part.partition && r.min <= part.min && part.max <= r.max,
       ),
   );
+}
+
+/**
+ * Seen ranges joined where they touch (one ends where the next begins), so a merge of seen parts
+ * lies inside one run, while a gap (a block not seen) keeps its neighbours apart.
+ */
+function touchingRuns(seen: readonly SeenRange[]): SeenRange[] {
+  const sorted = [...seen].sort(
+    (a, b) => a.table.localeCompare(b.table) || a.partition.localeCompare(b.partition) || a.min - b.min,
+  );
+  const runs: SeenRange[] = [];
+  for (const range of sorted) {
+    const last = runs.at(-1);
+    if (last?.table === range.table && last.partition === range.partition && range.min <= last.max + 1) {
+      last.max = Math.max(last.max, range.max);
+    } else {
+      runs.push({ ...range });
+    }
+  }
+  return runs;
 }
 
 const LABEL_COLUMNS = 'prediction_id, model_id, label, label_num, timestamp';

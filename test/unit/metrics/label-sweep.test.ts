@@ -27,6 +27,12 @@ describe('unseenParts: the parts a sweep must read', () => {
     expect(unseenParts([later, gap], seen)).toEqual([later, gap]);
   });
 
+  it('skips a merge of seen parts that touch (OPTIMIZE after a sweep)', () => {
+    const touching = [part('labels', 'all', 1, 1), part('labels', 'all', 2, 2), part('labels', 'all', 3, 7)];
+    expect(unseenParts([part('labels', 'all', 1, 7)], touching)).toEqual([]);
+    expect(unseenParts([part('labels', 'all', 1, 8)], touching)).toEqual([part('labels', 'all', 1, 8)]);
+  });
+
   it('reads a merge across a gap (it holds rows committed after the sweep)', () => {
     const merged = part('labels', 'all', 1, 10);
     expect(unseenParts([merged], seen)).toEqual([merged]);
