@@ -155,7 +155,7 @@ const envSchema = z
     MODELWATCH_BATCH_MAX_ROWS: positiveInt(20_000, 1_000_000),
     MODELWATCH_BATCH_MAX_MS: positiveInt(1_000, 600_000),
     MODELWATCH_BATCH_MAX_BYTES: positiveInt(8 * 1_048_576, 1_024 * 1_048_576),
-    MODELWATCH_BATCH_MAX_IN_FLIGHT: positiveInt(2, 8),
+    MODELWATCH_BATCH_MAX_IN_FLIGHT: positiveInt(1, 8),
     MODELWATCH_MAX_MESSAGE_BYTES: positiveInt(1_048_576, 100 * 1_048_576),
     MODELWATCH_MAX_FUTURE_SKEW: duration('1d'),
     MODELWATCH_MAX_FEATURES: positiveInt(1_000, 100_000),
@@ -297,7 +297,7 @@ export interface IngestConfig {
    * the size of the events (1 KB events flush at about 4,000 rows). @default 8388608 (8 MiB)
    */
   batchMaxBytes: number;
-  /** Batches written at the same time (their offsets are committed in order). @default 2 */
+  /** Batches written at the same time (their offsets are committed in order). @default 1 */
   batchMaxInFlight: number;
   /** Larger messages are dead-lettered. @default 1 MiB */
   maxMessageBytes: number;
