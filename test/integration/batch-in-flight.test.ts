@@ -91,13 +91,33 @@ describe('batch consumer with two writes in flight', () => {
     expect(consumer.batch.degraded).toBe(true);
   }
 
-  it('commits nothing past a batch that fails, and everything once it is written', async () => {
-    const { topic, groupId } = await setUp();
-    const state = { blocked: true, failures: 0 };
+  function expectEveryOffsetOnce(stored: Map<number, number>): void {
+    expect([...stored.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
+    expect([...stored.values()].every((n) => n === 1)).toBe(true);
+  }
+
+  /** A consumer (as above) that has started and has a later batch written while the first fails. */
+  async function startedWhileFirstFails(
+    topic: string,
+    groupId: string,
+    state: { blocked: boolean; failures: number },
+  ) {
     const c = consumer(topic, groupId, state);
     await c.batch.start();
     try {
       await laterBatchWrittenWhileFirstFails(c, state);
+    } catch (err) {
+      await c.batch.stop();
+      throw err;
+    }
+    return c;
+  }
+
+  it('commits nothing past a batch that fails, and everything once it is written', async () => {
+    const { topic, groupId } = await setUp();
+    const state = { blocked: true, failures: 0 };
+    const c = await startedWhileFirstFails(topic, groupId, state);
+    try {
       expect(await committed(topic, groupId)).toBeLessThanOrEqual(0);
 
       state.blocked = false;
@@ -105,21 +125,15 @@ describe('batch consumer with two writes in flight', () => {
     } finally {
       await c.batch.stop();
     }
-    expect([...c.stored.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
-    expect([...c.stored.values()].every((n) => n === 1)).toBe(true);
+    expectEveryOffsetOnce(c.stored);
     expect(c.batch.degraded).toBe(false);
   });
 
   it('commits nothing past a batch given up on shutdown; the next member reads it again', async () => {
     const { topic, groupId } = await setUp();
     const state = { blocked: true, failures: 0 };
-    const first = consumer(topic, groupId, state);
-    await first.batch.start();
-    try {
-      await laterBatchWrittenWhileFirstFails(first, state);
-    } finally {
-      await first.batch.stop();
-    }
+    const first = await startedWhileFirstFails(topic, groupId, state);
+    await first.batch.stop();
     // The later batch was written, yet nothing is committed: it is read again.
     expect(first.stored.size).toBeGreaterThan(0);
     expect(await committed(topic, groupId)).toBeLessThanOrEqual(0);
@@ -132,7 +146,6 @@ describe('batch consumer with two writes in flight', () => {
     } finally {
       await next.batch.stop();
     }
-    expect([...next.stored.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
-    expect([...next.stored.values()].every((n) => n === 1)).toBe(true);
+    expectEveryOffsetOnce(next.stored);
   });
 });
