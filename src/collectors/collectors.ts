@@ -42,6 +42,7 @@ export function createCollectors(deps: CollectorsDeps): BatchConsumer {
     maxRows: ingest.batchMaxRows,
     maxMs: ingest.batchMaxMs,
     maxBytes: ingest.batchMaxBytes,
+    maxInFlight: ingest.batchMaxInFlight,
     sessionTimeoutMs: ingest.sessionTimeoutMs,
     onLag: (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
     onFlush: (rows, seconds) => {

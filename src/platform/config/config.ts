@@ -155,6 +155,7 @@ const envSchema = z
     MODELWATCH_BATCH_MAX_ROWS: positiveInt(20_000, 1_000_000),
     MODELWATCH_BATCH_MAX_MS: positiveInt(1_000, 600_000),
     MODELWATCH_BATCH_MAX_BYTES: positiveInt(8 * 1_048_576, 1_024 * 1_048_576),
+    MODELWATCH_BATCH_MAX_IN_FLIGHT: positiveInt(1, 8),
     MODELWATCH_MAX_MESSAGE_BYTES: positiveInt(1_048_576, 100 * 1_048_576),
     MODELWATCH_MAX_FUTURE_SKEW: duration('1d'),
     MODELWATCH_MAX_FEATURES: positiveInt(1_000, 100_000),
@@ -296,6 +297,8 @@ export interface IngestConfig {
    * the size of the events (1 KB events flush at about 4,000 rows). @default 8388608 (8 MiB)
    */
   batchMaxBytes: number;
+  /** Batches written at the same time (their offsets are committed in order). @default 1 */
+  batchMaxInFlight: number;
   /** Larger messages are dead-lettered. @default 1 MiB */
   maxMessageBytes: number;
   /**
@@ -477,6 +480,7 @@ function toConfig(env: Env): Config {
       batchMaxRows: env.MODELWATCH_BATCH_MAX_ROWS,
       batchMaxMs: env.MODELWATCH_BATCH_MAX_MS,
       batchMaxBytes: env.MODELWATCH_BATCH_MAX_BYTES,
+      batchMaxInFlight: env.MODELWATCH_BATCH_MAX_IN_FLIGHT,
       maxMessageBytes: env.MODELWATCH_MAX_MESSAGE_BYTES,
       maxFutureSkewMs: env.MODELWATCH_MAX_FUTURE_SKEW,
       maxFeatures: env.MODELWATCH_MAX_FEATURES,

@@ -41,10 +41,17 @@ export interface BatchConsumerOptions<T> {
   maxRows?: number;
   /**
    * Flush once the buffered items hold this many bytes (`sink.size`): what bounds the memory of
-   * a batch whatever the size of its messages (two batches at most: one writing, one filling).
+   * a batch whatever the size of its messages (`maxInFlight` batches writing, one filling).
    * @default 8388608 (8 MiB)
    */
   maxBytes?: number;
+  /**
+   * Batches written at the same time. Their offsets are still committed in order: a batch's
+   * commit waits for every earlier batch's, and nothing is committed past a batch that is not
+   * written. Above 1 the sink's `write` must allow concurrent calls, and rows of consecutive
+   * batches may be stored in either order. @default 1
+   */
+  maxInFlight?: number;
   /** Flush when the oldest buffered message is this old. @default 1000 */
   maxMs?: number;
   /** @default 30000 */
@@ -101,6 +108,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   const maxRows = options.maxRows ?? 20_000;
   const maxMs = options.maxMs ?? 1_000;
   const maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
+  const maxInFlight = options.maxInFlight ?? 1;
   const newConsumer = (): Consumer =>
     kafka.consumer({
       groupId,
@@ -118,11 +126,16 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   const commitStallMs = options.commitStallMs ?? 30_000;
   const formerCoordinatorMs = options.formerCoordinatorMs ?? 10_000;
   let buffer = emptyBuffer<T>();
-  // Flushes run one after another; each takes the buffer it finds, so none is written twice.
-  let flushChain: Promise<void> = Promise.resolve();
+  // Each flush takes the buffer it finds, so none is written twice. A flush settles (never
+  // rejects) once its batch is committed or given up, and not before the flush before it.
+  let lastFlush: Promise<void> = Promise.resolve();
+  // The latest `maxInFlight` flushes, oldest first: a write starts once the flush that many
+  // places before it settled.
+  const flights: Promise<void>[] = [];
   let pendingFlushes = 0;
   let stopping = false;
-  let failing = false;
+  // Writes failing now (each retries alone): for readiness and the stall clock.
+  let failingWrites = 0;
   let timer: NodeJS.Timeout | undefined;
   const shutdown = new AbortController();
   // Set when a batch is given up (shutdown mid-retry): no later batch may commit past it.
@@ -158,6 +171,18 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   }
 
   async function writeWithRetry(items: T[], retries = Number.POSITIVE_INFINITY): Promise<void> {
+    let failed = false;
+    try {
+      await attempts(items, retries, () => {
+        if (!failed) failingWrites += 1;
+        failed = true;
+      });
+    } finally {
+      if (failed) failingWrites -= 1;
+    }
+  }
+
+  async function attempts(items: T[], retries: number, onFailure: () => void): Promise<void> {
     await pRetry(
       async () => {
         try {
@@ -173,7 +198,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
         maxTimeout: 10_000,
         signal: retries > 0 ? shutdown.signal : undefined,
         onFailedAttempt: ({ error, attemptNumber }) => {
-          failing = true;
+          onFailure();
           safely('onWriteError', () => options.onWriteError?.(error, attemptNumber));
           logger.warn(
             { err: errorMessage(error), attempt: attemptNumber, rows: items.length },
@@ -182,7 +207,6 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
         },
       },
     );
-    failing = false;
   }
 
   const commits = new CommitTracker();
@@ -207,22 +231,32 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   }
 
   /**
-   * Takes the buffer now and queues its write and commit behind earlier flushes. `final` (on
-   * stop) makes one attempt instead of retrying. A batch that is not written is not committed,
-   * and neither is any batch after it.
+   * Takes the buffer now; its write starts once fewer than `maxInFlight` earlier batches are
+   * unsettled, and its commit follows every earlier batch's. `final` (on stop) makes one attempt
+   * instead of retrying. A batch that is not written is not committed, and neither is any batch
+   * after it, even one already written. Resolves when this batch is settled.
    */
   function flush(final = false): Promise<void> {
     const taken = buffer;
     buffer = emptyBuffer<T>();
-    if (taken.highest.size === 0) return flushChain;
+    if (taken.highest.size === 0) return lastFlush;
     pendingFlushes += 1;
-    flushChain = flushChain.then(async () => {
+    const slot = flights.length >= maxInFlight ? flights[flights.length - maxInFlight] : undefined;
+    // Resolves to the write's seconds.
+    const written = (slot ?? Promise.resolve()).then(async () => {
+      const started = performance.now();
+      if (!abandoned && taken.items.length > 0)
+        await writeWithRetry(taken.items, final ? 0 : Number.POSITIVE_INFINITY);
+      return (performance.now() - started) / 1000;
+    });
+    const previous = lastFlush;
+    const settled = (async () => {
       try {
+        // Awaited at once (no unhandled rejection), then the earlier batches: commits in order.
+        const seconds = await written.finally(() => previous);
         if (abandoned) return;
-        const started = performance.now();
-        if (taken.items.length > 0) await writeWithRetry(taken.items, final ? 0 : Number.POSITIVE_INFINITY);
         await commit(taken.highest);
-        safely('onFlush', () => options.onFlush?.(taken.items.length, (performance.now() - started) / 1000));
+        safely('onFlush', () => options.onFlush?.(taken.items.length, seconds));
       } catch (err) {
         abandoned = true;
         logger.warn(
@@ -232,13 +266,15 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       } finally {
         pendingFlushes -= 1;
       }
-    });
-    return flushChain;
+    })();
+    flights.push(settled);
+    if (flights.length > maxInFlight) void flights.shift();
+    lastFlush = settled;
+    return settled;
   }
 
-  /** Waits for queued flushes while keeping the group membership alive. */
-  async function drainWithHeartbeat(heartbeat: () => Promise<void>): Promise<void> {
-    const done = flushChain;
+  /** Waits for `done` while keeping the group membership alive. */
+  async function waitWithHeartbeat(done: Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
     let settled = false;
     void done.finally(() => {
       settled = true;
@@ -273,10 +309,14 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     if (payload.isStale() || payload.batch.messages.length === 0) return;
     append(payload);
     if (buffer.items.length < maxRows && buffer.bytes < maxBytes) return;
-    // One batch writes while the next one fills (ClickHouse parses on its own threads); fetching
-    // waits only when a write is still running when the next batch is full. Memory stays bounded
-    // at two batches.
-    if (pendingFlushes > 0) await drainWithHeartbeat(() => payload.heartbeat());
+    // Batches write while the next one fills (ClickHouse writes on its own threads); fetching
+    // waits only when `maxInFlight` batches are unsettled when the next one is full. Flushes
+    // settle in order, so the oldest kept is the first to wait for. Memory stays bounded at
+    // `maxInFlight` + 1 batches.
+    while (pendingFlushes >= maxInFlight) {
+      const oldest = flights[flights.length - pendingFlushes] ?? lastFlush;
+      await waitWithHeartbeat(oldest, () => payload.heartbeat());
+    }
     void flush();
   }
 
@@ -361,7 +401,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   function tick(): void {
     if (stopping || rebuilding) return;
     // While a write keeps failing no commit can be attempted: that wait is not a commit stall.
-    if (failing) commits.restartClock();
+    if (failingWrites > 0) commits.restartClock();
     // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
     if (pendingFlushes > 0) return;
     if (commits.stalledFor() >= commitStallMs) void rebuild(consumer, 'no offset commit confirmed');
@@ -372,13 +412,13 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       // One retry queued at a time: a failing commit takes kafkajs' whole retry budget
       // (tens of seconds), and queuing one per tick piled up thousands ahead of the flushes.
       commitQueued = true;
-      flushChain = flushChain.then(() => commit(new Map())).finally(() => (commitQueued = false));
+      lastFlush = lastFlush.then(() => commit(new Map())).finally(() => (commitQueued = false));
     }
   }
 
   return {
     get degraded() {
-      return failing || rebuilding;
+      return failingWrites > 0 || rebuilding;
     },
     get rebuilds() {
       return rebuilds;
