@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Database } from '../../platform/clickhouse/index.js';
-import { loadConfig } from '../../platform/config/index.js';
+import type { ClickHouseConfig } from '../../platform/config/index.js';
 import { ModelwatchError } from '../../platform/errors.js';
 import type { ColumnRole, RawColumn } from '../engine/types.js';
 import { execNative, parseNative } from '../store/native.js';
@@ -54,9 +54,15 @@ export function offlineDatabase(): Promise<Database> {
   if (!shared) {
     const dir = mkdtempSync(path.join(tmpdir(), 'modelwatch-drift-'));
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    shared = openDatabase(
-      loadConfig({ MODELWATCH_DATA_DIR: dir, MODELWATCH_CLICKHOUSE_DATABASE: 'offline' }).clickhouse,
-    );
+    // Always the embedded engine in its own directory, so the service's configuration (and zod,
+    // ~100 modules, ~0.1 CPU s to load and build) is not read.
+    const config: ClickHouseConfig = {
+      url: undefined,
+      cluster: undefined,
+      database: 'offline',
+      dataDir: dir,
+    };
+    shared = openDatabase(config);
   }
   return shared;
 }

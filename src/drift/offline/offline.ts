@@ -7,7 +7,7 @@ import { ModelwatchError } from '../../platform/errors.js';
 import { evaluateWindow, planColumns, type ColumnPlan } from '../engine/evaluate.js';
 import { referenceFromRaw, windowFromRaw } from '../engine/in-memory.js';
 import { RowError, SampleBuilder } from '../engine/samples.js';
-import { driftSettings } from '../engine/settings.js';
+import { driftSettings } from '../engine/settings-core.js';
 import type { ColumnRole, DriftBucket, WindowSample } from '../engine/types.js';
 import { parseTime, parseBucket, bucketEnd, bucketStart } from '../../platform/time/index.js';
 import type { MethodOption } from '../statistics/index.js';
