@@ -155,10 +155,32 @@ export function columnsQuery(format: FileFormat, columns: readonly FileColumn[],
     SETTINGS group_by_two_level_threshold = 1, group_by_two_level_threshold_bytes = 1`;
 }
 
+/** Types whose values go to `groupArray` as they are (CSV number columns are read as Nullable(Float64)). */
+const FLOAT64_TYPE = /^(Nullable\()?Float64\)?$/;
+
 /**
  * The fast path for columns the engine reads as numbers (Parquet number columns; CSV columns whose
- * cells all parse as numbers): no per-cell text rules, grouped by the column's position. Position 1
- * is the row marker (its count is the row count); null and NaN are missing; ±Infinity is refused.
+ * cells all parse as numbers): one aggregation of the whole file into one row, `n` (the row count)
+ * and `v0`, `v1`, … (each column's values sorted, in the columns' order), with no row per cell.
+ * Null is left out; NaN sorts to the end and ±Infinity to either end of its column, where the
+ * caller finds them (and asks `numbersQuery` for a refused value's row).
+ * Measured on 100 columns × 100k rows of CSV: 1.42-1.50 CPU s a file against 1.72-1.79 for
+ * `numbersQuery`; a condition or cast on every column (`groupArrayIf(x, NOT isNaN(x))`) costs more
+ * than it saves here and grows faster than the number of columns (1.4 CPU s on a 1,000-column
+ * file of 30 rows against 0.36 without).
+ */
+export function sortedNumbersQuery(format: FileFormat, columns: readonly FileColumn[]): string {
+  const sorted = columns.map((c, k) => {
+    const x = FLOAT64_TYPE.test(c.type) ? identifier(c.name) : `toFloat64(${identifier(c.name)})`;
+    return `arraySort(groupArray(${x})) AS v${k}`;
+  });
+  return `SELECT count() AS n, ${sorted.join(', ')} FROM ${fileFunction(format)}`;
+}
+
+/**
+ * The columns of `sortedNumbersQuery` with their refused values (±Infinity) counted and the first
+ * one's row, for a file that has one: each cell a row, grouped by the column's position. Position 1
+ * is the row marker (its count is the row count); null and NaN are missing.
  */
 export function numbersQuery(format: FileFormat, columns: readonly FileColumn[]): string {
   const values = columns.map((c) => `toFloat64(${identifier(c.name)})`).join(', ');

@@ -94,6 +94,54 @@ describe('modelwatch drift reading files with the engine', () => {
     expect(parquet.report.buckets).toEqual(fromCsv.report.buckets);
   });
 
+  it('names the first refused value of a Parquet number column, at either end of the sorted values', async () => {
+    const db = await offlineDatabase();
+    // Row 8 (0-based 7) holds -inf in y, row 13 +inf in x: both sort to an end of their column.
+    await db.client.command({
+      query: `INSERT INTO FUNCTION file('${at('inf.parquet')}', 'Parquet')
+        SELECT number AS id, if(number = 12, inf, number / 3) AS x, if(number = 7, -inf, number * 2.5) AS y FROM numbers(20)`,
+    });
+    await db.client.command({
+      query: `INSERT INTO FUNCTION file('${at('fine.parquet')}', 'Parquet')
+        SELECT number AS id, number / 3 AS x, number * 2.5 AS y, if(number % 5 = 0, nan, number - 9.5) AS z FROM numbers(20)`,
+    });
+    await expect(cli(['--reference', at('fine.parquet'), '--current', at('inf.parquet')])).rejects.toThrow(
+      "inf.parquet: row 8, column 'y': the value is not allowed (a non-finite number, or a text score)",
+    );
+    await expect(
+      cli(['--reference', at('fine.parquet'), '--current', at('inf.parquet'), '--columns', 'x']),
+    ).rejects.toThrow("inf.parquet: row 13, column 'x': the value is not allowed");
+    const fine = await cli([
+      '--reference',
+      at('fine.parquet'),
+      '--current',
+      at('inf.parquet'),
+      '--columns',
+      'id',
+    ]);
+    expect(fine.report.current.rows).toBe(20);
+    // NaN is missing (the engine sorts it last, where the reader drops it), in Parquet and CSV alike.
+    const nan = await cli([
+      '--reference',
+      at('fine.parquet'),
+      '--current',
+      at('fine.parquet'),
+      '--columns',
+      'z',
+    ]);
+    expect(col(nan.report, 'z')).toMatchObject({ count: 16, statistic: 0 });
+    const cells = Array.from({ length: 20 }, (_, k) => [k % 5 === 0 ? (k % 10 === 0 ? 'nan' : '') : k - 9.5]);
+    const fromCsv = await cli([
+      '--reference',
+      at('fine.parquet'),
+      '--current',
+      csv('nan.csv', ['z'], cells),
+      '--columns',
+      'z',
+    ]);
+    expect(fromCsv.report.buckets).toEqual(nan.report.buckets);
+  });
+
   it('reads a file of 10,000 columns without crashing', async () => {
     const header = Array.from({ length: 10_000 }, (_, k) => `c${k}`);
     const rows = Array.from({ length: 30 }, (_, r) => header.map((_, k) => (r * 7 + k) % 30));
