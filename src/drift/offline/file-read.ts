@@ -63,7 +63,8 @@ export function offlineDatabase(): Promise<Database> {
       database: 'offline',
       dataDir: dir,
     };
-    shared = openDatabase(config);
+    // Three connections: the two files are read at once, and the progress poll needs one besides.
+    shared = openDatabase(config, { connections: 3 });
   }
   return shared;
 }
