@@ -142,6 +142,21 @@ describe('modelwatch drift reading files with the engine', () => {
     expect(fromCsv.report.buckets).toEqual(nan.report.buckets);
   });
 
+  it('reports errors in the order of reading the reference first, though both files are read at once', async () => {
+    const ok = csv('order-ok.csv', ['a'], [[1], [2]]);
+    const badRef = csv('order-ref.csv', ['a'], [[1], ['inf']]);
+    const badCur = csv('order-cur.csv', ['a'], [[1], ['-inf']]);
+    await expect(cli(['--reference', badRef, '--current', badCur])).rejects.toThrow(
+      "order-ref.csv:3.a: 'inf' is not a finite number",
+    );
+    await expect(
+      cli(['--reference', ok, '--current', at('order-missing.csv'), '--columns', 'b']),
+    ).rejects.toThrow("--columns: 'b' has no values in order-ok.csv");
+    await expect(cli(['--reference', ok, '--current', badCur])).rejects.toThrow(
+      "order-cur.csv:3.a: '-inf' is not a finite number",
+    );
+  });
+
   it('reads a file of 10,000 columns without crashing', async () => {
     const header = Array.from({ length: 10_000 }, (_, k) => `c${k}`);
     const rows = Array.from({ length: 30 }, (_, r) => header.map((_, k) => (r * 7 + k) % 30));
