@@ -18,6 +18,7 @@ import {
   NUMERIC_TYPE,
   numbersQuery,
   READ_SETTINGS,
+  sortedColumnName,
   sortedNumbersQuery,
   type FileColumn,
   type FileFormat,
@@ -224,7 +225,7 @@ async function readNumbers(
     const columns: RawColumn[] = [];
     let refused = false;
     for (const [k, { name }] of numeric.entries()) {
-      const numbers = finiteEnd(sorted![`v${k}`] as Float64Array);
+      const numbers = finiteEnd(sorted![sortedColumnName(k, numeric.length)] as Float64Array);
       // ±Infinity sorts to an end of its column.
       refused ||= numbers[0] === -Infinity || numbers[numbers.length - 1] === Infinity;
       if (numbers.length > 0) columns.push({ role: roleOf(name), column: name, numbers, texts: new Map() });

@@ -160,8 +160,9 @@ const FLOAT64_TYPE = /^(Nullable\()?Float64\)?$/;
 
 /**
  * The fast path for columns the engine reads as numbers (Parquet number columns; CSV columns whose
- * cells all parse as numbers): one aggregation of the whole file into one row, `n` (the row count)
- * and `v0`, `v1`, … (each column's values sorted, in the columns' order), with no row per cell.
+ * cells all parse as numbers): one aggregation of the whole file into one row, each column's values
+ * sorted (named by `sortedColumnName`, in the columns' order), then `n` (the row count); no row
+ * per cell.
  * Null is left out; NaN sorts to the end and ±Infinity to either end of its column, where the
  * caller finds them (and asks `numbersQuery` for a refused value's row).
  * Measured on 100 columns × 100k rows of CSV: 1.42-1.50 CPU s a file against 1.72-1.79 for
@@ -172,9 +173,22 @@ const FLOAT64_TYPE = /^(Nullable\()?Float64\)?$/;
 export function sortedNumbersQuery(format: FileFormat, columns: readonly FileColumn[]): string {
   const sorted = columns.map((c, k) => {
     const x = FLOAT64_TYPE.test(c.type) ? identifier(c.name) : `toFloat64(${identifier(c.name)})`;
-    return `arraySort(groupArray(${x})) AS v${k}`;
+    return `arraySort(groupArray(${x})) AS ${sortedColumnName(k, columns.length)}`;
   });
-  return `SELECT count() AS n, ${sorted.join(', ')} FROM ${fileFunction(format)}`;
+  return `SELECT ${sorted.join(', ')}, count() AS n FROM ${fileFunction(format)}`;
+}
+
+/**
+ * The name of column k's values in `sortedNumbersQuery`, chosen so that every array's numbers start
+ * 8-byte aligned in the Native result, which then hands them over as views instead of copies (32 MB
+ * of fresh memory at 20 columns × 100k + 100k, and one of the run's two full garbage collections). A Native block is the
+ * column and row counts (varints: 2 bytes, or 3 from 128 columns on), then per column its name and
+ * type (each a length byte and the text; `Array(Float64)` is 14 characters) and, for one row, an
+ * 8-byte offset before the numbers: so the first name has 6 (or 5) characters and the others 8.
+ */
+export function sortedColumnName(k: number, count: number): string {
+  if (k > 0) return `v${String(k).padStart(7, '0')}`;
+  return count + 1 < 128 ? 'v00000' : 'v0000';
 }
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDriftCommand } from '../../../src/drift/offline/command.js';
-import { offlineDatabase } from '../../../src/drift/offline/file-read.js';
+import { offlineDatabase, readFileColumns } from '../../../src/drift/offline/file-read.js';
 import {
   alignCategoryCounts,
   categoricalDrift,
@@ -155,6 +155,23 @@ describe('modelwatch drift reading files with the engine', () => {
     await expect(cli(['--reference', ok, '--current', badCur])).rejects.toThrow(
       "order-cur.csv:3.a: '-inf' is not a finite number",
     );
+  });
+
+  it('hands the sorted numbers over as views on the engine result, not copies (below and above 127 columns)', async () => {
+    for (const width of [3, 130]) {
+      const header = Array.from({ length: width }, (_, k) => `c${k}`);
+      const file = csv(
+        `views-${width}.csv`,
+        header,
+        Array.from({ length: 5 }, (_, r) => header.map((_, k) => r * 1.5 + k)),
+      );
+      const read = await readFileColumns(file, 'csv');
+      expect(read.columns).toHaveLength(width);
+      for (const { numbers } of read.columns) {
+        expect(numbers).toHaveLength(5);
+        expect(numbers.buffer.byteLength).toBeGreaterThan(numbers.byteLength);
+      }
+    }
   });
 
   it('reads a file of 10,000 columns without crashing', async () => {
