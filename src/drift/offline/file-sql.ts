@@ -179,12 +179,13 @@ export function sortedNumbersQuery(format: FileFormat, columns: readonly FileCol
 }
 
 /**
- * The name of column k's values in `sortedNumbersQuery`, chosen so that every array's numbers start
- * 8-byte aligned in the Native result, which then hands them over as views instead of copies (32 MB
- * of fresh memory at 20 columns × 100k + 100k, and one of the run's two full garbage collections). A Native block is the
- * column and row counts (varints: 2 bytes, or 3 from 128 columns on), then per column its name and
- * type (each a length byte and the text; `Array(Float64)` is 14 characters) and, for one row, an
- * 8-byte offset before the numbers: so the first name has 6 (or 5) characters and the others 8.
+ * The name of column k's values in `sortedNumbersQuery`, chosen so that every array's numbers
+ * start 8-byte aligned in the Native result, which then hands them over as views instead of copies
+ * (32 MB of fresh memory at 20 columns × 100k + 100k, and one of the run's two full garbage
+ * collections). A Native block is the column and row counts (varints: 2 bytes, or 3 from 128
+ * columns on), then per column its name and type (each a length byte and the text;
+ * `Array(Float64)` is 14 characters) and, for one row, an 8-byte offset before the numbers: so the
+ * first name has 6 (or 5) characters and the others 8.
  */
 export function sortedColumnName(k: number, count: number): string {
   if (k > 0) return `v${String(k).padStart(7, '0')}`;
