@@ -62,6 +62,34 @@ describe('the modelwatch CLI', () => {
     expect(role.stderr).toContain('--role must be one of viewer, auditor, admin');
   });
 
+  it('drift loads only what reading two files needs: not zod, the Kafka client or the CSV parser', () => {
+    const dir = tempDir();
+    // Node's own module hooks list every module the run loads (printed at exit).
+    const hook = path.join(dir, 'list-modules.cjs');
+    writeFileSync(
+      hook,
+      `const seen = [];
+       require('node:module').registerHooks({ load(url, context, next) { seen.push(url); return next(url, context); } });
+       process.on('exit', () => process.stderr.write(seen.join('\\n') + '\\n'));`,
+    );
+    const file = path.join(dir, 'a.csv');
+    writeFileSync(file, 'x,y\n1,a\n2,b\n3,a\n');
+    const result = spawnSync(
+      process.execPath,
+      ['--require', hook, cli, 'drift', '--reference', file, '--current', file, '--format', 'json'],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(
+      (JSON.parse(result.stdout) as { buckets: { columns: unknown[] }[] }).buckets[0]!.columns,
+    ).toHaveLength(2);
+    const modules = result.stderr.split('\n').filter((line) => line.startsWith('file:'));
+    expect(modules.some((url) => url.includes('/node_modules/chdb/'))).toBe(true);
+    expect(
+      modules.filter((url) => /\/node_modules\/(zod|kafkajs|csv-parse|fastify|pino)\//.test(url)),
+    ).toEqual([]);
+  });
+
   it('audit verify: ok on an intact store, exit 1 naming the chain when a held digest is ahead of it', () => {
     const env = { MODELWATCH_DATA_DIR: tempDir() };
     const intact = run(['audit', 'verify'], env);

@@ -1,29 +1,20 @@
 /** A model's drift settings: the `drift` section of its policy (PUT /models/:model/policy). */
 import { z } from 'zod';
-import {
-  DEFAULT_DATASET_DRIFT_SHARE,
-  DEFAULT_THRESHOLDS,
-  DRIFT_METHODS,
-  METHOD_KINDS,
-  usesPValue,
-  type ColumnKind,
-  type DriftMethod,
-  type MethodOption,
-} from '../statistics/index.js';
-import {
-  DURATION_PATTERN,
-  BUCKET_PATTERN,
-  parseDuration,
-  parseBucket,
-  type Bucket,
-} from '../../platform/time/index.js';
+import { METHOD_KINDS, usesPValue } from '../statistics/index.js';
+import { DURATION_PATTERN, BUCKET_PATTERN, parseDuration, parseBucket } from '../../platform/time/index.js';
+import { METHOD_OPTIONS, type DriftPolicy } from './settings-core.js';
 
-/** @default '1h' */
-export const DEFAULT_EVALUATION_WINDOW = '1h';
-/** How long after a window's end late events are still waited for. @default '5m' */
-export const DEFAULT_ALLOWED_LATENESS = '5m';
+export {
+  DEFAULT_ALLOWED_LATENESS,
+  DEFAULT_EVALUATION_WINDOW,
+  METHOD_OPTIONS,
+  driftSettings,
+  effectiveDriftPolicy,
+  type ColumnSettings,
+  type DriftPolicy,
+  type DriftSettings,
+} from './settings-core.js';
 
-export const METHOD_OPTIONS = ['auto', ...DRIFT_METHODS] as const;
 const methodOption = z.enum(METHOD_OPTIONS);
 const kind = z.enum(['numerical', 'categorical']);
 const threshold = z.number().positive('must be above 0').refine(Number.isFinite, 'must be a finite number');
@@ -82,46 +73,8 @@ export const driftPolicySchema = z.strictObject({
     .refine((s) => parseDuration(s) !== undefined, "expected '<n>s', '<n>m', '<n>h' or '<n>d'")
     .optional(),
 });
-export type DriftPolicy = z.infer<typeof driftPolicySchema>;
-
-export interface ColumnSettings {
-  kind?: ColumnKind | undefined;
-  method?: MethodOption | undefined;
-  threshold?: number | undefined;
-}
-
-export interface DriftSettings {
-  method: MethodOption;
-  columns: Readonly<Record<string, ColumnSettings>>;
-  thresholds: Readonly<Record<DriftMethod, number>>;
-  datasetDriftShare: number;
-  evaluationWindow: Bucket;
-  allowedLatenessMs: number;
-}
-
-/** The policy with every default filled in: what GET returns and what evaluation uses. */
-export function effectiveDriftPolicy(policy: DriftPolicy = {}): Required<DriftPolicy> {
-  return {
-    method: policy.method ?? 'auto',
-    columns: policy.columns ?? {},
-    thresholds: { ...DEFAULT_THRESHOLDS, ...policy.thresholds },
-    dataset_drift_share: policy.dataset_drift_share ?? DEFAULT_DATASET_DRIFT_SHARE,
-    evaluation_window: policy.evaluation_window ?? DEFAULT_EVALUATION_WINDOW,
-    allowed_lateness: policy.allowed_lateness ?? DEFAULT_ALLOWED_LATENESS,
-  };
-}
-
-export function driftSettings(policy: DriftPolicy = {}): DriftSettings {
-  const p = effectiveDriftPolicy(policy);
-  return {
-    method: p.method,
-    columns: p.columns,
-    thresholds: { ...DEFAULT_THRESHOLDS, ...p.thresholds },
-    datasetDriftShare: p.dataset_drift_share,
-    // Both were validated by the schema; the fallbacks only keep the types honest.
-    evaluationWindow: parseBucket(p.evaluation_window) ?? parseBucket(DEFAULT_EVALUATION_WINDOW)!,
-    allowedLatenessMs: parseDuration(p.allowed_lateness) ?? 0,
-  };
-}
+/** The schema and `DriftPolicy` (declared without zod in settings-core.ts) describe one shape. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const POLICY_SHAPE_MATCHES: Same<z.infer<typeof driftPolicySchema>, DriftPolicy> = true;
 
 export { DURATION_PATTERN, BUCKET_PATTERN };

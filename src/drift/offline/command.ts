@@ -1,9 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { parseOptions, type Command } from '../../platform/cli/index.js';
 import { errorMessage } from '../../platform/errors.js';
-import { columnDistributions, renderDriftReportHtml } from '../report/index.js';
 import { ModelwatchError } from '../../platform/errors.js';
-import { METHOD_OPTIONS } from '../engine/settings.js';
+import { METHOD_OPTIONS } from '../engine/settings-core.js';
 import { runOfflineDrift, type EvaluatedWindows, type OfflineDriftReport } from './offline.js';
 import { formatTable as formatDriftTable } from './table.js';
 
@@ -12,7 +11,9 @@ const usage =
 
 const FORMATS = ['table', 'json', 'html'] as const;
 
-function html(report: OfflineDriftReport, evaluated: EvaluatedWindows | undefined): string {
+async function html(report: OfflineDriftReport, evaluated: EvaluatedWindows | undefined): Promise<string> {
+  // Loaded for this format only (a short run's start is mostly loading modules).
+  const { columnDistributions, renderDriftReportHtml } = await import('../report/index.js');
   return renderDriftReportHtml({
     title: `Drift report: ${report.current.file} against ${report.reference.file}`,
     subtitle: `reference ${report.reference.file} (${report.reference.rows} rows), current ${report.current.file} (${report.current.rows} rows), ${report.buckets.length} bucket${report.buckets.length === 1 ? '' : 's'}`,
@@ -126,7 +127,7 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
       format === 'json'
         ? `${JSON.stringify(report, null, 2)}\n`
         : format === 'html'
-          ? html(report, evaluated)
+          ? await html(report, evaluated)
           : formatDriftTable(report);
     if (values.out === undefined) io.stdout(text);
     else {

@@ -155,10 +155,47 @@ export function columnsQuery(format: FileFormat, columns: readonly FileColumn[],
     SETTINGS group_by_two_level_threshold = 1, group_by_two_level_threshold_bytes = 1`;
 }
 
+/** Types whose values go to `groupArray` as they are (CSV number columns are read as Nullable(Float64)). */
+const FLOAT64_TYPE = /^(Nullable\()?Float64\)?$/;
+
 /**
  * The fast path for columns the engine reads as numbers (Parquet number columns; CSV columns whose
- * cells all parse as numbers): no per-cell text rules, grouped by the column's position. Position 1
- * is the row marker (its count is the row count); null and NaN are missing; ±Infinity is refused.
+ * cells all parse as numbers): one aggregation of the whole file into one row, each column's values
+ * sorted (named by `sortedColumnName`, in the columns' order), then `n` (the row count); no row
+ * per cell.
+ * Null is left out; NaN sorts to the end and ±Infinity to either end of its column, where the
+ * caller finds them (and asks `numbersQuery` for a refused value's row).
+ * Measured on 100 columns × 100k rows of CSV: 1.42-1.50 CPU s a file against 1.72-1.79 for
+ * `numbersQuery`; a condition or cast on every column (`groupArrayIf(x, NOT isNaN(x))`) costs more
+ * than it saves here and grows faster than the number of columns (1.4 CPU s on a 1,000-column
+ * file of 30 rows against 0.36 without).
+ */
+export function sortedNumbersQuery(format: FileFormat, columns: readonly FileColumn[]): string {
+  const sorted = columns.map((c, k) => {
+    const x = FLOAT64_TYPE.test(c.type) ? identifier(c.name) : `toFloat64(${identifier(c.name)})`;
+    return `arraySort(groupArray(${x})) AS ${sortedColumnName(k, columns.length)}`;
+  });
+  return `SELECT ${sorted.join(', ')}, count() AS n FROM ${fileFunction(format)}`;
+}
+
+/**
+ * The name of column k's values in `sortedNumbersQuery`, chosen so that every array's numbers
+ * start 8-byte aligned in the Native result, which then hands them over as views instead of copies
+ * (32 MB of fresh memory at 20 columns × 100k + 100k, and one of the run's two full garbage
+ * collections). A Native block is the column and row counts (varints: 2 bytes, or 3 from 128
+ * columns on), then per column its name and type (each a length byte and the text;
+ * `Array(Float64)` is 14 characters) and, for one row, an 8-byte offset before the numbers: so the
+ * first name has 6 (or 5) characters and the others 8.
+ */
+export function sortedColumnName(k: number, count: number): string {
+  if (k > 0) return `v${String(k).padStart(7, '0')}`;
+  return count + 1 < 128 ? 'v00000' : 'v0000';
+}
+
+/**
+ * The columns of `sortedNumbersQuery` with their refused values (±Infinity) counted and the first
+ * one's row, for a file that has one: each cell a row, grouped by the column's position. Position 1
+ * is the row marker (its count is the row count); null and NaN are missing.
  */
 export function numbersQuery(format: FileFormat, columns: readonly FileColumn[]): string {
   const values = columns.map((c) => `toFloat64(${identifier(c.name)})`).join(', ');

@@ -7,7 +7,7 @@ import { ModelwatchError } from '../../platform/errors.js';
 import { evaluateWindow, planColumns, type ColumnPlan } from '../engine/evaluate.js';
 import { referenceFromRaw, windowFromRaw } from '../engine/in-memory.js';
 import { RowError, SampleBuilder } from '../engine/samples.js';
-import { driftSettings } from '../engine/settings.js';
+import { driftSettings } from '../engine/settings-core.js';
 import type { ColumnRole, DriftBucket, WindowSample } from '../engine/types.js';
 import { parseTime, parseBucket, bucketEnd, bucketStart } from '../../platform/time/index.js';
 import type { MethodOption } from '../statistics/index.js';
@@ -219,7 +219,14 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
 async function runWholeFiles(options: OfflineDriftOptions): Promise<OfflineDriftReport> {
   const wanted = options.columns ? new Set(options.columns) : undefined;
   const keep = (column: string) => wanted === undefined || wanted.has(column);
-  const ref = await engineRead(options.reference, options, keep);
+  // Both files at once, on two engine connections: one's single-threaded steps (the sort of the
+  // gathered values, writing and reading the result) overlap the other's, and the reference is
+  // summarized while the current file is read. Errors still come in the order of a read one after
+  // the other: the reference's, then the columns', then the current file's.
+  const refRead = engineRead(options.reference, options, keep);
+  const curRead = engineRead(options.current, options, keep);
+  curRead.catch(() => undefined); // awaited below, unless the reference fails first
+  const ref = await refRead;
   const reference = referenceFromRaw(
     {
       modelId: 'offline',
@@ -242,7 +249,7 @@ async function runWholeFiles(options: OfflineDriftOptions): Promise<OfflineDrift
   }
   if (reference.columns.length === 0)
     throw new ModelwatchError('BAD_REQUEST', `${path.basename(options.reference)}: no column holds a value`);
-  const cur = await engineRead(options.current, options, keep);
+  const cur = await curRead;
   const settings = driftSettings(options.method === undefined ? {} : { method: options.method });
   const plans = planColumns(reference, settings, options.method);
   options.progress?.('computing');

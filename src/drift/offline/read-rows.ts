@@ -8,7 +8,6 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parse } from 'csv-parse';
 import { ModelwatchError } from '../../platform/errors.js';
 
 export interface FileRow {
@@ -84,6 +83,8 @@ export async function* readRows(file: string): AsyncGenerator<FileRow> {
     }
     return;
   }
+  // Loaded only here: the engine reads the files, and this reader runs for buckets and bad rows only.
+  const { parse } = await import('csv-parse');
   const parser = createReadStream(file).pipe(
     parse({
       columns: true,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 
 /** Where a benchmark runs the service: a broker, a scratch engine, topics and a group of its own. */
@@ -24,12 +24,14 @@ export async function withBenchEnvironment<T>(
   name: string,
   bench: (env: BenchEnvironment) => Promise<T>,
 ): Promise<T> {
-  // Loaded here, not with this module: every command imports the CLI area, and the Kafka client
-  // and logger are ~200 CommonJS modules a command like `modelwatch drift` never uses.
-  const [{ silenceKafkajsTimerWarning, startLocalBroker }, { createLogger }] = await Promise.all([
-    import('../kafka/index.js'),
-    import('../observability/index.js'),
-  ]);
+  // Loaded here, not with this module: every command imports the CLI area, and the Kafka client,
+  // logger and configuration (zod) are ~300 modules a command like `modelwatch drift` never uses.
+  const [{ silenceKafkajsTimerWarning, startLocalBroker }, { createLogger }, { loadConfig }] =
+    await Promise.all([
+      import('../kafka/index.js'),
+      import('../observability/index.js'),
+      import('../config/index.js'),
+    ]);
   silenceKafkajsTimerWarning();
   const base = loadConfig();
   const logger = createLogger(base.logLevel === 'info' ? 'warn' : base.logLevel, 'bench');

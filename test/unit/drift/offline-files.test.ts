@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDriftCommand } from '../../../src/drift/offline/command.js';
-import { offlineDatabase } from '../../../src/drift/offline/file-read.js';
+import { offlineDatabase, readFileColumns } from '../../../src/drift/offline/file-read.js';
 import {
   alignCategoryCounts,
   categoricalDrift,
@@ -92,6 +92,86 @@ describe('modelwatch drift reading files with the engine', () => {
     expect(col(parquet.report, 'flag')).toMatchObject({ kind: 'categorical', method: 'jensenshannon' });
     // CSV writes booleans as true/false too, so every column agrees exactly.
     expect(parquet.report.buckets).toEqual(fromCsv.report.buckets);
+  });
+
+  it('names the first refused value of a Parquet number column, at either end of the sorted values', async () => {
+    const db = await offlineDatabase();
+    // Row 8 (0-based 7) holds -inf in y, row 13 +inf in x: both sort to an end of their column.
+    await db.client.command({
+      query: `INSERT INTO FUNCTION file('${at('inf.parquet')}', 'Parquet')
+        SELECT number AS id, if(number = 12, inf, number / 3) AS x, if(number = 7, -inf, number * 2.5) AS y FROM numbers(20)`,
+    });
+    await db.client.command({
+      query: `INSERT INTO FUNCTION file('${at('fine.parquet')}', 'Parquet')
+        SELECT number AS id, number / 3 AS x, number * 2.5 AS y, if(number % 5 = 0, nan, number - 9.5) AS z FROM numbers(20)`,
+    });
+    await expect(cli(['--reference', at('fine.parquet'), '--current', at('inf.parquet')])).rejects.toThrow(
+      "inf.parquet: row 8, column 'y': the value is not allowed (a non-finite number, or a text score)",
+    );
+    await expect(
+      cli(['--reference', at('fine.parquet'), '--current', at('inf.parquet'), '--columns', 'x']),
+    ).rejects.toThrow("inf.parquet: row 13, column 'x': the value is not allowed");
+    const fine = await cli([
+      '--reference',
+      at('fine.parquet'),
+      '--current',
+      at('inf.parquet'),
+      '--columns',
+      'id',
+    ]);
+    expect(fine.report.current.rows).toBe(20);
+    // NaN is missing (the engine sorts it last, where the reader drops it), in Parquet and CSV alike.
+    const nan = await cli([
+      '--reference',
+      at('fine.parquet'),
+      '--current',
+      at('fine.parquet'),
+      '--columns',
+      'z',
+    ]);
+    expect(col(nan.report, 'z')).toMatchObject({ count: 16, statistic: 0 });
+    const cells = Array.from({ length: 20 }, (_, k) => [k % 5 === 0 ? (k % 10 === 0 ? 'nan' : '') : k - 9.5]);
+    const fromCsv = await cli([
+      '--reference',
+      at('fine.parquet'),
+      '--current',
+      csv('nan.csv', ['z'], cells),
+      '--columns',
+      'z',
+    ]);
+    expect(fromCsv.report.buckets).toEqual(nan.report.buckets);
+  });
+
+  it('reports errors in the order of reading the reference first, though both files are read at once', async () => {
+    const ok = csv('order-ok.csv', ['a'], [[1], [2]]);
+    const badRef = csv('order-ref.csv', ['a'], [[1], ['inf']]);
+    const badCur = csv('order-cur.csv', ['a'], [[1], ['-inf']]);
+    await expect(cli(['--reference', badRef, '--current', badCur])).rejects.toThrow(
+      "order-ref.csv:3.a: 'inf' is not a finite number",
+    );
+    await expect(
+      cli(['--reference', ok, '--current', at('order-missing.csv'), '--columns', 'b']),
+    ).rejects.toThrow("--columns: 'b' has no values in order-ok.csv");
+    await expect(cli(['--reference', ok, '--current', badCur])).rejects.toThrow(
+      "order-cur.csv:3.a: '-inf' is not a finite number",
+    );
+  });
+
+  it('hands the sorted numbers over as views on the engine result, not copies (below and above 127 columns)', async () => {
+    for (const width of [3, 130]) {
+      const header = Array.from({ length: width }, (_, k) => `c${k}`);
+      const file = csv(
+        `views-${width}.csv`,
+        header,
+        Array.from({ length: 5 }, (_, r) => header.map((_, k) => r * 1.5 + k)),
+      );
+      const read = await readFileColumns(file, 'csv');
+      expect(read.columns).toHaveLength(width);
+      for (const { numbers } of read.columns) {
+        expect(numbers).toHaveLength(5);
+        expect(numbers.buffer.byteLength).toBeGreaterThan(numbers.byteLength);
+      }
+    }
   });
 
   it('reads a file of 10,000 columns without crashing', async () => {
