@@ -1,7 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../../src/platform/config/index.js';
 import {
-  silenceKafkajsTimerWarning,
+  stopIdleRequestQueuePolling,
   startLocalBroker,
   type LocalBroker,
 } from '../../src/platform/kafka/index.js';
@@ -15,7 +15,7 @@ declare module 'vitest' {
 
 /** One real broker for the whole run: MODELWATCH_KAFKA_BROKERS, else Docker, else Maven + java. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  silenceKafkajsTimerWarning();
+  stopIdleRequestQueuePolling();
   const config = loadConfig();
   let broker: LocalBroker | undefined;
   if (!config.kafka.brokers) {

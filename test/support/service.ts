@@ -1,7 +1,7 @@
 import { onTestFinished } from 'vitest';
 import type { CapabilityDefinition } from '../../src/platform/capability/index.js';
 import type { Config } from '../../src/platform/config/index.js';
-import { silenceKafkajsTimerWarning } from '../../src/platform/kafka/index.js';
+import { stopIdleRequestQueuePolling } from '../../src/platform/kafka/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
 import { startService, type RunningService } from '../../src/service/index.js';
 import { isolatedConfig } from './harness.js';
@@ -14,7 +14,7 @@ export interface TestService extends RunningService {
   get(url: string): Promise<{ status: number; body: unknown }>;
 }
 
-silenceKafkajsTimerWarning();
+stopIdleRequestQueuePolling();
 
 /** The whole service in this process (embedded ClickHouse, the run's broker), closed after the test. */
 export async function startTestService(

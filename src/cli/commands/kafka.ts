@@ -4,7 +4,7 @@ import {
   assertJavaAndMaven,
   resolveKafkaJars,
   startLocalBroker,
-  silenceKafkajsTimerWarning,
+  stopIdleRequestQueuePolling,
   startLocalCluster,
 } from '../../platform/kafka/index.js';
 import { createLogger } from '../../platform/observability/index.js';
@@ -32,7 +32,7 @@ export const kafkaCommand: Command = {
     const nodes = brokerCount(values.brokers);
     const config = loadConfig();
     // The readiness check talks to the broker through kafkajs, whose timer warning is noise here too.
-    silenceKafkajsTimerWarning();
+    stopIdleRequestQueuePolling();
     const logger = createLogger(config.logLevel);
     if (values['resolve-only']) {
       await assertJavaAndMaven();

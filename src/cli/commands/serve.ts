@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from '../../platform/config/index.js';
 import { ModelwatchError, errorMessage } from '../../platform/errors.js';
 import {
-  silenceKafkajsTimerWarning,
+  stopIdleRequestQueuePolling,
   startLocalBroker,
   type LocalBroker,
 } from '../../platform/kafka/index.js';
@@ -90,7 +90,7 @@ export const serveCommand: Command = {
         'serve needs MODELWATCH_KAFKA_BROKERS (or run `modelwatch up` for a local broker)',
       );
     }
-    silenceKafkajsTimerWarning();
+    stopIdleRequestQueuePolling();
     const logger = consoleLogger(config, new StatusLine());
     return runUntilSignal(config, logger, config.kafka.brokers);
   },
@@ -105,7 +105,7 @@ export const upCommand: Command = {
     );
     const story = storyOptions(values);
     const config = loadConfig();
-    silenceKafkajsTimerWarning();
+    stopIdleRequestQueuePolling();
     const status = new StatusLine();
     const logger = consoleLogger(config, status);
     const generatedKey = config.api.adminKey === undefined;

@@ -26,13 +26,13 @@ export async function withBenchEnvironment<T>(
 ): Promise<T> {
   // Loaded here, not with this module: every command imports the CLI area, and the Kafka client,
   // logger and configuration (zod) are ~300 modules a command like `modelwatch drift` never uses.
-  const [{ silenceKafkajsTimerWarning, startLocalBroker }, { createLogger }, { loadConfig }] =
+  const [{ stopIdleRequestQueuePolling, startLocalBroker }, { createLogger }, { loadConfig }] =
     await Promise.all([
       import('../kafka/index.js'),
       import('../observability/index.js'),
       import('../config/index.js'),
     ]);
-  silenceKafkajsTimerWarning();
+  stopIdleRequestQueuePolling();
   const base = loadConfig();
   const logger = createLogger(base.logLevel === 'info' ? 'warn' : base.logLevel, 'bench');
   const broker = base.kafka.brokers

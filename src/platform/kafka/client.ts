@@ -3,6 +3,7 @@ import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import { KafkaFlightRecorder, attachFlightRecorder } from './flight-recorder.js';
+import { stopIdleRequestQueuePolling } from './request-queue-fix.js';
 
 export type { Kafka };
 
@@ -48,6 +49,7 @@ function saslOptions(config: KafkaConfig): SASLOptions | undefined {
 }
 
 export function createKafka(config: KafkaConfig, brokers: string[], logger: Logger): Kafka {
+  stopIdleRequestQueuePolling();
   const ssl = config.ssl
     ? {
         rejectUnauthorized: config.sslRejectUnauthorized,
@@ -67,17 +69,4 @@ export function createKafka(config: KafkaConfig, brokers: string[], logger: Logg
   });
   if (recorder) attachFlightRecorder(kafka, recorder);
   return kafka;
-}
-
-/**
- * kafkajs 2.2.4 computes a negative timer delay on Node 24 (tulios/kafkajs#1751); Node clamps
- * it to 1 ms, which is what older Node did silently. Drop only that warning.
- */
-export function silenceKafkajsTimerWarning(): void {
-  const listeners = process.listeners('warning');
-  process.removeAllListeners('warning');
-  process.on('warning', (warning) => {
-    if (warning.name === 'TimeoutNegativeWarning') return;
-    for (const listener of listeners) listener(warning);
-  });
 }

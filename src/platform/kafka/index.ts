@@ -1,4 +1,5 @@
-export { createKafka, silenceKafkajsTimerWarning, type Kafka } from './client.js';
+export { createKafka, type Kafka } from './client.js';
+export { stopIdleRequestQueuePolling } from './request-queue-fix.js';
 export { ensureTopics, replicationFor, type TopicSpec } from './topics.js';
 export { fetchTopicEnds, type TopicEndsOptions } from './topic-ends.js';
 export {
