@@ -21,6 +21,7 @@ export default defineConfig({
           // Ten-minute faults: `npm run test:long` (vitest.long.config.ts).
           exclude: ['test/integration/**/*.long.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
+          setupFiles: ['test/support/kafkajs-setup.ts'],
           maxWorkers: 2,
         },
       },

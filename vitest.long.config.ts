@@ -10,5 +10,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     include: ['test/integration/**/*.long.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/kafkajs-setup.ts'],
   },
 });

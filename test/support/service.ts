@@ -1,7 +1,6 @@
 import { onTestFinished } from 'vitest';
 import type { CapabilityDefinition } from '../../src/platform/capability/index.js';
 import type { Config } from '../../src/platform/config/index.js';
-import { stopIdleRequestQueuePolling } from '../../src/platform/kafka/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
 import { startService, type RunningService } from '../../src/service/index.js';
 import { isolatedConfig } from './harness.js';
@@ -13,8 +12,6 @@ export interface TestService extends RunningService {
   /** An authenticated API request with the admin key. */
   get(url: string): Promise<{ status: number; body: unknown }>;
 }
-
-stopIdleRequestQueuePolling();
 
 /** The whole service in this process (embedded ClickHouse, the run's broker), closed after the test. */
 export async function startTestService(
