@@ -139,6 +139,16 @@ export const collectorMigrations: Migration[] = [
       `ALTER TABLE predictions${onCluster} MATERIALIZE INDEX idx_prediction_id`,
     ],
   },
+  {
+    version: 8,
+    name: 'predictions: every merge vertical (column by column)',
+    // A horizontal merge reads a block of every column of every part at once; a prediction row
+    // with its feature maps is ~1 KB, and a catch-up after an outage merges many small parts at a
+    // time. The default goes vertical only from 131,072 rows, above most of a catch-up's merges.
+    statements: ({ onCluster }) => [
+      `ALTER TABLE predictions${onCluster} MODIFY SETTING vertical_merge_algorithm_min_rows_to_activate = 1`,
+    ],
+  },
 ];
 
 /** Columns of `predictions_input`, in the order earlier releases wrote them. */

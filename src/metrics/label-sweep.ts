@@ -32,6 +32,7 @@ export interface SweptPart {
   partition: string;
   min: number;
   max: number;
+  rows: number;
 }
 
 const SWEPT_TABLES = `database = currentDatabase() AND table IN ('labels', 'prediction_lookup') AND active`;
@@ -51,7 +52,7 @@ const SWEEP_STATE = `SELECT
   (SELECT argMax(seen, swept_to) FROM labeled_sweeps) AS last_seen,
   toUnixTimestamp64Milli((SELECT max(swept_to) FROM labeled_sweeps)) AS last_swept_to,
   toUnixTimestamp64Milli(now64(3)) AS now,
-  (SELECT groupArray((table, name, partition_id, min_block_number, max_block_number))
+  (SELECT groupArray((table, name, partition_id, min_block_number, max_block_number, rows))
      FROM system.parts WHERE ${SWEPT_TABLES}) AS parts`;
 
 interface SweepState {
@@ -60,10 +61,10 @@ interface SweepState {
   last_seen: { table: string; partition: string; min: number | string; max: number | string }[];
   last_swept_to: number | string;
   now: number | string;
-  parts: [string, string, string, number | string, number | string][];
+  parts: [string, string, string, number | string, number | string, number | string][];
 }
 
-type SeenRange = Omit<SweptPart, 'name'>;
+type SeenRange = Omit<SweptPart, 'name' | 'rows'>;
 
 /** The parts whose block range is not covered by the ranges the last sweep saw. */
 export function unseenParts(parts: readonly SweptPart[], seen: readonly SeenRange[]): SweptPart[] {
@@ -91,7 +92,7 @@ function touchingRuns(seen: readonly SeenRange[]): SeenRange[] {
     if (last?.table === range.table && last.partition === range.partition && range.min <= last.max + 1) {
       last.max = Math.max(last.max, range.max);
     } else {
-      runs.push({ ...range });
+      runs.push({ table: range.table, partition: range.partition, min: range.min, max: range.max });
     }
   }
   return runs;
@@ -99,25 +100,29 @@ function touchingRuns(seen: readonly SeenRange[]): SeenRange[] {
 
 const LABEL_COLUMNS = 'prediction_id, model_id, label, label_num, timestamp';
 const SINCE = `ingested_at > fromUnixTimestamp64Milli({since:Int64}, 'UTC')`;
+const IN_SLICE = 'cityHash64(prediction_id) % {slices:UInt64} = {slice:UInt64}';
 
 /**
  * Labels in parts not seen, and labels of the margin whose prediction is in a part not seen;
  * each condition only when it has parts, so that `_part` alone prunes the read to those parts.
+ * Both sides keep only the ids of one slice (a hash of the id), so no step holds more than a
+ * slice's ids: a catch-up after an outage brings millions of unseen labels and predictions.
  */
 function unseenWindow(labelParts: readonly string[], lookupParts: readonly string[]): string {
   const conditions = [
     ...(labelParts.length > 0 ? ['_part IN {label_parts:Array(String)}'] : []),
     ...(lookupParts.length > 0
       ? [
-          `(${SINCE} AND prediction_id IN (SELECT prediction_id FROM prediction_lookup WHERE _part IN {lookup_parts:Array(String)}))`,
+          `(${SINCE} AND prediction_id IN (SELECT prediction_id FROM prediction_lookup
+             WHERE _part IN {lookup_parts:Array(String)} AND ${IN_SLICE}))`,
         ]
       : []),
   ];
-  return `(SELECT ${LABEL_COLUMNS} FROM labels WHERE ${conditions.join(' OR ')})`;
+  return `(SELECT ${LABEL_COLUMNS} FROM labels WHERE (${conditions.join(' OR ')}) AND ${IN_SLICE})`;
 }
 
 /** Before any sweep saw parts (a database from before migration 52): the labels of the margin. */
-const MARGIN_WINDOW = `(SELECT ${LABEL_COLUMNS} FROM labels WHERE ${SINCE})`;
+const MARGIN_WINDOW = `(SELECT ${LABEL_COLUMNS} FROM labels WHERE ${SINCE} AND ${IN_SLICE})`;
 
 const LABELED_KEY = ['model_id', 'timestamp', 'prediction_id', 'label_rank'];
 
@@ -141,37 +146,84 @@ ON ${LABELED_KEY.map((column) => `s.${column} = j.${column}`).join(' AND ')}`;
  */
 export const SWEEP_CHECKED_MAX = 100_000;
 
-/** Joins the window's labels, writing only the missing rows unless the window is a bulk load. */
-async function sweepWindow(db: Database, window: string, params: Record<string, unknown>): Promise<void> {
-  const counted = await db.client.query({
-    query: `SELECT count() AS pending FROM ${window}`,
-    query_params: params,
+/**
+ * Labels per slice of a large sweep. The join holds a slice's predictions in a hash table and
+ * its ids in a set: at 250,000 that is tens of MB, where one pass over the 3 million labels of
+ * a 10-minute outage's catch-up held hundreds.
+ */
+export const SWEEP_SLICE_LABELS = 250_000;
+
+/** When a sweep checks for missing rows, and how many labels each of its slices holds. */
+export interface SweepLimits {
+  checkedMax: number;
+  sliceLabels: number;
+}
+
+const DEFAULT_LIMITS: SweepLimits = { checkedMax: SWEEP_CHECKED_MAX, sliceLabels: SWEEP_SLICE_LABELS };
+
+/** How many slices a sweep of at most `labels` labels is cut into. */
+export function sweepSlices(labels: number, sliceLabels = SWEEP_SLICE_LABELS): number {
+  if (!(sliceLabels >= 1)) throw new RangeError(`sliceLabels must be at least 1, got ${sliceLabels}`);
+  return Math.max(1, Math.ceil(labels / sliceLabels));
+}
+
+async function marginLabels(db: Database, since: number): Promise<number> {
+  const result = await db.client.query({
+    query: `SELECT count() AS margin FROM labels WHERE ${SINCE}`,
+    query_params: { since },
     format: 'JSONEachRow',
   });
-  const [row] = await counted.json<{ pending: number | string }>();
-  const pending = Number(row?.pending ?? 0);
-  if (pending === 0) return;
+  const [row] = await result.json<{ margin: number | string }>();
+  return Number(row?.margin ?? 0);
+}
+
+/** How many labels a sweep may read at most: counted on parts, without reading their ids. */
+async function labelsBound(db: Database, unseen: readonly SweptPart[], since: number): Promise<number> {
+  const rows = (table: string) => unseen.filter((p) => p.table === table).reduce((sum, p) => sum + p.rows, 0);
+  const lookupRows = rows('prediction_lookup');
+  // The margin leg reads no more labels than the margin holds, nor than there are new predictions.
+  const margin = lookupRows === 0 ? 0 : Math.min(await marginLabels(db, since), lookupRows);
+  return rows('labels') + margin;
+}
+
+/**
+ * Joins the window's labels, slice by slice. A small window writes only the missing rows, so a
+ * late label after a bulk load leaves the other buckets' cache entries alone; a bulk load's
+ * window is written again whole.
+ */
+async function sweepWindow(
+  db: Database,
+  window: string,
+  bound: number,
+  params: Record<string, unknown>,
+  limits: SweepLimits,
+): Promise<void> {
+  if (bound === 0) return;
+  const slices = sweepSlices(bound, limits.sliceLabels);
   const query =
-    pending <= SWEEP_CHECKED_MAX
+    bound <= limits.checkedMax
       ? insertMissing(window)
       : `INSERT INTO labeled_predictions ${labelsJoinLookup(window)}`;
-  await db.client.command({ query, query_params: params });
+  for (let slice = 0; slice < slices; slice += 1) {
+    await db.client.command({ query, query_params: { ...params, slices, slice } });
+  }
 }
 
 /** Writes the rows the views missed, then records what the sweep saw (unless a merge raced it). */
-export async function sweepWaitingLabels(db: Database): Promise<void> {
+export async function sweepWaitingLabels(db: Database, limits: SweepLimits = DEFAULT_LIMITS): Promise<void> {
   const result = await db.client.query({ query: SWEEP_STATE, format: 'JSONEachRow' });
   const [state] = await result.json<SweepState>();
   if (state === undefined || state.fingerprint === state.last_fingerprint) return;
-  const parts = state.parts.map(([table, name, partition, min, max]) => ({
+  const parts = state.parts.map(([table, name, partition, min, max, rows]) => ({
     table,
     name,
     partition,
     min: Number(min),
     max: Number(max),
+    rows: Number(rows),
   }));
   const since = Number(state.last_swept_to) - SWEEP_MARGIN_MS;
-  const unseen = await sweepUnseen(db, state, parts, since);
+  const unseen = await sweepUnseen(db, state, parts, since, limits);
   // A part read by name that a merge replaced before the read was not read: record nothing, so
   // the next sweep reads the merged part (its range is not seen) instead.
   if (unseen.length > 0 && !(await stillActive(db, unseen))) return;
@@ -197,9 +249,10 @@ async function sweepUnseen(
   state: SweepState,
   parts: readonly SweptPart[],
   since: number,
+  limits: SweepLimits,
 ): Promise<SweptPart[]> {
   if (state.last_seen.length === 0) {
-    await sweepWindow(db, MARGIN_WINDOW, { since });
+    await sweepWindow(db, MARGIN_WINDOW, await marginLabels(db, since), { since }, limits);
     return [];
   }
   const seen = state.last_seen.map((s) => ({ ...s, min: Number(s.min), max: Number(s.max) }));
@@ -207,11 +260,9 @@ async function sweepUnseen(
   if (unseen.length === 0) return [];
   const names = (table: string) => unseen.filter((p) => p.table === table).map((p) => p.name);
   const [labelParts, lookupParts] = [names('labels'), names('prediction_lookup')];
-  await sweepWindow(db, unseenWindow(labelParts, lookupParts), {
-    since,
-    label_parts: labelParts,
-    lookup_parts: lookupParts,
-  });
+  const params = { since, label_parts: labelParts, lookup_parts: lookupParts };
+  const bound = await labelsBound(db, unseen, since);
+  await sweepWindow(db, unseenWindow(labelParts, lookupParts), bound, params, limits);
   return unseen;
 }
 

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { computeModelMetrics, type MetricsBucket } from '../../src/metrics/index.js';
+import { sweepWaitingLabels } from '../../src/metrics/label-sweep.js';
 import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
 import { allMigrations } from '../support/migrations.js';
 import { numberOf } from '../unit/metrics/reference.js';
@@ -351,5 +352,88 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
     const [bucket] = await read('rollup');
     expect([bucket?.labeled, bucket?.accuracy]).toEqual([1, 1]);
     expect(await read('rollup')).toEqual(await read('raw'));
+  });
+
+  it('a sweep cut into slices joins every label both views missed, each once', async () => {
+    const hour = Date.UTC(2026, 3, 3, 10);
+    const versions = [VERSIONS[0]!];
+    const rows = (model: string, n: number, kind: 'prediction' | 'label') =>
+      Buffer.from(
+        Array.from({ length: n }, (_, i) => {
+          const common = {
+            model_id: model,
+            prediction_id: `${model}-${i}`,
+            timestamp: new Date(hour + i).toISOString(),
+          };
+          return JSON.stringify(
+            kind === 'label'
+              ? { ...common, label: String(i % 2), label_num: i % 2 }
+              : {
+                  ...common,
+                  model_version: 'b1',
+                  prediction: String(i % 3 === 0 ? 1 : 0),
+                  prediction_num: i % 3 === 0 ? 1 : 0,
+                  score: 0.5,
+                  is_error: false,
+                },
+          );
+        }).join('\n'),
+      );
+    // Both sides stored with their joining views taken away: every pair is the sweep's to find.
+    const storeUnjoined = async (model: string, n: number) => {
+      await db.client.command({ query: 'DETACH TABLE labeled_from_predictions_mv' });
+      await db.client.command({ query: 'DETACH TABLE labeled_from_labels_mv' });
+      try {
+        await db.insertJsonEachRow('predictions', rows(model, n, 'prediction'));
+        await db.insertJsonEachRow('labels', rows(model, n, 'label'));
+      } finally {
+        await db.client.command({ query: 'ATTACH TABLE labeled_from_predictions_mv' });
+        await db.client.command({ query: 'ATTACH TABLE labeled_from_labels_mv' });
+      }
+    };
+    const stored = async (model: string) =>
+      (
+        await (
+          await db.client.query({
+            query: `SELECT count() AS n, uniqExact(prediction_id) AS ids FROM labeled_predictions WHERE model_id = {model:String}`,
+            query_params: { model },
+            format: 'JSONEachRow',
+          })
+        ).json<{ n: number; ids: number }>()
+      )[0];
+    const read = async (model: string, p: 'rollup' | 'raw') =>
+      (
+        await computeModelMetrics(db, {
+          model,
+          versions,
+          bucket: '1h',
+          from: hour,
+          to: hour + 3_600_000,
+          path: p,
+        })
+      ).buckets;
+
+    // A sweep first, so the ones below read the parts it had not seen (not the migration's margin).
+    await sweepWaitingLabels(db);
+    // Merges held back, so a row written twice stays two rows until the counts below.
+    await db.client.command({ query: 'SYSTEM STOP MERGES labeled_predictions' });
+    onTestFinished(async () => {
+      await db.client.command({ query: 'SYSTEM START MERGES labeled_predictions' });
+    });
+    // Above the checked maximum: rewritten, 300 labels in slices of at most 40 (8 slices).
+    await storeUnjoined('sliced-rewrite', 300);
+    await sweepWaitingLabels(db, { checkedMax: 100, sliceLabels: 40 });
+    // Each joined row once: no label left out of every slice, none written twice (checked below too).
+    expect(await stored('sliced-rewrite')).toEqual({ n: 300, ids: 300 });
+    // Under it: only the missing rows, 60 labels in slices of at most 7 (9 slices).
+    await storeUnjoined('sliced-checked', 60);
+    await sweepWaitingLabels(db, { checkedMax: 100, sliceLabels: 7 });
+    expect(await stored('sliced-checked')).toEqual({ n: 60, ids: 60 });
+    expect(await stored('sliced-rewrite')).toEqual({ n: 300, ids: 300 });
+    for (const model of ['sliced-rewrite', 'sliced-checked']) {
+      const [bucket] = await read(model, 'rollup');
+      expect(bucket?.labeled).toBe(model === 'sliced-rewrite' ? 300 : 60);
+      expect(await read(model, 'rollup')).toEqual(await read(model, 'raw'));
+    }
   });
 });

@@ -174,4 +174,13 @@ describe('predictions written as RowBinary equal what the predictions_input view
       tags: "{'channel':'web'}",
     });
   });
+
+  it('stores predictions in a table whose merges all go column by column (migration 8)', async () => {
+    const result = await db.client.query({
+      query: `SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'predictions'`,
+      format: 'JSONEachRow',
+    });
+    const [table] = await result.json<{ engine_full: string }>();
+    expect(table?.engine_full).toMatch(/vertical_merge_algorithm_min_rows_to_activate = 1\b/);
+  });
 });

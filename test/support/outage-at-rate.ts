@@ -7,6 +7,7 @@ import { fetchTopicEnds } from '../../src/platform/kafka/index.js';
 import { californiaTraffic, readTopic, watchLag } from './cluster.js';
 import { clickhouseOutage } from './faults.js';
 import { brokers, isolatedEnv, tempDir, testKafka, waitFor } from './harness.js';
+import { probeEngineMemory, type EngineMemorySample } from './engine-memory-probe.js';
 import { startTestService, type TestService } from './service.js';
 
 /**
@@ -49,6 +50,8 @@ export interface RateFigures {
   atPeakMb: { heapUsed: number; heapTotal: number; external: number; outsideV8: number };
   poison: number;
   resentRequests: number;
+  /** With MODELWATCH_OUTAGE_PROBE=1: the engine's memory at its highest during the catch-up. */
+  engineAtPeak?: EngineMemorySample;
 }
 
 interface ProducerCounts {
@@ -171,6 +174,7 @@ export async function outageAtRate(name: string, outageMs: number, rate: number)
     published.set(`${topics.predictions}/all`, counts.predictions);
     published.set(`${topics.labels}/all`, counts.labels);
   }, 250);
+  let probe: ReturnType<typeof probeEngineMemory> | undefined;
   try {
     await waitFor(
       'some rows stored',
@@ -188,6 +192,7 @@ export async function outageAtRate(name: string, outageMs: number, rate: number)
     await clickhouseOutage(outageMs, async () => {
       attached = Date.now();
       outage = false;
+      if (process.env['MODELWATCH_OUTAGE_PROBE'] === '1') probe = probeEngineMemory(service);
       final = await producer.stop();
       published.set(`${topics.predictions}/all`, final.predictions);
       published.set(`${topics.labels}/all`, final.labels);
@@ -205,6 +210,7 @@ export async function outageAtRate(name: string, outageMs: number, rate: number)
     await lag.until(total, Math.max(300_000, total / 2));
     const catchUpMs = Date.now() - attached;
     clearInterval(rss);
+    const engineAtPeak = probe?.stop();
     const hwmRssMb = highWaterMb();
     await expectIdsExactly(service, 'predictions', final.sent);
     await expectIdsExactly(service, 'labels', final.sent);
@@ -242,11 +248,13 @@ export async function outageAtRate(name: string, outageMs: number, rate: number)
       },
       poison: final.poison,
       resentRequests: final.resent,
+      ...(engineAtPeak ? { engineAtPeak } : {}),
     };
     console.log(`[fault figures] ${JSON.stringify(figures)}`);
     return figures;
   } finally {
     producer.kill();
+    probe?.stop();
     clearInterval(follow);
     clearInterval(rss);
     await lag.stop();

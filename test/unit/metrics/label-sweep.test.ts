@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unseenParts, type SweptPart } from '../../../src/metrics/label-sweep.js';
+import { sweepSlices, unseenParts, type SweptPart } from '../../../src/metrics/label-sweep.js';
 
 const part = (table: string, partition: string, min: number, max: number): SweptPart => ({
   table,
@@ -7,6 +7,7 @@ const part = (table: string, partition: string, min: number, max: number): Swept
   partition,
   min,
   max,
+  rows: 1,
 });
 
 describe('unseenParts: the parts a sweep must read', () => {
@@ -47,5 +48,19 @@ describe('unseenParts: the parts a sweep must read', () => {
   it('reads everything when nothing was seen', () => {
     const parts = [part('labels', 'all', 1, 1)];
     expect(unseenParts(parts, [])).toEqual(parts);
+  });
+});
+
+describe('sweepSlices: how many slices a sweep is cut into', () => {
+  it('keeps each slice at or under the slice size', () => {
+    expect(sweepSlices(0, 100)).toBe(1);
+    expect(sweepSlices(100, 100)).toBe(1);
+    expect(sweepSlices(101, 100)).toBe(2);
+    expect(sweepSlices(3_000_000)).toBe(12);
+  });
+
+  it('refuses a slice size under one label', () => {
+    expect(() => sweepSlices(10, 0)).toThrow(RangeError);
+    expect(() => sweepSlices(10, Number.NaN)).toThrow(RangeError);
   });
 });
