@@ -28,6 +28,14 @@ const VERSIONS = [
   { model_version: 'mc', task: 'multiclass_classification' as const, positive_class: '1' },
   { model_version: 'rg', task: 'regression' as const, positive_class: '1' },
 ];
+/** One hour of a model's first version, read as the route does (`rollup`) or by the read-time join. */
+async function readHour(db: Database, model: string, hour: number, path: 'rollup' | 'raw') {
+  const versions = [VERSIONS[0]!];
+  return (
+    await computeModelMetrics(db, { model, versions, bucket: '1h', from: hour, to: hour + 3_600_000, path })
+  ).buckets;
+}
+
 const VALUES: Record<string, (string | number | boolean)[]> = {
   b1: [0, 1, true, false, '1', '0'],
   b2: ['yes', 'no'],
@@ -244,18 +252,7 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
   it('a label and its prediction stored together, neither view seeing the other, count on the next read', async () => {
     const model = 'race';
     const hour = Date.UTC(2026, 3, 1, 10);
-    const versions = [VERSIONS[0]!];
-    const read = async (p: 'rollup' | 'raw') =>
-      (
-        await computeModelMetrics(db, {
-          model,
-          versions,
-          bucket: '1h',
-          from: hour,
-          to: hour + 3_600_000,
-          path: p,
-        })
-      ).buckets;
+    const read = (p: 'rollup' | 'raw') => readHour(db, model, hour, p);
     // The label-side view is taken away while the label is stored, as if it had looked before
     // the prediction's rows were there (and the prediction's view before the label's).
     await db.client.command({ query: 'DETACH TABLE labeled_from_labels_mv' });
@@ -309,18 +306,7 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
   it('a label swept before its prediction committed, neither view seeing the other, counts on the next read', async () => {
     const model = 'race-late-prediction';
     const hour = Date.UTC(2026, 3, 2, 10);
-    const versions = [VERSIONS[0]!];
-    const read = async (p: 'rollup' | 'raw') =>
-      (
-        await computeModelMetrics(db, {
-          model,
-          versions,
-          bucket: '1h',
-          from: hour,
-          to: hour + 3_600_000,
-          path: p,
-        })
-      ).buckets;
+    const read = (p: 'rollup' | 'raw') => readHour(db, model, hour, p);
     const label = {
       prediction_id: 'p1',
       model_id: model,
@@ -356,7 +342,6 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
 
   it('a sweep cut into slices joins every label both views missed, each once', async () => {
     const hour = Date.UTC(2026, 3, 3, 10);
-    const versions = [VERSIONS[0]!];
     const rows = (model: string, n: number, kind: 'prediction' | 'label') =>
       Buffer.from(
         Array.from({ length: n }, (_, i) => {
@@ -401,17 +386,7 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
           })
         ).json<{ n: number; ids: number }>()
       )[0];
-    const read = async (model: string, p: 'rollup' | 'raw') =>
-      (
-        await computeModelMetrics(db, {
-          model,
-          versions,
-          bucket: '1h',
-          from: hour,
-          to: hour + 3_600_000,
-          path: p,
-        })
-      ).buckets;
+    const read = (model: string, p: 'rollup' | 'raw') => readHour(db, model, hour, p);
 
     // A sweep first, so the ones below read the parts it had not seen (not the migration's margin).
     await sweepWaitingLabels(db);
