@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { enableCompileCache } from 'node:module';
-import { ModelwatchError, errorMessage } from '../platform/errors.js';
+import { ModelwatchError, UsageRequested, errorMessage } from '../platform/errors.js';
 import { standalone } from './standalone.js';
 
 // The modules' compiled code is cached on disk (Node's compile cache, in the temporary directory):
@@ -46,6 +46,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
+    if (err instanceof UsageRequested) {
+      process.stdout.write(`${err.usage}\n`);
+      process.exitCode = 0;
+      return;
+    }
     // One clear line, never a stack trace (set MODELWATCH_DEBUG=1 for one).
     process.stderr.write(`modelwatch: ${errorMessage(err)}\n`);
     if (process.env['MODELWATCH_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);

@@ -3,8 +3,7 @@
  * features by default), from objects, a row-major matrix and a column-major matrix. The rows are
  * built before timing; each figure is the median of `--repeat` runs, after one warm-up.
  */
-import { parseArgs } from 'node:util';
-import type { Bench } from '../platform/cli/index.js';
+import { parseOptions, type Bench } from '../platform/cli/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { bundledModelFile } from './bundled-models.js';
 import { loadModelFile } from './load-model.js';
@@ -27,32 +26,26 @@ function whole(value: string | undefined, fallback: number, name: string): numbe
 }
 
 function options(args: string[]) {
-  try {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        rows: { type: 'string' },
-        batch: { type: 'string' },
-        repeat: { type: 'string' },
-        threads: { type: 'string' },
-        model: { type: 'string' },
-      },
-    });
-    return {
-      rows: whole(values.rows, 1_000_000, 'rows'),
-      batch: whole(values.batch, 10_000, 'batch'),
-      repeat: whole(values.repeat, 5, 'repeat'),
-      threads: whole(values.threads, 1, 'threads'),
-      model: values.model ?? bundledModelFile('synthetic-logistic-10'),
-    };
-  } catch (err) {
-    if (err instanceof ModelwatchError) throw err;
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `${err instanceof Error ? err.message : String(err)}\nusage: ${usage}`,
-    );
-  }
+  const { values, positionals } = parseOptions(
+    args,
+    {
+      rows: { type: 'string' },
+      batch: { type: 'string' },
+      repeat: { type: 'string' },
+      threads: { type: 'string' },
+      model: { type: 'string' },
+    },
+    usage,
+  );
+  if (positionals.length > 0)
+    throw new ModelwatchError('BAD_REQUEST', `unexpected argument '${positionals[0]}'\nusage: ${usage}`);
+  return {
+    rows: whole(values.rows, 1_000_000, 'rows'),
+    batch: whole(values.batch, 10_000, 'batch'),
+    repeat: whole(values.repeat, 5, 'repeat'),
+    threads: whole(values.threads, 1, 'threads'),
+    model: values.model ?? bundledModelFile('synthetic-logistic-10'),
+  };
 }
 
 /** Deterministic values in [-3, 3) (xorshift32); cheap enough for 10^7 values. */

@@ -23,6 +23,14 @@ export class ModelwatchError extends Error {
   }
 }
 
+/** `--help` or `-h` among a command's options: its usage goes to stdout and the exit code is 0. */
+export class UsageRequested extends Error {
+  constructor(readonly usage: string) {
+    super(usage);
+    this.name = 'UsageRequested';
+  }
+}
+
 export function isModelwatchError(err: unknown, code?: ErrorCode): err is ModelwatchError {
   return err instanceof ModelwatchError && (code === undefined || err.code === code);
 }

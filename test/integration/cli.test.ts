@@ -53,6 +53,21 @@ describe('the modelwatch CLI', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("prints a command's usage for --help or -h on stdout and exits 0", () => {
+    const drift = run(['drift', '--help'], {});
+    expect(drift).toMatchObject({ code: 0, stderr: '' });
+    expect(drift.stdout).toMatch(/^usage: modelwatch drift --reference FILE --current FILE/);
+    const ingest = run(['bench', 'ingest', '-h'], {});
+    expect(ingest).toMatchObject({ code: 0, stderr: '' });
+    expect(ingest.stdout).toMatch(/^usage: modelwatch bench ingest \[--events N\]/);
+    const benches = run(['bench', '--help'], {});
+    expect(benches).toMatchObject({ code: 0, stderr: '' });
+    expect(benches.stdout).toMatch(/^usage: modelwatch bench .*\n {2}ingest /);
+    const unknown = run(['bench', 'nope'], {});
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^modelwatch: unknown benchmark 'nope'; usage: modelwatch bench/);
+  });
+
   it('explains usage errors in one line', () => {
     const unknown = run(['frobnicate'], {});
     expect(unknown.code).toBe(2);

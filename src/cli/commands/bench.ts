@@ -1,6 +1,6 @@
 import type { Entry } from '../../platform/capability/index.js';
 import type { Bench, Command } from '../../platform/cli/index.js';
-import { ModelwatchError } from '../../platform/errors.js';
+import { ModelwatchError, UsageRequested } from '../../platform/errors.js';
 import { startService } from '../../service/index.js';
 import { runAllBenches } from './bench-all.js';
 
@@ -17,10 +17,9 @@ export function benchCommand(benches: ReadonlyMap<string, Entry<Bench>>): Comman
       const entry = name === undefined ? undefined : benches.get(name);
       if (!entry) {
         const list = [...benches].map(([n, b]) => `  ${n.padEnd(10)} ${b.summary}`).join('\n');
-        throw new ModelwatchError(
-          'BAD_REQUEST',
-          `usage: modelwatch bench <name> [options]; benchmarks:\n${list}`,
-        );
+        const usage = `usage: modelwatch bench [<name> [options]] [--out FILE]; benchmarks:\n${list}`;
+        if (name === '--help' || name === '-h') throw new UsageRequested(usage);
+        throw new ModelwatchError('BAD_REQUEST', `unknown benchmark '${name}'; ${usage}`);
       }
       const bench = await entry.load();
       await bench.run(rest, {

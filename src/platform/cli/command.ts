@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Migration } from '../clickhouse/index.js';
-import { ModelwatchError } from '../errors.js';
+import { ModelwatchError, UsageRequested } from '../errors.js';
 
 /** What the CLI hands a command: what only the composition root knows. */
 export interface CommandContext {
@@ -16,8 +16,14 @@ export interface Command {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+}
+
 /** parseArgs with errors as one line naming the option. */
 export function parseOptions<O extends Options>(args: string[], options: O, usage: string) {
+  if (asksForHelp(args)) throw new UsageRequested(`usage: ${usage}`);
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
