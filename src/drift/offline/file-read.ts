@@ -99,7 +99,7 @@ export function watchProgress(
 ): () => void {
   let stopped = false;
   // The pending wait is cancelled on stop: left to run out, it held the process open up to 250 ms
-  // after a short run had printed its result (a third of a 20-column run's wall time).
+  // after a short run had printed its result (a quarter of a 20-column CSV run's wall time).
   let wake: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   const pause = () =>
     new Promise<void>((resolve) => {

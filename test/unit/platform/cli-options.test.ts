@@ -8,12 +8,14 @@ const options = { rows: { type: 'string' } } as const;
 describe('parseOptions', () => {
   it('answers --help and -h with the usage, wherever they stand before --', () => {
     for (const args of [['--help'], ['-h'], ['--rows', '5', '--help'], ['pos', '-h']]) {
-      expect(() => parseOptions(args, options, usage)).toThrow(UsageRequested);
+      let thrown: unknown;
       try {
         parseOptions(args, options, usage);
       } catch (err) {
-        expect((err as UsageRequested).usage).toBe(`usage: ${usage}`);
+        thrown = err;
       }
+      expect(thrown, args.join(' ')).toBeInstanceOf(UsageRequested);
+      expect((thrown as UsageRequested).usage).toBe(`usage: ${usage}`);
     }
   });
 

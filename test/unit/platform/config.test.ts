@@ -112,7 +112,7 @@ describe('loadConfig', () => {
       );
   });
 
-  it('writes one ingest batch at a time unless told otherwise, at most 8', () => {
+  it('writes two ingest batches at a time unless told otherwise, at most 8', () => {
     expect(loadConfig({}).ingest.batchMaxInFlight).toBe(2);
     expect(loadConfig({ MODELWATCH_BATCH_MAX_IN_FLIGHT: '1' }).ingest.batchMaxInFlight).toBe(1);
     for (const bad of ['0', '9', '1.5', 'two'])
