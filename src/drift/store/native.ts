@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, rm, type FileHandle } from 'node:fs/promises';
+import { access, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ClickHouseSettings } from '@clickhouse/client';
@@ -218,13 +218,62 @@ export function sqlString(text: string): string {
 
 let spool: Promise<string> | undefined;
 
-/** Memory-backed `/dev/shm` when this system has a writable one, else the temporary directory. */
+/**
+ * Memory-backed `/dev/shm` when this system has a writable one, else the temporary directory.
+ * Resolving it first clears the files of processes that died mid-read (below).
+ */
 function spoolDir(): Promise<string> {
-  spool ??= access('/dev/shm', constants.W_OK).then(
-    () => '/dev/shm',
-    () => tmpdir(),
-  );
+  spool ??= access('/dev/shm', constants.W_OK)
+    .then(
+      () => '/dev/shm',
+      () => tmpdir(),
+    )
+    .then(async (dir) => {
+      await removeStaleNativeFiles(dir).catch(() => 0);
+      return dir;
+    });
   return spool;
+}
+
+const NATIVE_FILE = /^modelwatch-native-(\d+)-[0-9a-f-]+\.bin$/;
+
+/** Older than this, a file of a process that no longer exists is not being written by anyone. */
+export const STALE_NATIVE_FILE_MS = 10 * 60_000;
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes result files left in `dir` by processes killed mid-read (SIGKILL, Ctrl-C): in
+ * `/dev/shm` each holds memory until reboot, up to ~800 MB for a 100-column window. A file is
+ * removed only when its process is gone and it is older than STALE_NATIVE_FILE_MS, so a process
+ * in another PID namespace sharing the directory keeps its running reads. Returns the count.
+ */
+export async function removeStaleNativeFiles(dir: string, now = Date.now()): Promise<number> {
+  let removed = 0;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = NATIVE_FILE.exec(name)?.[1];
+    if (pid === undefined || processExists(Number(pid))) continue;
+    const file = path.join(dir, name);
+    const info = await stat(file).catch(() => undefined);
+    if (!info || now - info.mtimeMs < STALE_NATIVE_FILE_MS) continue;
+    // Someone else's file (permissions): not ours to clear, and never a reason to fail a read.
+    if (
+      await rm(file, { force: true }).then(
+        () => true,
+        () => false,
+      )
+    )
+      removed++;
+  }
+  return removed;
 }
 
 /**
