@@ -50,11 +50,13 @@ const MEMORY_LIMIT_EXCEEDED = 241;
 const INFERENCE_ROWS = 1000;
 
 let shared: Promise<Database> | undefined;
+let sharedDir: string | undefined;
 
 /** One engine per process (chdb holds one), in a temporary directory removed at exit. */
 export function offlineDatabase(): Promise<Database> {
   if (!shared) {
     const dir = mkdtempSync(path.join(tmpdir(), 'modelwatch-drift-'));
+    sharedDir = dir;
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     // Always the embedded engine in its own directory, so the service's configuration (and zod,
     // ~100 modules, ~0.1 CPU s to load and build) is not read.
@@ -68,6 +70,18 @@ export function offlineDatabase(): Promise<Database> {
     shared = openDatabase(config, { connections: 3 });
   }
   return shared;
+}
+
+/**
+ * Closes the engine and removes its directory now, for a process that ends without an `exit`
+ * event (a test worker is killed); the engine cannot be opened again in the same process.
+ */
+export async function closeOfflineDatabase(): Promise<void> {
+  const db = shared;
+  const dir = sharedDir;
+  if (!db || dir === undefined) return;
+  await (await db).close();
+  rmSync(dir, { recursive: true, force: true });
 }
 
 async function describe(db: Database, file: string, format: FileFormat): Promise<FileColumn[]> {

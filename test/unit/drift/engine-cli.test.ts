@@ -3,12 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDriftCommand } from '../../../src/drift/offline/command.js';
+import { closeOfflineDatabase } from '../../../src/drift/offline/file-read.js';
 
 const fixtures = path.resolve(import.meta.dirname, '../../fixtures/drift');
 const reference = path.join(fixtures, 'california_housing_reference.csv');
 const current = path.join(fixtures, 'california_housing_analysis.csv');
 const dir = mkdtempSync(path.join(tmpdir(), 'modelwatch-drift-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  await closeOfflineDatabase();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 async function cli(args: string[]) {
   let stdout = '';

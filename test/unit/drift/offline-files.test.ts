@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDriftCommand } from '../../../src/drift/offline/command.js';
-import { offlineDatabase, readFileColumns } from '../../../src/drift/offline/file-read.js';
+import {
+  closeOfflineDatabase,
+  offlineDatabase,
+  readFileColumns,
+} from '../../../src/drift/offline/file-read.js';
 import {
   alignCategoryCounts,
   categoricalDrift,
@@ -13,7 +17,10 @@ import {
 } from '../../../src/drift/statistics/index.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'modelwatch-drift-files-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  await closeOfflineDatabase();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 async function cli(args: string[]) {
   let stdout = '';
