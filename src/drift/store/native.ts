@@ -265,13 +265,11 @@ export async function removeStaleNativeFiles(dir: string, now = Date.now()): Pro
     const info = await stat(file).catch(() => undefined);
     if (!info || now - info.mtimeMs < STALE_NATIVE_FILE_MS) continue;
     // Someone else's file (permissions): not ours to clear, and never a reason to fail a read.
-    if (
-      await rm(file, { force: true }).then(
-        () => true,
-        () => false,
-      )
-    )
-      removed++;
+    const gone = await rm(file, { force: true }).then(
+      () => true,
+      () => false,
+    );
+    if (gone) removed++;
   }
   return removed;
 }
