@@ -49,14 +49,13 @@ const MEMORY_LIMIT_EXCEEDED = 241;
 /** Rows of a CSV file its column types are inferred from. @default 1000 */
 const INFERENCE_ROWS = 1000;
 
-let shared: Promise<Database> | undefined;
-let sharedDir: string | undefined;
+/** The process's one engine and the temporary directory it lives in. */
+let shared: { db: Promise<Database>; dir: string } | undefined;
 
 /** One engine per process (chdb holds one), in a temporary directory removed at exit. */
 export function offlineDatabase(): Promise<Database> {
   if (!shared) {
     const dir = mkdtempSync(path.join(tmpdir(), 'modelwatch-drift-'));
-    sharedDir = dir;
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     // Always the embedded engine in its own directory, so the service's configuration (and zod,
     // ~100 modules, ~0.1 CPU s to load and build) is not read.
@@ -67,9 +66,9 @@ export function offlineDatabase(): Promise<Database> {
       dataDir: dir,
     };
     // Three connections: the two files are read at once, and the progress poll needs one besides.
-    shared = openDatabase(config, { connections: 3 });
+    shared = { db: openDatabase(config, { connections: 3 }), dir };
   }
-  return shared;
+  return shared.db;
 }
 
 /**
@@ -77,11 +76,9 @@ export function offlineDatabase(): Promise<Database> {
  * event (a test worker is killed); the engine cannot be opened again in the same process.
  */
 export async function closeOfflineDatabase(): Promise<void> {
-  const db = shared;
-  const dir = sharedDir;
-  if (!db || dir === undefined) return;
-  await (await db).close();
-  rmSync(dir, { recursive: true, force: true });
+  if (!shared) return;
+  await (await shared.db).close();
+  rmSync(shared.dir, { recursive: true, force: true });
 }
 
 async function describe(db: Database, file: string, format: FileFormat): Promise<FileColumn[]> {

@@ -39,10 +39,13 @@ describe('stale Native result files', () => {
     const live = await file(dir, `modelwatch-native-${process.pid}-${randomUUID()}.bin`, old, now);
     const other = await file(dir, `modelwatch-native-${dead}-notes.txt`, old, now);
     const foreign = await file(dir, 'someone-elses.bin', old, now);
+    // A pid no process can have (beyond the kernel's range): gone, so cleared like a dead one.
+    const absurd = await file(dir, `modelwatch-native-99999999999999999999-${randomUUID()}.bin`, old, now);
 
-    expect(await removeStaleNativeFiles(dir, now)).toBe(1);
+    expect(await removeStaleNativeFiles(dir, now)).toBe(2);
     const left = await readdir(dir);
     expect(left).not.toContain(stale);
+    expect(left).not.toContain(absurd);
     expect(left.sort()).toEqual([recent, live, other, foreign].sort());
   });
 
