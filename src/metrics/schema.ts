@@ -1,4 +1,4 @@
-import type { Migration } from '../platform/clickhouse/index.js';
+import { fewerMerges, type Migration } from '../platform/clickhouse/index.js';
 import { cacheMigrations } from './cache-schema.js';
 
 /**
@@ -120,5 +120,10 @@ export const metricsMigrations: Migration[] = [
       `ALTER TABLE labeled_sweeps${onCluster}
          ADD COLUMN IF NOT EXISTS seen Array(Tuple(table String, partition String, min Int64, max Int64))`,
     ],
+  },
+  {
+    version: 53,
+    name: 'prediction_lookup: fewer merges (each row rewritten fewer times)',
+    statements: ({ onCluster }) => [fewerMerges('prediction_lookup', onCluster)],
   },
 ];

@@ -1,4 +1,4 @@
-import type { Migration } from '../platform/clickhouse/index.js';
+import { fewerMerges, type Migration } from '../platform/clickhouse/index.js';
 
 /**
  * `shadow_scores`: one row per (model, challenger version, prediction), beside `predictions`.
@@ -82,6 +82,11 @@ export const shadowMigrations: Migration[] = [
       ) ENGINE = ${engine('ReplacingMergeTree', 'updated_at')}
       ORDER BY (model_id, challenger_version, slot)`,
     ],
+  },
+  {
+    version: 46,
+    name: 'shadow_scores: fewer merges (each row rewritten fewer times)',
+    statements: ({ onCluster }) => [fewerMerges('shadow_scores', onCluster)],
   },
 ];
 

@@ -7,6 +7,7 @@ import { predictionRow, PREDICTION_ROW, valueColumns } from '../../src/collector
 import { checkPrediction } from '../../src/collectors/validation.js';
 import type { PredictionEvent } from '../../src/collectors/events.js';
 import {
+  FEWER_MERGES_BASE,
   migrate,
   openDatabase,
   RowBinaryWriter,
@@ -182,5 +183,25 @@ describe('predictions written as RowBinary equal what the predictions_input view
     });
     const [table] = await result.json<{ engine_full: string }>();
     expect(table?.engine_full).toMatch(/vertical_merge_algorithm_min_rows_to_activate = 1\b/);
+  });
+
+  it('merges predictions and the tables written beside them less often (migrations 9, 46, 53)', async () => {
+    const result = await db.client.query({
+      query: `SELECT name, engine_full FROM system.tables WHERE database = currentDatabase()
+                AND name IN ('predictions', 'prediction_lookup', 'shadow_scores', 'labels') ORDER BY name`,
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{ name: string; engine_full: string }>();
+    const tables = Object.fromEntries(
+      rows.map((t) => [t.name, /merge_selector_base = (\d+)/.exec(t.engine_full)?.[1] ?? 'default']),
+    );
+    // Wider merges of the wide prediction rows, in smaller blocks (peak memory).
+    expect(rows.find((t) => t.name === 'predictions')?.engine_full).toMatch(/merge_max_block_size = 2048\b/);
+    expect(tables).toEqual({
+      labels: 'default',
+      prediction_lookup: String(FEWER_MERGES_BASE),
+      predictions: String(FEWER_MERGES_BASE),
+      shadow_scores: String(FEWER_MERGES_BASE),
+    });
   });
 });

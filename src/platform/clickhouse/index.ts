@@ -17,5 +17,6 @@ export {
   type MigrationReport,
   type DdlContext,
 } from './migrations.js';
+export { fewerMerges, FEWER_MERGES_BASE } from './merge-settings.js';
 export { RowBinaryWriter, joinRows } from './row-binary.js';
 export { classifyWriteError, clickhouseCode, isDataError } from './errors.js';
