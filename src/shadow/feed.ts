@@ -16,8 +16,13 @@ export interface ShadowFeedDeps {
   logger: Logger;
   /** How often the list of challengers is read again. @default 5000 */
   refreshMs?: number | undefined;
-  /** Most rows per batch (a single larger insert is still one batch). @default 20000 */
+  /**
+   * Most rows per batch (a single larger insert is still one batch).
+   * @default as many as fit in `maxBatchBytes`, at most 100,000
+   */
   maxRows?: number | undefined;
+  /** Memory one batch may hold, estimated per row from the challenger's feature count. @default 32 MiB */
+  maxBatchBytes?: number | undefined;
   /** Pause between passes that found nothing to score. @default 1000 */
   idleMs?: number | undefined;
   /** Work sharing between instances (slots, lease length). @default 4 slots, 15 s leases */
@@ -66,6 +71,24 @@ function pause(ms: number): { done: Promise<void>; wake: () => void } {
   return { done, wake };
 }
 
+/**
+ * A batch row's bytes in memory: its RowBinary as read (leading fields ~100 bytes, `ingested_at`,
+ * the Float32 features), the core's row-major copy of the features, its outputs, and its shadow
+ * row as written; rounded up.
+ */
+const rowBytes = (features: number) => 320 + 8 * features;
+const MAX_BATCH_ROWS = 100_000;
+
+/**
+ * Rows per batch within `bytes`. Larger batches cost less per row, most of all when the feed
+ * catches up behind the collectors: fewer batch queries and inserts, fewer `shadow_scores` parts
+ * to merge (`bench shadow --rows 1000000`, 10 features, single runs: 20,000 rows a batch used
+ * 15.1–16.1 CPU s end to end, 60,000 rows 13.3–14.2; README, "Benchmark").
+ */
+export function batchRows(bytes: number, features: number): number {
+  return Math.max(1_000, Math.min(MAX_BATCH_ROWS, Math.floor(bytes / rowBytes(features))));
+}
+
 /** How long `stop` waits for a challenger stuck in a batch before leaving it behind. */
 const STOP_WAIT_MS = 5_000;
 
@@ -89,7 +112,7 @@ interface Worker {
  * only itself; the collectors never wait for any.
  */
 export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
-  const maxRows = deps.maxRows ?? 20_000;
+  const maxBatchBytes = deps.maxBatchBytes ?? 32 * 1024 * 1024;
   const idleMs = deps.idleMs ?? 1_000;
   const progress = new ShadowProgress(deps.db);
   const leases = new SlotLeases(deps.db, deps.leases);
@@ -101,6 +124,8 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
   async function step(c: ModelVersionRecord, slots: number[], lo: number, hi: number): Promise<boolean> {
     if (lo >= hi) return false;
     const all = slots.length === leases.slots;
+    const columns = await deps.scorer.columns(c);
+    const maxRows = deps.maxRows ?? batchRows(maxBatchBytes, columns.length);
     const range: RangeParams = {
       model: c.model_id,
       version: c.model_version,
@@ -109,7 +134,6 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
       limit: maxRows,
       ...(all ? {} : { slots: leases.slots, held: slots }),
     };
-    const columns = await deps.scorer.columns(c);
     const batch = readStoredBatch(await bytes(deps.db, batchQuery(columns, !all), range), columns.length);
     if (batch.rows === 0) {
       progress.skip(c, slots, hi);
