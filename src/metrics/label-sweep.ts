@@ -100,12 +100,19 @@ function touchingRuns(seen: readonly SeenRange[]): SeenRange[] {
 
 const LABEL_COLUMNS = 'prediction_id, model_id, label, label_num, timestamp';
 const SINCE = `ingested_at > fromUnixTimestamp64Milli({since:Int64}, 'UTC')`;
-const IN_SLICE = 'cityHash64(prediction_id) % {slices:UInt64} = {slice:UInt64}';
+/**
+ * One slice of a sweep: the ids from `lo` up to `hi` (`hi` empty: no upper end). A range rather
+ * than a hash of the id, because `labels` and `prediction_lookup` are sorted by id: each slice
+ * reads only its share of their granules, where a hash slice read every granule of the lookup
+ * again (12 slices of a 3M-label bulk load: 22.7 CPU s against 9.35 unsliced).
+ */
+const IN_SLICE = `prediction_id >= {lo:String} AND ({hi:String} = '' OR prediction_id < {hi:String})`;
+const WHOLE = { lo: '', hi: '' };
 
 /**
  * Labels in parts not seen, and labels of the margin whose prediction is in a part not seen;
  * each condition only when it has parts, so that `_part` alone prunes the read to those parts.
- * Both sides keep only the ids of one slice (a hash of the id), so no step holds more than a
+ * Both sides keep only the ids of one slice (a range of ids), so no step holds more than a
  * slice's ids: a catch-up after an outage brings millions of unseen labels and predictions.
  */
 function unseenWindow(labelParts: readonly string[], lookupParts: readonly string[]): string {
@@ -204,9 +211,41 @@ async function sweepWindow(
     bound <= limits.checkedMax
       ? insertMissing(window)
       : `INSERT INTO labeled_predictions ${labelsJoinLookup(window)}`;
-  for (let slice = 0; slice < slices; slice += 1) {
-    await db.client.command({ query, query_params: { ...params, slices, slice } });
+  const bounds = slices === 1 ? [] : await sliceBounds(db, window, params, slices);
+  for (const range of sliceRanges(bounds)) {
+    await db.client.command({ query, query_params: { ...params, ...range } });
   }
+}
+
+/** Ids that cut the window into `slices` ranges of about as many labels: from a sample of its ids. */
+async function sliceBounds(
+  db: Database,
+  window: string,
+  params: Record<string, unknown>,
+  slices: number,
+): Promise<string[]> {
+  const result = await db.client.query({
+    query: `SELECT arraySort(groupArraySample(${SLICE_SAMPLE}, 1)(prediction_id)) AS ids FROM ${window} AS w`,
+    query_params: { ...params, ...WHOLE },
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ ids: string[] }>();
+  const ids = row?.ids ?? [];
+  return Array.from({ length: slices - 1 }, (_, k) => ids[Math.floor(((k + 1) * ids.length) / slices)] ?? '');
+}
+
+/** Ids sampled to place the slices' bounds: each slice's share is then within a few percent. */
+const SLICE_SAMPLE = 4096;
+
+/**
+ * The ranges between bounds sorted by the engine, covering every id once: from '' (below every
+ * id) to the first bound, …, from the last bound with no upper end. Empty and repeated bounds
+ * are dropped (an empty `hi` means no upper end).
+ */
+export function sliceRanges(bounds: readonly string[]): { lo: string; hi: string }[] {
+  // Kept in the engine's order (bytes), which is not JavaScript's for every text: never re-sorted here.
+  const cuts = bounds.filter((b, k) => b !== '' && b !== bounds[k - 1]);
+  return [...cuts, ''].map((hi, k) => ({ lo: k === 0 ? '' : (cuts[k - 1] as string), hi }));
 }
 
 /** Writes the rows the views missed, then records what the sweep saw (unless a merge raced it). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sweepSlices, unseenParts, type SweptPart } from '../../../src/metrics/label-sweep.js';
+import { sliceRanges, sweepSlices, unseenParts, type SweptPart } from '../../../src/metrics/label-sweep.js';
 
 const part = (table: string, partition: string, min: number, max: number): SweptPart => ({
   table,
@@ -62,5 +62,33 @@ describe('sweepSlices: how many slices a sweep is cut into', () => {
   it('refuses a slice size under one label', () => {
     expect(() => sweepSlices(10, 0)).toThrow(RangeError);
     expect(() => sweepSlices(10, Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('sliceRanges: the id ranges of a sliced sweep', () => {
+  const covering = (ranges: { lo: string; hi: string }[], id: string) =>
+    ranges.filter((r) => id >= r.lo && (r.hi === '' || id < r.hi)).length;
+
+  it('cuts at each bound, from below every id to no upper end', () => {
+    expect(sliceRanges(['b', 'd'])).toEqual([
+      { lo: '', hi: 'b' },
+      { lo: 'b', hi: 'd' },
+      { lo: 'd', hi: '' },
+    ]);
+    expect(sliceRanges([])).toEqual([{ lo: '', hi: '' }]);
+  });
+
+  it('drops empty and repeated bounds, so no range is empty or unbounded by mistake', () => {
+    expect(sliceRanges(['', 'a', 'a', 'c', 'c'])).toEqual([
+      { lo: '', hi: 'a' },
+      { lo: 'a', hi: 'c' },
+      { lo: 'c', hi: '' },
+    ]);
+  });
+
+  it('puts every id in exactly one range (ASCII ids, where both orders agree)', () => {
+    const ranges = sliceRanges(['p-17', 'p-3', 'p-52']);
+    for (const id of ['', 'a', 'p-1', 'p-17', 'p-2', 'p-3', 'p-30', 'p-52', 'p-99', 'z'])
+      expect(covering(ranges, id)).toBe(1);
   });
 });
