@@ -73,6 +73,30 @@ function serviceEnvironment(config: Config, brokers: string[], port: number): Re
   };
 }
 
+const PARENT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Stops `child` when this process exits or is stopped by a signal (Ctrl-C, `kill`, a CI
+ * timeout): a benchmark stopped that way left its service running, consuming its topic and
+ * holding its data dir. The signal is raised again once the child is told, so this process
+ * still ends as the signal says. Returns the function that removes the handlers.
+ */
+export function stopWithParent(child: ChildProcess): () => void {
+  const stop = () => void child.kill('SIGTERM');
+  const onSignal = (signal: NodeJS.Signals) => {
+    release();
+    stop();
+    process.kill(process.pid, signal);
+  };
+  const release = () => {
+    process.removeListener('exit', stop);
+    for (const signal of PARENT_SIGNALS) process.removeListener(signal, onSignal);
+  };
+  process.once('exit', stop);
+  for (const signal of PARENT_SIGNALS) process.once(signal, onSignal);
+  return release;
+}
+
 /** Starts `node [nodeFlags] <this CLI> serve` with the benchmark's configuration. */
 export async function spawnService(options: {
   config: Config;
@@ -94,6 +118,8 @@ export async function spawnService(options: {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const pid = child.pid;
   if (pid === undefined) throw new Error('the service process did not start');
+  const release = stopWithParent(child);
+  void exited.then(release);
   return {
     pid,
     async ready(timeoutMs = 120_000) {
