@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -21,8 +21,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Every temporary file of the run goes under one directory, removed when the run ends: a test
   // worker is ended without an `exit` event, so the engine data dir it removes on exit stayed
   // behind (~50–100 directories of up to 430 MB a run). The workers and the processes the tests
-  // start inherit TMPDIR.
-  const runDir = mkdtempSync(path.join(tmpdir(), 'modelwatch-test-run-'));
+  // start inherit TMPDIR. The kafkajs flight recordings a failing fault test points to are kept.
+  const systemTmp = tmpdir();
+  const runDir = mkdtempSync(path.join(systemTmp, 'modelwatch-test-run-'));
   process.env['TMPDIR'] = runDir;
   stopIdleRequestQueuePolling();
   const config = loadConfig();
@@ -37,6 +38,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kafkaBrokers', config.kafka.brokers ?? broker?.brokers ?? []);
   return async () => {
     await broker?.stop();
+    for (const name of readdirSync(runDir).filter((n) => n.startsWith('modelwatch-kafkajs-')))
+      renameSync(path.join(runDir, name), path.join(systemTmp, name));
     rmSync(runDir, { recursive: true, force: true });
   };
 }
