@@ -342,12 +342,12 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
 
   it('a sweep cut into slices joins every label both views missed, each once', async () => {
     const hour = Date.UTC(2026, 3, 3, 10);
-    const rows = (model: string, n: number, kind: 'prediction' | 'label') =>
+    const rows = (model: string, n: number, kind: 'prediction' | 'label', id: (i: number) => string) =>
       Buffer.from(
         Array.from({ length: n }, (_, i) => {
           const common = {
             model_id: model,
-            prediction_id: `${model}-${i}`,
+            prediction_id: id(i),
             timestamp: new Date(hour + i).toISOString(),
           };
           return JSON.stringify(
@@ -365,12 +365,12 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
         }).join('\n'),
       );
     // Both sides stored with their joining views taken away: every pair is the sweep's to find.
-    const storeUnjoined = async (model: string, n: number) => {
+    const storeUnjoined = async (model: string, n: number, id = (i: number) => `${model}-${i}`) => {
       await db.client.command({ query: 'DETACH TABLE labeled_from_predictions_mv' });
       await db.client.command({ query: 'DETACH TABLE labeled_from_labels_mv' });
       try {
-        await db.insertJsonEachRow('predictions', rows(model, n, 'prediction'));
-        await db.insertJsonEachRow('labels', rows(model, n, 'label'));
+        await db.insertJsonEachRow('predictions', rows(model, n, 'prediction', id));
+        await db.insertJsonEachRow('labels', rows(model, n, 'label', id));
       } finally {
         await db.client.command({ query: 'ATTACH TABLE labeled_from_predictions_mv' });
         await db.client.command({ query: 'ATTACH TABLE labeled_from_labels_mv' });
@@ -405,6 +405,13 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
     await sweepWaitingLabels(db, { checkedMax: 100, sliceLabels: 7 });
     expect(await stored('sliced-checked')).toEqual({ n: 60, ids: 60 });
     expect(await stored('sliced-rewrite')).toEqual({ n: 300, ids: 300 });
+    // Ids of any text become the slices' bounds (query parameters), compared in the engine's byte
+    // order, which is not JavaScript's for characters beyond U+FFFF: each label still joined once.
+    const texts = ["'", '\\', '\t', '\n', '"', '\0', '😀', '\uFFFD', '\uFF01', 'é', ' ', '{x:String}', ''];
+    const textId = (i: number) => `${texts[i % texts.length]}${i}${texts[(i * 7) % texts.length]}`;
+    await storeUnjoined('sliced-texts', 130, textId);
+    await sweepWaitingLabels(db, { checkedMax: 50, sliceLabels: 9 });
+    expect(await stored('sliced-texts')).toEqual({ n: 130, ids: 130 });
     for (const model of ['sliced-rewrite', 'sliced-checked']) {
       const [bucket] = await read(model, 'rollup');
       expect(bucket?.labeled).toBe(model === 'sliced-rewrite' ? 300 : 60);
