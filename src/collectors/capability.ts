@@ -1,5 +1,6 @@
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
+import { createIdempotentSender } from '../platform/kafka/index.js';
 import { createCollectors } from './collectors.js';
 import { DEAD_LETTER_REASONS } from './dead-letter.js';
 import { createIngestMetrics } from './ingest-metrics.js';
@@ -23,9 +24,13 @@ export const collectors: CapabilityDefinition = {
     // increase Prometheus sees (a series born at 1 has no increase) and the alert fires on it.
     for (const topic of [config.topics.predictions, config.topics.labels, config.topics.accessLog])
       for (const reason of DEAD_LETTER_REASONS) metrics.deadLetters.inc({ topic, reason }, 0);
+    const letters = createIdempotentSender(
+      platform.kafka,
+      platform.logger.child({ component: 'dead-letters' }),
+    );
     const consumer = createCollectors({
       kafka: platform.kafka,
-      producer: platform.producer,
+      letters,
       db: platform.db,
       models: use(models).registry,
       metrics,
@@ -41,6 +46,7 @@ export const collectors: CapabilityDefinition = {
       },
       async stop() {
         if (joined) await consumer.stop();
+        await letters.disconnect();
       },
       ready: () => ({ ingest: joined && !consumer.degraded }),
     };

@@ -1,8 +1,7 @@
-import type { Kafka, Producer } from 'kafkajs';
 import type { ModelRegistry, Task } from '../models/index.js';
 import { classifyWriteError, joinRows, type Database } from '../platform/clickhouse/index.js';
 import { errorMessage } from '../platform/errors.js';
-import { createPartitionedSender, type BatchSink } from '../platform/kafka/index.js';
+import type { BatchSink, PartitionedSender } from '../platform/kafka/index.js';
 import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
 import {
   createDecoder,
@@ -19,9 +18,8 @@ export type { CollectorTopics, Decoded } from './decode.js';
 
 export interface CollectorSinkDeps {
   db: Database;
-  /** For the dead-letter topic's partitions (one send per partition: see partitioned-send.ts). */
-  kafka: Kafka;
-  producer: Producer;
+  /** Sends dead letters, one send per partition (partitioned-send.ts), through an idempotent producer. */
+  letters: PartitionedSender;
   models: ModelRegistry;
   metrics: IngestMetrics;
   topics: CollectorTopics;
@@ -64,8 +62,6 @@ const INSERT_SETTINGS = { throw_on_max_partitions_per_insert_block: 0 };
 export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded> {
   const { topics } = deps;
   const decode = createDecoder(deps);
-  // Built on first use: `decode` alone (unit tests) needs no Kafka.
-  let sender: ReturnType<typeof createPartitionedSender> | undefined;
   // Source positions this process has lettered, oldest first, bounded.
   const remembered = new Set<string>();
   const remember = (key: string) => {
@@ -118,11 +114,10 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
     );
     const unsent = letters.filter((i) => !i.done);
     if (unsent.length === 0) return;
-    sender ??= createPartitionedSender(deps.kafka, deps.producer);
     // acks=-1 and awaited: a dead letter must be durable before its offset is committed. Each
     // partition's letters are marked done as soon as they are acknowledged, so a retry after a
     // partial failure sends only the others (no source offset is lettered twice).
-    await sender.send(
+    await deps.letters.send(
       topics.deadLetter,
       unsent.map((i) => deadLetterMessage(i.letter)),
       {

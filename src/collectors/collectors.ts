@@ -1,15 +1,16 @@
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { ModelRegistry } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import type { IngestConfig, TopicsConfig } from '../platform/config/index.js';
-import { createBatchConsumer, type BatchConsumer } from '../platform/kafka/index.js';
+import { createBatchConsumer, type BatchConsumer, type PartitionedSender } from '../platform/kafka/index.js';
 import type { Logger } from '../platform/observability/index.js';
 import { createCollectorSink } from './collector-sink.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 
 export interface CollectorsDeps {
   kafka: Kafka;
-  producer: Producer;
+  /** Dead letters' way out: `createIdempotentSender`, so a letter is written once. */
+  letters: PartitionedSender;
   db: Database;
   models: ModelRegistry;
   metrics: IngestMetrics;
@@ -23,8 +24,7 @@ export function createCollectors(deps: CollectorsDeps): BatchConsumer {
   const { topics, ingest, metrics } = deps;
   const sink = createCollectorSink({
     db: deps.db,
-    kafka: deps.kafka,
-    producer: deps.producer,
+    letters: deps.letters,
     models: deps.models,
     metrics,
     topics,

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createCollectorSink, createIngestMetrics } from '../../src/collectors/index.js';
 import { isRetryable } from '../../src/platform/errors.js';
+import { createIdempotentSender } from '../../src/platform/kafka/index.js';
 import { accessEvent, label, prediction } from '../support/events.js';
 import { testKafka, uniqueName, waitFor, waitForGroupAtEnd } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
@@ -52,6 +53,11 @@ async function topicSize(topic: string): Promise<number> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The producer id kafkajs decoded from the message's record batch: -1 unless written idempotently. */
+function producerIdOf(message: KafkaMessage): string | undefined {
+  return (message as KafkaMessage & { batchContext?: { producerId?: string } }).batchContext?.producerId;
 }
 
 async function finalCount(service: TestService, table: string): Promise<number> {
@@ -167,6 +173,10 @@ describe('poison messages', () => {
       ['topic', 'partition', 'offset'].map((h) => header(m, `modelwatch-source-${h}`)).join('/'),
     );
     expect(new Set(sources).size).toBe(letters.length);
+    expect(
+      letters.filter((m) => producerIdOf(m) === '-1'),
+      'every letter written by an idempotent producer (its retries deduplicated by the broker)',
+    ).toEqual([]);
     for (const p of expected) {
       const matching = letters.filter((m) => m.value?.toString() === p.value);
       expect(copies(p.value)).toBeGreaterThanOrEqual(1);
@@ -200,10 +210,10 @@ describe('poison messages', () => {
     const service = await startTestService();
     const { topics } = service.config;
     const registry = new Registry();
+    const letterSender = createIdempotentSender(service.platform.kafka, service.platform.logger);
     const sink = createCollectorSink({
       db: service.platform.db,
-      kafka: service.platform.kafka,
-      producer: service.platform.producer,
+      letters: letterSender,
       models: service.use(models).registry,
       metrics: createIngestMetrics(registry),
       topics,
@@ -240,6 +250,7 @@ describe('poison messages', () => {
     // The retry, then a second retry as after a later failure in the same batch.
     await sink.write(items);
     await sink.write(items);
+    await letterSender.disconnect();
 
     const letters = await readAll(topics.deadLetter, 2);
     expect(letters.map((m) => m.headers?.['modelwatch-reason']?.toString()).sort()).toEqual([

@@ -5,6 +5,7 @@ import { prediction } from '../support/events.js';
 import { produce, waitFor, waitForGroupAtEnd } from '../support/harness.js';
 import { startTestService } from '../support/service.js';
 import { models } from '../../src/models/index.js';
+import { createIdempotentSender } from '../../src/platform/kafka/index.js';
 
 describe('a second instance joining the consumer group', () => {
   it('takes over partitions mid-stream; every prediction is stored once as the API reads it', async () => {
@@ -19,7 +20,7 @@ describe('a second instance joining the consumer group', () => {
     const secondRegistry = new Registry();
     const second = createCollectors({
       kafka: deps.kafka,
-      producer: deps.producer,
+      letters: createIdempotentSender(deps.kafka, deps.logger),
       db: deps.db,
       models: service.use(models).registry,
       metrics: createIngestMetrics(secondRegistry),

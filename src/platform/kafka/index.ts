@@ -19,4 +19,5 @@ export {
   type PartitionedSender,
   type Partitioner,
 } from './partitioned-send.js';
+export { createIdempotentSender, type IdempotentSender } from './idempotent-sender.js';
 export { KafkaFlightRecorder, flightRecorderOf, type RecordedEntry } from './flight-recorder.js';

@@ -53,7 +53,7 @@ export interface PartitionedSender {
   send(topic: string, messages: readonly Message[], options?: SendOptions): Promise<void>;
 }
 
-export function createPartitionedSender(kafka: Kafka, producer: Producer): PartitionedSender {
+export function createPartitionedSender(kafka: Kafka, producer: Pick<Producer, 'send'>): PartitionedSender {
   const partitioner = Partitioners.DefaultPartitioner();
   // A topic's partitions are looked up once: they are only ever added, and a send to the
   // partitions known keeps the key → partition mapping of that count.

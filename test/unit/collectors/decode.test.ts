@@ -25,8 +25,7 @@ const limits = {
 function decoder(overrides: Partial<typeof limits> = {}): (topic: string, text: string | Buffer) => Decoded {
   const sink = createCollectorSink({
     db: undefined as never,
-    kafka: undefined as never,
-    producer: undefined as never,
+    letters: undefined as never,
     models: undefined as never,
     metrics: createIngestMetrics(new Registry()),
     topics,
