@@ -20,6 +20,15 @@ import { cacheMigrations } from './cache-schema.js';
  *   last sweep had not seen (`labeled_sweeps`) into the table (`label-sweep.ts`).
  */
 
+/**
+ * The joins' table aliases, quoted with a `$` so that no database can have their name
+ * (MODELWATCH_CLICKHOUSE_DATABASE is a plain identifier). A view's tables are stored qualified
+ * with the database (`p.labels` in a database named `p`), and ClickHouse resolves a qualifier
+ * that matches an alias in scope as that alias: with `p` as the alias, migration 50 failed there.
+ */
+const P = '`p$`';
+const L = '`l$`';
+
 /** Rank of a label (`l` its alias): named over unnamed, then later event time; 2^62 keeps the two apart. */
 export const labelRank = (l: string) =>
   `toUInt64(${l}.model_id != '') * 4611686018427387904 + toUInt64(toUnixTimestamp64Milli(${l}.timestamp) + 4000000000000)`;
@@ -28,19 +37,19 @@ const LOOKUP_COLUMNS = 'prediction_id, model_id, model_version, timestamp, predi
 const LABEL_COLUMNS = 'prediction_id, model_id, label, label_num, timestamp';
 
 /**
- * Rows of `labeled_predictions` from predictions `p` and labels `l` joined on the id; a label
- * naming another model does not apply (the caller's WHERE says `l.model_id IN ('', p.model_id)`).
+ * Rows of `labeled_predictions` from predictions `P` and labels `L` joined on the id; a label
+ * naming another model does not apply (the caller's WHERE says `L.model_id IN ('', P.model_id)`).
  */
-export const LABELED_SELECT = `SELECT p.model_id AS model_id, p.model_version AS model_version, p.timestamp AS timestamp,
-  p.prediction_id AS prediction_id, p.prediction AS prediction, p.prediction_num AS prediction_num, p.score AS score,
-  l.label AS label, l.label_num AS label_num, ${labelRank('l')} AS label_rank`;
+export const LABELED_SELECT = `SELECT ${P}.model_id AS model_id, ${P}.model_version AS model_version, ${P}.timestamp AS timestamp,
+  ${P}.prediction_id AS prediction_id, ${P}.prediction AS prediction, ${P}.prediction_num AS prediction_num, ${P}.score AS score,
+  ${L}.label AS label, ${L}.label_num AS label_num, ${labelRank(L)} AS label_rank`;
 
-/** Labels `l` (a subquery over `labels`-shaped rows named by `source`) joined with the lookup. */
+/** Labels `L` (a subquery over `labels`-shaped rows named by `source`) joined with the lookup. */
 export const labelsJoinLookup = (source: string) => `${LABELED_SELECT}
-  FROM ${source} AS l
-  INNER JOIN (SELECT ${LOOKUP_COLUMNS} FROM prediction_lookup WHERE prediction_id IN (SELECT prediction_id FROM ${source})) AS p
-    ON p.prediction_id = l.prediction_id
-  WHERE l.model_id IN ('', p.model_id)`;
+  FROM ${source} AS ${L}
+  INNER JOIN (SELECT ${LOOKUP_COLUMNS} FROM prediction_lookup WHERE prediction_id IN (SELECT prediction_id FROM ${source})) AS ${P}
+    ON ${P}.prediction_id = ${L}.prediction_id
+  WHERE ${L}.model_id IN ('', ${P}.model_id)`;
 
 export const metricsMigrations: Migration[] = [
   {
@@ -97,11 +106,11 @@ export const metricsMigrations: Migration[] = [
       // read only the block's ids.
       `CREATE MATERIALIZED VIEW IF NOT EXISTS labeled_from_predictions_mv${onCluster} TO labeled_predictions AS
       ${LABELED_SELECT}
-      FROM predictions AS p
+      FROM predictions AS ${P}
       INNER JOIN (SELECT ${LABEL_COLUMNS} FROM label_lookup
-                  WHERE prediction_id IN (SELECT prediction_id FROM predictions)) AS l
-        ON l.prediction_id = p.prediction_id
-      WHERE l.model_id IN ('', p.model_id)`,
+                  WHERE prediction_id IN (SELECT prediction_id FROM predictions)) AS ${L}
+        ON ${L}.prediction_id = ${P}.prediction_id
+      WHERE ${L}.model_id IN ('', ${P}.model_id)`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS labeled_from_labels_mv${onCluster} TO labeled_predictions AS
       ${labelsJoinLookup('labels')}`,
       // Rows stored before the views existed (idempotent: a rerun after a crash writes the same rows).

@@ -95,6 +95,8 @@ const brokerList = z
   .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
   .optional();
 
+const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 const clickhouseUrl = z
   .string()
   .trim()
@@ -105,6 +107,15 @@ const clickhouseUrl = z
       return false;
     }
   }, 'expected an http(s) URL such as http://user:pass@host:8123/modelwatch')
+  // The database is named in SQL unquoted, like MODELWATCH_CLICKHOUSE_DATABASE.
+  .refine((v) => {
+    try {
+      const name = databaseFromUrl(v);
+      return name === undefined || PLAIN_IDENTIFIER.test(name);
+    } catch {
+      return !URL.canParse(v); // not a URL at all: reported by the check above
+    }
+  }, 'expected the database in the URL path to be a plain identifier (letters, digits, _)')
   .optional();
 
 /** Six months and a day: the floor for audit retention unless forced (SPEC 8). */
@@ -134,7 +145,7 @@ const envSchema = z
     MODELWATCH_CLICKHOUSE_CLUSTER: optionalText,
     MODELWATCH_CLICKHOUSE_DATABASE: z
       .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a plain identifier')
+      .regex(PLAIN_IDENTIFIER, 'expected a plain identifier')
       .optional(),
     MODELWATCH_DATA_DIR: z.string().default('.modelwatch'),
     MODELWATCH_CACHE_DIR: z.string().default(path.join(homedir(), '.cache', 'modelwatch')),
@@ -435,7 +446,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 function databaseFromUrl(url: string | undefined): string | undefined {
   if (!url) return undefined;
-  const name = new URL(url).pathname.replace(/^\/+/, '');
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\/+/, ''));
   return name === '' ? undefined : name;
 }
 

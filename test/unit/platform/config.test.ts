@@ -53,6 +53,15 @@ describe('loadConfig', () => {
       'MODELWATCH_KAFKA_BROKERS: expected host:port',
     );
     expect(configError({ MODELWATCH_CLICKHOUSE_URL: 'ftp://x' })).toContain('MODELWATCH_CLICKHOUSE_URL');
+    expect(configError({ MODELWATCH_CLICKHOUSE_URL: 'not a url' })).toContain('expected an http(s) URL');
+    // The URL's database is named in SQL unquoted, like MODELWATCH_CLICKHOUSE_DATABASE.
+    for (const path of ['my-db', 'a%20b', 'x/y', '%E0%A4%A'])
+      expect(configError({ MODELWATCH_CLICKHOUSE_URL: `http://ch:8123/${path}` }), path).toContain(
+        'MODELWATCH_CLICKHOUSE_URL: expected the database in the URL path to be a plain identifier',
+      );
+    expect(configError({ MODELWATCH_CLICKHOUSE_DATABASE: 'my-db' })).toContain(
+      'MODELWATCH_CLICKHOUSE_DATABASE: expected a plain identifier',
+    );
     expect(configError({ MODELWATCH_LOG_LEVEL: 'loud' })).toContain('MODELWATCH_LOG_LEVEL');
   });
 
