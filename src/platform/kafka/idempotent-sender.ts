@@ -1,6 +1,6 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from '../observability/index.js';
-import { errorMessage } from '../errors.js';
+import { ModelwatchError, errorMessage } from '../errors.js';
 import { createPartitionedSender, type PartitionedSender } from './partitioned-send.js';
 
 /**
@@ -32,8 +32,11 @@ export function createIdempotentSender(kafka: Kafka, logger: Logger): Idempotent
   let producer: Promise<Producer> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   let renewed = 0;
+  let closed = false;
 
   const connected = (): Promise<Producer> => {
+    // A send still queued at shutdown must not open a producer nobody disconnects.
+    if (closed) return Promise.reject(new ModelwatchError('KAFKA_UNAVAILABLE', 'the sender is closed', true));
     if (producer) return producer;
     const connecting = (async () => {
       const created = kafka.producer({
@@ -79,8 +82,9 @@ export function createIdempotentSender(kafka: Kafka, logger: Logger): Idempotent
       queue = run.catch(() => undefined);
       return run;
     },
+    /** Not waiting for queued sends: at shutdown a send kafkajs keeps retrying is abandoned, as its batch is. */
     async disconnect() {
-      await queue;
+      closed = true;
       await discard();
     },
   };

@@ -62,5 +62,7 @@ describe('createIdempotentSender', () => {
     expect(seen.disconnected).toBe(1);
     await sender.disconnect();
     expect(seen.disconnected).toBe(2);
+    await expect(sender.send('t', [{ value: 'late' }])).rejects.toThrow('closed');
+    expect(seen.producers, 'no producer opened after disconnect').toBe(2);
   });
 });
