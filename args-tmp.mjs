@@ -1,0 +1,12 @@
+import { performance } from 'node:perf_hooks';
+import { mkdtempSync } from 'node:fs';
+const t0 = performance.now();
+const { Session } = await import('chdb');
+const t1 = performance.now();
+const args = process.argv.slice(2);
+const dir = mkdtempSync('/tmp/args-');
+const s = new Session(dir, args.length ? { connectionArgs: args } : {});
+const t2 = performance.now();
+const out = s.query("SELECT name, value FROM system.server_settings WHERE name IN ('background_pool_size','background_merges_mutations_concurrency_ratio')", 'CSV');
+console.log(`import ${(t1 - t0).toFixed(0)} session ${(t2 - t1).toFixed(0)} ms`, JSON.stringify(String(out)));
+s.close();
