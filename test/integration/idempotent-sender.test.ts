@@ -1,8 +1,8 @@
-import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createIdempotentSender, ensureTopics } from '../../src/platform/kafka/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
-import { brokers, testKafka, uniqueName, waitFor } from '../support/harness.js';
+import { brokers, producerIdOf, testKafka, uniqueName, waitFor } from '../support/harness.js';
 
 const logger = createLogger('silent', 'idempotent-sender-test');
 
@@ -17,8 +17,7 @@ async function readWithProducer(
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachMessage: ({ message }) => {
-      const { batchContext } = message as KafkaMessage & { batchContext?: { producerId?: string } };
-      out.push({ value: message.value?.toString() ?? '', producerId: batchContext?.producerId ?? '?' });
+      out.push({ value: message.value?.toString() ?? '', producerId: producerIdOf(message) ?? '?' });
       return Promise.resolve();
     },
   });

@@ -5,7 +5,7 @@ import { createCollectorSink, createIngestMetrics } from '../../src/collectors/i
 import { isRetryable } from '../../src/platform/errors.js';
 import { createIdempotentSender } from '../../src/platform/kafka/index.js';
 import { accessEvent, label, prediction } from '../support/events.js';
-import { testKafka, uniqueName, waitFor, waitForGroupAtEnd } from '../support/harness.js';
+import { producerIdOf, testKafka, uniqueName, waitFor, waitForGroupAtEnd } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { models } from '../../src/models/index.js';
 
@@ -53,11 +53,6 @@ async function topicSize(topic: string): Promise<number> {
   } finally {
     await admin.disconnect();
   }
-}
-
-/** The producer id kafkajs decoded from the message's record batch: -1 unless written idempotently. */
-function producerIdOf(message: KafkaMessage): string | undefined {
-  return (message as KafkaMessage & { batchContext?: { producerId?: string } }).batchContext?.producerId;
 }
 
 async function finalCount(service: TestService, table: string): Promise<number> {

@@ -18,9 +18,10 @@ describe('a second instance joining the consumer group', () => {
     );
 
     const secondRegistry = new Registry();
+    const secondLetters = createIdempotentSender(deps.kafka, deps.logger);
     const second = createCollectors({
       kafka: deps.kafka,
-      letters: createIdempotentSender(deps.kafka, deps.logger),
+      letters: secondLetters,
       db: deps.db,
       models: service.use(models).registry,
       metrics: createIngestMetrics(secondRegistry),
@@ -40,6 +41,7 @@ describe('a second instance joining the consumer group', () => {
       return row?.c === total ? true : undefined;
     });
     await second.stop();
+    await secondLetters.disconnect();
 
     const storedBySecond =
       (await secondRegistry.getSingleMetric('modelwatch_messages_total')?.get())?.values.reduce(

@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import { account, expectNothingLost, reportAccounting } from './accounting.js';
 import { californiaTraffic, publishPaced, readTopic, watchLag } from './cluster.js';
-import { isolatedEnv, waitFor } from './harness.js';
+import { isolatedEnv, producerIdOf, waitFor } from './harness.js';
 import { startTestService, type TestService } from './service.js';
 
 export interface FaultFigures {
@@ -66,11 +66,6 @@ async function assertNothingLost(
     results.push(result);
   }
   for (const result of results) expectNothingLost(result);
-}
-
-/** The producer id of the message's record batch as kafkajs decoded it: -1 unless written idempotently. */
-function producerIdOf(message: object): string | undefined {
-  return (message as { batchContext?: { producerId?: string } }).batchContext?.producerId;
 }
 
 /** Counts every prediction and label once (FINAL) and every poison message once in the dead-letter topic. */

@@ -67,6 +67,14 @@ export function isolatedConfig(extra: Record<string, string> = {}): Config {
   return loadConfig(isolatedEnv(extra));
 }
 
+/**
+ * The producer id of a consumed message's record batch, as kafkajs decodes it (untyped
+ * `batchContext`): -1 unless an idempotent or transactional producer wrote it.
+ */
+export function producerIdOf(message: object): string | undefined {
+  return (message as { batchContext?: { producerId?: string } }).batchContext?.producerId;
+}
+
 export function testKafka(): Kafka {
   return new Kafka({ brokers: brokers(), clientId: 'modelwatch-test', logLevel: logLevel.NOTHING });
 }
