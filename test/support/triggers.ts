@@ -23,6 +23,12 @@ function parseValue(value: Buffer | null): Record<string, unknown> {
  * Every message on the topic, read from the start with a fresh group (read_committed, the kafkajs
  * default), up to the end each partition has now. Ends are offsets, and the publisher's
  * transaction markers take offsets too, so reading is the only way to count messages.
+ *
+ * "Now" is the later of two ends: the admin's (the last stable offset: kafkajs lists offsets
+ * read_committed) and the high watermark of the partition's first fetched batch. A commit
+ * returns before the coordinator has written its markers, so a transaction committed just
+ * before this call can still sit above the last stable offset: read to that end alone, it was
+ * missed (a zombie-publisher test saw its owner's committed message missing, under load).
  */
 export async function readTopic(topic: string): Promise<TopicMessage[]> {
   const admin = testKafka().admin();
@@ -38,6 +44,13 @@ export async function readTopic(topic: string): Promise<TopicMessage[]> {
   const done = () => [...ends].every(([p, end]) => end === 0n || (position.get(p) ?? 0n) >= end);
   if (done()) return messages;
   const consumer = testKafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
+  const highWatermarkSeen = new Set<number>();
+  consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+    if (highWatermarkSeen.has(payload.partition)) return;
+    highWatermarkSeen.add(payload.partition);
+    const highWatermark = BigInt(payload.highWatermark);
+    if (highWatermark > (ends.get(payload.partition) ?? 0n)) ends.set(payload.partition, highWatermark);
+  });
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     position.set(payload.partition, BigInt(payload.lastOffset) + 1n);
   });
