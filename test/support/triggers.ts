@@ -19,38 +19,58 @@ function parseValue(value: Buffer | null): Record<string, unknown> {
   }
 }
 
+/** The part of kafkajs 2.2.4's (private) Cluster that lists a topic's offsets. */
+interface OffsetCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number }[];
+  fetchTopicsOffset(
+    topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[],
+  ): Promise<{ partitions: { partition: number; offset: string }[] }[]>;
+}
+
+/**
+ * Each partition's high watermark (read_uncommitted ListOffsets). kafkajs' admin lists offsets
+ * read_committed only (its cluster gets no isolation level, and listOffsets defaults to
+ * READ_COMMITTED), which ends at the last stable offset; its private cluster factory takes the
+ * level, and kafkajs is pinned.
+ */
+async function highWatermarks(topic: string): Promise<Map<number, bigint>> {
+  const kafka = testKafka() as unknown as Record<symbol, (options: object) => OffsetCluster>;
+  const factory = Object.getOwnPropertySymbols(kafka).find(
+    (s) => s.description === 'private:Kafka:createCluster',
+  );
+  if (!factory) throw new Error('kafkajs has no private:Kafka:createCluster: was it upgraded?');
+  const cluster = kafka[factory]!({ allowAutoTopicCreation: false, isolationLevel: 0 });
+  await cluster.connect();
+  try {
+    await cluster.addTargetTopic(topic);
+    const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
+    const [listed] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: false, partitions }]);
+    return new Map((listed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  } finally {
+    await cluster.disconnect();
+  }
+}
+
 /**
  * Every message on the topic, read from the start with a fresh group (read_committed, the kafkajs
  * default), up to the end each partition has now. Ends are offsets, and the publisher's
  * transaction markers take offsets too, so reading is the only way to count messages.
  *
- * "Now" is the later of two ends: the admin's (the last stable offset: kafkajs lists offsets
- * read_committed) and the high watermark of the partition's first fetched batch. A commit
- * returns before the coordinator has written its markers, so a transaction committed just
- * before this call can still sit above the last stable offset: read to that end alone, it was
- * missed (a zombie-publisher test saw its owner's committed message missing, under load).
+ * The ends are high watermarks, not the admin's last stable offsets: a commit returns before the
+ * coordinator has written its markers, so a transaction committed just before this call can
+ * still sit above the last stable offset, and a read to that end missed it (a zombie-publisher
+ * test saw its owner's committed message missing, under load). The read waits for the markers.
  */
 export async function readTopic(topic: string): Promise<TopicMessage[]> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  const ends = new Map(
-    (await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect())).map((o) => [
-      o.partition,
-      BigInt(o.high),
-    ]),
-  );
+  const ends = await highWatermarks(topic);
   const messages: TopicMessage[] = [];
   const position = new Map<number, bigint>();
   const done = () => [...ends].every(([p, end]) => end === 0n || (position.get(p) ?? 0n) >= end);
   if (done()) return messages;
   const consumer = testKafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
-  const highWatermarkSeen = new Set<number>();
-  consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
-    if (highWatermarkSeen.has(payload.partition)) return;
-    highWatermarkSeen.add(payload.partition);
-    const highWatermark = BigInt(payload.highWatermark);
-    if (highWatermark > (ends.get(payload.partition) ?? 0n)) ends.set(payload.partition, highWatermark);
-  });
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     position.set(payload.partition, BigInt(payload.lastOffset) + 1n);
   });
