@@ -205,3 +205,78 @@ describe('predictions written as RowBinary equal what the predictions_input view
     });
   });
 });
+
+describe('migration 10: feature and class names as LowCardinality map keys', () => {
+  let db: Database;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'modelwatch-prediction-keys-'));
+    db = await openDatabase({ url: undefined, cluster: undefined, database: 'prediction_keys', dataDir });
+  });
+
+  afterAll(async () => {
+    await db.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const maps = async () =>
+    (
+      await (
+        await db.client.query({
+          query: `SELECT prediction_id AS id, toString(tuple(features_num, features_str, probabilities)) AS maps
+                  FROM predictions ORDER BY id`,
+          format: 'JSONEachRow',
+        })
+      ).json<{ id: string; maps: string }>()
+    ).map(({ id, maps }) => ({ id, maps }));
+
+  const types = async () =>
+    Object.fromEntries(
+      (
+        await (
+          await db.client.query({
+            query: `SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'predictions'
+                      AND name IN ('features_num', 'features_str', 'probabilities')`,
+            format: 'JSONEachRow',
+          })
+        ).json<{ name: string; type: string }>()
+      ).map((c) => [c.name, c.type]),
+    );
+
+  it('keeps the maps of rows stored before it, name for name and value for value', async () => {
+    await migrate(
+      db,
+      allMigrations.filter((m) => m.version < 10),
+    );
+    expect(await types()).toEqual({
+      features_num: 'Map(String, Float64)',
+      features_str: 'Map(String, String)',
+      probabilities: 'Map(String, Float64)',
+    });
+    // Names of every kind (empty, non-Latin, emoji, quotes), two parts of rows.
+    for (const part of [0, 1]) {
+      await db.client.command({
+        query: `INSERT INTO predictions (model_id, model_version, prediction_id, timestamp, features_num, features_str, prediction, probabilities, is_error, entity_id, request_id)
+          SELECT 'm', '1', concat('p-${part}-', toString(number)), toDateTime64(1764000000 + number, 3, 'UTC'),
+            map('f' || toString(number % 7), number / 3, 'ü', -0.0, '', 1e300, 'a''b', number),
+            map('🧪', toString(number), 'city', if(number % 2 = 0, 'Zürich', '')),
+            toString(number % 3), map('yes', number / 100, 'no', 1 - number / 100), false, '', ''
+          FROM numbers(500)`,
+      });
+    }
+    const before = await maps();
+    expect(before).toHaveLength(1000);
+
+    await migrate(db, allMigrations);
+    expect(await types()).toEqual({
+      features_num: 'Map(LowCardinality(String), Float64)',
+      features_str: 'Map(LowCardinality(String), String)',
+      probabilities: 'Map(LowCardinality(String), Float64)',
+    });
+    expect(await maps()).toEqual(before);
+    // And once the background mutation has rewritten the parts (the engine merges them too).
+    await db.client.command({ query: 'OPTIMIZE TABLE predictions FINAL' });
+    expect(await maps()).toEqual(before);
+  });
+});

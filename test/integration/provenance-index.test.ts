@@ -10,7 +10,9 @@ import { shadowMigrations } from '../../src/shadow/schema.js';
 /**
  * The bloom-filter index on predictions.prediction_id (collectors' migration 7): it exists, it is
  * built for parts written before the migration, the provenance lookup uses it (few granules read
- * out of many) and still answers the right rows. N rows, 300,000 by default:
+ * out of many) and still answers the right rows. The upgrade also crosses migration 10, whose
+ * rewrite of the feature maps left the filter excluding nothing until it was rebuilt (the
+ * granule count below fails without that). N rows, 300,000 by default:
  *   MODELWATCH_PROVENANCE_ROWS=10000000 npx vitest run test/integration/provenance-index.test.ts
  */
 const N = Number(process.env['MODELWATCH_PROVENANCE_ROWS'] ?? 300_000);
