@@ -14,6 +14,7 @@ import {
   type Database,
 } from '../../src/platform/clickhouse/index.js';
 import { allMigrations } from '../support/migrations.js';
+import { waitForMutations } from '../support/mutations.js';
 
 /**
  * Issue 17: collectors write `predictions` as RowBinary rows built in JavaScript, where earlier
@@ -276,16 +277,7 @@ describe('migration 10: feature and class names as LowCardinality map keys', () 
     });
     expect(await maps()).toEqual(before);
     // And once the background mutation has rewritten the parts, and they are merged into one.
-    for (let i = 0; i < 600; i++) {
-      const pending = await (
-        await db.client.query({
-          query: `SELECT count() AS n FROM system.mutations WHERE database = currentDatabase() AND table = 'predictions' AND NOT is_done`,
-          format: 'JSONEachRow',
-        })
-      ).json<{ n: number }>();
-      if (Number(pending[0]?.n) === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitForMutations(db, 'predictions');
     // A merge the engine started itself can make one OPTIMIZE a no-op: ask until one part is left.
     let parts = 0;
     for (let i = 0; i < 100 && parts !== 1; i++) {

@@ -6,6 +6,7 @@ import { PREDICTIONS_BY_ID_SQL, auditMigrations, readProvenance } from '../../sr
 import { collectorMigrations } from '../../src/collectors/schema.js';
 import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
 import { shadowMigrations } from '../../src/shadow/schema.js';
+import { waitForMutations } from '../support/mutations.js';
 
 /**
  * The bloom-filter index on predictions.prediction_id (collectors' migration 7): it exists, it is
@@ -71,13 +72,7 @@ beforeAll(async () => {
   });
   await migrate(db, [...collectorMigrations, ...shadowMigrations, ...auditMigrations]);
   // MATERIALIZE INDEX is a background mutation on the parts written before.
-  for (let i = 0; i < 600; i++) {
-    const [pending] = await rows<{ n: number }>(
-      `SELECT count() AS n FROM system.mutations WHERE database = currentDatabase() AND table = 'predictions' AND NOT is_done`,
-    );
-    if (Number(pending?.n) === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitForMutations(db, 'predictions');
 }, 600_000);
 
 afterAll(async () => {
