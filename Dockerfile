@@ -19,5 +19,6 @@ USER node
 EXPOSE 8080
 # The port the service listens on (MODELWATCH_API_PORT), not a fixed 8080.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s CMD node -e "fetch('http://127.0.0.1:'+(process.env.MODELWATCH_API_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "dist/cli/main.js"]
+# V8 flags: src/platform/config/node-flags.ts.
+ENTRYPOINT ["node", "--max-semi-space-size=16", "dist/cli/main.js"]
 CMD ["serve"]

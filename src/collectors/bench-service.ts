@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { environmentWith, type Config } from '../platform/config/index.js';
+import { SERVICE_NODE_FLAGS, environmentWith, type Config } from '../platform/config/index.js';
 
 /**
  * The service under an ingest benchmark, in a process of its own (`modelwatch serve`), so its
@@ -97,21 +97,25 @@ export function stopWithParent(child: ChildProcess): () => void {
   return release;
 }
 
-/** Starts `node [nodeFlags] <this CLI> serve` with the benchmark's configuration. */
+/** Starts `node <the launchers' flags> [nodeFlags] <this CLI> serve` with the benchmark's configuration. */
 export async function spawnService(options: {
   config: Config;
   brokers: string[];
-  /** Node/V8 flags for the service process (e.g. `--max-semi-space-size=16`). @default [] */
+  /** Node/V8 flags for the service process, after the launchers' own (a later V8 flag wins). */
   nodeFlags?: string[];
   /** Where the service's log lines go. @default process.stderr */
   log?: NodeJS.WritableStream;
 }): Promise<ServiceProcess> {
   const port = await freePort();
   const cli = process.argv[1] ?? '';
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeFlags ?? []), cli, 'serve'], {
-    env: environmentWith(serviceEnvironment(options.config, options.brokers, port)),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...SERVICE_NODE_FLAGS, ...(options.nodeFlags ?? []), cli, 'serve'],
+    {
+      env: environmentWith(serviceEnvironment(options.config, options.brokers, port)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const log = options.log ?? process.stderr;
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });

@@ -7,6 +7,7 @@ import {
   type Bench,
   type BenchEnvironment,
 } from '../platform/cli/index.js';
+import { SERVICE_NODE_FLAGS } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { createKafka, ensureTopics } from '../platform/kafka/index.js';
 import { benchEvent, produceEvents, producePaced } from './bench-events.js';
@@ -141,8 +142,9 @@ async function runIngestBench(env: IngestBenchOptions): Promise<void> {
     service = await spawnService({ config, brokers, nodeFlags: env.nodeFlags });
     await service.ready();
     const idle = await service.sample();
+    const nodeFlags = [...SERVICE_NODE_FLAGS, ...env.nodeFlags];
     out(
-      `service process ${service.pid}${env.nodeFlags.length > 0 ? ` (${env.nodeFlags.join(' ')})` : ''}: ready in ` +
+      `service process ${service.pid} (node ${nodeFlags.join(' ')}): ready in ` +
         `${((performance.now() - started) / 1000).toFixed(1)} s, RSS ${mb(idle.rssBytes)} MB, CPU ${idle.cpuSeconds.toFixed(1)} s`,
     );
     const ready = { rss_mb: mb(idle.rssBytes), cpu_s: idle.cpuSeconds };
@@ -153,7 +155,17 @@ async function runIngestBench(env: IngestBenchOptions): Promise<void> {
     service = undefined;
     if (code !== 0) throw new Error(`the service exited with ${code}`);
     const stored = await storedFigures(env, events, events + paced.produced, out);
-    out(JSON.stringify({ bench: 'ingest', ...report, service_ready: ready, backlog, paced, stored }));
+    out(
+      JSON.stringify({
+        bench: 'ingest',
+        ...report,
+        node_flags: nodeFlags,
+        service_ready: ready,
+        backlog,
+        paced,
+        stored,
+      }),
+    );
   } finally {
     await service?.stop();
     const admin = kafka.admin();

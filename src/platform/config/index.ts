@@ -12,3 +12,4 @@ export type {
   AuditConfig,
 } from './config.js';
 export { MAX_PROXY_HOPS, type TrustProxy } from './trust-proxy.js';
+export { SERVICE_NODE_FLAGS } from './node-flags.js';
