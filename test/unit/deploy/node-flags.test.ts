@@ -21,7 +21,7 @@ describe('the service’s Node flags', () => {
     expect(shebang).toBe(`#!/usr/bin/env -S node ${flags}`);
   });
 
-  it('bound the young generation to 2 × 16 MB under steady allocation', () => {
+  it('bound the young generation to ~2 × 16 MB under steady allocation', () => {
     // Without the flag this machine's V8 grows the new space to 128 MB on the same loop.
     const script = `
       let keep = [];
@@ -30,6 +30,7 @@ describe('the service’s Node flags', () => {
       process.stdout.write(String(space.space_size));`;
     const newSpace = Number(execFileSync(process.execPath, [...SERVICE_NODE_FLAGS, '-e', script]));
     expect(newSpace).toBeGreaterThan(0);
-    expect(newSpace).toBeLessThanOrEqual(32 * 1024 * 1024);
+    // Two 16 MB semi-spaces, plus a page or so of V8's own (seen: 32 MB + 256 KiB).
+    expect(newSpace).toBeLessThanOrEqual(34 * 1024 * 1024);
   });
 });
