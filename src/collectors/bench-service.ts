@@ -11,6 +11,8 @@ import { SERVICE_NODE_FLAGS, environmentWith, type Config } from '../platform/co
  */
 export interface ServiceProcess {
   readonly pid: number;
+  /** The Node flags it was started with: the launchers' own, then the caller's. */
+  readonly nodeFlags: readonly string[];
   /** Resolves once `/readyz` answers 200 (migrated, consumers joined). */
   ready(timeoutMs?: number): Promise<void>;
   /** RSS now, peak RSS so far (the kernel's high-water mark) and CPU seconds so far, all threads. */
@@ -108,14 +110,11 @@ export async function spawnService(options: {
 }): Promise<ServiceProcess> {
   const port = await freePort();
   const cli = process.argv[1] ?? '';
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...SERVICE_NODE_FLAGS, ...(options.nodeFlags ?? []), cli, 'serve'],
-    {
-      env: environmentWith(serviceEnvironment(options.config, options.brokers, port)),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const nodeFlags = [...SERVICE_NODE_FLAGS, ...(options.nodeFlags ?? [])];
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, cli, 'serve'], {
+    env: environmentWith(serviceEnvironment(options.config, options.brokers, port)),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const log = options.log ?? process.stderr;
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
@@ -126,6 +125,7 @@ export async function spawnService(options: {
   void exited.then(release);
   return {
     pid,
+    nodeFlags,
     async ready(timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
       let gone = false;

@@ -7,7 +7,6 @@ import {
   type Bench,
   type BenchEnvironment,
 } from '../platform/cli/index.js';
-import { SERVICE_NODE_FLAGS } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { createKafka, ensureTopics } from '../platform/kafka/index.js';
 import { benchEvent, produceEvents, producePaced } from './bench-events.js';
@@ -142,7 +141,7 @@ async function runIngestBench(env: IngestBenchOptions): Promise<void> {
     service = await spawnService({ config, brokers, nodeFlags: env.nodeFlags });
     await service.ready();
     const idle = await service.sample();
-    const nodeFlags = [...SERVICE_NODE_FLAGS, ...env.nodeFlags];
+    const { nodeFlags } = service;
     out(
       `service process ${service.pid} (node ${nodeFlags.join(' ')}): ready in ` +
         `${((performance.now() - started) / 1000).toFixed(1)} s, RSS ${mb(idle.rssBytes)} MB, CPU ${idle.cpuSeconds.toFixed(1)} s`,
