@@ -52,16 +52,19 @@ class Reader {
   }
 
   /**
-   * A view on the response when the floats happen to be 8-byte aligned (queries put large arrays
-   * first to make them so), else a copy. A view keeps the response buffer alive while it is used.
+   * A view on the response when the floats are 8-byte aligned (queries put a large array first,
+   * and `readNativeFile` aligns the first one), else a copy. A view keeps the response buffer alive
+   * while it is used. The copy of a shared response is shared too: its arrays go to worker threads.
    */
   float64s(count: number): Float64Array {
     const at = this.buf.byteOffset + this.offset;
     let out: Float64Array;
     if (at % 8 === 0 && count > 0) out = new Float64Array(this.buf.buffer, at, count);
     else {
-      out = new Float64Array(count);
-      Buffer.from(out.buffer).set(this.buf.subarray(this.offset, this.offset + count * 8));
+      const bytes = count * 8;
+      const shared = this.buf.buffer instanceof SharedArrayBuffer;
+      out = new Float64Array(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+      new Uint8Array(out.buffer).set(this.buf.subarray(this.offset, this.offset + bytes));
     }
     this.offset += count * 8;
     return out;
@@ -174,8 +177,7 @@ export async function execNative(
     const result = await db.client.exec({ ...base, query: `${query}\nFORMAT Native` });
     const chunks: Buffer[] = [];
     for await (const chunk of result.stream) chunks.push(chunk as Buffer);
-    const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    return options.shared ? inShared(joined) : joined;
+    return placeAligned(chunks, options.shared ?? false);
   }
   const file = await writeNativeFile(db, query, params, options);
   try {
@@ -302,8 +304,12 @@ export async function readNativeFile(
   }
   try {
     const { size } = await handle.stat();
-    // A fresh allocation (not the pool) starts 8-byte aligned, so aligned floats stay views.
-    const buf = options.shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size);
+    const pad = await alignmentPad(handle, size);
+    // A fresh allocation (not the pool) starts 8-byte aligned; the file goes `pad` bytes into it.
+    const whole = options.shared
+      ? Buffer.from(new SharedArrayBuffer(size + pad))
+      : Buffer.allocUnsafeSlow(size + pad);
+    const buf = whole.subarray(pad);
     const starts = Array.from({ length: Math.ceil(size / chunk) }, (_, k) => k * chunk);
     const lengths = await mapConcurrently(starts, 4, (start) =>
       readFully(handle, buf, start, Math.min(chunk, size - start)),
@@ -313,6 +319,41 @@ export async function readNativeFile(
     return read === -1 ? buf : buf.subarray(0, starts[read]! + lengths[read]!);
   } finally {
     await handle.close();
+  }
+}
+
+/** Bytes of a Native file's first block before its first column's data, read at most. */
+const HEADER_PEEK = 4096;
+
+/**
+ * Where to place a Native file in memory so that its first column, when an Array(Float64), has
+ * its numbers 8-byte aligned: then they are views, not copies, and in shared memory they reach the
+ * walk pool's threads. Where they start depends on the names and on the row count's varint
+ * (a stored reference's columns are read `numbers` first; a result of 128 rows or more would
+ * otherwise have shifted a window's `values` by one byte). Other layouts need no pad.
+ */
+async function alignmentPad(handle: FileHandle, size: number): Promise<number> {
+  const head = Buffer.alloc(Math.min(size, HEADER_PEEK));
+  const { bytesRead } = await handle.read(head, 0, head.length, 0);
+  return padFor(firstFloatsAt(head.subarray(0, bytesRead)));
+}
+
+function padFor(start: number | undefined): number {
+  return start === undefined ? 0 : (8 - (start % 8)) % 8;
+}
+
+/** Offset of the numbers of the first column of the first block, if it is an Array(Float64) and its header is all in `head`. */
+export function firstFloatsAt(head: Buffer): number | undefined {
+  try {
+    const reader = new Reader(head);
+    reader.varUInt();
+    const rows = reader.varUInt();
+    reader.string();
+    if (reader.string() !== 'Array(Float64)') return undefined;
+    const at = reader.offset + rows * 8;
+    return reader.offset <= head.length ? at : undefined;
+  } catch {
+    return undefined; // a header longer than the peek (or no block at all): no pad
   }
 }
 
@@ -344,9 +385,30 @@ async function mapConcurrently<T, R>(
   return out;
 }
 
-function inShared(buf: Buffer): Buffer {
-  const out = Buffer.from(new SharedArrayBuffer(buf.length));
-  out.set(buf);
+/** The first `bytes` bytes of the chunks (fewer if they hold fewer). */
+function leading(chunks: readonly Buffer[], bytes: number): Buffer {
+  const taken: Buffer[] = [];
+  let length = 0;
+  for (const c of chunks) {
+    if (length >= bytes) break;
+    taken.push(c);
+    length += c.length;
+  }
+  return Buffer.concat(taken).subarray(0, bytes);
+}
+
+/** A server's response in one fresh buffer (shared if asked), placed as `readNativeFile` places a file. */
+export function placeAligned(chunks: readonly Buffer[], shared: boolean): Buffer {
+  const size = chunks.reduce((sum, c) => sum + c.length, 0);
+  const pad = padFor(firstFloatsAt(leading(chunks, HEADER_PEEK)));
+  const out = (
+    shared ? Buffer.from(new SharedArrayBuffer(size + pad)) : Buffer.allocUnsafeSlow(size + pad)
+  ).subarray(pad);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
   return out;
 }
 

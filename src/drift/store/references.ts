@@ -183,7 +183,9 @@ export async function readRawColumns(
 ): Promise<RawColumn[]> {
   const rows = await queryNative(
     db,
-    `SELECT CAST(role AS String) AS role, column, CAST(part AS String) AS part, numbers, texts, counts FROM drift_reference_values FINAL
+    // `numbers` first: its floats are then aligned in the result (see `readNativeFile`), views in
+    // shared memory instead of private copies that the walk pool's threads could not take.
+    `SELECT numbers, CAST(role AS String) AS role, column, CAST(part AS String) AS part, texts, counts FROM drift_reference_values FINAL
      WHERE model_id = {model:String} AND model_version = {version:String} AND revision = {revision:UInt64}
      ${part === undefined ? '' : 'AND part = {part:String}'}`,
     { ...keyParams(key), revision, part },

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseNative, readNativeFile } from '../../../src/drift/store/native.js';
+import { firstFloatsAt, parseNative, placeAligned, readNativeFile } from '../../../src/drift/store/native.js';
 
 /** A Native block as ClickHouse writes it: varint columns, varint rows, then per column name, type, data. */
 function block(columns: [string, string, Buffer][], rows: number): Buffer {
@@ -29,6 +29,36 @@ const f64 = (...v: number[]) =>
       return b;
     }),
   );
+
+/** A varint as Native headers write counts. */
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+    n = Math.floor(n / 128);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+/** One block, an Array(Float64) column `name` first (row k holds k + 1 values), then a String column. */
+function floatsFirst(name: string, rows: number): { bytes: Buffer; values: number[][] } {
+  const values = Array.from({ length: rows }, (_, k) => Array.from({ length: k + 1 }, (_, i) => k + i / 8));
+  const ends: number[] = [];
+  values.reduce((end, v) => (ends.push(end + v.length), end + v.length), 0);
+  const str = (t: string) => Buffer.concat([varint(Buffer.byteLength(t)), Buffer.from(t)]);
+  const bytes = Buffer.concat([
+    varint(2),
+    varint(rows),
+    str(name),
+    str('Array(Float64)'),
+    u64(...ends),
+    f64(...values.flat()),
+    str('column'),
+    str('String'),
+    ...values.map((_, k) => str(`c${k}`)),
+  ]);
+  return { bytes, values };
+}
 
 describe('Native format reader', () => {
   it('reads the types drift queries return, across blocks', () => {
@@ -105,5 +135,81 @@ describe('Native format reader', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('places a file so that its first Array(Float64) is views, whatever the name and row count', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'modelwatch-native-align-'));
+    try {
+      const file = path.join(dir, 'result.bin');
+      // 127 and 128 rows: the row count's varint grows from one byte to two.
+      for (const rows of [1, 3, 127, 128, 300]) {
+        for (const name of ['numbers', 'values', 'v', 'value_x']) {
+          const { bytes, values } = floatsFirst(name, rows);
+          await writeFile(file, bytes);
+          expect(firstFloatsAt(bytes)).toBeDefined();
+          for (const shared of [false, true]) {
+            const buf = await readNativeFile(file, { shared });
+            expect(buf.equals(bytes)).toBe(true);
+            const parsed = parseNative(buf);
+            expect(parsed.map((r) => Array.from(r[name] as Float64Array))).toEqual(values);
+            for (const row of parsed) {
+              const floats = row[name] as Float64Array;
+              expect(floats.buffer).toBe(buf.buffer);
+              expect(floats.buffer instanceof SharedArrayBuffer).toBe(shared);
+            }
+            expect(parsed.map((r) => r['column'])).toEqual(values.map((_, k) => `c${k}`));
+          }
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('copies floats it cannot view into the same kind of memory as the response', () => {
+    // `role` first: the floats start at an odd offset in this block.
+    const bytes = block(
+      [
+        ['role', 'String', Buffer.from('\u0007feature')],
+        ['values', 'Array(Float64)', Buffer.concat([u64(3), f64(1.5, 2.5, -0.1)])],
+      ],
+      1,
+    );
+    for (const shared of [false, true]) {
+      const buf = shared ? Buffer.from(new SharedArrayBuffer(bytes.length)) : Buffer.from(bytes);
+      buf.set(bytes);
+      const floats = parseNative(buf)[0]!['values'] as Float64Array;
+      expect(Array.from(floats)).toEqual([1.5, 2.5, -0.1]);
+      expect(floats.buffer).not.toBe(buf.buffer);
+      expect(floats.buffer instanceof SharedArrayBuffer).toBe(shared);
+    }
+  });
+
+  it('finds no first floats in other layouts or a short header', () => {
+    const { bytes } = floatsFirst('values', 3);
+    expect(firstFloatsAt(bytes)).toBe(2 + 7 + 15 + 3 * 8);
+    expect(firstFloatsAt(bytes.subarray(0, 10))).toBeUndefined();
+    expect(firstFloatsAt(Buffer.alloc(0))).toBeUndefined();
+    expect(firstFloatsAt(block([['n', 'UInt64', u64(7)]], 1))).toBeUndefined();
+  });
+
+  it('places a server response, in chunks of any size, as it places a file', () => {
+    for (const rows of [3, 130]) {
+      const { bytes, values } = floatsFirst('numbers', rows);
+      for (const cut of [1, 5, 64, bytes.length]) {
+        const chunks = Array.from({ length: Math.ceil(bytes.length / cut) }, (_, k) =>
+          bytes.subarray(k * cut, (k + 1) * cut),
+        );
+        for (const shared of [false, true]) {
+          const buf = placeAligned(chunks, shared);
+          expect(buf.equals(bytes)).toBe(true);
+          const parsed = parseNative(buf);
+          expect(parsed.map((r) => Array.from(r['numbers'] as Float64Array))).toEqual(values);
+          for (const row of parsed) expect((row['numbers'] as Float64Array).buffer).toBe(buf.buffer);
+          expect(buf.buffer instanceof SharedArrayBuffer).toBe(shared);
+        }
+      }
+    }
+    expect(placeAligned([], true).length).toBe(0);
   });
 });
