@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { drift } from '../../src/drift/index.js';
 import { currentRevision, readReference } from '../../src/drift/store/references.js';
 import { models } from '../../src/models/index.js';
+import { predictionJson } from '../support/prediction-json.js';
 import { startTestService } from '../support/service.js';
 
 const T0 = Date.UTC(2026, 7, 1);
@@ -19,7 +20,7 @@ describe('a stored reference read back', () => {
     await service.use(models).registry.registerSeen([{ ...key, task: 'regression', firstSeen: T0 }]);
     // 140 features: more columns than a one-byte row count, as a wide model has.
     const rows = Array.from({ length: 3000 }, (_, i) =>
-      JSON.stringify({
+      predictionJson({
         model_id: key.modelId,
         model_version: key.version,
         prediction_id: `s-${i}`,
@@ -27,15 +28,9 @@ describe('a stored reference read back', () => {
         features_num: Object.fromEntries(
           Array.from({ length: 140 }, (_, f) => [`f${f}`, Math.sin(i * (f + 1)) * (f + 1)]),
         ),
-        features_str: {},
         prediction: String(i / 7),
         prediction_num: i / 7,
         score: (i % 1000) / 1000,
-        probabilities: {},
-        latency_ms: null,
-        is_error: false,
-        entity_id: '',
-        request_id: '',
       }),
     );
     await service.platform.db.insertJsonEachRow('predictions', Buffer.from(rows.join('\n')));
