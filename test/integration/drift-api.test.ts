@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { predictionJson } from '../support/prediction-json.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { models } from '../../src/models/index.js';
 
@@ -27,7 +28,7 @@ async function seed(service: TestService): Promise<void> {
     .use(models)
     .registry.registerSeen([{ modelId: 'api-model', version: '2', task: 'regression', firstSeen: T0 }]);
   const rows = Array.from({ length: 50 }, (_, i) =>
-    JSON.stringify({
+    predictionJson({
       model_id: 'api-model',
       model_version: '2',
       prediction_id: `a-${i}`,
@@ -37,11 +38,6 @@ async function seed(service: TestService): Promise<void> {
       prediction: String(i / 10),
       prediction_num: i / 10,
       score: null,
-      probabilities: {},
-      latency_ms: null,
-      is_error: false,
-      entity_id: '',
-      request_id: '',
     }),
   );
   await service.platform.db.insertJsonEachRow('predictions', Buffer.from(rows.join('\n')));

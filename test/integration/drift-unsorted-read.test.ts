@@ -12,6 +12,7 @@ import { readWindows } from '../../src/drift/store/windows.js';
 import type { MethodOption } from '../../src/drift/statistics/index.js';
 import { models } from '../../src/models/index.js';
 import { parseBucket } from '../../src/platform/time/index.js';
+import { predictionJson } from '../support/prediction-json.js';
 import { startTestService, type TestService } from '../support/service.js';
 
 const T0 = Date.UTC(2026, 6, 1);
@@ -21,7 +22,7 @@ const key = { modelId: 'unsorted', version: '1' };
 async function seed(service: TestService): Promise<void> {
   await service.use(models).registry.registerSeen([{ ...key, task: 'regression', firstSeen: T0 }]);
   const rows = Array.from({ length: 4000 }, (_, i) =>
-    JSON.stringify({
+    predictionJson({
       model_id: key.modelId,
       model_version: key.version,
       prediction_id: `u-${i}`,
@@ -36,11 +37,6 @@ async function seed(service: TestService): Promise<void> {
       prediction: String(i / 10),
       prediction_num: i / 10,
       score: (i % 1000) / 1000,
-      probabilities: {},
-      latency_ms: null,
-      is_error: false,
-      entity_id: '',
-      request_id: '',
     }),
   );
   await service.platform.db.insertJsonEachRow('predictions', Buffer.from(rows.join('\n')));
