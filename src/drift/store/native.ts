@@ -304,12 +304,9 @@ export async function readNativeFile(
   }
   try {
     const { size } = await handle.stat();
-    const pad = await alignmentPad(handle, size);
-    // A fresh allocation (not the pool) starts 8-byte aligned; the file goes `pad` bytes into it.
-    const whole = options.shared
-      ? Buffer.from(new SharedArrayBuffer(size + pad))
-      : Buffer.allocUnsafeSlow(size + pad);
-    const buf = whole.subarray(pad);
+    const head = Buffer.alloc(Math.min(size, HEADER_PEEK));
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const buf = alignedBuffer(head.subarray(0, bytesRead), size, options.shared ?? false);
     const starts = Array.from({ length: Math.ceil(size / chunk) }, (_, k) => k * chunk);
     const lengths = await mapConcurrently(starts, 4, (start) =>
       readFully(handle, buf, start, Math.min(chunk, size - start)),
@@ -326,20 +323,18 @@ export async function readNativeFile(
 const HEADER_PEEK = 4096;
 
 /**
- * Where to place a Native file in memory so that its first column, when an Array(Float64), has
- * its numbers 8-byte aligned: then they are views, not copies, and in shared memory they reach the
- * walk pool's threads. Where they start depends on the names and on the row count's varint
- * (a stored reference's columns are read `numbers` first; a result of 128 rows or more would
- * otherwise have shifted a window's `values` by one byte). Other layouts need no pad.
+ * A fresh buffer of `size` bytes for a Native result whose first bytes are `head`, placed so that
+ * its first column, when an Array(Float64), has its numbers 8-byte aligned: then they are views,
+ * not copies, and in shared memory they reach the walk pool's threads. Where they start depends
+ * on the names and on the row count's varint (a stored reference's columns are read `numbers`
+ * first; a result of 128 rows or more would otherwise have shifted a window's `values` by one
+ * byte). A fresh allocation (not the pool) starts aligned; other layouts need no pad.
  */
-async function alignmentPad(handle: FileHandle, size: number): Promise<number> {
-  const head = Buffer.alloc(Math.min(size, HEADER_PEEK));
-  const { bytesRead } = await handle.read(head, 0, head.length, 0);
-  return padFor(firstFloatsAt(head.subarray(0, bytesRead)));
-}
-
-function padFor(start: number | undefined): number {
-  return start === undefined ? 0 : (8 - (start % 8)) % 8;
+function alignedBuffer(head: Buffer, size: number, shared: boolean): Buffer {
+  const start = firstFloatsAt(head);
+  const pad = start === undefined ? 0 : (8 - (start % 8)) % 8;
+  const whole = shared ? Buffer.from(new SharedArrayBuffer(size + pad)) : Buffer.allocUnsafeSlow(size + pad);
+  return whole.subarray(pad);
 }
 
 /** Offset of the numbers of the first column of the first block, if it is an Array(Float64) and its header is all in `head`. */
@@ -400,10 +395,7 @@ function leading(chunks: readonly Buffer[], bytes: number): Buffer {
 /** A server's response in one fresh buffer (shared if asked), placed as `readNativeFile` places a file. */
 export function placeAligned(chunks: readonly Buffer[], shared: boolean): Buffer {
   const size = chunks.reduce((sum, c) => sum + c.length, 0);
-  const pad = padFor(firstFloatsAt(leading(chunks, HEADER_PEEK)));
-  const out = (
-    shared ? Buffer.from(new SharedArrayBuffer(size + pad)) : Buffer.allocUnsafeSlow(size + pad)
-  ).subarray(pad);
+  const out = alignedBuffer(leading(chunks, HEADER_PEEK), size, shared);
   let at = 0;
   for (const c of chunks) {
     out.set(c, at);
