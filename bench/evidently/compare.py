@@ -7,12 +7,17 @@ Usage (see README.md in this folder):
 Both tools read the files themselves (pandas for Evidently; the embedded engine for modelwatch),
 so each time covers reading, computing and reporting. Prints one JSON line with both timings
 and their ratio, and how many columns each found drifted.
+
+Two ratios: Evidently timed inside its process from reading the files to the report (its
+interpreter start and imports left out) against the whole `modelwatch drift` process (Node's and
+the engine's start included), and both timed as whole processes, from spawn to exit.
 """
 import argparse
 import json
 import resource
 import shlex
 import subprocess
+import sys
 import time
 
 import pandas as pd
@@ -51,6 +56,22 @@ def run_evidently(reference: str, current: str, stattest: str) -> dict:
     }
 
 
+def run_evidently_process(reference: str, current: str, stattest: str) -> tuple[dict, dict]:
+    """Evidently in a process of its own: the in-process timing it prints, and spawn to exit."""
+    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(
+        [sys.executable, __file__, "--evidently-only", "--reference", reference, "--current", current, "--stattest", stattest],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    finished = time.perf_counter()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return json.loads(out.stdout), {"seconds": finished - started, "cpu_seconds": cpu}
+
+
 def run_modelwatch(command: str, reference: str, current: str, stattest: str) -> dict:
     started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -74,9 +95,13 @@ def main() -> None:
     parser.add_argument("--current", required=True)
     parser.add_argument("--stattest", default="wasserstein", choices=["wasserstein", "ks", "psi", "jensenshannon"])
     parser.add_argument("--modelwatch", default="node dist/cli/main.js", help="how to run the modelwatch CLI")
+    parser.add_argument("--evidently-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.evidently_only:
+        print(json.dumps(run_evidently(args.reference, args.current, args.stattest)))
+        return
     modelwatch = run_modelwatch(args.modelwatch, args.reference, args.current, args.stattest)
-    evidently = run_evidently(args.reference, args.current, args.stattest)
+    evidently, evidently_process = run_evidently_process(args.reference, args.current, args.stattest)
     print(json.dumps({
         "reference": args.reference,
         "current": args.current,
@@ -85,6 +110,9 @@ def main() -> None:
         "evidently": evidently,
         "evidently_over_modelwatch": evidently["seconds"] / modelwatch["seconds"],
         "evidently_over_modelwatch_cpu": evidently["cpu_seconds"] / modelwatch["cpu_seconds"],
+        "evidently_process": evidently_process,
+        "evidently_process_over_modelwatch": evidently_process["seconds"] / modelwatch["seconds"],
+        "evidently_process_over_modelwatch_cpu": evidently_process["cpu_seconds"] / modelwatch["cpu_seconds"],
     }))
 
 
