@@ -8,8 +8,16 @@ import {
   type BenchEnvironment,
 } from '../platform/cli/index.js';
 import { ModelwatchError } from '../platform/errors.js';
-import { createKafka, ensureTopics } from '../platform/kafka/index.js';
-import { benchEvent, produceEvents, producePaced } from './bench-events.js';
+import { commandWorks, createKafka, ensureTopics, resolveKafkaJars } from '../platform/kafka/index.js';
+import { benchEvent, produceEvents } from './bench-events.js';
+import {
+  PRODUCERS,
+  producePacedWithJava,
+  producePacedWithKafkajs,
+  type PacedLoad,
+  type PacedResult,
+  type ProducerKind,
+} from './bench-producer.js';
 import { spawnService, type ProcessSample, type ServiceProcess } from './bench-service.js';
 
 /** Messages/s of a consumer that only counts: the ceiling kafkajs sets on this machine. */
@@ -61,6 +69,7 @@ interface IngestBenchOptions extends BenchEnvironment {
   rate: number;
   seconds: number;
   nodeFlags: string[];
+  producer: ProducerKind;
 }
 
 export const ingestBench: Bench = {
@@ -73,9 +82,13 @@ export const ingestBench: Bench = {
         seconds: { type: 'string', default: '20' },
         minutes: { type: 'string' },
         'node-flags': { type: 'string', default: '' },
+        producer: { type: 'string' },
       },
-      'modelwatch bench ingest [--events N] [--rate EVENTS_PER_S] [--seconds S | --minutes M] [--node-flags "--flag …"]',
+      'modelwatch bench ingest [--events N] [--rate EVENTS_PER_S] [--seconds S | --minutes M] [--node-flags "--flag …"] [--producer java|kafkajs (default: java where it runs)]',
     );
+    const producer = values.producer ?? ((await commandWorks('java', ['-version'])) ? 'java' : 'kafkajs');
+    if (!(PRODUCERS as readonly string[]).includes(producer))
+      throw new ModelwatchError('BAD_REQUEST', `--producer must be java or kafkajs, got '${producer}'`);
     const seconds =
       values.minutes === undefined
         ? whole('seconds', values.seconds, 1)
@@ -85,6 +98,7 @@ export const ingestBench: Bench = {
       rate: whole('rate', values.rate, 1),
       seconds,
       nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== ''),
+      producer: producer as ProducerKind,
     };
     await withBenchEnvironment('pipeline', (env) => runIngestBench({ ...env, ...options }));
   },
@@ -149,7 +163,15 @@ async function runIngestBench(env: IngestBenchOptions): Promise<void> {
     const ready = { rss_mb: mb(idle.rssBytes), cpu_s: idle.cpuSeconds };
     const backlog =
       events > 0 ? await backlogPhase(kafka, service, group, topic, events, bare, out) : undefined;
-    const paced = await pacedPhase(kafka, service, group, topic, { rate, seconds, first: events }, out);
+    const produce = pacedProducer(env, kafka);
+    const paced = await pacedPhase(
+      kafka,
+      service,
+      group,
+      produce,
+      { topic, rate, seconds, first: events },
+      out,
+    );
     const code = await service.stop();
     service = undefined;
     if (code !== 0) throw new Error(`the service exited with ${code}`);
@@ -216,26 +238,48 @@ async function backlogPhase(
   };
 }
 
+type PacedProducer = { kind: ProducerKind; run: (load: PacedLoad) => Promise<PacedResult> };
+
+function pacedProducer(env: IngestBenchOptions, kafka: Kafka): PacedProducer {
+  if (env.producer === 'kafkajs')
+    return { kind: 'kafkajs', run: (load) => producePacedWithKafkajs(kafka, load) };
+  const { config, brokers, logger } = env;
+  return {
+    kind: 'java',
+    run: async (load) =>
+      producePacedWithJava(
+        brokers,
+        await resolveKafkaJars(config.kafka.localVersion, config.cacheDir, logger),
+        load,
+      ),
+  };
+}
+
 /** A steady rate for `seconds`, the service sampled every 10 s (every second in short runs). */
 async function pacedPhase(
   kafka: Kafka,
   service: ServiceProcess,
   group: string,
-  topic: string,
-  options: { rate: number; seconds: number; first: number },
+  producer: PacedProducer,
+  options: PacedLoad,
   out: (line: string) => void,
 ): Promise<{ produced: number; [figure: string]: unknown }> {
   out(
-    `steady rate: producing ${options.rate} events/s for ${options.seconds} s with event time = send time…`,
+    `steady rate: producing ${options.rate} events/s for ${options.seconds} s with event time = send time ` +
+      `(producer: ${producer.kind === 'java' ? "Kafka's Java client" : 'kafkajs, in this process'})…`,
   );
   const every = options.seconds >= 120 ? 10_000 : 1_000;
-  let produced = 0;
-  const producing = producePaced(kafka, topic, options).then((n) => (produced = n));
+  let load: PacedResult | undefined;
+  const producing = producer.run(options).then((result) => (load = result));
+  let failed = false;
+  producing.catch(() => (failed = true));
   const samples = await sampleWhile(service, every, async () => {
-    if (produced === 0) return false;
-    return (await committed(kafka, group, topic)) >= options.first + produced;
+    if (failed) return true;
+    if (load === undefined) return false;
+    return (await committed(kafka, group, options.topic)) >= options.first + load.produced;
   });
   await producing;
+  const produced = load?.produced ?? 0;
   const first = samples[0]?.sample;
   const last = samples[samples.length - 1]?.sample;
   const cpu = (last?.cpuSeconds ?? 0) - (first?.cpuSeconds ?? 0);
@@ -244,7 +288,8 @@ async function pacedPhase(
   out(
     `  ${produced} events kept up with in ${seconds.toFixed(1)} s; service CPU ${cpu.toFixed(1)} s ` +
       `(${Math.round(produced / cpu)} events per CPU second); service RSS start/middle/end ${rss.join(' / ')} MB, ` +
-      `peak ${mb(last?.peakRssBytes ?? 0)} MB (since the service started)`,
+      `peak ${mb(last?.peakRssBytes ?? 0)} MB (since the service started)\n` +
+      `  producer (${producer.kind}) CPU ${(load?.cpuSeconds ?? 0).toFixed(1)} s beside it on the same cores`,
   );
   if (options.seconds >= 120)
     out(`  RSS every ${every / 1000} s (MB): ${samples.map((s) => mb(s.sample.rssBytes)).join(' ')}`);
@@ -252,6 +297,8 @@ async function pacedPhase(
     rate: options.rate,
     seconds: options.seconds,
     produced,
+    producer: producer.kind,
+    producer_cpu_s: load?.cpuSeconds,
     cpu_s: cpu,
     events_per_cpu_s: produced / cpu,
     rss_mb: rss,

@@ -88,6 +88,9 @@ describe('the modelwatch CLI', () => {
     const role = run(['keys', 'create', '--role', 'superuser'], { MODELWATCH_DATA_DIR: tempDir() });
     expect(role.code).toBe(1);
     expect(role.stderr).toContain('--role must be one of viewer, auditor, admin');
+    const producer = run(['bench', 'ingest', '--producer', 'librdkafka'], {});
+    expect(producer.code).toBe(1);
+    expect(producer.stderr).toBe("modelwatch: --producer must be java or kafkajs, got 'librdkafka'\n");
   });
 
   it('drift loads only what reading two files needs: not zod, the Kafka client or the CSV parser', () => {

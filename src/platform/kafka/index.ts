@@ -12,6 +12,7 @@ export {
 export { startLocalBroker, startLocalCluster, type LocalBrokerOptions } from './local-broker/start-broker.js';
 export type { LocalBroker, LocalCluster } from './local-broker/types.js';
 export { assertJavaAndMaven, resolveKafkaJars } from './local-broker/maven-broker.js';
+export { commandWorks } from './local-broker/tools.js';
 export {
   createPartitionedSender,
   groupByPartition,
