@@ -56,37 +56,32 @@ def run_evidently(reference: str, current: str, stattest: str) -> dict:
     }
 
 
-def run_evidently_process(reference: str, current: str, stattest: str) -> tuple[dict, dict]:
-    """Evidently in a process of its own: the in-process timing it prints, and spawn to exit."""
+def timed_process(argv: list[str]) -> tuple[str, dict]:
+    """Runs a command to its end: its stdout, and its wall and CPU seconds from spawn to exit."""
     started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(
-        [sys.executable, __file__, "--evidently-only", "--reference", reference, "--current", current, "--stattest", stattest],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    out = subprocess.run(argv, check=True, capture_output=True, text=True)
     finished = time.perf_counter()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return json.loads(out.stdout), {"seconds": finished - started, "cpu_seconds": cpu}
+    return out.stdout, {"seconds": finished - started, "cpu_seconds": cpu}
+
+
+def run_evidently_process(reference: str, current: str, stattest: str) -> tuple[dict, dict]:
+    """Evidently in a process of its own: the in-process timing it prints, and spawn to exit."""
+    stdout, timing = timed_process(
+        [sys.executable, __file__, "--evidently-only", "--reference", reference, "--current", current, "--stattest", stattest]
+    )
+    return json.loads(stdout), timing
 
 
 def run_modelwatch(command: str, reference: str, current: str, stattest: str) -> dict:
-    started = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(
-        [*shlex.split(command), "drift", "--reference", reference, "--current", current, "--method", stattest, "--format", "json"],
-        check=True,
-        capture_output=True,
-        text=True,
+    stdout, timing = timed_process(
+        [*shlex.split(command), "drift", "--reference", reference, "--current", current, "--method", stattest, "--format", "json"]
     )
-    finished = time.perf_counter()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    bucket = json.loads(out.stdout)["buckets"][0]
+    bucket = json.loads(stdout)["buckets"][0]
     features = [c for c in bucket["columns"] if c["role"] == "feature"]
-    return {"seconds": finished - started, "cpu_seconds": cpu, "drifted": sum(c["drifted"] for c in features), "columns": len(features)}
+    return {**timing, "drifted": sum(c["drifted"] for c in features), "columns": len(features)}
 
 
 def main() -> None:
