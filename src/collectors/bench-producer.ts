@@ -61,7 +61,8 @@ export async function producePacedWithJava(
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
       child.once('error', reject);
-      child.once('exit', resolve);
+      // 'close', not 'exit': the result line may still be in the pipe when the process exits.
+      child.once('close', resolve);
     });
     if (code !== 0) throw new Error(`the Java producer exited with ${code}: ${stderr.trim()}`);
     const last = stdout.trim().split('\n').pop() ?? '';
@@ -71,7 +72,7 @@ export async function producePacedWithJava(
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
       throw new ModelwatchError(
         'BAD_REQUEST',
-        'bench ingest --producer java needs java (17 or newer) on the PATH; --producer kafkajs needs none',
+        'bench ingest --producer java needs a JDK (17 or newer: java and javac) on the PATH; --producer kafkajs needs none',
         false,
         { cause: err },
       );

@@ -84,9 +84,10 @@ export const ingestBench: Bench = {
         'node-flags': { type: 'string', default: '' },
         producer: { type: 'string' },
       },
-      'modelwatch bench ingest [--events N] [--rate EVENTS_PER_S] [--seconds S | --minutes M] [--node-flags "--flag …"] [--producer java|kafkajs (default: java where it runs)]',
+      'modelwatch bench ingest [--events N] [--rate EVENTS_PER_S] [--seconds S | --minutes M] [--node-flags "--flag …"] [--producer java|kafkajs (default: java with a JDK)]',
     );
-    const producer = values.producer ?? ((await commandWorks('java', ['-version'])) ? 'java' : 'kafkajs');
+    // `java` runs a source file only with a JDK's compiler (a JRE alone has none): `javac` says so.
+    const producer = values.producer ?? ((await commandWorks('javac', ['-version'])) ? 'java' : 'kafkajs');
     if (!(PRODUCERS as readonly string[]).includes(producer))
       throw new ModelwatchError('BAD_REQUEST', `--producer must be java or kafkajs, got '${producer}'`);
     const seconds =
