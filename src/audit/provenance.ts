@@ -150,11 +150,12 @@ async function readAccesses(
      ORDER BY at, chain, position LIMIT 1 BY chain, position LIMIT {limit:UInt32}`,
     params,
   );
-  const [count] = await rows<{ n: number | string }>(
-    db,
-    `SELECT uniqExact(chain, position) AS n FROM ${AUDIT_TABLE} WHERE ${where}`,
-    params,
-  );
+  // A list shorter than the limit is every record: counted again, a record stored between the
+  // two reads (this very route's audit of an earlier call, say) made the total disagree with it.
+  const total =
+    listed.length < MAX_PROVENANCE_ACCESSES
+      ? listed.length
+      : Math.max(listed.length, await countAccesses(db, where, params));
   return {
     listed: listed.map((r) => {
       const record = JSON.parse(r.record) as Record<string, unknown>;
@@ -168,8 +169,17 @@ async function readAccesses(
         record,
       };
     }),
-    total: Number(count?.n ?? 0),
+    total,
   };
+}
+
+async function countAccesses(db: Database, where: string, params: Record<string, unknown>): Promise<number> {
+  const [count] = await rows<{ n: number | string }>(
+    db,
+    `SELECT uniqExact(chain, position) AS n FROM ${AUDIT_TABLE} WHERE ${where}`,
+    params,
+  );
+  return Number(count?.n ?? 0);
 }
 
 function versionOf(record: ModelVersionRecord | undefined): ProvenanceVersion | null {
