@@ -17,6 +17,7 @@ export {
   type MigrationReport,
   type DdlContext,
 } from './migrations.js';
+export { releaseEngineStartupPages, type PageRelease } from './engine-pages.js';
 export { fewerMerges, FEWER_MERGES_BASE } from './merge-settings.js';
 export { RowBinaryWriter, joinRows } from './row-binary.js';
 export { classifyWriteError, clickhouseCode, isDataError } from './errors.js';
