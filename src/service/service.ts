@@ -12,7 +12,12 @@ import {
   type CapabilityDefinition,
   type Platform,
 } from '../platform/capability/index.js';
-import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
+import {
+  migrate,
+  openDatabase,
+  releaseEngineStartupPages,
+  waitForDatabase,
+} from '../platform/clickhouse/index.js';
 import type { Config } from '../platform/config/index.js';
 import { errorMessage } from '../platform/errors.js';
 import { createKafka, ensureTopics } from '../platform/kafka/index.js';
@@ -179,5 +184,18 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
       signal.throwIfAborted();
     }
   }
+  if (db.embedded && config.clickhouse.releaseStartupPages !== false) await releaseStartupPages(logger);
   logger.info('modelwatch is ready');
+}
+
+/** After start-up, whose code in the engine's library runs once (engine-pages.ts). */
+async function releaseStartupPages(logger: Logger): Promise<void> {
+  const result = await releaseEngineStartupPages();
+  const mb = (bytes: number) => Math.round(bytes / 1_048_576);
+  if (result.released)
+    logger.info(
+      { resident_mb_before: mb(result.residentBefore), resident_mb_after: mb(result.residentAfter) },
+      "released the engine library's start-up pages",
+    );
+  else logger.info(`the engine library's start-up pages stay resident: ${result.reason}`);
 }

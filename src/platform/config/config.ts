@@ -148,6 +148,7 @@ const envSchema = z
       .regex(PLAIN_IDENTIFIER, 'expected a plain identifier')
       .optional(),
     MODELWATCH_DATA_DIR: z.string().default('.modelwatch'),
+    MODELWATCH_CLICKHOUSE_RELEASE_STARTUP_PAGES: flag,
     MODELWATCH_CACHE_DIR: z.string().default(path.join(homedir(), '.cache', 'modelwatch')),
     MODELWATCH_API_HOST: z.string().default('0.0.0.0'),
     MODELWATCH_API_PORT: port(8080),
@@ -282,6 +283,12 @@ export interface ClickHouseConfig {
   /** @default 'modelwatch' (embedded) or the URL's path (server) */
   database: string;
   dataDir: string;
+  /**
+   * Once started, hand back the embedded engine library's pages that only start-up used
+   * (engine-pages.ts). Ignored on a server.
+   * @default true
+   */
+  releaseStartupPages?: boolean;
 }
 
 export interface TopicsConfig {
@@ -475,6 +482,7 @@ function toConfig(env: Env): Config {
       database:
         env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
       dataDir: path.resolve(env.MODELWATCH_DATA_DIR),
+      releaseStartupPages: env.MODELWATCH_CLICKHOUSE_RELEASE_STARTUP_PAGES ?? true,
     },
     topics: {
       predictions: env.MODELWATCH_TOPIC_PREDICTIONS,

@@ -129,4 +129,14 @@ describe('loadConfig', () => {
         'MODELWATCH_BATCH_MAX_IN_FLIGHT',
       );
   });
+
+  it("releases the engine library's start-up pages unless told not to", () => {
+    expect(loadConfig({}).clickhouse.releaseStartupPages).toBe(true);
+    expect(
+      loadConfig({ MODELWATCH_CLICKHOUSE_RELEASE_STARTUP_PAGES: 'false' }).clickhouse.releaseStartupPages,
+    ).toBe(false);
+    expect(configError({ MODELWATCH_CLICKHOUSE_RELEASE_STARTUP_PAGES: 'sometimes' })).toContain(
+      'MODELWATCH_CLICKHOUSE_RELEASE_STARTUP_PAGES',
+    );
+  });
 });

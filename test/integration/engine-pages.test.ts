@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  openDatabase,
+  releaseEngineStartupPages,
+  type Database,
+} from '../../src/platform/clickhouse/index.js';
+
+/**
+ * On the real engine: after release, no page of the engine library that only this process maps
+ * is resident any more, and the engine goes on writing, merging and reading. (Pages another
+ * process also maps, such as a parallel test file's engine, are the kernel's to keep.)
+ */
+
+const MB = 1_048_576;
+let dataDir: string;
+let db: Database;
+
+/** The library's pages resident in this process and mapped by no other (smaps' Private_Clean). */
+function privateEnginePages(): number {
+  let inEngine = false;
+  let bytes = 0;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) inEngine = (header[2] ?? '').endsWith('/libchdb.so') && !(header[1] ?? '').includes('w');
+    const clean = /^Private_Clean:\s+(\d+) kB$/.exec(line);
+    if (clean && inEngine) bytes += Number(clean[1]) * 1024;
+  }
+  return bytes;
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'mw-engine-pages-'));
+  db = await openDatabase({ url: undefined, cluster: undefined, database: 'pages_test', dataDir });
+  await db.client.command({ query: 'CREATE TABLE t (k UInt64, v Float64) ENGINE = MergeTree ORDER BY k' });
+});
+
+afterAll(async () => {
+  await db.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe.runIf(process.platform === 'linux')("the engine library's start-up pages", () => {
+  it('are handed back, and the engine keeps writing, merging and reading', async () => {
+    const privateBefore = privateEnginePages();
+    const result = await releaseEngineStartupPages();
+    if (!result.released) throw new Error(`not released: ${result.reason}`);
+    expect(result.mappings).toBeGreaterThanOrEqual(2);
+    expect(result.residentBefore).toBeGreaterThan(10 * MB);
+    // Everything only this process held went (a page or two may be touched again meanwhile).
+    expect(privateEnginePages()).toBeLessThan(2 * MB);
+    expect(result.residentBefore - result.residentAfter).toBeGreaterThan(privateBefore - 2 * MB);
+
+    for (let part = 0; part < 3; part += 1)
+      await db.client.command({
+        query: `INSERT INTO t SELECT number, number / 7 FROM numbers(${part * 1000}, 1000)`,
+      });
+    await db.client.command({ query: 'OPTIMIZE TABLE t FINAL' });
+    const rows = await (
+      await db.client.query({
+        query: 'SELECT count() AS n, sum(k) AS s, countDistinct(_part) AS parts FROM t',
+        format: 'JSONEachRow',
+      })
+    ).json<{ n: number; s: number; parts: number }>();
+    expect(rows).toEqual([{ n: 3000, s: (2999 * 3000) / 2, parts: 1 }]);
+  });
+});
