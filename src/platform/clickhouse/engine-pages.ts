@@ -4,7 +4,7 @@ import { errorMessage } from '../errors.js';
 /**
  * Loading the embedded engine runs ClickHouse's start-up code across its 566 MB library and
  * leaves ~200 MB of the library's pages mapped in this process, of which ingest and queries use
- * ~60–80 MB afterwards (collectors README, "Where the memory is"). The rest are clean pages of
+ * ~80–115 MB afterwards (collectors README, "Where the memory is"). The rest are clean pages of
  * the file: the kernel would reclaim them under pressure, but until then they count in the
  * process's RSS and in a container's working set, which is what operators and orchestrators
  * watch. `MADV_PAGEOUT` (Linux 5.4 and later) reclaims them now; a page used later is read back
