@@ -188,7 +188,7 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
   logger.info('modelwatch is ready');
 }
 
-/** After start-up, whose code in the engine's library runs once (engine-pages.ts). */
+/** Hands back the engine library's pages that only start-up used (engine-pages.ts), and says so. */
 async function releaseStartupPages(logger: Logger): Promise<void> {
   const result = await releaseEngineStartupPages();
   const mb = (bytes: number) => Math.round(bytes / 1_048_576);
