@@ -8,9 +8,11 @@ Both tools read the files themselves (pandas for Evidently; the embedded engine 
 so each time covers reading, computing and reporting. Prints one JSON line with both timings
 and their ratio, and how many columns each found drifted.
 
-Two ratios: Evidently timed inside its process from reading the files to the report (its
+Three ratios: Evidently timed inside its process from reading the files to the report (its
 interpreter start and imports left out) against the whole `modelwatch drift` process (Node's and
-the engine's start included), and both timed as whole processes, from spawn to exit.
+the engine's start included); the same against `modelwatch drift` without its start (Node, its
+modules and the engine library's load, from its `--timings`); and both timed as whole processes,
+from spawn to exit.
 """
 import argparse
 import json
@@ -56,32 +58,39 @@ def run_evidently(reference: str, current: str, stattest: str) -> dict:
     }
 
 
-def timed_process(argv: list[str]) -> tuple[str, dict]:
-    """Runs a command to its end: its stdout, and its wall and CPU seconds from spawn to exit."""
+def timed_process(argv: list[str]) -> tuple[subprocess.CompletedProcess, dict]:
+    """Runs a command to its end: its output, and its wall and CPU seconds from spawn to exit."""
     started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(argv, check=True, capture_output=True, text=True)
     finished = time.perf_counter()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return out.stdout, {"seconds": finished - started, "cpu_seconds": cpu}
+    return out, {"seconds": finished - started, "cpu_seconds": cpu}
 
 
 def run_evidently_process(reference: str, current: str, stattest: str) -> tuple[dict, dict]:
     """Evidently in a process of its own: the in-process timing it prints, and spawn to exit."""
-    stdout, timing = timed_process(
+    out, timing = timed_process(
         [sys.executable, __file__, "--evidently-only", "--reference", reference, "--current", current, "--stattest", stattest]
     )
-    return json.loads(stdout), timing
+    return json.loads(out.stdout), timing
 
 
 def run_modelwatch(command: str, reference: str, current: str, stattest: str) -> dict:
-    stdout, timing = timed_process(
-        [*shlex.split(command), "drift", "--reference", reference, "--current", current, "--method", stattest, "--format", "json"]
+    out, timing = timed_process(
+        [*shlex.split(command), "drift", "--reference", reference, "--current", current, "--method", stattest, "--format", "json", "--timings"]
     )
-    bucket = json.loads(stdout)["buckets"][0]
+    bucket = json.loads(out.stdout)["buckets"][0]
     features = [c for c in bucket["columns"] if c["role"] == "feature"]
-    return {**timing, "drifted": sum(c["drifted"] for c in features), "columns": len(features)}
+    phases = next(json.loads(line)["timings_ms"] for line in out.stderr.splitlines() if line.startswith('{"timings_ms"'))
+    return {
+        **timing,
+        "after_start_seconds": phases["after_start"] / 1000,
+        "phases_ms": phases,
+        "drifted": sum(c["drifted"] for c in features),
+        "columns": len(features),
+    }
 
 
 def main() -> None:
@@ -105,6 +114,7 @@ def main() -> None:
         "evidently": evidently,
         "evidently_over_modelwatch": evidently["seconds"] / modelwatch["seconds"],
         "evidently_over_modelwatch_cpu": evidently["cpu_seconds"] / modelwatch["cpu_seconds"],
+        "evidently_over_modelwatch_after_start": evidently["seconds"] / modelwatch["after_start_seconds"],
         "evidently_process": evidently_process,
         "evidently_process_over_modelwatch": evidently_process["seconds"] / modelwatch["seconds"],
         "evidently_process_over_modelwatch_cpu": evidently_process["cpu_seconds"] / modelwatch["cpu_seconds"],

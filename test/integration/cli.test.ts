@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import type { RunTimings } from '../../src/drift/offline/timings.js';
 import { freePort } from '../../src/platform/kafka/local-broker/tools.js';
 import { tempDir, waitFor } from '../support/harness.js';
 
@@ -119,6 +120,27 @@ describe('the modelwatch CLI', () => {
     expect(
       modules.filter((url) => /\/node_modules\/(zod|kafkajs|csv-parse|fastify|pino)\//.test(url)),
     ).toEqual([]);
+  });
+
+  it('drift --timings: one JSON line on stderr with the phases of the run, which add up to its total', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'a.csv');
+    writeFileSync(file, 'x,y\n1,a\n2,b\n3,a\n');
+    const plain = run(['drift', '--reference', file, '--current', file, '--format', 'json'], {});
+    expect(plain).toMatchObject({ code: 0, stderr: '' });
+    const timed = run(['drift', '--reference', file, '--current', file, '--format', 'json', '--timings'], {});
+    expect(timed.code, timed.stderr).toBe(0);
+    expect(timed.stdout).toBe(plain.stdout);
+    const lines = timed.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const t = (JSON.parse(lines[0]!) as { timings_ms: RunTimings }).timings_ms;
+    // A fresh process opens the engine: both of its phases took time.
+    expect(t.engine_library).toBeGreaterThan(0);
+    expect(t.engine_open).toBeGreaterThan(0);
+    expect(t.read_and_compute).toBeGreaterThan(0);
+    const phases = t.start + t.engine_library + t.engine_open + t.read_and_compute + t.output;
+    expect(Math.abs(phases - t.total)).toBeLessThan(0.5);
+    expect(Math.abs(t.after_start - (t.total - t.start - t.engine_library))).toBeLessThan(0.3);
   });
 
   it('audit verify: ok on an intact store, exit 1 naming the chain when a held digest is ahead of it', () => {

@@ -5,9 +5,10 @@ import { ModelwatchError } from '../../platform/errors.js';
 import { METHOD_OPTIONS } from '../engine/settings-core.js';
 import { runOfflineDrift, type EvaluatedWindows, type OfflineDriftReport } from './offline.js';
 import { formatTable as formatDriftTable } from './table.js';
+import { markedAt, runTimings } from './timings.js';
 
 const usage =
-  'modelwatch drift --reference FILE --current FILE [--columns A,B,…] [--timestamp-column C --bucket B] [--method M] [--format json|table|html] [--out FILE] [--max-memory MIB]';
+  'modelwatch drift --reference FILE --current FILE [--columns A,B,…] [--timestamp-column C --bucket B] [--method M] [--format json|table|html] [--out FILE] [--max-memory MIB] [--timings]';
 
 const FORMATS = ['table', 'json', 'html'] as const;
 
@@ -67,6 +68,7 @@ function progressReporter(io: DriftCommandIo) {
 
 /** The command with its output streams injected (tests pass their own). */
 export async function runDriftCommand(args: string[], io: DriftCommandIo): Promise<number> {
+  const commandStarted = performance.now();
   const { values, positionals } = parseOptions(
     args,
     {
@@ -79,6 +81,7 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
       format: { type: 'string' },
       out: { type: 'string' },
       'max-memory': { type: 'string' },
+      timings: { type: 'boolean' },
     },
     usage,
   );
@@ -123,6 +126,7 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
       onWindows: format === 'html' ? (w) => (evaluated = w) : undefined,
     });
     progress.done();
+    const reportReady = performance.now();
     const text =
       format === 'json'
         ? `${JSON.stringify(report, null, 2)}\n`
@@ -133,6 +137,16 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
     else {
       await writeOut(values.out, text);
       io.stderr(`wrote ${values.out} (${format}, ${Buffer.byteLength(text)} bytes)\n`);
+    }
+    if (values.timings) {
+      const timings = runTimings({
+        commandStarted,
+        engineLibraryLoaded: markedAt('libraryLoaded'),
+        engineOpened: markedAt('opened'),
+        reportReady,
+        written: performance.now(),
+      });
+      io.stderr(`${JSON.stringify({ timings_ms: timings })}\n`);
     }
     return 0;
   } finally {

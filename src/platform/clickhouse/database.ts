@@ -7,6 +7,12 @@ import type { ClickHouseConfig } from '../config/index.js';
 import { ModelwatchError, errorMessage } from '../errors.js';
 import type { EmbeddedOptions, EnginePool } from './engine-pool.js';
 
+/** Performance marks of the embedded engine's start, for a command that reports its phases. */
+export const ENGINE_MARKS = {
+  libraryLoaded: 'modelwatch:engine-library-loaded',
+  opened: 'modelwatch:engine-opened',
+} as const;
+
 /** One handle on ClickHouse, embedded or server; the same SQL runs on both. */
 export interface Database {
   readonly client: ClickHouseClient;
@@ -127,7 +133,9 @@ async function openEmbedded(dataDir: string, name: string, options: EmbeddedOpti
   await mkdir(dir, { recursive: true });
   let connection: EnginePool;
   try {
-    connection = new (await loadEnginePool())(dir, options);
+    const Pool = await loadEnginePool();
+    performance.mark(ENGINE_MARKS.libraryLoaded);
+    connection = new Pool(dir, options);
   } catch (err) {
     if (err instanceof ModelwatchError) throw err;
     throw new ModelwatchError(
@@ -152,6 +160,7 @@ async function openEmbedded(dataDir: string, name: string, options: EmbeddedOpti
     connection.use(name);
   };
   await prepare();
+  performance.mark(ENGINE_MARKS.opened);
   const spool = path.join(dataDir, 'spool');
   await mkdir(spool, { recursive: true });
   let spooled = 0;

@@ -5,6 +5,7 @@ export { EngineBusyError } from './slot-queue.js';
 export {
   openDatabase,
   waitForDatabase,
+  ENGINE_MARKS,
   assertIdentifier,
   type Database,
   type InsertOptions,
