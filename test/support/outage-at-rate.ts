@@ -37,6 +37,13 @@ export interface RateFigures {
   /** Messages committed per second while catching up. */
   catchUpRate: number;
   startRssMb: number;
+  /**
+   * RSS when the table is detached, the service having ingested at the rate until then: the
+   * baseline of the growth checks. The RSS at start is no such floor since the service hands the
+   * engine library's start-up pages back (~180 MB, src/collectors/README.md): the pages its work
+   * uses come back from the file as soon as it ingests.
+   */
+  ingestingRssMb: number;
   /** Highest RSS (sampled every 250 ms) while the table was detached. */
   outagePeakRssMb: number;
   /** Highest RSS from the start until the backlog was committed (the catch-up included). */
@@ -185,6 +192,7 @@ export async function outageAtRate(name: string, outageMs: number, rate: number)
       120_000,
     );
     const before = producer.latest ?? { sent: 0, elapsedMs: 0 };
+    const ingestingRss = process.memoryUsage().rss;
     outage = true;
     let final: ProducerCounts | undefined;
     let attached = 0;
@@ -236,6 +244,7 @@ export async function outageAtRate(name: string, outageMs: number, rate: number)
       catchUpMs,
       catchUpRate: Math.round((lagAtAttach * 1000) / catchUpMs),
       startRssMb: Math.round(startRss / 2 ** 20),
+      ingestingRssMb: Math.round(ingestingRss / 2 ** 20),
       outagePeakRssMb: Math.round(peak.outage / 2 ** 20),
       peakRssMb: Math.round(peak.all / 2 ** 20),
       hwmRssMb,
