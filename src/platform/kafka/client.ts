@@ -7,7 +7,9 @@ import { stopIdleRequestQueuePolling } from './request-queue-fix.js';
 
 export type { Kafka };
 
-const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+type LevelName = 'error' | 'warn' | 'info' | 'debug';
+
+const levelNames: Record<number, LevelName> = {
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',
   [logLevel.INFO]: 'info',
@@ -15,19 +17,31 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 /**
- * kafkajs logs every retriable broker answer (a rebalance in progress, a coordinator still
- * loading) at ERROR from its Connection layer, then handles it. Those go to debug; the
- * consumer runner and our own code report what matters.
- */
-/**
  * Warnings kafkajs prints for choices made on purpose: the default partitioner is the Java
  * client's (murmur2, named where it matters), and the transactional producers bound their retries
- * and rely on fencing (src/triggers/README.md). Debug, so a person's console shows what matters.
+ * and rely on fencing (src/triggers/README.md).
  */
 const KNOWN_WARNINGS = [
   'KafkaJS v2.0.0 switched default partitioner',
   'Limiting retries for the idempotent producer',
 ];
+
+/**
+ * The level a kafkajs entry gets in our log. kafkajs logs every retriable broker answer (a
+ * rebalance in progress, a coordinator still loading) at ERROR from its Connection layer, then
+ * handles it, and the known warnings above are choices: both debug. An ERROR carrying a
+ * `retryCount` is a retry in progress (a transaction's markers still being written, say): a warning,
+ * since our callers report a failure that outlasts the retries. So a person's console shows what matters.
+ */
+export function kafkaLogLevel(
+  namespace: string,
+  level: logLevel,
+  log: { message: string; retryCount?: unknown },
+): LevelName {
+  if (namespace === 'Connection' || KNOWN_WARNINGS.some((w) => log.message.startsWith(w))) return 'debug';
+  if (level === logLevel.ERROR && log.retryCount !== undefined) return 'warn';
+  return levelNames[level] ?? 'info';
+}
 
 function kafkaLogCreator(logger: Logger, recorder?: KafkaFlightRecorder) {
   return () =>
@@ -36,9 +50,7 @@ function kafkaLogCreator(logger: Logger, recorder?: KafkaFlightRecorder) {
       // With a recorder kafkajs logs at DEBUG for it; the log itself stays at INFO.
       if (level > logLevel.INFO) return;
       const { message, ...extra } = log;
-      const known = KNOWN_WARNINGS.some((w) => message.startsWith(w));
-      const name = namespace === 'Connection' || known ? 'debug' : (levelNames[level] ?? 'info');
-      logger[name]({ kafka: namespace, ...extra }, message);
+      logger[kafkaLogLevel(namespace, level, log)]({ kafka: namespace, ...extra }, message);
     };
 }
 
