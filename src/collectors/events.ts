@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseIsoTime } from '../platform/time/index.js';
 
 /**
  * The Kafka event contracts (SPEC 3.2), one schema each for validation and types. Unknown
@@ -11,9 +12,14 @@ const id = z.string().min(1, 'must not be empty').max(512, 'must be at most 512 
 export const MIN_EVENT_TIME = Date.UTC(1900, 0, 1);
 export const MAX_EVENT_TIME = Date.UTC(2300, 0, 1) - 1;
 
-/** ISO-8601 or epoch milliseconds → whole epoch milliseconds, or undefined outside what DateTime64(3) holds. */
+/**
+ * ISO-8601 or epoch milliseconds → whole epoch milliseconds, or undefined outside what
+ * DateTime64(3) holds. Text is read by the API's strict parser, not `Date.parse`, which reads a
+ * time without an offset in the host's zone, accepts `11/12/2026` or `5` (year 2001) and rolls
+ * `2026-02-31` over into March: each would land in a wrong bucket instead of the dead letters.
+ */
 export function eventTimeMs(value: string | number): number | undefined {
-  const ms = Math.trunc(typeof value === 'number' ? value : Date.parse(value));
+  const ms = Math.trunc(typeof value === 'number' ? value : (parseIsoTime(value) ?? NaN));
   return Number.isFinite(ms) && ms >= MIN_EVENT_TIME && ms <= MAX_EVENT_TIME ? ms : undefined;
 }
 

@@ -66,6 +66,30 @@ describe('prediction events', () => {
     expect(detail(checkPrediction(event(patch)))).toMatch(new RegExp(`^${field.replace('.', '\\.')}: `));
   });
 
+  // Date.parse read these: the first in the host's zone, the others as dates they are not.
+  it.each(['11/12/2026', '5', '2026-02-31T00:00:00Z', 'Tue, 25 Nov 2026 10:00:00 GMT'])(
+    'refuses the event time %j, which is not ISO-8601 or names a day that does not exist',
+    (timestamp) => {
+      expect(detail(checkPrediction(event({ timestamp })))).toMatch(/^timestamp: not a valid event time/);
+    },
+  );
+
+  it('reads an ISO time without an offset as UTC, whatever the host zone', () => {
+    const zone = process.env['TZ'];
+    process.env['TZ'] = 'Europe/Berlin'; // V8 reads TZ again when it changes
+    try {
+      expect(ok(checkPrediction(event({ timestamp: '2026-11-25T10:00:00' }))).timestamp).toBe(
+        Date.UTC(2026, 10, 25, 10),
+      );
+      expect(ok(checkLabel({ prediction_id: 'p', label: 1, timestamp: '2026-11-25 10:00:00.5+01:00' })).timestamp).toBe(
+        Date.UTC(2026, 10, 25, 9, 0, 0, 500),
+      );
+    } finally {
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
+  });
+
   it('rejects a missing required field', () => {
     const { model_id: _dropped, ...rest } = spec;
     expect(detail(checkPrediction(rest))).toBe('model_id: is required');
