@@ -81,9 +81,9 @@ describe('prediction events', () => {
       expect(ok(checkPrediction(event({ timestamp: '2026-11-25T10:00:00' }))).timestamp).toBe(
         Date.UTC(2026, 10, 25, 10),
       );
-      expect(ok(checkLabel({ prediction_id: 'p', label: 1, timestamp: '2026-11-25 10:00:00.5+01:00' })).timestamp).toBe(
-        Date.UTC(2026, 10, 25, 9, 0, 0, 500),
-      );
+      expect(
+        ok(checkLabel({ prediction_id: 'p', label: 1, timestamp: '2026-11-25 10:00:00.5+01:00' })).timestamp,
+      ).toBe(Date.UTC(2026, 10, 25, 9, 0, 0, 500));
     } finally {
       if (zone === undefined) delete process.env['TZ'];
       else process.env['TZ'] = zone;
