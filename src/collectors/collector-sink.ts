@@ -1,8 +1,9 @@
 import type { ModelRegistry, Task } from '../models/index.js';
 import { classifyWriteError, joinRows, type Database } from '../platform/clickhouse/index.js';
 import { errorMessage } from '../platform/errors.js';
-import type { BatchSink, PartitionedSender } from '../platform/kafka/index.js';
-import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
+import type { Message } from 'kafkajs';
+import { isMessageTooLarge, type BatchSink, type PartitionedSender } from '../platform/kafka/index.js';
+import { deadLetterMessage, withoutValue, type DeadLetter } from './dead-letter.js';
 import {
   createDecoder,
   deadLetter,
@@ -107,28 +108,42 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
   async function sendLetters(items: Decoded[]): Promise<void> {
     const letters = items.filter((i): i is Extract<Decoded, { ok: false }> => !i.ok);
     // Redelivered after its offset commit failed (a rebalance changed the generation) and already
-    // lettered by this process: done, not lettered twice.
-    finish(
-      letters.filter((i) => remembered.has(sourceKey(i))),
-      deps.metrics,
-    );
+    // lettered (and counted) by this process: done, not lettered or counted twice.
+    for (const item of letters) if (remembered.has(sourceKey(item))) item.done = true;
     const unsent = letters.filter((i) => !i.done);
     if (unsent.length === 0) return;
-    // acks=-1 and awaited: a dead letter must be durable before its offset is committed. Each
-    // partition's letters are marked done as soon as they are acknowledged, so a retry after a
-    // partial failure sends only the others (no source offset is lettered twice).
-    await deps.letters.send(
-      topics.deadLetter,
-      unsent.map((i) => deadLetterMessage(i.letter)),
-      {
-        acks: -1,
-        onSent: (indices) => {
-          const sent = indices.flatMap((i) => unsent[i] ?? []);
-          for (const item of sent) remember(sourceKey(item));
-          finish(sent, deps.metrics);
-        },
+    try {
+      await send(unsent, (i) => deadLetterMessage(i.letter));
+    } catch (err) {
+      if (!isMessageTooLarge(err)) throw err;
+      // The topic takes smaller records than a send is cut to (its max.message.bytes): one letter
+      // a send, and a letter too large for the topic even alone goes without its value.
+      for (const item of unsent.filter((i) => !i.done)) {
+        await send([item], (i) => deadLetterMessage(i.letter)).catch((tooLarge: unknown) => {
+          if (!isMessageTooLarge(tooLarge)) throw tooLarge;
+          return send([item], (i) => withoutValue(deadLetterMessage(i.letter)));
+        });
+      }
+    }
+  }
+
+  /**
+   * acks=-1 and awaited: a dead letter must be durable before its offset is committed. Each
+   * partition's letters are marked done as soon as they are acknowledged, so a retry after a
+   * partial failure sends only the others (no source offset is lettered twice).
+   */
+  function send(
+    letters: Extract<Decoded, { ok: false }>[],
+    message: (item: Extract<Decoded, { ok: false }>) => Message,
+  ): Promise<void> {
+    return deps.letters.send(topics.deadLetter, letters.map(message), {
+      acks: -1,
+      onSent: (indices) => {
+        const sent = indices.flatMap((i) => letters[i] ?? []);
+        for (const item of sent) remember(sourceKey(item));
+        finish(sent, deps.metrics);
       },
-    );
+    });
   }
 
   async function write(items: Decoded[]): Promise<void> {

@@ -39,3 +39,17 @@ export function deadLetterMessage({ source, reason, detail }: DeadLetter): Messa
   };
   return { key: source.message.key, value: source.message.value, headers };
 }
+
+/**
+ * A letter the dead-letter topic refuses as too large even alone (its `max.message.bytes` is
+ * below the source topic's): the source's position, the reason and the error still go out, with
+ * the value's size in `modelwatch-value-dropped`; the original stays readable at its source offset
+ * for as long as that topic keeps it. Without this, the letter's batch would be retried forever.
+ */
+export function withoutValue(letter: Message): Message {
+  const headers = Object.fromEntries(
+    Object.entries(letter.headers ?? {}).filter(([name]) => name.startsWith('modelwatch-')),
+  );
+  const bytes = letter.value === null ? 0 : Buffer.byteLength(letter.value);
+  return { key: letter.key, value: null, headers: { ...headers, 'modelwatch-value-dropped': String(bytes) } };
+}

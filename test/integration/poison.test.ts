@@ -261,4 +261,70 @@ describe('poison messages', () => {
     );
     expect(counted).toContain(`modelwatch_messages_total{topic="${topics.labels}",outcome="stored"} 1`);
   }, 60_000);
+
+  it('letters of any size: a flood is cut into sends the topic takes, and a letter too large for it goes without its value', async () => {
+    const service = await startTestService();
+    // A dead-letter topic that takes records of at most 60,000 bytes (a broker's default is ~1 MiB).
+    const deadLetter = uniqueName('small-dead-letter');
+    const admin = testKafka().admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        {
+          topic: deadLetter,
+          numPartitions: 1,
+          configEntries: [{ name: 'max.message.bytes', value: '60000' }],
+        },
+      ],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const topics = { ...service.config.topics, deadLetter };
+    const registry = new Registry();
+    const letterSender = createIdempotentSender(service.platform.kafka, service.platform.logger);
+    const sink = createCollectorSink({
+      db: service.platform.db,
+      letters: letterSender,
+      models: service.use(models).registry,
+      metrics: createIngestMetrics(registry),
+      topics,
+      maxMessageBytes: 1_048_576,
+      maxFutureSkewMs: 86_400_000,
+      maxFeatures: 1_000,
+      maxFeatureNameLength: 256,
+    });
+    // 40 bad messages of 20 kB (800 kB: one send by size, over the topic's limit), one of 100 kB.
+    const texts = [
+      ...Array.from({ length: 40 }, (_, i) => `{not json ${i} ${'x'.repeat(20_000)}`),
+      `{not json big ${'y'.repeat(100_000)}`,
+      json(prediction(1)),
+    ];
+    const items = texts.map((text, i) =>
+      sink.decode({
+        topic: topics.predictions,
+        partition: 0,
+        offset: String(i),
+        message: { value: Buffer.from(text) } as KafkaMessage,
+      }),
+    );
+    await sink.write(items);
+    await letterSender.disconnect();
+
+    const letters = await readAll(deadLetter, 41);
+    expect(letters).toHaveLength(41);
+    const offsetOf = (m: KafkaMessage) => Number(m.headers?.['modelwatch-source-offset']?.toString());
+    expect(letters.map(offsetOf).sort((a, b) => a - b)).toEqual(Array.from({ length: 41 }, (_, i) => i));
+    for (const letter of letters.filter((m) => offsetOf(m) < 40))
+      expect(letter.value?.toString()).toBe(texts[offsetOf(letter)]);
+    const big = letters.find((m) => offsetOf(m) === 40);
+    expect(big?.value).toBeNull();
+    expect(big?.headers?.['modelwatch-value-dropped']?.toString()).toBe(
+      String(Buffer.byteLength(texts[40]!)),
+    );
+    expect(big?.headers?.['modelwatch-reason']?.toString()).toBe('invalid_json');
+    expect(await service.rows('SELECT count() AS n FROM predictions')).toEqual([{ n: 1 }]);
+    expect(await registry.getSingleMetricAsString('modelwatch_dead_letter_total')).toContain(
+      `modelwatch_dead_letter_total{topic="${topics.predictions}",reason="invalid_json"} 41`,
+    );
+  }, 60_000);
 });

@@ -14,8 +14,12 @@ export type { LocalBroker, LocalCluster } from './local-broker/types.js';
 export { assertJavaAndMaven, resolveKafkaJars } from './local-broker/maven-broker.js';
 export { commandWorks } from './local-broker/tools.js';
 export {
+  bySize,
   createPartitionedSender,
   groupByPartition,
+  isMessageTooLarge,
+  MAX_SEND_BYTES,
+  messageBytes,
   sendByPartition,
   type PartitionedSender,
   type Partitioner,

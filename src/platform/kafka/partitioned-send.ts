@@ -37,9 +37,19 @@ export function groupByPartition(
   return groups;
 }
 
+/**
+ * Bytes of messages (keys, values, headers) in one `send`. kafkajs writes a partition's share of
+ * a send as one record batch, and the broker refuses a batch over its `message.max.bytes` (by
+ * default 1,048,588) as MESSAGE_TOO_LARGE, which kafkajs does not retry: a larger send, such as
+ * 8 MiB of dead letters in one flush, would fail the same way on every retry.
+ */
+export const MAX_SEND_BYTES = 900_000;
+
 export interface SendOptions {
   /** @default -1 (all in-sync replicas) */
   acks?: number;
+  /** @default MAX_SEND_BYTES */
+  maxBytes?: number;
   /** The indices of one partition's messages, once acknowledged, with where they were written. */
   onSent?: (indices: number[], written: { partition: number; baseOffset: string }) => void;
 }
@@ -96,7 +106,10 @@ export function createPartitionedSender(kafka: Kafka, producer: Pick<Producer, '
   };
 }
 
-/** One `send` per group, all at once; `onSent` per acknowledged group; a retryable error if any failed. */
+/**
+ * The groups' sends all at once, each group's in order, cut at `maxBytes`; `onSent` per
+ * acknowledged send; a retryable error if any failed (a group stops at its first failed send).
+ */
 export async function sendByPartition(
   producer: Pick<Producer, 'send'>,
   topic: string,
@@ -106,12 +119,14 @@ export async function sendByPartition(
 ): Promise<void> {
   const results = await Promise.allSettled(
     [...groups].map(async ([partition, indices]) => {
-      const [written] = await producer.send({
-        topic,
-        acks: options.acks ?? -1,
-        messages: indices.map((i) => ({ ...(messages[i] as Message), partition })),
-      });
-      options.onSent?.(indices, { partition, baseOffset: written?.baseOffset ?? '-1' });
+      for (const part of bySize(messages, indices, options.maxBytes ?? MAX_SEND_BYTES)) {
+        const [written] = await producer.send({
+          topic,
+          acks: options.acks ?? -1,
+          messages: part.map((i) => ({ ...(messages[i] as Message), partition })),
+        });
+        options.onSent?.(part, { partition, baseOffset: written?.baseOffset ?? '-1' });
+      }
     }),
   );
   const failed = results.find((r) => r.status === 'rejected');
@@ -119,4 +134,55 @@ export async function sendByPartition(
     throw new ModelwatchError('KAFKA_UNAVAILABLE', `send to ${topic}: ${errorMessage(failed.reason)}`, true, {
       cause: failed.reason,
     });
+}
+
+/** The indices cut into runs of at most `maxBytes` (a larger message is a run of its own). */
+export function bySize(
+  messages: readonly Message[],
+  indices: readonly number[],
+  maxBytes: number,
+): number[][] {
+  const runs: number[][] = [];
+  let run: number[] = [];
+  let bytes = 0;
+  for (const i of indices) {
+    const size = messageBytes(messages[i] as Message);
+    if (run.length > 0 && bytes + size > maxBytes) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(i);
+    bytes += size;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/** A record's framing is a few dozen bytes at most: counted as 64. */
+const RECORD_OVERHEAD = 64;
+
+export function messageBytes(message: Message): number {
+  let bytes = RECORD_OVERHEAD + byteLength(message.key) + byteLength(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    bytes += Buffer.byteLength(name);
+    for (const v of Array.isArray(value) ? value : [value]) bytes += byteLength(v);
+  }
+  return bytes;
+}
+
+function byteLength(value: Buffer | string | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
+/**
+ * Whether a send failed because the broker refuses a message as larger than the topic allows
+ * (kafkajs' MESSAGE_TOO_LARGE, not retried; found through the causes of our wrapping errors).
+ */
+export function isMessageTooLarge(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ((e as { type?: unknown }).type === 'MESSAGE_TOO_LARGE') return true;
+  }
+  return false;
 }

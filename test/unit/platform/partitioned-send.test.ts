@@ -1,7 +1,13 @@
 import { Partitioners, type Message, type PartitionMetadata, type ProducerRecord } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { isModelwatchError } from '../../../src/platform/errors.js';
-import { groupByPartition, sendByPartition } from '../../../src/platform/kafka/index.js';
+import {
+  bySize,
+  groupByPartition,
+  isMessageTooLarge,
+  messageBytes,
+  sendByPartition,
+} from '../../../src/platform/kafka/index.js';
 
 const meta = (leaders: number[]): PartitionMetadata[] =>
   leaders.map((leader, partitionId) => ({
@@ -92,5 +98,71 @@ describe('sendByPartition', () => {
       'a',
       'c',
     ]);
+  });
+
+  it("cuts a partition's messages into sends of at most maxBytes, in order, each acknowledged alone", async () => {
+    const records: ProducerRecord[] = [];
+    const producer = {
+      send: (record: ProducerRecord) => {
+        records.push(record);
+        // The third send of partition 0 fails: the two before it stay acknowledged.
+        if (
+          record.messages[0]?.partition === 0 &&
+          records.filter((r) => r.messages[0]?.partition === 0).length === 3
+        )
+          return Promise.reject(new Error('leader gone'));
+        return Promise.resolve([]);
+      },
+    };
+    const messages: Message[] = Array.from({ length: 10 }, (_, i) => ({ value: 'x'.repeat(300 + i) }));
+    const groups = new Map([
+      [0, [0, 1, 2, 3, 4, 5, 6, 7]],
+      [1, [8, 9]],
+    ]);
+    const sent: number[][] = [];
+    await expect(
+      sendByPartition(producer, 't', messages, groups, { maxBytes: 800, onSent: (ix) => sent.push(ix) }),
+    ).rejects.toThrow(/leader gone/);
+    const partition0 = records.filter((r) => r.messages[0]?.partition === 0);
+    expect(partition0.map((r) => r.messages.map((m) => m.value))).toEqual([
+      [messages[0]!.value, messages[1]!.value],
+      [messages[2]!.value, messages[3]!.value],
+      [messages[4]!.value, messages[5]!.value],
+    ]);
+    for (const record of records)
+      expect(record.messages.reduce((sum, m) => sum + messageBytes(m), 0)).toBeLessThanOrEqual(800);
+    expect(sent.sort((a, b) => a[0]! - b[0]!)).toEqual([
+      [0, 1],
+      [2, 3],
+      [8, 9],
+    ]);
+  });
+});
+
+describe('bySize', () => {
+  it('keeps every index once, in order, and gives a message over the limit a send of its own', () => {
+    const messages: Message[] = [10, 10, 2_000, 10, 500, 500].map((n) => ({
+      key: 'k',
+      value: Buffer.alloc(n),
+      headers: { h: ['a', Buffer.from('bc')] },
+    }));
+    const runs = bySize(messages, [0, 1, 2, 3, 4, 5], 1_000);
+    expect(runs).toEqual([[0, 1], [2], [3, 4], [5]]);
+    expect(messageBytes(messages[0]!)).toBe(64 + 1 + 10 + 1 + 1 + 2);
+  });
+});
+
+describe('isMessageTooLarge', () => {
+  it("finds kafkajs' MESSAGE_TOO_LARGE through the causes of wrapping errors, and nothing else", () => {
+    const protocol = Object.assign(new Error('larger than the max message size'), {
+      type: 'MESSAGE_TOO_LARGE',
+    });
+    expect(
+      isMessageTooLarge(new Error('send to t', { cause: new Error('retries', { cause: protocol }) })),
+    ).toBe(true);
+    expect(isMessageTooLarge(Object.assign(new Error('x'), { type: 'NOT_LEADER_FOR_PARTITION' }))).toBe(
+      false,
+    );
+    expect(isMessageTooLarge('MESSAGE_TOO_LARGE')).toBe(false);
   });
 });
