@@ -45,6 +45,7 @@ export function createCollectors(deps: CollectorsDeps): BatchConsumer {
     maxInFlight: ingest.batchMaxInFlight,
     sessionTimeoutMs: ingest.sessionTimeoutMs,
     onLag: (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+    onLagGone: (topic, partition) => metrics.consumerLag.remove({ topic, partition: String(partition) }),
     onFlush: (rows, seconds) => {
       metrics.batchRows.observe(rows);
       metrics.insertSeconds.observe(seconds);

@@ -18,7 +18,7 @@ export function createIngestMetrics(registry: Registry) {
     }),
     consumerLag: new Gauge({
       name: 'modelwatch_consumer_lag',
-      help: 'Messages between the last consumed offset and the partition end',
+      help: "Messages between the consumer group's committed offset and the partition end (not yet stored)",
       labelNames: ['topic', 'partition'] as const,
       registers,
     }),

@@ -5,6 +5,7 @@ import { errorMessage, isRetryable } from '../errors.js';
 import type { Logger } from '../observability/index.js';
 import { CommitTracker } from './commit-tracker.js';
 import { writeKafkaDebug } from './flight-recorder.js';
+import { createLagMonitor } from './lag-monitor.js';
 
 export interface SourceMessage {
   topic: string;
@@ -71,7 +72,12 @@ export interface BatchConsumerOptions<T> {
    * then sends commits to a former coordinator for good (CommitTracker.commitFailed). @default 10000
    */
   formerCoordinatorMs?: number;
+  /** Each assigned partition's lag (end less committed offset), every `lagIntervalMs` (lag-monitor.ts). */
   onLag?: (topic: string, partition: number, lag: number) => void;
+  /** A partition given to another member after a rebalance: its lag is no longer this member's. */
+  onLagGone?: (topic: string, partition: number) => void;
+  /** @default 10000 */
+  lagIntervalMs?: number;
   onFlush?: (rows: number, seconds: number) => void;
   onWriteError?: (err: unknown, attempt: number) => void;
 }
@@ -137,6 +143,14 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   // Writes failing now (each retries alone): for readiness and the stall clock.
   let failingWrites = 0;
   let timer: NodeJS.Timeout | undefined;
+  let lagTimer: NodeJS.Timeout | undefined;
+  const lag = createLagMonitor({
+    kafka,
+    groupId,
+    logger,
+    onLag: (topic, partition, value) => safely('onLag', () => options.onLag?.(topic, partition, value)),
+    onLagGone: (topic, partition) => safely('onLagGone', () => options.onLagGone?.(topic, partition)),
+  });
   const shutdown = new AbortController();
   // Set when a batch is given up (shutdown mid-retry): no later batch may commit past it.
   let abandoned = false;
@@ -302,7 +316,6 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     // In offset order, and all of it buffered (`decode` does not throw): the last is the highest.
     const last = batch.messages[batch.messages.length - 1];
     if (last) buffer.highest.set(key, BigInt(last.offset));
-    safely('onLag', () => options.onLag?.(batch.topic, batch.partition, Number(batch.offsetLag())));
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -332,7 +345,10 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       });
     });
     member.on(member.events.REBALANCING, () => void (member === consumer && flush()));
-    member.on(member.events.GROUP_JOIN, ({ payload }) => commits.reassigned(payload.memberAssignment));
+    member.on(member.events.GROUP_JOIN, ({ payload }) => {
+      commits.reassigned(payload.memberAssignment);
+      lag.assign(payload.memberAssignment);
+    });
     member.on(member.events.COMMIT_OFFSETS, ({ payload }) => {
       // Long waits that did not reach commitStallMs: what a shorter stall limit would have cut.
       const waitedMs = commits.confirmed(payload.topics);
@@ -427,10 +443,12 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       await join(consumer);
       started = true;
       timer = setInterval(tick, Math.max(50, Math.floor(maxMs / 4)));
+      lagTimer = setInterval(() => void lag.measure(), options.lagIntervalMs ?? 10_000);
     },
     async stop() {
       stopping = true;
       if (timer) clearInterval(timer);
+      if (lagTimer) clearInterval(lagTimer);
       // First, so that a write being retried (and a batch handler waiting on it) gives up.
       shutdown.abort(new Error('the consumer is stopping'));
       // Written and committed while still a group member: kafkajs refuses commits once stopped,
