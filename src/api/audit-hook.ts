@@ -1,9 +1,10 @@
 /**
  * Every API call is audited (SPEC 8): principal, route template, path and query parameters
  * (secret-looking names redacted by the record builder, values cut to 256 characters, at most 32
- * of them), status. Denied and failed calls are included; calls to public probes (/healthz,
- * /readyz, /docs) are not, so a load balancer's polling does not flood the chain. A path that
- * matches no route is recorded (route `(no route)`).
+ * of them), status. Denied and failed calls are included; calls to public routes (/healthz,
+ * /readyz, /docs, a public /metrics) are not, whatever their status, so a load balancer polling a
+ * failing /readyz does not flood the chain. A path that matches no route is recorded (route
+ * `(no route)`, its query parameters, never the path).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -73,26 +74,41 @@ export interface ApiCallAuditor {
 const MAX_PARAMS = 32;
 const MAX_VALUE = 256;
 
+/**
+ * At most `max` UTF-16 units of `text`, never ending in the first half of a surrogate pair: the
+ * record refuses a lone surrogate (JCS cannot encode it), which would take the call out of the trail.
+ */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+
 function scalar(value: unknown): Scalar {
   if (value === null || typeof value === 'number' || typeof value === 'boolean') {
     return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
   }
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
-  return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE)}…` : text;
+  return text.length > MAX_VALUE ? `${cutText(text, MAX_VALUE)}…` : text;
 }
 
 /** Path then query parameters, bounded so a hostile query cannot make the record invalid. */
 export function callParams(request: FastifyRequest): NonNullable<ApiCall['params']> {
+  // An unmatched path's only path parameter is Fastify's `*`: the raw URL, never recorded.
+  const path = request.routeOptions.url === undefined ? {} : (request.params ?? {});
   const merged: [string, unknown][] = [
-    ...Object.entries((request.params ?? {}) as Record<string, unknown>),
+    ...Object.entries(path as Record<string, unknown>),
     ...Object.entries((request.query ?? {}) as Record<string, unknown>),
   ];
   const params: NonNullable<ApiCall['params']> = {};
   for (const [name, value] of merged.slice(0, MAX_PARAMS)) {
-    const key = name.length > MAX_VALUE ? name.slice(0, MAX_VALUE) : name;
-    params[key] = Array.isArray(value) ? value.slice(0, 16).map(scalar) : scalar(value);
+    params[cutText(name, MAX_VALUE)] = Array.isArray(value) ? value.slice(0, 16).map(scalar) : scalar(value);
   }
   return params;
+}
+
+function principalOf(request: FastifyRequest): string {
+  return cutText(request.principal?.name ?? 'anonymous', MAX_VALUE);
 }
 
 function isMethod(method: string): method is ApiCall['method'] {
@@ -108,7 +124,7 @@ function auditHook(
   // Without an auditor (the bare app in unit tests) a change is not recorded anywhere.
   app.decorateRequest('auditChange', function (this: FastifyRequest, change: RouteChange) {
     return auditor
-      ? auditor.change({ ...change, at: Date.now(), principal: this.principal?.name ?? 'anonymous' })
+      ? auditor.change({ ...change, at: Date.now(), principal: principalOf(this) })
       : Promise.resolve();
   });
   if (!auditor) {
@@ -118,6 +134,8 @@ function auditHook(
   app.addHook('onResponse', (request, reply, next) => {
     next();
     const status = reply.statusCode;
+    // Whatever the status: a public route needs no key, so anyone (a load balancer polling a
+    // failing /readyz) could otherwise write to the chain at will.
     if (request.routeOptions.config.public === true) return;
     if (!isMethod(request.method)) return;
     const params = callParams(request);
@@ -127,14 +145,14 @@ function auditHook(
     // the request open (the server's close waits for open requests).
     void auditor.call({
       at: Date.now(),
-      principal: request.principal?.name ?? 'anonymous',
+      principal: principalOf(request),
       method: request.method,
       // The template, never the raw URL: an unmatched path is one bounded value.
       route: request.routeOptions.url ?? '(no route)',
       params,
       status,
-      ...(typeof model === 'string' && model !== '' ? { model_id: model.slice(0, 256) } : {}),
-      ...(typeof entity === 'string' && entity !== '' ? { entity_id: entity.slice(0, 256) } : {}),
+      ...(typeof model === 'string' && model !== '' ? { model_id: cutText(model, MAX_VALUE) } : {}),
+      ...(typeof entity === 'string' && entity !== '' ? { entity_id: cutText(entity, MAX_VALUE) } : {}),
     });
   });
   done();

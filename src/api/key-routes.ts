@@ -1,6 +1,6 @@
 /** API keys over REST (admin, SPEC 9): create (shown once), list (ids, never keys), revoke. */
 import type { FastifyPluginAsync } from 'fastify';
-import { ROLES, type KeyStore, type Role } from '../auth/index.js';
+import { MAX_KEY_NAME, ROLES, type KeyStore, type Role } from '../auth/index.js';
 import { errorBody } from './errors.js';
 import { errorSchema } from './schemas.js';
 
@@ -29,7 +29,7 @@ export function keyRoutes(keys: KeyStore): FastifyPluginAsync {
             type: 'object',
             properties: {
               role: { type: 'string', enum: [...ROLES] },
-              name: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' },
+              name: { type: 'string', minLength: 1, maxLength: MAX_KEY_NAME, pattern: '^[\\x21-\\x7e]+$' },
             },
             required: ['role'],
             additionalProperties: false,

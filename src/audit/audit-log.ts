@@ -6,7 +6,7 @@
 import type { Producer } from 'kafkajs';
 import type { Logger } from '../platform/observability/index.js';
 import { errorMessage } from '../platform/errors.js';
-import { AuditError } from './errors.js';
+import { AuditError, isAuditError } from './errors.js';
 import { parseAuditRecord, type AuditRecord, type AuditRecordInput } from './record.js';
 import { apiCallRecord, changeRecord, type ApiCall, type StateChange } from './record-builders.js';
 
@@ -58,9 +58,12 @@ export class AuditLog implements AuditRecorder {
     return this.record(changeRecord({ ...change, at: change.at ?? Date.now() }));
   }
 
-  /** An API call; never throws (a failure is logged and counted): the answer was already sent. */
+  /**
+   * An API call; never throws, not even synchronously (a failure is logged and counted): the
+   * answer was already sent.
+   */
   call(call: ApiCall): Promise<void> {
-    return this.record(apiCallRecord(call)).catch((err: unknown) => {
+    return this.recordCall(call).catch((err: unknown) => {
       this.lost += 1;
       this.options.logger.error(
         { err: errorMessage(err), route: call.route },
@@ -69,8 +72,25 @@ export class AuditLog implements AuditRecorder {
     });
   }
 
-  /** Validates (INVALID_RECORD naming the field) and sends one record. */
+  /** Validates (INVALID_RECORD naming the field) and sends one record; rejects, never throws. */
   record(input: AuditRecordInput): Promise<void> {
+    return settle(() => this.enqueue(input));
+  }
+
+  // A parameter the record refuses must not take the call out of the trail: the call is then
+  // recorded without its parameters (nor the model and entity taken from them), flagged.
+  private recordCall(call: ApiCall): Promise<void> {
+    return settle(() => this.enqueue(apiCallRecord(call))).catch((err: unknown) => {
+      if (!isAuditError(err, 'INVALID_RECORD')) throw err;
+      this.options.logger.warn(
+        { err: errorMessage(err), route: call.route },
+        'an API call is audited without its parameters',
+      );
+      return this.record(apiCallRecord(withoutParams(call)));
+    });
+  }
+
+  private enqueue(input: AuditRecordInput): Promise<void> {
     const record = parseAuditRecord(input);
     if (this.connected) return this.send(record);
     if (this.pending.length >= (this.options.maxPending ?? 10_000)) {
@@ -101,4 +121,13 @@ export class AuditLog implements AuditRecorder {
     void sending.finally(() => this.inFlight.delete(sending)).catch(() => undefined);
     return sending;
   }
+}
+
+/** `step()` as a promise: a synchronous throw becomes a rejection. */
+function settle(step: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => resolve(step()));
+}
+
+function withoutParams(call: ApiCall): ApiCall {
+  return { ...call, params: undefined, model_id: undefined, entity_id: undefined, params_dropped: true };
 }

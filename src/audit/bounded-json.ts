@@ -19,6 +19,11 @@ export function wellFormed(text: string): boolean {
   return !LONE_SURROGATE.test(text);
 }
 
+// JSON.parse makes `__proto__` an own key, but copying the object by assignment (as zod and
+// spreads into `{}` do) turns it into the copy's prototype: the key would silently vanish.
+export const PROTO_KEY = '__proto__';
+export const PROTO_MESSAGE = 'is refused as a key (a copy of the object would drop it)';
+
 export type JsonPath = (string | number)[];
 
 /** Returns a problem `{ path, message }` or undefined when `value` is bounded, finite JSON. */
@@ -49,6 +54,7 @@ export function checkBoundedJson(
         return { path: item.path, message: 'has a key with a lone surrogate' };
       if (typeof key === 'string' && key.length > 256)
         return { path: item.path, message: 'has a key longer than 256 characters' };
+      if (key === PROTO_KEY) return { path: [...item.path, key], message: PROTO_MESSAGE };
       stack.push({ value: child, path: [...item.path, key], depth: item.depth + 1 });
     }
   }

@@ -20,14 +20,25 @@ export class LegalHolds {
     principal: string,
     now = Date.now(),
   ): Promise<LegalHold> {
-    const current = await this.get(modelId);
-    const revision = Math.max(now, (current ? Date.parse(current.at) : 0) + 1);
+    // Past the stored revision, not the last row's time: a revision can be ahead of its row's
+    // time (its writer's clock was behind an earlier writer's), and a lower one loses under FINAL.
+    const revision = Math.max(now, (await this.lastRevision(modelId)) + 1);
     await this.db.client.insert({
       table: 'legal_holds',
       format: 'JSONEachRow',
       values: [{ model_id: modelId, held, reason, principal, at: now, revision }],
     });
     return { model_id: modelId, held, reason, principal, at: new Date(now).toISOString() };
+  }
+
+  private async lastRevision(modelId: string): Promise<number> {
+    const result = await this.db.client.query({
+      query: 'SELECT max(revision) AS revision FROM legal_holds WHERE model_id = {model:String}',
+      query_params: { model: modelId },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ revision: number | string }>();
+    return Number(row?.revision ?? 0);
   }
 
   async get(modelId: string): Promise<LegalHold | undefined> {

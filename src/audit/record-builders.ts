@@ -44,6 +44,8 @@ export interface ApiCall {
   route: string;
   /** Path and query parameters; bodies are not recorded. */
   params?: Record<string, string | number | boolean | null | (string | number | boolean | null)[]>;
+  /** The parameters were refused (INVALID_RECORD) and left out, so the call is still recorded. */
+  params_dropped?: boolean;
   status: number;
   /** What the route acts on, e.g. `model` and the model id. @default 'route' and the route */
   resource_type?: string;
@@ -76,7 +78,13 @@ export function apiCallRecord(call: ApiCall): AuditRecordInput {
     ...optional('model_id', call.model_id),
     ...optional('entity_id', call.entity_id),
     outcome: apiOutcome(call.status),
-    details: { method: call.method, route: call.route, status: call.status, ...(params ? { params } : {}) },
+    details: {
+      method: call.method,
+      route: call.route,
+      status: call.status,
+      ...(params ? { params } : {}),
+      ...(call.params_dropped === true ? { params_dropped: true } : {}),
+    },
   };
 }
 

@@ -4,7 +4,7 @@
  * with milliseconds, absent optional fields omitted) before anything is chained.
  */
 import { z } from 'zod';
-import { checkBoundedJson, wellFormed } from './bounded-json.js';
+import { PROTO_KEY, PROTO_MESSAGE, checkBoundedJson, wellFormed } from './bounded-json.js';
 import { AuditError } from './errors.js';
 
 /** State changes that are audited; an unknown `change` action is refused so the list stays the contract. */
@@ -121,8 +121,25 @@ export interface ParseOptions {
   now?: number;
 }
 
+function member(value: unknown, key: string): object | undefined {
+  const child =
+    typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  return typeof child === 'object' && child !== null ? child : undefined;
+}
+
+// zod builds `details` and `details.params` anew, so a `__proto__` key in them is gone before
+// checkBoundedJson sees the output (which refuses one deeper down, where objects are kept as given).
+function copiedProtoField(input: unknown): string | undefined {
+  const details = member(input, 'details');
+  if (details && Object.hasOwn(details, PROTO_KEY)) return `details.${PROTO_KEY}`;
+  const params = member(details, 'params');
+  return params && Object.hasOwn(params, PROTO_KEY) ? `details.params.${PROTO_KEY}` : undefined;
+}
+
 /** Validates and normalizes one record; throws INVALID_RECORD naming the first bad field. */
 export function parseAuditRecord(input: unknown, options: ParseOptions = {}): AuditRecord {
+  const proto = copiedProtoField(input);
+  if (proto) throw new AuditError('INVALID_RECORD', `audit record: ${proto} ${PROTO_MESSAGE}`, false, proto);
   const result = auditRecordSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];

@@ -3,6 +3,8 @@ export {
   KEY_CACHE_MAX,
   KEY_CACHE_MS,
   KeyStore,
+  MAX_KEY_NAME,
+  keyNameProblem,
   ROLES,
   type KeyInfo,
   roleAllows,

@@ -2,7 +2,7 @@ import { parseOptions, type Command } from '../platform/cli/index.js';
 import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
 import { loadConfig, type Config } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
-import { KeyStore, ROLES, type KeyInfo, type Role } from './keys.js';
+import { KeyStore, ROLES, keyNameProblem, type KeyInfo, type Role } from './keys.js';
 import type { Migration } from '../platform/clickhouse/index.js';
 
 const usage = `modelwatch keys create --role ${ROLES.join('|')} [--name NAME] | keys list | keys revoke ID`;
@@ -35,9 +35,10 @@ export const keysCommand: Command = {
           'BAD_REQUEST',
           `--role must be one of ${ROLES.join(', ')}; usage: ${usage}`,
         );
-      const created = await withOps(config, migrations, (ops) =>
-        ops.create(role as Role, values.name ?? `${role}-${new Date().toISOString()}`),
-      );
+      const name = values.name ?? `${role}-${new Date().toISOString()}`;
+      const problem = keyNameProblem(name);
+      if (problem) throw new ModelwatchError('BAD_REQUEST', `--name ${problem}; usage: ${usage}`);
+      const created = await withOps(config, migrations, (ops) => ops.create(role as Role, name));
       process.stdout.write(`${created.key}\n`);
       process.stderr.write(
         `created a ${role} key (id ${created.id}); it is shown once and stored only as a hash\n`,

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database, Migration } from '../platform/clickhouse/index.js';
+import { ModelwatchError } from '../platform/errors.js';
 
 export const ROLES = ['viewer', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -50,6 +51,23 @@ export const KEY_CACHE_MS = 10_000;
 /** Cached results (valid and unknown keys alike); the oldest is dropped beyond this. @default 10000 */
 export const KEY_CACHE_MAX = 10_000;
 
+/** Longest key name (the REST route's limit too). @default 128 */
+export const MAX_KEY_NAME = 128;
+
+// In a `u` regex a paired surrogate is one code point, so \p{Cs} matches only lone ones.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Why `name` cannot name a key, or undefined. The name is the principal of every audit record of
+ * the key's calls, which refuses an empty, overlong or unencodable one: such a key's calls would
+ * not be audited as its own.
+ */
+export function keyNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'must not be empty';
+  if (name.length > MAX_KEY_NAME) return `must be at most ${MAX_KEY_NAME} characters (got ${name.length})`;
+  return LONE_SURROGATE.test(name) ? 'holds a lone surrogate' : undefined;
+}
+
 /** Characters of the key hash shown as a key's id: enough to name it, never the key. */
 const ID_LENGTH = 16;
 
@@ -88,6 +106,8 @@ export class KeyStore {
 
   /** Creates a key; the key is returned once and stored only as its SHA-256. */
   async createWithId(role: Role, name: string): Promise<{ key: string; id: string }> {
+    const problem = keyNameProblem(name);
+    if (problem) throw new ModelwatchError('BAD_REQUEST', `key name ${problem}`);
     const key = generateKey();
     const hash = hashKey(key);
     await this.db.client.insert({

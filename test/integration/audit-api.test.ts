@@ -32,6 +32,8 @@ interface Row {
   record: string;
 }
 
+const hasCutParam = (row: Row): boolean => row.action === 'GET /api/v1/models' && row.record.includes('"x":');
+
 describe('audit through the service', () => {
   it('records API calls (denied ones, redacted parameters) and state changes, verifies, exports, publishes digests', async () => {
     const service = await startTestService({ MODELWATCH_AUDIT_BATCH_MAX_MS: '100' });
@@ -47,6 +49,9 @@ describe('audit through the service', () => {
       (await call(service, 'GET', '/api/v1/models?api_key=s3cret-value', { key: 'wrong-key-0123456789' }))
         .status,
     ).toBe(401);
+    // Cut at 256 this value would end inside the emoji: the call must still be chained, cut cleanly.
+    const hostile = encodeURIComponent(`${'a'.repeat(255)}\u{1F600}`);
+    expect((await call(service, 'GET', `/api/v1/models?x=${hostile}`)).status).toBe(200);
     expect(
       (
         await call(service, 'PATCH', '/api/v1/models/credit-risk/versions/3', {
@@ -75,7 +80,7 @@ describe('audit through the service', () => {
         'model_version.restage',
         'policy.change',
         'GET /api/v1/audit/events',
-      ].every((a) => actions.has(a))
+      ].every((a) => actions.has(a)) && found.some(hasCutParam)
         ? found
         : undefined;
     });
@@ -83,6 +88,10 @@ describe('audit through the service', () => {
     expect(denied?.principal).toBe('anonymous');
     expect(JSON.parse(denied?.record ?? '{}')).toMatchObject({
       details: { status: 401, params: { api_key: '[redacted]' } },
+    });
+    expect(JSON.parse(rows.find(hasCutParam)?.record ?? '{}')).toMatchObject({
+      principal: 'bootstrap-admin',
+      details: { status: 200, params: { x: `${'a'.repeat(255)}…` } },
     });
     expect(rows.map((r) => r.record).join('\n')).not.toContain('s3cret-value');
     expect(rows.map((r) => r.record).join('\n')).not.toContain(service.config.api.adminKey);

@@ -152,6 +152,22 @@ describe('audit record schema', () => {
     expect(fieldOf('not an object')).toBeDefined();
   });
 
+  it('refuses a __proto__ key in details, naming it (regression: it vanished from the hashed record)', () => {
+    const parsed = (json: string): unknown => JSON.parse(json);
+    expect(fieldOf({ ...valid, details: parsed('{"__proto__":{"x":1},"y":2}') })).toBe('details.__proto__');
+    expect(fieldOf({ ...valid, details: parsed('{"a":[{"__proto__":1}]}') })).toBe('details.a.0.__proto__');
+    const api = { ...valid, kind: 'api', action: 'GET /r' };
+    expect(
+      fieldOf({
+        ...api,
+        details: { method: 'GET', route: '/r', status: 200, params: parsed('{"__proto__":"x"}') },
+      }),
+    ).toBe('details.params.__proto__');
+    expect(parseAuditRecord({ ...valid, details: { proto: '__proto__' } }, { now: NOW }).details).toEqual({
+      proto: '__proto__',
+    });
+  });
+
   it('keeps SQL-looking text as data where free text is allowed', () => {
     const parsed = parseAuditRecord({ ...valid, resource_id: "x' OR 1=1 --" }, { now: NOW });
     expect(parsed.resource_id).toBe("x' OR 1=1 --");

@@ -1,0 +1,80 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Registry } from 'prom-client';
+import { describe, expect, it, vi } from 'vitest';
+import { cutText } from '../../../src/api/audit-hook.js';
+import { buildApp } from '../../../src/api/index.js';
+import { KeyStore } from '../../../src/auth/index.js';
+import type { Database } from '../../../src/platform/clickhouse/index.js';
+import { createLogger } from '../../../src/platform/observability/index.js';
+import { recordingLog } from '../../support/recording-audit-log.js';
+
+const ADMIN = 'mw_unit-test-admin-key';
+const EMOJI = '\u{1F600}';
+
+const probes: FastifyPluginAsync = (api) => {
+  api.get('/probe', { config: { role: 'viewer' } }, () => ({ ok: true }));
+  return Promise.resolve();
+};
+
+/** The app with a recording auditor; the bootstrap admin key never reaches the (absent) database. */
+async function auditedApp(ready = true) {
+  const audit = await recordingLog();
+  const app = await buildApp({
+    logger: createLogger('silent'),
+    keys: new KeyStore({} as Database, ADMIN),
+    registry: new Registry(),
+    readiness: { checks: () => Promise.resolve({ kafka: ready }) },
+    metricsPublic: false,
+    auditor: audit.log,
+    routes: [probes],
+  });
+  const get = async (url: string) =>
+    (await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN}` } })).statusCode;
+  return { ...audit, app, get };
+}
+
+describe('cutText', () => {
+  it('cuts on code-point boundaries', () => {
+    expect(cutText(`${'a'.repeat(255)}${EMOJI}`, 256)).toBe('a'.repeat(255));
+    expect(cutText(`${'a'.repeat(254)}${EMOJI}`, 256)).toBe(`${'a'.repeat(254)}${EMOJI}`);
+    expect(cutText(`${'a'.repeat(254)}${EMOJI}b`, 256)).toBe(`${'a'.repeat(254)}${EMOJI}`);
+    expect(cutText('short', 256)).toBe('short');
+  });
+});
+
+describe('API call auditing', () => {
+  it('audits a call whose query would be cut inside an emoji (regression: the call escaped the trail)', async () => {
+    const { app, get, sent, log } = await auditedApp();
+    const hostile = encodeURIComponent(`${'a'.repeat(255)}${EMOJI}`);
+    expect(await get(`/api/v1/probe?x=${hostile}&model=${hostile}&${'b'.repeat(255)}${EMOJI}=1`)).toBe(200);
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent[0]).toMatchObject({
+      action: 'GET /api/v1/probe',
+      principal: 'bootstrap-admin',
+      model_id: `${'a'.repeat(255)}…`,
+      details: { status: 200, params: { x: `${'a'.repeat(255)}…`, ['b'.repeat(255)]: '1' } },
+    });
+    expect(sent[0]?.details).not.toHaveProperty('params_dropped');
+    expect(log.lost).toBe(0);
+    await app.close();
+  });
+
+  it('records an unmatched path without the path (regression: the raw URL was chained as param *)', async () => {
+    const { app, get, sent } = await auditedApp();
+    expect(await get('/api/v1/mw_SECRETinpath/x?q=1')).toBe(404);
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent[0]).toMatchObject({ action: 'GET (no route)', details: { status: 404, params: { q: '1' } } });
+    expect(JSON.stringify(sent)).not.toContain('SECRETinpath');
+    await app.close();
+  });
+
+  it('never audits public routes, whatever their status (a failing /readyz polled by a load balancer)', async () => {
+    const { app, get, sent } = await auditedApp(false);
+    expect(await get('/readyz')).toBe(503);
+    expect(await get('/healthz')).toBe(200);
+    expect(await get('/api/v1/probe')).toBe(200);
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent.map((r) => r.action)).toEqual(['GET /api/v1/probe']);
+    await app.close();
+  });
+});

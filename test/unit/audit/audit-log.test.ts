@@ -1,0 +1,52 @@
+import { describe, expect, it, vi } from 'vitest';
+import { recordingLog } from '../../support/recording-audit-log.js';
+
+const call = {
+  at: Date.UTC(2026, 0, 1),
+  principal: 'viewer-1',
+  method: 'GET',
+  route: '/api/v1/models/:model/metrics',
+  status: 200,
+} as const;
+
+describe('AuditLog.call', () => {
+  it('records a call whose parameters the record refuses without them, flagged (regression: the call was not audited)', async () => {
+    const { log, sent, logger } = await recordingLog();
+    const warn = vi.spyOn(logger, 'warn');
+    await log.call({ ...call, params: { x: 'a\ud83d' }, model_id: 'm\ud83d', entity_id: 'e' });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ principal: 'viewer-1', details: { status: 200, params_dropped: true } });
+    expect(sent[0]?.details).not.toHaveProperty('params');
+    expect(sent[0]).not.toHaveProperty('model_id');
+    expect(sent[0]).not.toHaveProperty('entity_id');
+    expect(log.lost).toBe(0);
+    expect(warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('never throws, not even synchronously: a record refused without parameters too is logged and counted', async () => {
+    const { log, sent, logger } = await recordingLog();
+    const error = vi.spyOn(logger, 'error');
+    let pending: Promise<void> | undefined;
+    expect(() => {
+      pending = log.call({ ...call, principal: '' });
+    }).not.toThrow();
+    await pending;
+    expect(sent).toEqual([]);
+    expect(log.lost).toBe(1);
+    expect(error).toHaveBeenCalledTimes(1);
+  });
+
+  it('record() rejects a refused record instead of throwing', async () => {
+    const { log } = await recordingLog();
+    let pending: Promise<void> | undefined;
+    expect(() => {
+      pending = log.change({
+        principal: '',
+        action: 'key.create',
+        resource_type: 'api_key',
+        resource_id: 'k',
+      });
+    }).not.toThrow();
+    await expect(pending).rejects.toMatchObject({ code: 'INVALID_RECORD', field: 'principal' });
+  });
+});

@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { KeyStore, MAX_KEY_NAME, keyNameProblem } from '../../../src/auth/index.js';
+import { keysCommand } from '../../../src/auth/keys-command.js';
+import type { Database } from '../../../src/platform/clickhouse/index.js';
+
+describe('key names (the principal of every audit record of the key)', () => {
+  it('are refused empty, overlong or with a lone surrogate, before anything is stored', async () => {
+    const insert = vi.fn(() => Promise.resolve());
+    const store = new KeyStore({ client: { insert } } as unknown as Database, undefined);
+    await expect(store.createWithId('viewer', '')).rejects.toThrow('key name must not be empty');
+    await expect(store.createWithId('viewer', 'x'.repeat(MAX_KEY_NAME + 1))).rejects.toThrow(
+      `key name must be at most ${MAX_KEY_NAME} characters (got ${MAX_KEY_NAME + 1})`,
+    );
+    await expect(store.createWithId('viewer', 'bad\ud800')).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'key name holds a lone surrogate',
+    });
+    expect(insert).not.toHaveBeenCalled();
+    await store.createWithId('viewer', `${'x'.repeat(MAX_KEY_NAME - 2)}\u{1F600}`);
+    expect(insert).toHaveBeenCalledTimes(1);
+    expect(keyNameProblem('ci reader')).toBeUndefined();
+  });
+
+  it('keys create --name refuses a bad name, naming the option, before opening anything', async () => {
+    // Were the name let through, the command would open a database: never the working directory's.
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'modelwatch-key-names-'));
+    vi.stubEnv('MODELWATCH_DATA_DIR', dataDir);
+    try {
+      await expect(
+        keysCommand.run(['create', '--role', 'viewer', '--name', 'x'.repeat(300)], { migrations: [] }),
+      ).rejects.toThrow(/^--name must be at most 128 characters \(got 300\); usage: modelwatch keys create/);
+    } finally {
+      vi.unstubAllEnvs();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
