@@ -54,12 +54,29 @@ function decodeArtifact(base64: string): Buffer {
 
 /** The artifact's own metadata (classes, input and output names) when it carries one; corrupt bytes are left to the loader. */
 function embeddedMetadata(bytes: Uint8Array): Partial<MetadataJson> {
+  let text: string | undefined;
   try {
-    const text = readMetadataProps(bytes).get(METADATA_PROPS_KEY);
-    return text === undefined ? {} : (JSON.parse(text) as Partial<MetadataJson>);
+    text = readMetadataProps(bytes).get(METADATA_PROPS_KEY);
   } catch {
     return {};
   }
+  return text === undefined ? {} : metadataObject(text);
+}
+
+/** The embedded metadata's JSON, refused unless it is an object (fields are read off it). */
+function metadataObject(text: string): Partial<MetadataJson> {
+  const where = `body/artifact: metadata_props["${METADATA_PROPS_KEY}"]`;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw badRequest(`${where} is not valid JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw badRequest(
+      `${where} is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}, expected a JSON object`,
+    );
+  return value;
 }
 
 /** The metadata the core checks the graph against: the body's declarations, the artifact's for what the body leaves out. */

@@ -81,6 +81,22 @@ export function batchQuery(columns: readonly FeatureSpec[], slots = false): stri
   FORMAT RowBinary`;
 }
 
+/**
+ * Parser limits for a batch query: it writes out every graph column (and a categorical one's
+ * categories), so 1,000 numeric features, fewer with long names, cross the default
+ * `max_query_size` (262,144 bytes), and every batch of the challenger would be refused. The
+ * limits the offline drift reader raises for its wide files (drift/offline/file-sql.ts), the query
+ * size at least the query's own. On the embedded engine they stay in the connection's session,
+ * where they only let longer statements through.
+ */
+export function batchSettings(query: string): Record<string, string> {
+  return {
+    max_query_size: String(Math.max(64 * 1024 * 1024, Buffer.byteLength(query) + 1)),
+    max_ast_elements: '10000000',
+    max_expanded_ast_elements: '10000000',
+  };
+}
+
 export interface RangeParams {
   model: string;
   version: string;

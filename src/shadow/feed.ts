@@ -2,11 +2,11 @@ import type { ModelRegistry, ModelVersionRecord } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { errorMessage } from '../platform/errors.js';
 import type { Logger } from '../platform/observability/index.js';
-import { batchQuery, safeMark, WATERMARK_SQL, type RangeParams } from './feed-sql.js';
+import { batchQuery, batchSettings, safeMark, WATERMARK_SQL, type RangeParams } from './feed-sql.js';
 import { SlotLeases, type LeaseOptions } from './leases.js';
 import { ShadowProgress } from './progress.js';
 import { SHADOW_SCORES_STRUCTURE } from './schema.js';
-import type { ShadowScorer } from './scorer.js';
+import { graphColumns, type ShadowScorer } from './scorer.js';
 import { encodeShadowRows, readStoredBatch } from './stored-batch.js';
 
 export interface ShadowFeedDeps {
@@ -34,7 +34,10 @@ export interface ShadowFeed {
   stop(): Promise<void>;
   /** Reads the challengers again now (a registration is picked up within `refreshMs` otherwise). */
   refresh(): Promise<void>;
-  /** The last pass failed (ClickHouse unreachable or refusing); retried. */
+  /**
+   * A challenger's last pass failed (ClickHouse unreachable or refusing); retried. Not once it
+   * failed the same way `STUCK_AFTER` passes in a row: then it is only that challenger's problem.
+   */
   readonly degraded: boolean;
 }
 
@@ -43,9 +46,13 @@ async function rows<T>(db: Database, query: string, params: Record<string, unkno
   return result.json<T>();
 }
 
-/** The bytes of a query that names its own binary FORMAT. */
+/** The bytes of a batch query (it names its own binary FORMAT), with its size's parser limits. */
 async function bytes(db: Database, query: string, params: RangeParams): Promise<Buffer> {
-  const result = await db.client.exec({ query, query_params: { ...params } });
+  const result = await db.client.exec({
+    query,
+    query_params: { ...params },
+    clickhouse_settings: batchSettings(query),
+  });
   const chunks: Buffer[] = [];
   for await (const chunk of result.stream) chunks.push(chunk as Buffer);
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
@@ -89,6 +96,13 @@ export function batchRows(bytes: number, features: number): number {
   return Math.max(1_000, Math.min(MAX_BATCH_ROWS, Math.floor(bytes / rowBytes(features))));
 }
 
+/**
+ * Passes in a row failing with the same error after which a worker no longer holds readiness
+ * down: a challenger the engine refuses every time (a query too large for it) would otherwise
+ * take every instance out of its load balancer. An outage still shows in the collectors' check.
+ */
+const STUCK_AFTER = 5;
+
 /** How long `stop` waits for a challenger stuck in a batch before leaving it behind. */
 const STOP_WAIT_MS = 5_000;
 
@@ -98,7 +112,13 @@ interface Worker {
   held: number[];
   leaseDue: number;
   stopping: boolean;
+  /** The last pass failed: retried with backoff. */
+  failing: boolean;
+  /** Counted against readiness: failing, but not `STUCK_AFTER` times in a row the same way. */
   degraded: boolean;
+  /** The last failure, and how many passes in a row failed with it. */
+  error: string;
+  repeats: number;
   wake: () => void;
   loop: Promise<void>;
 }
@@ -121,10 +141,13 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
   let stopped = true;
 
   /** One batch of the slots whose cursor is `lo`; true when it was cut (more is waiting). */
-  async function step(c: ModelVersionRecord, slots: number[], lo: number, hi: number): Promise<boolean> {
+  async function step(w: Worker, slots: number[], lo: number, hi: number): Promise<boolean> {
     if (lo >= hi) return false;
+    const c = w.challenger;
     const all = slots.length === leases.slots;
-    const columns = await deps.scorer.columns(c);
+    // One load for the batch: the model the batch is read for is the one that scores it.
+    const loaded = await deps.scorer.load(c);
+    const columns = graphColumns(loaded);
     const maxRows = deps.maxRows ?? batchRows(maxBatchBytes, columns.length);
     const range: RangeParams = {
       model: c.model_id,
@@ -141,7 +164,9 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
     }
     // Fewer rows than the limit: the whole range was read. Otherwise the batch ends with a whole insert.
     const cut = batch.rows >= maxRows;
-    const scored = await deps.scorer.scoreBatch(c, batch);
+    const scored = await deps.scorer.scoreBatch(c, loaded, batch);
+    // Stopping: the batch is left for the next start (its session may be closing under it).
+    if (w.stopping) return false;
     await deps.db.insertJsonEachRow('shadow_scores', encodeShadowRows(batch, scored, Date.now()), {
       structure: SHADOW_SCORES_STRUCTURE,
       format: 'RowBinary',
@@ -170,8 +195,24 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
     const hi = safeMark(Number(mark?.now), mark?.oldest === null ? null : Number(mark?.oldest));
     let more = false;
     for (const [lo, slots] of byCursor(await progress.read(w.challenger, w.held)))
-      more = (await step(w.challenger, slots, lo, hi)) || more;
+      more = (await step(w, slots, lo, hi)) || more;
     return more;
+  }
+
+  /** Counts a failed pass: against readiness until the same error repeats `STUCK_AFTER` times. */
+  function failed(w: Worker, err: unknown): void {
+    const message = errorMessage(err);
+    w.repeats = w.failing && message === w.error ? w.repeats + 1 : 1;
+    w.failing = true;
+    w.error = message;
+    w.degraded = w.repeats < STUCK_AFTER;
+    const fields = { model: w.challenger.model_id, version: w.challenger.model_version, err: message };
+    if (w.repeats === STUCK_AFTER)
+      deps.logger.error(
+        { ...fields, repeats: w.repeats },
+        'shadow scoring fails the same way every pass; still retried, no longer counted in readiness',
+      );
+    else deps.logger.warn(fields, 'shadow scoring failed; retrying');
   }
 
   async function run(w: Worker): Promise<void> {
@@ -180,18 +221,14 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
       let more = false;
       try {
         more = await pass(w);
-        w.degraded = false;
+        Object.assign(w, { failing: false, degraded: false, error: '', repeats: 0 });
         backoff = idleMs;
       } catch (err) {
-        w.degraded = true;
-        deps.logger.warn(
-          { model: w.challenger.model_id, version: w.challenger.model_version, err: errorMessage(err) },
-          'shadow scoring failed; retrying',
-        );
+        failed(w, err);
         backoff = Math.min(backoff * 2, 10_000);
       }
       if (more || w.stopping) continue;
-      const p = pause(w.degraded ? backoff : idleMs);
+      const p = pause(w.failing ? backoff : idleMs);
       w.wake = p.wake;
       await p.done;
     }
@@ -209,7 +246,10 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
       held: [],
       leaseDue: 0,
       stopping: false,
+      failing: false,
       degraded: false,
+      error: '',
+      repeats: 0,
       wake: () => undefined,
       loop: Promise.resolve(),
     };

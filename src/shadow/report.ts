@@ -1,4 +1,4 @@
-import { metricsQuery, type MetricsRow } from '../metrics/index.js';
+import { metricsQuery, norm, type MetricsRow } from '../metrics/index.js';
 import { normalizeClass, type ModelVersionRecord, type Task } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { bucketEnd, bucketSql, type Bucket } from '../platform/time/index.js';
@@ -70,10 +70,12 @@ async function counts(db: Database, r: ShadowReportRequest): Promise<CountRow[]>
   const regression = 'has({regression:Array(String)}, challenger_version)';
   const production = `if(${regression}, toFloat64OrNull(production_prediction), production_score)`;
   const ok = `NOT failed AND score IS NOT NULL AND ${production} IS NOT NULL`;
+  // As the metrics compare classes: a boolean prediction (stored 'true'/'false') is class '1'/'0'.
+  const agree = `NOT failed AND ${norm('label')} = ${norm('production_prediction')}`;
   const result = await db.client.query({
     query: `SELECT challenger_version AS version, toInt64(${bucketSql(r.bucket, 'timestamp')}) AS start_ms,
               countIf(NOT failed) AS scored_n, countIf(failed) AS failed_n,
-              if(scored_n > 0 AND NOT any(${regression}), countIf(NOT failed AND label = production_prediction) / scored_n, NULL) AS agreement,
+              if(scored_n > 0 AND NOT any(${regression}), countIf(${agree}) / scored_n, NULL) AS agreement,
               if(countIf(${ok}) > 0, avgIf(abs(score - ${production}), ${ok}), NULL) AS mean_abs,
               if(countIf(${ok}) > 0, maxIf(abs(score - ${production}), ${ok}), NULL) AS max_abs
             FROM shadow_scores FINAL WHERE ${RANGE}

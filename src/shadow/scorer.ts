@@ -1,4 +1,9 @@
-import type { FeatureSpec, InferenceCore, OnnxModel } from '../inference/index.js';
+import {
+  isInferenceError,
+  type FeatureSpec,
+  type InferenceCore,
+  type OnnxModel,
+} from '../inference/index.js';
 import type { ArtifactStore, ModelVersionRecord } from '../models/index.js';
 import { errorMessage } from '../platform/errors.js';
 import type { Logger } from '../platform/observability/index.js';
@@ -19,9 +24,14 @@ export interface ShadowScorerDeps {
   hooks?: ShadowHooks | undefined;
 }
 
-/** A stored challenger is missing its bytes: a failure of every row it should score. */
-class ChallengerUnavailable extends Error {
-  readonly code = 'ARTIFACT_MISSING';
+/** The challenger itself fails (its bytes missing, its stored metadata unreadable): every row of its batch fails with `code`. */
+class ChallengerFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 function errorCode(err: unknown): string {
@@ -30,9 +40,28 @@ function errorCode(err: unknown): string {
 }
 
 /**
- * Scores predictions with challengers through the one core. A challenger's failure (a throw, a
- * missing artifact, a refused row) becomes failed rows and counts; it never throws, so a failing
- * challenger cannot stall the shadow feed, and never touches the collectors.
+ * An error of the challenger itself, which trying again cannot mend: its rows fail. Anything else
+ * (ClickHouse failing to read the artifact, the core closed at shutdown) passes; it is thrown to
+ * the feed, which retries the batch without moving its cursor.
+ */
+function isChallengerError(err: unknown): boolean {
+  return err instanceof ChallengerFailure || (isInferenceError(err) && err.code !== 'MODEL_CLOSED');
+}
+
+/** A challenger for one batch: its model, or its own error (every row of the batch then fails with it). */
+export type LoadedChallenger =
+  { model: OnnxModel; error?: undefined } | { model?: undefined; error: unknown };
+
+/** The graph columns a batch is read with: none when the challenger cannot load (its rows all fail). */
+export function graphColumns(loaded: LoadedChallenger): readonly FeatureSpec[] {
+  return loaded.model?.metadata.columns ?? [];
+}
+
+/**
+ * Scores predictions with challengers through the one core. A challenger's own failure (its
+ * graph or metadata refused, a missing artifact, a refused row) becomes failed rows and counts,
+ * so a failing challenger cannot stall the shadow feed, and never touches the collectors. Errors
+ * that are not the challenger's are thrown, for the feed to retry.
  */
 export class ShadowScorer {
   constructor(private readonly deps: ShadowScorerDeps) {}
@@ -44,12 +73,16 @@ export class ShadowScorer {
     await Promise.all(stale.map((k) => this.deps.core.unload(k)));
   }
 
-  /** The challenger's graph columns, or none when it cannot load (its batch then fails whole). */
-  async columns(c: ModelVersionRecord): Promise<readonly FeatureSpec[]> {
+  /**
+   * The challenger's model, loaded once for a batch: the same model gives the columns the batch is
+   * read with and scores it. Its own load error is returned; any other is thrown.
+   */
+  async load(c: ModelVersionRecord): Promise<LoadedChallenger> {
     try {
-      return (await this.model(c)).metadata.columns;
-    } catch {
-      return [];
+      return { model: await this.model(c) };
+    } catch (err) {
+      if (!isChallengerError(err)) throw err;
+      return { error: err };
     }
   }
 
@@ -58,29 +91,31 @@ export class ShadowScorer {
     const loaded = this.deps.core.get(key);
     if (loaded) return loaded;
     const stored = await this.deps.artifacts.get(c.model_id, c.model_version, c.artifact_sha256);
-    if (!stored) throw new ChallengerUnavailable(`no stored artifact ${c.artifact_sha256}`);
-    return this.deps.core.load(key, {
-      bytes: stored.bytes,
-      metadata: JSON.parse(c.feature_schema) as unknown,
-    });
+    if (!stored) throw new ChallengerFailure('ARTIFACT_MISSING', `no stored artifact ${c.artifact_sha256}`);
+    return this.deps.core.load(key, { bytes: stored.bytes, metadata: storedMetadata(c) });
   }
 
   /**
-   * The challenger's labels and scores for a stored batch; a throw, a missing artifact or a
-   * refused row becomes a failed row (counted), never an exception.
+   * The challenger's labels and scores for a stored batch read with `graphColumns(loaded)`; its
+   * own failure or a refused row becomes a failed row (counted). Any other error is thrown.
    */
-  async scoreBatch(c: ModelVersionRecord, batch: StoredBatch): Promise<ScoredRows> {
+  async scoreBatch(c: ModelVersionRecord, loaded: LoadedChallenger, batch: StoredBatch): Promise<ScoredRows> {
     const labels = { model: c.model_id, version: c.model_version };
     const stop = this.deps.metrics.batchSeconds.startTimer();
     const failed = new Map<number, string>(batch.refused);
     let scored: ScoredRows = { labels: [], scores: [], failed };
     try {
-      await this.deps.hooks?.beforeScore?.(labels, batch.rows);
-      const model = await this.model(c);
-      const result = await model.scoreMatrix({ values: batch.values, rows: batch.rows, layout: 'row-major' });
+      await this.beforeScore(labels, batch.rows);
+      if (!loaded.model) throw loaded.error;
+      const result = await loaded.model.scoreMatrix({
+        values: batch.values,
+        rows: batch.rows,
+        layout: 'row-major',
+      });
       for (const f of result.failures) if (!failed.has(f.row)) failed.set(f.row, f.reason);
       scored = { labels: result.labels, scores: result.scores, failed };
     } catch (err) {
+      if (!isChallengerError(err)) throw err;
       const reason = errorCode(err);
       this.deps.logger.warn(
         { ...labels, rows: batch.rows, reason, err: errorMessage(err) },
@@ -92,6 +127,15 @@ export class ShadowScorer {
     }
     this.count(labels, batch.rows, failed);
     return scored;
+  }
+
+  /** The test hook; what it throws stands for the challenger's own failure. */
+  private async beforeScore(labels: { model: string; version: string }, rows: number): Promise<void> {
+    try {
+      await this.deps.hooks?.beforeScore?.(labels, rows);
+    } catch (err) {
+      throw new ChallengerFailure(errorCode(err), errorMessage(err));
+    }
   }
 
   private count(
@@ -110,4 +154,16 @@ const SESSION_PREFIX = 'shadow:';
 
 function sessionKey(c: ModelVersionRecord): string {
   return `${SESSION_PREFIX}${c.model_id}\0${c.model_version}\0${c.artifact_sha256}`;
+}
+
+/** The metadata registration stored for the challenger; unreadable, it is the challenger's failure. */
+function storedMetadata(c: ModelVersionRecord): unknown {
+  try {
+    return JSON.parse(c.feature_schema) as unknown;
+  } catch (err) {
+    throw new ChallengerFailure(
+      'METADATA_INVALID',
+      `stored feature_schema is not JSON: ${errorMessage(err)}`,
+    );
+  }
 }

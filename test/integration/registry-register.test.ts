@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { models } from '../../src/models/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
 import { startService } from '../../src/service/index.js';
+import { linearClassifierOnnx } from '../support/onnx-linear.js';
 import { bundledArtifact, californiaBody, CALIFORNIA_FEATURES, send } from '../support/registry.js';
 import { startTestService } from '../support/service.js';
 
@@ -161,6 +162,21 @@ describe('POST /models/:model/versions (SPEC 7)', () => {
         }),
         400,
         'metadata.classes',
+      ],
+      [
+        'embedded metadata null',
+        californiaBody({
+          artifact: {
+            format: 'onnx',
+            base64: linearClassifierOnnx({
+              weights: CALIFORNIA_FEATURES.map(() => 1),
+              bias: 0,
+              metadataProps: { modelwatch: 'null' },
+            }).toString('base64'),
+          },
+        }),
+        400,
+        'body/artifact: metadata_props["modelwatch"] is null, expected a JSON object',
       ],
       ['stage unknown', californiaBody({ stage: 'canary' }), 400, 'stage'],
       [

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { createShadowMetrics } from '../../src/shadow/shadow-metrics.js';
 import { encodeShadowRows, readStoredBatch } from '../../src/shadow/stored-batch.js';
 import { waitFor } from '../support/harness.js';
 import { allMigrations } from '../support/migrations.js';
+import { linearClassifierOnnx } from '../support/onnx-linear.js';
 import { registerSyntheticChallenger } from '../support/registry.js';
 
 /**
@@ -266,5 +268,115 @@ describe('effectively once across restarts', () => {
     // the last fast insert (p-3500, ≥ 450 ms after the slow one began): the first, sent at the same
     // moment, once started 1 ms before it (CI, 2026-12-04) and made this check fail.
     expect(Number(slowIngested?.slow)).toBeLessThan(Number(slowIngested?.fast));
+  }, 120_000);
+});
+
+describe('a wide challenger, and an artifact read that fails for a while', () => {
+  const core = new InferenceCore();
+  afterAll(() => core.close());
+  const WIDE = 1_500;
+  // Long-ish names: the batch query writes each one out five times.
+  const names = Array.from({ length: WIDE }, (_, f) => `a_fairly_long_feature_name_${f}`);
+
+  /** A linear challenger of `names`: class 1 exactly when the first feature is positive. */
+  async function registerWide(): Promise<void> {
+    const bytes = linearClassifierOnnx({ weights: names.map((_, f) => (f === 0 ? 4 : 0)), bias: 0 });
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    await new ArtifactStore(db).put('wide', '2', sha, bytes.toString('base64'));
+    await new ModelRegistry(db).register({
+      modelId: 'wide',
+      version: '2',
+      task: 'binary_classification',
+      positiveClass: '1',
+      stage: 'shadow',
+      artifactSha256: sha,
+      trainingDataUri: 'test://wide',
+      trainingDataSha256: '0'.repeat(64),
+      featureSchema: JSON.stringify({
+        task: 'binary_classification',
+        classes: ['0', '1'],
+        positive_class: '1',
+        features: names.map((name) => ({ name, type: 'number' })),
+      }),
+    });
+  }
+
+  it('scores a challenger whose batch query is over the default max_query_size, and retries a failed artifact read', async () => {
+    const columns = names.map((name) => ({ name, type: 'number' as const }));
+    // Not vacuous: the query is over ClickHouse's default limit (262,144 bytes).
+    expect(Buffer.byteLength(batchQuery(columns))).toBeGreaterThan(262_144);
+    await registerWide();
+    await registerSyntheticChallenger(db, 'flaky');
+    const N = 200;
+    await db.client.insert({
+      table: 'predictions',
+      format: 'JSONEachRow',
+      values: Array.from({ length: N }, (_, i) => ({
+        model_id: 'wide',
+        model_version: '1',
+        prediction_id: `w-${i}`,
+        timestamp: Date.UTC(2026, 0, 1) + i * 1000,
+        features_num: Object.fromEntries(names.map((n, f) => [n, f === 0 ? (i % 2 ? 1 : -1) : f / WIDE])),
+        features_str: {},
+        prediction: String(i % 2),
+        score: 0.5,
+      })),
+    });
+    await insertPredictions('flaky', 0, N);
+
+    // The first two reads of the flaky challenger's artifact fail as a ClickHouse error would.
+    const store = new ArtifactStore(db);
+    let refused = 0;
+    const artifacts = {
+      get: (model: string, version: string, sha: string) =>
+        model === 'flaky' && refused < 2
+          ? Promise.reject(new Error(`Code: 241. DB::Exception: Memory limit exceeded (${(refused += 1)})`))
+          : store.get(model, version, sha),
+    } as unknown as ArtifactStore;
+    const scorer = new ShadowScorer({
+      core,
+      artifacts,
+      metrics: createShadowMetrics(new Registry()),
+      logger: createLogger('silent'),
+    });
+    const feed = createShadowFeed({
+      db,
+      registry: new ModelRegistry(db),
+      scorer,
+      logger: createLogger('silent'),
+      idleMs: 20,
+    });
+    await feed.start();
+    try {
+      await waitFor(
+        'both challengers scored every prediction',
+        async () =>
+          (await count(
+            `SELECT count() AS n FROM shadow_scores FINAL WHERE model_id IN ('wide', 'flaky')`,
+          )) ===
+          2 * N
+            ? true
+            : undefined,
+        60_000,
+      );
+      expect(feed.degraded).toBe(false);
+    } finally {
+      await feed.stop();
+    }
+    expect(refused).toBe(2);
+    const stored = await (
+      await db.client.query({
+        query: `SELECT model_id, countIf(failed) AS failed_n, countIf(NOT failed) AS scored_n,
+                  countIf(NOT failed AND label = if(toInt32(substring(prediction_id, 3)) % 2 = 1, '1', '0')) AS expected_n
+                FROM shadow_scores FINAL WHERE model_id IN ('wide', 'flaky') GROUP BY model_id ORDER BY model_id`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ model_id: string; failed_n: number; scored_n: number; expected_n: number }>();
+    // Every row scored, none failed; the wide challenger saw its first feature in place (label = its sign).
+    expect(stored.map((s) => [s.model_id, Number(s.failed_n), Number(s.scored_n)])).toEqual([
+      ['flaky', 0, N],
+      ['wide', 0, N],
+    ]);
+    expect(Number(stored.find((s) => s.model_id === 'wide')?.expected_n)).toBe(N);
   }, 120_000);
 });

@@ -43,7 +43,7 @@ describe('ShadowScorer.retain', () => {
   it('unloads the sessions of challengers no longer listed, and keeps the others', async () => {
     const [a, b] = [challenger('2', 'aaa'), challenger('3', 'bbb')];
     for (const c of [a, b]) {
-      const scored = await scorer.scoreBatch(c, batch());
+      const scored = await scorer.scoreBatch(c, await scorer.load(c), batch());
       expect([scored.failed.size, scored.labels.length]).toEqual([0, 1]);
     }
     expect(core.keys).toHaveLength(2);
