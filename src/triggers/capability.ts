@@ -47,9 +47,10 @@ export const triggers: CapabilityDefinition<TriggersCapability> = {
       sessionTimeoutMs: config.ingest.sessionTimeoutMs,
       intervalMs: config.retrain.intervalMs,
       publishDelayMs: config.retrain.publishDelayMs,
+      // Counted once audited: an audit that failed is retried, and must not count twice.
       onPublished: async (payload) => {
-        counter.inc({ model: payload.model_id, reason: payload.reason });
         await writeAudit(payload);
+        counter.inc({ model: payload.model_id, reason: payload.reason });
       },
     });
     const evaluator = new TriggerEvaluator({

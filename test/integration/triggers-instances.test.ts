@@ -33,7 +33,7 @@ const counted = async (service: TestService) => {
 };
 
 describe('two instances in one group', () => {
-  it('publish a trigger both found exactly once; a publisher that finds it on the topic does not send it again', async () => {
+  it('publish a trigger both found exactly once; a publisher that finds it on the topic does not send it again, and audits it if it was not', async () => {
     // Both instances hold each send for 1.5 s (test-only hook), so both have the trigger in hand
     // at the same time: only partition ownership keeps the second send out.
     const env = isolatedEnv({
@@ -96,13 +96,16 @@ describe('two instances in one group', () => {
     expect(messages[0]!.partition).toBe(partitionOf(topic, 'twin', 3));
     expect((await counted(a)) + (await counted(b))).toBe(1);
 
-    // Both publishers stop; the delivery record is lost (as after a crash between the send and
-    // the record). A new publisher owns every partition, reads the message back and records it.
+    // Both publishers stop; the delivery and audit records are lost (as after a crash between the
+    // commit and the audit). A new publisher owns every partition, reads the message back, records
+    // it and audits it: the first audit fails (an audit-topic blip) and a later pass retries it.
     await a.use(triggers).publisher.stop();
     await b.use(triggers).publisher.stop();
-    await a.platform.db.client.command({ query: 'TRUNCATE TABLE retrain_trigger_deliveries' });
+    for (const table of ['retrain_trigger_deliveries', 'retrain_trigger_audits'])
+      await a.platform.db.client.command({ query: `TRUNCATE TABLE ${table}` });
     expect((await a.use(triggers).store.list({ limit: 10 }))[0]?.published).toBe(false);
     const sent: TriggerPayload[] = [];
+    let blips = 1;
     const fresh = new TriggerPublisher({
       kafka: a.platform.kafka,
       store: a.use(triggers).store,
@@ -111,7 +114,10 @@ describe('two instances in one group', () => {
       logger: a.platform.logger,
       sessionTimeoutMs: 6_000,
       intervalMs: 500,
-      onPublished: (p) => void sent.push(p),
+      onPublished: (p) => {
+        if (blips-- > 0) throw new Error('the audit topic is unreachable');
+        sent.push(p);
+      },
     });
     await fresh.start();
     try {
@@ -125,10 +131,17 @@ describe('two instances in one group', () => {
         offset: messages[0]!.offset,
       });
       expect(fresh.assignment).toEqual([0, 1, 2]);
+      await waitFor('the recovered trigger audited', () =>
+        Promise.resolve(sent.length > 0 ? true : undefined),
+      );
+      expect(await a.use(triggers).store.unaudited()).toEqual([]);
+      // Recorded as audited: later passes leave it alone.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
     } finally {
       await fresh.stop();
     }
-    expect(sent).toEqual([]);
+    expect(blips).toBeLessThan(0);
+    expect(sent).toEqual([payload]);
     expect(await messageCount(topic)).toBe(1);
   }, 120_000);
 });

@@ -53,6 +53,16 @@ describe('the retrain policy section and the trigger list', () => {
         field('performance', 'label_delay'),
       ],
       [
+        'label_delay of 27,000 years',
+        { performance: { ...good.performance, label_delay: '9999999d' } },
+        field('performance', 'label_delay'),
+      ],
+      [
+        'loss_change label_delay over a year',
+        { loss_change: { label_delay: '367d' } },
+        field('loss_change', 'label_delay'),
+      ],
+      [
         'negative max_drop',
         { performance: { ...good.performance, max_drop: -0.1 } },
         field('performance', 'max_drop'),

@@ -1,7 +1,8 @@
 /**
- * Cooldown on event time, per model and reason: two triggers of the same model and reason are
- * never closer than `cooldown` (window end to window end). Candidates are taken oldest first
- * against the triggers already stored, so every instance, restart and replay keeps the same ones.
+ * Cooldown on event time, per model and reason (and segmentation, for segment triggers): two
+ * triggers of the same model and reason are never closer than `cooldown` (window end to window
+ * end). Candidates are taken oldest first against the triggers already stored, so every
+ * instance, restart and replay keeps the same ones.
  */
 import type { Firing, Reason } from './trigger.js';
 
@@ -9,6 +10,8 @@ export interface StoredTrigger {
   triggerId: string;
   reason: Reason;
   end: number;
+  /** A segment trigger's segmentation (`Firing.key`): each segmentation has its own cooldown. */
+  key?: string | undefined;
 }
 
 export function applyCooldown(
@@ -25,9 +28,16 @@ export function applyCooldown(
       continue;
     }
     // Symmetric, so a window judged late (another version, a late label) cannot slip in before a stored trigger.
-    if (taken.some((t) => t.reason === c.reason && Math.abs(t.end - c.end) < cooldownMs)) continue;
+    if (taken.some((t) => sameCondition(t, c) && Math.abs(t.end - c.end) < cooldownMs)) continue;
     kept.push(c);
-    taken.push({ triggerId: c.triggerId, reason: c.reason, end: c.end });
+    taken.push({ triggerId: c.triggerId, reason: c.reason, end: c.end, key: c.key });
   }
   return kept;
+}
+
+function sameCondition(
+  a: Pick<StoredTrigger, 'reason' | 'key'>,
+  b: Pick<StoredTrigger, 'reason' | 'key'>,
+): boolean {
+  return a.reason === b.reason && (a.key ?? '') === (b.key ?? '');
 }

@@ -30,6 +30,18 @@ export interface PerformanceInput {
   reference: ReadonlyMap<string, ReferenceValue>;
 }
 
+/** Relative (to the larger operand, at least 1) slack of the drop comparison. @default 1e-12 */
+export const DROP_TOLERANCE = 1e-12;
+
+/**
+ * "Dropped by more than max_drop" (SPEC 6), blind to the rounding of `reference − value`:
+ * 0.9 − 0.85 is 0.050000000000000044, which must not count as more than 0.05.
+ */
+function droppedMore(reference: number, value: number, maxDrop: number): boolean {
+  const scale = Math.max(1, Math.abs(reference), Math.abs(value), Math.abs(maxDrop));
+  return reference - value - maxDrop > DROP_TOLERANCE * scale;
+}
+
 export function performanceFirings(input: PerformanceInput): Firing[] {
   const { rule } = input;
   const out: Firing[] = [];
@@ -40,9 +52,13 @@ export function performanceFirings(input: PerformanceInput): Firing[] {
     const value = b[rule.metric];
     if (value === null || value === undefined || !Number.isFinite(value)) continue;
     const reference = input.reference.get(b.version);
-    const drop = reference?.value === null || reference?.value === undefined ? null : reference.value - value;
+    const referenceValue = reference?.value ?? null;
+    const drop = referenceValue === null ? null : referenceValue - value;
     const underMin = rule.min !== undefined && value < rule.min;
-    const dropped = rule.maxDrop !== undefined && drop !== null && drop > rule.maxDrop;
+    const dropped =
+      rule.maxDrop !== undefined &&
+      referenceValue !== null &&
+      droppedMore(referenceValue, value, rule.maxDrop);
     if (!underMin && !dropped) continue;
     out.push({
       modelId: input.modelId,

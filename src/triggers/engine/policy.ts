@@ -22,6 +22,12 @@ const duration = z
   .string()
   .regex(new RegExp(DURATION_PATTERN), "expected a duration: '<n>s', '<n>m', '<n>h' or '<n>d'");
 
+/** A label delay of more than a year puts judged windows outside any stored time (and the engine's range). */
+const MAX_LABEL_DELAY_MS = 366 * 86_400_000;
+const labelDelay = duration.refine((s) => (parseDuration(s) ?? 0) <= MAX_LABEL_DELAY_MS, {
+  message: 'must be at most 366d',
+});
+
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
 const driftCondition = z
@@ -50,7 +56,7 @@ const performanceCondition = z
       .min(1, 'must be at least 1')
       .max(1_000_000_000)
       .optional(),
-    label_delay: duration.optional(),
+    label_delay: labelDelay.optional(),
     /** Judge CBPE's estimates (SPEC 4.1) instead of the labeled metrics: a retrain before the labels arrive. */
     estimated: z.boolean().optional(),
   })
@@ -95,7 +101,7 @@ const lossChangeCondition = z.strictObject({
       message: 'between 1m and 366d',
     })
     .optional(),
-  label_delay: duration.optional(),
+  label_delay: labelDelay.optional(),
 });
 
 export const retrainPolicySchema = z

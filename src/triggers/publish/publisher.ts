@@ -6,6 +6,8 @@
  * so it knows every trigger_id already there, then sends the pending triggers whose key maps to p
  * (explicit partition, one transaction each) that it has not seen. A send that fails, or whose
  * outcome is unknown, is not repeated blind: the partition is read to its end again first.
+ * Auditing is at least once: a delivered trigger whose audit was not recorded (the audit send
+ * failed, or the process stopped first) is audited again by its partition's owner.
  * See README.md for the measurements and the residual risk.
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
@@ -18,6 +20,7 @@ import { FencedProducers, isFenced } from './fenced-producers.js';
 import { partitionOf } from './partition.js';
 import { PartitionProgress, TRIGGER_ID_HEADER } from './partition-progress.js';
 import { PublisherTrail } from './trail.js';
+import { TriggerAudits } from './trigger-audits.js';
 import { Waits, backoff } from './waits.js';
 
 export { TRIGGER_ID_HEADER };
@@ -28,7 +31,11 @@ export interface PublisherOptions {
   topic: string;
   groupId: string;
   logger: Logger;
-  /** After each message is on the topic (and only then): count it, audit it. */
+  /**
+   * Once a message is on the topic (and only then): audit it, count it. At least once per
+   * trigger: called again on a later pass when it rejected, or the process stopped before the
+   * trigger was recorded as audited (so the audit record must not depend on when it is called).
+   */
   onPublished: (payload: TriggerPayload) => Promise<void> | void;
   /** @default 30000 */
   sessionTimeoutMs?: number;
@@ -56,8 +63,12 @@ export class TriggerPublisher {
   /** What the publisher saw, for `diagnostics()`. */
   private readonly trail = new PublisherTrail();
   private readonly waits = new Waits();
+  private readonly audits: TriggerAudits;
 
-  constructor(private readonly options: PublisherOptions) {}
+  constructor(private readonly options: PublisherOptions) {
+    const { store, onPublished: audit, logger } = options;
+    this.audits = new TriggerAudits({ store, audit, logger, trail: this.trail });
+  }
 
   /** True once the publisher is in its group, and false while its consumer is being rebuilt. */
   get running(): boolean {
@@ -331,6 +342,9 @@ export class TriggerPublisher {
     pass.alreadyThere = alreadyThere.length;
     this.trail.pass(pass);
     await this.options.store.recordDeliveries(alreadyThere);
+    await this.audits.auditMissed((t) =>
+      this.owned.has(partitionOf(this.options.topic, t.model_id, this.partitions)),
+    );
   }
 
   /** Why partition p cannot be published to now, or undefined if it can. */
@@ -378,7 +392,9 @@ export class TriggerPublisher {
     }
     this.progress!.markSeen(p, payload.trigger_id, offset);
     this.trail.add('published', { partition: p, offset, trigger: payload.trigger_id });
-    await this.options.onPublished(payload);
+    // Audited before the delivery row: a crash in between leaves it found on the topic and
+    // already audited, not audited twice. A failed audit is retried by auditMissed.
+    await this.audits.audit(payload);
     await this.options.store.recordDeliveries([
       {
         triggerId: payload.trigger_id,

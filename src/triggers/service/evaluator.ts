@@ -121,14 +121,15 @@ export class TriggerEvaluator {
     const stored: TriggerPayload[] = [];
     for (const modelId of modelIds) {
       if (this.stopped) break;
-      const section = (await this.options.policies.get(modelId))?.sections['retrain'];
-      if (section === undefined) continue;
-      const parsed = retrainPolicySchema.safeParse(section);
-      if (!parsed.success) {
-        this.options.logger.warn({ model: modelId }, 'stored retrain policy no longer validates; skipped');
-        continue;
+      try {
+        stored.push(...(await this.evaluatePolicy(modelId)));
+      } catch (err) {
+        // One model's failing query must not keep every model listed after it from being judged.
+        this.options.logger.error(
+          { err: errorMessage(err), model: modelId },
+          'retrain policy evaluation of a model failed; retrying next run, other models go on',
+        );
       }
-      stored.push(...(await this.evaluateModel(modelId, parsed.data)));
     }
     if (stored.length > 0) {
       this.options.logger.info(
@@ -138,6 +139,16 @@ export class TriggerEvaluator {
       this.options.onStored();
     }
     return stored;
+  }
+
+  /** The model's stored `retrain` policy judged, if it has one that still validates. */
+  private async evaluatePolicy(modelId: string): Promise<TriggerPayload[]> {
+    const section = (await this.options.policies.get(modelId))?.sections['retrain'];
+    if (section === undefined) return [];
+    const parsed = retrainPolicySchema.safeParse(section);
+    if (parsed.success) return this.evaluateModel(modelId, parsed.data);
+    this.options.logger.warn({ model: modelId }, 'stored retrain policy no longer validates; skipped');
+    return [];
   }
 
   private async evaluateModel(modelId: string, policy: RetrainPolicy): Promise<TriggerPayload[]> {

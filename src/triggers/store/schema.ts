@@ -8,6 +8,8 @@ import type { Migration } from '../../platform/clickhouse/index.js';
  *   instances race, `keep` (larger for the earlier `created_at`) makes the first one win.
  * - `retrain_trigger_deliveries`: one row per trigger once it is on the topic (partition, offset),
  *   written after the broker acknowledged it, or when the publisher finds it on the topic.
+ * - `retrain_trigger_audits` (32; 31 is drift's): one row per trigger once its audit record was
+ *   acknowledged. A delivered trigger without one is audited again on the next pass.
  */
 export const triggerMigrations: Migration[] = [
   {
@@ -34,6 +36,22 @@ export const triggerMigrations: Migration[] = [
         published_at DateTime64(3, 'UTC')
       ) ENGINE = ${engine('ReplacingMergeTree')}
       ORDER BY (model_id, trigger_id)`,
+    ],
+  },
+  {
+    version: 32,
+    name: 'triggers: audited retrain triggers',
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS retrain_trigger_audits${onCluster} (
+        trigger_id String,
+        model_id String,
+        audited_at DateTime64(3, 'UTC')
+      ) ENGINE = ${engine('ReplacingMergeTree')}
+      ORDER BY (model_id, trigger_id)`,
+      // Triggers delivered before this table were audited right after their send (or lost for
+      // good, which cannot be told now): not audited a second time. A rerun writes the same keys.
+      `INSERT INTO retrain_trigger_audits (trigger_id, model_id, audited_at)
+       SELECT trigger_id, model_id, published_at FROM retrain_trigger_deliveries`,
     ],
   },
 ];

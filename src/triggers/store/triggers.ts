@@ -49,10 +49,15 @@ async function insertRows(db: Database, table: string, rows: readonly object[]):
 export class TriggerStore {
   constructor(private readonly db: Database) {}
 
-  /** Stored triggers of a model whose window ends in [from, to] (for the cooldown). */
+  /**
+   * Stored triggers of a model whose window ends in [from, to] (for the cooldown), with a segment
+   * trigger's segmentation (stored in its evidence) as its key.
+   */
   async near(modelId: string, from: number, to: number): Promise<StoredTrigger[]> {
     const result = await this.db.client.query({
-      query: `SELECT trigger_id, reason, toUnixTimestamp64Milli(window_end) AS end_ms FROM retrain_triggers FINAL
+      query: `SELECT trigger_id, reason, toUnixTimestamp64Milli(window_end) AS end_ms,
+                     if(reason = 'segment', JSONExtractString(payload, 'evidence', 'segmentation'), '') AS key
+              FROM retrain_triggers FINAL
               WHERE model_id = {model:String}
                 AND window_end >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND window_end <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
       query_params: {
@@ -62,8 +67,13 @@ export class TriggerStore {
       },
       format: 'JSONEachRow',
     });
-    const rows = await result.json<{ trigger_id: string; reason: Reason; end_ms: number }>();
-    return rows.map((r) => ({ triggerId: r.trigger_id, reason: r.reason, end: Number(r.end_ms) }));
+    const rows = await result.json<{ trigger_id: string; reason: Reason; end_ms: number; key: string }>();
+    return rows.map((r) => ({
+      triggerId: r.trigger_id,
+      reason: r.reason,
+      end: Number(r.end_ms),
+      ...(r.key === '' ? {} : { key: r.key }),
+    }));
   }
 
   async insert(payloads: readonly TriggerPayload[]): Promise<void> {
@@ -110,6 +120,29 @@ export class TriggerStore {
         offset: Number(d.offset),
         published_at: d.publishedAt,
       })),
+    );
+  }
+
+  /** Delivered triggers whose audit record was never acknowledged, oldest first. */
+  async unaudited(limit = 1000): Promise<TriggerPayload[]> {
+    const result = await this.db.client.query({
+      query: `SELECT payload FROM retrain_triggers FINAL
+              WHERE (model_id, trigger_id) IN (SELECT model_id, trigger_id FROM retrain_trigger_deliveries)
+                AND (model_id, trigger_id) NOT IN (SELECT model_id, trigger_id FROM retrain_trigger_audits)
+              ORDER BY created_at, trigger_id LIMIT {limit:UInt32}`,
+      query_params: { limit },
+      format: 'JSONEachRow',
+    });
+    return (await result.json<{ payload: string }>()).map((r) => JSON.parse(r.payload) as TriggerPayload);
+  }
+
+  /** Written once the audit record of each trigger was acknowledged. */
+  async recordAudits(audited: readonly Pick<TriggerPayload, 'trigger_id' | 'model_id'>[]): Promise<void> {
+    const now = Date.now();
+    await insertRows(
+      this.db,
+      'retrain_trigger_audits',
+      audited.map((t) => ({ trigger_id: t.trigger_id, model_id: t.model_id, audited_at: now })),
     );
   }
 

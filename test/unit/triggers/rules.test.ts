@@ -173,6 +173,10 @@ describe('the performance rule', () => {
     expect(fired(0.7)).toMatchObject({ value: 0.7, fired: ['min', 'max_drop'], reference_value: 0.9 });
     expect(fired(0.84)).toMatchObject({ fired: ['max_drop'] });
     expect(fired(0.86)).toBeUndefined();
+    // A drop of exactly max_drop is not "more than" it, although 0.9 − 0.85 rounds to 0.050000000000000044.
+    expect(0.9 - 0.85 > 0.05).toBe(true);
+    expect(fired(0.85)).toBeUndefined();
+    expect(fired(0.85 - 1e-9)).toMatchObject({ fired: ['max_drop'] });
     // Uploaded rows as the reference: only min applies, and the evidence says why.
     const rows = new Map<string, ReferenceValue>([
       ['1', { value: null, period: null, note: 'the drift reference holds uploaded rows' }],
@@ -225,6 +229,31 @@ describe('the cooldown', () => {
       ),
     ).toEqual([5, 12]);
     expect(applyCooldown([firing(1), firing(2)], [], 0)).toHaveLength(2);
+  });
+
+  it('holds back a segment trigger only for the same segmentation', () => {
+    const segment = (day: number, key: string) => {
+      const f: Firing = { ...firing(day), reason: 'segment', key };
+      return { ...f, triggerId: triggerId(f) };
+    };
+    const kept = applyCooldown(
+      [segment(0, 'feature:region'), segment(0, 'tag:channel'), segment(2, 'tag:channel')],
+      [],
+      DAY * 7,
+    );
+    expect(kept.map((k) => [k.key, (k.start - T0) / DAY])).toEqual([
+      ['feature:region', 0],
+      ['tag:channel', 0],
+    ]);
+    // A stored trigger of one segmentation holds back only that one (the key as the store reads it).
+    const stored = [
+      { triggerId: 'x', reason: 'segment' as const, end: segment(1, 'a').end, key: 'tag:channel' },
+    ];
+    expect(
+      applyCooldown([segment(2, 'feature:region'), segment(2, 'tag:channel')], stored, 7 * DAY).map(
+        (k) => k.key,
+      ),
+    ).toEqual(['feature:region']);
   });
 });
 
@@ -283,6 +312,15 @@ describe('the retrain policy schema', () => {
     expect(path({ performance: { metric: 'mae', min: 1 } })).toBe('performance.metric');
     expect(path({ drift: { columns: ['a'] }, cooldown: '9999999999d' })).toBe('cooldown');
     expect(path({ drift: { columns: ['a'] }, cooldown: '7 d' })).toBe('cooldown');
+    // A label delay over a year would judge windows outside any stored time.
+    const performance = { metric: 'accuracy', min: 0.5 };
+    expect(path({ performance: { ...performance, label_delay: '9999999d' } })).toBe(
+      'performance.label_delay',
+    );
+    expect(path({ performance: { ...performance, label_delay: '367d' } })).toBe('performance.label_delay');
+    expect(path({ performance: { ...performance, label_delay: '366d' } })).toBe('ok');
+    expect(path({ loss_change: { label_delay: '9999999d' } })).toBe('loss_change.label_delay');
+    expect(path({ loss_change: { label_delay: '366d' } })).toBe('ok');
     expect(path({ drift: { columns: ['a'] }, extra: 1 })).toBe('');
   });
 });
