@@ -44,10 +44,15 @@ export const LABELED_SELECT = `SELECT ${P}.model_id AS model_id, ${P}.model_vers
   ${P}.prediction_id AS prediction_id, ${P}.prediction AS prediction, ${P}.prediction_num AS prediction_num, ${P}.score AS score,
   ${L}.label AS label, ${L}.label_num AS label_num, ${labelRank(L)} AS label_rank`;
 
-/** Labels `L` (a subquery over `labels`-shaped rows named by `source`) joined with the lookup. */
+/**
+ * Labels `L` (a subquery over `labels`-shaped rows named by `source`) joined with the lookup.
+ * The lookup is read with FINAL: a prediction stored again with other content before its label
+ * came has a row per copy there until a merge, and both joined rows carry the label's rank, so
+ * which one `labeled_predictions` kept was chance; the raw path keeps the last one stored.
+ */
 export const labelsJoinLookup = (source: string) => `${LABELED_SELECT}
   FROM ${source} AS ${L}
-  INNER JOIN (SELECT ${LOOKUP_COLUMNS} FROM prediction_lookup WHERE prediction_id IN (SELECT prediction_id FROM ${source})) AS ${P}
+  INNER JOIN (SELECT ${LOOKUP_COLUMNS} FROM prediction_lookup FINAL WHERE prediction_id IN (SELECT prediction_id FROM ${source})) AS ${P}
     ON ${P}.prediction_id = ${L}.prediction_id
   WHERE ${L}.model_id IN ('', ${P}.model_id)`;
 
@@ -134,5 +139,18 @@ export const metricsMigrations: Migration[] = [
     version: 53,
     name: 'prediction_lookup: fewer merges (each row rewritten fewer times)',
     statements: ({ onCluster }) => [fewerMerges('prediction_lookup', onCluster)],
+  },
+  {
+    version: 54,
+    name: 'labeled_from_labels_mv: the last copy of a corrected prediction (lookup read with FINAL)',
+    statements: ({ onCluster }) => [
+      // Labels stored between the two statements are in parts no sweep has seen: the next read sweeps them.
+      `DROP VIEW IF EXISTS labeled_from_labels_mv${onCluster}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS labeled_from_labels_mv${onCluster} TO labeled_predictions AS
+      ${labelsJoinLookup('labels')}`,
+      // Rows joined before may hold an earlier copy; written again, each ties on its rank and the
+      // later insert wins under FINAL. Once, at the cost of a copy of the table until merges.
+      `INSERT INTO labeled_predictions ${labelsJoinLookup('(SELECT * FROM labels)')}`,
+    ],
   },
 ];

@@ -249,6 +249,50 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
     expect(cache.hitsAfterChange).toBeGreaterThan(20);
   }, 300_000);
 
+  it.each([
+    ['1', 1],
+    ['0', 0],
+  ] as const)(
+    'a prediction corrected before its label arrives (last %s): the label joins the last one stored, as the raw path',
+    async (last, accuracy) => {
+      const model = `corrected-before-label-${last}`;
+      const hour = Date.UTC(2026, 3, 3, 10);
+      const prediction = (value: string, score: number) =>
+        Buffer.from(
+          JSON.stringify({
+            model_id: model,
+            model_version: 'b1',
+            prediction_id: 'c1',
+            timestamp: new Date(hour).toISOString(),
+            prediction: value,
+            prediction_num: Number(value),
+            score,
+            is_error: false,
+          }),
+        );
+      // The same key again and again with other content, one batch each: the last insert wins under FINAL.
+      for (const [value, score] of [
+        ['0', 0.1],
+        ['1', 0.9],
+        ['0', 0.2],
+        ['1', 0.8],
+        [last, 0.5],
+      ] as const)
+        await db.insertJsonEachRow('predictions', prediction(value, score));
+      const label = {
+        prediction_id: 'c1',
+        model_id: model,
+        label: '1',
+        label_num: 1,
+        timestamp: new Date(hour + 1000).toISOString(),
+      };
+      await db.insertJsonEachRow('labels', Buffer.from(JSON.stringify(label)));
+      const raw = await readHour(db, model, hour, 'raw');
+      expect([raw[0]?.labeled, raw[0]?.accuracy]).toEqual([1, accuracy]);
+      expectSame(await readHour(db, model, hour, 'rollup'), raw);
+    },
+  );
+
   it('a label and its prediction stored together, neither view seeing the other, count on the next read', async () => {
     const model = 'race';
     const hour = Date.UTC(2026, 3, 1, 10);
