@@ -1,5 +1,7 @@
 /** Typed errors of the retrain triggers, classified by `code` (never by message text). */
-export type TriggerErrorCode = 'BAD_INPUT' | 'PUBLISH_FAILED' | 'NOT_OWNER';
+
+/** `RECLAIMED`: a partition's producer was replaced; read the partition to its end before sending to it. */
+export type TriggerErrorCode = 'BAD_INPUT' | 'PUBLISH_FAILED' | 'NOT_OWNER' | 'RECLAIMED';
 
 export class TriggerError extends Error {
   constructor(

@@ -10,8 +10,13 @@ import { errorMessage } from '../../platform/errors.js';
 import type { Logger } from '../../platform/observability/index.js';
 import { TriggerError } from '../errors.js';
 
-/** kafkajs error types that mean another producer holds the partition's transactional id now. */
-const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_TXN_STATE']);
+/**
+ * kafkajs error types that mean the partition's transactional id has a newer epoch: another
+ * producer claimed it, or the coordinator bumped it itself after aborting a transaction that
+ * outlived its timeout (KIP-360); the publisher tells the two apart. Not INVALID_TXN_STATE: that
+ * is this producer's transaction out of step with the coordinator, and a replacement fixes it.
+ */
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
 
 export function isFenced(err: unknown): boolean {
   const type = (err as { type?: unknown } | null)?.type;
@@ -76,6 +81,8 @@ export class FencedProducers {
    * Sends one message to partition `p` in its own transaction; resolves with its offset once
    * committed. Sends to one partition wait for each other: kafkajs refuses a second transaction
    * on a producer while one is open ("another concurrent operation on the same transaction").
+   * After a retryable rejection p may have been claimed again, which finishes or aborts a
+   * transaction left in doubt: the caller reads p to its end again before sending to it.
    */
   send(topic: string, p: number, message: Message): Promise<string> {
     const previous = this.sending.get(p) ?? Promise.resolve();
@@ -91,7 +98,16 @@ export class FencedProducers {
   private async sendNow(topic: string, p: number, message: Message): Promise<string> {
     let tx: Transaction | undefined;
     try {
-      if (this.broken.has(p)) await this.renew(p, true);
+      if (this.broken.has(p)) {
+        await this.renew(p, true);
+        // The claim made the coordinator finish the transaction the failed send left in doubt; an
+        // end read before it (read_committed: the last stable offset) stopped before that message.
+        throw new TriggerError(
+          'RECLAIMED',
+          `partition ${p} of ${topic} was claimed again; read it to its end first`,
+          true,
+        );
+      }
       const producer = this.producers.get(p);
       if (!producer)
         throw new TriggerError('NOT_OWNER', `partition ${p} of ${topic} is not claimed by this instance`);
@@ -123,7 +139,8 @@ export class FencedProducers {
    * (issue 13: a pending trigger not published in 240 s after every broker was killed, under
    * load). Claiming p again (a new producer, same transactional id) also makes the coordinator
    * finish or abort the old transaction. Not after a fence: that would take the partition back
-   * from its new owner. `mustSucceed` rethrows a failed claim (the send then fails, retryable).
+   * from its new owner (the publisher claims it back only while its group still assigns it).
+   * `mustSucceed` rethrows a failed claim (the send then fails, retryable).
    */
   private async renew(p: number, mustSucceed: boolean): Promise<void> {
     try {

@@ -8,6 +8,8 @@ interface PartitionState {
   position: bigint;
   /** Read up to here before publishing; undefined while being fetched. */
   end: bigint | undefined;
+  /** Ends asked for so far: only the latest one asked for counts. */
+  reads: number;
   /** trigger id → its offset. */
   seen: Map<string, string>;
 }
@@ -44,15 +46,27 @@ export class PartitionProgress {
   private of(p: number): PartitionState {
     let s = this.state.get(p);
     if (!s) {
-      s = { position: 0n, end: undefined, seen: new Map() };
+      s = { position: 0n, end: undefined, reads: 0, seen: new Map() };
       this.state.set(p, s);
     }
     return s;
   }
 
-  /** Publishing to p waits until a new end is read and reached. */
-  forgetEnd(p: number): void {
-    this.of(p).end = undefined;
+  /**
+   * Publishing to p waits until a new end is read and reached. Returns the read's number for
+   * `setEnd`: an end read before a claim may stop before a transaction the claim completed, so an
+   * earlier read still in flight must not set it.
+   */
+  forgetEnd(p: number): number {
+    const s = this.of(p);
+    s.end = undefined;
+    s.reads += 1;
+    return s.reads;
+  }
+
+  /** Whether `read` (from `forgetEnd`) is p's latest read. */
+  latestRead(p: number, read: number): boolean {
+    return this.of(p).reads === read;
   }
 
   /** The partition's end offset now; after a failure the admin is replaced and the error rethrown. */
@@ -66,8 +80,11 @@ export class PartitionProgress {
     }
   }
 
-  setEnd(p: number, end: bigint): void {
+  /** Sets p's end from read `read`; false (nothing set) if a later read was asked for since. */
+  setEnd(p: number, end: bigint, read: number): boolean {
+    if (!this.latestRead(p, read)) return false;
     this.of(p).end = end;
+    return true;
   }
 
   private async renewAdmin(): Promise<void> {

@@ -5,7 +5,9 @@
  * a zombie earlier owner can no longer commit), then reads p (read_committed) to the end it had,
  * so it knows every trigger_id already there, then sends the pending triggers whose key maps to p
  * (explicit partition, one transaction each) that it has not seen. A send that fails, or whose
- * outcome is unknown, is not repeated blind: the partition is read to its end again first.
+ * outcome is unknown, is not repeated blind: the partition is read to its end again first, and
+ * again after any later claim of it (a claim completes a commit left in doubt). Fenced out while
+ * its group still assigns it the partition, it claims the partition back.
  * Auditing is at least once: a delivered trigger whose audit was not recorded (the audit send
  * failed, or the process stopped first) is audited again by its partition's owner.
  * See README.md for the measurements and the residual risk.
@@ -16,6 +18,7 @@ import type { Logger } from '../../platform/observability/index.js';
 import type { TriggerPayload } from '../engine/trigger.js';
 import { TriggerError } from '../errors.js';
 import type { Delivery, TriggerStore } from '../store/triggers.js';
+import { FencedOut } from './fenced-out.js';
 import { FencedProducers, isFenced } from './fenced-producers.js';
 import { partitionOf } from './partition.js';
 import { PartitionProgress, TRIGGER_ID_HEADER } from './partition-progress.js';
@@ -52,6 +55,7 @@ export class TriggerPublisher {
   private partitions = 0;
   private owned = new Set<number>();
   private generation = 0;
+  private readonly fencedOut = new FencedOut();
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
@@ -83,6 +87,7 @@ export class TriggerPublisher {
       restarts: this.restarts,
       generation: this.generation,
       owned: this.assignment,
+      fencedOut: this.fencedOut.list(),
       partitions: this.partitions,
       failures: this.failures,
       read: this.progress?.describe(),
@@ -151,6 +156,12 @@ export class TriggerPublisher {
     });
     consumer.on(consumer.events.STOP, () => {
       if (current('stop')) this.revoked();
+    });
+    // A heartbeat that succeeded confirms the assignment: partitions fenced out of are claimed back.
+    consumer.on(consumer.events.HEARTBEAT, () => {
+      if (consumer !== this.consumer) return;
+      const generation = this.generation;
+      for (const p of this.fencedOut.heartbeat(generation)) this.claimBack(p, generation);
     });
     // Also for fetches holding only transaction markers, which reach no eachBatch.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -232,6 +243,7 @@ export class TriggerPublisher {
     this.generation += 1;
     const generation = this.generation;
     this.owned = new Set(partitions);
+    this.fencedOut.clear();
     for (const p of partitions) this.progress?.forgetEnd(p);
     this.options.logger.debug({ partitions, generation }, 'retrain publisher assigned');
     this.trail.add('assigned', { partitions, generation });
@@ -266,18 +278,32 @@ export class TriggerPublisher {
   private revoked(): void {
     this.generation += 1;
     this.owned = new Set();
+    this.fencedOut.clear();
+  }
+
+  /** Claims p again after a fence the group's assignment says nobody else caused (see FencedOut). */
+  private claimBack(p: number, generation: number): void {
+    this.trail.add('claiming back', { partition: p, generation });
+    this.options.logger.warn({ partition: p, generation }, 'retrain publisher claims back its partition');
+    this.chain = this.chain
+      .catch(() => undefined)
+      .then(async () => {
+        if (generation !== this.generation || this.stopped) return;
+        this.owned.add(p);
+        this.progress?.forgetEnd(p);
+        await this.claim(p, generation);
+      });
   }
 
   /** Reads the partition's current end; publishing to it waits until it is read that far. */
   private refreshTarget(p: number): void {
     const progress = this.progress!;
-    progress.forgetEnd(p);
+    const read = progress.forgetEnd(p);
     const generation = this.generation;
     void (async () => {
       try {
         const end = await progress.readEnd(p);
-        if (generation !== this.generation) return;
-        progress.setEnd(p, end);
+        if (generation !== this.generation || !progress.setEnd(p, end, read)) return;
         this.trail.add('partition end read', { partition: p, end: String(end) });
         if (progress.caughtUp(p)) void this.kick();
       } catch (err) {
@@ -287,7 +313,7 @@ export class TriggerPublisher {
           'retrain publisher could not read the end of its partition; retrying',
         );
         setTimeout(() => {
-          if (generation === this.generation) this.refreshTarget(p);
+          if (generation === this.generation && progress.latestRead(p, read)) this.refreshTarget(p);
         }, 1_000).unref();
       }
     })();
@@ -369,10 +395,18 @@ export class TriggerPublisher {
       });
       this.failures = 0;
     } catch (err) {
+      if (err instanceof TriggerError && err.code === 'RECLAIMED') {
+        // Nothing was sent: the claim may have completed the commit the last failure left in doubt.
+        this.refreshTarget(p);
+        this.trail.add('claimed again; re-reading', { partition: p });
+        return `partition ${p} claimed again; reading it to its end`;
+      }
       this.failures += 1;
       if (isFenced(err) || (err instanceof TriggerError && !err.retryable)) {
-        // Another instance holds the partition now: it publishes what is pending.
+        // Another instance holds the partition now, and publishes what is pending; unless the
+        // group still assigns it here (the coordinator fenced us itself): then it is claimed back.
         this.owned.delete(p);
+        if (generation === this.generation) this.fencedOut.add(p, generation);
         this.trail.add('fenced out', { partition: p, err: errorMessage(err) });
         this.options.logger.warn(
           { err: errorMessage(err), partition: p },

@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/platform/observability/index.js';
 import { TriggerError } from '../../../src/triggers/errors.js';
-import { FencedProducers } from '../../../src/triggers/publish/fenced-producers.js';
+import { FencedProducers, isFenced } from '../../../src/triggers/publish/fenced-producers.js';
 
 type State = 'READY' | 'TRANSACTING' | 'COMMITTING' | 'ABORTING';
 
@@ -10,10 +10,11 @@ type State = 'READY' | 'TRANSACTING' | 'COMMITTING' | 'ABORTING';
  * A transactional producer with kafkajs 2.2.4's state guards (eosManager/index.js): commit and
  * abort move to COMMITTING/ABORTING and back to READY only once EndTxn succeeds, and
  * beginTransaction is legal in READY only. `failCommit` makes the next EndTxn fail as a
- * restarting coordinator does; `fence` makes the next send fail as a newer epoch does.
+ * restarting coordinator does; `fence` makes the next send fail as a newer epoch does;
+ * `invalidState` makes the next send fail with INVALID_TXN_STATE.
  */
 function fakeKafka() {
-  const plan = { failCommit: 0, fence: 0, failConnect: 0 };
+  const plan = { failCommit: 0, fence: 0, failConnect: 0, invalidState: 0 };
   const producers: { state: State; sent: number }[] = [];
   const guard = (p: { state: State }, method: string, legal: State[]) => {
     if (!legal.includes(p.state))
@@ -41,6 +42,12 @@ function fakeKafka() {
               if (plan.fence > 0) {
                 plan.fence -= 1;
                 return Promise.reject(Object.assign(new Error('fenced'), { type: 'PRODUCER_FENCED' }));
+              }
+              if (plan.invalidState > 0) {
+                plan.invalidState -= 1;
+                return Promise.reject(
+                  Object.assign(new Error('invalid state'), { type: 'INVALID_TXN_STATE' }),
+                );
               }
               p.sent += 1;
               return Promise.resolve([{ baseOffset: String(p.sent - 1) }]);
@@ -88,7 +95,7 @@ describe('fenced retrain producers after a failed send', () => {
     expect(producers[1]?.sent).toBe(1);
   });
 
-  it('claims again before the next send when the replacement itself failed', async () => {
+  it('claim again when the next send comes if the replacement itself failed, and send nothing with that claim', async () => {
     const { kafka, plan, producers } = fakeKafka();
     const fenced = new FencedProducers(kafka, 'g', logger);
     await fenced.claim(0);
@@ -96,9 +103,27 @@ describe('fenced retrain producers after a failed send', () => {
     plan.failConnect = 1;
     await expect(fenced.send('t', 0, message)).rejects.toMatchObject({ retryable: true });
     expect(fenced.renewed).toBe(0);
-    await expect(fenced.send('t', 0, message)).resolves.toBe('0');
+    // The claim completed the commit left in doubt, which an end read before it did not see: the
+    // caller must read the partition to its end again before this message goes (review finding 2).
+    await expect(fenced.send('t', 0, message)).rejects.toMatchObject({ code: 'RECLAIMED', retryable: true });
     expect(fenced.renewed).toBe(1);
+    expect(producers.at(-1)?.sent).toBe(0);
+    await expect(fenced.send('t', 0, message)).resolves.toBe('0');
     expect(producers.at(-1)?.sent).toBe(1);
+  });
+
+  it('replace a producer that failed with INVALID_TXN_STATE, which is no fence', async () => {
+    const { kafka, plan, producers } = fakeKafka();
+    const fenced = new FencedProducers(kafka, 'g', logger);
+    await fenced.claim(0);
+    plan.invalidState = 1;
+    const failed = await fenced.send('t', 0, message).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'PUBLISH_FAILED', retryable: true });
+    expect(isFenced(failed)).toBe(false);
+    expect(isFenced((failed as Error).cause)).toBe(false);
+    expect(fenced.renewed).toBe(1);
+    expect(producers).toHaveLength(2);
+    await expect(fenced.send('t', 0, message)).resolves.toBe('0');
   });
 
   it('do not claim a fenced partition back from its new owner', async () => {
