@@ -29,6 +29,15 @@ export interface AppendResult {
   head: ChainHead;
 }
 
+export interface AppendOptions {
+  /**
+   * Where the source ends (e.g. the partition's high watermark when the batch was fetched). A
+   * stored head whose source offset is at or beyond it was not written from that source: an
+   * edited `source_offset` (not hashed) would make every later entry look already chained.
+   */
+  sourceEnd?: number;
+}
+
 export interface ChainWriterOptions {
   /**
    * Re-read the stored head before every append and refuse (CHAIN_CONFLICT) when another writer
@@ -68,16 +77,17 @@ export class ChainWriter {
   }
 
   /** Chains `entries` after the head, all or none; appends run one at a time in call order. */
-  append(entries: readonly AppendEntry[]): Promise<AppendResult> {
-    const run = this.queue.then(() => this.appendNow(entries));
+  append(entries: readonly AppendEntry[], options: AppendOptions = {}): Promise<AppendResult> {
+    const run = this.queue.then(() => this.appendNow(entries, options));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async appendNow(entries: readonly AppendEntry[]): Promise<AppendResult> {
+  private async appendNow(entries: readonly AppendEntry[], options: AppendOptions): Promise<AppendResult> {
     const now = (this.options.now ?? Date.now)();
     const parsed = entries.map((entry, i) => parseEntry(entry, i, now));
     if (this.stale || this.options.checkHead !== false) await this.resync();
+    this.checkSourceEnd(options.sourceEnd);
     const fresh = parsed.filter((e) => e.sourceOffset < 0 || e.sourceOffset > this.current.sourceOffset);
     const { links, head } = linkRecords(
       this.current,
@@ -97,6 +107,18 @@ export class ChainWriter {
       skipped: parsed.length - fresh.length,
       head,
     };
+  }
+
+  private checkSourceEnd(end: number | undefined): void {
+    const offset = this.current.sourceOffset;
+    if (end === undefined || offset < end) return;
+    // Re-read before the next attempt, so a repaired row is picked up.
+    this.stale = true;
+    throw new AuditError(
+      'CHAIN_CORRUPT',
+      `the head of chain '${this.current.chain}' (position ${this.current.position}) holds source offset ${offset}, at or beyond the source's end ${end}: its source_offset was edited; not skipping what follows`,
+      true,
+    );
   }
 
   private async resync(): Promise<void> {
@@ -123,9 +145,15 @@ async function loadHead(db: Database, chain: string): Promise<WriterHead> {
       cause: err,
     });
   }
-  return stored
-    ? { chain, position: stored.position, hash: stored.hash, sourceOffset: stored.source_offset }
-    : { ...emptyHead(chain), sourceOffset: -1 };
+  if (!stored) return { ...emptyHead(chain), sourceOffset: -1 };
+  // A forged row at a huge position: positions after it would be rounded floats.
+  if (!Number.isSafeInteger(stored.position))
+    throw new AuditError(
+      'CHAIN_CORRUPT',
+      `the head of chain '${chain}' is at position ${stored.position}, beyond 2^53 - 1: a forged row`,
+      true,
+    );
+  return { chain, position: stored.position, hash: stored.hash, sourceOffset: stored.source_offset };
 }
 
 function parseEntry(

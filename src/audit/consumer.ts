@@ -5,16 +5,18 @@
  * before every append (ChainWriter), and skips offsets at or below the head's, so a partition
  * that moves mid-stream or a redelivered batch is chained once, with no position repeated or skipped.
  */
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError, errorMessage } from '../platform/errors.js';
 import {
   createBatchConsumer,
+  fetchTopicEnds,
   type BatchConsumer,
   type Kafka,
   type SourceMessage,
 } from '../platform/kafka/index.js';
 import type { Logger } from '../platform/observability/index.js';
-import { ChainWriter } from './chain-writer.js';
+import { ChainWriter, type AppendOptions } from './chain-writer.js';
 import { isAuditError } from './errors.js';
 import { parseAuditRecord, type AuditRecord } from './record.js';
 import { accessRecord, type AccessLogEvent } from './record-builders.js';
@@ -23,6 +25,8 @@ import { accessRecord, type AccessLogEvent } from './record-builders.js';
 export interface AuditItem {
   chain: string;
   offset: number;
+  /** The partition's high watermark when the batch was fetched (undefined: not known). */
+  end?: number;
   record: AuditRecord | undefined;
 }
 
@@ -41,11 +45,17 @@ export interface AuditConsumerOptions {
   sessionTimeoutMs?: number;
   /** Called with each chain's new head after an append (for digests and tests). */
   onAppend?: (chain: string, position: number, hash: string) => void;
+  /** Where the skipped-record counter and the corrupt-chain gauge register. @default none */
+  registry?: Registry;
 }
 
 export interface AuditConsumer extends BatchConsumer {
   /** Messages that could not be chained (not a valid record); the collectors dead-letter bad access events. */
   readonly skipped: number;
+  /** Entries skipped as already chained (a redelivery): source offset at or below the head's. */
+  readonly alreadyChained: number;
+  /** Chains whose stored head cannot be continued (CHAIN_CORRUPT): held, not skipped. */
+  readonly corrupt: ReadonlySet<string>;
 }
 
 export function chainName(topic: string, partition: number): string {
@@ -82,7 +92,10 @@ export function createAuditConsumer(options: AuditConsumerOptions): AuditConsume
   // A writer per chain this instance has written. It re-reads the stored head before every
   // append (checkHead), so one kept across a rebalance continues where the other owner stopped.
   const writers = new Map<string, ChainWriter>();
+  const metrics = consumerMetrics(options.registry);
   let skipped = 0;
+  let alreadyChained = 0;
+  const corrupt = new Set<string>();
 
   async function writer(chain: string): Promise<ChainWriter> {
     const open = writers.get(chain) ?? (await ChainWriter.open(db, chain));
@@ -99,15 +112,77 @@ export function createAuditConsumer(options: AuditConsumerOptions): AuditConsume
       );
       if (entries.length === 0) continue;
       try {
-        const result = await (await writer(chain)).append(entries);
+        const result = await appendChecked(await writer(chain), chain, entries, sourceEnd(chainItems));
+        cleared(chain);
+        if (result.skipped > 0) redelivered(chain, result.skipped, entries[0]?.sourceOffset);
         options.onAppend?.(chain, result.head.position, result.head.hash);
       } catch (err) {
         // A record the writer refuses cannot be chained by retrying: let the consumer isolate it.
         if (isAuditError(err, 'INVALID_RECORD'))
           throw new ModelwatchError('BAD_REQUEST', err.message, false, { cause: err });
+        // Retryable: the batch waits (readiness off) until someone repairs the head row.
+        if (isAuditError(err, 'CHAIN_CORRUPT')) corrupted(chain, err.message);
         throw err;
       }
     }
+  }
+
+  /**
+   * Appends; a head at or past the end the batch was fetched with is judged again by the
+   * partition's end now: after a rebalance another instance may have chained past that end
+   * (then this batch is simply already chained), which an edited `source_offset` cannot.
+   */
+  async function appendChecked(
+    w: ChainWriter,
+    chain: string,
+    entries: Parameters<ChainWriter['append']>[0],
+    fetched: AppendOptions,
+  ) {
+    try {
+      return await w.append(entries, fetched);
+    } catch (err) {
+      if (!isAuditError(err, 'CHAIN_CORRUPT') || fetched.sourceEnd === undefined) throw err;
+      const now = await partitionEnd(chain);
+      if (now === undefined || now <= fetched.sourceEnd) throw err;
+      return w.append(entries, { sourceEnd: now });
+    }
+  }
+
+  /** The chain's partition's end now, or undefined when Kafka does not tell. */
+  async function partitionEnd(chain: string): Promise<number | undefined> {
+    const slash = chain.lastIndexOf('/');
+    const [topic, partition] = [chain.slice(0, slash), Number(chain.slice(slash + 1))];
+    try {
+      const ends = await fetchTopicEnds(options.kafka, topic, { attempts: 1 });
+      const high = ends.find((e) => e.partition === partition)?.high;
+      return high === undefined ? undefined : Number(high);
+    } catch {
+      return undefined;
+    }
+  }
+
+  function redelivered(chain: string, count: number, firstOffset: number | undefined): void {
+    alreadyChained += count;
+    metrics?.skipped.inc({ reason: 'already_chained' }, count);
+    logger.info({ chain, skipped: count, offset: firstOffset }, 'audit records already chained; skipped');
+  }
+
+  function corrupted(chain: string, message: string): void {
+    // Logged once per episode: the batch consumer retries every few seconds.
+    if (!corrupt.has(chain)) logger.error({ chain, err: message }, 'audit chain head is corrupt; chain held');
+    corrupt.add(chain);
+    metrics?.corrupt.set(corrupt.size);
+  }
+
+  function cleared(chain: string): void {
+    if (!corrupt.delete(chain)) return;
+    logger.warn({ chain }, 'audit chain head repaired; chaining resumed');
+    metrics?.corrupt.set(corrupt.size);
+  }
+
+  function invalid(): void {
+    skipped += 1;
+    metrics?.skipped.inc({ reason: 'invalid' });
   }
 
   const consumer = createBatchConsumer<AuditItem>({
@@ -121,12 +196,18 @@ export function createAuditConsumer(options: AuditConsumerOptions): AuditConsume
     sink: {
       decode(source) {
         const record = decodeAuditMessage(source, options.accessLogTopic);
-        if (!record) skipped += 1;
-        return { chain: chainName(source.topic, source.partition), offset: Number(source.offset), record };
+        if (!record) invalid();
+        const end = source.highWatermark === undefined ? undefined : Number(source.highWatermark);
+        return {
+          chain: chainName(source.topic, source.partition),
+          offset: Number(source.offset),
+          ...(end === undefined ? {} : { end }),
+          record,
+        };
       },
       write,
       reject(item, err) {
-        skipped += 1;
+        invalid();
         logger.warn(
           { err: errorMessage(err), chain: item.chain, offset: item.offset },
           'an audit record was refused; skipped',
@@ -143,6 +224,12 @@ export function createAuditConsumer(options: AuditConsumerOptions): AuditConsume
     get skipped() {
       return skipped;
     },
+    get alreadyChained() {
+      return alreadyChained;
+    },
+    get corrupt() {
+      return corrupt;
+    },
     get rebuilds() {
       return consumer.rebuilds;
     },
@@ -154,5 +241,29 @@ export function createAuditConsumer(options: AuditConsumerOptions): AuditConsume
       stopped ??= consumer.stop();
       return stopped;
     },
+  };
+}
+
+/** The partition's end as the batch saw it (never below its own offsets), when Kafka said. */
+function sourceEnd(items: readonly AuditItem[]): AppendOptions {
+  const ends = items.flatMap((i) => (i.end === undefined ? [] : [i.end]));
+  if (ends.length === 0) return {};
+  return { sourceEnd: Math.max(...ends, ...items.map((i) => i.offset + 1)) };
+}
+
+function consumerMetrics(registry: Registry | undefined) {
+  if (!registry) return undefined;
+  return {
+    skipped: new Counter({
+      name: 'modelwatch_audit_records_skipped_total',
+      help: 'Consumed audit messages not chained: invalid (not a record) or already_chained (a redelivery)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    corrupt: new Gauge({
+      name: 'modelwatch_audit_chains_corrupt',
+      help: 'Audit chains held because their stored head cannot be continued (an edited row): nothing is chained to them until it is repaired',
+      registers: [registry],
+    }),
   };
 }

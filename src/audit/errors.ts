@@ -6,6 +6,12 @@ export type AuditErrorCode =
   | 'INVALID_QUERY'
   /** The stored head is not where this writer expected: another writer appended, or a fork. */
   | 'CHAIN_CONFLICT'
+  /**
+   * The stored head cannot be continued: its position is beyond 2^53 - 1, or its source offset is
+   * at or beyond the source's end (an edited row). Retryable, so the consumer holds the chain
+   * (degraded, nothing skipped) until the row is repaired.
+   */
+  | 'CHAIN_CORRUPT'
   /** ClickHouse failed; the append can be retried after the writer re-read its head. */
   | 'STORE_FAILED';
 

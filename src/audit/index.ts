@@ -53,7 +53,13 @@ export {
   type StoredHead,
   type StoredRow,
 } from './store.js';
-export { ChainWriter, type AppendEntry, type AppendResult, type ChainWriterOptions } from './chain-writer.js';
+export {
+  ChainWriter,
+  type AppendEntry,
+  type AppendOptions,
+  type AppendResult,
+  type ChainWriterOptions,
+} from './chain-writer.js';
 export {
   ChainVerifier,
   checkDigestEntry,

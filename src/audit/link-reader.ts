@@ -47,7 +47,7 @@ export async function* streamLinks(
   const last = options.upTo ?? (await maxPosition(db, chain));
   const fetch = async (from: number, to: number): Promise<LinkRow[]> => {
     const result = await db.client.query({
-      query: `SELECT position, prev_hash, hash, record, toUInt8(${COLUMNS_MATCH_SQL}) FROM ${AUDIT_TABLE}
+      query: `SELECT position, prev_hash, hash, record, toUInt8(${COLUMNS_MATCH_SQL}), source_offset FROM ${AUDIT_TABLE}
               WHERE chain = {chain:String} AND position >= {from:UInt64} AND position < {to:UInt64} ORDER BY position, hash`,
       query_params: { chain, from, to },
       format: 'TabSeparated',
@@ -69,7 +69,9 @@ function parseLinks(text: string): LinkRow[] {
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
-    const [position = '', prev = '', hash = '', record = '', match = ''] = text.slice(start, end).split('\t');
+    const [position = '', prev = '', hash = '', record = '', match = '', offset = '-1'] = text
+      .slice(start, end)
+      .split('\t');
     start = end + 1;
     rows.push({
       position: Number(position),
@@ -77,6 +79,7 @@ function parseLinks(text: string): LinkRow[] {
       hash: unescapeTsv(hash),
       record: unescapeTsv(record),
       columns_match: match === '1',
+      source_offset: Number(offset),
     });
   }
   return rows;

@@ -159,18 +159,27 @@ async function readAccesses(
   return {
     listed: listed.map((r) => {
       const record = JSON.parse(r.record) as Record<string, unknown>;
-      const names = record['resource_type'] === 'prediction' && record['resource_id'] === id;
-      const api = record['kind'] === 'api';
       return {
         chain: r.chain,
         position: Number(r.position),
         hash: r.hash,
-        matched: names || api ? 'prediction' : 'entity',
+        matched: namesPrediction(record, id) ? 'prediction' : 'entity',
         record,
       };
     }),
     total,
   };
+}
+
+/**
+ * Whether a listed record matched on the prediction itself (the filter's first two terms), not
+ * only on its data subject: any API call with the entity's id as a parameter matches that way.
+ */
+function namesPrediction(record: Record<string, unknown>, id: string): boolean {
+  if (record['resource_type'] === 'prediction' && record['resource_id'] === id) return true;
+  if (record['kind'] !== 'api' || record['action'] !== PROVENANCE_ROUTE) return false;
+  const details = record['details'] as { params?: Record<string, unknown> } | undefined;
+  return details?.params?.['id'] === id;
 }
 
 async function countAccesses(db: Database, where: string, params: Record<string, unknown>): Promise<number> {

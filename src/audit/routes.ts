@@ -30,6 +30,8 @@ export interface AuditRoutesDeps {
   digests: () => readonly DigestEntry[];
   /** Told every verification's full report (the verification gauges). */
   onVerified?: (report: VerifyReport) => void;
+  /** Each chain's source end, for the head offset check (VerifyOptions.sourceEnds). */
+  sourceEnds?: () => Promise<ReadonlyMap<string, number>>;
 }
 
 const brokenSchema = {
@@ -109,7 +111,7 @@ export function auditRoutes(deps: AuditRoutesDeps): FastifyPluginAsync {
         },
       },
       async () => {
-        const full = await verifyStore(deps.db, { digest: deps.digests() });
+        const full = await verifyStore(deps.db, { digest: deps.digests(), sourceEnds: deps.sourceEnds });
         deps.onVerified?.(full);
         const { broken: _all, ...report } = full;
         return report;

@@ -231,12 +231,35 @@ export async function maxPosition(db: Database, chain: string): Promise<number> 
   return row && Number(row.n) > 0 ? Number(row.last) : 0;
 }
 
-/** Every chain with its row count and largest position. */
-export async function listChains(db: Database): Promise<{ chain: string; rows: number; last: number }[]> {
-  const rows = await queryRows<{ chain: string; rows: number; last: number }>(
+/** A stored chain as `listChains` sees it. */
+export interface ChainSummary {
+  chain: string;
+  rows: number;
+  /** The largest position up to 2^53 - 1 (0 when none). */
+  last: number;
+  /** The largest position, in digits, when it is above 2^53 - 1 (a forged row: no chain gets there). */
+  beyond?: string;
+  /** The source offset of the row at `last` (-1 when none was given). */
+  head_offset: number;
+}
+
+/**
+ * Every chain with its row count and largest position. Positions are UInt64: a row forged at
+ * 2^53 or above would be rounded as a number (and `last + 1 === last`), so it is compared in SQL.
+ */
+export async function listChains(db: Database): Promise<ChainSummary[]> {
+  const rows = await queryRows<{ c: string; n: number; p: number; top: string; o: number }>(
     db,
-    `SELECT chain, count() AS rows, max(position) AS last FROM ${AUDIT_TABLE} GROUP BY chain ORDER BY chain`,
-    {},
+    `SELECT chain AS c, count() AS n, maxIf(position, position <= {safe:UInt64}) AS p, toString(max(position)) AS top,
+            argMaxIf(source_offset, position, position <= {safe:UInt64}) AS o
+     FROM ${AUDIT_TABLE} GROUP BY chain ORDER BY chain`,
+    { safe: Number.MAX_SAFE_INTEGER },
   );
-  return rows.map((r) => ({ chain: r.chain, rows: Number(r.rows), last: Number(r.last) }));
+  return rows.map((r) => ({
+    chain: r.c,
+    rows: Number(r.n),
+    last: Number(r.p),
+    ...(BigInt(r.top) > BigInt(Number.MAX_SAFE_INTEGER) ? { beyond: r.top } : {}),
+    head_offset: Number(r.o),
+  }));
 }

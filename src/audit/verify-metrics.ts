@@ -19,6 +19,8 @@ export interface AuditVerifierOptions {
   digests: () => readonly DigestEntry[];
   /** Pause between full verifications. @default 3600000 */
   intervalMs?: number;
+  /** Each chain's source end, for the head offset check (VerifyOptions.sourceEnds). */
+  sourceEnds?: () => Promise<ReadonlyMap<string, number>>;
 }
 
 export interface AuditVerifier {
@@ -63,7 +65,10 @@ export function createAuditVerifier(options: AuditVerifierOptions): AuditVerifie
 
   const loop = new SerialLoop(
     async () => {
-      const report = await verifyStore(options.db, { digest: options.digests() });
+      const report = await verifyStore(options.db, {
+        digest: options.digests(),
+        sourceEnds: options.sourceEnds,
+      });
       record(report);
       if (!report.ok)
         options.logger.error({ first_broken: report.first_broken }, 'audit chain verification failed');

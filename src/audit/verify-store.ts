@@ -3,7 +3,7 @@ import type { Database } from '../platform/clickhouse/index.js';
 import { checkAnchorRecords, readAnchorRecords } from './anchor-records.js';
 import { readAnchors } from './anchors.js';
 import { streamLinks } from './link-reader.js';
-import { listChains, readAt } from './store.js';
+import { listChains, readAt, type ChainSummary } from './store.js';
 import {
   ChainVerifier,
   checkDigestEntry,
@@ -23,6 +23,12 @@ export interface VerifyOptions {
   chains?: readonly string[];
   /** @default DEFAULT_PAGE_POSITIONS */
   pagePositions?: number;
+  /**
+   * Each chain's source end (its partition's high watermark), read after the heads: a head whose
+   * source offset is at or beyond it was edited, and would make the writer skip what follows.
+   * @default not checked
+   */
+  sourceEnds?: () => Promise<ReadonlyMap<string, number>>;
 }
 
 export interface VerifyReport {
@@ -37,17 +43,21 @@ export interface VerifyReport {
 }
 
 export async function verifyStore(db: Database, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const stored = await listChains(db);
+  const stored = new Map((await listChains(db)).map((c) => [c.chain, c]));
   const anchors = options.anchors ?? (await readAnchors(db));
-  const lasts = new Map(stored.map((c) => [c.chain, c.last]));
+  const ends = (await options.sourceEnds?.()) ?? new Map<string, number>();
   const digestChains = new Set((options.digest ?? []).map((e) => e.chain));
   const only = options.chains ? new Set(options.chains) : undefined;
-  const names = [...new Set([...lasts.keys(), ...digestChains])].filter((c) => !only || only.has(c)).sort();
+  // Anchored chains too: one whose every row is gone still has its anchor.
+  const names = [...new Set([...stored.keys(), ...digestChains, ...anchors.keys()])]
+    .filter((c) => !only || only.has(c))
+    .sort();
   let checked = 0;
   const broken: BrokenLink[] = [];
   const used = new Map<string, ChainAnchor>();
   for (const chain of names) {
-    const last = lasts.get(chain) ?? 0;
+    const summary = stored.get(chain);
+    const last = summary?.last ?? 0;
     const anchor = anchors.get(chain);
     if (anchor) used.set(chain, anchor);
     const verifier = new ChainVerifier(chain, {
@@ -66,9 +76,10 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
     }
     checked += verifier.checked;
     const entries = (options.digest ?? []).filter((e) => e.chain === chain);
-    const found = [verifier.firstBroken, await checkDigest(db, entries, last, anchor)].filter(
-      (b): b is BrokenLink => b !== undefined,
-    );
+    const found = [
+      verifier.firstBroken ?? afterVerified(chain, verifier.head.position, summary, anchor, ends.get(chain)),
+      await checkDigest(db, entries, last, anchor),
+    ].filter((b): b is BrokenLink => b !== undefined);
     const earliest = found.sort((a, b) => a.position - b.position)[0];
     if (earliest) broken.push(earliest);
   }
@@ -81,6 +92,42 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
     ...(first ? { first_broken: first } : {}),
     broken: all,
   };
+}
+
+/**
+ * What a chain that linked up to `head` can still be: cut at or before its retention anchor
+ * (retention never deletes the head), holding a row beyond 2^53 - 1, or a head whose source
+ * offset is past the source's end.
+ */
+function afterVerified(
+  chain: string,
+  head: number,
+  summary: ChainSummary | undefined,
+  anchor: ChainAnchor | undefined,
+  end: number | undefined,
+): BrokenLink | undefined {
+  if (anchor && (summary?.last ?? 0) <= anchor.position)
+    return {
+      chain,
+      position: anchor.position + 1,
+      reason: 'truncated',
+      message: `the chain ends at or before its retention anchor (through ${anchor.position}); retention never deletes a chain's head`,
+    };
+  if (summary?.beyond !== undefined)
+    return {
+      chain,
+      position: head + 1,
+      reason: 'unexpected_position',
+      message: `a row at position ${summary.beyond}, beyond 2^53 - 1 where no chain gets; the chain ends at ${head}`,
+    };
+  if (summary && end !== undefined && summary.head_offset >= end)
+    return {
+      chain,
+      position: summary.last,
+      reason: 'offset_beyond_end',
+      message: `the head's source offset ${summary.head_offset} is at or beyond the source's end ${end}: its source_offset was edited`,
+    };
+  return undefined;
 }
 
 /**
@@ -119,13 +166,14 @@ async function checkDigest(
     // Retention deleted the rows up to the anchor: an entry there is checked against the anchor's
     // hash, one before it cannot be checked any more (its row is gone by design).
     if (anchor && entry.position < anchor.position) continue;
+    const end = Math.max(last, anchor?.position ?? 0);
     if (anchor && entry.position === anchor.position) {
-      const problem = checkDigestEntry(entry, [{ hash: anchor.hash }], Math.max(last, anchor.position));
+      const problem = checkDigestEntry(entry, [{ hash: anchor.hash }], end);
       if (problem) return problem;
       continue;
     }
     const rows = entry.position <= last ? await readAt(db, entry.chain, entry.position) : [];
-    const problem = checkDigestEntry(entry, rows, last);
+    const problem = checkDigestEntry(entry, rows, end);
     if (problem) return problem;
   }
   return undefined;

@@ -13,6 +13,8 @@ export interface LinkRow {
   record: string;
   /** The extracted columns (principal, at, …) equal the record's fields; computed in SQL when read. */
   columns_match: boolean;
+  /** Offset of the source message (not hashed); -1 or absent when none was given. */
+  source_offset?: number;
 }
 
 export interface VerifierOptions {
@@ -40,6 +42,13 @@ export type BreakReason =
   | 'record_not_canonical'
   /** An extracted query column (principal, at, …) no longer matches the hashed record. */
   | 'column_mismatch'
+  /**
+   * A row's source offset is not above the previous set one: an edited `source_offset` (not
+   * hashed), which the chain writer reads to skip what it already chained.
+   */
+  | 'offset_not_rising'
+  /** The head's source offset is at or beyond its partition's end: an edited `source_offset`. */
+  | 'offset_beyond_end'
   /** A held digest's hash differs from the stored one: the chain was rewritten. */
   | 'digest_mismatch'
   /** The chain ends before a held digest's position: its tail was deleted. */
@@ -66,6 +75,8 @@ export class ChainVerifier {
   private expected: number;
   private prevHash: string;
   private last: LinkRow | undefined;
+  /** The last source offset set along the chain (-1 before any). */
+  private offset = -1;
   private broken: BrokenLink | undefined;
   private count = 0;
 
@@ -111,6 +122,14 @@ export class ChainVerifier {
     }
     const problem = checkLink(row, this.prevHash, this.options.checkCanonical === true);
     if (problem) return this.fail(row.position, problem.reason, problem.message);
+    const offset = row.source_offset ?? -1;
+    if (offset >= 0 && offset <= this.offset)
+      return this.fail(
+        row.position,
+        'offset_not_rising',
+        `source offset ${offset} is not above the previous one (${this.offset})`,
+      );
+    if (offset >= 0) this.offset = offset;
     this.last = row;
     this.expected += 1;
     this.prevHash = row.hash;

@@ -201,4 +201,40 @@ describe('retention anchors and their records', () => {
     // SQL alone sees a record (its chain's break is SQL_CHECK's finding).
     expect(await runAnchorRecordSqlCheck(db)).toEqual([]);
   });
+
+  it('finds a chain cut back to its retention anchor or below', async () => {
+    // x kept only its head (31) after its anchor (30); deleting it leaves the anchor alone.
+    expect(await verifyStore(db, { chains: ['x'] })).toMatchObject({ ok: true });
+    await db.client.command({
+      query: "ALTER TABLE audit_events DELETE WHERE chain = 'x'",
+      clickhouse_settings: { mutations_sync: '2' },
+    });
+    expect((await verifyStore(db, { chains: ['x'] })).first_broken).toMatchObject({
+      chain: 'x',
+      position: 31,
+      reason: 'truncated',
+    });
+    // w: a recorded anchor through 3 whose run stopped before deleting; then 4 and 5 are cut.
+    await (await writer('w')).append(Array.from({ length: 5 }, (_, i) => ({ record: sampleRecord(i) })));
+    const hash3 = await hashAt('w', 3);
+    const record = changeRecord({
+      at: T0 + 86_400_000 * 200,
+      principal: 'retention',
+      action: 'retention.delete',
+      resource_type: 'audit_chain',
+      resource_id: 'w',
+      details: { through_position: 3, through_hash: hash3, rows: 3 },
+    });
+    await (await writer('r2')).append([{ record }]);
+    await insertAnchor(db, { chain: 'w', position: 3, hash: hash3, cutoff_ms: T0, deleted_rows: 3 });
+    expect(await verifyStore(db, { chains: ['w', 'r2'] })).toMatchObject({ ok: true });
+    await db.client.command({
+      query: "ALTER TABLE audit_events DELETE WHERE chain = 'w' AND position > 3",
+      clickhouse_settings: { mutations_sync: '2' },
+    });
+    expect(await verifyStore(db, { chains: ['w', 'r2'] })).toMatchObject({
+      ok: false,
+      broken: [{ chain: 'w', position: 4, reason: 'truncated' }],
+    });
+  });
 });

@@ -320,6 +320,57 @@ describe('audit chain in ClickHouse', () => {
     expect(await sqlFinding(chain)).toEqual({ chain, position: 21, reason: 'gap' });
   });
 
+  it('a row forged at a position beyond 2^53 ends verification at once, at the right position', async () => {
+    for (const forged of ['18446744073709551615', '9007199254740993']) {
+      const { chain } = await writeChain(20);
+      await sql(
+        `INSERT INTO audit_events SELECT * REPLACE (${forged} AS position) FROM (SELECT * FROM audit_events WHERE chain = {chain:String} AND position = 5)`,
+        { chain },
+      );
+      const report = await verifyChain(chain);
+      expect(report).toMatchObject({ ok: false, checked: 20 });
+      expect(report.first_broken).toMatchObject({ position: 21, reason: 'unexpected_position' });
+      expect(report.first_broken?.message).toContain(forged);
+      expect(await sqlFinding(chain)).toEqual({ chain, position: 21, reason: 'gap' });
+      // A writer cannot continue after it either (position + 1 would be a rounded float).
+      await expect(ChainWriter.open(db, chain)).rejects.toMatchObject({ code: 'CHAIN_CORRUPT' });
+    }
+  }, 30_000);
+
+  it('an edited source_offset: the writer holds the chain instead of skipping, verification names it', async () => {
+    const { chain } = await writeChain(0);
+    const writer = await ChainWriter.open(db, chain);
+    const batch = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ record: sampleRecord(from + i), sourceOffset: from + i }));
+    await writer.append(batch(0, 20));
+    const setOffset = (position: number, offset: string) =>
+      mutate(
+        `ALTER TABLE audit_events UPDATE source_offset = ${offset} WHERE chain = {chain:String} AND position = {position:UInt64}`,
+        { chain, position },
+      );
+    await setOffset(20, '9000000000000000000');
+    // Everything after would be skipped as "already chained": refused, retryable, nothing written.
+    const error = await writer.append(batch(20, 5), { sourceEnd: 25 }).catch((err: unknown) => err);
+    expect(error).toMatchObject({ code: 'CHAIN_CORRUPT', retryable: true });
+    expect(writer.head.position).toBe(20);
+    const ends = () => Promise.resolve(new Map([[chain, 25]]));
+    expect(await verifyChain(chain)).toMatchObject({ ok: true });
+    expect(
+      (await verifyStore(db, { chains: [chain], sourceEnds: ends, pagePositions: 16 })).first_broken,
+    ).toMatchObject({ chain, position: 20, reason: 'offset_beyond_end' });
+    // Repaired, the same batch is chained.
+    await setOffset(20, '19');
+    const result = await writer.append(batch(20, 5), { sourceEnd: 25 });
+    expect(result).toMatchObject({ skipped: 0, head: { position: 25 } });
+    expect(await verifyStore(db, { chains: [chain], sourceEnds: ends })).toMatchObject({ ok: true });
+    // An edit below the head: offsets no longer rise along the chain.
+    await setOffset(10, '9000000000000000000');
+    expect((await verifyChain(chain)).first_broken).toMatchObject({
+      position: 11,
+      reason: 'offset_not_rising',
+    });
+  });
+
   it('detects a query column edited without its record', async () => {
     const { chain } = await writeChain(20);
     await mutate(

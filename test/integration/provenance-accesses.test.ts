@@ -34,6 +34,32 @@ async function addPrediction(id: string): Promise<void> {
   });
 }
 
+/** An API call's record, stored as the chain writer would (link columns aside). */
+async function addApiCall(position: number, action: string, params: Record<string, string>): Promise<void> {
+  const record = JSON.stringify({ kind: 'api', action, details: { params } });
+  await db.client.insert({
+    table: 'audit_events',
+    format: 'JSONEachRow',
+    values: [
+      {
+        chain: 'chain-api',
+        position,
+        prev_hash: '',
+        hash: `h${position}`,
+        record,
+        kind: 'api',
+        at: Date.UTC(2026, 0, 1, 0, 0, position),
+        principal: 'auditor',
+        action,
+        resource_type: 'api',
+        resource_id: action,
+        entity_id: params['entity_id'] ?? '',
+        outcome: 'allowed',
+      },
+    ],
+  });
+}
+
 const provenance = (id: string) => readProvenance({ db, versions: () => Promise.resolve([]) }, id);
 
 beforeAll(async () => {
@@ -63,5 +89,21 @@ describe('provenance accesses', () => {
     const answer = await provenance('many');
     expect(answer?.accesses).toHaveLength(MAX_PROVENANCE_ACCESSES);
     expect(answer?.accesses_total).toBe(MAX_PROVENANCE_ACCESSES + 5);
+  });
+
+  it('labels an API call by what it matched: the provenance route for this id, or only the entity', async () => {
+    await db.client.command({
+      query: `INSERT INTO predictions (model_id, model_version, prediction_id, timestamp, prediction, is_error, entity_id)
+              VALUES ('m', '1', 'subject', now64(3), '1', false, 'customer-9')`,
+    });
+    await addApiCall(1, 'GET /api/v1/predictions/:id/provenance', { id: 'subject' });
+    await addApiCall(2, 'GET /api/v1/audit/events', { entity_id: 'customer-9' });
+    await addApiCall(3, 'GET /api/v1/predictions/:id/provenance', { id: 'other', entity_id: 'customer-9' });
+    const answer = await provenance('subject');
+    expect(answer?.accesses.map((a) => [a.position, a.matched])).toEqual([
+      [1, 'prediction'],
+      [2, 'entity'],
+      [3, 'entity'],
+    ]);
   });
 });

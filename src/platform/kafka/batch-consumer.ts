@@ -12,6 +12,8 @@ export interface SourceMessage {
   partition: number;
   offset: string;
   message: KafkaMessage;
+  /** The partition's high watermark when the batch was fetched: every offset in it is below. */
+  highWatermark?: string;
 }
 
 /**
@@ -309,6 +311,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
         partition: batch.partition,
         offset: message.offset,
         message,
+        highWatermark: batch.highWatermark,
       });
       buffer.items.push(item);
       if (sink.size) buffer.bytes += sink.size(item);

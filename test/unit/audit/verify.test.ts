@@ -164,6 +164,18 @@ describe('chain verification on rows', () => {
     });
   });
 
+  it('requires source offsets to rise where they are set (the writer skips by them)', () => {
+    const verifier = new ChainVerifier('c0');
+    const offsets = [4, -1, 9, 20, 9_000_000_000_000_000_000, 21];
+    const pushed = chainRows(6).map((row, i) =>
+      verifier.push({ ...row, columns_match: true, source_offset: offsets[i] }),
+    );
+    expect(pushed).toEqual([true, true, true, true, true, false]);
+    expect(verifier.firstBroken).toMatchObject({ position: 6, reason: 'offset_not_rising' });
+    const unset = new ChainVerifier('c0');
+    for (const row of chainRows(3)) expect(unset.push({ ...row, columns_match: true })).toBe(true);
+  });
+
   it('property: any changed byte of any record is caught at its position', () => {
     const rows = chainRows(40);
     fc.assert(
