@@ -43,6 +43,7 @@ describe('alert rules', () => {
       'ModelwatchDriftEvaluationFailing',
       'ModelwatchQualityBelowFloor',
       'ModelwatchAuditChainBroken',
+      'ModelwatchAuditChainHeld',
       'ModelwatchAuditVerificationStale',
     ]);
     const tested = new Set(
@@ -55,11 +56,11 @@ describe('alert rules', () => {
 
   it.skipIf(promtoolMissing)('pass promtool check rules and check config', () => {
     const rulesCheck = promtool('check', 'rules', 'alerts.yml');
-    expect(rulesCheck.output).toContain('SUCCESS: 14 rules found');
+    expect(rulesCheck.output).toContain('SUCCESS: 15 rules found');
     expect(rulesCheck.status, rulesCheck.output).toBe(0);
     const configCheck = promtool('check', 'config', 'prometheus.yml');
     expect(configCheck.status, configCheck.output).toBe(0);
-    expect(configCheck.output).toContain('SUCCESS: 14 rules found');
+    expect(configCheck.output).toContain('SUCCESS: 15 rules found');
   });
 
   it.skipIf(promtoolMissing)('pass their promtool unit tests (alerts.test.yml)', () => {
