@@ -7,6 +7,7 @@ export { OnnxModel } from './onnx-model.js';
 export type { InferenceOptions } from './options.js';
 export type { ScoreResult } from './decode-outputs.js';
 export type { FeatureMatrix } from './encode-matrix.js';
+export { FLOAT32_MAX } from './encode-rows.js';
 export type { RowFailure, RowFailureReason } from './failures.js';
 export type { GraphBinding } from './graph-check.js';
 export {

@@ -102,7 +102,7 @@ export function registerRoute(deps: RegisterRouteDeps): FastifyPluginAsyncJsonSc
         schema: {
           summary: 'Register a model version with its ONNX artifact',
           description:
-            'The artifact is loaded and its graph checked against the declared features before anything is stored; its SHA-256 is recorded. A corrupt artifact, a graph that does not match, or a body over 64 MiB is a 400 naming the problem; the version registered with another artifact is a 409.',
+            'The artifact is loaded and its graph checked against the declared features before anything is stored; its SHA-256 is recorded. A corrupt artifact, a graph that does not match, or a body over 64 MiB is a 400 naming the problem. A version is registered once: registering it again is idempotent only as an exact repeat; with another artifact, or the same one and any other field, it is a 409 naming what differs.',
           tags: ['models'],
           params: {
             type: 'object',

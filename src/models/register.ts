@@ -30,7 +30,7 @@ export interface RegistrationDeps {
   core: InferenceCore;
 }
 
-/** The version exists with another artifact: answered 409. */
+/** The version exists with another artifact, or with the same one and other fields: answered 409. */
 export class RegistrationConflict extends Error {
   readonly code = 'REGISTRATION_CONFLICT';
   readonly retryable = false;
@@ -95,6 +95,62 @@ export function registrationMetadata(body: RegistrationBody, bytes: Uint8Array):
   };
 }
 
+/** JSON with every object's keys sorted: `{ type, name }` and `{ name, type }` are one feature. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** The stored `feature_schema`; empty when unreadable, so every field of it then differs. */
+function storedMetadata(featureSchema: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(featureSchema);
+    return typeof value === 'object' && value !== null ? { ...value } : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A registration field that differs from the stored version's, and how, for the 409. */
+export interface ChangedField {
+  /** As the body names it: `stage`, `features`, `training_data.uri`… */
+  field: string;
+  /** The field, with the registered and given values for a scalar. */
+  detail: string;
+}
+
+/**
+ * The registration fields in which a registration of the stored version's own artifact differs
+ * from what is stored: none when it repeats the registration. `features` and `classes` compare
+ * in order (the graph's column and probability order), their objects' key order aside.
+ */
+export function changedFields(
+  stored: ModelVersionRecord,
+  body: RegistrationBody,
+  metadata: MetadataJson,
+): ChangedField[] {
+  const changed = new Map<string, string>();
+  const scalar = (field: string, was: string, given: string) => {
+    if (was !== given && !changed.has(field))
+      changed.set(field, `${field} ('${was}' registered, '${given}' given)`);
+  };
+  scalar('stage', stored.stage, body.stage);
+  scalar('task', stored.task, body.task);
+  scalar('positive_class', stored.positive_class, metadata.positive_class ?? '');
+  // The metadata the core loads the artifact with; a task or positive class named above is not
+  // named twice.
+  const schema = storedMetadata(stored.feature_schema);
+  const given: Record<string, unknown> = { ...metadata };
+  for (const key of new Set([...Object.keys(schema), ...Object.keys(given)]))
+    if (!changed.has(key) && canonical(schema[key]) !== canonical(given[key])) changed.set(key, key);
+  scalar('training_data.uri', stored.training_data_uri, body.training_data.uri);
+  scalar('training_data.sha256', stored.training_data_sha256, body.training_data.sha256);
+  return [...changed].map(([field, detail]) => ({ field, detail }));
+}
+
 /**
  * Registers a version with its artifact: the graph is loaded and checked against the declared
  * features before anything is stored, the artifact is stored before the version names it (so a
@@ -113,6 +169,19 @@ export async function registerVersion(
     throw new RegistrationConflict(
       `model '${model}' version '${body.version}' is registered with another artifact (sha256 ${existing.artifact_sha256}); register a new version`,
     );
+  if (existing && existing.artifact_sha256 === sha256) {
+    // Idempotent only as an exact repeat: a running scorer keeps the session it loaded for this
+    // artifact (keyed by model, version and hash), so a version rewritten with other features
+    // would be scored with two column mappings.
+    const changed = changedFields(existing, body, metadata);
+    if (changed.length === 0) return existing;
+    const patch = changed.every((c) => c.field === 'stage')
+      ? ` (or change its stage alone with PATCH /models/${model}/versions/${body.version})`
+      : '';
+    throw new RegistrationConflict(
+      `model '${model}' version '${body.version}' is registered with this artifact and other ${changed.map((c) => c.detail).join(', ')}; a registered version does not change: register a new version${patch}`,
+    );
+  }
   try {
     // A throwaway key: the check must not leave a session behind (the shadow scorer loads its own).
     const key = `registration:${sha256}:${randomUUID()}`;

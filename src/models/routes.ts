@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyPluginAsync } from 'fastify';
 import { normalizeClass } from './classes.js';
-import type { ModelRegistry, ModelVersionRecord } from './registry.js';
+import type { ModelRegistry, ModelVersionRecord, VersionCorrection } from './registry.js';
 import { STAGES } from './registry.js';
 import { TASKS } from './task.js';
 import { errorBody, errorSchema } from '../api/index.js';
@@ -62,6 +62,23 @@ const correctionBody = {
 
 const byVersion = new Intl.Collator('en', { numeric: true });
 
+/**
+ * The fields of a PATCH that would change a registered version's task or positive class (as
+ * `body/…`), undefined when none does: the shadow scorer loads the artifact with the metadata
+ * stored at registration (`feature_schema`), which a correction does not rewrite, while the
+ * report reads the rows by the version's task and positive class. Giving the registered value
+ * again changes nothing and is allowed.
+ */
+function registeredFields(current: ModelVersionRecord, changes: VersionCorrection): string | undefined {
+  const fixed = [
+    ...(changes.task !== undefined && changes.task !== current.task ? ['body/task'] : []),
+    ...(changes.positive_class !== undefined && changes.positive_class !== current.positive_class
+      ? ['body/positive_class']
+      : []),
+  ];
+  return fixed.length === 0 ? undefined : fixed.join(', ');
+}
+
 export function versionView(r: ModelVersionRecord) {
   return {
     version: r.model_version,
@@ -114,7 +131,7 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
         schema: {
           summary: "Correct a version's task, positive class or stage",
           description:
-            'Writes a new revision of the version; fields not given keep their value. A task given here becomes task_source=declared.',
+            'Writes a new revision of the version; fields not given keep their value. A task given here becomes task_source=declared. A version registered with an artifact keeps the task and positive class it was registered with (409): register a new version to change them; its stage changes here.',
           tags: ['models'],
           params: {
             type: 'object',
@@ -133,6 +150,7 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
             },
             400: errorSchema,
             404: errorSchema,
+            409: errorSchema,
           },
         },
       },
@@ -155,11 +173,22 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
           stage,
           positive_class: positive_class === undefined ? undefined : normalizeClass(positive_class),
         };
-        if (changes.positive_class !== undefined) {
-          const known = (await deps.models.list(model)).some((v) => v.model_version === version);
-          const check = known
-            ? await deps.models.predictedClass(model, version, changes.positive_class)
-            : { found: true, seen: [] };
+        const current = (await deps.models.list(model)).find((v) => v.model_version === version);
+        if (current !== undefined && current.artifact_sha256 !== '') {
+          const fixed = registeredFields(current, changes);
+          if (fixed !== undefined)
+            return reply
+              .code(409)
+              .send(
+                errorBody(
+                  409,
+                  `${fixed}: model '${model}' version '${version}' was registered with an artifact, so its task ('${current.task}') and positive class ('${current.positive_class}') are fixed at registration (the shadow scorer loads the artifact with them); register a new version to change them (its stage still changes here)`,
+                ),
+              );
+        }
+        // A registered version's positive class is one of its artifact's classes, checked at registration.
+        if (changes.positive_class !== undefined && current?.artifact_sha256 === '') {
+          const check = await deps.models.predictedClass(model, version, changes.positive_class);
           if (!check.found) {
             const seen =
               check.seen.length === 0

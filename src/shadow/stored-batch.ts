@@ -20,7 +20,7 @@ export interface StoredBatch {
   lastIngestedAt: number;
 }
 
-const REASONS: Record<number, string> = { 1: 'missing', 2: 'wrong_type' };
+const REASONS: Record<number, string> = { 1: 'missing', 2: 'wrong_type', 3: 'out_of_range' };
 
 /** Leading fields: model, challenger, prediction id (String), event time (Int64), production version and prediction (String), score (Nullable(Float64)). */
 const LEADING = ['s', 's', 's', 8, 's', 's', 'n'] as const;
@@ -57,8 +57,8 @@ function invalid(row: number, what: string): Error {
 
 /**
  * Splits the batch query's RowBinary bytes: per row the leading fields, `ingested_at` (Int64
- * ms), F Float32 features and a refusal code (UInt8: 0 ok, 1 missing, 2 wrong type). Throws
- * naming the row when the bytes end early or a code is unknown.
+ * ms), F Float32 features and a refusal code (UInt8: 0 ok, 1 missing, 2 wrong type, 3 out of
+ * range). Throws naming the row when the bytes end early or a code is unknown.
  */
 export function readStoredBatch(bytes: Buffer, columns: number): StoredBatch {
   const tail = 8 + 4 * columns + 1;

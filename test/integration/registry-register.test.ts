@@ -79,6 +79,121 @@ describe('POST /models/:model/versions (SPEC 7)', () => {
     }
   });
 
+  it('registers a version once: an exact repeat is idempotent, another field a 409 naming it', async () => {
+    const service = await startTestService();
+    const created = await send(service, 'POST', URL, californiaBody());
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const stored = async () => (await service.use(models).registry.list('california'))[0];
+    const registered = await stored();
+
+    // 'true' is stored as '1'; the features' keys in another order are the same features.
+    const repeat = await send(
+      service,
+      'POST',
+      URL,
+      californiaBody({
+        positive_class: 'true',
+        features: CALIFORNIA_FEATURES.map((name) => ({ type: 'number', name })),
+      }),
+    );
+    expect([repeat.status, repeat.body]).toEqual([201, created.body]);
+
+    const newVersion = 'a registered version does not change: register a new version';
+    const cases: [string, Record<string, unknown>, string][] = [
+      [
+        'features in another order',
+        californiaBody({
+          features: [...CALIFORNIA_FEATURES].reverse().map((name) => ({ name, type: 'number' })),
+        }),
+        `is registered with this artifact and other features; ${newVersion}`,
+      ],
+      [
+        'another stage',
+        californiaBody({ stage: 'production' }),
+        `other stage ('shadow' registered, 'production' given); ${newVersion} (or change its stage alone with PATCH /models/california/versions/2)`,
+      ],
+      [
+        'another task',
+        californiaBody({ task: 'multiclass_classification' }),
+        `other task ('binary_classification' registered, 'multiclass_classification' given); ${newVersion}`,
+      ],
+      [
+        'another positive class',
+        californiaBody({ positive_class: '0' }),
+        `other positive_class ('1' registered, '0' given); ${newVersion}`,
+      ],
+      ['classes in another order', californiaBody({ classes: ['1', '0'] }), `other classes; ${newVersion}`],
+      [
+        'other training data and stage',
+        californiaBody({ stage: 'archived', training_data: { uri: 's3://other', sha256: 'b'.repeat(64) } }),
+        "other stage ('shadow' registered, 'archived' given), training_data.uri (",
+      ],
+    ];
+    for (const [what, body, message] of cases) {
+      const answer = await send(service, 'POST', URL, body);
+      expect([what, answer.status, answer.body.message], what).toEqual([
+        what,
+        409,
+        expect.stringContaining(message),
+      ]);
+    }
+    // Nothing rewritten: the scorer's session and the stored metadata agree.
+    expect(await stored()).toEqual(registered);
+    expect(
+      await service.rows("SELECT revision FROM model_versions WHERE model_id = 'california'"),
+    ).toHaveLength(1);
+    // As the message says: a new version takes the other features.
+    const next = await send(
+      service,
+      'POST',
+      URL,
+      californiaBody({
+        version: '3',
+        features: [...CALIFORNIA_FEATURES].reverse().map((name) => ({ name, type: 'number' })),
+      }),
+    );
+    expect(next.status, JSON.stringify(next.body)).toBe(201);
+  });
+
+  it("PATCH keeps a registered version's task and positive class (409), and changes its stage", async () => {
+    const service = await startTestService();
+    expect((await send(service, 'POST', URL, californiaBody())).status).toBe(201);
+    const registered = (await service.use(models).registry.list('california'))[0];
+
+    const fixed =
+      "model 'california' version '2' was registered with an artifact, so its task ('binary_classification') and positive class ('1') are fixed at registration";
+    const task = await send(service, 'PATCH', `${URL}/2`, { task: 'multiclass_classification' });
+    expect([task.status, task.body.message]).toEqual([409, expect.stringContaining(`body/task: ${fixed}`)]);
+    expect(task.body.message).toContain('register a new version to change them');
+    // A challenger writes no predictions: this was a 400 "it has no predictions yet".
+    const positive = await send(service, 'PATCH', `${URL}/2`, { positive_class: '0', stage: 'production' });
+    expect([positive.status, positive.body.message]).toEqual([
+      409,
+      expect.stringContaining(`body/positive_class: ${fixed}`),
+    ]);
+    const both = await send(service, 'PATCH', `${URL}/2`, { task: 'regression', positive_class: 'x' });
+    expect([both.status, both.body.message]).toEqual([
+      409,
+      expect.stringContaining(`body/task, body/positive_class: ${fixed}`),
+    ]);
+    expect(await service.use(models).registry.list('california')).toEqual([registered]);
+
+    // The registered values again change nothing; the stage changes.
+    const same = await send(service, 'PATCH', `${URL}/2`, {
+      task: 'binary_classification',
+      positive_class: 'true',
+      stage: 'production',
+    });
+    expect([same.status, same.body['task'], same.body['positive_class'], same.body['stage']]).toEqual([
+      200,
+      'binary_classification',
+      '1',
+      'production',
+    ]);
+    const [after] = await service.use(models).registry.list('california');
+    expect({ ...after, stage: registered?.stage }).toEqual(registered);
+  });
+
   it('refuses, naming the problem, and stores nothing', async () => {
     const service = await startTestService();
     const cases: [string, Record<string, unknown> | string, number, string][] = [

@@ -83,6 +83,8 @@ describe('the batch query and the RowBinary round trip', () => {
       { id: 'number-for-category', num: { [odd]: 3, region: 1 }, str: {} },
       { id: 'bool-for-number', num: {}, str: { [odd]: 'true', region: 'n\\e' } },
       { id: 'tab\tnew\nline\\ "quoted" é', num: { [odd]: 1e39 }, str: { region: 'n\\e' } },
+      { id: 'near-float32-max', num: { [odd]: -3.4e38 }, str: { region: 'n\\e' } },
+      { id: 'beyond-float32', num: { [odd]: -3.5e38 }, str: { region: 'n\\e' } },
     ];
     await db.client.insert({
       table: 'predictions',
@@ -112,16 +114,20 @@ describe('the batch query and the RowBinary round trip', () => {
     const batch = readStoredBatch(Buffer.concat(chunks), 2);
     expect(batch.rows).toBe(rows.length);
     const value = (r: number) => [batch.values[2 * r], batch.values[2 * r + 1]];
-    expect([0, 1, 6].map(value)).toEqual([
+    expect([0, 1, 6, 7].map(value)).toEqual([
       [1.5, 1],
       [2, -1],
       [Number.POSITIVE_INFINITY, 0],
+      [Math.fround(-3.4e38), 0],
     ]);
+    // Beyond float32 is the core's out_of_range (its Float32, ±Infinity, would read as not_finite).
     expect([...batch.refused]).toEqual([
       [2, 'missing'],
       [3, 'wrong_type'],
       [4, 'wrong_type'],
       [5, 'wrong_type'],
+      [6, 'out_of_range'],
+      [8, 'out_of_range'],
     ]);
 
     const label = 'la\tbel\n\\"';

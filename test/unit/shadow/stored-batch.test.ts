@@ -85,6 +85,11 @@ describe('readStoredBatch', () => {
     expect(() => readStoredBatch(Buffer.of(0xff, 0xff, 0xff, 0xff, 0xff, 0x01), 1)).toThrow(/row 0/);
   });
 
+  it('reads code 3 as out_of_range, the core’s reason for a number beyond float32', () => {
+    const batch = readStoredBatch(row(heads[0]!, 1, [1e39, 0], 3), 2);
+    expect([...batch.refused]).toEqual([[0, 'out_of_range']]);
+  });
+
   it('reads an empty batch', () => {
     expect(readStoredBatch(Buffer.alloc(0), 4).rows).toBe(0);
   });
@@ -138,6 +143,14 @@ describe('batchQuery', () => {
     ]);
     expect(sql).toContain("mapContains(features_num, 'o\\'brien')");
     expect(sql).toContain("indexOf(['n\\\\e', 's\\'w'], features_str['region'])");
+  });
+  it('refuses a number beyond float32 as out of range (code 3), numeric columns only', () => {
+    const sql = batchQuery([
+      { name: 'x', type: 'number' },
+      { name: 'region', type: 'string', categories: ['n'] },
+    ]);
+    expect(sql).toContain("abs(features_num['x']) > 3.4028234663852886e+38, 3");
+    expect(sql).not.toContain("abs(features_str['region'])");
   });
   it('reads whole inserts in ingested_at order, and only the held slots when asked', () => {
     const sql = batchQuery([{ name: 'a', type: 'number' }]);
