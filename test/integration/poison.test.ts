@@ -115,6 +115,24 @@ const poison = {
   ],
 };
 
+/** A collector sink of the service's engine and models, its own metrics, lettering through `topics`. */
+function letterSink(service: TestService, topics: TestService['config']['topics']) {
+  const registry = new Registry();
+  const letterSender = createIdempotentSender(service.platform.kafka, service.platform.logger);
+  const sink = createCollectorSink({
+    db: service.platform.db,
+    letters: letterSender,
+    models: service.use(models).registry,
+    metrics: createIngestMetrics(registry),
+    topics,
+    maxMessageBytes: 1_048_576,
+    maxFutureSkewMs: 86_400_000,
+    maxFeatures: 1_000,
+    maxFeatureNameLength: 256,
+  });
+  return { sink, registry, letterSender };
+}
+
 describe('poison messages', () => {
   it('land once on the dead-letter topic with their reason while every partition keeps flowing', async () => {
     const service = await startTestService();
@@ -204,19 +222,7 @@ describe('poison messages', () => {
   it('a retried batch repeats only what failed: dead letters are published once, rows counted once', async () => {
     const service = await startTestService();
     const { topics } = service.config;
-    const registry = new Registry();
-    const letterSender = createIdempotentSender(service.platform.kafka, service.platform.logger);
-    const sink = createCollectorSink({
-      db: service.platform.db,
-      letters: letterSender,
-      models: service.use(models).registry,
-      metrics: createIngestMetrics(registry),
-      topics,
-      maxMessageBytes: 1_048_576,
-      maxFutureSkewMs: 86_400_000,
-      maxFeatures: 1_000,
-      maxFeatureNameLength: 256,
-    });
+    const { sink, registry, letterSender } = letterSink(service, topics);
     const texts = [
       json(prediction(1)),
       withRaw(prediction(2), '"latency_ms":1e999'),
@@ -280,19 +286,7 @@ describe('poison messages', () => {
     });
     await admin.disconnect();
     const topics = { ...service.config.topics, deadLetter };
-    const registry = new Registry();
-    const letterSender = createIdempotentSender(service.platform.kafka, service.platform.logger);
-    const sink = createCollectorSink({
-      db: service.platform.db,
-      letters: letterSender,
-      models: service.use(models).registry,
-      metrics: createIngestMetrics(registry),
-      topics,
-      maxMessageBytes: 1_048_576,
-      maxFutureSkewMs: 86_400_000,
-      maxFeatures: 1_000,
-      maxFeatureNameLength: 256,
-    });
+    const { sink, registry, letterSender } = letterSink(service, topics);
     // 40 bad messages of 20 kB (800 kB: one send by size, over the topic's limit), one of 100 kB.
     const texts = [
       ...Array.from({ length: 40 }, (_, i) => `{not json ${i} ${'x'.repeat(20_000)}`),
