@@ -71,10 +71,27 @@ export function planColumns(
       ref,
       kind,
       method,
-      threshold: own?.threshold ?? settings.thresholds[method],
+      threshold: columnThreshold(own, method) ?? settings.thresholds[method],
       needs: kind === 'numerical' ? 'sorted' : 'categories',
     };
   });
+}
+
+const P_VALUE_METHODS: ReadonlySet<DriftMethod> = new Set(['ks', 'chi2']);
+
+/**
+ * A column's own threshold where it fits the method the column is tested with: the method it
+ * names (a threshold set for psi is no p-value cut-off when `?method=ks` is asked), and for a
+ * p-value test at most 1 (a threshold of 2 under auto's KS made `p < 2`: drift in every window).
+ * Otherwise the model's threshold for that method.
+ */
+function columnThreshold(
+  own: { method?: MethodOption | undefined; threshold?: number | undefined } | undefined,
+  method: DriftMethod,
+): number | undefined {
+  if (own?.threshold === undefined) return undefined;
+  if (own.method !== undefined && own.method !== 'auto' && own.method !== method) return undefined;
+  return P_VALUE_METHODS.has(method) && own.threshold > 1 ? undefined : own.threshold;
 }
 
 export function evaluateColumn(plan: ColumnPlan, window: WindowSample): ColumnDrift {

@@ -117,6 +117,36 @@ describe('column plans: kind, method, threshold', () => {
   });
 });
 
+describe('a column threshold applies where it fits the method', () => {
+  it('not as a p-value cut-off above 1, nor under a method it was not set for', () => {
+    const ref = reference(spread(500).map((x) => ({ x, y: x, z: x })));
+    const settings = driftSettings({
+      thresholds: { ks: 0.01 },
+      columns: { x: { threshold: 2 }, y: { method: 'psi', threshold: 0.2 }, z: { threshold: 0.001 } },
+    });
+    // auto: KS for 500 values. x's 2 would make `p < 2` (drift in every window); y's 0.2 was set for PSI.
+    expect(planColumns(ref, settings).map((p) => [p.ref.column, p.method, p.threshold])).toEqual([
+      ['x', 'ks', 0.01],
+      ['y', 'psi', 0.2],
+      ['z', 'ks', 0.001],
+    ]);
+    expect(planColumns(ref, settings, 'ks').map((p) => [p.ref.column, p.threshold])).toEqual([
+      ['x', 0.01],
+      ['y', 0.01],
+      ['z', 0.001],
+    ]);
+    // The same sample on both sides: no drift, whatever the column's threshold.
+    const same = run(
+      ref,
+      spread(500).map((x) => ({ x, y: x, z: x })),
+      {
+        columns: { x: { threshold: 2 } },
+      },
+    );
+    expect([same.column('x').method, same.column('x').drifted]).toEqual(['ks', false]);
+  });
+});
+
 describe('window results', () => {
   const ref = reference(
     spread(2000).map((x, i) => ({ a: x, b: x, c: x, d: `k${i % 4}`, prediction: i % 2, score: x })),
