@@ -68,8 +68,10 @@ export async function* readRows(file: string): AsyncGenerator<FileRow> {
   if (format === 'jsonl') {
     const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
     let line = 0;
-    for await (const text of lines) {
+    for await (const read of lines) {
       line++;
+      // A byte-order mark, as the engine's reader (the other mode) and the CSV reader skip it.
+      const text = line === 1 && read.charCodeAt(0) === 0xfeff ? read.slice(1) : read;
       if (text.trim() === '') continue;
       let row: unknown;
       try {
@@ -87,7 +89,8 @@ export async function* readRows(file: string): AsyncGenerator<FileRow> {
   const { parse } = await import('csv-parse');
   const parser = createReadStream(file).pipe(
     parse({
-      columns: true,
+      // A name twice would keep only the last column's values here (the engine refuses such a file).
+      columns: (header: string[]) => uniqueHeader(header, name),
       bom: true,
       skip_empty_lines: true,
       info: true,
@@ -109,4 +112,14 @@ export async function* readRows(file: string): AsyncGenerator<FileRow> {
       `${name}: not valid CSV (${err instanceof Error ? err.message : String(err)})`,
     );
   }
+}
+
+function uniqueHeader(header: string[], name: string): string[] {
+  const seen = new Set<string>();
+  for (const column of header) {
+    if (seen.has(column))
+      throw new ModelwatchError('BAD_REQUEST', `${name}: the column '${column}' appears twice in the header`);
+    seen.add(column);
+  }
+  return header;
 }

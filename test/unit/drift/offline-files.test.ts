@@ -299,6 +299,26 @@ describe('modelwatch drift reading files with the engine', () => {
     );
   });
 
+  it('bucketing by time: refuses a CSV header naming a column twice, and reads a JSONL file with a byte-order mark', async () => {
+    const twice = csv('twice.csv', ['ts', 'a', 'a'], [['2026-01-01T00:00:00Z', 1, 100]]);
+    await expect(cli(['--reference', twice, '--current', twice, '--timestamp-column', 'ts'])).rejects.toThrow(
+      "twice.csv: the column 'a' appears twice in the header",
+    );
+    const rows = Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify({ ts: `2026-01-01T00:${String(i).padStart(2, '0')}:00Z`, a: i }),
+    );
+    writeFileSync(at('bom.jsonl'), `\ufeff${rows.join('\n')}\n`);
+    const { report } = await cli([
+      '--reference',
+      at('bom.jsonl'),
+      '--current',
+      at('bom.jsonl'),
+      '--timestamp-column',
+      'ts',
+    ]);
+    expect([report.reference.rows, col(report, 'a').count]).toEqual([20, 20]);
+  });
+
   it('refuses hostile values with the row and column named', async () => {
     writeFileSync(at('deep.jsonl'), `{"a":1}\n{"a":${'['.repeat(5000)}${']'.repeat(5000)}}\n`);
     const ok = csv('ok.csv', ['a'], [[1], [2]]);
