@@ -446,7 +446,9 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       await join(consumer);
       started = true;
       timer = setInterval(tick, Math.max(50, Math.floor(maxMs / 4)));
-      lagTimer = setInterval(() => void lag.measure(), options.lagIntervalMs ?? 10_000);
+      // Only for a caller that reports it: each measurement is an admin connection and two requests.
+      if (options.onLag || options.onLagGone)
+        lagTimer = setInterval(() => void lag.measure(), options.lagIntervalMs ?? 10_000);
     },
     async stop() {
       stopping = true;
