@@ -46,7 +46,10 @@ const TABLES: readonly Table[] = ['predictions', 'labels', 'access_log'];
  */
 const MAX_REMEMBERED_LETTERS = 100_000;
 
-const sourceKey = (item: Extract<Decoded, { ok: false }>) => {
+/** A message being dead-lettered. */
+type Lettered = Lettered;
+
+const sourceKey = (item: Lettered) => {
   const { topic, partition, offset } = item.letter.source;
   return `${topic}\0${partition}\0${offset}`;
 };
@@ -106,7 +109,7 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
   }
 
   async function sendLetters(items: Decoded[]): Promise<void> {
-    const letters = items.filter((i): i is Extract<Decoded, { ok: false }> => !i.ok);
+    const letters = items.filter((i): i is Lettered => !i.ok);
     // Redelivered after its offset commit failed (a rebalance changed the generation) and already
     // lettered (and counted) by this process: done, not lettered or counted twice.
     for (const item of letters) if (remembered.has(sourceKey(item))) item.done = true;
@@ -132,10 +135,7 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
    * partition's letters are marked done as soon as they are acknowledged, so a retry after a
    * partial failure sends only the others (no source offset is lettered twice).
    */
-  function send(
-    letters: Extract<Decoded, { ok: false }>[],
-    message: (item: Extract<Decoded, { ok: false }>) => Message,
-  ): Promise<void> {
+  function send(letters: Lettered[], message: (item: Lettered) => Message): Promise<void> {
     return deps.letters.send(topics.deadLetter, letters.map(message), {
       acks: -1,
       onSent: (indices) => {
