@@ -47,7 +47,7 @@ const TABLES: readonly Table[] = ['predictions', 'labels', 'access_log'];
 const MAX_REMEMBERED_LETTERS = 100_000;
 
 /** A message being dead-lettered. */
-type Lettered = Lettered;
+type Lettered = Extract<Decoded, { ok: false }>;
 
 const sourceKey = (item: Lettered) => {
   const { topic, partition, offset } = item.letter.source;
