@@ -96,12 +96,13 @@ export function cellsQuery(format: FileFormat, columns: readonly FileColumn[]): 
   }
   if (format === 'jsonl') {
     // Entries of a `features` object are features; the same name also at the top level is ambiguous (refused).
+    // A key repeated in one object keeps its last value, as JSON.parse (the other mode, the API) does.
     return `SELECT r, p.1 AS name, p.2 AS role, if(p.2 = '', toUInt8(p.3), ${jsonCell('p.3', 'role')}) AS kind, if(kind = 1, ${jsonNum('p.3')}, 0) AS num, if(kind = 2, ${jsonTxt('p.3')}, '') AS txt
       FROM (
         SELECT _row_number AS r, isValidJSON(line) AND JSONType(line) = 'Object' AS ok,
-          if(ok, JSONExtractKeysAndValuesRaw(line), []) AS top,
+          ${lastOfEachKey('if(ok, JSONExtractKeysAndValuesRaw(line), [])', 'top_reversed')} AS top,
           arrayFilter(t -> t.1 = 'features' AND JSONType(t.2) = 'Object', top) AS nested,
-          if(empty(nested), [], JSONExtractKeysAndValuesRaw(nested[1].2)) AS inner,
+          ${lastOfEachKey('if(empty(nested), [], JSONExtractKeysAndValuesRaw(nested[1].2))', 'inner_reversed')} AS inner,
           arrayExists(t -> t.1 NOT IN ('prediction', 'score', 'label', 'features') AND has(top.1, t.1), inner) AS ambiguous,
           arrayConcat(
             [('', '', if(ok AND NOT ambiguous, '4', '3'))],
@@ -115,6 +116,11 @@ export function cellsQuery(format: FileFormat, columns: readonly FileColumn[]): 
   return `SELECT r, c.1 AS name, c.2 AS role, c.3 AS kind, c.4 AS num, c.5 AS txt
     FROM (SELECT _row_number AS r, [('', '', toUInt8(4), toFloat64(0), '')${cells.map((c) => `, ${c}`).join('')}] AS cells FROM ${fileFunction(format)})
     ARRAY JOIN cells AS c`;
+}
+
+/** The (key, value) pairs of an object with only the last of each key kept (in reverse order). */
+function lastOfEachKey(pairs: string, alias: string): string {
+  return `arrayFilter((t, n) -> n = 1, arrayReverse(${pairs}) AS ${alias}, arrayEnumerateUniq(${alias}.1))`;
 }
 
 function csvPairs(columns: readonly FileColumn[]): string {

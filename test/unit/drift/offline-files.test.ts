@@ -252,6 +252,43 @@ describe('modelwatch drift reading files with the engine', () => {
     expect(m.statistic).toBe(categoricalDrift('psi', aligned.ref, aligned.cur).statistic);
   });
 
+  it('keeps the last value of a key repeated in one JSONL object, as JSON.parse does', async () => {
+    const repeated = [
+      '{"a":1,"a":50,"features":{"b":2,"b":7}}',
+      '{"a":2,"a":60,"features":{"b":3,"b":8}}',
+      '{"a":3,"a":70,"features":{"b":4,"b":9}}',
+    ];
+    const last = [
+      { a: 50, b: 7 },
+      { a: 60, b: 8 },
+      { a: 70, b: 9 },
+    ].map((r) => JSON.stringify(r));
+    writeFileSync(at('repeated.jsonl'), `${repeated.join('\n')}\n`);
+    writeFileSync(at('last.jsonl'), `${last.join('\n')}\n`);
+    const ref = csv(
+      'repeated-ref.csv',
+      ['a', 'b'],
+      [
+        [50, 7],
+        [55, 8],
+        [65, 9],
+        [1, 2],
+      ],
+    );
+    const { report } = await cli(['--reference', ref, '--current', at('repeated.jsonl'), '--method', 'ks']);
+    const { report: expected } = await cli([
+      '--reference',
+      ref,
+      '--current',
+      at('last.jsonl'),
+      '--method',
+      'ks',
+    ]);
+    expect(col(report, 'a')).toMatchObject({ count: 3 });
+    expect(col(report, 'b')).toMatchObject({ count: 3 });
+    expect(report.buckets).toEqual(expected.buckets);
+  });
+
   it('reads a text cell far below the rows the engine infers CSV types from (all cells as text then)', async () => {
     const rows: (string | number)[][] = Array.from({ length: 30_000 }, (_, k) => [
       k % 50,
