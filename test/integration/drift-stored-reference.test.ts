@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { drift } from '../../src/drift/index.js';
+import { DriftService } from '../../src/drift/service/drift-service.js';
+import { PolicyStore } from '../../src/drift/store/policies.js';
 import { currentRevision, readReference } from '../../src/drift/store/references.js';
 import { models } from '../../src/models/index.js';
 import { predictionJson } from '../support/prediction-json.js';
@@ -56,5 +58,29 @@ describe('a stored reference read back', () => {
     }
     // Views of one result, not a copy each.
     expect(new Set(numerical.map((c) => c.numerical!.sorted.buffer)).size).toBe(1);
+  });
+
+  it('is one PUT of two set in the same millisecond, not a mix of both', async () => {
+    const service = await startTestService();
+    const registry = service.use(models).registry;
+    const same = { modelId: 'same-ms', version: '1' };
+    await registry.registerSeen([{ ...same, task: 'regression', firstSeen: T0 }]);
+    const db = service.platform.db;
+    const frozen = new DriftService({
+      db,
+      models: registry,
+      policies: new PolicyStore(db),
+      logger: service.platform.logger,
+      now: () => T0,
+    });
+    const rows = (column: string) => Array.from({ length: 50 }, (_, i) => ({ features: { [column]: i } }));
+    await Promise.all([
+      frozen.setReference(same, { rows: rows('a') }, 'one'),
+      frozen.setReference(same, { rows: rows('b') }, 'two'),
+    ]);
+    const revision = (await currentRevision(db, same))!;
+    const stored = (await readReference(db, same, revision))!;
+    const features = stored.columns.filter((c) => c.role === 'feature').map((c) => c.column);
+    expect([['a'], ['b']]).toContainEqual(features);
   });
 });

@@ -1,4 +1,5 @@
 /** Drift over stored predictions: references per model version, reports over any range and bucket. */
+import { randomInt } from 'node:crypto';
 import type { ModelRegistry, ModelVersionRecord } from '../../models/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
 import type { Logger } from '../../platform/observability/index.js';
@@ -98,6 +99,7 @@ export interface ReportRequest {
 export class DriftService {
   private readonly cache = new Map<string, Reference>();
   private readonly now: () => number;
+  private revisionSequence = randomInt(1000);
   readonly limits: DriftLimits;
 
   constructor(private readonly deps: DriftServiceDeps) {
@@ -133,7 +135,7 @@ export class DriftService {
 
   async setReference(key: VersionKey, input: ReferenceInput, setBy: string): Promise<ReferenceSummary> {
     await this.knownVersion(key.modelId, key.version);
-    const revision = Math.max(this.now(), ((await currentRevision(this.deps.db, key)) ?? 0) + 1);
+    const revision = this.nextRevision(await currentRevision(this.deps.db, key));
     const base = { ...key, revision, setAt: this.now() };
     let reference: Reference;
     if ('rows' in input) {
@@ -201,6 +203,18 @@ export class DriftService {
       'drift reference set',
     );
     return summarize(reference);
+  }
+
+  /**
+   * Unique per PUT, not only per millisecond: two PUTs of one version in the same millisecond (two
+   * admins, two instances, a retry) sharing one revision would mix their rows under FINAL. So the
+   * time in ms × 1000 plus a per-process sequence from a random start: distinct within a process,
+   * 1 in 1,000 across instances in the same ms; later than every ms revision stored before, and
+   * below 2^53 until the year 2255.
+   */
+  private nextRevision(current: number | undefined): number {
+    this.revisionSequence = (this.revisionSequence + 1) % 1000;
+    return Math.max(this.now() * 1000 + this.revisionSequence, (current ?? 0) + 1);
   }
 
   /** Stored traffic obeys the same column limits as uploaded rows (older data may not). */
