@@ -1,6 +1,7 @@
 /**
- * `model_policies`: a model's policy as named JSON sections (`drift` here; a retrain policy can
- * add its own). A PUT replaces the sections it names and keeps the others; the latest revision wins.
+ * `model_policy_sections`: a model's policy as named JSON sections (`drift`, `retrain`,
+ * `segments`), one row per section. A PUT writes the sections it names and keeps the others; the
+ * latest revision of each section wins, so PUTs of different sections at the same time both stay.
  */
 import type { Database } from '../../platform/clickhouse/index.js';
 import { insertJsonRows } from './references.js';
@@ -17,23 +18,26 @@ export class PolicyStore {
 
   async get(modelId: string): Promise<StoredPolicy | undefined> {
     const result = await this.db.client.query({
-      query: `SELECT policy, revision, toUnixTimestamp64Milli(updated_at) AS updated_ms, updated_by
-              FROM model_policies FINAL WHERE model_id = {model:String}`,
+      query: `SELECT section, body, revision, toUnixTimestamp64Milli(updated_at) AS updated_ms, updated_by
+              FROM model_policy_sections FINAL WHERE model_id = {model:String}
+              ORDER BY revision`,
       query_params: { model: modelId },
       format: 'JSONEachRow',
     });
-    const [row] = await result.json<{
-      policy: string;
+    const rows = await result.json<{
+      section: string;
+      body: string;
       revision: number;
       updated_ms: number;
       updated_by: string;
     }>();
-    if (!row) return undefined;
+    const latest = rows.at(-1);
+    if (!latest) return undefined;
     return {
-      sections: JSON.parse(row.policy) as Record<string, unknown>,
-      revision: Number(row.revision),
-      updatedAt: Number(row.updated_ms),
-      updatedBy: row.updated_by,
+      sections: Object.fromEntries(rows.map((r) => [r.section, JSON.parse(r.body) as unknown])),
+      revision: Number(latest.revision),
+      updatedAt: Number(latest.updated_ms),
+      updatedBy: latest.updated_by,
     };
   }
 
@@ -51,15 +55,18 @@ export class PolicyStore {
       updatedAt: now,
       updatedBy,
     };
-    await insertJsonRows(this.db, 'model_policies', [
-      {
+    await insertJsonRows(
+      this.db,
+      'model_policy_sections',
+      Object.entries(sections).map(([section, body]) => ({
         model_id: modelId,
-        policy: JSON.stringify(policy.sections),
+        section,
+        body: JSON.stringify(body),
         revision: policy.revision,
         updated_by: updatedBy,
         updated_at: now,
-      },
-    ]);
+      })),
+    );
     return policy;
   }
 }

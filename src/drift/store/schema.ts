@@ -10,7 +10,10 @@ import type { Migration } from '../../platform/clickhouse/index.js';
  * - `drift_results`: the evaluated windows, one row per window and column, keyed by model,
  *   version, window start and column, so replays, restarts and several instances write the same
  *   rows (ReplacingMergeTree keeps one).
- * - `model_policies`: a model's policy as JSON sections (`drift`, later `retrain`), latest revision wins.
+ * - `model_policies`: a model's policy as JSON sections (`drift`, later `retrain`), latest revision
+ *   wins. Read until migration 22; kept, no longer written.
+ * - `model_policy_sections` (22): one row per model and section, the latest revision of each wins,
+ *   so two PUTs of different sections at once both stay (one row for the whole policy lost one).
  */
 export const driftMigrations: Migration[] = [
   {
@@ -83,6 +86,24 @@ export const driftMigrations: Migration[] = [
         updated_at DateTime64(3, 'UTC')
       ) ENGINE = ${engine('ReplacingMergeTree', 'revision')}
       ORDER BY model_id`,
+    ],
+  },
+  {
+    version: 22,
+    name: 'drift: model policies stored one row per section',
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS model_policy_sections${onCluster} (
+        model_id String,
+        section String,
+        body String,
+        revision UInt64,
+        updated_by String,
+        updated_at DateTime64(3, 'UTC')
+      ) ENGINE = ${engine('ReplacingMergeTree', 'revision')}
+      ORDER BY (model_id, section)`,
+      `INSERT INTO model_policy_sections
+        SELECT model_id, s.1, s.2, revision, updated_by, updated_at
+        FROM model_policies FINAL ARRAY JOIN JSONExtractKeysAndValuesRaw(policy) AS s`,
     ],
   },
 ];
