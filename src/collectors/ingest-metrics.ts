@@ -24,7 +24,7 @@ export function createIngestMetrics(registry: Registry) {
     }),
     insertSeconds: new Histogram({
       name: 'modelwatch_insert_seconds',
-      help: 'Time to write one batch to ClickHouse and commit its offsets',
+      help: 'Time to write one batch to ClickHouse, retries during an outage included (not its offset commit)',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
@@ -54,7 +54,7 @@ export function createIngestMetrics(registry: Registry) {
     }),
     predictionErrors: new Counter({
       name: 'modelwatch_prediction_errors_total',
-      help: 'Predictions with status=error, by model and version',
+      help: "Predictions with status=error, by model and version (0 from the version's first stored predictions)",
       labelNames: ['model', 'version'] as const,
       registers,
     }),

@@ -92,10 +92,28 @@ const brokerList = z
       .map((b) => b.trim())
       .filter(Boolean),
   )
-  .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
+  .refine(
+    (list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)),
+    'expected host:port[,host:port…]',
+  )
   .optional();
 
 const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Kafka's own rule for topic names (a name the broker would refuse made start-up retry forever). */
+const topic = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .regex(
+      /^[A-Za-z0-9._-]{1,249}$/,
+      'expected a Kafka topic name (letters, digits, ., _ and -; at most 249)',
+    )
+    .default(fallback);
+
+/** At least a second: an interval of 0 would run its loop back to back. */
+const interval = (fallback: string) =>
+  duration(fallback).refine((ms) => ms >= 1_000, 'expected an interval of at least 1s');
 
 const clickhouseUrl = z
   .string()
@@ -142,7 +160,15 @@ const envSchema = z
       .regex(/^4\.\d+\.\d+$/, 'expected an Apache Kafka 4.x version such as 4.1.1')
       .default('4.1.1'),
     MODELWATCH_CLICKHOUSE_URL: clickhouseUrl,
-    MODELWATCH_CLICKHOUSE_CLUSTER: optionalText,
+    // Named in ON CLUSTER unquoted, like the database.
+    MODELWATCH_CLICKHOUSE_CLUSTER: z
+      .string()
+      .trim()
+      .regex(
+        PLAIN_IDENTIFIER,
+        'expected a plain identifier (letters, digits, _), as the cluster is named in SQL unquoted',
+      )
+      .optional(),
     MODELWATCH_CLICKHOUSE_DATABASE: z
       .string()
       .regex(PLAIN_IDENTIFIER, 'expected a plain identifier')
@@ -155,15 +181,19 @@ const envSchema = z
     MODELWATCH_ADMIN_KEY: z.string().min(16, 'expected at least 16 characters').optional(),
     MODELWATCH_METRICS_PUBLIC: flag,
     MODELWATCH_TRUST_PROXY: trustProxySchema,
-    MODELWATCH_TOPIC_PREDICTIONS: z.string().min(1).default('ml.predictions'),
-    MODELWATCH_TOPIC_LABELS: z.string().min(1).default('ml.labels'),
-    MODELWATCH_TOPIC_ACCESS_LOG: z.string().min(1).default('ml.access-log'),
-    MODELWATCH_TOPIC_RETRAIN: z.string().min(1).default('ml.retrain-triggers'),
-    MODELWATCH_TOPIC_AUDIT_DIGESTS: z.string().min(1).default('ml.audit-digests'),
-    MODELWATCH_TOPIC_DLQ: z.string().min(1).default('ml.dead-letter'),
+    MODELWATCH_TOPIC_PREDICTIONS: topic('ml.predictions'),
+    MODELWATCH_TOPIC_LABELS: topic('ml.labels'),
+    MODELWATCH_TOPIC_ACCESS_LOG: topic('ml.access-log'),
+    MODELWATCH_TOPIC_RETRAIN: topic('ml.retrain-triggers'),
+    MODELWATCH_TOPIC_AUDIT_DIGESTS: topic('ml.audit-digests'),
+    MODELWATCH_TOPIC_DLQ: topic('ml.dead-letter'),
     MODELWATCH_TOPIC_PARTITIONS: positiveInt(6, 1000),
-    MODELWATCH_CONSUMER_GROUP: z.string().min(1).default('modelwatch'),
-    MODELWATCH_CONSUMER_SESSION_TIMEOUT_MS: positiveInt(30_000, 3_600_000),
+    MODELWATCH_CONSUMER_GROUP: z.string().trim().min(1).default('modelwatch'),
+    // A Kafka broker's default group.min/max.session.timeout.ms: it refuses to join outside them.
+    MODELWATCH_CONSUMER_SESSION_TIMEOUT_MS: positiveInt(30_000, 1_800_000).refine(
+      (ms) => ms >= 6_000,
+      'expected at least 6000 (a broker refuses shorter sessions by default)',
+    ),
     MODELWATCH_BATCH_MAX_ROWS: positiveInt(20_000, 1_000_000),
     MODELWATCH_BATCH_MAX_MS: positiveInt(1_000, 600_000),
     MODELWATCH_BATCH_MAX_BYTES: positiveInt(8 * 1_048_576, 1_024 * 1_048_576),
@@ -185,10 +215,10 @@ const envSchema = z
       .max(600_000)
       .default(0),
     // Audit trail and API misuse limits (src/audit/README.md).
-    MODELWATCH_TOPIC_AUDIT: z.string().min(1).default('ml.audit-events'),
+    MODELWATCH_TOPIC_AUDIT: topic('ml.audit-events'),
     MODELWATCH_AUDIT_CONSUMER_GROUP: optionalText,
-    MODELWATCH_AUDIT_DIGEST_INTERVAL: duration('5m'),
-    MODELWATCH_AUDIT_VERIFY_INTERVAL: duration('1h'),
+    MODELWATCH_AUDIT_DIGEST_INTERVAL: interval('5m'),
+    MODELWATCH_AUDIT_VERIFY_INTERVAL: interval('1h'),
     MODELWATCH_AUDIT_BATCH_MAX_MS: positiveInt(500, 600_000),
     MODELWATCH_RATE_LIMIT_WINDOW: duration('1m'),
     MODELWATCH_RETENTION_PREDICTIONS: optionalDuration,
@@ -244,6 +274,22 @@ const envSchema = z
         code: 'custom',
         path: ['MODELWATCH_RATE_LIMIT_WINDOW'],
         message: 'expected a window of at least 1s',
+      });
+    }
+    if (
+      env.MODELWATCH_KAFKA_SSL !== true &&
+      (env.MODELWATCH_KAFKA_SSL_CA_FILE !== undefined ||
+        env.MODELWATCH_KAFKA_SSL_REJECT_UNAUTHORIZED !== undefined)
+    ) {
+      // Set without TLS they were ignored, and the connection went out in plain text.
+      ctx.addIssue({
+        code: 'custom',
+        path: [
+          env.MODELWATCH_KAFKA_SSL_CA_FILE !== undefined
+            ? 'MODELWATCH_KAFKA_SSL_CA_FILE'
+            : 'MODELWATCH_KAFKA_SSL_REJECT_UNAUTHORIZED',
+        ],
+        message: 'a TLS option needs MODELWATCH_KAFKA_SSL=true',
       });
     }
     if (env.MODELWATCH_CLICKHOUSE_CLUSTER && !env.MODELWATCH_CLICKHOUSE_URL) {
@@ -315,7 +361,7 @@ export interface IngestConfig {
    * the size of the events (1 KB events flush at about 4,000 rows). @default 8388608 (8 MiB)
    */
   batchMaxBytes: number;
-  /** Batches written at the same time (their offsets are committed in order). @default 1 */
+  /** Batches written at the same time (their offsets are committed in order). @default 2 */
   batchMaxInFlight: number;
   /** Larger messages are dead-lettered. @default 1 MiB */
   maxMessageBytes: number;
@@ -438,17 +484,35 @@ export function environmentWith(overrides: Record<string, string>): NodeJS.Proce
 
 /** Parses the environment once; throws one `CONFIG_INVALID` error naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const relevant = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('MODELWATCH_')));
+  // A blank value is unset (`VAR=` in a .env file or `${VAR:-}` in compose), for every variable alike.
+  const relevant = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k.startsWith('MODELWATCH_') && v !== undefined && v.trim() !== ''),
+  );
   const parsed = envSchema.safeParse(relevant);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const got = relevant[name];
-      return `${name}: ${issue.message}${got === undefined ? '' : ` (got '${got}')`}`;
+      return `${name}: ${issue.message}${got === undefined ? '' : ` (got '${shownValue(name, got)}')`}`;
     });
     throw new ModelwatchError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`);
   }
   return toConfig(parsed.data);
+}
+
+const SECRETS = new Set(['MODELWATCH_ADMIN_KEY', 'MODELWATCH_KAFKA_SASL_PASSWORD']);
+
+/** A bad value as an error may show it: never a secret, nor a URL's password (errors reach logs). */
+function shownValue(name: string, value: string): string {
+  if (SECRETS.has(name)) return '***';
+  if (name !== 'MODELWATCH_CLICKHOUSE_URL') return value;
+  // Parsed when it parses; otherwise whatever sits between '://user:' and '@' goes.
+  if (URL.canParse(value)) {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString();
+  }
+  return value.replace(/(\/\/[^/:@]*:)[^@]*@/, '$1***@');
 }
 
 function databaseFromUrl(url: string | undefined): string | undefined {

@@ -336,10 +336,13 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     void flush();
   }
 
+  const listening = new WeakSet<Consumer>();
+  /** Rejects the join in progress: kafkajs gave up on its member. */
+  let crashedWhileJoining: (err: Error) => void = () => undefined;
+
   /** Subscribes and runs a new kafkajs consumer; resolves once it joined, rejects if kafkajs gave up on it first. */
   async function join(member: Consumer): Promise<void> {
     consumer = member;
-    let crashedWhileJoining: (err: Error) => void = () => undefined;
     const joined = new Promise<void>((resolve, reject) => {
       crashedWhileJoining = reject;
       const remove = member.on(member.events.GROUP_JOIN, () => {
@@ -347,6 +350,23 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
         resolve();
       });
     });
+    listenTo(member);
+    await member.connect();
+    for (const topic of topics)
+      await member.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+    await member.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch,
+    });
+    await joined;
+  }
+
+  /** Once per member: `start` is retried with the same member while Kafka is unreachable. */
+  function listenTo(member: Consumer): void {
+    if (listening.has(member)) return;
+    listening.add(member);
     member.on(member.events.REBALANCING, () => void (member === consumer && flush()));
     member.on(member.events.GROUP_JOIN, ({ payload }) => {
       commits.reassigned(payload.memberAssignment);
@@ -371,16 +391,6 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       );
       if (started) void rebuild(member, 'kafkajs stopped the consumer');
     });
-    await member.connect();
-    for (const topic of topics)
-      await member.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
-    await member.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
-      eachBatch,
-    });
-    await joined;
   }
 
   /**

@@ -28,6 +28,8 @@ export class CommitTracker {
   private waitingSince: number | undefined;
   /** Since when every commit has been refused with NOT_COORDINATOR (undefined: not now). */
   private refusedSince: number | undefined;
+  /** The partitions this member owns since its last join (undefined: not joined yet, any). */
+  private owned: Set<string> | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -38,6 +40,9 @@ export class CommitTracker {
   /** Records a written batch's highest offset per `topic\0partition` key. */
   add(highest: ReadonlyMap<string, bigint>): void {
     for (const [key, offset] of highest) {
+      // A batch that settles after its partition went to another member: committing it could move
+      // the group's offset back behind the new owner's (its rows are written; they dedupe).
+      if (this.owned && !this.owned.has(key)) continue;
       // A batch read again after a consumer rebuild is below what is committed already.
       if (offset < (this.floor.get(key) ?? 0n) || offset <= (this.unconfirmed.get(key) ?? -1n)) continue;
       this.unconfirmed.set(key, offset);
@@ -75,12 +80,16 @@ export class CommitTracker {
   }
 
   /**
-   * After a rebalance, offsets of partitions this member no longer owns are dropped: the new
+   * After a rebalance, offsets of partitions this member no longer owns are dropped (and ignored
+   * when a batch in flight brings them later): the new
    * owner re-reads from the last commit, and the rows already written collapse with the
    * redelivered ones (ReplacingMergeTree + FINAL). A new generation (or a new member) gets a
    * full stall period before its commits count as stalled.
    */
   reassigned(assignment: Record<string, number[]>): void {
+    this.owned = new Set(
+      Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => keyOf(topic, p))),
+    );
     for (const map of [this.unconfirmed, this.floor]) {
       for (const key of [...map.keys()]) {
         const { topic, partition } = split(key);

@@ -130,6 +130,19 @@ describe('CommitTracker', () => {
     expect(t.pending()).toContainEqual({ topic: 'p', partition: 1, offset: '3' });
   });
 
+  it('ignores a batch that settles after its partition went to another member', () => {
+    const { t } = tracker();
+    t.add(at([['labels', 0, 50]]));
+    t.reassigned({ labels: [1] });
+    t.add(
+      at([
+        ['labels', 0, 99],
+        ['labels', 1, 7],
+      ]),
+    );
+    expect(t.pending()).toEqual([{ topic: 'labels', partition: 1, offset: '8' }]);
+  });
+
   it('measures a stall from the oldest unconfirmed write, restarted by any confirmation, a rejoin and a paused commit', () => {
     const { t, advance } = tracker();
     expect(t.stalledFor()).toBe(0);

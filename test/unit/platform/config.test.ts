@@ -31,6 +31,71 @@ describe('loadConfig', () => {
     expect(config.ingest.consumerGroup).toBe('modelwatch');
   });
 
+  it('takes a blank value for unset, for every variable alike', () => {
+    const blank = loadConfig({
+      MODELWATCH_KAFKA_BROKERS: '',
+      MODELWATCH_DATA_DIR: ' ',
+      MODELWATCH_API_PORT: '',
+      MODELWATCH_TOPIC_LABELS: '',
+      MODELWATCH_CONSUMER_GROUP: '',
+      MODELWATCH_MAX_FUTURE_SKEW: '',
+    });
+    expect(blank.kafka.brokers).toBeUndefined();
+    expect(blank.clickhouse.dataDir).toMatch(/\.modelwatch$/);
+    expect([blank.api.port, blank.topics.labels, blank.ingest.consumerGroup]).toEqual([
+      8080,
+      'ml.labels',
+      'modelwatch',
+    ]);
+    expect(blank.ingest.maxFutureSkewMs).toBe(86_400_000);
+    expect(configError({ MODELWATCH_KAFKA_BROKERS: ' , ' })).toContain(
+      'MODELWATCH_KAFKA_BROKERS: expected host:port',
+    );
+  });
+
+  it('never shows a secret in a configuration error', () => {
+    const url = configError({ MODELWATCH_CLICKHOUSE_URL: 'http://modelwatch:S3cretPw@ch:8123/model-watch' });
+    expect(url).toContain(
+      "MODELWATCH_CLICKHOUSE_URL: expected the database in the URL path to be a plain identifier (letters, digits, _) (got 'http://modelwatch:***@ch:8123/model-watch')",
+    );
+    expect(configError({ MODELWATCH_CLICKHOUSE_URL: 'clickhouse://u:S3cretPw@h:9000/db' })).not.toContain(
+      'S3cretPw',
+    );
+    const key = configError({ MODELWATCH_ADMIN_KEY: 'mw_shortsecret' });
+    expect(key).toContain("MODELWATCH_ADMIN_KEY: expected at least 16 characters (got '***')");
+    expect(key).not.toContain('shortsecret');
+  });
+
+  it('refuses at start-up the values a broker or server would refuse later (start-up retried them forever)', () => {
+    expect(
+      configError({
+        MODELWATCH_CLICKHOUSE_URL: 'http://ch:8123',
+        MODELWATCH_CLICKHOUSE_CLUSTER: 'prod-cluster',
+      }),
+    ).toContain('MODELWATCH_CLICKHOUSE_CLUSTER: expected a plain identifier');
+    for (const bad of ['ml/labels', 'ml labels', 'x'.repeat(250)])
+      expect(configError({ MODELWATCH_TOPIC_LABELS: bad }), bad.slice(0, 20)).toContain(
+        'MODELWATCH_TOPIC_LABELS: expected a Kafka topic name',
+      );
+    expect(loadConfig({ MODELWATCH_TOPIC_PREDICTIONS: ' ml.predictions-v2 ' }).topics.predictions).toBe(
+      'ml.predictions-v2',
+    );
+    expect(loadConfig({ MODELWATCH_CONSUMER_GROUP: ' modelwatch ' }).ingest.consumerGroup).toBe('modelwatch');
+    for (const bad of ['5999', '1800001'])
+      expect(configError({ MODELWATCH_CONSUMER_SESSION_TIMEOUT_MS: bad }), bad).toContain(
+        'MODELWATCH_CONSUMER_SESSION_TIMEOUT_MS',
+      );
+    for (const name of ['MODELWATCH_AUDIT_DIGEST_INTERVAL', 'MODELWATCH_AUDIT_VERIFY_INTERVAL'])
+      expect(configError({ [name]: '0s' })).toContain(`${name}: expected an interval of at least 1s`);
+    expect(configError({ MODELWATCH_KAFKA_SSL_CA_FILE: '/etc/ca.pem' })).toContain(
+      'MODELWATCH_KAFKA_SSL_CA_FILE: a TLS option needs MODELWATCH_KAFKA_SSL=true',
+    );
+    expect(
+      loadConfig({ MODELWATCH_KAFKA_SSL: 'true', MODELWATCH_KAFKA_SSL_CA_FILE: '/etc/ca.pem' }).kafka
+        .sslCaFile,
+    ).toBe('/etc/ca.pem');
+  });
+
   it('parses brokers, the server URL and its database', () => {
     const config = loadConfig({
       MODELWATCH_KAFKA_BROKERS: 'k1:9092, k2:9093',
@@ -101,7 +166,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ MODELWATCH_MAX_FUTURE_SKEW: '3650d' }).ingest.maxFutureSkewMs).toBe(
       3650 * 86_400_000,
     );
-    for (const bad of ['1 day', '1y', '-1d', '1.5h', 'Infinity', '3651d', '99999999999d', '']) {
+    for (const bad of ['1 day', '1y', '-1d', '1.5h', 'Infinity', '3651d', '99999999999d', '0.5s']) {
       expect(configError({ MODELWATCH_MAX_FUTURE_SKEW: bad }), bad).toContain(
         'MODELWATCH_MAX_FUTURE_SKEW: expected a duration',
       );

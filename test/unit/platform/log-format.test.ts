@@ -9,9 +9,11 @@ describe('console log format', () => {
     expect(logFormat(undefined, false)).toBe('json');
     expect(logFormat(loadConfig({ MODELWATCH_LOG_FORMAT: 'json' }).logFormat, true)).toBe('json');
     expect(logFormat(loadConfig({ MODELWATCH_LOG_FORMAT: 'pretty' }).logFormat, false)).toBe('pretty');
+    // Blank is unset, as for every variable.
+    expect(loadConfig({ MODELWATCH_LOG_FORMAT: '' }).logFormat).toBeUndefined();
   });
 
-  it.each(['xml', 'JSON', '', 'pretty '.repeat(1000)])(
+  it.each(['xml', 'JSON', 'pretty '.repeat(1000)])(
     'refuses MODELWATCH_LOG_FORMAT=%j naming it',
     (value) => {
       expect(() => loadConfig({ MODELWATCH_LOG_FORMAT: value })).toThrow(
