@@ -42,4 +42,31 @@ describe.skipIf(!url)(`migrations on a ClickHouse server${reason}`, () => {
       await db.close();
     }
   });
+
+  it('rejects an insert that fails after the first progress header would have gone out', async () => {
+    const config = loadConfig({
+      MODELWATCH_CLICKHOUSE_URL: url ?? '',
+      MODELWATCH_CLICKHOUSE_DATABASE: uniqueName('mw_late_failure'),
+    });
+    const db = await openDatabase(config.clickhouse);
+    try {
+      await waitForDatabase(db, 10_000);
+      await db.client.command({ query: 'CREATE TABLE t (x UInt32) ENGINE = MergeTree ORDER BY x' });
+      await db.client.command({ query: 'CREATE TABLE sink (x UInt32) ENGINE = MergeTree ORDER BY x' });
+      // 1.5 s of sleeping (below the 3 s a block may sleep), then the failure.
+      await db.client.command({
+        query: `CREATE MATERIALIZED VIEW late TO sink AS
+                SELECT throwIf(x = 4, 'late failure') + x AS x FROM t WHERE sleepEachRow(0.3) = 0`,
+      });
+      const rows = Buffer.from([0, 1, 2, 3, 4].map((x) => JSON.stringify({ x })).join('\n'));
+      await expect(
+        db.insertJsonEachRow('t', rows, {
+          settings: { http_headers_progress_interval_ms: '100', max_block_size: '1' },
+        }),
+      ).rejects.toThrow('late failure');
+    } finally {
+      await db.client.command({ query: `DROP DATABASE IF EXISTS ${db.name}` });
+      await db.close();
+    }
+  });
 });

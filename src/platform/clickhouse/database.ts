@@ -232,6 +232,13 @@ function serverOptions(url: string, database: string, requestTimeout: number) {
   };
 }
 
+/**
+ * For writes: no progress headers. Once one is sent the status is 200 already, and an insert that
+ * failed later (past `http_headers_progress_interval_ms`) would read as stored, its offsets
+ * committed; the client looks for an exception in the body of query results only.
+ */
+export const WRITE_SETTINGS = { send_progress_in_http_headers: 0 } as const;
+
 function openServer(url: string, name: string, cluster: string | undefined): Database {
   const client = createClient(serverOptions(url, name, 300_000));
   const prepare = async () => {
@@ -252,12 +259,13 @@ function openServer(url: string, name: string, cluster: string | undefined): Dat
     prepare,
     async insertJsonEachRow(table, body, options = {}) {
       if (body.length === 0) return;
+      const settings = { ...WRITE_SETTINGS, ...options.settings };
       if (options.format === 'RowBinary') {
         // The client's insert takes text formats only; exec streams the bytes as they are.
         const result = await client.exec({
           query: `INSERT INTO ${assertIdentifier(table)}${columnList(options.columns)} FORMAT RowBinary`,
           values: Readable.from([body]),
-          clickhouse_settings: options.settings,
+          clickhouse_settings: settings,
         });
         result.stream.destroy();
         return;
@@ -267,7 +275,7 @@ function openServer(url: string, name: string, cluster: string | undefined): Dat
         columns: options.columns as [string, ...string[]] | undefined,
         values: Readable.from([body]),
         format: options.format ?? 'JSONEachRow',
-        clickhouse_settings: options.settings,
+        clickhouse_settings: settings,
       });
     },
     close: () => client.close(),

@@ -1,5 +1,5 @@
 import type { Database } from './database.js';
-import { assertIdentifier } from './database.js';
+import { assertIdentifier, WRITE_SETTINGS } from './database.js';
 
 /** What a migration's DDL needs to run the same on the embedded engine, a server, or a cluster. */
 export interface DdlContext {
@@ -78,13 +78,13 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
 
 async function run(db: Database, statement: string | GuardedStatement): Promise<void> {
   if (typeof statement === 'string') {
-    await db.client.command({ query: statement });
+    await db.client.command({ query: statement, clickhouse_settings: WRITE_SETTINGS });
     return;
   }
   const result = await db.client.query({ query: statement.unless, format: 'JSONCompactEachRow' });
   const [row] = await result.json<unknown[]>();
   if (Number(row?.[0] ?? 0) !== 0) return;
-  await db.client.command({ query: statement.query });
+  await db.client.command({ query: statement.query, clickhouse_settings: WRITE_SETTINGS });
 }
 
 async function appliedVersions(db: Database): Promise<Set<number>> {
