@@ -1,10 +1,8 @@
 /** Errors of the performance-estimation capability, classified by code (never by message). */
-export type EstimationErrorCode = 'UNKNOWN_MODEL' | 'UNKNOWN_VERSION' | 'NOT_BINARY' | 'NO_REFERENCE';
+export type EstimationErrorCode =
+  'UNKNOWN_MODEL' | 'UNKNOWN_VERSION' | 'NOT_BINARY' | 'NO_REFERENCE' | 'CALIBRATION_FAILED';
 
 export class EstimationError extends Error {
-  /** A request error: retrying the same request cannot succeed until the model or its reference changes. */
-  readonly retryable = false;
-
   constructor(
     readonly code: EstimationErrorCode,
     message: string,
@@ -13,7 +11,15 @@ export class EstimationError extends Error {
     this.name = 'EstimationError';
   }
 
-  get status(): 404 | 409 {
+  /**
+   * A request error cannot succeed until the model or its reference changes; a failed fit is
+   * tried again after a while.
+   */
+  get retryable(): boolean {
+    return this.code === 'CALIBRATION_FAILED';
+  }
+
+  get status(): 404 | 409 | 503 {
     switch (this.code) {
       case 'UNKNOWN_MODEL':
       case 'UNKNOWN_VERSION':
@@ -21,6 +27,8 @@ export class EstimationError extends Error {
       case 'NOT_BINARY':
       case 'NO_REFERENCE':
         return 409;
+      case 'CALIBRATION_FAILED':
+        return 503;
     }
   }
 }

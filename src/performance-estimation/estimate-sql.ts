@@ -4,6 +4,9 @@
  * thresholds (clip, then `numpy.interp`'s formula: the threshold's own value at a threshold, else
  * slope × (score − x_j) + y_j); the expected confusion matrix is four sums; the estimated ROC curve
  * is a cumulative sum over the bucket's rows sorted by score (estimators.ts has the definitions).
+ * Without calibration the scores are the probabilities (SPEC 3.2): a bucket holding a score
+ * outside [0, 1] then has no estimates (null), rather than impossible ones; `unusable_scores`
+ * counts those scores.
  * User input travels only as query parameters; the bucket fragment comes from `parseBucket`.
  */
 import { bucketSql, type Bucket } from '../platform/time/index.js';
@@ -30,6 +33,8 @@ export interface EstimateRow {
   version: string;
   start_ms: number;
   count: number;
+  /** Scores outside [0, 1] of an uncalibrated version: its estimates are null where any. */
+  unusable_scores: number;
   roc_auc: number | null;
   accuracy: number | null;
   precision: number | null;
@@ -75,29 +80,32 @@ export function estimateQuery(input: EstimateQueryInput): { query: string; param
   const lows = input.versions.map((v) => v.thresholds[0] ?? -UNBOUNDED);
   const highs = input.versions.map((v) => v.thresholds[v.thresholds.length - 1] ?? UNBOUNDED);
   const query = `
-SELECT version, toInt64(bucket_key) AS start_ms, count,
-  toNullable(toFloat64((tp_ + tn_) / count)) AS accuracy,
-  toNullable(toFloat64(if(tp_ + fp_ != 0, tp_ / (tp_ + fp_), 0))) AS precision,
-  toNullable(toFloat64(if(tp_ + fn_ != 0, tp_ / (tp_ + fn_), 0))) AS recall,
-  toNullable(toFloat64(if(tp_ + 0.5 * (fp_ + fn_) != 0, tp_ / (tp_ + 0.5 * (fp_ + fn_)), 0))) AS f1,
+SELECT version, toInt64(bucket_key) AS start_ms, count, unusable_scores,
+  unusable_scores = 0 AS usable_,
+  toNullable(toFloat64(if(usable_, (tp_ + tn_) / count, NULL))) AS accuracy,
+  toNullable(toFloat64(if(usable_, if(tp_ + fp_ != 0, tp_ / (tp_ + fp_), 0), NULL))) AS precision,
+  toNullable(toFloat64(if(usable_, if(tp_ + fn_ != 0, tp_ / (tp_ + fn_), 0), NULL))) AS recall,
+  toNullable(toFloat64(if(usable_, if(tp_ + 0.5 * (fp_ + fn_) != 0, tp_ / (tp_ + 0.5 * (fp_ + fn_)), 0), NULL))) AS f1,
   -- Rows by score descending; equal scores have equal p, so their order among themselves is moot.
   arrayCumSum(arrayMap(x -> x.2, arraySort(x -> -x.1, curve_))) AS cs_,
   arrayConcat([0.], arrayMap(c -> round(c, 5), cs_)) AS tps_,
   arrayConcat([0.], arrayMap((c, k) -> round(k - c, 5), cs_, arrayEnumerate(cs_))) AS fps_,
   tps_[-1] AS tp_total_,
   fps_[-1] AS fp_total_,
-  if(tp_total_ = 0 OR fp_total_ = 0, NULL,
+  if(NOT usable_ OR tp_total_ = 0 OR fp_total_ = 0, NULL,
      arraySum(arrayMap((x1, x0, y1, y0) -> (x1 / fp_total_ - x0 / fp_total_) * (y1 / tp_total_ + y0 / tp_total_) / 2,
        arrayPopFront(fps_), arrayPopBack(fps_), arrayPopFront(tps_), arrayPopBack(tps_)))) AS roc_auc
 FROM
 (
   SELECT version, bucket_key, count() AS count,
+    countIf(NOT calibrated AND (score < 0 OR score > 1)) AS unusable_scores,
     sumIf(prob, pred_pos) AS tp_, sumIf(1 - prob, pred_pos) AS fp_,
     sumIf(prob, NOT pred_pos) AS fn_, sumIf(1 - prob, NOT pred_pos) AS tn_,
     groupArray((score, prob)) AS curve_
   FROM
   (
     SELECT p.model_version AS version, p.bucket_key AS bucket_key, p.score AS score, p.pred_pos AS pred_pos,
+      c.calibrated AS calibrated,
       multiIf(NOT c.calibrated, p.score, c.is_last OR c.x = p.clipped, c.y,
               (c.y_next - c.y) / (c.x_next - c.x) * (p.clipped - c.x) + c.y) AS prob
     FROM

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { fitIsotonic, predictIsotonic } from '../../src/performance-estimation/calibration/isotonic.js';
 import { needsCalibration } from '../../src/performance-estimation/calibration/needs-calibration.js';
-import { estimate } from '../../src/performance-estimation/estimators.js';
+import { ESTIMATED_METRICS, estimate, type Estimates } from '../../src/performance-estimation/estimators.js';
 import type { EstimatedPerformance } from '../../src/performance-estimation/index.js';
+import { alerts, nannymlRealized, referenceBands } from '../../src/performance-estimation/service/band.js';
 import { produce, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { put } from '../support/triggers.js';
@@ -11,6 +12,10 @@ import { put } from '../support/triggers.js';
  * The estimates ClickHouse computes equal the TypeScript definitions (tested against NannyML in
  * test/unit/performance-estimation) on data with ties, scores exactly 0 and 1, a calibrated and an
  * uncalibrated version (one class in its reference); and the route's answers to bad requests.
+ * Then the band and alerts (review s21): none from a one-bucket reference, NannyML's realized
+ * values over a reference of several buckets, none for precision/recall/F1 of a one-class
+ * reference; no estimates from uncalibrated scores outside [0, 1]; and a calibrator refitted when
+ * the reference period's labels land after it was first fitted.
  */
 const T0 = Date.UTC(2024, 0, 1);
 const DAY = 86_400_000;
@@ -55,19 +60,27 @@ function rowsOf(version: string, labelOf: (score: number, u: number) => number):
 
 const calibrated = rowsOf('1', (score, u) => (u < score ** 2 ? 1 : 0));
 const oneClass = rowsOf('2', () => 0);
+/** Logit-like scores in [-2, 3] under model `logits`, one class in the reference: not calibrated. */
+const logits = rowsOf('1', () => 0).map((r) => ({ ...r, id: `logit-${r.id}`, score: r.score * 5 - 2 }));
+/** Model `late`: version 1's rows, whose labels are produced only after the first estimate. */
+const late = calibrated.map((r) => ({ ...r, id: `late-${r.id}` }));
+
+const predictionOf = (model: string, r: Row) => ({
+  prediction_id: r.id,
+  model_id: model,
+  model_version: r.version,
+  timestamp: r.time,
+  features: { x: r.score },
+  prediction: r.score >= 0.5 ? 1 : 0,
+  score: r.score,
+});
 
 async function play(service: TestService): Promise<void> {
-  const rows = [...calibrated, ...oneClass];
+  const rows = [...calibrated, ...oneClass, ...logits];
   await produce(service.config.topics.predictions, [
-    ...rows.map((r) => ({
-      prediction_id: r.id,
-      model_id: 'cbpe',
-      model_version: r.version,
-      timestamp: r.time,
-      features: { x: r.score },
-      prediction: r.score >= 0.5 ? 1 : 0,
-      score: r.score,
-    })),
+    ...[...calibrated, ...oneClass].map((r) => predictionOf('cbpe', r)),
+    ...logits.map((r) => predictionOf('logits', r)),
+    ...late.map((r) => predictionOf('late', r)),
     ...['a', 'b', 'c'].map((c, i) => ({
       prediction_id: `multi-${i}`,
       model_id: 'multi',
@@ -87,7 +100,9 @@ async function play(service: TestService): Promise<void> {
       `SELECT (SELECT count() FROM predictions FINAL) AS p, (SELECT count() FROM labels FINAL) AS l,
               (SELECT count() FROM model_versions FINAL) AS v`,
     );
-    return row?.p === rows.length + 3 && row.l === labeled.length && row.v === 3 ? true : undefined;
+    return row?.p === rows.length + late.length + 3 && row.l === labeled.length && row.v === 5
+      ? true
+      : undefined;
   });
 }
 
@@ -154,7 +169,67 @@ describe('the estimated-performance route', () => {
         }
         // Labels exist for the reference day only.
         expect(bucket.realized === null).toBe(day > 0);
+        // The reference is one 1d bucket: no band, so no alert (a zero-width band alerted on everything).
+        for (const metric of ESTIMATED_METRICS) expect(bucket.band[metric], metric).toBeNull();
+        expect(bucket.alerts).toEqual([]);
       });
+      expect(body.warnings.join('\n')).toMatch(
+        /no band \(so no alert\) for roc_auc, accuracy, precision, recall, f1/,
+      );
+    }
+
+    // Cut into 6h buckets, the reference day gives 4 band values: NannyML's band and alerts.
+    for (const [version, rows] of [
+      ['1', calibrated],
+      ['2', oneClass],
+    ] as const) {
+      const response = await service.get(
+        `/api/v1/models/cbpe/estimated-performance?from=2024-01-01&to=2024-01-04&bucket=6h&version=${version}`,
+      );
+      expect(response.status).toBe(200);
+      const body = response.body as EstimatedPerformance;
+      const metrics = await service.get(
+        `/api/v1/models/cbpe/metrics?from=2024-01-01&to=2024-01-02&bucket=6h&version=${version}`,
+      );
+      const realized = (metrics.body as { buckets: (Estimates & { start: string })[] }).buckets;
+      expect(realized).toHaveLength(4);
+      const bands = referenceBands(
+        realized.map((b) => {
+          const inBucket = rows.filter(
+            (r) =>
+              r.label !== undefined &&
+              r.time >= Date.parse(b.start) &&
+              r.time < Date.parse(b.start) + DAY / 4,
+          );
+          return nannymlRealized({
+            realized: b,
+            labeled: inBucket.length,
+            labelPositives: inBucket.filter((r) => r.label === 1).length,
+            predictedPositives: inBucket.filter((r) => r.score >= 0.5).length,
+          });
+        }),
+      );
+      expect(body.buckets).toHaveLength(12);
+      for (const bucket of body.buckets) {
+        for (const metric of ESTIMATED_METRICS) {
+          const want = bands[metric];
+          if (want === null) expect(bucket.band[metric], `v${version} ${metric}`).toBeNull();
+          else {
+            expect(bucket.band[metric]![0], `v${version} ${metric}`).toBeCloseTo(want[0], 12);
+            expect(bucket.band[metric]![1], `v${version} ${metric}`).toBeCloseTo(want[1], 12);
+          }
+        }
+        expect(bucket.alerts, bucket.start).toEqual(alerts(bucket.estimated, bucket.band));
+      }
+      if (version === '1') {
+        for (const metric of ESTIMATED_METRICS) expect(bands[metric], metric).not.toBeNull();
+      } else {
+        // All-negative labels: NannyML has no realized precision, recall, F1 or ROC AUC there.
+        expect(bands).toMatchObject({ roc_auc: null, precision: null, recall: null, f1: null });
+        expect(bands.accuracy).not.toBeNull();
+        expect(body.buckets.flatMap((b) => b.alerts).filter((a) => a !== 'accuracy')).toEqual([]);
+        expect(body.buckets.some((b) => (b.estimated.precision ?? 0) > 0)).toBe(true);
+      }
     }
     const calibratedBody = (await service.get(url('&version=1'))).body as EstimatedPerformance;
     expect(calibratedBody.calibrated).toBe(true);
@@ -193,5 +268,51 @@ describe('the estimated-performance route', () => {
     );
     expect(noRows.status).toBe(200);
     expect((noRows.body as EstimatedPerformance).buckets).toEqual([]);
+
+    // Scores outside [0, 1] without calibration: no estimates (never an accuracy of 2.17), and why.
+    expect(
+      (await put(service, '/api/v1/models/logits/versions/1/reference', { from: T0, to: T0 + DAY })).status,
+    ).toBe(200);
+    const logitBody = (
+      await service.get('/api/v1/models/logits/estimated-performance?from=2024-01-01&to=2024-01-04&bucket=1d')
+    ).body as EstimatedPerformance;
+    expect(logitBody).toMatchObject({ calibrated: false, reference: { calibration_reason: 'single_class' } });
+    expect(logitBody.buckets).toHaveLength(3);
+    for (const bucket of logitBody.buckets)
+      expect(bucket.estimated).toEqual({
+        roc_auc: null,
+        accuracy: null,
+        precision: null,
+        recall: null,
+        f1: null,
+      });
+    expect(logitBody.warnings.join('\n')).toMatch(/3 bucket\(s\) hold scores outside \[0, 1\]/);
+
+    // A reference set before its labels land: no_rows at first, refitted once they are in.
+    expect(
+      (await put(service, '/api/v1/models/late/versions/1/reference', { from: T0, to: T0 + DAY })).status,
+    ).toBe(200);
+    const lateUrl = '/api/v1/models/late/estimated-performance?from=2024-01-01&to=2024-01-04&bucket=1d';
+    const early = (await service.get(lateUrl)).body as EstimatedPerformance;
+    expect(early).toMatchObject({ calibrated: false, reference: { rows: 0, calibration_reason: 'no_rows' } });
+    expect(early.warnings.join('\n')).toMatch(/no labeled prediction/);
+    const lateLabeled = late.filter((r) => r.label !== undefined);
+    await produce(
+      service.config.topics.labels,
+      lateLabeled.map((r) => ({ prediction_id: r.id, label: r.label, timestamp: r.time + DAY })),
+    );
+    const refitted = await waitFor('the late reference refitted', async () => {
+      const body = (await service.get(lateUrl)).body as EstimatedPerformance;
+      return body.reference.rows === lateLabeled.length ? body : undefined;
+    });
+    const onTime = (await service.get(url('&version=1'))).body as EstimatedPerformance;
+    expect(refitted).toMatchObject({ calibrated: true, reference: { calibration_reason: 'ece' } });
+    expect(refitted.reference).toMatchObject({ ...onTime.reference, revision: refitted.reference.revision });
+    expect(refitted.buckets.map((b) => b.estimated)).toEqual(onTime.buckets.map((b) => b.estimated));
+    // The newest fit replaced the first one in the table too.
+    const fits = await service.rows<{ reason: string }>(
+      "SELECT reason FROM cbpe_calibrator_fits FINAL WHERE model_id = 'late'",
+    );
+    expect(fits).toEqual([{ reason: 'ece' }]);
   });
 });

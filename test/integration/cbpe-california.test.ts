@@ -132,7 +132,7 @@ describe('CBPE on the NannyML California housing data', () => {
     });
     expect(result.calibrated).toBe(true);
     const stored = await service.rows<{ thresholds: number[]; values: number[] }>(
-      "SELECT thresholds, values FROM cbpe_calibrators FINAL WHERE model_id = 'california'",
+      "SELECT thresholds, values FROM cbpe_calibrator_fits FINAL WHERE model_id = 'california'",
     );
     expect(stored).toHaveLength(1);
     expect(stored[0]!.thresholds).toEqual(expected.calibrator.x);

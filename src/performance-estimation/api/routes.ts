@@ -25,7 +25,8 @@ export function estimationRoutes(deps: EstimationRoutesDeps): FastifyPluginAsync
           description:
             "Per bucket of prediction event time: NannyML's CBPE estimates of ROC AUC, accuracy, precision, recall and F1 " +
             "from the scores calibrated on the version's drift reference period, the band of the reference buckets, " +
-            'alerts, and the realized figures where labels exist. 409 when the version has no reference taken from a time range.',
+            'alerts, and the realized figures where labels exist. 409 when the version has no reference taken from a time range; ' +
+            '503 when its calibrator could not be fitted (tried again after a few minutes).',
           tags: ['metrics'],
           params: {
             type: 'object',
@@ -33,7 +34,13 @@ export function estimationRoutes(deps: EstimationRoutesDeps): FastifyPluginAsync
             required: ['model'],
           },
           querystring: estimationQuerystring,
-          response: { 200: estimationResponse, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+          response: {
+            200: estimationResponse,
+            400: errorSchema,
+            404: errorSchema,
+            409: errorSchema,
+            503: errorSchema,
+          },
         },
       },
       async (request, reply) => {

@@ -57,11 +57,16 @@ const bucketSchema = {
     start: { type: 'string', format: 'date-time', description: 'inclusive' },
     end: { type: 'string', format: 'date-time', description: 'exclusive' },
     count: { type: 'integer', description: 'predictions with a finite score (the rows estimated over)' },
-    estimated: metricsObject('NannyML CBPE estimates from the calibrated scores; null where undefined'),
+    estimated: metricsObject(
+      'NannyML CBPE estimates from the calibrated scores; null where undefined, and all null in a bucket holding a score ' +
+        'outside [0, 1] when the version is not calibrated',
+    ),
     band: {
       type: 'object',
       description:
-        'mean ± 3 std of the realized reference buckets (clipped to [0, 1]); null without reference values',
+        'mean ± 3 std of the realized reference buckets (clipped to [0, 1]), as NannyML computes them (a reference ' +
+        'bucket with one label class, or for precision, recall and F1 one predicted class, is left out); null (no alert) ' +
+        'with fewer than 2 such buckets: see `warnings`',
       additionalProperties: false,
       properties: { roc_auc: band, accuracy: band, precision: band, recall: band, f1: band },
       required: ['roc_auc', 'accuracy', 'precision', 'recall', 'f1'],
@@ -116,7 +121,13 @@ export const estimationResponse = {
         'ece_after',
       ],
     },
+    warnings: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        'why bands or estimates are missing: a reference too short for a band, unusable scores, no labels yet',
+    },
     buckets: { type: 'array', items: bucketSchema },
   },
-  required: ['model_id', 'version', 'method', 'calibrated', 'reference', 'buckets'],
+  required: ['model_id', 'version', 'method', 'calibrated', 'reference', 'warnings', 'buckets'],
 } as const;

@@ -83,6 +83,31 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
 
 /** The decision for 0/1 `labels` and finite `scores` of the reference rows, in reference order. */
 export function needsCalibration(labels: ArrayLike<number>, scores: ArrayLike<number>): CalibrationDecision {
+  const steps = decide(labels, scores);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same decision, handing the event loop back between folds (each fold is one isotonic fit,
+ * under a second on a few hundred thousand rows), so HTTP requests and Kafka heartbeats go on.
+ */
+export async function needsCalibrationYielding(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+): Promise<CalibrationDecision> {
+  const steps = decide(labels, scores);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The decision, pausing (`yield`) after each costly step. */
+function* decide(labels: ArrayLike<number>, scores: ArrayLike<number>): Generator<void, CalibrationDecision> {
   const none = (reason: CalibrationDecision['reason']): CalibrationDecision => ({
     calibrate: false,
     reason,
@@ -91,8 +116,10 @@ export function needsCalibration(labels: ArrayLike<number>, scores: ArrayLike<nu
   });
   if (new Set(Array.from(labels)).size <= 1) return none('single_class');
   if (rocAuc(labels, scores) > 0.999) return none('separable');
+  yield;
   const folds = stratifiedShuffleSplit(labels);
   if (!folds.ok) return none('too_few_rows');
+  yield;
   const pooledLabels: number[] = [];
   const pooledScores: number[] = [];
   const pooledCalibrated: number[] = [];
@@ -106,10 +133,12 @@ export function needsCalibration(labels: ArrayLike<number>, scores: ArrayLike<nu
       pooledScores.push(scores[i]!);
       pooledCalibrated.push(predictIsotonic(model, scores[i]!));
     }
+    yield;
   }
   const edges = binIndexEdges(pooledScores.length);
   if (!edges) return none('too_few_rows');
   const eceBefore = expectedCalibrationError(pooledLabels, pooledScores, edges);
+  yield;
   const eceAfter = expectedCalibrationError(pooledLabels, pooledCalibrated, edges);
   return { calibrate: eceBefore > eceAfter, reason: 'ece', eceBefore, eceAfter };
 }

@@ -51,8 +51,9 @@ export function stratifiedShuffleSplit(labels: ArrayLike<number>, options: Split
     const test: number[] = [];
     classIndices.forEach((indices, i) => {
       const permuted = rng.permutation(counts[i]!).map((p) => indices[p]!);
-      train.push(...permuted.slice(0, nI[i]));
-      test.push(...permuted.slice(nI[i], nI[i]! + tI[i]!));
+      // A loop, not push(...slice): spreading ~10^5 arguments overflows the call stack.
+      for (let k = 0; k < nI[i]!; k++) train.push(permuted[k]!);
+      for (let k = nI[i]!; k < nI[i]! + tI[i]!; k++) test.push(permuted[k]!);
     });
     splits.push({ train: rng.shuffle(train), test: rng.shuffle(test) });
   }

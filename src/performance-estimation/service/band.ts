@@ -1,9 +1,15 @@
 /**
  * The reference band of each estimated metric (NannyML's `StandardDeviationThreshold` with its
  * defaults): mean ± 3 population standard deviations of the metric's realized values over the
- * reference period's buckets (the metrics route's figures, buckets without a value left out),
- * a lower bound at or under 0 replaced by 0 and an upper bound at or over 1 by 1 (the metrics'
- * limits). A value outside its band is an alert; a metric without a value has none.
+ * reference period's buckets, a lower bound at or under 0 replaced by 0 and an upper bound at or
+ * over 1 by 1 (the metrics' limits). A value outside its band is an alert; a metric without a
+ * band has none.
+ *
+ * The realized values follow NannyML's `_realized_performance`: a bucket whose labels hold one
+ * class has no ROC AUC, precision, recall or F1, nor one whose predictions hold one class for
+ * precision, recall and F1 (NaN there, left out of the band). With fewer than
+ * `MIN_BAND_BUCKETS` values there is no band: NannyML's std of one chunk is 0, a zero-width band
+ * that every estimate leaves.
  */
 import { ESTIMATED_METRICS, type EstimatedMetric, type Estimates } from '../estimators.js';
 
@@ -12,12 +18,37 @@ export type Bands = Record<EstimatedMetric, Band>;
 
 /** @default 3 */
 export const BAND_STDS = 3;
+/** Fewer reference buckets with a value give no band. @default 2 */
+export const MIN_BAND_BUCKETS = 2;
+
+/** One reference bucket: the metrics route's figures and the classes of its labeled predictions. */
+export interface ReferenceBucket {
+  realized: Estimates;
+  labeled: number;
+  labelPositives: number;
+  predictedPositives: number;
+}
+
+/** The bucket's realized values as NannyML computes them for its thresholds. */
+export function nannymlRealized(bucket: ReferenceBucket): Estimates {
+  const { realized, labeled, labelPositives, predictedPositives } = bucket;
+  const labelsOneClass = labelPositives === 0 || labelPositives === labeled;
+  const predictionsOneClass = predictedPositives === 0 || predictedPositives === labeled;
+  const noRatios = labelsOneClass || predictionsOneClass;
+  return {
+    roc_auc: labelsOneClass ? null : realized.roc_auc,
+    accuracy: realized.accuracy,
+    precision: noRatios ? null : realized.precision,
+    recall: noRatios ? null : realized.recall,
+    f1: noRatios ? null : realized.f1,
+  };
+}
 
 export function referenceBands(buckets: readonly Partial<Record<EstimatedMetric, number | null>>[]): Bands {
   const bands = {} as Bands;
   for (const metric of ESTIMATED_METRICS) {
     const values = buckets.map((b) => b[metric]).filter((v): v is number => v !== null && v !== undefined);
-    if (values.length === 0) {
+    if (values.length < MIN_BAND_BUCKETS) {
       bands[metric] = null;
       continue;
     }

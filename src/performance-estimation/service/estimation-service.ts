@@ -11,8 +11,8 @@ import { bucketEnd, type Bucket } from '../../platform/time/index.js';
 import { estimateQuery, type EstimateRow } from '../estimate-sql.js';
 import { ESTIMATED_METRICS, type Estimates } from '../estimators.js';
 import { EstimationError } from '../errors.js';
-import type { StoredCalibrator } from '../store/calibrators.js';
-import { alerts, referenceBands, type Bands } from './band.js';
+import { clickhouseCalibratorStore, readBandClasses, type StoredCalibrator } from '../store/calibrators.js';
+import { alerts, MIN_BAND_BUCKETS, nannymlRealized, referenceBands, type Bands } from './band.js';
 import { Calibrators, type VersionRecord } from './calibrators.js';
 
 export interface EstimationRequest {
@@ -52,6 +52,8 @@ export interface EstimatedPerformance {
     ece_before: number | null;
     ece_after: number | null;
   };
+  /** Why estimates or bands are missing, in words (a reference too short for a band, unusable scores). */
+  warnings: string[];
   buckets: EstimatedBucket[];
 }
 
@@ -73,7 +75,11 @@ export class EstimationService {
   readonly calibrators: Calibrators;
 
   constructor(private readonly deps: EstimationServiceDeps) {
-    this.calibrators = new Calibrators(deps);
+    this.calibrators = new Calibrators({
+      store: clickhouseCalibratorStore(deps.db),
+      drift: deps.drift,
+      now: deps.now,
+    });
   }
 
   /** The version a request names, checked: known and a binary classifier. */
@@ -116,6 +122,7 @@ export class EstimationService {
       }),
       this.bands(version, calibrator, request.bucket),
     ]);
+    const warnings = estimateWarnings(calibrator, bands, request.bucket, rows);
     const realizedByStart = new Map(realized.buckets.map((b) => [Date.parse(b.start), b]));
     return {
       model_id: request.model,
@@ -132,6 +139,7 @@ export class EstimationService {
         ece_before: calibrator.eceBefore,
         ece_after: calibrator.eceAfter,
       },
+      warnings,
       buckets: rows.map((row) => {
         const estimated = Object.fromEntries(
           ESTIMATED_METRICS.map((m) => [m, finiteOrNull(row[m])]),
@@ -176,17 +184,66 @@ export class EstimationService {
     return result.json<EstimateRow>();
   }
 
-  /** The band from the reference period cut into the request's buckets. */
+  /** The band from the reference period cut into the request's buckets, with NannyML's realized values. */
   private async bands(version: VersionRecord, calibrator: StoredCalibrator, bucket: Bucket): Promise<Bands> {
-    const reference = await computeModelMetrics(this.deps.db, {
-      model: version.model_id,
-      versions: [version],
-      bucket: bucket.text,
-      from: calibrator.from,
-      to: calibrator.to,
-    });
-    return referenceBands(reference.buckets.map(pickMetrics));
+    const [reference, classes] = await Promise.all([
+      computeModelMetrics(this.deps.db, {
+        model: version.model_id,
+        versions: [version],
+        bucket: bucket.text,
+        from: calibrator.from,
+        to: calibrator.to,
+      }),
+      readBandClasses(
+        this.deps.db,
+        {
+          modelId: version.model_id,
+          version: version.model_version,
+          positiveClass: normalizeClass(version.positive_class),
+          from: calibrator.from,
+          to: calibrator.to,
+        },
+        bucket,
+      ),
+    ]);
+    const classesByStart = new Map(classes.map((c) => [c.start_ms, c]));
+    return referenceBands(
+      reference.buckets.map((b) => {
+        const c = classesByStart.get(Date.parse(b.start));
+        return nannymlRealized({
+          realized: pickMetrics(b),
+          labeled: c?.labeled ?? 0,
+          labelPositives: c?.label_positives ?? 0,
+          predictedPositives: c?.predicted_positives ?? 0,
+        });
+      }),
+    );
   }
+}
+
+function estimateWarnings(
+  calibrator: StoredCalibrator,
+  bands: Bands,
+  bucket: Bucket,
+  rows: readonly EstimateRow[],
+): string[] {
+  const warnings: string[] = [];
+  if (calibrator.reason === 'no_rows')
+    warnings.push(
+      'the reference period has no labeled prediction with a score yet: scores are used as they are, and the calibrator is fitted again as its labels arrive',
+    );
+  const unbanded = ESTIMATED_METRICS.filter((m) => bands[m] === null);
+  if (unbanded.length > 0)
+    warnings.push(
+      `no band (so no alert) for ${unbanded.join(', ')}: the reference period cut into ${bucket.text} buckets has fewer than ${MIN_BAND_BUCKETS} buckets with a value ` +
+        '(a bucket whose labels, or for precision, recall and F1 whose predictions, hold one class has none, as in NannyML)',
+    );
+  const unusable = rows.filter((r) => Number(r.unusable_scores) > 0).length;
+  if (unusable > 0)
+    warnings.push(
+      `${unusable} bucket(s) hold scores outside [0, 1] and the version is not calibrated: a score must be the positive class's probability, so they have no estimates`,
+    );
+  return warnings;
 }
 
 function finiteOrNull(value: number | null): number | null {

@@ -3,9 +3,11 @@
  * the last complete bucket by wall clock (the same window as `modelwatch_model_quality`, so the two
  * can be read side by side), for versions whose reference is taken from a time range. Versions
  * without one are skipped silently: that is a setup state the route explains, not an error.
+ * A version whose estimate fails is logged and its series dropped (stale values would read as
+ * fresh ones); the other versions' series are refreshed all the same.
  */
 import { Gauge, type Registry } from 'prom-client';
-import type { ModelRegistry } from '../../models/index.js';
+import type { ModelRegistry, ModelVersionRecord } from '../../models/index.js';
 import { errorMessage } from '../../platform/errors.js';
 import { SerialLoop } from '../../platform/loop/index.js';
 import type { Logger } from '../../platform/observability/index.js';
@@ -15,8 +17,8 @@ import { EstimationError } from '../errors.js';
 import type { EstimationService } from './estimation-service.js';
 
 export interface EstimationGaugesOptions {
-  service: EstimationService;
-  models: ModelRegistry;
+  service: Pick<EstimationService, 'calibrators' | 'estimateRows'>;
+  models: Pick<ModelRegistry, 'list'>;
   registry: Registry;
   logger: Logger;
   /** The window exported: the last complete bucket of this size before now. @default 1h */
@@ -66,23 +68,40 @@ export class EstimationGauges {
     const values: { model: string; version: string; metric: string; value: number }[] = [];
     for (const v of await this.options.models.list()) {
       if (v.task !== 'binary_classification') continue;
-      let calibrator;
       try {
-        calibrator = await this.options.service.calibrators.get(v);
+        for (const value of await this.versionValues(v, from, to)) values.push(value);
       } catch (err) {
-        if (err instanceof EstimationError) continue;
-        throw err;
+        this.options.logger.warn(
+          { model: v.model_id, version: v.model_version, err: errorMessage(err) },
+          'estimated quality of this version could not be computed: its gauges are dropped until it can',
+        );
       }
-      const rows = await this.options.service.estimateRows(v, calibrator, this.bucket, from, to);
-      for (const row of rows)
-        for (const metric of ESTIMATED_METRICS) {
-          const value = row[metric];
-          if (value !== null && Number.isFinite(value))
-            values.push({ model: v.model_id, version: v.model_version, metric, value });
-        }
     }
     // Reset only once every query is done, so a scrape never sees a half-filled set.
     this.gauge.reset();
     for (const { value, ...labels } of values) this.gauge.set(labels, value);
+  }
+
+  /** One version's gauge values: none without a range reference (a setup state, not an error). */
+  private async versionValues(
+    v: ModelVersionRecord,
+    from: number,
+    to: number,
+  ): Promise<{ model: string; version: string; metric: string; value: number }[]> {
+    let calibrator;
+    try {
+      calibrator = await this.options.service.calibrators.get(v);
+    } catch (err) {
+      if (err instanceof EstimationError && err.code === 'NO_REFERENCE') return [];
+      throw err;
+    }
+    const values = [];
+    for (const row of await this.options.service.estimateRows(v, calibrator, this.bucket, from, to))
+      for (const metric of ESTIMATED_METRICS) {
+        const value = row[metric];
+        if (value !== null && Number.isFinite(value))
+          values.push({ model: v.model_id, version: v.model_version, metric, value });
+      }
+    return values;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The estimated-performance section of the HTML drift report (src/drift/report/performance.ts):
  * the route's estimates for the report's version, range and bucket, or none when the version has
- * no estimate (not a binary classifier, or its reference is not a time range).
+ * no estimate (not a binary classifier, its reference is not a time range, or its calibrator
+ * could not be fitted: the route answers 503 with the reason, and the drift report stays whole).
  */
 import type { ReportPerformance, ReportPerformanceRequest } from '../../drift/index.js';
 import { ESTIMATED_METRICS } from '../estimators.js';
@@ -22,8 +23,11 @@ export async function reportPerformance(
       to: request.to,
     });
   } catch (err) {
-    // A version without an estimate is a setup state: the report shows drift alone.
-    if (err instanceof EstimationError && (err.code === 'NOT_BINARY' || err.code === 'NO_REFERENCE'))
+    // A version without an estimate: the report shows drift alone.
+    if (
+      err instanceof EstimationError &&
+      (err.code === 'NOT_BINARY' || err.code === 'NO_REFERENCE' || err.code === 'CALIBRATION_FAILED')
+    )
       return null;
     throw err;
   }
