@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=16
 import { enableCompileCache } from 'node:module';
 import { ModelwatchError, UsageRequested, errorMessage } from '../platform/errors.js';
+import { UsageError } from '../platform/cli/index.js';
 import { standalone } from './standalone.js';
 
 // The modules' compiled code is cached on disk (Node's compile cache, in the temporary directory):
@@ -27,16 +28,16 @@ async function main(argv: string[]): Promise<number> {
     import('../service/index.js'),
     import('./commands/index.js'),
   ]);
-  const usage = usageText(commands);
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${usage}\n`);
-    return name === undefined ? 2 : 0;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usageText(commands)}\n`);
+    return 0;
   }
+  if (name === undefined)
+    throw new UsageError(
+      `no command given: one of ${[...commands.keys()].join(', ')} (modelwatch --help describes them)`,
+    );
   const entry = commands.get(name);
-  if (!entry) {
-    process.stderr.write(`modelwatch: unknown command '${name}' (try modelwatch --help)\n`);
-    return 2;
-  }
+  if (!entry) throw new UsageError(`unknown command '${name}' (try modelwatch --help)`);
   const command = await entry.load();
   return command.run(rest, { migrations: allMigrations(capabilities) });
 }
@@ -54,6 +55,8 @@ main(process.argv.slice(2)).then(
     // One clear line, never a stack trace (set MODELWATCH_DEBUG=1 for one).
     process.stderr.write(`modelwatch: ${errorMessage(err)}\n`);
     if (process.env['MODELWATCH_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
-    process.exitCode = err instanceof ModelwatchError && err.code === 'CONFIG_INVALID' ? 2 : 1;
+    // README: 2 for configuration and usage, 1 otherwise.
+    process.exitCode =
+      err instanceof UsageError || (err instanceof ModelwatchError && err.code === 'CONFIG_INVALID') ? 2 : 1;
   },
 );

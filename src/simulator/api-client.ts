@@ -51,10 +51,10 @@ export class ApiClient {
     );
   }
 
-  /** Prometheus text of /metrics. */
+  /** Prometheus text of /metrics; an error when it is not answered (never an empty text read as zeros). */
   async metricsText(): Promise<string> {
-    const answer = await this.request<string>('GET', '/metrics');
-    return typeof answer.body === 'string' ? answer.body : '';
+    const body = await this.ok<unknown>('GET', '/metrics');
+    return typeof body === 'string' ? body : '';
   }
 }
 

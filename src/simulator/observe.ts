@@ -44,6 +44,11 @@ interface ShadowBucket {
   agreement: number | null;
 }
 
+/*
+ * Each read throws when the service does not answer 200: a refused or failed call is "not read",
+ * never an empty answer (no drift, no triggers) the summary would state as a fact.
+ */
+
 /** Messages stored by the collectors per input topic (from /metrics). */
 export async function ingested(api: ApiClient, topics: Topics): Promise<Ingested> {
   const text = await api.metricsText();
@@ -64,11 +69,8 @@ export async function modelSample(api: ApiClient, name: string): Promise<number>
 /** Feature columns that drifted in [from, to), by monthly window (the drift route, computed now). */
 export async function driftedColumns(api: ApiClient, from: number, to: number): Promise<DriftedColumn[]> {
   const q = `from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&bucket=month&version=${PRODUCTION.version}`;
-  const answer = await api.request<{ buckets?: DriftBucket[] }>(
-    'GET',
-    `/api/v1/models/${MODEL_ID}/drift?${q}`,
-  );
-  const buckets = answer.status === 200 ? (answer.body.buckets ?? []) : [];
+  const answer = await api.ok<{ buckets?: DriftBucket[] }>('GET', `/api/v1/models/${MODEL_ID}/drift?${q}`);
+  const buckets = answer.buckets ?? [];
   const features = new Set<string>(FEATURES);
   const out = new Map<string, DriftedColumn>();
   for (const b of buckets)
@@ -82,22 +84,21 @@ export async function driftedColumns(api: ApiClient, from: number, to: number): 
 }
 
 export async function listTriggers(api: ApiClient): Promise<ListedTrigger[]> {
-  const answer = await api.request<{ triggers?: ListedTrigger[] }>(
+  const answer = await api.ok<{ triggers?: ListedTrigger[] }>(
     'GET',
     `/api/v1/retrain-triggers?model=${MODEL_ID}`,
   );
-  return answer.status === 200 ? (answer.body.triggers ?? []) : [];
+  return answer.triggers ?? [];
 }
 
 /** Per challenger: predictions scored in shadow and the share where it agreed with production. */
 export async function shadowTotals(api: ApiClient, from: number, to: number): Promise<ShadowTotals[]> {
   const q = `from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&bucket=month`;
-  const answer = await api.request<{ challengers?: { version: string; buckets: ShadowBucket[] }[] }>(
+  const answer = await api.ok<{ challengers?: { version: string; buckets: ShadowBucket[] }[] }>(
     'GET',
     `/api/v1/models/${MODEL_ID}/shadow?${q}`,
   );
-  if (answer.status !== 200) return [];
-  return (answer.body.challengers ?? []).map((c) => {
+  return (answer.challengers ?? []).map((c) => {
     let scored = 0;
     let agreed = 0;
     for (const b of c.buckets) {
@@ -114,7 +115,6 @@ export interface AuditCheck {
   chains: number;
 }
 
-export async function verifyAudit(api: ApiClient): Promise<AuditCheck | undefined> {
-  const answer = await api.request<AuditCheck>('GET', '/api/v1/audit/verify');
-  return answer.status === 200 ? answer.body : undefined;
+export async function verifyAudit(api: ApiClient): Promise<AuditCheck> {
+  return api.ok<AuditCheck>('GET', '/api/v1/audit/verify');
 }

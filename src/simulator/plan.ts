@@ -3,7 +3,7 @@
  * latency, errors), when each label arrives, and who touched what (access log). Model outputs are
  * not here: the inference core adds them when a prediction is published.
  */
-import { Random } from './random.js';
+import { fractionOf, Random } from './random.js';
 import type { StoryData, StoryRow } from './data.js';
 
 const HOUR = 3_600_000;
@@ -14,7 +14,7 @@ export const MODEL_ID = 'california';
 export interface PlannedPrediction {
   row: StoryRow;
   predictionId: string;
-  /** Event time, epoch ms (the data's hour plus the request's minute). */
+  /** Event time, epoch ms (the data's hour plus the request's minute, from the row alone). */
   timestamp: number;
   latencyMs: number;
   status: 'ok' | 'error';
@@ -71,12 +71,20 @@ const ERROR_RATE = 0.004;
 const LABEL_MEDIAN_MS = 3 * DAY;
 const LABEL_LOST = 0.02;
 
+/*
+ * Event times come from the row, not the seed: the collectors take an event with the same id and
+ * the same time as the same row, so a second run on the same data directory under any seed
+ * replays the first run's predictions and access events instead of adding new ones. The draws
+ * the seed once spent on those times are still made, so that a seed's latencies, errors, label
+ * delays and access events stay what they were.
+ */
 function planPrediction(random: Random, row: StoryRow): PlannedPrediction {
   const failed = random.chance(ERROR_RATE);
+  random.next();
   return {
     row,
     predictionId: `cal-${row.id}`,
-    timestamp: row.time + Math.floor(random.next() * HOUR),
+    timestamp: row.time + Math.floor(fractionOf(row.id) * HOUR),
     latencyMs: failed ? 250 + Math.round(random.next() * 2000) / 100 : latency(random, row.time),
     status: failed ? 'error' : 'ok',
     entityId: `block-${row.id}`,
@@ -168,9 +176,11 @@ function planAccess(random: Random, p: PlannedPrediction, index: number): Access
   const out: AccessEvent[] = [];
   for (const who of PRINCIPALS) {
     if (!random.chance(who.perDay / 24)) continue;
+    random.next();
+    const eventId = `acc-${index}-${who.name}`;
     out.push({
-      event_id: `acc-${index}-${who.name}`,
-      timestamp: p.timestamp + Math.floor(random.next() * 60_000),
+      event_id: eventId,
+      timestamp: p.timestamp + Math.floor(fractionOf(eventId) * 60_000),
       principal: who.name,
       ...who.event(random, p),
     });

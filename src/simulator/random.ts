@@ -41,3 +41,13 @@ export class Random {
       .padStart(8, '0');
   }
 }
+
+/**
+ * Uniform in [0, 1) from a text alone (FNV-1a, then one mulberry32 step), the same under every
+ * seed: what must not change between two runs of the story on the same data.
+ */
+export function fractionOf(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return new Random(hash).next();
+}

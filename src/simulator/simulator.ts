@@ -67,6 +67,7 @@ export class Simulator {
     const { plan } = this.options;
     const { logger } = this.deps;
     await this.waitForService();
+    if (this.stopped) return;
     await registerModel(this.deps.api);
     // A challenger not yet known to the shadow scorer would miss the first predictions.
     await (this.deps.registered ?? (() => sleep(6_000)))();
@@ -82,10 +83,19 @@ export class Simulator {
     try {
       await this.play(plan.referenceEnd);
       if (this.stopped) return;
+      // As long as ingest moves on (a loaded machine), the reference waits for it: without it the
+      // drift half of the story never happens.
+      let stored = 0;
       await this.settle(
         'the reference period stored',
-        async () => (await this.ingestedNow()).predictions >= this.counts.predictions,
+        async () => {
+          stored = (await this.ingestedNow()).predictions;
+          return stored >= this.counts.predictions;
+        },
+        () => stored,
       );
+      // Stopped while waiting: a reference from part of the period would be stored for good.
+      if (this.stopped) return;
       await setReference(this.deps.api, plan.start, plan.referenceEnd);
       logger.info(
         { from: new Date(plan.start).toISOString(), to: new Date(plan.referenceEnd).toISOString() },
@@ -106,7 +116,17 @@ export class Simulator {
   /** Stops publishing; prints the summary of what happened so far unless it was printed. */
   async stop(): Promise<void> {
     this.abort.abort();
-    if (!this.summaryPrinted) await this.printSummary(false);
+    if (!this.summaryPrinted) await this.printSummary(this.publishedAll());
+  }
+
+  /** Every event of the plan is out (a later step may have failed or been interrupted). */
+  private publishedAll(): boolean {
+    const { plan } = this.options;
+    return (
+      this.next.prediction === plan.predictions.length &&
+      this.next.label === plan.labels.length &&
+      this.next.access === plan.access.length
+    );
   }
 
   private get stopped(): boolean {
@@ -177,12 +197,12 @@ export class Simulator {
       new Date(plan.end - 1).getUTCMonth(),
       1,
     );
-    await this.settle(
+    await this.settleOrWarn(
       'the last complete window evaluated',
       async () =>
         (await modelSample(this.deps.api, 'modelwatch_drift_window_end_seconds')) * 1000 >= lastWindowEnd,
     );
-    await this.settle(
+    await this.settleOrWarn(
       'every prediction scored in shadow',
       async () =>
         (await modelSample(this.deps.api, 'modelwatch_shadow_scored_total')) +
@@ -214,10 +234,21 @@ export class Simulator {
     return ingested(this.deps.api, this.deps.topics);
   }
 
-  private async settle(what: string, done: () => Promise<boolean>): Promise<void> {
-    const deadline = performance.now() + (this.options.settleTimeoutMs ?? 60_000);
+  /**
+   * Waits until `done`, at most the settle timeout; with `progress`, the timeout counts from the
+   * last time its value changed. Returns early (no error) when stopped.
+   */
+  private async settle(what: string, done: () => Promise<boolean>, progress?: () => number): Promise<void> {
+    const timeout = this.options.settleTimeoutMs ?? 60_000;
+    let deadline = performance.now() + timeout;
+    let last = progress?.();
     while (!this.stopped) {
       if (await done().catch(() => false)) return;
+      const now = progress?.();
+      if (now !== last) {
+        last = now;
+        deadline = performance.now() + timeout;
+      }
       if (performance.now() > deadline)
         throw new SimulatorError('TIMED_OUT', `simulator: timed out waiting for ${what}`);
       await sleep(250);
@@ -231,7 +262,7 @@ export class Simulator {
     while (!this.stopped) {
       if (performance.now() - lastRead > 2_000) {
         lastRead = performance.now();
-        await this.readService(plan).catch(() => undefined);
+        await this.readService(plan);
       }
       this.deps.status.update(progressText(this.simNow, this.counts, this.observed));
       await sleep(250, undefined, { signal: this.abort.signal }).catch(() => undefined);
@@ -239,20 +270,22 @@ export class Simulator {
     this.deps.status.update(progressText(this.simNow, this.counts, this.observed), true);
   }
 
+  /** Each figure independently: one the service did not answer keeps its last known value. */
   private async readService(plan: StoryPlan): Promise<void> {
-    const got = await this.ingestedNow();
-    this.observed.ingested = got.predictions + got.labels + got.access;
-    this.observed.triggers = (await listTriggers(this.deps.api)).length;
     // Complete months only: the month in progress holds a few rows, whose noise is not drift.
     const monthStart = Date.UTC(
       new Date(this.simNow).getUTCFullYear(),
       new Date(this.simNow).getUTCMonth(),
       1,
     );
-    if (monthStart > plan.referenceEnd)
-      this.observed.drifted = (await driftedColumns(this.deps.api, plan.referenceEnd, monthStart)).map(
-        (d) => d.column,
-      );
+    await Promise.allSettled([
+      this.ingestedNow().then((got) => (this.observed.ingested = got.predictions + got.labels + got.access)),
+      listTriggers(this.deps.api).then((list) => (this.observed.triggers = list.length)),
+      monthStart > plan.referenceEnd &&
+        driftedColumns(this.deps.api, plan.referenceEnd, monthStart).then(
+          (drifted) => (this.observed.drifted = drifted.map((d) => d.column)),
+        ),
+    ]);
   }
 
   private async printSummary(finished: boolean): Promise<void> {

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freePort } from '../../src/platform/kafka/local-broker/tools.js';
@@ -24,6 +25,54 @@ function processesMentioning(text: string): string[] {
   const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
   return ps.stdout.split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
 }
+
+describe('modelwatch up fails to start', () => {
+  it('with the API port taken after its local broker started: one line, exit 1 at once, the broker stopped', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => void busy.close());
+    const port = (busy.address() as { port: number }).port;
+    const dataDir = tempDir('modelwatch-up-busy-');
+    const env: Record<string, string | undefined> = {
+      ...isolatedEnv({ MODELWATCH_DATA_DIR: dataDir, MODELWATCH_API_PORT: String(port) }),
+    };
+    // No broker given: up starts its own, before the service.
+    delete env['MODELWATCH_KAFKA_BROKERS'];
+    delete env['MODELWATCH_CLICKHOUSE_DATABASE'];
+    const child = spawn(process.execPath, [cli, 'up', '--no-simulator'], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
+
+    // The broker is up once the banner names it.
+    await waitFor(
+      'the local broker started',
+      () =>
+        Promise.resolve(
+          stdout.includes('(local broker)') ? true : child.exitCode === null ? undefined : false,
+        ),
+      150_000,
+    );
+    expect(stdout, stderr.slice(-2000)).toContain('(local broker)');
+    const startedAt = Date.now();
+    const code = await Promise.race([
+      exited,
+      new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 30_000)),
+    ]);
+    expect(code, stderr.slice(-2000)).toBe(1);
+    expect(Date.now() - startedAt).toBeLessThan(30_000);
+    const errors = stderr.split('\n').filter((line) => line.startsWith('modelwatch: '));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/EADDRINUSE/);
+    expect(processesMentioning(dataDir)).toEqual([]);
+  }, 240_000);
+});
 
 describe('modelwatch up tells the California story', () => {
   it('drift in the location columns only, a retrain trigger, the challenger in shadow, a verified audit; exits 0 on SIGINT', async () => {

@@ -1,6 +1,6 @@
 import type { Entry } from '../../platform/capability/index.js';
-import type { Bench, Command } from '../../platform/cli/index.js';
-import { ModelwatchError, UsageRequested } from '../../platform/errors.js';
+import { parseOptions, UsageError, type Bench, type Command } from '../../platform/cli/index.js';
+import { UsageRequested } from '../../platform/errors.js';
 import { startService } from '../../service/index.js';
 import { runAllBenches } from './bench-all.js';
 
@@ -9,18 +9,22 @@ import { runAllBenches } from './bench-all.js';
  * without a name (or with `--out FILE` only), every benchmark and one report (bench-all.ts).
  */
 export function benchCommand(benches: ReadonlyMap<string, Entry<Bench>>): Command {
+  const list = [...benches].map(([n, b]) => `  ${n.padEnd(10)} ${b.summary}`).join('\n');
+  const usage = 'modelwatch bench [<name> [options]] [--out FILE]';
   return {
     async run(args, context) {
-      if (args.length === 0) return runAllBenches();
-      if (args.length === 2 && args[0] === '--out') return runAllBenches(args[1]);
       const [name, ...rest] = args;
-      const entry = name === undefined ? undefined : benches.get(name);
-      if (!entry) {
-        const list = [...benches].map(([n, b]) => `  ${n.padEnd(10)} ${b.summary}`).join('\n');
-        const usage = `usage: modelwatch bench [<name> [options]] [--out FILE]; benchmarks:\n${list}`;
-        if (name === '--help' || name === '-h') throw new UsageRequested(usage);
-        throw new ModelwatchError('BAD_REQUEST', `unknown benchmark '${name}'; ${usage}`);
+      if (name === '--help' || name === '-h')
+        throw new UsageRequested(`usage: ${usage}; benchmarks:\n${list}`);
+      if (name === undefined || name.startsWith('-')) {
+        const { values } = parseOptions(args, { out: { type: 'string' } }, usage, {
+          allowPositionals: false,
+        });
+        if (values.out === '') throw new UsageError(`--out must name a file; usage: ${usage}`);
+        return runAllBenches(values.out);
       }
+      const entry = benches.get(name);
+      if (!entry) throw new UsageError(`unknown benchmark '${name}' (modelwatch bench --help lists them)`);
       const bench = await entry.load();
       await bench.run(rest, {
         ...context,

@@ -1,4 +1,3 @@
-import { ModelwatchError } from '../../platform/errors.js';
 import { loadConfig } from '../../platform/config/index.js';
 import {
   assertJavaAndMaven,
@@ -8,17 +7,14 @@ import {
   startLocalCluster,
 } from '../../platform/kafka/index.js';
 import { createLogger } from '../../platform/observability/index.js';
-import { parseOptions, untilSignal, type Command } from '../../platform/cli/index.js';
+import { parseOptions, untilSignal, UsageError, type Command } from '../../platform/cli/index.js';
 
 /** Nodes in a local cluster; more than 5 quorum voters buys nothing on one machine. */
 function brokerCount(value: string | undefined): number {
   if (value === undefined) return 1;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 5)
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `--brokers must be an integer from 1 to 5, got ${JSON.stringify(value)}`,
-    );
+    throw new UsageError(`--brokers must be an integer from 1 to 5, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -28,6 +24,7 @@ export const kafkaCommand: Command = {
       args,
       { 'data-dir': { type: 'string' }, 'resolve-only': { type: 'boolean' }, brokers: { type: 'string' } },
       'modelwatch kafka [--brokers N] [--data-dir DIR] [--resolve-only]',
+      { allowPositionals: false },
     );
     const nodes = brokerCount(values.brokers);
     const config = loadConfig();

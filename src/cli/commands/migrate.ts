@@ -4,7 +4,7 @@ import { parseOptions, type Command } from '../../platform/cli/index.js';
 
 export const migrateCommand: Command = {
   async run(args, { migrations }) {
-    parseOptions(args, {}, 'modelwatch migrate');
+    parseOptions(args, {}, 'modelwatch migrate', { allowPositionals: false });
     const config = loadConfig();
     const db = await openDatabase(config.clickhouse);
     try {

@@ -3,11 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from '../../platform/config/index.js';
 import { ModelwatchError, errorMessage } from '../../platform/errors.js';
-import {
-  stopIdleRequestQueuePolling,
-  startLocalBroker,
-  type LocalBroker,
-} from '../../platform/kafka/index.js';
+import { stopIdleRequestQueuePolling, startLocalBroker } from '../../platform/kafka/index.js';
 import { createLogger, logFormat, StatusLine, type Logger } from '../../platform/observability/index.js';
 import { startService, type RunningService } from '../../service/index.js';
 import { parseOptions, untilSignal, type Command } from '../../platform/cli/index.js';
@@ -54,11 +50,20 @@ async function closeWithin(service: RunningService, logger: Logger): Promise<num
   }
 }
 
+/**
+ * Leaves once shutdown is over even when a library still holds the event loop: kafkajs goes on
+ * retrying a connect begun before the signal (up to ~30 s while Kafka is down), which would keep
+ * the process past the deadline above. Unref'd, so a process with nothing left exits at once.
+ */
+function exitOnceStopped(code: number): number {
+  setTimeout(() => process.exit(code), 500).unref();
+  return code;
+}
+
 async function runUntilSignal(
   config: Config,
   logger: Logger,
   brokers: string[],
-  broker?: LocalBroker,
   companion?: (service: RunningService) => Promise<Companion | undefined>,
 ): Promise<number> {
   const service = await startService({ config, logger, brokers });
@@ -70,19 +75,18 @@ async function runUntilSignal(
   logger.info({ signal }, 'shutting down');
   // A second signal means "now": the broker re-delivers whatever was not committed.
   void untilSignal().then(() => process.exit(130));
-  // A companion still starting (the service never became ready) is not waited for long.
-  const beside = starting && (await Promise.race([starting, sleep(5_000).then(() => undefined)]));
+  // A companion still starting (the service never became ready) is not waited for long; the
+  // timer is unref'd so that it does not hold the process once the companion answered.
+  const beside =
+    starting &&
+    (await Promise.race([starting, sleep(5_000, undefined, { ref: false }).then(() => undefined)]));
   await beside?.stop();
-  const code = await closeWithin(service, logger);
-  await broker?.stop();
-  // Past the deadline, something still holds the event loop (a stuck engine call): leave anyway.
-  if (code !== 0) process.exit(code);
-  return code;
+  return closeWithin(service, logger);
 }
 
 export const serveCommand: Command = {
   async run(args) {
-    parseOptions(args, {}, 'modelwatch serve');
+    parseOptions(args, {}, 'modelwatch serve', { allowPositionals: false });
     const config = loadConfig();
     if (!config.kafka.brokers) {
       throw new ModelwatchError(
@@ -92,7 +96,7 @@ export const serveCommand: Command = {
     }
     stopIdleRequestQueuePolling();
     const logger = consoleLogger(config, new StatusLine());
-    return runUntilSignal(config, logger, config.kafka.brokers);
+    return exitOnceStopped(await runUntilSignal(config, logger, config.kafka.brokers));
   },
 };
 
@@ -102,6 +106,7 @@ export const upCommand: Command = {
       args,
       { 'no-simulator': { type: 'boolean' }, speed: { type: 'string' }, seed: { type: 'string' } },
       'modelwatch up [--no-simulator] [--speed N] [--seed N]',
+      { allowPositionals: false },
     );
     const story = storyOptions(values);
     const config = loadConfig();
@@ -120,28 +125,35 @@ export const upCommand: Command = {
           dataDir: path.join(config.clickhouse.dataDir, 'kafka'),
           logger,
         });
-    const brokers = config.kafka.brokers ?? broker?.brokers ?? [];
-    const api = `http://localhost:${config.api.port}`;
-    process.stdout.write(
-      [
-        'modelwatch is starting',
-        `  API        ${api}/api/v1   (OpenAPI: ${api}/docs, metrics: ${api}/metrics)`,
-        `  Kafka      ${brokers.join(',')}${broker ? ' (local broker)' : ''}`,
-        `  ClickHouse ${config.clickhouse.url ?? `embedded, data in ${config.clickhouse.dataDir}`}`,
-        generatedKey
-          ? `  admin key  ${adminKey}   (generated for this run; set MODELWATCH_ADMIN_KEY to keep one)`
-          : '  admin key  from MODELWATCH_ADMIN_KEY',
-        '',
-      ].join('\n'),
-    );
-    return runUntilSignal(
-      withKey,
-      logger,
-      brokers,
-      broker,
-      story.enabled
-        ? (service) => startStoryFor(service, { config: withKey, brokers, logger, status, story })
-        : undefined,
-    );
+    let code: number;
+    // Stopped however the run ends, a start-up error (port taken) included: the broker's process
+    // would otherwise hold this one open and stay up itself.
+    try {
+      const brokers = config.kafka.brokers ?? broker?.brokers ?? [];
+      const api = `http://localhost:${config.api.port}`;
+      process.stdout.write(
+        [
+          'modelwatch is starting',
+          `  API        ${api}/api/v1   (OpenAPI: ${api}/docs, metrics: ${api}/metrics)`,
+          `  Kafka      ${brokers.join(',')}${broker ? ' (local broker)' : ''}`,
+          `  ClickHouse ${config.clickhouse.url ?? `embedded, data in ${config.clickhouse.dataDir}`}`,
+          generatedKey
+            ? `  admin key  ${adminKey}   (generated for this run; set MODELWATCH_ADMIN_KEY to keep one)`
+            : '  admin key  from MODELWATCH_ADMIN_KEY',
+          '',
+        ].join('\n'),
+      );
+      code = await runUntilSignal(
+        withKey,
+        logger,
+        brokers,
+        story.enabled
+          ? (service) => startStoryFor(service, { config: withKey, brokers, logger, status, story })
+          : undefined,
+      );
+    } finally {
+      await broker?.stop();
+    }
+    return exitOnceStopped(code);
   },
 };

@@ -21,17 +21,36 @@ function asksForHelp(args: readonly string[]): boolean {
   return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
 }
 
-/** parseArgs with errors as one line naming the option. */
-export function parseOptions<O extends Options>(args: string[], options: O, usage: string) {
-  if (asksForHelp(args)) throw new UsageRequested(`usage: ${usage}`);
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `${err instanceof Error ? err.message : String(err)}\nusage: ${usage}`,
-    );
+/** A mistake in the command line: one line on stderr and exit code 2 (README, "CLI"). */
+export class UsageError extends ModelwatchError {
+  constructor(message: string) {
+    super('BAD_REQUEST', message);
+    this.name = 'UsageError';
   }
+}
+
+/**
+ * parseArgs with errors as one line naming the option, then the usage. Commands that take no
+ * words besides their options pass `allowPositionals: false`, so `serve extra` is refused.
+ */
+export function parseOptions<O extends Options>(
+  args: string[],
+  options: O,
+  usage: string,
+  { allowPositionals = true }: { allowPositionals?: boolean } = {},
+) {
+  if (asksForHelp(args)) throw new UsageRequested(`usage: ${usage}`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    // Some of parseArgs' messages span lines ("ambiguous… Did you forget…").
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
+    throw new UsageError(`${message}; usage: ${usage}`);
+  }
+  if (!allowPositionals && parsed.positionals.length > 0)
+    throw new UsageError(`unexpected argument '${parsed.positionals[0]}'; usage: ${usage}`);
+  return parsed;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

@@ -38,6 +38,21 @@ describe('the simulator plan', () => {
     expect(sameLatency).toBeLessThan(a.predictions.length / 10);
   });
 
+  it('gives each prediction and access event the same event time under any seed, so a replay is stored once', () => {
+    // The collectors take the same id at the same event time as the same row (SPEC 3.3).
+    const a = planStory(data, 42);
+    const b = planStory(data, 7);
+    const key = (p: { predictionId: string; timestamp: number }) => `${p.predictionId}@${p.timestamp}`;
+    expect(b.predictions.map(key)).toEqual(a.predictions.map(key));
+    const timeOf = new Map(a.access.map((e) => [e.event_id, e.timestamp]));
+    const shared = b.access.filter((e) => timeOf.has(e.event_id));
+    expect(shared.length).toBeGreaterThan(50);
+    expect(shared.filter((e) => e.timestamp !== timeOf.get(e.event_id))).toEqual([]);
+    // Still spread over the hour, not all at its start.
+    const minutes = new Set(a.predictions.map((p) => Math.floor((p.timestamp - p.row.time) / 60_000)));
+    expect(minutes.size).toBe(60);
+  });
+
   it('serves realistically: latency around 18 ms with a tail, rare errors, labels days later, some lost', () => {
     const plan = planStory(data, 42);
     const ok = plan.predictions
