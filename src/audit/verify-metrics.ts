@@ -35,7 +35,7 @@ export interface AuditVerifier {
 export function createAuditVerifier(options: AuditVerifierOptions): AuditVerifier {
   const verified = new Gauge({
     name: 'modelwatch_audit_chains_verified',
-    help: '1 when the last verification found every audit chain intact (and matching the published digests), 0 when one is broken',
+    help: '1 when the last verification found every audit chain intact (and matching the published digests), 0 when one is broken; absent until the first verification',
     registers: [options.registry],
   });
   const broken = new Gauge({
@@ -45,7 +45,7 @@ export function createAuditVerifier(options: AuditVerifierOptions): AuditVerifie
   });
   const lastRun = new Gauge({
     name: 'modelwatch_audit_last_verification_seconds',
-    help: 'When the audit chains were last verified (Unix seconds): alert when it falls behind',
+    help: 'When the audit chains were last verified (Unix seconds; absent until the first verification): alert when it falls behind',
     registers: [options.registry],
   });
   const failures = new Counter({
@@ -53,9 +53,9 @@ export function createAuditVerifier(options: AuditVerifierOptions): AuditVerifie
     help: 'Verifications that could not run (ClickHouse unreachable); the gauges keep the last result',
     registers: [options.registry],
   });
-  // Until the first verification, nothing is known to be broken.
-  verified.set(1);
-  broken.set(0);
+  // No series until the first verification: "verified" over a chain not yet checked (a restart on a
+  // broken one) would be a false all-clear, and an unset gauge reads 0 (1970 as the last run).
+  for (const gauge of [verified, broken, lastRun]) gauge.remove();
 
   function record(report: VerifyReport): void {
     verified.set(report.ok ? 1 : 0);

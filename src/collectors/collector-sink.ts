@@ -240,7 +240,9 @@ function finish(items: Decoded[], metrics: IngestMetrics): void {
   for (const v of versions.values()) {
     const labels = { model: v.model, version: v.version };
     observe(() => metrics.predictions.inc(labels, v.stored));
-    if (v.errors > 0) observe(() => metrics.predictionErrors.inc(labels, v.errors));
+    // Also by 0: a series born at its first errors has no rate() for them, and a version without
+    // errors would have no 0% line.
+    observe(() => metrics.predictionErrors.inc(labels, v.errors));
     if (v.latencySeconds.length === 0) continue;
     const histogram = metrics.predictionLatency.labels(labels);
     for (const seconds of v.latencySeconds) observe(() => histogram.observe(seconds));

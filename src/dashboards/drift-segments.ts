@@ -1,6 +1,7 @@
 import { RowBuilder, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { ClickHouseQueryBuilder } from './clickhouse-query.js';
 import { prom, sqlTable, timeseries } from './panels.js';
+import { variableValues } from './variable-sql.js';
 
 /**
  * A stored segment as the segment gauges label it (src/drift/segments/gauges.ts):
@@ -10,7 +11,7 @@ import { prom, sqlTable, timeseries } from './panels.js';
 const SEGMENT_LABEL =
   "multiIf(other, concat(segmentation, '!other'), has_value, concat(segmentation, '=', value), concat(segmentation, '!none'))";
 
-const SELECTED = 'model_id IN (${model:singlequote}) AND $__timeFilter(window_start)';
+const SELECTED = `has(${variableValues('model')}, model_id) AND $__timeFilter(window_start)`;
 
 /**
  * Every segment of the latest stored window of each model version and segmentation in the time

@@ -9,6 +9,7 @@ import { baseDashboard } from './base.js';
 import { PROMETHEUS } from './datasources.js';
 import { withSegmentPanels } from './drift-segments.js';
 import { retrainTriggersAnnotation } from './models.js';
+import { variableValues } from './variable-sql.js';
 import {
   DRIFT_FLAG_MAPPINGS,
   labelTable,
@@ -26,7 +27,9 @@ export const DRIFT_TRIGGERS_SQL = [
   'SELECT window_start AS time, window_end AS timeEnd,',
   "  concat(model_id, ': ', reason, ' retrain trigger, version ', model_version, ' (', trigger_id, ')') AS text, [toString(reason), model_id] AS tags",
   'FROM retrain_triggers FINAL',
-  'WHERE model_id IN (${model:singlequote}) AND $__timeFilter(window_start)',
+  `WHERE has(${variableValues('model')}, model_id)`,
+  // Overlapping the range: a day-long window that began before it is shown too.
+  'AND window_end >= $__fromTime AND window_start <= $__toTime',
   'ORDER BY time',
 ].join('\n');
 

@@ -55,6 +55,9 @@ const VERIFIED_MAPPINGS: ValueMapping[] = [
   },
 ];
 
+/** The verification gauges have no series until an instance's first verification completes. */
+const NOT_YET_VERIFIED = 'not yet verified';
+
 /** Who did what (SPEC 8): audit activity, denied access, and whether the hash chains verify. */
 export function governanceDashboard(): DashboardBuilder {
   return baseDashboard(
@@ -76,7 +79,7 @@ export function governanceDashboard(): DashboardBuilder {
         },
         [prom('min(modelwatch_audit_chains_verified)', 'verified').instant()],
         VERIFIED_MAPPINGS,
-      ),
+      ).noValue(NOT_YET_VERIFIED),
     )
     .withPanel(
       stat(
@@ -89,7 +92,7 @@ export function governanceDashboard(): DashboardBuilder {
         },
         [prom('max(modelwatch_audit_chains_broken)', 'broken').instant()],
         [],
-      ),
+      ).noValue(NOT_YET_VERIFIED),
     )
     .withPanel(
       stat(
@@ -102,7 +105,7 @@ export function governanceDashboard(): DashboardBuilder {
         },
         [prom('time() - max(modelwatch_audit_last_verification_seconds)', 'age').instant()],
         [],
-      ),
+      ).noValue(NOT_YET_VERIFIED),
     )
     .withRow(new RowBuilder('Activity (ClickHouse audit_events)'))
     .withPanel(

@@ -55,7 +55,7 @@ export function ingestDashboard(): DashboardBuilder {
         {
           title: 'Batch write latency',
           description:
-            'Time to write one batch to ClickHouse and commit its offsets (p50, p95, p99 over 5 minutes).',
+            'Time to write one batch to ClickHouse, retries during an outage included (p50, p95, p99 over 5 minutes).',
           unit: 's',
           width: 8,
         },

@@ -10,6 +10,7 @@ import { baseDashboard } from './base.js';
 import { ClickHouseQueryBuilder } from './clickhouse-query.js';
 import { CLICKHOUSE, PROMETHEUS } from './datasources.js';
 import { prom, timeseries } from './panels.js';
+import { variableValue, variableValues } from './variable-sql.js';
 
 export const MODELS_UID = 'modelwatch-models';
 
@@ -17,15 +18,15 @@ const MODEL = 'model="$model", version=~"$version"';
 
 /**
  * Hourly counts by event time, straight from the stored rows. FINAL because redelivered events
- * are duplicate rows until merges run; `:sqlstring` quotes and escapes the model id, which the
- * plugin would otherwise paste in raw. Grafana pivots the (time, model_version, value) rows
- * into one series per version.
+ * are duplicate rows until merges run; the variables come percent-encoded (variable-sql.ts).
+ * Grafana pivots the (time, model_version, value) rows into one series per version.
  */
 function hourlySql(valueExpr: string): string {
   return [
     `SELECT toStartOfHour(timestamp) AS time, model_version, ${valueExpr}`,
     'FROM predictions FINAL',
-    'WHERE model_id = ${model:sqlstring} AND model_version IN (${version:singlequote}) AND $__timeFilter(timestamp)',
+    `WHERE model_id = ${variableValue('model')} AND has(${variableValues('version')}, model_version)`,
+    'AND $__timeFilter(timestamp)',
     'GROUP BY time, model_version',
     'ORDER BY time, model_version',
   ].join('\n');
@@ -42,7 +43,9 @@ export const RETRAIN_TRIGGERS_SQL = [
   'SELECT window_start AS time, window_end AS timeEnd,',
   "  concat(reason, ' retrain trigger, version ', model_version, ' (', trigger_id, ')') AS text, [toString(reason)] AS tags",
   'FROM retrain_triggers FINAL',
-  'WHERE model_id = ${model:sqlstring} AND $__timeFilter(window_start)',
+  `WHERE model_id = ${variableValue('model')}`,
+  // Overlapping the range: a day-long window that began before it is shown too.
+  'AND window_end >= $__fromTime AND window_start <= $__toTime',
   'ORDER BY time',
 ].join('\n');
 
@@ -161,7 +164,7 @@ export function modelsDashboard(): DashboardBuilder {
         {
           title: 'Loss changes by version (Page-Hinkley)',
           description:
-            "modelwatch_loss_changes: Page-Hinkley detections in the per-prediction loss over the model's trailing change_detection window (src/change-detection), and the mean loss since the latest one. Models with a change_detection policy section.",
+            "modelwatch_loss_changes: Page-Hinkley detections in the per-prediction loss over the model's latest one to two change_detection windows (their start on a fixed grid; src/change-detection), and the mean loss since the latest one. Models with a change_detection policy section.",
           unit: 'short',
         },
         [

@@ -90,7 +90,7 @@ export const drift: CapabilityDefinition<DriftCapability> = {
         async (key, reference, settings, range) => {
           const buckets = await quality.evaluateAndStore(key, reference, settings, range);
           const newest = buckets[buckets.length - 1];
-          if (newest) qualityGauges.show(key.modelId, newest);
+          if (newest) qualityGauges.show(key, newest);
         },
       ],
     });

@@ -2,7 +2,6 @@
  * Retrain triggers (SPEC 6): the `retrain` policy section, the evaluation loop, the outbox and the
  * publisher that owns the retrain topic's partitions, the list route and the trigger counter.
  */
-import { Counter } from 'prom-client';
 import { drift } from '../drift/index.js';
 import { models } from '../models/index.js';
 import { performanceEstimation } from '../performance-estimation/index.js';
@@ -16,6 +15,7 @@ import { TriggerPublisher } from './publish/publisher.js';
 import { TriggerEvaluator } from './service/evaluator.js';
 import { triggerMigrations } from './store/schema.js';
 import { TriggerStore } from './store/triggers.js';
+import { createTriggerCounter } from './trigger-counter.js';
 
 export interface TriggersCapability extends Capability {
   store: TriggerStore;
@@ -31,12 +31,7 @@ export const triggers: CapabilityDefinition<TriggersCapability> = {
     const driftCapability = use(drift);
     driftCapability.addPolicySection('retrain', retrainPolicySchema);
     const store = new TriggerStore(db);
-    const counter = new Counter({
-      name: 'modelwatch_retrain_triggers_total',
-      help: 'Retrain triggers published to the retrain topic, by model and reason (once per trigger_id)',
-      labelNames: ['model', 'reason'],
-      registers: [registry],
-    });
+    const counter = createTriggerCounter(registry);
     const writeAudit = auditTriggers(use(audit).recorder);
     const publisher = new TriggerPublisher({
       kafka,
@@ -50,14 +45,14 @@ export const triggers: CapabilityDefinition<TriggersCapability> = {
       // Counted once audited: an audit that failed is retried, and must not count twice.
       onPublished: async (payload) => {
         await writeAudit(payload);
-        counter.inc({ model: payload.model_id, reason: payload.reason });
+        counter.published(payload);
       },
     });
     const evaluator = new TriggerEvaluator({
       db,
       store,
       models: use(models).registry,
-      policies: driftCapability.policies,
+      policies: counter.seeing(driftCapability.policies),
       drift: driftCapability.service,
       estimates: use(performanceEstimation).service,
       changes: use(changeDetection).service,

@@ -72,7 +72,8 @@ describe('dashboards’ ClickHouse SQL on the seeded engine', () => {
     const ctx = {
       from: traffic.from,
       to: traffic.to + 3_600_000,
-      variables: { model: [CALIFORNIA], version: ['1', '2'] },
+      // The models dashboard's model variable is single-valued (a string), its version multi-valued.
+      variables: { model: CALIFORNIA, version: ['1', '2'] } as Record<string, string | string[]>,
     };
     // The drift dashboard's model variable is multi-valued (All by default).
     const ctxOf = (dashboard: string) =>

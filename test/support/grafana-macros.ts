@@ -7,8 +7,12 @@
  * - `$__dateFilter(c)` → `c >= toDate('<from day>') AND c <= toDate('<to day>')`;
  * - `$__timeInterval(c)` → `toStartOfInterval(toDateTime(c), INTERVAL <s> second)`;
  * - `$__interval_s` → the interval in seconds.
- * Template variables as Grafana formats them: `${v:sqlstring}` one quoted, `'`-doubled value
- * (a multi-value selection comma-joined); `${v:singlequote}` each value quoted, comma-joined.
+ * Template variables as Grafana 12's formatters (grafana/scenes formatRegistry.ts) write them: a
+ * string is a single-valued variable's value, an array a multi-valued one's selection.
+ * - `${v:sqlstring}`: each value in `'…'` with `'` → `''` and `"` → `\"`, comma-joined;
+ * - `${v:singlequote}`: each value in `'…'` with `'` → `\'`, comma-joined;
+ * - `${v:percentencode}`: encodeURIComponent plus `!'()*` encoded; a selection as `{a,b}`.
+ * None of them escapes `\`.
  */
 export interface MacroContext {
   /** Epoch ms. */
@@ -16,10 +20,26 @@ export interface MacroContext {
   to: number;
   /** @default 60 */
   intervalSeconds?: number;
-  variables: Record<string, string[]>;
+  variables: Record<string, string | string[]>;
 }
 
-const quote = (v: string) => `'${v.replaceAll("'", "''")}'`;
+const FORMATS: Record<string, (value: string | string[]) => string> = {
+  sqlstring: (value) =>
+    [value]
+      .flat()
+      .map((v) => `'${v.replace(/'|"/g, (c) => (c === "'" ? "''" : '\\"'))}'`)
+      .join(','),
+  singlequote: (value) =>
+    [value]
+      .flat()
+      .map((v) => `'${v.replaceAll("'", "\\'")}'`)
+      .join(','),
+  percentencode: (value) =>
+    encodeURIComponent(Array.isArray(value) ? `{${value.join(',')}}` : value).replace(
+      /[!'()*]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+    ),
+};
 const seconds = (ms: number) => Math.floor(ms / 1000);
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -48,10 +68,12 @@ export function expandMacros(sql: string, ctx: MacroContext): string {
     .replaceAll('$__fromTime', `toDateTime(${seconds(ctx.from)})`)
     .replaceAll('$__toTime', `toDateTime(${seconds(ctx.to)})`)
     .replaceAll('$__interval_s', String(interval))
-    .replace(/\$\{(\w+):(sqlstring|singlequote)\}/g, (_, name: string, format: string) => {
-      const values = ctx.variables[name];
-      if (values === undefined || values.length === 0) throw new Error(`variable ${name} has no value`);
-      return format === 'sqlstring' ? quote(values.join(',')) : values.map(quote).join(',');
+    .replace(/\$\{(\w+):(\w+)\}/g, (_, name: string, format: string) => {
+      const value = ctx.variables[name];
+      const formatter = FORMATS[format];
+      if (value === undefined) throw new Error(`variable ${name} has no value`);
+      if (!formatter) throw new Error(`format ${format} is not modelled`);
+      return formatter(value);
     });
   const left = /\$\{?\w+/.exec(out);
   if (left) throw new Error(`${left[0]} is not expanded in: ${out}`);

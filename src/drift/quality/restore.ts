@@ -14,11 +14,10 @@ export async function restoreQualityGauges(db: Database, gauges: QualityGauges):
   });
   let shown = 0;
   for (const { model_id: modelId } of await result.json<{ model_id: string }>()) {
+    // Every version's window at the latest start: the gauges combine them.
     const windows = await readQualityWindows(db, { modelId, limit: 1 });
-    const latest = windows[windows.length - 1];
-    if (!latest) continue;
-    gauges.show(modelId, latest);
-    shown += 1;
+    for (const latest of windows) gauges.show({ modelId, version: latest.version }, latest);
+    if (windows.length > 0) shown += 1;
   }
   return shown;
 }

@@ -2,18 +2,24 @@
  * Per-segment gauges of the stored segment windows: each declared segmentation's latest window,
  * one series per segment. The `segment` label is `feature:region=north` for a value,
  * `feature:region!other` for the values beyond max_segments and `feature:region!none` for the
- * predictions without one; a value is cut to MAX_LABEL_VALUE characters. Cardinality per model:
- * at most 20 segmentations × (max_segments ≤ 50 + 2) segments; a segment that leaves the latest
- * window loses its series.
+ * predictions without one; a value is cut to MAX_LABEL_VALUE characters. The labels have no
+ * version: a segment's series combine the versions whose newest window ends last (the highest drift
+ * share, dataset drift and flagged columns; the predictions of all of them). Cardinality per model:
+ * at most 20 segmentations × (max_segments ≤ 50 + 2) segments per version; a segment that leaves
+ * the latest window loses its series.
  */
 import { Gauge, type Registry } from 'prom-client';
+import { NewestWindows } from '../service/gauges.js';
 import type { StoredSegmentWindow } from './store.js';
 
 /** Characters of a segment value kept in the label. */
 export const MAX_LABEL_VALUE = 128;
 
 export interface SegmentGauges {
-  /** Shows the latest window among `windows` (one model and segmentation); an older one is ignored. */
+  /**
+   * Shows each version's latest window among `windows` (one model and segmentation, any versions);
+   * a window older than the shown ones is ignored.
+   */
   show(modelId: string, segmentation: string, windows: readonly StoredSegmentWindow[]): void;
 }
 
@@ -51,24 +57,36 @@ export function createSegmentGauges(registry: Registry): SegmentGauges {
     registers: [registry],
   });
   const all = [driftShare, datasetDrift, flagged, predictions];
-  const shown = new Map<string, { end: number; segments: string[] }>();
+  const newest = new NewestWindows<readonly StoredSegmentWindow[]>();
+  const shown = new Map<string, string[]>();
   return {
     show(model, segmentation, windows) {
-      const end = Math.max(...windows.map((w) => Date.parse(w.end)));
-      if (windows.length === 0) return;
       const id = `${model}\u0000${segmentation}`;
-      const before = shown.get(id);
-      if (before && before.end > end) return;
-      for (const segment of before?.segments ?? []) for (const g of all) g.remove({ model, segment });
-      const latest = windows.filter((w) => Date.parse(w.end) === end);
-      for (const w of latest) {
-        const labels = { model, segment: segmentLabel(segmentation, w) };
-        driftShare.set(labels, w.drift.drift_share);
-        datasetDrift.set(labels, w.drift.dataset_drift ? 1 : 0);
-        flagged.set(labels, w.quality.flagged_columns);
-        predictions.set(labels, w.predictions);
+      let changed = false;
+      for (const version of new Set(windows.map((w) => w.version))) {
+        const own = windows.filter((w) => w.version === version);
+        const end = Math.max(...own.map((w) => Date.parse(w.end)));
+        const latest = own.filter((w) => Date.parse(w.end) === end);
+        changed = newest.offer(id, version, end, latest) || changed;
       }
-      shown.set(id, { end, segments: latest.map((w) => segmentLabel(segmentation, w)) });
+      if (!changed) return;
+      for (const segment of shown.get(id) ?? []) for (const g of all) g.remove({ model, segment });
+      const bySegment = new Map<string, StoredSegmentWindow[]>();
+      for (const w of newest.latest(id).flat()) {
+        const segment = segmentLabel(segmentation, w);
+        bySegment.set(segment, [...(bySegment.get(segment) ?? []), w]);
+      }
+      for (const [segment, ws] of bySegment) {
+        const labels = { model, segment };
+        driftShare.set(labels, Math.max(...ws.map((w) => w.drift.drift_share)));
+        datasetDrift.set(labels, ws.some((w) => w.drift.dataset_drift) ? 1 : 0);
+        flagged.set(labels, Math.max(...ws.map((w) => w.quality.flagged_columns)));
+        predictions.set(
+          labels,
+          ws.reduce((sum, w) => sum + w.predictions, 0),
+        );
+      }
+      shown.set(id, [...bySegment.keys()]);
     },
   };
 }

@@ -89,12 +89,12 @@ export class DriftEvaluator {
     return this.loop.stopped;
   }
 
-  /** After a restart, the gauges show the latest stored window until a newer one is evaluated. */
+  /** After a restart, the gauges show the latest stored window (every version's) until a newer one is evaluated. */
   private async showStored(modelId: string): Promise<void> {
-    const [latest] = await readDriftWindows(this.options.db, { modelId, limit: 1 });
-    if (!latest) return;
-    this.shownEnd.set(modelId, Date.parse(latest.end));
-    this.options.gauges.show(modelId, latest);
+    for (const latest of await readDriftWindows(this.options.db, { modelId, limit: 1 })) {
+      this.shownEnd.set(modelId, Math.max(Date.parse(latest.end), this.shownEnd.get(modelId) ?? -Infinity));
+      this.options.gauges.show({ modelId, version: latest.version }, latest);
+    }
   }
 
   private async evaluateAll(): Promise<EvaluatedWindow[]> {
@@ -162,7 +162,7 @@ export class DriftEvaluator {
       const end = Date.parse(newest.end);
       if (end >= (this.shownEnd.get(key.modelId) ?? -Infinity)) {
         this.shownEnd.set(key.modelId, end);
-        this.options.gauges.show(key.modelId, newest);
+        this.options.gauges.show(key, newest);
       }
     }
     return buckets.map((b) => ({ ...key, start: b.start, end: b.end, datasetDrift: b.dataset_drift }));

@@ -17,13 +17,14 @@ import { migrate, openDatabase, type Database } from '../../../src/platform/clic
  * The dashboards' ClickHouse SQL on the embedded engine and the real schema (no Grafana here),
  * with the variables and macros expanded as the plugin documents them (test/support/grafana-macros.ts).
  */
-function expand(sql: string, model: string, from: number, to: number): string {
-  return expandMacros(sql, { from, to, variables: { model: [model], version: ['v1', 'v2'] } });
+function expand(sql: string, model: string | string[], from: number, to: number): string {
+  return expandMacros(sql, { from, to, variables: { model, version: ['v1', 'v2'] } });
 }
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 2, 2, 10);
-const MODEL = "churn's model";
+// What Grafana's quoting formats leave for ClickHouse to misread: a quote, a backslash, a double quote.
+const MODEL = `churn's \\new "model"`;
 
 function row(id: string, version: string, time: number, isError: boolean, model = MODEL): string {
   return JSON.stringify({
@@ -154,9 +155,10 @@ describe('dashboard ClickHouse SQL (embedded engine)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function query(sql: string): Promise<Record<string, unknown>[]> {
+  /** The models dashboard's model variable is single-valued, the drift dashboard's multi-valued (an array). */
+  async function query(sql: string, model: string | string[] = MODEL): Promise<Record<string, unknown>[]> {
     const result = await db.client.query({
-      query: expand(sql, MODEL, T0, T0 + 2 * HOUR),
+      query: expand(sql, model, T0, T0 + 2 * HOUR),
       format: 'JSONEachRow',
     });
     return result.json<Record<string, unknown>>();
@@ -192,7 +194,7 @@ describe('dashboard ClickHouse SQL (embedded engine)', () => {
       drifted: drift,
       quality_flagged: flagged,
     });
-    expect(await query(SEGMENTS_LATEST_SQL)).toEqual([
+    expect(await query(SEGMENTS_LATEST_SQL, [MODEL])).toEqual([
       segment(hour1, 'feature:region=north', 35, 'x'),
       segment(hour1, 'feature:region!none', 3, '', 'y'),
       segment(hour1, 'feature:region!other', 12, ''),
@@ -206,7 +208,7 @@ describe('dashboard ClickHouse SQL (embedded engine)', () => {
     const series = (r: SegmentRow) =>
       `${MODEL} ${r.segmentation ?? 'feature:region'}${r.other ? '!other' : r.value === null ? '!none' : `=${r.value}`} version v1`;
     const inRange = SEGMENTS.filter((r) => r.model === undefined && r.start < T0 + 2 * HOUR);
-    expect(await query(SEGMENT_DRIFT_SHARE_SQL)).toEqual(
+    expect(await query(SEGMENT_DRIFT_SHARE_SQL, [MODEL])).toEqual(
       inRange
         .map((r) => ({
           time: new Date(r.start).toISOString().replace('T', ' ').replace('Z', ''),
@@ -215,5 +217,21 @@ describe('dashboard ClickHouse SQL (embedded engine)', () => {
         }))
         .sort((a, b) => (a.time + a.series < b.time + b.series ? -1 : 1)),
     );
+  });
+
+  it('reads a model id with a backslash and quotes exactly, and a crafted value cannot rewrite the query', async () => {
+    expect(MODEL).toHaveLength(20);
+    // The hourly panels: MODEL's rows only, none of "other"'s.
+    expect((await query(HOURLY_PREDICTIONS_SQL)).length).toBeGreaterThan(0);
+    // Grafana's :singlequote makes this `'x\'' OR 1=1 --'`, which ClickHouse read as a closed
+    // string and an OR: every model's rows, the version and time filters commented out.
+    const crafted = "x\\' OR 1=1 --";
+    expect(await query(HOURLY_PREDICTIONS_SQL, crafted)).toEqual([]);
+    expect(await query(SEGMENT_DRIFT_SHARE_SQL, [crafted])).toEqual([]);
+    expect(await query(SEGMENT_DRIFT_SHARE_SQL, [crafted, 'other'])).toEqual([
+      { time: '2026-03-02 11:00:00.000', series: 'other feature:region=south version v1', drift_share: 1 },
+    ]);
+    // A lone id ending in a backslash left the string open (a syntax error on every panel).
+    expect(await query(HOURLY_ERROR_RATE_SQL, 'ops\\')).toEqual([]);
   });
 });

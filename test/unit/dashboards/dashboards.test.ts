@@ -43,6 +43,7 @@ interface DashboardJson {
   tags: string[];
   panels: Panel[];
   templating: { list?: Variable[] };
+  annotations?: { list?: { target?: Target }[] };
 }
 
 const dirs: string[] = [];
@@ -254,9 +255,24 @@ describe('modelwatch dashboards', () => {
       expect(t.rawSql).toMatch(/^SELECT toStartOfHour\(timestamp\) AS time, model_version, /);
       expect(t.rawSql).toContain('FROM predictions FINAL');
       expect(t.rawSql).toContain(
-        'WHERE model_id = ${model:sqlstring} AND model_version IN (${version:singlequote}) AND $__timeFilter(timestamp)',
+        "WHERE model_id = decodeURLComponent('${model:percentencode}') AND has(splitByChar(',', " +
+          "replaceRegexpOne(decodeURLComponent('${version:percentencode}'), '(?s)^[{](.*)[}]$', '\\\\1')), model_version)\n" +
+          'AND $__timeFilter(timestamp)',
       );
       expect(t.rawSql).toMatch(/GROUP BY time, model_version\nORDER BY time/);
+    }
+  });
+
+  it('puts variables into ClickHouse SQL percent-encoded only (Grafana’s quoting formats leave `\\`)', () => {
+    const sql = [...boards.values()].flatMap((d) =>
+      [...targets(d), ...(d.annotations?.list ?? []).flatMap((a) => a.target ?? [])].flatMap((t) =>
+        t.rawSql === undefined ? [] : [t.rawSql],
+      ),
+    );
+    expect(sql.length).toBeGreaterThan(5);
+    for (const text of sql) {
+      const uses = [...text.matchAll(/\$\{?(\w+)(:\w+)?\}?/g)].filter(([, name]) => !name!.startsWith('__'));
+      for (const [use, , format] of uses) expect(format, `${use} in ${text}`).toBe(':percentencode');
     }
   });
 

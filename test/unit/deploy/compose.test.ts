@@ -48,7 +48,7 @@ describe('docker-compose.yml', () => {
     expect(readFileSync('.gitignore', 'utf8').split('\n')).toContain('.env');
     expect(readFileSync('.dockerignore', 'utf8').split('\n')).toContain('.env');
     expect(readFileSync('deploy/grafana/provisioning/datasources/datasources.yml', 'utf8')).toContain(
-      'password: $CLICKHOUSE_PASSWORD',
+      'password: $CLICKHOUSE_GRAFANA_PASSWORD',
     );
   });
 
