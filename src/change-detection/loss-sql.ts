@@ -18,8 +18,10 @@ const LOSS: Record<Task, { value: string; where: string }> = {
   },
   regression: {
     value: 'abs(assumeNotNull(p.prediction_num) - assumeNotNull(l.label_num))',
+    // Finite inputs can still overflow to an infinite error, which JSON would carry as null (read as 0).
     where:
-      'p.prediction_num IS NOT NULL AND isFinite(p.prediction_num) AND l.label_num IS NOT NULL AND isFinite(l.label_num)',
+      'p.prediction_num IS NOT NULL AND isFinite(p.prediction_num) AND l.label_num IS NOT NULL AND isFinite(l.label_num)' +
+      ' AND isFinite(abs(assumeNotNull(p.prediction_num) - assumeNotNull(l.label_num)))',
   },
 };
 
@@ -34,27 +36,23 @@ const RANGE = `model_id = {model:String} AND model_version = {version:String}
   AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`;
 
 /**
- * One row: `ts` (epoch ms), `ids` and `loss`, parallel arrays in order, at most {limit:UInt64}
- * values (the caller asks for one more than it accepts, to know when a range holds too many).
- * `extra` is an additional condition on the predictions (a segment), with its own parameters.
+ * One row per labeled prediction, in order: `t` (epoch ms), `prediction_id`, `v` (the loss), at
+ * most {limit:UInt64} of them (the caller asks for one more than it accepts, to know when a range
+ * holds too many). `extra` is an additional condition on the predictions (a segment), with its
+ * own parameters.
  */
 export function lossQuery(task: Task, extra = ''): string {
   const loss = LOSS[task];
-  return `SELECT arrayMap(x -> x.1, rows) AS ts, arrayMap(x -> x.2, rows) AS ids, arrayMap(x -> x.3, rows) AS loss
-  FROM (
-    SELECT arraySort(x -> (x.1, x.2), groupArray((t, prediction_id, v))) AS rows FROM (
-      SELECT toInt64(toUnixTimestamp64Milli(p.timestamp)) AS t, p.prediction_id AS prediction_id, ${loss.value} AS v
-      FROM (SELECT prediction_id, timestamp, prediction, prediction_num FROM predictions FINAL WHERE ${RANGE}${extra}) AS p
-      INNER JOIN (
-        SELECT prediction_id, chosen.1 AS label, chosen.2 AS label_num FROM (
-          SELECT prediction_id, argMax((label, label_num), model_id != '') AS chosen FROM labels FINAL
-          WHERE model_id IN ('', {model:String})
-            AND prediction_id IN (SELECT prediction_id FROM predictions WHERE ${RANGE}${extra})
-          GROUP BY prediction_id)
-      ) AS l ON p.prediction_id = l.prediction_id
-      WHERE ${loss.where}
-      ORDER BY t, prediction_id
-      LIMIT {limit:UInt64}
-    )
-  )`;
+  return `SELECT toInt64(toUnixTimestamp64Milli(p.timestamp)) AS t, p.prediction_id AS prediction_id, ${loss.value} AS v
+  FROM (SELECT prediction_id, timestamp, prediction, prediction_num FROM predictions FINAL WHERE ${RANGE}${extra}) AS p
+  INNER JOIN (
+    SELECT prediction_id, chosen.1 AS label, chosen.2 AS label_num FROM (
+      SELECT prediction_id, argMax((label, label_num), model_id != '') AS chosen FROM labels FINAL
+      WHERE model_id IN ('', {model:String})
+        AND prediction_id IN (SELECT prediction_id FROM predictions WHERE ${RANGE}${extra})
+      GROUP BY prediction_id)
+  ) AS l ON p.prediction_id = l.prediction_id
+  WHERE ${loss.where}
+  ORDER BY t, prediction_id
+  LIMIT {limit:UInt64}`;
 }

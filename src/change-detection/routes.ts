@@ -21,12 +21,15 @@ function bad(message: string): ChangeDetectionError {
   return new ChangeDetectionError('BAD_INPUT', message);
 }
 
+/** A decimal number (`Number` also takes `0x10`, `0b11` and surrounding spaces). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** A number parameter as the query gives it (text); undefined when absent. */
 function numberParam(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n))
-    throw bad(`querystring/${name}: '${text.slice(0, 64)}' is not a finite number`);
+  if (!DECIMAL.test(text) || !Number.isFinite(n))
+    throw bad(`querystring/${name}: '${text.slice(0, 64)}' is not a finite decimal number`);
   return n;
 }
 

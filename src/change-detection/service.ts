@@ -80,7 +80,7 @@ export class ChangeDetectionService {
         `model '${request.modelId}' has no version '${version}' (known: ${versions.map((v) => v.model_version).join(', ')})`,
       );
     const options = detectorOptions(await this.deps.policy(request.modelId), request.parameters);
-    const stream = await this.readLosses(request, record, segment);
+    const run = await this.detectInStoredLosses(request, record, segment, options);
     return {
       model_id: request.modelId,
       version,
@@ -95,18 +95,23 @@ export class ChangeDetectionService {
         alpha: options.alpha,
         mode: options.mode,
       },
-      values: stream.loss.length,
-      mean_loss:
-        stream.loss.length === 0 ? null : stream.loss.reduce((s, x) => s + x, 0) / stream.loss.length,
-      detections: detectInStream(stream, options),
+      values: run.values,
+      mean_loss: run.meanLoss,
+      detections: run.detections(),
     };
   }
 
-  private async readLosses(
+  /**
+   * Reads the losses one row per prediction and feeds them to the detector as they come: memory
+   * is bounded by the detections, not the stream (one row of arrays for the whole range made one
+   * string of hundreds of MB, past V8's limit with long prediction ids).
+   */
+  private async detectInStoredLosses(
     request: ChangeRequest,
     record: ModelVersionRecord,
     segment: { sql: string; params: Record<string, unknown> } | undefined,
-  ): Promise<LossStream> {
+    options: PageHinkleyOptions,
+  ): Promise<StreamDetection> {
     const result = await this.deps.db.client.query({
       query: lossQuery(record.task, segment ? ` AND ${segment.sql}` : ''),
       query_params: {
@@ -117,36 +122,82 @@ export class ChangeDetectionService {
         to: request.to,
         limit: this.maxValues + 1,
       },
-      format: 'JSONEachRow',
+      format: 'JSONCompactEachRow',
     });
-    const [row] = await result.json<{ ts: (number | string)[]; ids: string[]; loss: number[] }>();
-    const stream = { ts: (row?.ts ?? []).map(Number), ids: row?.ids ?? [], loss: row?.loss ?? [] };
-    if (stream.loss.length > this.maxValues)
-      throw new ChangeDetectionError(
-        'TOO_MANY_VALUES',
-        `querystring: the range holds more than ${this.maxValues} labeled predictions; ask for a shorter from/to range`,
-      );
-    return stream;
+    const run = new StreamDetection(options);
+    // Leaving the loop early (too many values) destroys the stream: the rest is not read.
+    for await (const rows of result.stream<LossRow>()) {
+      for (const row of rows) {
+        if (run.values === this.maxValues)
+          throw new ChangeDetectionError(
+            'TOO_MANY_VALUES',
+            `querystring: the range holds more than ${this.maxValues} labeled predictions; ask for a shorter from/to range`,
+          );
+        const [t, id, loss] = row.json();
+        run.push(Number(t), id, loss);
+      }
+    }
+    return run;
+  }
+}
+
+/** One labeled prediction as `lossQuery` returns it: event time (epoch ms), id, loss. */
+type LossRow = [number | string, string, number];
+
+/**
+ * Page-Hinkley fed one value at a time, keeping only what the answer needs: each detection with
+ * the mean loss before it and after it (until the next detection, inclusive, or the end).
+ */
+export class StreamDetection {
+  private readonly detector: PageHinkley;
+  private readonly found: Detection[] = [];
+  private count = 0;
+  private total = 0;
+  /** Sum of the values after the latest detection (all of them before the first). */
+  private sinceLatest = 0;
+
+  constructor(options: PageHinkleyOptions) {
+    this.detector = new PageHinkley(options);
+  }
+
+  get values(): number {
+    return this.count;
+  }
+
+  get meanLoss(): number | null {
+    return this.count === 0 ? null : this.total / this.count;
+  }
+
+  push(ts: number, id: string, loss: number): void {
+    const index = this.count++;
+    this.total += loss;
+    this.sinceLatest += loss;
+    if (!this.detector.update(loss)) return;
+    const previous = this.found[this.found.length - 1];
+    if (previous) previous.mean_after = this.sinceLatest / (index - previous.index);
+    this.found.push({
+      index,
+      timestamp: new Date(ts).toISOString(),
+      prediction_id: id,
+      mean_before: this.detector.runningMean,
+      mean_after: null,
+    });
+    this.sinceLatest = 0;
+  }
+
+  /** The detections so far; the latest's `mean_after` runs to the last value pushed (null when none follow it). */
+  detections(): Detection[] {
+    const out = this.found.map((d) => ({ ...d }));
+    const latest = out[out.length - 1];
+    if (latest && this.count - 1 > latest.index)
+      latest.mean_after = this.sinceLatest / (this.count - 1 - latest.index);
+    return out;
   }
 }
 
 /** Runs the detector over the stream; each detection with the mean loss before and after it. */
 export function detectInStream(stream: LossStream, options: PageHinkleyOptions): Detection[] {
-  const detector = new PageHinkley(options);
-  const found: { index: number; meanBefore: number }[] = [];
-  stream.loss.forEach((x, i) => {
-    if (detector.update(x)) found.push({ index: i, meanBefore: detector.runningMean });
-  });
-  return found.map(({ index, meanBefore }, k) => {
-    const end = found[k + 1]?.index ?? stream.loss.length - 1;
-    let sum = 0;
-    for (let i = index + 1; i <= end; i++) sum += stream.loss[i]!;
-    return {
-      index,
-      timestamp: new Date(stream.ts[index]!).toISOString(),
-      prediction_id: stream.ids[index]!,
-      mean_before: meanBefore,
-      mean_after: end > index ? sum / (end - index) : null,
-    };
-  });
+  const run = new StreamDetection(options);
+  stream.loss.forEach((x, i) => run.push(stream.ts[i]!, stream.ids[i]!, x));
+  return run.detections();
 }

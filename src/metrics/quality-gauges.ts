@@ -35,6 +35,8 @@ export interface QualityGaugesOptions {
   intervalMs?: number;
   /** Epoch ms. @default Date.now */
   now?: () => number;
+  /** @default computeModelMetrics (tests inject one that fails for some models) */
+  compute?: typeof computeModelMetrics;
 }
 
 export interface QualityGauges {
@@ -48,12 +50,14 @@ export interface QualityGauges {
 /**
  * `modelwatch_model_quality{model,version,metric}`: each version's quality over the last
  * complete bucket by wall clock, one small query per model per interval. Labels that arrive
- * later are picked up on the next refresh while the bucket is still the latest.
+ * later are picked up on the next refresh while the bucket is still the latest. A model whose
+ * query fails has no series until a refresh succeeds (logged at warn, naming it).
  */
 export function createQualityGauges(options: QualityGaugesOptions): QualityGauges {
   const bucket = options.bucket ?? HOUR;
   const intervalMs = options.intervalMs ?? 60_000;
   const now = options.now ?? Date.now;
+  const compute = options.compute ?? computeModelMetrics;
   const gauge = new Gauge({
     name: 'modelwatch_model_quality',
     help: `Model quality over the last complete ${bucket.text} bucket (by prediction event time), by model, version and metric`,
@@ -71,8 +75,17 @@ export function createQualityGauges(options: QualityGaugesOptions): QualityGauge
     for (const v of await options.models.list())
       byModel.set(v.model_id, [...(byModel.get(v.model_id) ?? []), v]);
     const results = [];
-    for (const [model, versions] of byModel)
-      results.push(await computeModelMetrics(options.db, { model, versions, bucket: bucket.text, from, to }));
+    for (const [model, versions] of byModel) {
+      // One model's failure must not freeze the others: its series go (no stale bucket), the others refresh.
+      try {
+        results.push(await compute(options.db, { model, versions, bucket: bucket.text, from, to }));
+      } catch (err) {
+        options.logger.warn(
+          { model, err: errorMessage(err) },
+          'model quality gauges could not refresh this model; its series are left out',
+        );
+      }
+    }
     // Reset only once every query is done, so a scrape never sees a half-filled set.
     gauge.reset();
     for (const { model_id: model, buckets } of results) {

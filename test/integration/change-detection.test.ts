@@ -5,6 +5,7 @@ import type { ChangeReport } from '../../src/change-detection/index.js';
 import { Registry } from 'prom-client';
 import { changeDetection } from '../../src/change-detection/index.js';
 import { ChangeGauges } from '../../src/change-detection/gauges.js';
+import { lossQuery } from '../../src/change-detection/loss-sql.js';
 import { drift } from '../../src/drift/index.js';
 import { models } from '../../src/models/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
@@ -81,12 +82,33 @@ describe('change detection on the per-prediction loss', () => {
         timestamp: T0 + i * MINUTE,
       },
     }));
+    // Finite predictions and labels whose absolute error overflows to infinity (JSON would carry it as null).
+    const overflow = [
+      [1.5e308, -1.5e308],
+      [1, 3],
+    ].map(([prediction, label], i) => ({
+      prediction: {
+        prediction_id: `o-${i}`,
+        model_id: 'overflow',
+        model_version: '1',
+        timestamp: T0 + i * MINUTE,
+        features: { a: i },
+        prediction,
+      },
+      label: { prediction_id: `o-${i}`, model_id: 'overflow', label, timestamp: T0 + i * MINUTE },
+    }));
     const predictions = [
       ...changed.predictions,
       ...steady.predictions,
       ...regression.map((r) => r.prediction),
+      ...overflow.map((r) => r.prediction),
     ];
-    const labels = [...changed.labels, ...steady.labels, ...regression.map((r) => r.label)];
+    const labels = [
+      ...changed.labels,
+      ...steady.labels,
+      ...regression.map((r) => r.label),
+      ...overflow.map((r) => r.label),
+    ];
     await produce(service.config.topics.predictions, predictions, (i) => `p-${i}`);
     await produce(service.config.topics.labels, labels, (i) => `l-${i}`);
     await waitFor('predictions and labels stored', async () => {
@@ -96,6 +118,18 @@ describe('change detection on the per-prediction loss', () => {
       return Number(row?.p) === predictions.length && Number(row?.l) === labels.length ? true : undefined;
     });
     const range = `from=${T0}&to=${T0 + N * MINUTE}`;
+    // The losses come one row per labeled prediction, in order, so the service streams them (one
+    // row of arrays for the whole range passed V8's string limit with long ids).
+    const head = await service.rows<{ t: number; prediction_id: string; v: number }>(
+      lossQuery('binary_classification'),
+      { model: 'flaky', version: '1', from: T0, to: T0 + N * MINUTE, limit: 5 },
+    );
+    expect(head).toEqual(
+      changed.losses
+        .get('all')!
+        .slice(0, 5)
+        .map((v, i) => ({ t: T0 + i * MINUTE, prediction_id: `flaky-${i}`, v })),
+    );
 
     // The whole stream: the route's detections are the detector's on the same losses, in event-time order.
     const flaky = await get(service, `/api/v1/models/flaky/change-detection?${range}`);
@@ -149,6 +183,11 @@ describe('change detection on the per-prediction loss', () => {
       .body as unknown as ChangeReport;
     expect(reg).toMatchObject({ task: 'regression', loss: 'absolute_error', values: 50 });
     expect(reg.mean_loss).toBeCloseTo(regression.reduce((s, _, i) => s + (i % 3), 0) / 50, 12);
+    // An infinite loss is left out of the stream (as non-finite inputs are), not read as 0.
+    expect((await get(service, `/api/v1/models/overflow/change-detection?${range}`)).body).toMatchObject({
+      values: 1,
+      mean_loss: 2,
+    });
 
     // The policy section sets the parameters; the query overrides them.
     const put = await service.app.inject({

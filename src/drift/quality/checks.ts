@@ -1,5 +1,5 @@
 /** The pure part of data quality: shares and flags of one window from ClickHouse's counts. */
-import { MAX_NEW_COLUMNS, type QualitySettings } from './settings.js';
+import { COLUMN_MISSING_SIGNIFICANCE, MAX_NEW_COLUMNS, type QualitySettings } from './settings.js';
 import type {
   ColumnCounts,
   ColumnQuality,
@@ -42,7 +42,10 @@ export function referenceColumnQuality(
     outOfRange = ratio(c.outside, c.numbers);
   }
   const wrongShare = ratio(wrong, rows);
-  const gone = rows > 0 && values === 0 && ref.hadValues;
+  // No value at all is news only when the reference makes it unlikely: a sparse (optional) feature
+  // is often absent from a small window.
+  const gone =
+    rows > 0 && values === 0 && ref.hadValues && ref.missingRate ** rows < COLUMN_MISSING_SIGNIFICANCE;
   const flags: QualityCheck[] = [];
   if (missingRate - ref.missingRate > settings.missingRate) flags.push('missing');
   if (wrongShare > settings.wrongTypeShare) flags.push('wrong_type');

@@ -27,7 +27,8 @@ const columnSchema = {
     status: {
       type: 'string',
       enum: ['reference', 'new', 'gone'],
-      description: 'new: absent from the reference; gone: in the reference, without a value in the bucket',
+      description:
+        "new: absent from the reference; gone: in the reference, without a value in the bucket, unlikely at the reference's missing rate",
     },
     value_type: { type: ['string', 'null'], enum: ['number', 'text', null] },
     kind: { type: ['string', 'null'], enum: ['numerical', 'categorical', null] },

@@ -14,6 +14,12 @@ export const DEFAULT_UNSEEN_SHARE = 0.05;
 export const DEFAULT_OUT_OF_RANGE_SHARE = 0.05;
 /** Columns absent from the reference are flagged. @default true */
 export const DEFAULT_FLAG_NEW_COLUMNS = true;
+/**
+ * A reference column without any value in a window is `column_missing` only when that is this
+ * unlikely under the reference's own missing rate r: r^rows below it (rows drawn independently).
+ * A never-null column goes missing from a window of 1 row; a 97%-null one needs 227 rows.
+ */
+export const COLUMN_MISSING_SIGNIFICANCE = 0.001;
 /** Unseen categories listed per column and window. @default 5 */
 export const TOP_UNSEEN = 5;
 /** New columns reported per window (the most frequent first), so a flood of keys stays bounded. @default 100 */

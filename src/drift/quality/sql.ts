@@ -6,12 +6,17 @@
  *
  * The reference side is read in the same query from `drift_reference_values`, so the range and
  * the categories are ClickHouse's own values: no float goes through a query parameter, and a
- * number category is `toString(n)` on both sides. A category is matched as
+ * number category is `numberCategory(n)` on both sides. A category is matched as
  * `<byte length of column>:<column><value>` so no column/value pair can pass for another.
  */
 import { RANGE } from '../store/sql.js';
 
 const REFERENCE = `model_id = {model:String} AND model_version = {version:String} AND revision = {revision:UInt64} AND role = 'feature'`;
+
+/** A number as a category: `+ 0` turns -0 into 0, so they are one category, as in drift (`String(n)`). */
+function numberCategory(value: string): string {
+  return `toString(${value} + 0)`;
+}
 
 function categoryKey(column: string, value: string): string {
   return `concat(toString(length(${column})), ':', ${column}, ${value})`;
@@ -22,7 +27,7 @@ const REFERENCE_CATEGORIES = `(
   SELECT ${categoryKey('column', 't')} FROM drift_reference_values FINAL ARRAY JOIN texts AS t
   WHERE ${REFERENCE} AND part = 'text' AND column IN {cat_cols:Array(String)}
   UNION ALL
-  SELECT ${categoryKey('column', 'toString(n)')} FROM drift_reference_values FINAL ARRAY JOIN arrayDistinct(numbers) AS n
+  SELECT ${categoryKey('column', numberCategory('n'))} FROM drift_reference_values FINAL ARRAY JOIN arrayDistinct(numbers) AS n
   WHERE ${REFERENCE} AND part = 'number' AND column IN {cat_cols:Array(String)})`;
 
 /** (columns, mins, maxs) of the numerical features: a constant once evaluated, so `transform` looks them up in a hash table. */
@@ -61,7 +66,7 @@ export function unseenCountsQuery(window: string): string {
   return `SELECT w, column, sum(numbers) AS numbers, sum(texts) AS texts FROM (
       SELECT toInt64(${window}) AS w, k AS column, count() AS numbers, 0 AS texts
       FROM predictions FINAL ARRAY JOIN mapKeys(features_num) AS k, mapValues(features_num) AS v
-      WHERE ${RANGE} AND k IN {cat_cols:Array(String)} AND isFinite(v) AND ${unseen('toString(v)')}
+      WHERE ${RANGE} AND k IN {cat_cols:Array(String)} AND isFinite(v) AND ${unseen(numberCategory('v'))}
       GROUP BY w, column
       UNION ALL
       SELECT toInt64(${window}) AS w, k AS column, 0 AS numbers, count() AS texts
@@ -82,9 +87,9 @@ export function topUnseenQuery(window: string, top: number): string {
       FROM predictions FINAL ARRAY JOIN mapKeys(features_str) AS k, mapValues(features_str) AS s
       WHERE ${RANGE} AND k IN {text_cols:Array(String)} AND ${unseen('s')}
       UNION ALL
-      SELECT toInt64(${window}) AS w, k AS column, toString(v) AS value
+      SELECT toInt64(${window}) AS w, k AS column, ${numberCategory('v')} AS value
       FROM predictions FINAL ARRAY JOIN mapKeys(features_num) AS k, mapValues(features_num) AS v
-      WHERE ${RANGE} AND k IN {cat_cols:Array(String)} AND k NOT IN {text_cols:Array(String)} AND isFinite(v) AND ${unseen('toString(v)')})
+      WHERE ${RANGE} AND k IN {cat_cols:Array(String)} AND k NOT IN {text_cols:Array(String)} AND isFinite(v) AND ${unseen(numberCategory('v'))})
     GROUP BY w, column, value ORDER BY c DESC, value LIMIT ${top} BY w, column`;
 }
 

@@ -12,7 +12,10 @@ export const QUALITY_CHECKS = [
 ] as const;
 export type QualityCheck = (typeof QUALITY_CHECKS)[number];
 
-/** `reference`: a column of the reference; `new`: absent from it; `gone`: in it, without a value in the window. */
+/**
+ * `reference`: a column of the reference; `new`: absent from it; `gone`: in it, without a value in
+ * the window, which the reference's missing rate makes unlikely (checks.ts).
+ */
 export type ColumnStatus = 'reference' | 'new' | 'gone';
 
 export interface UnseenCategory {

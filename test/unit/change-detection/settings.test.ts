@@ -37,12 +37,22 @@ describe('change_detection parameters', () => {
       alpha: 1,
       min_instances: 5,
     });
+    expect(requestParameters({ threshold: '2.5e1', delta: '.5', alpha: '+0.5' })).toEqual({
+      threshold: 25,
+      delta: 0.5,
+      alpha: 0.5,
+    });
     for (const [query, field] of [
       [{ threshold: '' }, 'querystring/threshold'],
       [{ threshold: ' ' }, 'querystring/threshold'],
       [{ threshold: 'NaN' }, 'querystring/threshold'],
       [{ delta: '1e999' }, 'querystring/delta'],
       [{ alpha: '0' }, 'querystring/alpha'],
+      // Decimal only: `Number` reads these as 16, 3, 7 and 8.
+      [{ min_instances: '0x10' }, 'querystring/min_instances'],
+      [{ threshold: '0b11' }, 'querystring/threshold'],
+      [{ min_instances: ' 7 ' }, 'querystring/min_instances'],
+      [{ threshold: '0o10' }, 'querystring/threshold'],
     ] as const)
       expect(() => requestParameters(query)).toThrow(field);
     expect(() => requestRange({ from: '2026-01-02', to: '2026-01-01' }, 0)).toThrow('querystring/from');

@@ -88,6 +88,33 @@ describe('quality checks of one column', () => {
     expect(q).toMatchObject({ unseen_share: 0.03, wrong_type_share: 0, flagged: false });
   });
 
+  it('a sparse reference column (97% null) absent from a small window is not gone; from a large one it is', () => {
+    // 0.97^20 = 0.54: a window of 20 rows without the optional feature is what the reference predicts.
+    expect(referenceColumnQuality(ref({ missingRate: 0.97 }), undefined, 20, defaults)).toMatchObject({
+      status: 'reference',
+      values: 0,
+      missing_rate: 1,
+      flags: [],
+      flagged: false,
+    });
+    // 0.97^227 < 0.001: that many rows without a value is news; the rise (0.03) stays under `missing`.
+    expect(referenceColumnQuality(ref({ missingRate: 0.97 }), undefined, 226, defaults).flags).toEqual([]);
+    expect(referenceColumnQuality(ref({ missingRate: 0.97 }), undefined, 227, defaults)).toMatchObject({
+      status: 'gone',
+      flags: ['column_missing'],
+    });
+    // Half null: gone from 10 rows on (0.5^10 < 0.001), with `missing` as well.
+    expect(referenceColumnQuality(ref({ missingRate: 0.5 }), undefined, 9, defaults).flags).toEqual([
+      'missing',
+    ]);
+    expect(referenceColumnQuality(ref({ missingRate: 0.5 }), undefined, 10, defaults).flags).toEqual([
+      'missing',
+      'column_missing',
+    ]);
+    // Never null in the reference: gone from a window of one row.
+    expect(referenceColumnQuality(ref({}), undefined, 1, defaults).status).toBe('gone');
+  });
+
   it('a reference column without a value in the window is gone; one null in the reference too cannot go', () => {
     expect(referenceColumnQuality(ref({}), undefined, 50, defaults)).toMatchObject({
       status: 'gone',
