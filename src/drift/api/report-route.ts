@@ -9,6 +9,7 @@ import {
 import type { ReportRequest } from '../service/drift-service.js';
 import type { ReportWithDistributions } from '../service/report-distributions.js';
 import { errorSchema, formatValidationErrors, modelParams, reportQuerystring } from './schemas.js';
+import { errorMessage } from '../../platform/errors.js';
 import { sendError } from './send-error.js';
 import { parseColumns, resolveDriftRange } from './query.js';
 
@@ -58,14 +59,23 @@ export function driftReportRoute(deps: ReportRouteDeps): FastifyPluginAsync {
             ...range,
           });
           // Per bucket only: the estimates have no whole-range figure to set beside the band.
+          // An extra section: when it fails (the engine timing out, say) the drift report goes out without it.
           const performance = range.window
-            ? await deps.performance?.({
-                modelId: report.model_id,
-                version: report.version,
-                from: range.from,
-                to: range.to,
-                bucket: range.window,
-              })
+            ? await deps
+                .performance?.({
+                  modelId: report.model_id,
+                  version: report.version,
+                  from: range.from,
+                  to: range.to,
+                  bucket: range.window,
+                })
+                .catch((err: unknown) => {
+                  request.log.warn(
+                    { err: errorMessage(err), model: report.model_id },
+                    'drift report without its estimated-performance section',
+                  );
+                  return undefined;
+                })
             : undefined;
           const quality = await deps.quality?.({
             modelId: report.model_id,

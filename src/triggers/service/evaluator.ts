@@ -308,7 +308,10 @@ export class TriggerEvaluator {
     if (!rule.estimated)
       return windowMetrics(this.options.db, modelId, versions, window, until, LOOKBACK_WINDOWS);
     const estimates = this.options.estimates;
-    return estimates ? estimatedWindowMetrics(estimates, versions, window, until, LOOKBACK_WINDOWS) : [];
+    if (!estimates) return [];
+    return estimatedWindowMetrics(estimates, versions, window, until, LOOKBACK_WINDOWS, (version, reason) =>
+      this.options.logger.warn({ model: modelId, version, reason }, 'estimated retrain rule skips a version'),
+    );
   }
 
   /** The reference period's metric, cached per version, metric and reference revision. */

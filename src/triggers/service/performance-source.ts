@@ -105,6 +105,8 @@ export async function estimatedWindowMetrics(
   window: Bucket,
   until: number,
   count: number,
+  /** A version left out because its calibrator could not be fitted. */
+  onSkipped?: (version: string, reason: string) => void,
 ): Promise<JudgedWindow[]> {
   let from = until;
   for (let k = 0; k < count; k++) from = bucketStart(window, from - 1);
@@ -116,8 +118,10 @@ export async function estimatedWindowMetrics(
     try {
       calibrator = await source.calibrators.get(v);
     } catch (err) {
-      if (err instanceof EstimationError) continue;
-      throw err;
+      if (!(err instanceof EstimationError)) throw err;
+      // No reference from a range is a version the estimate does not cover; a failed fit is news.
+      if (err.code === 'CALIBRATION_FAILED') onSkipped?.(v.model_version, err.message);
+      continue;
     }
     for (const row of await source.estimateRows(v, calibrator, window, from, until)) {
       out.push({
