@@ -105,6 +105,8 @@ export class SegmentEvaluator {
 
   private async evaluateModel(modelId: string, versions: readonly string[]): Promise<StoredSegmentWindow[]> {
     const segments = await this.options.segmented.settings(modelId);
+    // A segmentation taken out of the policy (or the whole section) takes its series with it.
+    this.options.gauges.keepOnly(modelId, segments.declared);
     if (segments.declared.length === 0) return [];
     const settings = await this.options.drift.settings(modelId);
     const latest = await watermarkEventTime(this.options.db, modelId, {

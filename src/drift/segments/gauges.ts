@@ -21,6 +21,8 @@ export interface SegmentGauges {
    * a window older than the shown ones is ignored.
    */
   show(modelId: string, segmentation: string, windows: readonly StoredSegmentWindow[]): void;
+  /** Removes the series of the model's segmentations not among `declared`. */
+  keepOnly(modelId: string, declared: readonly string[]): void;
 }
 
 export function segmentLabel(segmentation: string, w: Pick<StoredSegmentWindow, 'value' | 'other'>): string {
@@ -87,6 +89,15 @@ export function createSegmentGauges(registry: Registry): SegmentGauges {
         );
       }
       shown.set(id, [...bySegment.keys()]);
+    },
+    keepOnly(model, declared) {
+      for (const [id, segments] of shown) {
+        const [owner = '', segmentation = ''] = id.split('\u0000');
+        if (owner !== model || declared.includes(segmentation)) continue;
+        for (const segment of segments) for (const g of all) g.remove({ model, segment });
+        shown.delete(id);
+        newest.forget(id);
+      }
     },
   };
 }

@@ -36,6 +36,10 @@ export class NewestWindows<T> {
   latest(key: string): T[] {
     return [...(this.byKey.get(key)?.versions.values() ?? [])];
   }
+
+  forget(key: string): void {
+    this.byKey.delete(key);
+  }
 }
 
 /** The statistic shown for a column: chi2 with a category unseen in the reference (no statistic, p 0) is +Inf. */

@@ -184,4 +184,37 @@ describe('segment gauges over versions', () => {
     gauges.show('shop', 'feature:region', []);
     expect(await value(registry, 'modelwatch_segment_dataset_drift', north)).toBe(1);
   });
+
+  it('drop the series of a segmentation taken out of the policy, and keep the others', async () => {
+    const registry = new Registry();
+    const gauges = createSegmentGauges(registry);
+    const channel = { ...segmentWindow('3', false), segmentation: 'tag:channel', value: 'web' };
+    gauges.show('shop', 'feature:region', [segmentWindow('3', true)]);
+    gauges.show('shop', 'tag:channel', [channel]);
+    gauges.show('bank', 'feature:region', [{ ...segmentWindow('3', true), model_id: 'bank' }]);
+    gauges.keepOnly('shop', ['tag:channel']);
+    expect(
+      await value(registry, 'modelwatch_segment_predictions', {
+        model: 'shop',
+        segment: 'feature:region=north',
+      }),
+    ).toBeUndefined();
+    expect(
+      await value(registry, 'modelwatch_segment_predictions', { model: 'shop', segment: 'tag:channel=web' }),
+    ).toBe(40);
+    expect(
+      await value(registry, 'modelwatch_segment_predictions', {
+        model: 'bank',
+        segment: 'feature:region=north',
+      }),
+    ).toBe(40);
+    // Declared again later, its next window shows as new.
+    gauges.show('shop', 'feature:region', [segmentWindow('3', false)]);
+    expect(
+      await value(registry, 'modelwatch_segment_dataset_drift', {
+        model: 'shop',
+        segment: 'feature:region=north',
+      }),
+    ).toBe(0);
+  });
 });
