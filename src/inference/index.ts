@@ -11,6 +11,7 @@ export { FLOAT32_MAX } from './encode-rows.js';
 export type { RowFailure, RowFailureReason } from './failures.js';
 export type { GraphBinding } from './graph-check.js';
 export {
+  MAX_CATEGORIES,
   METADATA_PROPS_KEY,
   parseMetadata,
   parseMetadataJson,

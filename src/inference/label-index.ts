@@ -9,27 +9,37 @@ import type { Tensor } from 'onnxruntime-node';
 /** Integer classes spanning at most this many values use a dense table. */
 const DENSE_SPAN = 4096;
 
+const INT32_MIN = -(2n ** 31n);
+const INT32_MAX = 2n ** 31n - 1n;
+
 interface IntegerClasses {
   readonly min: number;
   /** index by value − min, −1 for none; null when the classes are too spread for a table. */
   readonly dense: Int32Array | null;
+  /** The classes within int32 (the only ones an int32 value can be). */
   readonly sparse: Map<number, number>;
+  /** The int64 classes outside int32 (ids, codes, beyond 2^53 too); null when there are none. */
+  readonly wide: Map<bigint, number> | null;
 }
 
 function integerClasses(classes: readonly string[]): IntegerClasses {
   const sparse = new Map<number, number>();
+  const wide = new Map<bigint, number>();
   classes.forEach((c, i) => {
-    // Only the canonical spelling: '01' is not the label 1.
-    if (/^-?\d+$/.test(c) && Number.isSafeInteger(Number(c)) && String(Number(c)) === c)
-      sparse.set(Number(c), i);
+    // Only the canonical spelling: '01' and '-0' are not the labels 1 and 0.
+    if (!/^-?\d{1,20}$/.test(c) || BigInt(c).toString() !== c) return;
+    const value = BigInt(c);
+    if (value >= INT32_MIN && value <= INT32_MAX) sparse.set(Number(value), i);
+    else wide.set(value, i);
   });
   const keys = [...sparse.keys()];
   const min = keys.length === 0 ? 0 : Math.min(...keys);
   const span = keys.length === 0 ? 0 : Math.max(...keys) - min + 1;
-  if (span > DENSE_SPAN) return { min, dense: null, sparse };
+  const known = { min, sparse, wide: wide.size === 0 ? null : wide };
+  if (span > DENSE_SPAN) return { ...known, dense: null };
   const dense = new Int32Array(span).fill(-1);
   for (const [value, i] of sparse) dense[value - min] = i;
-  return { min, dense, sparse };
+  return { ...known, dense };
 }
 
 function fromInt32(
@@ -40,11 +50,14 @@ function fromInt32(
   known: IntegerClasses,
 ): Int32Array {
   const out = new Int32Array(n);
-  const { min, dense, sparse } = known;
+  const { min, dense, sparse, wide } = known;
   for (let i = 0; i < n; i++) {
     const v = values[i * stride] as number;
-    // An int64 whose high word is not the sign of its low word is outside int32, so no class.
-    if (hi !== null && (hi[i * 2 + 1] as number) !== v >> 31) out[i] = -1;
+    const high = hi === null ? 0 : (hi[i * 2 + 1] as number);
+    // An int64 whose high word is not the sign of its low word is outside int32: one of the wide
+    // classes or none (the rare case pays for the BigInt).
+    if (hi !== null && high !== v >> 31)
+      out[i] = wide === null ? -1 : (wide.get((BigInt(high) << 32n) | BigInt(v >>> 0)) ?? -1);
     else if (dense !== null)
       out[i] = v - min >= 0 && v - min < dense.length ? (dense[v - min] as number) : -1;
     else out[i] = sparse.get(v) ?? -1;
@@ -73,9 +86,17 @@ export function labelIndexer(classes: readonly string[]): (label: Tensor, n: num
       const words = new Int32Array(big.buffer, big.byteOffset, n * 2);
       return fromInt32(words, n, 2, words, known);
     }
-    const numbers = Array.from(data as BigInt64Array, (v) =>
-      v >= -(2n ** 31n) && v < 2n ** 31n ? Number(v) : 2 ** 31,
-    );
-    return fromInt32(numbers, n, 1, null, known);
+    return fromBigInts(data as BigInt64Array, n, known);
   };
+}
+
+/** int64 labels on a big-endian host: value by value, without the word trick. */
+function fromBigInts(values: BigInt64Array, n: number, known: IntegerClasses): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i] as bigint;
+    out[i] =
+      v >= INT32_MIN && v <= INT32_MAX ? (known.sparse.get(Number(v)) ?? -1) : (known.wide?.get(v) ?? -1);
+  }
+  return out;
 }

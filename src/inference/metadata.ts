@@ -11,6 +11,8 @@ export const METADATA_PROPS_KEY = 'modelwatch';
 /** Bounds on hostile metadata; a real tabular model is far inside them. */
 export const MAX_FEATURES = 10_000;
 export const MAX_CLASSES = 1_000;
+/** Categories of one string feature (ZIP codes, product ids): an ordinal index, exact in float32. */
+export const MAX_CATEGORIES = 100_000;
 const MAX_NAME = 256;
 
 const name = z.string().min(1).max(MAX_NAME);
@@ -20,7 +22,7 @@ const featureSchema = z
     name,
     type: z.enum(['number', 'string']),
     /** Ordinal encoding of a string feature: the graph sees the category's index as a float. */
-    categories: z.array(z.string().max(MAX_NAME)).min(1).max(MAX_CLASSES).optional(),
+    categories: z.array(z.string().max(MAX_NAME)).min(1).max(MAX_CATEGORIES).optional(),
   })
   .refine((f) => f.type === 'string' || f.categories === undefined, {
     message: 'categories are only for features of type "string"',

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, errorSchema } from '../api/index.js';
+import { MAX_CATEGORIES } from '../inference/index.js';
 import { registerVersion, RegistrationConflict, type RegistrationDeps } from './register.js';
 import { STAGES } from './registry.js';
 import { versionProperties, versionView } from './routes.js';
@@ -38,7 +39,12 @@ const registrationBody = {
         properties: {
           name,
           type: { type: 'string', enum: ['number', 'string'] },
-          categories: { type: 'array', maxItems: 100_000, items: { type: 'string', maxLength: 256 } },
+          categories: {
+            type: 'array',
+            minItems: 1,
+            maxItems: MAX_CATEGORIES,
+            items: { type: 'string', maxLength: 256 },
+          },
         },
         required: ['name', 'type'],
       },

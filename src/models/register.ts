@@ -60,11 +60,34 @@ function embeddedMetadata(bytes: Uint8Array): Partial<MetadataJson> {
   } catch {
     return {};
   }
-  return text === undefined ? {} : metadataObject(text);
+  return text === undefined ? {} : embeddedFields(metadataObject(text));
+}
+
+/**
+ * The embedded fields a registration takes (classes, input, outputs), refused here when
+ * malformed: the core would name them as metadata, which the caller reads as the body's.
+ */
+function embeddedFields(own: Record<string, unknown>): Partial<MetadataJson> {
+  const where = `body/artifact: metadata_props["${METADATA_PROPS_KEY}"]`;
+  const isString = (v: unknown) => typeof v === 'string' && v.length > 0;
+  if (own['classes'] !== undefined && !(Array.isArray(own['classes']) && own['classes'].every(isString)))
+    throw badRequest(`${where}.classes: expected an array of class names`);
+  if (own['input'] !== undefined && !isString(own['input']))
+    throw badRequest(`${where}.input: expected the graph input's name`);
+  const outputs = own['outputs'];
+  if (
+    outputs !== undefined &&
+    (typeof outputs !== 'object' ||
+      outputs === null ||
+      Array.isArray(outputs) ||
+      !Object.values(outputs).every(isString))
+  )
+    throw badRequest(`${where}.outputs: expected an object of output names`);
+  return own;
 }
 
 /** The embedded metadata's JSON, refused unless it is an object (fields are read off it). */
-function metadataObject(text: string): Partial<MetadataJson> {
+function metadataObject(text: string): Record<string, unknown> {
   const where = `body/artifact: metadata_props["${METADATA_PROPS_KEY}"]`;
   let value: unknown;
   try {
@@ -76,7 +99,17 @@ function metadataObject(text: string): Partial<MetadataJson> {
     throw badRequest(
       `${where} is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}, expected a JSON object`,
     );
-  return value;
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The positive class as the graph names it: as given when it is one of the classes, else the
+ * class that is the same once stored ('true' is '1' of classes '0'/'1', '1' is 'true' of string
+ * classes 'false'/'true'); a class that is neither stays as given, so the refusal names it.
+ */
+function graphPositiveClass(given: string, classes: readonly string[]): string {
+  if (classes.includes(given)) return given;
+  return classes.find((c) => normalizeClass(c) === normalizeClass(given)) ?? given;
 }
 
 /** The metadata the core checks the graph against: the body's declarations, the artifact's for what the body leaves out. */
@@ -88,7 +121,9 @@ export function registrationMetadata(body: RegistrationBody, bytes: Uint8Array):
   return {
     task: body.task,
     ...(classes === undefined ? {} : { classes }),
-    ...(body.positive_class === undefined ? {} : { positive_class: normalizeClass(body.positive_class) }),
+    ...(body.positive_class === undefined
+      ? {}
+      : { positive_class: graphPositiveClass(body.positive_class, classes ?? []) }),
     features: body.features,
     ...(own.input === undefined ? {} : { input: own.input }),
     ...(own.outputs === undefined ? {} : { outputs: own.outputs }),
@@ -139,7 +174,7 @@ export function changedFields(
   };
   scalar('stage', stored.stage, body.stage);
   scalar('task', stored.task, body.task);
-  scalar('positive_class', stored.positive_class, metadata.positive_class ?? '');
+  scalar('positive_class', stored.positive_class, normalizeClass(metadata.positive_class ?? ''));
   // The metadata the core loads the artifact with; a task or positive class named above is not
   // named twice.
   const schema = storedMetadata(stored.feature_schema);
@@ -152,41 +187,41 @@ export function changedFields(
 }
 
 /**
- * Registers a version with its artifact: the graph is loaded and checked against the declared
- * features before anything is stored, the artifact is stored before the version names it (so a
- * version with an artifact hash always finds its bytes).
+ * What a registration finds stored: nothing to stop it (undefined), its exact repeat (the stored
+ * version, answered as is), or a RegistrationConflict thrown.
  */
-export async function registerVersion(
-  deps: RegistrationDeps,
+function storedRegistration(
   model: string,
   body: RegistrationBody,
-): Promise<ModelVersionRecord> {
-  const bytes = decodeArtifact(body.artifact.base64);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const metadata = registrationMetadata(body, bytes);
-  const existing = (await deps.registry.list(model)).find((v) => v.model_version === body.version);
-  if (existing && existing.artifact_sha256 !== '' && existing.artifact_sha256 !== sha256)
+  sha256: string,
+  metadata: MetadataJson,
+  existing: ModelVersionRecord | undefined,
+): ModelVersionRecord | undefined {
+  if (existing === undefined || existing.artifact_sha256 === '') return undefined;
+  if (existing.artifact_sha256 !== sha256)
     throw new RegistrationConflict(
       `model '${model}' version '${body.version}' is registered with another artifact (sha256 ${existing.artifact_sha256}); register a new version`,
     );
-  if (existing && existing.artifact_sha256 === sha256) {
-    // Idempotent only as an exact repeat: a running scorer keeps the session it loaded for this
-    // artifact (keyed by model, version and hash), so a version rewritten with other features
-    // would be scored with two column mappings.
-    const changed = changedFields(existing, body, metadata);
-    if (changed.length === 0) return existing;
-    const patch = changed.every((c) => c.field === 'stage')
-      ? ` (or change its stage alone with PATCH /models/${model}/versions/${body.version})`
-      : '';
-    throw new RegistrationConflict(
-      `model '${model}' version '${body.version}' is registered with this artifact and other ${changed.map((c) => c.detail).join(', ')}; a registered version does not change: register a new version${patch}`,
-    );
-  }
+  // Idempotent only as an exact repeat: a running scorer keeps the session it loaded for this
+  // artifact (keyed by model, version and hash), so a version rewritten with other features
+  // would be scored with two column mappings.
+  const changed = changedFields(existing, body, metadata);
+  if (changed.length === 0) return existing;
+  const patch = changed.every((c) => c.field === 'stage')
+    ? ` (or change its stage alone with PATCH /models/${model}/versions/${body.version})`
+    : '';
+  throw new RegistrationConflict(
+    `model '${model}' version '${body.version}' is registered with this artifact and other ${changed.map((c) => c.detail).join(', ')}; a registered version does not change: register a new version${patch}`,
+  );
+}
+
+/** Loads the artifact under a throwaway key and unloads it: refusals are 400s naming the problem. */
+async function checkLoads(core: InferenceCore, sha256: string, bytes: Buffer, metadata: MetadataJson) {
   try {
     // A throwaway key: the check must not leave a session behind (the shadow scorer loads its own).
     const key = `registration:${sha256}:${randomUUID()}`;
-    await deps.core.load(key, { bytes, metadata });
-    await deps.core.unload(key);
+    await core.load(key, { bytes, metadata });
+    await core.unload(key);
   } catch (err) {
     if (isInferenceError(err) && err.status === 400) {
       // Metadata is the body's declarations; everything else is about the artifact's bytes or graph.
@@ -196,16 +231,83 @@ export async function registerVersion(
     }
     throw err;
   }
-  await deps.artifacts.put(model, body.version, sha256, body.artifact.base64);
-  return deps.registry.register({
-    modelId: model,
-    version: body.version,
-    task: body.task,
-    positiveClass: metadata.positive_class ?? '',
-    stage: body.stage,
-    artifactSha256: sha256,
-    trainingDataUri: body.training_data.uri,
-    trainingDataSha256: body.training_data.sha256,
-    featureSchema: JSON.stringify(metadata),
+}
+
+/** Refusals about the bytes themselves, named before anything their metadata_props say. */
+const BYTES_CODES: ReadonlySet<string> = new Set(['ARTIFACT_INVALID', 'ARTIFACT_TOO_LARGE']);
+
+/**
+ * The registration's metadata. When the artifact's own metadata_props are refused, its bytes are
+ * loaded first (with stand-in metadata): corrupt bytes whose metadata entry survived are named as
+ * corrupt, not as bad metadata.
+ */
+async function metadataAfterBytes(
+  core: InferenceCore,
+  body: RegistrationBody,
+  bytes: Buffer,
+  sha256: string,
+): Promise<MetadataJson> {
+  try {
+    return registrationMetadata(body, bytes);
+  } catch (metadataProblem) {
+    const key = `registration-bytes:${sha256}:${randomUUID()}`;
+    try {
+      await core.load(key, {
+        bytes,
+        metadata: { task: 'regression', features: [{ name: 'x', type: 'number' }] },
+      });
+      await core.unload(key);
+    } catch (err) {
+      if (isInferenceError(err) && BYTES_CODES.has(err.code))
+        throw badRequest(`body/artifact: ${err.message}`);
+    }
+    throw metadataProblem;
+  }
+}
+
+/**
+ * Registers a version with its artifact: the graph is loaded and checked against the declared
+ * features before anything is stored, the artifact is stored before the version names it (so a
+ * version with an artifact hash always finds its bytes). One registration or correction of a
+ * version at a time in this process; another instance's registration that lands first wins,
+ * and this one is answered as if it had come after it (409, or the exact repeat).
+ */
+export function registerVersion(
+  deps: RegistrationDeps,
+  model: string,
+  body: RegistrationBody,
+): Promise<ModelVersionRecord> {
+  return deps.registry.exclusive(model, body.version, async () => {
+    const bytes = decodeArtifact(body.artifact.base64);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const metadata = await metadataAfterBytes(deps.core, body, bytes, sha256);
+    const existing = await deps.registry.version(model, body.version);
+    const repeat = storedRegistration(model, body, sha256, metadata, existing);
+    if (repeat) return withoutRevision(repeat);
+    await checkLoads(deps.core, sha256, bytes, metadata);
+    // An artifact row whose version row then loses is never read: artifacts are read by hash.
+    await deps.artifacts.put(model, body.version, sha256, body.artifact.base64);
+    const outcome = await deps.registry.registerOnce({
+      modelId: model,
+      version: body.version,
+      task: body.task,
+      positiveClass: normalizeClass(metadata.positive_class ?? ''),
+      stage: body.stage,
+      artifactSha256: sha256,
+      trainingDataUri: body.training_data.uri,
+      trainingDataSha256: body.training_data.sha256,
+      featureSchema: JSON.stringify(metadata),
+    });
+    if (outcome.won && outcome.stored) return withoutRevision(outcome.stored);
+    const first = storedRegistration(model, body, sha256, metadata, outcome.stored);
+    if (first) return withoutRevision(first);
+    throw new RegistrationConflict(
+      `model '${model}' version '${body.version}' was registered or corrected by another request meanwhile; read it and retry`,
+    );
   });
+}
+
+function withoutRevision(stored: ModelVersionRecord & { revision?: number }): ModelVersionRecord {
+  const { revision: _, ...record } = stored;
+  return record;
 }

@@ -1,4 +1,5 @@
 import type { Database } from '../platform/clickhouse/index.js';
+import { KeyedLock } from './keyed-lock.js';
 import type { Task } from './task.js';
 
 export const STAGES = ['production', 'shadow', 'archived'] as const;
@@ -25,6 +26,24 @@ export interface ModelVersionRecord {
   feature_schema: string;
 }
 
+/** The version's latest row with its revision (ReplacingMergeTree's version column). */
+export interface StoredVersion extends ModelVersionRecord {
+  revision: number;
+}
+
+/** The version was rewritten after the caller read it (PATCH): answered 409, retry. */
+export class VersionChanged extends Error {
+  readonly code = 'VERSION_CHANGED';
+  readonly retryable = true;
+}
+
+/** A registration written only if no other was stored first; `won` when the stored row is this one. */
+export interface RegistrationOutcome {
+  won: boolean;
+  /** The version's latest row after the attempt (the other registration's when not won). */
+  stored: StoredVersion | undefined;
+}
+
 /** A version registered through the API with its artifact (POST /models/:model/versions). */
 export interface Registration {
   modelId: string;
@@ -43,6 +62,7 @@ export interface Registration {
 export class ModelRegistry {
   private readonly seen = new Set<string>();
   private loaded = false;
+  private readonly lock = new KeyedLock();
 
   constructor(private readonly db: Database) {}
 
@@ -73,6 +93,29 @@ export class ModelRegistry {
     for (const s of fresh) this.seen.add(ModelRegistry.key(s.modelId, s.version));
   }
 
+  /**
+   * Runs `work` alone among this process's registrations and corrections of the version: their
+   * check-then-write must not interleave (instances meet only in ClickHouse, see `registerOnce`).
+   */
+  exclusive<T>(modelId: string, version: string, work: () => Promise<T>): Promise<T> {
+    return this.lock.run(ModelRegistry.key(modelId, version), work);
+  }
+
+  /** The version's latest row with its revision, undefined when unknown. */
+  async version(modelId: string, version: string): Promise<StoredVersion | undefined> {
+    const result = await this.db.client.query({
+      query: `SELECT model_id, model_version, task, task_source, positive_class, stage,
+                     formatDateTime(first_seen, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS first_seen,
+                     artifact_sha256, training_data_uri, training_data_sha256, feature_schema, revision
+              FROM model_versions FINAL
+              WHERE model_id = {model:String} AND model_version = {version:String}`,
+      query_params: { model: modelId, version },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<StoredVersion>();
+    return row === undefined ? undefined : { ...row, revision: Number(row.revision) };
+  }
+
   async list(modelId?: string): Promise<ModelVersionRecord[]> {
     const result = await this.db.client.query({
       query: `SELECT model_id, model_version, task, task_source, positive_class, stage,
@@ -88,14 +131,16 @@ export class ModelRegistry {
   }
 
   /**
-   * Writes a new revision of a known version with the corrected fields (the rest kept), so it
-   * outranks inference and earlier corrections; undefined when the version is unknown.
+   * Writes a new revision of a known version with the corrected fields (the rest kept from its
+   * latest row), so it outranks inference and earlier corrections; undefined when the version is
+   * unknown. With `expectedRevision`, throws VersionChanged when the latest row is not the one
+   * the caller checked: the correction would otherwise copy fields it never saw.
    */
   async correct(
     modelId: string,
     version: string,
     changes: VersionCorrection,
-    now = Date.now(),
+    { expectedRevision, now = Date.now() }: { expectedRevision?: number | undefined; now?: number } = {},
   ): Promise<ModelVersionRecord | undefined> {
     const result = await this.db.client.query({
       query: `SELECT *, toUnixTimestamp64Milli(first_seen) AS first_seen_ms FROM model_versions FINAL
@@ -108,6 +153,10 @@ export class ModelRegistry {
     >();
     if (!current) return undefined;
     const { first_seen_ms: firstSeen, revision, ...fields } = current;
+    if (expectedRevision !== undefined && Number(revision) !== expectedRevision)
+      throw new VersionChanged(
+        `model '${modelId}' version '${version}' changed while this request was checked (registered or corrected meanwhile); read it again and retry`,
+      );
     await this.db.client.insert({
       table: 'model_versions',
       format: 'JSONEachRow',
@@ -119,7 +168,7 @@ export class ModelRegistry {
           ...(changes.positive_class === undefined ? {} : { positive_class: changes.positive_class }),
           ...(changes.stage === undefined ? {} : { stage: changes.stage }),
           // A clock that stepped back must not let an older revision win.
-          revision: Math.max(now, revision + 1),
+          revision: Math.max(now, Number(revision) + 1),
         },
       ],
     });
@@ -132,13 +181,33 @@ export class ModelRegistry {
    * `first_seen` stays the earlier of the known one and now.
    */
   async register(r: Registration, now = Date.now()): Promise<ModelVersionRecord> {
-    const result = await this.db.client.query({
-      query: `SELECT toUnixTimestamp64Milli(first_seen) AS first_seen_ms, revision FROM model_versions FINAL
-              WHERE model_id = {model:String} AND model_version = {version:String}`,
-      query_params: { model: r.modelId, version: r.version },
-      format: 'JSONEachRow',
-    });
-    const [current] = await result.json<{ first_seen_ms: number; revision: number }>();
+    await this.writeRegistration(r, await this.version(r.modelId, r.version), now);
+    const stored = await this.version(r.modelId, r.version);
+    if (!stored) throw new Error(`model version '${r.modelId}' '${r.version}' not readable after its insert`);
+    return stored;
+  }
+
+  /**
+   * Registers the version unless a registration (a row with an artifact) is stored already, and
+   * tells whether the row stored afterwards is this one. Instances share no lock, so both are
+   * checked in ClickHouse: just before the insert, and after it (a later insert of another
+   * instance outranks this one). What is left is a window of about one query: another instance
+   * that checked before this insert and inserts after this re-read also wins its own re-read.
+   */
+  async registerOnce(r: Registration, now = Date.now()): Promise<RegistrationOutcome> {
+    const current = await this.version(r.modelId, r.version);
+    if (current !== undefined && current.artifact_sha256 !== '') return { won: false, stored: current };
+    const revision = await this.writeRegistration(r, current, now);
+    const stored = await this.version(r.modelId, r.version);
+    return { won: stored !== undefined && isOwnRegistration(stored, r, revision), stored };
+  }
+
+  private async writeRegistration(
+    r: Registration,
+    current: StoredVersion | undefined,
+    now: number,
+  ): Promise<number> {
+    const revision = Math.max(now, (current?.revision ?? 0) + 1);
     await this.db.client.insert({
       table: 'model_versions',
       format: 'JSONEachRow',
@@ -150,19 +219,17 @@ export class ModelRegistry {
           task_source: 'declared',
           positive_class: r.positiveClass,
           stage: r.stage,
-          first_seen: Math.min(now, Number(current?.first_seen_ms ?? now)),
+          first_seen: Math.min(now, current === undefined ? now : Date.parse(current.first_seen)),
           artifact_sha256: r.artifactSha256,
           training_data_uri: r.trainingDataUri,
           training_data_sha256: r.trainingDataSha256,
           feature_schema: r.featureSchema,
-          revision: Math.max(now, Number(current?.revision ?? 0) + 1),
+          revision,
         },
       ],
     });
     this.seen.add(ModelRegistry.key(r.modelId, r.version));
-    const [stored] = (await this.list(r.modelId)).filter((v) => v.model_version === r.version);
-    if (!stored) throw new Error(`model version '${r.modelId}' '${r.version}' not readable after its insert`);
-    return stored;
+    return revision;
   }
 
   /** Versions in stage `shadow` that carry an artifact: the challengers the shadow scorer runs. */
@@ -207,4 +274,21 @@ export class ModelRegistry {
     }
     this.loaded = true;
   }
+}
+
+/**
+ * Whether the stored row is the registration written at `revision`: that row, or a later
+ * correction of it (which keeps every registered field but the stage).
+ */
+function isOwnRegistration(stored: StoredVersion, r: Registration, revision: number): boolean {
+  const registered =
+    stored.artifact_sha256 === r.artifactSha256 &&
+    stored.task === r.task &&
+    stored.positive_class === r.positiveClass &&
+    stored.feature_schema === r.featureSchema &&
+    stored.training_data_uri === r.trainingDataUri &&
+    stored.training_data_sha256 === r.trainingDataSha256;
+  return (
+    registered && (stored.revision > revision || (stored.revision === revision && stored.stage === r.stage))
+  );
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import type { FastifyPluginAsync } from 'fastify';
 import { normalizeClass } from './classes.js';
 import type { ModelRegistry, ModelVersionRecord, VersionCorrection } from './registry.js';
-import { STAGES } from './registry.js';
+import { STAGES, VersionChanged } from './registry.js';
 import { TASKS } from './task.js';
 import { errorBody, errorSchema } from '../api/index.js';
 
@@ -77,6 +77,50 @@ function registeredFields(current: ModelVersionRecord, changes: VersionCorrectio
       : []),
   ];
   return fixed.length === 0 ? undefined : fixed.join(', ');
+}
+
+type CorrectionOutcome =
+  { status: 200; record: ModelVersionRecord } | { status: 400 | 404 | 409; message: string };
+
+/** A PATCH's checks and write: the registered-fields 409, the predicted-class 400, the write. */
+async function correctChecked(
+  registry: ModelRegistry,
+  model: string,
+  version: string,
+  changes: VersionCorrection,
+): Promise<CorrectionOutcome> {
+  const unknown = { status: 404, message: `unknown model version '${model}' '${version}'` } as const;
+  const current = await registry.version(model, version);
+  if (current === undefined) return unknown;
+  if (current.artifact_sha256 !== '') {
+    const fixed = registeredFields(current, changes);
+    if (fixed !== undefined)
+      return {
+        status: 409,
+        message: `${fixed}: model '${model}' version '${version}' was registered with an artifact, so its task ('${current.task}') and positive class ('${current.positive_class}') are fixed at registration (the shadow scorer loads the artifact with them); register a new version to change them (its stage still changes here)`,
+      };
+  } else if (changes.positive_class !== undefined) {
+    // A registered version's positive class is one of its artifact's classes, checked at registration.
+    const check = await registry.predictedClass(model, version, changes.positive_class);
+    if (!check.found) {
+      const seen =
+        check.seen.length === 0
+          ? 'it has no predictions yet'
+          : `it predicted: ${check.seen.map((c) => `'${c}'`).join(', ')}`;
+      return {
+        status: 400,
+        message: `body/positive_class: model '${model}' version '${version}' never predicted '${changes.positive_class}' (${seen})`,
+      };
+    }
+  }
+  try {
+    const record = await registry.correct(model, version, changes, { expectedRevision: current.revision });
+    return record === undefined ? unknown : { status: 200, record };
+  } catch (err) {
+    // Another instance wrote the version after the checks above read it.
+    if (err instanceof VersionChanged) return { status: 409, message: err.message };
+    throw err;
+  }
 }
 
 export function versionView(r: ModelVersionRecord) {
@@ -173,40 +217,14 @@ export function modelRoutes(deps: ModelRoutesDeps): FastifyPluginAsync {
           stage,
           positive_class: positive_class === undefined ? undefined : normalizeClass(positive_class),
         };
-        const current = (await deps.models.list(model)).find((v) => v.model_version === version);
-        if (current !== undefined && current.artifact_sha256 !== '') {
-          const fixed = registeredFields(current, changes);
-          if (fixed !== undefined)
-            return reply
-              .code(409)
-              .send(
-                errorBody(
-                  409,
-                  `${fixed}: model '${model}' version '${version}' was registered with an artifact, so its task ('${current.task}') and positive class ('${current.positive_class}') are fixed at registration (the shadow scorer loads the artifact with them); register a new version to change them (its stage still changes here)`,
-                ),
-              );
-        }
-        // A registered version's positive class is one of its artifact's classes, checked at registration.
-        if (changes.positive_class !== undefined && current?.artifact_sha256 === '') {
-          const check = await deps.models.predictedClass(model, version, changes.positive_class);
-          if (!check.found) {
-            const seen =
-              check.seen.length === 0
-                ? 'it has no predictions yet'
-                : `it predicted: ${check.seen.map((c) => `'${c}'`).join(', ')}`;
-            return reply
-              .code(400)
-              .send(
-                errorBody(
-                  400,
-                  `body/positive_class: model '${model}' version '${version}' never predicted '${changes.positive_class}' (${seen})`,
-                ),
-              );
-          }
-        }
-        const updated = await deps.models.correct(model, version, changes);
-        if (!updated)
-          return reply.code(404).send(errorBody(404, `unknown model version '${model}' '${version}'`));
+        // Checked and written alone among this version's registrations and corrections, against
+        // the row checked: a registration landing in between would otherwise be overwritten.
+        const outcome = await deps.models.exclusive(model, version, () =>
+          correctChecked(deps.models, model, version, changes),
+        );
+        if (outcome.status !== 200)
+          return reply.code(outcome.status).send(errorBody(outcome.status, outcome.message));
+        const updated = outcome.record;
         await request.auditChange({
           action: 'model_version.restage',
           resource_type: 'model_version',

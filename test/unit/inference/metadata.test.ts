@@ -156,6 +156,27 @@ describe('metadata', () => {
     );
   });
 
+  it('categories: up to 100,000 per feature, as the registration route takes them (review s21 #6)', () => {
+    const zips = (n: number) => Array.from({ length: n }, (_, i) => String(10_000 + i));
+    const m = parseMetadata(
+      {
+        ...base(),
+        features: [
+          { name: 'a', type: 'number' },
+          { name: 'zip', type: 'string', categories: zips(5_000) },
+        ],
+      },
+      'test',
+    );
+    expect(m.columns[1]?.categories).toHaveLength(5_000);
+    expect(
+      refusal({ ...base(), features: [{ name: 'zip', type: 'string', categories: zips(100_001) }] }),
+    ).toMatch(/metadata\.features\[0\]\.categories/);
+    expect(refusal({ ...base(), features: [{ name: 'zip', type: 'string', categories: [] }] })).toMatch(
+      /metadata\.features\[0\]\.categories/,
+    );
+  });
+
   it('graph columns: numbers and categorical strings in declared order; strings without categories are not graph inputs', () => {
     const m = parseMetadata(
       {
