@@ -132,7 +132,7 @@ export async function waitUntilReady(
   });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
+    if (child.exitCode !== null || child.signalCode !== null) break;
     const admin = kafka.admin();
     try {
       await admin.connect();
@@ -157,15 +157,37 @@ export async function waitUntilReady(
  * JVM died first and the service's shutdown timed out reconnecting). A shell holds the JVM on a
  * lifeline: it stops the broker (SIGTERM, a clean shutdown) when its stdin closes, which is both
  * how `stop` works and what happens when this process dies, even by SIGKILL, so no broker is
- * left behind.
+ * left behind. The shell itself waits on the JVM, so a JVM that dies (a port taken, a bad data
+ * directory) ends it at once and start-up fails then, not after its whole timeout.
  */
-function spawnBroker(javaArgs: string[], out: number): ChildProcess {
-  const lifeline =
-    'java "$@" <&- & broker=$!; trap \'kill $broker\' TERM INT; cat >/dev/null; kill $broker 2>/dev/null; wait $broker';
+export function spawnBroker(javaArgs: string[], out: number | 'ignore'): ChildProcess {
+  // fd 3 keeps stdin for the watcher: a background list's own stdin is /dev/null.
+  const lifeline = [
+    'exec 3<&0',
+    'java "$@" <&- 3<&- & broker=$!',
+    "trap 'kill $broker' TERM INT",
+    '(cat <&3 >/dev/null; kill $broker 2>/dev/null) &',
+    'exec 3<&-',
+    'wait $broker',
+    // Again, when a trapped signal interrupted the first wait.
+    'wait $broker',
+  ].join('\n');
   return spawn('sh', ['-c', lifeline, 'kafka-broker', ...javaArgs], {
     stdio: ['pipe', out, out],
     detached: true,
   });
+}
+
+/** Ends the lifeline (the JVM stops cleanly), the whole group killed after 20 s; at once if it ended already. */
+export async function stopBrokerProcess(child: ChildProcess): Promise<void> {
+  // A shell killed by a signal has a signalCode and no exitCode, and its 'exit' has fired.
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.stdin?.end();
+  // The whole group: the shell and the JVM it holds.
+  const timeout = setTimeout(() => killGroup(child), 20_000);
+  await exited;
+  clearTimeout(timeout);
 }
 
 function killGroup(child: ChildProcess): void {
@@ -204,14 +226,7 @@ export async function startMavenBroker(options: MavenBrokerOptions): Promise<Loc
   closeSync(out);
   const bootstrap = `127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.stdin?.end();
-      // The whole group: the shell and the JVM it holds.
-      const timeout = setTimeout(() => killGroup(child), 20_000);
-      await exited;
-      clearTimeout(timeout);
-    }
+    await stopBrokerProcess(child);
     if (options.ephemeral) await rm(options.dataDir, { recursive: true, force: true });
   };
   try {
