@@ -13,14 +13,11 @@ describe('console log format', () => {
     expect(loadConfig({ MODELWATCH_LOG_FORMAT: '' }).logFormat).toBeUndefined();
   });
 
-  it.each(['xml', 'JSON', 'pretty '.repeat(1000)])(
-    'refuses MODELWATCH_LOG_FORMAT=%j naming it',
-    (value) => {
-      expect(() => loadConfig({ MODELWATCH_LOG_FORMAT: value })).toThrow(
-        /MODELWATCH_LOG_FORMAT: expected json or pretty/,
-      );
-    },
-  );
+  it.each(['xml', 'JSON', 'pretty '.repeat(1000)])('refuses MODELWATCH_LOG_FORMAT=%j naming it', (value) => {
+    expect(() => loadConfig({ MODELWATCH_LOG_FORMAT: value })).toThrow(
+      /MODELWATCH_LOG_FORMAT: expected json or pretty/,
+    );
+  });
 
   it('writes pretty lines above the progress line, one line per record', () => {
     const written: string[] = [];
