@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseOptions, type Command } from '../platform/cli/index.js';
+import { parseOptions, UsageError, type Command } from '../platform/cli/index.js';
 import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
 import { loadConfig } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
@@ -22,13 +22,9 @@ export const auditCommand: Command = {
       { digest: { type: 'string' }, 'from-topic': { type: 'boolean' } },
       usage,
     );
-    if (positionals[0] !== 'verify' || positionals.length !== 1)
-      throw new ModelwatchError('BAD_REQUEST', `usage: ${usage}`);
+    if (positionals[0] !== 'verify' || positionals.length !== 1) throw new UsageError(`usage: ${usage}`);
     if (values.digest !== undefined && values['from-topic'] === true)
-      throw new ModelwatchError(
-        'BAD_REQUEST',
-        `--digest and --from-topic exclude each other; usage: ${usage}`,
-      );
+      throw new UsageError(`--digest and --from-topic exclude each other; usage: ${usage}`);
     const config = loadConfig();
     const digest =
       values['from-topic'] === true

@@ -1,4 +1,4 @@
-import { parseOptions, type Command } from '../platform/cli/index.js';
+import { parseOptions, UsageError, type Command } from '../platform/cli/index.js';
 import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
 import { loadConfig, type Config } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
@@ -31,13 +31,10 @@ export const keysCommand: Command = {
     if (verb === 'create') {
       const role = values.role;
       if (!role || !(ROLES as readonly string[]).includes(role))
-        throw new ModelwatchError(
-          'BAD_REQUEST',
-          `--role must be one of ${ROLES.join(', ')}; usage: ${usage}`,
-        );
+        throw new UsageError(`--role must be one of ${ROLES.join(', ')}; usage: ${usage}`);
       const name = values.name ?? `${role}-${new Date().toISOString()}`;
       const problem = keyNameProblem(name);
-      if (problem) throw new ModelwatchError('BAD_REQUEST', `--name ${problem}; usage: ${usage}`);
+      if (problem) throw new UsageError(`--name ${problem}; usage: ${usage}`);
       const created = await withOps(config, migrations, (ops) => ops.create(role as Role, name));
       process.stdout.write(`${created.key}\n`);
       process.stderr.write(
@@ -56,7 +53,7 @@ export const keysCommand: Command = {
       process.stderr.write(`revoked key ${id} (${revoked.name}); a running service refuses it within 10 s\n`);
       return 0;
     }
-    throw new ModelwatchError('BAD_REQUEST', `usage: ${usage}`);
+    throw new UsageError(`usage: ${usage}`);
   },
 };
 

@@ -3,11 +3,11 @@ import type { Kafka } from 'kafkajs';
 import { openDatabase } from '../platform/clickhouse/index.js';
 import {
   parseOptions,
+  UsageError,
   withBenchEnvironment,
   type Bench,
   type BenchEnvironment,
 } from '../platform/cli/index.js';
-import { ModelwatchError } from '../platform/errors.js';
 import { commandWorks, createKafka, ensureTopics, resolveKafkaJars } from '../platform/kafka/index.js';
 import { benchEvent, produceEvents } from './bench-events.js';
 import {
@@ -60,7 +60,7 @@ const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 function whole(name: string, text: string | undefined, min: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min)
-    throw new ModelwatchError('BAD_REQUEST', `--${name} must be a whole number ≥ ${min}, got '${text}'`);
+    throw new UsageError(`--${name} must be a whole number ≥ ${min}, got '${text}'`);
   return value;
 }
 
@@ -89,7 +89,7 @@ export const ingestBench: Bench = {
     // `java` runs a source file only with a JDK's compiler (a JRE alone has none): `javac` says so.
     const producer = values.producer ?? ((await commandWorks('javac', ['-version'])) ? 'java' : 'kafkajs');
     if (!(PRODUCERS as readonly string[]).includes(producer))
-      throw new ModelwatchError('BAD_REQUEST', `--producer must be java or kafkajs, got '${producer}'`);
+      throw new UsageError(`--producer must be java or kafkajs, got '${producer}'`);
     const seconds =
       values.minutes === undefined
         ? whole('seconds', values.seconds, 1)

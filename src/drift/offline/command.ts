@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { parseOptions, type Command } from '../../platform/cli/index.js';
+import { parseOptions, UsageError, type Command } from '../../platform/cli/index.js';
 import { errorMessage } from '../../platform/errors.js';
 import { ModelwatchError } from '../../platform/errors.js';
 import { METHOD_OPTIONS } from '../engine/settings-core.js';
@@ -86,26 +86,20 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
     usage,
   );
   if (positionals.length > 0)
-    throw new ModelwatchError('BAD_REQUEST', `unexpected argument '${positionals[0]}'; usage: ${usage}`);
+    throw new UsageError(`unexpected argument '${positionals[0]}'; usage: ${usage}`);
   if (!values.reference || !values.current)
-    throw new ModelwatchError('BAD_REQUEST', `--reference and --current are required; usage: ${usage}`);
+    throw new UsageError(`--reference and --current are required; usage: ${usage}`);
   const format = values.format ?? 'table';
   if (!(FORMATS as readonly string[]).includes(format))
-    throw new ModelwatchError('BAD_REQUEST', `--format must be json, table or html, got '${format}'`);
-  if (values.out === '') throw new ModelwatchError('BAD_REQUEST', `--out must name a file; usage: ${usage}`);
+    throw new UsageError(`--format must be json, table or html, got '${format}'`);
+  if (values.out === '') throw new UsageError(`--out must name a file; usage: ${usage}`);
   const method = values.method;
   if (method !== undefined && !(METHOD_OPTIONS as readonly string[]).includes(method)) {
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `--method must be one of ${METHOD_OPTIONS.join(', ')}, got '${method}'`,
-    );
+    throw new UsageError(`--method must be one of ${METHOD_OPTIONS.join(', ')}, got '${method}'`);
   }
   const maxMemory = values['max-memory'] === undefined ? undefined : Number(values['max-memory']);
   if (maxMemory !== undefined && !(Number.isSafeInteger(maxMemory) && maxMemory >= 1)) {
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `--max-memory must be a whole number of MiB above 0, got '${values['max-memory']}'`,
-    );
+    throw new UsageError(`--max-memory must be a whole number of MiB above 0, got '${values['max-memory']}'`);
   }
   const columns = values.columns
     ?.split(',')
