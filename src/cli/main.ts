@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=16
 import { enableCompileCache } from 'node:module';
-import { ModelwatchError, UsageRequested, errorMessage } from '../platform/errors.js';
-import { UsageError } from '../platform/cli/index.js';
+import { UsageRequested, errorMessage } from '../platform/errors.js';
+import { exitCodeFor, UsageError } from '../platform/cli/index.js';
 import { standalone } from './standalone.js';
 
 // The modules' compiled code is cached on disk (Node's compile cache, in the temporary directory):
@@ -55,8 +55,6 @@ main(process.argv.slice(2)).then(
     // One clear line, never a stack trace (set MODELWATCH_DEBUG=1 for one).
     process.stderr.write(`modelwatch: ${errorMessage(err)}\n`);
     if (process.env['MODELWATCH_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
-    // README: 2 for configuration and usage, 1 otherwise.
-    process.exitCode =
-      err instanceof UsageError || (err instanceof ModelwatchError && err.code === 'CONFIG_INVALID') ? 2 : 1;
+    process.exitCode = exitCodeFor(err);
   },
 );

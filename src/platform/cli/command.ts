@@ -29,6 +29,13 @@ export class UsageError extends ModelwatchError {
   }
 }
 
+/** The exit code of a command's error (README): 2 for configuration and usage, 1 otherwise. */
+export function exitCodeFor(err: unknown): 1 | 2 {
+  return err instanceof UsageError || (err instanceof ModelwatchError && err.code === 'CONFIG_INVALID')
+    ? 2
+    : 1;
+}
+
 /**
  * parseArgs with errors as one line naming the option, then the usage. Commands that take no
  * words besides their options pass `allowPositionals: false`, so `serve extra` is refused.

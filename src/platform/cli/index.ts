@@ -1,4 +1,11 @@
 /** What CLI commands and benchmarks are, for capabilities to declare theirs without importing the CLI. */
-export { parseOptions, untilSignal, UsageError, type Command, type CommandContext } from './command.js';
+export {
+  exitCodeFor,
+  parseOptions,
+  untilSignal,
+  UsageError,
+  type Command,
+  type CommandContext,
+} from './command.js';
 export type { Bench, BenchContext, BenchService } from './bench.js';
 export { withBenchEnvironment, type BenchEnvironment } from './bench-environment.js';
