@@ -133,9 +133,10 @@ describe('the modelwatch CLI', () => {
       ],
     ];
     for (const [[name = '', ...rest], line] of cases) {
-      const load = standalone.get(name) ?? commands.get(name)?.load;
-      if (!load) throw new Error(`no command ${name}`);
-      const command = await load();
+      const quick = standalone.get(name);
+      const entry = commands.get(name);
+      if (!quick && !entry) throw new Error(`no command ${name}`);
+      const command = quick ? await quick() : await entry!.load();
       const error = await command.run(rest, { migrations: [] }).then(
         () => undefined,
         (err: unknown) => err,
