@@ -44,6 +44,10 @@ export interface SimulatorOptions {
   tickMs?: number;
   /** How long to wait for each step of the service (ready, stored, evaluated, published). @default 60000 */
   settleTimeoutMs?: number;
+  /** How often a wait asks the service again. @default 250 */
+  settlePollMs?: number;
+  /** Two reads of the retrain triggers this far apart must agree (the loop runs every few seconds). @default 3000 */
+  triggersApartMs?: number;
 }
 
 export class Simulator {
@@ -215,7 +219,7 @@ export class Simulator {
       const list = await listTriggers(this.deps.api);
       const stable = list.length === previous && list.every((t) => t.published);
       previous = list.length;
-      if (!stable) await sleep(3_000);
+      if (!stable) await sleep(this.options.triggersApartMs ?? 3_000);
       return stable;
     });
   }
@@ -251,7 +255,7 @@ export class Simulator {
       }
       if (performance.now() > deadline)
         throw new SimulatorError('TIMED_OUT', `simulator: timed out waiting for ${what}`);
-      await sleep(250);
+      await sleep(this.options.settlePollMs ?? 250);
     }
   }
 

@@ -41,6 +41,8 @@ function simulator(api: StubApi, sink: RecordingSink, settleTimeoutMs?: number) 
       adminKey: 'k',
       publicUrl: 'http://x',
       tickMs: 1,
+      settlePollMs: 10,
+      triggersApartMs: 10,
       ...(settleTimeoutMs === undefined ? {} : { settleTimeoutMs }),
     },
   );
