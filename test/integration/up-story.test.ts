@@ -26,6 +26,20 @@ function processesMentioning(text: string): string[] {
   return ps.stdout.split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
 }
 
+/** `modelwatch up …` with only `env` (and PATH, HOME) in its environment; its output collected as it comes. */
+function startUp(args: string[], env: Record<string, string | undefined>) {
+  const child = spawn(process.execPath, [cli, 'up', ...args], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk: Buffer) => (out.stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out.stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
+  return { child, out, exited };
+}
+
 describe('modelwatch up fails to start', () => {
   it('with the API port taken after its local broker started: one line, exit 1 at once, the broker stopped', async () => {
     const busy = createServer();
@@ -39,35 +53,26 @@ describe('modelwatch up fails to start', () => {
     // No broker given: up starts its own, before the service.
     delete env['MODELWATCH_KAFKA_BROKERS'];
     delete env['MODELWATCH_CLICKHOUSE_DATABASE'];
-    const child = spawn(process.execPath, [cli, 'up', '--no-simulator'], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    const { child, out, exited } = startUp(['--no-simulator'], env);
 
     // The broker is up once the banner names it.
     await waitFor(
       'the local broker started',
       () =>
         Promise.resolve(
-          stdout.includes('(local broker)') ? true : child.exitCode === null ? undefined : false,
+          out.stdout.includes('(local broker)') ? true : child.exitCode === null ? undefined : false,
         ),
       150_000,
     );
-    expect(stdout, stderr.slice(-2000)).toContain('(local broker)');
+    expect(out.stdout, out.stderr.slice(-2000)).toContain('(local broker)');
     const startedAt = Date.now();
     const code = await Promise.race([
       exited,
       new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 30_000)),
     ]);
-    expect(code, stderr.slice(-2000)).toBe(1);
+    expect(code, out.stderr.slice(-2000)).toBe(1);
     expect(Date.now() - startedAt).toBeLessThan(30_000);
-    const errors = stderr.split('\n').filter((line) => line.startsWith('modelwatch: '));
+    const errors = out.stderr.split('\n').filter((line) => line.startsWith('modelwatch: '));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/EADDRINUSE/);
     expect(processesMentioning(dataDir)).toEqual([]);
@@ -85,28 +90,22 @@ describe('modelwatch up tells the California story', () => {
       MODELWATCH_LOG_LEVEL: 'info',
     });
     delete (env as Record<string, string | undefined>)['MODELWATCH_CLICKHOUSE_DATABASE'];
-    const child = spawn(process.execPath, [cli, 'up', '--speed', '7000000', '--seed', '7'], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    const { child, out, exited } = startUp(['--speed', '7000000', '--seed', '7'], env);
 
     await waitFor(
       'the summary',
-      () => Promise.resolve(stdout.includes('\nOpen:') ? true : child.exitCode === null ? undefined : false),
+      () =>
+        Promise.resolve(out.stdout.includes('\nOpen:') ? true : child.exitCode === null ? undefined : false),
       240_000,
     );
-    expect(stdout, stderr.slice(-2000)).toContain('the story is told (2020-10-01 to 2022-05-10, simulated)');
+    expect(out.stdout, out.stderr.slice(-2000)).toContain(
+      'the story is told (2020-10-01 to 2022-05-10, simulated)',
+    );
     // Not a TTY: logs are JSON lines (with plain progress lines between them).
-    const logLines = stderr.split('\n').filter((l) => l.startsWith('{'));
+    const logLines = out.stderr.split('\n').filter((l) => l.startsWith('{'));
     expect(logLines.length).toBeGreaterThan(0);
     for (const line of logLines) expect(() => JSON.parse(line) as unknown).not.toThrow();
-    expect(stderr).toMatch(/simulated 2022-05-10 · published [\d,]+ \(14,064 predictions\)/);
+    expect(out.stderr).toMatch(/simulated 2022-05-10 · published [\d,]+ \(14,064 predictions\)/);
 
     const base = `http://127.0.0.1:${port}/api/v1`;
     const get = async <T>(route: string): Promise<T> => {
@@ -145,8 +144,8 @@ describe('modelwatch up tells the California story', () => {
           .sort(),
       ).toEqual([...FEATURES].sort());
     }
-    expect(stdout).toMatch(/drift +Latitude +from 2021-06, in 12 of 12 monthly windows/);
-    expect(stdout).toMatch(/drift +Longitude +from 2021-06, in 12 of 12 monthly windows/);
+    expect(out.stdout).toMatch(/drift +Latitude +from 2021-06, in 12 of 12 monthly windows/);
+    expect(out.stdout).toMatch(/drift +Longitude +from 2021-06, in 12 of 12 monthly windows/);
 
     // Retrain triggers on the topic: the first drift trigger after two drifted months.
     const messages = await readTopic(env['MODELWATCH_TOPIC_RETRAIN']!);
@@ -188,30 +187,23 @@ describe('modelwatch up tells the California story', () => {
     });
     delete (env as Record<string, string | undefined>)['MODELWATCH_CLICKHOUSE_DATABASE'];
     // Real time × 100,000: the reference period alone would take over 3 minutes.
-    const child = spawn(process.execPath, [cli, 'up', '--speed', '100000'], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    const { child, out, exited } = startUp(['--speed', '100000'], env);
     await waitFor(
       'predictions ingested',
       () =>
         Promise.resolve(
-          /ingested [1-9][\d,]* ·/.test(stderr) ? true : child.exitCode === null ? undefined : false,
+          /ingested [1-9][\d,]* ·/.test(out.stderr) ? true : child.exitCode === null ? undefined : false,
         ),
       120_000,
     );
     child.kill('SIGINT');
     expect(await exited).toBe(0);
-    expect(stdout).toMatch(/modelwatch: stopped at 2020-1\d-\d\d \(simulated\), before the end of the story/);
-    expect(stdout).toMatch(/ingested +[\d,]+ events: [1-9][\d,]* predictions/);
-    expect(stdout).toContain('no column drifted');
-    expect(stdout).toContain('\nOpen:\n');
+    expect(out.stdout).toMatch(
+      /modelwatch: stopped at 2020-1\d-\d\d \(simulated\), before the end of the story/,
+    );
+    expect(out.stdout).toMatch(/ingested +[\d,]+ events: [1-9][\d,]* predictions/);
+    expect(out.stdout).toContain('no column drifted');
+    expect(out.stdout).toContain('\nOpen:\n');
     expect(processesMentioning(dataDir)).toEqual([]);
   }, 200_000);
 });
