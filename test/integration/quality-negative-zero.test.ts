@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { QualityBucket } from '../../src/drift/quality/types.js';
 import { produce, waitFor } from '../support/harness.js';
-import { startTestService, type TestService } from '../support/service.js';
+import { send } from '../support/registry.js';
+import { startTestService } from '../support/service.js';
 
 const T0 = Date.UTC(2026, 3, 1);
 const HOUR = 3_600_000;
-
-async function send(service: TestService, method: 'PUT' | 'GET', url: string, payload?: unknown) {
-  const response = await service.app.inject({
-    method,
-    url,
-    ...(payload === undefined ? {} : { payload: payload as object }),
-    headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` },
-  });
-  return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
-}
 
 describe('data quality of a numeric category', () => {
   it('reads -0 as the category 0 (as drift does), not as an unseen one', async () => {

@@ -59,18 +59,18 @@ export function californiaBody(overrides: Record<string, unknown> = {}): Record<
 /** An authenticated admin request with a JSON body. */
 export async function send(
   service: TestService,
-  method: 'POST' | 'PATCH',
+  method: 'POST' | 'PATCH' | 'PUT' | 'GET',
   url: string,
-  body: unknown,
+  body?: unknown,
 ): Promise<{ status: number; body: { message?: string } & Record<string, unknown> }> {
   const response = await service.app.inject({
     method,
     url,
     headers: {
       authorization: `Bearer ${service.config.api.adminKey ?? ''}`,
-      'content-type': 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
-    payload: typeof body === 'string' ? body : JSON.stringify(body),
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: response.statusCode, body: response.json() };
 }
