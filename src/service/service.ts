@@ -65,6 +65,21 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const platform: Platform = { config, logger, db, kafka, producer, registry };
+  try {
+    return await listenAndBringUp(options, definitions, platform);
+  } catch (err) {
+    // Nothing is started before the API listens: a port in use leaves only the database to close.
+    await db.close();
+    throw err;
+  }
+}
+
+async function listenAndBringUp(
+  options: ServiceOptions,
+  definitions: readonly CapabilityDefinition[],
+  platform: Platform,
+): Promise<RunningService> {
+  const { config, logger, db, producer, registry } = platform;
   const built = buildCapabilities(definitions, platform);
   const instances = built.map((b) => b.instance);
   const state = { clickhouse: false, kafka: false, closing: false };
@@ -87,7 +102,13 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     },
     routes: instances.flatMap((c) => (c.routes ? [c.routes] : [])),
   });
-  const url = await app.listen({ host: config.api.host, port: options.port ?? config.api.port });
+  let url: string;
+  try {
+    url = await app.listen({ host: config.api.host, port: options.port ?? config.api.port });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   const abort = new AbortController();
   const ready = bringUp({
     platform,

@@ -1,7 +1,11 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { Counter } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import type { Database } from '../../src/platform/clickhouse/index.js';
 import type { CapabilityDefinition } from '../../src/platform/capability/index.js';
-import { capabilities } from '../../src/service/index.js';
+import { createLogger } from '../../src/platform/observability/index.js';
+import { capabilities, startService } from '../../src/service/index.js';
+import { isolatedConfig } from '../support/harness.js';
 import { startTestService } from '../support/service.js';
 
 /** The smallest capability there is: one table, one route, one loop, one check, one metric. */
@@ -75,5 +79,35 @@ describe('the capability contract', () => {
 
     await service.close();
     expect(events).toEqual(['start', 'stop']);
+  });
+
+  it('closes its database when the API cannot listen, and throws the listen error', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    let db: Database | undefined;
+    const spy: CapabilityDefinition = {
+      name: 'spy',
+      create: (platform) => {
+        db = platform.db;
+        return {};
+      },
+    };
+    const config = isolatedConfig({ MODELWATCH_API_HOST: '127.0.0.1' });
+    try {
+      await expect(
+        startService({
+          config,
+          logger: createLogger('silent', 'test-service'),
+          brokers: config.kafka.brokers ?? [],
+          port,
+          capabilities: [...capabilities, spy],
+        }),
+      ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      taken.close();
+    }
+    expect(db).toBeDefined();
+    await expect(db?.client.query({ query: 'SELECT 1' })).rejects.toThrow(/closing|closed/);
   });
 });
