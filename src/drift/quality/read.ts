@@ -2,8 +2,15 @@
 import type { Database } from '../../platform/clickhouse/index.js';
 import { bucketEnd, bucketSql, type Bucket } from '../../platform/time/index.js';
 import type { VersionKey } from '../store/references.js';
-import { TOP_UNSEEN } from './settings.js';
-import { numbersQuery, rowsQuery, textsQuery, topUnseenQuery, unseenCountsQuery } from './sql.js';
+import { MAX_NEW_COLUMNS, TOP_UNSEEN } from './settings.js';
+import {
+  newColumnsQuery,
+  numbersQuery,
+  rowsQuery,
+  textsQuery,
+  topUnseenQuery,
+  unseenCountsQuery,
+} from './sql.js';
 import type { ColumnCounts, QualityReferenceColumn } from './types.js';
 
 export interface QualityWindowCounts {
@@ -34,7 +41,10 @@ function emptyCounts(): ColumnCounts {
   return { numbers: 0, texts: 0, outside: 0, unseenNumbers: 0, unseenTexts: 0, top: [] };
 }
 
-/** Windows that hold predictions, in time order, with the counts of every feature key seen in them. */
+/**
+ * Windows that hold predictions, in time order, with the counts of every reference feature and of
+ * the MAX_NEW_COLUMNS keys the reference does not have with the most values.
+ */
 export async function readQualityCounts(
   db: Database,
   request: QualityReadRequest,
@@ -47,6 +57,7 @@ export async function readQualityCounts(
     from,
     to,
     revision: request.revision,
+    ref_cols: reference.map((r) => r.column),
     num_cols: reference.filter((r) => r.kind === 'numerical').map((r) => r.column),
     cat_cols: reference.filter((r) => r.kind === 'categorical').map((r) => r.column),
     text_cols: reference.filter((r) => r.valueType === 'text').map((r) => r.column),
@@ -80,6 +91,13 @@ export async function readQualityCounts(
   for (const r of await rows<{ w: string; column: string; texts: string }>(db, textsQuery(w), params)) {
     const c = counts(Number(r.w), r.column);
     if (c) c.texts = Number(r.texts);
+  }
+  type Fresh = { w: string; column: string; numbers: string; texts: string };
+  for (const r of await rows<Fresh>(db, newColumnsQuery(w, MAX_NEW_COLUMNS), params)) {
+    const c = counts(Number(r.w), r.column);
+    if (!c) continue;
+    c.numbers = Number(r.numbers);
+    c.texts = Number(r.texts);
   }
   if (params.cat_cols.length > 0) {
     type Unseen = { w: string; column: string; numbers: string; texts: string };

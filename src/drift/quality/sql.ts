@@ -2,7 +2,7 @@
  * Data quality counted inside ClickHouse, per window and feature key, over the same rows drift reads
  * (predictions FINAL, the same window expression). Parameters: {model}, {version}, {from}, {to}
  * (the range), {revision} (the reference's), {num_cols} and {cat_cols} (the reference's numerical
- * and categorical features, as the evaluation sees them).
+ * and categorical features, as the evaluation sees them), {ref_cols} (all of its features).
  *
  * The reference side is read in the same query from `drift_reference_values`, so the range and
  * the categories are ClickHouse's own values: no float goes through a query parameter, and a
@@ -46,14 +46,32 @@ export function numbersQuery(window: string): string {
       countIf(isFinite(v)) AS numbers,
       countIf(isFinite(v) AND (v < transform(k, ranges.1, ranges.2, -inf) OR v > transform(k, ranges.1, ranges.3, inf))) AS outside
     FROM predictions FINAL ARRAY JOIN mapKeys(features_num) AS k, mapValues(features_num) AS v
-    WHERE ${RANGE} GROUP BY w, column`;
+    WHERE ${RANGE} AND k IN {ref_cols:Array(String)} GROUP BY w, column`;
 }
 
-/** Per window and key of `features_str`: texts. */
+/** Per window and reference feature in `features_str`: texts. */
 export function textsQuery(window: string): string {
   return `SELECT toInt64(${window}) AS w, k AS column, count() AS texts
     FROM predictions FINAL ARRAY JOIN mapKeys(features_str) AS k, mapValues(features_str) AS s
-    WHERE ${RANGE} GROUP BY w, column`;
+    WHERE ${RANGE} AND k IN {ref_cols:Array(String)} GROUP BY w, column`;
+}
+
+/**
+ * Per window, the `limit` keys the reference does not have with the most values (finite numbers
+ * and texts together), most first: a producer putting ids in feature names sends a new key per
+ * row, and every one of them would come back.
+ */
+export function newColumnsQuery(window: string, limit: number): string {
+  return `SELECT w, column, sum(numbers) AS numbers, sum(texts) AS texts FROM (
+      SELECT toInt64(${window}) AS w, k AS column, countIf(isFinite(v)) AS numbers, 0 AS texts
+      FROM predictions FINAL ARRAY JOIN mapKeys(features_num) AS k, mapValues(features_num) AS v
+      WHERE ${RANGE} AND k NOT IN {ref_cols:Array(String)} GROUP BY w, column
+      UNION ALL
+      SELECT toInt64(${window}) AS w, k AS column, 0 AS numbers, count() AS texts
+      FROM predictions FINAL ARRAY JOIN mapKeys(features_str) AS k
+      WHERE ${RANGE} AND k NOT IN {ref_cols:Array(String)} GROUP BY w, column)
+    GROUP BY w, column HAVING numbers + texts > 0
+    ORDER BY numbers + texts DESC, column LIMIT ${limit} BY w`;
 }
 
 /**
