@@ -2,7 +2,7 @@
  * The graph's label and probability tensors → per-row labels (strings of the declared class
  * set) and scores, placed back at each row's position in the caller's batch.
  */
-import type { Tensor } from 'onnxruntime-node';
+import type { OutputTensor as Tensor } from './worker-session.js';
 import { InferenceError } from './errors.js';
 import { failure, show, type RowFailure } from './failures.js';
 import type { ModelMetadata } from './metadata.js';

@@ -1,7 +1,8 @@
 /**
  * A numeric matrix → the graph's float `[N, F]` input, under the same rule as rows: a row holding
  * NaN, ±Infinity, a value beyond float32 or a category index out of range is left out and
- * reported. A row-major Float32Array with nothing to refuse is passed to the graph uncopied.
+ * reported. A row-major Float32Array with nothing to refuse is not re-encoded: it is copied once,
+ * as it is sent to the session's worker thread.
  */
 import { InferenceError } from './errors.js';
 import { failure, type RowFailure } from './failures.js';
@@ -10,7 +11,8 @@ import type { FeatureSpec } from './metadata.js';
 
 /**
  * A matrix of graph columns (in metadata column order), string features as category indices.
- * A row-major Float32Array is handed to onnxruntime as is: do not change it until the score settles.
+ * A row-major Float32Array is copied to the session's worker as it is sent: the caller may reuse it
+ * once `scoreMatrix` has returned its promise.
  */
 export interface FeatureMatrix {
   readonly values: Float32Array | Float64Array;

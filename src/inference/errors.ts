@@ -18,7 +18,7 @@ export type InferenceErrorCode =
   | 'INPUT_SHAPE'
   /** Scoring after `close()`. */
   | 'MODEL_CLOSED'
-  /** onnxruntime failed while running a loaded graph. */
+  /** onnxruntime failed while running a loaded graph, or the session's worker thread failed. */
   | 'RUN_FAILED';
 
 export class InferenceError extends Error {

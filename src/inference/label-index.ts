@@ -4,7 +4,7 @@
  * conversion costs more than the graph itself.
  */
 import { endianness } from 'node:os';
-import type { Tensor } from 'onnxruntime-node';
+import type { OutputTensor as Tensor } from './worker-session.js';
 
 /** Integer classes spanning at most this many values use a dense table. */
 const DENSE_SPAN = 4096;

@@ -1,9 +1,9 @@
 /**
- * One loaded model: its onnxruntime session (created once, reused by every batch), its checked
- * metadata and graph binding. `close()` waits for batches in flight, then releases the session.
+ * One loaded model: its onnxruntime session (created once, reused by every batch, in a worker
+ * thread of its own), its checked metadata and graph binding. `close()` waits for batches in
+ * flight, then releases the session and ends its worker.
  */
 import { createHash } from 'node:crypto';
-import ort from 'onnxruntime-node';
 import { decodeOutputs, decodeValues, type ScoreResult } from './decode-outputs.js';
 import { labelIndexer } from './label-index.js';
 import { encodeMatrix, type FeatureMatrix } from './encode-matrix.js';
@@ -12,6 +12,7 @@ import { errorText, InferenceError } from './errors.js';
 import { bindGraph, type GraphBinding } from './graph-check.js';
 import type { ModelMetadata } from './metadata.js';
 import type { ResolvedInferenceOptions } from './options.js';
+import { SessionLoadError, WorkerSession, type OutputTensor } from './worker-session.js';
 
 export class OnnxModel {
   private closed = false;
@@ -20,7 +21,7 @@ export class OnnxModel {
   private readonly encodeRows: ReturnType<typeof rowEncoder>;
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: WorkerSession,
     readonly metadata: ModelMetadata,
     readonly binding: GraphBinding,
     /** Hex SHA-256 of the artifact's bytes, as the registry records it. */
@@ -41,9 +42,9 @@ export class OnnxModel {
     options: ResolvedInferenceOptions,
   ): Promise<OnnxModel> {
     if (bytes.length === 0) throw new InferenceError('ARTIFACT_INVALID', 'ONNX artifact is empty');
-    let session: ort.InferenceSession;
+    let session: WorkerSession;
     try {
-      session = await ort.InferenceSession.create(bytes, {
+      session = await WorkerSession.create(bytes, {
         executionProviders: ['cpu'],
         intraOpNumThreads: options.intraOpThreads,
         interOpNumThreads: 1,
@@ -53,6 +54,10 @@ export class OnnxModel {
         logSeverityLevel: 4,
       });
     } catch (cause) {
+      if (!(cause instanceof SessionLoadError))
+        throw new InferenceError('RUN_FAILED', `the inference worker could not start: ${errorText(cause)}`, {
+          cause,
+        });
       throw new InferenceError('ARTIFACT_INVALID', `ONNX artifact could not be loaded: ${errorText(cause)}`, {
         cause,
       });
@@ -110,15 +115,13 @@ export class OnnxModel {
     if (batch.rows === 0) return decodeOutputs(this.metadata, this.indexLabels, batch, total, null, null);
     const f = this.metadata.columns.length;
     const used = batch.rows * f;
-    const data = batch.values.length === used ? batch.values : batch.values.slice(0, used);
+    // A view: the session copies the values it sends to its worker.
+    const data = batch.values.length === used ? batch.values : batch.values.subarray(0, used);
     const binding = this.binding;
     const names = 'value' in binding ? [binding.value] : [binding.label, binding.probabilities];
-    let outputs: ort.InferenceSession.OnnxValueMapType;
+    let outputs: Record<string, OutputTensor>;
     try {
-      outputs = await this.session.run(
-        { [binding.input]: new ort.Tensor('float32', data, [batch.rows, f]) },
-        names,
-      );
+      outputs = await this.session.run(binding.input, data, [batch.rows, f], names);
     } catch (cause) {
       throw new InferenceError(
         'RUN_FAILED',
@@ -126,14 +129,14 @@ export class OnnxModel {
         { cause },
       );
     }
-    if ('value' in binding) return decodeValues(batch, total, outputs[binding.value] as ort.Tensor);
+    if ('value' in binding) return decodeValues(batch, total, outputs[binding.value] ?? null);
     return decodeOutputs(
       this.metadata,
       this.indexLabels,
       batch,
       total,
-      outputs[binding.label] as ort.Tensor,
-      outputs[binding.probabilities] as ort.Tensor,
+      outputs[binding.label] ?? null,
+      outputs[binding.probabilities] ?? null,
     );
   }
 }
