@@ -108,8 +108,23 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
     }
   }
 
-  async function sendLetters(items: Decoded[]): Promise<void> {
+  /**
+   * One batch's letters at a time. After a rebalance the new generation reads again from the last
+   * commit while an earlier batch may still be sending the same poison message's letter (held up
+   * by a broker restart): both found it unsent and both sent it (the rolling-restart fault test,
+   * one producer, two letters for one source offset). In turn, the later batch finds it remembered.
+   */
+  let lettering: Promise<unknown> = Promise.resolve();
+
+  function sendLetters(items: Decoded[]): Promise<void> {
     const letters = items.filter((i): i is Lettered => !i.ok);
+    if (letters.length === 0) return Promise.resolve();
+    const turn = lettering.then(() => sendLettersNow(letters));
+    lettering = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async function sendLettersNow(letters: Lettered[]): Promise<void> {
     // Redelivered after its offset commit failed (a rebalance changed the generation) and already
     // lettered (and counted) by this process: done, not lettered or counted twice.
     for (const item of letters) if (remembered.has(sourceKey(item))) item.done = true;
