@@ -106,6 +106,7 @@ export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined>,
   timeoutMs = 45_000,
+  intervalMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -116,7 +117,7 @@ export async function waitFor<T>(
     } catch (err) {
       last = err;
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(
     `timed out waiting for ${what}${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`,

@@ -47,6 +47,9 @@ export function killDuringRebalance(kafka: Kafka) {
           return group && group.members.length >= 2 ? group.state : undefined;
         },
         120_000,
+        // The rebalance lasts until the first member's next heartbeat (≤ 3 s) or less: polled
+        // every 200 ms on a busy machine, the group was once Stable by the first look.
+        20,
       );
       faultStarted();
       child.kill('SIGKILL');
