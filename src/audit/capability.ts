@@ -2,13 +2,13 @@ import { metricsRowCopies } from '../metrics/index.js';
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { errorMessage } from '../platform/errors.js';
-import { createPartitionedSender, fetchTopicEnds, type Kafka } from '../platform/kafka/index.js';
-import type { Logger } from '../platform/observability/index.js';
+import { createPartitionedSender } from '../platform/kafka/index.js';
 import { SerialLoop } from '../platform/loop/index.js';
 import { AuditLog, type AuditRecorder } from './audit-log.js';
-import { chainName, createAuditConsumer, type AuditConsumer } from './consumer.js';
+import { createAuditConsumer, type AuditConsumer } from './consumer.js';
 import { DigestPublisher } from './digest-publisher.js';
 import { legalHoldRoutes } from './legal-hold-routes.js';
+import { partitionEnds } from './partition-ends.js';
 import { LegalHolds } from './legal-holds.js';
 import { provenanceRoute } from './provenance-route.js';
 import { RetentionJob, type RetentionReport } from './retention.js';
@@ -132,24 +132,3 @@ export const audit: CapabilityDefinition<AuditCapability> = {
     };
   },
 };
-
-/**
- * Each chain's partition end, for the head offset check. Kafka unreachable: the check is left
- * out (logged) rather than failing the verification of the chains themselves.
- */
-async function partitionEnds(
-  kafka: Kafka,
-  topics: readonly string[],
-  logger: Logger,
-): Promise<Map<string, number>> {
-  const ends = new Map<string, number>();
-  try {
-    for (const topic of topics)
-      for (const p of await fetchTopicEnds(kafka, topic, { attempts: 1 }))
-        ends.set(chainName(topic, p.partition), Number(p.high));
-  } catch (err) {
-    logger.warn({ err: errorMessage(err) }, 'partition ends not read; head source offsets not checked');
-    return new Map();
-  }
-  return ends;
-}

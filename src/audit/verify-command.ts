@@ -7,13 +7,16 @@ import { createKafka } from '../platform/kafka/index.js';
 import { createLogger } from '../platform/observability/index.js';
 import { readDigestTopic } from './digest-topic.js';
 import { parseDigest } from './digest.js';
-import { verifyStore } from './verify-store.js';
+import { partitionEnds } from './partition-ends.js';
+import { verifyStore, type VerifyOptions } from './verify-store.js';
 
 const usage = 'modelwatch audit verify [--digest FILE | --from-topic]';
 
 /**
  * `modelwatch audit verify`: recomputes every chain in `audit_events` (and checks a held digest
- * of chain heads) and prints `{ ok, checked, chains, first_broken? }`; exit 1 when broken.
+ * of chain heads, and each head's source offset against its partition's end when Kafka is
+ * configured, as the service's verifications do) and prints `{ ok, checked, chains,
+ * first_broken? }`; exit 1 when broken.
  */
 export const auditCommand: Command = {
   async run(args, { migrations }) {
@@ -36,7 +39,9 @@ export const auditCommand: Command = {
     try {
       await waitForDatabase(db);
       await migrate(db, migrations);
-      const report = await verifyStore(db, digest ? { digest } : {});
+      const options: VerifyOptions = { sourceEnds: () => sourceEndsOf(config) };
+      if (digest) options.digest = digest;
+      const report = await verifyStore(db, options);
       const { broken: _all, ...summary } = report;
       process.stdout.write(`${JSON.stringify(summary)}\n`);
       return report.ok ? 0 : 1;
@@ -71,4 +76,16 @@ async function digestFromTopic(config: ReturnType<typeof loadConfig>) {
   );
   process.stderr.write(`read ${digest.length} digest entries from ${config.topics.auditDigests}\n`);
   return digest;
+}
+
+/** The audited partitions' ends, for the head offset check; none (said on stderr) without a broker. */
+async function sourceEndsOf(config: ReturnType<typeof loadConfig>): Promise<ReadonlyMap<string, number>> {
+  const brokers = config.kafka.brokers;
+  if (!brokers) {
+    process.stderr.write('head source offsets not checked: MODELWATCH_KAFKA_BROKERS is not set\n');
+    return new Map();
+  }
+  const logger = createLogger('warn', 'audit-verify');
+  const kafka = createKafka(config.kafka, brokers, logger);
+  return partitionEnds(kafka, [config.topics.accessLog, config.audit.topic], logger);
 }

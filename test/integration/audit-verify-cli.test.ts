@@ -1,0 +1,58 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { audit } from '../../src/audit/index.js';
+import { isolatedEnv, tempDir, waitFor } from '../support/harness.js';
+import { startTestService } from '../support/service.js';
+
+const cli = path.resolve('dist/cli/main.js');
+
+function verify(env: Record<string, string | undefined>) {
+  const result = spawnSync(process.execPath, [cli, 'audit', 'verify'], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('modelwatch audit verify', () => {
+  it('checks each chain head’s source offset against its partition’s end, as the service does', async () => {
+    // A data directory of its own: the CLI's engine opens it once the service has closed it.
+    const env = isolatedEnv({ MODELWATCH_DATA_DIR: tempDir(), MODELWATCH_AUDIT_BATCH_MAX_MS: '100' });
+    const service = await startTestService(env);
+    await service.use(audit).log.change({
+      principal: 'admin',
+      action: 'key.create',
+      resource_type: 'api_key',
+      resource_id: 'k-cli',
+      details: { role: 'viewer' },
+    });
+    const head = await waitFor('the record chained', async () => {
+      const [row] = await service.rows<{ chain: string; position: string }>(
+        "SELECT chain, position FROM audit_events WHERE resource_id = 'k-cli'",
+      );
+      return row;
+    });
+    // source_offset is not hashed: only the partition's end shows this edit.
+    await service.platform.db.client.command({
+      query: `ALTER TABLE audit_events UPDATE source_offset = 9000000000000000000 WHERE chain = {chain:String} AND position = {position:UInt64}`,
+      query_params: head,
+      clickhouse_settings: { mutations_sync: '2' },
+    });
+    await service.close();
+
+    const checked = verify(env);
+    expect(checked.code, checked.stderr).toBe(1);
+    expect(JSON.parse(checked.stdout)).toMatchObject({
+      ok: false,
+      first_broken: { chain: head.chain, reason: 'offset_beyond_end' },
+    });
+
+    // Without a broker the chains still verify, and the output says what was not checked.
+    const unchecked = verify({ ...env, MODELWATCH_KAFKA_BROKERS: undefined });
+    expect(unchecked.code, unchecked.stderr).toBe(0);
+    expect(JSON.parse(unchecked.stdout)).toMatchObject({ ok: true });
+    expect(unchecked.stderr).toBe('head source offsets not checked: MODELWATCH_KAFKA_BROKERS is not set\n');
+  });
+});
