@@ -8,13 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
-import type {
-  OutputTensor,
-  ReleaseRequest,
-  RunRequest,
-  SessionWorkerData,
-  WorkerMessage,
-} from './session-worker.js';
+import type { OutputTensor, WorkerReply, WorkerRequest } from './session-worker.js';
 
 export type { OutputTensor } from './session-worker.js';
 
@@ -24,54 +18,114 @@ const workerFile = new URL(
   import.meta.url,
 );
 
+/** Workers without a session kept for the next load (one starts in ~0.2 s). */
+const MAX_IDLE_WORKERS = 2;
+
 /** onnxruntime refused the bytes (the worker itself started). */
 export class SessionLoadError extends Error {
   override name = 'SessionLoadError';
 }
 
-interface Pending {
-  resolve: (message: WorkerMessage) => void;
-  reject: (err: Error) => void;
-}
+type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-export class WorkerSession {
-  private readonly pending = new Map<number, Pending>();
+/** Requests to one worker and their replies, matched by id; the worker holds the process only while one is pending. */
+class WorkerChannel {
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }
+  >();
   private nextId = 0;
   /** Why the worker can no longer answer, once it cannot. */
   private stopped: Error | undefined;
 
-  private constructor(
-    private readonly worker: Worker,
-    readonly inputMetadata: readonly InferenceSession.ValueMetadata[],
-    readonly outputMetadata: readonly InferenceSession.ValueMetadata[],
-  ) {
-    worker.on('message', (message: WorkerMessage) => this.settle(message));
+  constructor(private readonly worker: Worker) {
+    worker.on('message', (reply: WorkerReply) => this.settle(reply));
     worker.on('error', (err: Error) => this.stop(err));
     worker.on('exit', (code) => this.stop(new Error(`the inference worker exited (code ${code})`)));
-    // Idle, the worker does not keep the process alive; a batch in flight does (see `request`).
     worker.unref();
   }
 
+  get usable(): boolean {
+    return this.stopped === undefined;
+  }
+
+  request(request: Request, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    const id = this.nextId++;
+    const reply = new Promise<WorkerReply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    if (this.pending.size === 1) this.worker.ref();
+    this.worker.postMessage({ ...request, id }, transfer);
+    return reply;
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+
+  private settle(reply: WorkerReply): void {
+    const pending = this.pending.get(reply.id);
+    if (!pending) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
+    pending.resolve(reply);
+  }
+
+  private stop(err: Error): void {
+    this.stopped ??= err;
+    for (const { reject } of this.pending.values()) reject(this.stopped);
+    this.pending.clear();
+    this.worker.unref();
+  }
+}
+
+const idle: WorkerChannel[] = [];
+let started = 0;
+
+/** Worker threads this process started (for tests: a refused or released session's worker is reused). */
+export function workerThreadsStarted(): number {
+  return started;
+}
+
+function channel(): WorkerChannel {
+  for (let c = idle.pop(); c; c = idle.pop()) if (c.usable) return c;
+  started += 1;
+  // No execArgv: the caller's flags (`--input-type`, a test runner's) are not the worker's.
+  return new WorkerChannel(new Worker(workerFile, { execArgv: [] }));
+}
+
+/** Keeps a worker whose session is gone for the next load, or ends it. */
+async function recycle(c: WorkerChannel): Promise<void> {
+  if (c.usable && idle.length < MAX_IDLE_WORKERS) idle.push(c);
+  else await c.terminate();
+}
+
+export class WorkerSession {
+  private released = false;
+
+  private constructor(
+    private readonly channel: WorkerChannel,
+    readonly inputMetadata: readonly InferenceSession.ValueMetadata[],
+    readonly outputMetadata: readonly InferenceSession.ValueMetadata[],
+  ) {}
+
   /**
-   * Starts the worker and creates the session there: rejects with a `SessionLoadError` carrying
-   * onnxruntime's message when it refuses the bytes, with another error when the worker fails.
+   * Creates the session in a worker: rejects with a `SessionLoadError` carrying onnxruntime's
+   * message when it refuses the bytes, with another error when the worker fails.
    */
   static async create(bytes: Uint8Array, options: InferenceSession.SessionOptions): Promise<WorkerSession> {
-    const workerData: SessionWorkerData = { bytes, options };
-    // No execArgv: the caller's flags (`--input-type`, a test runner's) are not the worker's.
-    const worker = new Worker(workerFile, { workerData, execArgv: [] });
+    const c = channel();
+    let reply: WorkerReply;
     try {
-      const first = await firstMessage(worker);
-      if (first.kind !== 'ready') {
-        throw first.kind === 'load-failed'
-          ? new SessionLoadError(first.message)
-          : new Error(`unexpected ${first.kind}`);
-      }
-      return new WorkerSession(worker, first.inputMetadata, first.outputMetadata);
+      reply = await c.request({ kind: 'load', bytes, options });
     } catch (err) {
-      await worker.terminate();
+      await c.terminate();
       throw err;
     }
+    if (reply.kind === 'ready') return new WorkerSession(c, reply.inputMetadata, reply.outputMetadata);
+    await recycle(c);
+    throw reply.kind === 'load-failed'
+      ? new SessionLoadError(reply.message)
+      : new Error(`unexpected ${reply.kind}`);
   }
 
   /** Runs the session on `data` (`dims`, row-major) and answers the fetched outputs. */
@@ -84,59 +138,22 @@ export class WorkerSession {
     // One copy of just the batch's values, moved to the worker: the caller may hold a view into a
     // larger buffer of its own (a structured clone would copy all of that buffer).
     const values = data.slice();
-    const message = await this.request(
-      (id) => ({ kind: 'run', id, input, data: values, dims, fetches }),
-      [values.buffer],
-    );
-    if (message.kind === 'result') return message.outputs;
-    throw new Error(message.kind === 'failed' ? message.message : `unexpected ${message.kind}`);
+    const reply = await this.channel.request({ kind: 'run', input, data: values, dims, fetches }, [
+      values.buffer,
+    ]);
+    if (reply.kind === 'result') return reply.outputs;
+    throw new Error(reply.kind === 'failed' ? reply.message : `unexpected ${reply.kind}`);
   }
 
-  /** Releases the session, then ends the worker. */
+  /** Releases the session; its worker waits for the next load, or ends. */
   async release(): Promise<void> {
-    if (!this.stopped) await this.request((id): ReleaseRequest => ({ kind: 'release', id }));
-    await this.worker.terminate();
+    if (this.released) return;
+    this.released = true;
+    try {
+      await this.channel.request({ kind: 'release' });
+    } catch {
+      // The worker failed: there is no session left to release.
+    }
+    await recycle(this.channel);
   }
-
-  private request(
-    build: (id: number) => RunRequest | ReleaseRequest,
-    transfer: ArrayBuffer[] = [],
-  ): Promise<WorkerMessage> {
-    if (this.stopped) return Promise.reject(this.stopped);
-    const id = this.nextId++;
-    const answer = new Promise<WorkerMessage>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    if (this.pending.size === 1) this.worker.ref();
-    this.worker.postMessage(build(id), transfer);
-    return answer;
-  }
-
-  private settle(message: WorkerMessage): void {
-    if (!('id' in message)) return;
-    const pending = this.pending.get(message.id);
-    if (!pending) return;
-    this.pending.delete(message.id);
-    if (this.pending.size === 0) this.worker.unref();
-    pending.resolve(message);
-  }
-
-  private stop(err: Error): void {
-    this.stopped ??= err;
-    for (const { reject } of this.pending.values()) reject(this.stopped);
-    this.pending.clear();
-  }
-}
-
-function firstMessage(worker: Worker): Promise<WorkerMessage> {
-  return new Promise((resolve, reject) => {
-    const fail = (err: Error) => reject(err);
-    const exit = (code: number) =>
-      reject(new Error(`the inference worker exited (code ${code}) while loading`));
-    worker.once('message', (message: WorkerMessage) => {
-      worker.off('error', fail);
-      worker.off('exit', exit);
-      resolve(message);
-    });
-    worker.once('error', fail);
-    worker.once('exit', exit);
-  });
 }

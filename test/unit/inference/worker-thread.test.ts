@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModelFile, type OnnxModel } from '../../../src/inference/index.js';
-import { CALIFORNIA_FEATURES, expected, modelFile } from './models.js';
+import { loadModel, loadModelFile, type OnnxModel } from '../../../src/inference/index.js';
+import { workerThreadsStarted } from '../../../src/inference/worker-session.js';
+import { CALIFORNIA_FEATURES, expected, modelBytes, modelFile, sidecar } from './models.js';
 
 /** `n` rows of the stored sample rows, repeated, row-major. */
 function rowMajor(rows: readonly (readonly number[])[], n: number): Float32Array {
@@ -58,5 +59,26 @@ describe('the session in a worker thread of its own', () => {
     );
     const labels = (await Promise.all(batches)).map((r) => r.labels[0]);
     expect(labels).toEqual(want.predict);
+  });
+
+  it('reuses the worker of a refused or released session for the next load', async () => {
+    const bytes = modelBytes('california-logistic');
+    const metadata = sidecar('california-logistic');
+    const before = workerThreadsStarted();
+    for (let cut = 100; cut < bytes.length; cut += Math.floor(bytes.length / 8))
+      await expect(loadModel({ bytes: bytes.subarray(0, cut), metadata })).rejects.toMatchObject({
+        code: 'ARTIFACT_INVALID',
+      });
+    for (let i = 0; i < 3; i++) {
+      const logistic = await loadModel({ bytes, metadata });
+      const want = expected('california-logistic');
+      const result = await logistic.score(
+        want.rows.map((row) => Object.fromEntries(CALIFORNIA_FEATURES.map((n, j) => [n, row[j]]))),
+      );
+      expect(result.labels).toEqual(want.predict);
+      await logistic.close();
+    }
+    // Eleven loads, one after the other: one worker (none if an idle one was left by another test).
+    expect(workerThreadsStarted() - before).toBeLessThanOrEqual(1);
   });
 });
