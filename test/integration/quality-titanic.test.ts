@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { QualityBucket } from '../../src/drift/quality/types.js';
 import { produce, waitFor } from '../support/harness.js';
-import { startTestService, type TestService } from '../support/service.js';
+import { startTestService } from '../support/service.js';
 import { DAY, corruptedTitanicDays, titanicCsv, titanicFeatures } from '../support/titanic.js';
+import { send } from '../support/registry.js';
 
 /**
  * The categorical side of data quality on the Titanic data (test/fixtures/drift/README.md): the
@@ -11,16 +12,6 @@ import { DAY, corruptedTitanicDays, titanicCsv, titanicFeatures } from '../suppo
  * gone, a new `deck` column. The first day is left as it is.
  */
 const T0 = Date.UTC(2026, 2, 2);
-
-async function send(service: TestService, method: 'PUT' | 'GET', url: string, payload?: unknown) {
-  const response = await service.app.inject({
-    method,
-    url,
-    ...(payload === undefined ? {} : { payload: payload as object }),
-    headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` },
-  });
-  return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
-}
 
 describe('data quality on the Titanic data', () => {
   it('flags unseen categories, wrong types, a new column and a column gone, only where injected', async () => {

@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import type { QualityBucket } from '../../src/drift/quality/types.js';
 import { triggers } from '../../src/triggers/index.js';
 import { produce, waitFor } from '../support/harness.js';
-import { startTestService, type TestService } from '../support/service.js';
+import { startTestService } from '../support/service.js';
 import {
   DAY,
   laterEvents,
@@ -23,6 +23,7 @@ import {
   type ShopEvent,
 } from '../support/segments-data.js';
 import { readTopic, storedTriggers } from '../support/triggers.js';
+import { send } from '../support/registry.js';
 
 /**
  * Stored per-segment windows and the retrain conditions on them. `shop` (segments-data.ts): on
@@ -35,16 +36,6 @@ interface Segmented<B> {
   buckets: B[];
   segment: { by: string; max_segments: number; source?: string };
   segments: { value: string | null; other: boolean; predictions: number; reference: string; buckets: B[] }[];
-}
-
-async function send(service: TestService, method: 'PUT' | 'GET', url: string, payload?: unknown) {
-  const response = await service.app.inject({
-    method,
-    url,
-    ...(payload === undefined ? {} : { payload: payload as object }),
-    headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` },
-  });
-  return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
 }
 
 const rounded = (value: unknown): unknown =>

@@ -7,23 +7,14 @@ import { createQualityGauges } from '../../src/drift/quality/gauges.js';
 import { restoreQualityGauges } from '../../src/drift/quality/restore.js';
 import { readQualityWindows } from '../../src/drift/quality/store.js';
 import { produce, waitFor } from '../support/harness.js';
-import { startTestService, type TestService } from '../support/service.js';
+import { startTestService } from '../support/service.js';
 import { DAY, PER_DAY, SHOP_T0, shopEvents } from '../support/segments-data.js';
+import { send } from '../support/registry.js';
 
 interface Segmented<B> {
   buckets: B[];
   segment: { by: string; max_segments: number };
   segments: { value: string | null; other: boolean; predictions: number; reference: string; buckets: B[] }[];
-}
-
-async function send(service: TestService, method: 'PUT' | 'GET', url: string, payload?: unknown) {
-  const response = await service.app.inject({
-    method,
-    url,
-    ...(payload === undefined ? {} : { payload: payload as object }),
-    headers: { authorization: `Bearer ${service.config.api.adminKey ?? ''}` },
-  });
-  return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
 }
 
 const drifted = (b: DriftBucket) =>
