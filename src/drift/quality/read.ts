@@ -3,14 +3,7 @@ import type { Database } from '../../platform/clickhouse/index.js';
 import { bucketEnd, bucketSql, type Bucket } from '../../platform/time/index.js';
 import type { VersionKey } from '../store/references.js';
 import { MAX_NEW_COLUMNS, TOP_UNSEEN } from './settings.js';
-import {
-  newColumnsQuery,
-  numbersQuery,
-  rowsQuery,
-  textsQuery,
-  topUnseenQuery,
-  unseenCountsQuery,
-} from './sql.js';
+import { columnCountsQuery, rowsQuery, topUnseenQuery, unseenCountsQuery } from './sql.js';
 import type { ColumnCounts, QualityReferenceColumn } from './types.js';
 
 export interface QualityWindowCounts {
@@ -81,22 +74,13 @@ export async function readQualityCounts(
     if (!c) target.set(column, (c = emptyCounts()));
     return c;
   };
-  type Numbers = { w: string; column: string; numbers: string; outside: string };
-  for (const r of await rows<Numbers>(db, numbersQuery(w), params)) {
+  type Counts = { w: string; column: string; numbers: string; outside: string; texts: string };
+  const keep = params.ref_cols.length + MAX_NEW_COLUMNS;
+  for (const r of await rows<Counts>(db, columnCountsQuery(w, keep), params)) {
     const c = counts(Number(r.w), r.column);
     if (!c) continue;
     c.numbers = Number(r.numbers);
     c.outside = Number(r.outside);
-  }
-  for (const r of await rows<{ w: string; column: string; texts: string }>(db, textsQuery(w), params)) {
-    const c = counts(Number(r.w), r.column);
-    if (c) c.texts = Number(r.texts);
-  }
-  type Fresh = { w: string; column: string; numbers: string; texts: string };
-  for (const r of await rows<Fresh>(db, newColumnsQuery(w, MAX_NEW_COLUMNS), params)) {
-    const c = counts(Number(r.w), r.column);
-    if (!c) continue;
-    c.numbers = Number(r.numbers);
     c.texts = Number(r.texts);
   }
   if (params.cat_cols.length > 0) {
