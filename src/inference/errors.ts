@@ -1,7 +1,7 @@
 /**
  * Errors of the inference core, classified by code (never by message). Every code but
- * `MODEL_CLOSED` and `RUN_FAILED` describes the artifact or its metadata, so a registration
- * route answers them with 400.
+ * `MODEL_CLOSED`, `RUN_FAILED` and `WORKER_FAILED` describes the artifact or its metadata, so a
+ * registration route answers them with 400.
  */
 export type InferenceErrorCode =
   /** Not a loadable ONNX model: random bytes, a truncated file, an empty buffer. */
@@ -18,8 +18,13 @@ export type InferenceErrorCode =
   | 'INPUT_SHAPE'
   /** Scoring after `close()`. */
   | 'MODEL_CLOSED'
-  /** onnxruntime failed while running a loaded graph, or the session's worker thread failed. */
-  | 'RUN_FAILED';
+  /** onnxruntime failed while running a loaded graph. */
+  | 'RUN_FAILED'
+  /**
+   * The session's worker thread could not start or stopped: nothing about the model. Retryable:
+   * `InferenceCore` loads a model whose worker stopped again on its next `load`.
+   */
+  | 'WORKER_FAILED';
 
 export class InferenceError extends Error {
   constructor(
@@ -31,12 +36,12 @@ export class InferenceError extends Error {
     this.name = 'InferenceError';
   }
 
-  /** Nothing the core refuses gets better by trying again: the bytes or the call must change. */
+  /** Nothing the core refuses gets better by trying again (the bytes or the call must change), but a worker thread's failure. */
   get retryable(): boolean {
-    return false;
+    return this.code === 'WORKER_FAILED';
   }
 
-  get status(): 400 | 409 | 500 {
+  get status(): 400 | 409 | 500 | 503 {
     switch (this.code) {
       case 'ARTIFACT_INVALID':
       case 'ARTIFACT_TOO_LARGE':
@@ -49,6 +54,8 @@ export class InferenceError extends Error {
         return 409;
       case 'RUN_FAILED':
         return 500;
+      case 'WORKER_FAILED':
+        return 503;
     }
   }
 }

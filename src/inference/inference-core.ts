@@ -56,11 +56,24 @@ export class InferenceCore {
     await Promise.all(this.keys.map((key) => this.unload(key)));
   }
 
+  /** A model whose worker thread stopped is loaded again (once, however many callers saw it). */
+  private replace(
+    key: string,
+    stale: Promise<OnnxModel>,
+    load: () => Promise<OnnxModel>,
+  ): Promise<OnnxModel> {
+    if (this.models.get(key) === stale) {
+      this.models.delete(key);
+      void stale.then((m) => m.close()).catch(() => undefined);
+    }
+    return this.once(key, load);
+  }
+
   private once(key: string, load: () => Promise<OnnxModel>): Promise<OnnxModel> {
     if (this.closed)
       return Promise.reject(new InferenceError('MODEL_CLOSED', 'the inference core is closed'));
     const known = this.models.get(key);
-    if (known) return known;
+    if (known) return known.then((model) => (model.workerFailed ? this.replace(key, known, load) : model));
     const loading = load();
     this.models.set(key, loading);
     void loading.catch(() => {

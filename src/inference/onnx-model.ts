@@ -12,7 +12,7 @@ import { errorText, InferenceError } from './errors.js';
 import { bindGraph, type GraphBinding } from './graph-check.js';
 import type { ModelMetadata } from './metadata.js';
 import type { ResolvedInferenceOptions } from './options.js';
-import { SessionLoadError, WorkerSession, type OutputTensor } from './worker-session.js';
+import { SessionLoadError, WorkerFailure, WorkerSession, type OutputTensor } from './worker-session.js';
 
 export class OnnxModel {
   private closed = false;
@@ -55,9 +55,13 @@ export class OnnxModel {
       });
     } catch (cause) {
       if (!(cause instanceof SessionLoadError))
-        throw new InferenceError('RUN_FAILED', `the inference worker could not start: ${errorText(cause)}`, {
-          cause,
-        });
+        throw new InferenceError(
+          'WORKER_FAILED',
+          `the inference worker could not start: ${errorText(cause)}`,
+          {
+            cause,
+          },
+        );
       throw new InferenceError('ARTIFACT_INVALID', `ONNX artifact could not be loaded: ${errorText(cause)}`, {
         cause,
       });
@@ -87,6 +91,16 @@ export class OnnxModel {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Its worker thread stopped: every score fails with `WORKER_FAILED` (InferenceCore loads it again). */
+  get workerFailed(): boolean {
+    return this.session.failed;
+  }
+
+  /** Test-only: ends the session's worker thread as a crash would. */
+  crashWorkerForTest(): Promise<void> {
+    return this.session.crashWorker();
   }
 
   async close(): Promise<void> {
@@ -123,6 +137,8 @@ export class OnnxModel {
     try {
       outputs = await this.session.run(binding.input, data, [batch.rows, f], names);
     } catch (cause) {
+      if (cause instanceof WorkerFailure)
+        throw new InferenceError('WORKER_FAILED', `scoring ${batch.rows} rows: ${cause.message}`, { cause });
       throw new InferenceError(
         'RUN_FAILED',
         `onnxruntime failed scoring ${batch.rows} rows: ${errorText(cause)}`,

@@ -48,7 +48,7 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
 
 let session: ort.InferenceSession | undefined;
 
-/** Answers one request; never rejects (a failure is a reply). */
+/** Answers one request; a failure is a `failed` reply (the listener below catches the rest). */
 async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer?: ArrayBuffer[] }> {
   const { id } = request;
   if (request.kind === 'load') {
@@ -61,8 +61,10 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
     return { reply: { kind: 'ready', id, inputMetadata, outputMetadata } };
   }
   if (request.kind === 'release') {
-    await session?.release();
+    const released = session;
     session = undefined;
+    // A session onnxruntime cannot release is dropped all the same: this worker serves the next.
+    await released?.release().catch(() => undefined);
     return { reply: { kind: 'released', id } };
   }
   try {
@@ -90,5 +92,10 @@ async function run(current: ort.InferenceSession, request: Extract<WorkerRequest
 
 const port = parentPort;
 port?.on('message', (request: WorkerRequest) => {
-  void handle(request).then(({ reply, transfer }) => port.postMessage(reply, transfer ?? []));
+  void handle(request)
+    .then(({ reply, transfer }) => port.postMessage(reply, transfer ?? []))
+    .catch((err: unknown) => {
+      // An answer that cannot be sent (an output that does not clone) fails its request only.
+      port.postMessage({ kind: 'failed', id: request.id, message: messageOf(err) } satisfies WorkerReply);
+    });
 });

@@ -26,6 +26,11 @@ export class SessionLoadError extends Error {
   override name = 'SessionLoadError';
 }
 
+/** The worker thread could not start, or stopped: nothing about the model; another worker may do. */
+export class WorkerFailure extends Error {
+  override name = 'WorkerFailure';
+}
+
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 /** Requests to one worker and their replies, matched by id; the worker holds the process only while one is pending. */
@@ -40,8 +45,10 @@ class WorkerChannel {
 
   constructor(private readonly worker: Worker) {
     worker.on('message', (reply: WorkerReply) => this.settle(reply));
-    worker.on('error', (err: Error) => this.stop(err));
-    worker.on('exit', (code) => this.stop(new Error(`the inference worker exited (code ${code})`)));
+    worker.on('error', (err: Error) =>
+      this.stop(new WorkerFailure(`the inference worker failed: ${err.message}`)),
+    );
+    worker.on('exit', (code) => this.stop(new WorkerFailure(`the inference worker exited (code ${code})`)));
     worker.unref();
   }
 
@@ -49,12 +56,21 @@ class WorkerChannel {
     return this.stopped === undefined;
   }
 
+  /** Ends the worker as a crash would: what is pending fails with a `WorkerFailure`. */
+  crash(): Promise<number> {
+    return this.worker.terminate();
+  }
+
   request(request: Request, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
+    try {
+      this.worker.postMessage({ ...request, id }, transfer);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     const reply = new Promise<WorkerReply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     if (this.pending.size === 1) this.worker.ref();
-    this.worker.postMessage({ ...request, id }, transfer);
     return reply;
   }
 
@@ -135,6 +151,8 @@ export class WorkerSession {
     dims: readonly number[],
     fetches: readonly string[],
   ): Promise<Record<string, OutputTensor>> {
+    // Its worker may serve another model by now.
+    if (this.released) throw new Error('the session is released');
     // One copy of just the batch's values, moved to the worker: the caller may hold a view into a
     // larger buffer of its own (a structured clone would copy all of that buffer).
     const values = data.slice();
@@ -143,6 +161,16 @@ export class WorkerSession {
     ]);
     if (reply.kind === 'result') return reply.outputs;
     throw new Error(reply.kind === 'failed' ? reply.message : `unexpected ${reply.kind}`);
+  }
+
+  /** Whether the session's worker stopped (it cannot score any more; load the model again). */
+  get failed(): boolean {
+    return !this.channel.usable;
+  }
+
+  /** Test-only: ends the worker as a crash would. */
+  async crashWorker(): Promise<void> {
+    await this.channel.crash();
   }
 
   /** Releases the session; its worker waits for the next load, or ends. */

@@ -41,11 +41,15 @@ function errorCode(err: unknown): string {
 
 /**
  * An error of the challenger itself, which trying again cannot mend: its rows fail. Anything else
- * (ClickHouse failing to read the artifact, the core closed at shutdown) passes; it is thrown to
- * the feed, which retries the batch without moving its cursor.
+ * (ClickHouse failing to read the artifact, the core closed at shutdown, the session's worker
+ * thread stopped) passes; it is thrown to the feed, which retries the batch without moving its
+ * cursor (the core loads a model whose worker stopped again).
  */
 function isChallengerError(err: unknown): boolean {
-  return err instanceof ChallengerFailure || (isInferenceError(err) && err.code !== 'MODEL_CLOSED');
+  return (
+    err instanceof ChallengerFailure ||
+    (isInferenceError(err) && err.code !== 'MODEL_CLOSED' && err.code !== 'WORKER_FAILED')
+  );
 }
 
 /** A challenger for one batch: its model, or its own error (every row of the batch then fails with it). */

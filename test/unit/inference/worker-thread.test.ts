@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, loadModelFile, type OnnxModel } from '../../../src/inference/index.js';
+import { InferenceCore, loadModel, loadModelFile, type OnnxModel } from '../../../src/inference/index.js';
 import { workerThreadsStarted } from '../../../src/inference/worker-session.js';
 import { CALIFORNIA_FEATURES, expected, modelBytes, modelFile, sidecar } from './models.js';
 
@@ -80,5 +80,30 @@ describe('the session in a worker thread of its own', () => {
     }
     // Eleven loads, one after the other: one worker (none if an idle one was left by another test).
     expect(workerThreadsStarted() - before).toBeLessThanOrEqual(1);
+  });
+
+  it('a stopped worker fails its batches as WORKER_FAILED (retryable), and the core loads the model again', async () => {
+    const core = new InferenceCore();
+    const artifact = { bytes: modelBytes('california-logistic'), metadata: sidecar('california-logistic') };
+    const want = expected('california-logistic');
+    const rows = want.rows.map((row) => Object.fromEntries(CALIFORNIA_FEATURES.map((n, j) => [n, row[j]])));
+    try {
+      const first = await core.load('m', artifact);
+      expect((await first.score(rows)).labels).toEqual(want.predict);
+      await first.crashWorkerForTest();
+      await expect(first.score(rows)).rejects.toMatchObject({
+        code: 'WORKER_FAILED',
+        retryable: true,
+        status: 503,
+      });
+      expect(first.workerFailed).toBe(true);
+      // The same key again: a new session in a live worker, not the broken one.
+      const [again, same] = await Promise.all([core.load('m', artifact), core.load('m', artifact)]);
+      expect(again).not.toBe(first);
+      expect(same).toBe(again);
+      expect((await again.score(rows)).labels).toEqual(want.predict);
+    } finally {
+      await core.close();
+    }
   });
 });
