@@ -68,8 +68,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   try {
     return await listenAndBringUp(options, definitions, platform);
   } catch (err) {
-    // Nothing is started before the API listens: a port in use leaves only the database to close.
-    await db.close();
+    // Nothing is started before the API listens: a port in use leaves only the database to close,
+    // and its error is the one to report.
+    await db.close().catch(() => undefined);
     throw err;
   }
 }
@@ -106,7 +107,7 @@ async function listenAndBringUp(
   try {
     url = await app.listen({ host: config.api.host, port: options.port ?? config.api.port });
   } catch (err) {
-    await app.close();
+    await app.close().catch(() => undefined);
     throw err;
   }
   const abort = new AbortController();
