@@ -86,6 +86,7 @@ async function sourceEndsOf(config: ReturnType<typeof loadConfig>): Promise<Read
     return new Map();
   }
   const logger = createLogger('warn', 'audit-verify');
-  const kafka = createKafka(config.kafka, brokers, logger);
+  // One retry: a broker that is down costs a second or two here, not kafkajs' minute.
+  const kafka = createKafka(config.kafka, brokers, logger, 1);
   return partitionEnds(kafka, [config.topics.accessLog, config.audit.topic], logger);
 }

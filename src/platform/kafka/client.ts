@@ -60,7 +60,13 @@ function saslOptions(config: KafkaConfig): SASLOptions | undefined {
   return { mechanism, username, password };
 }
 
-export function createKafka(config: KafkaConfig, brokers: string[], logger: Logger): Kafka {
+export function createKafka(
+  config: KafkaConfig,
+  brokers: string[],
+  logger: Logger,
+  /** Retries of a connection or request: a one-shot command that must not wait a minute on a broker that is down sets 1. @default 8 */
+  retries = 8,
+): Kafka {
   stopIdleRequestQueuePolling();
   const ssl = config.ssl
     ? {
@@ -77,7 +83,7 @@ export function createKafka(config: KafkaConfig, brokers: string[], logger: Logg
     connectionTimeout: 5_000,
     logLevel: recorder ? logLevel.DEBUG : logLevel.INFO,
     logCreator: kafkaLogCreator(logger.child({ component: 'kafkajs' }), recorder),
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
+    retry: { retries, initialRetryTime: 200, maxRetryTime: 10_000 },
   });
   if (recorder) attachFlightRecorder(kafka, recorder);
   return kafka;
