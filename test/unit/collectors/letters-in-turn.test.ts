@@ -1,8 +1,8 @@
 import type { KafkaMessage, Message } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { createCollectorSink, createIngestMetrics } from '../../../src/collectors/index.js';
 import type { PartitionedSender } from '../../../src/platform/kafka/index.js';
+import { testCollectorSink } from '../../support/collector-sink.js';
 
 /** A sender whose sends wait until released, as they do while a broker restarts. */
 function heldSender() {
@@ -25,17 +25,7 @@ describe('dead letters of batches written at once', () => {
   it('letters a poison message read again by a later batch once, while the first letter is still being sent', async () => {
     const { letters, sent, release, waiting } = heldSender();
     const registry = new Registry();
-    const sink = createCollectorSink({
-      db: { insertJsonEachRow: () => Promise.resolve() } as never,
-      letters,
-      models: { registerSeen: () => Promise.resolve() } as never,
-      metrics: createIngestMetrics(registry),
-      topics: { predictions: 'p', labels: 'l', accessLog: 'a', deadLetter: 'dlq' },
-      maxMessageBytes: 1_048_576,
-      maxFutureSkewMs: 86_400_000,
-      maxFeatures: 1_000,
-      maxFeatureNameLength: 256,
-    });
+    const sink = testCollectorSink(registry, { letters });
     // The same source message, as the batch before a rebalance and the one read again after it hold it.
     const poison = () =>
       sink.decode({

@@ -1,7 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { createCollectorSink, createIngestMetrics } from '../../../src/collectors/index.js';
+import { testCollectorSink } from '../../support/collector-sink.js';
 
 // rate() over a counter series that first appears at its first errors is 0 for them, and a version
 // without errors had no series at all (no 0% line on "Error rate by version").
@@ -11,18 +11,7 @@ const NOW = Date.UTC(2026, 10, 25, 12);
 describe('prediction error counter', () => {
   it('exposes a version with only ok predictions at 0 errors, then counts its first error', async () => {
     const registry = new Registry();
-    const sink = createCollectorSink({
-      db: { insertJsonEachRow: () => Promise.resolve() } as never,
-      letters: undefined as never,
-      models: { registerSeen: () => Promise.resolve() } as never,
-      metrics: createIngestMetrics(registry),
-      topics: { predictions: 'p', labels: 'l', accessLog: 'a', deadLetter: 'dlq' },
-      maxMessageBytes: 1_048_576,
-      maxFutureSkewMs: 86_400_000,
-      maxFeatures: 1_000,
-      maxFeatureNameLength: 256,
-      now: () => NOW,
-    });
+    const sink = testCollectorSink(registry, { now: () => NOW });
     const prediction = (id: string, status: string) => {
       const value = JSON.stringify({
         prediction_id: id,
