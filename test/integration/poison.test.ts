@@ -5,8 +5,9 @@ import { createCollectorSink, createIngestMetrics } from '../../src/collectors/i
 import { isRetryable } from '../../src/platform/errors.js';
 import { createIdempotentSender } from '../../src/platform/kafka/index.js';
 import { accessEvent, label, prediction } from '../support/events.js';
-import { producerIdOf, testKafka, uniqueName, waitFor, waitForGroupAtEnd } from '../support/harness.js';
+import { producerIdOf, testKafka, uniqueName, waitForGroupAtEnd } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
+import { readTopicMessages } from '../support/triggers.js';
 import { models } from '../../src/models/index.js';
 
 /** Sends raw texts to one partition each, in order, so "after it on every partition" is exact. */
@@ -24,35 +25,9 @@ async function sendTo(topic: string, messages: { partition: number; value: strin
   }
 }
 
-/** Every message on `topic` once there are `expected`, and any that arrive in the next 3 s. */
-async function readAll(topic: string, expected: number): Promise<KafkaMessage[]> {
-  const consumer = testKafka().consumer({ groupId: uniqueName('reader') });
-  const messages: KafkaMessage[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: ({ message }) => {
-      messages.push(message);
-      return Promise.resolve();
-    },
-  });
-  await waitFor(`${expected} messages on ${topic}`, () =>
-    Promise.resolve(messages.length >= expected ? true : undefined),
-  );
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
-  await consumer.disconnect();
-  return messages;
-}
-
-/** Messages in a topic: the sum of its partitions' end offsets (the topics are never compacted). */
-async function topicSize(topic: string): Promise<number> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
+/** Every message on `topic`, up to the end its partitions have now. */
+async function readAll(topic: string): Promise<KafkaMessage[]> {
+  return (await readTopicMessages(topic)).map(({ message }) => message);
 }
 
 async function finalCount(service: TestService, table: string): Promise<number> {
@@ -174,12 +149,13 @@ describe('poison messages', () => {
     // its topic. So "once" is per source message (topic, partition, offset): each copy of a poison
     // message in the input topics has exactly one dead letter, and nothing else has any.
     const expected = [...poison.predictions, ...poison.labels, ...poison.accessLog];
-    const inputs: KafkaMessage[] = [];
-    for (const topic of [topics.predictions, topics.labels, topics.accessLog])
-      inputs.push(...(await readAll(topic, await topicSize(topic))));
+    // The group is at the end, so every letter was acknowledged before its offset was committed.
+    const [letters, inputs] = await Promise.all([
+      readAll(topics.deadLetter),
+      Promise.all([topics.predictions, topics.labels, topics.accessLog].map(readAll)).then((r) => r.flat()),
+    ]);
     const copies = (value: string) => inputs.filter((m) => m.value?.toString() === value).length;
     const total = expected.reduce((sum, p) => sum + copies(p.value), 0);
-    const letters = await readAll(topics.deadLetter, total);
     expect(letters).toHaveLength(total);
     const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString() ?? '';
     const sources = letters.map((m) =>
@@ -253,7 +229,7 @@ describe('poison messages', () => {
     await sink.write(items);
     await letterSender.disconnect();
 
-    const letters = await readAll(topics.deadLetter, 2);
+    const letters = await readAll(topics.deadLetter);
     expect(letters.map((m) => m.headers?.['modelwatch-reason']?.toString()).sort()).toEqual([
       'invalid_json',
       'schema',
@@ -304,7 +280,7 @@ describe('poison messages', () => {
     await sink.write(items);
     await letterSender.disconnect();
 
-    const letters = await readAll(deadLetter, 41);
+    const letters = await readAll(deadLetter);
     expect(letters).toHaveLength(41);
     const offsetOf = (m: KafkaMessage) => Number(m.headers?.['modelwatch-source-offset']?.toString());
     expect(letters.map(offsetOf).sort((a, b) => a - b)).toEqual(Array.from({ length: 41 }, (_, i) => i));

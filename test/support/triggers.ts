@@ -1,4 +1,5 @@
 /** Test helpers for the retrain triggers: read the retrain topic, PUT with the admin key. */
+import type { KafkaMessage } from 'kafkajs';
 import { triggers, type TriggerPayload } from '../../src/triggers/index.js';
 import { testKafka, uniqueName, waitFor } from './harness.js';
 import type { TestService } from './service.js';
@@ -55,7 +56,7 @@ async function highWatermarks(topic: string): Promise<Map<number, bigint>> {
 }
 
 /**
- * Every message on the topic, read from the start with a fresh group (read_committed, the kafkajs
+ * Every message on the topic as kafkajs gives it (value, key, headers), read from the start with a fresh group (read_committed, the kafkajs
  * default), up to the end each partition has now. Ends are offsets, and the publisher's
  * transaction markers take offsets too, so reading is the only way to count messages.
  *
@@ -64,9 +65,11 @@ async function highWatermarks(topic: string): Promise<Map<number, bigint>> {
  * still sit above the last stable offset, and a read to that end missed it (a zombie-publisher
  * test saw its owner's committed message missing, under load). The read waits for the markers.
  */
-export async function readTopic(topic: string): Promise<TopicMessage[]> {
+export async function readTopicMessages(
+  topic: string,
+): Promise<{ partition: number; message: KafkaMessage }[]> {
   const ends = await highWatermarks(topic);
-  const messages: TopicMessage[] = [];
+  const messages: { partition: number; message: KafkaMessage }[] = [];
   const position = new Map<number, bigint>();
   const done = () => [...ends].every(([p, end]) => end === 0n || (position.get(p) ?? 0n) >= end);
   if (done()) return messages;
@@ -79,14 +82,7 @@ export async function readTopic(topic: string): Promise<TopicMessage[]> {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       eachMessage: ({ partition, message }) => {
-        if (BigInt(message.offset) < (ends.get(partition) ?? 0n)) {
-          messages.push({
-            partition,
-            offset: message.offset,
-            key: message.key?.toString() ?? null,
-            value: parseValue(message.value),
-          });
-        }
+        if (BigInt(message.offset) < (ends.get(partition) ?? 0n)) messages.push({ partition, message });
         return Promise.resolve();
       },
     });
@@ -101,7 +97,19 @@ export async function readTopic(topic: string): Promise<TopicMessage[]> {
   } finally {
     await consumer.disconnect();
   }
-  return messages.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
+  return messages.sort(
+    (a, b) => a.partition - b.partition || Number(a.message.offset) - Number(b.message.offset),
+  );
+}
+
+/** Every message on the topic, its value parsed as JSON (see readTopicMessages). */
+export async function readTopic(topic: string): Promise<TopicMessage[]> {
+  return (await readTopicMessages(topic)).map(({ partition, message }) => ({
+    partition,
+    offset: message.offset,
+    key: message.key?.toString() ?? null,
+    value: parseValue(message.value),
+  }));
 }
 
 /** Messages on the topic (read, not offsets: see readTopic). */
