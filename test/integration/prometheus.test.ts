@@ -105,7 +105,7 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
         const [total] = await prometheus.query(`sum(modelwatch_predictions_total{model="${model}"})`);
         return Number(total?.values[0]?.[1]) >= sent ? true : undefined;
       });
-    await playCaliforniaTraffic(service, { afterWave: scraped(CALIFORNIA) });
+    await playCaliforniaTraffic(service, { waves: 4, afterWave: scraped(CALIFORNIA) });
     // The shop's counter too (else ModelwatchNoPredictions fires for it).
     await storeShopSegments(service, { afterFirstDay: scraped(SHOP) });
     await service.use(metrics).quality.refresh();
