@@ -82,14 +82,15 @@ public final class BenchProducer {
       return;
     }
     long produced = paced(args.get("bootstrap"), args.get("topic"), Integer.parseInt(args.get("rate")),
-        Double.parseDouble(args.get("seconds")), first);
+        Double.parseDouble(args.get("seconds")), first, args.getOrDefault("max-block-ms", "10000"));
     double cpu = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime() / 1e9;
     System.out.println("{\"produced\":" + produced + ",\"cpu_seconds\":" + cpu + "}");
   }
 
   /** As `producePaced`: every 100 ms one batch of rate/10 events, sent and acknowledged before the next. */
-  static long paced(String bootstrap, String topic, int rate, double seconds, long first) throws Exception {
+  static long paced(String bootstrap, String topic, int rate, double seconds, long first, String maxBlockMs)
+      throws Exception {
     Properties props = new Properties();
     props.put("bootstrap.servers", bootstrap);
     props.put("acks", "1");
@@ -98,7 +99,7 @@ public final class BenchProducer {
     props.put("batch.size", String.valueOf(512 * 1024));
     props.put("max.request.size", String.valueOf(16 * 1024 * 1024));
     // A broker out of reach ends the run within seconds, not the client's default minute or two.
-    props.put("max.block.ms", "10000");
+    props.put("max.block.ms", maxBlockMs);
     props.put("request.timeout.ms", "10000");
     props.put("delivery.timeout.ms", "30000");
     int perTick = Math.max(1, (int) Math.round(rate / 10.0));

@@ -16,6 +16,8 @@ export interface PacedLoad {
   seconds: number;
   /** The first event's number (events are numbered on from the backlog). */
   first: number;
+  /** How long the producer waits for a broker's metadata before it fails. @default 10000 */
+  maxBlockMs?: number;
 }
 
 export interface PacedResult {
@@ -50,6 +52,7 @@ export async function producePacedWithJava(
       JAVA_SOURCE,
       ...['--bootstrap', brokers.join(','), '--topic', load.topic],
       ...['--rate', String(load.rate), '--seconds', String(load.seconds), '--first', String(load.first)],
+      ...['--max-block-ms', String(load.maxBlockMs ?? 10_000)],
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

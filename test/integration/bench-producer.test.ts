@@ -93,6 +93,7 @@ describe.skipIf(!hasJdk)("the ingest benchmark's Java producer", () => {
         rate: 10,
         seconds: 0.1,
         first: 0,
+        maxBlockMs: 1_000,
       }),
     ).rejects.toThrow(/the Java producer exited with 1/);
   });
