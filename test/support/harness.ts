@@ -55,6 +55,8 @@ export function isolatedEnv(extra: Record<string, string> = {}): Record<string, 
     MODELWATCH_API_HOST: '127.0.0.1',
     MODELWATCH_ADMIN_KEY: 'test-admin-key-0123456789',
     MODELWATCH_BATCH_MAX_MS: '200',
+    // Also each consumer's fetch wait, which a service's stop waits out (500 ms by default).
+    MODELWATCH_AUDIT_BATCH_MAX_MS: '200',
     MODELWATCH_CONSUMER_SESSION_TIMEOUT_MS: '6000',
     MODELWATCH_LOG_LEVEL: 'warn',
     // /metrics needs a viewer key by default; the tests that scrape it read it without one.
