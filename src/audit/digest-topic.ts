@@ -18,7 +18,11 @@ export async function readDigestTopic(
   const remaining = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));
   if (remaining.size === 0) return [];
   const lines: string[] = [];
-  const consumer = kafka.consumer({ groupId: `modelwatch-digest-reader-${randomUUID()}` });
+  // The disconnect waits for the fetch in flight, which kafkajs holds open up to 5 s by default.
+  const consumer = kafka.consumer({
+    groupId: `modelwatch-digest-reader-${randomUUID()}`,
+    maxWaitTimeInMs: 200,
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
