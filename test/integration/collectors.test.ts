@@ -17,7 +17,7 @@ async function counts(
 }
 
 async function readTopic(topic: string, expected: number): Promise<KafkaMessage[]> {
-  const consumer = testKafka().consumer({ groupId: uniqueName('reader') });
+  const consumer = testKafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
   const messages: KafkaMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

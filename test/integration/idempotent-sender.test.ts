@@ -11,7 +11,7 @@ async function readWithProducer(
   topic: string,
   expected: number,
 ): Promise<{ value: string; producerId: string }[]> {
-  const consumer = testKafka().consumer({ groupId: uniqueName('reader') });
+  const consumer = testKafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
   const out: { value: string; producerId: string }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

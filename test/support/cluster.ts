@@ -159,7 +159,7 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<TopicMessa
   const remaining = new Map(ends.filter((p) => p.high !== p.low).map((p) => [p.partition, p.high]));
   const out: TopicMessage[] = [];
   if (remaining.size === 0) return out;
-  const consumer = kafka.consumer({ groupId: uniqueName('reader') });
+  const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await new Promise<void>((resolve) => {
