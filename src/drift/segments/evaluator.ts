@@ -21,7 +21,7 @@ import {
   type SegmentSpec,
 } from '../../segments/index.js';
 import type { DriftSettings } from '../engine/settings.js';
-import type { Reference } from '../engine/types.js';
+import type { DriftBucket, Reference } from '../engine/types.js';
 import { QualityService } from '../quality/service.js';
 import type { QualityBucket } from '../quality/types.js';
 import { DriftService } from '../service/drift-service.js';
@@ -54,6 +54,31 @@ export interface SegmentEvaluatorOptions {
   /** As drift's evaluator: events stamped later than this after ingest do not move the watermark. @default 86_400_000 */
   maxFutureSkewMs?: number;
 }
+
+/** What one run of a version's segmentation evaluates against. */
+interface SegmentRun {
+  key: VersionKey;
+  spec: SegmentSpec;
+  segmentation: string;
+  reference: Reference;
+  settings: DriftSettings;
+  window: Bucket;
+}
+
+interface ResolvedWindow {
+  start: number;
+  end: number;
+  segments: Segment[];
+}
+
+interface SegmentBuckets {
+  /** Whether the segment's own reference was used (else the population's). */
+  own: boolean;
+  drift: Map<number, DriftBucket>;
+  quality: Map<number, QualityBucket>;
+}
+
+const filterKey = (segment: Segment) => JSON.stringify([segment.filter.sql, segment.filter.params]);
 
 /** Segment references kept between windows (a segment's reference is read from the reference range). */
 const CACHED_REFERENCES = 256;
@@ -186,68 +211,100 @@ export class SegmentEvaluator {
       );
       return [];
     }
-    const out: StoredSegmentWindow[] = [];
+    const windows: { start: number; end: number }[] = [];
     let start = from;
     for (let k = 0; k < (this.options.maxWindowsPerRun ?? 24); k++) {
       const end = bucketEnd(window, start);
       if (end > until) break;
-      out.push(
-        ...(await this.evaluateWindow(key, spec, segmentation, reference, settings, maxSegments, {
-          start,
-          end,
-          window,
-        })),
-      );
+      windows.push({ start, end });
       start = end;
     }
+    const run = { key, spec, segmentation, reference, settings, window };
+    const out = await this.evaluateWindows(run, await this.resolveWindows(run, windows, maxSegments));
     // One insert for the run: a failure stores none of it and the next run starts over.
     await writeSegmentWindows(db, out);
     return out;
   }
 
-  private async evaluateWindow(
-    key: VersionKey,
-    spec: SegmentSpec,
-    segmentation: string,
-    reference: Reference,
-    settings: DriftSettings,
+  /** Each window's segments: its `maxSegments` most frequent values, `other`, none. */
+  private async resolveWindows(
+    run: SegmentRun,
+    windows: readonly { start: number; end: number }[],
     maxSegments: number,
-    w: { start: number; end: number; window: Bucket },
-  ): Promise<StoredSegmentWindow[]> {
-    const { db, drift, models, policies, logger } = this.options;
-    const segments = await resolveSegments(
-      db,
-      spec,
-      { model: key.modelId, versions: [key.version], from: w.start, to: w.end },
-      maxSegments,
-      { absentIsSegment: true },
-    );
-    const out: StoredSegmentWindow[] = [];
-    const range = { from: w.start, to: w.end, window: w.window };
-    for (const segment of segments) {
-      const scoped = restrictPredictions(db, RANGE, segment.filter);
-      const own = await this.segmentReference(scoped, key, reference, settings, segmentation, segment);
-      const service = new DriftService({ db: scoped, models, policies, logger, limits: drift.limits });
-      const [driftBucket] = await service.evaluate(key, own ?? reference, settings, range);
-      const quality = new QualityService({ db: scoped, drift, policies, logger });
-      const [qualityBucket] = await quality.evaluate(key, reference, settings, range);
-      if (!driftBucket || !qualityBucket) continue;
-      const bounds = { start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() };
-      out.push({
-        model_id: key.modelId,
-        version: key.version,
-        segmentation,
-        ...bounds,
-        value: segment.value,
-        other: segment.other,
-        predictions: segment.predictions,
-        reference: own ? 'segment' : 'population',
-        reference_revision: reference.revision,
-        drift: { ...driftBucket, ...bounds },
-        quality: withoutOwnColumn(spec, segment, { ...qualityBucket, ...bounds }),
+  ): Promise<ResolvedWindow[]> {
+    const resolved: ResolvedWindow[] = [];
+    for (const w of windows) {
+      const scope = { model: run.key.modelId, versions: [run.key.version], from: w.start, to: w.end };
+      const segments = await resolveSegments(this.options.db, run.spec, scope, maxSegments, {
+        absentIsSegment: true,
       });
+      resolved.push({ ...w, segments });
+    }
+    return resolved;
+  }
+
+  /**
+   * Each distinct segment (by its filter) is read once over the run's windows it is a segment
+   * of, not once per window: a backlog of 24 windows cost 24 drift and 24 quality reads per
+   * segment. The windows are whole buckets of `run.window`, so a range's buckets are theirs.
+   */
+  private async evaluateWindows(
+    run: SegmentRun,
+    windows: readonly ResolvedWindow[],
+  ): Promise<StoredSegmentWindow[]> {
+    const spans = new Map<string, { segment: Segment; from: number; to: number }>();
+    for (const w of windows)
+      for (const segment of w.segments) {
+        const span = spans.get(filterKey(segment));
+        if (span) span.to = w.end;
+        else spans.set(filterKey(segment), { segment, from: w.start, to: w.end });
+      }
+    const read = new Map<string, SegmentBuckets>();
+    for (const [id, span] of spans) read.set(id, await this.evaluateSegment(run, span.segment, span));
+    const out: StoredSegmentWindow[] = [];
+    for (const w of windows) {
+      const bounds = { start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() };
+      for (const segment of w.segments) {
+        const buckets = read.get(filterKey(segment));
+        const driftBucket = buckets?.drift.get(w.start);
+        const qualityBucket = buckets?.quality.get(w.start);
+        if (!buckets || !driftBucket || !qualityBucket) continue;
+        out.push({
+          model_id: run.key.modelId,
+          version: run.key.version,
+          segmentation: run.segmentation,
+          ...bounds,
+          value: segment.value,
+          other: segment.other,
+          predictions: segment.predictions,
+          reference: buckets.own ? 'segment' : 'population',
+          reference_revision: run.reference.revision,
+          drift: { ...driftBucket, ...bounds },
+          quality: withoutOwnColumn(run.spec, segment, { ...qualityBucket, ...bounds }),
+        });
+      }
     }
     return out;
+  }
+
+  /** One segment's drift and quality buckets over a range of whole windows, by window start. */
+  private async evaluateSegment(
+    run: SegmentRun,
+    segment: Segment,
+    span: { from: number; to: number },
+  ): Promise<SegmentBuckets> {
+    const { db, drift, models, policies, logger } = this.options;
+    const { key, reference, settings, segmentation } = run;
+    const scoped = restrictPredictions(db, RANGE, segment.filter);
+    const own = await this.segmentReference(scoped, key, reference, settings, segmentation, segment);
+    const range = { ...span, window: run.window };
+    const driftService = new DriftService({ db: scoped, models, policies, logger, limits: drift.limits });
+    const driftBuckets = await driftService.evaluate(key, own ?? reference, settings, range);
+    const quality = new QualityService({ db: scoped, drift, policies, logger });
+    const qualityBuckets = await quality.evaluate(key, reference, settings, range);
+    const byStart = <B extends { start: string }>(buckets: B[]) =>
+      new Map(buckets.map((b) => [Date.parse(b.start), b]));
+    return { own: own !== undefined, drift: byStart(driftBuckets), quality: byStart(qualityBuckets) };
   }
 
   /** The segment's own reference, cached by reference revision and the segment's filter. */
