@@ -56,9 +56,10 @@ async function highWatermarks(topic: string): Promise<Map<number, bigint>> {
 }
 
 /**
- * Every message on the topic as kafkajs gives it (value, key, headers), read from the start with a fresh group (read_committed, the kafkajs
- * default), up to the end each partition has now. Ends are offsets, and the publisher's
- * transaction markers take offsets too, so reading is the only way to count messages.
+ * Every message on the topic as kafkajs gives it (value, key, headers), read from the start with
+ * a fresh group (read_committed, the kafkajs default), up to the end each partition has now.
+ * Ends are offsets, and the publisher's transaction markers take offsets too, so reading is the
+ * only way to count messages.
  *
  * The ends are high watermarks, not the admin's last stable offsets: a commit returns before the
  * coordinator has written its markers, so a transaction committed just before this call can
