@@ -2,31 +2,20 @@ import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createIdempotentSender, ensureTopics } from '../../src/platform/kafka/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
-import { brokers, producerIdOf, testKafka, uniqueName, waitFor } from '../support/harness.js';
+import { brokers, producerIdOf, testKafka, uniqueName } from '../support/harness.js';
+import { readTopicMessages } from '../support/triggers.js';
 
 const logger = createLogger('silent', 'idempotent-sender-test');
 
-/** Every message of `topic` with the producer id of its record batch (-1 unless idempotent). */
-async function readWithProducer(
-  topic: string,
-  expected: number,
-): Promise<{ value: string; producerId: string }[]> {
-  const consumer = testKafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
-  const out: { value: string; producerId: string }[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: ({ message }) => {
-      out.push({ value: message.value?.toString() ?? '', producerId: producerIdOf(message) ?? '?' });
-      return Promise.resolve();
-    },
-  });
-  await waitFor(`${expected} messages on ${topic}`, () =>
-    Promise.resolve(out.length >= expected || undefined),
-  );
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-  await consumer.disconnect();
-  return out;
+/**
+ * Every message of `topic` (to the end its partitions have now: the senders are disconnected, so
+ * every send was acknowledged) with the producer id of its record batch (-1 unless idempotent).
+ */
+async function readWithProducer(topic: string): Promise<{ value: string; producerId: string }[]> {
+  return (await readTopicMessages(topic)).map(({ message }) => ({
+    value: message.value?.toString() ?? '',
+    producerId: producerIdOf(message) ?? '?',
+  }));
 }
 
 describe('the idempotent sender (dead letters)', () => {
@@ -43,7 +32,7 @@ describe('the idempotent sender (dead letters)', () => {
       ),
     );
     await sender.disconnect();
-    const messages = await readWithProducer(topic, 40);
+    const messages = await readWithProducer(topic);
     expect(messages.map((m) => m.value).sort()).toEqual(
       Array.from({ length: 40 }, (_, i) => `m-${i}`).sort(),
     );
@@ -78,7 +67,7 @@ describe('the idempotent sender (dead letters)', () => {
     expect(sender.renewed).toBe(1);
     await sender.send(topic, [{ value: 'after' }]);
     await sender.disconnect();
-    const messages = await readWithProducer(topic, 2);
+    const messages = await readWithProducer(topic);
     expect(messages.map((m) => m.value)).toEqual(['before', 'after']);
     const [before, after] = messages.map((m) => m.producerId);
     expect(after).not.toBe(before);
