@@ -118,7 +118,7 @@ export class SlotLeases {
     await this.write(c, [
       { slot: MEMBER_SLOT, taken: now, expires: now + this.ttlMs },
       ...plan.keep.map((slot) => ({ slot, taken: plan.taken.get(slot) ?? now, expires: now + this.ttlMs })),
-      ...plan.release.map((slot) => ({ slot, taken: now, expires: now })),
+      ...plan.release.map((slot) => ({ slot, taken: now, expires: now - this.ttlMs })),
       ...plan.claim.map((slot) => ({ slot, taken: now, expires: now + this.ttlMs })),
     ]);
     if (plan.claim.length === 0) return plan.keep;
@@ -128,7 +128,7 @@ export class SlotLeases {
     if (lost.length > 0)
       await this.write(
         c,
-        lost.map((slot) => ({ slot, taken: now, expires: Date.now() })),
+        lost.map((slot) => ({ slot, taken: now, expires: Date.now() - this.ttlMs })),
       );
     return [...plan.keep, ...plan.claim.filter((s) => !lost.includes(s))].sort((a, b) => a - b);
   }
@@ -136,11 +136,11 @@ export class SlotLeases {
   /** Gives up every claim on `c` (the instance stops, or the challenger left `shadow`). */
   async release(c: ModelVersionRecord): Promise<void> {
     const mine = (await this.read(c)).filter((r) => r.holder === this.holder);
-    const now = Date.now();
+    const expired = Date.now() - this.ttlMs;
     if (mine.length > 0)
       await this.write(
         c,
-        mine.map((r) => ({ slot: r.slot, taken: r.taken, expires: now })),
+        mine.map((r) => ({ slot: r.slot, taken: r.taken, expires: expired })),
       );
   }
 
@@ -160,8 +160,9 @@ export class SlotLeases {
   }
 
   /**
-   * A claim given back is written expiring now, not at 0: a row already past the table's TTL
-   * (expires_at + 1 day) is dropped as it is inserted, and the claim it was to end held on.
+   * A claim given back is written as expired a lease length ago (so an instance whose clock is
+   * behind reads it as expired too), not at 0: a row already past the table's TTL (expires_at +
+   * 1 day) is dropped as it is inserted, and the claim it was to end held on.
    */
   private async write(
     c: ModelVersionRecord,
