@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -19,6 +19,19 @@ function run(args: string[], env: Record<string, string>) {
     timeout: 120_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** As `run`, without blocking this process, so several commands can run at once. */
+function runAsync(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    );
+  });
 }
 
 describe('the modelwatch CLI', () => {
@@ -44,17 +57,19 @@ describe('the modelwatch CLI', () => {
     expect(second.stdout).toMatch(/^nothing to apply: .* is at version \d+/);
   });
 
-  it('migrates a database of any plain name, even one a view could take for its table alias', () => {
+  it('migrates a database of any plain name, even one a view could take for its table alias', async () => {
     // A view's tables are stored qualified (`p.labels`); ClickHouse reads a qualifier that matches
     // an alias in scope as the alias, so `p` and `l` as aliases once failed migration 50 there.
-    for (const database of ['p', 'l', 'j', 's']) {
-      const result = run(['migrate'], {
-        MODELWATCH_DATA_DIR: tempDir(),
-        MODELWATCH_CLICKHOUSE_DATABASE: database,
-      });
-      expect(result.stderr, database).toBe('');
-      expect(result.code, database).toBe(0);
-    }
+    const databases = ['p', 'l', 'j', 's'];
+    const results = await Promise.all(
+      databases.map((database) =>
+        runAsync(['migrate'], { MODELWATCH_DATA_DIR: tempDir(), MODELWATCH_CLICKHOUSE_DATABASE: database }),
+      ),
+    );
+    results.forEach((result, i) => {
+      expect(result.stderr, databases[i]).toBe('');
+      expect(result.code, databases[i]).toBe(0);
+    });
   });
 
   it('names an unreachable ClickHouse server in one line, password masked, and exits 1', () => {
