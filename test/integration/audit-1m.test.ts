@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   GENESIS_HASH,
   auditExportStream,
@@ -16,7 +13,8 @@ import {
   type ChainHead,
 } from '../../src/audit/index.js';
 import { rowLine } from '../../src/audit/store.js';
-import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
+import type { Database } from '../../src/platform/clickhouse/index.js';
+import { useMigratedEngine } from '../support/engine.js';
 
 /**
  * One chain of 1,000,000 records: write, verify, SQL check, CSV export with RSS sampled. About a
@@ -28,7 +26,6 @@ const N = 1_000_000;
 const BATCH = 100_000;
 
 let db: Database;
-let dataDir: string;
 
 function record(i: number): AuditRecord {
   return {
@@ -48,16 +45,7 @@ function record(i: number): AuditRecord {
 const seconds = (start: number) => Math.round((performance.now() - start) / 10) / 100;
 
 describe.skipIf(!RUN)('audit chain of 1M records', () => {
-  beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'modelwatch-audit-1m-'));
-    db = await openDatabase({ url: undefined, cluster: undefined, database: 'audit_1m', dataDir });
-    await migrate(db, auditMigrations);
-  });
-
-  afterAll(async () => {
-    await db.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  useMigratedEngine('audit_1m', auditMigrations, (opened) => (db = opened));
 
   it('writes, verifies, checks in SQL and exports 1M records', { timeout: 600_000 }, async () => {
     const initialRss = process.memoryUsage().rss;

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AuditError,
   ChainWriter,
@@ -19,8 +16,9 @@ import {
   type DigestEntry,
   type StoredRow,
 } from '../../src/audit/index.js';
-import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
+import type { Database } from '../../src/platform/clickhouse/index.js';
 import { sampleRecord } from '../unit/audit/rows.js';
+import { useMigratedEngine } from '../support/engine.js';
 
 /**
  * The audit chain against the real embedded ClickHouse: written by the chain writer, tampered
@@ -29,19 +27,9 @@ import { sampleRecord } from '../unit/audit/rows.js';
  */
 
 let db: Database;
-let dataDir: string;
 let chainCount = 0;
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'modelwatch-audit-'));
-  db = await openDatabase({ url: undefined, cluster: undefined, database: 'audit_chain', dataDir });
-  await migrate(db, auditMigrations);
-});
-
-afterAll(async () => {
-  await db.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+useMigratedEngine('audit_chain', auditMigrations, (opened) => (db = opened));
 
 const T = '2026-01-02T00:00:00.000Z';
 const sql = (query: string, params: Record<string, unknown> = {}) =>

@@ -1,23 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LegalHolds, auditMigrations } from '../../src/audit/index.js';
-import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
+import type { Database } from '../../src/platform/clickhouse/index.js';
+import { useMigratedEngine } from '../support/engine.js';
 
 let db: Database;
-let dataDir: string;
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'modelwatch-legal-holds-'));
-  db = await openDatabase({ url: undefined, cluster: undefined, database: 'legal_holds', dataDir });
-  await migrate(db, auditMigrations);
-});
-
-afterAll(async () => {
-  await db.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+useMigratedEngine('legal_holds', auditMigrations, (opened) => (db = opened));
 
 describe('legal holds', () => {
   it('a later set wins over an earlier release across skewed clocks (regression: the revision came from the last row time)', async () => {

@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { computeModelMetrics, type MetricsBucket } from '../../src/metrics/index.js';
 import { sweepWaitingLabels } from '../../src/metrics/label-sweep.js';
-import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
+import type { Database } from '../../src/platform/clickhouse/index.js';
+import { useMigratedEngine } from '../support/engine.js';
 import { allMigrations } from '../support/migrations.js';
 import { numberOf } from '../unit/metrics/reference.js';
 
@@ -183,18 +181,8 @@ function close(a: number | null, e: number | null, what: string): void {
 
 describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
   let db: Database;
-  let dataDir: string;
 
-  beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'modelwatch-metrics-rollup-'));
-    db = await openDatabase({ url: undefined, cluster: undefined, database: 'metrics_rollup', dataDir });
-    await migrate(db, allMigrations);
-  });
-
-  afterAll(async () => {
-    await db.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  useMigratedEngine('metrics_rollup', allMigrations, (opened) => (db = opened));
 
   it('every field of every bucket, for every version', async () => {
     let run = 0;

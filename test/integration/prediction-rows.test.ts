@@ -13,6 +13,7 @@ import {
   RowBinaryWriter,
   type Database,
 } from '../../src/platform/clickhouse/index.js';
+import { useMigratedEngine } from '../support/engine.js';
 import { allMigrations } from '../support/migrations.js';
 import { waitForMutations } from '../support/mutations.js';
 
@@ -76,18 +77,8 @@ const COLUMNS = PREDICTION_ROW.columns.filter((c) => c !== 'prediction_id').join
 
 describe('predictions written as RowBinary equal what the predictions_input view stored', () => {
   let db: Database;
-  let dataDir: string;
 
-  beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'modelwatch-prediction-rows-'));
-    db = await openDatabase({ url: undefined, cluster: undefined, database: 'prediction_rows', dataDir });
-    await migrate(db, allMigrations);
-  });
-
-  afterAll(async () => {
-    await db.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  useMigratedEngine('prediction_rows', allMigrations, (opened) => (db = opened));
 
   /** Each stored row as its prefix-less id and the text of every other column (Float64 to the bit). */
   const stored = async (prefix: string) =>

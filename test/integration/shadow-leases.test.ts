@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ModelVersionRecord } from '../../src/models/index.js';
-import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
+import type { Database } from '../../src/platform/clickhouse/index.js';
 import { SlotLeases } from '../../src/shadow/leases.js';
+import { useMigratedEngine } from '../support/engine.js';
 import { allMigrations } from '../support/migrations.js';
 
 /**
@@ -15,21 +13,11 @@ import { allMigrations } from '../support/migrations.js';
  */
 describe('shadow slot leases', () => {
   let db: Database;
-  let dataDir: string;
   let n = 0;
   const challenger = () => ({ model_id: `leases-${n++}`, model_version: '2' }) as ModelVersionRecord;
   const leases = (holder: string) => new SlotLeases(db, { holder, ttlMs: 600_000, settleMs: 0 });
 
-  beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'modelwatch-shadow-leases-'));
-    db = await openDatabase({ url: undefined, cluster: undefined, database: 'shadow_leases', dataDir });
-    await migrate(db, allMigrations);
-  });
-
-  afterAll(async () => {
-    await db.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  useMigratedEngine('shadow_leases', allMigrations, (opened) => (db = opened));
 
   it('a stopping instance gives its slots back: the next one takes them all at once', async () => {
     const c = challenger();
