@@ -15,7 +15,9 @@ import {
 import {
   migrate,
   openDatabase,
+  releaseEnginePagesEvery,
   releaseEngineStartupPages,
+  type PageReleaser,
   waitForDatabase,
 } from '../platform/clickhouse/index.js';
 import type { Config } from '../platform/config/index.js';
@@ -83,7 +85,7 @@ async function listenAndBringUp(
   const { config, logger, db, producer, registry } = platform;
   const built = buildCapabilities(definitions, platform);
   const instances = built.map((b) => b.instance);
-  const state = { clickhouse: false, kafka: false, closing: false };
+  const state: ServiceState = { clickhouse: false, kafka: false, closing: false };
   const app = await buildApp({
     logger,
     keys: use(auth).keys,
@@ -131,6 +133,7 @@ async function listenAndBringUp(
     // Not awaiting start-up: a Kafka connect in progress can take many seconds; a capability whose
     // start finishes after this stops itself (bringUp).
     abort.abort();
+    state.pageReleaser?.stop();
     await app.close();
     for (const capability of [...instances].reverse()) await capability.stop?.();
     await producer.disconnect();
@@ -156,11 +159,19 @@ async function listenAndBringUp(
   };
 }
 
+interface ServiceState {
+  clickhouse: boolean;
+  kafka: boolean;
+  closing: boolean;
+  /** Releases the embedded engine library's pages every few seconds once started. */
+  pageReleaser?: PageReleaser;
+}
+
 interface BringUp {
   platform: Platform;
   definitions: readonly CapabilityDefinition[];
   instances: Capability[];
-  state: { clickhouse: boolean; kafka: boolean };
+  state: ServiceState;
   signal: AbortSignal;
   brokers: string;
 }
@@ -206,8 +217,24 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
       signal.throwIfAborted();
     }
   }
-  if (db.embedded && config.clickhouse.releaseStartupPages !== false) await releaseStartupPages(logger);
+  if (db.embedded && config.clickhouse.releaseStartupPages !== false) {
+    await releaseStartupPages(logger);
+    state.pageReleaser = await keepReleasingPages(config.clickhouse.releasePagesEveryMs ?? 10_000, logger);
+    // Closed meanwhile: the shutdown's stop came before there was a releaser to stop.
+    if (signal.aborted) state.pageReleaser?.stop();
+    signal.throwIfAborted();
+  }
   logger.info('modelwatch is ready');
+}
+
+/** Goes on releasing the engine library's pages that ingest and queries touch now and then. */
+async function keepReleasingPages(intervalMs: number, logger: Logger): Promise<PageReleaser | undefined> {
+  const releaser = await releaseEnginePagesEvery(intervalMs, (reason) =>
+    logger.warn(`stopped releasing the engine library's pages: ${reason}`),
+  );
+  if (typeof releaser !== 'string') return releaser;
+  logger.info(`the engine library's pages are not released again: ${releaser}`);
+  return undefined;
 }
 
 /** Hands back the engine library's pages that only start-up used (engine-pages.ts), and says so. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   openDatabase,
+  releaseEnginePagesEvery,
   releaseEngineStartupPages,
   type Database,
 } from '../../src/platform/clickhouse/index.js';
@@ -71,5 +72,32 @@ describe.runIf(process.platform === 'linux')("the engine library's start-up page
       })
     ).json<{ n: number; s: number; parts: number }>();
     expect(rows).toEqual([{ n: 3000, s: (2999 * 3000) / 2, parts: 1 }]);
+  });
+
+  it('are released again on a timer once work has brought some back, until stopped', async () => {
+    await db.client.command({
+      query: 'INSERT INTO t SELECT number, cityHash64(number) / 3 FROM numbers(3000, 5000)',
+    });
+    await db.client.query({
+      query: 'SELECT quantileExact(v), uniqExact(k), groupArray(10)(toString(v)) FROM t',
+      format: 'JSONEachRow',
+    });
+    const broughtBack = enginePages('Private_Clean');
+    expect(broughtBack).toBeGreaterThan(4 * MB);
+
+    const stopReasons: string[] = [];
+    const releaser = await releaseEnginePagesEvery(100, (reason) => stopReasons.push(reason));
+    if (typeof releaser === 'string') throw new Error(`no releaser: ${releaser}`);
+    try {
+      await expect.poll(() => releaser.releases, { timeout: 5_000, interval: 20 }).toBeGreaterThanOrEqual(2);
+    } finally {
+      releaser.stop();
+    }
+    expect(enginePages('Private_Clean')).toBeLessThan(Math.min(2 * MB, broughtBack / 2));
+    expect(stopReasons).toEqual([]);
+
+    const releasesWhenStopped = releaser.releases;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(releaser.releases).toBe(releasesWhenStopped);
   });
 });

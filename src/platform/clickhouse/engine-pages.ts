@@ -57,7 +57,11 @@ export function engineLibraryMappings(mappings: readonly Mapping[]): Mapping[] {
   return mappings.filter((m) => /\/libchdb[^/]*\.so$/.test(m.path) && !m.permissions.includes('w'));
 }
 
-type Madvise = (address: bigint, length: number, advice: number) => number;
+interface Madvise {
+  (address: bigint, length: number, advice: number): number;
+  /** The same call on libuv's thread pool: the event loop does not wait for the kernel. */
+  async(address: bigint, length: number, advice: number, done: (err: unknown, result: number) => void): void;
+}
 
 /** glibc's `madvise` through the koffi FFI, or why it cannot be bound. */
 async function bindMadvise(): Promise<Madvise | string> {
@@ -68,6 +72,8 @@ async function bindMadvise(): Promise<Madvise | string> {
     return `madvise could not be bound: ${errorMessage(err).split('\n')[0] ?? ''}`;
   }
 }
+
+const REFUSED = 'the kernel refused MADV_PAGEOUT (Linux 5.4 or later needed)';
 
 const residentOf = (mappings: readonly Mapping[]) => mappings.reduce((sum, m) => sum + m.residentBytes, 0);
 
@@ -87,7 +93,7 @@ export async function releaseEngineStartupPages(): Promise<PageRelease> {
   if (typeof madvise === 'string') return { released: false, reason: madvise };
   for (const m of before) {
     if (madvise(m.start, Number(m.end - m.start), MADV_PAGEOUT) !== 0)
-      return { released: false, reason: 'the kernel refused MADV_PAGEOUT (Linux 5.4 or later needed)' };
+      return { released: false, reason: REFUSED };
   }
   return {
     released: true,
@@ -95,4 +101,59 @@ export async function releaseEngineStartupPages(): Promise<PageRelease> {
     residentBefore: residentOf(before),
     residentAfter: residentOf(await engineMappings()),
   };
+}
+
+/** Releases the engine library's pages on a timer until stopped. */
+export interface PageReleaser {
+  /** Releases finished so far. */
+  readonly releases: number;
+  stop(): void;
+}
+
+/**
+ * Releases the engine library's pages again every `intervalMs`. Ingest, merges and queries
+ * touch ~80–110 MB of the library over minutes, most of it code that runs now and then (a
+ * merge, a kind of query); once released it stays out until used again, while what runs all
+ * the time comes back within a second (collectors README, "Where the memory is"). Each round
+ * runs on libuv's thread pool, and a round still running when the next is due is skipped.
+ * `onStop` hears why it stopped if the kernel refuses, which ends the timer.
+ */
+export async function releaseEnginePagesEvery(
+  intervalMs: number,
+  onStop: (reason: string) => void,
+): Promise<PageReleaser | string> {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  const mappings = await engineMappings();
+  if (mappings.length === 0) return 'the embedded engine is not loaded';
+  const madvise = await bindMadvise();
+  if (typeof madvise === 'string') return madvise;
+  let releases = 0;
+  let pending = 0;
+  const round = () => {
+    if (pending > 0) return;
+    pending = mappings.length;
+    let refused = false;
+    for (const m of mappings)
+      madvise.async(m.start, Number(m.end - m.start), MADV_PAGEOUT, (err, result) => {
+        if (err || result !== 0) refused = true;
+        pending -= 1;
+        if (pending > 0) return;
+        if (!refused) releases += 1;
+        else if (timer) {
+          releaser.stop();
+          onStop(REFUSED);
+        }
+      });
+  };
+  let timer: NodeJS.Timeout | undefined = setInterval(round, intervalMs).unref();
+  const releaser: PageReleaser = {
+    get releases() {
+      return releases;
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
+  return releaser;
 }

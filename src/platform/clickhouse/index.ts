@@ -18,7 +18,12 @@ export {
   type MigrationReport,
   type DdlContext,
 } from './migrations.js';
-export { releaseEngineStartupPages, type PageRelease } from './engine-pages.js';
+export {
+  releaseEngineStartupPages,
+  releaseEnginePagesEvery,
+  type PageRelease,
+  type PageReleaser,
+} from './engine-pages.js';
 export { fewerMerges, FEWER_MERGES_BASE } from './merge-settings.js';
 export { RowBinaryWriter, joinRows } from './row-binary.js';
 export { classifyWriteError, clickhouseCode, isDataError } from './errors.js';

@@ -175,6 +175,7 @@ const envSchema = z
       .optional(),
     MODELWATCH_DATA_DIR: z.string().default('.modelwatch'),
     MODELWATCH_CLICKHOUSE_RELEASE_STARTUP_PAGES: flag,
+    MODELWATCH_CLICKHOUSE_RELEASE_PAGES_EVERY_MS: positiveInt(10_000, 86_400_000),
     MODELWATCH_CACHE_DIR: z.string().default(path.join(homedir(), '.cache', 'modelwatch')),
     MODELWATCH_API_HOST: z.string().default('0.0.0.0'),
     MODELWATCH_API_PORT: port(8080),
@@ -331,10 +332,12 @@ export interface ClickHouseConfig {
   dataDir: string;
   /**
    * Once started, hand back the embedded engine library's pages that only start-up used
-   * (engine-pages.ts). Ignored on a server.
+   * (engine-pages.ts), and then again every `releasePagesEveryMs`. Ignored on a server.
    * @default true
    */
   releaseStartupPages?: boolean;
+  /** @default 10_000 */
+  releasePagesEveryMs?: number;
 }
 
 export interface TopicsConfig {
@@ -547,6 +550,7 @@ function toConfig(env: Env): Config {
         env.MODELWATCH_CLICKHOUSE_DATABASE ?? databaseFromUrl(env.MODELWATCH_CLICKHOUSE_URL) ?? 'modelwatch',
       dataDir: path.resolve(env.MODELWATCH_DATA_DIR),
       releaseStartupPages: env.MODELWATCH_CLICKHOUSE_RELEASE_STARTUP_PAGES ?? true,
+      releasePagesEveryMs: env.MODELWATCH_CLICKHOUSE_RELEASE_PAGES_EVERY_MS,
     },
     topics: {
       predictions: env.MODELWATCH_TOPIC_PREDICTIONS,

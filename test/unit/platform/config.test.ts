@@ -204,4 +204,14 @@ describe('loadConfig', () => {
       'MODELWATCH_CLICKHOUSE_RELEASE_STARTUP_PAGES',
     );
   });
+
+  it('releases them again every 10 s by default, or as often as told', () => {
+    expect(loadConfig({}).clickhouse.releasePagesEveryMs).toBe(10_000);
+    expect(
+      loadConfig({ MODELWATCH_CLICKHOUSE_RELEASE_PAGES_EVERY_MS: '60000' }).clickhouse.releasePagesEveryMs,
+    ).toBe(60_000);
+    expect(configError({ MODELWATCH_CLICKHOUSE_RELEASE_PAGES_EVERY_MS: '0' })).toContain(
+      'MODELWATCH_CLICKHOUSE_RELEASE_PAGES_EVERY_MS',
+    );
+  });
 });
