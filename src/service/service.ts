@@ -217,8 +217,8 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
       signal.throwIfAborted();
     }
   }
-  if (db.embedded && config.clickhouse.releaseStartupPages !== false) {
-    await releaseStartupPages(logger);
+  // Where the first release cannot run (it said why), neither can the later ones.
+  if (db.embedded && config.clickhouse.releaseStartupPages !== false && (await releaseStartupPages(logger))) {
     state.pageReleaser = await keepReleasingPages(config.clickhouse.releasePagesEveryMs ?? 10_000, logger);
     // Closed meanwhile: the shutdown's stop came before there was a releaser to stop.
     if (signal.aborted) state.pageReleaser?.stop();
@@ -238,13 +238,16 @@ async function keepReleasingPages(intervalMs: number, logger: Logger): Promise<P
 }
 
 /** Hands back the engine library's pages that only start-up used (engine-pages.ts), and says so. */
-async function releaseStartupPages(logger: Logger): Promise<void> {
+async function releaseStartupPages(logger: Logger): Promise<boolean> {
   const result = await releaseEngineStartupPages();
   const mb = (bytes: number) => Math.round(bytes / 1_048_576);
-  if (result.released)
-    logger.info(
-      { resident_mb_before: mb(result.residentBefore), resident_mb_after: mb(result.residentAfter) },
-      "released the engine library's start-up pages",
-    );
-  else logger.info(`the engine library's start-up pages stay resident: ${result.reason}`);
+  if (!result.released) {
+    logger.info(`the engine library's start-up pages stay resident: ${result.reason}`);
+    return false;
+  }
+  logger.info(
+    { resident_mb_before: mb(result.residentBefore), resident_mb_after: mb(result.residentAfter) },
+    "released the engine library's start-up pages",
+  );
+  return true;
 }
