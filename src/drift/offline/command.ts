@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseOptions, UsageError, type Command } from '../../platform/cli/index.js';
 import { errorMessage } from '../../platform/errors.js';
 import { ModelwatchError } from '../../platform/errors.js';
+import { parseBucket } from '../../platform/time/index.js';
 import { METHOD_OPTIONS } from '../engine/settings-core.js';
 import { runOfflineDrift, type EvaluatedWindows, type OfflineDriftReport } from './offline.js';
 import { formatTable as formatDriftTable } from './table.js';
@@ -105,6 +106,11 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
     ?.split(',')
     .map((c) => c.trim())
     .filter((c) => c !== '');
+  if (columns?.length === 0) throw new UsageError(`--columns names no column; usage: ${usage}`);
+  if (values.bucket !== undefined && parseBucket(values.bucket) === undefined)
+    throw new UsageError(`--bucket: '${values.bucket}' is not a bucket (5m, 1h, 1d, 1w, month or <n>m|h|d)`);
+  if (values.bucket !== undefined && values['timestamp-column'] === undefined)
+    throw new UsageError(`--bucket needs --timestamp-column; usage: ${usage}`);
   const progress = progressReporter(io);
   let evaluated: EvaluatedWindows | undefined;
   try {

@@ -92,6 +92,8 @@ async function describe(db: Database, file: string, format: FileFormat): Promise
       ...READ_SETTINGS,
       input_format_csv_use_best_effort_in_schema_inference: 1,
       schema_inference_make_columns_nullable: 1,
+      // Blank lines (a file ending in one) are not rows of fewer columns; the reads skip them.
+      input_format_csv_allow_variable_number_of_columns: 1,
       // The types come from the first rows only: a text cell further down makes the whole file be
       // read again as text (below), so a shorter look is never wrong, at most slower on such a file.
       // Measured on 20 columns × 100k rows: 0.114 CPU s a file with the default 25,000 rows, 0.007 with these.

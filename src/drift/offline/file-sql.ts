@@ -21,8 +21,17 @@ export interface FileColumn {
 /** Settings for reading: text CSV cells (typed here, by our rules), exact decimal parsing. */
 export const READ_SETTINGS = {
   input_format_csv_use_best_effort_in_schema_inference: 0,
-  schema_inference_make_columns_nullable: 0,
+  // 3: nullable as the file's metadata says (Parquet), so a null is missing, not 0 or ''; the
+  // other columns stay plain, the fast path. CSV and JSONL reads name their types themselves.
+  // (The client types this setting as 0 | 1, older than the engine's values.)
+  schema_inference_make_columns_nullable: 3 as unknown as 0,
   precise_float_parsing: 1,
+  // A file column named like one of the queries' own aliases (`r`, `n`, `v0000001`) is the column.
+  prefer_column_name_to_alias: 1,
+  // A CSV file ending in blank lines (many editors and scripts leave one), as the row reader skips them.
+  input_format_csv_skip_trailing_empty_lines: 1,
+  // Rows of more or fewer cells than the header are refused (inference allows them, for blank lines).
+  input_format_csv_allow_variable_number_of_columns: 0,
   // The inferred schema depends on the settings above, which differ between reads: never reuse one.
   schema_inference_use_cache_for_file: 0,
   // A file of 10,000 columns makes a long query (Parquet) and many cells per row.
@@ -39,9 +48,14 @@ export function roleOf(name: string): string {
   return `multiIf(${name} = 'prediction', 'prediction', ${name} = 'score', 'score', ${name} = 'label', 'label', 'feature')`;
 }
 
+/** Whether a parsed number is there and finite (`toFloat64OrNull('1e999')` is inf, not null). */
+function finite(x: string): string {
+  return `ifNull(isFinite(${x}), 0)`;
+}
+
 /** A string in a file: text, except that a prediction or label holding a finite numeric string is a number (the collectors' rule). */
 function stringKind(s: string, role: string): string {
-  return `multiIf(${role} = 'score', 3, ${role} != 'feature' AND trimBoth(${s}) != '' AND isNotNull(toFloat64OrNull(trimBoth(${s}))), 1, 2)`;
+  return `multiIf(${role} = 'score', 3, ${role} != 'feature' AND ${finite(`toFloat64OrNull(trimBoth(${s}))`)}, 1, 2)`;
 }
 
 function stringNum(s: string): string {
@@ -50,14 +64,14 @@ function stringNum(s: string): string {
 
 /** A CSV cell, as pandas writes them: missing markers, decimal numbers, else text; infinity is refused. */
 function csvCell(c: string, role: string): string {
-  return `multiIf(${c} IN ${MISSING}, 0, match(${c}, ${INFINITE_RE}), 3, match(${c}, ${NUMBER_RE}), if(isNull(toFloat64OrNull(${c})), 3, 1), ${stringKind(c, role)})`;
+  return `multiIf(${c} IN ${MISSING}, 0, match(${c}, ${INFINITE_RE}), 3, match(${c}, ${NUMBER_RE}), if(${finite(`toFloat64OrNull(${c})`)}, 1, 3), ${stringKind(c, role)})`;
 }
 
 /** A raw JSON value: null dropped, booleans as text, strings by `stringKind`, numbers (1e999 refused), arrays and objects refused. */
 function jsonCell(raw: string, role: string): string {
   const s = `JSONExtractString(${raw})`;
   return `multiIf(${raw} = 'null', 0, ${raw} IN ('true', 'false'), if(${role} = 'score', 3, 2), startsWith(${raw}, '"'), ${stringKind(s, role)},
-    startsWith(${raw}, '[') OR startsWith(${raw}, '{'), 3, isNull(toFloat64OrNull(${raw})), 3, 1)`;
+    startsWith(${raw}, '[') OR startsWith(${raw}, '{'), 3, ${finite(`toFloat64OrNull(${raw})`)}, 1, 3)`;
 }
 
 function jsonNum(raw: string): string {
@@ -109,7 +123,7 @@ export function cellsQuery(format: FileFormat, columns: readonly FileColumn[]): 
             arrayMap(t -> (t.1, ${roleOf('t.1')}, t.2), arrayFilter(t -> NOT (t.1 = 'features' AND JSONType(t.2) = 'Object'), top)),
             arrayMap(t -> (t.1, 'feature', t.2), inner)
           ) AS cells
-        FROM ${fileFunction(format)} WHERE trimBoth(line) != ''
+        FROM ${fileFunction(format)} WHERE NOT match(line, '^\\\\s*$')
       ) ARRAY JOIN cells AS p`;
   }
   const cells = columns.map((c) => parquetCell(c));

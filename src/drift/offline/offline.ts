@@ -13,7 +13,7 @@ import { parseTime, parseBucket, bucketEnd, bucketStart } from '../../platform/t
 import type { MethodOption } from '../statistics/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
 import { readFileColumns, type FileColumns } from './file-read.js';
-import { assertReadable, fileFormat, readRows } from './read-rows.js';
+import { assertReadable, csvQuotesBalanced, fileFormat, readRows } from './read-rows.js';
 
 export interface OfflineDriftOptions {
   reference: string;
@@ -87,6 +87,8 @@ async function engineRead(
     if (format !== 'parquet') await collect(file, options, () => new SampleBuilder(keep));
     throw new ModelwatchError('BAD_REQUEST', fallback);
   };
+  // Never rejects: a file that cannot be read fails the engine's read, with its own message.
+  const quotesBalanced = format === 'csv' ? csvQuotesBalanced(file).catch(() => true) : true;
   let read: FileColumns;
   try {
     read = await readFileColumns(
@@ -109,6 +111,7 @@ async function engineRead(
     return describeBad(
       `${name}: row ${read.bad.row + 1}, column '${read.bad.column}': the value is not allowed (a non-finite number, or a text score)`,
     );
+  if (!(await quotesBalanced)) return describeBad(`${name}: not valid CSV (a quoted cell is never closed)`);
   if (read.rows === 0) throw new ModelwatchError('BAD_REQUEST', `${name}: no rows`);
   return read;
 }
@@ -168,6 +171,11 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
   const timestampOf = (row: Record<string, unknown>, where: string): number | undefined => {
     if (!options.timestampColumn) return undefined;
     const value = row[options.timestampColumn];
+    if (!(options.timestampColumn in row))
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `${where}: has no '${options.timestampColumn}' (the --timestamp-column)`,
+      );
     const ms = typeof value === 'string' || typeof value === 'number' ? parseTime(value) : undefined;
     if (ms === undefined)
       throw new ModelwatchError(

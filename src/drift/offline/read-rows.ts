@@ -1,11 +1,12 @@
 /**
  * Rows of a CSV or JSONL file (by extension), for the offline CLI. CSV cells are typed the way
- * pandas writes them: an empty cell, `NaN`, `nan` or `null` is missing (null); a decimal number
- * is a number; anything else is text. Infinity (`inf`, `Infinity`, or an overflowing literal) is
+ * pandas writes them: an empty cell, `NaN`, `nan`, `null` or `\N` is missing (null); a decimal
+ * number is a number; anything else is text. Spaces and tabs around an unquoted cell are not part of
+ * it (as the engine reads CSV). Infinity (`inf`, `Infinity`, or an overflowing literal) is
  * rejected, as the API rejects it.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { ModelwatchError } from '../../platform/errors.js';
@@ -17,7 +18,7 @@ export interface FileRow {
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const MISSING = new Set(['', 'NaN', 'nan', 'NAN', 'null', 'NULL']);
+const MISSING = new Set(['', 'NaN', 'nan', 'NAN', 'null', 'NULL', '\\N']);
 const INFINITE = /^[+-]?(inf|infinity)$/i;
 
 export function castCell(value: string, where: string): unknown {
@@ -42,6 +43,8 @@ export function fileFormat(file: string): 'csv' | 'jsonl' | 'parquet' {
   );
 }
 
+const errorCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
+
 /** A regular file that exists; a clear error otherwise. */
 export async function assertReadable(file: string): Promise<void> {
   try {
@@ -49,10 +52,28 @@ export async function assertReadable(file: string): Promise<void> {
     if (!info.isFile()) throw new ModelwatchError('BAD_REQUEST', `${file}: not a file`);
   } catch (err) {
     if (err instanceof ModelwatchError) throw err;
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    );
+    throw new ModelwatchError('BAD_REQUEST', `${file}: cannot read it (${errorCode(err)})`);
+  }
+}
+
+/**
+ * Whether a CSV file's quotes pair up. The engine's CSV reader takes a quote that is never closed
+ * as a cell running to the end of the file (one row, no error); the row reader refuses such a file.
+ * A scan for one byte, beside the engine's read.
+ */
+export async function csvQuotesBalanced(file: string): Promise<boolean> {
+  const handle = await open(file);
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let odd = false;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return !odd;
+      const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+      for (let at = chunk.indexOf(0x22); at !== -1; at = chunk.indexOf(0x22, at + 1)) odd = !odd;
+    }
+  } finally {
+    await handle.close();
   }
 }
 
@@ -87,16 +108,22 @@ export async function* readRows(file: string): AsyncGenerator<FileRow> {
   }
   // Loaded only here: the engine reads the files, and this reader runs for buckets and bad rows only.
   const { parse } = await import('csv-parse');
-  const parser = createReadStream(file).pipe(
+  const source = createReadStream(file);
+  const parser = source.pipe(
     parse({
       // A name twice would keep only the last column's values here (the engine refuses such a file).
       columns: (header: string[]) => uniqueHeader(header, name),
       bom: true,
       skip_empty_lines: true,
+      trim: true,
       info: true,
       cast: (value, context) =>
         context.header ? value : castCell(value, `${name}:${context.lines}.${String(context.column)}`),
     }),
+  );
+  // `pipe` does not pass on the file's errors (a file unreadable by this user): the parser ends with them.
+  source.once('error', (err) =>
+    parser.destroy(new ModelwatchError('BAD_REQUEST', `${name}: cannot read it (${errorCode(err)})`)),
   );
   try {
     for await (const record of parser as AsyncIterable<{

@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, symlinkSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDriftCommand } from '../../../src/drift/offline/command.js';
+import { readRows } from '../../../src/drift/offline/read-rows.js';
+import { UsageError } from '../../../src/platform/cli/index.js';
 import {
   closeOfflineDatabase,
   offlineDatabase,
@@ -376,5 +378,208 @@ describe('modelwatch drift reading files with the engine', () => {
     await expect(cli(['--reference', ok, '--current', ok, '--max-memory', '0'])).rejects.toThrow(
       "--max-memory must be a whole number of MiB above 0, got '0'",
     );
+  });
+
+  it('reads a Parquet null as missing, as the same data in CSV with empty cells (not 0 or an empty text)', async () => {
+    const db = await offlineDatabase();
+    const select = (
+      shift: number,
+    ) => `SELECT if(number % 5 = 0, NULL, toNullable(number * 0.5 + ${shift})) AS x,
+        if(number % 2 = 0, NULL, toNullable(if(number % 3 = 0, 'a', 'b'))) AS s FROM numbers(40)`;
+    for (const [name, shift] of [
+      ['nulls-ref', 0],
+      ['nulls-cur', 1],
+    ] as const) {
+      await db.client.command({
+        query: `INSERT INTO FUNCTION file('${at(`${name}.parquet`)}', 'Parquet') ${select(shift)}`,
+      });
+      await db.client.command({
+        query: `INSERT INTO FUNCTION file('${at(`${name}.csv`)}', 'CSVWithNames') ${select(shift)}`,
+      });
+    }
+    const args = (ext: string) => [
+      '--reference',
+      at(`nulls-ref.${ext}`),
+      '--current',
+      at(`nulls-cur.${ext}`),
+      '--method',
+      'ks',
+    ];
+    const parquet = await cli(args('parquet'));
+    expect(col(parquet.report, 'x').count).toBe(32);
+    expect(col(parquet.report, 's').count).toBe(20);
+    expect(parquet.report.buckets).toEqual((await cli(args('csv'))).report.buckets);
+  });
+
+  it("reads file columns named like the reading queries' own aliases (r, n, v0000001) as the columns", async () => {
+    const db = await offlineDatabase();
+    await db.client.command({
+      query: `INSERT INTO FUNCTION file('${at('alias-ref.parquet')}', 'Parquet')
+        SELECT concat('v', toString(number % 3)) AS r, number * 1.5 AS n, number AS v0000001 FROM numbers(40)`,
+    });
+    await db.client.command({
+      query: `INSERT INTO FUNCTION file('${at('alias-cur.parquet')}', 'Parquet')
+        SELECT 'v9' AS r, number * 1.5 + 100 AS n, number AS v0000001 FROM numbers(40)`,
+    });
+    const parquet = await cli(['--reference', at('alias-ref.parquet'), '--current', at('alias-cur.parquet')]);
+    expect(col(parquet.report, 'r')).toMatchObject({ kind: 'categorical', count: 40 });
+    expect(col(parquet.report, 'r')).toMatchObject({ p_value: 0, drifted: true });
+    expect(col(parquet.report, 'n')).toMatchObject({ kind: 'numerical', count: 40, statistic: 1 });
+    expect(col(parquet.report, 'v0000001').statistic).toBe(0);
+    const text = csv(
+      'r-text.csv',
+      ['r', 'x'],
+      [
+        ['foo', 1],
+        ['bar', 2],
+        ['baz', 3],
+      ],
+    );
+    expect(col((await cli(['--reference', text, '--current', text])).report, 'r')).toMatchObject({
+      kind: 'categorical',
+      count: 3,
+    });
+    // Over 256 number columns (the per-cell query), one of them `r`, shifted by 1,000 in the current file.
+    const names = ['r', ...Array.from({ length: 299 }, (_, k) => `c${k}`)];
+    const wide = (name: string, shift: number) =>
+      csv(
+        name,
+        names,
+        Array.from({ length: 30 }, (_, i) => names.map((_, k) => (k === 0 ? 100 + i + shift : i))),
+      );
+    const report = (
+      await cli([
+        '--reference',
+        wide('wide-ref.csv', 0),
+        '--current',
+        wide('wide-cur.csv', 1000),
+        '--method',
+        'ks',
+      ])
+    ).report;
+    expect(col(report, 'r').statistic).toBe(1);
+    expect(col(report, 'c0').statistic).toBe(0);
+  });
+
+  it('refuses an overflowing number (1e999) in the rows types are inferred from, with the row and column named', async () => {
+    const ok = csv(
+      'fin.csv',
+      ['x', 'y'],
+      [
+        [1, 1],
+        [2, 2],
+        [3, 1],
+      ],
+    );
+    const inNumbers = csv(
+      'overflow-num.csv',
+      ['x', 'y'],
+      [
+        [1, 1],
+        [2, '1e999'],
+        [3, 2],
+      ],
+    );
+    await expect(cli(['--reference', inNumbers, '--current', ok])).rejects.toThrow(
+      "overflow-num.csv:3.y: '1e999' is not a finite number",
+    );
+    const inText = csv(
+      'overflow-text.csv',
+      ['x', 'y'],
+      [
+        [1, 'a'],
+        [2, '1e999'],
+        [3, 'b'],
+      ],
+    );
+    await expect(cli(['--reference', ok, '--current', inText])).rejects.toThrow(
+      "overflow-text.csv:3.y: '1e999' is not a finite number",
+    );
+    // A prediction given as the text 1e999 is a text, as the row reader takes it.
+    writeFileSync(at('overflow.jsonl'), '{"prediction": "1e999"}\n{"prediction": "1"}\n');
+    expect(
+      col(
+        (await cli(['--reference', at('overflow.jsonl'), '--current', at('overflow.jsonl')])).report,
+        'prediction',
+      ),
+    ).toMatchObject({
+      kind: 'categorical',
+      count: 2,
+    });
+  });
+
+  it('skips blank lines at the end of a CSV file and blank or whitespace lines in JSONL (CRLF too), as the row reader does', async () => {
+    writeFileSync(at('blank-end.csv'), 'x,y\n1,a\n2,b\n3,c\n\n');
+    writeFileSync(at('blank-end-crlf.csv'), 'x,y\r\n1,a\r\n2,b\r\n3,c\r\n\r\n');
+    writeFileSync(at('blank.jsonl'), '{"x": 1}\r\n \n\t\n{"x": 2}\r\n\r\n');
+    for (const file of ['blank-end.csv', 'blank-end-crlf.csv']) {
+      const { report } = await cli(['--reference', at(file), '--current', at(file)]);
+      expect([report.reference.rows, col(report, 'x').count, col(report, 'y').count]).toEqual([3, 3, 3]);
+    }
+    const { report } = await cli(['--reference', at('blank.jsonl'), '--current', at('blank.jsonl')]);
+    expect([report.reference.rows, col(report, 'x').count]).toEqual([2, 2]);
+  });
+
+  it('refuses a CSV file whose quoted cell is never closed (the engine would read the rest as one cell)', async () => {
+    writeFileSync(at('unclosed.csv'), 'x,y\n1,"a\n2,b\n3,c\n');
+    const ok = csv(
+      'closed.csv',
+      ['x', 'y'],
+      [
+        [1, '"a, quoted"'],
+        [2, '"b ""x"""'],
+      ],
+    );
+    await expect(cli(['--reference', at('unclosed.csv'), '--current', ok])).rejects.toThrow(
+      'unclosed.csv: not valid CSV (Quote Not Closed',
+    );
+    expect((await cli(['--reference', ok, '--current', ok])).report.reference.rows).toBe(2);
+  });
+
+  it('reads spaces around unquoted CSV cells and \\N the same way with and without --timestamp-column', async () => {
+    const rows = (cells: string[]) =>
+      ['ts,x,s', ...cells.map((c, i) => `2026-01-01T00:00:0${i}Z,${c}`)].join('\n') + '\n';
+    writeFileSync(at('spaced.csv'), rows([' 1, a', '2 ,b ', '\\N,\\N']));
+    writeFileSync(at('plain.csv'), rows(['1,a', '2,b', ',']));
+    const engine = await cli(['--reference', at('spaced.csv'), '--current', at('plain.csv')]);
+    const byRows = await cli([
+      '--reference',
+      at('spaced.csv'),
+      '--current',
+      at('plain.csv'),
+      '--timestamp-column',
+      'ts',
+    ]);
+    for (const { report } of [engine, byRows]) {
+      expect(col(report, 'x')).toMatchObject({ count: 2, statistic: 0 });
+      expect(col(report, 's')).toMatchObject({ count: 2, statistic: 0 });
+    }
+    expect(col(byRows.report, 'x')).toEqual(col(engine.report, 'x'));
+  });
+
+  it('refuses --bucket and --columns mistakes as usage errors, and names a missing --timestamp-column', async () => {
+    const ok = csv('usage.csv', ['ts', 'a'], [['2026-01-01T00:00:00Z', 1]]);
+    const run = (args: string[]) =>
+      runDriftCommand(['--reference', ok, '--current', ok, ...args], {
+        stdout: () => undefined,
+        stderr: () => undefined,
+        interactive: false,
+      });
+    await expect(run(['--bucket', '7x', '--timestamp-column', 'ts'])).rejects.toThrow(UsageError);
+    await expect(run(['--bucket', '1h'])).rejects.toThrow(UsageError);
+    await expect(run(['--bucket', '1h'])).rejects.toThrow('--bucket needs --timestamp-column');
+    await expect(run(['--columns', ' , '])).rejects.toThrow(UsageError);
+    await expect(run(['--timestamp-column', 'nope'])).rejects.toThrow(
+      "usage.csv:2: has no 'nope' (the --timestamp-column)",
+    );
+  });
+
+  it('reads a CSV file the system fails to read as a clear error, not a crash', async () => {
+    // A regular file to stat and open whose first read fails (EIO), even for root.
+    symlinkSync('/proc/self/mem', at('unreadable.csv'));
+    const rows = async () => {
+      for await (const row of readRows(at('unreadable.csv'))) void row;
+    };
+    await expect(rows()).rejects.toThrow(/unreadable\.csv: cannot read it \(EIO\)$/);
   });
 });
