@@ -8,6 +8,13 @@ import { standalone } from './standalone.js';
 // compiling them is a good part of a short command's start (`modelwatch drift` on small files).
 enableCompileCache();
 
+// A reader that stops early (`modelwatch drift … | head`) closes the pipe: end quietly, as
+// command-line tools do, instead of an unhandled 'error' event's stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
+
 function usageText(commands: ReadonlyMap<string, { summary: string }>): string {
   return `modelwatch: model monitoring and governance
 
