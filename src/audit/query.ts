@@ -6,14 +6,12 @@
 import { z } from 'zod';
 import { wellFormed } from './bounded-json.js';
 import type { Database } from '../platform/clickhouse/index.js';
+import { parseTime } from '../platform/time/index.js';
 import { AuditError } from './errors.js';
 import { AUDIT_TABLE } from './store.js';
 
 /** Rows per query page. @default 10_000 */
 export const DEFAULT_QUERY_PAGE = 10_000;
-
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-const MAX_TIME = Date.UTC(2300, 0, 1);
 
 const filterText = z
   .string()
@@ -21,19 +19,15 @@ const filterText = z
   .max(256, 'must be at most 256 characters')
   .refine((s) => wellFormed(s), 'holds a lone surrogate');
 
-const filterTime = z
-  .union([
-    z.string().max(40).regex(ISO_TIME, 'must be an ISO-8601 time with a zone or epoch milliseconds'),
-    z.number().int(),
-  ])
-  .transform((value, ctx) => {
-    const ms = typeof value === 'number' ? value : Date.parse(value);
-    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME) {
-      ctx.addIssue({ code: 'custom', message: 'must be a time between 1970 and 2300' });
-      return z.NEVER;
-    }
-    return ms;
-  });
+/** The strict parser of every route: an impossible day, hour or offset is refused, never rolled over. */
+const filterTime = z.union([z.string().max(40), z.number()]).transform((value, ctx) => {
+  const ms = parseTime(value);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 time or epoch milliseconds in 1900-2299' });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 export const auditQuerySchema = z
   .strictObject({

@@ -49,8 +49,8 @@ const filters = {
   entity_id: { type: 'string', maxLength: 256 },
   model: { type: 'string', maxLength: 256 },
   action: { type: 'string', maxLength: 600 },
-  from: { type: 'string', maxLength: 40, description: 'inclusive; ISO-8601 with a zone or epoch ms' },
-  to: { type: 'string', maxLength: 40, description: 'exclusive; ISO-8601 with a zone or epoch ms' },
+  from: { type: 'string', maxLength: 40, description: 'inclusive; ISO-8601 (UTC if no offset) or epoch ms' },
+  to: { type: 'string', maxLength: 40, description: 'exclusive; ISO-8601 (UTC if no offset) or epoch ms' },
 } as const;
 
 type EventsQuery = Partial<Record<keyof typeof filters, string>> & { format?: ExportFormat };
