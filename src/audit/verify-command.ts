@@ -24,6 +24,7 @@ export const auditCommand: Command = {
       args,
       { digest: { type: 'string' }, 'from-topic': { type: 'boolean' } },
       usage,
+      { allowPositionals: true },
     );
     if (positionals[0] !== 'verify' || positionals.length !== 1) throw new UsageError(`usage: ${usage}`);
     if (values.digest !== undefined && values['from-topic'] === true)
@@ -67,7 +68,7 @@ async function digestFromTopic(config: ReturnType<typeof loadConfig>) {
   const brokers = config.kafka.brokers;
   if (!brokers)
     throw new ModelwatchError(
-      'BAD_REQUEST',
+      'CONFIG_INVALID',
       '--from-topic needs MODELWATCH_KAFKA_BROKERS (the broker the service publishes digests to)',
     );
   const digest = await readDigestTopic(

@@ -25,6 +25,7 @@ export const keysCommand: Command = {
       args,
       { role: { type: 'string' }, name: { type: 'string' } },
       usage,
+      { allowPositionals: true },
     );
     const [verb, id] = positionals;
     const config = loadConfig();
@@ -66,7 +67,7 @@ async function withOps<T>(
   if (await serviceRunning(base)) {
     if (!config.api.adminKey)
       throw new ModelwatchError(
-        'BAD_REQUEST',
+        'CONFIG_INVALID',
         `the service is running at ${base} and holds the database: set MODELWATCH_ADMIN_KEY to manage keys through its API`,
       );
     return step(apiOps(base, config.api.adminKey));

@@ -4,8 +4,7 @@
  * writes River's detections on the same streams; the unit test holds the two equal).
  */
 import type { Bench } from '../platform/cli/index.js';
-import { parseOptions } from '../platform/cli/index.js';
-import { ModelwatchError } from '../platform/errors.js';
+import { parseOptions, UsageError } from '../platform/cli/index.js';
 import { detectChanges, type PageHinkleyOptions } from './page-hinkley.js';
 import { detectionFigures, generateStream, SCENARIOS, seeds, type DetectionFigures } from './streams.js';
 
@@ -41,7 +40,7 @@ export const changeDetectionBench: Bench = {
     const { values } = parseOptions(args, { runs: { type: 'string' } }, usage);
     const runs = values.runs === undefined ? 100 : Number(values.runs);
     if (!Number.isInteger(runs) || runs < 1 || runs > 10_000)
-      throw new ModelwatchError('BAD_REQUEST', `--runs: a whole number in 1..10000, not '${values.runs}'`);
+      throw new UsageError(`--runs: a whole number in 1..10000, not '${values.runs}'; usage: ${usage}`);
     const lines = [
       '| threshold, delta, mode | stream | false alarms per 1,000 values | runs with a false alarm | missed | mean delay | median delay |',
       '| --- | --- | --- | --- | --- | --- | --- |',

@@ -54,7 +54,8 @@ export const drift: CapabilityDefinition<DriftCapability> = {
   migrations: [...driftMigrations, ...qualityMigrations, ...segmentMigrations, ...segmentStoreMigrations],
   commands: {
     drift: {
-      summary: 'offline drift report between two CSV/JSONL files: drift --reference FILE --current FILE',
+      summary:
+        'offline drift report between two CSV, JSONL or Parquet files: drift --reference FILE --current FILE',
       load: async () => (await import('./offline/command.js')).driftCommand,
     },
   },

@@ -3,8 +3,7 @@
  * features by default), from objects, a row-major matrix and a column-major matrix. The rows are
  * built before timing; each figure is the median of `--repeat` runs, after one warm-up.
  */
-import { parseOptions, type Bench } from '../platform/cli/index.js';
-import { ModelwatchError } from '../platform/errors.js';
+import { parseOptions, UsageError, type Bench } from '../platform/cli/index.js';
 import { bundledModelFile } from './bundled-models.js';
 import { loadModelFile } from './load-model.js';
 import type { OnnxModel } from './onnx-model.js';
@@ -18,15 +17,12 @@ function whole(value: string | undefined, fallback: number, name: string): numbe
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1)
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `--${name} must be a whole number above 0, got '${value}'\nusage: ${usage}`,
-    );
+    throw new UsageError(`--${name} must be a whole number above 0, got '${value}'; usage: ${usage}`);
   return n;
 }
 
 function options(args: string[]) {
-  const { values, positionals } = parseOptions(
+  const { values } = parseOptions(
     args,
     {
       rows: { type: 'string' },
@@ -37,8 +33,6 @@ function options(args: string[]) {
     },
     usage,
   );
-  if (positionals.length > 0)
-    throw new ModelwatchError('BAD_REQUEST', `unexpected argument '${positionals[0]}'\nusage: ${usage}`);
   return {
     rows: whole(values.rows, 1_000_000, 'rows'),
     batch: whole(values.batch, 10_000, 'batch'),

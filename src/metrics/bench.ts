@@ -1,9 +1,9 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Bench, BenchContext } from '../platform/cli/index.js';
+import { UsageError, type Bench, type BenchContext } from '../platform/cli/index.js';
 import { migrate, openDatabase, type Database } from '../platform/clickhouse/index.js';
-import { ModelwatchError } from '../platform/errors.js';
+import { ModelwatchError, UsageRequested } from '../platform/errors.js';
 import {
   formatMetricsBenchTable,
   rssPeak,
@@ -30,7 +30,11 @@ interface Options {
   dataDir: string | undefined;
 }
 
+const usage =
+  'modelwatch bench metrics [--rows N] [--labeled 0..1] [--warm N] [--raw 0|1] [--optimize 0|1] [--data-dir DIR]';
+
 export function parseOptions(args: string[]): Options {
+  if (args.includes('--help') || args.includes('-h')) throw new UsageRequested(`usage: ${usage}`);
   const options: Options = {
     rows: 10_000_000,
     labeled: 0.3,
@@ -49,11 +53,7 @@ export function parseOptions(args: string[]): Options {
     else if (name === '--labeled' && n >= 0 && n <= 1) options.labeled = n;
     else if (name === '--warm' && Number.isInteger(n) && n >= 0) options.warm = n;
     else if (name === '--raw' && (n === 0 || n === 1)) options.raw = n === 1;
-    else
-      throw new ModelwatchError(
-        'BAD_REQUEST',
-        `bench metrics: bad option ${name ?? ''} ${value ?? ''} (options: --rows N, --labeled 0..1, --warm N, --raw 0|1, --optimize 0|1, --data-dir DIR)`,
-      );
+    else throw new UsageError(`bench metrics: bad option ${[name, value].join(' ').trim()}; usage: ${usage}`);
   }
   return options;
 }

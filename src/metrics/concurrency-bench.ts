@@ -8,10 +8,10 @@ import { createChdbConnection } from 'chdb/connection';
 import { Registry } from 'prom-client';
 import { buildApp } from '../api/index.js';
 import { KeyStore } from '../auth/index.js';
-import type { Bench, BenchContext } from '../platform/cli/index.js';
+import { UsageError, type Bench, type BenchContext } from '../platform/cli/index.js';
 import { ModelRegistry } from '../models/index.js';
 import { migrate, openDatabase, type Database, type EmbeddedOptions } from '../platform/clickhouse/index.js';
-import { ModelwatchError } from '../platform/errors.js';
+import { ModelwatchError, UsageRequested } from '../platform/errors.js';
 import { createLogger } from '../platform/observability/index.js';
 import { insertData } from './bench.js';
 import { metricsRoutes } from './routes.js';
@@ -28,10 +28,11 @@ interface Options {
   engine: EmbeddedOptions;
 }
 
-const HELP =
-  '--rows N, --labeled 0..1, --concurrency N (1..1000), --single N, --rounds N, --only before|after, --connections N, --max-threads N';
+const usage =
+  'modelwatch bench metrics-api [--rows N] [--labeled 0..1] [--concurrency 1..1000] [--single N] [--rounds 1..10] [--only before|after] [--connections 1..64] [--max-threads 0..256]';
 
 function parseOptions(args: string[]): Options {
+  if (args.includes('--help') || args.includes('-h')) throw new UsageRequested(`usage: ${usage}`);
   const options: Options = {
     rows: 200_000,
     labeled: 0.3,
@@ -56,9 +57,8 @@ function parseOptions(args: string[]): Options {
     else if (name === '--max-threads' && Number.isInteger(n) && n >= 0 && n <= 256)
       options.engine = { ...options.engine, maxThreads: n };
     else
-      throw new ModelwatchError(
-        'BAD_REQUEST',
-        `bench metrics-api: bad option ${name ?? ''} ${value ?? ''} (options: ${HELP})`,
+      throw new UsageError(
+        `bench metrics-api: bad option ${[name, value].join(' ').trim()}; usage: ${usage}`,
       );
   }
   return options;

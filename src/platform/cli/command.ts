@@ -37,14 +37,15 @@ export function exitCodeFor(err: unknown): 1 | 2 {
 }
 
 /**
- * parseArgs with errors as one line naming the option, then the usage. Commands that take no
- * words besides their options pass `allowPositionals: false`, so `serve extra` is refused.
+ * parseArgs with errors as one line naming the option, then the usage. Words besides the options
+ * are refused (`serve extra`, `bench drift extra`) unless the command takes them and passes
+ * `allowPositionals: true` (`keys revoke ID`).
  */
 export function parseOptions<O extends Options>(
   args: string[],
   options: O,
   usage: string,
-  { allowPositionals = true }: { allowPositionals?: boolean } = {},
+  { allowPositionals = false }: { allowPositionals?: boolean } = {},
 ) {
   if (asksForHelp(args)) throw new UsageRequested(`usage: ${usage}`);
   let parsed;

@@ -20,7 +20,9 @@ describe('parseOptions', () => {
   });
 
   it('takes --help after -- as a positional, and as a request for usage even where a value was due', () => {
-    expect(parseOptions(['--', '--help'], options, usage).positionals).toEqual(['--help']);
+    expect(parseOptions(['--', '--help'], options, usage, { allowPositionals: true }).positionals).toEqual([
+      '--help',
+    ]);
     expect(() => parseOptions(['--rows', '--help'], options, usage)).toThrow(UsageRequested);
   });
 
@@ -45,8 +47,8 @@ describe('parseOptions', () => {
     }
   });
 
-  it('refuses words besides the options where the command takes none', () => {
-    expect(() => parseOptions(['extra'], options, usage, { allowPositionals: false })).toThrow(
+  it('refuses words besides the options unless the command takes them', () => {
+    expect(() => parseOptions(['extra'], options, usage)).toThrow(
       new UsageError("unexpected argument 'extra'; usage: modelwatch thing [--rows N]"),
     );
     expect(() => parseOptions(['--rows', '5', 'extra'], options, usage, { allowPositionals: false })).toThrow(
@@ -55,6 +57,8 @@ describe('parseOptions', () => {
     expect(parseOptions(['--rows', '5'], options, usage, { allowPositionals: false }).values).toEqual({
       rows: '5',
     });
-    expect(parseOptions(['extra'], options, usage).positionals).toEqual(['extra']);
+    expect(parseOptions(['extra'], options, usage, { allowPositionals: true }).positionals).toEqual([
+      'extra',
+    ]);
   });
 });
