@@ -9,11 +9,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseOptions, type Bench } from '../platform/cli/index.js';
+import { parseOptions, positiveWholeOption, type Bench } from '../platform/cli/index.js';
 import { ModelRegistry } from '../models/index.js';
 import { migrate, openDatabase, type Database } from '../platform/clickhouse/index.js';
 import { loadConfig } from '../platform/config/index.js';
-import { ModelwatchError } from '../platform/errors.js';
 import { createLogger } from '../platform/observability/index.js';
 import { evaluateWindow, evaluateWindowOn, planColumns } from './engine/evaluate.js';
 import { driftSettings } from './engine/settings.js';
@@ -31,13 +30,8 @@ const METHODS: MethodOption[] = ['auto', 'ks', 'wasserstein', 'psi', 'jensenshan
 const usage =
   'modelwatch bench drift [--rows 1000000] [--features 100] [--files DIR (keep the CSV/Parquet files, e.g. for bench/evidently)] [--no-offline]';
 
-function positive(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new ModelwatchError('BAD_REQUEST', `--${name} must be a whole number above 0, got '${value}'`);
-  return n;
-}
+const positive = (value: string | undefined, fallback: number, name: string) =>
+  positiveWholeOption(name, value, fallback, usage);
 
 /**
  * Rows generated inside the engine, deterministic (hash-seeded Box-Muller normals). Every tenth

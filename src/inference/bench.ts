@@ -3,7 +3,7 @@
  * features by default), from objects, a row-major matrix and a column-major matrix. The rows are
  * built before timing; each figure is the median of `--repeat` runs, after one warm-up.
  */
-import { parseOptions, UsageError, type Bench } from '../platform/cli/index.js';
+import { parseOptions, positiveWholeOption, type Bench } from '../platform/cli/index.js';
 import { bundledModelFile } from './bundled-models.js';
 import { loadModelFile } from './load-model.js';
 import type { OnnxModel } from './onnx-model.js';
@@ -13,13 +13,8 @@ import type { FeatureMatrix } from './encode-matrix.js';
 const usage =
   'modelwatch bench inference [--rows 1000000] [--batch 10000] [--repeat 5] [--threads 1] [--model FILE.onnx]';
 
-function whole(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new UsageError(`--${name} must be a whole number above 0, got '${value}'; usage: ${usage}`);
-  return n;
-}
+const whole = (value: string | undefined, fallback: number, name: string) =>
+  positiveWholeOption(name, value, fallback, usage);
 
 function options(args: string[]) {
   const { values } = parseOptions(

@@ -1,6 +1,11 @@
 import { bundledModelFile, InferenceCore } from '../inference/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
-import { parseOptions, withBenchEnvironment, type Bench } from '../platform/cli/index.js';
+import {
+  parseOptions,
+  positiveWholeOption,
+  withBenchEnvironment,
+  type Bench,
+} from '../platform/cli/index.js';
 import { batchQuery } from './feed-sql.js';
 import { SHADOW_SCORES_STRUCTURE } from './schema.js';
 import { encodeShadowRows, readStoredBatch } from './stored-batch.js';
@@ -37,13 +42,10 @@ const cpu = () => {
  */
 export const shadowStepsBench: Bench = {
   async run(args, context) {
-    const { values } = parseOptions(
-      args,
-      { rows: { type: 'string', default: '100000' }, batch: { type: 'string', default: '20000' } },
-      'modelwatch bench shadow-steps [--rows N] [--batch ROWS]',
-    );
-    const rows = Number(values.rows);
-    const batch = Number(values.batch);
+    const usage = 'modelwatch bench shadow-steps [--rows N] [--batch ROWS]';
+    const { values } = parseOptions(args, { rows: { type: 'string' }, batch: { type: 'string' } }, usage);
+    const rows = positiveWholeOption('rows', values.rows, 100_000, usage);
+    const batch = positiveWholeOption('batch', values.batch, 20_000, usage);
     await withBenchEnvironment('shadow-steps', async ({ config, brokers, logger }) => {
       const service = await context.startService({ config, logger, brokers, port: 0 });
       await service.ready;

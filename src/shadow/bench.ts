@@ -4,7 +4,13 @@ import { Partitioners, type Kafka } from 'kafkajs';
 import { bundledModelFile, InferenceCore } from '../inference/index.js';
 import { ArtifactStore, ModelRegistry } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
-import { parseOptions, withBenchEnvironment, type Bench, type BenchContext } from '../platform/cli/index.js';
+import {
+  parseOptions,
+  positiveWholeOption,
+  withBenchEnvironment,
+  type Bench,
+  type BenchContext,
+} from '../platform/cli/index.js';
 import type { Config } from '../platform/config/index.js';
 import { createKafka, ensureTopics } from '../platform/kafka/index.js';
 import type { Logger } from '../platform/observability/index.js';
@@ -141,13 +147,10 @@ async function feedAlone(
 
 export const shadowBench: Bench = {
   async run(args, context) {
-    const { values } = parseOptions(
-      args,
-      { rows: { type: 'string', default: '200000' }, batch: { type: 'string', default: '10000' } },
-      'modelwatch bench shadow [--rows N] [--batch ROWS]',
-    );
-    const rows = Number(values.rows);
-    const batch = Number(values.batch);
+    const usage = 'modelwatch bench shadow [--rows N] [--batch ROWS]';
+    const { values } = parseOptions(args, { rows: { type: 'string' }, batch: { type: 'string' } }, usage);
+    const rows = positiveWholeOption('rows', values.rows, 200_000, usage);
+    const batch = positiveWholeOption('batch', values.batch, 10_000, usage);
     await withBenchEnvironment('shadow', async ({ config, topic, brokers, logger }) => {
       const kafka = createKafka(config.kafka, brokers, logger);
       await ensureTopics(kafka, [{ topic, numPartitions: config.topics.partitions }]);

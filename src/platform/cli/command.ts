@@ -73,3 +73,17 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', handler);
   });
 }
+
+/** A whole-number option above 0 (`--rows 1000`), its fallback when absent; anything else is a usage error. */
+export function positiveWholeOption(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  usage: string,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`--${name} must be a whole number above 0, got '${value}'; usage: ${usage}`);
+  return n;
+}

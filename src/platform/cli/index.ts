@@ -2,6 +2,7 @@
 export {
   exitCodeFor,
   parseOptions,
+  positiveWholeOption,
   untilSignal,
   UsageError,
   type Command,

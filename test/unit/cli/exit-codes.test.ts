@@ -74,6 +74,18 @@ describe('exit codes of the CLI (README, "CLI")', () => {
       ['bench', 'change-detection', '--runs', '0'],
       /^--runs: a whole number in 1\.\.10000/,
     );
+    await expectUsageError(
+      ['bench', 'drift', '--features', '1.5'],
+      /^--features must be a whole number above 0, got '1\.5'; usage: modelwatch bench drift /,
+    );
+    await expectUsageError(
+      ['bench', 'shadow', '--rows', 'abc'],
+      /^--rows must be a whole number above 0, got 'abc'; usage: modelwatch bench shadow /,
+    );
+    await expectUsageError(
+      ['bench', 'shadow-steps', '--batch', '0'],
+      /^--batch must be a whole number above 0, got '0'; usage: modelwatch bench shadow-steps /,
+    );
   });
 
   it('is 2 for words a benchmark does not take, before any work starts', async () => {
