@@ -166,7 +166,7 @@ describe('dashboards’ ClickHouse SQL on the seeded engine', () => {
       'tag:channel=web',
     ]);
     expect(latest.filter((r) => Number(r[5]) > 0).map((r) => [r[3], r[5], r[6]])).toEqual([
-      ['feature:region=north', 1 / 3, false],
+      ['feature:region=north', 1 / 2, true],
     ]);
     expect(latest.filter((r) => r[7] !== '').map((r) => [r[3], r[7]])).toEqual([
       ['feature:region=north', 'x, prediction, score'],

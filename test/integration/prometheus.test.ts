@@ -152,7 +152,7 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
     };
     const share = await shopSegments('Segment drift share');
     expect(share.map(([segment]) => segment).sort()).toEqual(SHOP_SEGMENT_LABELS);
-    expect(share.filter(([, v]) => v !== 0)).toEqual([['feature:region=north', 1 / 3]]);
+    expect(share.filter(([, v]) => v !== 0)).toEqual([['feature:region=north', 1 / 2]]);
     const flagged = await shopSegments('Flagged quality columns by segment');
     expect(flagged).toHaveLength(SHOP_SEGMENT_LABELS.length);
     expect(flagged.filter(([, v]) => v !== 0)).toEqual([['feature:region=west', 1]]);

@@ -169,6 +169,23 @@ export async function evaluateWindowOn(
 }
 
 function bucketOf(window: WindowSample, columns: ColumnDrift[], datasetDriftShare: number): DriftBucket {
+  return {
+    start: new Date(window.start).toISOString(),
+    end: new Date(window.end).toISOString(),
+    count: window.count,
+    ...datasetDriftOf(columns, datasetDriftShare),
+    columns,
+  };
+}
+
+/**
+ * A bucket's drift share and dataset drift from its columns: feature columns with a statistic
+ * count (a feature with no values in the window is missing data, not evidence either way).
+ */
+export function datasetDriftOf(
+  columns: readonly ColumnDrift[],
+  datasetDriftShare: number,
+): Pick<DriftBucket, 'drift_share' | 'dataset_drift'> {
   const measured = columns.filter(
     (c) => c.role === 'feature' && (c.statistic !== null || c.p_value !== null),
   );
@@ -176,12 +193,5 @@ function bucketOf(window: WindowSample, columns: ColumnDrift[], datasetDriftShar
     measured.map((c) => c.drifted),
     datasetDriftShare,
   );
-  return {
-    start: new Date(window.start).toISOString(),
-    end: new Date(window.end).toISOString(),
-    count: window.count,
-    drift_share: dataset.share,
-    dataset_drift: dataset.drifted,
-    columns,
-  };
+  return { drift_share: dataset.share, dataset_drift: dataset.drifted };
 }

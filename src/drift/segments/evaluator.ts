@@ -30,7 +30,7 @@ import { listReferenceVersions, type VersionKey } from '../store/references.js';
 import { RANGE } from '../store/sql.js';
 import { firstEventTime, watermarkEventTime } from '../store/watermark.js';
 import type { SegmentGauges } from './gauges.js';
-import { segmentReference } from './segment-reference.js';
+import { segmentDriftScope, segmentReference } from './segment-reference.js';
 import { checkFeature, type SegmentedAnalysis } from './segmented.js';
 import {
   lastSegmentEnd,
@@ -296,10 +296,12 @@ export class SegmentEvaluator {
     const { db, drift, models, policies, logger } = this.options;
     const { key, reference, settings, segmentation } = run;
     const scoped = restrictPredictions(db, RANGE, segment.filter);
-    const own = await this.segmentReference(scoped, key, reference, settings, segmentation, segment);
+    // Drift without the segmenting feature, as the computed route; quality keeps it (see withoutOwnColumn).
+    const driftReference = segmentDriftScope(run.spec, reference, undefined).reference;
+    const own = await this.segmentReference(scoped, key, driftReference, settings, segmentation, segment);
     const range = { ...span, window: run.window };
     const driftService = new DriftService({ db: scoped, models, policies, logger, limits: drift.limits });
-    const driftBuckets = await driftService.evaluate(key, own ?? reference, settings, range);
+    const driftBuckets = await driftService.evaluate(key, own ?? driftReference, settings, range);
     const quality = new QualityService({ db: scoped, drift, policies, logger });
     const qualityBuckets = await quality.evaluate(key, reference, settings, range);
     const byStart = <B extends { start: string }>(buckets: B[]) =>

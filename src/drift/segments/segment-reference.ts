@@ -6,12 +6,35 @@
  * region to an income, so its segments are measured against the whole reference.
  */
 import type { Database } from '../../platform/clickhouse/index.js';
+import type { SegmentSpec } from '../../segments/index.js';
 import { planColumns } from '../engine/evaluate.js';
 import { referenceFromRaw } from '../engine/in-memory.js';
 import type { DriftSettings } from '../engine/settings.js';
 import type { RawColumn, Reference, WindowColumn } from '../engine/types.js';
 import type { VersionKey } from '../store/references.js';
 import { readWindows } from '../store/windows.js';
+
+/**
+ * What the segments of a segmentation measure drift on: for `feature:<name>`, the reference and the
+ * requested columns without that feature. Within a value segment it is constant by construction
+ * (all `north`), so against the whole reference it always drifted and against the segment's own
+ * rows it never did; either way it bent the segment's drift share and dataset drift. In `other`
+ * it holds only the values beyond the most frequent, and in none no value at all: left out of
+ * every segment alike. The population's answer keeps it.
+ */
+export function segmentDriftScope(
+  spec: SegmentSpec,
+  reference: Reference,
+  columns: readonly string[] | undefined,
+): { reference: Reference; columns: readonly string[] | undefined } {
+  if (spec.kind !== 'feature') return { reference, columns };
+  const kept = reference.columns.filter((c) => !(c.role === 'feature' && c.column === spec.name));
+  return {
+    reference: { ...reference, columns: kept },
+    // `columns` names columns of any role: a prediction column sharing the feature's name stays.
+    columns: columns?.filter((c) => c !== spec.name || kept.some((k) => k.column === c)),
+  };
+}
 
 /**
  * The segment's reference read through `db` (a handle restricted to the segment), or undefined

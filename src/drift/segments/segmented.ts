@@ -27,7 +27,7 @@ import type { QualityBucket } from '../quality/types.js';
 import { DriftService, type DriftLimits, type ReportRequest } from '../service/drift-service.js';
 import type { PolicyStore } from '../store/policies.js';
 import { RANGE } from '../store/sql.js';
-import { segmentReference } from './segment-reference.js';
+import { segmentDriftScope, segmentReference } from './segment-reference.js';
 import type { SegmentHeader, SegmentOf } from './types.js';
 import {
   driftColumns,
@@ -80,6 +80,8 @@ export class SegmentedAnalysis {
 
   /** The bucket of the stored windows of a declared segmentation: its declared one, else the drift policy's evaluation window. */
   async storedBucket(modelId: string, segment: string, requested: string | undefined): Promise<string> {
+    // An unknown model is a 404 (SPEC 9) before its policy is asked what it declares.
+    await this.deps.drift.versions(modelId);
     const settings = await this.settings(modelId);
     const segmentation = storedSegmentation(segment, settings);
     const window =
@@ -97,10 +99,11 @@ export class SegmentedAnalysis {
     const settings = await this.settings(request.modelId);
     const segmentation = storedSegmentation(request.segment, settings);
     const overall = await this.deps.drift.report(request);
+    const { datasetDriftShare } = await this.deps.drift.settings(request.modelId);
     const segments = await storedSegments(
       this.deps.db,
       { ...request, version: overall.version, segmentation },
-      driftColumns(request.columns),
+      driftColumns(request.columns, datasetDriftShare),
     );
     return { ...overall, segment: storedHeader(segmentation, settings), segments };
   }
@@ -127,13 +130,15 @@ export class SegmentedAnalysis {
     const driftSettings = await this.deps.drift.settings(request.modelId);
     checkFeature(spec, reference, driftSettings);
     const { header, segments } = await this.segments(spec, key, request);
+    const scope = segmentDriftScope(spec, reference, request.columns);
     const out: SegmentOf<DriftBucket>[] = [];
     for (const segment of segments) {
       const db = restrictPredictions(this.deps.db, RANGE, segment.filter);
-      const own = await segmentReference(db, key, reference, driftSettings);
+      const own = await segmentReference(db, key, scope.reference, driftSettings);
       const scoped = new DriftService({ ...this.deps, db, limits: this.deps.limits });
-      const buckets = await scoped.evaluate(key, own ?? reference, driftSettings, {
+      const buckets = await scoped.evaluate(key, own ?? scope.reference, driftSettings, {
         ...request,
+        columns: scope.columns,
         maxCells: this.deps.limits.maxResponseCells,
       });
       out.push(entry(segment, own ? 'segment' : 'population', buckets));

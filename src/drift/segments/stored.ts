@@ -9,6 +9,7 @@ import type { Database } from '../../platform/clickhouse/index.js';
 import type { Bucket } from '../../platform/time/index.js';
 import { parseBucket } from '../../platform/time/index.js';
 import { formatSegment, parseSegment, SegmentError, type SegmentSettings } from '../../segments/index.js';
+import { datasetDriftOf } from '../engine/evaluate.js';
 import type { DriftBucket } from '../engine/types.js';
 import type { QualityBucket } from '../quality/types.js';
 import type { SegmentHeader, SegmentOf } from './types.js';
@@ -93,16 +94,21 @@ export async function storedSegments<B>(
   }));
 }
 
-/** A stored drift bucket restricted to the requested columns (already checked against the reference by the population's answer). */
+/**
+ * A stored drift bucket restricted to the requested columns (already checked against the reference
+ * by the population's answer), its drift share and dataset drift recomputed over the kept features
+ * as a computed answer's are (with the policy's current `dataset_drift_share`).
+ */
 export function driftColumns(
   columns: readonly string[] | undefined,
+  datasetDriftShare: number,
 ): (w: StoredSegmentWindow) => DriftBucket {
   if (columns === undefined) return (w) => w.drift;
   const wanted = new Set(columns);
-  return (w) => ({
-    ...w.drift,
-    columns: w.drift.columns.filter((c) => wanted.has(c.column)),
-  });
+  return (w) => {
+    const kept = w.drift.columns.filter((c) => wanted.has(c.column));
+    return { ...w.drift, ...datasetDriftOf(kept, datasetDriftShare), columns: kept };
+  };
 }
 
 export const qualityOf = (w: StoredSegmentWindow): QualityBucket => w.quality;
