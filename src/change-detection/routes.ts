@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import type { FastifyPluginAsync } from 'fastify';
 import { errorBody, errorSchema } from '../api/index.js';
 import { parseTime } from '../platform/time/index.js';
-import { parseSegment, SegmentError, valueFilter } from '../segments/index.js';
+import { parseSegment, SegmentError } from '../segments/index.js';
 import { ChangeDetectionError } from './errors.js';
 import type { ChangeDetectionService } from './service.js';
 import { changeDetectionPolicySchema, firstIssue, type ChangeDetectionPolicy } from './settings.js';
@@ -98,7 +98,8 @@ export function changeDetectionRoutes(deps: ChangeRoutesDeps): FastifyPluginAsyn
             throw bad(
               `querystring/${segment === undefined ? 'segment' : 'value'}: segment and value go together`,
             );
-          const filter = segment === undefined ? undefined : valueFilter(parseSegment(segment), value ?? '');
+          const segmented =
+            segment === undefined ? undefined : { spec: parseSegment(segment), value: value ?? '' };
           return await deps.service.report(
             {
               modelId: request.params.model,
@@ -106,7 +107,7 @@ export function changeDetectionRoutes(deps: ChangeRoutesDeps): FastifyPluginAsyn
               ...requestRange(request.query, now()),
               parameters: requestParameters(request.query),
             },
-            filter,
+            segmented,
           );
         } catch (err) {
           if (err instanceof SegmentError)

@@ -24,7 +24,12 @@ export const changeQuerystring = {
       maxLength: MAX_SEGMENT_PARAM_LENGTH,
       description: '`feature:<name>` or `tag:<name>`, with `value`: only the predictions of that segment.',
     },
-    value: { type: 'string', maxLength: 1024, description: "the segment's value (with `segment`)" },
+    value: {
+      type: 'string',
+      maxLength: 1024,
+      description:
+        "the segment's value (with `segment`); at most 1,024 characters, a tag value's limit (a longer feature value cannot be asked for)",
+    },
   },
   additionalProperties: false,
 } as const;

@@ -1,6 +1,7 @@
 /** Page-Hinkley over a model version's per-prediction loss, read from stored predictions and labels. */
 import type { ModelRegistry, ModelVersionRecord, Task } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
+import { requireSegmentInScope, valueFilter, type SegmentSpec } from '../segments/index.js';
 import { ChangeDetectionError } from './errors.js';
 import { lossQuery, LOSS_NAME } from './loss-sql.js';
 import { PageHinkley, type PageHinkleyOptions } from './page-hinkley.js';
@@ -65,9 +66,13 @@ export class ChangeDetectionService {
     this.maxValues = deps.maxValues ?? 2_000_000;
   }
 
+  /**
+   * With `segment`, only that segment's predictions; a feature or tag that no prediction of the
+   * version in the range has is a 400 (most likely a typo), as on the other segmented routes.
+   */
   async report(
     request: ChangeRequest,
-    segment?: { sql: string; params: Record<string, unknown> },
+    segment?: { spec: SegmentSpec; value: string },
   ): Promise<ChangeReport> {
     const versions = await this.deps.models.list(request.modelId);
     if (versions.length === 0)
@@ -80,7 +85,15 @@ export class ChangeDetectionService {
         `model '${request.modelId}' has no version '${version}' (known: ${versions.map((v) => v.model_version).join(', ')})`,
       );
     const options = detectorOptions(await this.deps.policy(request.modelId), request.parameters);
-    const run = await this.detectInStoredLosses(request, record, segment, options);
+    if (segment)
+      await requireSegmentInScope(this.deps.db, segment.spec, {
+        model: request.modelId,
+        versions: [version],
+        from: request.from,
+        to: request.to,
+      });
+    const filter = segment ? valueFilter(segment.spec, segment.value) : undefined;
+    const run = await this.detectInStoredLosses(request, record, filter, options);
     return {
       model_id: request.modelId,
       version,

@@ -11,7 +11,7 @@ export {
   type SegmentSpec,
 } from './spec.js';
 export { missingFilter, otherFilter, segmentValueSql, valueFilter, type SegmentFilter } from './sql.js';
-export { resolveSegments, type Segment, type SegmentScope } from './resolve.js';
+export { requireSegmentInScope, resolveSegments, type Segment, type SegmentScope } from './resolve.js';
 export { restrictPredictions } from './restricted-database.js';
 export {
   DEFAULT_MAX_SEGMENTS,

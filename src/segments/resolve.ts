@@ -45,29 +45,12 @@ export async function resolveSegments(
    */
   options: { absentIsSegment?: boolean } = {},
 ): Promise<Segment[]> {
-  const params = {
-    seg_name: spec.name,
-    seg_model: scope.model,
-    seg_versions: scope.versions,
-    seg_from: scope.from,
-    seg_to: scope.to,
-    seg_limit: maxSegments,
-  };
-  const totals = await rows<{ total: number | string; missing: number | string }>(
-    db,
-    totalsQuery(spec),
-    params,
-  );
-  const total = Number(totals[0]?.total ?? 0);
-  const missing = Number(totals[0]?.missing ?? 0);
+  const params = { ...scopeParams(spec, scope), seg_limit: maxSegments };
+  const { total, missing } = await totals(db, spec, scope);
   if (total === 0) return [];
   if (missing === total && options.absentIsSegment === true)
     return [{ value: null, other: false, predictions: missing, filter: missingFilter(spec) }];
-  if (missing === total)
-    throw new SegmentError(
-      'UNKNOWN_SEGMENT',
-      `querystring/segment: no prediction of model '${scope.model}' in [${new Date(scope.from).toISOString()}, ${new Date(scope.to).toISOString()}) has the ${spec.kind} '${short(spec.name)}' (${formatSegment(spec).length > 80 ? 'name shortened' : 'check the name'})`,
-    );
+  if (missing === total) throw absent(spec, scope);
   const top = await rows<{ v: string; n: number | string }>(db, topValuesQuery(spec), params);
   const segments: Segment[] = top.map((r) => ({
     value: r.v,
@@ -89,6 +72,50 @@ export async function resolveSegments(
   if (missing > 0)
     segments.push({ value: null, other: false, predictions: missing, filter: missingFilter(spec) });
   return segments;
+}
+
+/**
+ * Refuses (400, as `resolveSegments` does) a feature or tag that no prediction in scope has (most
+ * likely a typo); a scope without predictions has nothing to check against and passes.
+ */
+export async function requireSegmentInScope(
+  db: Database,
+  spec: SegmentSpec,
+  scope: SegmentScope,
+): Promise<void> {
+  const { total, missing } = await totals(db, spec, scope);
+  if (total > 0 && missing === total) throw absent(spec, scope);
+}
+
+function scopeParams(spec: SegmentSpec, scope: SegmentScope): Record<string, unknown> {
+  return {
+    seg_name: spec.name,
+    seg_model: scope.model,
+    seg_versions: scope.versions,
+    seg_from: scope.from,
+    seg_to: scope.to,
+  };
+}
+
+/** Predictions in scope, and how many of them have no value. */
+async function totals(
+  db: Database,
+  spec: SegmentSpec,
+  scope: SegmentScope,
+): Promise<{ total: number; missing: number }> {
+  const [row] = await rows<{ total: number | string; missing: number | string }>(
+    db,
+    totalsQuery(spec),
+    scopeParams(spec, scope),
+  );
+  return { total: Number(row?.total ?? 0), missing: Number(row?.missing ?? 0) };
+}
+
+function absent(spec: SegmentSpec, scope: SegmentScope): SegmentError {
+  return new SegmentError(
+    'UNKNOWN_SEGMENT',
+    `querystring/segment: no prediction of model '${scope.model}' in [${new Date(scope.from).toISOString()}, ${new Date(scope.to).toISOString()}) has the ${spec.kind} '${short(spec.name)}' (${formatSegment(spec).length > 80 ? 'name shortened' : 'check the name'})`,
+  );
 }
 
 async function rows<T>(db: Database, query: string, params: Record<string, unknown>): Promise<T[]> {

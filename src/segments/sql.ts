@@ -13,12 +13,13 @@ export interface SegmentFilter {
 /**
  * A prediction's segment value, NULL when it has none: a feature's text (booleans are
  * 'true'/'false'), or its number as ClickHouse's `toString` writes it (3, not 3.0, the form
- * drift's categories take); or a tag's text.
+ * drift's categories take), after `+ 0` so that -0 is 0 (as drift's and quality's categories);
+ * or a tag's text. Every filter compares with this one expression, so value '0' holds the -0s.
  */
 export function segmentValueSql(spec: SegmentSpec): string {
   if (spec.kind === 'tag') return `if(mapContains(tags, {seg_name:String}), tags[{seg_name:String}], NULL)`;
   return `multiIf(mapContains(features_str, {seg_name:String}), features_str[{seg_name:String}],
-    mapContains(features_num, {seg_name:String}) AND isFinite(features_num[{seg_name:String}]), toString(features_num[{seg_name:String}]),
+    mapContains(features_num, {seg_name:String}) AND isFinite(features_num[{seg_name:String}]), toString(features_num[{seg_name:String}] + 0),
     NULL)`;
 }
 
