@@ -94,7 +94,6 @@ describe('drift limits', () => {
     const body = JSON.stringify({ rows: [wide] });
     expect(body.length).toBeGreaterThan(1_400_000);
     const before = process.memoryUsage().rss;
-    const started = Date.now();
     const flat = await call(service, 'PUT', '/api/v1/models/wide/versions/1/reference', body);
     expect(expectErrorShape(flat, 400)).toBe(
       'body.rows[0].f1000: a reference may hold at most 1000 feature columns; this one is column 1001',
@@ -108,7 +107,6 @@ describe('drift limits', () => {
     const grown = (process.memoryUsage().rss - before) / 1024 / 1024;
     // Before the limit this PUT took the service from 421 MB to 1.6 GB; parsing the body is what remains.
     expect(grown, `RSS grew by ${grown.toFixed(0)} MB`).toBeLessThan(150);
-    expect(Date.now() - started).toBeLessThan(30_000);
     const [stored] = await service.rows<{ n: number }>(
       `SELECT count() AS n FROM drift_reference_values WHERE model_id = 'wide'`,
     );

@@ -49,7 +49,7 @@ async function ingest(
 }
 
 describe('shadow scoring is off the collectors’ commit path', () => {
-  it('a throwing and a hanging challenger leave ingest as fast as without challengers; failures counted', async () => {
+  it('the collectors commit everything while a challenger throws and another hangs; failures counted', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const slowCalls: number[] = [];
@@ -96,6 +96,8 @@ describe('shadow scoring is off the collectors’ commit path', () => {
     await waitFor('the hanging challenger holds its first batch', () =>
       Promise.resolve(slowCalls.length > 0 ? true : undefined),
     );
+    // ingest() fails unless the group commits to the end within 60 s, and the gate opens only
+    // after it: a commit path that waited for the hanging challenger would never get there.
     const withChallengers = await ingest(service, events(N, N));
     // The hanging challenger is still holding its first batch while the collectors are done.
     expect(slowCalls.length).toBe(1);
@@ -103,11 +105,10 @@ describe('shadow scoring is off the collectors’ commit path', () => {
       "SELECT count() AS n FROM predictions FINAL WHERE model_id = 'california'",
     );
     expect(Number(stored?.n)).toBe(2 * N + hostile.length);
+    // Figures only: the two runs share the machine with whatever else runs, so their ratio is no check.
     console.log(
       `ingest of ${N} predictions: ${Math.round(baseline)} ms without challengers, ${Math.round(withChallengers)} ms with a throwing and a hanging one`,
     );
-    // Generous for a loaded 2-core machine; a commit path that waited for the hanging challenger would never finish.
-    expect(withChallengers).toBeLessThan(Math.max(3 * baseline, baseline + 10_000));
 
     release();
     const report = await waitFor(
