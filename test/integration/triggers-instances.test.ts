@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { drift } from '../../src/drift/index.js';
 import { capabilities } from '../../src/service/capabilities.js';
 import { partitionOf, TriggerPublisher, triggers, type TriggerPayload } from '../../src/triggers/index.js';
@@ -47,6 +47,10 @@ describe('two instances in one group', () => {
       capabilities: capabilities.filter((c) => c.name !== 'collectors'),
     });
     const topic = a.config.topics.retrain;
+    // Every trigger either instance's evaluator stores, from any pass (they share the one store).
+    const inserts = [a, b].map((service) => vi.spyOn(service.use(triggers).store, 'insert'));
+    const inserted = () =>
+      inserts.flatMap((spy) => spy.mock.calls.flatMap(([payloads]) => payloads.map((p) => p.trigger_id)));
     // Both are members of the publisher group and split the retrain topic's 3 partitions.
     await waitFor('both publishers assigned', () => {
       const [pa, pb] = [a.use(triggers).publisher.assignment, b.use(triggers).publisher.assignment];
@@ -75,14 +79,12 @@ describe('two instances in one group', () => {
     ).toBe(200);
     await Promise.all([a.use(drift).evaluator.runOnce(), b.use(drift).evaluator.runOnce()]);
     // Both instances judge the same windows (their background loops too) and find the same trigger.
-    const [fromA, fromB] = await Promise.all([
-      a.use(triggers).evaluator.runOnce(),
-      b.use(triggers).evaluator.runOnce(),
-    ]);
+    await Promise.all([a.use(triggers).evaluator.runOnce(), b.use(triggers).evaluator.runOnce()]);
     const stored = await a.use(triggers).store.list({ modelId: 'twin', limit: 10 });
     expect(stored.map((t) => t.window.start)).toEqual([new Date(T0 + 2 * HOUR).toISOString()]);
-    const found = [...fromA, ...fromB].map((t) => t.trigger_id);
-    expect(found.every((id) => id === stored[0]!.trigger_id)).toBe(true);
+    // Whichever pass stored it (runOnce returns only what its own pass stored, and a background
+    // pass may come first), every trigger either instance stored is that one: never none.
+    expect([...new Set(inserted())]).toEqual([stored[0]!.trigger_id]);
 
     await waitFor('published', async () =>
       (await a.use(triggers).store.list({ limit: 10 }))[0]?.published ? true : undefined,
