@@ -18,7 +18,8 @@ import { useMigratedEngine } from '../support/engine.js';
 
 /**
  * One chain of 1,000,000 records: write, verify, SQL check, CSV export with RSS sampled. About a
- * minute on 2 cores, so only with MODELWATCH_AUDIT_1M=1:
+ * minute on 2 cores (3 under load), so only with MODELWATCH_AUDIT_1M=1, which `npm run test:long`
+ * sets (vitest.long.config.ts); alone:
  *   MODELWATCH_AUDIT_1M=1 npx vitest run test/integration/audit-1m.test.ts
  */
 const RUN = process.env['MODELWATCH_AUDIT_1M'] === '1';

@@ -10,7 +10,8 @@ import { isolatedEnv, tempDir, waitFor } from '../support/harness.js';
 /**
  * A CSV export of N audit rows from a service running in its own process (`modelwatch serve`),
  * its RSS read from /proc while the export streams. N is 100,000 by default and 1,000,000 with
- * MODELWATCH_AUDIT_1M=1 (about a minute and a half of export on 2 cores):
+ * MODELWATCH_AUDIT_1M=1 (20 s to a minute and a half of export on 2 cores, by load), as
+ * `npm run test:long` runs it (vitest.long.config.ts); alone:
  *   MODELWATCH_AUDIT_1M=1 npx vitest run test/integration/audit-export-rss.test.ts
  * The rows are written with one INSERT … SELECT: the export does not verify, so their hashes are
  * not linked (the 1M chain that verifies is audit-1m.test.ts). The V8 heap figures come from the
