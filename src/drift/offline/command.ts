@@ -122,6 +122,7 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
       bucket: values.bucket,
       method: method as (typeof METHOD_OPTIONS)[number] | undefined,
       progress: (m) => progress.update(m),
+      warn: (m) => io.stderr(`modelwatch: warning: ${m}\n`),
       maxMemoryBytes: maxMemory === undefined ? undefined : maxMemory * 1024 ** 2,
       onWindows: format === 'html' ? (w) => (evaluated = w) : undefined,
     });

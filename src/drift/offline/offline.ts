@@ -8,7 +8,13 @@ import { evaluateWindow, planColumns, type ColumnPlan } from '../engine/evaluate
 import { referenceFromRaw, windowFromRaw } from '../engine/in-memory.js';
 import { RowError, SampleBuilder } from '../engine/samples.js';
 import { driftSettings } from '../engine/settings-core.js';
-import type { ColumnRole, DriftBucket, WindowSample } from '../engine/types.js';
+import {
+  columnKey,
+  type ColumnRole,
+  type DriftBucket,
+  type RawColumn,
+  type WindowSample,
+} from '../engine/types.js';
 import { parseTime, parseBucket, bucketEnd, bucketStart } from '../../platform/time/index.js';
 import type { MethodOption } from '../statistics/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
@@ -29,6 +35,8 @@ export interface OfflineDriftOptions {
   maxMemoryBytes?: number | undefined;
   /** The engine to read files with. @default one temporary engine per process */
   db?: Database | undefined;
+  /** What the report leaves out and a reader would not see (the CLI prints it to stderr). */
+  warn?: ((message: string) => void) | undefined;
   /** Told the column plans and every evaluated window (the HTML report draws their distributions). */
   onWindows?: ((windows: EvaluatedWindows) => void) | undefined;
 }
@@ -261,6 +269,7 @@ async function runWholeFiles(options: OfflineDriftOptions): Promise<OfflineDrift
   const settings = driftSettings(options.method === undefined ? {} : { method: options.method });
   const plans = planColumns(reference, settings, options.method);
   options.progress?.('computing');
+  for (const message of leftOut(plans, cur.columns, path.basename(options.current))) options.warn?.(message);
   const sample = windowFromRaw(plans, cur.columns, { start: 0, end: 0, count: cur.rows });
   const bucket = evaluateWindow(plans, sample, settings.datasetDriftShare);
   options.onWindows?.({ plans, windows: [sample], datasetDriftShare: settings.datasetDriftShare });
@@ -271,4 +280,26 @@ async function runWholeFiles(options: OfflineDriftOptions): Promise<OfflineDrift
     current: { file: path.basename(options.current), rows: cur.rows },
     buckets: [{ ...bucket, start: null, end: null }],
   };
+}
+
+/**
+ * What the current file holds that the report cannot show: text values in a column the reference
+ * has as numbers (they have no place on its axis and are left out, as in a window of the service),
+ * or none of the reference's columns at all (a different file, or another delimiter).
+ */
+export function leftOut(plans: readonly ColumnPlan[], current: readonly RawColumn[], file: string): string[] {
+  const byKey = new Map(current.map((c) => [columnKey(c.role, c.column), c]));
+  if (!plans.some((p) => byKey.has(p.key))) return [`${file} has none of the reference's columns`];
+  const messages: string[] = [];
+  for (const plan of plans) {
+    const column = byKey.get(plan.key);
+    if (plan.kind !== 'numerical' || column === undefined || column.texts.size === 0) continue;
+    let texts = 0;
+    for (const count of column.texts.values()) texts += count;
+    const numbers = column.numbers.length;
+    messages.push(
+      `${file}: '${plan.ref.column}' holds ${texts} text value${texts === 1 ? '' : 's'} where the reference has numbers: left out${numbers === 0 ? ' (no value of it is compared)' : ` (${numbers} compared)`}`,
+    );
+  }
+  return messages;
 }

@@ -582,4 +582,30 @@ describe('modelwatch drift reading files with the engine', () => {
     };
     await expect(rows()).rejects.toThrow(/unreadable\.csv: cannot read it \(EIO\)$/);
   });
+
+  it('warns on stderr when the current file has text where the reference has numbers, or none of its columns', async () => {
+    const numbers = csv(
+      'typed-ref.csv',
+      ['x', 'y'],
+      Array.from({ length: 50 }, (_, i) => [i, i + 0.5]),
+    );
+    const texts = csv(
+      'typed-cur.csv',
+      ['x', 'y'],
+      Array.from({ length: 50 }, (_, i) => [`v${i}`, i < 3 ? 'n/a' : i + 0.5]),
+    );
+    const { stderr, report } = await cli(['--reference', numbers, '--current', texts]);
+    expect(stderr).toContain(
+      "typed-cur.csv: 'x' holds 50 text values where the reference has numbers: left out (no value of it is compared)",
+    );
+    expect(stderr).toContain(
+      "typed-cur.csv: 'y' holds 3 text values where the reference has numbers: left out (47 compared)",
+    );
+    expect([col(report, 'x').count, col(report, 'y').count]).toEqual([0, 47]);
+    writeFileSync(at('semicolons.csv'), 'x;y\n1;2\n3;4\n');
+    expect((await cli(['--reference', numbers, '--current', at('semicolons.csv')])).stderr).toContain(
+      "semicolons.csv has none of the reference's columns",
+    );
+    expect((await cli(['--reference', numbers, '--current', numbers])).stderr).not.toContain('warning');
+  });
 });
