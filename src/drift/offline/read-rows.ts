@@ -50,9 +50,37 @@ export async function assertReadable(file: string): Promise<void> {
   try {
     const info = await stat(file);
     if (!info.isFile()) throw new ModelwatchError('BAD_REQUEST', `${file}: not a file`);
+    if (fileFormat(file) !== 'parquet') await assertText(file);
   } catch (err) {
     if (err instanceof ModelwatchError) throw err;
     throw new ModelwatchError('BAD_REQUEST', `${file}: cannot read it (${errorCode(err)})`);
+  }
+}
+
+/** Files whose first bytes say they are not text, by those bytes (`file(1)`'s magic numbers). */
+const NOT_TEXT: readonly [Buffer, string][] = [
+  [Buffer.from([0x1f, 0x8b]), 'like gzip-compressed data: decompress it first'],
+  [Buffer.from('PAR1'), 'like a Parquet file: name it .parquet'],
+  [Buffer.from([0x50, 0x4b, 0x03, 0x04]), 'like a zip archive: extract it first'],
+  [Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), 'like zstd-compressed data: decompress it first'],
+];
+
+/** A CSV or JSONL file that is plainly something else is named so, not read as text. */
+async function assertText(file: string): Promise<void> {
+  const handle = await open(file);
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    const what = NOT_TEXT.find(
+      ([magic]) => bytesRead >= magic.length && head.subarray(0, magic.length).equals(magic),
+    );
+    if (what)
+      throw new ModelwatchError(
+        'BAD_REQUEST',
+        `${path.basename(file)}: not ${fileFormat(file).toUpperCase()}, it looks ${what[1]}`,
+      );
+  } finally {
+    await handle.close();
   }
 }
 
@@ -141,12 +169,13 @@ export async function* readRows(file: string): AsyncGenerator<FileRow> {
   }
 }
 
-function uniqueHeader(header: string[], name: string): string[] {
+/** The header's names, a name twice refused; a column without a name (pandas' unnamed index) is skipped, as the engine's reader skips it. */
+function uniqueHeader(header: string[], name: string): (string | false)[] {
   const seen = new Set<string>();
   for (const column of header) {
-    if (seen.has(column))
+    if (seen.has(column) && column !== '')
       throw new ModelwatchError('BAD_REQUEST', `${name}: the column '${column}' appears twice in the header`);
     seen.add(column);
   }
-  return header;
+  return header.map((column) => (column === '' ? false : column));
 }

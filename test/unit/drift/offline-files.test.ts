@@ -1,6 +1,7 @@
 import { mkdtempSync, symlinkSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDriftCommand } from '../../../src/drift/offline/command.js';
 import { readRows } from '../../../src/drift/offline/read-rows.js';
@@ -607,5 +608,26 @@ describe('modelwatch drift reading files with the engine', () => {
       "semicolons.csv has none of the reference's columns",
     );
     expect((await cli(['--reference', numbers, '--current', numbers])).stderr).not.toContain('warning');
+  });
+
+  it('names a compressed or Parquet file given a text extension, instead of reading its bytes as text', async () => {
+    const ok = csv('text.csv', ['x'], [[1], [2]]);
+    writeFileSync(at('packed.csv'), gzipSync('x\n1\n2\n'));
+    await expect(cli(['--reference', at('packed.csv'), '--current', ok])).rejects.toThrow(
+      'packed.csv: not CSV, it looks like gzip-compressed data: decompress it first',
+    );
+    writeFileSync(at('columns.jsonl'), Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(16)]));
+    await expect(cli(['--reference', ok, '--current', at('columns.jsonl')])).rejects.toThrow(
+      'columns.jsonl: not JSONL, it looks like a Parquet file: name it .parquet',
+    );
+  });
+
+  it("leaves out a CSV column without a name (pandas' unnamed index) with and without --timestamp-column", async () => {
+    writeFileSync(at('indexed.csv'), ',ts,a\n0,2026-01-01T00:00:00Z,x\n1,2026-01-01T00:00:01Z,y\n');
+    const args = ['--reference', at('indexed.csv'), '--current', at('indexed.csv')];
+    for (const extra of [[], ['--timestamp-column', 'ts']]) {
+      const columns = (await cli([...args, ...extra])).report.buckets[0]!.columns.map((c) => c.column);
+      expect(columns.filter((c) => c !== 'ts')).toEqual(['a']);
+    }
   });
 });
