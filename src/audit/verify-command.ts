@@ -1,5 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { parseOptions, UsageError, type Command } from '../platform/cli/index.js';
+import {
+  localServiceBase,
+  parseOptions,
+  serviceRequest,
+  serviceRunning,
+  UsageError,
+  type Command,
+} from '../platform/cli/index.js';
 import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
 import { loadConfig } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
@@ -30,6 +37,14 @@ export const auditCommand: Command = {
     if (values.digest !== undefined && values['from-topic'] === true)
       throw new UsageError(`--digest and --from-topic exclude each other; usage: ${usage}`);
     const config = loadConfig();
+    const base = localServiceBase(config.api.port);
+    // A service on the embedded engine holds its directory: verify through its API then.
+    if (config.clickhouse.url === undefined && (await serviceRunning(base)))
+      return verifyThroughService(
+        base,
+        config.api.adminKey,
+        values.digest !== undefined || values['from-topic'] === true,
+      );
     const digest =
       values['from-topic'] === true
         ? await digestFromTopic(config)
@@ -51,6 +66,32 @@ export const auditCommand: Command = {
     }
   },
 };
+
+/**
+ * The running service's `GET /audit/verify`: the same chains and head offsets, and the digests the
+ * service itself published. A digest to check against (`--digest`, `--from-topic`) needs this
+ * process to read the store, so the service stopped (or a ClickHouse server).
+ */
+async function verifyThroughService(
+  base: string,
+  adminKey: string | undefined,
+  withDigest: boolean,
+): Promise<number> {
+  const holds = `the service is running at ${base} and holds the embedded database`;
+  if (withDigest)
+    throw new UsageError(
+      `${holds}: --digest and --from-topic need it stopped (without them, audit verify asks the service)`,
+    );
+  if (!adminKey)
+    throw new ModelwatchError(
+      'CONFIG_INVALID',
+      `${holds}: set MODELWATCH_ADMIN_KEY to verify through its API`,
+    );
+  process.stderr.write(`verifying through the service at ${base} (it holds the embedded database)\n`);
+  const { json } = await serviceRequest(base, adminKey, { method: 'GET', path: '/audit/verify' });
+  process.stdout.write(`${JSON.stringify(json)}\n`);
+  return (json as { ok?: unknown }).ok === true ? 0 : 1;
+}
 
 async function readDigest(file: string): Promise<string> {
   try {

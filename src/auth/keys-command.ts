@@ -1,4 +1,11 @@
-import { parseOptions, UsageError, type Command } from '../platform/cli/index.js';
+import {
+  localServiceBase,
+  parseOptions,
+  serviceRequest,
+  serviceRunning,
+  UsageError,
+  type Command,
+} from '../platform/cli/index.js';
 import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
 import { loadConfig, type Config } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
@@ -63,7 +70,7 @@ async function withOps<T>(
   migrations: readonly Migration[],
   step: (ops: KeyOps) => Promise<T>,
 ): Promise<T> {
-  const base = `http://127.0.0.1:${config.api.port}`;
+  const base = localServiceBase(config.api.port);
   if (await serviceRunning(base)) {
     if (!config.api.adminKey)
       throw new ModelwatchError(
@@ -87,39 +94,9 @@ async function withOps<T>(
   }
 }
 
-async function serviceRunning(base: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) });
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
 function apiOps(base: string, adminKey: string): KeyOps {
-  const request = async (
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; json: unknown }> => {
-    const response = await fetch(`${base}/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminKey}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const json: unknown = await response.json();
-    if (response.status >= 400 && response.status !== 404) {
-      throw new ModelwatchError(
-        'BAD_REQUEST',
-        `the service answered ${response.status}: ${(json as { message?: string }).message ?? ''}`,
-      );
-    }
-    return { status: response.status, json };
-  };
+  const request = (method: string, path: string, body?: unknown) =>
+    serviceRequest(base, adminKey, { method, path, body, accept: [404] });
   return {
     create: async (role, name) =>
       (await request('POST', '/keys', { role, name })).json as { key: string; id: string },

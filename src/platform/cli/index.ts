@@ -9,4 +9,5 @@ export {
   type CommandContext,
 } from './command.js';
 export type { Bench, BenchContext, BenchService } from './bench.js';
+export { localServiceBase, serviceRequest, serviceRunning } from './local-service.js';
 export { withBenchEnvironment, type BenchEnvironment } from './bench-environment.js';
