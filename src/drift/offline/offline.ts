@@ -176,6 +176,7 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
 
   // Buckets by the current file's timestamps (or one bucket for the whole file).
   const buckets = new Map<number, { builder: SampleBuilder; first: number; last: number }>();
+  let epochNumbersOnly = true;
   const timestampOf = (row: Record<string, unknown>, where: string): number | undefined => {
     if (!options.timestampColumn) return undefined;
     const value = row[options.timestampColumn];
@@ -185,6 +186,7 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
         `${where}: has no '${options.timestampColumn}' (the --timestamp-column)`,
       );
     const ms = typeof value === 'string' || typeof value === 'number' ? parseTime(value) : undefined;
+    if (typeof value !== 'number') epochNumbersOnly = false;
     if (ms === undefined)
       throw new ModelwatchError(
         'BAD_REQUEST',
@@ -205,6 +207,11 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
     return bucket.builder;
   });
 
+  const latest = Math.max(...[...buckets.values()].map((b) => b.last));
+  if (epochNumbersOnly && latest < EPOCH_SECONDS_LOOK)
+    options.warn?.(
+      `${path.basename(options.current)}: every '${options.timestampColumn}' is an epoch number before 1973 read as milliseconds; if they are seconds, multiply them by 1,000`,
+    );
   const settings = driftSettings(options.method === undefined ? {} : { method: options.method });
   const plans = planColumns(reference, settings, options.method);
   const out: OfflineDriftReport['buckets'] = [];
@@ -230,6 +237,9 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
     buckets: out,
   };
 }
+
+/** Epoch milliseconds all below this (1973) are most likely epoch seconds (today's are ~1.8e9 s). */
+const EPOCH_SECONDS_LOOK = Date.UTC(1973, 0, 1);
 
 /** Without buckets: both files read by the engine, one window holding the whole current file. */
 async function runWholeFiles(options: OfflineDriftOptions): Promise<OfflineDriftReport> {

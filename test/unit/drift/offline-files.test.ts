@@ -630,4 +630,24 @@ describe('modelwatch drift reading files with the engine', () => {
       expect(columns.filter((c) => c !== 'ts')).toEqual(['a']);
     }
   });
+
+  it('warns when every timestamp is an epoch number before 1973 (seconds read as milliseconds)', async () => {
+    const seconds = csv(
+      'seconds.csv',
+      ['ts', 'a'],
+      Array.from({ length: 20 }, (_, i) => [1_796_000_000 + i * 60, i]),
+    );
+    const millis = csv(
+      'millis.csv',
+      ['ts', 'a'],
+      Array.from({ length: 20 }, (_, i) => [1_796_000_000_000 + i * 60_000, i]),
+    );
+    const warned = await cli(['--reference', seconds, '--current', seconds, '--timestamp-column', 'ts']);
+    expect(warned.stderr).toContain(
+      "seconds.csv: every 'ts' is an epoch number before 1973 read as milliseconds; if they are seconds, multiply them by 1,000",
+    );
+    expect(
+      (await cli(['--reference', millis, '--current', millis, '--timestamp-column', 'ts'])).stderr,
+    ).not.toContain('warning');
+  });
 });
