@@ -92,8 +92,9 @@ export class ShadowScorer {
 
   private async model(c: ModelVersionRecord): Promise<OnnxModel> {
     const key = sessionKey(c);
-    const loaded = this.deps.core.get(key);
-    if (loaded) return loaded;
+    const loaded = await this.deps.core.get(key);
+    // A model whose worker thread stopped stays cached until `load` replaces it: ask for it again.
+    if (loaded && !loaded.workerFailed) return loaded;
     const stored = await this.deps.artifacts.get(c.model_id, c.model_version, c.artifact_sha256);
     if (!stored) throw new ChallengerFailure('ARTIFACT_MISSING', `no stored artifact ${c.artifact_sha256}`);
     return this.deps.core.load(key, { bytes: stored.bytes, metadata: storedMetadata(c) });

@@ -1,6 +1,11 @@
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceCore, loadModel, loadModelFile, type OnnxModel } from '../../../src/inference/index.js';
 import { workerThreadsStarted } from '../../../src/inference/worker-session.js';
+import type { ArtifactStore, ModelVersionRecord } from '../../../src/models/index.js';
+import { createLogger } from '../../../src/platform/observability/index.js';
+import { ShadowScorer } from '../../../src/shadow/scorer.js';
+import { createShadowMetrics } from '../../../src/shadow/shadow-metrics.js';
 import { CALIFORNIA_FEATURES, expected, modelBytes, modelFile, sidecar } from './models.js';
 
 /** `n` rows of the stored sample rows, repeated, row-major. */
@@ -102,6 +107,39 @@ describe('the session in a worker thread of its own', () => {
       expect(again).not.toBe(first);
       expect(same).toBe(again);
       expect((await again.score(rows)).labels).toEqual(want.predict);
+    } finally {
+      await core.close();
+    }
+  });
+
+  it('the shadow scorer scores again with a new session once its challenger’s worker stopped', async () => {
+    const core = new InferenceCore();
+    const bytes = modelBytes('california-logistic');
+    const challenger = {
+      model_id: 'm',
+      model_version: '2',
+      artifact_sha256: 'abc',
+      feature_schema: JSON.stringify(sidecar('california-logistic')),
+    } as ModelVersionRecord;
+    const scorer = new ShadowScorer({
+      core,
+      artifacts: { get: () => Promise.resolve({ bytes: Buffer.from(bytes) }) } as unknown as ArtifactStore,
+      metrics: createShadowMetrics(new Registry()),
+      logger: createLogger('silent'),
+    });
+    const want = expected('california-logistic');
+    const rows = want.rows.length;
+    const batch = { rows, values: rowMajor(want.rows, rows), refused: new Map<number, string>() };
+    try {
+      const first = await scorer.load(challenger);
+      await first.model?.crashWorkerForTest();
+      expect(first.model?.workerFailed).toBe(true);
+      const again = await scorer.load(challenger);
+      expect(again.model).toBeDefined();
+      expect(again.model).not.toBe(first.model);
+      const scored = await scorer.scoreBatch(challenger, again, batch as never);
+      expect(scored.labels).toEqual(want.predict);
+      expect(scored.failed.size).toBe(0);
     } finally {
       await core.close();
     }
