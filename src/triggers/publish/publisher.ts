@@ -228,14 +228,20 @@ export class TriggerPublisher {
     return run;
   }
 
+  /**
+   * `kick` where nobody awaits it: a failed pass (ClickHouse down, say) is logged and left to the
+   * schedule's next one. Left unhandled, the rejection would end the process.
+   */
+  private kickLogged(): Promise<void> {
+    return this.kick().catch((err: unknown) =>
+      this.options.logger.warn({ err: errorMessage(err) }, 'retrain trigger publishing failed; retrying'),
+    );
+  }
+
   private schedule(delay: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.kick()
-        .catch((err: unknown) =>
-          this.options.logger.warn({ err: errorMessage(err) }, 'retrain trigger publishing failed; retrying'),
-        )
-        .finally(() => this.schedule(this.options.intervalMs ?? 5_000));
+      void this.kickLogged().finally(() => this.schedule(this.options.intervalMs ?? 5_000));
     }, delay);
     this.timer.unref();
   }
@@ -306,7 +312,7 @@ export class TriggerPublisher {
         const end = await progress.readEnd(p);
         if (generation !== this.generation || !progress.setEnd(p, end, read)) return;
         this.trail.add('partition end read', { partition: p, end: String(end) });
-        if (progress.caughtUp(p)) void this.kick();
+        if (progress.caughtUp(p)) void this.kickLogged();
       } catch (err) {
         this.trail.add('partition end not read', { partition: p, err: errorMessage(err) });
         this.options.logger.warn(
@@ -329,7 +335,7 @@ export class TriggerPublisher {
   }
 
   private movedOn(p: number): void {
-    if (this.progress!.caughtUp(p) && this.owned.has(p)) void this.kick();
+    if (this.progress!.caughtUp(p) && this.owned.has(p)) void this.kickLogged();
   }
 
   private async publishPending(): Promise<void> {

@@ -22,12 +22,22 @@ function trigger(id: string): TriggerPayload {
   };
 }
 
-/** The outbox: `outbox` is what was stored; delivered and audited rows are kept in memory. */
-function fakeStore(outbox: TriggerPayload[]) {
+/**
+ * The outbox: `outbox` is what was stored; delivered and audited rows are kept in memory. Its
+ * first `failingReads` reads of what is pending fail as an unreachable ClickHouse would.
+ */
+function fakeStore(outbox: TriggerPayload[], failingReads = 0) {
   const deliveries = new Map<string, Delivery>();
   const audited = new Set<string>();
+  const reads = { failed: 0 };
   const store = {
-    pending: () => Promise.resolve(outbox.filter((t) => !deliveries.has(t.trigger_id))),
+    pending: () => {
+      if (reads.failed < failingReads) {
+        reads.failed += 1;
+        return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:8123'));
+      }
+      return Promise.resolve(outbox.filter((t) => !deliveries.has(t.trigger_id)));
+    },
     recordDeliveries: (rows: readonly Delivery[]) => {
       for (const d of rows) deliveries.set(d.triggerId, d);
       return Promise.resolve();
@@ -39,7 +49,7 @@ function fakeStore(outbox: TriggerPayload[]) {
       return Promise.resolve();
     },
   };
-  return { store: store as unknown as TriggerStore, deliveries };
+  return { store: store as unknown as TriggerStore, deliveries, reads };
 }
 
 async function until(what: string, ok: () => boolean, publisher: TriggerPublisher, ms = 8_000) {
@@ -54,10 +64,10 @@ async function until(what: string, ok: () => boolean, publisher: TriggerPublishe
 }
 
 /** A publisher of the fake topic's one partition, claimed and read to its (empty) end. */
-async function started() {
+async function started(failingReads = 0) {
   const broker = fakeKafka(topic);
   const outbox: TriggerPayload[] = [];
-  const { store, deliveries } = fakeStore(outbox);
+  const { store, deliveries, reads } = fakeStore(outbox, failingReads);
   const emitted: string[] = [];
   const publisher = new TriggerPublisher({
     kafka: broker.kafka,
@@ -71,7 +81,7 @@ async function started() {
   await publisher.start();
   const read = () => (publisher.diagnostics()['read'] as Record<number, { end: string }> | undefined)?.[0];
   await until('partition 0 claimed and its end read', () => read()?.end === '0', publisher);
-  return { broker, outbox, deliveries, emitted, publisher };
+  return { broker, outbox, deliveries, emitted, publisher, reads };
 }
 
 describe('the retrain publisher after claiming a partition again', () => {
@@ -142,6 +152,21 @@ describe('the retrain publisher after claiming a partition again', () => {
       expect(broker.producersCreated()).toBe(1);
       expect(broker.committed(0)).toEqual([]);
       expect(deliveries.size).toBe(0);
+    } finally {
+      await publisher.stop();
+    }
+  });
+});
+
+describe('the retrain publisher with its store unreachable', () => {
+  it('logs the failed passes after a claim and sends once the store answers (the process lives on)', async () => {
+    // The claim's end read starts a pass nobody awaits; unhandled, its rejection ends the process
+    // (and fails this file with an unhandled-rejection error).
+    const { outbox, deliveries, publisher, reads } = await started(3);
+    try {
+      outbox.push(trigger('t-1'));
+      await until('the trigger delivered', () => deliveries.has('t-1'), publisher);
+      expect(reads.failed).toBe(3);
     } finally {
       await publisher.stop();
     }
