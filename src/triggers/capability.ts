@@ -48,10 +48,11 @@ export const triggers: CapabilityDefinition<TriggersCapability> = {
         counter.published(payload);
       },
     });
+    const modelRegistry = use(models).registry;
     const evaluator = new TriggerEvaluator({
       db,
       store,
-      models: use(models).registry,
+      models: modelRegistry,
       policies: counter.seeing(driftCapability.policies),
       drift: driftCapability.service,
       estimates: use(performanceEstimation).service,
@@ -69,7 +70,7 @@ export const triggers: CapabilityDefinition<TriggersCapability> = {
       store,
       evaluator,
       publisher,
-      routes: triggerRoutes(store),
+      routes: triggerRoutes(store, modelRegistry),
       async start() {
         await publisher.start();
         evaluator.start();

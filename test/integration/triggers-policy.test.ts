@@ -112,6 +112,9 @@ describe('the retrain policy section and the trigger list', () => {
 
     const list = async (query: string) => service.get(`/api/v1/retrain-triggers${query}`);
     expect(await list('?model=m')).toEqual({ status: 200, body: { triggers: [] } });
+    const unknown = await list('?model=never-seen');
+    expect(unknown.status).toBe(404);
+    expect((unknown.body as { message: string }).message).toBe("unknown model 'never-seen'");
     const bad: [string, RegExp][] = [
       ['?modle=m', /querystring: unknown field 'modle'/],
       ['?from=yesterday', /querystring\/from/],

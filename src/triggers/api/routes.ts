@@ -1,6 +1,7 @@
 /** GET /retrain-triggers: stored triggers, with whether (and where) each was published. */
 import type { FastifyPluginAsync, FastifySchemaValidationError } from 'fastify';
-import { errorSchema } from '../../api/index.js';
+import { errorBody, errorSchema } from '../../api/index.js';
+import type { ModelRegistry } from '../../models/index.js';
 import { parseTime } from '../../platform/time/index.js';
 import { REASONS } from '../engine/trigger.js';
 import type { TriggerStore } from '../store/triggers.js';
@@ -94,7 +95,7 @@ function badRequest(message: string) {
   return { statusCode: 400, error: 'Bad Request', message };
 }
 
-export function triggerRoutes(store: TriggerStore): FastifyPluginAsync {
+export function triggerRoutes(store: TriggerStore, models: ModelRegistry): FastifyPluginAsync {
   return (app) => {
     app.get<ListRequest>(
       '/retrain-triggers',
@@ -113,6 +114,7 @@ export function triggerRoutes(store: TriggerStore): FastifyPluginAsync {
               required: ['triggers'],
             },
             400: errorSchema,
+            404: errorSchema,
           },
         },
       },
@@ -134,6 +136,9 @@ export function triggerRoutes(store: TriggerStore): FastifyPluginAsync {
         }
         if (times.from !== undefined && times.to !== undefined && times.from >= times.to)
           return reply.code(400).send(badRequest('querystring/from: must be before to'));
+        // A misspelt model would otherwise look the same as one that never needed retraining.
+        if (model !== undefined && (await models.list(model)).length === 0)
+          return reply.code(404).send(errorBody(404, `unknown model '${model}'`));
         return {
           triggers: await store.list({
             modelId: model,
