@@ -42,11 +42,9 @@ export const triggers: CapabilityDefinition<TriggersCapability> = {
       sessionTimeoutMs: config.ingest.sessionTimeoutMs,
       intervalMs: config.retrain.intervalMs,
       publishDelayMs: config.retrain.publishDelayMs,
-      // Counted once audited: an audit that failed is retried, and must not count twice.
-      onPublished: async (payload) => {
-        await writeAudit(payload);
-        counter.published(payload);
-      },
+      onPublished: writeAudit,
+      // Counted once its audit is recorded: an audit retried after a failed record counts once.
+      onAudited: (payload) => counter.published(payload),
     });
     const modelRegistry = use(models).registry;
     const evaluator = new TriggerEvaluator({

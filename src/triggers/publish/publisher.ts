@@ -35,11 +35,13 @@ export interface PublisherOptions {
   groupId: string;
   logger: Logger;
   /**
-   * Once a message is on the topic (and only then): audit it, count it. At least once per
+   * Once a message is on the topic (and only then): audit it. At least once per
    * trigger: called again on a later pass when it rejected, or the process stopped before the
    * trigger was recorded as audited (so the audit record must not depend on when it is called).
    */
   onPublished: (payload: TriggerPayload) => Promise<void> | void;
+  /** Once the trigger is recorded as audited: at most once per trigger and process (a counter). */
+  onAudited?: (payload: TriggerPayload) => void;
   /** @default 30000 */
   sessionTimeoutMs?: number;
   /** Pause between passes over the outbox. @default 5000 */
@@ -70,8 +72,8 @@ export class TriggerPublisher {
   private readonly audits: TriggerAudits;
 
   constructor(private readonly options: PublisherOptions) {
-    const { store, onPublished: audit, logger } = options;
-    this.audits = new TriggerAudits({ store, audit, logger, trail: this.trail });
+    const { store, onPublished: audit, onAudited, logger } = options;
+    this.audits = new TriggerAudits({ store, audit, onAudited, logger, trail: this.trail });
   }
 
   /** True once the publisher is in its group, and false while its consumer is being rebuilt. */

@@ -12,8 +12,10 @@ import type { PublisherTrail } from './trail.js';
 
 export interface TriggerAuditsOptions {
   store: Pick<TriggerStore, 'unaudited' | 'recordAudits'>;
-  /** Audits (and counts) one trigger; may run again for the same trigger. */
+  /** Audits one trigger; may run again for the same trigger. */
   audit: (payload: TriggerPayload) => Promise<void> | void;
+  /** Once its audit is recorded: a trigger audited again after a failed record is not seen twice. */
+  onAudited?: ((payload: TriggerPayload) => void) | undefined;
   logger: Logger;
   trail: PublisherTrail;
 }
@@ -26,6 +28,7 @@ export class TriggerAudits {
     try {
       await this.options.audit(payload);
       await this.options.store.recordAudits([payload]);
+      this.options.onAudited?.(payload);
       return true;
     } catch (err) {
       this.options.trail.add('audit failed', { trigger: payload.trigger_id, err: errorMessage(err) });

@@ -81,6 +81,33 @@ describe('auditing published triggers (at least once)', () => {
     expect(store.audited.has(theirs.trigger_id)).toBe(false);
   });
 
+  it('counts a trigger once when its audit was sent but not recorded, and so sent again', async () => {
+    const t = trigger('m');
+    const sent: string[] = [];
+    const counted: string[] = [];
+    const store = fakeStore([t]);
+    let blips = 1;
+    const audits = new TriggerAudits({
+      store: {
+        unaudited: store.unaudited,
+        recordAudits: (ts) => {
+          if (blips-- > 0) return Promise.reject(new Error('ClickHouse timeout'));
+          return store.recordAudits(ts);
+        },
+      },
+      audit: (p) => void sent.push(p.trigger_id),
+      onAudited: (p) => void counted.push(p.trigger_id),
+      logger: pino({ level: 'silent' }),
+      trail: new PublisherTrail(),
+    });
+    expect(await audits.audit(t)).toBe(false);
+    await audits.auditMissed(() => true);
+    await audits.auditMissed(() => true);
+    // At least once on the audit topic (the README's residual duplicate), once in the counter.
+    expect(sent).toEqual([t.trigger_id, t.trigger_id]);
+    expect(counted).toEqual([t.trigger_id]);
+  });
+
   it('sends the same audit record on every attempt (at: the trigger was created, not the call)', async () => {
     const changes: unknown[] = [];
     const write = auditTriggers({
