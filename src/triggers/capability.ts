@@ -57,6 +57,7 @@ export const triggers: CapabilityDefinition<TriggersCapability> = {
       changes: use(changeDetection).service,
       logger,
       intervalMs: config.retrain.intervalMs,
+      referenceRefreshMs: config.retrain.referenceRefreshMs,
       onStored: () =>
         void publisher
           .kick()

@@ -48,16 +48,21 @@ async function stored(service: TestService, predictions: number, labels: number)
 
 describe('a performance floor with labels arriving three days after their predictions', () => {
   it('fires only once the labels are in, with the metric and its drop from the reference period', async () => {
-    const service = await startTestService({ MODELWATCH_RETRAIN_INTERVAL_MS: '1000' });
+    const service = await startTestService({
+      MODELWATCH_RETRAIN_INTERVAL_MS: '1000',
+      MODELWATCH_RETRAIN_REFERENCE_REFRESH_MS: '1',
+    });
     const { topics } = service.config;
     const day0 = dayEvents(0, 180, HOUR);
     const day1 = dayEvents(1, 100, 3 * DAY);
     // Later days only move the watermark; nobody labels them.
     const later = [2, 3, 4, 5].flatMap((d) => dayEvents(d, 0, 0).predictions.filter((_, k) => k % 20 === 0));
     await produce(topics.predictions, [...day0.predictions, ...day1.predictions, ...later]);
-    await produce(topics.labels, day0.labels);
+    // Half of the reference period's labels first (all of them right), the rest later.
+    const [early, late] = [day0.labels.slice(0, PER_DAY / 2), day0.labels.slice(PER_DAY / 2)];
+    await produce(topics.labels, early);
     const total = 2 * PER_DAY + later.length;
-    await stored(service, total, PER_DAY);
+    await stored(service, total, PER_DAY / 2);
 
     await waitForModel(service, 'perf');
     const performance = { metric: 'accuracy', min: 0.6, max_drop: 0.1, min_labeled: 150, label_delay: '3d' };
@@ -77,6 +82,9 @@ describe('a performance floor with labels arriving three days after their predic
     // The watermark (day 5, 21:36) is past day 1's end + 3 days, but day 1 has no labels yet.
     await service.use(drift).evaluator.runOnce();
     expect(await service.use(triggers).evaluator.runOnce()).toEqual([]);
+    // The reference period's late labels change its accuracy (1.0 → 0.9) under the same revision.
+    await produce(topics.labels, late);
+    await stored(service, total, PER_DAY);
 
     await produce(topics.labels, day1.labels);
     await stored(service, total, 2 * PER_DAY);

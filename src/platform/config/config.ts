@@ -209,6 +209,7 @@ const envSchema = z
     MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH: positiveInt(256, 65_536),
     MODELWATCH_DRIFT_MAX_RESPONSE_CELLS: positiveInt(100_000, 100_000_000),
     MODELWATCH_RETRAIN_INTERVAL_MS: positiveInt(5_000, 3_600_000),
+    MODELWATCH_RETRAIN_REFERENCE_REFRESH_MS: positiveInt(60_000, 86_400_000),
     MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: z.coerce
       .number({ error: 'expected a number' })
       .int('expected a whole number')
@@ -382,6 +383,10 @@ export interface IngestConfig {
 export interface RetrainConfig {
   /** Pause between retrain-policy evaluations and outbox publishing passes. @default 5000 */
   intervalMs: number;
+  /**
+   * Longest reuse of a reference period's metric for `max_drop` (late labels change it). @default 60000
+   */
+  referenceRefreshMs: number;
   /**
    * Test-only: wait this long before each publish of a stored trigger, so a test can kill the
    * process between the store and the publish. @default 0
@@ -596,6 +601,7 @@ function toConfig(env: Env): Config {
     },
     retrain: {
       intervalMs: env.MODELWATCH_RETRAIN_INTERVAL_MS,
+      referenceRefreshMs: env.MODELWATCH_RETRAIN_REFERENCE_REFRESH_MS,
       publishDelayMs: env.MODELWATCH_RETRAIN_PUBLISH_DELAY_MS,
     },
     audit: {

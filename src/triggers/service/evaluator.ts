@@ -75,12 +75,20 @@ export interface TriggerEvaluatorOptions {
    * over its history per window): the change-detection gauges' pace. @default 60000
    */
   lossChangeIntervalMs?: number;
+  /**
+   * Longest reuse of a reference period's metric (for `max_drop`): labels of its predictions keep
+   * arriving after the reference is set, and change it without a new revision. @default 60000
+   */
+  referenceRefreshMs?: number;
   /** @default Date.now */
   now?: () => number;
 }
 
 export class TriggerEvaluator {
-  private readonly references = new Map<string, ReferenceValue & { revision: number | undefined }>();
+  private readonly references = new Map<
+    string,
+    ReferenceValue & { revision: number | undefined; computedAt: number }
+  >();
   /** When each model's loss_change condition was last judged (wall clock). */
   private readonly lossChecked = new Map<string, number>();
   /** Windows already warned about (too many values), so the log says it once. */
@@ -314,7 +322,10 @@ export class TriggerEvaluator {
     );
   }
 
-  /** The reference period's metric, cached per version, metric and reference revision. */
+  /**
+   * The reference period's metric, reused per version, metric and reference revision for at most
+   * `referenceRefreshMs` (late labels of the period change it; instances agree again within that).
+   */
   private async referenceValue(
     modelId: string,
     version: Parameters<typeof referenceValue>[2],
@@ -323,9 +334,11 @@ export class TriggerEvaluator {
     const reference = await this.options.drift.reference({ modelId, version: version.model_version });
     const key = `${modelId}\u0000${version.model_version}\u0000${metric}`;
     const cached = this.references.get(key);
-    if (cached && cached.revision === reference?.revision) return cached;
+    // Wall clock on purpose (not `now`, which a test may fix): this only paces the work.
+    const fresh = (at: number) => Date.now() - at < (this.options.referenceRefreshMs ?? 60_000);
+    if (cached && cached.revision === reference?.revision && fresh(cached.computedAt)) return cached;
     const value = await referenceValue(this.options.db, modelId, version, metric, reference);
-    this.references.set(key, { ...value, revision: reference?.revision });
+    this.references.set(key, { ...value, revision: reference?.revision, computedAt: Date.now() });
     return value;
   }
 }
