@@ -10,6 +10,7 @@ import Fastify, {
 import type { Registry } from 'prom-client';
 import type { KeyStore } from '../auth/index.js';
 import type { TrustProxy } from '../platform/config/index.js';
+import { formatValidationErrors } from './validation-errors.js';
 import type { Logger } from '../platform/observability/index.js';
 import { auditPlugin, type ApiCallAuditor } from './audit-hook.js';
 import { authPlugin } from './auth-hook.js';
@@ -64,6 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       void sendErrorReply(error, request, reply);
     },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    schemaErrorFormatter: formatValidationErrors,
   });
   app.setErrorHandler((error, request, reply) => sendErrorReply(error, request, reply));
   app.setNotFoundHandler((request, reply) => sendNotFound(request, reply));

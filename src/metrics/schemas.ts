@@ -8,6 +8,7 @@ export { errorSchema };
 
 export const metricsQuerystring = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     from: {
       type: 'string',

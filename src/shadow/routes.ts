@@ -61,6 +61,7 @@ const shadowResponse = {
 
 const querystring = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     from: {
       type: 'string',

@@ -195,6 +195,14 @@ function hostileCases(op: OpenApiOperation, url: string, body: unknown): Hostile
         sent: ['not{valid}'],
       });
   }
+  if (query.length > 0)
+    cases.push({
+      what: 'an unknown (misspelt) parameter',
+      url: withQuery(url, 'verison', '1'),
+      statuses: [400],
+      field: 'verison',
+      sent: [],
+    });
   if (query.some((p) => p.name === 'from') && query.some((p) => p.name === 'to')) {
     const swapped = withQuery(withQuery(url, 'from', String(T1_MS)), 'to', String(T0_MS));
     cases.push({ what: 'from > to', url: swapped, statuses: [400], field: 'from', sent: [] });

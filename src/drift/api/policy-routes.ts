@@ -9,7 +9,7 @@ import { DriftError } from '../errors.js';
 import { driftPolicySchema, effectiveDriftPolicy, type DriftPolicy } from '../engine/settings.js';
 import type { DriftService } from '../service/drift-service.js';
 import type { PolicyStore, StoredPolicy } from '../store/policies.js';
-import { errorSchema, formatValidationErrors, modelParams } from './schemas.js';
+import { errorSchema, modelParams } from './schemas.js';
 import { sendError } from './send-error.js';
 
 export interface PolicyRoutesDeps {
@@ -80,7 +80,6 @@ export function policyRoutes(deps: PolicyRoutesDeps): FastifyPluginAsync {
       '/models/:model/policy',
       {
         config: { role: 'admin' },
-        schemaErrorFormatter: formatValidationErrors,
         schema: {
           summary: "Set a model's policy sections (drift settings, and the retrain policy once it exists)",
           description: `Sections: ${Object.keys(sections).join(', ')}. Each section given replaces the stored one; sections not given are kept. Unknown fields are rejected.`,

@@ -8,7 +8,7 @@ import {
 } from '../report/index.js';
 import type { ReportRequest } from '../service/drift-service.js';
 import type { ReportWithDistributions } from '../service/report-distributions.js';
-import { errorSchema, formatValidationErrors, modelParams, reportQuerystring } from './schemas.js';
+import { errorSchema, modelParams, reportQuerystring } from './schemas.js';
 import { errorMessage } from '../../platform/errors.js';
 import { sendError } from './send-error.js';
 import { parseColumns, resolveDriftRange } from './query.js';
@@ -31,7 +31,6 @@ export function driftReportRoute(deps: ReportRouteDeps): FastifyPluginAsync {
       {
         // Reads the range twice (per bucket, then whole) and sends ~1.2 MB of page.
         config: { role: 'viewer', expensive: true },
-        schemaErrorFormatter: formatValidationErrors,
         schema: {
           summary: 'The HTML drift report of a model window',
           description:

@@ -14,7 +14,6 @@ import {
   driftQuerystring,
   driftResponse,
   errorSchema,
-  formatValidationErrors,
   modelParams,
   referenceBody,
   referenceResponse,
@@ -80,7 +79,6 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       '/models/:model/drift',
       {
         config: { role: 'viewer', computed: true },
-        schemaErrorFormatter: formatValidationErrors,
         schema: {
           summary: 'Data drift per time bucket against the version reference',
           description:
@@ -124,7 +122,6 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
       {
         config: { role: 'admin' },
         bodyLimit: 64 * 1024 * 1024,
-        schemaErrorFormatter: formatValidationErrors,
         schema: {
           summary: 'Set the drift reference of a model version',
           description:

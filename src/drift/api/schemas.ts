@@ -1,5 +1,4 @@
 /** JSON schemas of the drift routes: Fastify validates with them, serializes with them and documents them at /docs. */
-import type { FastifySchemaValidationError } from 'fastify';
 import { COLUMN_ROLES } from '../engine/types.js';
 import { METHOD_OPTIONS, BUCKET_PATTERN } from '../engine/settings.js';
 import { DRIFT_METHODS } from '../statistics/index.js';
@@ -192,15 +191,3 @@ export const referenceResponse = {
   },
   required: ['model_id', 'version', 'revision', 'source', 'from', 'to', 'rows', 'set_at', 'columns'],
 } as const;
-
-/** Validation errors as one line naming the field; an unknown field is named too (Ajv's own message does not). */
-export function formatValidationErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
-  const messages = errors.map((e) => {
-    const path = `${dataVar}${e.instancePath}`;
-    const params: Record<string, unknown> = e.params;
-    if (e.keyword === 'additionalProperties' && typeof params['additionalProperty'] === 'string')
-      return `${path}: unknown field '${params['additionalProperty']}'`;
-    return `${path} ${e.message ?? 'is invalid'}`;
-  });
-  return new Error(messages.join('; '));
-}

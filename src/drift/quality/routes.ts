@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import type { FastifyPluginAsync } from 'fastify';
 import { nullableNumber } from '../../api/index.js';
 import { resolveDriftRange } from '../api/routes.js';
-import { driftQuerystring, errorSchema, formatValidationErrors, modelParams } from '../api/schemas.js';
+import { driftQuerystring, errorSchema, modelParams } from '../api/schemas.js';
 import { sendError } from '../api/send-error.js';
 import type { QualityService } from './service.js';
 import { QUALITY_CHECKS } from './types.js';
@@ -120,7 +120,6 @@ export function qualityRoutes(deps: {
       '/models/:model/quality',
       {
         config: { role: 'viewer', computed: true },
-        schemaErrorFormatter: formatValidationErrors,
         schema: {
           summary: 'Data quality per time bucket against the version reference',
           description:

@@ -5,6 +5,7 @@ export { errorSchema };
 
 export const estimationQuerystring = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     from: {
       type: 'string',

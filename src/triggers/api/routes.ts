@@ -1,5 +1,5 @@
 /** GET /retrain-triggers: stored triggers, with whether (and where) each was published. */
-import type { FastifyPluginAsync, FastifySchemaValidationError } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { errorBody, errorSchema } from '../../api/index.js';
 import type { ModelRegistry } from '../../models/index.js';
 import { parseTime } from '../../platform/time/index.js';
@@ -78,19 +78,6 @@ const triggerSchema = {
   ],
 } as const;
 
-function formatErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
-  return new Error(
-    errors
-      .map((e) => {
-        const params: Record<string, unknown> = e.params;
-        if (e.keyword === 'additionalProperties' && typeof params['additionalProperty'] === 'string')
-          return `${dataVar}: unknown field '${params['additionalProperty']}'`;
-        return `${dataVar}${e.instancePath} ${e.message ?? 'is invalid'}`;
-      })
-      .join('; '),
-  );
-}
-
 function badRequest(message: string) {
   return { statusCode: 400, error: 'Bad Request', message };
 }
@@ -101,7 +88,6 @@ export function triggerRoutes(store: TriggerStore, models: ModelRegistry): Fasti
       '/retrain-triggers',
       {
         config: { role: 'viewer' },
-        schemaErrorFormatter: formatErrors,
         schema: {
           summary:
             'Retrain triggers (SPEC 6): the messages published to the retrain topic, oldest window first',
