@@ -1,7 +1,8 @@
 /**
  * Per-prediction loss of one model version's labeled predictions in [from, to), in event-time
  * order (ties by prediction id, so every read gives the same order): 0/1 error for
- * classifiers (the metrics route's class normalization: `true`/`false` are classes 1/0),
+ * classifiers (the metrics route's class normalization: `true`/`false` are classes 1/0; a binary
+ * version's prediction and label are compared as positive or not, {positive:String}),
  * absolute error for regression. Predictions and labels are read FINAL (a redelivered event
  * counts once); a label naming the model wins over an unnamed one, one naming another model
  * never applies (the metrics route's rule). Every user value is a query parameter.
@@ -11,7 +12,12 @@ import type { Task } from '../models/index.js';
 const norm = (column: string) => `multiIf(${column} = 'true', '1', ${column} = 'false', '0', ${column})`;
 
 const LOSS: Record<Task, { value: string; where: string }> = {
-  binary_classification: { value: `toFloat64(${norm('p.prediction')} != ${norm('l.label')})`, where: '1' },
+  // Positive or not, as the metrics route's accuracy asks: a negative label in another word than
+  // the prediction's (labels 1/-1 against predictions 1/0) is still a right answer.
+  binary_classification: {
+    value: `toFloat64((${norm('p.prediction')} = {positive:String}) != (${norm('l.label')} = {positive:String}))`,
+    where: '1',
+  },
   multiclass_classification: {
     value: `toFloat64(${norm('p.prediction')} != ${norm('l.label')})`,
     where: '1',

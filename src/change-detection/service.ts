@@ -1,5 +1,5 @@
 /** Page-Hinkley over a model version's per-prediction loss, read from stored predictions and labels. */
-import type { ModelRegistry, ModelVersionRecord, Task } from '../models/index.js';
+import { normalizeClass, type ModelRegistry, type ModelVersionRecord, type Task } from '../models/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { requireSegmentInScope, valueFilter, type SegmentSpec } from '../segments/index.js';
 import { ChangeDetectionError } from './errors.js';
@@ -134,6 +134,7 @@ export class ChangeDetectionService {
         from: request.from,
         to: request.to,
         limit: this.maxValues + 1,
+        positive: normalizeClass(record.positive_class),
       },
       format: 'JSONCompactEachRow',
     });

@@ -97,18 +97,28 @@ describe('change detection on the per-prediction loss', () => {
       },
       label: { prediction_id: `o-${i}`, model_id: 'overflow', label, timestamp: T0 + i * MINUTE },
     }));
-    const predictions = [
-      ...changed.predictions,
-      ...steady.predictions,
-      ...regression.map((r) => r.prediction),
-      ...overflow.map((r) => r.prediction),
-    ];
-    const labels = [
-      ...changed.labels,
-      ...steady.labels,
-      ...regression.map((r) => r.label),
-      ...overflow.map((r) => r.label),
-    ];
+    // A binary classifier whose labels name the negative class -1 where it predicts 0: right or
+    // wrong is positive (1) or not, as the metrics route's accuracy has it.
+    const signed = [
+      [1, 1],
+      [0, -1],
+      [0, -1],
+      [1, -1],
+    ].map(([prediction, label], i) => ({
+      prediction: {
+        prediction_id: `s-${i}`,
+        model_id: 'signed',
+        model_version: '1',
+        timestamp: T0 + i * MINUTE,
+        features: { a: i },
+        prediction,
+        score: prediction === 1 ? 0.8 : 0.2,
+      },
+      label: { prediction_id: `s-${i}`, model_id: 'signed', label, timestamp: T0 + i * MINUTE },
+    }));
+    const others = [...regression, ...overflow, ...signed];
+    const predictions = [...changed.predictions, ...steady.predictions, ...others.map((r) => r.prediction)];
+    const labels = [...changed.labels, ...steady.labels, ...others.map((r) => r.label)];
     await produce(service.config.topics.predictions, predictions, (i) => `p-${i}`);
     await produce(service.config.topics.labels, labels, (i) => `l-${i}`);
     await waitFor('predictions and labels stored', async () => {
@@ -122,7 +132,7 @@ describe('change detection on the per-prediction loss', () => {
     // row of arrays for the whole range passed V8's string limit with long ids).
     const head = await service.rows<{ t: number; prediction_id: string; v: number }>(
       lossQuery('binary_classification'),
-      { model: 'flaky', version: '1', from: T0, to: T0 + N * MINUTE, limit: 5 },
+      { model: 'flaky', version: '1', from: T0, to: T0 + N * MINUTE, limit: 5, positive: '1' },
     );
     expect(head).toEqual(
       changed.losses
@@ -188,6 +198,11 @@ describe('change detection on the per-prediction loss', () => {
       values: 1,
       mean_loss: 2,
     });
+
+    const signedLoss = (await get(service, `/api/v1/models/signed/change-detection?${range}`)).body;
+    expect(signedLoss).toMatchObject({ task: 'binary_classification', values: 4, mean_loss: 0.25 });
+    const signedMetrics = await get(service, `/api/v1/models/signed/metrics?${range}&bucket=month`);
+    expect(signedMetrics.body).toMatchObject({ buckets: [{ accuracy: 0.75 }] });
 
     // The policy section sets the parameters; the query overrides them.
     const put = await service.app.inject({
