@@ -52,6 +52,26 @@ function stream(model: string, seed: number, errorRate: (i: number, region: stri
   return { predictions, labels, losses };
 }
 
+/** One labeled prediction a minute of `model` per [prediction, label] pair; `extra` adds fields. */
+function labeledPairs(
+  model: string,
+  pairs: number[][],
+  extra: (prediction: number) => object = () => ({}),
+): { prediction: object; label: object }[] {
+  return pairs.map(([prediction = 0, label], i) => ({
+    prediction: {
+      prediction_id: `${model}-${i}`,
+      model_id: model,
+      model_version: '1',
+      timestamp: T0 + i * MINUTE,
+      features: { a: i },
+      prediction,
+      ...extra(prediction),
+    },
+    label: { prediction_id: `${model}-${i}`, model_id: model, label, timestamp: T0 + i * MINUTE },
+  }));
+}
+
 async function get(service: TestService, url: string) {
   const response = await service.app.inject({
     method: 'GET',
@@ -83,39 +103,22 @@ describe('change detection on the per-prediction loss', () => {
       },
     }));
     // Finite predictions and labels whose absolute error overflows to infinity (JSON would carry it as null).
-    const overflow = [
+    const overflow = labeledPairs('overflow', [
       [1.5e308, -1.5e308],
       [1, 3],
-    ].map(([prediction, label], i) => ({
-      prediction: {
-        prediction_id: `o-${i}`,
-        model_id: 'overflow',
-        model_version: '1',
-        timestamp: T0 + i * MINUTE,
-        features: { a: i },
-        prediction,
-      },
-      label: { prediction_id: `o-${i}`, model_id: 'overflow', label, timestamp: T0 + i * MINUTE },
-    }));
+    ]);
     // A binary classifier whose labels name the negative class -1 where it predicts 0: right or
     // wrong is positive (1) or not, as the metrics route's accuracy has it.
-    const signed = [
-      [1, 1],
-      [0, -1],
-      [0, -1],
-      [1, -1],
-    ].map(([prediction, label], i) => ({
-      prediction: {
-        prediction_id: `s-${i}`,
-        model_id: 'signed',
-        model_version: '1',
-        timestamp: T0 + i * MINUTE,
-        features: { a: i },
-        prediction,
-        score: prediction === 1 ? 0.8 : 0.2,
-      },
-      label: { prediction_id: `s-${i}`, model_id: 'signed', label, timestamp: T0 + i * MINUTE },
-    }));
+    const signed = labeledPairs(
+      'signed',
+      [
+        [1, 1],
+        [0, -1],
+        [0, -1],
+        [1, -1],
+      ],
+      (prediction) => ({ score: prediction === 1 ? 0.8 : 0.2 }),
+    );
     const others = [...regression, ...overflow, ...signed];
     const predictions = [...changed.predictions, ...steady.predictions, ...others.map((r) => r.prediction)];
     const labels = [...changed.labels, ...steady.labels, ...others.map((r) => r.label)];
