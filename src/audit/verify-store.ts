@@ -44,7 +44,7 @@ export interface VerifyReport {
 
 export async function verifyStore(db: Database, options: VerifyOptions = {}): Promise<VerifyReport> {
   const stored = new Map((await listChains(db)).map((c) => [c.chain, c]));
-  const anchors = options.anchors ?? (await readAnchors(db));
+  const anchors = new Map(options.anchors ?? (await readAnchors(db)));
   const ends = (await options.sourceEnds?.()) ?? new Map<string, number>();
   const digestChains = new Set((options.digest ?? []).map((e) => e.chain));
   const only = options.chains ? new Set(options.chains) : undefined;
@@ -56,32 +56,25 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
   const broken: BrokenLink[] = [];
   const used = new Map<string, ChainAnchor>();
   for (const chain of names) {
-    const summary = stored.get(chain);
-    const last = summary?.last ?? 0;
+    const input: ChainInput = {
+      chain,
+      summary: stored.get(chain),
+      anchor: anchors.get(chain),
+      end: ends.get(chain),
+      digest: (options.digest ?? []).filter((e) => e.chain === chain),
+    };
+    let result = await verifyChain(db, input, options);
+    // A retention run that anchored and trimmed this chain since the anchors were read leaves a
+    // false `gap`: verified again from the new anchor, which is then the one checked and reported.
+    const moved = result.broken && !options.anchors ? await movedAnchor(db, chain, input.anchor) : undefined;
+    if (moved) {
+      anchors.set(chain, moved);
+      result = await verifyChain(db, { ...input, anchor: moved }, options);
+    }
     const anchor = anchors.get(chain);
     if (anchor) used.set(chain, anchor);
-    const verifier = new ChainVerifier(chain, {
-      ...(anchor ? { anchor } : {}),
-      checkCanonical: options.checkCanonical === true,
-    });
-    if (last > 0) {
-      const from = anchor ? anchor.position + 1 : 0;
-      for await (const row of streamLinks(db, chain, {
-        from,
-        upTo: last,
-        pagePositions: options.pagePositions,
-      })) {
-        if (!verifier.push(row)) break;
-      }
-    }
-    checked += verifier.checked;
-    const entries = (options.digest ?? []).filter((e) => e.chain === chain);
-    const found = [
-      verifier.firstBroken ?? afterVerified(chain, verifier.head.position, summary, anchor, ends.get(chain)),
-      await checkDigest(db, entries, last, anchor),
-    ].filter((b): b is BrokenLink => b !== undefined);
-    const earliest = found.sort((a, b) => a.position - b.position)[0];
-    if (earliest) broken.push(earliest);
+    checked += result.checked;
+    if (result.broken) broken.push(result.broken);
   }
   const all = await withAnchorChecks(db, broken, used, new Set(names), anchors);
   const [first] = all;
@@ -92,6 +85,56 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
     ...(first ? { first_broken: first } : {}),
     broken: all,
   };
+}
+
+interface ChainInput {
+  chain: string;
+  summary: ChainSummary | undefined;
+  anchor: ChainAnchor | undefined;
+  /** The chain's source end (VerifyOptions.sourceEnds). */
+  end: number | undefined;
+  /** The held digest's entries for this chain. */
+  digest: readonly DigestEntry[];
+}
+
+/** One chain's links checked from its anchor on, and its earliest break (links, head or digest). */
+async function verifyChain(
+  db: Database,
+  { chain, summary, anchor, end, digest }: ChainInput,
+  options: VerifyOptions,
+): Promise<{ checked: number; broken?: BrokenLink }> {
+  const last = summary?.last ?? 0;
+  const verifier = new ChainVerifier(chain, {
+    ...(anchor ? { anchor } : {}),
+    checkCanonical: options.checkCanonical === true,
+  });
+  if (last > 0) {
+    const from = anchor ? anchor.position + 1 : 0;
+    for await (const row of streamLinks(db, chain, {
+      from,
+      upTo: last,
+      pagePositions: options.pagePositions,
+    })) {
+      if (!verifier.push(row)) break;
+    }
+  }
+  const found = [
+    verifier.firstBroken ?? afterVerified(chain, verifier.head.position, summary, anchor, end),
+    await checkDigest(db, digest, last, anchor),
+  ].filter((b): b is BrokenLink => b !== undefined);
+  const earliest = found.sort((a, b) => a.position - b.position)[0];
+  return { checked: verifier.checked, ...(earliest ? { broken: earliest } : {}) };
+}
+
+/** The chain's latest stored anchor, if it is not `before` (retention anchored it meanwhile). */
+async function movedAnchor(
+  db: Database,
+  chain: string,
+  before: ChainAnchor | undefined,
+): Promise<ChainAnchor | undefined> {
+  const latest = (await readAnchors(db)).get(chain);
+  if (!latest || (latest.position === before?.position && latest.hash === before.hash)) return undefined;
+  return latest;
 }
 
 /**

@@ -200,8 +200,14 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
     ensureTopics(
       kafka,
       [t.predictions, t.labels, t.accessLog, t.retrain, t.auditDigests, t.deadLetter, config.audit.topic].map(
-        (topic) => ({ topic, numPartitions: t.partitions }),
+        (topic) => ({
+          topic,
+          numPartitions: t.partitions,
+          // Audit records wait in Kafka while their chain is held (src/audit/README.md, "never skip").
+          keepForever: topic === config.audit.topic || topic === t.auditDigests,
+        }),
       ),
+      { logger },
     ),
   );
   state.kafka = true;

@@ -1,10 +1,24 @@
-import type { Kafka } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { ModelwatchError, errorMessage } from '../errors.js';
 
 export interface TopicSpec {
   topic: string;
   numPartitions: number;
+  /**
+   * Records are never deleted by age or size (`retention.ms` and `retention.bytes` -1): an audit
+   * topic, whose records wait in Kafka while their chain is held, for as long as it takes. Set
+   * only on a topic this call creates; an existing one is left as it is and only checked.
+   */
+  keepForever?: boolean;
 }
+
+export interface EnsureTopicsOptions {
+  /** Told about each existing `keepForever` topic that deletes records, or whose settings could not be read. */
+  logger?: { warn(details: object, message: string): void };
+}
+
+const RETENTION_SETTINGS = ['retention.ms', 'retention.bytes'];
+const KEEP_FOREVER = RETENTION_SETTINGS.map((name) => ({ name, value: '-1' }));
 
 /**
  * SPEC 3: three or more brokers get replication factor 3 and min.insync.replicas=2 (with
@@ -19,8 +33,15 @@ export function replicationFor(brokerCount: number): {
   return { replicationFactor: -1, configEntries: [] };
 }
 
-/** Creates the topics that do not exist yet; existing topics are left as they are. */
-export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<string[]> {
+/**
+ * Creates the topics that do not exist yet; existing topics are left as they are (an existing
+ * `keepForever` topic that deletes records is logged as a warning). Returns the created topics.
+ */
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: TopicSpec[],
+  options: EnsureTopicsOptions = {},
+): Promise<string[]> {
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -28,12 +49,19 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<s
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
       const { brokers } = await admin.describeCluster();
-      const replication = replicationFor(brokers.length);
+      const { replicationFactor, configEntries } = replicationFor(brokers.length);
       await admin.createTopics({
-        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, ...replication })),
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.numPartitions,
+          replicationFactor,
+          configEntries: [...configEntries, ...(t.keepForever ? KEEP_FOREVER : [])],
+        })),
         waitForLeaders: true,
       });
     }
+    const kept = topics.filter((t) => t.keepForever && existing.has(t.topic)).map((t) => t.topic);
+    if (options.logger && kept.length > 0) await warnOfFiniteRetention(admin, kept, options.logger);
     return missing.map((t) => t.topic);
   } catch (err) {
     throw new ModelwatchError(
@@ -44,5 +72,34 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<s
     );
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Warns of each topic that deletes records by age or size; a failed check only warns too (start goes on). */
+async function warnOfFiniteRetention(
+  admin: Admin,
+  topics: string[],
+  logger: NonNullable<EnsureTopicsOptions['logger']>,
+): Promise<void> {
+  try {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: RETENTION_SETTINGS,
+      })),
+    });
+    for (const { resourceName, configEntries } of resources) {
+      const finite = configEntries.filter((e) => e.configValue !== '-1');
+      if (finite.length === 0) continue;
+      const retention = Object.fromEntries(finite.map((e) => [e.configName, e.configValue]));
+      logger.warn(
+        { topic: resourceName, retention },
+        `topic ${resourceName} deletes records by age or size: one waiting in it longer (an audit chain held) is lost; set retention.ms=-1 and retention.bytes=-1 on it`,
+      );
+    }
+  } catch (err) {
+    logger.warn({ topics, err: errorMessage(err) }, `could not read the retention of ${topics.join(', ')}`);
   }
 }
