@@ -1,12 +1,13 @@
 /**
- * Every API call is audited (SPEC 8): principal, route template, path and query parameters
- * (secret-looking names redacted by the record builder, values cut to 256 characters, at most 32
- * of them), status. Denied and failed calls are included; calls to public routes (/healthz,
- * /readyz, /docs, a public /metrics) are not, whatever their status, so a load balancer polling a
- * failing /readyz does not flood the chain. A path that matches no route is recorded (route
- * `(no route)`, its query parameters, never the path).
+ * Every API call is audited (SPEC 8), exactly once, also when the client leaves before the answer
+ * is sent (`aborted`): principal, route template, path and query parameters (secrets redacted by
+ * the record builder; bounded, and tighter for a caller without a key: see ParamLimits), status.
+ * Denied and failed calls are included; calls to public routes (/healthz, /readyz, /docs, a public
+ * /metrics) are not, whatever their status, so a load balancer polling a failing /readyz does not
+ * flood the chain. A path that matches no route is recorded (route `(no route)`, its query
+ * parameters, never the path).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 // Declared here, not imported from src/audit (whose routes import this folder): the audit
@@ -23,6 +24,8 @@ export interface ApiCall {
   route: string;
   params?: Record<string, Scalar | Scalar[]>;
   status: number;
+  /** The client closed the connection before the answer was fully sent. */
+  aborted?: boolean;
   model_id?: string;
   entity_id?: string;
 }
@@ -72,7 +75,24 @@ export interface ApiCallAuditor {
 }
 
 const MAX_PARAMS = 32;
-const MAX_VALUE = 256;
+const MAX_ARRAY = 16;
+
+/** How much of a call's parameters is recorded; see KEYED and ANONYMOUS. */
+interface ParamLimits {
+  /** Longest name or value, in UTF-16 units. */
+  text: number;
+  /** Most values in all (an array's items count one each). */
+  values: number;
+  /** Most bytes of the parameters as JSON (escapes included). */
+  bytes: number;
+}
+
+// 32 names and 256 values stay well under the record's 512 members in `details`, so a junk query
+// cannot get the record refused (and written again without its parameters).
+const KEYED: ParamLimits = { text: 256, values: 256, bytes: Infinity };
+// A caller without a key can write to the chain at will (401, the auth throttle's 429): enough to
+// see what was tried, not a place to store kilobytes per call.
+const ANONYMOUS: ParamLimits = { text: 32, values: 32, bytes: 1024 };
 
 /**
  * At most `max` UTF-16 units of `text`, never ending in the first half of a surrogate pair: the
@@ -84,35 +104,134 @@ export function cutText(text: string, max: number): string {
   return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
-function scalar(value: unknown): Scalar {
+function scalar(value: unknown, max: number): Scalar {
   if (value === null || typeof value === 'number' || typeof value === 'boolean') {
     return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
   }
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
-  return text.length > MAX_VALUE ? `${cutText(text, MAX_VALUE)}…` : text;
+  return text.length > max ? `${cutText(text, max)}…` : text;
 }
 
-/** Path then query parameters, bounded so a hostile query cannot make the record invalid. */
-export function callParams(request: FastifyRequest): NonNullable<ApiCall['params']> {
+function pathParams(request: FastifyRequest): Record<string, unknown> {
   // An unmatched path's only path parameter is Fastify's `*`: the raw URL, never recorded.
-  const path = request.routeOptions.url === undefined ? {} : (request.params ?? {});
-  const merged: [string, unknown][] = [
-    ...Object.entries(path as Record<string, unknown>),
-    ...Object.entries((request.query ?? {}) as Record<string, unknown>),
-  ];
+  return request.routeOptions.url === undefined ? {} : ((request.params ?? {}) as Record<string, unknown>);
+}
+
+function queryParams(request: FastifyRequest): Record<string, unknown> {
+  return (request.query ?? {}) as Record<string, unknown>;
+}
+
+function limitsFor(request: FastifyRequest): ParamLimits {
+  return request.principal === undefined ? ANONYMOUS : KEYED;
+}
+
+/**
+ * Path then query parameters, bounded (see ParamLimits) so a hostile query can neither get the
+ * record refused nor make it large. A query parameter never replaces a path parameter of the same
+ * name (`/models/a?model=b` stays model `a`).
+ */
+export function callParams(request: FastifyRequest): NonNullable<ApiCall['params']> {
+  const limits = limitsFor(request);
+  const merged = [...Object.entries(pathParams(request)), ...Object.entries(queryParams(request))];
   const params: NonNullable<ApiCall['params']> = {};
-  for (const [name, value] of merged.slice(0, MAX_PARAMS)) {
-    params[cutText(name, MAX_VALUE)] = Array.isArray(value) ? value.slice(0, 16).map(scalar) : scalar(value);
+  let values = 0;
+  let bytes = 0;
+  for (const [rawName, raw] of merged.slice(0, MAX_PARAMS)) {
+    if (values >= limits.values) break;
+    const name = cutText(rawName, limits.text);
+    // `__proto__` would set the object's prototype, not a parameter.
+    if (Object.hasOwn(params, name) || name === '__proto__') continue;
+    const value = boundedValue(raw, limits.values - values, limits.text);
+    const size = Buffer.byteLength(JSON.stringify([name, value]));
+    if (bytes + size > limits.bytes) break;
+    params[name] = value;
+    values += Array.isArray(value) ? value.length : 1;
+    bytes += size;
   }
   return params;
 }
 
+/** One parameter's value: an array keeps at most `room` (and MAX_ARRAY) items. */
+function boundedValue(raw: unknown, room: number, maxText: number): Scalar | Scalar[] {
+  if (!Array.isArray(raw)) return scalar(raw, maxText);
+  return raw.slice(0, Math.min(MAX_ARRAY, room)).map((item) => scalar(item, maxText));
+}
+
+/** `model` or `entity_id` from the path, else the query: what the call acts on, whatever else it sent. */
+function targetId(request: FastifyRequest, name: string): string | undefined {
+  const value = pathParams(request)[name] ?? queryParams(request)[name];
+  if (typeof value !== 'string' || value === '') return undefined;
+  // As the parameter is recorded (with its `…`), within the record's 256 characters.
+  return cutText(String(scalar(value, limitsFor(request).text)), KEYED.text);
+}
+
 function principalOf(request: FastifyRequest): string {
-  return cutText(request.principal?.name ?? 'anonymous', MAX_VALUE);
+  return cutText(request.principal?.name ?? 'anonymous', KEYED.text);
 }
 
 function isMethod(method: string): method is ApiCall['method'] {
   return (HTTP_METHODS as readonly string[]).includes(method);
+}
+
+/**
+ * Whatever the status, a call to a public route is not audited: it needs no key, so anyone (a load
+ * balancer polling a failing /readyz) could otherwise write to the chain at will.
+ */
+function audited(request: FastifyRequest): request is FastifyRequest & { method: ApiCall['method'] } {
+  return request.routeOptions.config.public !== true && isMethod(request.method);
+}
+
+/** nginx's "client closed request": the client left before any answer was sent. */
+const CLIENT_CLOSED = 499;
+
+function apiCall(
+  request: FastifyRequest & { method: ApiCall['method'] },
+  status: number,
+  aborted: boolean,
+): ApiCall {
+  const model = targetId(request, 'model');
+  const entity = targetId(request, 'entity_id');
+  return {
+    at: Date.now(),
+    principal: principalOf(request),
+    method: request.method,
+    // The template, never the raw URL: an unmatched path is one bounded value.
+    route: request.routeOptions.url ?? '(no route)',
+    params: callParams(request),
+    status,
+    ...(aborted ? { aborted } : {}),
+    ...(model === undefined ? {} : { model_id: model }),
+    ...(entity === undefined ? {} : { entity_id: entity }),
+  };
+}
+
+/**
+ * Records each audited call exactly once. Fastify's onResponse runs only once the answer is fully
+ * sent ('finish'), so a client that resets mid-answer or leaves while the handler runs is seen by
+ * the response's 'close' alone; both lead here, the first one records.
+ */
+function callRecorder(auditor: ApiCallAuditor) {
+  const recorded = new WeakSet<FastifyRequest>();
+  const watched = new WeakSet<FastifyRequest>();
+  const record = (request: FastifyRequest, status: number, aborted: boolean) => {
+    if (!audited(request) || recorded.has(request)) return;
+    recorded.add(request);
+    // Not awaited: the call is over, and a record held until Kafka is reachable must not keep
+    // the request open (the server's close waits for open requests).
+    void auditor.call(apiCall(request, status, aborted));
+  };
+  /** Records on 'close' unless the answer finished first; `statusIfGone` when the client already left. */
+  const watch = (request: FastifyRequest, reply: FastifyReply, statusIfGone: number) => {
+    if (!audited(request) || watched.has(request)) return;
+    watched.add(request);
+    if (reply.raw.destroyed) return record(request, statusIfGone, true);
+    let finished = false;
+    reply.raw.once('finish', () => (finished = true));
+    reply.raw.once('close', () =>
+      record(request, reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED, !finished),
+    );
+  };
+  return { record, watch };
 }
 
 function auditHook(
@@ -131,29 +250,19 @@ function auditHook(
     done();
     return;
   }
+  const { record, watch } = callRecorder(auditor);
+  app.addHook('onRequest', (request, reply, next) => {
+    watch(request, reply, CLIENT_CLOSED);
+    next();
+  });
+  // An earlier onRequest hook (authentication, throttles) may answer, and this one then never runs.
+  app.addHook('onSend', (request, reply, payload, next) => {
+    watch(request, reply, reply.statusCode);
+    next(null, payload);
+  });
   app.addHook('onResponse', (request, reply, next) => {
     next();
-    const status = reply.statusCode;
-    // Whatever the status: a public route needs no key, so anyone (a load balancer polling a
-    // failing /readyz) could otherwise write to the chain at will.
-    if (request.routeOptions.config.public === true) return;
-    if (!isMethod(request.method)) return;
-    const params = callParams(request);
-    const model = params['model'];
-    const entity = params['entity_id'];
-    // Not awaited: the answer is sent, and a record held until Kafka is reachable must not keep
-    // the request open (the server's close waits for open requests).
-    void auditor.call({
-      at: Date.now(),
-      principal: principalOf(request),
-      method: request.method,
-      // The template, never the raw URL: an unmatched path is one bounded value.
-      route: request.routeOptions.url ?? '(no route)',
-      params,
-      status,
-      ...(typeof model === 'string' && model !== '' ? { model_id: cutText(model, MAX_VALUE) } : {}),
-      ...(typeof entity === 'string' && entity !== '' ? { entity_id: cutText(entity, MAX_VALUE) } : {}),
-    });
+    record(request, reply.statusCode, false);
   });
   done();
 }

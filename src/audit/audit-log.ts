@@ -6,6 +6,7 @@
 import type { Producer } from 'kafkajs';
 import type { Logger } from '../platform/observability/index.js';
 import { errorMessage } from '../platform/errors.js';
+import { wellFormed } from './bounded-json.js';
 import { AuditError, isAuditError } from './errors.js';
 import { parseAuditRecord, type AuditRecord, type AuditRecordInput } from './record.js';
 import { apiCallRecord, changeRecord, type ApiCall, type StateChange } from './record-builders.js';
@@ -78,7 +79,7 @@ export class AuditLog implements AuditRecorder {
   }
 
   // A parameter the record refuses must not take the call out of the trail: the call is then
-  // recorded without its parameters (nor the model and entity taken from them), flagged.
+  // recorded without its parameters, flagged, keeping the model and entity unless they were refused.
   private recordCall(call: ApiCall): Promise<void> {
     return settle(() => this.enqueue(apiCallRecord(call))).catch((err: unknown) => {
       if (!isAuditError(err, 'INVALID_RECORD')) throw err;
@@ -129,5 +130,16 @@ function settle(step: () => Promise<void>): Promise<void> {
 }
 
 function withoutParams(call: ApiCall): ApiCall {
-  return { ...call, params: undefined, model_id: undefined, entity_id: undefined, params_dropped: true };
+  return {
+    ...call,
+    params: undefined,
+    model_id: validId(call.model_id),
+    entity_id: validId(call.entity_id),
+    params_dropped: true,
+  };
+}
+
+/** The id when the record accepts it (at most 256 characters, no lone surrogate), else undefined. */
+function validId(id: string | undefined): string | undefined {
+  return id !== undefined && id.length <= 256 && wellFormed(id) ? id : undefined;
 }

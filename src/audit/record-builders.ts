@@ -47,6 +47,8 @@ export interface ApiCall {
   /** The parameters were refused (INVALID_RECORD) and left out, so the call is still recorded. */
   params_dropped?: boolean;
   status: number;
+  /** The client closed the connection before the answer was fully sent. */
+  aborted?: boolean;
   /** What the route acts on, e.g. `model` and the model id. @default 'route' and the route */
   resource_type?: string;
   resource_id?: string;
@@ -54,7 +56,31 @@ export interface ApiCall {
   entity_id?: string | undefined;
 }
 
-const SECRET_PARAM = /key|token|secret|password|authorization/i;
+const SECRET_NAME = /auth|bearer|cookie|credential|key|passw|secret|session|sig|token/i;
+/** A modelwatch API key (`mw_` and base64url), wherever it appears: callers put keys under any name. */
+const API_KEY = /mw_[A-Za-z0-9_-]{20,}/;
+const REDACTED = '[redacted]';
+
+type Params = NonNullable<ApiCall['params']>;
+
+function redactScalar<T extends string | number | boolean | null>(value: T): T | string {
+  return typeof value === 'string' && API_KEY.test(value) ? REDACTED : value;
+}
+
+function redactValue(value: Params[string]): Params[string] {
+  return Array.isArray(value) ? value.map(redactScalar) : redactScalar(value);
+}
+
+/** Secrets by parameter name, and anything that looks like a key by value (a key as a name too). */
+function redactParams(params: Params): Params {
+  return Object.fromEntries(
+    Object.entries(params).map(([name, value]) =>
+      API_KEY.test(name)
+        ? [REDACTED, REDACTED]
+        : [name, SECRET_NAME.test(name) ? REDACTED : redactValue(value)],
+    ),
+  );
+}
 
 /** 401, 403 and 429 are denials; any other status ≥ 400 a failure. */
 export function apiOutcome(status: number): 'allowed' | 'denied' | 'failed' {
@@ -63,11 +89,7 @@ export function apiOutcome(status: number): 'allowed' | 'denied' | 'failed' {
 }
 
 export function apiCallRecord(call: ApiCall): AuditRecordInput {
-  const params = call.params
-    ? Object.fromEntries(
-        Object.entries(call.params).map(([k, v]) => [k, SECRET_PARAM.test(k) ? '[redacted]' : v]),
-      )
-    : undefined;
+  const params = call.params ? redactParams(call.params) : undefined;
   return {
     kind: 'api',
     at: call.at,
@@ -75,8 +97,9 @@ export function apiCallRecord(call: ApiCall): AuditRecordInput {
     action: `${call.method} ${call.route}`,
     resource_type: call.resource_type ?? 'route',
     resource_id: call.resource_id ?? call.route,
-    ...optional('model_id', call.model_id),
-    ...optional('entity_id', call.entity_id),
+    // Taken from the parameters, so redacted like them.
+    ...optional('model_id', call.model_id && redactScalar(call.model_id)),
+    ...optional('entity_id', call.entity_id && redactScalar(call.entity_id)),
     outcome: apiOutcome(call.status),
     details: {
       method: call.method,
@@ -84,6 +107,7 @@ export function apiCallRecord(call: ApiCall): AuditRecordInput {
       status: call.status,
       ...(params ? { params } : {}),
       ...(call.params_dropped === true ? { params_dropped: true } : {}),
+      ...(call.aborted === true ? { aborted: true } : {}),
     },
   };
 }

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { cutText } from '../../../src/api/audit-hook.js';
 import { buildApp } from '../../../src/api/index.js';
+import { canonicalJson } from '../../../src/audit/index.js';
 import { KeyStore } from '../../../src/auth/index.js';
 import type { Database } from '../../../src/platform/clickhouse/index.js';
 import { createLogger } from '../../../src/platform/observability/index.js';
@@ -13,8 +14,16 @@ const EMOJI = '\u{1F600}';
 
 const probes: FastifyPluginAsync = (api) => {
   api.get('/probe', { config: { role: 'viewer' } }, () => ({ ok: true }));
+  // Like the metrics route: a path model and a querystring that lets unknown fields through.
+  api.get('/models/:model/probe', { config: { role: 'viewer' } }, () => ({ ok: true }));
   return Promise.resolve();
 };
+
+/** `count` parameters named `<prefix><n>`, each given `repeat` times with `value`. */
+function junkQuery(count: number, repeat: number, value: string, prefix = 'j'): string {
+  const one = (n: number) => Array.from({ length: repeat }, () => `${prefix}${n}=${value}`).join('&');
+  return Array.from({ length: count }, (_, n) => one(n)).join('&');
+}
 
 /** The app with a recording auditor; the bootstrap admin key never reaches the (absent) database. */
 async function auditedApp(ready = true) {
@@ -30,7 +39,8 @@ async function auditedApp(ready = true) {
   });
   const get = async (url: string) =>
     (await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN}` } })).statusCode;
-  return { ...audit, app, get };
+  const getAnonymous = async (url: string) => (await app.inject({ method: 'GET', url })).statusCode;
+  return { ...audit, app, get, getAnonymous };
 }
 
 describe('cutText', () => {
@@ -75,6 +85,47 @@ describe('API call auditing', () => {
     expect(await get('/api/v1/probe')).toBe(200);
     await vi.waitFor(() => expect(sent).toHaveLength(1));
     expect(sent.map((r) => r.action)).toEqual(['GET /api/v1/probe']);
+    await app.close();
+  });
+
+  it('keeps the model and a bounded set of parameters under a junk query (regression: params_dropped, no model_id)', async () => {
+    const { app, get, sent, log } = await auditedApp();
+    expect(await get(`/api/v1/models/credit-risk/probe?${junkQuery(31, 16, '1')}`)).toBe(200);
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    const details = sent[0]?.details as { params: Record<string, unknown> };
+    expect(sent[0]).toMatchObject({ model_id: 'credit-risk', details: { params: { model: 'credit-risk' } } });
+    expect(details).not.toHaveProperty('params_dropped');
+    expect(Object.values(details.params).flat()).toHaveLength(256);
+    expect(log.lost).toBe(0);
+    await app.close();
+  });
+
+  it('records the path model, not a query parameter of the same name', async () => {
+    const { app, get, sent } = await auditedApp();
+    expect(await get('/api/v1/models/credit-risk/probe?model=other-model')).toBe(200);
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent[0]).toMatchObject({ model_id: 'credit-risk', details: { params: { model: 'credit-risk' } } });
+    await app.close();
+  });
+
+  it('keeps a record of a call without a key small, whatever its query (regression: ~15 KB each, chained forever)', async () => {
+    const { app, getAnonymous, sent } = await auditedApp();
+    const long = encodeURIComponent('\u0001'.repeat(250));
+    const calls = [
+      `/api/v1/models/credit-risk/probe?${junkQuery(29, 2, 'z'.repeat(250))}`,
+      `/api/v1/models/credit-risk/probe?${junkQuery(31, 16, long, '\u0001'.repeat(40))}`,
+    ];
+    for (const url of calls) expect(await getAnonymous(url)).toBe(401);
+    await vi.waitFor(() => expect(sent).toHaveLength(2));
+    for (const record of sent) {
+      expect(record).toMatchObject({ principal: 'anonymous', outcome: 'denied', model_id: 'credit-risk' });
+      expect(Buffer.byteLength(canonicalJson(record))).toBeLessThan(2048);
+    }
+    // Still useful: the names tried and the start of each value.
+    expect((sent[0]?.details as { params: Record<string, unknown> }).params).toMatchObject({
+      model: 'credit-risk',
+      j0: [`${'z'.repeat(32)}…`, `${'z'.repeat(32)}…`],
+    });
     await app.close();
   });
 });

@@ -10,15 +10,16 @@ const call = {
 } as const;
 
 describe('AuditLog.call', () => {
-  it('records a call whose parameters the record refuses without them, flagged (regression: the call was not audited)', async () => {
+  it('records a call whose parameters the record refuses without them, flagged, keeping a valid model/entity (regression: the call was not audited)', async () => {
     const { log, sent, logger } = await recordingLog();
     const warn = vi.spyOn(logger, 'warn');
     await log.call({ ...call, params: { x: 'a\ud83d' }, model_id: 'm\ud83d', entity_id: 'e' });
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ principal: 'viewer-1', details: { status: 200, params_dropped: true } });
     expect(sent[0]?.details).not.toHaveProperty('params');
+    // The refused model id goes; the valid entity id stays, so the call can still be found by it.
     expect(sent[0]).not.toHaveProperty('model_id');
-    expect(sent[0]).not.toHaveProperty('entity_id');
+    expect(sent[0]).toMatchObject({ entity_id: 'e' });
     expect(log.lost).toBe(0);
     expect(warn).toHaveBeenCalledTimes(1);
   });
