@@ -1,5 +1,8 @@
-import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { ModelwatchError, errorMessage } from '../errors.js';
+
+// Not a named import: Node's ESM loader does not see it among kafkajs' CommonJS exports.
+const { ConfigResourceTypes } = kafkajs;
 
 export interface TopicSpec {
   topic: string;
