@@ -50,6 +50,7 @@ function clientStatus(err: Partial<FastifyError>): number | undefined {
 export function describeError(err: unknown): ErrorBody {
   if (isModelwatchError(err, 'BAD_REQUEST')) return errorBody(400, err.message);
   if (isModelwatchError(err, 'NOT_FOUND')) return errorBody(404, err.message);
+  if (isModelwatchError(err, 'CONFLICT')) return errorBody(409, err.message);
   // ClickHouse unreachable or saturated: the client should come back later, not report a bug.
   if (isModelwatchError(err, 'CLICKHOUSE_UNAVAILABLE'))
     return errorBody(503, 'ClickHouse is busy or unreachable; retry later (see Retry-After)');

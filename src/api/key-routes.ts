@@ -46,6 +46,7 @@ export function keyRoutes(keys: KeyStore): FastifyPluginAsync {
               required: ['id', 'name', 'role', 'key'],
             },
             400: errorSchema,
+            409: errorSchema,
           },
         },
       },

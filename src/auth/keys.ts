@@ -54,6 +54,13 @@ export const KEY_CACHE_MAX = 10_000;
 /** Longest key name (the REST route's limit too). @default 128 */
 export const MAX_KEY_NAME = 128;
 
+/**
+ * Principals the service itself writes into audit records: a key so named would make its calls
+ * look like the bootstrap admin's, an unauthenticated caller's or the service's own.
+ */
+const RESERVED_NAMES: readonly string[] = ['bootstrap-admin', 'anonymous', 'retention', 'modelwatch'];
+const RESERVED_USE = 'the bootstrap key, callers without a key, retention and the service itself';
+
 // In a `u` regex a paired surrogate is one code point, so \p{Cs} matches only lone ones.
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -64,6 +71,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
  */
 export function keyNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
+  if (RESERVED_NAMES.includes(name)) return `'${name}' is reserved: audit records use it for ${RESERVED_USE}`;
   if (name.length > MAX_KEY_NAME) return `must be at most ${MAX_KEY_NAME} characters (got ${name.length})`;
   return LONE_SURROGATE.test(name) ? 'holds a lone surrogate' : undefined;
 }
@@ -108,6 +116,13 @@ export class KeyStore {
   async createWithId(role: Role, name: string): Promise<{ key: string; id: string }> {
     const problem = keyNameProblem(name);
     if (problem) throw new ModelwatchError('BAD_REQUEST', `key name ${problem}`);
+    // Names are the audit trail's principals: two active keys of one name would be one principal.
+    // (Two creates racing can still both pass; revoking one of them settles it.)
+    if (await this.activeNamed(name))
+      throw new ModelwatchError(
+        'CONFLICT',
+        `key name '${name}' belongs to an active key: revoke it or pick another`,
+      );
     const key = generateKey();
     const hash = hashKey(key);
     await this.db.client.insert({
@@ -116,6 +131,16 @@ export class KeyStore {
       values: [{ key_hash: hash, name, role }],
     });
     return { key, id: hash.slice(0, ID_LENGTH) };
+  }
+
+  private async activeNamed(name: string): Promise<boolean> {
+    const result = await this.db.client.query({
+      query: 'SELECT count() AS n FROM api_keys FINAL WHERE name = {name:String} AND NOT revoked',
+      query_params: { name },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ n: number | string }>();
+    return Number(row?.n ?? 0) > 0;
   }
 
   async list(): Promise<KeyInfo[]> {

@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'KAFKA_UNAVAILABLE'
   | 'BROKER_SETUP'
   | 'NOT_FOUND'
+  /** The request contradicts what is stored (a name already taken): answered 409. */
+  | 'CONFLICT'
   | 'BAD_REQUEST';
 
 /** An error meant for a person: `message` is one line that says what and where. */

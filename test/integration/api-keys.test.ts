@@ -40,20 +40,33 @@ describe('API keys over REST and the CLI', () => {
       expect.objectContaining({ id, name: 'dash', role: 'viewer', revoked: false }),
     ]);
     expect(listed.text).not.toContain(key);
+    // The name is the principal of the key's audit records: one active key of a name, none of the service's.
+    const again = await call(service, 'POST', '/api/v1/keys', admin, { role: 'admin', name: 'dash' });
+    expect(again).toMatchObject({ status: 409 });
+    expect(again.text).toContain("key name 'dash' belongs to an active key");
+    const reserved = await call(service, 'POST', '/api/v1/keys', admin, {
+      role: 'viewer',
+      name: 'bootstrap-admin',
+    });
+    expect(reserved.status).toBe(400);
 
     expect((await call(service, 'DELETE', `/api/v1/keys/${id}`, admin)).status).toBe(200);
     expect((await call(service, 'GET', '/api/v1/models', key)).status).toBe(401);
     expect((await call(service, 'DELETE', `/api/v1/keys/${id}`, admin)).status).toBe(404);
     expect((await call(service, 'DELETE', '/api/v1/keys/not-an-id', admin)).status).toBe(400);
     expect((await call(service, 'POST', '/api/v1/keys', admin, { role: 'root' })).status).toBe(400);
+    // Revoked, its name is free again.
+    expect(
+      (await call(service, 'POST', '/api/v1/keys', admin, { role: 'viewer', name: 'dash' })).status,
+    ).toBe(201);
 
     const audited = await waitFor('key changes chained', async () => {
       const rows = await service.rows<{ action: string; record: string }>(
         "SELECT action, record FROM audit_events WHERE action IN ('key.create', 'key.revoke')",
       );
-      return rows.length === 2 ? rows : undefined;
+      return rows.length === 3 ? rows : undefined;
     });
-    expect(audited.map((r) => r.action).sort()).toEqual(['key.create', 'key.revoke']);
+    expect(audited.map((r) => r.action).sort()).toEqual(['key.create', 'key.create', 'key.revoke']);
     const everything = await service.rows<Record<string, unknown>>('SELECT * FROM api_keys');
     const stored = JSON.stringify(everything) + audited.map((r) => r.record).join('');
     expect(stored).not.toContain(key);

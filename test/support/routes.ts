@@ -122,7 +122,7 @@ export const SPEC9_ROUTES: Record<string, RouteSpec> = {
   'GET /api/v1/legal-holds': { role: 'auditor', sample: () => ({ url: '/api/v1/legal-holds' }) },
   'POST /api/v1/keys': {
     role: 'admin',
-    sample: () => ({ url: '/api/v1/keys', body: { role: 'viewer', name: 'walk' } }),
+    sample: (ctx) => ({ url: '/api/v1/keys', body: { role: 'viewer', name: `walk-${ctx.nextVersion()}` } }),
   },
   'GET /api/v1/keys': { role: 'admin', sample: () => ({ url: '/api/v1/keys' }) },
   'DELETE /api/v1/keys/{id}': {
@@ -185,9 +185,11 @@ export async function seedRoutes(
     revoked: revoked.key,
   };
   let versions = 0;
+  let doomed = 0;
   const ctx: RouteContext = {
     service,
-    freshKeyId: async () => (await store.createWithId('viewer', 'walk-doomed')).id,
+    // Names of active keys are unique (they are the audit trail's principals).
+    freshKeyId: async () => (await store.createWithId('viewer', `walk-doomed-${++doomed}`)).id,
     nextVersion: () => `w${++versions}`,
   };
   // The drift route needs the version's reference.

@@ -9,7 +9,8 @@ import type { Database } from '../../../src/platform/clickhouse/index.js';
 describe('key names (the principal of every audit record of the key)', () => {
   it('are refused empty, overlong or with a lone surrogate, before anything is stored', async () => {
     const insert = vi.fn(() => Promise.resolve());
-    const store = new KeyStore({ client: { insert } } as unknown as Database, undefined);
+    const query = () => Promise.resolve({ json: () => Promise.resolve([{ n: 0 }]) });
+    const store = new KeyStore({ client: { insert, query } } as unknown as Database, undefined);
     await expect(store.createWithId('viewer', '')).rejects.toThrow('key name must not be empty');
     await expect(store.createWithId('viewer', 'x'.repeat(MAX_KEY_NAME + 1))).rejects.toThrow(
       `key name must be at most ${MAX_KEY_NAME} characters (got ${MAX_KEY_NAME + 1})`,
@@ -22,6 +23,26 @@ describe('key names (the principal of every audit record of the key)', () => {
     await store.createWithId('viewer', `${'x'.repeat(MAX_KEY_NAME - 2)}\u{1F600}`);
     expect(insert).toHaveBeenCalledTimes(1);
     expect(keyNameProblem('ci reader')).toBeUndefined();
+  });
+
+  it('are refused when the service writes them as principals, or an active key has them', async () => {
+    const insert = vi.fn(() => Promise.resolve());
+    const active = new Set(['dash']);
+    const query = ({ query_params }: { query_params: { name: string } }) =>
+      Promise.resolve({ json: () => Promise.resolve([{ n: active.has(query_params.name) ? 1 : 0 }]) });
+    const store = new KeyStore({ client: { insert, query } } as unknown as Database, undefined);
+    for (const name of ['bootstrap-admin', 'anonymous', 'retention', 'modelwatch'])
+      await expect(store.createWithId('admin', name), name).rejects.toMatchObject({
+        code: 'BAD_REQUEST',
+        message: expect.stringContaining(`key name '${name}' is reserved`) as string,
+      });
+    await expect(store.createWithId('viewer', 'dash')).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: "key name 'dash' belongs to an active key: revoke it or pick another",
+    });
+    expect(insert).not.toHaveBeenCalled();
+    await store.createWithId('viewer', 'dash-2');
+    expect(insert).toHaveBeenCalledTimes(1);
   });
 
   it('keys create --name refuses a bad name, naming the option, before opening anything', async () => {
