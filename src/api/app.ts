@@ -10,13 +10,14 @@ import Fastify, {
 import type { Registry } from 'prom-client';
 import type { KeyStore } from '../auth/index.js';
 import type { TrustProxy } from '../platform/config/index.js';
-import { formatValidationErrors } from './validation-errors.js';
 import type { Logger } from '../platform/observability/index.js';
 import { auditPlugin, type ApiCallAuditor } from './audit-hook.js';
 import { authPlugin } from './auth-hook.js';
 import { keyRoutes } from './key-routes.js';
 import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimits } from './rate-limit.js';
-import { sendErrorReply, sendNotFound } from './errors.js';
+import { errorBody, sendErrorReply, sendNotFound } from './errors.js';
+import { loneSurrogateAt } from './unicode-body.js';
+import { formatValidationErrors } from './validation-errors.js';
 
 export interface Readiness {
   /** Each named check and whether it passes now; ready when all pass. */
@@ -91,6 +92,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // After the auth hook, so the limit counts by the caller's key.
   app.addHook('onRequest', throttles.expensive);
   await app.register(auditPlugin, { auditor: deps.auditor });
+  app.addHook('preValidation', (request, reply, done) => {
+    const at = loneSurrogateAt(request.body);
+    if (at === undefined) return done();
+    void reply.code(400).send(errorBody(400, `${at}: holds a lone surrogate (not Unicode text)`));
+  });
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, () => ({ ok: true }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {

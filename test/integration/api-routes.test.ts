@@ -251,6 +251,15 @@ function hostileCases(op: OpenApiOperation, url: string, body: unknown): Hostile
           sent: [],
         },
         {
+          // Refused before the route runs: a legal hold was stored, then its audit record refused (500).
+          what: `body ${name}: a lone surrogate`,
+          url,
+          body: { ...body, [name]: 'x\ud800' },
+          statuses: [400],
+          field: name,
+          sent: [],
+        },
+        {
           what: `body ${name}: 1e308`,
           url,
           body: { ...body, [name]: 1e308 },
