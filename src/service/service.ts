@@ -60,7 +60,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const definitions = options.capabilities ?? defaultCapabilities;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'modelwatch_' });
-  const db = await openDatabase(config.clickhouse);
+  const db = await openDatabase(config.clickhouse, { logger: logger.child({ component: 'clickhouse' }) });
   const kafka = createKafka(config.kafka, options.brokers, logger);
   const producer = kafka.producer({
     allowAutoTopicCreation: false,

@@ -89,8 +89,8 @@ export interface BatchConsumer {
   start(): Promise<void>;
   /**
    * Stops a write being retried (its offsets and every later one stay uncommitted: the next
-   * owner of the partitions reads them again), flushes and commits what is buffered with one
-   * attempt, then leaves the group.
+   * owner of the partitions reads them again; a write that succeeds meanwhile is committed),
+   * flushes and commits what is buffered with one attempt, then leaves the group.
    */
   stop(): Promise<void>;
   /** True while a write keeps failing (ClickHouse down) or the kafkajs consumer is rebuilt: for readiness. */
@@ -109,6 +109,14 @@ interface Buffered<T> {
 
 function emptyBuffer<T>(): Buffered<T> {
   return { items: [], bytes: 0, highest: new Map(), since: 0 };
+}
+
+/** The messages after offset `highest`. A batch is in offset order: the first new one ends the search. */
+function after(messages: KafkaMessage[], highest: bigint | undefined): KafkaMessage[] {
+  if (highest === undefined) return messages;
+  const first = messages.findIndex((m) => BigInt(m.offset) > highest);
+  if (first < 0) return [];
+  return first === 0 ? messages : messages.slice(first);
 }
 
 export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchConsumer {
@@ -199,10 +207,12 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   }
 
   async function attempts(items: T[], retries: number, onFailure: () => void): Promise<void> {
+    let written = false;
     await pRetry(
       async () => {
         try {
           await writeOrSplit(items, 0, items.length);
+          written = true;
         } catch (err) {
           // p-retry gives up at once on a TypeError; a failing write must stall, never drop.
           throw err instanceof TypeError ? new Error(err.message, { cause: err }) : err;
@@ -222,7 +232,11 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
           );
         },
       },
-    );
+    ).catch((err: unknown) => {
+      // p-retry checks the signal after an attempt succeeds too: a write that ends after stop()
+      // aborted is stored all the same, and its offsets must be committed.
+      if (!written) throw err;
+    });
   }
 
   const commits = new CommitTracker();
@@ -305,7 +319,12 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     const { batch } = payload;
     const key = `${batch.topic}\0${batch.partition}`;
     if (buffer.highest.size === 0) buffer.since = Date.now();
-    for (const message of batch.messages) {
+    // kafkajs delivers a batch again when a heartbeat failed while it waited for a write slot. An
+    // offset up to the highest buffered is in this buffer or an earlier batch: buffered again, it
+    // would be written, lettered and counted twice.
+    const fresh = after(batch.messages, buffer.highest.get(key));
+    if (fresh.length === 0) return;
+    for (const message of fresh) {
       const item = sink.decode({
         topic: batch.topic,
         partition: batch.partition,
@@ -317,7 +336,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       if (sink.size) buffer.bytes += sink.size(item);
     }
     // In offset order, and all of it buffered (`decode` does not throw): the last is the highest.
-    const last = batch.messages[batch.messages.length - 1];
+    const last = fresh[fresh.length - 1];
     if (last) buffer.highest.set(key, BigInt(last.offset));
   }
 
@@ -343,24 +362,27 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   /** Subscribes and runs a new kafkajs consumer; resolves once it joined, rejects if kafkajs gave up on it first. */
   async function join(member: Consumer): Promise<void> {
     consumer = member;
+    let stopWaiting = () => {};
     const joined = new Promise<void>((resolve, reject) => {
       crashedWhileJoining = reject;
-      const remove = member.on(member.events.GROUP_JOIN, () => {
-        remove();
-        resolve();
-      });
+      stopWaiting = member.on(member.events.GROUP_JOIN, () => resolve());
     });
     listenTo(member);
-    await member.connect();
-    for (const topic of topics)
-      await member.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
-    await member.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
-      eachBatch,
-    });
-    await joined;
+    try {
+      await member.connect();
+      for (const topic of topics)
+        await member.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+      await member.run({
+        autoCommit: false,
+        eachBatchAutoResolve: true,
+        partitionsConsumedConcurrently: 1,
+        eachBatch,
+      });
+      await joined;
+    } finally {
+      // Also when the join failed: `start` is retried with the same member while Kafka is down.
+      stopWaiting();
+    }
   }
 
   /** Once per member: `start` is retried with the same member while Kafka is unreachable. */
