@@ -3,7 +3,7 @@ import type { SourceMessage } from '../platform/kafka/index.js';
 
 /**
  * Why a message went to the dead-letter topic (README, "Delivery"):
- * - `invalid_json`: empty or not JSON;
+ * - `invalid_json`: empty, not UTF-8, or not JSON;
  * - `schema`: breaks the event schema or a limit (features per event, name length), naming the field;
  * - `oversize`: larger than MODELWATCH_MAX_MESSAGE_BYTES;
  * - `future_timestamp`: event time more than MODELWATCH_MAX_FUTURE_SKEW after the ingest time;

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Task } from '../models/index.js';
 import { inferTask } from '../models/index.js';
 import type { SourceMessage } from '../platform/kafka/index.js';
@@ -148,6 +149,9 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
         `message is ${bytes.length} bytes; the limit is ${options.maxMessageBytes}`,
       );
     }
+    // Decoding would turn each invalid sequence into U+FFFD, so two ids would become one (SPEC 3.2:
+    // values are UTF-8). ~50 ns for an 800-byte event, 2% of decoding and parsing it.
+    if (!isUtf8(bytes)) return deadLetter(source, 'invalid_json', 'not UTF-8');
     const text = bytes.toString('utf8');
     let json: unknown;
     try {

@@ -1,11 +1,18 @@
 import type { RowBinaryWriter } from '../platform/clickhouse/index.js';
 import type { AccessLogEvent, LabelEvent, PredictionEvent } from './events.js';
 
+/**
+ * A decimal number as `Number` reads one (sign, fraction and exponent optional), without its
+ * other bases: `Number('0x10')` is 16 and `Number('0b11')` 3, so a class named so was a number.
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 /** How a prediction or label value is stored: its text for classes, its number for regression. */
 export function valueColumns(value: number | string | boolean): { text: string; num: number | null } {
   if (typeof value === 'number') return { text: String(value), num: value };
   if (typeof value === 'boolean') return { text: String(value), num: value ? 1 : 0 };
-  const parsed = value.trim() === '' ? Number.NaN : Number(value);
+  const trimmed = value.trim();
+  const parsed = DECIMAL.test(trimmed) ? Number(trimmed) : Number.NaN;
   return { text: value, num: Number.isFinite(parsed) ? parsed : null };
 }
 

@@ -187,6 +187,16 @@ export const collectorMigrations: Migration[] = [
       })),
     ],
   },
+  {
+    version: 11,
+    name: 'predictions.tags: written by the collectors, so created here too',
+    // Drift's migration 26 (src/segments/schema.ts) added it, but the collectors write it on
+    // every insert (rows.ts): a service built without drift stalled on NO_SUCH_COLUMN, retrying.
+    // The same statement as 26's, so whichever runs second changes nothing.
+    statements: ({ onCluster }) => [
+      `ALTER TABLE predictions${onCluster} ADD COLUMN IF NOT EXISTS tags Map(String, String) DEFAULT map()`,
+    ],
+  },
 ];
 
 /** Skip indexes on `predictions`: this capability's (migration 7) and shadow's (its `ingested_at`). */

@@ -104,8 +104,8 @@ const IDENTIFYING = ['prediction_id', 'model_id', 'model_version', 'entity_id', 
  * The first identifying text holding a lone surrogate (`"\ud800"` in the JSON), which has no
  * UTF-8 form: stored as U+FFFD, two different ids would become one. Before issue 17 ClickHouse
  * refused these rows (`rejected`, code 25); the collectors now write RowBinary, so they are
- * refused here. Feature names and values, tags and probabilities keep U+FFFD, as texts decoded
- * from invalid UTF-8 do.
+ * refused here. Feature names and values, tags and probabilities keep U+FFFD (a message that is
+ * not UTF-8 is refused whole, in decode.ts).
  */
 export function loneSurrogate(event: PredictionEvent): string | undefined {
   for (const field of IDENTIFYING) {

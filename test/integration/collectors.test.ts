@@ -16,6 +16,9 @@ async function counts(
   return row ?? { raw: 0, final: 0, ids: 0 };
 }
 
+/** An event's JSON encoded as Latin-1: not UTF-8 once it holds a character above U+007F. */
+const latin1 = (event: object) => Buffer.from(JSON.stringify(event), 'latin1');
+
 async function readTopic(topic: string, expected: number): Promise<KafkaMessage[]> {
   const consumer = testKafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
   const messages: KafkaMessage[] = [];
@@ -44,6 +47,9 @@ describe('collectors', () => {
       { ...prediction(1001), timestamp: 'yesterday-ish' },
       { model_id: 'credit-risk' },
       Buffer.alloc(0),
+      // Latin-1 ids ("p-ü", "p-ä"): decoded they were both "p-\ufffd", one row under FINAL.
+      latin1(prediction(1002, { prediction_id: 'p-\u00fc' })),
+      latin1(prediction(1003, { prediction_id: 'p-\u00e4' })),
     ];
     const good = Array.from({ length: 200 }, (_, i) => prediction(i));
     const values = [...good.slice(0, 100), ...poison, ...good.slice(100)];
@@ -56,7 +62,15 @@ describe('collectors', () => {
     expect(letters).toHaveLength(poison.length);
     const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
     const reasons = letters.map((m) => header(m, 'modelwatch-reason'));
-    expect(reasons).toEqual(['invalid_json', 'schema', 'schema', 'schema', 'invalid_json']);
+    expect(reasons).toEqual([
+      'invalid_json',
+      'schema',
+      'schema',
+      'schema',
+      'invalid_json',
+      'invalid_json',
+      'invalid_json',
+    ]);
     for (const m of letters) {
       expect(header(m, 'modelwatch-source-topic')).toBe(topics.predictions);
       expect(header(m, 'modelwatch-source-partition')).toMatch(/^\d+$/);
@@ -66,6 +80,8 @@ describe('collectors', () => {
     expect(letters[0]?.value?.toString()).toBe('{"prediction_id": "broken", ');
     expect(header(letters[1]!, 'modelwatch-error')).toContain('features');
     expect(header(letters[2]!, 'modelwatch-error')).toContain('timestamp');
+    expect(letters.slice(5).map((m) => header(m, 'modelwatch-error'))).toEqual(['not UTF-8', 'not UTF-8']);
+    expect(letters[5]?.value).toEqual(poison[5]);
     // The offsets are consecutive: the poison sat between the good messages of one partition.
     const offsets = letters.map((m) => Number(header(m, 'modelwatch-source-offset')));
     expect(offsets).toEqual(offsets.map((_, i) => offsets[0]! + i));
@@ -75,7 +91,7 @@ describe('collectors', () => {
       `modelwatch_dead_letter_total{topic="${topics.predictions}",reason="schema"} 3`,
     );
     expect(metrics).toContain(
-      `modelwatch_dead_letter_total{topic="${topics.predictions}",reason="invalid_json"} 2`,
+      `modelwatch_dead_letter_total{topic="${topics.predictions}",reason="invalid_json"} 4`,
     );
   });
 

@@ -139,6 +139,48 @@ const clickhouseUrl = z
 /** Six months and a day: the floor for audit retention unless forced (SPEC 8). */
 export const AUDIT_RETENTION_FLOOR_MS = 183 * DURATION_UNITS.d;
 
+/** Topics the service reads or writes: each its own. */
+const TOPIC_VARIABLES = [
+  'MODELWATCH_TOPIC_PREDICTIONS',
+  'MODELWATCH_TOPIC_LABELS',
+  'MODELWATCH_TOPIC_ACCESS_LOG',
+  'MODELWATCH_TOPIC_DLQ',
+  'MODELWATCH_TOPIC_RETRAIN',
+  'MODELWATCH_TOPIC_AUDIT_DIGESTS',
+  'MODELWATCH_TOPIC_AUDIT',
+] as const;
+
+type NamedEnv = Record<(typeof TOPIC_VARIABLES)[number] | 'MODELWATCH_CONSUMER_GROUP', string> & {
+  MODELWATCH_AUDIT_CONSUMER_GROUP?: string | undefined;
+};
+
+interface NameIssue {
+  path: string[];
+  message: string;
+}
+
+/**
+ * Names that must differ. A dead-letter topic that is an input letters its own letters forever;
+ * a labels topic that is the predictions topic letters every label; one group for the ingest and
+ * audit consumers (different subscriptions) hands partitions of either to both.
+ */
+function sharedNames(env: NamedEnv): NameIssue[] {
+  const issues: NameIssue[] = [];
+  const first = new Map<string, string>();
+  for (const name of TOPIC_VARIABLES) {
+    const earlier = first.get(env[name]);
+    if (earlier)
+      issues.push({ path: [name], message: `the same topic as ${earlier}: each topic needs its own name` });
+    else first.set(env[name], name);
+  }
+  if (env.MODELWATCH_AUDIT_CONSUMER_GROUP === env.MODELWATCH_CONSUMER_GROUP)
+    issues.push({
+      path: ['MODELWATCH_AUDIT_CONSUMER_GROUP'],
+      message: 'the same group as MODELWATCH_CONSUMER_GROUP: the audit consumer needs a group of its own',
+    });
+  return issues;
+}
+
 /** The whole environment contract, SPEC section 2: every variable optional. */
 const envSchema = z
   .object({
@@ -301,6 +343,7 @@ const envSchema = z
         message: 'a cluster needs a server: set MODELWATCH_CLICKHOUSE_URL too',
       });
     }
+    for (const issue of sharedNames(env)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 type Env = z.infer<typeof envSchema>;

@@ -5,7 +5,7 @@
  */
 
 const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|([+-])(\d{2}):?(\d{2}))?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
 
 const MINUTE = 60_000;
 
@@ -15,9 +15,9 @@ function daysInMonth(year: number, month: number): number {
 
 /**
  * Epoch milliseconds of an ISO-8601 date (`2026-05-04`) or date-time (`2026-05-04T10:00`,
- * seconds and fractions optional, `T` or a space, `Z` or `±hh:mm` / `±hhmm`); a time without an
- * offset is UTC. Undefined when the text is not such a time or names a day, hour or offset that
- * does not exist. Fractions beyond milliseconds are truncated.
+ * seconds and fractions optional, `T` or a space, `Z` or `±hh:mm` / `±hhmm` / `±hh`); a time
+ * without an offset is UTC. Undefined when the text is not such a time or names a day, hour or
+ * offset that does not exist. Fractions beyond milliseconds are truncated.
  */
 export function parseIsoTime(text: string): number | undefined {
   const m = ISO.exec(text);
@@ -36,7 +36,7 @@ export function parseIsoTime(text: string): number | undefined {
   let offset = 0;
   if (sign !== undefined) {
     const zoneHours = Number(oh);
-    const zoneMinutes = Number(om);
+    const zoneMinutes = Number(om ?? 0);
     if (zoneHours > 23 || zoneMinutes > 59) return undefined;
     offset = (sign === '-' ? -1 : 1) * (zoneHours * 60 + zoneMinutes) * MINUTE;
   }

@@ -139,6 +139,21 @@ describe('decode: limits and future event times', () => {
       expect(decode('p', JSON.stringify(prediction({ [field]: 'ok 🏔' }))).ok, field).toBe(true);
     }
   });
+
+  it('dead-letters a message that is not UTF-8 as invalid_json, on every topic: two ids would become one', () => {
+    // Latin-1 "ü"/"ä" (0xfc/0xe4), a lone continuation byte, a truncated sequence, an overlong "/".
+    const invalid = [[0xfc], [0xe4], [0x80], [0xe2, 0x82], [0xc0, 0xaf]];
+    for (const topic of ['p', 'l', 'a']) {
+      for (const bytes of invalid) {
+        const [before, after] = JSON.stringify(prediction({ prediction_id: 'p-@' })).split('@');
+        const text = Buffer.concat([Buffer.from(before!), Buffer.from(bytes), Buffer.from(after!)]);
+        expect(letter(decode(topic, text))).toMatchObject({ reason: 'invalid_json', detail: 'not UTF-8' });
+      }
+    }
+    expect(decode('p', Buffer.from(JSON.stringify(prediction({ prediction_id: 'p-müller 🏔' })))).ok).toBe(
+      true,
+    );
+  });
 });
 
 /** Random JSON events: shaped like predictions, labels and access events, but with hostile values. */

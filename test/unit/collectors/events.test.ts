@@ -74,6 +74,18 @@ describe('prediction events', () => {
     },
   );
 
+  it('reads an ISO-8601 offset of hours alone (+02, -05), as the same time with :00', () => {
+    for (const [text, iso] of [
+      ['2026-11-25T12:00:00+02', '2026-11-25T12:00:00+02:00'],
+      ['2026-11-25T05:00:00.250-05', '2026-11-25T05:00:00.250-05:00'],
+    ]) {
+      expect(ok(checkPrediction(event({ timestamp: text }))).timestamp, text).toBe(Date.parse(iso!));
+      expect(ok(checkLabel({ prediction_id: 'p', label: 1, timestamp: text })).timestamp, text).toBe(
+        Date.parse(iso!),
+      );
+    }
+  });
+
   it('reads an ISO time without an offset as UTC, whatever the host zone', () => {
     const zone = process.env['TZ'];
     process.env['TZ'] = 'Europe/Berlin'; // V8 reads TZ again when it changes
@@ -105,6 +117,43 @@ describe('labels and access events', () => {
     expect(valueColumns('approve')).toEqual({ text: 'approve', num: null });
     expect(valueColumns('2.5')).toEqual({ text: '2.5', num: 2.5 });
     expect(valueColumns('')).toEqual({ text: '', num: null });
+  });
+
+  it('reads a number from a text value only when it is decimal: 0x10, 0b11 and 0o7 stay classes', () => {
+    for (const text of [
+      '0x10',
+      '0X1f',
+      '0b11',
+      '0o7',
+      'Infinity',
+      '-Infinity',
+      '1_000',
+      '1e',
+      '.',
+      '+',
+      '- 1',
+    ])
+      expect(valueColumns(text), text).toEqual({ text, num: null });
+    const decimals: [string, number][] = [
+      ['16', 16],
+      ['-2.5', -2.5],
+      ['+3', 3],
+      ['.5', 0.5],
+      ['5.', 5],
+      ['007', 7],
+      ['1e3', 1000],
+      ['2.5E-1', 0.25],
+      [' 42 ', 42],
+    ];
+    for (const [text, num] of decimals) expect(valueColumns(text), text).toEqual({ text, num });
+    const label = JSON.parse(
+      labelRow(ok(checkLabel({ prediction_id: 'p', label: '0x10', timestamp: 0 }))),
+    ) as {
+      label_num: unknown;
+    };
+    expect(label.label_num).toBeNull();
+    const prediction = ok(checkPrediction({ ...spec, prediction: '0b11' }));
+    expect(predictionRowOf(predictionRow(new RowBinaryWriter(16), prediction)).prediction_num).toBeNull();
   });
 
   it('requires the access outcome to be allowed or denied', () => {

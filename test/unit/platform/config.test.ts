@@ -130,6 +130,41 @@ describe('loadConfig', () => {
     expect(configError({ MODELWATCH_LOG_LEVEL: 'loud' })).toContain('MODELWATCH_LOG_LEVEL');
   });
 
+  it('refuses two topic variables naming one topic, and an audit group that is the ingest group, naming both', () => {
+    expect(configError({ MODELWATCH_TOPIC_DLQ: 'ml.predictions' })).toContain(
+      "MODELWATCH_TOPIC_DLQ: the same topic as MODELWATCH_TOPIC_PREDICTIONS: each topic needs its own name (got 'ml.predictions')",
+    );
+    expect(configError({ MODELWATCH_TOPIC_LABELS: 'ml.predictions' })).toContain(
+      'MODELWATCH_TOPIC_LABELS: the same topic as MODELWATCH_TOPIC_PREDICTIONS',
+    );
+    // The defaulted one is named too: the predictions topic moved onto the labels' default name.
+    expect(configError({ MODELWATCH_TOPIC_PREDICTIONS: 'ml.labels' })).toContain(
+      'MODELWATCH_TOPIC_LABELS: the same topic as MODELWATCH_TOPIC_PREDICTIONS',
+    );
+    expect(configError({ MODELWATCH_TOPIC_AUDIT: 'ml.access-log' })).toContain(
+      'MODELWATCH_TOPIC_AUDIT: the same topic as MODELWATCH_TOPIC_ACCESS_LOG',
+    );
+    const both = configError({
+      MODELWATCH_TOPIC_RETRAIN: ' ml.audit-digests ',
+      MODELWATCH_TOPIC_AUDIT: 'ml.dead-letter',
+    });
+    expect(both).toContain('MODELWATCH_TOPIC_AUDIT_DIGESTS: the same topic as MODELWATCH_TOPIC_RETRAIN');
+    expect(both).toContain('MODELWATCH_TOPIC_AUDIT: the same topic as MODELWATCH_TOPIC_DLQ');
+    expect(
+      configError({ MODELWATCH_CONSUMER_GROUP: 'mw', MODELWATCH_AUDIT_CONSUMER_GROUP: ' mw ' }),
+    ).toContain(
+      "MODELWATCH_AUDIT_CONSUMER_GROUP: the same group as MODELWATCH_CONSUMER_GROUP: the audit consumer needs a group of its own (got ' mw ')",
+    );
+    expect(configError({ MODELWATCH_AUDIT_CONSUMER_GROUP: 'modelwatch' })).toContain(
+      'MODELWATCH_AUDIT_CONSUMER_GROUP: the same group as MODELWATCH_CONSUMER_GROUP',
+    );
+    const distinct = loadConfig({
+      MODELWATCH_TOPIC_DLQ: 'ml.dlq',
+      MODELWATCH_AUDIT_CONSUMER_GROUP: 'mw-audit',
+    });
+    expect([distinct.topics.deadLetter, distinct.audit.consumerGroup]).toEqual(['ml.dlq', 'mw-audit']);
+  });
+
   it('checks variables that only make sense together', () => {
     expect(configError({ MODELWATCH_KAFKA_SASL_MECHANISM: 'plain' })).toContain(
       'MODELWATCH_KAFKA_SASL_USERNAME',

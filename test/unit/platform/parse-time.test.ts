@@ -12,6 +12,9 @@ describe('parseIsoTime: strict ISO-8601', () => {
     expect(parseIsoTime('2026-03-02T10:00:07.123456789Z')).toBe(t('2026-03-02T10:00:07.123Z'));
     expect(parseIsoTime('2026-03-02T12:00:00+02:00')).toBe(t('2026-03-02T10:00:00Z'));
     expect(parseIsoTime('2026-03-02T08:30:00-0130')).toBe(t('2026-03-02T10:00:00Z'));
+    expect(parseIsoTime('2026-03-02T12:00:00+02')).toBe(t('2026-03-02T10:00:00Z'));
+    expect(parseIsoTime('2026-03-02T05:00-05')).toBe(t('2026-03-02T10:00:00Z'));
+    expect(parseIsoTime('2026-03-02 10:00:07.5+00')).toBe(t('2026-03-02T10:00:07.500Z'));
     expect(parseIsoTime('2024-02-29')).toBe(t('2024-02-29T00:00:00Z'));
     expect(parseIsoTime('2026-12-31T23:59:59.999z')).toBe(t('2026-12-31T23:59:59.999Z'));
     expect(parseIsoTime('0099-01-01')).toBe(new Date('0099-01-01T00:00:00Z').getTime());
@@ -32,6 +35,12 @@ describe('parseIsoTime: strict ISO-8601', () => {
       '2026-01-01T23:59:60',
       '2026-01-01T10:00+24:00',
       '2026-01-01T10:00+01:60',
+      '2026-01-01T10:00+24',
+      '2026-01-01T10:00+2',
+      '2026-01-01T10:00+02:',
+      '2026-01-01T10:00+02:3',
+      '2026-01-01T10:00+023',
+      '2026-01-01-05',
       '2026-01-01Z',
       '2026-1-01',
       '2026-01-01T10',
@@ -73,5 +82,6 @@ describe('parseIsoTime: strict ISO-8601', () => {
     expect(parseTime('2026-02-30')).toBeUndefined();
     expect(parseTime('2026-02-28')).toBe(t('2026-02-28T00:00:00Z'));
     expect(parseTime('2026-02-28T23:00+01:00')).toBe(t('2026-02-28T22:00:00Z'));
+    expect(parseTime('2026-02-28T23:00+01')).toBe(t('2026-02-28T22:00:00Z'));
   });
 });
