@@ -72,6 +72,13 @@ describe('data quality on the Titanic data', () => {
     const fine = await send(service, 'GET', url.replace('bucket=1d', 'bucket=5m'));
     expect(fine.status).toBe(400);
     expect(fine.body['message']).toMatch(/buckets × 7 columns = \d+ cells; at most 1000/);
+    // ~137 21-minute buckets × 7 reference columns pass that count; the corrupted day's new `deck`
+    // column in each of its buckets takes the answer itself over it.
+    const wide = await send(service, 'GET', url.replace('bucket=1d', 'bucket=21m'));
+    expect(wide.status).toBe(400);
+    expect(wide.body['message']).toMatch(
+      /the answer would hold 10\d\d cells \(13\d buckets × their reference and new columns\); at most 1000/,
+    );
     expect((await send(service, 'GET', `${url}&version=9`)).status).toBe(404);
     expect((await send(service, 'GET', url.replace('bucket=1d', 'bucket=1x'))).status).toBe(400);
     expect((await send(service, 'GET', `${url}&to=99999999999999999`)).status).toBe(400);

@@ -91,7 +91,12 @@ export class QualityService {
       checkBuckets:
         maxCells === undefined ? undefined : (n) => checkCells(n, Math.max(1, columns.length), maxCells),
     });
-    return windows.map((w) => windowQuality(w, columns, w.columns, settings));
+    const buckets = windows.map((w) => windowQuality(w, columns, w.columns, settings));
+    // Checked again on the answer itself: each bucket may add up to MAX_NEW_COLUMNS new columns,
+    // which the count before the read could not know (one reference column, 10,000 buckets:
+    // 10,000 cells counted, ~1M answered).
+    if (maxCells !== undefined) checkAnswerCells(buckets, maxCells);
+    return buckets;
   }
 
   /** The evaluator's hook: the same windows drift evaluates, stored before drift's so a failure retries both. */
@@ -105,6 +110,16 @@ export class QualityService {
     await writeQualityResults(this.deps.db, key, reference.revision, buckets);
     return buckets;
   }
+}
+
+function checkAnswerCells(buckets: readonly QualityBucket[], maxCells: number): void {
+  const cells = buckets.reduce((n, b) => n + b.columns.length, 0);
+  if (cells <= maxCells) return;
+  throw new DriftError(
+    'BAD_INPUT',
+    `querystring: the answer would hold ${cells} cells (${buckets.length} buckets × their reference and new columns); at most ${maxCells} are allowed. ` +
+      'Narrow the query: a larger bucket or a shorter from/to range',
+  );
 }
 
 function checkCells(buckets: number, columns: number, maxCells: number): void {
