@@ -49,6 +49,15 @@ const MAX_REMEMBERED_LETTERS = 100_000;
 /** A message being dead-lettered. */
 type Lettered = Extract<Decoded, { ok: false }>;
 
+/** A version seen in a batch, and whether its task so far was inferred from a failed prediction. */
+interface SeenVersion {
+  modelId: string;
+  version: string;
+  task: Task;
+  firstSeen: number;
+  fromError: boolean;
+}
+
 const sourceKey = (item: Lettered) => {
   const { topic, partition, offset } = item.letter.source;
   return `${topic}\0${partition}\0${offset}`;
@@ -89,20 +98,31 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
   }
 
   async function register(items: Decoded[]): Promise<void> {
-    const seen = new Map<string, { modelId: string; version: string; task: Task; firstSeen: number }>();
-    let previous: PredictionFacts | undefined;
+    const seen = new Map<string, SeenVersion>();
+    let previous: { facts: PredictionFacts; seen: SeenVersion } | undefined;
     for (const item of items) {
       const p = item.ok ? item.prediction : undefined;
-      // Runs of one model version are the rule: only a change of version needs a lookup.
-      if (!p || (previous && previous.model === p.model && previous.version === p.version)) continue;
-      previous = p;
+      if (!p) continue;
+      // Runs of one model version are the rule: only a change of version needs a lookup, unless
+      // the task so far comes from a failed prediction.
+      const sameRun = previous && previous.facts.model === p.model && previous.facts.version === p.version;
+      if (sameRun && !previous!.seen.fromError) continue;
       const key = `${p.model}\0${p.version}`;
-      if (!seen.has(key))
-        seen.set(key, { modelId: p.model, version: p.version, task: p.task, firstSeen: p.time });
+      const entry = seen.get(key) ?? {
+        modelId: p.model,
+        version: p.version,
+        task: p.task,
+        firstSeen: p.time,
+        fromError: p.isError,
+      };
+      seen.set(key, entry);
+      // A failed prediction may carry no score: a binary classifier's would read as regression.
+      if (entry.fromError && !p.isError) Object.assign(entry, { task: p.task, fromError: false });
+      previous = { facts: p, seen: entry };
     }
     if (seen.size === 0) return;
     try {
-      await deps.models.registerSeen([...seen.values()]);
+      await deps.models.registerSeen([...seen.values()].map(({ fromError: _, ...version }) => version));
     } catch (err) {
       throw classifyWriteError(err, 'registering model versions');
     }

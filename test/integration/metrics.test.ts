@@ -354,6 +354,24 @@ describe('GET /models/:model/metrics through the pipeline', () => {
     });
   });
 
+  it("infers a version's task from a prediction that did not fail when its first one did (no score)", async () => {
+    const service = await startTestService();
+    const time = Date.UTC(2026, 2, 2);
+    const rows: Row[] = [
+      { model: 'err-first', version: '1', id: 'e1', time, prediction: 1, error: true },
+      { model: 'err-first', version: '1', id: 'e2', time, prediction: 1, score: 0.8 },
+      { model: 'err-first', version: '1', id: 'e3', time, prediction: 0, score: 0.3 },
+    ];
+    // One key: one partition, in this order.
+    await produce(service.config.topics.predictions, rows.map(predictionEvent), () => 'err-first');
+    await waitForRows(service, 'predictions', 3);
+    await waitForVersions(service, 'err-first', 1);
+    const [version] = await service.rows<{ task: string }>(
+      "SELECT task FROM model_versions FINAL WHERE model_id = 'err-first'",
+    );
+    expect(version?.task).toBe('binary_classification');
+  });
+
   it('answers bad parameters with 400 naming the field, unknown models and versions with 404', async () => {
     const service = await startTestService();
     await produce(service.config.topics.predictions, [
