@@ -20,4 +20,5 @@ export {
   type ModelMetadata,
 } from './metadata.js';
 export { readMetadataProps } from './onnx-metadata-props.js';
+export { CLASSIFIER_OPS, readGraphClasses } from './onnx-graph-classes.js';
 export { InferenceError, isInferenceError, type InferenceErrorCode } from './errors.js';

@@ -2,6 +2,7 @@
  * Reads `ModelProto.metadata_props` (field 14, `StringStringEntryProto { key = 1; value = 2 }`)
  * straight from the ONNX protobuf bytes: onnxruntime-node does not expose a model's custom
  * metadata. Only the top level of the message is walked; the graph is skipped by its length.
+ * The protobuf reader here is shared with onnx-graph-classes.ts.
  */
 import { InferenceError } from './errors.js';
 
@@ -9,12 +10,15 @@ const METADATA_PROPS = 14;
 const ENTRY_KEY = 1;
 const ENTRY_VALUE = 2;
 
-const WIRE_VARINT = 0;
+export const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
-const WIRE_LENGTH = 2;
+export const WIRE_LENGTH = 2;
 const WIRE_FIXED32 = 5;
 
-class Reader {
+/** A message's bytes: the whole artifact and the [start, end) of the message in it. */
+export type Span = [number, number];
+
+export class Reader {
   offset: number;
 
   constructor(
@@ -38,8 +42,20 @@ class Reader {
     throw malformed('a varint longer than 10 bytes');
   }
 
+  /** An int64 varint, exactly (a number loses ids past 2^53); negatives are ten bytes of two's complement. */
+  varint64(): bigint {
+    let value = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (this.offset >= this.end) throw truncated();
+      const byte = this.bytes[this.offset++] ?? 0;
+      value |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) return BigInt.asIntN(64, value);
+    }
+    throw malformed('a varint longer than 10 bytes');
+  }
+
   /** Returns the [start, end) of a length-delimited field and moves past it. */
-  span(): [number, number] {
+  span(): Span {
     const length = this.varint();
     const start = this.offset;
     if (!Number.isSafeInteger(length) || length > this.end - start) throw truncated();
@@ -78,19 +94,38 @@ const malformed = (what: string) =>
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-function text(bytes: Uint8Array, [start, end]: [number, number]): string {
+/** A string field's text; `where` names the message for the refusal of bytes that are not UTF-8. */
+export function text(bytes: Uint8Array, [start, end]: Span, where = 'metadata_props'): string {
   try {
     return decoder.decode(bytes.subarray(start, end));
   } catch (cause) {
-    throw new InferenceError(
-      'ARTIFACT_INVALID',
-      'ONNX artifact: metadata_props holds text that is not UTF-8',
-      { cause },
-    );
+    throw new InferenceError('ARTIFACT_INVALID', `ONNX artifact: ${where} holds text that is not UTF-8`, {
+      cause,
+    });
   }
 }
 
-function readEntry(bytes: Uint8Array, span: [number, number]): [string, string] {
+/**
+ * Walks the fields of the message in `span`: `read` is given each field's number and wire type
+ * with the reader at its value, and either reads the value and answers true, or answers false
+ * and the value is skipped.
+ */
+export function eachField(
+  bytes: Uint8Array,
+  [start, end]: Span,
+  read: (field: number, wire: number, reader: Reader) => boolean,
+): void {
+  const reader = new Reader(bytes, start, end);
+  while (reader.offset < reader.end) {
+    const tag = reader.varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (field === 0) throw malformed('field number 0');
+    if (!read(field, wire, reader)) reader.skip(wire);
+  }
+}
+
+function readEntry(bytes: Uint8Array, span: Span): [string, string] {
   const reader = new Reader(bytes, span[0], span[1]);
   let key = '';
   let value = '';
@@ -108,18 +143,11 @@ function readEntry(bytes: Uint8Array, span: [number, number]): [string, string] 
 /** The model's `metadata_props` as a map; the last entry wins when a key repeats (protobuf map rule). */
 export function readMetadataProps(bytes: Uint8Array): Map<string, string> {
   const props = new Map<string, string>();
-  const reader = new Reader(bytes, 0, bytes.length);
-  while (reader.offset < reader.end) {
-    const tag = reader.varint();
-    const field = Math.floor(tag / 8);
-    const wire = tag % 8;
-    if (field === 0) throw malformed('field number 0');
-    if (wire === WIRE_LENGTH && field === METADATA_PROPS) {
-      const [key, value] = readEntry(bytes, reader.span());
-      props.set(key, value);
-    } else {
-      reader.skip(wire);
-    }
-  }
+  eachField(bytes, [0, bytes.length], (field, wire, reader) => {
+    if (field !== METADATA_PROPS || wire !== WIRE_LENGTH) return false;
+    const [key, value] = readEntry(bytes, reader.span());
+    props.set(key, value);
+    return true;
+  });
   return props;
 }

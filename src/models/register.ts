@@ -1,7 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  CLASSIFIER_OPS,
   isInferenceError,
   METADATA_PROPS_KEY,
+  readGraphClasses,
   readMetadataProps,
   type InferenceCore,
   type MetadataJson,
@@ -17,7 +19,10 @@ export interface RegistrationBody {
   stage: Stage;
   task: 'binary_classification' | 'multiclass_classification' | 'regression';
   positive_class?: string | undefined;
-  /** Extension: the classes in the graph's probability column order; default the artifact's own metadata. */
+  /**
+   * Extension: the classes in the graph's probability column order; default the artifact's own
+   * metadata's, else those its graph's classifier node lists.
+   */
   classes?: string[] | undefined;
   features: { name: string; type: 'number' | 'string'; categories?: string[] | undefined }[];
   artifact: { format: 'onnx'; base64: string };
@@ -112,12 +117,33 @@ function graphPositiveClass(given: string, classes: readonly string[]): string {
   return classes.find((c) => normalizeClass(c) === normalizeClass(given)) ?? given;
 }
 
+/** The classes the graph's classifier node lists; none when the bytes are unreadable (left to the loader). */
+function graphClasses(bytes: Uint8Array): string[] | undefined {
+  try {
+    return readGraphClasses(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A classifier's classes: the body's, else the artifact's embedded metadata's, else those its
+ * graph's classifier node lists (a plain skl2onnx export has no metadata, SPEC 7's body no
+ * `classes`). None at all is refused here; the caller names corrupt bytes first.
+ */
+function classifierClasses(body: RegistrationBody, own: Partial<MetadataJson>, bytes: Uint8Array): string[] {
+  const classes = body.classes ?? own.classes ?? graphClasses(bytes);
+  if (classes !== undefined) return classes;
+  throw badRequest(
+    `body/classes: required for this artifact: neither its metadata_props["${METADATA_PROPS_KEY}"] nor a classifier node of its graph (ai.onnx.ml ${CLASSIFIER_OPS.join(', ')}) lists one set of classes; give them in the order of the probability columns`,
+  );
+}
+
 /** The metadata the core checks the graph against: the body's declarations, the artifact's for what the body leaves out. */
 export function registrationMetadata(body: RegistrationBody, bytes: Uint8Array): MetadataJson {
   const own = embeddedMetadata(bytes);
-  // No classes anywhere: the core refuses the metadata, after it refused corrupt bytes (named first).
   // A regression model has no classes: any given are the core's to refuse, never defaulted.
-  const classes = body.task === 'regression' ? body.classes : (body.classes ?? own.classes ?? []);
+  const classes = body.task === 'regression' ? body.classes : classifierClasses(body, own, bytes);
   return {
     task: body.task,
     ...(classes === undefined ? {} : { classes }),

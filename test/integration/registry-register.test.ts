@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { models } from '../../src/models/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
@@ -17,6 +18,19 @@ function stripMetadata(): Buffer {
   expect(at).toBeGreaterThan(0);
   bytes.write('modelwatcX', at + 2);
   return bytes;
+}
+
+/** A SPEC 7 body for a stock skl2onnx export of test/fixtures/skl2onnx-stock/ (3 number features). */
+function stockBody(name: string, overrides: Record<string, unknown>): Record<string, unknown> {
+  // globalThis: this file's URL is the route.
+  const artifact = readFileSync(
+    new globalThis.URL(`../fixtures/skl2onnx-stock/${name}.onnx`, import.meta.url),
+  );
+  return californiaBody({
+    features: ['a', 'b', 'c'].map((feature) => ({ name: feature, type: 'number' })),
+    artifact: { format: 'onnx', base64: artifact.toString('base64') },
+    ...overrides,
+  });
 }
 
 describe('POST /models/:model/versions (SPEC 7)', () => {
@@ -194,6 +208,40 @@ describe('POST /models/:model/versions (SPEC 7)', () => {
     expect({ ...after, stage: registered?.stage }).toEqual(registered);
   });
 
+  it("registers a SPEC 7 body (no classes) with an artifact without metadata: the classes are its graph's", async () => {
+    const service = await startTestService();
+    // The California logistic model without its metadata_props: its LinearClassifier lists [0, 1].
+    const stripped = californiaBody({
+      artifact: { format: 'onnx', base64: stripMetadata().toString('base64') },
+    });
+    const created = await send(service, 'POST', URL, stripped);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    // A stock skl2onnx export (input 'X', no metadata) with string classes on a TreeEnsembleClassifier.
+    const stock = stockBody('tree-strings', { positive_class: 'dog' });
+    const tree = await send(service, 'POST', '/api/v1/models/stock/versions', stock);
+    expect(tree.status, JSON.stringify(tree.body)).toBe(201);
+    // Integer classes beyond int32, multiclass.
+    const int64 = stockBody('logistic-int64', {
+      version: '3',
+      task: 'multiclass_classification',
+      positive_class: undefined,
+    });
+    const multiclass = await send(service, 'POST', '/api/v1/models/stock/versions', int64);
+    expect(multiclass.status, JSON.stringify(multiclass.body)).toBe(201);
+
+    const classes = async (model: string, version: string) => {
+      const stored = (await service.use(models).registry.list(model)).find(
+        (v) => v.model_version === version,
+      );
+      return (JSON.parse(stored?.feature_schema ?? '{}') as { classes?: string[] }).classes;
+    };
+    expect(await classes('california', '2')).toEqual(['0', '1']);
+    expect(await classes('stock', '2')).toEqual(['cat', 'dog']);
+    expect(await classes('stock', '3')).toEqual(['-3', '7', '5000000000']);
+    // The classes read off the graph are the ones stored: the same body again is an exact repeat.
+    expect((await send(service, 'POST', URL, stripped)).body).toEqual(created.body);
+  });
+
   it('refuses, naming the problem, and stores nothing', async () => {
     const service = await startTestService();
     const cases: [string, Record<string, unknown> | string, number, string][] = [
@@ -271,12 +319,17 @@ describe('POST /models/:model/versions (SPEC 7)', () => {
         'training_data/sha256',
       ],
       [
-        'no classes anywhere',
+        'no classes anywhere: no body classes, no metadata, no classifier node in the graph',
         californiaBody({
-          artifact: { format: 'onnx', base64: Buffer.from(stripMetadata()).toString('base64') },
+          artifact: {
+            format: 'onnx',
+            base64: linearClassifierOnnx({ weights: CALIFORNIA_FEATURES.map(() => 1), bias: 0 }).toString(
+              'base64',
+            ),
+          },
         }),
         400,
-        'metadata.classes',
+        'body/classes: required for this artifact',
       ],
       [
         'embedded metadata null',

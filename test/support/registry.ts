@@ -1,11 +1,22 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { InferenceCore } from '../../src/inference/index.js';
 import { ArtifactStore, ModelRegistry } from '../../src/models/index.js';
+import type { RegistrationDeps } from '../../src/models/register.js';
 import type { Database } from '../../src/platform/clickhouse/index.js';
 import type { TestService } from './service.js';
 import { FEATURES as CALIFORNIA_FEATURES } from '../../src/simulator/data.js';
 
 export { CALIFORNIA_FEATURES };
+
+/** Registration with `core` and a registry that is never read: for cases refused before it is. */
+export function refusingRegistrationDeps(core: InferenceCore): RegistrationDeps {
+  return {
+    core,
+    registry: { exclusive: (_m: string, _v: string, work: () => Promise<unknown>) => work() },
+    artifacts: {},
+  } as unknown as RegistrationDeps;
+}
 
 /**
  * Stores the bundled `synthetic-logistic-10` model as shadow version `version` of `modelId`

@@ -1,11 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { InferenceCore } from '../../../src/inference/index.js';
-import {
-  registerVersion,
-  type RegistrationBody,
-  type RegistrationDeps,
-} from '../../../src/models/register.js';
+import { registerVersion, type RegistrationBody } from '../../../src/models/register.js';
 import { linearClassifierOnnx } from '../../support/onnx-linear.js';
+import { refusingRegistrationDeps } from '../../support/registry.js';
 
 /** Regression tests for review s21 #7: a refusal names the part of the request at fault. */
 
@@ -13,11 +10,7 @@ const core = new InferenceCore();
 afterAll(() => core.close());
 
 // Never reached: every case is refused before the registry is read.
-const deps = {
-  core,
-  registry: { exclusive: (_m: string, _v: string, work: () => Promise<unknown>) => work() },
-  artifacts: {},
-} as unknown as RegistrationDeps;
+const deps = refusingRegistrationDeps(core);
 
 const body = (artifact: Buffer): RegistrationBody => ({
   version: '2',
