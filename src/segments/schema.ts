@@ -1,5 +1,6 @@
 /**
- * Migration 26 (in drift's 20-29 range; drift registers it): prediction tags. A prediction may
+ * Migration 26 (in drift's 20-29 range; drift registers it; the collectors' migration 11 adds
+ * the column too, which they write whether or not drift runs): prediction tags. A prediction may
  * carry `tags`, a flat object of texts (`{"region": "north", "channel": "web"}`), kept in
  * `predictions.tags` so that `tag:<name>` segments can be read. ClickHouse extracts them from the
  * raw event the collectors already pass through (`predictions_input.e`): a number becomes its
