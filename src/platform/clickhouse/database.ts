@@ -5,7 +5,7 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 import pRetry from 'p-retry';
 import type { ClickHouseConfig } from '../config/index.js';
 import { ModelwatchError, errorMessage } from '../errors.js';
-import { createLogger, type Logger } from '../observability/index.js';
+import type { Logger } from '../observability/index.js';
 import type { EmbeddedOptions, EnginePool } from './engine-pool.js';
 
 /** Performance marks of the embedded engine's start, for a command that reports its phases. */
@@ -84,7 +84,7 @@ function columnList(columns: readonly string[] | undefined): string {
 }
 
 export interface EmbeddedDatabaseOptions extends EmbeddedOptions {
-  /** Where a failed memory purge after an insert is reported. @default JSON warnings on stderr */
+  /** Where a failed memory purge after an insert is reported. @default a Node warning (no logger loaded: the offline CLI stays light) */
   logger?: Logger;
 }
 
@@ -182,10 +182,9 @@ async function openEmbedded(
     if (Date.now() - purgedAt < 5_000) return;
     purgedAt = Date.now();
     await client.command({ query: 'SYSTEM JEMALLOC PURGE' }).catch((err: unknown) => {
-      (logger ??= createLogger('warn', 'clickhouse')).warn(
-        { err: errorMessage(err) },
-        'SYSTEM JEMALLOC PURGE failed after an insert; the insert stands',
-      );
+      const message = 'SYSTEM JEMALLOC PURGE failed after an insert; the insert stands';
+      if (logger) logger.warn({ err: errorMessage(err) }, message);
+      else process.emitWarning(`${message}: ${errorMessage(err)}`);
     });
   };
   return {
