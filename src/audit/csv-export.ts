@@ -112,7 +112,10 @@ async function nextPageEnd(
   };
 }
 
-/** The CSV bytes of the rows after `after` up to and including `last`, one copy per position. */
+/**
+ * The CSV bytes of the rows after `after` up to and including `last`: a retried copy (the same
+ * hash at the same position) once, both rows of a fork (as the json export lists them).
+ */
 async function pageBytes(
   db: Database,
   where: Where,
@@ -124,7 +127,7 @@ async function pageBytes(
             SELECT ${LINE_SQL} FROM ${AUDIT_TABLE}
             WHERE ${where.sql} ${after ? keyBound('a', '>') : ''} ${keyBound('z', '<=')}
             ORDER BY at, chain, position, hash
-            LIMIT 1 BY chain, position
+            LIMIT 1 BY chain, position, hash
             FORMAT TabSeparatedRaw`,
     query_params: { ...where.params, ...keyParams('a', after), ...keyParams('z', last) },
   });

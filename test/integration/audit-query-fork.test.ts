@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ChainWriter,
   auditMigrations,
+  engineCsvExport,
   parseAuditQuery,
   parseAuditRecord,
   queryAuditEvents,
@@ -118,6 +119,20 @@ describe('json/jsonl export of a chain with conflicting rows', () => {
       expect(await exported(parseAuditQuery({ principal: 'mallory' }), page), `page ${page}`).toEqual([
         '3:mallory:{"i":99}',
       ]);
+    }
+  });
+});
+
+describe('csv export of a chain with conflicting rows', () => {
+  it('lists the same rows as json: both rows of a fork, a retried copy once', async () => {
+    for (const page of pages) {
+      const parts: Buffer[] = [];
+      for await (const chunk of engineCsvExport(db, {}, page)) parts.push(chunk);
+      const lines = Buffer.concat(parts).toString().trim().split('\r\n').slice(1);
+      expect(
+        lines.map((line) => Number(line.split(',')[1])),
+        `page ${page}`,
+      ).toEqual([...range(1, 7), ...range(7, 20), 3]);
     }
   });
 });
