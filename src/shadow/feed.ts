@@ -171,6 +171,7 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
       structure: SHADOW_SCORES_STRUCTURE,
       format: 'RowBinary',
     });
+    deps.scorer.countStored(c, batch.rows, scored.failed);
     await progress.save(c, slots, cut ? batch.lastIngestedAt : hi);
     return cut;
   }

@@ -130,7 +130,6 @@ export class ShadowScorer {
     } finally {
       stop();
     }
-    this.count(labels, batch.rows, failed);
     return scored;
   }
 
@@ -143,11 +142,12 @@ export class ShadowScorer {
     }
   }
 
-  private count(
-    labels: { model: string; version: string },
-    rows: number,
-    failed: ReadonlyMap<number, string>,
-  ): void {
+  /**
+   * Counts a batch's scored and failed rows once they are stored: a batch whose store failed is
+   * scored again, and counted then.
+   */
+  countStored(c: ModelVersionRecord, rows: number, failed: ReadonlyMap<number, string>): void {
+    const labels = { model: c.model_id, version: c.model_version };
     const reasons = new Map<string, number>();
     for (const reason of failed.values()) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     this.deps.metrics.scored.inc(labels, rows - failed.size);

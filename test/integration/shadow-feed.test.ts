@@ -386,3 +386,47 @@ describe('a wide challenger, and an artifact read that fails for a while', () =>
     expect(Number(stored.find((s) => s.model_id === 'wide')?.expected_n)).toBe(N);
   }, 120_000);
 });
+
+describe('the scored counter', () => {
+  const core = new InferenceCore();
+  afterAll(() => core.close());
+
+  it('counts a batch once its scores are stored: a batch whose store failed is counted when scored again', async () => {
+    await registerSyntheticChallenger(db, 'counted');
+    const N = 300;
+    await insertPredictions('counted', 0, N);
+    // The first store of shadow scores fails as a ClickHouse timeout would; the batch is scored again.
+    let refusals = 0;
+    const flaky = Object.create(db) as Database;
+    flaky.insertJsonEachRow = (table, ...rest) =>
+      table === 'shadow_scores' && refusals++ === 0
+        ? Promise.reject(new Error('Timeout error.'))
+        : db.insertJsonEachRow(table, ...rest);
+    const registry = new Registry();
+    const feed = createShadowFeed({
+      db: flaky,
+      registry: new ModelRegistry(db),
+      scorer: new ShadowScorer({
+        core,
+        artifacts: new ArtifactStore(db),
+        metrics: createShadowMetrics(registry),
+        logger: createLogger('silent'),
+      }),
+      logger: createLogger('silent'),
+      idleMs: 20,
+    });
+    await feed.start();
+    try {
+      await waitFor('every prediction scored', async () =>
+        (await count(`SELECT count() AS n FROM shadow_scores FINAL WHERE model_id = 'counted'`)) === N
+          ? true
+          : undefined,
+      );
+    } finally {
+      await feed.stop();
+    }
+    expect(refusals).toBeGreaterThan(1);
+    const scored = await registry.getSingleMetric('modelwatch_shadow_scored_total')?.get();
+    expect(scored?.values.find((v) => v.labels['model'] === 'counted')?.value).toBe(N);
+  }, 60_000);
+});
