@@ -273,7 +273,7 @@ function finish(items: Decoded[], metrics: IngestMetrics): void {
   }
   for (const [topic, n] of letters) observe(() => metrics.messages.inc({ topic, outcome: 'dead_letter' }, n));
   for (const v of versions.values()) {
-    const labels = { model: v.model, version: v.version };
+    const labels = metrics.versionLabels(v.model, v.version);
     observe(() => metrics.predictions.inc(labels, v.stored));
     // Also by 0: a series born at its first errors has no rate() for them, and a version without
     // errors would have no 0% line.

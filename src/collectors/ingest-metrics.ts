@@ -1,9 +1,36 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/**
+ * Most (model, version) pairs given series of their own by one process. Both come from the events:
+ * a producer that writes a build hash or a time as the version would otherwise add 17 series an
+ * event (two counters and a histogram) to /metrics and to Prometheus, without bound.
+ * @default 1000
+ */
+export const MAX_VERSION_SERIES = 1_000;
+
+/** The labels of a version's series: its own among the first `max` pairs, else its model's (or any model's) `other`. */
+export function versionSeries(max = MAX_VERSION_SERIES) {
+  const pairs = new Set<string>();
+  const models = new Set<string>();
+  return (model: string, version: string): { model: string; version: string } => {
+    const key = `${model}\0${version}`;
+    if (pairs.has(key)) return { model, version };
+    if (pairs.size < max) {
+      pairs.add(key);
+      models.add(model);
+      return { model, version };
+    }
+    return { model: models.has(model) ? model : OTHER, version: OTHER };
+  };
+}
+
+const OTHER = 'other';
+
 /** SPEC 10 ingest and live model metrics, registered on the registry the caller owns. */
 export function createIngestMetrics(registry: Registry) {
   const registers = [registry];
   return {
+    versionLabels: versionSeries(),
     messages: new Counter({
       name: 'modelwatch_messages_total',
       help: 'Kafka messages consumed, by topic and outcome (stored or dead_letter)',
