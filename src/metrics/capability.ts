@@ -25,9 +25,15 @@ export const metrics: CapabilityDefinition<MetricsCapability> = {
       load: async () => (await import('./concurrency-bench.js')).metricsApiBench,
     },
   },
-  create({ db, registry, logger }, use): MetricsCapability {
+  create({ config, db, registry, logger }, use): MetricsCapability {
     const versions = use(models).registry;
-    const quality = createQualityGauges({ db, models: versions, registry, logger });
+    const quality = createQualityGauges({
+      db,
+      models: versions,
+      registry,
+      logger,
+      labelDelayMs: config.metrics.qualityLabelDelayMs,
+    });
     return {
       quality,
       routes: metricsRoutes({ db, models: versions }),

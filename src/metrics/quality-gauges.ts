@@ -10,6 +10,8 @@ const HOUR = parseBucket('1h')!;
 
 /** The quality metrics exported as `metric` label values: a fixed, bounded set. */
 export const GAUGE_METRICS = [
+  // How many labels the other figures stand on: an alert can ask for enough of them.
+  'labeled',
   'label_coverage',
   'accuracy',
   'precision',
@@ -31,6 +33,8 @@ export interface QualityGaugesOptions {
   logger: Logger;
   /** The window exported: the last complete bucket of this size before now. @default 1h */
   bucket?: Bucket;
+  /** The window ends this long earlier, for labels that arrive late. @default 0 */
+  labelDelayMs?: number;
   /** @default 60000 */
   intervalMs?: number;
   /** Epoch ms. @default Date.now */
@@ -60,7 +64,7 @@ export function createQualityGauges(options: QualityGaugesOptions): QualityGauge
   const compute = options.compute ?? computeModelMetrics;
   const gauge = new Gauge({
     name: 'modelwatch_model_quality',
-    help: `Model quality over the last complete ${bucket.text} bucket (by prediction event time), by model, version and metric`,
+    help: `Model quality over the last complete ${bucket.text} bucket (by prediction event time; MODELWATCH_QUALITY_LABEL_DELAY earlier), by model, version and metric (labeled: the labels it stands on)`,
     labelNames: ['model', 'version', 'metric'] as const,
     registers: [options.registry],
   });
@@ -69,7 +73,7 @@ export function createQualityGauges(options: QualityGaugesOptions): QualityGauge
   let stopped = false;
 
   async function refresh(): Promise<void> {
-    const to = bucketStart(bucket, now());
+    const to = bucketStart(bucket, now() - (options.labelDelayMs ?? 0));
     const from = addBuckets(bucket, to, -1);
     const byModel = new Map<string, ModelVersionRecord[]>();
     for (const v of await options.models.list())

@@ -487,6 +487,7 @@ describe('GET /models/:model/metrics through the pipeline', () => {
     expect(text).toContain('modelwatch_model_quality{model="g",version="1",metric="recall"} 0.5');
     expect(text).toContain('modelwatch_model_quality{model="g",version="1",metric="roc_auc"} 1');
     expect(text).toContain('modelwatch_model_quality{model="g",version="1",metric="label_coverage"} 1');
+    expect(text).toContain('modelwatch_model_quality{model="g",version="1",metric="labeled"} 3');
     expect(text).not.toContain('metric="mae"');
     // An hour later H2 is the last complete bucket: its one prediction has no label.
     const laterRegistry = new Registry();
@@ -501,6 +502,19 @@ describe('GET /models/:model/metrics through the pipeline', () => {
     const laterText = await laterRegistry.metrics();
     expect(laterText).toContain('modelwatch_model_quality{model="g",version="1",metric="label_coverage"} 0');
     expect(laterText).not.toContain('metric="accuracy"');
+    // With labels a day late, the exported hour is a day older: H1 again, a day later.
+    const delayedRegistry = new Registry();
+    await createQualityGauges({
+      db: service.platform.db,
+      models: service.use(models).registry,
+      registry: delayedRegistry,
+      logger: service.platform.logger,
+      now: () => H2 + 5 * 60_000 + 24 * HOUR,
+      labelDelayMs: 24 * HOUR,
+    }).refresh();
+    expect(await delayedRegistry.metrics()).toContain(
+      'modelwatch_model_quality{model="g",version="1",metric="accuracy"} 0.3333333333333333',
+    );
     // The loop refreshes at once when started and is waited for when stopped.
     later.start();
     await later.stop();

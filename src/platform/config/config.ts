@@ -243,6 +243,7 @@ const envSchema = z
     MODELWATCH_BATCH_MAX_IN_FLIGHT: positiveInt(2, 8),
     MODELWATCH_MAX_MESSAGE_BYTES: positiveInt(1_048_576, 100 * 1_048_576),
     MODELWATCH_MAX_FUTURE_SKEW: duration('1d'),
+    MODELWATCH_QUALITY_LABEL_DELAY: duration('0s'),
     MODELWATCH_MAX_FEATURES: positiveInt(1_000, 100_000),
     MODELWATCH_MAX_FEATURE_NAME_LENGTH: positiveInt(256, 65_536),
     // Drift and API limits (src/drift/README.md).
@@ -510,6 +511,15 @@ export interface RetentionConfig {
   intervalMs: number;
 }
 
+export interface MetricsConfig {
+  /**
+   * The model quality gauges' window ends this long before the last complete hour: labels that
+   * arrive later than that are in it (without, the gauges see an hour whose labels are not in yet).
+   * @default 0
+   */
+  qualityLabelDelayMs: number;
+}
+
 export interface Config {
   kafka: KafkaConfig;
   clickhouse: ClickHouseConfig;
@@ -517,6 +527,7 @@ export interface Config {
   ingest: IngestConfig;
   api: ApiConfig;
   drift: DriftLimitsConfig;
+  metrics: MetricsConfig;
   retrain: RetrainConfig;
   audit: AuditConfig;
   cacheDir: string;
@@ -642,6 +653,7 @@ function toConfig(env: Env): Config {
       maxColumnNameLength: env.MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH,
       maxResponseCells: env.MODELWATCH_DRIFT_MAX_RESPONSE_CELLS,
     },
+    metrics: { qualityLabelDelayMs: env.MODELWATCH_QUALITY_LABEL_DELAY },
     retrain: {
       intervalMs: env.MODELWATCH_RETRAIN_INTERVAL_MS,
       referenceRefreshMs: env.MODELWATCH_RETRAIN_REFERENCE_REFRESH_MS,
