@@ -5,6 +5,7 @@
  * this check an anchor row forged together with a deleted prefix would look like retention.
  * README, "Retention".
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../platform/clickhouse/index.js';
 import { ANCHORS_TABLE } from './anchors.js';
 import { AUDIT_TABLE } from './store.js';
@@ -91,15 +92,19 @@ export function checkAnchorRecords(
   return broken;
 }
 
-/** Waits until the record of the anchor `(chain, through, hash)` is stored; false after `timeoutMs`. */
+/**
+ * Waits until the record of the anchor `(chain, through, hash)` is stored; false after `timeoutMs`.
+ * Rejects once `signal` aborts (shutdown does not wait out the timeout).
+ */
 export async function waitForAnchorRecord(
   db: Database,
   anchored: { chain: string } & ChainAnchor,
   timeoutMs: number,
-  pollMs = 200,
+  { pollMs = 200, signal }: { pollMs?: number; signal?: AbortSignal } = {},
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    signal?.throwIfAborted();
     const result = await db.client.query({
       query: `SELECT count() AS n FROM ${AUDIT_TABLE}
               WHERE ${RECORD_FILTER} AND resource_id = {chain:String}
@@ -111,7 +116,7 @@ export async function waitForAnchorRecord(
     const [row] = await result.json<{ n: number | string }>();
     if (Number(row?.n ?? 0) > 0) return true;
     if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await sleep(pollMs, undefined, { signal });
   }
 }
 

@@ -14,15 +14,20 @@ export interface StoredAnchor extends ChainAnchor {
   deleted_rows: number;
 }
 
-/** The latest anchor of every chain (an empty map before migration 101 ran). */
-export async function readAnchors(db: Database): Promise<Map<string, ChainAnchor>> {
+/** Whether the database holds `table` (another capability's migrations may not have run). */
+export async function tableExists(db: Database, table: string): Promise<boolean> {
   const exists = await db.client.query({
     query: `SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = {t:String}`,
-    query_params: { t: ANCHORS_TABLE },
+    query_params: { t: table },
     format: 'JSONEachRow',
   });
   const [row] = await exists.json<{ n: number | string }>();
-  if (Number(row?.n ?? 0) === 0) return new Map();
+  return Number(row?.n ?? 0) > 0;
+}
+
+/** The latest anchor of every chain (an empty map before migration 101 ran). */
+export async function readAnchors(db: Database): Promise<Map<string, ChainAnchor>> {
+  if (!(await tableExists(db, ANCHORS_TABLE))) return new Map();
   const result = await db.client.query({
     query: `SELECT chain, max(through_position) AS position, argMax(through_hash, through_position) AS hash
             FROM ${ANCHORS_TABLE} GROUP BY chain`,

@@ -4,6 +4,7 @@
  * chained in the instance that produced it, so several instances never write one chain.
  */
 import type { Producer } from 'kafkajs';
+import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../platform/observability/index.js';
 import { errorMessage } from '../platform/errors.js';
 import { wellFormed } from './bounded-json.js';
@@ -17,6 +18,8 @@ export interface AuditLogOptions {
   logger: Logger;
   /** Records held while the producer is not connected yet; more are refused. @default 10000 */
   maxPending?: number;
+  /** Where `modelwatch_audit_records_lost_total` is registered (the service's /metrics). */
+  registry?: Registry;
 }
 
 /** What other capabilities use to audit a state change: `use(audit).log.change({...})`. */
@@ -29,10 +32,19 @@ export class AuditLog implements AuditRecorder {
   private connected = false;
   private pending: { record: AuditRecord; done: (err?: unknown) => void }[] = [];
   private inFlight = new Set<Promise<void>>();
-  /** Records that could not be sent (counted for /metrics and logged). */
+  /** API calls whose record could not be sent (logged, and exported when a registry is given). */
   lost = 0;
+  private readonly lostTotal: Counter | undefined;
 
-  constructor(private readonly options: AuditLogOptions) {}
+  constructor(private readonly options: AuditLogOptions) {
+    this.lostTotal =
+      options.registry &&
+      new Counter({
+        name: 'modelwatch_audit_records_lost_total',
+        help: 'API calls whose audit record could not be sent to the audit topic (Kafka unreachable, the hold full, the service stopping); each is also logged at error level',
+        registers: [options.registry],
+      });
+  }
 
   /** Called once the shared producer is connected: sends what was held. */
   async start(): Promise<void> {
@@ -66,6 +78,7 @@ export class AuditLog implements AuditRecorder {
   call(call: ApiCall): Promise<void> {
     return this.recordCall(call).catch((err: unknown) => {
       this.lost += 1;
+      this.lostTotal?.inc();
       this.options.logger.error(
         { err: errorMessage(err), route: call.route },
         'an API call could not be audited',

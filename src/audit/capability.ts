@@ -3,7 +3,8 @@ import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { errorMessage } from '../platform/errors.js';
 import { createPartitionedSender } from '../platform/kafka/index.js';
-import { SerialLoop } from '../platform/loop/index.js';
+import type { SerialLoop } from '../platform/loop/index.js';
+import { AbortableLoop } from './abortable-loop.js';
 import { AuditLog, type AuditRecorder } from './audit-log.js';
 import { createAuditConsumer, type AuditConsumer } from './consumer.js';
 import { DigestPublisher } from './digest-publisher.js';
@@ -45,7 +46,7 @@ export const audit: CapabilityDefinition<AuditCapability> = {
   },
   create({ config, kafka, db, producer, logger, registry }, use) {
     const versions = use(models).registry;
-    const log = new AuditLog({ producer, topic: config.audit.topic, logger });
+    const log = new AuditLog({ producer, topic: config.audit.topic, logger, registry });
     const consumer = createAuditConsumer({
       kafka,
       db,
@@ -74,7 +75,7 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       copies: metricsRowCopies,
     });
     const retention = Object.assign(
-      new SerialLoop(() => job.run(), {
+      new AbortableLoop((signal) => job.run(Date.now(), signal), {
         intervalMs: config.audit.retention.intervalMs,
         onError: (err) =>
           logger.error({ err: errorMessage(err) }, 'retention run failed; retrying next interval'),
@@ -120,13 +121,17 @@ export const audit: CapabilityDefinition<AuditCapability> = {
         verifier.start();
       },
       async stop() {
-        await verifier.stop();
-        await retention.stop();
+        // A verification or retention run in progress (a verification of 1M records takes ~25 s)
+        // is aborted first and awaited last: the consumer leaves its group and the heads are
+        // published at shutdown (SPEC 8) within the shutdown deadline, whatever the run takes.
+        const runs = Promise.all([verifier.stop(), retention.stop()]);
         await log.stop();
-        if (!joined) return;
-        await consumer.stop();
-        // After the writers stopped, so the last heads are what this instance chained.
-        await digests.stop();
+        if (joined) {
+          await consumer.stop();
+          // After the writers stopped, so the last heads are what this instance chained.
+          await digests.stop();
+        }
+        await runs;
       },
       ready: () => ({ audit: joined && !consumer.degraded }),
     };

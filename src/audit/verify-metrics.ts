@@ -6,8 +6,8 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Database } from '../platform/clickhouse/index.js';
 import { errorMessage } from '../platform/errors.js';
-import { SerialLoop } from '../platform/loop/index.js';
 import type { Logger } from '../platform/observability/index.js';
+import { AbortableLoop } from './abortable-loop.js';
 import type { DigestEntry } from './verify.js';
 import { verifyStore, type VerifyReport } from './verify-store.js';
 
@@ -29,6 +29,7 @@ export interface AuditVerifier {
   /** Updates the gauges from a report made elsewhere (the verify route). */
   record(report: VerifyReport): void;
   start(): void;
+  /** Stops the loop; a verification in progress ends at its next row (its result is dropped). */
   stop(): Promise<void>;
 }
 
@@ -63,11 +64,12 @@ export function createAuditVerifier(options: AuditVerifierOptions): AuditVerifie
     lastRun.set(Date.now() / 1000);
   }
 
-  const loop = new SerialLoop(
-    async () => {
+  const loop = new AbortableLoop(
+    async (signal) => {
       const report = await verifyStore(options.db, {
         digest: options.digests(),
         sourceEnds: options.sourceEnds,
+        signal,
       });
       record(report);
       if (!report.ok)

@@ -29,6 +29,8 @@ export interface VerifyOptions {
    * @default not checked
    */
   sourceEnds?: () => Promise<ReadonlyMap<string, number>>;
+  /** Ends the verification (rejecting) at its next row once aborted: a shutdown does not wait for 1M rows. */
+  signal?: AbortSignal;
 }
 
 export interface VerifyReport {
@@ -56,6 +58,7 @@ export async function verifyStore(db: Database, options: VerifyOptions = {}): Pr
   const broken: BrokenLink[] = [];
   const used = new Map<string, ChainAnchor>();
   for (const chain of names) {
+    options.signal?.throwIfAborted();
     const input: ChainInput = {
       chain,
       summary: stored.get(chain),
@@ -115,6 +118,7 @@ async function verifyChain(
       upTo: last,
       pagePositions: options.pagePositions,
     })) {
+      options.signal?.throwIfAborted();
       if (!verifier.push(row)) break;
     }
   }

@@ -95,12 +95,16 @@ describe('retention', () => {
       held_models: ['held'],
       predictions: 10,
       labels: 10,
+      // The collectors' copy of the access events goes at the audit cutoff too (review26 #2).
+      access_log: 40,
       audit: [{ chain, through_position: 30, deleted_rows: 30 }],
       refused: [],
     });
     expect(await n(service, "SELECT count() AS n FROM predictions FINAL WHERE model_id = 'held'")).toBe(10);
     expect(await n(service, "SELECT count() AS n FROM predictions FINAL WHERE model_id = 'free'")).toBe(5);
     expect(await n(service, 'SELECT count() AS n FROM labels FINAL')).toBe(15);
+    expect(await n(service, "SELECT count() AS n FROM access_log FINAL WHERE model_id = 'held'")).toBe(3);
+    expect(await n(service, "SELECT count() AS n FROM access_log FINAL WHERE model_id = 'free'")).toBe(5);
     expect(await n(service, `SELECT min(position) AS n FROM audit_events WHERE chain = '${chain}'`)).toBe(31);
     expect(await service.rows('SELECT chain, through_position, through_hash FROM audit_anchors')).toEqual([
       { chain, through_position: 30, through_hash: hash30 },
@@ -131,15 +135,19 @@ describe('retention', () => {
       const rows = await service.rows<{ principal: string; resource_type: string; record: string }>(
         "SELECT principal, resource_type, record FROM audit_events WHERE action IN ('retention.delete', 'legal_hold.set') ORDER BY resource_type",
       );
-      return rows.length >= 4 ? rows : undefined;
+      return rows.length >= 5 ? rows : undefined;
     });
     expect(changes.map((r) => [r.principal, r.resource_type])).toEqual([
+      ['retention', 'access_log'],
       ['retention', 'audit_chain'],
       ['retention', 'labels'],
       ['bootstrap-admin', 'model'],
       ['retention', 'predictions'],
     ]);
     expect(JSON.parse(changes[0]?.record ?? '{}')).toMatchObject({
+      details: { rows: 40, held_models: ['held'] },
+    });
+    expect(JSON.parse(changes[1]?.record ?? '{}')).toMatchObject({
       resource_id: chain,
       details: { through_position: 30, through_hash: hash30, rows: 30 },
     });
@@ -148,7 +156,7 @@ describe('retention', () => {
     expect((await api(service, 'DELETE', '/api/v1/models/held/legal-hold')).status).toBe(200);
     expect((await api(service, 'DELETE', '/api/v1/models/held/legal-hold')).status).toBe(404);
     const second = await retention.runOnce();
-    expect(second).toMatchObject({ held_models: [], predictions: 10, labels: 10 });
+    expect(second).toMatchObject({ held_models: [], predictions: 10, labels: 10, access_log: 3 });
     expect(second.audit.find((t) => t.chain === chain)).toEqual({
       chain,
       through_position: 43,

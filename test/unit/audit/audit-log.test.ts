@@ -1,4 +1,8 @@
+import type { Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
+import { AuditLog } from '../../../src/audit/index.js';
+import { createLogger } from '../../../src/platform/observability/index.js';
 import { recordingLog } from '../../support/recording-audit-log.js';
 
 const call = {
@@ -49,5 +53,21 @@ describe('AuditLog.call', () => {
       });
     }).not.toThrow();
     await expect(pending).rejects.toMatchObject({ code: 'INVALID_RECORD', field: 'principal' });
+  });
+
+  it('exports lost records as modelwatch_audit_records_lost_total (regression: only a field no metric read)', async () => {
+    const registry = new Registry();
+    const producer = {
+      send: () => Promise.reject(new Error('broker unreachable')),
+    } as unknown as Producer;
+    const log = new AuditLog({ producer, topic: 'audit', logger: createLogger('silent', 'lost'), registry });
+    await log.start();
+    const lost = async () =>
+      (await registry.getSingleMetric('modelwatch_audit_records_lost_total')?.get())?.values[0]?.value;
+    expect(await lost()).toBe(0);
+    await log.call(call);
+    await log.call(call);
+    expect(log.lost).toBe(2);
+    expect(await lost()).toBe(2);
   });
 });
