@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
+import type { Database } from '../platform/clickhouse/index.js';
 import { driftRoutes } from './api/routes.js';
 import type { ReportPerformanceProvider } from './report/index.js';
 import { DriftService } from './service/drift-service.js';
@@ -13,13 +14,13 @@ import { DriftEvaluator } from './service/evaluator.js';
 import { createDriftGauges } from './service/gauges.js';
 import { driftMigrations } from './store/schema.js';
 import { PolicyStore } from './store/policies.js';
-import { createQualityGauges } from './quality/gauges.js';
+import { createQualityGauges, type QualityGauges } from './quality/gauges.js';
 import { restoreQualityGauges } from './quality/restore.js';
 import { qualityRoutes } from './quality/routes.js';
 import { QualityService } from './quality/service.js';
 import { qualityPolicySchema } from './quality/settings.js';
 import { qualityForReport } from './quality/report-section.js';
-import { qualityMigrations } from './quality/store.js';
+import { qualityMigrations, readQualityWindows } from './quality/store.js';
 import { segmentMigrations, segmentsPolicySchema } from '../segments/index.js';
 import { SegmentedAnalysis } from './segments/segmented.js';
 import { SegmentEvaluator } from './segments/evaluator.js';
@@ -46,6 +47,12 @@ export interface DriftCapability extends Capability {
    * from another capability's `create`.
    */
   setReportPerformance(provider: ReportPerformanceProvider): void;
+}
+
+/** The model's latest stored quality window of every version (another instance's too). */
+async function showStoredQuality(db: Database, gauges: QualityGauges, modelId: string): Promise<void> {
+  for (const latest of await readQualityWindows(db, { modelId, limit: 1 }))
+    gauges.show({ modelId, version: latest.version }, latest);
 }
 
 /** Data drift (SPEC 5): references, the drift route, the evaluation-window loop, the offline report. */
@@ -94,6 +101,8 @@ export const drift: CapabilityDefinition<DriftCapability> = {
           if (newest) qualityGauges.show(key, newest);
         },
       ],
+      // Quality is stored with drift's windows, so its gauges are behind exactly when drift's are.
+      storedHooks: [(modelId) => showStoredQuality(db, qualityGauges, modelId)],
     });
     const segmented = new SegmentedAnalysis({
       db,

@@ -5,7 +5,8 @@
  * into that window's segments (the `max_segments` most frequent values, `other`, none), and each
  * segment's drift and data quality is stored in `segment_results` and shown on the segment
  * gauges. Like drift's loop: the watermark, the lateness and the stored rows decide everything,
- * so restarts, replays and several instances store the same rows.
+ * so restarts, replays and several instances store the same rows; and each run, a segmentation
+ * whose gauges are behind its stored windows (another instance's) shows the newest stored one.
  */
 import type { ModelRegistry } from '../../models/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
@@ -25,6 +26,7 @@ import type { DriftBucket, Reference } from '../engine/types.js';
 import { QualityService } from '../quality/service.js';
 import type { QualityBucket } from '../quality/types.js';
 import { DriftService } from '../service/drift-service.js';
+import { newestEnd } from '../service/evaluator.js';
 import type { PolicyStore } from '../store/policies.js';
 import { listReferenceVersions, type VersionKey } from '../store/references.js';
 import { RANGE } from '../store/sql.js';
@@ -53,6 +55,16 @@ export interface SegmentEvaluatorOptions {
   maxWindowsPerRun?: number;
   /** As drift's evaluator: events stamped later than this after ingest do not move the watermark. @default 86_400_000 */
   maxFutureSkewMs?: number;
+}
+
+/** What every version's run of one declared segmentation shares. */
+interface SegmentationPlan {
+  segmentation: string;
+  window: Bucket;
+  /** Windows ending at or before this are complete. */
+  until: number;
+  settings: DriftSettings;
+  maxSegments: number;
 }
 
 /** What one run of a version's segmentation evaluates against. */
@@ -86,7 +98,6 @@ const CACHED_REFERENCES = 256;
 export class SegmentEvaluator {
   private readonly loop: SerialLoop<StoredSegmentWindow[]>;
   private readonly references = new Map<string, Reference | undefined>();
-  private readonly restored = new Set<string>();
   private readonly skipped = new Set<string>();
 
   constructor(private readonly options: SegmentEvaluatorOptions) {
@@ -139,54 +150,49 @@ export class SegmentEvaluator {
       rank: 2,
     });
     if (latest === undefined) return [];
-    await this.restoreGauges(modelId);
     const done: StoredSegmentWindow[] = [];
     for (const segmentation of segments.declared) {
       const window = segments.windowFor(segmentation) ?? settings.evaluationWindow;
       const until = bucketStart(window, latest - settings.allowedLatenessMs);
-      const stored: StoredSegmentWindow[] = [];
-      for (const version of versions) {
-        const key = { modelId, version };
-        stored.push(
-          ...(await this.evaluateSegmentation(
-            key,
-            segmentation,
-            window,
-            until,
-            settings,
-            segments.maxSegments,
-          )),
-        );
-      }
-      this.options.gauges.show(modelId, segmentation, stored);
-      done.push(...stored);
+      const plan = { segmentation, window, until, settings, maxSegments: segments.maxSegments };
+      done.push(...(await this.evaluateDeclared(modelId, versions, plan)));
     }
     return done;
   }
 
-  /** After a restart, the gauges show each segmentation's latest stored window until a newer one is stored. */
-  private async restoreGauges(modelId: string): Promise<void> {
-    if (this.restored.has(modelId)) return;
-    const latest = await readSegmentWindows(this.options.db, { modelId, limit: 1 });
-    for (const segmentation of new Set(latest.map((w) => w.segmentation)))
-      this.options.gauges.show(
-        modelId,
-        segmentation,
-        latest.filter((w) => w.segmentation === segmentation),
-      );
-    this.restored.add(modelId);
+  /** One segmentation of every version; its gauges then show the newest stored window, whoever stored it. */
+  private async evaluateDeclared(
+    modelId: string,
+    versions: readonly string[],
+    plan: SegmentationPlan,
+  ): Promise<StoredSegmentWindow[]> {
+    const { db, gauges } = this.options;
+    const done: StoredSegmentWindow[] = [];
+    const ends: [string, number | undefined][] = [];
+    for (const version of versions) {
+      const key = { modelId, version };
+      // Read every run anyway (where evaluation resumes), so noticing other instances' windows costs no query.
+      const last = await lastSegmentEnd(db, key, plan.segmentation);
+      const evaluated = await this.evaluateSegmentation(key, plan, last);
+      done.push(...evaluated);
+      ends.push([version, newestEnd(last, evaluated)]);
+    }
+    const { segmentation } = plan;
+    gauges.show(modelId, segmentation, done);
+    const shown = ends.every(([v, end]) => end === undefined || gauges.shows(modelId, segmentation, v, end));
+    // Another instance stored a window these gauges do not show (or this one just started).
+    if (!shown)
+      gauges.show(modelId, segmentation, await readSegmentWindows(db, { modelId, segmentation, limit: 1 }));
+    return done;
   }
 
   private async evaluateSegmentation(
     key: VersionKey,
-    segmentation: string,
-    window: Bucket,
-    until: number,
-    settings: DriftSettings,
-    maxSegments: number,
+    plan: SegmentationPlan,
+    last: number | undefined,
   ): Promise<StoredSegmentWindow[]> {
     const { db } = this.options;
-    const last = await lastSegmentEnd(db, key, segmentation);
+    const { segmentation, window, until, settings, maxSegments } = plan;
     const next = await firstEventTime(db, key, last);
     if (next === undefined) return [];
     const from = Math.max(

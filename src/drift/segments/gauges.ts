@@ -21,6 +21,8 @@ export interface SegmentGauges {
    * a window older than the shown ones is ignored.
    */
   show(modelId: string, segmentation: string, windows: readonly StoredSegmentWindow[]): void;
+  /** Whether the version's window of the segmentation ending at `end` is shown or older than the shown ones. */
+  shows(modelId: string, segmentation: string, version: string, end: number): boolean;
   /** Removes the series of the model's segmentations not among `declared`. */
   keepOnly(modelId: string, declared: readonly string[]): void;
 }
@@ -31,6 +33,8 @@ export function segmentLabel(segmentation: string, w: Pick<StoredSegmentWindow, 
   const value = w.value.length > MAX_LABEL_VALUE ? `${w.value.slice(0, MAX_LABEL_VALUE)}…` : w.value;
   return `${segmentation}=${value}`;
 }
+
+const gaugeKey = (model: string, segmentation: string) => `${model}\u0000${segmentation}`;
 
 export function createSegmentGauges(registry: Registry): SegmentGauges {
   const labelNames = ['model', 'segment'] as const;
@@ -63,7 +67,7 @@ export function createSegmentGauges(registry: Registry): SegmentGauges {
   const shown = new Map<string, string[]>();
   return {
     show(model, segmentation, windows) {
-      const id = `${model}\u0000${segmentation}`;
+      const id = gaugeKey(model, segmentation);
       let changed = false;
       for (const version of new Set(windows.map((w) => w.version))) {
         const own = windows.filter((w) => w.version === version);
@@ -89,6 +93,9 @@ export function createSegmentGauges(registry: Registry): SegmentGauges {
         );
       }
       shown.set(id, [...bySegment.keys()]);
+    },
+    shows(model, segmentation, version, end) {
+      return newest.shows(gaugeKey(model, segmentation), version, end);
     },
     keepOnly(model, declared) {
       for (const [id, segments] of shown) {

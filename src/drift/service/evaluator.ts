@@ -4,8 +4,10 @@
  * after the last stored one is evaluated against the version's reference, stored in
  * `drift_results`, and shown on the gauges. A window is computed from stored rows only, so a
  * replay, a restart or a second instance writes the same rows under the same key. Events arriving
- * after their window was evaluated do not change it. One model's failure is logged, counted and
- * retried next run; it never keeps the loop from the models after it.
+ * after their window was evaluated do not change it. Each run, a model whose gauges are behind its
+ * stored windows (another instance stored them, or this one just started) shows the newest stored
+ * one. One model's failure is logged, counted and retried next run; it never keeps the loop from
+ * the models after it.
  */
 import { SerialLoop } from '../../platform/loop/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
@@ -37,6 +39,11 @@ export interface DriftEvaluatorOptions {
   watermarkRank?: number;
   /** More evaluations of the same windows (data quality), run before drift's rows are stored. @default [] */
   windowHooks?: readonly WindowHook[];
+  /**
+   * Show more of a model's newest stored windows (data quality's) whenever drift's gauges are behind
+   * the store; run before drift's are shown, so when one fails the next run retries both. @default []
+   */
+  storedHooks?: readonly StoredHook[];
 }
 
 /**
@@ -50,6 +57,9 @@ export type WindowHook = (
   range: { from: number; to: number; window: Bucket },
 ) => Promise<void>;
 
+/** Shows the newest stored windows of something evaluated with drift's (its data quality) for a model. */
+export type StoredHook = (modelId: string) => Promise<void>;
+
 export interface EvaluatedWindow extends VersionKey {
   start: string;
   end: string;
@@ -58,9 +68,16 @@ export interface EvaluatedWindow extends VersionKey {
 
 const DAY = 86_400_000;
 
-export class DriftEvaluator {
-  private readonly shownEnd = new Map<string, number>();
+/** The end of a version's newest stored window: the newest evaluated this run, else the one stored before. */
+export function newestEnd(
+  last: number | undefined,
+  evaluated: readonly { end: string }[],
+): number | undefined {
+  const newest = evaluated[evaluated.length - 1];
+  return newest ? Date.parse(newest.end) : last;
+}
 
+export class DriftEvaluator {
   private readonly loop: SerialLoop<EvaluatedWindow[]>;
 
   constructor(private readonly options: DriftEvaluatorOptions) {
@@ -89,12 +106,11 @@ export class DriftEvaluator {
     return this.loop.stopped;
   }
 
-  /** After a restart, the gauges show the latest stored window (every version's) until a newer one is evaluated. */
+  /** The latest stored window of every version, whoever evaluated it; the gauges ignore an older one. */
   private async showStored(modelId: string): Promise<void> {
-    for (const latest of await readDriftWindows(this.options.db, { modelId, limit: 1 })) {
-      this.shownEnd.set(modelId, Math.max(Date.parse(latest.end), this.shownEnd.get(modelId) ?? -Infinity));
+    for (const hook of this.options.storedHooks ?? []) await hook(modelId);
+    for (const latest of await readDriftWindows(this.options.db, { modelId, limit: 1 }))
       this.options.gauges.show({ modelId, version: latest.version }, latest);
-    }
   }
 
   private async evaluateAll(): Promise<EvaluatedWindow[]> {
@@ -128,9 +144,18 @@ export class DriftEvaluator {
     // Windows ending at or before the watermark are complete.
     const until = bucketStart(settings.evaluationWindow, latest - settings.allowedLatenessMs);
     const done: EvaluatedWindow[] = [];
-    for (const version of versions)
-      done.push(...(await this.evaluateVersion({ modelId, version }, settings, until)));
-    if (!this.shownEnd.has(modelId)) await this.showStored(modelId);
+    const ends: [VersionKey, number | undefined][] = [];
+    for (const version of versions) {
+      const key = { modelId, version };
+      // Read every run anyway (where evaluation resumes), so noticing other instances' windows costs no query.
+      const last = await lastEvaluatedEnd(this.options.db, key);
+      const evaluated = await this.evaluateVersion(key, settings, until, last);
+      done.push(...evaluated);
+      ends.push([key, newestEnd(last, evaluated)]);
+    }
+    const shown = ends.every(([key, end]) => end === undefined || this.options.gauges.shows(key, end));
+    // Another instance stored a window these gauges do not show (or this one just started).
+    if (!shown) await this.showStored(modelId);
     return done;
   }
 
@@ -138,10 +163,10 @@ export class DriftEvaluator {
     key: VersionKey,
     settings: DriftSettings,
     until: number,
+    last: number | undefined,
   ): Promise<EvaluatedWindow[]> {
     const { db, service } = this.options;
     const spec = settings.evaluationWindow;
-    const last = await lastEvaluatedEnd(db, key);
     const next = await firstEventTime(db, key, last);
     if (next === undefined) return [];
     // After a change of window size the last end may fall inside a window: start at the next boundary.
@@ -159,11 +184,7 @@ export class DriftEvaluator {
     const newest = buckets[buckets.length - 1];
     if (newest) {
       this.options.gauges.evaluated(key.modelId, buckets.length);
-      const end = Date.parse(newest.end);
-      if (end >= (this.shownEnd.get(key.modelId) ?? -Infinity)) {
-        this.shownEnd.set(key.modelId, end);
-        this.options.gauges.show(key, newest);
-      }
+      this.options.gauges.show(key, newest);
     }
     return buckets.map((b) => ({ ...key, start: b.start, end: b.end, datasetDrift: b.dataset_drift }));
   }

@@ -8,6 +8,8 @@ export interface DriftGauges {
    * window ends last (see `NewestWindows`); an older window is ignored.
    */
   show(key: VersionKey, bucket: DriftBucket): void;
+  /** Whether the version's window ending at `end` is shown or older than the shown ones (showing it changes nothing). */
+  shows(key: VersionKey, end: number): boolean;
   evaluated(modelId: string, windows: number): void;
   /** One failed evaluation of a model (the loop goes on with the next model). */
   failed(modelId: string): void;
@@ -30,6 +32,13 @@ export class NewestWindows<T> {
     if (shown && end === shown.end) shown.versions.set(version, window);
     else this.byKey.set(key, { end, versions: new Map([[version, window]]) });
     return true;
+  }
+
+  /** Whether `version`'s window ending at `end` is shown or older than the shown ones (offering it changes nothing). */
+  shows(key: string, version: string, end: number): boolean {
+    const shown = this.byKey.get(key);
+    if (!shown) return false;
+    return end < shown.end || (end === shown.end && shown.versions.has(version));
   }
 
   /** The windows that end last, one per version. */
@@ -136,6 +145,9 @@ export function createDriftGauges(registry: Registry): DriftGauges {
       dataset.set({ model }, latest.some((b) => b.dataset_drift) ? 1 : 0);
       share.set({ model }, Math.max(...latest.map((b) => b.drift_share)));
       bucketEnd.set({ model }, Date.parse(bucket.end) / 1000);
+    },
+    shows({ modelId, version }, end) {
+      return newest.shows(modelId, version, end);
     },
     evaluated(model, n) {
       windows.inc({ model }, n);

@@ -89,6 +89,21 @@ describe('drift gauges over versions', () => {
     );
   });
 
+  it('tell an evaluator which stored windows they do not show yet (another instance stored them)', () => {
+    const gauges = createDriftGauges(new Registry());
+    const v3 = { modelId: 'credit', version: '3' };
+    const v4 = { modelId: 'credit', version: '4' };
+    expect(gauges.shows(v3, Date.parse(END))).toBe(false);
+    gauges.show(v3, driftWindow(END, true));
+    expect(gauges.shows(v3, Date.parse(END))).toBe(true);
+    // Version 4's window ending with the shown one is combined with it: not shown until offered.
+    expect(gauges.shows(v4, Date.parse(END))).toBe(false);
+    expect(gauges.shows(v3, Date.parse(LATER))).toBe(false);
+    gauges.show(v4, driftWindow(LATER, false));
+    // Version 3's older window would change nothing.
+    expect(gauges.shows(v3, Date.parse(END))).toBe(true);
+  });
+
   it('show chi2 with an unseen category as +Inf and a column without values not at all', async () => {
     const registry = new Registry();
     const gauges = createDriftGauges(registry);
@@ -183,6 +198,18 @@ describe('segment gauges over versions', () => {
     // A later run with no new window for either version keeps both.
     gauges.show('shop', 'feature:region', []);
     expect(await value(registry, 'modelwatch_segment_dataset_drift', north)).toBe(1);
+  });
+
+  it('tell an evaluator which stored windows they do not show yet, per segmentation', () => {
+    const gauges = createSegmentGauges(new Registry());
+    const end = Date.parse(END);
+    gauges.show('shop', 'feature:region', [segmentWindow('3', true)]);
+    expect(gauges.shows('shop', 'feature:region', '3', end)).toBe(true);
+    expect(gauges.shows('shop', 'feature:region', '4', end)).toBe(false);
+    expect(gauges.shows('shop', 'tag:channel', '3', end)).toBe(false);
+    // A segmentation taken out of the policy forgets its windows: declared again, they show again.
+    gauges.keepOnly('shop', []);
+    expect(gauges.shows('shop', 'feature:region', '3', end)).toBe(false);
   });
 
   it('drop the series of a segmentation taken out of the policy, and keep the others', async () => {
