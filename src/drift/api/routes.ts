@@ -84,7 +84,8 @@ export function driftRoutes(deps: DriftRoutesDeps): FastifyPluginAsync {
           description:
             'Every feature, the prediction, the score and the label of the version, compared with its reference (SPEC 5). ' +
             'Buckets by prediction event time; only buckets holding predictions. 409 when the version has no reference. ' +
-            'An answer of more than MODELWATCH_DRIFT_MAX_RESPONSE_CELLS cells (buckets × columns, default 100000) is a 400: ask for a larger bucket, a shorter range or fewer columns.',
+            'An answer of more than MODELWATCH_DRIFT_MAX_RESPONSE_CELLS cells (buckets × columns, default 100000) is a 400: ask for a larger bucket, a shorter range or fewer columns. ' +
+            'So is a window of more than 200,000,000 values (its predictions × columns; one window for the whole range without `bucket`): give a bucket, a smaller one, a shorter range or fewer columns.',
           tags: ['drift'],
           params: modelParams,
           querystring: driftQuerystring,

@@ -62,7 +62,8 @@ export function planColumns(
       roleOrder(a.role) - roleOrder(b.role) || (a.column < b.column ? -1 : a.column > b.column ? 1 : 0),
   );
   return columns.map((ref) => {
-    const own = settings.columns[ref.column];
+    // Own keys only: `settings.columns.constructor` is Object itself for a column named so.
+    const own = Object.hasOwn(settings.columns, ref.column) ? settings.columns[ref.column] : undefined;
     const kind: ColumnKind = ref.valueType === 'text' ? 'categorical' : (own?.kind ?? ref.kind);
     const option = [requested, own?.method, settings.method].find((m) => applies(m, kind)) ?? 'auto';
     const method = resolveMethod(option, kind, ref.n);
@@ -147,7 +148,10 @@ export function evaluateWindow(
 
 /**
  * `evaluateWindow` with the walks of large numerical columns on the pool's worker threads (the
- * same function runs there, so the results are the same bit for bit); the rest on this thread.
+ * same function runs there, so the results are the same bit for bit); the rest on this thread,
+ * giving the event loop a turn every `SLICE_MS`. An exact KS p-value (samples up to 10,000) takes
+ * up to ~0.85 s a drifted column, so a window's columns in one go held HTTP requests, the Kafka
+ * consumers and health checks for seconds (20 such columns of 5,000 × 3,000: 1.55 s).
  */
 export async function evaluateWindowOn(
   pool: WalkPool | undefined,
@@ -155,17 +159,38 @@ export async function evaluateWindowOn(
   window: WindowSample,
   datasetDriftShare: number,
 ): Promise<DriftBucket> {
-  if (!pool) return evaluateWindow(plans, window, datasetDriftShare);
-  const columns = plans.map((plan): Promise<ColumnDrift> => {
+  const slices = new TimeSlices();
+  const columns: Promise<ColumnDrift>[] = [];
+  for (const plan of plans) {
     const sorted = window.columns.get(plan.key)?.sorted ?? EMPTY;
     const ref = plan.ref.numerical;
-    if (plan.kind !== 'numerical' || !ref || !pool.accepts(plan.method, ref, sorted))
-      return Promise.resolve(evaluateColumn(plan, window));
-    return pool
-      .run({ method: plan.method, ref, sorted, threshold: plan.threshold })
-      .then((result) => columnDrift(plan, result, sorted.length));
-  });
+    if (pool && plan.kind === 'numerical' && ref && pool.accepts(plan.method, ref, sorted)) {
+      const walked = pool
+        .run({ method: plan.method, ref, sorted, threshold: plan.threshold })
+        .then((result) => columnDrift(plan, result, sorted.length));
+      // Awaited below; a failure must not count as unhandled while this thread yields.
+      walked.catch(() => undefined);
+      columns.push(walked);
+    } else {
+      await slices.yieldIfDue();
+      columns.push(Promise.resolve(evaluateColumn(plan, window)));
+    }
+  }
   return bucketOf(window, await Promise.all(columns), datasetDriftShare);
+}
+
+/** Milliseconds of columns on this thread between turns of the event loop. */
+const SLICE_MS = 10;
+
+class TimeSlices {
+  private start = performance.now();
+
+  /** A turn of the event loop (`setImmediate`: after pending I/O) once this slice has run its time. */
+  async yieldIfDue(): Promise<void> {
+    if (performance.now() - this.start < SLICE_MS) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.start = performance.now();
+  }
 }
 
 function bucketOf(window: WindowSample, columns: ColumnDrift[], datasetDriftShare: number): DriftBucket {

@@ -17,11 +17,11 @@ export class RowError extends Error {
 }
 
 /** Keys of a flat row that are not features. */
-export const SPECIAL_COLUMNS: Readonly<Record<string, ColumnRole>> = {
-  prediction: 'prediction',
-  score: 'score',
-  label: 'label',
-};
+export const SPECIAL_COLUMNS: ReadonlyMap<string, ColumnRole> = new Map([
+  ['prediction', 'prediction'],
+  ['score', 'score'],
+  ['label', 'label'],
+]);
 
 interface Accumulating {
   role: ColumnRole;
@@ -71,11 +71,7 @@ export class SampleBuilder {
       if (name === 'features' && isRecord(value)) {
         for (const [feature, v] of Object.entries(value)) {
           // `x` and `features.x` would be one column counted twice.
-          if (
-            feature !== 'features' &&
-            SPECIAL_COLUMNS[feature] === undefined &&
-            Object.hasOwn(row, feature)
-          ) {
+          if (feature !== 'features' && !SPECIAL_COLUMNS.has(feature) && Object.hasOwn(row, feature)) {
             throw new RowError(
               `${where}.features.${shortName(feature)}`,
               `ambiguous: the row also has a top-level '${shortName(feature)}'; give each feature once`,
@@ -85,7 +81,7 @@ export class SampleBuilder {
         }
         continue;
       }
-      this.add(SPECIAL_COLUMNS[name] ?? 'feature', name, value, `${where}.${shortName(name)}`);
+      this.add(SPECIAL_COLUMNS.get(name) ?? 'feature', name, value, `${where}.${shortName(name)}`);
     }
   }
 
@@ -144,10 +140,16 @@ export class SampleBuilder {
   }
 }
 
-/** The collectors' rule for predictions and labels: a trimmed, non-empty, finite numeric string is a number. */
+/**
+ * The collectors' `DECIMAL` (src/collectors/rows.ts, which drift may not import: capabilities meet
+ * through their index): `Number` also reads '0x10', '0b11' and '0o7', which live traffic keeps as text.
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** The collectors' rule for predictions and labels: a trimmed, finite decimal string is a number. */
 function numericText(value: string): number | undefined {
-  if (value.trim() === '') return undefined;
-  const n = Number(value);
+  const trimmed = value.trim();
+  const n = DECIMAL.test(trimmed) ? Number(trimmed) : Number.NaN;
   return Number.isFinite(n) ? n : undefined;
 }
 

@@ -52,6 +52,12 @@ export interface DriftLimits {
   maxReferenceRows: number;
   maxColumnNameLength: number;
   maxResponseCells: number;
+  /**
+   * Values one window of a viewer's answer may hold (its predictions × columns): a window is read
+   * whole, so this bounds the memory one request takes. Not in the environment (yet).
+   * @default DEFAULT_MAX_WINDOW_VALUES
+   */
+  maxWindowValues?: number | undefined;
 }
 
 export const DEFAULT_DRIFT_LIMITS: DriftLimits = {
@@ -60,6 +66,9 @@ export const DEFAULT_DRIFT_LIMITS: DriftLimits = {
   maxColumnNameLength: 256,
   maxResponseCells: 100_000,
 };
+
+/** Twice the 100 columns × 1M rows window of the benchmark (~1.6 GB of values, ~4.7 GB peak RSS). */
+export const DEFAULT_MAX_WINDOW_VALUES = 200_000_000;
 
 export type ReferenceInput = { rows: unknown[] } | { from: number; to: number };
 
@@ -272,6 +281,7 @@ export class DriftService {
     const buckets = await this.evaluate(key, reference, settings, {
       ...request,
       maxCells: this.limits.maxResponseCells,
+      maxWindowValues: this.maxWindowValues(),
     });
     return {
       model_id: request.modelId,
@@ -286,6 +296,11 @@ export class DriftService {
     };
   }
 
+  /** See `DriftLimits.maxWindowValues`. */
+  maxWindowValues(): number {
+    return this.limits.maxWindowValues ?? DEFAULT_MAX_WINDOW_VALUES;
+  }
+
   async evaluate(
     key: VersionKey,
     reference: Reference,
@@ -298,13 +313,17 @@ export class DriftService {
       columns?: readonly string[] | undefined;
       /** Refuse (400) an answer of more cells (buckets × columns); undefined: no limit. */
       maxCells?: number | undefined;
+      /** Refuse (400) a window of more values (predictions × columns); undefined: no limit. */
+      maxWindowValues?: number | undefined;
     },
   ): Promise<DriftBucket[]> {
     const plans = selectPlans(planColumns(reference, settings, range.method), range.columns);
-    const limit =
-      range.maxCells === undefined
-        ? undefined
-        : (buckets: number) => checkCells(buckets, plans.length, range.maxCells ?? Infinity);
+    const { maxCells, maxWindowValues } = range;
+    const check = (predictions: readonly number[]) => {
+      if (maxCells !== undefined) checkCells(predictions.length, plans.length, maxCells);
+      if (maxWindowValues !== undefined)
+        checkWindowValues(predictions, plans.length, maxWindowValues, narrowWindows(range.window));
+    };
     // With a walk pool, a batch's walks run on worker threads while the engine reads the next one.
     const buckets: Promise<DriftBucket>[] = [];
     for await (const sample of readWindows(this.deps.db, {
@@ -313,7 +332,7 @@ export class DriftService {
       to: range.to,
       window: range.window,
       plans,
-      checkBuckets: limit,
+      checkWindows: check,
       unsortedWhereBinned: true,
     })) {
       const bucket = evaluateWindowOn(this.deps.walks, plans, sample, settings.datasetDriftShare);
@@ -406,4 +425,29 @@ function checkCells(buckets: number, columns: number, maxCells: number): void {
     `querystring: the answer would hold ${buckets} buckets × ${columns} columns = ${buckets * columns} cells; at most ${maxCells} are allowed. ` +
       `Narrow the query: a larger bucket, a shorter from/to range, or fewer columns (columns=a,b)`,
   );
+}
+
+/**
+ * Refuses (400) a read whose largest window holds more than `maxValues` values (predictions ×
+ * columns, as the batches count them): a window is read whole. `narrow` says how to ask for less.
+ */
+export function checkWindowValues(
+  predictions: readonly number[],
+  columns: number,
+  maxValues: number,
+  narrow: string,
+): void {
+  const largest = predictions.reduce((max, n) => Math.max(max, n), 0);
+  const values = largest * Math.max(1, columns);
+  if (values <= maxValues) return;
+  throw new DriftError(
+    'BAD_INPUT',
+    `querystring: a window would hold ${largest} predictions × ${columns} columns = ${values} values; at most ${maxValues} are read at once. ${narrow}`,
+  );
+}
+
+function narrowWindows(window: Bucket | undefined): string {
+  return window === undefined
+    ? 'Give a bucket (bucket=1h or 1d), a shorter from/to range, or fewer columns (columns=a,b)'
+    : 'Give a smaller bucket, or fewer columns (columns=a,b)';
 }

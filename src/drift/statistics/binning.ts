@@ -22,6 +22,12 @@ export function quantileLinear(sorted: Float64Array, q: number): number {
   const a = sorted[lo]!;
   const b = sorted[lo + 1]!;
   const t = v - lo;
+  // Neighbours more than the largest double apart (near ±1.8e308) make b − a infinite, and the
+  // edge ±∞ or NaN; halves give the very same lerp (halving only moves exponents), and it is finite.
+  return Number.isFinite(b - a) ? lerp(a, b, t) : 2 * lerp(a / 2, b / 2, t);
+}
+
+function lerp(a: number, b: number, t: number): number {
   const diff = b - a;
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }

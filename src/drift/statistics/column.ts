@@ -7,7 +7,7 @@ import { chiSquare } from './chi-square.js';
 import { jensenShannonDistance, psi } from './divergence.js';
 import { ksPValue, ksStatisticChecked } from './ks.js';
 import { type DriftMethod, DEFAULT_THRESHOLDS, isDrifted, METHOD_KINDS } from './methods.js';
-import { populationStd, WASSERSTEIN_MIN_STD, wassersteinChecked } from './wasserstein.js';
+import { normalizedWassersteinChecked, populationStd } from './wasserstein.js';
 import { assertSortedFinite } from './validate.js';
 
 export interface NumericSample {
@@ -86,8 +86,7 @@ export function numericalDrift(
     }
     case 'wasserstein': {
       checkSamples(ref.sorted, sortedC);
-      const w1 = wassersteinChecked(ref.sorted, sortedC);
-      return decide(method, w1 / Math.max(ref.std, WASSERSTEIN_MIN_STD), null, threshold);
+      return decide(method, normalizedWassersteinChecked(ref.sorted, sortedC, ref.std), null, threshold);
     }
     case 'psi':
       return decide(method, psi(ref.counts, binCountsSorted(ref.edges, sortedC)), null, threshold);

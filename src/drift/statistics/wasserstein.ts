@@ -10,11 +10,15 @@ export const WASSERSTEIN_MIN_STD = 0.001;
  * |F_R − F_C| × (gap to the next value) on each interval between consecutive values.
  */
 export function wassersteinDistance(sortedR: Float64Array, sortedC: Float64Array): number {
+  assertSamples(sortedR, sortedC);
+  return wassersteinChecked(sortedR, sortedC);
+}
+
+function assertSamples(sortedR: Float64Array, sortedC: Float64Array): void {
   assertNonEmpty(sortedR, 'sortedR');
   assertNonEmpty(sortedC, 'sortedC');
   assertSortedFinite(sortedR, 'sortedR');
   assertSortedFinite(sortedC, 'sortedC');
-  return wassersteinChecked(sortedR, sortedC);
 }
 
 /**
@@ -80,19 +84,59 @@ export function wassersteinChecked(sortedR: Float64Array, sortedC: Float64Array)
   return sum;
 }
 
-/** Population standard deviation (ddof = 0), two-pass like NumPy's `std` to avoid cancellation. */
+/**
+ * Population standard deviation (ddof = 0), two-pass like NumPy's `std` to avoid cancellation.
+ * Beyond ~1e154 the squares (and near 1.8e308 the sum) overflow to ∞; such values are measured
+ * again divided by a power of two near max |x|: that moves only exponents, so every sum rounds the
+ * same way and the result is the true std (an ∞ std made W1/std 0: such a column never drifted).
+ */
 export function populationStd(values: ArrayLike<number>): number {
   assertNonEmpty(values, 'values');
+  const std = scaledStd(values, 1);
+  if (Number.isFinite(std)) return std;
+  const scale = 2 ** Math.floor(Math.log2(maxAbs(values)));
+  return scaledStd(values, scale) * scale;
+}
+
+/** The std of `values / scale`; `scale` a power of two, so each quotient is exact. */
+function scaledStd(values: ArrayLike<number>, scale: number): number {
   const n = values.length;
   let mean = 0;
-  for (let k = 0; k < n; k++) mean += values[k]!;
+  for (let k = 0; k < n; k++) mean += values[k]! / scale;
   mean /= n;
   let ss = 0;
   for (let k = 0; k < n; k++) {
-    const dev = values[k]! - mean;
+    const dev = values[k]! / scale - mean;
     ss += dev * dev;
   }
   return Math.sqrt(ss / n);
+}
+
+function maxAbs(values: ArrayLike<number>): number {
+  let max = 0;
+  for (let k = 0; k < values.length; k++) max = Math.max(max, Math.abs(values[k]!));
+  return max;
+}
+
+/**
+ * W1(R, C) / max(std(R), 0.001) for checked samples. When a gap between values passes the largest
+ * double (samples spanning ±1e308) W1 overflows, or is NaN (∞ × 0): then the walk is made on halves,
+ * exact as halving only moves exponents, and divided by half the std. ∞ remains only when the
+ * quotient itself is beyond the largest double (drift, shown as null like χ² = ∞).
+ */
+export function normalizedWassersteinChecked(
+  sortedR: Float64Array,
+  sortedC: Float64Array,
+  refStd: number,
+): number {
+  const spread = Math.max(refStd, WASSERSTEIN_MIN_STD);
+  const w1 = wassersteinChecked(sortedR, sortedC);
+  if (Number.isFinite(w1)) return w1 / spread;
+  return wassersteinChecked(halves(sortedR), halves(sortedC)) / (spread / 2);
+}
+
+function halves(sorted: Float64Array): Float64Array {
+  return sorted.map((v) => v / 2);
 }
 
 /**
@@ -101,6 +145,6 @@ export function populationStd(values: ArrayLike<number>): number {
  * in SQL) skip the second pass over R.
  */
 export function normalizedWasserstein(sortedR: Float64Array, sortedC: Float64Array, refStd?: number): number {
-  const std = refStd ?? populationStd(sortedR);
-  return wassersteinDistance(sortedR, sortedC) / Math.max(std, WASSERSTEIN_MIN_STD);
+  assertSamples(sortedR, sortedC);
+  return normalizedWassersteinChecked(sortedR, sortedC, refStd ?? populationStd(sortedR));
 }

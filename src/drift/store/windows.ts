@@ -25,8 +25,11 @@ export interface WindowsRequest {
   /** undefined: the whole range is one window. */
   window: Bucket | undefined;
   plans: readonly ColumnPlan[];
-  /** Called with the number of windows holding predictions before any value is read; may throw to refuse. */
-  checkBuckets?: ((windows: number) => void) | undefined;
+  /**
+   * Called with the predictions of each window that holds any, in time order, before any value is
+   * read; may throw to refuse (too many windows, or one too large to read: a window is read whole).
+   */
+  checkWindows?: ((predictions: readonly number[]) => void) | undefined;
   /**
    * Give numerical columns measured by PSI or JS (bin counts only) their values unsorted
    * (`WindowColumn.values`): the engine's sort is ~40 % of reading a column. For the statistics
@@ -53,7 +56,8 @@ export async function* readWindows(db: Database, request: WindowsRequest): Async
     `SELECT toInt64(${w}) AS w, count() AS n FROM predictions FINAL WHERE ${RANGE} GROUP BY w ORDER BY w`,
     { ...base, from, to },
   );
-  request.checkBuckets?.(counts.length);
+  const windows = counts.map((row) => ({ w: Number(row['w']), n: Number(row['n']) }));
+  request.checkWindows?.(windows.map((entry) => entry.n));
   const perRow = Math.max(1, plans.length);
   let batch: { w: number; n: number }[] = [];
   let values = 0;
@@ -83,8 +87,7 @@ export async function* readWindows(db: Database, request: WindowsRequest): Async
     batch = [];
     values = 0;
   };
-  for (const row of counts) {
-    const entry = { w: Number(row['w']), n: Number(row['n']) };
+  for (const entry of windows) {
     if (batch.length > 0 && values + entry.n * perRow > MAX_BATCH_VALUES) yield* flush();
     batch.push(entry);
     values += entry.n * perRow;

@@ -251,6 +251,7 @@ const envSchema = z
     MODELWATCH_DRIFT_MAX_REFERENCE_ROWS: positiveInt(1_000_000, 100_000_000),
     MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH: positiveInt(256, 65_536),
     MODELWATCH_DRIFT_MAX_RESPONSE_CELLS: positiveInt(100_000, 100_000_000),
+    MODELWATCH_DRIFT_MAX_WINDOW_VALUES: positiveInt(200_000_000, Number.MAX_SAFE_INTEGER),
     MODELWATCH_RETRAIN_INTERVAL_MS: positiveInt(5_000, 3_600_000),
     MODELWATCH_RETRAIN_REFERENCE_REFRESH_MS: positiveInt(60_000, 86_400_000),
     MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: z.coerce
@@ -481,6 +482,8 @@ export interface DriftLimitsConfig {
   maxColumnNameLength: number;
   /** Cells (buckets × columns) of one drift answer; more is a 400 saying how to narrow. @default 100000 */
   maxResponseCells: number;
+  /** Values (predictions × columns) of one window a viewer's answer reads whole; more is a 400. @default 200000000 */
+  maxWindowValues: number;
 }
 
 export interface AuditConfig {
@@ -652,6 +655,7 @@ function toConfig(env: Env): Config {
       maxReferenceRows: env.MODELWATCH_DRIFT_MAX_REFERENCE_ROWS,
       maxColumnNameLength: env.MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH,
       maxResponseCells: env.MODELWATCH_DRIFT_MAX_RESPONSE_CELLS,
+      maxWindowValues: env.MODELWATCH_DRIFT_MAX_WINDOW_VALUES,
     },
     metrics: { qualityLabelDelayMs: env.MODELWATCH_QUALITY_LABEL_DELAY },
     retrain: {

@@ -56,6 +56,14 @@ describe('quantileEdges', () => {
     expect(() => quantileLinear(new Float64Array(0), 0.5)).toThrow(RangeError);
     expect(() => quantileLinear(s, 1.5)).toThrow(RangeError);
   });
+
+  it('neighbours more than the largest double apart give finite edges (review 26, finding 5)', () => {
+    // b − a = ∞ made the edges ±∞ and NaN; the lerp on halves, doubled, is the same lerp.
+    // ±1.5 × 2^1023 (±1.35e308): the edges of ±1.5, × 2^1023 bit for bit.
+    const edges = quantileEdges(Float64Array.of(-1.5 * 2 ** 1023, 1.5 * 2 ** 1023));
+    expect(edges).toEqual(quantileEdges(Float64Array.of(-1.5, 1.5)).map((e) => e * 2 ** 1023));
+    expect(quantileLinear(Float64Array.of(-1.7e308, 1.7e308), 0.5)).toBe(0);
+  });
 });
 
 describe('binIndex / binCounts: right-open bins [e_i, e_{i+1})', () => {

@@ -7,6 +7,7 @@ import {
   summarizeColumn,
 } from '../../../src/drift/engine/samples.js';
 import type { RawColumn } from '../../../src/drift/engine/types.js';
+import { valueColumns } from '../../../src/collectors/rows.js';
 
 function build(rows: unknown[]): Map<string, RawColumn> {
   const builder = new SampleBuilder();
@@ -53,6 +54,58 @@ describe('SampleBuilder: rows to raw columns', () => {
   it('keeps a numeric string feature as text (features_str keeps strings)', () => {
     const cols = build([{ zip: '94110' }]);
     expect(cols.get('feature:zip')!.texts).toEqual(new Map([['94110', 1]]));
+  });
+
+  it("reads a prediction or label as a number by the collectors' decimal rule, not Number's other bases", () => {
+    // Number('0x10') is 16, Number('0b11') 3; the collectors keep such classes as text (review 26, finding 3).
+    const cols = build([
+      { prediction: '0x10', label: '0b11' },
+      { prediction: '0o7', label: ' 12 ' },
+      { prediction: '-1.5e3', label: '.5' },
+      { prediction: 'Infinity', label: '' },
+    ]);
+    expect(Array.from(cols.get('prediction:prediction')!.numbers)).toEqual([-1500]);
+    expect([...cols.get('prediction:prediction')!.texts.keys()]).toEqual(['0x10', '0o7', 'Infinity']);
+    expect(Array.from(cols.get('label:label')!.numbers)).toEqual([0.5, 12]);
+    expect([...cols.get('label:label')!.texts.keys()]).toEqual(['0b11', '']);
+  });
+
+  it("keeps the same decimal rule as the collectors' copy (src/collectors/rows.ts)", () => {
+    const texts = [
+      '0x10',
+      '0b11',
+      '0o7',
+      ' 12 ',
+      '-1.5e3',
+      '.5',
+      '1.',
+      '+3',
+      '1e999',
+      'Infinity',
+      '',
+      ' ',
+      '1_000',
+      'NaN',
+      '-0',
+      '1e-400',
+    ];
+    for (const text of texts) {
+      const numbers = build([{ prediction: text }]).get('prediction:prediction')!.numbers;
+      expect(numbers.length === 1 ? numbers[0] : null, JSON.stringify(text)).toBe(valueColumns(text).num);
+    }
+  });
+
+  it('a row key named like an Object.prototype member is an ordinary feature (review 26, finding 1)', () => {
+    const names = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'];
+    const row = Object.fromEntries(names.map((name) => [name, 1]));
+    // JSON.parse makes `__proto__` an own key, as the route's body parser does.
+    const cols = build([JSON.parse(JSON.stringify(row)), { features: { constructor: 'ferrari' } }]);
+    expect([...cols.keys()].sort()).toEqual(names.map((name) => `feature:${name}`).sort());
+    expect(cols.get('feature:constructor')!.texts).toEqual(new Map([['ferrari', 1]]));
+    // …and it is ambiguous given twice, as any feature is.
+    expect(() => build([{ constructor: 'a', features: { constructor: 'b' } }])).toThrow(
+      /rows\[0\]\.features\.constructor: ambiguous/,
+    );
   });
 
   it('rejects NaN and ±Infinity (a literal like 1e999 parses to Infinity) naming the field', () => {

@@ -63,3 +63,37 @@ describe('wassersteinDistance (scipy.stats.wasserstein_distance)', () => {
     expect(() => populationStd([])).toThrow(RangeError);
   });
 });
+
+describe('magnitudes near the largest double (review 26, finding 5)', () => {
+  const ordinary = Float64Array.from({ length: 40 }, (_, i) => Math.sin(i) * 3 + i / 7).sort();
+
+  it('populationStd beyond 1e154 is the true std, not ∞ (an ∞ std made W1/std 0: no drift ever)', () => {
+    // × 2^600 (~4e180) only moves exponents: the std is the ordinary one × 2^600, bit for bit.
+    const big = ordinary.map((v) => v * 2 ** 600);
+    expect(populationStd(big)).toBe(populationStd(ordinary) * 2 ** 600);
+    // np.std(np.arange(1, 41) * 1e200) overflows; the std of 1..40 is sqrt((40² − 1) / 12).
+    const large = Float64Array.from({ length: 40 }, (_, i) => (i + 1) * 1e200);
+    expect(relErr(populationStd(large), Math.sqrt((40 ** 2 - 1) / 12) * 1e200)).toBeLessThan(1e-15);
+    // A sum near the largest double overflowed too.
+    expect(populationStd([1.7e308, 1.7e308, -1.7e308, -1.7e308])).toBe(1.7e308);
+  });
+
+  it('W1 over samples spanning ±1.7e308 is a number, not NaN (the route answered 500)', () => {
+    const r = Float64Array.of(-1.7e308, 1.7e308);
+    expect(normalizedWasserstein(r, r)).toBe(0);
+    // W1 = ½ × 3.4e308 (half of R moves to the top), std(R) = 1.7e308.
+    expect(normalizedWasserstein(r, Float64Array.of(1.7e308, 1.7e308))).toBe(1);
+    // Within range nothing changes: the same quotient as W1 / std.
+    expect(
+      normalizedWasserstein(
+        ordinary,
+        ordinary.map((v) => v + 1),
+      ),
+    ).toBe(
+      wassersteinDistance(
+        ordinary,
+        ordinary.map((v) => v + 1),
+      ) / populationStd(ordinary),
+    );
+  });
+});
