@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import {
+  assertStoredData,
   localServiceBase,
   parseOptions,
   serviceRequest,
@@ -45,6 +46,8 @@ export const auditCommand: Command = {
         config.api.adminKey,
         values.digest !== undefined || values['from-topic'] === true,
       );
+    // Before the engine opens: it would create an empty store here, reported as verified.
+    assertStoredData(config.clickhouse);
     const digest =
       values['from-topic'] === true
         ? await digestFromTopic(config)

@@ -1,4 +1,5 @@
 import {
+  assertStoredData,
   localServiceBase,
   parseOptions,
   serviceRequest,
@@ -21,6 +22,16 @@ interface KeyOps {
   revoke(id: string): Promise<KeyInfo | undefined>;
 }
 
+/** The words each verb takes, itself included: one more is refused, not ignored. */
+const WORDS = new Map([
+  ['create', 1],
+  ['list', 1],
+  ['revoke', 2],
+]);
+
+/** A key's id as `keys list` shows it (the API refuses any other shape). */
+const KEY_ID = /^[0-9a-f]{16}$/;
+
 /**
  * `modelwatch keys`. While the service runs it holds the embedded engine, so the command then
  * goes through its API (`MODELWATCH_ADMIN_KEY` on 127.0.0.1:`MODELWATCH_API_PORT`); otherwise it
@@ -34,40 +45,57 @@ export const keysCommand: Command = {
       usage,
       { allowPositionals: true },
     );
-    const [verb, id] = positionals;
-    const config = loadConfig();
-    if (verb === 'create') {
-      const role = values.role;
-      if (!role || !(ROLES as readonly string[]).includes(role))
-        throw new UsageError(`--role must be one of ${ROLES.join(', ')}; usage: ${usage}`);
-      const name = values.name ?? `${role}-${new Date().toISOString()}`;
-      const problem = keyNameProblem(name);
-      if (problem) throw new UsageError(`--name ${problem}; usage: ${usage}`);
-      const created = await withOps(config, migrations, (ops) => ops.create(role as Role, name));
-      process.stdout.write(`${created.key}\n`);
-      process.stderr.write(
-        `created a ${role} key (id ${created.id}); it is shown once and stored only as a hash\n`,
-      );
-      return 0;
-    }
-    if (verb === 'list' && positionals.length === 1) {
-      for (const k of await withOps(config, migrations, (ops) => ops.list()))
-        process.stdout.write(`${JSON.stringify(k)}\n`);
-      return 0;
-    }
-    if (verb === 'revoke' && id !== undefined && positionals.length === 2) {
-      const revoked = await withOps(config, migrations, (ops) => ops.revoke(id));
-      if (!revoked) throw new ModelwatchError('NOT_FOUND', `no active key with id '${id}' (see keys list)`);
-      process.stderr.write(`revoked key ${id} (${revoked.name}); a running service refuses it within 10 s\n`);
-      return 0;
-    }
-    throw new UsageError(`usage: ${usage}`);
+    const [verb, id, ...extra] = positionals;
+    if (verb === 'create' && id === undefined) return create(values, migrations);
+    if (verb === 'list' && id === undefined) return list(migrations);
+    if (verb === 'revoke' && id !== undefined && extra.length === 0) return revoke(id, migrations);
+    const unexpected = positionals[WORDS.get(verb ?? '') ?? positionals.length];
+    throw new UsageError(
+      unexpected === undefined ? `usage: ${usage}` : `unexpected argument '${unexpected}'; usage: ${usage}`,
+    );
   },
 };
 
+async function create(
+  values: { role?: string | undefined; name?: string | undefined },
+  migrations: readonly Migration[],
+): Promise<number> {
+  const role = values.role;
+  if (!role || !(ROLES as readonly string[]).includes(role))
+    throw new UsageError(`--role must be one of ${ROLES.join(', ')}; usage: ${usage}`);
+  const name = values.name ?? `${role}-${new Date().toISOString()}`;
+  const problem = keyNameProblem(name);
+  if (problem) throw new UsageError(`--name ${problem}; usage: ${usage}`);
+  // A new store is fine here: keys may be created before the service first starts.
+  const created = await withOps(loadConfig(), migrations, 'create', (ops) => ops.create(role as Role, name));
+  process.stdout.write(`${created.key}\n`);
+  process.stderr.write(
+    `created a ${role} key (id ${created.id}); it is shown once and stored only as a hash\n`,
+  );
+  return 0;
+}
+
+async function list(migrations: readonly Migration[]): Promise<number> {
+  for (const k of await withOps(loadConfig(), migrations, 'read', (ops) => ops.list()))
+    process.stdout.write(`${JSON.stringify(k)}\n`);
+  return 0;
+}
+
+async function revoke(id: string, migrations: readonly Migration[]): Promise<number> {
+  // Checked here, so that the API and the database give the same answer.
+  if (!KEY_ID.test(id))
+    throw new UsageError(`'${id}' is not a key id (16 hex characters, see keys list); usage: ${usage}`);
+  const revoked = await withOps(loadConfig(), migrations, 'read', (ops) => ops.revoke(id));
+  if (!revoked) throw new ModelwatchError('NOT_FOUND', `no active key with id '${id}' (see keys list)`);
+  process.stderr.write(`revoked key ${id} (${revoked.name}); a running service refuses it within 10 s\n`);
+  return 0;
+}
+
+/** `read`: the store must exist already (list, revoke); `create` may start a new one. */
 async function withOps<T>(
   config: Config,
   migrations: readonly Migration[],
+  use: 'read' | 'create',
   step: (ops: KeyOps) => Promise<T>,
 ): Promise<T> {
   const base = localServiceBase(config.api.port);
@@ -79,6 +107,7 @@ async function withOps<T>(
       );
     return step(apiOps(base, config.api.adminKey));
   }
+  if (use === 'read') assertStoredData(config.clickhouse);
   const db = await openDatabase(config.clickhouse);
   try {
     await waitForDatabase(db);

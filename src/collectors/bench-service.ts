@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { cleanUpOnSignal } from '../platform/cli/index.js';
 import { SERVICE_NODE_FLAGS, environmentWith, type Config } from '../platform/config/index.js';
 
 /**
@@ -75,28 +76,34 @@ function serviceEnvironment(config: Config, brokers: string[], port: number): Re
   };
 }
 
-const PARENT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** How long a child may take to end after SIGTERM before it is killed (the service closes within 8 s). */
+const CHILD_STOP_MS = 10_000;
+
+/** SIGTERM, then SIGKILL after CHILD_STOP_MS; resolves once the child is gone. */
+async function stopAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_STOP_MS);
+  await exited;
+  clearTimeout(timer);
+}
 
 /**
  * Stops `child` when this process exits or is stopped by a signal (Ctrl-C, `kill`, a CI
  * timeout): a benchmark stopped that way left its service running, consuming its topic and
- * holding its data dir. The signal is raised again once the child is told, so this process
- * still ends as the signal says. Returns the function that removes the handlers.
+ * holding its data dir. On a signal the child is waited for, before the benchmark's data dir is
+ * removed, and the benchmark then ends by the signal (cleanUpOnSignal). Returns the function that
+ * removes the handlers.
  */
 export function stopWithParent(child: ChildProcess): () => void {
   const stop = () => void child.kill('SIGTERM');
-  const onSignal = (signal: NodeJS.Signals) => {
-    release();
-    stop();
-    process.kill(process.pid, signal);
-  };
-  const release = () => {
-    process.removeListener('exit', stop);
-    for (const signal of PARENT_SIGNALS) process.removeListener(signal, onSignal);
-  };
+  const releaseOnSignal = cleanUpOnSignal(() => stopAndWait(child));
   process.once('exit', stop);
-  for (const signal of PARENT_SIGNALS) process.once(signal, onSignal);
-  return release;
+  return () => {
+    process.removeListener('exit', stop);
+    releaseOnSignal();
+  };
 }
 
 /** Starts `node <the launchers' flags> [nodeFlags] <this CLI> serve` with the benchmark's configuration. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { openDatabase } from '../platform/clickhouse/index.js';
 import {
+  cleanUpOnSignal,
   parseOptions,
   UsageError,
   withBenchEnvironment,
@@ -131,6 +132,16 @@ function startMiddleEnd(samples: { sample: ProcessSample }[]): number[] {
   return [at(0), at(samples.length >> 1), at(samples.length - 1)];
 }
 
+/** The run's topic holds gigabytes after a long run: removed, as the bench's data dir is (on Ctrl-C too). */
+async function deleteTopic(kafka: Kafka, topic: string, logger: BenchEnvironment['logger']): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin
+    .deleteTopics({ topics: [topic] })
+    .catch((err: unknown) => logger.warn({ err }, 'bench topic not deleted'));
+  await admin.disconnect();
+}
+
 async function runIngestBench(env: IngestBenchOptions): Promise<void> {
   const { config, topic, logger, brokers, events, rate, seconds } = env;
   const kafka = createKafka(config.kafka, brokers, logger);
@@ -140,6 +151,7 @@ async function runIngestBench(env: IngestBenchOptions): Promise<void> {
   const report: Record<string, unknown> = { event_bytes: bytes, partitions: config.topics.partitions };
   const group = config.ingest.consumerGroup;
   let service: ServiceProcess | undefined;
+  const releaseTopic = cleanUpOnSignal(() => deleteTopic(kafka, topic, logger));
   try {
     let bare = Number.NaN;
     if (events > 0) {
@@ -189,14 +201,9 @@ async function runIngestBench(env: IngestBenchOptions): Promise<void> {
       }),
     );
   } finally {
+    releaseTopic();
     await service?.stop();
-    const admin = kafka.admin();
-    await admin.connect();
-    // The run's topics hold gigabytes after a long run: removed, as the bench's data dir is.
-    await admin
-      .deleteTopics({ topics: [topic] })
-      .catch((err: unknown) => logger.warn({ err }, 'bench topic not deleted'));
-    await admin.disconnect();
+    await deleteTopic(kafka, topic, logger);
   }
 }
 

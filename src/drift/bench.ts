@@ -6,10 +6,13 @@
  * window's values), and the offline path (`modelwatch drift` on the same rows written to CSV and
  * Parquet files) beside its baseline (a plain parse of the files). Wall and CPU seconds, peak RSS.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { parseOptions, positiveWholeOption, type Bench } from '../platform/cli/index.js';
+import {
+  cleanUpOnSignal,
+  parseOptions,
+  positiveWholeOption,
+  scratchDir,
+  type Bench,
+} from '../platform/cli/index.js';
 import { ModelRegistry } from '../models/index.js';
 import { migrate, openDatabase, type Database } from '../platform/clickhouse/index.js';
 import { loadConfig } from '../platform/config/index.js';
@@ -95,9 +98,13 @@ export const driftBench: Bench = {
     const rows = positive(values.rows, 1_000_000, 'rows');
     const features = positive(values.features, 100, 'features');
     const log = (m: string) => process.stderr.write(`${m}\n`);
-    const dir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-drift-'));
+    // Removed on Ctrl-C too: GBs of engine data and files at full size.
+    const scratch = await scratchDir('modelwatch-bench-drift-');
+    const dir = scratch.path;
     const config = loadConfig({ MODELWATCH_DATA_DIR: dir, MODELWATCH_CLICKHOUSE_DATABASE: 'bench_drift' });
     const db = await openDatabase(config.clickhouse);
+    // Closed before the dir goes: a running insert would write its parts there again.
+    const releaseDb = cleanUpOnSignal(() => db.close());
     const walks = WalkPool.create();
     try {
       await migrate(db, migrations);
@@ -225,8 +232,9 @@ export const driftBench: Bench = {
       process.stdout.write(`${lines.join('\n')}\n\n${JSON.stringify(json)}\n`);
     } finally {
       await walks?.close();
+      releaseDb();
       await db.close();
-      await rm(dir, { recursive: true, force: true });
+      await scratch.remove();
     }
   },
 };

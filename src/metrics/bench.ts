@@ -1,7 +1,13 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
-import { UsageError, type Bench, type BenchContext } from '../platform/cli/index.js';
+import {
+  cleanUpOnSignal,
+  scratchDir,
+  UsageError,
+  type Bench,
+  type BenchContext,
+} from '../platform/cli/index.js';
 import { migrate, openDatabase, type Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError, UsageRequested } from '../platform/errors.js';
 import {
@@ -238,13 +244,22 @@ async function storedPredictions(db: Database): Promise<number> {
 
 const loadAverage = () => loadavg().map((l) => Math.round(l * 100) / 100);
 
+/** `--data-dir`, kept; else a scratch dir, removed afterwards and on Ctrl-C (GBs at full size). */
+async function benchDataDir(given: string | undefined): Promise<{ path: string; remove(): Promise<void> }> {
+  if (given === undefined) return scratchDir('modelwatch-bench-metrics-');
+  await mkdir(given, { recursive: true });
+  return { path: given, remove: () => Promise.resolve() };
+}
+
 async function run(args: string[], { migrations }: BenchContext): Promise<void> {
   const options = parseOptions(args);
   const rss = rssPeak();
   const startLoad = loadAverage();
-  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-metrics-')));
-  await mkdir(dataDir, { recursive: true });
+  const dir = await benchDataDir(options.dataDir);
+  const dataDir = dir.path;
   const db = await openDatabase({ url: undefined, cluster: undefined, database: 'bench_metrics', dataDir });
+  // Closed before the dir goes: a running insert would write its parts there again.
+  const releaseDb = cleanUpOnSignal(() => db.close());
   try {
     const migrated = await timed(() => migrate(db, migrations));
     process.stdout.write(
@@ -289,8 +304,9 @@ async function run(args: string[], { migrations }: BenchContext): Promise<void> 
     process.stdout.write(`\n${formatMetricsBenchTable(report)}${JSON.stringify(report)}\n`);
   } finally {
     rss.stop();
+    releaseDb();
     await db.close();
-    if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    await dir.remove();
   }
 }
 

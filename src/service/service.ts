@@ -178,17 +178,21 @@ interface BringUp {
 
 async function bringUp({ platform, definitions, instances, state, signal, brokers }: BringUp): Promise<void> {
   const { config, logger, db, kafka, producer } = platform;
-  const retry = <T>(what: string, step: () => Promise<T>) =>
+  // `what` failed, in the log line; undefined when the step's error says it itself.
+  const retry = <T>(what: string | undefined, step: () => Promise<T>) =>
     pRetry(step, {
       retries: Number.POSITIVE_INFINITY,
       minTimeout: 500,
       maxTimeout: 15_000,
       signal,
       onFailedAttempt: ({ error, retryDelay }) =>
-        logger.warn(`${what}: ${errorMessage(error)}; retrying in ${Math.round(retryDelay / 100) / 10}s`),
+        logger.warn(
+          `${what === undefined ? '' : `${what}: `}${errorMessage(error)}; retrying in ${Math.round(retryDelay / 100) / 10}s`,
+        ),
     });
 
-  await retry(`${db.location} is unreachable`, () => waitForDatabase(db));
+  // Its error names the server: "<db.location> is unreachable: …".
+  await retry(undefined, () => waitForDatabase(db));
   const report = await retry('migrations failed', () => migrate(db, allMigrations(definitions)));
   if (report.applied.length > 0)
     logger.info({ applied: report.applied.map((m) => m.version) }, 'migrations applied');

@@ -18,6 +18,8 @@ export interface Topics {
   predictions: string;
   labels: string;
   accessLog: string;
+  /** Where the service publishes retrain triggers (MODELWATCH_TOPIC_RETRAIN), as the summary says. */
+  retrain: string;
 }
 
 /** Scores the batch with the production model; failed requests carry the fallback answer 0 and no score. */

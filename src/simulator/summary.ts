@@ -21,6 +21,8 @@ export type Read<T> = { value: T } | { failed: string };
 
 export interface StorySummary {
   finished: boolean;
+  /** The topic published triggers went to. */
+  retrainTopic: string;
   simulatedUntil: number;
   ingested: Read<Ingested>;
   drifted: Read<DriftedColumn[]>;
@@ -53,6 +55,7 @@ export async function gatherSummary(
   ] as const);
   return {
     finished,
+    retrainTopic: topics.retrain,
     simulatedUntil: until,
     ingested: asRead(settled[0]),
     drifted: asRead(settled[1]),
@@ -90,7 +93,7 @@ export function formatSummary(s: StorySummary, plan: StoryPlan, base: string, ke
   else
     for (const t of s.triggers.value)
       lines.push(
-        `  trigger     ${t.reason.padEnd(11)} version ${t.model_version}, window ${day(t.window.start)} to ${day(t.window.end)}${t.published ? ', on ml.retrain-triggers' : ', not yet published'}`,
+        `  trigger     ${t.reason.padEnd(11)} version ${t.model_version}, window ${day(t.window.start)} to ${day(t.window.end)}${t.published ? `, on ${s.retrainTopic}` : ', not yet published'}`,
       );
   if (!('value' in s.shadow)) lines.push(`  shadow      not read (${s.shadow.failed})`);
   else

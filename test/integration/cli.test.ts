@@ -146,6 +146,16 @@ describe('the modelwatch CLI', () => {
         ['audit', 'verify', '--digest', 'd.json', '--from-topic'],
         /^--digest and --from-topic exclude each other; usage: /,
       ],
+      [['dashboards', '--out='], /^--out must name a directory; usage: modelwatch dashboards /],
+      [['dashboards', 'extra'], /^unexpected argument 'extra'; usage: modelwatch dashboards /],
+      [
+        ['keys', 'create', '--role', 'viewer', 'myname'],
+        /^unexpected argument 'myname'; usage: modelwatch keys /,
+      ],
+      [['keys', 'list', 'extra'], /^unexpected argument 'extra'; usage: modelwatch keys /],
+      [['keys', 'revoke', 'a', 'b'], /^unexpected argument 'b'; usage: modelwatch keys /],
+      // Checked before the service or the database is asked: both gave different answers.
+      [['keys', 'revoke', 'nope'], /^'nope' is not a key id \(16 hex characters, see keys list\); usage: /],
     ];
     for (const [[name = '', ...rest], line] of cases) {
       const quick = standalone.get(name);
@@ -214,6 +224,7 @@ describe('the modelwatch CLI', () => {
 
   it('audit verify: ok on an intact store, exit 1 naming the chain when a held digest is ahead of it', () => {
     const env = { MODELWATCH_DATA_DIR: tempDir() };
+    expect(run(['migrate'], env).code).toBe(0);
     const intact = run(['audit', 'verify'], env);
     expect(intact.code).toBe(0);
     expect(JSON.parse(intact.stdout)).toEqual({ ok: true, checked: 0, chains: 0 });
@@ -230,6 +241,67 @@ describe('the modelwatch CLI', () => {
     });
     const usage = run(['audit', 'check'], env);
     expect(usage.stderr).toBe('modelwatch: usage: modelwatch audit verify [--digest FILE | --from-topic]\n');
+  });
+
+  it('audit verify, keys list and keys revoke refuse a data dir without a modelwatch database, creating nothing', async () => {
+    const missing = path.join(tempDir(), 'not-here');
+    const reads = [
+      ['audit', 'verify'],
+      ['keys', 'list'],
+      ['keys', 'revoke', '0123456789abcdef'],
+    ];
+    const results = await Promise.all(reads.map((args) => runAsync(args, { MODELWATCH_DATA_DIR: missing })));
+    results.forEach((result, i) => {
+      const where = reads[i]!.join(' ');
+      expect({ code: result.code, stdout: result.stdout }, where).toEqual({ code: 2, stdout: '' });
+      expect(result.stderr, where).toBe(
+        `modelwatch: no modelwatch data at ${missing}; set MODELWATCH_DATA_DIR\n`,
+      );
+    });
+    expect(existsSync(missing)).toBe(false);
+
+    // A data dir holding another database: named, and that one is not created either.
+    const other = tempDir();
+    expect(run(['migrate'], { MODELWATCH_DATA_DIR: other }).code).toBe(0);
+    const elsewhere = run(['keys', 'list'], {
+      MODELWATCH_DATA_DIR: other,
+      MODELWATCH_CLICKHOUSE_DATABASE: 'other',
+    });
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toBe(
+      `modelwatch: no modelwatch database 'other' at ${other}; set MODELWATCH_DATA_DIR or MODELWATCH_CLICKHOUSE_DATABASE\n`,
+    );
+    expect(existsSync(path.join(other, 'clickhouse', 'metadata', 'other.sql'))).toBe(false);
+  });
+
+  it('up prints the ClickHouse URL with its password masked, as its logs do, which name the server once', async () => {
+    const child = spawn(process.execPath, [cli, 'up', '--no-simulator'], {
+      env: {
+        ...process.env,
+        MODELWATCH_CLICKHOUSE_URL: 'http://user:s3cret@127.0.0.1:1/mw',
+        MODELWATCH_KAFKA_BROKERS: '127.0.0.1:1',
+        MODELWATCH_API_PORT: String(await freePort()),
+        MODELWATCH_LOG_FORMAT: 'json',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const unreachable = await waitFor('a log line naming the ClickHouse server', () =>
+      Promise.resolve(stderr.split('\n').find((line) => line.includes('127.0.0.1:1/mw'))),
+    );
+    expect(stdout).toContain('  ClickHouse http://user:***@127.0.0.1:1/mw\n');
+    expect(unreachable.match(/is unreachable/g)).toHaveLength(1);
+    expect(unreachable).toMatch(
+      /"ClickHouse server http:\/\/user:\*\*\*@127\.0\.0\.1:1\/mw is unreachable: /,
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdout + stderr).not.toContain('s3cret');
   });
 
   it('prints a new API key once', () => {

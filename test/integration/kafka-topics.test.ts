@@ -1,5 +1,6 @@
 import { ConfigResourceTypes } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { errorMessage } from '../../src/platform/errors.js';
 import { ensureTopics } from '../../src/platform/kafka/index.js';
 import { testKafka, uniqueName } from '../support/harness.js';
 
@@ -70,5 +71,19 @@ describe('ensureTopics', () => {
       retention: { 'retention.ms': before['retention.ms'] },
     });
     expect(logger.warnings[0]?.message).toContain('retention.ms=-1');
+  });
+
+  it('names each topic Kafka refused and its reason', async () => {
+    const fine = uniqueName('predictions');
+    // '..' passes kafkajs' own checks; the broker refuses it.
+    const refused = await ensureTopics(testKafka(), [
+      { topic: fine, numPartitions: 1 },
+      { topic: '..', numPartitions: 1 },
+    ]).then(
+      () => undefined,
+      (err: unknown) => errorMessage(err),
+    );
+    expect(refused).toMatch(/^could not create Kafka topics: Topic creation errors: '\.\.': \S.+/);
+    expect(refused).not.toContain(fine);
   });
 });

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -26,6 +27,14 @@ function processesMentioning(text: string): string[] {
   return ps.stdout.split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
 }
 
+/**
+ * Whether an `up` still holds `dir` (its lock file). With an external broker, `up` starts no process
+ * a command line would show (the engine runs inside it), so this is what a next `up` would find.
+ */
+function dataDirLocked(dir: string): boolean {
+  return existsSync(path.join(dir, 'modelwatch.pid'));
+}
+
 /** `modelwatch up …` with only `env` (and PATH, HOME) in its environment; its output collected as it comes. */
 function startUp(args: string[], env: Record<string, string | undefined>) {
   const child = spawn(process.execPath, [cli, 'up', ...args], {
@@ -40,6 +49,16 @@ function startUp(args: string[], env: Record<string, string | undefined>) {
   return { child, out, exited };
 }
 
+/** `up` on a local broker of its own (no MODELWATCH_KAFKA_BROKERS), on `dataDir` and `port`. */
+function localUpEnv(dataDir: string, port: number): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {
+    ...isolatedEnv({ MODELWATCH_DATA_DIR: dataDir, MODELWATCH_API_PORT: String(port) }),
+  };
+  delete env['MODELWATCH_KAFKA_BROKERS'];
+  delete env['MODELWATCH_CLICKHOUSE_DATABASE'];
+  return env;
+}
+
 describe('modelwatch up fails to start', () => {
   it('with the API port taken after its local broker started: one line, exit 1 at once, the broker stopped', async () => {
     const busy = createServer();
@@ -47,13 +66,8 @@ describe('modelwatch up fails to start', () => {
     onTestFinished(() => void busy.close());
     const port = (busy.address() as { port: number }).port;
     const dataDir = tempDir('modelwatch-up-busy-');
-    const env: Record<string, string | undefined> = {
-      ...isolatedEnv({ MODELWATCH_DATA_DIR: dataDir, MODELWATCH_API_PORT: String(port) }),
-    };
     // No broker given: up starts its own, before the service.
-    delete env['MODELWATCH_KAFKA_BROKERS'];
-    delete env['MODELWATCH_CLICKHOUSE_DATABASE'];
-    const { child, out, exited } = startUp(['--no-simulator'], env);
+    const { child, out, exited } = startUp(['--no-simulator'], localUpEnv(dataDir, port));
 
     // The broker is up once the banner names it.
     await waitFor(
@@ -76,6 +90,50 @@ describe('modelwatch up fails to start', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/EADDRINUSE/);
     expect(processesMentioning(dataDir)).toEqual([]);
+  }, 240_000);
+});
+
+describe('a second modelwatch up on a data dir in use', () => {
+  it('exits 1 at once with one line naming the first one, which keeps running and stops quickly', async () => {
+    const dataDir = tempDir('modelwatch-up-twice-');
+    const firstEnv = localUpEnv(dataDir, await freePort());
+    // The banner's generated-key line, which the story tests (a key always set) never see.
+    delete firstEnv['MODELWATCH_ADMIN_KEY'];
+    const first = startUp(['--no-simulator'], firstEnv);
+    const health = `http://127.0.0.1:${firstEnv['MODELWATCH_API_PORT']}/healthz`;
+    await waitFor(
+      'the first up answering',
+      async () => {
+        if (first.child.exitCode !== null)
+          throw new Error(`the first up exited: ${first.out.stderr.slice(-2000)}`);
+        return (await fetch(health)).ok || undefined;
+      },
+      150_000,
+    );
+    expect(first.out.stdout).toContain('(local broker)');
+    expect(first.out.stdout).toMatch(/\n {2}admin key {2}mw_[\w-]{32} {3}\(generated for this run; /);
+
+    const second = startUp(['--no-simulator'], localUpEnv(dataDir, await freePort()));
+    const code = await Promise.race([
+      second.exited,
+      new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 20_000)),
+    ]);
+    expect(code, second.out.stderr.slice(-2000)).toBe(1);
+    expect(second.out.stderr).toBe(
+      `modelwatch: another modelwatch (pid ${first.child.pid}) uses ${dataDir}\n`,
+    );
+    expect(second.out.stdout).toBe('');
+
+    // The first one is untouched: it answers, and stops as fast as ever (its broker was not
+    // disturbed: a broker that cannot stop cleanly is killed after 20 s).
+    expect(first.child.exitCode).toBeNull();
+    expect((await fetch(health)).ok).toBe(true);
+    const signalled = Date.now();
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    expect(processesMentioning(dataDir)).toEqual([]);
+    expect(dataDirLocked(dataDir)).toBe(false);
   }, 240_000);
 });
 
@@ -175,7 +233,7 @@ describe('modelwatch up tells the California story', () => {
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);
-    expect(processesMentioning(dataDir)).toEqual([]);
+    expect(dataDirLocked(dataDir)).toBe(false);
   }, 300_000);
   it('Ctrl-C in the middle of the story prints the summary so far and exits 0', async () => {
     const port = await freePort();
@@ -204,6 +262,6 @@ describe('modelwatch up tells the California story', () => {
     expect(out.stdout).toMatch(/ingested +[\d,]+ events: [1-9][\d,]* predictions/);
     expect(out.stdout).toContain('no column drifted');
     expect(out.stdout).toContain('\nOpen:\n');
-    expect(processesMentioning(dataDir)).toEqual([]);
+    expect(dataDirLocked(dataDir)).toBe(false);
   }, 200_000);
 });

@@ -1,5 +1,11 @@
 import type { Entry } from '../../platform/capability/index.js';
-import { parseOptions, UsageError, type Bench, type Command } from '../../platform/cli/index.js';
+import {
+  cleanUpOnSignal,
+  parseOptions,
+  UsageError,
+  type Bench,
+  type Command,
+} from '../../platform/cli/index.js';
 import { UsageRequested } from '../../platform/errors.js';
 import { startService } from '../../service/index.js';
 import { runAllBenches } from './bench-all.js';
@@ -30,7 +36,13 @@ export function benchCommand(benches: ReadonlyMap<string, Entry<Bench>>): Comman
         ...context,
         startService: async (options) => {
           const service = await startService(options);
-          return { db: service.platform.db, ready: service.ready, close: () => service.close() };
+          // Closed on Ctrl-C before the bench's data dir goes: its engine would write there again.
+          const release = cleanUpOnSignal(() => service.close());
+          const close = () => {
+            release();
+            return service.close();
+          };
+          return { db: service.platform.db, ready: service.ready, close };
         },
       });
       return 0;

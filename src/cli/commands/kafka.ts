@@ -7,7 +7,13 @@ import {
   startLocalCluster,
 } from '../../platform/kafka/index.js';
 import { createLogger } from '../../platform/observability/index.js';
-import { parseOptions, untilSignal, UsageError, type Command } from '../../platform/cli/index.js';
+import {
+  lockDataDir,
+  parseOptions,
+  untilSignal,
+  UsageError,
+  type Command,
+} from '../../platform/cli/index.js';
 
 /** Nodes in a local cluster; more than 5 quorum voters buys nothing on one machine. */
 function brokerCount(value: string | undefined): number {
@@ -37,17 +43,19 @@ export const kafkaCommand: Command = {
       process.stdout.write(`Apache Kafka ${config.kafka.localVersion} jars in ${libs}\n`);
       return 0;
     }
-    const options = {
-      version: config.kafka.localVersion,
-      cacheDir: config.cacheDir,
-      dataDir: values['data-dir'],
-      logger,
-    };
-    const broker =
-      nodes === 1 ? await startLocalBroker(options) : await startLocalCluster({ ...options, nodes });
-    process.stdout.write(`${broker.brokers.join(',')}\n`);
-    await untilSignal();
-    await broker.stop();
-    return 0;
+    const dataDir = values['data-dir'];
+    const options = { version: config.kafka.localVersion, cacheDir: config.cacheDir, dataDir, logger };
+    // A second broker on a kept data dir corrupted the running one's metadata log.
+    const unlock = dataDir === undefined ? undefined : await lockDataDir(dataDir);
+    try {
+      const broker =
+        nodes === 1 ? await startLocalBroker(options) : await startLocalCluster({ ...options, nodes });
+      process.stdout.write(`${broker.brokers.join(',')}\n`);
+      await untilSignal();
+      await broker.stop();
+      return 0;
+    } finally {
+      unlock?.();
+    }
   },
 };

@@ -6,7 +6,7 @@ import { ModelwatchError, errorMessage } from '../../platform/errors.js';
 import { stopIdleRequestQueuePolling, startLocalBroker } from '../../platform/kafka/index.js';
 import { createLogger, logFormat, StatusLine, type Logger } from '../../platform/observability/index.js';
 import { startService, type RunningService } from '../../service/index.js';
-import { parseOptions, untilSignal, type Command } from '../../platform/cli/index.js';
+import { lockDataDir, parseOptions, untilSignal, type Command } from '../../platform/cli/index.js';
 import { startStoryFor, storyOptions } from './story.js';
 
 /** Readable logs on a terminal (above the progress line), JSON elsewhere or when configured. */
@@ -100,6 +100,68 @@ export const serveCommand: Command = {
   },
 };
 
+/** The URL as the logs show it: any password masked (README, "Configuration"). */
+function withMaskedPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+/** What `up` prints before the service starts; `generatedKey` only when it made one for this run. */
+function banner(config: Config, brokers: string[], localBroker: boolean, generatedKey?: string): string {
+  const api = `http://localhost:${config.api.port}`;
+  const { url, dataDir } = config.clickhouse;
+  return [
+    'modelwatch is starting',
+    `  API        ${api}/api/v1   (OpenAPI: ${api}/docs, metrics: ${api}/metrics)`,
+    `  Kafka      ${brokers.join(',')}${localBroker ? ' (local broker)' : ''}`,
+    `  ClickHouse ${url ? withMaskedPassword(url) : `embedded, data in ${dataDir}`}`,
+    generatedKey
+      ? `  admin key  ${generatedKey}   (generated for this run; set MODELWATCH_ADMIN_KEY to keep one)`
+      : '  admin key  from MODELWATCH_ADMIN_KEY',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Runs `step` holding MODELWATCH_DATA_DIR when `up` keeps anything there (the local broker's logs,
+ * the embedded engine): a second `up` on the same dir started a second broker on the first one's
+ * logs, which then could not stop cleanly and left its metadata log corrupt.
+ */
+async function holdingDataDir(config: Config, step: () => Promise<number>): Promise<number> {
+  if (config.kafka.brokers && config.clickhouse.url) return step();
+  const unlock = await lockDataDir(config.clickhouse.dataDir);
+  try {
+    return await step();
+  } finally {
+    unlock();
+  }
+}
+
+/**
+ * Runs `step` on MODELWATCH_KAFKA_BROKERS, or on a local broker started for it and stopped however
+ * `step` ends, a start-up error (port taken) included: the broker's process would otherwise hold
+ * this one open and stay up itself.
+ */
+async function withBrokers(
+  config: Config,
+  logger: Logger,
+  step: (brokers: string[], local: boolean) => Promise<number>,
+): Promise<number> {
+  if (config.kafka.brokers) return step(config.kafka.brokers, false);
+  const broker = await startLocalBroker({
+    version: config.kafka.localVersion,
+    cacheDir: config.cacheDir,
+    dataDir: path.join(config.clickhouse.dataDir, 'kafka'),
+    logger,
+  });
+  try {
+    return await step(broker.brokers, true);
+  } finally {
+    await broker.stop();
+  }
+}
+
 export const upCommand: Command = {
   async run(args) {
     const { values } = parseOptions(
@@ -117,43 +179,16 @@ export const upCommand: Command = {
     const adminKey = config.api.adminKey ?? `mw_${randomBytes(24).toString('base64url')}`;
     // A local demo: loopback only, whatever MODELWATCH_API_HOST says (serve listens where configured).
     const withKey: Config = { ...config, api: { ...config.api, adminKey, host: '127.0.0.1' } };
-    const broker = config.kafka.brokers
-      ? undefined
-      : await startLocalBroker({
-          version: config.kafka.localVersion,
-          cacheDir: config.cacheDir,
-          dataDir: path.join(config.clickhouse.dataDir, 'kafka'),
-          logger,
-        });
-    let code: number;
-    // Stopped however the run ends, a start-up error (port taken) included: the broker's process
-    // would otherwise hold this one open and stay up itself.
-    try {
-      const brokers = config.kafka.brokers ?? broker?.brokers ?? [];
-      const api = `http://localhost:${config.api.port}`;
-      process.stdout.write(
-        [
-          'modelwatch is starting',
-          `  API        ${api}/api/v1   (OpenAPI: ${api}/docs, metrics: ${api}/metrics)`,
-          `  Kafka      ${brokers.join(',')}${broker ? ' (local broker)' : ''}`,
-          `  ClickHouse ${config.clickhouse.url ?? `embedded, data in ${config.clickhouse.dataDir}`}`,
-          generatedKey
-            ? `  admin key  ${adminKey}   (generated for this run; set MODELWATCH_ADMIN_KEY to keep one)`
-            : '  admin key  from MODELWATCH_ADMIN_KEY',
-          '',
-        ].join('\n'),
-      );
-      code = await runUntilSignal(
-        withKey,
-        logger,
-        brokers,
-        story.enabled
-          ? (service) => startStoryFor(service, { config: withKey, brokers, logger, status, story })
-          : undefined,
-      );
-    } finally {
-      await broker?.stop();
-    }
+    const code = await holdingDataDir(config, () =>
+      withBrokers(config, logger, (brokers, local) => {
+        process.stdout.write(banner(config, brokers, local, generatedKey ? adminKey : undefined));
+        const companion = story.enabled
+          ? (service: RunningService) =>
+              startStoryFor(service, { config: withKey, brokers, logger, status, story })
+          : undefined;
+        return runUntilSignal(withKey, logger, brokers, companion);
+      }),
+    );
     return exitOnceStopped(code);
   },
 };

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
+import { cleanUpOnSignal, scratchDir } from './interrupt.js';
 
 /** Where a benchmark runs the service: a broker, a scratch engine, topics and a group of its own. */
 export interface BenchEnvironment {
@@ -18,7 +16,7 @@ export interface BenchEnvironment {
 /**
  * Runs `bench` against `MODELWATCH_KAFKA_BROKERS` or a local broker started for it, with a
  * scratch data dir and unique topics and consumer group (`bench-<name>-<id>`); the local broker
- * and the data dir are removed afterwards, whatever happens.
+ * and the data dir are removed afterwards, whatever happens, a Ctrl-C included.
  */
 export async function withBenchEnvironment<T>(
   name: string,
@@ -38,15 +36,17 @@ export async function withBenchEnvironment<T>(
   const broker = base.kafka.brokers
     ? undefined
     : await startLocalBroker({ version: base.kafka.localVersion, cacheDir: base.cacheDir, logger });
+  // Stopped on Ctrl-C too: a stopped broker removes its own (temporary) data.
+  const releaseBroker = broker && cleanUpOnSignal(() => broker.stop());
   const brokers = base.kafka.brokers ?? broker?.brokers ?? [];
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'modelwatch-bench-'));
+  const scratch = await scratchDir('modelwatch-bench-');
   try {
     const id = randomUUID().slice(0, 8);
     const topic = `bench-${id}.predictions`;
     const config: Config = {
       ...base,
       kafka: { ...base.kafka, brokers },
-      clickhouse: { ...base.clickhouse, dataDir, database: 'bench' },
+      clickhouse: { ...base.clickhouse, dataDir: scratch.path, database: 'bench' },
       topics: {
         ...base.topics,
         predictions: topic,
@@ -58,7 +58,8 @@ export async function withBenchEnvironment<T>(
     };
     return await bench({ config, topic, brokers, logger });
   } finally {
+    releaseBroker?.();
     await broker?.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await scratch.remove();
   }
 }

@@ -109,6 +109,7 @@ const topic = (fallback: string) =>
       /^[A-Za-z0-9._-]{1,249}$/,
       'expected a Kafka topic name (letters, digits, ., _ and -; at most 249)',
     )
+    .refine((name) => name !== '.' && name !== '..', "expected a Kafka topic name ('.' and '..' are not)")
     .default(fallback);
 
 /** At least a second: an interval of 0 would run its loop back to back. */

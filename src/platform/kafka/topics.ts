@@ -69,13 +69,24 @@ export async function ensureTopics(
   } catch (err) {
     throw new ModelwatchError(
       'KAFKA_UNAVAILABLE',
-      `could not create Kafka topics: ${errorMessage(err)}`,
+      `could not create Kafka topics: ${creationErrors(err)}`,
       true,
       { cause: err },
     );
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * kafkajs' message with each refused topic and Kafka's reason, which it keeps apart in `errors`
+ * (alone, "Topic creation errors" named neither).
+ */
+function creationErrors(err: unknown): string {
+  const refused = (err as { errors?: unknown }).errors;
+  if (!Array.isArray(refused)) return errorMessage(err);
+  const each = refused.map((e: { topic?: unknown }) => `'${String(e.topic)}': ${errorMessage(e)}`);
+  return `${errorMessage(err)}: ${each.join('; ')}`;
 }
 
 /** Warns of each topic that deletes records by age or size; a failed check only warns too (start goes on). */

@@ -73,10 +73,12 @@ describe('loadConfig', () => {
         MODELWATCH_CLICKHOUSE_CLUSTER: 'prod-cluster',
       }),
     ).toContain('MODELWATCH_CLICKHOUSE_CLUSTER: expected a plain identifier');
-    for (const bad of ['ml/labels', 'ml labels', 'x'.repeat(250)])
+    // '.' and '..' match Kafka's characters but are names it refuses.
+    for (const bad of ['ml/labels', 'ml labels', 'x'.repeat(250), '.', '..'])
       expect(configError({ MODELWATCH_TOPIC_LABELS: bad }), bad.slice(0, 20)).toContain(
         'MODELWATCH_TOPIC_LABELS: expected a Kafka topic name',
       );
+    expect(loadConfig({ MODELWATCH_TOPIC_DLQ: '...' }).topics.deadLetter).toBe('...');
     expect(loadConfig({ MODELWATCH_TOPIC_PREDICTIONS: ' ml.predictions-v2 ' }).topics.predictions).toBe(
       'ml.predictions-v2',
     );

@@ -2,7 +2,7 @@
 import { ApiClient, type ApiAnswer } from '../../../src/simulator/api-client.js';
 import type { EventSink, Topics } from '../../../src/simulator/publish.js';
 
-export const topics: Topics = { predictions: 'p', labels: 'l', accessLog: 'a' };
+export const topics: Topics = { predictions: 'p', labels: 'l', accessLog: 'a', retrain: 'team.retrain' };
 
 export type Route = (method: string, path: string) => ApiAnswer<unknown> | undefined;
 

@@ -35,6 +35,27 @@ describe('the closing summary', () => {
     expect(text).not.toContain('0 events');
   });
 
+  it('names the configured retrain topic on a published trigger, not the default', async () => {
+    const trigger = (published: boolean) => ({
+      trigger_id: published ? 't1' : 't2',
+      model_version: '1',
+      reason: 'drift',
+      window: { start: '2021-07-01T00:00:00Z', end: '2021-08-01T00:00:00Z' },
+      published,
+    });
+    const api = new StubApi(new RecordingSink(), (_method, path) =>
+      path.startsWith('/api/v1/retrain-triggers')
+        ? { status: 200, body: { triggers: [trigger(true), trigger(false)] } }
+        : undefined,
+    );
+    const text = await summaryText(api);
+    expect(text).toContain(
+      '\n  trigger     drift       version 1, window 2021-07-01 to 2021-08-01, on team.retrain\n',
+    );
+    expect(text).toContain('window 2021-07-01 to 2021-08-01, not yet published\n');
+    expect(text).not.toContain('ml.retrain-triggers');
+  });
+
   it('states the negatives the service did answer', async () => {
     const text = await summaryText(new StubApi(new RecordingSink()));
     expect(text).toContain('\n  drift       no column drifted\n');

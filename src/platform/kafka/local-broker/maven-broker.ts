@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { existsSync, fstatSync, openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -118,11 +118,36 @@ async function formatStorage(classpath: string, dataDir: string, propertiesFile:
   ]);
 }
 
+/** A broker's log file and where this start's lines begin in it (the file grows across runs). */
+export interface BrokerLog {
+  file: string;
+  from: number;
+}
+
+/** Opens `file` for a broker's output (appended); closed by the caller once the broker holds it. */
+export function openBrokerLog(file: string): { fd: number; log: BrokerLog } {
+  const fd = openSync(file, 'a');
+  return { fd, log: { file, from: fstatSync(fd).size } };
+}
+
+/** An ERROR entry, an exception's message or its cause: not the stack frames under them. */
+const ERROR_LINE = /\bERROR\b|^(Caused by: )?[\w.$]*(Exception|Error)\b/;
+
+/** The last line of this start's log that names an error, else its last line (a stack is noise here). */
+async function lastErrorLine({ file, from }: BrokerLog): Promise<string> {
+  const text = await readFile(file).then(
+    (bytes) => bytes.subarray(from).toString('utf8'),
+    () => '',
+  );
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  return (lines.findLast((line) => ERROR_LINE.test(line)) ?? lines.at(-1) ?? 'nothing logged').trim();
+}
+
 export async function waitUntilReady(
   bootstrap: string,
   child: ChildProcess,
   timeoutMs: number,
-  logFile: string,
+  log: BrokerLog,
 ): Promise<void> {
   const kafka = new Kafka({
     brokers: [bootstrap],
@@ -144,10 +169,9 @@ export async function waitUntilReady(
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
   }
-  const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
   throw new ModelwatchError(
     'BROKER_SETUP',
-    `local Kafka broker did not become ready on ${bootstrap} (log ${logFile}):\n${tail}`,
+    `local Kafka broker did not become ready on ${bootstrap} (log ${log.file}): ${await lastErrorLine(log)}`,
   );
 }
 
@@ -208,8 +232,7 @@ export async function startMavenBroker(options: MavenBrokerOptions): Promise<Loc
   const propertiesFile = path.join(options.dataDir, 'server.properties');
   await writeFile(propertiesFile, serverProperties(options.dataDir, port, controllerPort));
   await formatStorage(classpath, options.dataDir, propertiesFile);
-  const logFile = path.join(options.dataDir, 'broker.log');
-  const out = openSync(logFile, 'a');
+  const { fd: out, log } = openBrokerLog(path.join(options.dataDir, 'broker.log'));
   const child = spawnBroker(
     [
       '-Xms256m',
@@ -230,7 +253,7 @@ export async function startMavenBroker(options: MavenBrokerOptions): Promise<Loc
     if (options.ephemeral) await rm(options.dataDir, { recursive: true, force: true });
   };
   try {
-    await waitUntilReady(bootstrap, child, options.startTimeoutMs ?? 90_000, logFile);
+    await waitUntilReady(bootstrap, child, options.startTimeoutMs ?? 90_000, log);
   } catch (err) {
     await stop();
     throw err;

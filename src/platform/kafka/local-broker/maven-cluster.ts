@@ -1,9 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../observability/index.js';
-import { assertJavaAndMaven, resolveKafkaJars, waitUntilReady } from './maven-broker.js';
+import {
+  assertJavaAndMaven,
+  openBrokerLog,
+  resolveKafkaJars,
+  waitUntilReady,
+  type BrokerLog,
+} from './maven-broker.js';
 import { freePort, runCommand } from './tools.js';
 import type { LocalCluster } from './types.js';
 
@@ -74,8 +80,8 @@ const LOG_FLAGS = [
   ),
 ];
 
-function spawnNode(classpath: string, node: NodeSpec): ChildProcess {
-  const out = openSync(node.logFile, 'a');
+function spawnNode(classpath: string, node: NodeSpec): { child: ChildProcess; log: BrokerLog } {
+  const { fd: out, log } = openBrokerLog(node.logFile);
   const child = spawn(
     'java',
     [
@@ -91,7 +97,7 @@ function spawnNode(classpath: string, node: NodeSpec): ChildProcess {
     { stdio: ['ignore', out, out], detached: false },
   );
   closeSync(out);
-  return child;
+  return { child, log };
 }
 
 async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
@@ -156,9 +162,9 @@ export async function startMavenCluster(options: MavenClusterOptions): Promise<L
   };
   const startNode = async (id: number): Promise<void> => {
     const node = specOf(id);
-    const child = spawnNode(classpath, node);
+    const { child, log } = spawnNode(classpath, node);
     children.set(id, child);
-    await waitUntilReady(`127.0.0.1:${node.port}`, child, timeoutMs, node.logFile);
+    await waitUntilReady(`127.0.0.1:${node.port}`, child, timeoutMs, log);
   };
   const stop = async () => {
     await Promise.all([...children.values()].map((child) => stopChild(child, 'SIGTERM')));

@@ -1,0 +1,106 @@
+/**
+ * One `modelwatch up` (or `kafka --data-dir`) per data dir. A second one on a dir in use started a
+ * second Kafka broker on the live broker's log dir, which then could not stop cleanly and left its
+ * metadata log corrupt. The lock is a file holding the owner's pid; one whose owner is gone (a
+ * crash, SIGKILL) is stale and taken over.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ModelwatchError } from '../errors.js';
+
+const LOCK_FILE = 'modelwatch.pid';
+
+/** Who holds a lock: its pid and, on Linux, when that process started (a reused pid is not it). */
+interface Owner {
+  pid: number;
+  started: string | undefined;
+}
+
+/** The process's start time in clock ticks since boot, from /proc (Linux); undefined elsewhere or when gone. */
+function startTicks(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name (which may hold spaces); starttime is the 22nd field.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function parseOwner(text: string): Owner | undefined {
+  const [pid, started] = text.trim().split(/\s+/);
+  const n = Number(pid);
+  return Number.isSafeInteger(n) && n > 0 ? { pid: n, started: started || undefined } : undefined;
+}
+
+function isRunning(owner: Owner): boolean {
+  // This process's own pid in a lock it has not taken yet: a previous life of the pid (a container).
+  if (owner.pid === process.pid) return false;
+  try {
+    process.kill(owner.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const started = startTicks(owner.pid);
+  return owner.started === undefined || started === undefined || started === owner.started;
+}
+
+/**
+ * Creates the lock file whole or not at all: written aside, then hard-linked into place, which
+ * fails if the lock exists (another process never reads a half-written pid).
+ */
+async function createLock(file: string, content: string): Promise<boolean> {
+  const aside = `${file}.${process.pid}`;
+  await writeFile(aside, content);
+  try {
+    await link(aside, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(aside, { force: true });
+  }
+}
+
+async function readOwner(file: string): Promise<Owner | undefined> {
+  return parseOwner(await readFile(file, 'utf8').catch(() => ''));
+}
+
+/**
+ * Takes `dir` for this process, or fails naming the process that holds it. Returns the release,
+ * also done at exit (`process.exit` on a second Ctrl-C skips the caller's `finally`).
+ */
+export async function lockDataDir(dir: string): Promise<() => void> {
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, LOCK_FILE);
+  const content = `${process.pid} ${startTicks(process.pid) ?? ''}\n`;
+  // Twice at most: the second attempt follows the removal of a stale lock.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (await createLock(file, content)) return releaseAtExit(file, content);
+    const owner = await readOwner(file);
+    if (owner && isRunning(owner))
+      throw new ModelwatchError('CONFLICT', `another modelwatch (pid ${owner.pid}) uses ${dir}`);
+    await rm(file, { force: true });
+  }
+  throw new ModelwatchError('CONFLICT', `could not lock ${dir}: ${file} keeps coming back`);
+}
+
+function releaseAtExit(file: string, content: string): () => void {
+  const release = () => {
+    process.off('exit', release);
+    removeIfOwned(file, content);
+  };
+  process.on('exit', release);
+  return release;
+}
+
+/** Removes the lock if it is still this process's own (a stale lock taken over since is another's). */
+function removeIfOwned(file: string, content: string): void {
+  try {
+    if (readFileSync(file, 'utf8') === content) rmSync(file, { force: true });
+  } catch {
+    // Gone already: nothing to release.
+  }
+}
