@@ -46,14 +46,14 @@ export const auditCommand: Command = {
         config.api.adminKey,
         values.digest !== undefined || values['from-topic'] === true,
       );
-    // Before the engine opens: it would create an empty store here, reported as verified.
-    assertStoredData(config.clickhouse);
     const digest =
       values['from-topic'] === true
         ? await digestFromTopic(config)
         : values.digest === undefined
           ? undefined
           : parseDigest(await readDigest(values.digest));
+    // Before the engine opens: it would create an empty store here, reported as verified.
+    assertStoredData(config.clickhouse);
     const db = await openDatabase(config.clickhouse);
     try {
       await waitForDatabase(db);
