@@ -17,12 +17,11 @@ import { sample, sorted } from '../unit/drift/samples.js';
 
 const compiled = path.resolve('dist/drift/walks/walk-pool.js');
 let pool: WalkPool;
+let Compiled: typeof WalkPool;
 
 beforeAll(async () => {
   if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
-  const { WalkPool: Compiled } = (await import(
-    compiled
-  )) as typeof import('../../src/drift/walks/walk-pool.js');
+  ({ WalkPool: Compiled } = (await import(compiled)) as typeof import('../../src/drift/walks/walk-pool.js'));
   const created = Compiled.create({ threads: 2, minValues: 1000 });
   if (!created) throw new Error('the compiled walk pool found no worker module next to it');
   pool = created;
@@ -70,6 +69,29 @@ describe('walks on worker threads', () => {
     expect(pool.accepts('ks', ref, new Float64Array(0))).toBe(false);
     // A reference outside shared memory (a segment's, built per request) stays on this thread.
     expect(pool.accepts('ks', numericalReference(sorted(sample(60_000, 11))), cases[0][1])).toBe(false);
+  });
+
+  it('takes a costly exact KS p-value below minValues, with the same result as this thread', async () => {
+    const strict = Compiled.create({ threads: 1, minValues: 200_000 })!;
+    try {
+      const ref5k = numericalReference(shared(sorted(sample(5_000, 51))));
+      const drifted = sorted(sample(3_000, 52, 0.5));
+      // 5,000 × 3,000 unequal, exact: a lattice-path recursion of ~0.24 s when drifted.
+      expect(strict.accepts('ks', ref5k, drifted)).toBe(true);
+      expect(strict.accepts('wasserstein', ref5k, drifted)).toBe(false);
+      // Equal sizes have a closed form; 5,000 × 100 is cheap; above 10,000 the p-value is asymptotic.
+      expect(strict.accepts('ks', ref5k, sorted(sample(5_000, 53, 0.5)))).toBe(false);
+      expect(strict.accepts('ks', ref5k, sorted(sample(100, 54, 0.5)))).toBe(false);
+      const ref12k = numericalReference(shared(sorted(sample(12_000, 55))));
+      expect(strict.accepts('ks', ref12k, drifted)).toBe(false);
+      const there = await strict.run({ method: 'ks', ref: ref5k, sorted: drifted, threshold: 0.05 });
+      const here = numericalDrift('ks', ref5k, drifted, 0.05);
+      expect(there).toEqual(here);
+      expect(Object.is(there.pValue, here.pValue)).toBe(true);
+      expect(here.drifted).toBe(true);
+    } finally {
+      await strict.close();
+    }
   });
 
   it('refuses a reference outside shared memory rather than copying it with every window', async () => {

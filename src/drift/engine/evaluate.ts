@@ -149,9 +149,10 @@ export function evaluateWindow(
 /**
  * `evaluateWindow` with the walks of large numerical columns on the pool's worker threads (the
  * same function runs there, so the results are the same bit for bit); the rest on this thread,
- * giving the event loop a turn every `SLICE_MS`. An exact KS p-value (samples up to 10,000) takes
- * up to ~0.85 s a drifted column, so a window's columns in one go held HTTP requests, the Kafka
- * consumers and health checks for seconds (20 such columns of 5,000 × 3,000: 1.55 s).
+ * giving the event loop a turn every `SLICE_MS`. A window's columns in one go held HTTP requests,
+ * the Kafka consumers and health checks for seconds (20 columns of 5,000 × 3,000: 1.55 s). A
+ * costly exact KS p-value (one column of unequal samples up to 10,000: up to ~0.5 s) goes to the
+ * pool too (`WalkPool.accepts`).
  */
 export async function evaluateWindowOn(
   pool: WalkPool | undefined,
