@@ -101,7 +101,7 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       retention,
       verifier,
       routes: async (app) => {
-        await app.register(legalHoldRoutes(holds));
+        await app.register(legalHoldRoutes(holds, async (model) => (await versions.list(model)).length > 0));
         await app.register(
           auditRoutes({
             db,

@@ -22,7 +22,14 @@ const modelParams = {
   required: ['model'],
 } as const;
 
-export function legalHoldRoutes(holds: LegalHolds): FastifyPluginAsync {
+/**
+ * `isKnown`: whether the registry has the model. A hold on a misspelt name answered 200 while the
+ * model meant stayed unheld and retention went on deleting its records.
+ */
+export function legalHoldRoutes(
+  holds: LegalHolds,
+  isKnown: (model: string) => Promise<boolean>,
+): FastifyPluginAsync {
   return (app) => {
     app.put<{ Params: { model: string }; Body: { reason: string } }>(
       '/models/:model/legal-hold',
@@ -39,11 +46,12 @@ export function legalHoldRoutes(holds: LegalHolds): FastifyPluginAsync {
             properties: { reason: { type: 'string', minLength: 1, maxLength: 1000 } },
             required: ['reason'],
           },
-          response: { 200: hold, 400: errorSchema },
+          response: { 200: hold, 400: errorSchema, 404: errorSchema },
         },
       },
       async (request) => {
         const { model } = request.params;
+        if (!(await isKnown(model))) throw new ModelwatchError('NOT_FOUND', `unknown model '${model}'`);
         const written = await holds.write(
           model,
           true,

@@ -86,8 +86,12 @@ describe('retention', () => {
     expect(
       (await api(service, 'PUT', '/api/v1/models/held/legal-hold', { reason: 'case 2026-17' })).status,
     ).toBe(200);
+    // A misspelt model is a 404, not a hold on nothing while the model meant stays unheld.
+    const typo = await api(service, 'PUT', '/api/v1/models/hled/legal-hold', { reason: 'case 2026-17' });
+    expect([typo.status, typo.body['message']]).toEqual([404, "unknown model 'hled'"]);
     const listed = await api(service, 'GET', '/api/v1/legal-holds');
     expect(listed.body['holds']).toMatchObject([{ model_id: 'held', held: true, reason: 'case 2026-17' }]);
+    expect(listed.body['holds']).toHaveLength(1);
 
     const retention = service.use(audit).retention;
     const first = await retention.runOnce();
