@@ -12,8 +12,9 @@ const keyInfo = {
     role: { type: 'string', enum: [...ROLES] },
     created_at: { type: 'string' },
     revoked: { type: 'boolean' },
+    revoked_at: { type: ['string', 'null'], description: 'when it was revoked; null while active' },
   },
-  required: ['id', 'name', 'role', 'created_at', 'revoked'],
+  required: ['id', 'name', 'role', 'created_at', 'revoked', 'revoked_at'],
 } as const;
 
 export function keyRoutes(keys: KeyStore): FastifyPluginAsync {

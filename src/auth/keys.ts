@@ -32,6 +32,16 @@ export const authMigrations: Migration[] = [
       ORDER BY key_hash`,
     ],
   },
+  {
+    version: 6,
+    name: 'api_keys.issued_at: a revoked key keeps its creation time',
+    // The revocation row's created_at is the table's version, so it must be the later time; the
+    // key's own creation time rides along here. Null on rows written before (a key still active
+    // then was created at its created_at; one revoked before lost that time).
+    statements: ({ onCluster }) => [
+      `ALTER TABLE api_keys${onCluster} ADD COLUMN IF NOT EXISTS issued_at Nullable(DateTime64(3, 'UTC'))`,
+    ],
+  },
 ];
 
 export function hashKey(key: string): string {
@@ -84,10 +94,14 @@ export interface KeyInfo {
   id: string;
   name: string;
   role: Role;
-  /** When the key was created, or revoked for a revoked key (the row that replaced it). */
+  /** When the key was created (for a key revoked before migration 6: when it was revoked). */
   created_at: string;
   revoked: boolean;
+  /** When it was revoked; null while active. */
+  revoked_at: string | null;
 }
+
+const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
 
 /** API keys: the bootstrap admin key from the environment, and keys created with `keys create`. */
 export class KeyStore {
@@ -145,16 +159,21 @@ export class KeyStore {
 
   async list(): Promise<KeyInfo[]> {
     const result = await this.db.client.query({
-      query: `SELECT substring(key_hash, 1, ${ID_LENGTH}) AS id, name, role, toUnixTimestamp64Milli(created_at) AS created_ms, revoked
-              FROM api_keys FINAL ORDER BY created_at, id`,
+      query: `SELECT substring(key_hash, 1, ${ID_LENGTH}) AS id, name, role, revoked,
+                     toUnixTimestamp64Milli(ifNull(issued_at, created_at)) AS issued_ms,
+                     toUnixTimestamp64Milli(created_at) AS version_ms
+              FROM api_keys FINAL ORDER BY issued_ms, id`,
       format: 'JSONEachRow',
     });
-    const rows = await result.json<Omit<KeyInfo, 'created_at'> & { created_ms: number | string }>();
-    return rows.map(({ created_ms, ...k }) => ({
-      ...k,
-      created_at: new Date(Number(created_ms)).toISOString(),
-      revoked: Boolean(k.revoked),
-    }));
+    type Row = Pick<KeyInfo, 'id' | 'name' | 'role'> & {
+      revoked: boolean | number;
+      issued_ms: number | string;
+      version_ms: number | string;
+    };
+    return (await result.json<Row>()).map(({ issued_ms, version_ms, ...k }) => {
+      const revoked = Boolean(k.revoked);
+      return { ...k, created_at: iso(issued_ms), revoked, revoked_at: revoked ? iso(version_ms) : null };
+    });
   }
 
   /**
@@ -164,19 +183,47 @@ export class KeyStore {
   async revoke(id: string): Promise<KeyInfo | undefined> {
     if (!/^[0-9a-f]{16}$/.test(id)) return undefined;
     const result = await this.db.client.query({
-      query: `SELECT key_hash, name, role FROM api_keys FINAL WHERE startsWith(key_hash, {id:String}) AND NOT revoked`,
+      query: `SELECT key_hash, name, role, toUnixTimestamp64Milli(ifNull(issued_at, created_at)) AS issued_ms,
+                     toUnixTimestamp64Milli(created_at) AS version_ms
+              FROM api_keys FINAL WHERE startsWith(key_hash, {id:String}) AND NOT revoked`,
       query_params: { id },
       format: 'JSONEachRow',
     });
-    const [row] = await result.json<{ key_hash: string; name: string; role: Role }>();
+    type Row = {
+      key_hash: string;
+      name: string;
+      role: Role;
+      issued_ms: number | string;
+      version_ms: number | string;
+    };
+    const [row] = await result.json<Row>();
     if (!row) return undefined;
+    // Later than the row it replaces, which FINAL must not keep (a clock set back would).
+    const revokedMs = Math.max(Date.now(), Number(row.version_ms) + 1);
     await this.db.client.insert({
       table: 'api_keys',
       format: 'JSONEachRow',
-      values: [{ key_hash: row.key_hash, name: row.name, role: row.role, revoked: true }],
+      values: [
+        {
+          key_hash: row.key_hash,
+          name: row.name,
+          role: row.role,
+          revoked: true,
+          created_at: revokedMs,
+          issued_at: Number(row.issued_ms),
+        },
+      ],
     });
     this.cache.delete(row.key_hash);
-    return { id, name: row.name, role: row.role, created_at: new Date().toISOString(), revoked: true };
+    const created = iso(row.issued_ms);
+    return {
+      id,
+      name: row.name,
+      role: row.role,
+      created_at: created,
+      revoked: true,
+      revoked_at: iso(revokedMs),
+    };
   }
 
   async authenticate(key: string): Promise<Principal | undefined> {

@@ -50,7 +50,18 @@ describe('API keys over REST and the CLI', () => {
     });
     expect(reserved.status).toBe(400);
 
-    expect((await call(service, 'DELETE', `/api/v1/keys/${id}`, admin)).status).toBe(200);
+    const [before] = JSON.parse(listed.text) as Record<string, unknown>[];
+    expect(before).toMatchObject({ revoked_at: null });
+    const revokedAnswer = await call(service, 'DELETE', `/api/v1/keys/${id}`, admin);
+    expect(revokedAnswer.status).toBe(200);
+    // Revoked, a key keeps its creation time; the answer is what the list says from then on.
+    const revokedKey = JSON.parse(revokedAnswer.text) as Record<string, unknown>;
+    expect(revokedKey).toMatchObject({ id, created_at: before?.['created_at'], revoked: true });
+    expect(Date.parse(String(revokedKey['revoked_at']))).toBeGreaterThan(
+      Date.parse(String(before?.['created_at'])),
+    );
+    const listedAfter = JSON.parse((await call(service, 'GET', '/api/v1/keys', admin)).text) as unknown[];
+    expect(listedAfter).toEqual([revokedKey]);
     expect((await call(service, 'GET', '/api/v1/models', key)).status).toBe(401);
     expect((await call(service, 'DELETE', `/api/v1/keys/${id}`, admin)).status).toBe(404);
     expect((await call(service, 'DELETE', '/api/v1/keys/not-an-id', admin)).status).toBe(400);
