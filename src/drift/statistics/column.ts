@@ -5,7 +5,7 @@
 import { binCountsSorted, binCountsUnsorted, quantileEdges } from './binning.js';
 import { chiSquare } from './chi-square.js';
 import { jensenShannonDistance, psi } from './divergence.js';
-import { ksPValue, ksStatisticChecked } from './ks.js';
+import { ksPValue, ksReportedStatistic, ksStatisticChecked } from './ks.js';
 import { type DriftMethod, DEFAULT_THRESHOLDS, isDrifted, METHOD_KINDS } from './methods.js';
 import { normalizedWassersteinChecked, populationStd } from './wasserstein.js';
 import { assertSortedFinite } from './validate.js';
@@ -81,8 +81,9 @@ export function numericalDrift(
   switch (method) {
     case 'ks': {
       checkSamples(ref.sorted, sortedC);
+      const [nR, nC] = [ref.sorted.length, sortedC.length];
       const d = ksStatisticChecked(ref.sorted, sortedC);
-      return decide(method, d, ksPValue(d, ref.sorted.length, sortedC.length), threshold);
+      return decide(method, ksReportedStatistic(d, nR, nC), ksPValue(d, nR, nC), threshold);
     }
     case 'wasserstein': {
       checkSamples(ref.sorted, sortedC);

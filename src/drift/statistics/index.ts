@@ -1,5 +1,12 @@
 /** Pure statistics of data drift (no I/O). Functions take sorted samples or aligned counts. */
-export { KS_EXACT_MAX_N, kolmogorovSf, ksExactPValue, ksPValue, ksStatistic } from './ks.js';
+export {
+  KS_EXACT_MAX_N,
+  kolmogorovSf,
+  ksExactPValue,
+  ksPValue,
+  ksReportedStatistic,
+  ksStatistic,
+} from './ks.js';
 export {
   WASSERSTEIN_MIN_STD,
   normalizedWasserstein,

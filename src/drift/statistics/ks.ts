@@ -118,6 +118,17 @@ export function ksPValue(d: number, nR: number, nC: number): number {
   return kolmogorovSf(Math.sqrt((nR * nC) / (nR + nC)) * d);
 }
 
+/**
+ * D as SciPy reports it: on the exact path (both samples up to 10,000) the lattice value h / lcm,
+ * the correctly rounded D (the walk's `i / nR - j / nC` can be an ulp or two off: 0.2 read as
+ * 0.20000000000000007); above it the walk's value, as SciPy's asymptotic path.
+ */
+export function ksReportedStatistic(d: number, nR: number, nC: number): number {
+  if (Math.max(nR, nC) > KS_EXACT_MAX_N) return d;
+  const lcm = (nR / gcd(nR, nC)) * nC;
+  return roundHalfEven(d * lcm) / lcm;
+}
+
 /** Exact two-sided p-value; SciPy's `_attempt_exact_2kssamp` for `alternative='two-sided'`. */
 export function ksExactPValue(d: number, nR: number, nC: number): number {
   const g = gcd(nR, nC);

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   alignCategoryCounts,
   categoricalDrift,
+  ksReportedStatistic,
+  ksStatistic,
   numericalDrift,
   numericalReference,
   resolveMethod,
@@ -30,6 +32,15 @@ describe('numericalDrift', () => {
     expect(relErr(r.pValue ?? NaN, 0.07815650690527168)).toBeLessThan(1e-9);
     expect(r.drifted).toBe(false);
     expect(numericalDrift('ks', ref, cur, 0.08).drifted).toBe(true);
+  });
+
+  it('reports KS D as SciPy does: the lattice value on the exact path, the walk’s value above it', () => {
+    // ks_2samp(range(1, 11), range(3, 13), method="exact").statistic == 0.2; the walk gives 8/10 - 6/10.
+    const r = numericalReference(Float64Array.from({ length: 10 }, (_, i) => i + 1));
+    const c = Float64Array.from({ length: 10 }, (_, i) => i + 3);
+    expect(ksStatistic(r.sorted, c)).toBe(0.20000000000000007);
+    expect(numericalDrift('ks', r, c).statistic).toBe(0.2);
+    expect(ksReportedStatistic(0.20000000000000007, 10_001, 10)).toBe(0.20000000000000007);
   });
 
   it('wasserstein, psi and jensenshannon use the reference’s std and bins', () => {
