@@ -3,6 +3,7 @@ import {
   assertStoredData,
   localServiceBase,
   parseOptions,
+  refuseIfHeld,
   serviceRequest,
   serviceRunning,
   UsageError,
@@ -53,6 +54,7 @@ export const auditCommand: Command = {
           ? undefined
           : parseDigest(await readDigest(values.digest));
     // Before the engine opens: it would create an empty store here, reported as verified.
+    if (config.clickhouse.url === undefined) refuseIfHeld(config.clickhouse.dataDir, base);
     assertStoredData(config.clickhouse);
     const db = await openDatabase(config.clickhouse);
     try {

@@ -2,6 +2,7 @@ import {
   assertStoredData,
   localServiceBase,
   parseOptions,
+  refuseIfHeld,
   serviceRequest,
   serviceRunning,
   UsageError,
@@ -107,6 +108,7 @@ async function withOps<T>(
       );
     return step(apiOps(base, config.api.adminKey));
   }
+  if (config.clickhouse.url === undefined) refuseIfHeld(config.clickhouse.dataDir, base);
   if (use === 'read') assertStoredData(config.clickhouse);
   const db = await openDatabase(config.clickhouse);
   try {

@@ -312,11 +312,12 @@ describe('the modelwatch CLI', () => {
 
   it('serve keeps running and reports not ready while Kafka is unreachable, naming it', async () => {
     const port = await freePort();
+    const dataDir = tempDir();
     const child = spawn(process.execPath, [cli, 'serve'], {
       env: {
         ...process.env,
         MODELWATCH_KAFKA_BROKERS: '127.0.0.1:1',
-        MODELWATCH_DATA_DIR: tempDir(),
+        MODELWATCH_DATA_DIR: dataDir,
         MODELWATCH_API_PORT: String(port),
         MODELWATCH_API_HOST: '127.0.0.1',
       },
@@ -337,6 +338,26 @@ describe('the modelwatch CLI', () => {
       Promise.resolve(stderr.includes('127.0.0.1:1') ? true : undefined),
     );
     expect(child.exitCode).toBeNull();
+
+    // serve holds its embedded engine's dir: a command looking for it on another port is told
+    // which process holds the dir, in one line (the engine's "Cannot lock file" named neither).
+    const elsewhere = { MODELWATCH_DATA_DIR: dataDir, MODELWATCH_API_PORT: String(await freePort()) };
+    const held = `modelwatch (pid ${child.pid}) holds ${dataDir} and does not answer on http://127.0.0.1:${elsewhere.MODELWATCH_API_PORT}: set MODELWATCH_API_PORT to the port it listens on\n`;
+    for (const args of [
+      ['keys', 'list'],
+      ['audit', 'verify'],
+    ]) {
+      const answer = await runAsync(args, elsewhere);
+      expect({ code: answer.code, stderr: answer.stderr }, args.join(' ')).toEqual({
+        code: 1,
+        stderr: `modelwatch: ${held}`,
+      });
+    }
+    const second = await runAsync(['serve'], { ...elsewhere, MODELWATCH_KAFKA_BROKERS: '127.0.0.1:1' });
+    expect(second).toMatchObject({
+      code: 1,
+      stderr: `modelwatch: another modelwatch (pid ${child.pid}) uses ${dataDir}\n`,
+    });
 
     // Bounded like any shutdown (below an orchestrator's 10 s), although kafkajs still retries the
     // connect begun at start-up.

@@ -96,7 +96,8 @@ export const serveCommand: Command = {
     }
     stopIdleRequestQueuePolling();
     const logger = consoleLogger(config, new StatusLine());
-    return exitOnceStopped(await runUntilSignal(config, logger, config.kafka.brokers));
+    const brokers = config.kafka.brokers;
+    return exitOnceStopped(await holdingDataDir(config, () => runUntilSignal(config, logger, brokers)));
   },
 };
 
@@ -124,9 +125,10 @@ function banner(config: Config, brokers: string[], localBroker: boolean, generat
 }
 
 /**
- * Runs `step` holding MODELWATCH_DATA_DIR when `up` keeps anything there (the local broker's logs,
+ * Runs `step` holding MODELWATCH_DATA_DIR when anything is kept there (the local broker's logs,
  * the embedded engine): a second `up` on the same dir started a second broker on the first one's
- * logs, which then could not stop cleanly and left its metadata log corrupt.
+ * logs, which then could not stop cleanly and left its metadata log corrupt; and the lock tells
+ * `keys` and `audit verify` which process holds the engine they cannot open.
  */
 async function holdingDataDir(config: Config, step: () => Promise<number>): Promise<number> {
   if (config.kafka.brokers && config.clickhouse.url) return step();

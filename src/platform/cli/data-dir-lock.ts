@@ -1,5 +1,5 @@
 /**
- * One `modelwatch up` (or `kafka --data-dir`) per data dir. A second one on a dir in use started a
+ * One `modelwatch up`, `serve` on the embedded engine or `kafka --data-dir` per data dir. A second one on a dir in use started a
  * second Kafka broker on the live broker's log dir, which then could not stop cleanly and left its
  * metadata log corrupt. The lock is a file holding the owner's pid; one whose owner is gone (a
  * crash, SIGKILL) is stale and taken over.
@@ -85,6 +85,26 @@ export async function lockDataDir(dir: string): Promise<() => void> {
     await rm(file, { force: true });
   }
   throw new ModelwatchError('CONFLICT', `could not lock ${dir}: ${file} keeps coming back`);
+}
+
+/**
+ * Fails when a running modelwatch holds `dir` (for a command about to open its embedded engine):
+ * the engine's own refusal was a two-line "Cannot lock file" that named no process and no port.
+ * `base` is where the command looked for that service's API and found none.
+ */
+export function refuseIfHeld(dir: string, base: string): void {
+  let text = '';
+  try {
+    text = readFileSync(path.join(dir, LOCK_FILE), 'utf8');
+  } catch {
+    return;
+  }
+  const owner = parseOwner(text);
+  if (!owner || !isRunning(owner)) return;
+  throw new ModelwatchError(
+    'CONFLICT',
+    `modelwatch (pid ${owner.pid}) holds ${dir} and does not answer on ${base}: set MODELWATCH_API_PORT to the port it listens on`,
+  );
 }
 
 function releaseAtExit(file: string, content: string): () => void {

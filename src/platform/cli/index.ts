@@ -11,6 +11,6 @@ export {
 export type { Bench, BenchContext, BenchService } from './bench.js';
 export { localServiceBase, serviceRequest, serviceRunning } from './local-service.js';
 export { withBenchEnvironment, type BenchEnvironment } from './bench-environment.js';
-export { lockDataDir } from './data-dir-lock.js';
+export { lockDataDir, refuseIfHeld } from './data-dir-lock.js';
 export { assertStoredData } from './stored-data.js';
 export { cleanUpOnSignal, scratchDir } from './interrupt.js';
