@@ -3,7 +3,7 @@ import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { errorMessage } from '../platform/errors.js';
 import { createPartitionedSender } from '../platform/kafka/index.js';
-import type { SerialLoop } from '../platform/loop/index.js';
+import { SerialLoop } from '../platform/loop/index.js';
 import { AbortableLoop } from './abortable-loop.js';
 import { AuditLog, type AuditRecorder } from './audit-log.js';
 import { createAuditConsumer, type AuditConsumer } from './consumer.js';
@@ -11,6 +11,7 @@ import { DigestPublisher } from './digest-publisher.js';
 import { legalHoldRoutes } from './legal-hold-routes.js';
 import { partitionEnds } from './partition-ends.js';
 import { LegalHolds } from './legal-holds.js';
+import { sendQueued } from './outbox.js';
 import { provenanceRoute } from './provenance-route.js';
 import { RetentionJob, type RetentionReport } from './retention.js';
 import { auditRoutes } from './routes.js';
@@ -29,7 +30,12 @@ export interface AuditCapability extends Capability {
   retention: SerialLoop<RetentionReport> & { job: RetentionJob };
   /** Periodic verification behind the `modelwatch_audit_chains_verified` gauge. */
   verifier: AuditVerifier;
+  /** Sends the records of changes the CLI made on the database (outbox.ts), at start and every minute. */
+  outbox: SerialLoop<number>;
 }
+
+/** How often records the CLI queued are looked for after start (one small read). */
+const OUTBOX_INTERVAL_MS = 60_000;
 
 /**
  * The audit trail (SPEC 8): the `audit_events` table, the chain writers (a consumer of the
@@ -91,6 +97,11 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       intervalMs: config.audit.verifyIntervalMs,
       sourceEnds,
     });
+    const outbox = new SerialLoop(() => sendQueued(db, log, logger.child({ component: 'audit' })), {
+      intervalMs: OUTBOX_INTERVAL_MS,
+      onError: (err) =>
+        logger.error({ err: errorMessage(err) }, 'queued audit records not sent; retrying next interval'),
+    });
     let joined = false;
     return {
       log,
@@ -100,6 +111,7 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       holds,
       retention,
       verifier,
+      outbox,
       routes: async (app) => {
         await app.register(legalHoldRoutes(holds, async (model) => (await versions.list(model)).length > 0));
         await app.register(
@@ -114,6 +126,7 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       },
       async start() {
         await log.start();
+        outbox.start();
         await consumer.start();
         joined = true;
         digests.start();
@@ -124,7 +137,7 @@ export const audit: CapabilityDefinition<AuditCapability> = {
         // A verification or retention run in progress (a verification of 1M records takes ~25 s)
         // is aborted first and awaited last: the consumer leaves its group and the heads are
         // published at shutdown (SPEC 8) within the shutdown deadline, whatever the run takes.
-        const runs = Promise.all([verifier.stop(), retention.stop()]);
+        const runs = Promise.all([verifier.stop(), retention.stop(), outbox.stop()]);
         await log.stop();
         if (joined) {
           await consumer.stop();

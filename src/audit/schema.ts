@@ -63,4 +63,16 @@ export const auditMigrations: Migration[] = [
       ORDER BY model_id`,
     ],
   },
+  {
+    version: 102,
+    name: 'audit_outbox: records of changes the CLI made, waiting for a service to send them',
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS audit_outbox${onCluster} (
+        id String,
+        record String,
+        queued_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      ) ENGINE = ${engine('MergeTree')}
+      ORDER BY (queued_at, id)`,
+    ],
+  },
 ];

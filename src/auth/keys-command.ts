@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import {
   assertStoredData,
   localServiceBase,
@@ -11,6 +12,7 @@ import {
 import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
 import { loadConfig, type Config } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
+import { queueChange } from '../audit/outbox.js';
 import { KeyStore, ROLES, keyNameProblem, type KeyInfo, type Role } from './keys.js';
 import type { Migration } from '../platform/clickhouse/index.js';
 
@@ -93,6 +95,15 @@ async function revoke(id: string, migrations: readonly Migration[]): Promise<num
 }
 
 /** `read`: the store must exist already (list, revoke); `create` may start a new one. */
+/** Who ran the command, for its audit records; undefined where the system has no such user. */
+function osUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
 async function withOps<T>(
   config: Config,
   migrations: readonly Migration[],
@@ -115,10 +126,33 @@ async function withOps<T>(
     await waitForDatabase(db);
     await migrate(db, migrations);
     const store = new KeyStore(db, undefined);
+    // No audit log runs here: the records wait in the database for the service to send them.
+    const via = { via: 'modelwatch keys', os_user: osUser() };
     return await step({
-      create: (role, name) => store.createWithId(role, name),
+      async create(role, name) {
+        const created = await store.createWithId(role, name);
+        await queueChange(db, {
+          at: Date.now(),
+          action: 'key.create',
+          resource_type: 'api_key',
+          resource_id: created.id,
+          details: { role, name, ...via },
+        });
+        return created;
+      },
       list: () => store.list(),
-      revoke: (id) => store.revoke(id),
+      async revoke(id) {
+        const revoked = await store.revoke(id);
+        if (revoked)
+          await queueChange(db, {
+            at: Date.now(),
+            action: 'key.revoke',
+            resource_type: 'api_key',
+            resource_id: revoked.id,
+            details: { role: revoked.role, name: revoked.name, ...via },
+          });
+        return revoked;
+      },
     });
   } finally {
     await db.close();

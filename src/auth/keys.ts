@@ -68,8 +68,15 @@ export const MAX_KEY_NAME = 128;
  * Principals the service itself writes into audit records: a key so named would make its calls
  * look like the bootstrap admin's, an unauthenticated caller's or the service's own.
  */
-const RESERVED_NAMES: readonly string[] = ['bootstrap-admin', 'anonymous', 'retention', 'modelwatch'];
-const RESERVED_USE = 'the bootstrap key, callers without a key, retention and the service itself';
+const RESERVED_NAMES: readonly string[] = [
+  'bootstrap-admin',
+  'anonymous',
+  'retention',
+  'modelwatch',
+  'modelwatch-cli',
+];
+const RESERVED_USE =
+  'the bootstrap key, callers without a key, retention, the service itself and the keys command';
 
 // In a `u` regex a paired surrogate is one code point, so \p{Cs} matches only lone ones.
 const LONE_SURROGATE = /\p{Cs}/u;

@@ -1,9 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { KeyStore } from '../../src/auth/index.js';
-import { waitFor } from '../support/harness.js';
+import { freePort } from '../../src/platform/kafka/local-broker/tools.js';
+import { isolatedEnv, tempDir, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
 
 const cli = path.resolve('dist/cli/main.js');
@@ -109,6 +110,71 @@ describe('API keys over REST and the CLI', () => {
     await run(process.execPath, [cli, 'keys', 'revoke', id], { env });
     expect((await call(service, 'GET', '/api/v1/audit/verify', key)).status).toBe(401);
   }, 90_000);
+
+  it('keys the CLI makes on a stopped service’s database are audited once a service runs there', async () => {
+    const port = String(await freePort());
+    const env = {
+      ...process.env,
+      ...isolatedEnv({ MODELWATCH_DATA_DIR: tempDir(), MODELWATCH_API_PORT: port }),
+    };
+    const run = promisify(execFile);
+    const keys = async (...args: string[]) => run(process.execPath, [cli, 'keys', ...args], { env });
+    const idOf = (stderr: string) => /id ([0-9a-f]{16})/.exec(stderr)?.[1] ?? 'none';
+    const adminId = idOf((await keys('create', '--role', 'admin', '--name', 'offline-admin')).stderr);
+    const viewerId = idOf((await keys('create', '--role', 'viewer', '--name', 'offline-viewer')).stderr);
+    await keys('revoke', viewerId);
+
+    const service = spawn(process.execPath, [cli, 'serve'], { env, stdio: 'ignore' });
+    onTestFinished(() => void service.kill('SIGKILL'));
+    const base = `http://127.0.0.1:${port}/api/v1`;
+    const headers = { authorization: `Bearer ${env.MODELWATCH_ADMIN_KEY}` };
+    type Row = { action: string; resource_id: string; principal: string };
+    const rows = await waitFor(
+      'the queued key records chained',
+      async () => {
+        const answer = await fetch(`${base}/audit/events?principal=modelwatch-cli&format=jsonl`, {
+          headers,
+        }).catch(() => undefined);
+        if (answer?.status !== 200) return undefined;
+        const lines = (await answer.text()).trim().split('\n').filter(Boolean);
+        return lines.length >= 3 ? lines.map((line) => JSON.parse(line) as Row) : undefined;
+      },
+      60_000,
+    );
+    expect(rows.map((r) => [r.action, r.resource_id])).toEqual([
+      ['key.create', adminId],
+      ['key.create', viewerId],
+      ['key.revoke', viewerId],
+    ]);
+    expect(rows[0]).toMatchObject({
+      principal: 'modelwatch-cli',
+      details: { role: 'admin', name: 'offline-admin', via: 'modelwatch keys' },
+    });
+    // Sent once: the service deleted them from the outbox (a restart would send them again).
+    const exited = new Promise((resolve) => service.once('exit', resolve));
+    service.kill('SIGTERM');
+    await exited;
+    expect((await keys('list')).stdout).toContain('"name":"offline-admin"');
+    const again = spawn(process.execPath, [cli, 'serve'], { env, stdio: 'ignore' });
+    onTestFinished(() => void again.kill('SIGKILL'));
+    const ready = `http://127.0.0.1:${port}/readyz`;
+    await waitFor('the service ready again', async () =>
+      (await fetch(ready).catch(() => undefined))?.status === 200 ? true : undefined,
+    );
+    // The outbox is read before the audit consumer joins: once a call made after readiness is
+    // chained, a record sent again at this start would be too.
+    const marker = `${base}/models/after-restart/metrics?from=2026-01-01&to=2026-01-02`;
+    await fetch(marker, { headers });
+    const chained = async (query: string) =>
+      (await (await fetch(`${base}/audit/events?${query}&format=jsonl`, { headers })).text())
+        .trim()
+        .split('\n')
+        .filter(Boolean);
+    await waitFor('the call after the restart chained', async () =>
+      (await chained('model=after-restart')).length > 0 ? true : undefined,
+    );
+    expect(await chained('principal=modelwatch-cli')).toHaveLength(3);
+  }, 120_000);
 
   it('the failed-auth cache is bounded', async () => {
     const service = await startTestService();
