@@ -127,7 +127,7 @@ describe('API keys over REST and the CLI', () => {
     const service = spawn(process.execPath, [cli, 'serve'], { env, stdio: 'ignore' });
     onTestFinished(() => void service.kill('SIGKILL'));
     const base = `http://127.0.0.1:${port}/api/v1`;
-    const headers = { authorization: `Bearer ${env.MODELWATCH_ADMIN_KEY}` };
+    const headers = { authorization: `Bearer ${env['MODELWATCH_ADMIN_KEY']}` };
     type Row = { action: string; resource_id: string; principal: string };
     const rows = await waitFor(
       'the queued key records chained',
