@@ -1,41 +1,21 @@
 /**
- * State changes made where no audit log runs: `modelwatch keys create|revoke` on the database of a
- * stopped service (or of a ClickHouse server, with no service on the command's port). Their records
- * wait in `audit_outbox` until a service sends them to the audit topic, which chains them like any
- * other: a key created that way used to work with no `key.create` record anywhere.
+ * Sends the records of state changes made where no audit log runs: `modelwatch keys create|revoke`
+ * on the database of a stopped service (or of a ClickHouse server, with no service on the
+ * command's port) queue them in `audit_outbox` (`queueAuditChange`, src/platform/cli). A key
+ * created that way used to work with no `key.create` record anywhere.
  *
  * At least once: a service stopped between sending a record and deleting its row sends it again
  * at its next start (the copy carries the same `outbox_id` in its details).
  */
-import { randomUUID } from 'node:crypto';
 import type { Database } from '../platform/clickhouse/index.js';
 import type { Logger } from '../platform/observability/index.js';
 import type { AuditLog } from './audit-log.js';
 import type { AuditRecordInput } from './record.js';
-import { changeRecord, type StateChange } from './record-builders.js';
-
-/** The principal of a change made by the CLI on the database (reserved: no key may take it). */
-export const CLI_PRINCIPAL = 'modelwatch-cli';
 
 const SYNC = { mutations_sync: '2' } as const;
 
 /** Records sent per run; the rest wait for the next. */
 const BATCH = 1_000;
-
-/** Queues the record of `change` (made by the CLI) for the next service to send. */
-export async function queueChange(db: Database, change: Omit<StateChange, 'principal'>): Promise<void> {
-  const id = randomUUID();
-  const record = changeRecord({
-    ...change,
-    principal: CLI_PRINCIPAL,
-    details: { ...change.details, outbox_id: id },
-  });
-  await db.client.insert({
-    table: 'audit_outbox',
-    format: 'JSONEachRow',
-    values: [{ id, record: JSON.stringify(record) }],
-  });
-}
 
 /** Sends the queued records in the order they were queued, then deletes them; returns how many. */
 export async function sendQueued(

@@ -3,6 +3,7 @@ import {
   assertStoredData,
   localServiceBase,
   parseOptions,
+  queueAuditChange,
   refuseIfHeld,
   serviceRequest,
   serviceRunning,
@@ -12,7 +13,6 @@ import {
 import { migrate, openDatabase, waitForDatabase } from '../platform/clickhouse/index.js';
 import { loadConfig, type Config } from '../platform/config/index.js';
 import { ModelwatchError } from '../platform/errors.js';
-import { queueChange } from '../audit/outbox.js';
 import { KeyStore, ROLES, keyNameProblem, type KeyInfo, type Role } from './keys.js';
 import type { Migration } from '../platform/clickhouse/index.js';
 
@@ -131,7 +131,7 @@ async function withOps<T>(
     return await step({
       async create(role, name) {
         const created = await store.createWithId(role, name);
-        await queueChange(db, {
+        await queueAuditChange(db, {
           at: Date.now(),
           action: 'key.create',
           resource_type: 'api_key',
@@ -144,7 +144,7 @@ async function withOps<T>(
       async revoke(id) {
         const revoked = await store.revoke(id);
         if (revoked)
-          await queueChange(db, {
+          await queueAuditChange(db, {
             at: Date.now(),
             action: 'key.revoke',
             resource_type: 'api_key',

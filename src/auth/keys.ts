@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CLI_PRINCIPAL } from '../platform/cli/index.js';
 import type { Database, Migration } from '../platform/clickhouse/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 
@@ -73,7 +74,7 @@ const RESERVED_NAMES: readonly string[] = [
   'anonymous',
   'retention',
   'modelwatch',
-  'modelwatch-cli',
+  CLI_PRINCIPAL,
 ];
 const RESERVED_USE =
   'the bootstrap key, callers without a key, retention, the service itself and the keys command';

@@ -14,3 +14,4 @@ export { withBenchEnvironment, type BenchEnvironment } from './bench-environment
 export { lockDataDir, refuseIfHeld } from './data-dir-lock.js';
 export { assertStoredData } from './stored-data.js';
 export { cleanUpOnSignal, scratchDir } from './interrupt.js';
+export { CLI_PRINCIPAL, queueAuditChange, type CommandChange } from './audit-outbox.js';
