@@ -16,8 +16,11 @@ import { authPlugin } from './auth-hook.js';
 import { keyRoutes } from './key-routes.js';
 import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimits } from './rate-limit.js';
 import { errorBody, sendErrorReply, sendNotFound } from './errors.js';
+import { readEmptyJsonAsNoBody } from './json-body.js';
+import { declareKeyedErrors, refuseHeadOnExpensive } from './route-hooks.js';
 import { loneSurrogateAt } from './unicode-body.js';
 import { formatValidationErrors } from './validation-errors.js';
+import { uncoercedBodies } from './validators.js';
 
 export interface Readiness {
   /** Each named check and whether it passes now; ready when all pass. */
@@ -65,7 +68,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) => {
       void sendErrorReply(error, request, reply);
     },
+    // Query strings and path parameters are text: coerced. Bodies are not (validators.ts).
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: uncoercedBodies } },
     schemaErrorFormatter: formatValidationErrors,
   });
   app.setErrorHandler((error, request, reply) => sendErrorReply(error, request, reply));
@@ -87,6 +92,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.addHook('onRoute', declareKeyedErrors);
+  app.addHook('onRoute', refuseHeadOnExpensive);
+  readEmptyJsonAsNoBody(app);
   const throttles = await registerRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
   await app.register(authPlugin, { keys: deps.keys, throttle: throttles.auth });
   // After the auth hook, so the limit counts by the caller's key.

@@ -1,9 +1,11 @@
 /**
  * Misuse limits (issue 10), with @fastify/rate-limit's counters (its in-memory LRU store, so each
  * instance counts on its own; bounded at `MAX_TRACKED` clients):
- * - failed authentication per client address: past the limit, every request from that address to
- *   a route that needs a key is refused with 429 until the window ends, valid key or not (so a
- *   guesser cannot tell a hit from a miss);
+ * - failed authentication (a wrong key) per client address: past the limit, every request from
+ *   that address to a route that needs a key is refused with 429 until the window ends, valid key
+ *   or not (so a guesser cannot tell a hit from a miss);
+ * - calls without a key (or without a Bearer one) per client address, in a budget of their own:
+ *   they guess nothing, so past it only such calls are refused, never a valid key from there;
  * - routes flagged `expensive` (whole-store scans, exports) per API key and per client address;
  * - routes flagged `computed` (answers computed over a caller-chosen range) the same way, with
  *   their own budget, only when it is configured.
@@ -17,8 +19,10 @@ import { errorBody } from './errors.js';
 export interface RateLimits {
   /** The window every limit counts in. @default 60000 */
   windowMs: number;
-  /** Failed authentications (no key, unknown or revoked key) per client address per window. @default 20 */
+  /** Failed authentications (an unknown or revoked key) per client address per window. @default 20 */
   authFailuresPerAddress: number;
+  /** Calls without a key per client address per window. @default authFailuresPerAddress */
+  keylessPerAddress?: number | undefined;
   /** Calls to `expensive` routes per API key per window. @default 60 */
   expensivePerKey: number;
   /** Calls to `expensive` routes per client address per window (all keys together). @default 120 */
@@ -45,6 +49,8 @@ export interface AuthThrottle {
   refuse(request: FastifyRequest, reply: FastifyReply): Promise<boolean>;
   /** Counts a failed authentication of this address. */
   failed(request: FastifyRequest): Promise<void>;
+  /** Counts a call without a key; refuses it (429 sent) past the address's key-less budget; true when refused. */
+  keyless(request: FastifyRequest, reply: FastifyReply): Promise<boolean>;
 }
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
@@ -101,16 +107,13 @@ function costLimit(
   };
 }
 
-/** Registers the counters on `app`; the caller wires the two throttles in around the auth hook. */
-export async function registerRateLimits(app: FastifyInstance, limits: RateLimits): Promise<Throttles> {
-  await app.register(fastifyRateLimit, { global: false, cache: MAX_TRACKED });
-  const timeWindow = limits.windowMs;
-  const authFailures = app.createRateLimit({
-    max: limits.authFailuresPerAddress,
-    timeWindow,
-    keyGenerator: (request) => `auth-failures:${request.ip}`,
-  });
-  const auth: AuthThrottle = {
+/** The failed-authentication lockout and the key-less budget, both per client address. */
+function authThrottle(app: FastifyInstance, limits: RateLimits): AuthThrottle {
+  const perAddress = (name: string, max: number) =>
+    app.createRateLimit({ max, timeWindow: limits.windowMs, keyGenerator: (r) => `${name}:${r.ip}` });
+  const authFailures = perAddress('auth-failures', limits.authFailuresPerAddress);
+  const keylessCalls = perAddress('keyless', limits.keylessPerAddress ?? limits.authFailuresPerAddress);
+  return {
     async refuse(request, reply) {
       const wait = exceeded(await authFailures(request, { increment: false }), true);
       if (wait === undefined) return false;
@@ -120,7 +123,19 @@ export async function registerRateLimits(app: FastifyInstance, limits: RateLimit
     async failed(request) {
       await authFailures(request);
     },
+    async keyless(request, reply) {
+      const wait = exceeded(await keylessCalls(request));
+      if (wait === undefined) return false;
+      await tooMany(reply, wait, 'too many calls without an API key from this address');
+      return true;
+    },
   };
+}
+
+/** Registers the counters on `app`; the caller wires the two throttles in around the auth hook. */
+export async function registerRateLimits(app: FastifyInstance, limits: RateLimits): Promise<Throttles> {
+  await app.register(fastifyRateLimit, { global: false, cache: MAX_TRACKED });
+  const timeWindow = limits.windowMs;
   const expensive = costLimit(app, 'expensive', (r) => r.routeOptions.config.expensive === true, {
     windowMs: timeWindow,
     perKey: limits.expensivePerKey,
@@ -132,7 +147,7 @@ export async function registerRateLimits(app: FastifyInstance, limits: RateLimit
     perAddress: limits.computedPerAddress,
   });
   return {
-    auth,
+    auth: authThrottle(app, limits),
     expensive: async (request, reply) => (await expensive(request, reply)) ?? computed(request, reply),
   };
 }

@@ -7,6 +7,7 @@ import { ModelwatchError } from '../platform/errors.js';
 import { CSV_PAGE_ROWS, engineCsvExport } from './csv-export.js';
 import { isAuditError } from './errors.js';
 import {
+  CSV_COLUMNS,
   EXPORT_CONTENT_TYPES,
   EXPORT_FORMATS,
   auditExportStream,
@@ -51,6 +52,31 @@ const filters = {
   action: { type: 'string', maxLength: 600 },
   from: { type: 'string', maxLength: 40, description: 'inclusive; ISO-8601 (UTC if no offset) or epoch ms' },
   to: { type: 'string', maxLength: 40, description: 'exclusive; ISO-8601 (UTC if no offset) or epoch ms' },
+} as const;
+
+/** One exported record: its link fields, then the record's own (at, kind, principal, action, …). */
+const exportRow = {
+  type: 'object',
+  properties: {
+    chain: { type: 'string' },
+    position: { type: 'integer' },
+    prev_hash: { type: 'string' },
+    hash: { type: 'string', description: 'SHA-256(prev_hash ‖ JCS(the record without these four fields))' },
+  },
+  required: ['chain', 'position', 'prev_hash', 'hash'],
+  additionalProperties: true,
+} as const;
+
+/** The export in the `format` asked for, streamed. */
+const exportResponse = {
+  description: 'The matching records, oldest first, in the format asked for',
+  content: {
+    'application/json': { schema: { type: 'array', items: exportRow } },
+    'application/x-ndjson': {
+      schema: { type: 'string', description: 'jsonl: one record (as in json) a line' },
+    },
+    'text/csv': { schema: { type: 'string', description: `csv: the columns ${CSV_COLUMNS.join(', ')}` } },
+  },
 } as const;
 
 type EventsQuery = Partial<Record<keyof typeof filters, string>> & { format?: ExportFormat };
@@ -132,7 +158,7 @@ export function auditRoutes(deps: AuditRoutesDeps): FastifyPluginAsync {
               format: { type: 'string', enum: [...EXPORT_FORMATS], default: 'json' },
             },
           },
-          response: { 400: errorSchema },
+          response: { 200: exportResponse, 400: errorSchema },
         },
       },
       async (request, reply) => {

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/index.js';
 import { KeyStore } from '../../src/auth/index.js';
+import { californiaBody } from '../support/registry.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { models } from '../../src/models/index.js';
 
@@ -23,7 +24,7 @@ interface Answer {
 
 async function call(
   service: TestService,
-  method: 'GET' | 'PUT' | 'PATCH',
+  method: 'GET' | 'PUT' | 'PATCH' | 'POST',
   url: string,
   payload?: unknown,
   headers: Record<string, string> = {},
@@ -235,8 +236,9 @@ describe('one error shape', () => {
         415,
       ),
     ).toBe('unsupported Content-Type: send application/json');
+    // An empty JSON body is no body (review 27 F9): this route needs one.
     expect(expectErrorShape(await call(service, 'PUT', `${api}/versions/1/reference`, '', {}), 400)).toBe(
-      'body: empty, but Content-Type is application/json',
+      'body must be object',
     );
     expect(expectErrorShape(await call(service, 'GET', `${api}/drift?bucket=2w`), 400)).toMatch(
       /^querystring\/bucket/,
@@ -285,7 +287,7 @@ describe('one error shape', () => {
 });
 
 describe('strict input', () => {
-  it('refuses impossible dates naming the field, and a positive class the version never predicted', async () => {
+  it('refuses impossible dates naming the field, a positive class the version never predicted, and a wrong JSON type in a body (not coerced)', async () => {
     const service = await startTestService();
     await seed(service, 'm');
     expect(
@@ -322,6 +324,36 @@ describe('strict input', () => {
       `SELECT positive_class FROM model_versions FINAL WHERE model_id = 'm'`,
     );
     expect(row?.positive_class).toBe('cat');
+
+    // Bodies are not type-coerced (review 27 F1): a wrong type was stored as another value.
+    const wrongTypes: [string, unknown, string][] = [
+      [
+        '/policy',
+        { retrain: { performance: { metric: 'roc_auc', min: null } } },
+        'body/retrain/performance/min',
+      ],
+      ['/policy', { drift: { dataset_drift_share: true } }, 'body/drift/dataset_drift_share'],
+      ['/policy', { drift: { dataset_drift_share: '0.3' } }, 'body/drift/dataset_drift_share'],
+      ['/policy', { retrain: { drift: { columns: 'Latitude' } } }, 'body/retrain/drift/columns'],
+      [
+        '/policy',
+        { retrain: { drift: { consecutive_windows: '3' } } },
+        'body/retrain/drift/consecutive_windows',
+      ],
+      ['/legal-hold', { reason: 17 }, 'body/reason'],
+    ];
+    for (const [route, body, field] of wrongTypes)
+      expect(expectErrorShape(await call(service, 'PUT', `/api/v1/models/m${route}`, body), 400)).toMatch(
+        new RegExp(`^${field} `),
+      );
+    expect((await call(service, 'GET', '/api/v1/models/m/policy')).body).not.toHaveProperty('retrain');
+    const numericVersion = await call(
+      service,
+      'POST',
+      '/api/v1/models/m/versions',
+      californiaBody({ version: 1 }),
+    );
+    expect(expectErrorShape(numericVersion, 400)).toMatch(/^body\/version must be string/);
 
     // The policy holds thresholds, nothing secret: a viewer may read it, only an admin may change it.
     const viewer = await new KeyStore(service.platform.db, service.config.api.adminKey).create(

@@ -96,6 +96,51 @@ describe('every route of the OpenAPI document', () => {
   }, 240_000);
 });
 
+interface DocResponse {
+  content?: Record<string, { schema?: { required?: string[]; properties?: Record<string, unknown> } }>;
+}
+
+/** What an error response of `at` declares that it should not: anything but the JSON error shape. */
+function errorDeclarationProblems(at: string, response: DocResponse | undefined): string[] {
+  const types = Object.keys(response?.content ?? {});
+  if (types.join() !== 'application/json') return [`${at}: declared as ${types.join(', ') || 'nothing'}`];
+  const schema = response?.content?.['application/json']?.schema;
+  const fields = Object.keys(schema?.properties ?? {}).sort();
+  return fields.join() === 'error,message,statusCode' && schema?.required?.length === 3
+    ? []
+    : [`${at}: not the error schema (${fields.join(', ')})`];
+}
+
+describe('the OpenAPI document (review 27 F8)', () => {
+  it('declares 401, 403 and 429 on every keyed route, every error as the JSON error shape, and the content types of the HTML report and the export', async () => {
+    const service = await startTestService();
+    await walked(service);
+    const doc = (await service.app.inject({ method: 'GET', url: '/docs/json' })).json<{
+      paths: Record<string, Record<string, { responses: Record<string, DocResponse> }>>;
+    }>();
+    const problems: string[] = [];
+    // Every operation of the document needs a key (walked() holds each to its SPEC 9 role).
+    for (const [path, operations] of Object.entries(doc.paths))
+      for (const [method, { responses }] of Object.entries(operations)) {
+        const at = `${method.toUpperCase()} ${path}`;
+        for (const status of ['401', '403', '429'])
+          if (responses[status] === undefined) problems.push(`${at}: no ${status}`);
+        for (const [status, response] of Object.entries(responses))
+          if (Number(status) >= 400) problems.push(...errorDeclarationProblems(`${at} ${status}`, response));
+      }
+    expect(problems).toEqual([]);
+    const report = doc.paths['/api/v1/models/{model}/drift/report']?.['get']?.responses;
+    expect(Object.keys(report?.['200']?.content ?? {})).toEqual(['text/html']);
+    expect(Object.keys(report ?? {})).toEqual(expect.arrayContaining(['400', '404', '409']));
+    const exported = doc.paths['/api/v1/audit/events']?.['get']?.responses['200'];
+    expect(Object.keys(exported?.content ?? {}).sort()).toEqual([
+      'application/json',
+      'application/x-ndjson',
+      'text/csv',
+    ]);
+  });
+});
+
 const TEN_MB = 'x'.repeat(10 * 1024 * 1024);
 /**
  * A query value far past any length the routes accept: 10 MB values took 8 s of this test's 20,
@@ -129,6 +174,22 @@ function wrongTypeFor(type: string | undefined): unknown {
   if (type === 'number' || type === 'integer' || type === 'boolean') return 'not-a-number';
   if (type === 'object') return 'not-an-object';
   return undefined;
+}
+
+/**
+ * Values of another JSON type that Ajv's coercion turned into the declared one (`null` → 0 or "",
+ * "1" → 1, 1 → "1", "true" → true, "x" → ["x"]): a body is not coerced, so each is a 400.
+ */
+function coercibleWrongFor(schema: Record<string, unknown> | undefined): unknown[] {
+  const type = typeOf(schema);
+  const declared = schema?.['type'];
+  const nullable = declared === 'null' || (Array.isArray(declared) && declared.includes('null'));
+  const orNull = (value: unknown) => (nullable ? [value] : [value, null]);
+  if (type === 'string') return orNull(1);
+  if (type === 'number' || type === 'integer') return orNull('1');
+  if (type === 'boolean') return orNull('true');
+  if (type === 'array') return orNull('x');
+  return [];
 }
 
 function withQuery(url: string, name: string, value: string): string {
@@ -228,6 +289,15 @@ function hostileCases(op: OpenApiOperation, url: string, body: unknown): Hostile
           what: `body ${name}: wrong type`,
           url,
           body: { ...body, [name]: wrong },
+          statuses: [400],
+          field: name,
+          sent: [],
+        });
+      for (const coercible of coercibleWrongFor(schema))
+        cases.push({
+          what: `body ${name}: ${JSON.stringify(coercible)} (coerced before review 27 F1)`,
+          url,
+          body: { ...body, [name]: coercible },
           statuses: [400],
           field: name,
           sent: [],

@@ -411,10 +411,13 @@ describe('GET /models/:model/metrics through the pipeline', () => {
     const paths = docs.json<{
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
     }>().paths;
-    expect(Object.keys(paths['/api/v1/models/{model}/metrics']?.['get']?.responses ?? {})).toEqual([
+    expect(Object.keys(paths['/api/v1/models/{model}/metrics']?.['get']?.responses ?? {}).sort()).toEqual([
       '200',
       '400',
+      '401',
+      '403',
       '404',
+      '429',
     ]);
     expect(paths['/api/v1/models']?.['get']).toBeDefined();
     expect(paths['/api/v1/models/{model}/versions/{version}']?.['patch']).toBeDefined();

@@ -36,11 +36,11 @@ export function driftReportRoute(deps: ReportRouteDeps): FastifyPluginAsync {
           description:
             "One self-contained HTML page (ECharts inlined, no request at view time): per column the reference and current distributions overlaid, the statistic against its threshold, drifted columns first, and each column's statistic per bucket when `bucket` is given. Same parameters and errors as the drift route, without `segment` and `source`.",
           tags: ['drift'],
-          produces: ['text/html'],
           params: modelParams,
           querystring: reportQuerystring,
+          // Only the page is HTML: the errors are the one JSON error shape.
           response: {
-            200: { type: 'string', description: 'text/html' },
+            200: { description: 'The HTML page', content: { 'text/html': { schema: { type: 'string' } } } },
             400: errorSchema,
             404: errorSchema,
             409: errorSchema,
