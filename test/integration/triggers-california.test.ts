@@ -168,5 +168,21 @@ describe('retrain triggers on the California housing data', () => {
     expect(
       (await listed(service, 'model=california&from=2021-09-01&to=2022-01-01')).map((t) => t.window.start),
     ).toEqual(['2021-10-01T00:00:00.000Z']);
+    // A page ends with `next` while more match; following it gives the rest, and the last page none.
+    const page = async (query: string) => {
+      const response = await service.get(`/api/v1/retrain-triggers?model=california&${query}`);
+      expect(response.status, query).toBe(200);
+      return response.body as { triggers: ListedTrigger[]; next?: string };
+    };
+    const first = await page('limit=2');
+    expect(first.triggers).toEqual((await listed(service)).slice(0, 2));
+    const second = await page(`limit=2&cursor=${first.next ?? 'missing'}`);
+    expect(second).toEqual({ triggers: (await listed(service)).slice(2) });
+    expect(await page('limit=3')).toEqual({ triggers: await listed(service) });
+    const forged = await service.get('/api/v1/retrain-triggers?cursor=WzEsMl0');
+    expect(forged.status).toBe(400);
+    expect((forged.body as { message: string }).message).toBe(
+      'querystring/cursor: not a cursor this route returned',
+    );
   }, 180_000);
 });

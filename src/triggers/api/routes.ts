@@ -4,13 +4,13 @@ import { errorBody, errorSchema } from '../../api/index.js';
 import type { ModelRegistry } from '../../models/index.js';
 import { parseTime } from '../../platform/time/index.js';
 import { REASONS } from '../engine/trigger.js';
-import type { TriggerStore } from '../store/triggers.js';
+import { positionOf, type TriggerPosition, type TriggerStore } from '../store/triggers.js';
 
 /** Most triggers one request returns. @default 1000 */
 export const MAX_TRIGGERS = 1000;
 
 interface ListRequest {
-  Querystring: { model?: string; from?: string; to?: string; limit?: number };
+  Querystring: { model?: string; from?: string; to?: string; limit?: number; cursor?: string };
 }
 
 const querystring = {
@@ -37,6 +37,11 @@ const querystring = {
       minimum: 1,
       maximum: MAX_TRIGGERS,
       description: `At most this many, oldest window first. Default ${MAX_TRIGGERS}.`,
+    },
+    cursor: {
+      type: 'string',
+      maxLength: 2048,
+      description: 'The `next` of the previous page: the triggers after its last one.',
     },
   },
   additionalProperties: false,
@@ -78,6 +83,21 @@ const triggerSchema = {
   ],
 } as const;
 
+/** A page's end as an opaque token: its list position, base64url JSON. */
+function cursorOf(position: TriggerPosition): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+function parseCursor(text: string): TriggerPosition | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (!Array.isArray(value) || value.length !== 5 || !Number.isSafeInteger(value[0])) return undefined;
+    return value.slice(1).every((v) => typeof v === 'string') ? (value as TriggerPosition) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function badRequest(message: string) {
   return { statusCode: 400, error: 'Bad Request', message };
 }
@@ -96,7 +116,13 @@ export function triggerRoutes(store: TriggerStore, models: ModelRegistry): Fasti
           response: {
             200: {
               type: 'object',
-              properties: { triggers: { type: 'array', items: triggerSchema } },
+              properties: {
+                triggers: { type: 'array', items: triggerSchema },
+                next: {
+                  type: 'string',
+                  description: 'Present when more triggers match: pass it as `cursor` for the next page.',
+                },
+              },
               required: ['triggers'],
             },
             400: errorSchema,
@@ -105,7 +131,10 @@ export function triggerRoutes(store: TriggerStore, models: ModelRegistry): Fasti
         },
       },
       async (request, reply) => {
-        const { model, limit } = request.query;
+        const { model, limit = MAX_TRIGGERS, cursor } = request.query;
+        const after = cursor === undefined ? undefined : parseCursor(cursor);
+        if (cursor !== undefined && after === undefined)
+          return reply.code(400).send(badRequest('querystring/cursor: not a cursor this route returned'));
         const times: Record<'from' | 'to', number | undefined> = { from: undefined, to: undefined };
         for (const field of ['from', 'to'] as const) {
           const text = request.query[field];
@@ -125,14 +154,11 @@ export function triggerRoutes(store: TriggerStore, models: ModelRegistry): Fasti
         // A misspelt model would otherwise look the same as one that never needed retraining.
         if (model !== undefined && (await models.list(model)).length === 0)
           return reply.code(404).send(errorBody(404, `unknown model '${model}'`));
-        return {
-          triggers: await store.list({
-            modelId: model,
-            from: times.from,
-            to: times.to,
-            limit: limit ?? MAX_TRIGGERS,
-          }),
-        };
+        // One more than asked: whether a next page exists, without an empty last page.
+        const triggers = await store.list({ modelId: model, ...times, limit: limit + 1, after });
+        if (triggers.length <= limit) return { triggers };
+        const page = triggers.slice(0, limit);
+        return { triggers: page, next: cursorOf(positionOf(page[page.length - 1]!)) };
       },
     );
     return Promise.resolve();

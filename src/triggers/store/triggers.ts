@@ -33,6 +33,18 @@ export interface TriggerQuery {
   /** Windows starting before (epoch ms). */
   to?: number | undefined;
   limit: number;
+  /** Only triggers after this one in the list's order (the route's `cursor`). */
+  after?: TriggerPosition | undefined;
+}
+
+/** Where a trigger stands in the list's order: window start (epoch ms), model, reason, version, id. */
+export type TriggerPosition = [number, string, string, string, string];
+
+/** The position of a listed trigger, for a later `after`. */
+export function positionOf(
+  t: Pick<TriggerPayload, 'window' | 'model_id' | 'reason' | 'model_version' | 'trigger_id'>,
+): TriggerPosition {
+  return [Date.parse(t.window.start), t.model_id, t.reason, t.model_version, t.trigger_id];
 }
 
 async function insertRows(db: Database, table: string, rows: readonly object[]): Promise<void> {
@@ -152,16 +164,24 @@ export class TriggerStore {
     if (query.from !== undefined)
       where.push(`t.window_start >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`);
     if (query.to !== undefined) where.push(`t.window_start < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`);
+    if (query.after !== undefined)
+      where.push(`(t.window_start, t.model_id, t.reason, t.model_version, t.trigger_id) >
+        (fromUnixTimestamp64Milli({aw:Int64}, 'UTC'), {am:String}, {ar:String}, {av:String}, {at:String})`);
+    const [aw, am, ar, av, at] = query.after ?? [];
     const result = await this.db.client.query({
       query: `SELECT t.payload AS payload, d.trigger_id != '' AS published, toUnixTimestamp64Milli(d.published_at) AS published_ms, d.partition AS partition, d.offset AS offset
               FROM (SELECT * FROM retrain_triggers FINAL) AS t
               LEFT JOIN (SELECT * FROM retrain_trigger_deliveries FINAL) AS d ON t.model_id = d.model_id AND t.trigger_id = d.trigger_id
               ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-              ORDER BY t.window_start, t.model_id, t.reason, t.model_version LIMIT {limit:UInt32}`,
+              ORDER BY t.window_start, t.model_id, t.reason, t.model_version, t.trigger_id LIMIT {limit:UInt32}`,
       query_params: Object.fromEntries(
-        Object.entries({ model: query.modelId, from: query.from, to: query.to, limit: query.limit }).filter(
-          ([, v]) => v !== undefined,
-        ),
+        Object.entries({
+          model: query.modelId,
+          from: query.from,
+          to: query.to,
+          limit: query.limit,
+          ...{ aw, am, ar, av, at },
+        }).filter(([, v]) => v !== undefined),
       ),
       format: 'JSONEachRow',
     });
