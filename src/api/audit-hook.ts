@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { errorBody } from './errors.js';
 
 // Declared here, not imported from src/audit (whose routes import this folder): the audit
 // capability's AuditLog satisfies these shapes (checked where the service passes it in).
@@ -72,7 +73,12 @@ export interface ApiCallAuditor {
   call(call: ApiCall): Promise<void>;
   /** Records a state change; resolves once it is durable in Kafka. */
   change(change: StateChange): Promise<void>;
+  /** Whether a change's record can be sent now (false: state-changing calls are a 503). @default true */
+  acceptsChanges?(): boolean;
 }
+
+/** The methods of the routes that change state; each audits its change (SPEC 8). */
+const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 const MAX_PARAMS = 32;
 const MAX_ARRAY = 16;
@@ -250,6 +256,17 @@ function auditHook(
     done();
     return;
   }
+  // A change is stored before its record is sent: while the audit topic cannot be reached (Kafka
+  // down since start), the record would wait in memory and be lost at shutdown, the change kept.
+  app.addHook('preHandler', async (request, reply) => {
+    if (!CHANGING.has(request.method) || auditor.acceptsChanges?.() !== false) return;
+    return reply
+      .code(503)
+      .header('retry-after', '5')
+      .send(
+        errorBody(503, 'the audit trail cannot be reached (Kafka): changes wait until it can record them'),
+      );
+  });
   const { record, watch } = callRecorder(auditor);
   app.addHook('onRequest', (request, reply, next) => {
     watch(request, reply, CLIENT_CLOSED);

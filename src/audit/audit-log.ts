@@ -46,6 +46,14 @@ export class AuditLog implements AuditRecorder {
       });
   }
 
+  /**
+   * Whether a state change's record can be sent now. Until the producer connected, a record is held
+   * in memory and lost if the service stops first, while the change itself is already stored.
+   */
+  acceptsChanges(): boolean {
+    return this.connected;
+  }
+
   /** Called once the shared producer is connected: sends what was held. */
   async start(): Promise<void> {
     this.connected = true;

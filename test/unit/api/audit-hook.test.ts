@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { cutText } from '../../../src/api/audit-hook.js';
 import { buildApp } from '../../../src/api/index.js';
-import { canonicalJson } from '../../../src/audit/index.js';
+import { AuditLog, canonicalJson } from '../../../src/audit/index.js';
 import { KeyStore } from '../../../src/auth/index.js';
 import type { Database } from '../../../src/platform/clickhouse/index.js';
 import { createLogger } from '../../../src/platform/observability/index.js';
@@ -126,6 +127,50 @@ describe('API call auditing', () => {
       model: 'credit-risk',
       j0: [`${'z'.repeat(32)}…`, `${'z'.repeat(32)}…`],
     });
+    await app.close();
+  });
+});
+
+describe('state changes while the audit trail cannot be reached', () => {
+  it('are a 503 before the route runs; reads are served; once the log sends, the change goes through', async () => {
+    const sent: unknown[] = [];
+    const producer = {
+      send: (record: { messages: { value: string }[] }) => {
+        sent.push(...record.messages.map((m) => JSON.parse(m.value) as unknown));
+        return Promise.resolve([]);
+      },
+    } as unknown as Producer;
+    // Not started: the producer has not connected yet (Kafka unreachable since start).
+    const log = new AuditLog({ producer, topic: 'audit', logger: createLogger('silent') });
+    let changed = 0;
+    const routes: FastifyPluginAsync = (api) => {
+      api.get('/things', { config: { role: 'viewer' } }, () => ({ changed }));
+      api.put('/things', { config: { role: 'admin' } }, async (request) => {
+        changed += 1;
+        await request.auditChange({ action: 'policy.change', resource_type: 'thing', resource_id: 't' });
+        return { changed };
+      });
+      return Promise.resolve();
+    };
+    const app = await buildApp({
+      logger: createLogger('silent'),
+      keys: new KeyStore({} as Database, ADMIN),
+      registry: new Registry(),
+      readiness: { checks: () => Promise.resolve({ kafka: false }) },
+      metricsPublic: false,
+      auditor: log,
+      routes: [routes],
+    });
+    const headers = { authorization: `Bearer ${ADMIN}` };
+    const refused = await app.inject({ method: 'PUT', url: '/api/v1/things', headers });
+    expect([refused.statusCode, refused.headers['retry-after'], changed]).toEqual([503, '5', 0]);
+    expect(refused.json<{ message: string }>().message).toMatch(/audit trail cannot be reached/);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/things', headers })).statusCode).toBe(200);
+
+    await log.start();
+    const accepted = await app.inject({ method: 'PUT', url: '/api/v1/things', headers });
+    expect([accepted.statusCode, changed]).toEqual([200, 1]);
+    expect(sent).toContainEqual(expect.objectContaining({ action: 'policy.change', resource_id: 't' }));
     await app.close();
   });
 });
