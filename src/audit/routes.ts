@@ -81,13 +81,16 @@ const exportResponse = {
 
 type EventsQuery = Partial<Record<keyof typeof filters, string>> & { format?: ExportFormat };
 
-/** Query text to the filter's input: digits are epoch ms, everything else is checked by the schema. */
+/**
+ * Query text to the filter's input: 9 to 15 digits are epoch ms, everything else is checked by
+ * the schema (fewer digits are a date without separators, refused there).
+ */
 function filterInput(query: EventsQuery): Record<string, unknown> {
   const { format: _format, ...rest } = query;
   return Object.fromEntries(
     Object.entries(rest).map(([k, v]) => [
       k,
-      (k === 'from' || k === 'to') && typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v,
+      (k === 'from' || k === 'to') && typeof v === 'string' && /^\d{9,15}$/.test(v) ? Number(v) : v,
     ]),
   );
 }

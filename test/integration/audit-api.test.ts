@@ -69,6 +69,8 @@ describe('audit through the service', () => {
     expect(
       await call(service, 'GET', '/api/v1/audit/events?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z'),
     ).toMatchObject({ status: 400 });
+    // A date without separators is not 20,210,501 ms after 1970 (an empty answer before).
+    expect(await call(service, 'GET', '/api/v1/audit/events?from=20210501')).toMatchObject({ status: 400 });
 
     const rows = await waitFor('the calls and changes chained', async () => {
       const found = await service.rows<Row>(

@@ -112,15 +112,23 @@ export const MIN_TIME = Date.UTC(1900, 0, 1);
 export const MAX_TIME = Date.UTC(2300, 0, 1) - 1;
 
 /**
- * A time given to the API or the CLI: epoch milliseconds, or a strict ISO-8601 date / date-time
- * (UTC without an offset). Undefined when invalid or outside what ClickHouse stores.
+ * Epoch milliseconds as text: at least 9 digits. Fewer are a date or a year written without
+ * separators (`20210501`, `2021`), which as milliseconds would be an instant on 1970-01-01, so
+ * such a query silently matched nothing.
+ */
+const EPOCH_MS_TEXT = /^-?\d{9,}$/;
+
+/**
+ * A time given to the API or the CLI: epoch milliseconds (text: 9 digits or more), or a strict
+ * ISO-8601 date / date-time (UTC without an offset). Undefined when invalid or outside what
+ * ClickHouse stores.
  */
 export function parseTime(value: string | number): number | undefined {
   let ms: number | undefined;
   if (typeof value === 'number') ms = value;
   else {
     const text = value.trim();
-    ms = /^-?\d+$/.test(text) ? Number(text) : parseIsoTime(text);
+    ms = EPOCH_MS_TEXT.test(text) ? Number(text) : parseIsoTime(text);
   }
   if (ms === undefined) return undefined;
   return Number.isInteger(ms) && ms >= MIN_TIME && ms <= MAX_TIME ? ms : undefined;

@@ -84,4 +84,13 @@ describe('parseIsoTime: strict ISO-8601', () => {
     expect(parseTime('2026-02-28T23:00+01:00')).toBe(t('2026-02-28T22:00:00Z'));
     expect(parseTime('2026-02-28T23:00+01')).toBe(t('2026-02-28T22:00:00Z'));
   });
+
+  it('reads digits as epoch milliseconds only from 9 digits on: fewer are a date or a year', () => {
+    // Both read as instants of 1970-01-01 before, so a query with them matched nothing.
+    for (const text of ['20210501', '2021', '0', '-1', '12345678'])
+      expect(parseTime(text), text).toBeUndefined();
+    expect(parseTime('123456789')).toBe(123_456_789);
+    expect(parseTime('1772445600000')).toBe(1_772_445_600_000);
+    expect(parseTime(0)).toBe(0);
+  });
 });
