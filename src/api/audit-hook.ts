@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { ModelwatchError } from '../platform/errors.js';
 import { errorBody } from './errors.js';
 
 // Declared here, not imported from src/audit (whose routes import this folder): the audit
@@ -248,9 +249,11 @@ function auditHook(
   const { auditor } = options;
   // Without an auditor (the bare app in unit tests) a change is not recorded anywhere.
   app.decorateRequest('auditChange', function (this: FastifyRequest, change: RouteChange) {
-    return auditor
-      ? auditor.change({ ...change, at: Date.now(), principal: principalOf(this) })
-      : Promise.resolve();
+    if (!auditor) return Promise.resolve();
+    // A GET that records a change (the audit export's export.run) must not hang on a held record.
+    if (auditor.acceptsChanges?.() === false)
+      return Promise.reject(new ModelwatchError('KAFKA_UNAVAILABLE', 'the audit log cannot send yet', true));
+    return auditor.change({ ...change, at: Date.now(), principal: principalOf(this) });
   });
   if (!auditor) {
     done();

@@ -54,6 +54,8 @@ export function describeError(err: unknown): ErrorBody {
   // ClickHouse unreachable or saturated: the client should come back later, not report a bug.
   if (isModelwatchError(err, 'CLICKHOUSE_UNAVAILABLE'))
     return errorBody(503, 'ClickHouse is busy or unreachable; retry later (see Retry-After)');
+  if (isModelwatchError(err, 'KAFKA_UNAVAILABLE'))
+    return errorBody(503, 'Kafka is unreachable, and with it the audit trail; retry later (see Retry-After)');
   const e = (typeof err === 'object' && err !== null ? err : {}) as Partial<FastifyError>;
   const status = clientStatus(e);
   if (status === undefined)

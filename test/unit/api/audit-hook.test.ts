@@ -145,6 +145,11 @@ describe('state changes while the audit trail cannot be reached', () => {
     let changed = 0;
     const routes: FastifyPluginAsync = (api) => {
       api.get('/things', { config: { role: 'viewer' } }, () => ({ changed }));
+      // Like the audit export: a GET that records a change (export.run) before it answers.
+      api.get('/export', { config: { role: 'viewer' } }, async (request) => {
+        await request.auditChange({ action: 'export.run', resource_type: 'audit', resource_id: 'x' });
+        return { exported: true };
+      });
       api.put('/things', { config: { role: 'admin' } }, async (request) => {
         changed += 1;
         await request.auditChange({ action: 'policy.change', resource_type: 'thing', resource_id: 't' });
@@ -166,11 +171,14 @@ describe('state changes while the audit trail cannot be reached', () => {
     expect([refused.statusCode, refused.headers['retry-after'], changed]).toEqual([503, '5', 0]);
     expect(refused.json<{ message: string }>().message).toMatch(/audit trail cannot be reached/);
     expect((await app.inject({ method: 'GET', url: '/api/v1/things', headers })).statusCode).toBe(200);
+    const exported = await app.inject({ method: 'GET', url: '/api/v1/export', headers });
+    expect([exported.statusCode, exported.headers['retry-after']]).toEqual([503, '5']);
 
     await log.start();
     const accepted = await app.inject({ method: 'PUT', url: '/api/v1/things', headers });
     expect([accepted.statusCode, changed]).toEqual([200, 1]);
     expect(sent).toContainEqual(expect.objectContaining({ action: 'policy.change', resource_id: 't' }));
+    expect((await app.inject({ method: 'GET', url: '/api/v1/export', headers })).statusCode).toBe(200);
     await app.close();
   });
 });
