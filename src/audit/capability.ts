@@ -36,6 +36,8 @@ export interface AuditCapability extends Capability {
 
 /** How often records the CLI queued are looked for after start (one small read). */
 const OUTBOX_INTERVAL_MS = 60_000;
+/** The first look comes at a random point within this many ms of start. */
+const OUTBOX_JITTER_MS = 5_000;
 
 /**
  * The audit trail (SPEC 8): the `audit_events` table, the chain writers (a consumer of the
@@ -126,7 +128,8 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       },
       async start() {
         await log.start();
-        outbox.start();
+        // Instances started together (a rolling deploy) would read the same rows in the same instant.
+        setTimeout(() => outbox.start(), Math.random() * OUTBOX_JITTER_MS).unref();
         await consumer.start();
         joined = true;
         digests.start();

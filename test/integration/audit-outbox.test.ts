@@ -1,0 +1,54 @@
+/**
+ * The audit outbox (src/audit/outbox.ts): records of changes the CLI made on the database, sent by
+ * a service through its audit log. Each row goes once and is deleted once sent; a row the log
+ * refuses stays queued without holding back the rows after it.
+ */
+import { describe, expect, it } from 'vitest';
+import { audit } from '../../src/audit/index.js';
+import { queueAuditChange } from '../../src/platform/cli/index.js';
+import { waitFor } from '../support/harness.js';
+import { startTestService } from '../support/service.js';
+
+const DAY = 86_400_000;
+
+describe('the audit outbox', () => {
+  it('sends each queued record once, in order, and keeps a refused one queued without blocking the rest', async () => {
+    const service = await startTestService();
+    const db = service.platform.db;
+    const change = (id: string, at: number) => ({
+      at,
+      action: 'key.create',
+      resource_type: 'api_key',
+      resource_id: id,
+      details: { role: 'viewer', name: `outbox-${id}` },
+    });
+    await queueAuditChange(db, change('aaaa', Date.now()));
+    // From a host whose clock runs two days ahead: the record is refused (`at` in the future).
+    await queueAuditChange(db, change('bbbb', Date.now() + 2 * DAY));
+    await queueAuditChange(db, change('cccc', Date.now()));
+
+    const outbox = service.use(audit).outbox;
+    // Its own runs stopped (the first comes within 5 s of start): these two are the only ones.
+    await outbox.stop();
+    expect(await outbox.runOnce()).toBe(2);
+    expect(await outbox.runOnce()).toBe(0);
+    const queued = await service.rows<{ record: string }>('SELECT record FROM audit_outbox');
+    expect(queued.map((r) => (JSON.parse(r.record) as { resource_id: string }).resource_id)).toEqual([
+      'bbbb',
+    ]);
+
+    const chained = await waitFor('the two records chained', async () => {
+      const rows = await service.rows<{ resource_id: string }>(
+        "SELECT resource_id FROM audit_events WHERE principal = 'modelwatch-cli' ORDER BY at, resource_id",
+      );
+      return rows.length >= 2 ? rows : undefined;
+    });
+    // Let a copy sent twice reach the chain before counting.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const again = await service.rows<{ resource_id: string }>(
+      "SELECT resource_id FROM audit_events WHERE principal = 'modelwatch-cli' ORDER BY at, resource_id",
+    );
+    expect(chained.map((r) => r.resource_id)).toEqual(['aaaa', 'cccc']);
+    expect(again).toEqual(chained);
+  }, 60_000);
+});
