@@ -115,7 +115,9 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       verifier,
       outbox,
       routes: async (app) => {
-        await app.register(legalHoldRoutes(holds, async (model) => (await versions.list(model)).length > 0));
+        const isKnown = async (model: string) =>
+          (await versions.list(model)).length > 0 || (await holds.hasRecords(model));
+        await app.register(legalHoldRoutes(holds, isKnown));
         await app.register(
           auditRoutes({
             db,

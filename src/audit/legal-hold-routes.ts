@@ -23,8 +23,8 @@ const modelParams = {
 } as const;
 
 /**
- * `isKnown`: whether the registry has the model. A hold on a misspelt name answered 200 while the
- * model meant stayed unheld and retention went on deleting its records.
+ * `isKnown`: whether the model has a version or any record retention would delete. A hold on a
+ * misspelt name answered 200 while the model meant stayed unheld and retention went on deleting.
  */
 export function legalHoldRoutes(
   holds: LegalHolds,

@@ -12,6 +12,22 @@ export interface LegalHold {
 export class LegalHolds {
   constructor(private readonly db: Database) {}
 
+  /**
+   * Whether retention has anything of `modelId` to keep: its labels, access events or audit records
+   * (its predictions register a version). A model seen only in access logs or labels is held too.
+   */
+  async hasRecords(modelId: string): Promise<boolean> {
+    const any = (table: string) =>
+      `(SELECT count() FROM (SELECT 1 FROM ${table} WHERE model_id = {model:String} LIMIT 1))`;
+    const result = await this.db.client.query({
+      query: `SELECT ${['labels', 'access_log', 'audit_events'].map(any).join(' + ')} AS n`,
+      query_params: { model: modelId },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ n: number | string }>();
+    return Number(row?.n ?? 0) > 0;
+  }
+
   /** Sets (held) or releases a hold; the latest revision wins. */
   async write(
     modelId: string,
