@@ -8,6 +8,7 @@ import {
 } from '../../platform/kafka/index.js';
 import { createLogger } from '../../platform/observability/index.js';
 import {
+  BROKER_LOCK_FILE,
   lockDataDir,
   parseOptions,
   untilSignal,
@@ -46,7 +47,7 @@ export const kafkaCommand: Command = {
     const dataDir = values['data-dir'];
     const options = { version: config.kafka.localVersion, cacheDir: config.cacheDir, dataDir, logger };
     // A second broker on a kept data dir corrupted the running one's metadata log.
-    const unlock = dataDir === undefined ? undefined : await lockDataDir(dataDir);
+    const unlock = dataDir === undefined ? undefined : await lockDataDir(dataDir, BROKER_LOCK_FILE);
     try {
       const broker =
         nodes === 1 ? await startLocalBroker(options) : await startLocalCluster({ ...options, nodes });

@@ -9,7 +9,10 @@ import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelwatchError } from '../errors.js';
 
+/** The lock of a data dir's embedded engine (`up`, `serve`). */
 const LOCK_FILE = 'modelwatch.pid';
+/** The lock of a broker's log dir (`kafka --data-dir`): no engine, so `serve` may share the dir. */
+export const BROKER_LOCK_FILE = 'kafka.pid';
 
 /** Who holds a lock: its pid and, on Linux, when that process started (a reused pid is not it). */
 interface Owner {
@@ -72,9 +75,9 @@ async function readOwner(file: string): Promise<Owner | undefined> {
  * Takes `dir` for this process, or fails naming the process that holds it. Returns the release,
  * also done at exit (`process.exit` on a second Ctrl-C skips the caller's `finally`).
  */
-export async function lockDataDir(dir: string): Promise<() => void> {
+export async function lockDataDir(dir: string, name = LOCK_FILE): Promise<() => void> {
   await mkdir(dir, { recursive: true });
-  const file = path.join(dir, LOCK_FILE);
+  const file = path.join(dir, name);
   const content = `${process.pid} ${startTicks(process.pid) ?? ''}\n`;
   // Twice at most: the second attempt follows the removal of a stale lock.
   for (let attempt = 0; attempt < 2; attempt++) {

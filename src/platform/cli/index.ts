@@ -11,7 +11,7 @@ export {
 export type { Bench, BenchContext, BenchService } from './bench.js';
 export { localServiceBase, serviceRequest, serviceRunning } from './local-service.js';
 export { withBenchEnvironment, type BenchEnvironment } from './bench-environment.js';
-export { lockDataDir, refuseIfHeld } from './data-dir-lock.js';
+export { BROKER_LOCK_FILE, lockDataDir, refuseIfHeld } from './data-dir-lock.js';
 export { assertStoredData } from './stored-data.js';
 export { cleanUpOnSignal, scratchDir } from './interrupt.js';
 export { CLI_PRINCIPAL, queueAuditChange, type CommandChange } from './audit-outbox.js';

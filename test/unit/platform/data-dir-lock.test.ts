@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { lockDataDir } from '../../../src/platform/cli/index.js';
+import { BROKER_LOCK_FILE, lockDataDir, refuseIfHeld } from '../../../src/platform/cli/index.js';
 import { errorMessage } from '../../../src/platform/errors.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'mw-lock-'));
@@ -74,5 +74,22 @@ describe('the data dir lock of modelwatch up', () => {
     writeFileSync(lockFile(dir), `${pid} ${startTicks(pid)}\n`);
     release();
     expect(existsSync(lockFile(dir))).toBe(true);
+  });
+
+  it("a broker's lock (kafka --data-dir) leaves the dir's engine free: serve, keys and audit verify may open it", async () => {
+    const dir = freshDir();
+    const pid = otherProcess();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, BROKER_LOCK_FILE), `${pid} ${startTicks(pid)}\n`);
+    expect(() => refuseIfHeld(dir, 'http://127.0.0.1:1')).not.toThrow();
+    const release = await lockDataDir(dir);
+    release();
+    // While the engine's lock names a live process, both refuse.
+    heldBy(dir, `${pid} ${startTicks(pid)}\n`);
+    expect(() => refuseIfHeld(dir, 'http://127.0.0.1:1')).toThrow(`modelwatch (pid ${pid}) holds ${dir}`);
+    await expect(lockDataDir(dir)).rejects.toThrow(`another modelwatch (pid ${pid}) uses ${dir}`);
+    await expect(lockDataDir(dir, BROKER_LOCK_FILE)).rejects.toThrow(
+      `another modelwatch (pid ${pid}) uses ${dir}`,
+    );
   });
 });
