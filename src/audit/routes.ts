@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { errorSchema } from '../api/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError } from '../platform/errors.js';
+import { parseTime } from '../platform/time/index.js';
 import { CSV_PAGE_ROWS, engineCsvExport } from './csv-export.js';
 import { isAuditError } from './errors.js';
 import {
@@ -82,15 +83,15 @@ const exportResponse = {
 type EventsQuery = Partial<Record<keyof typeof filters, string>> & { format?: ExportFormat };
 
 /**
- * Query text to the filter's input: 9 to 15 digits are epoch ms, everything else is checked by
- * the schema (fewer digits are a date without separators, refused there).
+ * Query text to the filter's input: digits that read as epoch ms (parseTime) are numbers,
+ * everything else is checked by the schema (`20210501` or epoch seconds are refused there).
  */
 function filterInput(query: EventsQuery): Record<string, unknown> {
   const { format: _format, ...rest } = query;
   return Object.fromEntries(
     Object.entries(rest).map(([k, v]) => [
       k,
-      (k === 'from' || k === 'to') && typeof v === 'string' && /^\d{9,15}$/.test(v) ? Number(v) : v,
+      (k === 'from' || k === 'to') && typeof v === 'string' && /^\d{1,15}$/.test(v) ? (parseTime(v) ?? v) : v,
     ]),
   );
 }

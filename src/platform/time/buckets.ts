@@ -112,14 +112,20 @@ export const MIN_TIME = Date.UTC(1900, 0, 1);
 export const MAX_TIME = Date.UTC(2300, 0, 1) - 1;
 
 /**
- * Epoch milliseconds as text: at least 9 digits. Fewer are a date or a year written without
- * separators (`20210501`, `2021`), which as milliseconds would be an instant on 1970-01-01, so
- * such a query silently matched nothing.
+ * Epoch milliseconds as text: 0, or at least 1e11 in magnitude (1973-03-03). Below are a date or
+ * a year without separators (`20210501`, `2021`) or epoch seconds (`1714521600`), which as
+ * milliseconds would be instants of 1970, so such a query silently matched nothing.
  */
-const EPOCH_MS_TEXT = /^-?\d{9,}$/;
+const DIGITS = /^-?\d+$/;
+const MIN_EPOCH_MS_TEXT = 1e11;
+
+function epochMsText(text: string): number | undefined {
+  const ms = Number(text);
+  return ms === 0 || Math.abs(ms) >= MIN_EPOCH_MS_TEXT ? ms : undefined;
+}
 
 /**
- * A time given to the API or the CLI: epoch milliseconds (text: 9 digits or more), or a strict
+ * A time given to the API or the CLI: epoch milliseconds (as text: 0 or from 1e11), or a strict
  * ISO-8601 date / date-time (UTC without an offset). Undefined when invalid or outside what
  * ClickHouse stores.
  */
@@ -128,7 +134,7 @@ export function parseTime(value: string | number): number | undefined {
   if (typeof value === 'number') ms = value;
   else {
     const text = value.trim();
-    ms = EPOCH_MS_TEXT.test(text) ? Number(text) : parseIsoTime(text);
+    ms = DIGITS.test(text) ? epochMsText(text) : parseIsoTime(text);
   }
   if (ms === undefined) return undefined;
   return Number.isInteger(ms) && ms >= MIN_TIME && ms <= MAX_TIME ? ms : undefined;

@@ -85,12 +85,14 @@ describe('parseIsoTime: strict ISO-8601', () => {
     expect(parseTime('2026-02-28T23:00+01')).toBe(t('2026-02-28T22:00:00Z'));
   });
 
-  it('reads digits as epoch milliseconds only from 9 digits on: fewer are a date or a year', () => {
-    // Both read as instants of 1970-01-01 before, so a query with them matched nothing.
-    for (const text of ['20210501', '2021', '0', '-1', '12345678'])
+  it('reads digits as epoch milliseconds only from 1e11 (1973) on, or 0: below are dates, years, epoch seconds', () => {
+    // All read as instants of 1970 before, so a query with them matched nothing.
+    for (const text of ['20210501', '2021', '-1', '1714521600', '99999999999'])
       expect(parseTime(text), text).toBeUndefined();
-    expect(parseTime('123456789')).toBe(123_456_789);
+    expect(parseTime('0')).toBe(0);
+    expect(parseTime('100000000000')).toBe(1e11);
     expect(parseTime('1772445600000')).toBe(1_772_445_600_000);
+    expect(parseTime('-2208988800000')).toBe(Date.UTC(1900, 0, 1));
     expect(parseTime(0)).toBe(0);
   });
 });
