@@ -91,7 +91,9 @@ function cursorOf(position: TriggerPosition): string {
 function parseCursor(text: string): TriggerPosition | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (!Array.isArray(value) || value.length !== 5 || !Number.isSafeInteger(value[0])) return undefined;
+    // The window start as any time the route takes: an integer within what ClickHouse stores.
+    if (!Array.isArray(value) || value.length !== 5 || typeof value[0] !== 'number') return undefined;
+    if (parseTime(value[0]) === undefined) return undefined;
     return value.slice(1).every((v) => typeof v === 'string') ? (value as TriggerPosition) : undefined;
   } catch {
     return undefined;
