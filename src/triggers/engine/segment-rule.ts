@@ -2,8 +2,8 @@
  * The per-segment condition over the segment loop's stored windows (nothing is recomputed): a
  * window of a declared segmentation fires when any of its segments meets the drift or the quality
  * condition in it and in the K−1 windows right before it (the same segment: a value that falls
- * into `other` in one window breaks its run). One firing per window and segmentation, naming
- * every segment that breached.
+ * into `other` in one window breaks its run), each condition with its own K. One firing per
+ * window and segmentation, naming every segment that breached.
  */
 import { segmentLabel, type StoredSegmentWindow } from '../../drift/index.js';
 import { held as driftHeld } from './drift-rule.js';
@@ -12,24 +12,68 @@ import { held as qualityHeld } from './quality-rule.js';
 import type { Firing } from './trigger.js';
 import { consecutiveRuns } from './window-runs.js';
 
-/** Why one segment breached in one window, or undefined. */
-function held(rule: SegmentRule, w: StoredSegmentWindow): Record<string, unknown> | undefined {
-  const base = { model_id: w.model_id, version: w.version, reference_revision: w.reference_revision };
-  const drift = rule.drift && driftHeld(rule.drift, { ...w.drift, ...base, evaluated_at: '' });
-  const quality = rule.quality && qualityHeld(rule.quality, { ...w.quality, ...base });
-  if (!drift && !quality) return undefined;
-  return {
-    start: w.start,
-    end: w.end,
-    predictions: w.predictions,
-    ...(drift ? { drift } : {}),
-    ...(quality ? { quality } : {}),
-  };
+type Evidence = Record<string, unknown>;
+type Condition = (w: StoredSegmentWindow) => Evidence | undefined;
+
+/** Each condition of the rule with its own K: why one segment breached it in one window. */
+function conditions(rule: SegmentRule): { k: number; held: Condition }[] {
+  const { drift, quality } = rule;
+  const base = (w: StoredSegmentWindow) => ({
+    model_id: w.model_id,
+    version: w.version,
+    reference_revision: w.reference_revision,
+  });
+  const window = (w: StoredSegmentWindow) => ({ start: w.start, end: w.end, predictions: w.predictions });
+  const out: { k: number; held: Condition }[] = [];
+  if (drift) {
+    out.push({
+      k: drift.consecutiveWindows,
+      held: (w) => {
+        const evidence = driftHeld(drift, { ...w.drift, ...base(w), evaluated_at: '' });
+        return evidence && { ...window(w), drift: evidence };
+      },
+    });
+  }
+  if (quality) {
+    out.push({
+      k: quality.consecutiveWindows,
+      held: (w) => {
+        const evidence = qualityHeld(quality, { ...w.quality, ...base(w) });
+        return evidence && { ...window(w), quality: evidence };
+      },
+    });
+  }
+  return out;
 }
 
-function k(rule: SegmentRule): number {
-  // Either condition may fire; the shorter run decides when both are set.
-  return Math.min(rule.drift?.consecutiveWindows ?? Infinity, rule.quality?.consecutiveWindows ?? Infinity);
+/**
+ * The windows of one segment's stream that end a run of either condition, with the evidence of
+ * the run's windows. Each condition counts its own K windows in a row (a drifted window between
+ * two flagged ones makes no quality run); where both end a run in one window, the evidence of
+ * their windows is merged by window.
+ */
+function segmentRuns(
+  rule: SegmentRule,
+  stream: readonly StoredSegmentWindow[],
+): { window: StoredSegmentWindow; windows: Evidence[] }[] {
+  const ends = new Map<string, { window: StoredSegmentWindow; byStart: Map<string, Evidence> }>();
+  for (const { k, held } of conditions(rule)) {
+    for (const run of consecutiveRuns(stream, k, held)) {
+      const id = `${run.window.version}\u0000${run.window.start}`;
+      const end = ends.get(id) ?? { window: run.window, byStart: new Map<string, Evidence>() };
+      for (const evidence of run.evidence) {
+        const start = String(evidence['start']);
+        end.byStart.set(start, { ...end.byStart.get(start), ...evidence });
+      }
+      ends.set(id, end);
+    }
+  }
+  return [...ends.values()].map(({ window, byStart }) => ({
+    window,
+    windows: [...byStart.values()].sort(
+      (a, b) => Date.parse(String(a['start'])) - Date.parse(String(b['start'])),
+    ),
+  }));
 }
 
 export function segmentFirings(
@@ -44,14 +88,14 @@ export function segmentFirings(
   }
   const ends = new Map<string, { window: StoredSegmentWindow; segments: Record<string, unknown>[] }>();
   for (const stream of streams.values()) {
-    for (const run of consecutiveRuns(stream, k(rule), (w) => held(rule, w))) {
+    for (const run of segmentRuns(rule, stream)) {
       const id = `${run.window.version}\u0000${run.window.start}`;
       const end = ends.get(id) ?? { window: run.window, segments: [] };
       end.segments.push({
         segment: segmentLabel(rule.segmentation, run.window),
         value: run.window.value,
         other: run.window.other,
-        windows: run.evidence,
+        windows: run.windows,
       });
       ends.set(id, end);
     }

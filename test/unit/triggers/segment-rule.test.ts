@@ -117,6 +117,66 @@ describe('the retrain segment condition', () => {
     ).toEqual([]);
   });
 
+  it('counts each condition in its own run with its own K', () => {
+    const [both3] = rules({
+      segments: [
+        {
+          segment: 'feature:region',
+          drift: { columns: ['x'], consecutive_windows: 3 },
+          quality: { checks: ['missing'], consecutive_windows: 3 },
+        },
+      ],
+    }).segments!;
+    const drifted = (day: number) => window(day, 'north', { drifted: ['x'] });
+    const missing = (day: number) => window(day, 'north', { flags: { y: ['missing'] } });
+    // Drift, quality, drift: neither condition held three windows in a row.
+    expect(segmentFirings('m', both3!, [drifted(0), missing(1), drifted(2)])).toEqual([]);
+    // A drift K of 3 beside quality's default K of 1: one drifted window is not enough.
+    const [driftK3] = rules({
+      segments: [
+        {
+          segment: 'feature:region',
+          drift: { columns: ['x'], consecutive_windows: 3 },
+          quality: { checks: ['missing'] },
+        },
+      ],
+    }).segments!;
+    expect(segmentFirings('m', driftK3!, [drifted(0)])).toEqual([]);
+    expect(segmentFirings('m', driftK3!, [drifted(0), drifted(1), drifted(2)]).map((f) => f.start)).toEqual([
+      2 * DAY,
+    ]);
+    // Quality (K 1) fires on its own, its evidence the one flagged window.
+    const quality = segmentFirings('m', driftK3!, [drifted(0), missing(1)]);
+    expect(quality.map((f) => f.start)).toEqual([DAY]);
+    const [segment] = quality[0]!.evidence['segments'] as { windows: Record<string, unknown>[] }[];
+    expect(segment!.windows).toHaveLength(1);
+    expect(segment!.windows[0]).toMatchObject({ start: new Date(DAY).toISOString(), predictions: 100 });
+    expect(segment!.windows[0]).toHaveProperty('quality');
+    expect(segment!.windows[0]).not.toHaveProperty('drift');
+  });
+
+  it('merges the evidence by window where both conditions end a run in the same window', () => {
+    const [rule] = rules({
+      segments: [
+        {
+          segment: 'feature:region',
+          drift: { columns: ['x'], consecutive_windows: 2 },
+          quality: { checks: ['missing'], consecutive_windows: 1 },
+        },
+      ],
+    }).segments!;
+    const firings = segmentFirings('m', rule!, [
+      window(0, 'north', { drifted: ['x'] }),
+      window(1, 'north', { drifted: ['x'], flags: { y: ['missing'] } }),
+    ]);
+    expect(firings.map((f) => f.start)).toEqual([DAY]);
+    const [segment] = firings[0]!.evidence['segments'] as { windows: Record<string, unknown>[] }[];
+    expect(segment!.windows.map((w) => [w['start'], 'drift' in w, 'quality' in w])).toEqual([
+      [new Date(0).toISOString(), true, false],
+      [new Date(DAY).toISOString(), true, true],
+    ]);
+  });
+
   it('gives two segmentations of one window two trigger ids, and leaves the other reasons ids as they were', () => {
     const base = { modelId: 'm', version: '1', reason: 'segment' as const, start: DAY, end: 2 * DAY };
     expect(triggerId({ ...base, key: 'feature:region' })).not.toBe(
