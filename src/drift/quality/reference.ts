@@ -1,5 +1,7 @@
-/** What quality measures each window against: the reference's features, their range and categories. */
-import { referenceCategories } from '../engine/samples.js';
+/**
+ * What quality measures each window against: the reference's features, their kinds and baseline
+ * missing rates. Their ranges and categories are read in SQL from the stored reference (sql.ts).
+ */
 import type { DriftSettings } from '../engine/settings.js';
 import type { Reference } from '../engine/types.js';
 import type { QualityReferenceColumn } from './types.js';
@@ -14,16 +16,10 @@ export function qualityReference(reference: Reference, drift: DriftSettings): Qu
     .filter((c) => c.role === 'feature')
     .map((c) => {
       const kind = c.valueType === 'text' ? 'categorical' : (drift.columns[c.column]?.kind ?? c.kind);
-      const sorted = c.numerical?.sorted;
-      const ranged = kind === 'numerical' && sorted !== undefined && sorted.length > 0;
       return {
         column: c.column,
         valueType: c.valueType,
         kind,
-        min: ranged ? sorted[0] : undefined,
-        max: ranged ? sorted[sorted.length - 1] : undefined,
-        // Cached per reference column (derived once when the policy makes a numerical column categorical).
-        categories: new Set(kind === 'categorical' ? referenceCategories(c).keys() : []),
         missingRate: reference.rows > 0 ? c.nulls / reference.rows : 0,
         hadValues: c.n > 0,
       };

@@ -68,16 +68,14 @@ export interface ColumnCounts {
   top: UnseenCategory[];
 }
 
-/** One reference feature as quality sees it: value type, effective kind, range, baseline missing rate. */
+/**
+ * One reference feature as quality sees it: value type, effective kind, baseline missing rate. Its
+ * range and categories are read where the checks run, in SQL on the stored reference (sql.ts).
+ */
 export interface QualityReferenceColumn {
   column: string;
   valueType: ValueType;
   kind: ColumnKind;
-  /** Numerical number columns with values: the reference's [min, max]. */
-  min: number | undefined;
-  max: number | undefined;
-  /** Categorical columns: the reference categories (numbers as `String(n)`). */
-  categories: ReadonlySet<string>;
   /** Rows of the reference without a value. */
   missingRate: number;
   /** Whether the reference held any value of it (a column null throughout cannot go missing). */
