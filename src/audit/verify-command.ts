@@ -3,9 +3,8 @@ import {
   assertStoredData,
   localServiceBase,
   parseOptions,
-  refuseIfHeld,
+  serviceHolding,
   serviceRequest,
-  serviceRunning,
   UsageError,
   type Command,
 } from '../platform/cli/index.js';
@@ -40,10 +39,14 @@ export const auditCommand: Command = {
       throw new UsageError(`--digest and --from-topic exclude each other; usage: ${usage}`);
     const config = loadConfig();
     const base = localServiceBase(config.api.port);
-    // A service on the embedded engine holds its directory: verify through its API then.
-    if (config.clickhouse.url === undefined && (await serviceRunning(base)))
+    // A service on the embedded engine holds its directory (its lock names it): verify through its
+    // API then. One that holds it and does not answer on the port is named (before the engine opens:
+    // it would create an empty store here, reported as verified).
+    const holder =
+      config.clickhouse.url === undefined ? await serviceHolding(config.clickhouse.dataDir, base) : undefined;
+    if (holder !== undefined)
       return verifyThroughService(
-        base,
+        holder,
         config.api.adminKey,
         values.digest !== undefined || values['from-topic'] === true,
       );
@@ -52,9 +55,7 @@ export const auditCommand: Command = {
         ? await digestFromTopic(config)
         : values.digest === undefined
           ? undefined
-          : parseDigest(await readDigest(values.digest));
-    // Before the engine opens: it would create an empty store here, reported as verified.
-    if (config.clickhouse.url === undefined) refuseIfHeld(config.clickhouse.dataDir, base);
+          : heldDigest(values.digest, await readDigest(values.digest));
     assertStoredData(config.clickhouse);
     const db = await openDatabase(config.clickhouse);
     try {
@@ -93,9 +94,28 @@ async function verifyThroughService(
       `${holds}: set MODELWATCH_ADMIN_KEY to verify through its API`,
     );
   process.stderr.write(`verifying through the service at ${base} (it holds the embedded database)\n`);
-  const { json } = await serviceRequest(base, adminKey, { method: 'GET', path: '/audit/verify' });
+  const { json } = await serviceRequest(base, adminKey, {
+    method: 'GET',
+    path: '/audit/verify',
+    valid: (body) => typeof (body as { ok?: unknown } | null)?.ok === 'boolean',
+  });
   process.stdout.write(`${JSON.stringify(json)}\n`);
   return (json as { ok?: unknown }).ok === true ? 0 : 1;
+}
+
+/**
+ * The held digest in `file`: one with no chain heads (an empty file, `[]`) is refused, as a digest
+ * that cannot be read is. Checked against nothing, the store verified "ok" as if against heads,
+ * so a failed or truncated export went unnoticed.
+ */
+function heldDigest(file: string, text: string) {
+  const digest = parseDigest(text);
+  if (digest.length === 0)
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `--digest: ${file} holds no chain heads (empty); nothing to check the store against`,
+    );
+  return digest;
 }
 
 async function readDigest(file: string): Promise<string> {

@@ -4,9 +4,8 @@ import {
   localServiceBase,
   parseOptions,
   queueAuditChange,
-  refuseIfHeld,
+  serviceHolding,
   serviceRequest,
-  serviceRunning,
   UsageError,
   type Command,
 } from '../platform/cli/index.js';
@@ -36,9 +35,10 @@ const WORDS = new Map([
 const KEY_ID = /^[0-9a-f]{16}$/;
 
 /**
- * `modelwatch keys`. While the service runs it holds the embedded engine, so the command then
- * goes through its API (`MODELWATCH_ADMIN_KEY` on 127.0.0.1:`MODELWATCH_API_PORT`); otherwise it
- * opens the database. The key is printed once, on stdout; only its hash is stored.
+ * `modelwatch keys`. While a service on the embedded engine runs it holds the engine (its lock,
+ * `modelwatch.pid` in MODELWATCH_DATA_DIR, names it), so the command then goes through its API
+ * (`MODELWATCH_ADMIN_KEY` on 127.0.0.1:`MODELWATCH_API_PORT`); otherwise it opens the database
+ * (a ClickHouse server is open to both). The key is printed once, on stdout; only its hash is stored.
  */
 export const keysCommand: Command = {
   async run(args, { migrations }) {
@@ -111,15 +111,18 @@ async function withOps<T>(
   step: (ops: KeyOps) => Promise<T>,
 ): Promise<T> {
   const base = localServiceBase(config.api.port);
-  if (await serviceRunning(base)) {
+  // Only a running modelwatch holding the embedded engine is asked; whatever else answers on the
+  // port is not taken for it.
+  const holder =
+    config.clickhouse.url === undefined ? await serviceHolding(config.clickhouse.dataDir, base) : undefined;
+  if (holder !== undefined) {
     if (!config.api.adminKey)
       throw new ModelwatchError(
         'CONFIG_INVALID',
-        `the service is running at ${base} and holds the database: set MODELWATCH_ADMIN_KEY to manage keys through its API`,
+        `the service is running at ${holder} and holds the database: set MODELWATCH_ADMIN_KEY to manage keys through its API`,
       );
-    return step(apiOps(base, config.api.adminKey));
+    return step(apiOps(holder, config.api.adminKey));
   }
-  if (config.clickhouse.url === undefined) refuseIfHeld(config.clickhouse.dataDir, base);
   if (use === 'read') assertStoredData(config.clickhouse);
   const db = await openDatabase(config.clickhouse);
   try {
@@ -159,15 +162,35 @@ async function withOps<T>(
   }
 }
 
+/** A JSON object whose `fields` are strings. */
+function hasStrings(json: unknown, ...fields: string[]): boolean {
+  return (
+    typeof json === 'object' &&
+    json !== null &&
+    fields.every((f) => typeof (json as Record<string, unknown>)[f] === 'string')
+  );
+}
+
 function apiOps(base: string, adminKey: string): KeyOps {
-  const request = (method: string, path: string, body?: unknown) =>
-    serviceRequest(base, adminKey, { method, path, body, accept: [404] });
+  const request = (
+    method: string,
+    path: string,
+    valid: (json: unknown, status: number) => boolean,
+    body?: unknown,
+  ) => serviceRequest(base, adminKey, { method, path, body, accept: [404], valid });
   return {
     create: async (role, name) =>
-      (await request('POST', '/keys', { role, name })).json as { key: string; id: string },
-    list: async () => (await request('GET', '/keys')).json as KeyInfo[],
+      (await request('POST', '/keys', (json) => hasStrings(json, 'key', 'id'), { role, name })).json as {
+        key: string;
+        id: string;
+      },
+    list: async () => (await request('GET', '/keys', (json) => Array.isArray(json))).json as KeyInfo[],
     revoke: async (id) => {
-      const answer = await request('DELETE', `/keys/${encodeURIComponent(id)}`);
+      const answer = await request(
+        'DELETE',
+        `/keys/${encodeURIComponent(id)}`,
+        (json, status) => status === 404 || hasStrings(json, 'id', 'name'),
+      );
       return answer.status === 404 ? undefined : (answer.json as KeyInfo);
     },
   };

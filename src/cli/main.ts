@@ -1,7 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=16
 import { enableCompileCache } from 'node:module';
-import { UsageRequested, errorMessage } from '../platform/errors.js';
+import { UsageRequested } from '../platform/errors.js';
 import { exitCodeFor, UsageError } from '../platform/cli/index.js';
+import { failureText } from './failure.js';
 import { standalone } from './standalone.js';
 
 // The modules' compiled code is cached on disk (Node's compile cache, in the temporary directory):
@@ -59,9 +60,8 @@ main(process.argv.slice(2)).then(
       process.exitCode = 0;
       return;
     }
-    // One clear line, never a stack trace (set MODELWATCH_DEBUG=1 for one).
-    process.stderr.write(`modelwatch: ${errorMessage(err)}\n`);
-    if (process.env['MODELWATCH_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
+    // One clear line, never a stack trace (set MODELWATCH_DEBUG=1 for the whole message and the stack).
+    process.stderr.write(failureText(err, Boolean(process.env['MODELWATCH_DEBUG'])));
     process.exitCode = exitCodeFor(err);
   },
 );

@@ -3,6 +3,7 @@ import type { Kafka } from 'kafkajs';
 import { openDatabase } from '../platform/clickhouse/index.js';
 import {
   cleanUpOnSignal,
+  decimalOption,
   parseOptions,
   UsageError,
   withBenchEnvironment,
@@ -58,9 +59,14 @@ async function committed(kafka: Kafka, groupId: string, topic: string): Promise<
 
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
-function whole(name: string, text: string | undefined, min: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min)
+const usage =
+  'modelwatch bench ingest [--events N] [--rate EVENTS_PER_S] [--seconds S | --minutes M] [--node-flags="--flag …"] [--producer java|kafkajs (default: java with a JDK)]';
+
+/** `text` as a whole number ≥ `min` in decimal ('', ' ' and '0x10' are refused), or `fallback` when absent. */
+function whole(name: string, text: string | undefined, min: number, fallback?: number): number {
+  if (text === undefined && fallback !== undefined) return fallback;
+  const value = decimalOption(text);
+  if (!Number.isSafeInteger(value) || value < min)
     throw new UsageError(`--${name} must be a whole number ≥ ${min}, got '${text}'`);
   return value;
 }
@@ -78,26 +84,32 @@ export const ingestBench: Bench = {
     const { values } = parseOptions(
       args,
       {
-        events: { type: 'string', default: '200000' },
-        rate: { type: 'string', default: '5000' },
-        seconds: { type: 'string', default: '20' },
+        events: { type: 'string' },
+        rate: { type: 'string' },
+        // No default: given together with --minutes, it is refused rather than overridden.
+        seconds: { type: 'string' },
         minutes: { type: 'string' },
+        // A Node flag starts with '-': parseArgs takes it only as --node-flags=--flag.
         'node-flags': { type: 'string', default: '' },
         producer: { type: 'string' },
       },
-      'modelwatch bench ingest [--events N] [--rate EVENTS_PER_S] [--seconds S | --minutes M] [--node-flags "--flag …"] [--producer java|kafkajs (default: java with a JDK)]',
+      usage,
     );
+    if (values.seconds !== undefined && values.minutes !== undefined)
+      throw new UsageError(`--seconds and --minutes exclude each other; usage: ${usage}`);
+    const seconds =
+      values.minutes === undefined
+        ? whole('seconds', values.seconds, 1, 20)
+        : whole('minutes', values.minutes, 1) * 60;
+    const events = whole('events', values.events, 0, 200_000);
+    const rate = whole('rate', values.rate, 1, 5_000);
     // `java` runs a source file only with a JDK's compiler (a JRE alone has none): `javac` says so.
     const producer = values.producer ?? ((await commandWorks('javac', ['-version'])) ? 'java' : 'kafkajs');
     if (!(PRODUCERS as readonly string[]).includes(producer))
       throw new UsageError(`--producer must be java or kafkajs, got '${producer}'`);
-    const seconds =
-      values.minutes === undefined
-        ? whole('seconds', values.seconds, 1)
-        : whole('minutes', values.minutes, 1) * 60;
     const options = {
-      events: whole('events', values.events, 0),
-      rate: whole('rate', values.rate, 1),
+      events,
+      rate,
       seconds,
       nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== ''),
       producer: producer as ProducerKind,
@@ -146,7 +158,9 @@ async function runIngestBench(env: IngestBenchOptions): Promise<void> {
   const { config, topic, logger, brokers, events, rate, seconds } = env;
   const kafka = createKafka(config.kafka, brokers, logger);
   await ensureTopics(kafka, [{ topic, numPartitions: config.topics.partitions }]);
+  // The figures on stdout (`modelwatch bench` reads them there), what is under way on stderr.
   const out = (line: string) => process.stdout.write(`${line}\n`);
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
   const bytes = Buffer.byteLength(benchEvent(0, Date.now()));
   const report: Record<string, unknown> = { event_bytes: bytes, partitions: config.topics.partitions };
   const group = config.ingest.consumerGroup;
@@ -155,12 +169,15 @@ async function runIngestBench(env: IngestBenchOptions): Promise<void> {
   try {
     let bare = Number.NaN;
     if (events > 0) {
-      out(
+      progress(
         `producing ${events} events of ${bytes} bytes to ${topic} (${config.topics.partitions} partitions)…`,
       );
       const produceStart = performance.now();
       await produceEvents(kafka, topic, events);
-      out(`  produced at ${Math.round(events / ((performance.now() - produceStart) / 1000))} events/s`);
+      out(
+        `produced ${events} events of ${bytes} bytes to ${topic} (${config.topics.partitions} partitions) ` +
+          `at ${Math.round(events / ((performance.now() - produceStart) / 1000))} events/s`,
+      );
       bare = await bareConsumerRate(kafka, topic, events);
       out(`bare kafkajs consumer (count only):        ${Math.round(bare)} events/s`);
     }
@@ -184,6 +201,7 @@ async function runIngestBench(env: IngestBenchOptions): Promise<void> {
       produce,
       { topic, rate, seconds, first: events },
       out,
+      progress,
     );
     const code = await service.stop();
     service = undefined;
@@ -271,11 +289,12 @@ async function pacedPhase(
   producer: PacedProducer,
   options: PacedLoad,
   out: (line: string) => void,
+  progress: (line: string) => void,
 ): Promise<{ produced: number; [figure: string]: unknown }> {
-  out(
-    `steady rate: producing ${options.rate} events/s for ${options.seconds} s with event time = send time ` +
-      `(producer: ${producer.kind === 'java' ? "Kafka's Java client" : 'kafkajs, in this process'})…`,
-  );
+  const what =
+    `${options.rate} events/s for ${options.seconds} s with event time = send time ` +
+    `(producer: ${producer.kind === 'java' ? "Kafka's Java client" : 'kafkajs, in this process'})`;
+  progress(`steady rate: producing ${what}…`);
   const every = options.seconds >= 120 ? 10_000 : 1_000;
   let load: PacedResult | undefined;
   const producing = producer.run(options).then((result) => (load = result));
@@ -294,7 +313,8 @@ async function pacedPhase(
   const seconds = (samples[samples.length - 1]?.at ?? 0) / 1000;
   const rss = startMiddleEnd(samples);
   out(
-    `  ${produced} events kept up with in ${seconds.toFixed(1)} s; service CPU ${cpu.toFixed(1)} s ` +
+    `steady rate: ${what}\n` +
+      `  ${produced} events kept up with in ${seconds.toFixed(1)} s; service CPU ${cpu.toFixed(1)} s ` +
       `(${Math.round(produced / cpu)} events per CPU second); service RSS start/middle/end ${rss.join(' / ')} MB, ` +
       `peak ${mb(last?.peakRssBytes ?? 0)} MB (since the service started)\n` +
       `  producer (${producer.kind}) CPU ${(load?.cpuSeconds ?? 0).toFixed(1)} s beside it on the same cores`,

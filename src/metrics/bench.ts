@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import {
   cleanUpOnSignal,
+  decimalOption,
   scratchDir,
   UsageError,
   type Bench,
@@ -51,7 +52,8 @@ export function parseOptions(args: string[]): Options {
   };
   for (let i = 0; i < args.length; i += 2) {
     const [name, value] = [args[i], args[i + 1]];
-    const n = Number(value);
+    // NaN unless decimal digits: '', ' ' and '0x1' are refused, not read as 0 and 1.
+    const n = decimalOption(value);
     if (name === '--data-dir' && value !== undefined && value.length > 0 && value.length < 4096)
       options.dataDir = path.resolve(value);
     else if (name === '--optimize' && (n === 0 || n === 1)) options.optimize = n === 1;
@@ -103,7 +105,8 @@ export async function insertData(db: Database, options: Pick<Options, 'rows' | '
         labeled: options.labeled,
       },
     });
-    process.stdout.write(`  inserted ${(offset + count).toLocaleString('en')} predictions\n`);
+    // Progress on stderr: stdout holds the report (`bench metrics > report.txt`).
+    process.stderr.write(`  inserted ${(offset + count).toLocaleString('en')} predictions\n`);
   }
   await db.client.command({
     query: `INSERT INTO model_versions (model_id, model_version, task, task_source, first_seen, revision)
@@ -275,7 +278,7 @@ async function run(args: string[], { migrations }: BenchContext): Promise<void> 
         `--data-dir: ${dataDir} holds ${stored} predictions, not ${options.rows}`,
       );
     else
-      process.stdout.write(`  reusing the ${stored.toLocaleString('en')} predictions stored in ${dataDir}\n`);
+      process.stderr.write(`  reusing the ${stored.toLocaleString('en')} predictions stored in ${dataDir}\n`);
     for (const s of await storage(db)) {
       process.stdout.write(
         `  storage ${s.table}: ${s.rows.toLocaleString('en')} rows in ${s.parts} parts, ${(s.bytes / 1e6).toFixed(1)} MB, ` +

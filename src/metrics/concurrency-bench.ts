@@ -8,7 +8,7 @@ import { createChdbConnection } from 'chdb/connection';
 import { Registry } from 'prom-client';
 import { buildApp } from '../api/index.js';
 import { KeyStore } from '../auth/index.js';
-import { UsageError, type Bench, type BenchContext } from '../platform/cli/index.js';
+import { decimalOption, UsageError, type Bench, type BenchContext } from '../platform/cli/index.js';
 import { ModelRegistry } from '../models/index.js';
 import { migrate, openDatabase, type Database, type EmbeddedOptions } from '../platform/clickhouse/index.js';
 import { ModelwatchError, UsageRequested } from '../platform/errors.js';
@@ -44,7 +44,8 @@ function parseOptions(args: string[]): Options {
   };
   for (let i = 0; i < args.length; i += 2) {
     const [name, value] = [args[i], args[i + 1]];
-    const n = Number(value);
+    // NaN unless decimal digits: '', ' ' and '0x1' are refused, not read as 0 and 1.
+    const n = decimalOption(value);
     const count = Number.isInteger(n) && n > 0;
     if (name === '--rows' && count) options.rows = n;
     else if (name === '--labeled' && n >= 0 && n <= 1) options.labeled = n;

@@ -191,7 +191,7 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
         ),
     });
 
-  // Its error names the server: "<db.location> is unreachable: …".
+  // Its error names the server: "<db.location> is unreachable: …" (or "answered: …").
   await retry(undefined, () => waitForDatabase(db));
   const report = await retry('migrations failed', () => migrate(db, allMigrations(definitions)));
   if (report.applied.length > 0)

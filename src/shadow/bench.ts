@@ -155,7 +155,8 @@ export const shadowBench: Bench = {
       const kafka = createKafka(config.kafka, brokers, logger);
       await ensureTopics(kafka, [{ topic, numPartitions: config.topics.partitions }]);
       await register(config, context, logger, brokers, '2');
-      process.stdout.write(`producing ${rows} predictions of a 10-feature model to ${topic}…\n`);
+      // Progress on stderr: stdout holds the figures (`modelwatch bench` reads them there).
+      process.stderr.write(`producing ${rows} predictions of a 10-feature model to ${topic}…\n`);
       await produce(kafka, topic, rows);
       const core = await coreAlone(rows, batch);
       process.stdout.write(

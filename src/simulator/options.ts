@@ -1,4 +1,5 @@
 /** `up`'s simulator options: --speed and --seed, checked with a message naming the option. */
+import { decimalOption } from '../platform/cli/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 
 /**
@@ -22,8 +23,9 @@ export function parseStoryOptions(values: {
   speed?: string | undefined;
   seed?: string | undefined;
 }): StoryOptions {
-  const speed = values.speed === undefined ? DEFAULT_SPEED : Number(values.speed);
-  if (!/^\s*\d/.test(values.speed ?? '1') || !Number.isFinite(speed) || speed < 1 || speed > 1e10)
+  // Decimal digits only: '', ' ' and '0x10' (read as 16) are refused.
+  const speed = values.speed === undefined ? DEFAULT_SPEED : decimalOption(values.speed);
+  if (!Number.isFinite(speed) || speed < 1 || speed > 1e10)
     throw new ModelwatchError(
       'CONFIG_INVALID',
       `--speed: expected a number from 1 (real time) to 10000000000, got '${values.speed}'`,

@@ -56,6 +56,8 @@ export class Simulator {
   private simNow: number;
   private summaryPrinted = false;
   private readonly abort = new AbortController();
+  /** The progress line's redraws: stopped (its final line drawn) before the summary is printed. */
+  private watching: { abort: AbortController; done: Promise<void> } | undefined;
   private model: OnnxModel | undefined;
   private observed = { ingested: 0, drifted: [] as string[], triggers: 0 };
 
@@ -83,7 +85,9 @@ export class Simulator {
       { model: 'california', production: PRODUCTION.version, speed: this.options.speed, seed: plan.seed },
       'simulator: the story begins',
     );
-    const watch = this.watch();
+    // Stopped meanwhile: stop() prints the summary, which no progress line may follow.
+    if (this.stopped) return;
+    this.startWatching();
     try {
       await this.play(plan.referenceEnd);
       if (this.stopped) return;
@@ -112,7 +116,7 @@ export class Simulator {
       if (!this.stopped) await this.printSummary(true);
     } finally {
       this.abort.abort();
-      await watch;
+      await this.stopWatching();
       this.deps.status.done();
     }
   }
@@ -259,17 +263,32 @@ export class Simulator {
     }
   }
 
-  /** Redraws the progress line, reading the service's side every ~2 s. */
-  private async watch(): Promise<void> {
+  private startWatching(): void {
+    const abort = new AbortController();
+    this.watching = { abort, done: this.watch(abort.signal) };
+  }
+
+  /** Stops the redraws; resolves once the final progress line is drawn. */
+  private async stopWatching(): Promise<void> {
+    if (!this.watching) return;
+    this.watching.abort.abort();
+    await this.watching.done;
+  }
+
+  /**
+   * Redraws the progress line, reading the service's side every ~2 s, until `signal`; then draws
+   * it once more, up to date (off a terminal the line is printed at most every few seconds).
+   */
+  private async watch(signal: AbortSignal): Promise<void> {
     const { plan } = this.options;
     let lastRead = 0;
-    while (!this.stopped) {
+    while (!signal.aborted) {
       if (performance.now() - lastRead > 2_000) {
         lastRead = performance.now();
         await this.readService(plan);
       }
       this.deps.status.update(progressText(this.simNow, this.counts, this.observed));
-      await sleep(250, undefined, { signal: this.abort.signal }).catch(() => undefined);
+      await sleep(250, undefined, { signal }).catch(() => undefined);
     }
     this.deps.status.update(progressText(this.simNow, this.counts, this.observed), true);
   }
@@ -296,6 +315,8 @@ export class Simulator {
     this.summaryPrinted = true;
     const { plan, adminKey, publicUrl } = this.options;
     const summary = await gatherSummary(this.deps.api, this.deps.topics, plan, this.simNow, finished);
+    // The summary is the last thing printed: the progress line's final state comes before it.
+    await this.stopWatching();
     this.deps.status.done();
     (this.deps.out ?? process.stdout).write(formatSummary(summary, plan, publicUrl, adminKey));
   }

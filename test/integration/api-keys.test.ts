@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { KeyStore } from '../../src/auth/index.js';
+import { lockDataDir } from '../../src/platform/cli/index.js';
 import { freePort } from '../../src/platform/kafka/local-broker/tools.js';
 import { isolatedEnv, tempDir, waitFor } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
@@ -87,6 +88,8 @@ describe('API keys over REST and the CLI', () => {
 
   it('the CLI manages keys through the running service (which holds the engine)', async () => {
     const service = await startTestService();
+    // As `serve` and `up` do: the lock is what tells the CLI that a service holds the engine.
+    onTestFinished(await lockDataDir(service.config.clickhouse.dataDir));
     const port = new URL(service.url).port;
     const env = {
       ...process.env,

@@ -1,7 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { audit } from '../../src/audit/index.js';
+import { lockDataDir } from '../../src/platform/cli/index.js';
 import { isolatedEnv, tempDir, waitFor } from '../support/harness.js';
 import { startTestService } from '../support/service.js';
 
@@ -83,6 +84,8 @@ describe('modelwatch audit verify', () => {
 
   it('asks the running service when it holds the embedded engine (the engine locks its directory)', async () => {
     const { env, service } = await serviceWithOneRecord();
+    // As `serve` and `up` do: the lock is what tells the CLI that a service holds the engine.
+    onTestFinished(await lockDataDir(service.config.clickhouse.dataDir));
     const running = { ...env, MODELWATCH_API_PORT: new URL(service.url).port };
 
     // The service answers in this process: the CLI runs beside it, not blocking it (no spawnSync).

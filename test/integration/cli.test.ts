@@ -1,5 +1,7 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { RunTimings } from '../../src/drift/offline/timings.js';
@@ -308,6 +310,34 @@ describe('the modelwatch CLI', () => {
     const result = run(['keys', 'create', '--role', 'viewer'], { MODELWATCH_DATA_DIR: tempDir() });
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toMatch(/^mw_[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('keys and audit verify work on an unlocked data dir while another program answers on the API port', async () => {
+    // 8080 is a common port: a program there answering 200 on /healthz is not a modelwatch
+    // holding the data dir (its lock would say so), and is never asked.
+    const asked: string[] = [];
+    const other = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      if (req.url === '/healthz') res.end('ok');
+      else res.writeHead(404, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html></html>');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => other.close(() => resolve())));
+    const env = {
+      MODELWATCH_DATA_DIR: tempDir(),
+      MODELWATCH_API_PORT: String((other.address() as AddressInfo).port),
+      MODELWATCH_ADMIN_KEY: 'an-admin-key-of-16+-characters',
+    };
+    const created = await runAsync(['keys', 'create', '--role', 'viewer', '--name', 'beside'], env);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout.trim()).toMatch(/^mw_/);
+    const listed = await runAsync(['keys', 'list'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain('"name":"beside"');
+    const verified = await runAsync(['audit', 'verify'], env);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true });
+    expect(asked).toEqual([]);
   });
 
   it('serve keeps running and reports not ready while Kafka is unreachable, naming it', async () => {

@@ -8,21 +8,48 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ALL_BENCHES, formatFigures, type Figure } from './bench-figures.js';
 
-function runChild(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** How much of a child's stderr is kept for its failure message. */
+const STDERR_TAIL = 8_192;
+
+/**
+ * Runs `node <args>` and waits for it. What it prints is shown as it comes, on `forward` (stderr:
+ * this command's stdout is its own table): the figures on its stdout and the progress on its
+ * stderr (a bench of minutes showed nothing until it ended). Its stdout is kept for the figures,
+ * the tail of its stderr for a failure's message.
+ */
+export function runChild(
+  args: string[],
+  forward: { write(text: string): unknown } = process.stderr,
+): Promise<{ code: number | null; stdout: string; stderrTail: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [process.argv[1] ?? '', 'bench', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      process.stderr.write(chunk);
+    let stderrTail = '';
+    // Decoded as text across chunks: a character split between two is not mangled.
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => {
+      stdout += text;
+      forward.write(text);
     });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (text: string) => {
+      forward.write(text);
+      stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
+    });
     child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    // 'close', not 'exit': the pipes may still hold the last lines (the error) when it exits.
+    child.once('close', (code) => resolve({ code, stdout, stderrTail }));
   });
+}
+
+/** A failed child in one line: its exit code and the last line it printed on stderr. */
+export function childFailure(code: number | null, stderrTail: string): string {
+  const last = stderrTail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .pop();
+  return `exit ${code}${last === undefined ? '' : `: ${last}`}`;
 }
 
 /** Runs them all; returns the exit code (1 when any failed). */
@@ -33,12 +60,11 @@ export async function runAllBenches(out = 'modelwatch-bench.json'): Promise<numb
   for (const bench of ALL_BENCHES) {
     process.stderr.write(`\n== bench ${bench.name} ${bench.args.join(' ')}\n`);
     const started = performance.now();
-    const result = await runChild([bench.name, ...bench.args]);
+    const result = await runChild([process.argv[1] ?? '', 'bench', bench.name, ...bench.args]);
     const seconds = (performance.now() - started) / 1000;
     runs.push({ bench: bench.name, args: bench.args, seconds, output: result.stdout });
     try {
-      if (result.code !== 0)
-        throw new Error(`exit ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`);
+      if (result.code !== 0) throw new Error(childFailure(result.code, result.stderrTail));
       figures.push(...bench.parse(result.stdout));
     } catch (err) {
       failed.push({ bench: bench.name, error: err instanceof Error ? err.message : String(err) });

@@ -88,8 +88,15 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
   );
   if (positionals.length > 0)
     throw new UsageError(`unexpected argument '${positionals[0]}'; usage: ${usage}`);
-  if (!values.reference || !values.current)
+  if (values.reference === undefined || values.current === undefined)
     throw new UsageError(`--reference and --current are required; usage: ${usage}`);
+  // An empty value is a mistake, not "not given": '' was both for --timestamp-column (the
+  // timestamp path ran with no column, or --bucket exited 1 saying it needed one).
+  for (const name of ['reference', 'current', 'timestamp-column'] as const)
+    if (values[name] === '')
+      throw new UsageError(
+        `--${name} must name a ${name === 'timestamp-column' ? 'column' : 'file'}; usage: ${usage}`,
+      );
   const format = values.format ?? 'table';
   if (!(FORMATS as readonly string[]).includes(format))
     throw new UsageError(`--format must be json, table or html, got '${format}'`);

@@ -74,6 +74,18 @@ export function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/** A number as a person types it on a command line: digits, a fraction, an exponent (`5`, `0.3`, `1e6`). */
+const DECIMAL = /^\d+(\.\d+)?([eE][+-]?\d+)?$/;
+
+/**
+ * The number an option's text spells in decimal, or NaN for anything else: `Number()` alone read
+ * '' and ' ' as 0 (an option given no value ran with 0: no labels, no warm-up, "unbounded") and
+ * '0x10' as 16. Checks of range (`>= 0`, `Number.isInteger`) then refuse NaN.
+ */
+export function decimalOption(text: string | undefined): number {
+  return text !== undefined && DECIMAL.test(text) ? Number(text) : Number.NaN;
+}
+
 /** A whole-number option above 0 (`--rows 1000`), its fallback when absent; anything else is a usage error. */
 export function positiveWholeOption(
   name: string,
@@ -82,7 +94,7 @@ export function positiveWholeOption(
   usage: string,
 ): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
+  const n = decimalOption(value);
   if (!Number.isSafeInteger(n) || n < 1)
     throw new UsageError(`--${name} must be a whole number above 0, got '${value}'; usage: ${usage}`);
   return n;

@@ -96,18 +96,28 @@ export async function lockDataDir(dir: string, name = LOCK_FILE): Promise<() => 
  * `base` is where the command looked for that service's API and found none.
  */
 export function refuseIfHeld(dir: string, base: string): void {
+  const pid = engineHolder(dir);
+  if (pid === undefined) return;
+  throw new ModelwatchError(
+    'CONFLICT',
+    `modelwatch (pid ${pid}) holds ${dir} and does not answer on ${base}: set MODELWATCH_API_PORT to the port it listens on`,
+  );
+}
+
+/**
+ * The pid of the running modelwatch that holds `dir`'s embedded engine (`up`, `serve`: its
+ * `modelwatch.pid` names a live process), or undefined when none does. A broker's lock
+ * (`kafka.pid`) is not one: it leaves the engine free.
+ */
+export function engineHolder(dir: string): number | undefined {
   let text = '';
   try {
     text = readFileSync(path.join(dir, LOCK_FILE), 'utf8');
   } catch {
-    return;
+    return undefined;
   }
   const owner = parseOwner(text);
-  if (!owner || !isRunning(owner)) return;
-  throw new ModelwatchError(
-    'CONFLICT',
-    `modelwatch (pid ${owner.pid}) holds ${dir} and does not answer on ${base}: set MODELWATCH_API_PORT to the port it listens on`,
-  );
+  return owner && isRunning(owner) ? owner.pid : undefined;
 }
 
 function releaseAtExit(file: string, content: string): () => void {

@@ -1,5 +1,6 @@
 /** What CLI commands and benchmarks are, for capabilities to declare theirs without importing the CLI. */
 export {
+  decimalOption,
   exitCodeFor,
   parseOptions,
   positiveWholeOption,
@@ -9,7 +10,7 @@ export {
   type CommandContext,
 } from './command.js';
 export type { Bench, BenchContext, BenchService } from './bench.js';
-export { localServiceBase, serviceRequest, serviceRunning } from './local-service.js';
+export { localServiceBase, serviceHolding, serviceRequest } from './local-service.js';
 export { withBenchEnvironment, type BenchEnvironment } from './bench-environment.js';
 export { BROKER_LOCK_FILE, lockDataDir, refuseIfHeld } from './data-dir-lock.js';
 export { assertStoredData } from './stored-data.js';

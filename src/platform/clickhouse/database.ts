@@ -7,6 +7,7 @@ import type { ClickHouseConfig } from '../config/index.js';
 import { ModelwatchError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/index.js';
 import type { EmbeddedOptions, EnginePool } from './engine-pool.js';
+import { unavailableMessage } from './errors.js';
 
 /** Performance marks of the embedded engine's start, for a command that reports its phases. */
 export const ENGINE_MARKS = {
@@ -99,7 +100,10 @@ export async function openDatabase(
     : openEmbedded(config.dataDir, name, embedded);
 }
 
-/** Resolves when ClickHouse answers and the database exists; throws CLICKHOUSE_UNAVAILABLE after `waitMs`. */
+/**
+ * Resolves when ClickHouse answers and the database exists; throws CLICKHOUSE_UNAVAILABLE after
+ * `waitMs`, in one line saying whether ClickHouse was unreachable or answered with an error.
+ */
 export async function waitForDatabase(db: Database, waitMs = 0): Promise<void> {
   const deadline = Date.now() + waitMs;
   await pRetry(() => db.prepare(), {
@@ -110,9 +114,11 @@ export async function waitForDatabase(db: Database, waitMs = 0): Promise<void> {
   }).catch((err: unknown) => {
     throw new ModelwatchError(
       'CLICKHOUSE_UNAVAILABLE',
-      `${db.location} is unreachable: ${errorMessage(err)}`,
+      unavailableMessage(db.location, err, db.embedded),
       true,
-      { cause: err },
+      {
+        cause: err,
+      },
     );
   });
 }

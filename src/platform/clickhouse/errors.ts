@@ -52,3 +52,76 @@ export function classifyWriteError(err: unknown, what: string): ModelwatchError 
     ? new ModelwatchError('CLICKHOUSE_REJECTED', `${message} (code ${code})`, false, { cause: err })
     : new ModelwatchError('CLICKHOUSE_UNAVAILABLE', message, true, { cause: err });
 }
+
+/** Node's and undici's codes for "no connection, or it broke": the server could not be reached. */
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+/**
+ * ClickHouse codes of a server that answered and refused who connects (unknown user, wrong
+ * password, address not allowed, authentication failed).
+ */
+const LOGIN_REFUSED: ReadonlySet<number> = new Set([192, 193, 194, 195, 516]);
+
+/**
+ * Whether `err` means ClickHouse could not be reached (refused, unknown host, timed out, connection
+ * reset), looking through its causes: `fetch failed` and the client's `Timeout error.` included.
+ * An answer from the server (a ClickHouse error, an HTTP error page) is not one.
+ */
+export function isNetworkError(err: unknown): boolean {
+  let current = err;
+  for (let depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
+    const { code, name, message, errors } = current as {
+      code?: unknown;
+      name?: unknown;
+      message?: unknown;
+      errors?: unknown;
+    };
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+    if (name === 'TimeoutError' || name === 'ConnectTimeoutError') return true;
+    if (
+      typeof message === 'string' &&
+      /^(fetch failed|Timeout error\.?|socket hang up)$/i.test(message.trim())
+    )
+      return true;
+    // Node tries each address of a name in turn: an AggregateError of every attempt's failure.
+    if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => isNetworkError(e))) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** The first line of an error's message (a server's message may embed the query and a stack trace). */
+function firstLine(err: unknown): string {
+  const line = errorMessage(err).trim().split('\n')[0]?.trim() ?? '';
+  if (line !== '') return line;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'no message';
+}
+
+/**
+ * Why ClickHouse at `location` could not be used, in one line: "is unreachable" only when it
+ * could not be reached; a server that answered is quoted ("refused the connection" for a login it
+ * refused, else "answered"), so a privilege or password problem is not sent looking for a network
+ * one. The embedded engine, in this process, "failed".
+ */
+export function unavailableMessage(location: string, err: unknown, embedded = false): string {
+  if (embedded) return `${location} failed: ${firstLine(err)}`;
+  if (isNetworkError(err)) return `${location} is unreachable: ${firstLine(err)}`;
+  // A body the client did not parse as a ClickHouse error still starts with its code.
+  const code = clickhouseCode(err) ?? Number(/^Code: (\d{1,5})\./.exec(errorMessage(err).trim())?.[1]);
+  const verb = LOGIN_REFUSED.has(code) ? 'refused the connection' : 'answered';
+  return `${location} ${verb}: ${firstLine(err)}`;
+}

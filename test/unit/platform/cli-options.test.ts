@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseOptions, UsageError } from '../../../src/platform/cli/index.js';
+import {
+  decimalOption,
+  parseOptions,
+  positiveWholeOption,
+  UsageError,
+} from '../../../src/platform/cli/index.js';
 import { UsageRequested } from '../../../src/platform/errors.js';
 
 const usage = 'modelwatch thing [--rows N]';
@@ -60,5 +65,40 @@ describe('parseOptions', () => {
     expect(parseOptions(['extra'], options, usage, { allowPositionals: true }).positionals).toEqual([
       'extra',
     ]);
+  });
+});
+
+describe('numeric options', () => {
+  it('are read in decimal only: empty, blank, hex and signed text is no number', () => {
+    expect([decimalOption('5'), decimalOption('0.3'), decimalOption('1e6'), decimalOption('2.5E-1')]).toEqual(
+      [5, 0.3, 1e6, 0.25],
+    );
+    for (const text of [
+      undefined,
+      '',
+      ' ',
+      ' 5',
+      '5 ',
+      '0x10',
+      '0b1',
+      '0o7',
+      '-1',
+      '+1',
+      '.5',
+      '1.',
+      'Infinity',
+      'NaN',
+    ])
+      expect(decimalOption(text), JSON.stringify(text)).toBeNaN();
+  });
+
+  it('a whole number above 0 refuses empty, blank and hex text as a usage error', () => {
+    expect(positiveWholeOption('rows', undefined, 7, usage)).toBe(7);
+    expect(positiveWholeOption('rows', '1000', 7, usage)).toBe(1000);
+    expect(positiveWholeOption('rows', '1e3', 7, usage)).toBe(1000);
+    for (const text of ['', ' ', '0x10', '1.5', '0'])
+      expect(() => positiveWholeOption('rows', text, 7, usage), JSON.stringify(text)).toThrow(
+        new UsageError(`--rows must be a whole number above 0, got '${text}'; usage: ${usage}`),
+      );
   });
 });

@@ -20,7 +20,13 @@ const plan: StoryPlan = {
   end: full.referenceEnd + 2 * DAY,
 };
 
-function simulator(api: StubApi, sink: RecordingSink, settleTimeoutMs?: number) {
+function simulator(
+  api: StubApi,
+  sink: RecordingSink,
+  settleTimeoutMs?: number,
+  status = new StatusLine({ isTTY: false, write: () => true }),
+  summaryWritten: (text: string) => void = () => undefined,
+) {
   const core = new InferenceCore();
   onTestFinished(() => core.close());
   const written: string[] = [];
@@ -31,8 +37,13 @@ function simulator(api: StubApi, sink: RecordingSink, settleTimeoutMs?: number) 
       core,
       topics,
       logger: createLogger('silent', 'simulator-test'),
-      status: new StatusLine({ isTTY: false, write: () => true }),
-      out: { write: (text: string) => written.push(text) },
+      status,
+      out: {
+        write: (text: string) => {
+          summaryWritten(text);
+          return written.push(text);
+        },
+      },
       registered: () => Promise.resolve(),
     },
     {
@@ -67,6 +78,31 @@ describe('the simulator', () => {
     expect(text).toContain('modelwatch: the story is told');
     expect(text).toContain(`ingested    ${plan.predictions.length} events`);
   }, 30_000);
+
+  it.each([
+    ['on a terminal', true],
+    ['off a terminal', false],
+  ])(
+    'prints the summary last, after the final progress line (%s)',
+    async (_where, isTTY) => {
+      const sink = new RecordingSink();
+      // The status line and the summary write into one list, in the order they are written.
+      const writes: { to: 'status' | 'summary'; text: string }[] = [];
+      const status = new StatusLine({ isTTY, write: (text: string) => writes.push({ to: 'status', text }) });
+      const { sim } = simulator(new StubApi(sink), sink, 50, status, (text) =>
+        writes.push({ to: 'summary', text }),
+      );
+      await sim.run();
+      const at = writes.findIndex((w) => w.to === 'summary');
+      expect(writes[at]!.text).toContain('modelwatch: the story is told');
+      // Nothing after the summary; the progress line before it is the final one, at the story's end.
+      expect(writes.slice(at + 1)).toEqual([]);
+      const lines = writes.slice(0, at).filter((w) => w.text.includes('simulated '));
+      const end = new Date(plan.end).toISOString().slice(0, 10);
+      expect(lines.at(-1)!.text).toContain(`simulated ${end} · published ${plan.predictions.length} `);
+    },
+    30_000,
+  );
 
   it('stopped while waiting for the end steps, once every event went out, says the story is told', async () => {
     const sink = new RecordingSink();

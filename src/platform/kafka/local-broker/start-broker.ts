@@ -15,9 +15,29 @@ export interface LocalBrokerOptions {
   logger: Logger;
 }
 
-/** SPEC 2: a Docker engine when one answers, else the broker from Maven Central on `java`. */
+/**
+ * Which broker to start: the Maven one when its data must be kept in `dataDir` (a Docker broker
+ * keeps its logs in a throwaway container: topics and committed offsets were gone at its stop,
+ * with no word); else Docker when an engine answers (`dockerAnswers` is asked only then).
+ */
+export async function chooseBrokerBackend(
+  dataDir: string | undefined,
+  dockerAnswers: () => Promise<boolean>,
+): Promise<{ backend: 'docker' | 'maven'; reason: string }> {
+  if (dataDir !== undefined)
+    return { backend: 'maven', reason: `keeps its data in ${dataDir} (a Docker broker would not)` };
+  return (await dockerAnswers())
+    ? { backend: 'docker', reason: 'a Docker engine answers' }
+    : { backend: 'maven', reason: 'no Docker engine answers' };
+}
+
+/**
+ * SPEC 2: a Docker engine when one answers, else the broker from Maven Central on `java`; the
+ * Maven broker whenever `dataDir` is given, so that its data is kept there.
+ */
 export async function startLocalBroker(options: LocalBrokerOptions): Promise<LocalBroker> {
-  if (await dockerReachable()) {
+  const choice = await chooseBrokerBackend(options.dataDir, dockerReachable);
+  if (choice.backend === 'docker') {
     try {
       return await startDockerBroker(options.version, options.logger);
     } catch (err) {
@@ -27,6 +47,11 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
         'Docker broker unavailable; using the Maven broker',
       );
     }
+  } else if (options.dataDir !== undefined) {
+    options.logger.info(
+      { dataDir: options.dataDir },
+      `local broker: the Maven broker, which ${choice.reason}`,
+    );
   }
   const ephemeral = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'modelwatch-kafka-')));
