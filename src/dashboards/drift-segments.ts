@@ -11,12 +11,19 @@ import { variableValues } from './variable-sql.js';
 const SEGMENT_LABEL =
   "multiIf(other, concat(segmentation, '!other'), has_value, concat(segmentation, '=', value), concat(segmentation, '!none'))";
 
-const SELECTED = `has(${variableValues('model')}, model_id) AND $__timeFilter(window_start)`;
+/**
+ * The selected models' stored windows that overlap the time range (as the retrain-trigger
+ * annotations). A window is stored only once it has closed (end ≤ watermark − allowed lateness), so
+ * its start is at least one window length in the past: a filter on the start alone kept a `1d`
+ * window out of the last 6 and even 24 hours while the segment gauges showed it. A range shorter
+ * than the window still misses it once the range has moved past its end: the panels say so.
+ */
+const SELECTED = `has(${variableValues('model')}, model_id) AND window_end >= $__fromTime AND window_start <= $__toTime`;
 
 /**
- * Every segment of the latest stored window of each model version and segmentation in the time
- * range (the windows the gauges show), most drifted first. FINAL: replays and several instances
- * write the same keys, duplicates until merges run.
+ * Every segment of the latest stored window of each model version and segmentation overlapping the
+ * time range (the windows the gauges show), most drifted first. FINAL: replays and several
+ * instances write the same keys, duplicates until merges run.
  */
 export const SEGMENTS_LATEST_SQL = [
   `SELECT model_id AS model, model_version AS version, window_start, ${SEGMENT_LABEL} AS segment,`,
@@ -79,7 +86,7 @@ export function withSegmentPanels(board: DashboardBuilder): DashboardBuilder {
         {
           title: 'Latest stored window by segment',
           description:
-            'Every segment of the latest stored window of each model version and segmentation in the time range (segment_results): predictions, drift share (features), dataset drift, the drifted columns (features, prediction, score) and the features with a data-quality flag. Most drifted first.',
+            'Every segment of the latest stored window of each model version and segmentation that overlaps the time range (segment_results): predictions, drift share (features), dataset drift, the drifted columns (features, prediction, score) and the features with a data-quality flag. Most drifted first. A window is stored once it has closed, so with 1d or 1w evaluation_windows choose a range at least that long.',
           unit: 'none',
           width: 24,
           height: 10,
@@ -92,7 +99,7 @@ export function withSegmentPanels(board: DashboardBuilder): DashboardBuilder {
         {
           title: 'Drift share by segment over stored windows',
           description:
-            "Share of drifted features of each segment in each stored window (segment_results), at the window's start. Dataset drift when at or above the model's threshold (default 0.5).",
+            "Share of drifted features of each segment in each stored window overlapping the time range (segment_results), at the window's start. Dataset drift when at or above the model's threshold (default 0.5).",
           unit: 'percentunit',
           width: 24,
           height: 10,

@@ -78,8 +78,8 @@ export function driftDashboard(): DashboardBuilder {
         'column',
         'Column',
         `label_values(modelwatch_drift_statistic{${models}}, column)`,
-        'Columns (features, prediction, score, label) of the selected models.',
-      ),
+        'Columns (features, prediction, score, label) of the selected models; All also keeps the data-quality rows of columns with no drift statistic (a new column, or one missing from the window).',
+      ).allValue('.*'),
     )
     .withRow(new RowBuilder('Dataset drift'))
     .withPanel(
@@ -89,11 +89,30 @@ export function driftDashboard(): DashboardBuilder {
           description:
             "Whether the latest evaluated window has dataset drift: the share of drifted feature columns is at or above the model's threshold (default 0.5).",
           unit: 'none',
-          width: 8,
+          width: 6,
         },
         [prom(`max by (model) (modelwatch_dataset_drift{${models}})`, '{{model}}').instant()],
         DRIFT_FLAG_MAPPINGS,
       ),
+    )
+    .withPanel(
+      stat(
+        {
+          title: 'Latest drift window end',
+          description:
+            "End of each model's latest evaluated drift window (modelwatch_drift_window_end_seconds, event time): the flags and statistics here are of the window ending then. Live traffic keeps it within one evaluation window plus the allowed lateness of now (1h and 5m by default); replayed traffic shows its own time. ModelwatchDriftStale fires when it has not moved for 3 hours while predictions arrive.",
+          unit: 'dateTimeAsIso',
+          width: 6,
+        },
+        [
+          prom(
+            `max by (model) (modelwatch_drift_window_end_seconds{${models}}) * 1000`,
+            '{{model}}',
+          ).instant(),
+        ],
+        [],
+      )
+        .noValue('no evaluated window yet'),
     )
     .withPanel(
       stateTimeline(
@@ -101,7 +120,7 @@ export function driftDashboard(): DashboardBuilder {
           title: 'Dataset drift over time',
           description: 'The dataset drift flag of each model as evaluation windows close.',
           unit: 'none',
-          width: 16,
+          width: 12,
         },
         [prom(`max by (model) (modelwatch_dataset_drift{${models}})`, '{{model}}')],
         DRIFT_FLAG_MAPPINGS,
@@ -130,14 +149,18 @@ export function driftDashboard(): DashboardBuilder {
       labelTable(
         {
           title: 'Latest drift statistic by column',
-          description: 'The current value of every column statistic, one row per model, column and method.',
+          description:
+            'The current value of every column statistic, one row per model, column and method, with the p-value of the tests (ks, chi2: drift when under the threshold, default 0.05; empty for the distance methods, which compare the statistic itself with theirs).',
           unit: 'short',
           width: 12,
           height: 10,
         },
-        [promInstantTable(`max by (model, column, method) (modelwatch_drift_statistic{${columns}})`)],
+        [
+          promInstantTable(`max by (model, column, method) (modelwatch_drift_statistic{${columns}})`),
+          promInstantTable(`min by (model, column, method) (modelwatch_drift_p_value{${columns}})`),
+        ],
         ['model', 'column', 'method'],
-        'statistic',
+        ['statistic', 'p_value'],
       ),
     )
     .withPanel(
@@ -145,7 +168,7 @@ export function driftDashboard(): DashboardBuilder {
         {
           title: 'Retrain triggers',
           description:
-            'Retrain triggers published in the last hour, by model and reason (drift or performance).',
+            'Retrain triggers published in the last hour, by model and reason (drift, performance, quality, segment or loss_change).',
           unit: 'short',
           width: 12,
           height: 10,
@@ -171,7 +194,7 @@ export function driftDashboard(): DashboardBuilder {
         },
         [
           prom(
-            `max by (model, column) (modelwatch_data_quality{${models}, check="flagged"})`,
+            `max by (model, column) (modelwatch_data_quality{${columns}, check="flagged"})`,
             '{{model}} {{column}}',
           ),
         ],
@@ -188,7 +211,7 @@ export function driftDashboard(): DashboardBuilder {
           width: 12,
           height: 10,
         },
-        [promInstantTable(`max by (model, column, check) (modelwatch_data_quality{${models}})`)],
+        [promInstantTable(`max by (model, column, check) (modelwatch_data_quality{${columns}})`)],
         ['model', 'column', 'check'],
         'value',
       ),

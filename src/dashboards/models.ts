@@ -17,6 +17,12 @@ export const MODELS_UID = 'modelwatch-models';
 const MODEL = 'model="$model", version=~"$version"';
 
 /**
+ * The quality gauges' label counts: `labeled` (labels in the hour) and `label_coverage` (their
+ * share of the predictions), not quality figures on the ratios' 0-1 scale.
+ */
+const LABEL_METRICS = 'labeled|label_coverage';
+
+/**
  * Hourly counts by event time, straight from the stored rows. FINAL because redelivered events
  * are duplicate rows until merges run; the variables come percent-encoded (variable-sql.ts).
  * Grafana pivots the (time, model_version, value) rows into one series per version.
@@ -140,12 +146,42 @@ export function modelsDashboard(): DashboardBuilder {
     .withPanel(
       timeseries(
         {
-          title: 'Model quality by version',
+          title: 'Labels by version',
           description:
-            'modelwatch_model_quality: quality over the last complete bucket, by version and metric. Empty until predictions have labels.',
+            "Labels the quality figures stand on, in the same hour as 'Model quality by version': labeled predictions (left axis) and label coverage, their share of the hour's predictions (right axis). ModelwatchQualityBelowFloor asks for 30 labels. 0 while the labels have not arrived (MODELWATCH_QUALITY_LABEL_DELAY for late labels).",
           unit: 'short',
         },
-        [prom(`modelwatch_model_quality{${MODEL}}`, '{{version}} {{metric}}')],
+        [
+          prom(
+            `max by (version) (modelwatch_model_quality{${MODEL}, metric="labeled"})`,
+            '{{version}} labeled',
+          ),
+          prom(
+            `max by (version) (modelwatch_model_quality{${MODEL}, metric="label_coverage"})`,
+            '{{version}} coverage',
+          ),
+        ],
+        { min: 0 },
+      ).overrideByQuery('B', [
+        { id: 'unit', value: 'percentunit' },
+        { id: 'custom.axisPlacement', value: 'right' },
+        { id: 'max', value: 1 },
+      ]),
+    )
+    .withPanel(
+      timeseries(
+        {
+          title: 'Model quality by version',
+          description:
+            'modelwatch_model_quality: quality over the last complete hour (MODELWATCH_QUALITY_LABEL_DELAY earlier when set), by version and metric; the label count and coverage are in "Labels by version". Empty until predictions have labels. Regression errors (mae, rmse in target units, mape) share the axis with the 0-1 figures.',
+          unit: 'short',
+        },
+        [
+          prom(
+            `max by (version, metric) (modelwatch_model_quality{${MODEL}, metric!~"${LABEL_METRICS}"})`,
+            '{{version}} {{metric}}',
+          ),
+        ],
       ).noValue('no labeled predictions yet'),
     )
     .withPanel(
@@ -153,10 +189,15 @@ export function modelsDashboard(): DashboardBuilder {
         {
           title: 'Estimated quality by version (CBPE)',
           description:
-            'modelwatch_estimated_quality: CBPE estimate (src/performance-estimation) over the same last complete bucket as the realized quality beside it, from scores alone, before labels arrive. Binary classifiers whose drift reference is a time range.',
+            "modelwatch_estimated_quality: CBPE estimate (src/performance-estimation) over the last complete hour by wall clock, from scores alone, before labels arrive. The realized quality beside it covers the same hour only while MODELWATCH_QUALITY_LABEL_DELAY is 0; with a delay it is that much older. Binary classifiers whose drift reference is a time range.",
           unit: 'short',
         },
-        [prom(`modelwatch_estimated_quality{${MODEL}}`, '{{version}} {{metric}} (estimated)')],
+        [
+          prom(
+            `max by (version, metric) (modelwatch_estimated_quality{${MODEL}})`,
+            '{{version}} {{metric}} (estimated)',
+          ),
+        ],
       ).noValue('no binary version with a time-range reference'),
     )
     .withPanel(
@@ -166,10 +207,11 @@ export function modelsDashboard(): DashboardBuilder {
           description:
             "modelwatch_loss_changes: Page-Hinkley detections in the per-prediction loss over the model's latest one to two change_detection windows (their start on a fixed grid; src/change-detection), and the mean loss since the latest one. Models with a change_detection policy section.",
           unit: 'short',
+          width: 24,
         },
         [
-          prom(`modelwatch_loss_changes{${MODEL}}`, '{{version}} changes'),
-          prom(`modelwatch_loss_mean_since_change{${MODEL}}`, '{{version}} mean loss since'),
+          prom(`max by (version) (modelwatch_loss_changes{${MODEL}})`, '{{version}} changes'),
+          prom(`max by (version) (modelwatch_loss_mean_since_change{${MODEL}})`, '{{version}} mean loss since'),
         ],
       ).noValue('no change_detection section in the policy'),
     )

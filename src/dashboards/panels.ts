@@ -140,33 +140,41 @@ export function stateTimeline(
 }
 
 /**
- * A table of an instant query's rows, keeping the named label columns (in that order) and the
- * value, renamed to `valueName`.
+ * A table of instant queries' rows, keeping the named label columns (in that order) and each
+ * query's value, renamed to `valueNames` (one per target, in order). Several targets are merged
+ * into one row per label set; a label set one query lacks leaves that value empty.
  */
 export function labelTable(
   spec: PanelSpec,
   targets: Builder<Dataquery>[],
   columns: string[],
-  valueName: string,
+  valueNames: string | readonly string[],
 ): TablePanelBuilder {
+  const names = typeof valueNames === 'string' ? [valueNames] : valueNames;
+  if (names.length !== targets.length) throw new Error(`${spec.title}: one value name per target`);
+  // Grafana names a lone query's value column `Value`, merged ones `Value #<refId>` (A, B, …).
+  const values = names.length === 1 ? ['Value'] : names.map((_, i) => `Value #${String.fromCharCode(65 + i)}`);
   const indexByName: Record<string, number> = {};
-  [...columns, 'Value'].forEach((name, i) => (indexByName[name] = i));
-  return new TablePanelBuilder()
+  [...columns, ...values].forEach((name, i) => (indexByName[name] = i));
+  const renameByName: Record<string, string> = {};
+  values.forEach((value, i) => (renameByName[value] = names[i]!));
+  const panel = new TablePanelBuilder()
     .title(spec.title)
     .description(spec.description)
     .unit(spec.unit)
     .span(spec.width ?? 12)
     .height(spec.height ?? 8)
-    .targets(targets)
-    .withTransformation({
-      id: 'organize',
-      options: {
-        // Prometheus adds Time, __name__, instance and job columns the reader does not need.
-        excludeByName: { Time: true, __name__: true, instance: true, job: true },
-        indexByName,
-        renameByName: { Value: valueName },
-      },
-    });
+    .targets(targets);
+  if (names.length > 1) panel.withTransformation({ id: 'merge', options: {} });
+  return panel.withTransformation({
+    id: 'organize',
+    options: {
+      // Prometheus adds Time, __name__, instance and job columns the reader does not need.
+      excludeByName: { Time: true, __name__: true, instance: true, job: true },
+      indexByName,
+      renameByName,
+    },
+  });
 }
 
 /** A table of a ClickHouse table-format query, columns as the query names them. */

@@ -124,6 +124,10 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
 
     expect((await scrapeHealth(prometheus)).map((t) => [t.health, t.lastError])).toEqual([['up', '']]);
     const queries = dashboardTargets().filter((t) => t.datasource === PROMETHEUS_UID);
+    // p-values exist for ks and chi2 only (auto picks them up to 1,000 reference rows): California's
+    // references are larger, so its methods are distances and the p-value column stays empty.
+    const mayBeEmpty = (t: (typeof queries)[number]) =>
+      t.panel === 'Latest drift statistic by column' && t.expr!.includes('modelwatch_drift_p_value');
     expect(queries.length).toBeGreaterThan(15);
 
     const failing = await waitFor(
@@ -135,7 +139,8 @@ describe.skipIf(prometheusMissing)('dashboards against a real Prometheus', () =>
           const expr = interpolatePromQL(t.expr!, variables.get(t.dashboard) ?? new Map());
           const end = Math.ceil(Date.now() / 1000);
           const series = await prometheus.query(expr, { start, end, step: 1 });
-          if (!finite(series)) missing.push(`${t.dashboard} / ${t.panel} / ${t.refId}: ${expr}`);
+          if (!finite(series) && !mayBeEmpty(t))
+            missing.push(`${t.dashboard} / ${t.panel} / ${t.refId}: ${expr}`);
         }
         return missing.length === 0 ? missing : Promise.reject(new Error(missing.join('\n')));
       },

@@ -42,6 +42,8 @@ interface SegmentRow {
   version?: string;
   segmentation?: string;
   start: number;
+  /** @default HOUR */
+  length?: number;
   value: string | null;
   other?: boolean;
   predictions: number;
@@ -51,7 +53,7 @@ interface SegmentRow {
 
 /** A stored segment window over features x and y, as the segment loop writes it. */
 function segmentWindow(r: SegmentRow): StoredSegmentWindow {
-  const [start, end] = [new Date(r.start).toISOString(), new Date(r.start + HOUR).toISOString()];
+  const [start, end] = [new Date(r.start).toISOString(), new Date(r.start + (r.length ?? HOUR)).toISOString()];
   const drifted = r.drifted ?? [];
   const flagged = r.flagged ?? [];
   const features = ['x', 'y'];
@@ -126,6 +128,19 @@ const SEGMENTS: SegmentRow[] = [
   { start: T0 + HOUR, model: 'other', value: 'south', predictions: 9, drifted: ['x', 'y'] },
 ];
 
+/**
+ * A model with `evaluation_windows: ['1d']`: the days starting 03-01 and 03-02. Each is stored
+ * only once it has closed, so its start is always more than a day before "now".
+ */
+const DAY = 24 * HOUR;
+const DAY0 = Date.UTC(2026, 2, 1);
+const DAILY: SegmentRow[] = [
+  { model: 'daily', start: DAY0, length: DAY, value: 'north', predictions: 900 },
+  { model: 'daily', start: DAY0, length: DAY, value: 'south', predictions: 800 },
+  { model: 'daily', start: DAY0 + DAY, length: DAY, value: 'north', predictions: 1000, drifted: ['x'] },
+  { model: 'daily', start: DAY0 + DAY, length: DAY, value: 'south', predictions: 700 },
+];
+
 describe('dashboard ClickHouse SQL (embedded engine)', () => {
   let db: Database;
   let dataDir: string;
@@ -145,7 +160,7 @@ describe('dashboard ClickHouse SQL (embedded engine)', () => {
     await db.insertJsonEachRow('predictions', Buffer.from(rows.join('\n')));
     // A redelivered batch: separate parts, merged away only eventually; FINAL must not count it.
     await db.insertJsonEachRow('predictions', Buffer.from(rows.slice(0, 2).join('\n')));
-    await writeSegmentWindows(db, SEGMENTS.map(segmentWindow));
+    await writeSegmentWindows(db, [...SEGMENTS, ...DAILY].map(segmentWindow));
     // A replayed run writes the same keys again; FINAL keeps one.
     await writeSegmentWindows(db, SEGMENTS.slice(5, 9).map(segmentWindow));
   });
@@ -156,9 +171,13 @@ describe('dashboard ClickHouse SQL (embedded engine)', () => {
   });
 
   /** The models dashboard's model variable is single-valued, the drift dashboard's multi-valued (an array). */
-  async function query(sql: string, model: string | string[] = MODEL): Promise<Record<string, unknown>[]> {
+  async function query(
+    sql: string,
+    model: string | string[] = MODEL,
+    range: [from: number, to: number] = [T0, T0 + 2 * HOUR],
+  ): Promise<Record<string, unknown>[]> {
     const result = await db.client.query({
-      query: expand(sql, model, T0, T0 + 2 * HOUR),
+      query: expand(sql, model, ...range),
       format: 'JSONEachRow',
     });
     return result.json<Record<string, unknown>>();
@@ -217,6 +236,34 @@ describe('dashboard ClickHouse SQL (embedded engine)', () => {
         }))
         .sort((a, b) => (a.time + a.series < b.time + b.series ? -1 : 1)),
     );
+  });
+
+  it('shows a day-long window that overlaps the range though it began before it', async () => {
+    const day1 = '2026-03-02 00:00:00.000';
+    const latest = (range: [number, number]) =>
+      query(SEGMENTS_LATEST_SQL, ['daily'], range).then((rows) =>
+        rows.map((r) => [r['window_start'], r['segment'], r['drift_share']]),
+      );
+    const history = (range: [number, number]) =>
+      query(SEGMENT_DRIFT_SHARE_SQL, ['daily'], range).then((rows) => rows.map((r) => [r['time'], r['series']]));
+    const expected = [
+      [day1, 'feature:region=north', 0.5],
+      [day1, 'feature:region=south', 0],
+    ];
+    const closed = DAY0 + 2 * DAY;
+    // The last 24 hours at 15:00 the day after: the window of 03-02 (closed at midnight) and not 03-01's.
+    const lastDay: [number, number] = [closed + 15 * HOUR - DAY, closed + 15 * HOUR];
+    expect(await latest(lastDay)).toEqual(expected);
+    expect(await history(lastDay)).toEqual([
+      [day1, 'daily feature:region=north version v1'],
+      [day1, 'daily feature:region=south version v1'],
+    ]);
+    // The default 6 hours, four hours after it closed.
+    const sixHours: [number, number] = [closed + 4 * HOUR - 6 * HOUR, closed + 4 * HOUR];
+    expect(await latest(sixHours)).toEqual(expected);
+    expect(await history(sixHours)).toHaveLength(2);
+    // A range shorter than the window that has moved past its end misses it (the panels say so).
+    expect(await latest([closed + 9 * HOUR, closed + 15 * HOUR])).toEqual([]);
   });
 
   it('reads a model id with a backslash and quotes exactly, and a crafted value cannot rewrite the query', async () => {

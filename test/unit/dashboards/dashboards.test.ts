@@ -28,14 +28,21 @@ interface Panel {
   id: number;
   type: string;
   title: string;
+  description: string;
   gridPos: { x: number; y: number; w: number; h: number };
   targets?: Target[];
+  transformations?: { id: string; options: Record<string, unknown> }[];
+  fieldConfig?: {
+    defaults: { unit?: string; thresholds?: { steps: { value: number | null; color: string }[] } };
+    overrides: { matcher: { id: string; options: unknown }; properties: { id: string; value: unknown }[] }[];
+  };
 }
 interface Variable {
   name: string;
   query: string;
   datasource: { type: string; uid: string };
   multi: boolean;
+  allValue?: string;
 }
 interface DashboardJson {
   uid: string;
@@ -73,6 +80,8 @@ const LABELS: Record<string, string[]> = {
   modelwatch_predictions_total: ['model', 'version'],
   modelwatch_prediction_errors_total: ['model', 'version'],
   modelwatch_drift_statistic: ['model', 'column', 'method'],
+  modelwatch_drift_p_value: ['model', 'column', 'method'],
+  modelwatch_drift_window_end_seconds: ['model'],
   modelwatch_dataset_drift: ['model'],
   modelwatch_model_quality: ['model', 'version', 'metric'],
   modelwatch_estimated_quality: ['model', 'version', 'metric'],
@@ -129,6 +138,7 @@ describe('modelwatch dashboards', () => {
       'timeseries: Predictions by version',
       'timeseries: Error rate by version',
       'timeseries: Serving latency p50 / p95 / p99 by version',
+      'timeseries: Labels by version',
       'timeseries: Model quality by version',
       'timeseries: Estimated quality by version (CBPE)',
       'timeseries: Loss changes by version (Page-Hinkley)',
@@ -139,6 +149,7 @@ describe('modelwatch dashboards', () => {
     expect(titles(DRIFT_UID)).toEqual([
       'row: Dataset drift',
       'stat: Dataset drift now',
+      'stat: Latest drift window end',
       'state-timeline: Dataset drift over time',
       'row: Column drift and data quality',
       'timeseries: Drift statistic by column',
@@ -182,8 +193,8 @@ describe('modelwatch dashboards', () => {
       expect.arrayContaining([
         'sum by (version) (rate(modelwatch_predictions_total{model="$model", version=~"$version"}[5m]))',
         'histogram_quantile(0.99, sum by (version, le) (rate(modelwatch_prediction_latency_seconds_bucket{model="$model", version=~"$version"}[5m])))',
-        'modelwatch_model_quality{model="$model", version=~"$version"}',
-        'modelwatch_estimated_quality{model="$model", version=~"$version"}',
+        'max by (version, metric) (modelwatch_model_quality{model="$model", version=~"$version", metric!~"labeled|label_coverage"})',
+        'max by (version, metric) (modelwatch_estimated_quality{model="$model", version=~"$version"})',
       ]),
     );
     expect(exprs(DRIFT_UID)).toEqual(
@@ -192,6 +203,72 @@ describe('modelwatch dashboards', () => {
         'max by (model, column, method) (modelwatch_drift_statistic{model=~"$model", column=~"$column"})',
       ]),
     );
+  });
+
+  it('aggregates every live series over instances (each instance exports every model’s gauges)', () => {
+    // A bare gauge drew one identical line per instance under the same legend when scaled out.
+    for (const uid of [MODELS_UID, DRIFT_UID])
+      for (const t of targets(board(uid)).filter((t) => t.datasource.uid === 'prometheus'))
+        expect(t.expr, `${uid}: ${t.expr}`).toMatch(/^(sum|max|min) by \(|^histogram_quantile\(|^time\(\) - max by \(/);
+    const panel = (uid: string, title: string) => board(uid).panels.find((p) => p.title === title)!;
+    expect(panel(MODELS_UID, 'Loss changes by version (Page-Hinkley)').targets!.map((t) => t.expr)).toEqual([
+      'max by (version) (modelwatch_loss_changes{model="$model", version=~"$version"})',
+      'max by (version) (modelwatch_loss_mean_since_change{model="$model", version=~"$version"})',
+    ]);
+  });
+
+  it('keeps the label count and coverage off the quality axis, in a panel of their own', () => {
+    const panel = (title: string) => board(MODELS_UID).panels.find((p) => p.title === title)!;
+    // labeled is a count in the hundreds and is never null: on the 0-1 axis it flattened the
+    // ratios and kept the "no labeled predictions yet" text from ever showing.
+    expect(panel('Model quality by version').targets!.map((t) => t.expr)).toEqual([
+      'max by (version, metric) (modelwatch_model_quality{model="$model", version=~"$version", metric!~"labeled|label_coverage"})',
+    ]);
+    const labels = panel('Labels by version');
+    expect(labels.targets!.map((t) => [t.refId, t.expr])).toEqual([
+      ['A', 'max by (version) (modelwatch_model_quality{model="$model", version=~"$version", metric="labeled"})'],
+      ['B', 'max by (version) (modelwatch_model_quality{model="$model", version=~"$version", metric="label_coverage"})'],
+    ]);
+    expect(labels.fieldConfig!.defaults.unit).toBe('short');
+    expect(labels.fieldConfig!.overrides).toEqual([
+      {
+        matcher: { id: 'byFrameRefID', options: 'B' },
+        properties: [
+          { id: 'unit', value: 'percentunit' },
+          { id: 'custom.axisPlacement', value: 'right' },
+          { id: 'max', value: 1 },
+        ],
+      },
+    ]);
+  });
+
+  it('shows the p-values beside the statistics, and the column selector filters data quality too', () => {
+    const panel = (title: string) => board(DRIFT_UID).panels.find((p) => p.title === title)!;
+    const table = panel('Latest drift statistic by column');
+    expect(table.targets!.map((t) => [t.refId, t.expr])).toEqual([
+      ['A', 'max by (model, column, method) (modelwatch_drift_statistic{model=~"$model", column=~"$column"})'],
+      ['B', 'min by (model, column, method) (modelwatch_drift_p_value{model=~"$model", column=~"$column"})'],
+    ]);
+    // One row per model, column and method: the two queries merged on their labels.
+    expect(table.transformations!.map((t) => t.id)).toEqual(['merge', 'organize']);
+    expect(table.transformations![1]!.options['renameByName']).toEqual({
+      'Value #A': 'statistic',
+      'Value #B': 'p_value',
+    });
+    for (const title of ['Flagged data quality by column', 'Latest data quality by column'])
+      expect(panel(title).targets![0]!.expr, title).toContain('{model=~"$model", column=~"$column"');
+    // All must match every column: a new column, or one missing from the window, has quality rows
+    // but no drift statistic, so it is not among the variable's values.
+    const column = board(DRIFT_UID).templating.list!.find((v) => v.name === 'column')!;
+    expect(column.allValue).toBe('.*');
+  });
+
+  it('shows the end of the latest drift window as a time (event time: replayed traffic shows its own)', () => {
+    const end = board(DRIFT_UID).panels.find((p) => p.title === 'Latest drift window end')!;
+    expect(end.targets!.map((t) => t.expr)).toEqual([
+      'max by (model) (modelwatch_drift_window_end_seconds{model=~"$model"}) * 1000',
+    ]);
+    expect(end.fieldConfig!.defaults.unit).toBe('dateTimeAsIso');
   });
 
   it('names only the provisioned data sources', () => {

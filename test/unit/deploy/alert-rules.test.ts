@@ -41,6 +41,7 @@ describe('alert rules', () => {
       'ModelwatchNoPredictions',
       'ModelwatchDatasetDrift',
       'ModelwatchDriftEvaluationFailing',
+      'ModelwatchDriftStale',
       'ModelwatchQualityBelowFloor',
       'ModelwatchAuditChainBroken',
       'ModelwatchAuditChainHeld',
@@ -57,11 +58,11 @@ describe('alert rules', () => {
 
   it.skipIf(promtoolMissing)('pass promtool check rules and check config', () => {
     const rulesCheck = promtool('check', 'rules', 'alerts.yml');
-    expect(rulesCheck.output).toContain('SUCCESS: 16 rules found');
+    expect(rulesCheck.output).toContain('SUCCESS: 17 rules found');
     expect(rulesCheck.status, rulesCheck.output).toBe(0);
     const configCheck = promtool('check', 'config', 'prometheus.yml');
     expect(configCheck.status, configCheck.output).toBe(0);
-    expect(configCheck.output).toContain('SUCCESS: 16 rules found');
+    expect(configCheck.output).toContain('SUCCESS: 17 rules found');
   });
 
   it.skipIf(promtoolMissing)('pass their promtool unit tests (alerts.test.yml)', () => {
