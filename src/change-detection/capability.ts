@@ -25,7 +25,7 @@ export const changeDetection: CapabilityDefinition<ChangeDetectionCapability> = 
       load: async () => (await import('./bench.js')).changeDetectionBench,
     },
   },
-  create({ db, registry, logger: root }, use) {
+  create({ config, db, registry, logger: root }, use) {
     const logger = root.child({ component: 'change-detection' });
     const driftCapability = use(drift);
     driftCapability.addPolicySection('change_detection', changeDetectionPolicySchema);
@@ -44,6 +44,7 @@ export const changeDetection: CapabilityDefinition<ChangeDetectionCapability> = 
       models: versions,
       defaultVersion,
       policy: async (modelId) => (await section(modelId)) ?? {},
+      segmentMaxMemoryBytes: config.segments.maxMemoryBytes,
     });
     const gauges = new ChangeGauges({ service, models: versions, policy: section, registry, logger });
     return {

@@ -16,6 +16,8 @@ export interface ChangeDetectionDeps {
   defaultVersion(versions: readonly ModelVersionRecord[]): string;
   /** Labeled predictions one answer may run over; more is a 400 asking for a shorter range. @default 2_000_000 */
   maxValues?: number;
+  /** The segment reads' memory bound (MODELWATCH_SEGMENTS_MAX_MEMORY_BYTES). @default 256 MiB */
+  segmentMaxMemoryBytes?: number | undefined;
 }
 
 export interface ChangeRequest {
@@ -86,12 +88,17 @@ export class ChangeDetectionService {
       );
     const options = detectorOptions(await this.deps.policy(request.modelId), request.parameters);
     if (segment)
-      await requireSegmentInScope(this.deps.db, segment.spec, {
-        model: request.modelId,
-        versions: [version],
-        from: request.from,
-        to: request.to,
-      });
+      await requireSegmentInScope(
+        this.deps.db,
+        segment.spec,
+        {
+          model: request.modelId,
+          versions: [version],
+          from: request.from,
+          to: request.to,
+        },
+        { maxMemoryBytes: this.deps.segmentMaxMemoryBytes },
+      );
     const filter = segment ? valueFilter(segment.spec, segment.value) : undefined;
     const run = await this.detectInStoredLosses(request, record, filter, options);
     return {

@@ -1,15 +1,16 @@
 import { RowBuilder, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { SEGMENT_LABEL_SQL } from '../drift/index.js';
 import { ClickHouseQueryBuilder } from './clickhouse-query.js';
 import { prom, sqlTable, timeseries } from './panels.js';
 import { variableValues } from './variable-sql.js';
 
 /**
  * A stored segment as the segment gauges label it (src/drift/segments/gauges.ts):
- * `feature:region=north`, `feature:region!other`, `feature:region!none`, so a row here and a
- * series in Prometheus read alike. The gauges cut values at 128 characters; the table does not.
+ * `feature:region=north`, `feature:region!other`, `feature:region!none`, a value over 128
+ * characters cut and followed by a hash of the whole, so a row here and a series in Prometheus
+ * read alike.
  */
-const SEGMENT_LABEL =
-  "multiIf(other, concat(segmentation, '!other'), has_value, concat(segmentation, '=', value), concat(segmentation, '!none'))";
+const SEGMENT_LABEL = SEGMENT_LABEL_SQL;
 
 /**
  * The selected models' stored windows that overlap the time range (as the retrain-trigger

@@ -112,6 +112,7 @@ export const drift: CapabilityDefinition<DriftCapability> = {
       limits: service.limits,
       drift: service,
       quality,
+      segmentMaxMemoryBytes: config.segments.maxMemoryBytes,
     });
     const segmentEvaluator = new SegmentEvaluator({
       db,

@@ -34,4 +34,4 @@ export type {
   ReportPerformanceRequest,
 } from './report/index.js';
 export { readSegmentWindows, type SegmentWindowQuery, type StoredSegmentWindow } from './segments/store.js';
-export { segmentLabel } from './segments/gauges.js';
+export { SEGMENT_LABEL_SQL, segmentLabel } from './segments/gauges.js';

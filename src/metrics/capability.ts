@@ -36,7 +36,7 @@ export const metrics: CapabilityDefinition<MetricsCapability> = {
     });
     return {
       quality,
-      routes: metricsRoutes({ db, models: versions }),
+      routes: metricsRoutes({ db, models: versions, segmentMaxMemoryBytes: config.segments.maxMemoryBytes }),
       start: () => quality.start(),
       stop: () => quality.stop(),
     };

@@ -14,6 +14,8 @@ export interface MetricsRoutesDeps {
   models: ModelRegistry;
   /** Epoch ms; the default `to`. @default Date.now */
   now?: () => number;
+  /** The segment reads' memory bound (MODELWATCH_SEGMENTS_MAX_MEMORY_BYTES). @default 256 MiB */
+  segmentMaxMemoryBytes?: number | undefined;
 }
 
 /** GET /models/:model/metrics (SPEC 9). */
@@ -68,7 +70,12 @@ export function metricsRoutes(deps: MetricsRoutesDeps): FastifyPluginAsync {
           // A bad segment parameter is refused before anything is computed.
           parseSegment(segment);
           const overall = await computeModelMetrics(deps.db, metricsRequest);
-          return { ...overall, ...(await computeSegmentMetrics(deps.db, metricsRequest, segment)) };
+          return {
+            ...overall,
+            ...(await computeSegmentMetrics(deps.db, metricsRequest, segment, undefined, {
+              maxMemoryBytes: deps.segmentMaxMemoryBytes,
+            })),
+          };
         } catch (err) {
           if (err instanceof SegmentError)
             return reply.code(err.status).send(errorBody(err.status, err.message));

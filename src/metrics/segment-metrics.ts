@@ -5,7 +5,13 @@
  * predictions without a value.
  */
 import type { Database } from '../platform/clickhouse/index.js';
-import { DEFAULT_MAX_SEGMENTS, formatSegment, parseSegment, resolveSegments } from '../segments/index.js';
+import {
+  DEFAULT_MAX_SEGMENTS,
+  formatSegment,
+  parseSegment,
+  resolveSegments,
+  type ResolveOptions,
+} from '../segments/index.js';
 import { predictionsSource } from './metrics-sql.js';
 import { computeModelMetrics, type MetricsRequest } from './model-metrics.js';
 import type { MetricsBucket } from './schemas.js';
@@ -20,6 +26,8 @@ export async function computeSegmentMetrics(
   request: MetricsRequest,
   segment: string,
   maxSegments = DEFAULT_MAX_SEGMENTS,
+  /** The segment reads' memory bound (a 400 above it). */
+  options: ResolveOptions = {},
 ): Promise<SegmentMetrics> {
   const spec = parseSegment(segment);
   const segments = await resolveSegments(
@@ -32,6 +40,7 @@ export async function computeSegmentMetrics(
       to: request.to,
     },
     maxSegments,
+    options,
   );
   const out: SegmentMetrics['segments'] = [];
   for (const s of segments) {

@@ -10,11 +10,25 @@ export {
   type SegmentKind,
   type SegmentSpec,
 } from './spec.js';
-export { missingFilter, otherFilter, segmentValueSql, valueFilter, type SegmentFilter } from './sql.js';
-export { requireSegmentInScope, resolveSegments, type Segment, type SegmentScope } from './resolve.js';
+export {
+  DEFAULT_SEGMENT_MAX_MEMORY_BYTES,
+  missingFilter,
+  otherFilter,
+  segmentValueSql,
+  valueFilter,
+  type SegmentFilter,
+} from './sql.js';
+export {
+  requireSegmentInScope,
+  resolveSegments,
+  type ResolveOptions,
+  type Segment,
+  type SegmentScope,
+} from './resolve.js';
 export { restrictPredictions } from './restricted-database.js';
 export {
   DEFAULT_MAX_SEGMENTS,
+  DEFAULT_MIN_REFERENCE_ROWS,
   MAX_SEGMENTS,
   segmentSettings,
   segmentsPolicySchema,

@@ -1,8 +1,9 @@
 /** Which segments a request gets: the most frequent values, then `other` and the predictions without a value. */
-import type { Database } from '../platform/clickhouse/index.js';
+import { clickhouseCode, type Database } from '../platform/clickhouse/index.js';
 import { SegmentError } from './errors.js';
 import { formatSegment, type SegmentSpec } from './spec.js';
 import {
+  DEFAULT_SEGMENT_MAX_MEMORY_BYTES,
   missingFilter,
   otherFilter,
   topValuesQuery,
@@ -17,6 +18,14 @@ export interface SegmentScope {
   /** Epoch ms, [from, to). */
   from: number;
   to: number;
+}
+
+export interface ResolveOptions {
+  /**
+   * Bytes each segment read (totals, top values) may take in the engine; more is a 400 naming
+   * `querystring/segment` (too many distinct values). @default DEFAULT_SEGMENT_MAX_MEMORY_BYTES
+   */
+  maxMemoryBytes?: number | undefined;
 }
 
 export interface Segment {
@@ -39,19 +48,26 @@ export async function resolveSegments(
   spec: SegmentSpec,
   scope: SegmentScope,
   maxSegments: number,
-  /**
-   * When no prediction has the feature or tag, answer with the one segment without a value
-   * instead of refusing (the evaluation loop: a window is what it is, not a typo). @default false
-   */
-  options: { absentIsSegment?: boolean } = {},
+  options: ResolveOptions & {
+    /**
+     * When no prediction has the feature or tag, answer with the one segment without a value
+     * instead of refusing (the evaluation loop: a window is what it is, not a typo). @default false
+     */
+    absentIsSegment?: boolean;
+  } = {},
 ): Promise<Segment[]> {
   const params = { ...scopeParams(spec, scope), seg_limit: maxSegments };
-  const { total, missing } = await totals(db, spec, scope);
+  const { total, missing } = await totals(db, spec, scope, options);
   if (total === 0) return [];
   if (missing === total && options.absentIsSegment === true)
     return [{ value: null, other: false, predictions: missing, filter: missingFilter(spec) }];
   if (missing === total) throw absent(spec, scope);
-  const top = await rows<{ v: string; n: number | string }>(db, topValuesQuery(spec), params);
+  const top = await rows<{ v: string; n: number | string }>(
+    db,
+    topValuesQuery(spec, maxMemory(options)),
+    params,
+    maxMemory(options),
+  );
   const segments: Segment[] = top.map((r) => ({
     value: r.v,
     other: false,
@@ -82,8 +98,9 @@ export async function requireSegmentInScope(
   db: Database,
   spec: SegmentSpec,
   scope: SegmentScope,
+  options: ResolveOptions = {},
 ): Promise<void> {
-  const { total, missing } = await totals(db, spec, scope);
+  const { total, missing } = await totals(db, spec, scope, options);
   if (total > 0 && missing === total) throw absent(spec, scope);
 }
 
@@ -102,11 +119,13 @@ async function totals(
   db: Database,
   spec: SegmentSpec,
   scope: SegmentScope,
+  options: ResolveOptions,
 ): Promise<{ total: number; missing: number }> {
   const [row] = await rows<{ total: number | string; missing: number | string }>(
     db,
-    totalsQuery(spec),
+    totalsQuery(spec, maxMemory(options)),
     scopeParams(spec, scope),
+    maxMemory(options),
   );
   return { total: Number(row?.total ?? 0), missing: Number(row?.missing ?? 0) };
 }
@@ -118,9 +137,39 @@ function absent(spec: SegmentSpec, scope: SegmentScope): SegmentError {
   );
 }
 
-async function rows<T>(db: Database, query: string, params: Record<string, unknown>): Promise<T[]> {
-  const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
-  return result.json<T>();
+const bytes = (n: number) => (n >= 1024 ** 2 ? `${Number((n / 1024 ** 2).toFixed(2))} MiB` : `${n} bytes`);
+
+const maxMemory = (options: ResolveOptions) => options.maxMemoryBytes ?? DEFAULT_SEGMENT_MAX_MEMORY_BYTES;
+
+/** ClickHouse's MEMORY_LIMIT_EXCEEDED. */
+const MEMORY_LIMIT_EXCEEDED = 241;
+
+async function rows<T>(
+  db: Database,
+  query: string,
+  params: Record<string, unknown>,
+  maxMemoryBytes: number,
+): Promise<T[]> {
+  try {
+    const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+    return await result.json<T>();
+  } catch (err) {
+    if (overQueryMemory(err))
+      throw new SegmentError(
+        'BAD_INPUT',
+        `querystring/segment: too many distinct values for a segment; choose a key with fewer values or a shorter range (reading them needs more than the ${bytes(maxMemoryBytes)} allowed)`,
+      );
+    throw err;
+  }
+}
+
+/**
+ * The query's own memory bound was hit (not the server's total memory, which is no fault of the
+ * request: that stays an error, retried as any other).
+ */
+function overQueryMemory(err: unknown): boolean {
+  if (clickhouseCode(err) !== MEMORY_LIMIT_EXCEEDED) return false;
+  return !/\(total\)|total memory/iu.test(err instanceof Error ? err.message : String(err));
 }
 
 const short = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);

@@ -14,10 +14,20 @@ export const MAX_SEGMENTS = 50;
 export const DEFAULT_MAX_SEGMENTS = 10;
 /** Segmentations the policy may declare windows for. */
 export const MAX_DECLARED_WINDOWS = 20;
+/**
+ * Rows of the reference range a segment needs before it is measured against its own rows, and
+ * values a column of them needs before that column is (README: Per-segment references).
+ * @default 100
+ */
+export const DEFAULT_MIN_REFERENCE_ROWS = 100;
+/** The largest `min_reference_rows` a policy may set. */
+export const MAX_MIN_REFERENCE_ROWS = 100_000_000;
 
 const segmentKey = z
   .string()
-  .max(MAX_SEGMENT_PARAM_LENGTH)
+  // A bound in UTF-16 units (zod's count) that lets a tag name of 256 code points through; the
+  // refinement checks the exact limit as the routes do (code points for a tag name).
+  .max(2 * MAX_SEGMENT_PARAM_LENGTH)
   .refine(
     (s) => {
       try {
@@ -33,6 +43,12 @@ const segmentKey = z
 export const segmentsPolicySchema = z
   .object({
     max_segments: z.number().int().min(1).max(MAX_SEGMENTS).optional(),
+    /**
+     * A segment with fewer rows in the reference range is measured against the whole reference;
+     * a column of a segment's own reference holding fewer values is measured against the whole
+     * reference's column.
+     */
+    min_reference_rows: z.number().int().min(1).max(MAX_MIN_REFERENCE_ROWS).optional(),
     evaluation_windows: z
       .record(
         segmentKey,
@@ -77,6 +93,8 @@ function declaredSegmentations(policy: {
 
 export interface SegmentSettings {
   maxSegments: number;
+  /** See `min_reference_rows`. */
+  minReferenceRows: number;
   /** The declared window of a segmentation (`feature:region`), if any. */
   windowFor(segment: string): Bucket | undefined;
   /** Segmentations with stored per-segment windows (`evaluate` and `evaluation_windows`), canonical. */
@@ -86,6 +104,7 @@ export interface SegmentSettings {
 export function segmentSettings(policy: SegmentsPolicy): SegmentSettings {
   return {
     maxSegments: policy.max_segments ?? DEFAULT_MAX_SEGMENTS,
+    minReferenceRows: policy.min_reference_rows ?? DEFAULT_MIN_REFERENCE_ROWS,
     declared: declaredSegmentations(policy),
     windowFor: (segment) => {
       const text = policy.evaluation_windows?.[segment];

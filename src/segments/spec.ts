@@ -12,19 +12,28 @@ export interface SegmentSpec {
   name: string;
 }
 
-/** Characters of a feature or tag name, the collectors' and drift's feature-name limit. */
+/**
+ * Characters of a feature or tag name, the collectors' limits: a feature name in UTF-16 units
+ * (the collectors' `name.length`), a tag name in code points (their schema's `max(256)`, checked
+ * by ajv, which counts an emoji as one), so every name they accept can be segmented by.
+ */
 export const MAX_SEGMENT_NAME_LENGTH = 256;
-/** Characters of the whole `segment` parameter (kind, colon, name). */
+/**
+ * Characters (code points, as the route's JSON schema `maxLength` counts them) of the whole
+ * `segment` parameter (kind, colon, name).
+ */
 export const MAX_SEGMENT_PARAM_LENGTH = 'feature:'.length + MAX_SEGMENT_NAME_LENGTH;
 
 const short = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);
 
 /** `feature:region` or `tag:channel`; a 400 naming `field` otherwise. */
 export function parseSegment(text: string, field = 'querystring/segment'): SegmentSpec {
-  if (text.length > MAX_SEGMENT_PARAM_LENGTH)
+  // Code points, as the schema counts; a very long parameter is refused by its length alone.
+  const length = text.length > 10_000 ? text.length : [...text].length;
+  if (length > MAX_SEGMENT_PARAM_LENGTH)
     throw new SegmentError(
       'BAD_INPUT',
-      `${field}: ${text.length} characters; at most ${MAX_SEGMENT_PARAM_LENGTH} (feature:<name> or tag:<name>, a name of at most ${MAX_SEGMENT_NAME_LENGTH})`,
+      `${field}: ${length} characters; at most ${MAX_SEGMENT_PARAM_LENGTH} (feature:<name> or tag:<name>, a name of at most ${MAX_SEGMENT_NAME_LENGTH})`,
     );
   const colon = text.indexOf(':');
   const kind = colon < 0 ? '' : text.slice(0, colon);
@@ -35,10 +44,12 @@ export function parseSegment(text: string, field = 'querystring/segment'): Segme
       `${field}: '${short(text)}' is not feature:<name> or tag:<name> (e.g. feature:region)`,
     );
   if (name.length === 0) throw new SegmentError('BAD_INPUT', `${field}: the ${kind} name is empty`);
-  if (name.length > MAX_SEGMENT_NAME_LENGTH)
+  // As the collectors count: a tag name in code points, a feature name in UTF-16 units.
+  const nameLength = kind === 'tag' ? [...name].length : name.length;
+  if (nameLength > MAX_SEGMENT_NAME_LENGTH)
     throw new SegmentError(
       'BAD_INPUT',
-      `${field}: the ${kind} name is ${name.length} characters; at most ${MAX_SEGMENT_NAME_LENGTH}`,
+      `${field}: the ${kind} name is ${nameLength} characters; at most ${MAX_SEGMENT_NAME_LENGTH}`,
     );
   if ([...name].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
     throw new SegmentError('BAD_INPUT', `${field}: the ${kind} name holds a control character`);

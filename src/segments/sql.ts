@@ -47,15 +47,39 @@ export function missingFilter(spec: SegmentSpec): SegmentFilter {
 const SCOPE = `model_id = {seg_model:String} AND model_version IN {seg_versions:Array(String)}
   AND timestamp >= fromUnixTimestamp64Milli({seg_from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Milli({seg_to:Int64}, 'UTC')`;
 
+/**
+ * Bytes one segment read (the totals, the top values) may take in the engine: grouping a key
+ * with a value per prediction (`tag:request_id`) over a long range builds a hash table of every
+ * value (measured: more than 286 MB for 2M 46-character values), in the service's own process
+ * on the embedded engine. Above it the read fails (MEMORY_LIMIT_EXCEEDED, a 400).
+ * @default 256 MiB
+ */
+export const DEFAULT_SEGMENT_MAX_MEMORY_BYTES = 256 * 1024 ** 2;
+
+/**
+ * The query's own memory bound, a SETTINGS clause: it holds for this query only (settings passed
+ * beside the query are `SET` in the embedded engine's session and would bound every later query
+ * on that connection).
+ */
+function memoryBound(maxMemoryBytes: number): string {
+  if (!Number.isSafeInteger(maxMemoryBytes) || maxMemoryBytes < 1)
+    throw new RangeError(
+      `segment reads: max memory must be a positive whole number of bytes (${maxMemoryBytes})`,
+    );
+  return `SETTINGS max_memory_usage = ${maxMemoryBytes}`;
+}
+
 /** Predictions in scope, and how many have no value. */
-export function totalsQuery(spec: SegmentSpec): string {
+export function totalsQuery(spec: SegmentSpec, maxMemoryBytes = DEFAULT_SEGMENT_MAX_MEMORY_BYTES): string {
   return `SELECT count() AS total, countIf(v IS NULL) AS missing
-    FROM (SELECT ${segmentValueSql(spec)} AS v FROM predictions FINAL WHERE ${SCOPE})`;
+    FROM (SELECT ${segmentValueSql(spec)} AS v FROM predictions FINAL WHERE ${SCOPE})
+    ${memoryBound(maxMemoryBytes)}`;
 }
 
 /** The most frequent values in scope, at most {seg_limit}; ties by value, so the choice is stable. */
-export function topValuesQuery(spec: SegmentSpec): string {
+export function topValuesQuery(spec: SegmentSpec, maxMemoryBytes = DEFAULT_SEGMENT_MAX_MEMORY_BYTES): string {
   return `SELECT v, count() AS n
     FROM (SELECT ${segmentValueSql(spec)} AS v FROM predictions FINAL WHERE ${SCOPE})
-    WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v ASC LIMIT {seg_limit:UInt32}`;
+    WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v ASC LIMIT {seg_limit:UInt32}
+    ${memoryBound(maxMemoryBytes)}`;
 }

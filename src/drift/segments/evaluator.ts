@@ -32,7 +32,7 @@ import { listReferenceVersions, type VersionKey } from '../store/references.js';
 import { RANGE } from '../store/sql.js';
 import { firstEventTime, watermarkEventTime } from '../store/watermark.js';
 import type { SegmentGauges } from './gauges.js';
-import { segmentDriftScope, segmentReference } from './segment-reference.js';
+import { segmentBaselines } from './segment-reference.js';
 import { checkFeature, type SegmentedAnalysis } from './segmented.js';
 import {
   lastSegmentEnd,
@@ -65,6 +65,7 @@ interface SegmentationPlan {
   until: number;
   settings: DriftSettings;
   maxSegments: number;
+  minReferenceRows: number;
 }
 
 /** What one run of a version's segmentation evaluates against. */
@@ -75,6 +76,7 @@ interface SegmentRun {
   reference: Reference;
   settings: DriftSettings;
   window: Bucket;
+  minReferenceRows: number;
 }
 
 interface ResolvedWindow {
@@ -84,21 +86,25 @@ interface ResolvedWindow {
 }
 
 interface SegmentBuckets {
-  /** Whether the segment's own reference was used (else the population's). */
-  own: boolean;
+  /** What the segment's drift was measured against (segment-reference.ts). */
+  reference: StoredSegmentWindow['reference'];
+  populationColumns: string[];
+  note: string | undefined;
   drift: Map<number, DriftBucket>;
   quality: Map<number, QualityBucket>;
 }
 
 const filterKey = (segment: Segment) => JSON.stringify([segment.filter.sql, segment.filter.params]);
 
-/** Segment references kept between windows (a segment's reference is read from the reference range). */
-const CACHED_REFERENCES = 256;
-
 export class SegmentEvaluator {
   private readonly loop: SerialLoop<StoredSegmentWindow[]>;
-  private readonly references = new Map<string, Reference | undefined>();
   private readonly skipped = new Set<string>();
+  /**
+   * Version segmentations whose segments could not be chosen under the memory bound (too many
+   * distinct values), by reference revision: skipped until the reference is set again or the
+   * process restarts, since a closed window keeps its values.
+   */
+  private readonly tooManyValues = new Set<string>();
 
   constructor(private readonly options: SegmentEvaluatorOptions) {
     this.loop = new SerialLoop(() => this.evaluateAll(), {
@@ -154,7 +160,14 @@ export class SegmentEvaluator {
     for (const segmentation of segments.declared) {
       const window = segments.windowFor(segmentation) ?? settings.evaluationWindow;
       const until = bucketStart(window, latest - settings.allowedLatenessMs);
-      const plan = { segmentation, window, until, settings, maxSegments: segments.maxSegments };
+      const plan = {
+        segmentation,
+        window,
+        until,
+        settings,
+        maxSegments: segments.maxSegments,
+        minReferenceRows: segments.minReferenceRows,
+      };
       done.push(...(await this.evaluateDeclared(modelId, versions, plan)));
     }
     return done;
@@ -202,21 +215,16 @@ export class SegmentEvaluator {
     const reference = await this.options.drift.reference(key);
     if (!reference) return [];
     const spec = parseSegment(segmentation);
+    // Logged once per version, segmentation and reference revision: the loop runs every few seconds.
+    const skipId = JSON.stringify([key.modelId, key.version, segmentation, reference.revision]);
     try {
       checkFeature(spec, reference, settings);
     } catch (err) {
       if (!(err instanceof SegmentError)) throw err;
-      // Once per version, segmentation and reference revision: the loop runs every few seconds.
-      const id = JSON.stringify([key.modelId, key.version, segmentation, reference.revision]);
-      if (this.skipped.has(id)) return [];
-      if (this.skipped.size > 10_000) this.skipped.clear();
-      this.skipped.add(id);
-      this.options.logger.warn(
-        { model: key.modelId, version: key.version, segmentation, reason: err.message },
-        'declared segmentation cannot be evaluated for this version; skipped',
-      );
+      if (!this.skipped.has(skipId)) this.skip(this.skipped, skipId, key, segmentation, err);
       return [];
     }
+    if (this.tooManyValues.has(skipId)) return [];
     const windows: { start: number; end: number }[] = [];
     let start = from;
     for (let k = 0; k < (this.options.maxWindowsPerRun ?? 24); k++) {
@@ -225,11 +233,38 @@ export class SegmentEvaluator {
       windows.push({ start, end });
       start = end;
     }
-    const run = { key, spec, segmentation, reference, settings, window };
-    const out = await this.evaluateWindows(run, await this.resolveWindows(run, windows, maxSegments));
+    const run = {
+      key,
+      spec,
+      segmentation,
+      reference,
+      settings,
+      window,
+      minReferenceRows: plan.minReferenceRows,
+    };
+    let resolved: ResolvedWindow[];
+    try {
+      resolved = await this.resolveWindows(run, windows, maxSegments);
+    } catch (err) {
+      // Too many distinct values to choose a window's segments under the memory bound: a closed
+      // window keeps them, so every run would fail on it again.
+      if (!(err instanceof SegmentError)) throw err;
+      this.skip(this.tooManyValues, skipId, key, segmentation, err);
+      return [];
+    }
+    const out = await this.evaluateWindows(run, resolved);
     // One insert for the run: a failure stores none of it and the next run starts over.
     await writeSegmentWindows(db, out);
     return out;
+  }
+
+  private skip(set: Set<string>, id: string, key: VersionKey, segmentation: string, err: SegmentError): void {
+    if (set.size > 10_000) set.clear();
+    set.add(id);
+    this.options.logger.warn(
+      { model: key.modelId, version: key.version, segmentation, reason: err.message },
+      'declared segmentation cannot be evaluated for this version; skipped',
+    );
   }
 
   /** Each window's segments: its `maxSegments` most frequent values, `other`, none. */
@@ -242,6 +277,7 @@ export class SegmentEvaluator {
     for (const w of windows) {
       const scope = { model: run.key.modelId, versions: [run.key.version], from: w.start, to: w.end };
       const segments = await resolveSegments(this.options.db, run.spec, scope, maxSegments, {
+        ...this.options.segmented.resolveOptions(),
         absentIsSegment: true,
       });
       resolved.push({ ...w, segments });
@@ -283,7 +319,9 @@ export class SegmentEvaluator {
           value: segment.value,
           other: segment.other,
           predictions: segment.predictions,
-          reference: buckets.own ? 'segment' : 'population',
+          reference: buckets.reference,
+          ...(buckets.reference === 'mixed' ? { population_columns: buckets.populationColumns } : {}),
+          ...(buckets.note === undefined ? {} : { note: buckets.note }),
           reference_revision: run.reference.revision,
           drift: { ...driftBucket, ...bounds },
           quality: withoutOwnColumn(run.spec, segment, { ...qualityBucket, ...bounds }),
@@ -299,45 +337,28 @@ export class SegmentEvaluator {
     segment: Segment,
     span: { from: number; to: number },
   ): Promise<SegmentBuckets> {
-    const { db, drift, models, policies, logger } = this.options;
+    const { db, drift, models, policies, logger, segmented } = this.options;
     const { key, reference, settings, segmentation } = run;
     const scoped = restrictPredictions(db, RANGE, segment.filter);
-    // Drift without the segmenting feature, as the computed route; quality keeps it (see withoutOwnColumn).
-    const driftReference = segmentDriftScope(run.spec, reference, undefined).reference;
-    const own = await this.segmentReference(scoped, key, driftReference, settings, segmentation, segment);
+    // As the computed route: drift without the segmenting feature, each column against the
+    // segment's own reference rows when it has enough of them; quality keeps the feature (see
+    // withoutOwnColumn), its baseline missing rates the segment's own when it has enough rows.
+    const own = await segmented.ownReference(scoped, key, reference, settings, segmentation, segment);
+    const base = segmentBaselines(run.spec, reference, own, run.minReferenceRows);
     const range = { ...span, window: run.window };
     const driftService = new DriftService({ db: scoped, models, policies, logger, limits: drift.limits });
-    const driftBuckets = await driftService.evaluate(key, own ?? driftReference, settings, range);
+    const driftBuckets = await driftService.evaluate(key, base.drift, settings, range);
     const quality = new QualityService({ db: scoped, drift, policies, logger });
-    const qualityBuckets = await quality.evaluate(key, reference, settings, range);
+    const qualityBuckets = await quality.evaluate(key, base.quality, settings, range);
     const byStart = <B extends { start: string }>(buckets: B[]) =>
       new Map(buckets.map((b) => [Date.parse(b.start), b]));
-    return { own: own !== undefined, drift: byStart(driftBuckets), quality: byStart(qualityBuckets) };
-  }
-
-  /** The segment's own reference, cached by reference revision and the segment's filter. */
-  private async segmentReference(
-    db: Database,
-    key: VersionKey,
-    reference: Reference,
-    settings: DriftSettings,
-    segmentation: string,
-    segment: Segment,
-  ): Promise<Reference | undefined> {
-    // The drift policy's kinds shape a reference too.
-    const id = JSON.stringify([
-      key.modelId,
-      key.version,
-      reference.revision,
-      settings.columns,
-      segmentation,
-      segment.filter.params,
-    ]);
-    if (this.references.has(id)) return this.references.get(id);
-    const own = await segmentReference(db, key, reference, settings);
-    if (this.references.size >= CACHED_REFERENCES) this.references.clear();
-    this.references.set(id, own);
-    return own;
+    return {
+      reference: base.reference,
+      populationColumns: base.populationColumns,
+      note: base.note,
+      drift: byStart(driftBuckets),
+      quality: byStart(qualityBuckets),
+    };
   }
 }
 

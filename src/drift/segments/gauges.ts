@@ -2,18 +2,23 @@
  * Per-segment gauges of the stored segment windows: each declared segmentation's latest window,
  * one series per segment. The `segment` label is `feature:region=north` for a value,
  * `feature:region!other` for the values beyond max_segments and `feature:region!none` for the
- * predictions without one; a value is cut to MAX_LABEL_VALUE characters. The labels have no
+ * predictions without one; a value over MAX_LABEL_VALUE characters is cut to them and followed by
+ * `…#` and the first 8 hex digits of its SHA-256, so values sharing their first characters keep
+ * distinct series (SEGMENT_LABEL_SQL builds the same label in ClickHouse). The labels have no
  * version: a segment's series combine the versions whose newest window ends last (the highest drift
  * share, dataset drift and flagged columns; the predictions of all of them). Cardinality per model:
  * at most 20 segmentations × (max_segments ≤ 50 + 2) segments per version; a segment that leaves
  * the latest window loses its series.
  */
+import { createHash } from 'node:crypto';
 import { Gauge, type Registry } from 'prom-client';
 import { NewestWindows } from '../service/gauges.js';
 import type { StoredSegmentWindow } from './store.js';
 
-/** Characters of a segment value kept in the label. */
+/** Characters (code points) of a segment value kept in the label. */
 export const MAX_LABEL_VALUE = 128;
+/** Hex digits of the value's SHA-256 after a cut value. */
+const LABEL_HASH_DIGITS = 8;
 
 export interface SegmentGauges {
   /**
@@ -30,9 +35,25 @@ export interface SegmentGauges {
 export function segmentLabel(segmentation: string, w: Pick<StoredSegmentWindow, 'value' | 'other'>): string {
   if (w.other) return `${segmentation}!other`;
   if (w.value === null) return `${segmentation}!none`;
-  const value = w.value.length > MAX_LABEL_VALUE ? `${w.value.slice(0, MAX_LABEL_VALUE)}…` : w.value;
-  return `${segmentation}=${value}`;
+  return `${segmentation}=${labelValue(w.value)}`;
 }
+
+/** A value as a label holds it: whole up to MAX_LABEL_VALUE code points, else cut and marked with its hash. */
+function labelValue(value: string): string {
+  const points = [...value];
+  if (points.length <= MAX_LABEL_VALUE) return value;
+  const hash = createHash('sha256').update(value, 'utf8').digest('hex').slice(0, LABEL_HASH_DIGITS);
+  return `${points.slice(0, MAX_LABEL_VALUE).join('')}…#${hash}`;
+}
+
+/**
+ * `segmentLabel` over `segment_results` columns (segmentation, other, has_value, value), for the
+ * dashboards' SQL: the same text as the gauges' label, cut values and their hash included.
+ */
+export const SEGMENT_LABEL_SQL =
+  "multiIf(other, concat(segmentation, '!other'), NOT has_value, concat(segmentation, '!none'), " +
+  `lengthUTF8(value) <= ${MAX_LABEL_VALUE}, concat(segmentation, '=', value), ` +
+  `concat(segmentation, '=', substringUTF8(value, 1, ${MAX_LABEL_VALUE}), '…#', substring(lower(hex(SHA256(value))), 1, ${LABEL_HASH_DIGITS})))`;
 
 const gaugeKey = (model: string, segmentation: string) => `${model}\u0000${segmentation}`;
 

@@ -36,9 +36,25 @@ export function segmentsSchema<B extends object>(bucket: B) {
         predictions: { type: 'integer' },
         reference: {
           type: 'string',
-          enum: ['segment', 'population'],
+          enum: ['segment', 'population', 'mixed'],
           description:
-            "segment: measured against the segment's own predictions in the reference range; population: the whole reference",
+            "segment: measured against the segment's own predictions in the reference range (drift), or with their missing " +
+            "rates as the baseline (quality; ranges and categories are the whole reference's); population: the whole reference " +
+            "(an uploaded reference, fewer than the policy's `segments.min_reference_rows` rows of the segment in the reference " +
+            'range, default 100, or too many to read); mixed (drift): its own rows, except the columns in `population_columns`',
+        },
+        population_columns: {
+          type: 'array',
+          items: { type: 'string' },
+          description:
+            "with reference `mixed`: the columns measured against the whole reference's, the segment's own reference " +
+            'holding fewer than `segments.min_reference_rows` values of them (e.g. a feature the segment never sent then)',
+        },
+        note: {
+          type: 'string',
+          description:
+            'why the segment is measured against the whole reference when it is not for too few rows (its rows of the ' +
+            'reference range hold more values than MODELWATCH_DRIFT_MAX_WINDOW_VALUES)',
         },
         buckets: { type: 'array', items: bucket },
       },

@@ -15,6 +15,7 @@ import {
   segmentSettings,
   segmentsPolicySchema,
   SegmentError,
+  type ResolveOptions,
   type Segment,
   type SegmentSettings,
   type SegmentSpec,
@@ -27,12 +28,18 @@ import type { QualityBucket } from '../quality/types.js';
 import { DriftService, type DriftLimits, type ReportRequest } from '../service/drift-service.js';
 import type { PolicyStore } from '../store/policies.js';
 import { RANGE } from '../store/sql.js';
-import { segmentDriftScope, segmentReference } from './segment-reference.js';
-import type { SegmentHeader, SegmentOf } from './types.js';
+import {
+  referenceValues,
+  segmentBaselines,
+  segmentReference,
+  type OwnReference,
+} from './segment-reference.js';
+import type { SegmentHeader, SegmentOf, SegmentReferenceUse } from './types.js';
 import {
   driftColumns,
   qualityOf,
   storedBucket,
+  storedDriftReference,
   storedHeader,
   storedSegmentation,
   storedSegments,
@@ -46,9 +53,14 @@ export interface SegmentedDeps {
   limits: DriftLimits;
   drift: DriftService;
   quality: QualityService;
+  /**
+   * Bytes each read that chooses a request's segments may take in the engine; more is a 400.
+   * @default DEFAULT_SEGMENT_MAX_MEMORY_BYTES (256 MiB)
+   */
+  segmentMaxMemoryBytes?: number | undefined;
 }
 
-export type { SegmentHeader, SegmentOf } from './types.js';
+export type { SegmentHeader, SegmentOf, SegmentReferenceUse } from './types.js';
 
 export type SegmentedDriftReport = DriftReport & {
   segment: SegmentHeader;
@@ -61,8 +73,50 @@ export type SegmentedQualityReport = QualityReport & {
 
 type Range = { from: number; to: number; window: Bucket | undefined };
 
+/** Segments' own references kept (computed routes and the segment loop share them). */
+const CACHED_REFERENCES = 256;
+
 export class SegmentedAnalysis {
-  constructor(private readonly deps: SegmentedDeps) {}
+  private readonly references: ReferenceCache;
+
+  constructor(private readonly deps: SegmentedDeps) {
+    // At most what one read may hold, in all: a cached reference is a read's values kept.
+    this.references = new ReferenceCache(CACHED_REFERENCES, () => deps.drift.maxWindowValues());
+  }
+
+  /** How segments are chosen: the reads' memory bound. */
+  resolveOptions(): ResolveOptions {
+    return { maxMemoryBytes: this.deps.segmentMaxMemoryBytes };
+  }
+
+  /**
+   * The segment's own rows of the reference range, read through `db` (restricted to the segment)
+   * under the window-value limit, cached by reference revision, the drift policy's columns (their
+   * kinds shape a reference), the segmentation and the segment's filter.
+   */
+  async ownReference(
+    db: Database,
+    key: { modelId: string; version: string },
+    reference: Reference,
+    settings: DriftSettings,
+    segmentation: string,
+    segment: Segment,
+  ): Promise<OwnReference> {
+    const id = JSON.stringify([
+      key.modelId,
+      key.version,
+      reference.revision,
+      settings.columns,
+      segmentation,
+      segment.filter.sql,
+      segment.filter.params,
+    ]);
+    const cached = this.references.get(id);
+    if (cached) return cached;
+    const own = await segmentReference(db, key, reference, settings, this.deps.drift.maxWindowValues());
+    this.references.set(id, own);
+    return own;
+  }
 
   async settings(modelId: string): Promise<SegmentSettings> {
     const stored = await this.deps.policies.get(modelId);
@@ -103,7 +157,10 @@ export class SegmentedAnalysis {
     const segments = await storedSegments(
       this.deps.db,
       { ...request, version: overall.version, segmentation },
-      driftColumns(request.columns, datasetDriftShare),
+      {
+        bucket: driftColumns(request.columns, datasetDriftShare),
+        reference: storedDriftReference(request.columns),
+      },
     );
     return { ...overall, segment: storedHeader(segmentation, settings), segments };
   }
@@ -129,19 +186,20 @@ export class SegmentedAnalysis {
     const reference = await this.deps.drift.requireReference(key);
     const driftSettings = await this.deps.drift.settings(request.modelId);
     checkFeature(spec, reference, driftSettings);
-    const { header, segments } = await this.segments(spec, key, request);
-    const scope = segmentDriftScope(spec, reference, request.columns);
+    const { header, segments, minReferenceRows } = await this.segments(spec, key, request);
     const out: SegmentOf<DriftBucket>[] = [];
     for (const segment of segments) {
       const db = restrictPredictions(this.deps.db, RANGE, segment.filter);
-      const own = await segmentReference(db, key, scope.reference, driftSettings);
+      const own = await this.ownReference(db, key, reference, driftSettings, header.by, segment);
+      const base = segmentBaselines(spec, reference, own, minReferenceRows, request.columns);
       const scoped = new DriftService({ ...this.deps, db, limits: this.deps.limits });
-      const buckets = await scoped.evaluate(key, own ?? scope.reference, driftSettings, {
+      const buckets = await scoped.evaluate(key, base.drift, driftSettings, {
         ...request,
-        columns: scope.columns,
+        columns: base.columns,
         maxCells: this.deps.limits.maxResponseCells,
+        maxWindowValues: this.deps.drift.maxWindowValues(),
       });
-      out.push(entry(segment, own ? 'segment' : 'population', buckets));
+      out.push(entry(segment, base.reference, buckets, base.populationColumns, base.note));
     }
     return { ...overall, segment: header, segments: out };
   }
@@ -155,17 +213,20 @@ export class SegmentedAnalysis {
     const reference = await this.deps.drift.requireReference(key);
     const driftSettings = await this.deps.drift.settings(request.modelId);
     checkFeature(spec, reference, driftSettings);
-    const { header, segments } = await this.segments(spec, key, request);
+    const { header, segments, minReferenceRows } = await this.segments(spec, key, request);
     const out: SegmentOf<QualityBucket>[] = [];
     for (const segment of segments) {
       const db = restrictPredictions(this.deps.db, RANGE, segment.filter);
       // Quality reads the reference's ranges and categories inside ClickHouse: the population's.
+      // Its baseline missing rates are the segment's own, with enough rows of the reference range.
+      const own = await this.ownReference(db, key, reference, driftSettings, header.by, segment);
+      const base = segmentBaselines(spec, reference, own, minReferenceRows);
       const scoped = new ScopedQuality({ ...this.deps, db, drift: this.deps.drift });
-      const buckets = await scoped.evaluate(key, reference, driftSettings, {
+      const buckets = await scoped.evaluate(key, base.quality, driftSettings, {
         ...request,
         maxCells: this.deps.limits.maxResponseCells,
       });
-      out.push(entry(segment, 'population', buckets));
+      out.push(entry(segment, base.qualityReference, buckets, [], base.note));
     }
     return { ...overall, segment: header, segments: out };
   }
@@ -174,20 +235,77 @@ export class SegmentedAnalysis {
     spec: SegmentSpec,
     key: { modelId: string; version: string },
     range: Range,
-  ): Promise<{ header: SegmentHeader; segments: Segment[] }> {
-    const { maxSegments } = await this.settings(key.modelId);
+  ): Promise<{ header: SegmentHeader; segments: Segment[]; minReferenceRows: number }> {
+    const { maxSegments, minReferenceRows } = await this.settings(key.modelId);
     const segments = await resolveSegments(
       this.deps.db,
       spec,
       { model: key.modelId, versions: [key.version], from: range.from, to: range.to },
       maxSegments,
+      this.resolveOptions(),
     );
-    return { header: { by: formatSegment(spec), max_segments: maxSegments }, segments };
+    return { header: { by: formatSegment(spec), max_segments: maxSegments }, segments, minReferenceRows };
   }
 }
 
-function entry<B>(segment: Segment, reference: 'segment' | 'population', buckets: B[]): SegmentOf<B> {
-  return { value: segment.value, other: segment.other, predictions: segment.predictions, reference, buckets };
+function entry<B>(
+  segment: Segment,
+  reference: SegmentReferenceUse,
+  buckets: B[],
+  populationColumns: readonly string[],
+  note: string | undefined,
+): SegmentOf<B> {
+  return {
+    value: segment.value,
+    other: segment.other,
+    predictions: segment.predictions,
+    reference,
+    ...(reference === 'mixed' ? { population_columns: [...populationColumns] } : {}),
+    ...(note === undefined ? {} : { note }),
+    buckets,
+  };
+}
+
+/**
+ * Segments' own references, least recently used first out: at most `maxEntries`, and at most
+ * `maxValues()` values (sorted numbers and categories) together.
+ */
+class ReferenceCache {
+  private readonly entries = new Map<string, { own: OwnReference; values: number }>();
+  private values = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxValues: () => number,
+  ) {}
+
+  get(id: string): OwnReference | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+    return entry.own;
+  }
+
+  set(id: string, own: OwnReference): void {
+    const values = referenceValues(own.reference);
+    const limit = this.maxValues();
+    if (values > limit) return;
+    this.drop(id);
+    for (const oldest of [...this.entries.keys()]) {
+      if (this.entries.size < this.maxEntries && this.values + values <= limit) break;
+      this.drop(oldest);
+    }
+    this.entries.set(id, { own, values });
+    this.values += values;
+  }
+
+  private drop(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    this.values -= entry.values;
+    this.entries.delete(id);
+  }
 }
 
 /** A feature segment needs a categorical feature of the reference; a tag is checked against the data. */

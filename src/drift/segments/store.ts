@@ -7,6 +7,7 @@ import type { Database, Migration } from '../../platform/clickhouse/index.js';
 import type { DriftBucket } from '../engine/types.js';
 import type { QualityBucket } from '../quality/types.js';
 import { insertJsonRows, type VersionKey } from '../store/references.js';
+import type { SegmentReferenceUse } from './types.js';
 
 /**
  * Keyed by (model, version, segmentation, window start, segment), so replays, restarts and
@@ -56,10 +57,24 @@ export interface StoredSegmentWindow {
   value: string | null;
   other: boolean;
   predictions: number;
-  reference: 'segment' | 'population';
+  /** What the segment's drift was measured against (types.ts). */
+  reference: SegmentReferenceUse;
+  /** `mixed`: the drift columns measured against the whole reference. */
+  population_columns?: string[] | undefined;
+  /** Why the segment was measured against the whole reference, when not for the usual reasons. */
+  note?: string | undefined;
   reference_revision: number;
   drift: DriftBucket;
   quality: QualityBucket;
+}
+
+/**
+ * The `drift` text of a stored row: the bucket, plus `population_columns` and `note` when there
+ * are any (kept in the bucket's JSON, so the table needs no new column; taken out again on read).
+ */
+interface StoredDrift extends DriftBucket {
+  population_columns?: string[];
+  note?: string;
 }
 
 export async function writeSegmentWindows(
@@ -84,7 +99,11 @@ export async function writeSegmentWindows(
       dataset_drift: w.drift.dataset_drift,
       drifted_columns: w.drift.columns.filter((c) => c.drifted).map((c) => c.column),
       flagged_columns: w.quality.columns.filter((c) => c.flagged).map((c) => c.column),
-      drift: JSON.stringify(w.drift),
+      drift: JSON.stringify({
+        ...w.drift,
+        ...(w.population_columns?.length ? { population_columns: w.population_columns } : {}),
+        ...(w.note === undefined ? {} : { note: w.note }),
+      } satisfies StoredDrift),
       quality: JSON.stringify(w.quality),
       reference_revision: w.reference_revision,
     })),
@@ -169,18 +188,23 @@ export async function readSegmentWindows(
     },
     format: 'JSONEachRow',
   });
-  return (await result.json<Row>()).map((r) => ({
-    model_id: query.modelId,
-    version: r.model_version,
-    segmentation: r.segmentation,
-    start: new Date(Number(r.start_ms)).toISOString(),
-    end: new Date(Number(r.end_ms)).toISOString(),
-    value: r.has_value ? r.value : null,
-    other: Boolean(r.other),
-    predictions: Number(r.predictions),
-    reference: r.reference === 'segment' ? 'segment' : 'population',
-    reference_revision: Number(r.reference_revision),
-    drift: JSON.parse(r.drift) as DriftBucket,
-    quality: JSON.parse(r.quality) as QualityBucket,
-  }));
+  return (await result.json<Row>()).map((r) => {
+    const { population_columns, note, ...drift } = JSON.parse(r.drift) as StoredDrift;
+    return {
+      model_id: query.modelId,
+      version: r.model_version,
+      segmentation: r.segmentation,
+      start: new Date(Number(r.start_ms)).toISOString(),
+      end: new Date(Number(r.end_ms)).toISOString(),
+      value: r.has_value ? r.value : null,
+      other: Boolean(r.other),
+      predictions: Number(r.predictions),
+      reference: r.reference === 'segment' || r.reference === 'mixed' ? r.reference : 'population',
+      ...(population_columns === undefined ? {} : { population_columns }),
+      ...(note === undefined ? {} : { note }),
+      reference_revision: Number(r.reference_revision),
+      drift,
+      quality: JSON.parse(r.quality) as QualityBucket,
+    };
+  });
 }

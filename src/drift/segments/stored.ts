@@ -26,9 +26,13 @@ export function storedSegmentation(segment: string, settings: SegmentSettings): 
   return segmentation;
 }
 
-/** The bucket of a stored answer: the stored windows' own; another requested bucket is a 400. */
+/**
+ * The bucket of a stored answer: the stored windows' own; another requested bucket is a 400. The
+ * same bucket written differently (`24h` for `1d`, `60m` for `1h`: the same size and origin) is
+ * the stored one.
+ */
 export function storedBucket(requested: string | undefined, stored: Bucket): string {
-  if (requested !== undefined && parseBucket(requested)?.text !== stored.text)
+  if (requested !== undefined && !sameBucket(parseBucket(requested), stored))
     throw new SegmentError(
       'BAD_INPUT',
       `querystring/bucket: the stored windows of this segmentation are '${stored.text}'; ask for that bucket or none`,
@@ -36,11 +40,16 @@ export function storedBucket(requested: string | undefined, stored: Bucket): str
   return stored.text;
 }
 
+function sameBucket(a: Bucket | undefined, b: Bucket): boolean {
+  if (a === undefined) return false;
+  if (a.size === 'month' || b.size === 'month') return a.size === b.size;
+  return a.size === b.size && a.origin === b.origin;
+}
+
 interface Group {
   value: string | null;
   other: boolean;
   predictions: number;
-  reference: 'segment' | 'population';
   windows: StoredSegmentWindow[];
 }
 
@@ -49,16 +58,8 @@ function groups(windows: readonly StoredSegmentWindow[]): Group[] {
   const byKey = new Map<string, Group>();
   for (const w of windows) {
     const id = JSON.stringify([w.other, w.value]);
-    const g = byKey.get(id) ?? {
-      value: w.value,
-      other: w.other,
-      predictions: 0,
-      reference: w.reference,
-      windows: [],
-    };
+    const g = byKey.get(id) ?? { value: w.value, other: w.other, predictions: 0, windows: [] };
     g.predictions += w.predictions;
-    // Population when any window had no segment reference of its own.
-    if (w.reference === 'population') g.reference = 'population';
     g.windows.push(w);
     byKey.set(id, g);
   }
@@ -79,19 +80,65 @@ export interface StoredRequest {
   to: number;
 }
 
+/** How a stored answer reads its windows: their buckets, and what its segments were measured against. */
+export interface StoredPick<B> {
+  bucket: (w: StoredSegmentWindow) => B;
+  reference: (
+    windows: readonly StoredSegmentWindow[],
+  ) => Pick<SegmentOf<B>, 'reference' | 'population_columns'>;
+}
+
 export async function storedSegments<B>(
   db: Database,
   request: StoredRequest,
-  pick: (w: StoredSegmentWindow) => B,
+  pick: StoredPick<B>,
 ): Promise<SegmentOf<B>[]> {
   const windows = await readSegmentWindows(db, request);
-  return groups(windows).map((g) => ({
-    value: g.value,
-    other: g.other,
-    predictions: g.predictions,
-    reference: g.reference,
-    buckets: g.windows.map(pick),
-  }));
+  return groups(windows).map((g) => {
+    const note = g.windows.findLast((w) => w.note !== undefined)?.note;
+    return {
+      value: g.value,
+      other: g.other,
+      predictions: g.predictions,
+      ...pick.reference(g.windows),
+      ...(note === undefined ? {} : { note }),
+      buckets: g.windows.map(pick.bucket),
+    };
+  });
+}
+
+/**
+ * A segment's drift reference over its stored windows: `segment` or `population` when every
+ * window says so; otherwise `mixed`, its `population_columns` the answered columns that any window
+ * measured against the whole reference (all of a `population` window's).
+ */
+export function storedDriftReference(
+  columns: readonly string[] | undefined,
+): StoredPick<DriftBucket>['reference'] {
+  const wanted = columns === undefined ? undefined : new Set(columns);
+  return (windows) => {
+    if (windows.every((w) => w.reference === 'population')) return { reference: 'population' };
+    const whole = new Set<string>();
+    for (const w of windows) {
+      const names =
+        w.reference === 'population' ? w.drift.columns.map((c) => c.column) : (w.population_columns ?? []);
+      for (const name of names) if (wanted === undefined || wanted.has(name)) whole.add(name);
+    }
+    return whole.size === 0
+      ? { reference: 'segment' }
+      : { reference: 'mixed', population_columns: [...whole].sort() };
+  };
+}
+
+/**
+ * A segment's quality reference over its stored windows: quality takes the segment's own missing
+ * rates whenever drift had any of its own columns (`segment` or `mixed`); `population` when any
+ * window had none.
+ */
+export function storedQualityReference(
+  windows: readonly StoredSegmentWindow[],
+): Pick<SegmentOf<QualityBucket>, 'reference'> {
+  return { reference: windows.some((w) => w.reference === 'population') ? 'population' : 'segment' };
 }
 
 /**
@@ -111,7 +158,10 @@ export function driftColumns(
   };
 }
 
-export const qualityOf = (w: StoredSegmentWindow): QualityBucket => w.quality;
+export const qualityOf: StoredPick<QualityBucket> = {
+  bucket: (w) => w.quality,
+  reference: storedQualityReference,
+};
 
 export function storedHeader(segmentation: string, settings: SegmentSettings): SegmentHeader {
   return { by: segmentation, max_segments: settings.maxSegments, source: 'stored' };

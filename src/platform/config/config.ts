@@ -253,6 +253,7 @@ const envSchema = z
     MODELWATCH_DRIFT_MAX_COLUMN_NAME_LENGTH: positiveInt(256, 65_536),
     MODELWATCH_DRIFT_MAX_RESPONSE_CELLS: positiveInt(100_000, 100_000_000),
     MODELWATCH_DRIFT_MAX_WINDOW_VALUES: positiveInt(200_000_000, Number.MAX_SAFE_INTEGER),
+    MODELWATCH_SEGMENTS_MAX_MEMORY_BYTES: positiveInt(268_435_456, Number.MAX_SAFE_INTEGER),
     MODELWATCH_RETRAIN_INTERVAL_MS: positiveInt(5_000, 3_600_000),
     MODELWATCH_RETRAIN_REFERENCE_REFRESH_MS: positiveInt(60_000, 86_400_000),
     MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: z.coerce
@@ -524,6 +525,14 @@ export interface MetricsConfig {
   qualityLabelDelayMs: number;
 }
 
+export interface SegmentsConfig {
+  /**
+   * Memory (bytes) the engine may use to count one segmentation's values (`?segment=`, the segment
+   * loop); more is a 400 asking for a key with fewer values or a shorter range. @default 268435456
+   */
+  maxMemoryBytes: number;
+}
+
 export interface Config {
   kafka: KafkaConfig;
   clickhouse: ClickHouseConfig;
@@ -532,6 +541,7 @@ export interface Config {
   api: ApiConfig;
   drift: DriftLimitsConfig;
   metrics: MetricsConfig;
+  segments: SegmentsConfig;
   retrain: RetrainConfig;
   audit: AuditConfig;
   cacheDir: string;
@@ -659,6 +669,7 @@ function toConfig(env: Env): Config {
       maxWindowValues: env.MODELWATCH_DRIFT_MAX_WINDOW_VALUES,
     },
     metrics: { qualityLabelDelayMs: env.MODELWATCH_QUALITY_LABEL_DELAY },
+    segments: { maxMemoryBytes: env.MODELWATCH_SEGMENTS_MAX_MEMORY_BYTES },
     retrain: {
       intervalMs: env.MODELWATCH_RETRAIN_INTERVAL_MS,
       referenceRefreshMs: env.MODELWATCH_RETRAIN_REFERENCE_REFRESH_MS,

@@ -223,6 +223,17 @@ describe('loadConfig', () => {
       );
   });
 
+  it('bounds the segment reads at 256 MiB unless told otherwise, in whole bytes', () => {
+    expect(loadConfig({}).segments.maxMemoryBytes).toBe(268_435_456);
+    expect(loadConfig({ MODELWATCH_SEGMENTS_MAX_MEMORY_BYTES: '1048576' }).segments.maxMemoryBytes).toBe(
+      1_048_576,
+    );
+    for (const bad of ['0', '-1', '1.5', '1e999', 'x'])
+      expect(configError({ MODELWATCH_SEGMENTS_MAX_MEMORY_BYTES: bad }), bad).toContain(
+        'MODELWATCH_SEGMENTS_MAX_MEMORY_BYTES',
+      );
+  });
+
   it('writes two ingest batches at a time unless told otherwise, at most 8', () => {
     expect(loadConfig({}).ingest.batchMaxInFlight).toBe(2);
     expect(loadConfig({ MODELWATCH_BATCH_MAX_IN_FLIGHT: '1' }).ingest.batchMaxInFlight).toBe(1);

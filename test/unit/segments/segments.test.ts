@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { checkPrediction } from '../../../src/collectors/validation.js';
 import type { Database } from '../../../src/platform/clickhouse/index.js';
 import {
+  DEFAULT_MIN_REFERENCE_ROWS,
   MAX_SEGMENT_PARAM_LENGTH,
   otherFilter,
   parseSegment,
@@ -41,6 +43,30 @@ describe('parseSegment', () => {
   it('accepts a name of exactly the limit', () => {
     expect(parseSegment(`tag:${'é'.repeat(256)}`).name).toHaveLength(256);
     expect(MAX_SEGMENT_PARAM_LENGTH).toBe('feature:'.length + 256);
+  });
+
+  it('counts a tag name in code points, as the collectors accept it; a feature name in UTF-16 units, as they do', () => {
+    const emoji = (n: number) => '😀'.repeat(n);
+    // The collectors store a tag named by 200 emoji (ajv counts code points): it can be segmented by.
+    expect(
+      checkPrediction({
+        prediction_id: 'p',
+        model_id: 'm',
+        model_version: '1',
+        timestamp: Date.UTC(2026, 0, 1),
+        features: { a: 1 },
+        prediction: 1,
+        tags: { [emoji(200)]: 'web' },
+      }).ok,
+    ).toBe(true);
+    expect(parseSegment(`tag:${emoji(200)}`).name).toBe(emoji(200));
+    expect(parseSegment(`tag:${emoji(256)}`).name).toBe(emoji(256));
+    expect(() => parseSegment(`tag:${emoji(257)}`)).toThrow(/the tag name is 257 characters; at most 256/);
+    // A feature name of 200 emoji is 400 UTF-16 units, over the collectors' feature-name limit.
+    expect(() => parseSegment(`feature:${emoji(200)}`)).toThrow(/the feature name is 400 characters/);
+    // The policy declares such a tag segmentation too.
+    expect(segmentsPolicySchema.safeParse({ evaluate: [`tag:${emoji(200)}`] }).success).toBe(true);
+    expect(segmentsPolicySchema.safeParse({ evaluate: [`tag:${emoji(257)}`] }).success).toBe(false);
   });
 });
 
@@ -103,6 +129,9 @@ describe('the segments policy section', () => {
       segmentsPolicySchema.parse({ evaluation_windows: { 'feature:region': '1w' } }),
     );
     expect(settings.maxSegments).toBe(10);
+    expect(settings.minReferenceRows).toBe(DEFAULT_MIN_REFERENCE_ROWS);
+    expect(DEFAULT_MIN_REFERENCE_ROWS).toBe(100);
+    expect(segmentSettings(segmentsPolicySchema.parse({ min_reference_rows: 20 })).minReferenceRows).toBe(20);
     expect(settings.windowFor('feature:region')?.text).toBe('1w');
     expect(settings.windowFor('tag:channel')).toBeUndefined();
   });
@@ -112,6 +141,9 @@ describe('the segments policy section', () => {
     { max_segments: 51 },
     { max_segments: 1.5 },
     { max_segments: '10' },
+    { min_reference_rows: 0 },
+    { min_reference_rows: 2.5 },
+    { min_reference_rows: '100' },
     { evaluation_windows: { region: '1d' } },
     { evaluation_windows: { 'feature:region': '400d' } },
     { evaluation_windows: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`tag:t${i}`, '1d'])) },

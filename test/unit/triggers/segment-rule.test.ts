@@ -249,8 +249,9 @@ describe('segment gauges and declared segmentations', () => {
     expect(segmentLabel('feature:region', { value: 'north', other: false })).toBe('feature:region=north');
     expect(segmentLabel('feature:region', { value: null, other: true })).toBe('feature:region!other');
     expect(segmentLabel('feature:region', { value: null, other: false })).toBe('feature:region!none');
+    // 128 characters, then `…#` and 8 hex digits of the whole value's SHA-256.
     expect(segmentLabel('tag:t', { value: 'v'.repeat(1000), other: false })).toHaveLength(
-      'tag:t='.length + 129,
+      'tag:t='.length + 128 + 2 + 8,
     );
   });
 
