@@ -104,15 +104,16 @@ FROM
     groupArray((score, prob)) AS curve_
   FROM
   (
-    SELECT p.model_version AS version, p.bucket_key AS bucket_key, p.score AS score, p.pred_pos AS pred_pos,
+    SELECT p.model_version AS version, p.bucket_key AS bucket_key, p.score_value AS score, p.pred_pos AS pred_pos,
       c.calibrated AS calibrated,
-      multiIf(NOT c.calibrated, p.score, c.is_last OR c.x = p.clipped, c.y,
+      multiIf(NOT c.calibrated, p.score_value, c.is_last OR c.x = p.clipped, c.y,
               (c.y_next - c.y) / (c.x_next - c.x) * (p.clipped - c.x) + c.y) AS prob
     FROM
     (
-      SELECT model_version, ${bucketSql(input.bucket, 'timestamp')} AS bucket_key, assumeNotNull(score) AS score,
+      -- Not aliased as score: WHERE would then read the alias, and assumeNotNull(NULL) is 0, a finite score.
+      SELECT model_version, ${bucketSql(input.bucket, 'timestamp')} AS bucket_key, assumeNotNull(score) AS score_value,
         ${norm('prediction')} = transform(model_version, {versions:Array(String)}, {positive_classes:Array(String)}, '1') AS pred_pos,
-        least(greatest(score, transform(model_version, {versions:Array(String)}, {lows:Array(Float64)}, 0.)),
+        least(greatest(score_value, transform(model_version, {versions:Array(String)}, {lows:Array(Float64)}, 0.)),
               transform(model_version, {versions:Array(String)}, {highs:Array(Float64)}, 0.)) AS clipped
       FROM predictions FINAL
       WHERE model_id = {model:String}

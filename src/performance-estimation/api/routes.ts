@@ -26,7 +26,8 @@ export function estimationRoutes(deps: EstimationRoutesDeps): FastifyPluginAsync
             "Per bucket of prediction event time: NannyML's CBPE estimates of ROC AUC, accuracy, precision, recall and F1 " +
             "from the scores calibrated on the version's drift reference period, the band of the reference buckets, " +
             'alerts, and the realized figures where labels exist. 409 when the version has no reference taken from a time range; ' +
-            '503 when its calibrator could not be fitted (tried again after a few minutes).',
+            '503 with Retry-After when its calibrator could not be fitted (tried again after a few minutes) or the estimate ' +
+            "ran over ClickHouse's time limit; 400 when it needs more memory than ClickHouse allows a query (narrow the range).",
           tags: ['metrics'],
           params: {
             type: 'object',
@@ -65,13 +66,21 @@ export function estimationRoutes(deps: EstimationRoutesDeps): FastifyPluginAsync
             to: range.to,
           });
         } catch (err) {
-          if (err instanceof EstimationError)
-            return reply.code(err.status).send(errorBody(err.status, err.message));
-          throw err;
+          if (!(err instanceof EstimationError)) throw err;
+          // A retryable answer says when to come back, as the service's other 503s do: a
+          // failed fit is tried again at `retryAt`.
+          if (err.retryable) reply.header('retry-after', retryAfterSeconds(err, now()));
+          return reply.code(err.status).send(errorBody(err.status, err.message));
         }
       },
     );
     return Promise.resolve();
   };
   return plugin;
+}
+
+/** Whole seconds until `retryAt` (at least 1), else the 5 the service's other 503s default to. */
+function retryAfterSeconds(err: EstimationError, now: number): string {
+  if (err.retryAt === undefined) return '5';
+  return String(Math.max(1, Math.ceil((err.retryAt - now) / 1000)));
 }

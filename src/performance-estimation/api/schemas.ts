@@ -27,7 +27,8 @@ export const estimationQuerystring = {
       type: 'string',
       minLength: 1,
       maxLength: 256,
-      description: 'The version; default: the highest binary-classification version (natural order).',
+      description:
+        "The version; default: the drift route's, among the binary-classification versions (the latest first seen in production, else the latest first seen).",
     },
   },
 } as const;
@@ -67,7 +68,7 @@ const bucketSchema = {
       description:
         'mean ± 3 std of the realized reference buckets (clipped to [0, 1]), as NannyML computes them (a reference ' +
         'bucket with one label class, or for precision, recall and F1 one predicted class, is left out); null (no alert) ' +
-        'with fewer than 2 such buckets: see `warnings`',
+        `with fewer than 2 such buckets, or when the reference period cut into the bucket exceeds ${MAX_BUCKETS} buckets: see \`warnings\``,
       additionalProperties: false,
       properties: { roc_auc: band, accuracy: band, precision: band, recall: band, f1: band },
       required: ['roc_auc', 'accuracy', 'precision', 'recall', 'f1'],
@@ -126,7 +127,7 @@ export const estimationResponse = {
       type: 'array',
       items: { type: 'string' },
       description:
-        'why bands or estimates are missing: a reference too short for a band, unusable scores, no labels yet',
+        'why bands or estimates are missing or provisional: a reference too short (or too finely cut) for a band, unusable or missing scores, no labels yet, a refit pending',
     },
     buckets: { type: 'array', items: bucketSchema },
   },

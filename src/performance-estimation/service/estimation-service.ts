@@ -3,21 +3,30 @@
  * of its reference revision, NannyML's estimates from ClickHouse, the band of the reference
  * period's realized buckets, alerts, and the metrics route's realized figures beside them.
  */
-import type { DriftService } from '../../drift/index.js';
+import { defaultVersion, type DriftService } from '../../drift/index.js';
 import { computeModelMetrics, type MetricsBucket } from '../../metrics/index.js';
 import { normalizeClass, type ModelRegistry } from '../../models/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
-import { bucketEnd, type Bucket } from '../../platform/time/index.js';
+import { bucketEnd, countBuckets, MAX_BUCKETS, type Bucket } from '../../platform/time/index.js';
 import { estimateQuery, type EstimateRow } from '../estimate-sql.js';
 import { ESTIMATED_METRICS, type Estimates } from '../estimators.js';
-import { EstimationError } from '../errors.js';
-import { clickhouseCalibratorStore, readBandClasses, type StoredCalibrator } from '../store/calibrators.js';
+import { EstimationError, estimationQueryError } from '../errors.js';
+import {
+  clickhouseCalibratorStore,
+  readBandClasses,
+  readLabeledCounts,
+  type ReferenceKey,
+  type StoredCalibrator,
+} from '../store/calibrators.js';
 import { alerts, MIN_BAND_BUCKETS, nannymlRealized, referenceBands, type Bands } from './band.js';
-import { Calibrators, type VersionRecord } from './calibrators.js';
+import { Calibrators, REFIT_INTERVAL_MS, type VersionRecord } from './calibrators.js';
 
 export interface EstimationRequest {
   model: string;
-  /** The version; default: the highest binary-classification version (natural order). */
+  /**
+   * The version; default: the drift route's default among the binary-classification versions
+   * (the latest first seen in production, else the latest first seen).
+   */
   version?: string | undefined;
   bucket: Bucket;
   /** Epoch ms, inclusive. */
@@ -65,8 +74,6 @@ export interface EstimationServiceDeps {
   now?: () => number;
 }
 
-const byVersion = new Intl.Collator('en', { numeric: true });
-
 function pickMetrics(b: MetricsBucket): Estimates {
   return { roc_auc: b.roc_auc, accuracy: b.accuracy, precision: b.precision, recall: b.recall, f1: b.f1 };
 }
@@ -97,21 +104,23 @@ export class EstimationService {
         );
       return found;
     }
-    const binary = known
-      .filter((v) => v.task === 'binary_classification')
-      .sort((a, b) => byVersion.compare(b.model_version, a.model_version));
-    if (!binary[0])
+    const binary = known.filter((v) => v.task === 'binary_classification');
+    if (binary.length === 0)
       throw new EstimationError(
         'NOT_BINARY',
         `model '${model}' has no binary-classification version: CBPE covers binary classifiers`,
       );
-    return binary[0];
+    // The drift route's rule, so a challenger registered in shadow or an
+    // archived version does not take over the default, and both routes mean the same version.
+    const chosen = defaultVersion(binary);
+    return binary.find((v) => v.model_version === chosen)!;
   }
 
   async estimate(request: EstimationRequest): Promise<EstimatedPerformance> {
     const version = await this.resolveVersion(request.model, request.version);
     const calibrator = await this.calibrators.get(version);
-    const [rows, realized, bands] = await Promise.all([
+    const reference = referenceOf(version, calibrator);
+    const [rows, realized, bands, referenceCounts] = await Promise.all([
       this.estimateRows(version, calibrator, request.bucket, request.from, request.to),
       computeModelMetrics(this.deps.db, {
         model: request.model,
@@ -120,9 +129,20 @@ export class EstimationService {
         from: request.from,
         to: request.to,
       }),
-      this.bands(version, calibrator, request.bucket),
-    ]);
-    const warnings = estimateWarnings(calibrator, bands, request.bucket, rows);
+      this.bands(version, reference, request.bucket),
+      // Only without a calibrator row: is it "no label yet", or "labels but no score"?
+      calibrator.rows === 0 ? readLabeledCounts(this.deps.db, reference) : undefined,
+    ]).catch((err: unknown) => {
+      throw estimationQueryError(err) ?? err;
+    });
+    const warnings = estimateWarnings({
+      calibrator,
+      stale: this.calibrators.isStale(calibrator),
+      bands,
+      bucket: request.bucket,
+      rows,
+      labeled: referenceCounts,
+    });
     const realizedByStart = new Map(realized.buckets.map((b) => [Date.parse(b.start), b]));
     return {
       model_id: request.model,
@@ -150,8 +170,8 @@ export class EstimationService {
           end: new Date(bucketEnd(request.bucket, row.start_ms)).toISOString(),
           count: Number(row.count),
           estimated,
-          band: bands,
-          alerts: alerts(estimated, bands),
+          band: bands.bands,
+          alerts: alerts(estimated, bands.bands),
           realized: labeled && labeled.labeled > 0 ? pickMetrics(labeled) : null,
         };
       }),
@@ -184,31 +204,31 @@ export class EstimationService {
     return result.json<EstimateRow>();
   }
 
-  /** The band from the reference period cut into the request's buckets, with NannyML's realized values. */
-  private async bands(version: VersionRecord, calibrator: StoredCalibrator, bucket: Bucket): Promise<Bands> {
-    const [reference, classes] = await Promise.all([
+  /**
+   * The band from the reference period cut into the request's buckets, with NannyML's realized
+   * values; none when that cut holds more than MAX_BUCKETS buckets (the
+   * metrics route refuses such a range, and each bucket would be computed and cached).
+   */
+  private async bands(
+    version: VersionRecord,
+    reference: ReferenceKey,
+    bucket: Bucket,
+  ): Promise<ReferenceBands> {
+    const buckets = countBuckets(bucket, reference.from, reference.to);
+    if (buckets > MAX_BUCKETS) return { bands: NO_BANDS, referenceBuckets: buckets };
+    const [realized, classes] = await Promise.all([
       computeModelMetrics(this.deps.db, {
         model: version.model_id,
         versions: [version],
         bucket: bucket.text,
-        from: calibrator.from,
-        to: calibrator.to,
+        from: reference.from,
+        to: reference.to,
       }),
-      readBandClasses(
-        this.deps.db,
-        {
-          modelId: version.model_id,
-          version: version.model_version,
-          positiveClass: normalizeClass(version.positive_class),
-          from: calibrator.from,
-          to: calibrator.to,
-        },
-        bucket,
-      ),
+      readBandClasses(this.deps.db, reference, bucket),
     ]);
     const classesByStart = new Map(classes.map((c) => [c.start_ms, c]));
-    return referenceBands(
-      reference.buckets.map((b) => {
+    const bands = referenceBands(
+      realized.buckets.map((b) => {
         const c = classesByStart.get(Date.parse(b.start));
         return nannymlRealized({
           realized: pickMetrics(b),
@@ -218,22 +238,68 @@ export class EstimationService {
         });
       }),
     );
+    return { bands, referenceBuckets: buckets };
   }
 }
 
-function estimateWarnings(
-  calibrator: StoredCalibrator,
-  bands: Bands,
-  bucket: Bucket,
-  rows: readonly EstimateRow[],
-): string[] {
+interface ReferenceBands {
+  bands: Bands;
+  /** The reference period cut into the request's buckets: how many buckets. */
+  referenceBuckets: number;
+}
+
+const NO_BANDS = Object.fromEntries(ESTIMATED_METRICS.map((m) => [m, null])) as unknown as Bands;
+
+function referenceOf(version: VersionRecord, calibrator: StoredCalibrator): ReferenceKey {
+  return {
+    modelId: version.model_id,
+    version: version.model_version,
+    positiveClass: normalizeClass(version.positive_class),
+    from: calibrator.from,
+    to: calibrator.to,
+  };
+}
+
+function estimateWarnings(input: {
+  calibrator: StoredCalibrator;
+  /** Labels of the reference period changed since the calibrator was fitted (a refit is due). */
+  stale: boolean;
+  bands: ReferenceBands;
+  bucket: Bucket;
+  rows: readonly EstimateRow[];
+  /** Read when the calibrator has no row: the labeled reference predictions, and those with a score. */
+  labeled: { labeled: number; scored: number } | undefined;
+}): string[] {
+  const { calibrator, bucket, rows, labeled } = input;
+  const { bands, referenceBuckets } = input.bands;
   const warnings: string[] = [];
-  if (calibrator.reason === 'no_rows')
+  if (calibrator.reason === 'no_rows') {
+    if (labeled && labeled.labeled > 0 && labeled.scored === 0)
+      warnings.push(
+        `the version sends no \`score\`: none of the reference period's ${labeled.labeled} labeled predictions has a finite score, ` +
+          "and CBPE needs each prediction's score (the positive class's probability, SPEC 3.2) to calibrate and estimate; " +
+          'send `score` with the predictions',
+      );
+    else if (labeled && labeled.scored > 0)
+      warnings.push(
+        `labels of the reference period have landed (${labeled.scored} labeled predictions with a score) since the calibrator was fitted on none: ` +
+          'the calibrator is fitted on them shortly, and scores are used as they are meanwhile',
+      );
+    else
+      warnings.push(
+        'the reference period has no labeled prediction with a score yet: scores are used as they are, and the calibrator is fitted again as its labels arrive',
+      );
+  } else if (input.stale)
     warnings.push(
-      'the reference period has no labeled prediction with a score yet: scores are used as they are, and the calibrator is fitted again as its labels arrive',
+      `labels of the reference period changed since the calibrator was fitted on ${calibrator.rows} labeled predictions: ` +
+        `it is fitted again in the background, at most every ${REFIT_INTERVAL_MS / 60_000} minutes, and the earlier fit serves meanwhile`,
     );
   const unbanded = ESTIMATED_METRICS.filter((m) => bands[m] === null);
-  if (unbanded.length > 0)
+  if (referenceBuckets > MAX_BUCKETS)
+    warnings.push(
+      `no band (so no alert): the reference period cut into ${bucket.text} buckets is ${referenceBuckets} buckets, more than the ${MAX_BUCKETS} a request may cover; ask for a larger bucket to get a band`,
+    );
+  else if (unbanded.length > 0)
     warnings.push(
       `no band (so no alert) for ${unbanded.join(', ')}: the reference period cut into ${bucket.text} buckets has fewer than ${MIN_BAND_BUCKETS} buckets with a value ` +
         '(a bucket whose labels, or for precision, recall and F1 whose predictions, hold one class has none, as in NannyML)',

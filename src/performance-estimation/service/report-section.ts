@@ -1,8 +1,9 @@
 /**
  * The estimated-performance section of the HTML drift report (src/drift/report/performance.ts):
  * the route's estimates for the report's version, range and bucket, or none when the version has
- * no estimate (not a binary classifier, its reference is not a time range, or its calibrator
- * could not be fitted: the route answers 503 with the reason, and the drift report stays whole).
+ * no estimate (not a binary classifier, its reference is not a time range, its calibrator could
+ * not be fitted, or the estimate ran over ClickHouse's memory or time limit: the route answers
+ * 409, 503 or 400 with the reason, and the drift report stays whole).
  */
 import type { ReportPerformance, ReportPerformanceRequest } from '../../drift/index.js';
 import { ESTIMATED_METRICS } from '../estimators.js';
@@ -23,11 +24,8 @@ export async function reportPerformance(
       to: request.to,
     });
   } catch (err) {
-    // A version without an estimate: the report shows drift alone.
-    if (
-      err instanceof EstimationError &&
-      (err.code === 'NOT_BINARY' || err.code === 'NO_REFERENCE' || err.code === 'CALIBRATION_FAILED')
-    )
+    // A version without an estimate (or a range too large to estimate): the report shows drift alone.
+    if (err instanceof EstimationError && err.code !== 'UNKNOWN_MODEL' && err.code !== 'UNKNOWN_VERSION')
       return null;
     throw err;
   }

@@ -2,7 +2,12 @@
 import { Readable } from 'node:stream';
 import type { Database } from '../../platform/clickhouse/index.js';
 import type { Bucket } from '../../platform/time/index.js';
-import { bandClassesQuery, LABELED_FINGERPRINT, LABELED_SCORES } from './labeled-sql.js';
+import {
+  bandClassesQuery,
+  LABELED_FINGERPRINT,
+  LABELED_SCORED_COUNTS,
+  LABELED_SCORES,
+} from './labeled-sql.js';
 
 export interface StoredCalibrator {
   modelId: string;
@@ -22,6 +27,11 @@ export interface StoredCalibrator {
   eceAfter: number | null;
   thresholds: number[];
   values: number[];
+  /**
+   * When the fit was stored (epoch ms; `fitted_at`, the table's version column): refits of a
+   * revision are spaced from it. Unset on a fit not stored yet.
+   */
+  fittedAt?: number;
 }
 
 /** A version's reference: its rows are the labeled predictions of the version in [from, to). */
@@ -64,6 +74,7 @@ interface Row {
   ece_after: number | null;
   thresholds: number[];
   values: number[];
+  fitted_ms: string | number;
 }
 
 const referenceParams = (r: ReferenceKey) => ({
@@ -93,7 +104,7 @@ export async function readCalibrator(
   const result = await db.client.query({
     query: `SELECT model_id, model_version, revision, toUnixTimestamp64Milli(range_from) AS from_ms,
                    toUnixTimestamp64Milli(range_to) AS to_ms, rows, positives, fingerprint, calibrated, reason,
-                   ece_before, ece_after, thresholds, values
+                   ece_before, ece_after, thresholds, values, toUnixTimestamp64Milli(fitted_at) AS fitted_ms
             FROM cbpe_calibrator_fits FINAL
             WHERE model_id = {model:String} AND model_version = {version:String} AND revision = {revision:UInt64}`,
     query_params: { model: modelId, version, revision },
@@ -116,6 +127,7 @@ export async function readCalibrator(
     eceAfter: row.ece_after,
     thresholds: row.thresholds,
     values: row.values,
+    fittedAt: Number(row.fitted_ms),
   };
 }
 
@@ -146,15 +158,38 @@ export async function writeCalibrator(db: Database, c: StoredCalibrator, fittedA
   }
 }
 
-/** `rows:positives:checksum` of the labeled reference rows (LABELED_FINGERPRINT). */
-export async function readReferenceFingerprint(db: Database, reference: ReferenceKey): Promise<string> {
+/** The one row a query over the version's labeled reference rows answers, if any. */
+async function referenceRow<T>(db: Database, query: string, reference: ReferenceKey): Promise<T | undefined> {
   const result = await db.client.query({
-    query: LABELED_FINGERPRINT,
+    query,
     query_params: referenceParams(reference),
     format: 'JSONEachRow',
   });
-  const [row] = await result.json<{ rows: string | number; positives: string | number; checksum: string }>();
+  const [row] = await result.json<T>();
+  return row;
+}
+
+/** `rows:positives:checksum` of the labeled reference rows (LABELED_FINGERPRINT). */
+export async function readReferenceFingerprint(db: Database, reference: ReferenceKey): Promise<string> {
+  const row = await referenceRow<{ rows: string | number; positives: string | number; checksum: string }>(
+    db,
+    LABELED_FINGERPRINT,
+    reference,
+  );
   return row ? `${Number(row.rows)}:${Number(row.positives)}:${row.checksum}` : '0:0:0';
+}
+
+/** LABELED_SCORED_COUNTS: labeled reference predictions, and those with a finite score. */
+export async function readLabeledCounts(
+  db: Database,
+  reference: ReferenceKey,
+): Promise<{ labeled: number; scored: number }> {
+  const row = await referenceRow<{ labeled: string | number; scored: string | number }>(
+    db,
+    LABELED_SCORED_COUNTS,
+    reference,
+  );
+  return { labeled: Number(row?.labeled ?? 0), scored: Number(row?.scored ?? 0) };
 }
 
 /** The version's labeled reference rows in [from, to), in event-time order: scores and 0/1 labels. */

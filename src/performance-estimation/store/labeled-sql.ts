@@ -2,6 +2,13 @@
  * The version's predictions in [from, to) that have a label, joined as the metrics route joins
  * them (read with FINAL; the model's own label wins over an unnamed one), so the reference rows
  * are the ones whose realized metrics the metrics route reports.
+ *
+ * The labels side reads only the ids of the version's predictions in [from, to):
+ * `labels` is ordered by prediction id, so the `IN` set prunes it by its primary key,
+ * where a filter on `model_id` alone aggregated every label the model (and every unnamed label)
+ * ever received, whatever the reference period. The set is read without FINAL: it holds every id
+ * the FINAL side can keep, and more ids than that cannot change an inner join on the id, so the
+ * rows and their labels are the same as without it.
  */
 import { bucketSql, type Bucket } from '../../platform/time/index.js';
 
@@ -22,6 +29,14 @@ INNER JOIN
   SELECT prediction_id, argMax(label, model_id != '') AS label
   FROM labels FINAL
   WHERE model_id IN ('', {model:String})
+    AND prediction_id IN
+    (
+      SELECT prediction_id
+      FROM predictions
+      WHERE model_id = {model:String} AND model_version = {version:String}
+        AND timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
+        AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+    )
   GROUP BY prediction_id
 ) AS l ON p.prediction_id = l.prediction_id`;
 
@@ -58,3 +73,12 @@ SELECT toInt64(${bucketSql(bucket, 'p.timestamp')}) AS start_ms, count() AS labe
 ${labeledFrom(false)}
 GROUP BY start_ms
 ORDER BY start_ms`;
+
+/**
+ * The labeled predictions of the reference period, and how many of them have a finite score: read
+ * only when the calibrator has no row (`no_rows`), to tell "no label yet" from "labels, but the
+ * version sends no `score`" (CBPE needs the positive class's probability).
+ */
+export const LABELED_SCORED_COUNTS = `
+SELECT count() AS labeled, countIf(p.score IS NOT NULL AND isFinite(p.score)) AS scored
+${labeledFrom(false)}`;

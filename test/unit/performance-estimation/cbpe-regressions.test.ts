@@ -10,7 +10,7 @@ import { stratifiedShuffleSplit } from '../../../src/performance-estimation/cali
 import { EstimationError } from '../../../src/performance-estimation/errors.js';
 import type { EstimateRow } from '../../../src/performance-estimation/estimate-sql.js';
 import { alerts, nannymlRealized, referenceBands } from '../../../src/performance-estimation/service/band.js';
-import { Calibrators, type VersionRecord } from '../../../src/performance-estimation/service/calibrators.js';
+import { Calibrators } from '../../../src/performance-estimation/service/calibrators.js';
 import { EstimationGauges } from '../../../src/performance-estimation/service/gauges.js';
 import {
   parseScoreLabelRows,
@@ -18,34 +18,7 @@ import {
   type StoredCalibrator,
 } from '../../../src/performance-estimation/store/calibrators.js';
 import { parseBucket } from '../../../src/platform/time/index.js';
-
-/** Scores in [0, 1] and labels drawn as Bernoulli(score²): miscalibrated, so calibration helps. */
-function reference(n: number): { scores: Float64Array; labels: Uint8Array } {
-  let state = 7;
-  const random = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-  const scores = new Float64Array(n);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    scores[i] = Math.round(random() * 1000) / 1000;
-    labels[i] = random() < scores[i]! ** 2 ? 1 : 0;
-  }
-  return { scores, labels };
-}
-
-const version: VersionRecord = {
-  model_id: 'm',
-  model_version: '1',
-  task: 'binary_classification',
-  positive_class: '1',
-};
-
-/** A drift reference taken from a range, revision 1. */
-const rangeReference = {
-  reference: () => Promise.resolve({ source: 'range', from: 0, to: 1000, revision: 1 } as never),
-};
+import { rangeReference, reference, version } from './calibrator-fixtures.js';
 
 /** A store counting its calls; `rows` and `fingerprint` can change between calls. */
 function fakeStore(state: {
@@ -152,11 +125,18 @@ describe('CBPE regressions (review s21)', () => {
       },
       fingerprint: () => fingerprint,
     });
-    const calibrators = new Calibrators({ store, drift: rangeReference, fingerprintMaxAgeMs: 0 });
+    const calibrators = new Calibrators({
+      store,
+      drift: rangeReference,
+      fingerprintMaxAgeMs: 0,
+      refitIntervalMs: 0,
+    });
     const first = await calibrators.get(version);
     fingerprint = 'f2';
     expect(await calibrators.get(version)).toBe(first);
+    await calibrators.refitting();
     expect(await calibrators.get(version)).toBe(first);
+    await calibrators.refitting();
     expect(calls.referenceRows).toBe(2);
   });
 
@@ -170,6 +150,10 @@ describe('CBPE regressions (review s21)', () => {
     const calibrators = new Calibrators({ store, drift: rangeReference, fingerprintMaxAgeMs: 0 });
     expect(await calibrators.get(version)).toMatchObject({ reason: 'no_rows', calibrated: false, rows: 0 });
     labeled = 2_000;
+    // The refit runs in the background (review 28 finding 2): the no_rows fit serves meanwhile,
+    // and a fit on no row does not delay the first fit on labeled rows.
+    expect(await calibrators.get(version)).toMatchObject({ reason: 'no_rows' });
+    await calibrators.refitting();
     expect(await calibrators.get(version)).toMatchObject({ reason: 'ece', calibrated: true, rows: 2_000 });
     // Unchanged rows: the stored fit is used, not refitted.
     await calibrators.get(version);
