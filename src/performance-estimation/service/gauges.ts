@@ -1,7 +1,7 @@
 /**
  * `modelwatch_estimated_quality{model,version,metric}`: each binary version's CBPE estimates over
- * the last complete bucket by wall clock (the same window as `modelwatch_model_quality`, so the two
- * can be read side by side), for versions whose reference is taken from a time range. Versions
+ * the last complete bucket by wall clock (the window of `modelwatch_model_quality` while
+ * MODELWATCH_QUALITY_LABEL_DELAY is 0; with a delay the realized one is that much older), for versions whose reference is taken from a time range. Versions
  * without one are skipped silently: that is a setup state the route explains, not an error.
  * A version whose estimate fails is logged and its series dropped (stale values would read as
  * fresh ones); the other versions' series are refreshed all the same.
