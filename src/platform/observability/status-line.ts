@@ -14,6 +14,7 @@ const CLEAR = '\r\x1b[K';
 export class StatusLine {
   private text = '';
   private lastPrinted = -Infinity;
+  private lastPrintedText = '';
 
   /**
    * @param out where to write. @default process.stderr
@@ -30,7 +31,10 @@ export class StatusLine {
     return this.out.isTTY === true;
   }
 
-  /** Shows `text` as the current progress (`force`: print it off a terminal whatever the interval). */
+  /**
+   * Shows `text` as the current progress (`force`: print it off a terminal whatever the interval,
+   * unless it is the line printed last: a final update that changes nothing is not repeated).
+   */
   update(text: string, force = false): void {
     this.text = text;
     if (this.isTTY) {
@@ -38,8 +42,10 @@ export class StatusLine {
       return;
     }
     const t = this.now();
-    if (force || t - this.lastPrinted >= this.everyMs) {
+    const due = force ? text !== this.lastPrintedText : t - this.lastPrinted >= this.everyMs;
+    if (due) {
       this.lastPrinted = t;
+      this.lastPrintedText = text;
       this.out.write(`${text}\n`);
     }
   }
