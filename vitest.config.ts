@@ -24,12 +24,9 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
-    // Three files at once on two cores: integration files wait on Kafka and on their services
-    // often enough that a third keeps the cores busy. The whole suite on one clone, same machine,
-    // one after the other (session 28): 618 s with 2 workers, 550 s with 3, all passing, the
-    // outage test's producer still at its rate (5,076/s). The projects share one queue, so they
-    // share this number.
-    maxWorkers: 3,
+    // Every integration file starts services against one broker: more at once only slows them on
+    // two cores. The projects share one queue, so they share this number.
+    maxWorkers: 2,
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
