@@ -1,5 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import LongestFirstSequencer from './test/support/sequencer.js';
 
 /**
  * Unit test files that open the embedded engine. chdb holds one native engine per process and it
@@ -27,7 +26,6 @@ export default defineConfig({
     // Every integration file starts services against one broker: more at once only slows them on
     // two cores. The projects share one queue, so they share this number.
     maxWorkers: 2,
-    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         extends: true,
