@@ -5,7 +5,7 @@ import { createCollectorSink, createIngestMetrics } from '../../src/collectors/i
 import { isRetryable } from '../../src/platform/errors.js';
 import { createIdempotentSender } from '../../src/platform/kafka/index.js';
 import { accessEvent, label, prediction } from '../support/events.js';
-import { producerIdOf, testKafka, uniqueName, waitForGroupAtEnd } from '../support/harness.js';
+import { createTopics, producerIdOf, testKafka, uniqueName, waitForGroupAtEnd } from '../support/harness.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { readTopicMessages } from '../support/triggers.js';
 import { models } from '../../src/models/index.js';
@@ -248,19 +248,9 @@ describe('poison messages', () => {
     const service = await startTestService();
     // A dead-letter topic that takes records of at most 60,000 bytes (a broker's default is ~1 MiB).
     const deadLetter = uniqueName('small-dead-letter');
-    const admin = testKafka().admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        {
-          topic: deadLetter,
-          numPartitions: 1,
-          configEntries: [{ name: 'max.message.bytes', value: '60000' }],
-        },
-      ],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createTopics([
+      { topic: deadLetter, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '60000' }] },
+    ]);
     const topics = { ...service.config.topics, deadLetter };
     const { sink, registry, letterSender } = letterSink(service, topics);
     // 40 bad messages of 20 kB (800 kB: one send by size, over the topic's limit), one of 100 kB.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Kafka, Partitioners, logLevel, type Message } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type ITopicConfig, type Message } from 'kafkajs';
 import { inject, onTestFinished } from 'vitest';
 import { loadConfig, type Config } from '../../src/platform/config/index.js';
 
@@ -82,6 +82,30 @@ export function testKafka(): Kafka {
 }
 
 /** Produces messages (values as given: objects are JSON-encoded, strings and Buffers sent raw). */
+/**
+ * Creates `topics` and waits for their leaders. Right after a creation a busy broker can still
+ * answer the metadata request with "This server does not host this topic-partition", which
+ * kafkajs does not retry (only LEADER_NOT_AVAILABLE): that answer is retried here.
+ */
+export async function createTopics(topics: ITopicConfig[]): Promise<void> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({ topics, waitForLeaders: true });
+        return;
+      } catch (err) {
+        const { type, cause } = err as { type?: unknown; cause?: { type?: unknown } };
+        if (attempt >= 10 || (type ?? cause?.type) !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function produce(
   topic: string,
   values: (object | string | Buffer)[],
