@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/platform/observability/index.js';
 import { createBatchConsumer, type SourceMessage } from '../../src/platform/kafka/index.js';
-import { produce, testKafka, uniqueName, waitFor } from '../support/harness.js';
+import { createTopics, produce, testKafka, uniqueName, waitFor } from '../support/harness.js';
 
 /**
  * Batches bounded in bytes (issue 17): the shared batch consumer flushes once its items hold
@@ -11,10 +11,7 @@ import { produce, testKafka, uniqueName, waitFor } from '../support/harness.js';
 describe('batch consumer bounded in bytes', () => {
   it('flushes at maxBytes, each message written once, in order per partition', async () => {
     const topic = uniqueName('bytes');
-    const admin = testKafka().admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopics([{ topic, numPartitions: 2 }]);
     const count = 400;
     const body = 'x'.repeat(1_000);
     // One send per 10 messages: Kafka returns whole record batches, the overshoot past maxBytes.

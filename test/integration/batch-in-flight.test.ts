@@ -6,7 +6,14 @@ import {
   type BatchConsumer,
   type SourceMessage,
 } from '../../src/platform/kafka/index.js';
-import { produce, testKafka, uniqueName, waitFor, waitForGroupAtEnd } from '../support/harness.js';
+import {
+  createTopics,
+  produce,
+  testKafka,
+  uniqueName,
+  waitFor,
+  waitForGroupAtEnd,
+} from '../support/harness.js';
 
 /**
  * Two batch writes in flight (issue 17), real broker: a later batch may be written while an
@@ -28,7 +35,7 @@ describe('batch consumer with two writes in flight', () => {
 
   async function setUp() {
     const topic = uniqueName('in-flight');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopics([{ topic, numPartitions: 1 }]);
     const body = 'x'.repeat(1_000);
     // One send per 10 messages, so that batches of ~16 KB form.
     for (let i = 0; i < count; i += 10)

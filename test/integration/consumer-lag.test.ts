@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelwatchError } from '../../src/platform/errors.js';
 import { createBatchConsumer, type SourceMessage } from '../../src/platform/kafka/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
-import { produce, testKafka, uniqueName, waitFor } from '../support/harness.js';
+import { createTopics, produce, testKafka, uniqueName, waitFor } from '../support/harness.js';
 
 /**
  * The lag the consumer reports (real broker): it must keep growing while writes fail, when no
@@ -12,10 +12,7 @@ describe('consumer lag', () => {
   it('grows while every write fails, and a partition given to another member is no longer reported', async () => {
     const topic = uniqueName('lag');
     const groupId = uniqueName('lag-group');
-    const admin = testKafka().admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopics([{ topic, numPartitions: 2 }]);
     const logger = createLogger('warn', 'consumer-lag-test');
     let failing = true;
     const lags = new Map<number, number>();

@@ -2,7 +2,7 @@ import type { Admin } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/platform/observability/index.js';
 import { createBatchConsumer, type SourceMessage } from '../../src/platform/kafka/index.js';
-import { produce, testKafka, uniqueName, waitFor } from '../support/harness.js';
+import { createTopics, produce, testKafka, uniqueName, waitFor } from '../support/harness.js';
 
 /**
  * A clean stop writes and commits what is buffered (real broker). kafkajs refuses commits once its
@@ -21,7 +21,7 @@ async function withFiftyMessages(
   const admin = testKafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await createTopics([{ topic, numPartitions: 2 }]);
     await produce(
       topic,
       Array.from({ length: COUNT }, (_, i) => `m${i}`),

@@ -7,7 +7,14 @@ import { freePort } from '../../src/platform/kafka/local-broker/tools.js';
 import { openDatabase } from '../../src/platform/clickhouse/index.js';
 import { loadConfig } from '../../src/platform/config/index.js';
 import { prediction } from '../support/events.js';
-import { isolatedEnv, produce, testKafka, waitFor, waitForGroupAtEnd } from '../support/harness.js';
+import {
+  createTopics,
+  isolatedEnv,
+  produce,
+  testKafka,
+  waitFor,
+  waitForGroupAtEnd,
+} from '../support/harness.js';
 import { readTopicMessages } from '../support/triggers.js';
 
 const cli = path.resolve('dist/cli/main.js');
@@ -69,11 +76,7 @@ async function setMaxMessageBytes(topic: string, bytes: number, create = false):
   await admin.connect();
   try {
     const configEntries = [{ name: 'max.message.bytes', value: String(bytes) }];
-    if (create)
-      await admin.createTopics({
-        topics: [{ topic, numPartitions: PARTITIONS, configEntries }],
-        waitForLeaders: true,
-      });
+    if (create) await createTopics([{ topic, numPartitions: PARTITIONS, configEntries }]);
     else
       await admin.alterConfigs({
         validateOnly: false,

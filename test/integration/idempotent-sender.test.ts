@@ -2,7 +2,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createIdempotentSender, ensureTopics } from '../../src/platform/kafka/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
-import { brokers, producerIdOf, testKafka, uniqueName } from '../support/harness.js';
+import { brokers, createTopics, producerIdOf, testKafka, uniqueName } from '../support/harness.js';
 import { readTopicMessages } from '../support/triggers.js';
 
 const logger = createLogger('silent', 'idempotent-sender-test');
@@ -44,15 +44,9 @@ describe('the idempotent sender (dead letters)', () => {
   it('replaces its producer after a failed send, so the next send cannot reuse a sequence the broker may hold', async () => {
     // A message larger than the topic takes fails its send (MESSAGE_TOO_LARGE).
     const refusing = uniqueName('refusing');
-    const admin = testKafka().admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        { topic: refusing, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '1024' }] },
-      ],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createTopics([
+      { topic: refusing, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '1024' }] },
+    ]);
     const topic = uniqueName('accepting');
     await ensureTopics(testKafka(), [{ topic, numPartitions: 1 }]);
     const kafka = new Kafka({
