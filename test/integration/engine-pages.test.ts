@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,18 @@ function enginePages(field: 'Private_Clean' | 'Shared_Clean'): number {
   return bytes;
 }
 
+/** Whether another process maps the engine library now (a parallel test file's engine). */
+function othersMapEngine(): boolean {
+  return readdirSync('/proc').some((pid) => {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) return false;
+    try {
+      return readFileSync(`/proc/${pid}/maps`, 'utf8').includes('/libchdb.so');
+    } catch {
+      return false; // gone meanwhile, or not ours to read
+    }
+  });
+}
+
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'mw-engine-pages-'));
   db = await openDatabase({ url: undefined, cluster: undefined, database: 'pages_test', dataDir });
@@ -48,6 +60,7 @@ describe.runIf(process.platform === 'linux')("the engine library's start-up page
   it('are handed back, and the engine keeps writing, merging and reading', async () => {
     const privateBefore = enginePages('Private_Clean');
     const sharedBefore = enginePages('Shared_Clean');
+    const othersBefore = othersMapEngine();
     const result = await releaseEngineStartupPages();
     if (!result.released) throw new Error(`not released: ${result.reason}`);
     expect(result.mappings).toBeGreaterThanOrEqual(2);
@@ -55,10 +68,14 @@ describe.runIf(process.platform === 'linux')("the engine library's start-up page
     // Everything only this process held went (a page or two may be touched again meanwhile),
     // except what a process starting its own engine meanwhile (a parallel test file) began to share.
     expect(enginePages('Private_Clean')).toBeLessThan(2 * MB);
+    // And the release itself dropped them: unless another process maps the library, whose
+    // mapping can make private pages shared between the two readings, and the kernel keeps those
+    // (seen once under `npm test`: 8 MB dropped of 110 MB private a moment before).
     const sharedMeanwhile = Math.max(0, enginePages('Shared_Clean') - sharedBefore);
-    expect(result.residentBefore - result.residentAfter).toBeGreaterThan(
-      privateBefore - sharedMeanwhile - 2 * MB,
-    );
+    if (!othersBefore && !othersMapEngine())
+      expect(result.residentBefore - result.residentAfter).toBeGreaterThan(
+        privateBefore - sharedMeanwhile - 2 * MB,
+      );
 
     for (let part = 0; part < 3; part += 1)
       await db.client.command({
