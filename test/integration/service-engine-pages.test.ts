@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { startService } from '../../src/service/index.js';
-import { isolatedConfig } from '../support/harness.js';
+import { loadConfig } from '../../src/platform/config/index.js';
+import { isolatedEnv } from '../support/harness.js';
 
 /**
  * The service's side of engine-pages.ts (which engine-pages.test.ts checks on the engine): once
@@ -17,7 +18,8 @@ async function startupLog(env: Record<string, string>): Promise<Record<string, u
     { level: 'info' },
     { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
   );
-  const config = isolatedConfig(env);
+  // Not isolatedConfig: it turns the release off for the other tests' speed.
+  const config = loadConfig(isolatedEnv(env));
   const service = await startService({ config, logger, brokers: config.kafka.brokers ?? [], port: 0 });
   try {
     await service.ready;
