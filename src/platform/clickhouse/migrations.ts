@@ -46,9 +46,22 @@ export function ddlContext(cluster: string | undefined): DdlContext {
 }
 
 /**
+ * A statement that a rerun leaves as it is, as long as nothing dropped or changed what it made
+ * since: it only creates what does not exist yet.
+ */
+const REPEATABLE = /^\s*CREATE (TABLE|VIEW|MATERIALIZED VIEW) IF NOT EXISTS\s/i;
+
+function repeatable(statements: readonly (string | GuardedStatement)[]): boolean {
+  return statements.every((s) => typeof s === 'string' && REPEATABLE.test(s));
+}
+
+/**
  * Applies pending migrations in order. Each statement is idempotent (IF NOT EXISTS, or guarded
  * by `unless`), and a migration is recorded only after all its statements ran, so a crash
- * mid-way is safe to rerun.
+ * mid-way is safe to rerun. Migrations that only create are recorded together (each record is
+ * an insert: ~15 ms, half of migrating a new database), but before any other migration runs and
+ * right after it: what a crash leaves unrecorded is then only creations that nothing has touched
+ * since, which a rerun skips.
  */
 export async function migrate(db: Database, migrations: readonly Migration[]): Promise<MigrationReport> {
   const versions = migrations.map((m) => m.version);
@@ -62,16 +75,23 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
   });
   const done = await appliedVersions(db);
   const applied: MigrationReport['applied'] = [];
+  let unrecorded: MigrationReport['applied'] = [];
+  const record = async () => {
+    if (unrecorded.length === 0) return;
+    await db.client.insert({ table: 'schema_migrations', values: unrecorded, format: 'JSONEachRow' });
+    applied.push(...unrecorded);
+    unrecorded = [];
+  };
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(migration.version)) continue;
-    for (const statement of migration.statements(ctx)) await run(db, statement);
-    await db.client.insert({
-      table: 'schema_migrations',
-      values: [{ version: migration.version, name: migration.name }],
-      format: 'JSONEachRow',
-    });
-    applied.push({ version: migration.version, name: migration.name });
+    const statements = migration.statements(ctx);
+    const alone = !repeatable(statements);
+    if (alone) await record();
+    for (const statement of statements) await run(db, statement);
+    unrecorded.push({ version: migration.version, name: migration.name });
+    if (alone) await record();
   }
+  await record();
   const current = Math.max(0, ...done, ...applied.map((m) => m.version));
   return { applied, current };
 }
