@@ -56,13 +56,17 @@ async function waitForVersions(service: TestService, model: string, n: number): 
   });
 }
 
-/** Messages the collectors stored from a topic (counted after the write), redelivered copies included. */
+/**
+ * At least `n` messages the collectors stored from a topic (counted after the write), redelivered
+ * copies included. At least: a loaded machine can cost a consumer its group membership, and the
+ * rebalance redelivers what it had not committed (stored again, counted once; seen once in a run).
+ */
 async function waitForStored(service: TestService, topic: string, n: number): Promise<void> {
   await waitFor(`${n} messages stored from ${topic}`, async () => {
     const metric = await service.platform.registry.getSingleMetric('modelwatch_messages_total')?.get();
     const stored =
       metric?.values.find((v) => v.labels['topic'] === topic && v.labels['outcome'] === 'stored')?.value ?? 0;
-    return stored === n ? true : undefined;
+    return stored >= n ? true : undefined;
   });
 }
 
