@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ModelwatchError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observability/index.js';
-import { commandWorks, freePort, runCommand } from './tools.js';
+import { commandWorks, freePort, kafkaClusterId, runCommand } from './tools.js';
 import type { LocalBroker } from './types.js';
 
 export interface MavenBrokerOptions {
@@ -104,8 +104,7 @@ function serverProperties(dataDir: string, port: number, controllerPort: number)
 
 async function formatStorage(classpath: string, dataDir: string, propertiesFile: string): Promise<void> {
   if (existsSync(path.join(dataDir, 'logs', 'meta.properties'))) return;
-  const { stdout } = await runCommand('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']);
-  const clusterId = stdout.trim().split('\n').pop() ?? '';
+  const clusterId = kafkaClusterId();
   await runCommand('java', [
     '-cp',
     classpath,

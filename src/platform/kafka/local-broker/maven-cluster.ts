@@ -10,7 +10,7 @@ import {
   waitUntilReady,
   type BrokerLog,
 } from './maven-broker.js';
-import { freePort, runCommand } from './tools.js';
+import { freePort, kafkaClusterId, runCommand } from './tools.js';
 import type { LocalCluster } from './types.js';
 
 export interface MavenClusterOptions {
@@ -124,8 +124,7 @@ async function prepareNodes(options: MavenClusterOptions, classpath: string): Pr
     });
   }
   const voters = nodes.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
-  const { stdout } = await runCommand('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']);
-  const clusterId = stdout.trim().split('\n').pop() ?? '';
+  const clusterId = kafkaClusterId();
   await Promise.all(
     nodes.map(async (node) => {
       await writeFile(node.propertiesFile, nodeProperties(node, voters, nodes.length));
