@@ -58,8 +58,8 @@ async function waitForVersions(service: TestService, model: string, n: number): 
 
 /**
  * At least `n` messages the collectors stored from a topic (counted after the write), redelivered
- * copies included. At least: a loaded machine can cost a consumer its group membership, and the
- * rebalance redelivers what it had not committed (stored again, counted once; seen once in a run).
+ * copies included. At least: a redelivery the test did not make (a rebalance on a loaded machine)
+ * counts again, and a wait for exactly `n` timed out once in a whole run, its cause not found.
  */
 async function waitForStored(service: TestService, topic: string, n: number): Promise<void> {
   await waitFor(`${n} messages stored from ${topic}`, async () => {
