@@ -67,9 +67,9 @@ export function isolatedEnv(extra: Record<string, string> = {}): Record<string, 
 
 /**
  * The config of a service in the test's own process. The engine library's pages are not released:
- * the release reads them back from disk as the test's queries touch them again, which cost a
- * service start ~0.2 s and the suite's queries ~5% more (service-engine-pages.test.ts checks the
- * release, on by default).
+ * a release takes ~0.2 s of a service start and the test's queries fault the pages back in, ~5% of
+ * the suite's integration time in all (service-engine-pages.test.ts checks the release, on by
+ * default).
  */
 export function isolatedConfig(extra: Record<string, string> = {}): Config {
   return loadConfig({ MODELWATCH_CLICKHOUSE_RELEASE_STARTUP_PAGES: 'false', ...isolatedEnv(extra) });
