@@ -87,7 +87,6 @@ export function testKafka(): Kafka {
   return new Kafka({ brokers: brokers(), clientId: 'modelwatch-test', logLevel: logLevel.NOTHING });
 }
 
-/** Produces messages (values as given: objects are JSON-encoded, strings and Buffers sent raw). */
 /**
  * Creates `topics` and waits for their leaders. Right after a creation a busy broker can still
  * answer the metadata request with "This server does not host this topic-partition", which
@@ -112,6 +111,7 @@ export async function createTopics(topics: ITopicConfig[]): Promise<void> {
   }
 }
 
+/** Produces messages (values as given: objects are JSON-encoded, strings and Buffers sent raw). */
 export async function produce(
   topic: string,
   values: (object | string | Buffer)[],
