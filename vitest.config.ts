@@ -1,4 +1,12 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Test files' processes (and the CLI processes tests start) inherit this: Node then keeps the
+// compiled code of vitest, the dependencies and dist/ on disk, as the CLI does for itself. Each
+// file's fork starts ~0.4 CPU s sooner (8 files that only import the service: 13.3 → 10.2 CPU s).
+// The directory is the CLI's (Node's default); NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+process.env['NODE_COMPILE_CACHE'] ??= path.join(tmpdir(), 'node-compile-cache');
 
 /**
  * Unit test files that open the embedded engine. chdb holds one native engine per process and it
