@@ -20,6 +20,8 @@ export interface MavenBrokerOptions {
   logger: Logger;
   /** Give up waiting for the broker after this long. @default 90000 */
   startTimeoutMs?: number;
+  /** JVM options after the defaults (heap, G1), e.g. `-XX:TieredStopAtLevel=1`. */
+  jvmOptions?: readonly string[];
 }
 
 const pom = (version: string) => `<project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -237,6 +239,7 @@ export async function startMavenBroker(options: MavenBrokerOptions): Promise<Loc
       '-Xms256m',
       '-Xmx1g',
       '-XX:+UseG1GC',
+      ...(options.jvmOptions ?? []),
       '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
       '-cp',
       classpath,

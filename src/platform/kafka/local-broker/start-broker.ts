@@ -13,6 +13,8 @@ export interface LocalBrokerOptions {
   /** Keep the broker's data here across runs; a temporary folder otherwise. */
   dataDir?: string;
   logger: Logger;
+  /** The Maven broker's JVM options after its defaults (not the Docker broker's). */
+  jvmOptions?: readonly string[];
 }
 
 /**
@@ -61,6 +63,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     dataDir,
     ephemeral,
     logger: options.logger,
+    jvmOptions: options.jvmOptions,
   });
 }
 
