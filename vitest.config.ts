@@ -33,7 +33,7 @@ export default defineConfig({
     hookTimeout: 180_000,
     // Three files at once on two cores: the files wait on Kafka and the engine often enough that
     // two left ~16% of the CPU idle (a whole run here: 631 s with two, 557 s with three, the same
-    // ~1,057 CPU s). More would only slow them. The projects share one queue, so this number.
+    // ~1,057 CPU s; four not measured). The projects share one queue, so they share this number.
     maxWorkers: 3,
     projects: [
       {
