@@ -32,9 +32,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     // Two files at once on two cores. Three were faster (a whole run here: 557 s against 631 s,
-    // the same ~1,057 CPU s: two leave ~16% of the CPU idle) but tests that bound a time or a
-    // memory figure failed with them (engine-pages, service-engine-pages, audit-retention, in two
-    // of three runs). The projects share one queue, so they share this number.
+    // the same ~1,057 CPU s: two leave ~16% of the CPU idle) but tests that read the engine
+    // library's pages, or time a legal hold against a retention run, failed with them
+    // (engine-pages, service-engine-pages, audit-retention: in two of three runs). The projects
+    // share one queue, so they share this number.
     maxWorkers: 2,
     projects: [
       {
