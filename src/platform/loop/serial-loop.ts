@@ -1,6 +1,7 @@
 /**
- * A background loop whose runs never overlap: `start` runs at once and then every `intervalMs`
- * after the previous run ended; `runOnce` queues a run behind any in progress (tests call it);
+ * A background loop whose runs never overlap: `start` queues a run at once and then every
+ * `intervalMs` after the previous run ended; `runOnce` queues a run behind any queued or in
+ * progress (tests call it: one called after `start` runs after the start's run, never beside it);
  * `stop` waits for the run in progress. A failed run is reported and the loop goes on.
  */
 export interface SerialLoopOptions {
@@ -12,6 +13,7 @@ export interface SerialLoopOptions {
 
 export class SerialLoop<T> {
   private timer: NodeJS.Timeout | undefined;
+  private started = false;
   private chain: Promise<unknown> = Promise.resolve();
   private stopping = false;
 
@@ -26,8 +28,9 @@ export class SerialLoop<T> {
   }
 
   start(): void {
-    if (this.timer || this.stopping) return;
-    this.schedule(0);
+    if (this.started || this.stopping) return;
+    this.started = true;
+    this.runAndReschedule();
   }
 
   async stop(): Promise<void> {
@@ -42,14 +45,13 @@ export class SerialLoop<T> {
     return run;
   }
 
-  private schedule(delay: number): void {
-    this.timer = setTimeout(() => {
-      this.runOnce()
-        .catch((err: unknown) => this.options.onError(err))
-        .finally(() => {
-          if (!this.stopping) this.schedule(this.options.intervalMs);
-        });
-    }, delay);
-    this.timer.unref();
+  private runAndReschedule(): void {
+    this.runOnce()
+      .catch((err: unknown) => this.options.onError(err))
+      .finally(() => {
+        if (this.stopping) return;
+        this.timer = setTimeout(() => this.runAndReschedule(), this.options.intervalMs);
+        this.timer.unref();
+      });
   }
 }
