@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import {
   releaseEngineStartupPages,
   type Database,
 } from '../../src/platform/clickhouse/index.js';
+import { othersMapEngine } from '../support/engine-library.js';
 
 /**
  * On the real engine: after release, no page of the engine library that only this process maps
@@ -31,18 +32,6 @@ function enginePages(field: 'Private_Clean' | 'Shared_Clean'): number {
     if (clean && inEngine) bytes += Number(clean[1]) * 1024;
   }
   return bytes;
-}
-
-/** Whether another process maps the engine library now (a parallel test file's engine). */
-function othersMapEngine(): boolean {
-  return readdirSync('/proc').some((pid) => {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) return false;
-    try {
-      return readFileSync(`/proc/${pid}/maps`, 'utf8').includes('/libchdb.so');
-    } catch {
-      return false; // gone meanwhile, or not ours to read
-    }
-  });
 }
 
 beforeAll(async () => {

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { startService } from '../../src/service/index.js';
 import { loadConfig } from '../../src/platform/config/index.js';
+import { othersMapEngine } from '../support/engine-library.js';
 import { isolatedEnv } from '../support/harness.js';
 
 /**
@@ -36,7 +37,9 @@ describe.runIf(process.platform === 'linux')("the service and the engine library
     expect(released).toHaveLength(1);
     const [{ resident_mb_before: before, resident_mb_after: after } = {}] = released;
     expect(before).toBeGreaterThan(10);
-    expect(after).toBeLessThanOrEqual(before as number);
+    // Most go (199 → 19 MB here), unless another process maps the library: the kernel keeps the
+    // pages both map (a test file beside this one once left 200 of 199 MB).
+    if (!othersMapEngine()) expect(after).toBeLessThan((before as number) / 2);
     // Released before the service calls itself ready, so a ready service is already smaller.
     const readyAt = log.findIndex((line) => line['msg'] === 'modelwatch is ready');
     expect(readyAt).toBeGreaterThan(log.indexOf(released[0] as Record<string, unknown>));

@@ -16,8 +16,31 @@ declare module 'vitest' {
   }
 }
 
+/** What the projects that run against Kafka share: one broker and one temporary directory. */
+interface SharedRun {
+  brokers: string[];
+  projects: number;
+  end(): Promise<void>;
+}
+
+// Vitest runs a global setup once per project that names it; the projects share one run (set up
+// by the first, ended by the last) through the main process's globals.
+const shared = globalThis as typeof globalThis & { modelwatchTestRun?: Promise<SharedRun> };
+
 /** One real broker for the whole run: MODELWATCH_KAFKA_BROKERS, else Docker, else Maven + java. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const run = await (shared.modelwatchTestRun ??= startRun());
+  run.projects += 1;
+  project.provide('kafkaBrokers', run.brokers);
+  return async () => {
+    run.projects -= 1;
+    if (run.projects > 0) return;
+    delete shared.modelwatchTestRun;
+    await run.end();
+  };
+}
+
+async function startRun(): Promise<SharedRun> {
   // Every temporary file of the run goes under one directory, removed when the run ends: a test
   // worker is ended without an `exit` event, so the engine data dir it removes on exit stayed
   // behind (~50–100 directories of up to 430 MB a run). The workers and the processes the tests
@@ -39,11 +62,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
       jvmOptions: ['-XX:TieredStopAtLevel=1'],
     });
   }
-  project.provide('kafkaBrokers', config.kafka.brokers ?? broker?.brokers ?? []);
-  return async () => {
-    await broker?.stop();
-    for (const name of readdirSync(runDir).filter((n) => n.startsWith('modelwatch-kafkajs-')))
-      renameSync(path.join(runDir, name), path.join(systemTmp, name));
-    rmSync(runDir, { recursive: true, force: true });
+  return {
+    brokers: config.kafka.brokers ?? broker?.brokers ?? [],
+    projects: 0,
+    async end() {
+      await broker?.stop();
+      for (const name of readdirSync(runDir).filter((n) => n.startsWith('modelwatch-kafkajs-')))
+        renameSync(path.join(runDir, name), path.join(systemTmp, name));
+      rmSync(runDir, { recursive: true, force: true });
+    },
   };
 }
