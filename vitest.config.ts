@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './test/support/longest-first-sequencer.js';
 
 // Test files' processes (and the CLI processes tests start) inherit this: Node then keeps the
 // compiled code of vitest, the dependencies and dist/ on disk, as the CLI does for itself. Each
@@ -40,6 +41,7 @@ export default defineConfig({
   test: {
     pool: 'forks',
     reporters: ['default', './test/support/summary-reporter.ts'],
+    sequence: { sequencer: LongestFirstSequencer },
     testTimeout: 60_000,
     hookTimeout: 180_000,
     // Three files at once on two cores: two left ~16% of the CPU idle (a whole run here: 631 s
