@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { longestFirst } from './longest-first.js';
 
 /**
  * The longest integration files, with their seconds in a fresh-clone `.ci/run` (2026-12-07, three
@@ -25,18 +26,10 @@ const SECONDS: Readonly<Record<string, number>> = {
 
 export default class LongestFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const sorted = await super.sort(files);
-    const position = new Map(sorted.map((spec, index) => [spec, index]));
-    const seconds = (spec: TestSpecification): number | undefined =>
+    return longestFirst(await super.sort(files), (spec) =>
       this.ctx.cache.getTestSpecificationResult(spec)
         ? undefined
-        : SECONDS[path.relative(this.ctx.config.root, spec.moduleId).split(path.sep).join('/')];
-    // Within a project only: Vitest's order of the projects (and their groups) stays.
-    return sorted.sort((a, b) => {
-      const [sa, sb] = [seconds(a), seconds(b)];
-      if (a.project !== b.project || (sa === undefined && sb === undefined))
-        return (position.get(a) ?? 0) - (position.get(b) ?? 0);
-      return (sb ?? -1) - (sa ?? -1);
-    });
+        : SECONDS[path.relative(this.ctx.config.root, spec.moduleId).split(path.sep).join('/')],
+    );
   }
 }
