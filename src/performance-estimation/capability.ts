@@ -6,6 +6,7 @@ import { drift } from '../drift/index.js';
 import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { estimationRoutes } from './api/routes.js';
+import { CalibrationPool } from './calibration/fit-pool.js';
 import { EstimationGauges } from './service/gauges.js';
 import { EstimationService } from './service/estimation-service.js';
 import { reportPerformance } from './service/report-section.js';
@@ -23,7 +24,13 @@ export const performanceEstimation: CapabilityDefinition<EstimationCapability> =
     const logger = root.child({ component: 'performance-estimation' });
     const versions = use(models).registry;
     const driftCapability = use(drift);
-    const service = new EstimationService({ db, models: versions, drift: driftCapability.service });
+    const calibrationPool = CalibrationPool.create();
+    const service = new EstimationService({
+      db,
+      models: versions,
+      drift: driftCapability.service,
+      calibrationPool,
+    });
     const gauges = new EstimationGauges({ service, models: versions, registry, logger });
     driftCapability.setReportPerformance((request) => reportPerformance(service, request));
     return {
@@ -31,7 +38,10 @@ export const performanceEstimation: CapabilityDefinition<EstimationCapability> =
       gauges,
       routes: estimationRoutes({ service }),
       start: () => gauges.start(),
-      stop: () => gauges.stop(),
+      async stop() {
+        await gauges.stop();
+        await calibrationPool?.close();
+      },
     };
   },
 };

@@ -17,13 +17,13 @@
  * - A failed fit is remembered for `failedFitRetryMs`, so a failure does not cost a full fit on
  *   every request; callers get the revision's previous fit meanwhile, or EstimationError
  *   CALIBRATION_FAILED (with the time it is tried again) without one.
- * - The fit runs on the main thread but hands the event loop back between its folds.
+ * - The fit runs where `deps.fit` runs it: the service's is a worker thread (fit-pool.ts); the
+ *   default, on the calling thread, hands the event loop back between its folds.
  */
 import type { DriftService } from '../../drift/index.js';
 import { normalizeClass, type ModelVersionRecord } from '../../models/index.js';
 import { errorMessage } from '../../platform/errors.js';
-import { fitIsotonic } from '../calibration/isotonic.js';
-import { needsCalibrationYielding } from '../calibration/needs-calibration.js';
+import { fitCalibrationYielding, type CalibrationFit } from '../calibration/fit.js';
 import { EstimationError } from '../errors.js';
 import type { CalibratorStore, ReferenceKey, StoredCalibrator } from '../store/calibrators.js';
 
@@ -51,6 +51,8 @@ export interface CalibratorsDeps {
   failedFitRetryMs?: number;
   /** The shortest time between two fits of a revision after a fit on labeled rows. @default REFIT_INTERVAL_MS */
   refitIntervalMs?: number;
+  /** Fits the reference rows (a worker pool's `fit`). @default fitCalibrationYielding, on this thread */
+  fit?: (scores: Float64Array, labels: Uint8Array) => Promise<CalibrationFit>;
 }
 
 interface Fingerprint {
@@ -309,18 +311,15 @@ export class Calibrators {
         values: [],
       };
     }
-    const decision = await needsCalibrationYielding(labels, scores);
-    // The decision's last step and the final fit are one sort of the reference each: not in one go.
-    if (decision.calibrate) await new Promise((resolve) => setImmediate(resolve));
-    const model = decision.calibrate ? fitIsotonic(scores, labels) : { x: [], y: [] };
+    const fitted = await (this.deps.fit ?? fitCalibrationYielding)(scores, labels);
     return {
       ...base,
-      calibrated: decision.calibrate,
-      reason: decision.reason,
-      eceBefore: decision.eceBefore,
-      eceAfter: decision.eceAfter,
-      thresholds: model.x,
-      values: model.y,
+      calibrated: fitted.calibrate,
+      reason: fitted.reason,
+      eceBefore: fitted.eceBefore,
+      eceAfter: fitted.eceAfter,
+      thresholds: fitted.thresholds,
+      values: fitted.values,
     };
   }
 }

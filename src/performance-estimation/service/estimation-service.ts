@@ -19,6 +19,7 @@ import {
   type StoredCalibrator,
 } from '../store/calibrators.js';
 import { alerts, MIN_BAND_BUCKETS, nannymlRealized, referenceBands, type Bands } from './band.js';
+import type { CalibrationPool } from '../calibration/fit-pool.js';
 import { Calibrators, REFIT_INTERVAL_MS, type VersionRecord } from './calibrators.js';
 
 export interface EstimationRequest {
@@ -70,6 +71,8 @@ export interface EstimationServiceDeps {
   db: Database;
   models: ModelRegistry;
   drift: Pick<DriftService, 'reference'>;
+  /** Where calibration fits run; without one, on the calling thread. */
+  calibrationPool?: CalibrationPool | undefined;
   /** @default Date.now */
   now?: () => number;
 }
@@ -86,6 +89,7 @@ export class EstimationService {
       store: clickhouseCalibratorStore(deps.db),
       drift: deps.drift,
       now: deps.now,
+      ...(deps.calibrationPool && { fit: deps.calibrationPool.fit.bind(deps.calibrationPool) }),
     });
   }
 
