@@ -1,9 +1,9 @@
 /**
  * CBPE's calibration fits on a worker thread. A fit is ten isotonic fits and a few sorts of the
- * whole reference: 4.2 s at 300k labeled rows and 42 s at 2M on this 2-core machine, with pauses
- * of up to 9.5 s between its steps on the calling thread (session 28), long enough to hold up
- * HTTP answers and Kafka heartbeats. On a worker the service's event loop only copies the rows
- * there (9 bytes a row) and the calibrator back.
+ * whole reference: 2.6–3.0 s at 300k labeled rows and 20–25 s at 2M here, which on the calling
+ * thread paused its event loop for up to 0.6 s and 5.7 s between steps, long enough to hold up
+ * HTTP answers and Kafka heartbeats (16 ms at most with the worker; performance-estimation
+ * README). The event loop only copies the rows there (9 bytes a row) and the calibrator back.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
