@@ -11,7 +11,7 @@ export interface CalibrationFit extends CalibrationDecision {
   values: number[];
 }
 
-/** The fit in one go: for a worker thread (fit-worker.ts), where blocking is the point. */
+/** The fit in one go, blocking its thread: for the worker thread (fit-worker.ts). */
 export function fitCalibration(scores: Float64Array, labels: Uint8Array): CalibrationFit {
   return withCalibrator(needsCalibration(labels, scores), scores, labels);
 }
