@@ -72,6 +72,39 @@ export function binCounts(edges: readonly number[], values: ArrayLike<number>): 
  * the search, whose branches mispredict on unordered data. Values must not be NaN.
  */
 export function binCountsUnsorted(edges: readonly number[], values: Float64Array): number[] {
+  return edges.length <= UNROLLED_EDGES ? countUnrolled(edges, values) : countLooped(edges, values);
+}
+
+/** Edges that `countUnrolled` takes: `quantileEdges` gives at most nine. */
+const UNROLLED_EDGES = 9;
+
+/**
+ * The nine comparisons written out, on locals: 4–5.5 ms a column of 1M values against 11.5–18 for
+ * the loop over the edges (V8 neither unrolls it nor keeps the edges in registers), so a PSI
+ * window of 100 × 1M values counts in ~0.5 s instead of ~1.5 on the thread that serves requests.
+ * Missing edges are NaN, and `NaN <= v` is false: they count for no value.
+ */
+function countUnrolled(edges: readonly number[], values: Float64Array): number[] {
+  const [e0 = NaN, e1 = NaN, e2 = NaN, e3 = NaN, e4 = NaN, e5 = NaN, e6 = NaN, e7 = NaN, e8 = NaN] = edges;
+  const perBin = new Float64Array(UNROLLED_EDGES + 1);
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k]!;
+    perBin[
+      +(e0 <= v) +
+        +(e1 <= v) +
+        +(e2 <= v) +
+        +(e3 <= v) +
+        +(e4 <= v) +
+        +(e5 <= v) +
+        +(e6 <= v) +
+        +(e7 <= v) +
+        +(e8 <= v)
+    ]!++;
+  }
+  return Array.from(perBin.subarray(0, edges.length + 1));
+}
+
+function countLooped(edges: readonly number[], values: Float64Array): number[] {
   const e = Float64Array.from(edges);
   const perBin = new Float64Array(e.length + 1);
   for (let k = 0; k < values.length; k++) {

@@ -41,6 +41,21 @@ describe('bin counts of unsorted values', () => {
     );
   });
 
+  it('equal the binary-search counts for any ascending edges, up to nine written out and more looped', () => {
+    const edges = fc.array(value, { maxLength: 14 }).map((e) => [...e].sort((x, y) => x - y));
+    fc.assert(
+      fc.property(edges, values, (e, cur) => {
+        expect(binCountsUnsorted(e, cur)).toEqual(binCounts(e, cur));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(binCountsUnsorted([1, 2], Float64Array.from([-Infinity, 1, 1.5, 2, Infinity]))).toEqual([1, 2, 2]);
+    const ten = Array.from({ length: 10 }, (_, k) => k);
+    expect(binCountsUnsorted(ten, Float64Array.from([-1, 0, 4.5, 9, 10]))).toEqual([
+      1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 2,
+    ]);
+  });
+
   it('with no edges every value is in the one bin', () => {
     expect(binCountsUnsorted([], Float64Array.from([3, -1, 2]))).toEqual([3]);
   });
