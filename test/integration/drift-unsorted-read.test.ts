@@ -10,46 +10,18 @@ import { driftSettings, type DriftPolicy } from '../../src/drift/engine/settings
 import type { DriftBucket } from '../../src/drift/engine/types.js';
 import { readWindows } from '../../src/drift/store/windows.js';
 import type { MethodOption } from '../../src/drift/statistics/index.js';
-import { models } from '../../src/models/index.js';
 import { parseBucket } from '../../src/platform/time/index.js';
-import { predictionJson } from '../support/prediction-json.js';
-import { startTestService, type TestService } from '../support/service.js';
+import { seedDriftWindows } from '../support/drift-windows-data.js';
+import { startTestService } from '../support/service.js';
 
 const T0 = Date.UTC(2026, 6, 1);
 const HOUR = 3_600_000;
 const key = { modelId: 'unsorted', version: '1' };
 
-async function seed(service: TestService): Promise<void> {
-  await service.use(models).registry.registerSeen([{ ...key, task: 'regression', firstSeen: T0 }]);
-  const rows = Array.from({ length: 4000 }, (_, i) =>
-    predictionJson({
-      model_id: key.modelId,
-      model_version: key.version,
-      prediction_id: `u-${i}`,
-      timestamp: T0 + i * 1800,
-      features_num: {
-        x: Math.sin(i) * 1e3 + (i >= 2000 ? 40 : 0),
-        tie: (i % 9) - 4 + (i % 2 === 0 ? 0 : -0),
-        zero: i % 3 === 0 ? -0 : i % 3,
-        w: (i * 7919) % 4000,
-      },
-      features_str: { c: `c${i % 4}` },
-      prediction: String(i / 10),
-      prediction_num: i / 10,
-      score: (i % 1000) / 1000,
-    }),
-  );
-  await service.platform.db.insertJsonEachRow('predictions', Buffer.from(rows.join('\n')));
-  await service.platform.db.client.command({
-    query: `INSERT INTO predictions (model_id, model_version, prediction_id, timestamp, features_num, prediction)
-            VALUES ('unsorted', '1', 'u-inf', fromUnixTimestamp64Milli(${T0 + 3 * HOUR}, 'UTC'), map('x', inf, 'w', 5), 'p')`,
-  });
-}
-
 describe('PSI and JS columns read unsorted', () => {
   it('give every window the results of the all-sorted read, and the route uses them', async () => {
     const service = await startTestService();
-    await seed(service);
+    await seedDriftWindows(service, key, T0);
     const { service: driftService } = service.use(drift);
     await driftService.setReference(key, { from: T0, to: T0 + HOUR }, 'test');
     const reference = (await driftService.reference(key))!;

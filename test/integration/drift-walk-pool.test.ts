@@ -62,13 +62,15 @@ describe('walks on worker threads', () => {
 
   it('takes only large KS/W1 columns', () => {
     const small = sorted(sample(100, 1));
-    expect(pool.accepts('ks', ref, cases[0][1])).toBe(true);
-    expect(pool.accepts('wasserstein', ref, cases[0][1])).toBe(true);
-    expect(pool.accepts('psi', ref, cases[0][1])).toBe(false);
-    expect(pool.accepts('ks', numericalReference(small), small)).toBe(false);
-    expect(pool.accepts('ks', ref, new Float64Array(0))).toBe(false);
+    expect(pool.accepts('ks', ref, cases[0][1].length)).toBe(true);
+    expect(pool.accepts('wasserstein', ref, cases[0][1].length)).toBe(true);
+    expect(pool.accepts('psi', ref, cases[0][1].length)).toBe(false);
+    expect(pool.accepts('ks', numericalReference(small), small.length)).toBe(false);
+    expect(pool.accepts('ks', ref, 0)).toBe(false);
     // A reference outside shared memory (a segment's, built per request) stays on this thread.
-    expect(pool.accepts('ks', numericalReference(sorted(sample(60_000, 11))), cases[0][1])).toBe(false);
+    expect(pool.accepts('ks', numericalReference(sorted(sample(60_000, 11))), cases[0][1].length)).toBe(
+      false,
+    );
   });
 
   it('takes a costly exact KS p-value below minValues, with the same result as this thread', async () => {
@@ -77,13 +79,13 @@ describe('walks on worker threads', () => {
       const ref5k = numericalReference(shared(sorted(sample(5_000, 51))));
       const drifted = sorted(sample(3_000, 52, 0.5));
       // 5,000 × 3,000 unequal, exact: a lattice-path recursion of ~0.24 s when drifted.
-      expect(strict.accepts('ks', ref5k, drifted)).toBe(true);
-      expect(strict.accepts('wasserstein', ref5k, drifted)).toBe(false);
+      expect(strict.accepts('ks', ref5k, drifted.length)).toBe(true);
+      expect(strict.accepts('wasserstein', ref5k, drifted.length)).toBe(false);
       // Equal sizes have a closed form; 5,000 × 100 is cheap; above 10,000 the p-value is asymptotic.
-      expect(strict.accepts('ks', ref5k, sorted(sample(5_000, 53, 0.5)))).toBe(false);
-      expect(strict.accepts('ks', ref5k, sorted(sample(100, 54, 0.5)))).toBe(false);
+      expect(strict.accepts('ks', ref5k, 5_000)).toBe(false);
+      expect(strict.accepts('ks', ref5k, 100)).toBe(false);
       const ref12k = numericalReference(shared(sorted(sample(12_000, 55))));
-      expect(strict.accepts('ks', ref12k, drifted)).toBe(false);
+      expect(strict.accepts('ks', ref12k, drifted.length)).toBe(false);
       const there = await strict.run({ method: 'ks', ref: ref5k, sorted: drifted, threshold: 0.05 });
       const here = numericalDrift('ks', ref5k, drifted, 0.05);
       expect(there).toEqual(here);

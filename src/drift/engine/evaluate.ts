@@ -97,6 +97,10 @@ function columnThreshold(
 
 export function evaluateColumn(plan: ColumnPlan, window: WindowSample): ColumnDrift {
   const current = window.columns.get(plan.key);
+  if (current?.pending)
+    throw new Error(
+      `evaluateColumn: ${plan.ref.column}'s numbers are still in the result file (evaluateWindowOn reads them)`,
+    );
   if (plan.kind === 'numerical') {
     const ref = plan.ref.numerical;
     const unsorted = current?.sorted === undefined ? current?.values : undefined;
@@ -152,7 +156,8 @@ export function evaluateWindow(
  * giving the event loop a turn every `SLICE_MS`. A window's columns in one go held HTTP requests,
  * the Kafka consumers and health checks for seconds (20 columns of 5,000 × 3,000: 1.55 s). A
  * costly exact KS p-value (one column of unequal samples up to 10,000: up to ~0.5 s) goes to the
- * pool too (`WalkPool.accepts`).
+ * pool too (`WalkPool.accepts`). Numbers still in the engine's result file (`pending`) are read
+ * straight into the walk's slot, or into one buffer reused for this thread's columns.
  */
 export async function evaluateWindowOn(
   pool: WalkPool | undefined,
@@ -161,23 +166,60 @@ export async function evaluateWindowOn(
   datasetDriftShare: number,
 ): Promise<DriftBucket> {
   const slices = new TimeSlices();
+  const scratch = new Scratch();
   const columns: Promise<ColumnDrift>[] = [];
   for (const plan of plans) {
-    const sorted = window.columns.get(plan.key)?.sorted ?? EMPTY;
+    const column = window.columns.get(plan.key);
+    const pending = column?.pending;
+    const length = pending?.length ?? column?.sorted?.length ?? 0;
     const ref = plan.ref.numerical;
-    if (pool && plan.kind === 'numerical' && ref && pool.accepts(plan.method, ref, sorted)) {
+    if (
+      pool &&
+      plan.kind === 'numerical' &&
+      ref &&
+      (pending?.sorted ?? true) &&
+      pool.accepts(plan.method, ref, length)
+    ) {
+      const sorted = column?.sorted ?? EMPTY;
       const walked = pool
-        .run({ method: plan.method, ref, sorted, threshold: plan.threshold })
-        .then((result) => columnDrift(plan, result, sorted.length));
+        .runFilled({
+          method: plan.method,
+          ref,
+          threshold: plan.threshold,
+          length,
+          fill: (slot) => (pending ? pending.read(slot) : Promise.resolve(slot.set(sorted))),
+        })
+        .then((result) => columnDrift(plan, result, length));
       // Awaited below; a failure must not count as unhandled while this thread yields.
       walked.catch(() => undefined);
       columns.push(walked);
     } else {
       await slices.yieldIfDue();
-      columns.push(Promise.resolve(evaluateColumn(plan, window)));
+      const read = pending && (await pending.read(scratch.take(pending.length)));
+      const here: WindowSample =
+        pending && read
+          ? {
+              ...window,
+              columns: new Map([[plan.key, pending.sorted ? { sorted: read } : { values: read }]]),
+            }
+          : window;
+      columns.push(Promise.resolve(evaluateColumn(plan, here)));
     }
   }
   return bucketOf(window, await Promise.all(columns), datasetDriftShare);
+}
+
+/**
+ * One buffer for the numbers read on this thread, column after column: each column is evaluated
+ * before the next is read, and a fresh 8 MB array a column would be garbage until V8 collects it.
+ */
+class Scratch {
+  private buffer = new Float64Array(0);
+
+  take(length: number): Float64Array {
+    if (this.buffer.length < length) this.buffer = new Float64Array(length);
+    return this.buffer.subarray(0, length);
+  }
 }
 
 /** Milliseconds of columns on this thread between turns of the event loop. */

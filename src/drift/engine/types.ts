@@ -64,8 +64,20 @@ export interface WindowColumn {
    * gets from a read that allows it (`WindowsRequest.unsortedWhereBinned`); `sorted` wins when both are set.
    */
   values?: Float64Array;
+  /**
+   * The numbers still in the engine's result file (`WindowsRequest.numbersInFile`), read when the
+   * column is evaluated: sorted ones stand for `sorted`, the others for `values`.
+   */
+  pending?: PendingNumbers;
   /** Counts per category (categorical columns). */
   categories?: Map<string, number>;
+}
+
+export interface PendingNumbers {
+  readonly length: number;
+  readonly sorted: boolean;
+  /** Reads them into `into` (exactly `length` long), or into a new array. */
+  read(into?: Float64Array): Promise<Float64Array>;
 }
 
 /** The rows of one window, by column key (`columnKey(role, column)`). */
@@ -75,6 +87,11 @@ export interface WindowSample {
   /** Predictions (rows) in the window. */
   count: number;
   columns: Map<string, WindowColumn>;
+  /**
+   * Lets go of what its pending numbers are read from, once they have been (or will not be):
+   * set when the window has any. Calling it again does nothing.
+   */
+  release?: (() => void) | undefined;
 }
 
 /** One column's result; the shape of the drift route's `columns` entries. */

@@ -325,6 +325,7 @@ export class DriftService {
         checkWindowValues(predictions, plans.length, maxWindowValues, narrowWindows(range.window));
     };
     // With a walk pool, a batch's walks run on worker threads while the engine reads the next one.
+    // The numbers stay in the engine's result file until a walk or this thread reads them.
     const buckets: Promise<DriftBucket>[] = [];
     for await (const sample of readWindows(this.deps.db, {
       key,
@@ -334,10 +335,13 @@ export class DriftService {
       plans,
       checkWindows: check,
       unsortedWhereBinned: true,
+      numbersInFile: true,
     })) {
       const bucket = evaluateWindowOn(this.deps.walks, plans, sample, settings.datasetDriftShare);
       // Awaited below; a failure must not count as unhandled while later windows are read.
       bucket.catch(() => undefined);
+      // The window's result file closes once every window read with it has been evaluated.
+      void bucket.finally(() => sample.release?.()).catch(() => undefined);
       buckets.push(bucket);
     }
     return Promise.all(buckets);

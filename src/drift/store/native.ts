@@ -14,7 +14,14 @@ import type { Database } from '../../platform/clickhouse/index.js';
 
 export type NativeValue = number | string | Float64Array | string[] | number[];
 
-class Reader {
+/** The data ended inside a value: a truncated result, or a piece of a file read too short (native-file.ts). */
+export class EndOfData extends Error {
+  constructor() {
+    super('Native: unexpected end of data');
+  }
+}
+
+export class NativeReader {
   offset = 0;
   constructor(private readonly buf: Buffer) {}
 
@@ -22,12 +29,16 @@ class Reader {
     return this.offset >= this.buf.length;
   }
 
+  private need(bytes: number): void {
+    if (this.offset + bytes > this.buf.length) throw new EndOfData();
+  }
+
   varUInt(): number {
     let result = 0;
     let shift = 0;
     for (;;) {
       const byte = this.buf[this.offset++];
-      if (byte === undefined) throw new Error('Native: unexpected end of data');
+      if (byte === undefined) throw new EndOfData();
       result += (byte & 0x7f) * 2 ** shift;
       if (byte < 0x80) return result;
       shift += 7;
@@ -36,6 +47,7 @@ class Reader {
 
   string(): string {
     const length = this.varUInt();
+    this.need(length);
     const text = this.buf.toString('utf8', this.offset, this.offset + length);
     this.offset += length;
     return text;
@@ -43,6 +55,7 @@ class Reader {
 
   /** Little-endian unsigned 64-bit values as numbers (counts and offsets stay far below 2^53). */
   uint64s(count: number): number[] {
+    this.need(count * 8);
     const out = new Array<number>(count);
     for (let k = 0; k < count; k++) {
       out[k] = Number(this.buf.readBigUInt64LE(this.offset));
@@ -57,6 +70,7 @@ class Reader {
    * while it is used. The copy of a shared response is shared too: its arrays go to worker threads.
    */
   float64s(count: number): Float64Array {
+    this.need(count * 8);
     const at = this.buf.byteOffset + this.offset;
     let out: Float64Array;
     if (at % 8 === 0 && count > 0) out = new Float64Array(this.buf.buffer, at, count);
@@ -77,6 +91,7 @@ class Reader {
       case 'UInt64':
         return this.uint64s(rows);
       case 'Int64': {
+        this.need(rows * 8);
         const out = new Array<number>(rows);
         for (let k = 0; k < rows; k++) out[k] = Number(this.buf.readBigInt64LE(this.offset + 8 * k));
         this.offset += 8 * rows;
@@ -106,6 +121,7 @@ class Reader {
   }
 
   private bytes(count: number): Buffer {
+    this.need(count);
     const out = this.buf.subarray(this.offset, this.offset + count);
     this.offset += count;
     return out;
@@ -114,7 +130,7 @@ class Reader {
 
 /** Rows of a Native result as objects keyed by column name. */
 export function parseNative(buf: Buffer): Record<string, NativeValue>[] {
-  const reader = new Reader(buf);
+  const reader = new NativeReader(buf);
   const rows: Record<string, NativeValue>[] = [];
   while (!reader.done) {
     const columnCount = reader.varUInt();
@@ -340,7 +356,7 @@ function alignedBuffer(head: Buffer, size: number, shared: boolean): Buffer {
 /** Offset of the numbers of the first column of the first block, if it is an Array(Float64) and its header is all in `head`. */
 export function firstFloatsAt(head: Buffer): number | undefined {
   try {
-    const reader = new Reader(head);
+    const reader = new NativeReader(head);
     reader.varUInt();
     const rows = reader.varUInt();
     reader.string();

@@ -4,7 +4,8 @@ import type { ColumnPlan } from '../engine/evaluate.js';
 import { addCount } from '../engine/samples.js';
 import { columnKey, type ColumnRole, type WindowColumn, type WindowSample } from '../engine/types.js';
 import { bucketEnd, bucketSql, type Bucket } from '../../platform/time/index.js';
-import { queryNative } from './native.js';
+import { NativeResultFile, type FileNumbers } from './native-file.js';
+import { queryNative, writeNativeFile } from './native.js';
 import type { VersionKey } from './references.js';
 import {
   countsQuery,
@@ -37,6 +38,16 @@ export interface WindowsRequest {
    * @default false
    */
   unsortedWhereBinned?: boolean | undefined;
+  /**
+   * On the embedded engine, leave numerical columns in the engine's result file
+   * (`WindowColumn.pending`) until they are evaluated, and give each window a `release` that the
+   * caller must call once done with it (the file stays open until every window of its batch has
+   * been released). The caller reads each column into memory of its own, such as a walk thread's
+   * slot, instead of the whole batch being read into fresh memory first. On a server the numbers
+   * are read as usual.
+   * @default false
+   */
+  numbersInFile?: boolean | undefined;
 }
 
 /**
@@ -69,23 +80,32 @@ export async function* readWindows(db: Database, request: WindowsRequest): Async
       from: Math.max(from, first),
       to: window === undefined ? to : Math.min(to, bucketEnd(window, last)),
     };
-    const samples = await readBatch(
-      db,
-      { ...base, ...range },
-      w,
-      plans,
-      request.unsortedWhereBinned ?? false,
-    );
-    for (const { w: start, n } of batch) {
-      yield {
-        start: window === undefined ? from : start,
-        end: window === undefined ? to : bucketEnd(window, start),
-        count: n,
-        columns: samples.get(start) ?? new Map<string, WindowColumn>(),
-      };
-    }
+    const { samples, files } = await readBatch(db, { ...base, ...range }, w, plans, {
+      unsortedWhereBinned: request.unsortedWhereBinned ?? false,
+      numbersInFile: (request.numbersInFile ?? false) && db.embedded,
+    });
+    const windowsOfBatch = batch;
     batch = [];
     values = 0;
+    // Every window holds the batch's files until it is released; one never yielded (the caller
+    // stopped early, or failed) is released here.
+    for (const file of files) file.hold(windowsOfBatch.length);
+    const releases = windowsOfBatch.map(() => once(() => files.forEach((file) => file.release())));
+    let yielded = 0;
+    try {
+      for (const [k, { w: start, n }] of windowsOfBatch.entries()) {
+        yielded = k + 1;
+        yield {
+          start: window === undefined ? from : start,
+          end: window === undefined ? to : bucketEnd(window, start),
+          count: n,
+          columns: samples.get(start) ?? new Map<string, WindowColumn>(),
+          ...(files.length > 0 && { release: releases[k] }),
+        };
+      }
+    } finally {
+      for (const release of releases.slice(yielded)) release();
+    }
   };
   for (const entry of windows) {
     if (batch.length > 0 && values + entry.n * perRow > MAX_BATCH_VALUES) yield* flush();
@@ -99,14 +119,33 @@ type Params = { model: string; version: string; from: number; to: number };
 
 const binned = (plan: ColumnPlan) => plan.method === 'psi' || plan.method === 'jensenshannon';
 
+/** A function that runs once, however often it is called. */
+function once(run: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    run();
+  };
+}
+
+interface BatchRead {
+  /** Columns by window start, then column key. */
+  samples: Map<number, Map<string, WindowColumn>>;
+  /** Result files the columns' pending numbers are read from (`numbersInFile`). */
+  files: NativeResultFile[];
+}
+
 async function readBatch(
   db: Database,
   params: Params,
   w: string,
   plans: readonly ColumnPlan[],
-  unsortedWhereBinned: boolean,
-): Promise<Map<number, Map<string, WindowColumn>>> {
+  options: { unsortedWhereBinned: boolean; numbersInFile: boolean },
+): Promise<BatchRead> {
+  const { unsortedWhereBinned, numbersInFile } = options;
   const out = new Map<number, Map<string, WindowColumn>>();
+  const files: NativeResultFile[] = [];
   const wanted = new Map(plans.map((p) => [p.key, p.needs]));
   const column = (
     start: number,
@@ -124,6 +163,13 @@ async function readBatch(
     return c;
   };
   const featureNames = plans.filter((p) => p.ref.role === 'feature').map((p) => p.ref.column);
+
+  // Numbers left in the engine's result file, which stays open (its name removed) for the windows.
+  const inFile = async (query: string, queryParams: Record<string, unknown>) => {
+    const file = await NativeResultFile.open(await writeNativeFile(db, query, queryParams));
+    files.push(file);
+    return file.rows;
+  };
 
   // The categorical columns' counts are read on the engine's other connection while the numbers
   // are gathered: they are small, and would otherwise wait for the largest query of the batch.
@@ -144,16 +190,27 @@ async function readBatch(
         numberFeatures,
       );
       for (const source of numberSources(selection, w)) {
-        const rows = await queryNative(
-          db,
-          `${unsorted ? valuesQuery(source) : sortedQuery(source)} ${PARALLEL_GROUPS}`,
-          { ...params, features: selection.features === 'all' ? undefined : selection.features },
-        );
+        const query = `${unsorted ? valuesQuery(source) : sortedQuery(source)} ${PARALLEL_GROUPS}`;
+        const queryParams = {
+          ...params,
+          features: selection.features === 'all' ? undefined : selection.features,
+        };
+        const rows = numbersInFile
+          ? await inFile(query, queryParams)
+          : await queryNative(db, query, queryParams);
         for (const row of rows) {
-          const c = column(Number(row['w']), source.role, String(row['column']), 'sorted');
+          const name = row['column'];
+          const c =
+            typeof name === 'string' ? column(Number(row['w']), source.role, name, 'sorted') : undefined;
           if (!c) continue;
-          if (unsorted) c.values = row['values'] as Float64Array;
-          else c.sorted = row['values'] as Float64Array;
+          const numbers = row['values'];
+          if (numbers instanceof Float64Array) {
+            if (unsorted) c.values = numbers;
+            else c.sorted = numbers;
+          } else {
+            const pending = numbers as FileNumbers;
+            c.pending = { length: pending.length, sorted: !unsorted, read: (into) => pending.read(into) };
+          }
         }
       }
     }
@@ -178,6 +235,11 @@ async function readBatch(
       }
     }
   };
-  await Promise.all([readNumbers(), readCategories()]);
-  return out;
+  try {
+    await Promise.all([readNumbers(), readCategories()]);
+  } catch (err) {
+    await Promise.all(files.map((file) => file.close()));
+    throw err;
+  }
+  return { samples: out, files };
 }

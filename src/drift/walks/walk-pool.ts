@@ -31,6 +31,12 @@ export interface WalkTask {
   threshold: number;
 }
 
+/** A walk whose current sample is written into the worker's slot by `fill`. */
+export interface FilledWalkTask extends Omit<WalkTask, 'sorted'> {
+  length: number;
+  fill(slot: Float64Array): Promise<unknown>;
+}
+
 export interface WalkPoolOptions {
   /** Worker threads. @default the number of cores (at most 4) */
   threads?: number | undefined;
@@ -82,26 +88,46 @@ export class WalkPool {
     return existsSync(fileURLToPath(WORKER)) ? new WalkPool(options) : undefined;
   }
 
-  /** Whether this column goes to a worker: a long walk, or a costly exact KS p-value. */
-  accepts(method: DriftMethod, ref: NumericalReference | undefined, sorted: Float64Array): boolean {
+  /** Walks finished on the worker threads so far. */
+  get completed(): number {
+    return this.pool?.completed ?? 0;
+  }
+
+  /**
+   * Whether a column whose current sample holds `currentLength` values goes to a worker: a long
+   * walk, or a costly exact KS p-value.
+   */
+  accepts(method: DriftMethod, ref: NumericalReference | undefined, currentLength: number): boolean {
     if (
       ref === undefined ||
       !WALKED.has(method) ||
       !(ref.sorted.buffer instanceof SharedArrayBuffer) ||
       ref.sorted.length === 0 ||
-      sorted.length === 0
+      currentLength === 0
     )
       return false;
     const nR = ref.sorted.length;
-    const nC = sorted.length;
-    return nR + nC >= this.minValues || (method === 'ks' && exactKsIsCostly(nR, nC));
+    return nR + currentLength >= this.minValues || (method === 'ks' && exactKsIsCostly(nR, currentLength));
   }
 
-  async run(task: WalkTask): Promise<ColumnDriftResult> {
+  run(task: WalkTask): Promise<ColumnDriftResult> {
+    const { sorted, ...rest } = task;
+    return this.runFilled({
+      ...rest,
+      length: sorted.length,
+      fill: (slot) => Promise.resolve(slot.set(sorted)),
+    });
+  }
+
+  /**
+   * `run` for a current sample that `fill` writes into the worker's slot (exactly `length` long):
+   * straight from where it lives, such as the engine's result file, without a copy in between.
+   */
+  async runFilled(task: FilledWalkTask): Promise<ColumnDriftResult> {
     if (!(task.ref.sorted.buffer instanceof SharedArrayBuffer))
       throw new RangeError('WalkPool.run: the reference sample must be in shared memory (see accepts)');
     checkReferenceSample(task.ref.sorted);
-    const ref = task.ref;
+    const { method, ref, threshold, length } = task;
     this.pool ??= new Piscina({
       filename: WORKER.href,
       minThreads: 0,
@@ -109,11 +135,12 @@ export class WalkPool {
       idleTimeout: this.options.idleTimeoutMs ?? 30_000,
     });
     const pool = this.pool;
-    const slot = await this.slots.acquire(task.sorted.length);
+    const slot = await this.slots.acquire(length);
     try {
-      const sorted = slot.subarray(0, task.sorted.length);
-      sorted.set(task.sorted);
-      return (await pool.run({ ...task, ref, sorted })) as ColumnDriftResult;
+      const sorted = slot.subarray(0, length);
+      await task.fill(sorted);
+      const walk: WalkTask = { method, ref, sorted, threshold };
+      return (await pool.run(walk)) as ColumnDriftResult;
     } finally {
       this.slots.release(slot);
     }

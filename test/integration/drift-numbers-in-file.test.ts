@@ -1,0 +1,122 @@
+/**
+ * The drift route leaves a window's numbers in the engine's result file and reads each column
+ * where it is used: into a walk thread's slot, or into a buffer reused on this thread. Its answers
+ * must be those of windows read whole, with the walk threads (the compiled pool, dist/) and
+ * without, and no result file may stay open after an answer or after a reader stops early.
+ */
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drift } from '../../src/drift/index.js';
+import { evaluateWindow, planColumns } from '../../src/drift/engine/evaluate.js';
+import { driftSettings } from '../../src/drift/engine/settings.js';
+import type { DriftBucket, WindowSample } from '../../src/drift/engine/types.js';
+import { DriftService } from '../../src/drift/service/drift-service.js';
+import { PolicyStore } from '../../src/drift/store/policies.js';
+import { readWindows } from '../../src/drift/store/windows.js';
+import type { MethodOption } from '../../src/drift/statistics/index.js';
+import type { WalkPool } from '../../src/drift/walks/walk-pool.js';
+import { models } from '../../src/models/index.js';
+import { parseBucket } from '../../src/platform/time/index.js';
+import { seedDriftWindows } from '../support/drift-windows-data.js';
+import { startTestService } from '../support/service.js';
+
+const T0 = Date.UTC(2026, 7, 1);
+const HOUR = 3_600_000;
+const key = { modelId: 'in-file', version: '1' };
+const range = { from: T0, to: T0 + 2 * HOUR + 1, window: parseBucket('30m') };
+
+const compiled = path.resolve('dist/drift/walks/walk-pool.js');
+let pool: WalkPool;
+
+beforeAll(async () => {
+  if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
+  const { WalkPool: Compiled } = (await import(
+    compiled
+  )) as typeof import('../../src/drift/walks/walk-pool.js');
+  pool = Compiled.create({ threads: 2, minValues: 1_000 })!;
+});
+
+afterAll(async () => {
+  await pool?.close();
+});
+
+/** Result files this process holds open (their names are removed once open). */
+function openResultFiles(): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target.includes('modelwatch-native-') ? [target] : [];
+    } catch {
+      return []; // closed meanwhile
+    }
+  });
+}
+
+/** A file is closed a moment after its last window is released (the close is not awaited). */
+async function noResultFilesOpen(): Promise<void> {
+  for (let k = 0; k < 50 && openResultFiles().length > 0; k++) await new Promise((r) => setTimeout(r, 20));
+  expect(openResultFiles()).toEqual([]);
+}
+
+describe('numbers left in the result file until evaluated', () => {
+  it('answer as windows read whole, on the walk threads and on this one, leaving no file open', async () => {
+    const service = await startTestService();
+    await seedDriftWindows(service, key, T0);
+    const db = service.platform.db;
+    const { service: here } = service.use(drift);
+    const walked = new DriftService({
+      db,
+      models: service.use(models).registry,
+      policies: new PolicyStore(db),
+      logger: service.platform.logger,
+      walks: pool,
+    });
+    await here.setReference(key, { from: T0, to: T0 + HOUR }, 'test');
+    const reference = (await walked.reference(key))!;
+    const settings = driftSettings();
+    const methods: (MethodOption | undefined)[] = [undefined, 'ks', 'wasserstein', 'psi', 'jensenshannon'];
+    for (const method of methods) {
+      const plans = planColumns(reference, settings, method);
+      const whole: DriftBucket[] = [];
+      for await (const sample of readWindows(db, { key, ...range, plans }))
+        whole.push(evaluateWindow(plans, sample, settings.datasetDriftShare));
+      expect(whole.length).toBe(4);
+      const before = pool.completed;
+      const onThreads = await walked.report({ modelId: key.modelId, version: key.version, ...range, method });
+      const onThisThread = await here.report({
+        modelId: key.modelId,
+        version: key.version,
+        ...range,
+        method,
+      });
+      expect(JSON.stringify(onThreads.buckets), String(method)).toBe(JSON.stringify(whole));
+      expect(JSON.stringify(onThisThread.buckets), String(method)).toBe(JSON.stringify(whole));
+      // KS and W1 columns were walked on the threads, read there from the file.
+      if (method !== 'psi' && method !== 'jensenshannon') expect(pool.completed).toBeGreaterThan(before);
+      await noResultFilesOpen();
+    }
+  });
+
+  it('a reader that stops early closes the file once the window it kept is released', async () => {
+    const service = await startTestService();
+    await seedDriftWindows(service, key, T0);
+    const db = service.platform.db;
+    const { service: driftService } = service.use(drift);
+    await driftService.setReference(key, { from: T0, to: T0 + HOUR }, 'test');
+    const plans = planColumns((await driftService.reference(key))!, driftSettings());
+    let kept: WindowSample | undefined;
+    for await (const sample of readWindows(db, { key, ...range, plans, numbersInFile: true })) {
+      kept = sample;
+      break;
+    }
+    const x = kept!.columns.get(plans.find((p) => p.ref.column === 'x')!.key)!.pending!;
+    expect(x.length).toBe(1_000);
+    expect(openResultFiles().length).toBeGreaterThan(0);
+    const values = await x.read();
+    expect(values.every((v, k) => k === 0 || values[k - 1]! <= v)).toBe(true);
+    kept!.release!();
+    await noResultFilesOpen();
+    await expect(x.read()).rejects.toThrow(/released before its numbers were read/);
+  });
+});
