@@ -17,6 +17,7 @@ import { readWindows } from '../../src/drift/store/windows.js';
 import type { MethodOption } from '../../src/drift/statistics/index.js';
 import type { WalkPool } from '../../src/drift/walks/walk-pool.js';
 import { models } from '../../src/models/index.js';
+import type { Database } from '../../src/platform/clickhouse/index.js';
 import { parseBucket } from '../../src/platform/time/index.js';
 import { seedDriftWindows } from '../support/drift-windows-data.js';
 import { startTestService } from '../support/service.js';
@@ -118,5 +119,37 @@ describe('numbers left in the result file until evaluated', () => {
     kept!.release!();
     await noResultFilesOpen();
     await expect(x.read()).rejects.toThrow(/released before its numbers were read/);
+  });
+
+  it('a batch whose other query fails leaves no result file open', async () => {
+    const service = await startTestService();
+    await seedDriftWindows(service, key, T0);
+    const db = service.platform.db;
+    const { service: driftService } = service.use(drift);
+    await driftService.setReference(key, { from: T0, to: T0 + HOUR }, 'test');
+    const plans = planColumns((await driftService.reference(key))!, driftSettings());
+    // The categorical counts fail at once, while the numbers' query is still writing its file.
+    const commands: Promise<unknown>[] = [];
+    const failing = {
+      embedded: true,
+      client: {
+        command: (args: { query: string }) => {
+          const done = args.query.includes('count() AS c')
+            ? Promise.reject(new Error('counts refused'))
+            : db.client.command(args);
+          commands.push(done.catch(() => undefined));
+          return done;
+        },
+      },
+    } as unknown as Database;
+    const read = async () => {
+      for await (const sample of readWindows(failing, { key, ...range, plans, numbersInFile: true }))
+        sample.release?.();
+    };
+    await expect(read()).rejects.toThrow(/counts refused/);
+    // The numbers' file, written after the failure, would be opened a moment after its query.
+    await Promise.all(commands);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await noResultFilesOpen();
   });
 });

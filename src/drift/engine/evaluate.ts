@@ -24,6 +24,7 @@ import {
   columnKey,
   type ColumnDrift,
   type DriftBucket,
+  type PendingNumbers,
   type Reference,
   type ReferenceColumn,
   type WindowSample,
@@ -195,18 +196,23 @@ export async function evaluateWindowOn(
       columns.push(walked);
     } else {
       await slices.yieldIfDue();
-      const read = pending && (await pending.read(scratch.take(pending.length)));
-      const here: WindowSample =
-        pending && read
-          ? {
-              ...window,
-              columns: new Map([[plan.key, pending.sorted ? { sorted: read } : { values: read }]]),
-            }
-          : window;
+      const here = pending ? await withNumbersRead(window, plan.key, pending, scratch) : window;
       columns.push(Promise.resolve(evaluateColumn(plan, here)));
     }
   }
   return bucketOf(window, await Promise.all(columns), datasetDriftShare);
+}
+
+/** The window with one column, its pending numbers read into the scratch buffer. */
+async function withNumbersRead(
+  window: WindowSample,
+  key: string,
+  pending: PendingNumbers,
+  scratch: Scratch,
+): Promise<WindowSample> {
+  const numbers = await pending.read(scratch.take(pending.length));
+  const column = pending.sorted ? { sorted: numbers } : { values: numbers };
+  return { ...window, columns: new Map([[key, column]]) };
 }
 
 /**

@@ -235,11 +235,13 @@ async function readBatch(
       }
     }
   };
-  try {
-    await Promise.all([readNumbers(), readCategories()]);
-  } catch (err) {
+  // Both settled before a failure is thrown: a file the other opened meanwhile is closed too.
+  const failed = (await Promise.allSettled([readNumbers(), readCategories()])).find(
+    (result) => result.status === 'rejected',
+  );
+  if (failed) {
     await Promise.all(files.map((file) => file.close()));
-    throw err;
+    throw failed.reason;
   }
   return { samples: out, files };
 }
