@@ -60,6 +60,16 @@ async function noResultFilesOpen(): Promise<void> {
   expect(openResultFiles()).toEqual([]);
 }
 
+/** A service with the windows' predictions, the first hour as reference, and the default plans. */
+async function seededWithReference() {
+  const service = await startTestService();
+  await seedDriftWindows(service, key, T0);
+  const { service: driftService } = service.use(drift);
+  await driftService.setReference(key, { from: T0, to: T0 + HOUR }, 'test');
+  const plans = planColumns((await driftService.reference(key))!, driftSettings());
+  return { db: service.platform.db, plans };
+}
+
 describe('numbers left in the result file until evaluated', () => {
   it('answer as windows read whole, on the walk threads and on this one, leaving no file open', async () => {
     const service = await startTestService();
@@ -100,12 +110,7 @@ describe('numbers left in the result file until evaluated', () => {
   });
 
   it('a reader that stops early closes the file once the window it kept is released', async () => {
-    const service = await startTestService();
-    await seedDriftWindows(service, key, T0);
-    const db = service.platform.db;
-    const { service: driftService } = service.use(drift);
-    await driftService.setReference(key, { from: T0, to: T0 + HOUR }, 'test');
-    const plans = planColumns((await driftService.reference(key))!, driftSettings());
+    const { db, plans } = await seededWithReference();
     let kept: WindowSample | undefined;
     for await (const sample of readWindows(db, { key, ...range, plans, numbersInFile: true })) {
       kept = sample;
@@ -122,12 +127,7 @@ describe('numbers left in the result file until evaluated', () => {
   });
 
   it('a batch whose other query fails leaves no result file open', async () => {
-    const service = await startTestService();
-    await seedDriftWindows(service, key, T0);
-    const db = service.platform.db;
-    const { service: driftService } = service.use(drift);
-    await driftService.setReference(key, { from: T0, to: T0 + HOUR }, 'test');
-    const plans = planColumns((await driftService.reference(key))!, driftSettings());
+    const { db, plans } = await seededWithReference();
     // The categorical counts fail at once, while the numbers' query is still writing its file.
     const commands: Promise<unknown>[] = [];
     const failing = {
