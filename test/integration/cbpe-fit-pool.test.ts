@@ -4,8 +4,6 @@
  * equal the one this thread makes, bit for bit, for every kind of decision, and the calibrators
  * given the pool must fit there.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fitCalibration, fitCalibrationYielding } from '../../src/performance-estimation/calibration/fit.js';
 import type { CalibrationPool } from '../../src/performance-estimation/calibration/fit-pool.js';
@@ -14,16 +12,15 @@ import type {
   CalibratorStore,
   StoredCalibrator,
 } from '../../src/performance-estimation/store/calibrators.js';
+import { importCompiled } from '../support/compiled.js';
 import { rangeReference, reference, version } from '../unit/performance-estimation/calibrator-fixtures.js';
 
-const compiled = path.resolve('dist/performance-estimation/calibration/fit-pool.js');
 let pool: CalibrationPool;
 
 beforeAll(async () => {
-  if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
-  const { CalibrationPool: Compiled } = (await import(
-    compiled
-  )) as typeof import('../../src/performance-estimation/calibration/fit-pool.js');
+  const { CalibrationPool: Compiled } = await importCompiled<
+    typeof import('../../src/performance-estimation/calibration/fit-pool.js')
+  >('performance-estimation/calibration/fit-pool.js');
   const created = Compiled.create();
   if (!created) throw new Error('the compiled calibration pool found no worker module next to it');
   pool = created;

@@ -4,8 +4,7 @@
  * must be those of windows read whole, with the walk threads (the compiled pool, dist/) and
  * without, and no result file may stay open after an answer or after a reader stops early.
  */
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
-import path from 'node:path';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drift } from '../../src/drift/index.js';
 import { evaluateWindow, planColumns } from '../../src/drift/engine/evaluate.js';
@@ -19,6 +18,7 @@ import type { WalkPool } from '../../src/drift/walks/walk-pool.js';
 import { models } from '../../src/models/index.js';
 import type { Database } from '../../src/platform/clickhouse/index.js';
 import { parseBucket } from '../../src/platform/time/index.js';
+import { importCompiled } from '../support/compiled.js';
 import { seedDriftWindows } from '../support/drift-windows-data.js';
 import { startTestService } from '../support/service.js';
 
@@ -27,15 +27,14 @@ const HOUR = 3_600_000;
 const key = { modelId: 'in-file', version: '1' };
 const range = { from: T0, to: T0 + 2 * HOUR + 1, window: parseBucket('30m') };
 
-const compiled = path.resolve('dist/drift/walks/walk-pool.js');
 let pool: WalkPool;
 
 beforeAll(async () => {
-  if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
-  const { WalkPool: Compiled } = (await import(
-    compiled
-  )) as typeof import('../../src/drift/walks/walk-pool.js');
-  pool = Compiled.create({ threads: 2, minValues: 1_000 })!;
+  const { WalkPool: Compiled } =
+    await importCompiled<typeof import('../../src/drift/walks/walk-pool.js')>('drift/walks/walk-pool.js');
+  const created = Compiled.create({ threads: 2, minValues: 1_000 });
+  if (!created) throw new Error('the compiled walk pool found no worker module next to it');
+  pool = created;
 });
 
 afterAll(async () => {
@@ -119,6 +118,8 @@ describe('numbers left in the result file until evaluated', () => {
     const x = kept!.columns.get(plans.find((p) => p.ref.column === 'x')!.key)!.pending!;
     expect(x.length).toBe(1_000);
     expect(openResultFiles().length).toBeGreaterThan(0);
+    // The synchronous evaluation cannot read them: it says so instead of finding the column empty.
+    expect(() => evaluateWindow(plans, kept!, 0.5)).toThrow(/numbers are still in the result file/);
     const values = await x.read();
     expect(values.every((v, k) => k === 0 || values[k - 1]! <= v)).toBe(true);
     kept!.release!();

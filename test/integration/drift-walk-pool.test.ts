@@ -4,8 +4,6 @@
  * thread computes, bit for bit, whatever memory the samples live in, and bad samples must fail
  * the same way.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateWindow, evaluateWindowOn, planColumns } from '../../src/drift/engine/evaluate.js';
 import { referenceFromRaw } from '../../src/drift/engine/in-memory.js';
@@ -13,15 +11,15 @@ import { driftSettings } from '../../src/drift/engine/settings.js';
 import type { RawColumn, WindowSample } from '../../src/drift/engine/types.js';
 import { numericalDrift, numericalReference } from '../../src/drift/statistics/index.js';
 import type { WalkPool } from '../../src/drift/walks/walk-pool.js';
+import { importCompiled } from '../support/compiled.js';
 import { sample, sorted } from '../unit/drift/samples.js';
 
-const compiled = path.resolve('dist/drift/walks/walk-pool.js');
 let pool: WalkPool;
 let Compiled: typeof WalkPool;
 
 beforeAll(async () => {
-  if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
-  ({ WalkPool: Compiled } = (await import(compiled)) as typeof import('../../src/drift/walks/walk-pool.js'));
+  ({ WalkPool: Compiled } =
+    await importCompiled<typeof import('../../src/drift/walks/walk-pool.js')>('drift/walks/walk-pool.js'));
   const created = Compiled.create({ threads: 2, minValues: 1000 });
   if (!created) throw new Error('the compiled walk pool found no worker module next to it');
   pool = created;
