@@ -5,7 +5,14 @@
 import { rm } from 'node:fs/promises';
 import type { Database } from '../../platform/clickhouse/index.js';
 import type { ColumnRole, RawColumn } from '../engine/types.js';
-import { parseNative, queryNative, readNativeFile, sqlString, writeNativeFile } from './native.js';
+import {
+  parseNative,
+  queryNative,
+  readNativeFile,
+  sqlString,
+  writeNativeFile,
+  type NativeValue,
+} from './native.js';
 import {
   copyRawColumnsFromRange,
   mayHaveLabels,
@@ -14,7 +21,16 @@ import {
   writeRawColumns,
   type VersionKey,
 } from './references.js';
-import { countsQuery, numberSources, PARALLEL_GROUPS, sortedQuery, textSources } from './sql.js';
+import {
+  countsQuery,
+  mayBeCut,
+  numberSources,
+  PARALLEL_GROUPS,
+  sortedQuery,
+  textSources,
+  type SortIn,
+  type Source,
+} from './sql.js';
 
 /** What a range holds, for the reference limits: feature columns, and the longest name if too long. */
 export interface RangeColumns {
@@ -81,9 +97,7 @@ export async function sampleRange<T>(
       return c;
     };
     for (const source of numberSources(all, '0')) {
-      const file = await writeNativeFile(db, `${sortedQuery(source)} ${PARALLEL_GROUPS}`, params);
-      files.push({ role: source.role, file });
-      for (const row of parseNative(await readNativeFile(file, { shared: true })))
+      for (const row of await gatherSorted(db, source, params, files))
         column(source.role, String(row['column'])).numbers = row['values'] as Float64Array;
     }
     for (const source of textSources(all, '0')) {
@@ -112,6 +126,28 @@ export async function sampleRange<T>(
   } finally {
     await Promise.all(files.map(({ file }) => rm(file, { force: true })));
   }
+}
+
+/**
+ * One role's sorted numbers, written by the engine to a file (added to `files`) and read from it.
+ * The range's row count is not known beforehand: a column long enough to have been cut by the
+ * aggregate's sort (`mayBeCut`) has the role gathered again with the array's.
+ */
+async function gatherSorted(
+  db: Database,
+  source: Source,
+  params: Record<string, unknown>,
+  files: { role: ColumnRole; file: string }[],
+): Promise<Record<string, NativeValue>[]> {
+  const gather = async (sort: SortIn) => {
+    const file = await writeNativeFile(db, `${sortedQuery(source, sort)} ${PARALLEL_GROUPS}`, params);
+    files.push({ role: source.role, file });
+    return parseNative(await readNativeFile(file, { shared: true }));
+  };
+  const rows = await gather('aggregate');
+  if (!rows.some((row) => mayBeCut((row['values'] as Float64Array).length))) return rows;
+  await rm(files.pop()!.file, { force: true });
+  return gather('array');
 }
 
 /** The sorted numbers from the gathered files, then the text categories, into `drift_reference_values`. */

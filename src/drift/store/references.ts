@@ -122,7 +122,10 @@ export async function writeRawColumns(
   await insertJsonRows(db, 'drift_reference_values', rows);
 }
 
-/** Copies the version's own values in [from, to) into the reference, inside ClickHouse (no round trip). */
+/**
+ * Copies the version's own values in [from, to) into the reference, inside ClickHouse (no round
+ * trip). Sorted by the array's sort: nothing here sees a column's length, so none may be cut.
+ */
 export async function copyRawColumnsFromRange(
   db: Database,
   key: VersionKey,
@@ -142,7 +145,7 @@ export async function copyRawColumnsFromRange(
     await db.client.command({
       query: `${target}
         SELECT {model:String}, {version:String}, {revision:UInt64}, '${source.role}', column, 'number', values, [], []
-        FROM (${sortedQuery(source)}) ${PARALLEL_GROUPS}`,
+        FROM (${sortedQuery(source, 'array')}) ${PARALLEL_GROUPS}`,
       query_params: params,
     });
   }

@@ -144,11 +144,44 @@ export function textSources(selection: ColumnSelection, window: string): Source[
 }
 
 /**
+ * The most values a group of `sortedQuery` holds when the aggregate sorts them
+ * (`groupArraySorted`'s own limit): a group with more is cut to its smallest this many, so a
+ * column this long must be read again with `sort: 'array'` (`mayBeCut`).
+ */
+export const SORTED_AGGREGATE_LIMIT = 16_777_215;
+
+/** Whether a column read by `sortedQuery` with `sort: 'aggregate'` may have lost values. */
+export function mayBeCut(length: number): boolean {
+  return length >= SORTED_AGGREGATE_LIMIT;
+}
+
+/**
+ * Where `sortedQuery` sorts a group's values. `aggregate`: `groupArraySorted`, which sorts each
+ * group's values in place as the aggregation finishes (on every core with `PARALLEL_GROUPS`):
+ * measured on a 100 × 1M window written to a result file, seven alternating rounds, median 4.12 s
+ * wall (7.1 CPU) against 4.67 (7.7) for `array`, the same values bit for bit; above
+ * `SORTED_AGGREGATE_LIMIT` values a group it cuts (see `mayBeCut`). `array`: `arraySort` of
+ * `groupArray`, a sorted copy of every group's values, whatever their number. Both take only
+ * finite values here (every `numberSources` filters them): `groupArraySorted` would put a NaN
+ * first, `arraySort` last.
+ */
+export type SortIn = 'aggregate' | 'array';
+
+/** `aggregate` when no group can hold more values than the aggregate keeps, else `array`. */
+export function sortFor(mostValuesOfAGroup: number): SortIn {
+  return mostValuesOfAGroup < SORTED_AGGREGATE_LIMIT ? 'aggregate' : 'array';
+}
+
+/**
  * Per window and column: the values, sorted. `values` comes first so that in a Native block its
  * floats start 8-byte aligned and can be read without a copy.
  */
-export function sortedQuery(source: Source): string {
-  return `SELECT arraySort(groupArray(${source.value})) AS values, toInt64(${source.window}) AS w, CAST(${source.name} AS String) AS column
+export function sortedQuery(source: Source, sort: SortIn): string {
+  const values =
+    sort === 'aggregate'
+      ? `groupArraySorted(${SORTED_AGGREGATE_LIMIT})(${source.value})`
+      : `arraySort(groupArray(${source.value}))`;
+  return `SELECT ${values} AS values, toInt64(${source.window}) AS w, CAST(${source.name} AS String) AS column
     ${source.from} GROUP BY w, column`;
 }
 

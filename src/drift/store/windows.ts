@@ -4,18 +4,22 @@ import type { ColumnPlan } from '../engine/evaluate.js';
 import { addCount } from '../engine/samples.js';
 import { columnKey, type ColumnRole, type WindowColumn, type WindowSample } from '../engine/types.js';
 import { bucketEnd, bucketSql, type Bucket } from '../../platform/time/index.js';
-import { NativeResultFile, type FileNumbers } from './native-file.js';
+import { NativeResultFile, type FileNumbers, type LazyNativeValue } from './native-file.js';
 import { queryNative, writeNativeFile } from './native.js';
 import type { VersionKey } from './references.js';
 import {
   countsQuery,
+  mayBeCut,
   numberSources,
   PARALLEL_GROUPS,
   RANGE,
   selectionOf,
   sortedQuery,
+  sortFor,
   textSources,
   valuesQuery,
+  type SortIn,
+  type Source,
 } from './sql.js';
 
 export interface WindowsRequest {
@@ -83,6 +87,8 @@ export async function* readWindows(db: Database, request: WindowsRequest): Async
     const { samples, files } = await readBatch(db, { ...base, ...range }, w, plans, {
       unsortedWhereBinned: request.unsortedWhereBinned ?? false,
       numbersInFile: (request.numbersInFile ?? false) && db.embedded,
+      // A column holds at most one value a prediction.
+      sort: sortFor(batch.reduce((most, entry) => Math.max(most, entry.n), 0)),
     });
     const windowsOfBatch = batch;
     batch = [];
@@ -119,6 +125,10 @@ type Params = { model: string; version: string; from: number; to: number };
 
 const binned = (plan: ColumnPlan) => plan.method === 'psi' || plan.method === 'jensenshannon';
 
+/** How many numbers a `values` cell holds, read whole or left in the result file. */
+const lengthOf = (values: LazyNativeValue | undefined) =>
+  values instanceof Float64Array || (typeof values === 'object' && 'read' in values) ? values.length : 0;
+
 /** A function that runs once, however often it is called. */
 function once(run: () => void): () => void {
   let done = false;
@@ -141,7 +151,7 @@ async function readBatch(
   params: Params,
   w: string,
   plans: readonly ColumnPlan[],
-  options: { unsortedWhereBinned: boolean; numbersInFile: boolean },
+  options: { unsortedWhereBinned: boolean; numbersInFile: boolean; sort: SortIn },
 ): Promise<BatchRead> {
   const { unsortedWhereBinned, numbersInFile } = options;
   const out = new Map<number, Map<string, WindowColumn>>();
@@ -170,6 +180,18 @@ async function readBatch(
     files.push(file);
     return file.rows;
   };
+  const read = (query: string, queryParams: Record<string, unknown>) =>
+    numbersInFile ? inFile(query, queryParams) : queryNative(db, query, queryParams);
+  // A column longer than its window's predictions (a map with a key twice) may have been cut by
+  // the aggregate's sort: read again with the array's, which keeps every value.
+  const readSorted = async (source: Source, queryParams: Record<string, unknown>) => {
+    const query = (sort: SortIn) => `${sortedQuery(source, sort)} ${PARALLEL_GROUPS}`;
+    const opened = files.length;
+    const rows = await read(query(options.sort), queryParams);
+    if (options.sort === 'array' || !rows.some((row) => mayBeCut(lengthOf(row['values'])))) return rows;
+    await Promise.all(files.splice(opened).map((file) => file.close()));
+    return read(query('array'), queryParams);
+  };
 
   // The categorical columns' counts are read on the engine's other connection while the numbers
   // are gathered: they are small, and would otherwise wait for the largest query of the batch.
@@ -190,14 +212,13 @@ async function readBatch(
         numberFeatures,
       );
       for (const source of numberSources(selection, w)) {
-        const query = `${unsorted ? valuesQuery(source) : sortedQuery(source)} ${PARALLEL_GROUPS}`;
         const queryParams = {
           ...params,
           features: selection.features === 'all' ? undefined : selection.features,
         };
-        const rows = numbersInFile
-          ? await inFile(query, queryParams)
-          : await queryNative(db, query, queryParams);
+        const rows = unsorted
+          ? await read(`${valuesQuery(source)} ${PARALLEL_GROUPS}`, queryParams)
+          : await readSorted(source, queryParams);
         for (const row of rows) {
           const name = row['column'];
           const c =
