@@ -193,6 +193,7 @@ export class DriftService {
           to: input.to,
           maxNameLength: this.limits.maxColumnNameLength,
           check: (found) => this.checkRangeColumns(found),
+          predictions: rows,
         },
         (raw) => referenceFromRaw(info, raw),
       );

@@ -27,6 +27,7 @@ import {
   numberSources,
   PARALLEL_GROUPS,
   sortedQuery,
+  sortFor,
   textSources,
   type SortIn,
   type Source,
@@ -48,6 +49,8 @@ export interface RangeSampleRequest {
   maxNameLength: number;
   /** Sees what the range holds before anything is written; throws to refuse the range. */
   check: (found: RangeColumns) => void;
+  /** The range's predictions, where counted: how its numbers are sorted first (`sortFor`). */
+  predictions?: number;
 }
 
 /**
@@ -97,7 +100,8 @@ export async function sampleRange<T>(
       return c;
     };
     for (const source of numberSources(all, '0')) {
-      for (const row of await gatherSorted(db, source, params, files))
+      const sort = request.predictions === undefined ? 'aggregate' : sortFor(request.predictions);
+      for (const row of await gatherSorted(db, source, params, files, sort))
         column(source.role, String(row['column'])).numbers = row['values'] as Float64Array;
     }
     for (const source of textSources(all, '0')) {
@@ -130,22 +134,23 @@ export async function sampleRange<T>(
 
 /**
  * One role's sorted numbers, written by the engine to a file (added to `files`) and read from it.
- * The range's row count is not known beforehand: a column long enough to have been cut by the
- * aggregate's sort (`mayBeCut`) has the role gathered again with the array's.
+ * A column long enough to have been cut by the aggregate's sort (`mayBeCut`: a range too long to
+ * have been counted, or a map holding a key twice) has the role gathered again with the array's.
  */
 async function gatherSorted(
   db: Database,
   source: Source,
   params: Record<string, unknown>,
   files: { role: ColumnRole; file: string }[],
+  sort: SortIn,
 ): Promise<Record<string, NativeValue>[]> {
   const gather = async (sort: SortIn) => {
     const file = await writeNativeFile(db, `${sortedQuery(source, sort)} ${PARALLEL_GROUPS}`, params);
     files.push({ role: source.role, file });
     return parseNative(await readNativeFile(file, { shared: true }));
   };
-  const rows = await gather('aggregate');
-  if (!rows.some((row) => mayBeCut((row['values'] as Float64Array).length))) return rows;
+  const rows = await gather(sort);
+  if (sort === 'array' || !rows.some((row) => mayBeCut((row['values'] as Float64Array).length))) return rows;
   await rm(files.pop()!.file, { force: true });
   return gather('array');
 }
