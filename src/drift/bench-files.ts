@@ -12,21 +12,38 @@ export interface Timing {
   wall: number;
   /** CPU seconds of the whole process: the embedded engine's threads and JavaScript. */
   cpu: number;
+  /** The part of `cpu` spent in the kernel. */
+  systemCpu: number;
+  /**
+   * Minor page faults of the whole process: fresh memory touched. On the VMs measured here each
+   * costs several µs, and they were most of the engine's system CPU (src/drift/README.md).
+   */
+  minorFaults: number;
 }
 
 export async function seconds<T>(work: () => Promise<T>): Promise<[T, Timing]> {
   const started = process.hrtime.bigint();
-  const cpu = process.cpuUsage();
+  const before = process.resourceUsage();
   const result = await work();
-  const used = process.cpuUsage(cpu);
+  const after = process.resourceUsage();
+  const microseconds = (u: NodeJS.ResourceUsage) => u.userCPUTime + u.systemCPUTime;
   return [
     result,
-    { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: (used.user + used.system) / 1e6 },
+    {
+      wall: Number(process.hrtime.bigint() - started) / 1e9,
+      cpu: (microseconds(after) - microseconds(before)) / 1e6,
+      systemCpu: (after.systemCPUTime - before.systemCPUTime) / 1e6,
+      minorFaults: after.minorPageFault - before.minorPageFault,
+    },
   ];
 }
 
 export const fmt = (t: Timing) =>
   `${t.wall.toFixed(2).padStart(6)} s (cpu ${t.cpu.toFixed(2).padStart(6)} s)`;
+
+/** `fmt` with the system CPU and the page faults. */
+export const fmtWithFaults = (t: Timing) =>
+  `${fmt(t)}  sys ${t.systemCpu.toFixed(2).padStart(5)} s, ${Math.round(t.minorFaults / 1000)}k page faults`;
 
 export interface OfflineTimings {
   files: { reference: string; current: string }[];

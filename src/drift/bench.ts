@@ -25,7 +25,14 @@ import { PolicyStore } from './store/policies.js';
 import { readWindows } from './store/windows.js';
 import { WalkPool } from './walks/walk-pool.js';
 import type { MethodOption } from './statistics/index.js';
-import { benchOffline, fmt, seconds, type OfflineTimings, type Timing } from './bench-files.js';
+import {
+  benchOffline,
+  fmt,
+  fmtWithFaults,
+  seconds,
+  type OfflineTimings,
+  type Timing,
+} from './bench-files.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -169,12 +176,12 @@ export const driftBench: Bench = {
 
       const lines = [
         `drift bench: ${features} numerical features, ${rows} reference rows, ${rows} current rows (embedded ClickHouse, ${dir})`,
-        `wall seconds (cpu seconds of engine + JavaScript, 2 cores)`,
+        `wall seconds (cpu seconds of engine + JavaScript, 2 cores; for the service path's steps also the kernel's part of the cpu and the process's page faults)`,
         `service path (after ${settleSeconds.wall.toFixed(1)} s of waiting for the engine's merges of the generated rows)`,
-        `  set reference (copy, sort, load, summarize)      ${fmt(referenceSeconds)}`,
-        `  read the stored reference (after a restart)      ${fmt(storedSeconds)}`,
-        `  baseline: scan of the window's values (FINAL)    ${fmt(scanSeconds)}`,
-        `  read the window (SQL sort + Native transfer)     ${fmt(readSeconds)}`,
+        `  set reference (copy, sort, load, summarize)      ${fmtWithFaults(referenceSeconds)}`,
+        `  read the stored reference (after a restart)      ${fmtWithFaults(storedSeconds)}`,
+        `  baseline: scan of the window's values (FINAL)    ${fmtWithFaults(scanSeconds)}`,
+        `  read the window (SQL sort + Native transfer)     ${fmtWithFaults(readSeconds)}`,
         '',
         `  ${'method'.padEnd(20)}${'statistics only'.padEnd(28)}${'statistics, worker threads'.padEnd(28)}${'end-to-end per window'.padEnd(28)}drifted features`,
       ];
