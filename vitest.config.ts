@@ -21,6 +21,7 @@ const unitFilesWithEngine = [
   'test/unit/drift/native-stale-files.test.ts',
   'test/unit/drift/offline-files.test.ts',
   'test/unit/drift/offline-progress.test.ts',
+  'test/unit/drift/sample-file.test.ts',
   'test/unit/platform/engine-pages.test.ts',
   'test/unit/triggers/dashboard-annotation.test.ts',
   'test/unit/triggers/trigger-store.test.ts',

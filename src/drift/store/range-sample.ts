@@ -13,6 +13,7 @@ import {
   writeNativeFile,
   type NativeValue,
 } from './native.js';
+import { rewriteSorted, SAMPLE_FILE_STRUCTURE, type SampleColumn } from './sample-file.js';
 import {
   copyRawColumnsFromRange,
   mayHaveLabels,
@@ -90,7 +91,7 @@ export async function sampleRange<T>(
     score: true,
     label: await mayHaveLabels(db, key),
   } as const;
-  const files: { role: ColumnRole; file: string }[] = [];
+  const files: GatheredFile[] = [];
   try {
     const columns = new Map<string, RawColumn>();
     const column = (role: ColumnRole, name: string): RawColumn => {
@@ -112,6 +113,7 @@ export async function sampleRange<T>(
     }
     const raw = [...columns.values()];
     request.check(rangeColumns(raw, request.maxNameLength));
+    await sortInTableOrder(files);
     // The engine stores the sample on its own threads while this thread summarizes it (awaited
     // below; handled at once so that a failure meanwhile is not an unhandled rejection).
     const stored = storeSample(db, request, files, raw);
@@ -132,6 +134,13 @@ export async function sampleRange<T>(
   }
 }
 
+/** A role's sorted numbers as the engine wrote them, and the columns read from it. */
+interface GatheredFile {
+  role: ColumnRole;
+  file: string;
+  columns: SampleColumn[];
+}
+
 /**
  * One role's sorted numbers, written by the engine to a file (added to `files`) and read from it.
  * A column long enough to have been cut by the aggregate's sort (`mayBeCut`: a range too long to
@@ -141,13 +150,19 @@ async function gatherSorted(
   db: Database,
   source: Source,
   params: Record<string, unknown>,
-  files: { role: ColumnRole; file: string }[],
+  files: GatheredFile[],
   sort: SortIn,
 ): Promise<Record<string, NativeValue>[]> {
   const gather = async (sort: SortIn) => {
     const file = await writeNativeFile(db, `${sortedQuery(source, sort)} ${PARALLEL_GROUPS}`, params);
-    files.push({ role: source.role, file });
-    return parseNative(await readNativeFile(file, { shared: true }));
+    const gathered: GatheredFile = { role: source.role, file, columns: [] };
+    files.push(gathered);
+    const rows = parseNative(await readNativeFile(file, { shared: true }));
+    gathered.columns = rows.map((row) => ({
+      column: String(row['column']),
+      values: row['values'] as Float64Array,
+    }));
+    return rows;
   };
   const rows = await gather(sort);
   if (sort === 'array' || !rows.some((row) => mayBeCut((row['values'] as Float64Array).length))) return rows;
@@ -155,20 +170,36 @@ async function gatherSorted(
   return gather('array');
 }
 
-/** The sorted numbers from the gathered files, then the text categories, into `drift_reference_values`. */
+/**
+ * Rewrites each gathered file in `drift_reference_values`' order (sample-file.ts), so that the
+ * sample's insert takes its block as it is. Before the summary: the writes are issued from this
+ * thread, which the summary then keeps busy.
+ */
+async function sortInTableOrder(files: readonly GatheredFile[]): Promise<void> {
+  await Promise.all(files.filter((f) => f.columns.length > 0).map((f) => rewriteSorted(f.file, f.columns)));
+}
+
+/**
+ * The sorted numbers from the gathered files (rewritten in the table's order: `sortInTableOrder`),
+ * then the text categories, into `drift_reference_values`. Merging on insert is off: a file's rows
+ * are one role's columns, each once (grouped by name), so it would find nothing to replace, and it
+ * copies the whole block.
+ */
 async function storeSample(
   db: Database,
   request: RangeSampleRequest,
-  files: readonly { role: ColumnRole; file: string }[],
+  files: readonly GatheredFile[],
   raw: readonly RawColumn[],
 ): Promise<void> {
   const { key, revision } = request;
-  for (const { role, file } of files) {
+  for (const { role, file, columns } of files) {
+    if (columns.length === 0) continue;
     await db.client.command({
       query: `INSERT INTO drift_reference_values (model_id, model_version, revision, role, column, part, numbers, texts, counts)
         SELECT {model:String}, {version:String}, {revision:UInt64}, ${sqlString(role)}, column, 'number', values, [], []
-        FROM file(${sqlString(file)}, 'Native')`,
+        FROM file(${sqlString(file)}, 'Native', ${sqlString(SAMPLE_FILE_STRUCTURE)})`,
       query_params: { model: key.modelId, version: key.version, revision },
+      clickhouse_settings: { optimize_on_insert: 0 },
     });
   }
   await writeRawColumns(
