@@ -65,7 +65,10 @@ const sourceKey = (item: Lettered) => {
 
 // A batch may span more months than max_partitions_per_insert_block (100) allows when producers
 // backfill; that is no reason to refuse it (ClickHouse then logs a warning instead).
-const INSERT_SETTINGS = { throw_on_max_partitions_per_insert_block: 0 };
+// Not merged on insert: the tables are ReplacingMergeTrees read with FINAL (or written again by a
+// redelivery into another part anyway), and merging a block as it is stored copies it row by row
+// (README, "Not merged on insert").
+const INSERT_SETTINGS = { throw_on_max_partitions_per_insert_block: 0, optimize_on_insert: 0 };
 
 /**
  * Validates and reshapes each message as it arrives; writes a flushed batch table by table.
