@@ -147,6 +147,9 @@ export async function copyRawColumnsFromRange(
         SELECT {model:String}, {version:String}, {revision:UInt64}, '${source.role}', column, 'number', values, [], []
         FROM (${sortedQuery(source, 'array')}) ${PARALLEL_GROUPS}`,
       query_params: params,
+      // Each column once (grouped by name): merging the block on insert finds nothing to replace
+      // and copies the whole sample (range-sample.ts, storeSample).
+      clickhouse_settings: { optimize_on_insert: 0 },
     });
   }
   for (const source of textSources(all, '0')) {
