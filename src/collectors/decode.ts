@@ -26,6 +26,8 @@ export type Table = 'predictions' | 'labels' | 'access_log';
 export interface PredictionFacts {
   model: string;
   version: string;
+  /** The prediction id: with `model` and `time`, the table's key (the insert's order). */
+  id: string;
   task: Task;
   time: number;
   latencyMs: number | null;
@@ -94,6 +96,7 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
         const prediction = {
           model: e.model_id,
           version: e.model_version,
+          id: e.prediction_id,
           task: inferTask(e.prediction, e.score),
           time: e.timestamp,
           latencyMs: e.latency_ms ?? null,
