@@ -11,7 +11,7 @@
  * copies the block twice (599k faults). The rewrite is in place: the file's pages are reused, and
  * no second file holds memory beside it.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /** The structure of a rewritten file, to read it with (`file(path, 'Native', SAMPLE_FILE_STRUCTURE)`). */
 export const SAMPLE_FILE_STRUCTURE = 'column String, values Array(Float64)';
@@ -52,14 +52,14 @@ function sortedByName(columns: readonly SampleColumn[]): SampleColumn[] {
 
 /** One Native block (`SAMPLE_FILE_STRUCTURE`) as pieces to write in order; the numbers are views, not copies. */
 export function nativeBlock(columns: readonly SampleColumn[]): Buffer[] {
-  const names = [varUInt(2), varUInt(columns.length), text('column'), text('String')];
-  for (const c of columns) names.push(text(c.column));
-  names.push(text('values'), text('Array(Float64)'));
+  const head = [varUInt(2), varUInt(columns.length), text('column'), text('String')];
+  for (const c of columns) head.push(text(c.column));
+  head.push(text('values'), text('Array(Float64)'));
   const offsets = Buffer.alloc(8 * columns.length);
   let end = 0;
   columns.forEach((c, k) => offsets.writeBigUInt64LE(BigInt((end += c.values.length)), 8 * k));
   return [
-    Buffer.concat([...names, offsets]),
+    Buffer.concat([...head, offsets]),
     ...columns.map((c) => Buffer.from(c.values.buffer, c.values.byteOffset, c.values.byteLength)),
   ];
 }
@@ -80,11 +80,7 @@ function text(value: string): Buffer {
   return Buffer.concat([varUInt(bytes.length), bytes]);
 }
 
-async function writeFully(
-  handle: Awaited<ReturnType<typeof open>>,
-  piece: Buffer,
-  position: number,
-): Promise<void> {
+async function writeFully(handle: FileHandle, piece: Buffer, position: number): Promise<void> {
   let done = 0;
   while (done < piece.length) {
     const { bytesWritten } = await handle.write(piece, done, piece.length - done, position + done);
