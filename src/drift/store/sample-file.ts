@@ -12,6 +12,7 @@
  * no second file holds memory beside it.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { varUIntBytes, writeVarUInt } from '../../platform/clickhouse/row-binary.js';
 
 /** The structure of a rewritten file, to read it with (`file(path, 'Native', SAMPLE_FILE_STRUCTURE)`). */
 export const SAMPLE_FILE_STRUCTURE = 'column String, values Array(Float64)';
@@ -64,15 +65,11 @@ export function nativeBlock(columns: readonly SampleColumn[]): Buffer[] {
   ];
 }
 
+/** LEB128, as Native writes counts and lengths (the RowBinary writer's encoding). */
 function varUInt(value: number): Buffer {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    bytes.push((rest % 0x80) | 0x80);
-    rest = Math.floor(rest / 0x80);
-  }
-  bytes.push(rest);
-  return Buffer.from(bytes);
+  const bytes = Buffer.alloc(varUIntBytes(value));
+  writeVarUInt(bytes, 0, value);
+  return bytes;
 }
 
 function text(value: string): Buffer {

@@ -140,7 +140,7 @@ export class RowBinaryWriter {
 const SHORT = 64;
 
 /** Writes `value` as LEB128 at `at`; returns where it ends. */
-function writeVarUInt(bytes: Buffer, at: number, value: number): number {
+export function writeVarUInt(bytes: Buffer, at: number, value: number): number {
   let n = value;
   let i = at;
   while (n >= 0x80) {
@@ -151,7 +151,7 @@ function writeVarUInt(bytes: Buffer, at: number, value: number): number {
   return i;
 }
 
-function varUIntBytes(value: number): number {
+export function varUIntBytes(value: number): number {
   let bytes = 1;
   for (let n = value; n >= 0x80; n = Math.floor(n / 128)) bytes += 1;
   return bytes;
