@@ -12,7 +12,7 @@
  * no second file holds memory beside it.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { varUIntBytes, writeVarUInt } from '../../platform/clickhouse/row-binary.js';
+import { varUIntBytes, writeVarUInt } from '../../platform/clickhouse/index.js';
 
 /** The structure of a rewritten file, to read it with (`file(path, 'Native', SAMPLE_FILE_STRUCTURE)`). */
 export const SAMPLE_FILE_STRUCTURE = 'column String, values Array(Float64)';

@@ -25,5 +25,5 @@ export {
   type PageReleaser,
 } from './engine-pages.js';
 export { fewerMerges, FEWER_MERGES_BASE } from './merge-settings.js';
-export { RowBinaryWriter, joinRows } from './row-binary.js';
+export { RowBinaryWriter, joinRows, varUIntBytes, writeVarUInt } from './row-binary.js';
 export { classifyWriteError, clickhouseCode, isDataError } from './errors.js';
