@@ -2,7 +2,7 @@ import { models } from '../models/index.js';
 import type { Capability, CapabilityDefinition } from '../platform/capability/index.js';
 import { createIdempotentSender } from '../platform/kafka/index.js';
 import { createCollectors } from './collectors.js';
-import { DEAD_LETTER_REASONS } from './dead-letter.js';
+import { DEAD_LETTER_REASONS, letterSource } from './dead-letter.js';
 import { createIngestMetrics } from './ingest-metrics.js';
 import { collectorMigrations } from './schema.js';
 
@@ -27,6 +27,9 @@ export const collectors: CapabilityDefinition = {
     const letters = createIdempotentSender(
       platform.kafka,
       platform.logger.child({ component: 'dead-letters' }),
+      {
+        identify: letterSource,
+      },
     );
     const consumer = createCollectors({
       kafka: platform.kafka,

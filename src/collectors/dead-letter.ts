@@ -41,6 +41,22 @@ export function deadLetterMessage({ source, reason, detail }: DeadLetter): Messa
 }
 
 /**
+ * Which source message a letter is for (`topic/partition/offset`, from its headers, sent or read
+ * back), so that a send repeated after a failure finds the letters already written.
+ */
+export function letterSource(letter: { headers?: IHeaders }): string | undefined {
+  const header = (name: string) => letter.headers?.[name]?.toString();
+  const [topic, partition, offset] = [
+    header('modelwatch-source-topic'),
+    header('modelwatch-source-partition'),
+    header('modelwatch-source-offset'),
+  ];
+  return topic === undefined || partition === undefined || offset === undefined
+    ? undefined
+    : `${topic}/${partition}/${offset}`;
+}
+
+/**
  * A letter the dead-letter topic refuses as too large even alone (its `max.message.bytes` is
  * below the source topic's): the source's position, the reason and the error still go out, with
  * the value's size in `modelwatch-value-dropped`; the original stays readable at its source offset

@@ -1,6 +1,6 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, KafkaJSError, logLevel, type Message, type Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { createIdempotentSender, ensureTopics } from '../../src/platform/kafka/index.js';
+import { createIdempotentSender, ensureTopics, readPartitionsFrom } from '../../src/platform/kafka/index.js';
 import { createLogger } from '../../src/platform/observability/index.js';
 import { brokers, createTopics, producerIdOf, testKafka, uniqueName } from '../support/harness.js';
 import { readTopicMessages } from '../support/triggers.js';
@@ -17,6 +17,28 @@ async function readWithProducer(topic: string): Promise<{ value: string; produce
     producerId: producerIdOf(message) ?? '?',
   }));
 }
+
+/**
+ * The broker's client, except that while `losing` is set its producers' sends are written and
+ * then reported failed, as when a leader dies after appending a batch and before acknowledging it.
+ */
+function losingAcknowledgements(real: Kafka): { kafka: Kafka; losing: { on: boolean } } {
+  const losing = { on: false };
+  const kafka = Object.create(real) as Kafka;
+  kafka.producer = (config) => {
+    const producer: Producer = real.producer(config);
+    const send = producer.send.bind(producer);
+    producer.send = async (record) => {
+      const written = await send(record);
+      if (losing.on) throw new KafkaJSError('the acknowledgement was lost (test)', { retriable: true });
+      return written;
+    };
+    return producer;
+  };
+  return { kafka, losing };
+}
+
+const idHeader = (message: { headers?: Message['headers'] }) => message.headers?.['id']?.toString();
 
 describe('the idempotent sender (dead letters)', () => {
   it('writes every one of many concurrent sends to one partition once', async () => {
@@ -66,5 +88,49 @@ describe('the idempotent sender (dead letters)', () => {
     const [before, after] = messages.map((m) => m.producerId);
     expect(after).not.toBe(before);
     expect([before, after]).not.toContain('-1');
+  }, 60_000);
+
+  it('after a send that wrote but failed, the retry skips what it finds written (identify)', async () => {
+    const topic = uniqueName('in-doubt');
+    await ensureTopics(testKafka(), [{ topic, numPartitions: 3 }]);
+    const { kafka, losing } = losingAcknowledgements(testKafka());
+    const sender = createIdempotentSender(kafka, logger, { identify: idHeader });
+    await sender.send(topic, [{ value: 'earlier', headers: { id: 'earlier' } }]);
+    // No keys: each send of a message may pick another partition, as letters of keyless events do.
+    const letters = Array.from({ length: 8 }, (_, i) => ({ value: `letter-${i}`, headers: { id: `l${i}` } }));
+    losing.on = true;
+    await expect(sender.send(topic, letters)).rejects.toThrow(/acknowledgement was lost/);
+    losing.on = false;
+    expect(sender.renewed).toBe(1);
+    const reported: number[] = [];
+    const extra = { value: 'new', headers: { id: 'new' } };
+    await sender.send(topic, [...letters, extra], { onSent: (indices) => reported.push(...indices) });
+    await sender.disconnect();
+    expect(
+      reported.sort((a, b) => a - b),
+      'every message reported sent, found or written',
+    ).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    const values = (await readWithProducer(topic)).map((m) => m.value).sort();
+    expect(values).toEqual(['earlier', ...letters.map((l) => l.value), 'new'].sort());
+  }, 60_000);
+
+  it('reads partitions from given offsets to their ends', async () => {
+    const topic = uniqueName('from-offsets');
+    await ensureTopics(testKafka(), [{ topic, numPartitions: 2 }]);
+    const producer = testKafka().producer();
+    await producer.connect();
+    for (const partition of [0, 1])
+      await producer.send({
+        topic,
+        messages: Array.from({ length: 5 }, (_, i) => ({ value: `p${partition}-${i}`, partition })),
+      });
+    await producer.disconnect();
+    const read = await readPartitionsFrom(testKafka(), topic, new Map([[0, 3n]]));
+    expect(read.messages.map((m) => m.message.value?.toString()).sort()).toEqual(['p0-3', 'p0-4']);
+    expect([...read.ends].sort()).toEqual([
+      [0, 5n],
+      [1, 5n],
+    ]);
+    expect((await readPartitionsFrom(testKafka(), topic, new Map([[1, 5n]]))).messages).toEqual([]);
   }, 60_000);
 });

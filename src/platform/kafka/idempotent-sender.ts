@@ -1,7 +1,9 @@
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from '../observability/index.js';
 import { ModelwatchError, errorMessage } from '../errors.js';
-import { createPartitionedSender, type PartitionedSender } from './partitioned-send.js';
+import { createPartitionedSender, type PartitionedSender, type SendOptions } from './partitioned-send.js';
+import { readPartitionsFrom } from './partition-reader.js';
+import { fetchTopicEnds } from './topic-ends.js';
 
 /**
  * A partitioned sender over an idempotent producer, for messages that must not be written twice
@@ -19,8 +21,11 @@ import { createPartitionedSender, type PartitionedSender } from './partitioned-s
  *   send resolves. Queued, the next request after a failure is the failed send's own retry.
  * - A new producer once a send fails for good. The broker may hold the batch under the number
  *   kafkajs gave back, and the next send would reuse it. A new producer (a new producer id,
- *   sequence 0) cannot collide; the caller's retry may then repeat what the failed send wrote,
- *   which is rare and what a plain producer does on every retry.
+ *   sequence 0) cannot collide, but neither can the broker tell the caller's retry from what the
+ *   failed send wrote (seen: a leader SIGKILLed mid-send, one poison message lettered by two
+ *   producer ids). With `identify`, the next send to that topic first reads each partition from
+ *   where this sender's acknowledged writes ended (`floors`) and skips, as sent, the messages
+ *   found there. What it cannot see: a write the new leader acknowledges only after that read.
  */
 export interface IdempotentSender extends PartitionedSender {
   disconnect(): Promise<void>;
@@ -28,7 +33,16 @@ export interface IdempotentSender extends PartitionedSender {
   readonly renewed: number;
 }
 
-export function createIdempotentSender(kafka: Kafka, logger: Logger): IdempotentSender {
+export interface IdempotentSenderOptions {
+  /** A message's identity (a dead letter's source offset): what the check after a failure matches on. */
+  identify?: (message: Message) => string | undefined;
+}
+
+export function createIdempotentSender(
+  kafka: Kafka,
+  logger: Logger,
+  options: IdempotentSenderOptions = {},
+): IdempotentSender {
   let producer: Promise<Producer> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   let renewed = 0;
@@ -63,17 +77,22 @@ export function createIdempotentSender(kafka: Kafka, logger: Logger): Idempotent
   }
 
   const sender = createPartitionedSender(kafka, { send: async (record) => (await connected()).send(record) });
+  const written = options.identify ? new WrittenCheck(kafka, options.identify) : undefined;
 
   return {
     get renewed() {
       return renewed;
     },
-    send(topic, messages, options) {
+    send(topic, messages, sendOptions = {}) {
       const run = queue.then(async () => {
+        const { unsent, tracked } = written
+          ? await written.before(topic, messages, sendOptions)
+          : { unsent: messages, tracked: sendOptions };
         try {
-          await sender.send(topic, messages, options);
+          await sender.send(topic, unsent, tracked);
         } catch (err) {
           renewed += 1;
+          written?.failed(topic);
           logger.warn({ err: errorMessage(err), topic }, 'idempotent send failed: its producer is replaced');
           await discard();
           throw err;
@@ -88,4 +107,94 @@ export function createIdempotentSender(kafka: Kafka, logger: Logger): Idempotent
       await discard();
     },
   };
+}
+
+/**
+ * Where this sender's acknowledged writes end in each partition, and the topics a failed send
+ * left in doubt; before the next send to such a topic, what the failed send may have written.
+ */
+class WrittenCheck {
+  private readonly floors = new Map<string, Map<number, bigint>>();
+  private readonly inDoubt = new Set<string>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly identify: (message: Message) => string | undefined,
+  ) {}
+
+  failed(topic: string): void {
+    this.inDoubt.add(topic);
+  }
+
+  /** The messages still to send, and options whose `onSent` also moves the floors up. */
+  async before(
+    topic: string,
+    messages: readonly Message[],
+    options: SendOptions,
+  ): Promise<{ unsent: readonly Message[]; tracked: SendOptions }> {
+    const floors = await this.floorsOf(topic);
+    let indices = messages.map((_, i) => i);
+    if (this.inDoubt.has(topic)) {
+      indices = await this.skipWritten(topic, messages, floors, options);
+      this.inDoubt.delete(topic);
+    }
+    const tracked: SendOptions = {
+      ...options,
+      onSent: (sent, at) => {
+        const end = BigInt(at.baseOffset) + BigInt(sent.length);
+        if (end > (floors.get(at.partition) ?? 0n)) floors.set(at.partition, end);
+        options.onSent?.(
+          sent.map((i) => indices[i] ?? i),
+          at,
+        );
+      },
+    };
+    return { unsent: indices.map((i) => messages[i] as Message), tracked };
+  }
+
+  /** Reports the messages found between the floors and the ends as sent; the others' indices. */
+  private async skipWritten(
+    topic: string,
+    messages: readonly Message[],
+    floors: Map<number, bigint>,
+    options: SendOptions,
+  ): Promise<number[]> {
+    const read = await readPartitionsFrom(this.kafka, topic, floors).catch((err: unknown) => {
+      throw new ModelwatchError(
+        'KAFKA_UNAVAILABLE',
+        `reading ${topic} for what a failed send wrote: ${errorMessage(err)}`,
+        true,
+        { cause: err },
+      );
+    });
+    const found = new Map<string, { partition: number; offset: string }>();
+    for (const { partition, message } of read.messages) {
+      const id = this.identify(message);
+      if (id !== undefined) found.set(id, { partition, offset: message.offset });
+    }
+    for (const [partition, end] of read.ends)
+      if (end > (floors.get(partition) ?? 0n)) floors.set(partition, end);
+    const unsent: number[] = [];
+    messages.forEach((message, i) => {
+      const id = this.identify(message);
+      const at = id === undefined ? undefined : found.get(id);
+      if (at) options.onSent?.([i], { partition: at.partition, baseOffset: at.offset });
+      else unsent.push(i);
+    });
+    return unsent;
+  }
+
+  /** Each partition's end before this sender's first send to `topic`. */
+  private async floorsOf(topic: string): Promise<Map<number, bigint>> {
+    const known = this.floors.get(topic);
+    if (known) return known;
+    const ends = await fetchTopicEnds(this.kafka, topic, { attempts: 1 }).catch((err: unknown) => {
+      throw new ModelwatchError('KAFKA_UNAVAILABLE', `the ends of ${topic}: ${errorMessage(err)}`, true, {
+        cause: err,
+      });
+    });
+    const floors = new Map(ends.map((p) => [p.partition, p.high]));
+    this.floors.set(topic, floors);
+    return floors;
+  }
 }

@@ -24,5 +24,10 @@ export {
   type PartitionedSender,
   type Partitioner,
 } from './partitioned-send.js';
-export { createIdempotentSender, type IdempotentSender } from './idempotent-sender.js';
+export {
+  createIdempotentSender,
+  type IdempotentSender,
+  type IdempotentSenderOptions,
+} from './idempotent-sender.js';
+export { readPartitionsFrom, type PartitionRead } from './partition-reader.js';
 export { KafkaFlightRecorder, flightRecorderOf, type RecordedEntry } from './flight-recorder.js';
