@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ClickHouseSettings } from '@clickhouse/client';
 import type { Database } from '../../platform/clickhouse/index.js';
+import { processExists } from '../../platform/processes.js';
 
 export type NativeValue = number | string | Float64Array | string[] | number[];
 
@@ -257,15 +258,6 @@ const NATIVE_FILE = /^modelwatch-native-(\d+)-[0-9a-f-]+\.bin$/;
 
 /** Older than this, a file of a process that no longer exists is not being written by anyone. */
 export const STALE_NATIVE_FILE_MS = 10 * 60_000;
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes result files left in `dir` by processes killed mid-read (SIGKILL, Ctrl-C): in

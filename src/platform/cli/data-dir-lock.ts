@@ -8,6 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelwatchError } from '../errors.js';
+import { processExists } from '../processes.js';
 
 /** The lock of a data dir's embedded engine (`up`, `serve`). */
 const LOCK_FILE = 'modelwatch.pid';
@@ -40,11 +41,7 @@ function parseOwner(text: string): Owner | undefined {
 function isRunning(owner: Owner): boolean {
   // This process's own pid in a lock it has not taken yet: a previous life of the pid (a container).
   if (owner.pid === process.pid) return false;
-  try {
-    process.kill(owner.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (!processExists(owner.pid)) return false;
   const started = startTicks(owner.pid);
   return owner.started === undefined || started === undefined || started === owner.started;
 }
