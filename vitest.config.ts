@@ -2,12 +2,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 import LongestFirstSequencer from './test/support/longest-first-sequencer.js';
+import { useTmpfsForTemporaryFiles } from './test/support/tmpfs-tmpdir.js';
 
 // Test files' processes (and the CLI processes tests start) inherit this: Node then keeps the
 // compiled code of vitest, the dependencies and dist/ on disk, as the CLI does for itself. Each
 // file's fork starts ~0.4 CPU s sooner (8 files that only import the service: 13.3 → 10.2 CPU s).
 // The directory is the CLI's (Node's default); NODE_DISABLE_COMPILE_CACHE=1 turns it off.
 process.env['NODE_COMPILE_CACHE'] ??= path.join(tmpdir(), 'node-compile-cache');
+
+// The tests' temporary files (embedded databases, the broker's log) on tmpfs where there is room:
+// file creation on this machine's ext4 is slow (test/support/tmpfs-tmpdir.ts). After the compile
+// cache, which should outlive the run. MODELWATCH_TEST_TMPFS=false or a TMPDIR keeps them on disk.
+useTmpfsForTemporaryFiles();
 
 /**
  * Unit test files that open the embedded engine. chdb holds one native engine per process and it
