@@ -133,4 +133,25 @@ describe('the idempotent sender (dead letters)', () => {
     ]);
     expect((await readPartitionsFrom(testKafka(), topic, new Map([[1, 5n]]))).messages).toEqual([]);
   }, 60_000);
+
+  it('reads the tail of a long partition whole (a fetch from its start may be in flight when the seek is made)', async () => {
+    const topic = uniqueName('long-partition');
+    await ensureTopics(testKafka(), [{ topic, numPartitions: 1 }]);
+    const producer = testKafka().producer();
+    await producer.connect();
+    for (let chunk = 0; chunk < 4; chunk++)
+      await producer.send({
+        topic,
+        messages: Array.from({ length: 1_000 }, (_, i) => ({
+          value: `m-${chunk * 1_000 + i}`,
+          partition: 0,
+        })),
+      });
+    await producer.disconnect();
+    for (const from of [3_990n, 10n]) {
+      const read = await readPartitionsFrom(testKafka(), topic, new Map([[0, from]]));
+      const offsets = read.messages.map((m) => Number(m.message.offset)).sort((a, b) => a - b);
+      expect(offsets).toEqual(Array.from({ length: 4_000 - Number(from) }, (_, i) => Number(from) + i));
+    }
+  }, 60_000);
 });

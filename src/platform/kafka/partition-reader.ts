@@ -52,7 +52,7 @@ async function readRanges(
   });
   let finish = (): void => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));
-  // Progress by batch, not message: a batch of transaction markers alone reaches no eachMessage.
+  // Progress from this event: a batch of transaction markers alone reaches no eachBatch.
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     if (payload.topic !== topic) return;
     if (BigInt(payload.lastOffset) + 1n >= (read.ends.get(payload.partition) ?? 0n))
@@ -65,11 +65,15 @@ async function readRanges(
     // Until the seeks below take effect the group reads from each partition's start, so any
     // batch that reaches an end followed a contiguous read over that partition's range.
     await consumer.subscribe({ topic, fromBeginning: true });
+    // eachBatch, not eachMessage: kafkajs stops handing a batch's messages to eachMessage once a
+    // seek is pending and still reports the whole batch as processed, which would end a
+    // partition unread; a batch given to eachBatch is read whole.
     await consumer.run({
       autoCommit: false,
-      eachMessage: ({ partition, message }) => {
-        if (inRange(partition, BigInt(message.offset)))
-          messages.set(`${partition}:${message.offset}`, { partition, message });
+      eachBatch: ({ batch }) => {
+        for (const message of batch.messages)
+          if (inRange(batch.partition, BigInt(message.offset)))
+            messages.set(`${batch.partition}:${message.offset}`, { partition: batch.partition, message });
         return Promise.resolve();
       },
     });
