@@ -38,6 +38,29 @@ function losingAcknowledgements(real: Kafka): { kafka: Kafka; losing: { on: bool
   return { kafka, losing };
 }
 
+/** `count` messages into one partition, in sends of at most 1,000. */
+async function fillPartition(
+  topic: string,
+  partition: number,
+  count: number,
+  value: (i: number) => string,
+): Promise<void> {
+  const producer = testKafka().producer();
+  await producer.connect();
+  try {
+    for (let first = 0; first < count; first += 1_000)
+      await producer.send({
+        topic,
+        messages: Array.from({ length: Math.min(1_000, count - first) }, (_, i) => ({
+          value: value(first + i),
+          partition,
+        })),
+      });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 const idHeader = (message: { headers?: Message['headers'] }) => message.headers?.['id']?.toString();
 
 describe('the idempotent sender (dead letters)', () => {
@@ -117,14 +140,7 @@ describe('the idempotent sender (dead letters)', () => {
   it('reads partitions from given offsets to their ends', async () => {
     const topic = uniqueName('from-offsets');
     await ensureTopics(testKafka(), [{ topic, numPartitions: 2 }]);
-    const producer = testKafka().producer();
-    await producer.connect();
-    for (const partition of [0, 1])
-      await producer.send({
-        topic,
-        messages: Array.from({ length: 5 }, (_, i) => ({ value: `p${partition}-${i}`, partition })),
-      });
-    await producer.disconnect();
+    for (const partition of [0, 1]) await fillPartition(topic, partition, 5, (i) => `p${partition}-${i}`);
     const read = await readPartitionsFrom(testKafka(), topic, new Map([[0, 3n]]));
     expect(read.messages.map((m) => m.message.value?.toString()).sort()).toEqual(['p0-3', 'p0-4']);
     expect([...read.ends].sort()).toEqual([
@@ -137,17 +153,7 @@ describe('the idempotent sender (dead letters)', () => {
   it('reads the tail of a long partition whole (a fetch from its start may be in flight when the seek is made)', async () => {
     const topic = uniqueName('long-partition');
     await ensureTopics(testKafka(), [{ topic, numPartitions: 1 }]);
-    const producer = testKafka().producer();
-    await producer.connect();
-    for (let chunk = 0; chunk < 4; chunk++)
-      await producer.send({
-        topic,
-        messages: Array.from({ length: 1_000 }, (_, i) => ({
-          value: `m-${chunk * 1_000 + i}`,
-          partition: 0,
-        })),
-      });
-    await producer.disconnect();
+    await fillPartition(topic, 0, 4_000, (i) => `m-${i}`);
     for (const from of [3_990n, 10n]) {
       const read = await readPartitionsFrom(testKafka(), topic, new Map([[0, from]]));
       const offsets = read.messages.map((m) => Number(m.message.offset)).sort((a, b) => a - b);
