@@ -6,6 +6,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { clickhouseCode } from '../platform/clickhouse/index.js';
 import { isModelwatchError } from '../platform/errors.js';
 
 export interface ErrorBody {
@@ -46,6 +47,33 @@ function clientStatus(err: Partial<FastifyError>): number | undefined {
   return undefined;
 }
 
+/** ClickHouse's TIMEOUT_EXCEEDED and MEMORY_LIMIT_EXCEEDED. */
+const TIMEOUT_EXCEEDED = 159;
+const MEMORY_LIMIT_EXCEEDED = 241;
+
+/**
+ * A read the engine stopped at its own limits (a server's `max_execution_time` or
+ * `max_memory_usage`, which the service does not set on most reads): the request asked for more
+ * than the engine allows, not a bug. The same mapping as the estimate route's
+ * (performance-estimation/errors.ts): the query's memory bound is a 400 asking for less, a time
+ * limit a 503 (retry, or ask for less); the server's total memory stays an internal error.
+ */
+function engineLimitError(err: unknown): ErrorBody | undefined {
+  const code = clickhouseCode(err);
+  if (code === TIMEOUT_EXCEEDED)
+    return errorBody(
+      503,
+      'the query took longer than ClickHouse allows one: narrow the range (from, to), or retry later',
+    );
+  const message = err instanceof Error ? err.message : '';
+  if (code === MEMORY_LIMIT_EXCEEDED && !/\(total\)|total memory/iu.test(message))
+    return errorBody(
+      400,
+      'the request needs more memory than ClickHouse allows a query: narrow the range (from, to)',
+    );
+  return undefined;
+}
+
 /** The status and body for an error; `undefined` message parts never come from an unknown error. */
 export function describeError(err: unknown): ErrorBody {
   if (isModelwatchError(err, 'BAD_REQUEST')) return errorBody(400, err.message);
@@ -56,6 +84,8 @@ export function describeError(err: unknown): ErrorBody {
     return errorBody(503, 'ClickHouse is busy or unreachable; retry later (see Retry-After)');
   if (isModelwatchError(err, 'KAFKA_UNAVAILABLE'))
     return errorBody(503, 'Kafka is unreachable, and with it the audit trail; retry later (see Retry-After)');
+  const limit = engineLimitError(err);
+  if (limit !== undefined) return limit;
   const e = (typeof err === 'object' && err !== null ? err : {}) as Partial<FastifyError>;
   const status = clientStatus(e);
   if (status === undefined)

@@ -80,4 +80,25 @@ describe('error bodies', () => {
     expect(describeError('a string')).toEqual(internal);
     expect(describeError(null)).toEqual(internal);
   });
+
+  it("answer the engine's own time and query-memory limits as the request's fault, not a bug", () => {
+    // As chdb and @clickhouse/client carry the code (a number, or digits as text).
+    const timeout = Object.assign(new Error('Code: 159. DB::Exception: Timeout exceeded'), {
+      clickhouseCode: 159,
+    });
+    expect(describeError(timeout).statusCode).toBe(503);
+    expect(describeError(timeout).message).toContain('narrow the range');
+    const memory = Object.assign(new Error('Code: 241. DB::Exception: Query memory limit exceeded'), {
+      code: '241',
+    });
+    expect(describeError(memory)).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'the request needs more memory than ClickHouse allows a query: narrow the range (from, to)',
+    });
+    const total = Object.assign(new Error('Code: 241. DB::Exception: Memory limit (total) exceeded'), {
+      code: '241',
+    });
+    expect(describeError(total).statusCode).toBe(500);
+  });
 });
