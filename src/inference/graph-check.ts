@@ -2,11 +2,13 @@
  * Checks that a loaded graph is one the core can score with the given metadata: one float input
  * `[N, F]` whose F is the number of declared graph columns, and a classifier's label output `[N]`
  * and probability output `[N, C]` with C the number of declared classes, or a regression model's
- * one value output `[N]` or `[N, 1]`.
+ * one value output `[N]` or `[N, 1]`. A registration also checks declared classes against those
+ * the graph's classifier node lists (`checkGraphClasses`).
  */
 import type { InferenceSession } from 'onnxruntime-node';
 import { InferenceError } from './errors.js';
 import type { ModelMetadata } from './metadata.js';
+import { readGraphClasses } from './onnx-graph-classes.js';
 
 type ValueMetadata = InferenceSession.ValueMetadata;
 
@@ -131,4 +133,18 @@ export function bindGraph(
     probabilities: probabilities.name,
     probabilityType: probabilities.type as ProbabilityType,
   };
+}
+
+/**
+ * Throws `GRAPH_MISMATCH` when `classes` are not, in order, those the graph's classifier node
+ * lists: a score is read by its class's position and a label matched by its name, so a reordered
+ * list would silently score another class and a renamed one fail every row. A graph that lists
+ * none (or two differing lists) is not checked.
+ */
+export function checkGraphClasses(bytes: Uint8Array, classes: readonly string[]): void {
+  const own = readGraphClasses(bytes);
+  if (own === undefined || (own.length === classes.length && own.every((c, i) => c === classes[i]))) return;
+  throw mismatch(
+    `classes ${JSON.stringify(classes)} are not the graph's: its classifier node lists ${JSON.stringify(own)}, in probability-column order`,
+  );
 }

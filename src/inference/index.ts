@@ -9,7 +9,7 @@ export type { ScoreResult } from './decode-outputs.js';
 export type { FeatureMatrix } from './encode-matrix.js';
 export { FLOAT32_MAX } from './encode-rows.js';
 export type { RowFailure, RowFailureReason } from './failures.js';
-export type { GraphBinding } from './graph-check.js';
+export { checkGraphClasses, type GraphBinding } from './graph-check.js';
 export {
   MAX_CATEGORIES,
   METADATA_PROPS_KEY,

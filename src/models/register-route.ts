@@ -27,7 +27,7 @@ const registrationBody = {
       maxItems: 1000,
       items: name,
       description:
-        "the graph's classes in probability-column order; default: the artifact's metadata_props['modelwatch']",
+        "the graph's classes in probability-column order; default: the artifact's metadata_props['modelwatch'], else its graph's classifier node's; a list other than that node's is a 400",
     },
     features: {
       type: 'array',

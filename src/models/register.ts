@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  checkGraphClasses,
   CLASSIFIER_OPS,
   isInferenceError,
   METADATA_PROPS_KEY,
@@ -21,7 +22,8 @@ export interface RegistrationBody {
   positive_class?: string | undefined;
   /**
    * Extension: the classes in the graph's probability column order; default the artifact's own
-   * metadata's, else those its graph's classifier node lists.
+   * metadata's, else those its graph's classifier node lists. A given or embedded list must be
+   * that node's list (GRAPH_MISMATCH otherwise); only a graph without one takes any.
    */
   classes?: string[] | undefined;
   features: { name: string; type: 'number' | 'string'; categories?: string[] | undefined }[];
@@ -241,13 +243,18 @@ function storedRegistration(
   );
 }
 
-/** Loads the artifact under a throwaway key and unloads it: refusals are 400s naming the problem. */
+/**
+ * Loads the artifact under a throwaway key and unloads it, then checks declared classes against
+ * the graph's own list: refusals are 400s naming the problem.
+ */
 async function checkLoads(core: InferenceCore, sha256: string, bytes: Buffer, metadata: MetadataJson) {
   try {
     // A throwaway key: the check must not leave a session behind (the shadow scorer loads its own).
     const key = `registration:${sha256}:${randomUUID()}`;
     await core.load(key, { bytes, metadata });
     await core.unload(key);
+    // Once loaded: bytes, metadata and the graph's outputs are named first.
+    if (metadata.classes !== undefined) checkGraphClasses(bytes, metadata.classes);
   } catch (err) {
     if (isInferenceError(err) && err.status === 400) {
       // Metadata is the body's declarations; everything else is about the artifact's bytes or graph.

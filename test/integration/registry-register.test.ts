@@ -285,6 +285,12 @@ describe('POST /models/:model/versions (SPEC 7)', () => {
         'expected [N, 7]',
       ],
       [
+        "classes in another order than the graph's classifier node lists",
+        californiaBody({ classes: ['1', '0'] }),
+        400,
+        'body/artifact: graph does not match the metadata: classes ["1","0"] are not the graph\'s: its classifier node lists ["0","1"]',
+      ],
+      [
         'positive class not a class',
         californiaBody({ positive_class: 'yes' }),
         400,
