@@ -59,7 +59,7 @@ const metadataSchema = z
       if (m.classes !== undefined) issue(['classes'], 'a regression model has no classes');
       if (m.positive_class !== undefined)
         issue(['positive_class'], 'a regression model has no positive class');
-    } else if (m.classes === undefined && m.task !== undefined) {
+    } else if (m.classes === undefined) {
       issue(['classes'], 'required for a classification model');
     }
     const classes = m.classes ?? [];

@@ -6,7 +6,10 @@
  */
 import type { FeatureSpec } from './metadata.js';
 
-/** Writes the row's F values at `out[base…]`; answers −1, or the column of the first value it refuses. */
+/**
+ * Writes the row's F values at `out[base…]` (a boolean in a number column as 1 or 0); answers −1,
+ * or the column of the first value it refuses.
+ */
 export type RowReader = (row: Record<string, unknown>, out: Float32Array, base: number) => number;
 
 /** Past this many columns the generated function would be too large for V8 to optimise. */
@@ -20,8 +23,8 @@ function genericReader(names: readonly string[], categories: Categories): RowRea
     for (let j = 0; j < f; j++) {
       const value = row[names[j] as string];
       const lookup = categories[j];
-      if (lookup === null && typeof value === 'number') {
-        out[base + j] = value;
+      if (lookup === null && (typeof value === 'number' || typeof value === 'boolean')) {
+        out[base + j] = Number(value);
         // One check catches NaN, ±Infinity and finite values beyond float32 (stored as Infinity).
         if (Number.isFinite(out[base + j])) continue;
       } else if (lookup !== null && lookup !== undefined && typeof value === 'string') {
@@ -44,7 +47,8 @@ function columnSource(name: string, j: number, categorical: boolean): string {
   if (categorical) {
     return `${read} if (typeof v !== 'string') return ${j}; k = categories[${j}].get(v); if (k === undefined) return ${j}; out[base + ${j}] = k;`;
   }
-  return `${read} if (typeof v !== 'number') return ${j}; out[base + ${j}] = v; if (!Number.isFinite(out[base + ${j}])) return ${j};`;
+  // A boolean is 1 or 0, as the stored 'true'/'false' the shadow feed reads (feed-sql.ts).
+  return `${read} if (typeof v !== 'number') { if (typeof v !== 'boolean') return ${j}; v = v ? 1 : 0; } out[base + ${j}] = v; if (!Number.isFinite(out[base + ${j}])) return ${j};`;
 }
 
 /** The reader for `columns`, generated once per model (a generic loop past 200 columns). */

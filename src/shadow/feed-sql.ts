@@ -41,24 +41,36 @@ export function sqlString(text: string): string {
 
 // Per graph column, written out (no lambda, which would copy both maps once per column per
 // row): its float value (category index for encoded strings; NaN when absent) and its refusal
-// codes, 1 missing, 2 wrong type (a number sent as a string or the reverse; booleans are stored
-// as the strings 'true'/'false'), 3 out of range (a number beyond float32: the core's rule calls
-// it `out_of_range`, while the ±Infinity toFloat32 makes of it would read as `not_finite`), the
-// first refused column deciding.
+// codes, 1 missing, 2 wrong type (a number sent as a string or the reverse), 3 out of range (a
+// number beyond float32: the core's rule calls it `out_of_range`, while the ±Infinity toFloat32
+// makes of it would read as `not_finite`), the first refused column deciding.
 function column(c: FeatureSpec): { value: string; codes: string[] } {
   const k = sqlString(c.name);
   const [own, other] =
     c.categories === undefined ? ['features_num', 'features_str'] : ['features_str', 'features_num'];
   const present = `mapContains(${own}, ${k})`;
-  const codes = [`NOT ${present} AND NOT mapContains(${other}, ${k})`, '1', `NOT ${present}`, '2'];
-  if (c.categories === undefined)
-    return {
-      value: `if(${present}, ${own}[${k}], nan)`,
-      codes: [...codes, `abs(${own}[${k}]) > ${FLOAT32_MAX}`, '3'],
-    };
+  const absent = `NOT ${present} AND NOT mapContains(${other}, ${k})`;
+  if (c.categories === undefined) return numberColumn(k, present, absent);
   return {
     value: `if(${present}, indexOf([${c.categories.map(sqlString).join(', ')}], ${own}[${k}]) - 1, nan)`,
-    codes,
+    codes: [absent, '1', `NOT ${present}`, '2'],
+  };
+}
+
+// A boolean is stored as the text 'true'/'false' in features_str (collectors/rows.ts): a number
+// column reads it as 1/0, as the core's object path reads a boolean (inference/row-reader.ts).
+function numberColumn(k: string, present: string, absent: string): { value: string; codes: string[] } {
+  const text = `features_str[${k}]`;
+  return {
+    value: `if(${present}, features_num[${k}], multiIf(${text} = 'true', 1, ${text} = 'false', 0, nan))`,
+    codes: [
+      absent,
+      '1',
+      `NOT ${present} AND ${text} NOT IN ('true', 'false')`,
+      '2',
+      `abs(features_num[${k}]) > ${FLOAT32_MAX}`,
+      '3',
+    ],
   };
 }
 

@@ -171,8 +171,9 @@ export function createShadowFeed(deps: ShadowFeedDeps): ShadowFeed {
       structure: SHADOW_SCORES_STRUCTURE,
       format: 'RowBinary',
     });
-    deps.scorer.countStored(c, batch.rows, scored.failed);
     await progress.save(c, slots, cut ? batch.lastIngestedAt : hi);
+    // Counted once the cursor moved: a failed save rescores the batch, which must count once.
+    deps.scorer.countStored(c, batch.rows, scored.failed);
     return cut;
   }
 

@@ -143,8 +143,8 @@ export class ShadowScorer {
   }
 
   /**
-   * Counts a batch's scored and failed rows once they are stored: a batch whose store failed is
-   * scored again, and counted then.
+   * Counts a batch's scored and failed rows once they are stored and the cursor moved past them:
+   * a batch whose store or cursor save failed is scored again, and counted then.
    */
   countStored(c: ModelVersionRecord, rows: number, failed: ReadonlyMap<number, string>): void {
     const labels = { model: c.model_id, version: c.model_version };

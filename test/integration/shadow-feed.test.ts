@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeRows } from '../../src/inference/encode-rows.js';
 import { InferenceCore } from '../../src/inference/index.js';
 import { ArtifactStore, ModelRegistry } from '../../src/models/index.js';
 import { migrate, openDatabase, type Database } from '../../src/platform/clickhouse/index.js';
@@ -81,10 +82,11 @@ describe('the batch query and the RowBinary round trip', () => {
       { id: 'missing', num: {}, str: { region: 'n\\e' } },
       { id: 'string-for-number', num: {}, str: { [odd]: '1.5', region: 'n\\e' } },
       { id: 'number-for-category', num: { [odd]: 3, region: 1 }, str: {} },
-      { id: 'bool-for-number', num: {}, str: { [odd]: 'true', region: 'n\\e' } },
+      { id: 'true-for-number', num: {}, str: { [odd]: 'true', region: 'n\\e' } },
       { id: 'tab\tnew\nline\\ "quoted" é', num: { [odd]: 1e39 }, str: { region: 'n\\e' } },
       { id: 'near-float32-max', num: { [odd]: -3.4e38 }, str: { region: 'n\\e' } },
       { id: 'beyond-float32', num: { [odd]: -3.5e38 }, str: { region: 'n\\e' } },
+      { id: 'false-for-number', num: {}, str: { [odd]: 'false', region: "s'w" } },
     ];
     await db.client.insert({
       table: 'predictions',
@@ -114,20 +116,33 @@ describe('the batch query and the RowBinary round trip', () => {
     const batch = readStoredBatch(Buffer.concat(chunks), 2);
     expect(batch.rows).toBe(rows.length);
     const value = (r: number) => [batch.values[2 * r], batch.values[2 * r + 1]];
-    expect([0, 1, 6, 7].map(value)).toEqual([
+    expect([0, 1, 5, 6, 7, 9].map(value)).toEqual([
       [1.5, 1],
       [2, -1],
+      [1, 0],
       [Number.POSITIVE_INFINITY, 0],
       [Math.fround(-3.4e38), 0],
+      [0, 1],
     ]);
     // Beyond float32 is the core's out_of_range (its Float32, ±Infinity, would read as not_finite).
     expect([...batch.refused]).toEqual([
       [2, 'missing'],
       [3, 'wrong_type'],
       [4, 'wrong_type'],
-      [5, 'wrong_type'],
       [6, 'out_of_range'],
       [8, 'out_of_range'],
+    ]);
+    // The core's object path reads the events rows 5, 9 and 3 were stored from as the query does:
+    // a boolean as 1/0 (stored 'true'/'false'), a numeric string refused.
+    const events = [
+      { [odd]: true, region: 'n\\e' },
+      { [odd]: false, region: "s'w" },
+      { [odd]: '1.5', region: 'n\\e' },
+    ];
+    const objects = encodeRows(events, columns);
+    expect([[...objects.values.subarray(0, 4)], objects.failures.map((f) => [f.row, f.reason])]).toEqual([
+      [...value(5), ...value(9)],
+      [[2, 'wrong_type']],
     ]);
 
     const label = 'la\tbel\n\\"';
@@ -391,20 +406,15 @@ describe('the scored counter', () => {
   const core = new InferenceCore();
   afterAll(() => core.close());
 
-  it('counts a batch once its scores are stored: a batch whose store failed is counted when scored again', async () => {
-    await registerSyntheticChallenger(db, 'counted');
-    const N = 300;
-    await insertPredictions('counted', 0, N);
-    // The first store of shadow scores fails as a ClickHouse timeout would; the batch is scored again.
-    let refusals = 0;
-    const flaky = Object.create(db) as Database;
-    flaky.insertJsonEachRow = (table, ...rest) =>
-      table === 'shadow_scores' && refusals++ === 0
-        ? Promise.reject(new Error('Timeout error.'))
-        : db.insertJsonEachRow(table, ...rest);
+  /** Runs a feed reading through `feedDb` until `done`; the counters' values for `model`, by metric and reason. */
+  async function countersAfterFeed(
+    model: string,
+    feedDb: Database,
+    done: () => Promise<true | undefined>,
+  ): Promise<Record<string, number>> {
     const registry = new Registry();
     const feed = createShadowFeed({
-      db: flaky,
+      db: feedDb,
       registry: new ModelRegistry(db),
       scorer: new ShadowScorer({
         core,
@@ -417,16 +427,69 @@ describe('the scored counter', () => {
     });
     await feed.start();
     try {
-      await waitFor('every prediction scored', async () =>
-        (await count(`SELECT count() AS n FROM shadow_scores FINAL WHERE model_id = 'counted'`)) === N
-          ? true
-          : undefined,
-      );
+      await waitFor('the batch stored and its cursor saved', done);
     } finally {
       await feed.stop();
     }
+    const counted: Record<string, number> = {};
+    for (const name of ['modelwatch_shadow_scored_total', 'modelwatch_shadow_failures_total'])
+      for (const v of (await registry.getSingleMetric(name)?.get())?.values ?? [])
+        if (v.labels['model'] === model) counted[[name, v.labels['reason']].join(' ').trim()] = v.value;
+    return counted;
+  }
+
+  const everyScoreStored = (model: string, n: number) => async () =>
+    (await count(`SELECT count() AS n FROM shadow_scores FINAL WHERE model_id = '${model}'`)) === n
+      ? (true as const)
+      : undefined;
+
+  it('counts a batch once its scores are stored: a batch whose store failed is counted when scored again', async () => {
+    await registerSyntheticChallenger(db, 'counted');
+    const N = 300;
+    await insertPredictions('counted', 0, N);
+    // The first store of shadow scores fails as a ClickHouse timeout would; the batch is scored again.
+    let refusals = 0;
+    const flaky = Object.create(db) as Database;
+    flaky.insertJsonEachRow = (table, ...rest) =>
+      table === 'shadow_scores' && refusals++ === 0
+        ? Promise.reject(new Error('Timeout error.'))
+        : db.insertJsonEachRow(table, ...rest);
+    const counted = await countersAfterFeed('counted', flaky, everyScoreStored('counted', N));
     expect(refusals).toBeGreaterThan(1);
-    const scored = await registry.getSingleMetric('modelwatch_shadow_scored_total')?.get();
-    expect(scored?.values.find((v) => v.labels['model'] === 'counted')?.value).toBe(N);
+    expect(counted).toEqual({ modelwatch_shadow_scored_total: N });
+  }, 60_000);
+
+  it('counts a batch once when its scores were stored but its cursor save failed', async () => {
+    await registerSyntheticChallenger(db, 'saved');
+    const N = 300;
+    const MISSING = 20;
+    await insertPredictions('saved', 0, N);
+    await insertPredictions('saved', N, MISSING, { features_num: {} });
+    // The first cursor save fails after the scores were stored; the pass scores the batch again.
+    let refusals = 0;
+    let saved = false;
+    const client = new Proxy(db.client, {
+      get(target, property, receiver): unknown {
+        if (property !== 'insert') return Reflect.get(target, property, receiver);
+        return async (params: Parameters<typeof target.insert>[0]) => {
+          // Other challengers of this file's database are still registered: only this one's saves.
+          const values = params.values as { model_id?: string }[];
+          if (params.table !== 'shadow_slot_progress' || values[0]?.model_id !== 'saved')
+            return target.insert(params);
+          if (refusals++ === 0) throw new Error('Timeout error.');
+          const result = await target.insert(params);
+          saved = true;
+          return result;
+        };
+      },
+    });
+    const flaky = Object.create(db, { client: { value: client } }) as Database;
+    const stored = everyScoreStored('saved', N + MISSING);
+    const counted = await countersAfterFeed('saved', flaky, async () => (saved ? stored() : undefined));
+    expect(refusals).toBeGreaterThan(1);
+    expect(counted).toEqual({
+      modelwatch_shadow_scored_total: N,
+      'modelwatch_shadow_failures_total missing': MISSING,
+    });
   }, 60_000);
 });

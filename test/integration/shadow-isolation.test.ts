@@ -84,7 +84,8 @@ describe('shadow scoring is off the collectors’ commit path', () => {
       { MedInc: undefined },
       { MedInc: null },
       { MedInc: '5.2' },
-      { MedInc: true },
+      // Not a boolean: that is 1/0 for a number feature (shadow-boolean.test.ts).
+      { MedInc: 'north' },
       { HouseAge: 1e39 },
     ].map((patch, k) => {
       const e = events(2 * N + k, 1)[0] as { features: Record<string, unknown> };

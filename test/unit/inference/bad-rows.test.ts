@@ -14,14 +14,14 @@ describe('bad rows are reported alone; the rest of the batch is scored as if the
   });
   afterAll(() => model.close());
 
-  it('missing, null, string, boolean, object, NaN, ±Infinity, beyond float32, not an object', async () => {
+  it('missing, null, string, array, object, NaN, ±Infinity, beyond float32, not an object', async () => {
     const { MedInc: _dropped, ...missing } = good[1] as Record<string, number>;
     const rows: unknown[] = [
       good[0],
       missing,
       withFeature(2, 'HouseAge', null),
       withFeature(3, 'AveRooms', '5.2'),
-      withFeature(4, 'Latitude', true),
+      withFeature(4, 'Latitude', [37.5]),
       withFeature(5, 'Longitude', { v: 1 }),
       withFeature(6, 'Population', NaN),
       withFeature(7, 'AveOccup', Infinity),
@@ -64,6 +64,16 @@ describe('bad rows are reported alone; the rest of the batch is scored as if the
     expect(result.labels.slice(1, 14).every((l) => l === null)).toBe(true);
     expect(result.scores.slice(1, 14).every(Number.isNaN)).toBe(true);
     expect(Array.from(result.probabilities.slice(2, 28)).every(Number.isNaN)).toBe(true);
+  });
+
+  it('a boolean where a number is declared is 1 or 0, as the shadow feed reads it stored', async () => {
+    const flags = await model.score([withFeature(0, 'Latitude', true), withFeature(1, 'Latitude', false)]);
+    const numbers = await model.score([withFeature(0, 'Latitude', 1), withFeature(1, 'Latitude', 0)]);
+    expect([flags.failures, flags.labels, Array.from(flags.scores)]).toEqual([
+      [],
+      numbers.labels,
+      Array.from(numbers.scores),
+    ]);
   });
 
   it('a batch over 2^28 values is INPUT_SHAPE before anything is allocated', async () => {

@@ -31,14 +31,23 @@ describe('the row reader generated per model', () => {
     expect((globalThis as Record<string, unknown>)['injected']).toBeUndefined();
   });
 
-  it('past 200 columns the generic loop gives the same answers', () => {
+  it('past 200 columns the generic loop gives the same answers, booleans as 1/0 included', () => {
     for (const f of [150, 300]) {
       const names = Array.from({ length: f }, (_, i) => `c${i}`);
       const row = Object.fromEntries(names.map((n, i) => [n, i / 7]));
-      const batch = encodeRows([row, { ...row, c149: NaN }, row], numbers(names));
-      expect(batch.rows).toBe(2);
+      const flags = { ...row, c0: true, c1: false };
+      const batch = encodeRows(
+        [row, { ...row, c149: NaN }, row, flags, { ...row, c2: 'true' }],
+        numbers(names),
+      );
+      expect(batch.rows).toBe(3);
       expect(Array.from(batch.values.subarray(f, 2 * f))).toEqual(names.map((_, i) => Math.fround(i / 7)));
-      expect(batch.failures.map((x) => [x.row, x.feature, x.reason])).toEqual([[1, 'c149', 'not_finite']]);
+      // A boolean is 1 or 0; the string 'true' is refused.
+      expect(Array.from(batch.values.subarray(2 * f, 2 * f + 3))).toEqual([1, 0, Math.fround(2 / 7)]);
+      expect(batch.failures.map((x) => [x.row, x.feature, x.reason])).toEqual([
+        [1, 'c149', 'not_finite'],
+        [4, 'c2', 'wrong_type'],
+      ]);
     }
   });
 
