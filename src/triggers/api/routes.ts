@@ -66,6 +66,13 @@ const triggerSchema = {
     published_at: { type: ['string', 'null'] },
     partition: { type: ['integer', 'null'] },
     offset: { type: ['string', 'null'] },
+    refused: {
+      type: 'object',
+      description:
+        'Present when the broker refused the message as larger than the retrain topic takes: it is not sent again (see src/triggers/README.md).',
+      properties: { at: { type: 'string' }, bytes: { type: 'integer' }, error: { type: 'string' } },
+      required: ['at', 'bytes', 'error'],
+    },
   },
   required: [
     'trigger_id',

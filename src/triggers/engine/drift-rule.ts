@@ -3,11 +3,15 @@
  * fires when the condition held in it and in the K−1 windows right before it, for one version.
  */
 import type { StoredDriftWindow } from '../../drift/index.js';
+import { keepColumns, latestWindows, omitted } from './evidence-limits.js';
 import type { DriftRule } from './policy.js';
 import type { Firing } from './trigger.js';
 import { consecutiveRuns } from './window-runs.js';
 
-/** Why the condition held in one window, or undefined when it did not. */
+/**
+ * Why the condition held in one window, or undefined when it did not: its drifted columns, at
+ * most MAX_EVIDENCE_COLUMNS of them (named ones first) and the count of the others.
+ */
 export function held(rule: DriftRule, w: StoredDriftWindow): Record<string, unknown> | undefined {
   const named = new Set(rule.columns);
   const columns = w.columns.filter(
@@ -16,6 +20,7 @@ export function held(rule: DriftRule, w: StoredDriftWindow): Record<string, unkn
   );
   const datasetDrift = rule.datasetDrift && w.dataset_drift;
   if (!datasetDrift && !columns.some((c) => named.has(c.column))) return undefined;
+  const listed = keepColumns(columns, (c) => named.has(c.column));
   return {
     start: w.start,
     end: w.end,
@@ -23,7 +28,7 @@ export function held(rule: DriftRule, w: StoredDriftWindow): Record<string, unkn
     dataset_drift: w.dataset_drift,
     drift_share: w.drift_share,
     reference_revision: w.reference_revision,
-    columns: columns.map((c) => ({
+    columns: listed.map((c) => ({
       column: c.column,
       role: c.role,
       method: c.method,
@@ -32,6 +37,7 @@ export function held(rule: DriftRule, w: StoredDriftWindow): Record<string, unkn
       threshold: c.threshold,
       count: c.count,
     })),
+    ...omitted('columns_omitted', columns.length - listed.length),
   };
 }
 
@@ -57,7 +63,7 @@ export function driftFirings(
         columns: rule.columns,
         consecutive_windows: rule.consecutiveWindows,
       },
-      windows: run.evidence,
+      ...latestWindows(run.evidence),
     },
   }));
 }

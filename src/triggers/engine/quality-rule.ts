@@ -4,11 +4,15 @@
  * before it, for one version.
  */
 import type { StoredQualityWindow } from '../../drift/index.js';
+import { keepColumns, latestWindows, omitted } from './evidence-limits.js';
 import type { QualityRule } from './policy.js';
 import type { Firing } from './trigger.js';
 import { consecutiveRuns } from './window-runs.js';
 
-/** Which watched columns failed which watched checks in one window, or undefined when none did. */
+/**
+ * Which watched columns failed which watched checks in one window (at most MAX_EVIDENCE_COLUMNS,
+ * named ones first, and the count of the others), or undefined when none did.
+ */
 export function held(rule: QualityRule, w: StoredQualityWindow): Record<string, unknown> | undefined {
   const named = new Set(rule.columns);
   const checks = new Set(rule.checks);
@@ -17,12 +21,13 @@ export function held(rule: QualityRule, w: StoredQualityWindow): Record<string, 
     .map((c) => ({ c, flags: c.flags.filter((f) => checks.has(f)) }))
     .filter(({ flags }) => flags.length > 0);
   if (columns.length === 0) return undefined;
+  const listed = keepColumns(columns, ({ c }) => named.has(c.column));
   return {
     start: w.start,
     end: w.end,
     count: w.count,
     reference_revision: w.reference_revision,
-    columns: columns.map(({ c, flags }) => ({
+    columns: listed.map(({ c, flags }) => ({
       column: c.column,
       flags,
       missing_rate: c.missing_rate,
@@ -30,6 +35,7 @@ export function held(rule: QualityRule, w: StoredQualityWindow): Record<string, 
       unseen_share: c.unseen_share,
       out_of_range_share: c.out_of_range_share,
     })),
+    ...omitted('columns_omitted', columns.length - listed.length),
   };
 }
 
@@ -54,7 +60,7 @@ export function qualityFirings(
         checks: rule.checks,
         consecutive_windows: rule.consecutiveWindows,
       },
-      windows: run.evidence,
+      ...latestWindows(run.evidence),
     },
   }));
 }

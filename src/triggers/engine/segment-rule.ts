@@ -7,6 +7,7 @@
  */
 import { segmentLabel, type StoredSegmentWindow } from '../../drift/index.js';
 import { held as driftHeld } from './drift-rule.js';
+import { latestWindows, MAX_EVIDENCE_SEGMENTS, omitted } from './evidence-limits.js';
 import type { SegmentRule } from './policy.js';
 import { held as qualityHeld } from './quality-rule.js';
 import type { Firing } from './trigger.js';
@@ -76,6 +77,28 @@ function segmentRuns(
   }));
 }
 
+interface Breach {
+  segment: string;
+  /** Predictions of the segment in the firing window: the larger segments are listed first. */
+  predictions: number;
+  evidence: Record<string, unknown>;
+}
+
+/**
+ * At most MAX_EVIDENCE_SEGMENTS breaches (those with the most predictions in the firing window,
+ * ties by label), in the order found, and the count of the others.
+ */
+function listedSegments(breaches: readonly Breach[]): Record<string, unknown> {
+  const ranked = [...breaches].sort(
+    (a, b) => b.predictions - a.predictions || (a.segment < b.segment ? -1 : a.segment > b.segment ? 1 : 0),
+  );
+  const kept = new Set(ranked.slice(0, MAX_EVIDENCE_SEGMENTS));
+  return {
+    segments: breaches.filter((b) => kept.has(b)).map((b) => b.evidence),
+    ...omitted('segments_omitted', breaches.length - kept.size),
+  };
+}
+
 export function segmentFirings(
   modelId: string,
   rule: SegmentRule,
@@ -86,21 +109,26 @@ export function segmentFirings(
     const id = JSON.stringify([w.other, w.value]);
     streams.set(id, [...(streams.get(id) ?? []), w]);
   }
-  const ends = new Map<string, { window: StoredSegmentWindow; segments: Record<string, unknown>[] }>();
+  const ends = new Map<string, { window: StoredSegmentWindow; breaches: Breach[] }>();
   for (const stream of streams.values()) {
     for (const run of segmentRuns(rule, stream)) {
       const id = `${run.window.version}\u0000${run.window.start}`;
-      const end = ends.get(id) ?? { window: run.window, segments: [] };
-      end.segments.push({
-        segment: segmentLabel(rule.segmentation, run.window),
-        value: run.window.value,
-        other: run.window.other,
-        windows: run.windows,
+      const end = ends.get(id) ?? { window: run.window, breaches: [] };
+      const segment = segmentLabel(rule.segmentation, run.window);
+      end.breaches.push({
+        segment,
+        predictions: run.window.predictions,
+        evidence: {
+          segment,
+          value: run.window.value,
+          other: run.window.other,
+          ...latestWindows(run.windows),
+        },
       });
       ends.set(id, end);
     }
   }
-  return [...ends.values()].map(({ window, segments }) => ({
+  return [...ends.values()].map(({ window, breaches }) => ({
     modelId,
     version: window.version,
     reason: 'segment',
@@ -114,7 +142,7 @@ export function segmentFirings(
         ...(rule.quality ? { quality: rule.quality } : {}),
       },
       segmentation: rule.segmentation,
-      segments,
+      ...listedSegments(breaches),
     },
   }));
 }

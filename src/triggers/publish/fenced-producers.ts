@@ -7,6 +7,7 @@
  */
 import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { errorMessage } from '../../platform/errors.js';
+import { isMessageTooLarge } from '../../platform/kafka/index.js';
 import type { Logger } from '../../platform/observability/index.js';
 import { TriggerError } from '../errors.js';
 
@@ -82,7 +83,8 @@ export class FencedProducers {
    * committed. Sends to one partition wait for each other: kafkajs refuses a second transaction
    * on a producer while one is open ("another concurrent operation on the same transaction").
    * After a retryable rejection p may have been claimed again, which finishes or aborts a
-   * transaction left in doubt: the caller reads p to its end again before sending to it.
+   * transaction left in doubt: the caller reads p to its end again before sending to it. A message
+   * the broker refuses as too large rejects with `TOO_LARGE`, not retryable.
    */
   send(topic: string, p: number, message: Message): Promise<string> {
     const previous = this.sending.get(p) ?? Promise.resolve();
@@ -121,11 +123,13 @@ export class FencedProducers {
       // abort fails and the re-read finds the message.
       await tx?.abort().catch(() => undefined);
       // Only while p is still ours: claiming a partition released meanwhile would fence its new owner.
+      // After a refusal for size too: the producer's sequence numbers may be out of step with the broker's.
       if (!isFenced(err) && this.producers.has(p)) await this.renew(p, false);
+      const tooLarge = isMessageTooLarge(err);
       throw new TriggerError(
-        'PUBLISH_FAILED',
+        tooLarge ? 'TOO_LARGE' : 'PUBLISH_FAILED',
         `publishing to ${topic}[${p}] failed: ${errorMessage(err)}`,
-        !isFenced(err),
+        !isFenced(err) && !tooLarge,
         { cause: err },
       );
     }

@@ -8,12 +8,15 @@
  * outcome is unknown, is not repeated blind: the partition is read to its end again first, and
  * again after any later claim of it (a claim completes a commit left in doubt). Fenced out while
  * its group still assigns it the partition, it claims the partition back.
+ * A trigger the broker refuses as too large is recorded as refused and not sent again, so it
+ * cannot hold up the later triggers of its partition.
  * Auditing is at least once: a delivered trigger whose audit was not recorded (the audit send
  * failed, or the process stopped first) is audited again by its partition's owner.
  * See README.md for the measurements and the residual risk.
  */
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
 import { errorMessage } from '../../platform/errors.js';
+import { messageBytes } from '../../platform/kafka/index.js';
 import type { Logger } from '../../platform/observability/index.js';
 import type { TriggerPayload } from '../engine/trigger.js';
 import { TriggerError } from '../errors.js';
@@ -395,13 +398,14 @@ export class TriggerPublisher {
     if (generation !== this.generation) return 'the assignment changed before the send';
     const skipped = this.skipReason(p);
     if (skipped) return skipped;
+    const message: Message = {
+      key: payload.model_id,
+      value: JSON.stringify(payload),
+      headers: { [TRIGGER_ID_HEADER]: payload.trigger_id },
+    };
     let offset: string;
     try {
-      offset = await this.producers!.send(this.options.topic, p, {
-        key: payload.model_id,
-        value: JSON.stringify(payload),
-        headers: { [TRIGGER_ID_HEADER]: payload.trigger_id },
-      });
+      offset = await this.producers!.send(this.options.topic, p, message);
       this.failures = 0;
     } catch (err) {
       if (err instanceof TriggerError && err.code === 'RECLAIMED') {
@@ -410,6 +414,8 @@ export class TriggerPublisher {
         this.trail.add('claimed again; re-reading', { partition: p });
         return `partition ${p} claimed again; reading it to its end`;
       }
+      if (err instanceof TriggerError && err.code === 'TOO_LARGE')
+        return this.refuse(payload, p, messageBytes(message), err);
       this.failures += 1;
       if (isFenced(err) || (err instanceof TriggerError && !err.retryable)) {
         // Another instance holds the partition now, and publishes what is pending; unless the
@@ -433,6 +439,11 @@ export class TriggerPublisher {
       await this.waits.sleep(backoff(this.failures));
       return `send failed: ${errorMessage(err)}`;
     }
+    return this.delivered(payload, p, offset);
+  }
+
+  /** After the broker acknowledged the send: audited, then recorded as delivered. */
+  private async delivered(payload: TriggerPayload, p: number, offset: string): Promise<undefined> {
     this.progress!.markSeen(p, payload.trigger_id, offset);
     this.trail.add('published', { partition: p, offset, trigger: payload.trigger_id });
     // Audited before the delivery row: a crash in between leaves it found on the topic and
@@ -448,5 +459,32 @@ export class TriggerPublisher {
       },
     ]);
     return undefined;
+  }
+
+  /**
+   * The broker refused the message as larger than the topic takes (kafkajs' MESSAGE_TOO_LARGE,
+   * not retried): sent again it would fail again, and hold up every later trigger of
+   * its partition. Recorded, so no pass sends it again, and logged as an error for an operator
+   * (README.md, "Failures"). The failed send replaced the partition's producer (a claim), so the
+   * partition is read to its end before the next send, as after every claim.
+   */
+  private async refuse(payload: TriggerPayload, p: number, bytes: number, err: unknown): Promise<string> {
+    this.refreshTarget(p);
+    this.trail.add('refused as too large', { partition: p, trigger: payload.trigger_id, bytes });
+    this.options.logger.error(
+      { err: errorMessage(err), trigger: payload.trigger_id, model: payload.model_id, partition: p, bytes },
+      'retrain trigger refused by the broker as too large; recorded as refused and not sent again',
+    );
+    await this.options.store.recordRefusals([
+      {
+        triggerId: payload.trigger_id,
+        modelId: payload.model_id,
+        partition: p,
+        bytes,
+        error: errorMessage(err),
+        refusedAt: Date.now(),
+      },
+    ]);
+    return `refused by the broker as too large (${bytes} bytes); recorded, not sent again`;
   }
 }

@@ -10,6 +10,8 @@ import type { Migration } from '../../platform/clickhouse/index.js';
  *   written after the broker acknowledged it, or when the publisher finds it on the topic.
  * - `retrain_trigger_audits` (32; 31 is drift's): one row per trigger once its audit record was
  *   acknowledged. A delivered trigger without one is audited again on the next pass.
+ * - `retrain_trigger_refusals` (33): one row per trigger the broker refused as too large; the
+ *   publisher does not send it again while the row is there (README.md, "Failures").
  */
 export const triggerMigrations: Migration[] = [
   {
@@ -52,6 +54,21 @@ export const triggerMigrations: Migration[] = [
       // good, which cannot be told now): not audited a second time. A rerun writes the same keys.
       `INSERT INTO retrain_trigger_audits (trigger_id, model_id, audited_at)
        SELECT trigger_id, model_id, published_at FROM retrain_trigger_deliveries`,
+    ],
+  },
+  {
+    version: 33,
+    name: 'triggers: retrain triggers refused as too large',
+    statements: ({ onCluster, engine }) => [
+      `CREATE TABLE IF NOT EXISTS retrain_trigger_refusals${onCluster} (
+        trigger_id String,
+        model_id String,
+        partition UInt32,
+        bytes UInt64,
+        error String,
+        refused_at DateTime64(3, 'UTC')
+      ) ENGINE = ${engine('ReplacingMergeTree')}
+      ORDER BY (model_id, trigger_id)`,
     ],
   },
 ];

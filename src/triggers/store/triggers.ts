@@ -7,10 +7,6 @@ import type { Reason, TriggerPayload } from '../engine/trigger.js';
 /** `keep` is larger for earlier rows: 2300-01-01 in ms minus created_at. */
 const KEEP_BASE = Date.UTC(2300, 0, 1);
 
-export interface PendingTrigger {
-  payload: TriggerPayload;
-}
-
 export interface Delivery {
   triggerId: string;
   modelId: string;
@@ -19,11 +15,24 @@ export interface Delivery {
   publishedAt: number;
 }
 
+/** A trigger the broker refused as larger than the topic takes: not sent again while recorded. */
+export interface Refusal {
+  triggerId: string;
+  modelId: string;
+  partition: number;
+  /** The message's size as sent (key, value, headers, and an estimate of the framing). */
+  bytes: number;
+  error: string;
+  refusedAt: number;
+}
+
 export interface ListedTrigger extends TriggerPayload {
   published: boolean;
   published_at: string | null;
   partition: number | null;
   offset: string | null;
+  /** Present when the broker refused it as too large (README.md, "Failures"). */
+  refused?: { at: string; bytes: number; error: string };
 }
 
 export interface TriggerQuery {
@@ -109,11 +118,12 @@ export class TriggerStore {
     );
   }
 
-  /** Stored triggers without a delivery, oldest first. */
+  /** Stored triggers neither delivered nor refused as too large, oldest first. */
   async pending(limit = 1000): Promise<TriggerPayload[]> {
     const result = await this.db.client.query({
       query: `SELECT payload FROM retrain_triggers FINAL
               WHERE (model_id, trigger_id) NOT IN (SELECT model_id, trigger_id FROM retrain_trigger_deliveries)
+                AND (model_id, trigger_id) NOT IN (SELECT model_id, trigger_id FROM retrain_trigger_refusals)
               ORDER BY created_at, trigger_id LIMIT {limit:UInt32}`,
       query_params: { limit },
       format: 'JSONEachRow',
@@ -131,6 +141,21 @@ export class TriggerStore {
         partition: d.partition,
         offset: Number(d.offset),
         published_at: d.publishedAt,
+      })),
+    );
+  }
+
+  async recordRefusals(refusals: readonly Refusal[]): Promise<void> {
+    await insertRows(
+      this.db,
+      'retrain_trigger_refusals',
+      refusals.map((r) => ({
+        trigger_id: r.triggerId,
+        model_id: r.modelId,
+        partition: r.partition,
+        bytes: r.bytes,
+        error: r.error,
+        refused_at: r.refusedAt,
       })),
     );
   }
@@ -169,9 +194,11 @@ export class TriggerStore {
         (fromUnixTimestamp64Milli({aw:Int64}, 'UTC'), {am:String}, {ar:String}, {av:String}, {at:String})`);
     const [aw, am, ar, av, at] = query.after ?? [];
     const result = await this.db.client.query({
-      query: `SELECT t.payload AS payload, d.trigger_id != '' AS published, toUnixTimestamp64Milli(d.published_at) AS published_ms, d.partition AS partition, d.offset AS offset
+      query: `SELECT t.payload AS payload, d.trigger_id != '' AS published, toUnixTimestamp64Milli(d.published_at) AS published_ms, d.partition AS partition, d.offset AS offset,
+                     r.trigger_id != '' AS refused, toUnixTimestamp64Milli(r.refused_at) AS refused_ms, r.bytes AS refused_bytes, r.error AS refused_error
               FROM (SELECT * FROM retrain_triggers FINAL) AS t
               LEFT JOIN (SELECT * FROM retrain_trigger_deliveries FINAL) AS d ON t.model_id = d.model_id AND t.trigger_id = d.trigger_id
+              LEFT JOIN (SELECT * FROM retrain_trigger_refusals FINAL) AS r ON t.model_id = r.model_id AND t.trigger_id = r.trigger_id
               ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
               ORDER BY t.window_start, t.model_id, t.reason, t.model_version, t.trigger_id LIMIT {limit:UInt32}`,
       query_params: Object.fromEntries(
@@ -185,22 +212,38 @@ export class TriggerStore {
       ),
       format: 'JSONEachRow',
     });
-    const rows = await result.json<{
-      payload: string;
-      published: boolean | number;
-      published_ms: number;
-      partition: number;
-      offset: number | string;
-    }>();
-    return rows.map((r) => {
-      const published = Boolean(r.published);
-      return {
-        ...(JSON.parse(r.payload) as TriggerPayload),
-        published,
-        published_at: published ? new Date(Number(r.published_ms)).toISOString() : null,
-        partition: published ? Number(r.partition) : null,
-        offset: published ? String(r.offset) : null,
-      };
-    });
+    return (await result.json<ListedRow>()).map(listed);
   }
+}
+
+interface ListedRow {
+  payload: string;
+  published: boolean | number;
+  published_ms: number;
+  partition: number;
+  offset: number | string;
+  refused: boolean | number;
+  refused_ms: number;
+  refused_bytes: number | string;
+  refused_error: string;
+}
+
+function listed(r: ListedRow): ListedTrigger {
+  const published = Boolean(r.published);
+  return {
+    ...(JSON.parse(r.payload) as TriggerPayload),
+    published,
+    published_at: published ? new Date(Number(r.published_ms)).toISOString() : null,
+    partition: published ? Number(r.partition) : null,
+    offset: published ? String(r.offset) : null,
+    ...(r.refused
+      ? {
+          refused: {
+            at: new Date(Number(r.refused_ms)).toISOString(),
+            bytes: Number(r.refused_bytes),
+            error: r.refused_error,
+          },
+        }
+      : {}),
+  };
 }

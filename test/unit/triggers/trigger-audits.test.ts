@@ -67,13 +67,17 @@ describe('auditing published triggers (at least once)', () => {
   it("audits only its own partitions' triggers, and stops a pass at the first failure", async () => {
     const [mine, theirs, later] = [trigger('mine'), trigger('theirs'), trigger('mine', 1)];
     const sent: string[] = [];
+    const attempted: string[] = [];
     let down = true;
     const { store, audits } = setup([mine, theirs, later], (p) => {
+      attempted.push(p.trigger_id);
       if (down) throw new Error('the audit topic is unreachable');
       sent.push(p.model_id);
     });
     const owns = (p: TriggerPayload) => p.model_id === 'mine';
     await audits.auditMissed(owns);
+    // One attempt while down: `later` (also its own) was not tried after `mine` failed.
+    expect(attempted).toEqual([mine.trigger_id]);
     expect(sent).toEqual([]);
     down = false;
     await audits.auditMissed(owns);
