@@ -8,6 +8,7 @@ export {
   type ReportRequest,
 } from './service/drift-service.js';
 export { DriftEvaluator, type EvaluatedWindow } from './service/evaluator.js';
+export { watermarkEventTime, type WatermarkOptions } from './store/watermark.js';
 export { DriftError, type DriftErrorCode } from './errors.js';
 export {
   driftPolicySchema,

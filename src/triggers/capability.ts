@@ -58,6 +58,7 @@ export const triggers: CapabilityDefinition<TriggersCapability> = {
       logger,
       intervalMs: config.retrain.intervalMs,
       referenceRefreshMs: config.retrain.referenceRefreshMs,
+      maxFutureSkewMs: config.ingest.maxFutureSkewMs,
       onStored: () =>
         void publisher
           .kick()

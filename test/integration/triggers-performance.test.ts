@@ -12,17 +12,17 @@ const T0 = Date.UTC(2026, 2, 2);
 /** Predictions per day; day 0 is the reference period (90% right), day 1 is 50% right. */
 const PER_DAY = 200;
 
-/** Prediction `i` of day `day`: right for the first `right` of the day. */
-function dayEvents(day: number, right: number, labelDelay: number) {
+/** Prediction `i` of day `day` after `t0`: right for the first `right` of the day. */
+function dayEvents(day: number, right: number, labelDelay: number, { t0 = T0, model = 'perf' } = {}) {
   const predictions = [];
   const labels = [];
   for (let k = 0; k < PER_DAY; k++) {
     const i = day * PER_DAY + k;
-    const timestamp = T0 + day * DAY + Math.floor((k * DAY) / PER_DAY);
+    const timestamp = t0 + day * DAY + Math.floor((k * DAY) / PER_DAY);
     const predicted = k % 2;
     predictions.push(
       prediction(i, {
-        model_id: 'perf',
+        model_id: model,
         model_version: '1',
         timestamp,
         prediction: predicted,
@@ -81,7 +81,8 @@ describe('a performance floor with labels arriving three days after their predic
 
     // The watermark (day 5, 21:36) is past day 1's end + 3 days, but day 1 has no labels yet.
     await service.use(drift).evaluator.runOnce();
-    expect(await service.use(triggers).evaluator.runOnce()).toEqual([]);
+    await service.use(triggers).evaluator.runOnce();
+    expect(await storedTriggers(service, 'perf')).toEqual([]);
     // The reference period's late labels change its accuracy (1.0 → 0.9) under the same revision.
     await produce(topics.labels, late);
     await stored(service, total, PER_DAY);
@@ -125,6 +126,108 @@ describe('a performance floor with labels arriving three days after their predic
     });
     const [message] = await readTopic(topics.retrain);
     expect(message).toMatchObject({ key: 'perf', value: trigger });
-    expect(await service.use(triggers).evaluator.runOnce()).toEqual([]);
+    // Another pass stores nothing new (the service's own loop runs too: the store is what counts).
+    await service.use(triggers).evaluator.runOnce();
+    expect(await storedTriggers(service, 'perf')).toEqual([trigger]);
+  }, 120_000);
+});
+
+describe('a performance drop from a reference period spanning two calendar months', () => {
+  it('fires on max_drop alone, against the metric of the whole period', async () => {
+    const service = await startTestService({ MODELWATCH_RETRAIN_INTERVAL_MS: '1000' });
+    const { topics } = service.config;
+    // February 28 and March 1 (2026 is no leap year): the reference period, 90% right.
+    const feb28 = Date.UTC(2026, 1, 28);
+    const at = { t0: feb28, model: 'months' };
+    const days = [180, 180, 140].map((right, day) => dayEvents(day, right, HOUR, at));
+    // Later days only move the watermark; nobody labels them.
+    const later = [3, 4].flatMap((d) => dayEvents(d, 0, 0, at).predictions.filter((_, k) => k % 20 === 0));
+    await produce(topics.predictions, [...days.flatMap((d) => d.predictions), ...later]);
+    await produce(
+      topics.labels,
+      days.flatMap((d) => d.labels),
+    );
+    await stored(service, 3 * PER_DAY + later.length, 3 * PER_DAY);
+    await waitForModel(service, 'months');
+    const performance = { metric: 'accuracy', min: 0.5, max_drop: 0.1, min_labeled: 150 };
+    expect(
+      (
+        await put(service, '/api/v1/models/months/policy', {
+          drift: { evaluation_window: '1d', allowed_lateness: '0s' },
+          retrain: { performance },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await put(service, '/api/v1/models/months/versions/1/reference', {
+          from: feb28,
+          to: feb28 + 2 * DAY,
+        })
+      ).status,
+    ).toBe(200);
+
+    await service.use(triggers).evaluator.runOnce();
+    const fired = await storedTriggers(service, 'months');
+    // March 2 (70% right) is above min but 0.2 under the period's 0.9; the period's own days are not.
+    expect(fired.map((t) => t.window.start)).toEqual([new Date(feb28 + 2 * DAY).toISOString()]);
+    expect(fired[0]!.evidence).toMatchObject({
+      value: 0.7,
+      reference_value: 0.9,
+      reference_period: {
+        from: new Date(feb28).toISOString(),
+        to: new Date(feb28 + 2 * DAY).toISOString(),
+      },
+      fired: ['max_drop'],
+    });
+    expect(fired[0]!.evidence).not.toHaveProperty('reference_note');
+  }, 120_000);
+});
+
+describe('a prediction from a client whose clock is hours ahead', () => {
+  it('does not make a window due before its label delay passed; the next prediction on time does', async () => {
+    const service = await startTestService({ MODELWATCH_RETRAIN_INTERVAL_MS: '1000' });
+    const { topics } = service.config;
+    const at = { model: 'skew' };
+    // Day 0: half right, every label in. Day 1 until 10:48: the watermark, short of day 0's end + 1d.
+    const day0 = dayEvents(0, 100, HOUR, at);
+    const day1 = dayEvents(1, 0, 0, at).predictions.filter((_, k) => k < PER_DAY / 2 && k % 10 === 0);
+    // One prediction stamped March 4, 06:00: its client's clock is 19 hours ahead.
+    const ahead = prediction(10_000, {
+      model_id: 'skew',
+      model_version: '1',
+      timestamp: T0 + 2 * DAY + 6 * HOUR,
+    });
+    await produce(topics.predictions, [...day0.predictions, ...day1, ahead]);
+    await produce(topics.labels, day0.labels);
+    await stored(service, PER_DAY + day1.length + 1, PER_DAY);
+    await waitForModel(service, 'skew');
+    const performance = { metric: 'accuracy', min: 0.6, min_labeled: 150, label_delay: '1d' };
+    expect(
+      (
+        await put(service, '/api/v1/models/skew/policy', {
+          drift: { evaluation_window: '1d', allowed_lateness: '0s' },
+          retrain: { performance },
+        })
+      ).status,
+    ).toBe(200);
+
+    // With the latest event time as the watermark, day 0 (accuracy 0.5) was due and fired here.
+    await service.use(triggers).evaluator.runOnce();
+    expect(await storedTriggers(service, 'skew')).toEqual([]);
+
+    // A prediction on time past day 0's end + 1d: now it is due.
+    const onTime = prediction(10_001, {
+      model_id: 'skew',
+      model_version: '1',
+      timestamp: T0 + 2 * DAY + HOUR,
+    });
+    await produce(topics.predictions, [onTime]);
+    await stored(service, PER_DAY + day1.length + 2, PER_DAY);
+    await service.use(triggers).evaluator.runOnce();
+    const fired = await storedTriggers(service, 'skew');
+    expect(fired.map((t) => [t.window.start, t.evidence['value']])).toEqual([
+      [new Date(T0).toISOString(), 0.5],
+    ]);
   }, 120_000);
 });

@@ -10,6 +10,7 @@ import {
   readDriftWindows,
   readQualityWindows,
   readSegmentWindows,
+  watermarkEventTime,
   type DriftService,
 } from '../../drift/index.js';
 import { bucketStart as windowStart, type Bucket } from '../../platform/time/index.js';
@@ -80,6 +81,11 @@ export interface TriggerEvaluatorOptions {
    * arriving after the reference is set, and change it without a new revision. @default 60000
    */
   referenceRefreshMs?: number;
+  /**
+   * Events stamped more than this after their own ingest time do not move the watermark (the
+   * collectors' `MODELWATCH_MAX_FUTURE_SKEW`, as drift's loop). @default 86_400_000 (1 day)
+   */
+  maxFutureSkewMs?: number;
   /** @default Date.now */
   now?: () => number;
 }
@@ -244,7 +250,7 @@ export class TriggerEvaluator {
     if (Date.now() < due) return [];
     this.lossChecked.set(modelId, Date.now());
     const settings = await this.options.drift.settings(modelId);
-    const latest = await latestEventTime(this.options.db, modelId);
+    const latest = await this.watermarkEventTime(modelId);
     if (latest === undefined) return [];
     const spec = settings.evaluationWindow;
     let end = windowStart(spec, latest - settings.allowedLatenessMs - rule.labelDelayMs);
@@ -289,7 +295,7 @@ export class TriggerEvaluator {
     const rule = rules.performance;
     if (!rule) return [];
     const settings = await this.options.drift.settings(modelId);
-    const latest = await latestEventTime(this.options.db, modelId);
+    const latest = await this.watermarkEventTime(modelId);
     if (latest === undefined) return [];
     const watermark = latest - settings.allowedLatenessMs;
     // Windows whose end plus the label delay is on or before the watermark.
@@ -303,6 +309,17 @@ export class TriggerEvaluator {
         reference.set(v.model_version, await this.referenceValue(modelId, v, rule.metric));
     }
     return performanceFirings({ modelId, rule, watermark, buckets, reference });
+  }
+
+  /**
+   * The event time the watermark follows: drift's, so one prediction from a client whose clock is
+   * ahead (one outlier) does not make windows due before their labels had `label_delay` to arrive.
+   */
+  private watermarkEventTime(modelId: string): Promise<number | undefined> {
+    return watermarkEventTime(this.options.db, modelId, {
+      maxFutureSkewMs: this.options.maxFutureSkewMs ?? 86_400_000,
+      rank: 2,
+    });
   }
 
   /** The windows a performance rule judges: the metrics route's, or CBPE's estimates. */
@@ -341,15 +358,4 @@ export class TriggerEvaluator {
     this.references.set(key, { ...value, revision: reference?.revision, computedAt: Date.now() });
     return value;
   }
-}
-
-/** Latest prediction event time of a model (epoch ms). No FINAL: a duplicate has the same event time. */
-async function latestEventTime(db: Database, modelId: string): Promise<number | undefined> {
-  const result = await db.client.query({
-    query: `SELECT count() AS n, toUnixTimestamp64Milli(max(timestamp)) AS t FROM predictions WHERE model_id = {model:String}`,
-    query_params: { model: modelId },
-    format: 'JSONEachRow',
-  });
-  const [row] = await result.json<{ n: number; t: number }>();
-  return row && Number(row.n) > 0 ? Number(row.t) : undefined;
 }

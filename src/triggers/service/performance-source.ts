@@ -1,11 +1,16 @@
 /**
  * Metrics of closed windows and of the reference period, from the metrics capability (no second
  * implementation). Windows are the metrics route's buckets (src/platform/time). The reference
- * period is an arbitrary range: it is computed as one `month` bucket restricted to the range,
- * which is exact when the range lies inside one calendar month.
+ * period is an arbitrary range, computed as one bucket of the metrics query that starts at the
+ * period's start and is as long as the period, whatever calendar months it spans.
  */
-import { computeModelMetrics, type MetricsBucket } from '../../metrics/index.js';
-import type { ModelVersionRecord } from '../../models/index.js';
+import {
+  computeModelMetrics,
+  metricsQuery,
+  type MetricsBucket,
+  type MetricsRow,
+} from '../../metrics/index.js';
+import { normalizeClass, type ModelVersionRecord } from '../../models/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
 import { EstimationError, type EstimationService } from '../../performance-estimation/index.js';
 import { bucketEnd, bucketStart, type Bucket } from '../../platform/time/index.js';
@@ -14,25 +19,32 @@ import type { RetrainMetric } from '../engine/policy.js';
 
 type Versions = Pick<ModelVersionRecord, 'model_version' | 'task' | 'positive_class'>[];
 
-function sameMonth(from: number, to: number): boolean {
-  const a = new Date(from);
-  const b = new Date(to - 1);
-  return a.getUTCFullYear() === b.getUTCFullYear() && a.getUTCMonth() === b.getUTCMonth();
-}
-
-/** The metrics of one range as one bucket per version, or undefined when no bucket fits it. */
+/**
+ * The metrics of one version over [from, to), or undefined when it has no prediction there. The
+ * metrics capability's own query on its raw path (the one its rollup is tested against), since
+ * the routes' buckets (and so `computeModelMetrics`) cannot hold an arbitrary range in one bucket.
+ */
 async function rangeMetrics(
   db: Database,
   model: string,
-  versions: Versions,
+  version: Versions[number],
   from: number,
   to: number,
-): Promise<MetricsBucket[] | undefined> {
-  if (!sameMonth(from, to)) return undefined;
-  const { buckets } = await computeModelMetrics(db, { model, versions, bucket: 'month', from, to });
-  const start = new Date(from).toISOString();
-  const end = new Date(to).toISOString();
-  return buckets.map((b) => ({ ...b, start, end }));
+): Promise<MetricsRow | undefined> {
+  if (to <= from) return undefined;
+  const { query, params } = metricsQuery({
+    model,
+    task: version.task,
+    versions: [{ version: version.model_version, positiveClass: normalizeClass(version.positive_class) }],
+    bucket: { text: 'reference period', size: to - from, origin: from },
+    from,
+    to,
+    // Only the labels of the period's predictions: a period is usually a small part of the history.
+    prefilterLabels: true,
+  });
+  const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  const [row] = await result.json<MetricsRow>();
+  return row;
 }
 
 /** Metrics of the `count` windows ending at or before `until` (a window boundary), one bucket per window and version. */
@@ -78,14 +90,7 @@ export async function referenceValue(
     to: new Date(reference.to).toISOString(),
     revision: reference.revision,
   };
-  const buckets = await rangeMetrics(db, model, [version], reference.from, reference.to);
-  if (!buckets)
-    return {
-      value: null,
-      period,
-      note: 'the reference period spans calendar months, which no metrics bucket holds: max_drop does not apply',
-    };
-  const value = buckets[0]?.[metric] ?? null;
+  const value = (await rangeMetrics(db, model, version, reference.from, reference.to))?.[metric] ?? null;
   return value === null
     ? { value, period, note: `the reference period has no ${metric}` }
     : { value, period };
