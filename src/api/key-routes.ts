@@ -1,6 +1,6 @@
 /** API keys over REST (admin, SPEC 9): create (shown once), list (ids, never keys), revoke. */
 import type { FastifyPluginAsync } from 'fastify';
-import { MAX_KEY_NAME, ROLES, type KeyStore, type Role } from '../auth/index.js';
+import { MAX_KEY_NAME, ROLES, keyNameProblem, type KeyStore, type Role } from '../auth/index.js';
 import { errorBody } from './errors.js';
 import { errorSchema } from './schemas.js';
 
@@ -30,7 +30,11 @@ export function keyRoutes(keys: KeyStore): FastifyPluginAsync {
             type: 'object',
             properties: {
               role: { type: 'string', enum: [...ROLES] },
-              name: { type: 'string', minLength: 1, maxLength: MAX_KEY_NAME, pattern: '^[\\x21-\\x7e]+$' },
+              // Checked by keyNameProblem, as `modelwatch keys create` on a stopped service is.
+              name: {
+                type: 'string',
+                description: `the audit trail's principal for the key: 1 to ${MAX_KEY_NAME} UTF-16 units (spaces and Unicode allowed), unique among active keys, not a name the service writes itself`,
+              },
             },
             required: ['role'],
             additionalProperties: false,
@@ -54,6 +58,8 @@ export function keyRoutes(keys: KeyStore): FastifyPluginAsync {
       async (request, reply) => {
         const { role } = request.body;
         const name = request.body.name ?? `${role}-${new Date().toISOString()}`;
+        const problem = keyNameProblem(name);
+        if (problem) return reply.code(400).send(errorBody(400, `body/name ${problem}`));
         const { key, id } = await keys.createWithId(role, name);
         await request.auditChange({
           action: 'key.create',

@@ -120,6 +120,13 @@ export class KeyStore {
 
   private readonly cache = new Map<string, { principal: Principal | undefined; until: number }>();
   private readonly adminHash: Buffer | undefined;
+  /**
+   * Bumped by every revocation on this instance. An authentication that read the key before a
+   * revocation's row was stored may answer after it; its result is then not cached, or the
+   * revoked key would keep working here for KEY_CACHE_MS. One counter rather than one per key:
+   * revocations are rare, and it costs such a read only its cache entry.
+   */
+  private revocations = 0;
 
   constructor(
     private readonly db: Database,
@@ -222,6 +229,8 @@ export class KeyStore {
         },
       ],
     });
+    // Together, once the row is stored: a read begun before it is then either cleared here or not cached.
+    this.revocations += 1;
     this.cache.delete(row.key_hash);
     const created = iso(row.issued_ms);
     return {
@@ -240,6 +249,7 @@ export class KeyStore {
       return { name: 'bootstrap-admin', role: 'admin' };
     const cached = this.cache.get(hash);
     if (cached && cached.until > Date.now()) return cached.principal;
+    const revocations = this.revocations;
     const result = await this.db.client.query({
       query: 'SELECT name, role FROM api_keys FINAL WHERE key_hash = {hash:FixedString(64)} AND NOT revoked',
       query_params: { hash },
@@ -248,6 +258,11 @@ export class KeyStore {
     const [row] = await result.json<{ name: string; role: Role }>();
     const principal =
       row && (ROLES as readonly string[]).includes(row.role) ? { name: row.name, role: row.role } : undefined;
+    if (revocations === this.revocations) this.remember(hash, principal);
+    return principal;
+  }
+
+  private remember(hash: string, principal: Principal | undefined): void {
     // Bounded: every distinct wrong key would otherwise add an entry forever.
     this.cache.delete(hash);
     if (this.cache.size >= this.cacheMax) {
@@ -255,6 +270,5 @@ export class KeyStore {
       if (oldest !== undefined) this.cache.delete(oldest);
     }
     this.cache.set(hash, { principal, until: Date.now() + KEY_CACHE_MS });
-    return principal;
   }
 }

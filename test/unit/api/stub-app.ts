@@ -43,12 +43,16 @@ export interface StubApp {
   call: (options: InjectOptions & { key?: string | undefined }) => Promise<LightMyRequestResponse>;
 }
 
-/** The whole app (auth, limits, audit, docs, key routes) over `routes`, with stub keys. */
-export async function stubApp(routes: FastifyPluginAsync[], rateLimits?: RateLimits): Promise<StubApp> {
+/** The whole app (auth, limits, audit, docs, key routes) over `routes`, with stub keys unless given. */
+export async function stubApp(
+  routes: FastifyPluginAsync[],
+  rateLimits?: RateLimits,
+  keys: KeyStore = new StubKeys(),
+): Promise<StubApp> {
   const { log, sent } = await recordingLog();
   const app = await buildApp({
     logger: createLogger('silent'),
-    keys: new StubKeys(),
+    keys,
     registry: new Registry(),
     readiness: { checks: () => Promise.resolve({ ok: true }) },
     metricsPublic: false,
