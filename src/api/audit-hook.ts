@@ -168,7 +168,7 @@ function boundedValue(raw: unknown, room: number, maxText: number): Scalar | Sca
 function targetId(request: FastifyRequest, name: string): string | undefined {
   const value = pathParams(request)[name] ?? queryParams(request)[name];
   if (typeof value !== 'string' || value === '') return undefined;
-  // As the parameter is recorded (with its `…`), within the record's 256 characters.
+  // As the parameter is recorded (with its `…`), within the record's limit (MAX_ID_LENGTH, 512).
   return cutText(String(scalar(value, limitsFor(request).text)), KEYED.text);
 }
 

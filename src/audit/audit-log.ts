@@ -9,7 +9,7 @@ import type { Logger } from '../platform/observability/index.js';
 import { errorMessage } from '../platform/errors.js';
 import { wellFormed } from './bounded-json.js';
 import { AuditError, isAuditError } from './errors.js';
-import { parseAuditRecord, type AuditRecord, type AuditRecordInput } from './record.js';
+import { MAX_ID_LENGTH, parseAuditRecord, type AuditRecord, type AuditRecordInput } from './record.js';
 import { apiCallRecord, changeRecord, type ApiCall, type StateChange } from './record-builders.js';
 
 export interface AuditLogOptions {
@@ -160,7 +160,7 @@ function withoutParams(call: ApiCall): ApiCall {
   };
 }
 
-/** The id when the record accepts it (at most 256 characters, no lone surrogate), else undefined. */
+/** The id when the record accepts it (at most MAX_ID_LENGTH characters, no lone surrogate), else undefined. */
 function validId(id: string | undefined): string | undefined {
-  return id !== undefined && id.length <= 256 && wellFormed(id) ? id : undefined;
+  return id !== undefined && id.length <= MAX_ID_LENGTH && wellFormed(id) ? id : undefined;
 }

@@ -65,6 +65,7 @@ export const audit: CapabilityDefinition<AuditCapability> = {
       maxMs: config.audit.batchMaxMs,
       sessionTimeoutMs: config.ingest.sessionTimeoutMs,
       registry,
+      maxFutureMs: config.ingest.maxFutureSkewMs,
     });
     const digests = new DigestPublisher({
       db,

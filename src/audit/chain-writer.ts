@@ -7,7 +7,7 @@
 import type { Database } from '../platform/clickhouse/index.js';
 import { emptyHead, linkRecords, type ChainHead } from './chain.js';
 import { AuditError, isAuditError } from './errors.js';
-import { parseAuditRecord, type AuditRecord } from './record.js';
+import { parseAuditRecord, type AuditRecord, type ParseOptions } from './record.js';
 import { insertRowLines, readHead, rowLine } from './store.js';
 
 /** One record to chain, with the offset of the message that carried it when there is one. */
@@ -46,6 +46,8 @@ export interface ChainWriterOptions {
   checkHead?: boolean;
   /** Epoch ms, for the far-future check of record times. @default Date.now */
   now?: () => number;
+  /** How far past now a record's time may be. @default MAX_FUTURE_MS */
+  maxFutureMs?: number;
 }
 
 interface WriterHead extends ChainHead {
@@ -84,8 +86,8 @@ export class ChainWriter {
   }
 
   private async appendNow(entries: readonly AppendEntry[], options: AppendOptions): Promise<AppendResult> {
-    const now = (this.options.now ?? Date.now)();
-    const parsed = entries.map((entry, i) => parseEntry(entry, i, now));
+    const parse = { now: (this.options.now ?? Date.now)(), maxFutureMs: this.options.maxFutureMs };
+    const parsed = entries.map((entry, i) => parseEntry(entry, i, parse));
     if (this.stale || this.options.checkHead !== false) await this.resync();
     this.checkSourceEnd(options.sourceEnd);
     const fresh = parsed.filter((e) => e.sourceOffset < 0 || e.sourceOffset > this.current.sourceOffset);
@@ -159,7 +161,7 @@ async function loadHead(db: Database, chain: string): Promise<WriterHead> {
 function parseEntry(
   entry: AppendEntry,
   index: number,
-  now: number,
+  parse: ParseOptions,
 ): { record: AuditRecord; sourceOffset: number } {
   const offset = entry.sourceOffset ?? -1;
   if (!Number.isSafeInteger(offset) || offset < -1) {
@@ -171,7 +173,7 @@ function parseEntry(
     );
   }
   try {
-    return { record: parseAuditRecord(entry.record, { now }), sourceOffset: offset };
+    return { record: parseAuditRecord(entry.record, parse), sourceOffset: offset };
   } catch (err) {
     if (isAuditError(err, 'INVALID_RECORD')) {
       const field = `entries[${index}].record.${err.field ?? ''}`;

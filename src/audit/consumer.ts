@@ -6,6 +6,7 @@
  * that moves mid-stream or a redelivered batch is chained once, with no position repeated or skipped.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { eventTimeMs } from '../collectors/index.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { ModelwatchError, errorMessage } from '../platform/errors.js';
 import {
@@ -17,8 +18,8 @@ import {
 } from '../platform/kafka/index.js';
 import type { Logger } from '../platform/observability/index.js';
 import { ChainWriter, type AppendOptions } from './chain-writer.js';
-import { isAuditError } from './errors.js';
-import { parseAuditRecord, type AuditRecord } from './record.js';
+import { AuditError, isAuditError } from './errors.js';
+import { parseAuditRecord, type AuditRecord, type ParseOptions } from './record.js';
 import { accessRecord, type AccessLogEvent } from './record-builders.js';
 
 /** A consumed message: its chain and offset, and the record (undefined: not chainable, skipped). */
@@ -47,6 +48,11 @@ export interface AuditConsumerOptions {
   onAppend?: (chain: string, position: number, hash: string) => void;
   /** Where the skipped-record counter and the corrupt-chain gauge register. @default none */
   registry?: Registry;
+  /**
+   * How far past now a record's time may be: the collectors' MODELWATCH_MAX_FUTURE_SKEW, so an
+   * access event they accept is chained too. @default MAX_FUTURE_MS (one day, theirs too)
+   */
+  maxFutureMs?: number;
 }
 
 export interface AuditConsumer extends BatchConsumer {
@@ -62,29 +68,54 @@ export function chainName(topic: string, partition: number): string {
   return `${topic}/${partition}`;
 }
 
-/** The record a message carries, or undefined when it is not one (logged, skipped). */
+/** The record a message carries, or why it is none (a reason that never quotes the message). */
+export type DecodedAuditMessage = { record: AuditRecord } | { refused: string };
+
 export function decodeAuditMessage(
   source: SourceMessage,
   accessLogTopic: string,
-  now = Date.now(),
-): AuditRecord | undefined {
+  options: ParseOptions = {},
+): DecodedAuditMessage {
   const text = source.message.value?.toString('utf8');
-  if (text === undefined) return undefined;
+  if (!text) return { refused: 'empty message value' };
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    return parseAuditRecord(source.topic === accessLogTopic ? accessInput(value) : value, { now });
+    value = JSON.parse(text);
   } catch {
-    return undefined;
+    // Not the parser's message: it quotes the text around the error.
+    return { refused: 'not JSON' };
+  }
+  try {
+    const input = source.topic === accessLogTopic ? accessInput(value) : value;
+    return { record: parseAuditRecord(input, options) };
+  } catch (err) {
+    return { refused: isAuditError(err) ? err.message : 'not an audit record' };
   }
 }
 
+/**
+ * The record of an access-log event, read as the collectors read it (every event they store is
+ * chained, SPEC 8): the time by their parser (no zone = UTC, a date alone, `+0100`, 1900-2299),
+ * nulls (absent optional fields) omitted.
+ */
 function accessInput(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-  // The event schema allows null for absent optional fields; the record omits them.
   const event = Object.fromEntries(
     Object.entries(value).filter(([, v]) => v !== null),
   ) as unknown as AccessLogEvent;
-  return accessRecord(event);
+  return accessRecord({ ...event, timestamp: accessTime(event.timestamp) });
+}
+
+function accessTime(timestamp: unknown): number {
+  const ms =
+    typeof timestamp === 'string' || typeof timestamp === 'number' ? eventTimeMs(timestamp) : undefined;
+  if (ms !== undefined) return ms;
+  throw new AuditError(
+    'INVALID_RECORD',
+    'access event: timestamp is not an ISO-8601 time or epoch milliseconds in 1900-2299',
+    false,
+    'timestamp',
+  );
 }
 
 export function createAuditConsumer(options: AuditConsumerOptions): AuditConsumer {
@@ -97,8 +128,10 @@ export function createAuditConsumer(options: AuditConsumerOptions): AuditConsume
   let alreadyChained = 0;
   const corrupt = new Set<string>();
 
+  const parseOptions = options.maxFutureMs === undefined ? {} : { maxFutureMs: options.maxFutureMs };
+
   async function writer(chain: string): Promise<ChainWriter> {
-    const open = writers.get(chain) ?? (await ChainWriter.open(db, chain));
+    const open = writers.get(chain) ?? (await ChainWriter.open(db, chain, parseOptions));
     writers.set(chain, open);
     return open;
   }
@@ -185,6 +218,12 @@ export function createAuditConsumer(options: AuditConsumerOptions): AuditConsume
     metrics?.skipped.inc({ reason: 'invalid' });
   }
 
+  function refused(source: SourceMessage, reason: string): void {
+    invalid();
+    const { topic, partition, offset } = source;
+    logger.warn({ topic, partition, offset, reason }, 'a message is not an audit record; skipped');
+  }
+
   const consumer = createBatchConsumer<AuditItem>({
     kafka: options.kafka,
     groupId: options.groupId,
@@ -195,14 +234,14 @@ export function createAuditConsumer(options: AuditConsumerOptions): AuditConsume
     sessionTimeoutMs: options.sessionTimeoutMs,
     sink: {
       decode(source) {
-        const record = decodeAuditMessage(source, options.accessLogTopic);
-        if (!record) invalid();
+        const decoded = decodeAuditMessage(source, options.accessLogTopic, parseOptions);
+        if ('refused' in decoded) refused(source, decoded.refused);
         const end = source.highWatermark === undefined ? undefined : Number(source.highWatermark);
         return {
           chain: chainName(source.topic, source.partition),
           offset: Number(source.offset),
           ...(end === undefined ? {} : { end }),
-          record,
+          record: 'record' in decoded ? decoded.record : undefined,
         };
       },
       write,

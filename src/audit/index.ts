@@ -5,6 +5,7 @@ export {
   chainName,
   createAuditConsumer,
   decodeAuditMessage,
+  type DecodedAuditMessage,
   type AuditConsumer,
   type AuditConsumerOptions,
   type AuditItem,
@@ -13,6 +14,7 @@ export {
   CHANGE_ACTIONS,
   HTTP_METHODS,
   MAX_FUTURE_MS,
+  MAX_ID_LENGTH,
   auditRecordSchema,
   parseAuditRecord,
 } from './record.js';

@@ -1,5 +1,6 @@
 /** Legal holds per model (`legal_holds`): while a model is held, retention deletes none of its data. */
 import type { Database } from '../platform/clickhouse/index.js';
+import { AUDIT_TABLE } from './store.js';
 
 export interface LegalHold {
   model_id: string;
@@ -15,12 +16,15 @@ export class LegalHolds {
   /**
    * Whether retention has anything of `modelId` to keep: its labels, access events or audit records
    * (its predictions register a version). A model seen only in access logs or labels is held too.
+   * API-call records do not count: each call names the model of its path, so a refused call on a
+   * misspelt model (a 404) would make that name known to the next one.
    */
   async hasRecords(modelId: string): Promise<boolean> {
-    const any = (table: string) =>
-      `(SELECT count() FROM (SELECT 1 FROM ${table} WHERE model_id = {model:String} LIMIT 1))`;
+    const any = (table: string, where = '') =>
+      `(SELECT count() FROM (SELECT 1 FROM ${table} WHERE model_id = {model:String}${where} LIMIT 1))`;
+    const sources = [any('labels'), any('access_log'), any(AUDIT_TABLE, " AND kind != 'api'")];
     const result = await this.db.client.query({
-      query: `SELECT ${['labels', 'access_log', 'audit_events'].map(any).join(' + ')} AS n`,
+      query: `SELECT ${sources.join(' + ')} AS n`,
       query_params: { model: modelId },
       format: 'JSONEachRow',
     });

@@ -8,6 +8,7 @@ import { wellFormed } from './bounded-json.js';
 import type { Database } from '../platform/clickhouse/index.js';
 import { parseTime } from '../platform/time/index.js';
 import { AuditError } from './errors.js';
+import { MAX_ID_LENGTH } from './record.js';
 import { AUDIT_TABLE } from './store.js';
 
 /** Rows per query page. @default 10_000 */
@@ -16,7 +17,7 @@ export const DEFAULT_QUERY_PAGE = 10_000;
 const filterText = z
   .string()
   .min(1, 'must not be empty')
-  .max(256, 'must be at most 256 characters')
+  .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
   .refine((s) => wellFormed(s), 'holds a lone surrogate');
 
 /** The strict parser of every route: an impossible day, hour or offset is refused, never rolled over. */

@@ -4,6 +4,7 @@
  * with milliseconds, absent optional fields omitted) before anything is chained.
  */
 import { z } from 'zod';
+import { MAX_TIME, MIN_TIME } from '../platform/time/index.js';
 import { PROTO_KEY, PROTO_MESSAGE, checkBoundedJson, wellFormed } from './bounded-json.js';
 import { AuditError } from './errors.js';
 
@@ -28,8 +29,17 @@ export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'O
 /** A record's time must not be later than now plus this (clock skew between producers). @default 86_400_000 */
 export const MAX_FUTURE_MS = 86_400_000;
 
+/**
+ * Longest id-like field (principal, action, resource_type, model_id, entity_id, event_id): the
+ * collectors' limit on access-log events (collectors/events.ts), so every event they accept is
+ * chained (test/unit/audit/access-parity.test.ts). Raising a limit changes no stored record's
+ * canonical text, so chains written before still verify.
+ */
+export const MAX_ID_LENGTH = 512;
+/** Longest `purpose` of an access event: the collectors' limit too. */
+const MAX_PURPOSE_LENGTH = 1024;
+
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-const MIN_TIME = Date.UTC(1970, 0, 1);
 
 function text(max: number) {
   return z
@@ -39,7 +49,11 @@ function text(max: number) {
     .refine((s) => wellFormed(s), 'holds a lone surrogate');
 }
 
-/** ISO-8601 with a zone, or epoch milliseconds; normalized to `YYYY-MM-DDTHH:mm:ss.sssZ`. */
+/**
+ * ISO-8601 with a zone, or epoch milliseconds, within what the `at` column (DateTime64(3)) holds;
+ * normalized to `YYYY-MM-DDTHH:mm:ss.sssZ`. Access events come as epoch ms, read by the
+ * collectors' own parser (consumer.ts), which also takes times without a zone.
+ */
 const timeSchema = z
   .union([
     z.string().max(40).regex(ISO_TIME, 'must be an ISO-8601 time with a zone'),
@@ -47,8 +61,8 @@ const timeSchema = z
   ])
   .transform((value, ctx) => {
     const ms = typeof value === 'number' ? value : Date.parse(value);
-    if (!Number.isFinite(ms) || ms < MIN_TIME || ms > 8_640_000_000_000_000) {
-      ctx.addIssue({ code: 'custom', message: 'is not a time between 1970 and the far future' });
+    if (!Number.isFinite(ms) || ms < MIN_TIME || ms > MAX_TIME) {
+      ctx.addIssue({ code: 'custom', message: 'is not a time in 1900-2299' });
       return z.NEVER;
     }
     return new Date(ms).toISOString();
@@ -56,14 +70,14 @@ const timeSchema = z
 
 const common = {
   at: timeSchema,
-  principal: text(256),
-  resource_type: text(128),
+  principal: text(MAX_ID_LENGTH),
+  resource_type: text(MAX_ID_LENGTH),
   resource_id: z
     .string()
     .max(1024, 'must be at most 1024 characters')
     .refine((s) => wellFormed(s), 'holds a lone surrogate'),
-  model_id: text(256).optional(),
-  entity_id: text(256).optional(),
+  model_id: text(MAX_ID_LENGTH).optional(),
+  entity_id: text(MAX_ID_LENGTH).optional(),
 };
 
 const scalarParam = z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]);
@@ -71,11 +85,11 @@ const scalarParam = z.union([z.string().max(4096), z.number(), z.boolean(), z.nu
 const accessRecord = z.strictObject({
   ...common,
   kind: z.literal('access'),
-  action: text(128),
+  action: text(MAX_ID_LENGTH),
   outcome: z.enum(['allowed', 'denied']),
   details: z.looseObject({
-    event_id: text(256),
-    purpose: text(256).optional(),
+    event_id: text(MAX_ID_LENGTH),
+    purpose: text(MAX_PURPOSE_LENGTH).optional(),
     source_ip: text(64).optional(),
   }),
 });
@@ -119,6 +133,8 @@ export type AuditOutcome = AuditRecord['outcome'];
 export interface ParseOptions {
   /** Epoch ms "now", for the far-future check. @default Date.now() */
   now?: number;
+  /** How far past `now` a record's time may be. @default MAX_FUTURE_MS */
+  maxFutureMs?: number;
 }
 
 function member(value: unknown, key: string): object | undefined {
@@ -152,10 +168,11 @@ export function parseAuditRecord(input: unknown, options: ParseOptions = {}): Au
     );
   }
   const now = options.now ?? Date.now();
-  if (Date.parse(result.data.at) > now + MAX_FUTURE_MS) {
+  const maxFutureMs = options.maxFutureMs ?? MAX_FUTURE_MS;
+  if (Date.parse(result.data.at) > now + maxFutureMs) {
     throw new AuditError(
       'INVALID_RECORD',
-      `audit record: at is more than ${MAX_FUTURE_MS} ms in the future`,
+      `audit record: at is more than ${maxFutureMs} ms in the future`,
       false,
       'at',
     );

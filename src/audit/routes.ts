@@ -15,6 +15,7 @@ import {
   type ExportFormat,
 } from './export-format.js';
 import { parseAuditQuery, queryAuditEvents, type AuditEventRow, type AuditQuery } from './query.js';
+import { MAX_ID_LENGTH } from './record.js';
 import { verifyStore, type VerifyReport } from './verify-store.js';
 import type { DigestEntry } from './verify.js';
 
@@ -47,9 +48,9 @@ const brokenSchema = {
 } as const;
 
 const filters = {
-  principal: { type: 'string', maxLength: 256 },
-  entity_id: { type: 'string', maxLength: 256 },
-  model: { type: 'string', maxLength: 256 },
+  principal: { type: 'string', maxLength: MAX_ID_LENGTH },
+  entity_id: { type: 'string', maxLength: MAX_ID_LENGTH },
+  model: { type: 'string', maxLength: MAX_ID_LENGTH },
   action: { type: 'string', maxLength: 600 },
   from: { type: 'string', maxLength: 40, description: 'inclusive; ISO-8601 (UTC if no offset) or epoch ms' },
   to: { type: 'string', maxLength: 40, description: 'exclusive; ISO-8601 (UTC if no offset) or epoch ms' },

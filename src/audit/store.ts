@@ -113,15 +113,22 @@ export async function readHead(db: Database, chain: string): Promise<StoredHead 
   return toHead(top);
 }
 
-/** The head of every chain (the digest's content), ordered by chain. */
+const SAFE_POSITION = 'position <= {safe:UInt64}';
+
+/**
+ * The head of every chain (the digest's content), ordered by chain: its largest position up to
+ * 2^53 - 1, as `listChains` takes it. A row forged beyond would be a rounded number that the
+ * digest's reader refuses, failing the whole digest; verification names such a chain instead.
+ * A chain with no row up to there has position 0 (no head).
+ */
 export async function readHeads(db: Database): Promise<StoredHead[]> {
   const rows = await queryRows<{ c: string; p: number; h: string; o: number; t: number }>(
     db,
     // Aliases differ from the column names: ClickHouse would otherwise read max(position) inside argMax.
-    `SELECT chain AS c, max(position) AS p, argMax(hash, position) AS h, argMax(source_offset, position) AS o,
-            toUnixTimestamp64Milli(argMax(at, position)) AS t
+    `SELECT chain AS c, maxIf(position, ${SAFE_POSITION}) AS p, argMaxIf(hash, position, ${SAFE_POSITION}) AS h,
+            argMaxIf(source_offset, position, ${SAFE_POSITION}) AS o, toUnixTimestamp64Milli(argMaxIf(at, position, ${SAFE_POSITION})) AS t
      FROM ${AUDIT_TABLE} GROUP BY chain ORDER BY chain`,
-    {},
+    { safe: Number.MAX_SAFE_INTEGER },
   );
   return rows.map((r) => toHead({ chain: r.c, position: r.p, hash: r.h, source_offset: r.o, at_ms: r.t }));
 }

@@ -6,6 +6,7 @@ export {
   predictionEvent,
   labelEvent,
   accessLogEvent,
+  eventTimeMs,
   type PredictionEvent,
   type LabelEvent,
   type AccessLogEvent,

@@ -1,7 +1,8 @@
 /**
  * A legal hold names a model retention would otherwise delete from: one with a registered version,
  * or with only access events, labels or audit records (a model seen only in access logs). A name
- * that has none of these is a 404 (a misspelt one answered 200 and held nothing).
+ * that has none of these is a 404 (a misspelt one answered 200 and held nothing), however often
+ * it is asked for: the audit records of those calls name it, but do not make it known.
  */
 import { describe, expect, it } from 'vitest';
 import { accessEvent } from '../support/events.js';
@@ -25,10 +26,21 @@ describe('a legal hold on a model', () => {
         payload: { reason: 'case 2026-17' },
       });
     expect((await hold('fraud-scorer')).statusCode).toBe(200);
-    const typo = await hold('fraud-scrorer');
-    expect([typo.statusCode, typo.json<{ message: string }>().message]).toEqual([
-      404,
-      "unknown model 'fraud-scrorer'",
-    ]);
+    const refused = async () => {
+      const typo = await hold('fraud-scrorer');
+      return [typo.statusCode, typo.json<{ message: string }>().message];
+    };
+    expect((await service.get('/api/v1/models/fraud-scrorer/metrics')).status).toBe(404);
+    expect(await refused()).toEqual([404, "unknown model 'fraud-scrorer'"]);
+    // Regression: each call's audit record names the model of its path, and counted as the model's
+    // own records, so the retry of the refused hold was taken (200) and held a misspelt name.
+    const calls = await waitFor('the calls on the misspelt model chained', async () => {
+      const rows = await service.rows<{ action: string }>(
+        "SELECT action FROM audit_events WHERE model_id = 'fraud-scrorer' AND kind = 'api'",
+      );
+      return rows.length >= 2 ? rows.map((r) => r.action).sort() : undefined;
+    });
+    expect(calls).toEqual(['GET /api/v1/models/:model/metrics', 'PUT /api/v1/models/:model/legal-hold']);
+    expect(await refused()).toEqual([404, "unknown model 'fraud-scrorer'"]);
   }, 60_000);
 });

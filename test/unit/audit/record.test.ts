@@ -135,7 +135,9 @@ describe('audit record schema', () => {
     expect(fieldOf({ ...valid, at: NOW + 2 * 86_400_000 })).toBe('at');
     expect(fieldOf({ ...valid, at: '31/05/2026' })).toBe('at');
     expect(fieldOf({ ...valid, at: 1.5 })).toBe('at');
-    expect(fieldOf({ ...valid, at: -1 })).toBe('at');
+    // What the `at` column (DateTime64(3)) holds, as the collectors' event times: 1900-2299.
+    expect(fieldOf({ ...valid, at: Date.UTC(1900, 0, 1) - 1 })).toBe('at');
+    expect(fieldOf({ ...valid, at: '2300-01-01T00:00:00Z' })).toBe('at');
     expect(fieldOf({ ...valid, action: "'; DROP TABLE audit_events; --" })).toBe('action');
     expect(fieldOf({ ...valid, kind: 'other' })).toBe('kind');
     expect(fieldOf({ ...valid, extra: 1 })).toBeDefined();
@@ -166,6 +168,21 @@ describe('audit record schema', () => {
     expect(parseAuditRecord({ ...valid, details: { proto: '__proto__' } }, { now: NOW }).details).toEqual({
       proto: '__proto__',
     });
+  });
+
+  it('takes times back to 1900 and the id limits of the access events the collectors accept', () => {
+    expect(parseAuditRecord({ ...valid, at: -1 }, { now: NOW }).at).toBe('1969-12-31T23:59:59.999Z');
+    expect(parseAuditRecord({ ...valid, at: '1900-01-01T00:00:00Z' }, { now: NOW }).at).toBe(
+      '1900-01-01T00:00:00.000Z',
+    );
+    expect(parseAuditRecord({ ...valid, principal: 'p'.repeat(512) }, { now: NOW }).principal).toHaveLength(
+      512,
+    );
+    expect(fieldOf({ ...valid, principal: 'p'.repeat(513) })).toBe('principal');
+    expect(fieldOf({ ...valid, at: NOW + 2 * 86_400_000 })).toBe('at');
+    expect(
+      parseAuditRecord({ ...valid, at: NOW + 2 * 86_400_000 }, { now: NOW, maxFutureMs: 3 * 86_400_000 }).at,
+    ).toBe(new Date(NOW + 2 * 86_400_000).toISOString());
   });
 
   it('keeps SQL-looking text as data where free text is allowed', () => {
