@@ -6,7 +6,9 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ALL_BENCHES, formatFigures, type Figure } from './bench-figures.js';
+import { entriesByName } from '../../platform/capability/index.js';
+import { capabilities } from '../../service/index.js';
+import { BENCH_PLANS, formatFigures, type BenchPlan, type Figure } from './bench-figures.js';
 
 /** How much of a child's stderr is kept for its failure message. */
 const STDERR_TAIL = 8_192;
@@ -52,23 +54,61 @@ export function childFailure(code: number | null, stderrTail: string): string {
   return `exit ${code}${last === undefined ? '' : `: ${last}`}`;
 }
 
-/** Runs them all; returns the exit code (1 when any failed). */
-export async function runAllBenches(out = 'modelwatch-bench.json'): Promise<number> {
+/** The benchmarks the capabilities register, in their order: the nameless run cannot skip one. */
+export function registeredBenches(): string[] {
+  return [...entriesByName(capabilities, (c) => c.benches).keys()];
+}
+
+interface Run {
+  bench: string;
+  args: string[];
+  seconds: number;
+  output: string;
+}
+
+/** One benchmark in its own process: what it printed, and its figures or why there are none. */
+async function runOne(
+  name: string,
+  plan: BenchPlan,
+): Promise<{ run: Run; figures: Figure[] } | { run: Run; error: string }> {
+  process.stderr.write(`\n== bench ${name} ${plan.args.join(' ')}\n`);
+  const started = performance.now();
+  const result = await runChild([process.argv[1] ?? '', 'bench', name, ...plan.args]);
+  const run = {
+    bench: name,
+    args: plan.args,
+    seconds: (performance.now() - started) / 1000,
+    output: result.stdout,
+  };
+  try {
+    if (result.code !== 0) throw new Error(childFailure(result.code, result.stderrTail));
+    return { run, figures: plan.parse(result.stdout) };
+  } catch (err) {
+    return { run, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Runs them all; returns the exit code (1 when any failed, or has no plan in bench-figures.ts). */
+export async function runAllBenches(
+  out = 'modelwatch-bench.json',
+  names: readonly string[] = registeredBenches(),
+): Promise<number> {
   const figures: Figure[] = [];
   const failed: { bench: string; error: string }[] = [];
-  const runs: { bench: string; args: string[]; seconds: number; output: string }[] = [];
-  for (const bench of ALL_BENCHES) {
-    process.stderr.write(`\n== bench ${bench.name} ${bench.args.join(' ')}\n`);
-    const started = performance.now();
-    const result = await runChild([process.argv[1] ?? '', 'bench', bench.name, ...bench.args]);
-    const seconds = (performance.now() - started) / 1000;
-    runs.push({ bench: bench.name, args: bench.args, seconds, output: result.stdout });
-    try {
-      if (result.code !== 0) throw new Error(childFailure(result.code, result.stderrTail));
-      figures.push(...bench.parse(result.stdout));
-    } catch (err) {
-      failed.push({ bench: bench.name, error: err instanceof Error ? err.message : String(err) });
+  const runs: Run[] = [];
+  for (const name of names) {
+    const plan = BENCH_PLANS.get(name);
+    if (!plan) {
+      failed.push({
+        bench: name,
+        error: 'not run: no options or parser in src/cli/commands/bench-figures.ts',
+      });
+      continue;
     }
+    const result = await runOne(name, plan);
+    runs.push(result.run);
+    if ('error' in result) failed.push({ bench: name, error: result.error });
+    else figures.push(...result.figures);
   }
   const report = { created_at: new Date().toISOString(), figures, failed, runs };
   const file = path.resolve(out);

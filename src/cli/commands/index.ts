@@ -39,7 +39,7 @@ export const commands: ReadonlyMap<string, Entry<Command>> = new Map([
   [
     'bench',
     {
-      summary: `run a benchmark: bench <${[...benches.keys()].join('|')}> [options]; without a name: ingest, metrics, drift and shadow, one report`,
+      summary: `run a benchmark: bench <${[...benches.keys()].join('|')}> [options]; without a name: all of them at modest sizes, one report and table, each figure beside its same-run baseline`,
       load: now(benchCommand(benches)),
     },
   ],

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { childFailure, runChild } from '../../../src/cli/commands/bench-all.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { childFailure, runAllBenches, runChild } from '../../../src/cli/commands/bench-all.js';
 
 /** A child that prints progress on stderr and figures on stdout, a little at a time, then fails. */
 const child = `
@@ -37,5 +40,26 @@ describe('modelwatch bench (all): each benchmark in a child process', () => {
   it('says only the exit code of a child that printed nothing on stderr', () => {
     expect(childFailure(1, '')).toBe('exit 1');
     expect(childFailure(null, '\n  \n')).toBe('exit null');
+  });
+
+  it('lists a registered benchmark without options or a parser as failed, and does not run it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'modelwatch-bench-all-'));
+    const printed = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const out = path.join(dir, 'report.json');
+      expect(await runAllBenches(out, ['new-bench'])).toBe(1);
+      const report = JSON.parse(readFileSync(out, 'utf8')) as { failed: unknown[]; runs: unknown[] };
+      expect(report.runs).toEqual([]);
+      expect(report.failed).toEqual([
+        {
+          bench: 'new-bench',
+          error: 'not run: no options or parser in src/cli/commands/bench-figures.ts',
+        },
+      ]);
+      expect(printed.mock.calls.join('')).toContain('new-bench: FAILED — not run');
+    } finally {
+      printed.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,16 +1,43 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ALL_BENCHES, formatFigures } from '../../../src/cli/commands/bench-figures.js';
+import { registeredBenches } from '../../../src/cli/commands/bench-all.js';
+import {
+  BENCH_PLANS,
+  formatFigures,
+  RIVER_FIGURES,
+  RIVER_RUNS,
+} from '../../../src/cli/commands/bench-figures.js';
+import { detectionFigures, SCENARIOS } from '../../../src/change-detection/streams.js';
 
-/** What each benchmark printed in one real run of `modelwatch bench` (2026-12-02, this machine). */
-const outputs = JSON.parse(
-  readFileSync(new URL('../../fixtures/bench/outputs.json', import.meta.url), 'utf8'),
-) as Record<string, string>;
-const parse = (name: string, out = outputs[name]!) => ALL_BENCHES.find((b) => b.name === name)!.parse(out);
+const fixture = (file: string) =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/bench/${file}`, import.meta.url), 'utf8')) as Record<
+    string,
+    string
+  >;
+/**
+ * What each benchmark printed in real runs of `modelwatch bench` on this machine: ingest, metrics,
+ * drift and shadow on 2026-12-02, the others in the first nameless run that took them (2026-12-07).
+ */
+const outputs = { ...fixture('outputs.json'), ...fixture('outputs-2026-12-07.json') };
+const parse = (name: string, out = outputs[name]!) => BENCH_PLANS.get(name)!.parse(out);
 
 describe('bench without a name: figures beside their same-run baselines', () => {
-  it('runs ingest, metrics, drift and shadow', () => {
-    expect(ALL_BENCHES.map((b) => b.name)).toEqual(['ingest', 'metrics', 'drift', 'shadow']);
+  it('has options and a parser for every benchmark a capability registers, and for no other', () => {
+    const registered = registeredBenches();
+    expect(registered).toContain('shadow-steps');
+    expect(registered.filter((name) => !BENCH_PLANS.has(name))).toEqual([]);
+    expect([...BENCH_PLANS.keys()].sort()).toEqual([...registered].sort());
+  });
+
+  it('reads every captured output without error, each figure positive beside a positive baseline', () => {
+    for (const name of BENCH_PLANS.keys()) {
+      const figures = parse(name);
+      expect(figures.length, name).toBeGreaterThan(0);
+      expect(
+        figures.every((f) => f.bench === name && f.value > 0 && f.baseline.value > 0),
+        name,
+      ).toBe(true);
+    }
   });
 
   it('reads rates and pairs them with the bare consumer and the core alone', () => {
@@ -43,10 +70,109 @@ describe('bench without a name: figures beside their same-run baselines', () => 
     expect(parquet.baseline.name).toContain('parquet');
   });
 
+  it("reads metrics-api's summary: each set-up's burst beside one request alone on the same set-up", () => {
+    const figures = parse('metrics-api');
+    expect(figures.map((f) => [f.figure, f.value, f.unit, f.baseline.name, f.higherIsBetter])).toEqual([
+      ['100 concurrent, p50 (before)', 4218, 'ms', 'one request alone (before)', false],
+      [
+        '100 concurrent, requests/s (before)',
+        17.5,
+        'requests/s',
+        'one request alone (before), as a rate',
+        true,
+      ],
+      ['100 concurrent, p50 (after)', 2613, 'ms', 'one request alone (after)', false],
+      [
+        '100 concurrent, requests/s (after)',
+        24.5,
+        'requests/s',
+        'one request alone (after), as a rate',
+        true,
+      ],
+    ]);
+    expect(figures.map((f) => f.baseline.value)).toEqual([49, 1000 / 49, 46, 1000 / 46]);
+  });
+
+  it("reads change-detection's table beside River's figures for the same streams", () => {
+    const figures = parse('change-detection');
+    expect(figures.map((f) => [f.figure, f.value, f.baseline.value])).toEqual([
+      ['false alarms, stationary error rate 0.1 (50, 0.005, both)', 0.006, 0.006],
+      ['median delay, error rate 0.1 -> 0.3 (50, 0.005, both)', 232, 232],
+      ['false alarms, stationary error rate 0.1 (20, 0.005, both)', 0.193, 0.193],
+      ['median delay, error rate 0.1 -> 0.3 (20, 0.005, both)', 85, 85],
+      ['false alarms, stationary error rate 0.1 (10, 0.01, up)', 0.41, 0.41],
+      ['median delay, error rate 0.1 -> 0.3 (10, 0.01, up)', 41, 41],
+    ]);
+    expect(figures.every((f) => f.ratio === 1 && !f.higherIsBetter)).toBe(true);
+  });
+
+  it("holds River's figures to River's own detections (bench/tools/river_page_hinkley.py)", () => {
+    const river = JSON.parse(
+      readFileSync(
+        new URL('../../fixtures/change-detection/river-page-hinkley.json', import.meta.url),
+        'utf8',
+      ),
+    ) as {
+      runs: number;
+      results: {
+        parameters: { threshold: number; delta: number; mode: string };
+        scenario: string;
+        detections: number[][];
+      }[];
+    };
+    expect(river.runs).toBe(RIVER_RUNS);
+    const figures = (parameters: string, stream: string) => {
+      const result = river.results.find(
+        (r) =>
+          `${r.parameters.threshold}, ${r.parameters.delta}, ${r.parameters.mode}` === parameters &&
+          r.scenario === stream,
+      )!;
+      return detectionFigures(
+        SCENARIOS.find((s) => s.name === stream)!,
+        result.detections,
+      );
+    };
+    // Rounded as the benchmark prints its own: false alarms to 3 decimals, the median delay to a value.
+    for (const [parameters, published] of RIVER_FIGURES) {
+      const stationary = figures(parameters, 'stationary error rate 0.1');
+      expect(stationary.falseAlarmsPer1000.toFixed(3)).toBe(published.falseAlarmsPer1000.toFixed(3));
+      expect(figures(parameters, 'error rate 0.1 -> 0.3').medianDelay?.toFixed(0)).toBe(
+        String(published.medianDelay),
+      );
+    }
+  });
+
+  it("reads inference's layouts beside the row-major matrix, and shadow-steps' steps beside the core", () => {
+    expect(parse('inference').map((f) => [f.figure, f.value, f.baseline.value, f.higherIsBetter])).toEqual([
+      ['core from column-major Float32Array', 5807309, 5965063, true],
+      ['core from objects', 4995627, 5965063, true],
+    ]);
+    const steps = parse('shadow-steps');
+    expect(steps.map((f) => [f.figure, f.value])).toEqual([
+      ['batch query, per 100,000 rows', 0.384],
+      ['JavaScript, per 100,000 rows', 0.123],
+      ['insert, per 100,000 rows', 0.117],
+      ['total, per 100,000 rows', 0.665],
+    ]);
+    expect(steps.every((f) => f.baseline.name === 'inference core alone' && f.baseline.value === 0.041)).toBe(
+      true,
+    );
+  });
+
   it('says what is missing from an output it cannot read', () => {
     expect(() => parse('ingest', 'producing…\n')).toThrow('no pipeline rate in the output');
     expect(() => parse('metrics', 'no json here')).toThrow('no JSON report line');
     expect(() => parse('drift', '{"rows":1}')).toThrow('no service figures');
+    expect(() => parse('metrics-api', '  summary (100 concurrent; same run, same data):\n')).toThrow(
+      'no summary lines',
+    );
+    expect(() => parse('inference', 'inference core: …\n')).toThrow('no row-major Float32Array rate');
+    expect(() => parse('shadow-steps', 'shadow feed steps: batch query 0.1\n')).toThrow(
+      'no core CPU seconds',
+    );
+    // River's figures hold for its 100 runs only: a shorter run is refused, not compared.
+    const twentyRuns = outputs['change-detection']!.replaceAll('/100 |', '/20 |');
+    expect(() => parse('change-detection', twentyRuns)).toThrow("River's figures are over 100 runs, not 20");
   });
 
   it('prints one table with the failures listed after it', () => {
