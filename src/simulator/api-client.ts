@@ -41,14 +41,8 @@ export class ApiClient {
   /** The body of a 2xx answer; anything else is an error naming the call and the answer's message. */
   async ok<T>(method: string, path: string, body?: unknown): Promise<T> {
     const answer = await this.request<T>(method, path, body);
-    if (answer.status >= 200 && answer.status < 300) return answer.body;
-    const message = (answer.body as { message?: string } | undefined)?.message ?? String(answer.body);
-    const failed = answer.status >= 500;
-    throw new SimulatorError(
-      failed ? 'API_FAILED' : 'API_REFUSED',
-      `${method} ${path}: ${answer.status} ${message}`,
-      failed,
-    );
+    if (succeeded(answer)) return answer.body;
+    throw refusal(method, path, answer);
   }
 
   /** Prometheus text of /metrics; an error when it is not answered (never an empty text read as zeros). */
@@ -56,6 +50,19 @@ export class ApiClient {
     const body = await this.ok<unknown>('GET', '/metrics');
     return typeof body === 'string' ? body : '';
   }
+}
+
+export function succeeded(answer: ApiAnswer<unknown>): boolean {
+  return answer.status >= 200 && answer.status < 300;
+}
+
+/** The error for an answer that is not a 2xx: the call, the status and the answer's message. */
+export function refusal(method: string, path: string, answer: ApiAnswer<unknown>): SimulatorError {
+  const message = (answer.body as { message?: string } | undefined)?.message ?? String(answer.body);
+  return new SimulatorError(
+    answer.status >= 500 ? 'API_FAILED' : 'API_REFUSED',
+    `${method} ${path}: ${answer.status} ${message}`,
+  );
 }
 
 /** Sums the samples of a Prometheus counter or gauge whose labels include every given pair. */

@@ -4,8 +4,9 @@ import { ModelwatchError } from '../platform/errors.js';
 
 /**
  * Simulated time per wall-clock time: the story's 586 days (Oct 2020 – May 2022) play in about
- * 45 s, which with the build, the broker's start and the final evaluation makes the two minutes
- * of SPEC 2 on a loaded 2-core machine.
+ * 45 s, within the minute of SPEC 2 ("sees every feature work within a minute"). From `npm start`
+ * to the summary, with the build, the broker's start and the final evaluation, it is longer: 75 s
+ * measured on a quiet 2-core machine, 122–144 s on a loaded one (README, "Two commands").
  */
 export const DEFAULT_SPEED = 1_200_000;
 export const DEFAULT_SEED = 42;

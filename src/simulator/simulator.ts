@@ -12,9 +12,9 @@ import { ingested, listTriggers, modelSample, driftedColumns } from './observe.j
 import type { StoryPlan } from './plan.js';
 import { accessMessages, labelMessages, predictionMessages, type EventSink, type Topics } from './publish.js';
 import { bundledModelFile } from '../inference/index.js';
-import { PRODUCTION, registerModel, setReference } from './setup.js';
+import { CHALLENGER, PRODUCTION, registerModel, setReference } from './setup.js';
 import { formatSummary, gatherSummary } from './summary.js';
-import { progressText, type Counts } from './progress.js';
+import { observedInSummary, progressText, type Counts, type Observed } from './progress.js';
 
 export interface SimulatorDeps {
   api: ApiClient;
@@ -59,7 +59,9 @@ export class Simulator {
   /** The progress line's redraws: stopped (its final line drawn) before the summary is printed. */
   private watching: { abort: AbortController; done: Promise<void> } | undefined;
   private model: OnnxModel | undefined;
-  private observed = { ingested: 0, drifted: [] as string[], triggers: 0 };
+  private observed: Observed = { ingested: 0, drifted: undefined, triggers: 0 };
+  /** The challenger is in stage shadow (an earlier run's may have been restaged since). */
+  private shadowed = true;
 
   constructor(
     private readonly deps: SimulatorDeps,
@@ -74,7 +76,7 @@ export class Simulator {
     const { logger } = this.deps;
     await this.waitForService();
     if (this.stopped) return;
-    await registerModel(this.deps.api);
+    await this.register();
     // A challenger not yet known to the shadow scorer would miss the first predictions.
     await (this.deps.registered ?? (() => sleep(6_000)))();
     this.model = await this.deps.core.loadFile(
@@ -116,8 +118,8 @@ export class Simulator {
       if (!this.stopped) await this.printSummary(true);
     } finally {
       this.abort.abort();
-      await this.stopWatching();
-      this.deps.status.done();
+      // Once a summary is being printed (stop() during the story), it draws the final line itself.
+      if (!this.summaryPrinted) await this.endProgress();
     }
   }
 
@@ -135,6 +137,18 @@ export class Simulator {
       this.next.label === plan.labels.length &&
       this.next.access === plan.access.length
     );
+  }
+
+  /** Registers the model; a version an earlier run registered and someone restaged since stays so. */
+  private async register(): Promise<void> {
+    const stages = await registerModel(this.deps.api);
+    for (const v of [PRODUCTION, CHALLENGER])
+      if (stages[v.version] !== v.stage)
+        this.deps.logger.info(
+          { version: v.version, stage: stages[v.version] },
+          `simulator: version ${v.version} is registered already, in stage ${stages[v.version]} (changed since): kept`,
+        );
+    this.shadowed = stages[CHALLENGER.version] === 'shadow';
   }
 
   private get stopped(): boolean {
@@ -210,13 +224,15 @@ export class Simulator {
       async () =>
         (await modelSample(this.deps.api, 'modelwatch_drift_window_end_seconds')) * 1000 >= lastWindowEnd,
     );
-    await this.settleOrWarn(
-      'every prediction scored in shadow',
-      async () =>
-        (await modelSample(this.deps.api, 'modelwatch_shadow_scored_total')) +
-          (await modelSample(this.deps.api, 'modelwatch_shadow_failures_total')) >=
-        this.counts.predictions,
-    );
+    // A challenger restaged out of shadow scores nothing: no wait for it.
+    if (this.shadowed)
+      await this.settleOrWarn(
+        'every prediction scored in shadow',
+        async () =>
+          (await modelSample(this.deps.api, 'modelwatch_shadow_scored_total')) +
+            (await modelSample(this.deps.api, 'modelwatch_shadow_failures_total')) >=
+          this.counts.predictions,
+      );
     // The retrain loop runs every few seconds: settled once two reads a loop apart agree and all are published.
     let previous = -1;
     await this.settleOrWarn('the retrain triggers published', async () => {
@@ -268,16 +284,24 @@ export class Simulator {
     this.watching = { abort, done: this.watch(abort.signal) };
   }
 
-  /** Stops the redraws; resolves once the final progress line is drawn. */
-  private async stopWatching(): Promise<void> {
-    if (!this.watching) return;
-    this.watching.abort.abort();
-    await this.watching.done;
+  /**
+   * Stops the redraws, then draws the final line with the figures `final` makes of the last known
+   * ones (a redraw's read in flight could otherwise overwrite them) and moves below it. Once only.
+   */
+  private async endProgress(final: (last: Observed) => Observed = (last) => last): Promise<void> {
+    const watching = this.watching;
+    if (!watching) return;
+    this.watching = undefined;
+    watching.abort.abort();
+    await watching.done;
+    this.observed = final(this.observed);
+    this.deps.status.update(progressText(this.simNow, this.counts, this.observed), true);
+    this.deps.status.done();
   }
 
   /**
-   * Redraws the progress line, reading the service's side every ~2 s, until `signal`; then draws
-   * it once more, up to date (off a terminal the line is printed at most every few seconds).
+   * Redraws the progress line, reading the service's side every ~2 s, until `signal` (off a
+   * terminal the line is printed at most every few seconds).
    */
   private async watch(signal: AbortSignal): Promise<void> {
     const { plan } = this.options;
@@ -290,7 +314,6 @@ export class Simulator {
       this.deps.status.update(progressText(this.simNow, this.counts, this.observed));
       await sleep(250, undefined, { signal }).catch(() => undefined);
     }
-    this.deps.status.update(progressText(this.simNow, this.counts, this.observed), true);
   }
 
   /** Each figure independently: one the service did not answer keeps its last known value. */
@@ -315,9 +338,8 @@ export class Simulator {
     this.summaryPrinted = true;
     const { plan, adminKey, publicUrl } = this.options;
     const summary = await gatherSummary(this.deps.api, this.deps.topics, plan, this.simNow, finished);
-    // The summary is the last thing printed: the progress line's final state comes before it.
-    await this.stopWatching();
-    this.deps.status.done();
+    // The summary is the last thing printed: the progress line's final state, with its figures, before it.
+    await this.endProgress((last) => observedInSummary(summary, last));
     (this.deps.out ?? process.stdout).write(formatSummary(summary, plan, publicUrl, adminKey));
   }
 }

@@ -25,7 +25,8 @@ export interface StorySummary {
   retrainTopic: string;
   simulatedUntil: number;
   ingested: Read<Ingested>;
-  drifted: Read<DriftedColumn[]>;
+  /** Undefined when the story stopped before the reference period ended: nothing was measured. */
+  drifted: Read<DriftedColumn[]> | undefined;
   triggers: Read<ListedTrigger[]>;
   shadow: Read<ShadowTotals[]>;
   audit: Read<AuditCheck>;
@@ -46,9 +47,10 @@ export async function gatherSummary(
   finished: boolean,
 ): Promise<StorySummary> {
   const until = Math.min(simulatedUntil, plan.end);
+  const drift = until > plan.referenceEnd ? driftedColumns(api, plan.referenceEnd, until) : undefined;
   const settled = await Promise.allSettled([
     ingested(api, topics),
-    until > plan.referenceEnd ? driftedColumns(api, plan.referenceEnd, until) : Promise.resolve([]),
+    drift ?? Promise.resolve([]),
     listTriggers(api),
     shadowTotals(api, plan.start, plan.end),
     verifyAudit(api),
@@ -58,7 +60,7 @@ export async function gatherSummary(
     retrainTopic: topics.retrain,
     simulatedUntil: until,
     ingested: asRead(settled[0]),
-    drifted: asRead(settled[1]),
+    drifted: drift === undefined ? undefined : asRead(settled[1]),
     triggers: asRead(settled[2]),
     shadow: asRead(settled[3]),
     audit: asRead(settled[4]),
@@ -81,7 +83,9 @@ export function formatSummary(s: StorySummary, plan: StoryPlan, base: string, ke
       : `  ingested    not read (${s.ingested.failed})`,
     `  reference   ${day(plan.start)} to ${day(plan.referenceEnd)} (NannyML's reference period), monthly windows after it`,
   ];
-  if (!('value' in s.drifted)) lines.push(`  drift       not read (${s.drifted.failed})`);
+  if (s.drifted === undefined)
+    lines.push('  drift       not measured yet (the reference period had not ended)');
+  else if (!('value' in s.drifted)) lines.push(`  drift       not read (${s.drifted.failed})`);
   else if (s.drifted.value.length === 0) lines.push('  drift       no column drifted');
   else
     for (const d of s.drifted.value)

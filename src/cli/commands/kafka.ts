@@ -9,6 +9,7 @@ import {
 import { createLogger } from '../../platform/observability/index.js';
 import {
   BROKER_LOCK_FILE,
+  decimalOption,
   lockDataDir,
   parseOptions,
   untilSignal,
@@ -19,7 +20,8 @@ import {
 /** Nodes in a local cluster; more than 5 quorum voters buys nothing on one machine. */
 function brokerCount(value: string | undefined): number {
   if (value === undefined) return 1;
-  const n = Number(value);
+  // Decimal digits only, as every number the CLI takes: Number() read '0x3' as 3 and ' 2 ' as 2.
+  const n = decimalOption(value);
   if (!Number.isInteger(n) || n < 1 || n > 5)
     throw new UsageError(`--brokers must be an integer from 1 to 5, got ${JSON.stringify(value)}`);
   return n;

@@ -35,6 +35,9 @@ async function expectError(args: string[], line: RegExp, code: 1 | 2): Promise<v
   expect(exitCodeFor(error), where).toBe(code);
 }
 
+/** `text` as a regular expression matching it literally. */
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** A fresh directory, removed after the test. */
 function freshDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'mw-exit-codes-'));
@@ -220,6 +223,12 @@ describe('exit codes of the CLI (README, "CLI")', () => {
         );
       await expectUsageError(['up', '--speed', text], /^--speed: expected a number from 1 /);
     }
+    // Within 1 to 5 as Number() read them ('0x3' as 3, ' 2 ' as 2): they started a cluster.
+    for (const text of ['', ' ', '0x3', ' 2 ', '0b10', '+2'])
+      await expectUsageError(
+        ['kafka', '--brokers', text],
+        new RegExp(`^--brokers must be an integer from 1 to 5, got ${literal(JSON.stringify(text))}$`),
+      );
   });
 
   it('is 2 for bench ingest given both --seconds and --minutes, and takes --node-flags="--flag …"', async () => {

@@ -65,6 +65,13 @@ describe('the progress line', () => {
     );
   });
 
+  it('says drift is not measured before the first month after the reference period, not "none"', () => {
+    const observed = { ingested: 0, drifted: undefined, triggers: 0 };
+    expect(progressText(Date.UTC(2021, 2, 1), { predictions: 0, labels: 0, access: 0 }, observed)).toContain(
+      ' · drift not measured yet · ',
+    );
+  });
+
   it('redraws in place on a terminal, with log lines above it', () => {
     const written: string[] = [];
     const line = new StatusLine({ isTTY: true, write: (t: string) => written.push(t) });

@@ -56,6 +56,21 @@ describe('the closing summary', () => {
     expect(text).not.toContain('ml.retrain-triggers');
   });
 
+  it.each([
+    ['before the reference period ended', -86_400_000],
+    ['while waiting for the reference period to be stored', 0],
+  ])(
+    'says drift was not measured when the story stopped %s, not "no column drifted"',
+    async (_when, offset) => {
+      const api = new StubApi(new RecordingSink());
+      const summary = await gatherSummary(api, topics, plan, plan.referenceEnd + offset, false);
+      const text = formatSummary(summary, plan, 'http://x', 'k');
+      expect(text).toContain('\n  drift       not measured yet (the reference period had not ended)\n');
+      expect(text).not.toContain('no column drifted');
+      expect(api.calls.some((c) => c.includes('/drift?'))).toBe(false);
+    },
+  );
+
   it('states the negatives the service did answer', async () => {
     const text = await summaryText(new StubApi(new RecordingSink()));
     expect(text).toContain('\n  drift       no column drifted\n');

@@ -22,6 +22,8 @@ export interface MavenBrokerOptions {
   startTimeoutMs?: number;
   /** JVM options after the defaults (heap, G1), e.g. `-XX:TieredStopAtLevel=1`. */
   jvmOptions?: readonly string[];
+  /** A Docker broker would do instead: the missing-tools error names Docker. @default false */
+  dockerWouldDo?: boolean;
 }
 
 const pom = (version: string) => `<project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -36,18 +38,30 @@ const pom = (version: string) => `<project xmlns="http://maven.apache.org/POM/4.
 </project>
 `;
 
-export async function assertJavaAndMaven(): Promise<void> {
+/**
+ * The one line naming what the Maven broker needs. A Docker engine is named only where a Docker
+ * broker would be started instead (`dockerWouldDo`: a throwaway single broker); `up` and `kafka
+ * --data-dir` keep the broker's data in a directory, which only the Maven broker does.
+ */
+export function javaAndMavenMissing(missing: readonly string[], dockerWouldDo: boolean): string {
+  const instead = dockerWouldDo
+    ? 'start a Docker engine, or set MODELWATCH_KAFKA_BROKERS'
+    : 'set MODELWATCH_KAFKA_BROKERS to a running broker';
+  return (
+    'no Kafka broker: the local broker is Apache Kafka from Maven Central, run with java (17 or newer) ' +
+    `and resolved with mvn (Apache Maven); install ${missing.join(' and ')} ` +
+    `(Debian: apt-get install openjdk-17-jre-headless maven), or ${instead}`
+  );
+}
+
+/** @param dockerWouldDo see javaAndMavenMissing. @default false */
+export async function assertJavaAndMaven(dockerWouldDo = false): Promise<void> {
   const [java, mvn] = await Promise.all([commandWorks('java', ['-version']), commandWorks('mvn', ['-v'])]);
   const missing = [java ? undefined : 'java (17 or newer)', mvn ? undefined : 'mvn (Apache Maven)'].filter(
-    Boolean,
+    (tool) => tool !== undefined,
   );
-  if (missing.length > 0) {
-    throw new ModelwatchError(
-      'BROKER_SETUP',
-      `no Kafka broker: set MODELWATCH_KAFKA_BROKERS, or start a Docker engine, or install ${missing.join(' and ')} ` +
-        '(Debian: apt-get install openjdk-17-jre-headless maven)',
-    );
-  }
+  if (missing.length > 0)
+    throw new ModelwatchError('BROKER_SETUP', javaAndMavenMissing(missing, dockerWouldDo));
 }
 
 /** Resolves the official broker and its dependencies from Maven Central into the cache, once. */
@@ -225,7 +239,7 @@ function killGroup(child: ChildProcess): void {
 
 /** Starts Apache Kafka in KRaft combined mode on free loopback ports with `java`. */
 export async function startMavenBroker(options: MavenBrokerOptions): Promise<LocalBroker> {
-  await assertJavaAndMaven();
+  await assertJavaAndMaven(options.dockerWouldDo);
   const libs = await resolveKafkaJars(options.version, options.cacheDir, options.logger);
   const classpath = `${libs}/*`;
   await mkdir(options.dataDir, { recursive: true });

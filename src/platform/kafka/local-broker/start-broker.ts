@@ -64,6 +64,9 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     ephemeral,
     logger: options.logger,
     jvmOptions: options.jvmOptions,
+    // A throwaway broker with no Docker engine answering: one would do. Not so for a data dir, or
+    // with an engine that answered but whose broker did not start (testcontainers not installed).
+    dockerWouldDo: choice.backend === 'maven' && options.dataDir === undefined,
   });
 }
 
