@@ -21,7 +21,7 @@ export const changeDetection: CapabilityDefinition<ChangeDetectionCapability> = 
   benches: {
     'change-detection': {
       summary:
-        "Page-Hinkley's detection delay and false alarms on generated loss streams (--runs N, default 100), beside River's figures",
+        "Page-Hinkley's detection delay and false alarms on generated loss streams (--runs N, default 100); `bench` without a name sets them beside River's figures on the same streams",
       load: async () => (await import('./bench.js')).changeDetectionBench,
     },
   },
