@@ -385,11 +385,22 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     }
   }
 
+  /**
+   * Writes what is buffered while its partitions are still ours, so their offsets can be committed.
+   * Not when `maxInFlight` batches are pending (ClickHouse down): each rebalance would add a full
+   * batch past the bound. The buffer is then kept: after the rejoin kafkajs delivers again from the
+   * last commit, and `append` drops what this buffer holds; the offsets of partitions the rebalance
+   * took are ignored when it is written (CommitTracker.reassigned).
+   */
+  function flushBeforeRebalance(): void {
+    if (pendingFlushes < maxInFlight) void flush();
+  }
+
   /** Once per member: `start` is retried with the same member while Kafka is unreachable. */
   function listenTo(member: Consumer): void {
     if (listening.has(member)) return;
     listening.add(member);
-    member.on(member.events.REBALANCING, () => void (member === consumer && flush()));
+    member.on(member.events.REBALANCING, () => void (member === consumer && flushBeforeRebalance()));
     member.on(member.events.GROUP_JOIN, ({ payload }) => {
       commits.reassigned(payload.memberAssignment);
       lag.assign(payload.memberAssignment);
@@ -419,8 +430,10 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
    * Replaces the kafkajs consumer with a new group member, with backoff until one joins. For a
    * crash kafkajs will not restart, and for commits that stall: kafkajs 2.2.4 can keep sending
    * commits to a coordinator that moved while its heartbeats reach the new one (issue 13), and a
-   * new member looks the coordinator up afresh. What is buffered is written first; the offsets
-   * not yet committed are kept and committed by the new member for the partitions it gets.
+   * new member looks the coordinator up afresh. What is buffered is written first, and every
+   * pending batch settled (`flush` resolves after the batches before it), so the new member starts
+   * with none in flight; the offsets not yet committed are kept and committed by the new member
+   * for the partitions it gets.
    */
   async function rebuild(old: Consumer, reason: string): Promise<void> {
     if (old !== consumer || rebuilding || stopping) return;
@@ -449,16 +462,29 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     rebuilding = false;
   }
 
+  /** Why commits need a new member, if they do. */
+  function commitStall(): string | undefined {
+    if (commits.stalledFor() >= commitStallMs) return 'no offset commit confirmed';
+    if (commits.refusedFor() >= formerCoordinatorMs)
+      return 'commits keep going to a former group coordinator';
+    return undefined;
+  }
+
   function tick(): void {
     if (stopping || rebuilding) return;
     // While a write keeps failing no commit can be attempted: that wait is not a commit stall.
     if (failingWrites > 0) commits.restartClock();
+    // Checked with batches pending too: under steady input one always is while each commit spends
+    // kafkajs' retry budget on a former coordinator, so the stall was never ended (`rebuild`
+    // settles the pending batches before the new member joins).
+    const stall = commitStall();
+    if (stall !== undefined) {
+      void rebuild(consumer, stall);
+      return;
+    }
     // Not behind a running write: while ClickHouse is down that would queue ever more small batches.
     if (pendingFlushes > 0) return;
-    if (commits.stalledFor() >= commitStallMs) void rebuild(consumer, 'no offset commit confirmed');
-    else if (commits.refusedFor() >= formerCoordinatorMs)
-      void rebuild(consumer, 'commits keep going to a former group coordinator');
-    else if (buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
+    if (buffer.highest.size > 0 && Date.now() - buffer.since >= maxMs) void flush();
     else if (commits.size > 0 && !commitQueued) {
       // One retry queued at a time: a failing commit takes kafkajs' whole retry budget
       // (tens of seconds), and queuing one per tick piled up thousands ahead of the flushes.

@@ -47,8 +47,17 @@ function fakeMember() {
       isStale: () => false,
       heartbeat,
     } as unknown as EachBatchPayload);
-  return { kafka: { consumer: () => member as unknown as Consumer } as unknown as Kafka, deliver };
+  /** kafkajs' account of a rebalance: REBALANCING, then the rejoin with the same partition. */
+  const rebalance = () => {
+    listeners.get('rebalancing')?.forEach((l) => l({ payload: {} }));
+    listeners.get('group_join')?.forEach((l) => l({ payload: { memberAssignment: { t: [0] } } }));
+  };
+  return { kafka: { consumer: () => member as unknown as Consumer } as unknown as Kafka, deliver, rebalance };
 }
+
+/** kafkajs' error for a heartbeat during a rebalance: the batch waiting on it fails, unresolved. */
+const rebalancing = () =>
+  Promise.reject(Object.assign(new Error('REBALANCE_IN_PROGRESS'), { retriable: true }));
 
 describe('batch consumer: a batch delivered again into the same buffer', () => {
   it('buffers each offset once when a heartbeat failed while the batch waited for a write slot', async () => {
@@ -89,4 +98,51 @@ describe('batch consumer: a batch delivered again into the same buffer', () => {
       ['2', '3', '4'],
     ]);
   });
+});
+
+describe('batch consumer: a rebalance while ClickHouse is down', () => {
+  it('holds at most maxInFlight + 1 batches: the rebalance does not flush past the bound, and the redelivery is buffered once', async () => {
+    const { kafka, deliver, rebalance } = fakeMember();
+    const written: string[][] = [];
+    let down = true;
+    const consumer = createBatchConsumer<string>({
+      kafka,
+      groupId: 'g',
+      topics: ['t'],
+      logger: createLogger('silent'),
+      sink: {
+        decode: (source) => source.offset,
+        write: (items) => {
+          if (down) return Promise.reject(new Error('the store is down'));
+          written.push([...items]);
+          return Promise.resolve();
+        },
+        reject: (item) => item,
+      },
+      maxRows: 2,
+      maxInFlight: 2,
+      maxMs: 600_000,
+    });
+    await consumer.start();
+    // Two batches writing (failing), a third full and waiting for a slot until its heartbeat
+    // meets the rebalance; kafkajs then rejoins and delivers again from the last commit (none).
+    await deliver([0, 1], () => Promise.resolve());
+    await deliver([2, 3], () => Promise.resolve());
+    await expect(deliver([4, 5], rebalancing)).rejects.toThrow('REBALANCE_IN_PROGRESS');
+    rebalance();
+    const again = deliver([0, 1, 2, 3, 4, 5, 6, 7], () => Promise.resolve());
+    down = false;
+    await again;
+    // The earlier batches' writes retry with backoff; stop() would give them up.
+    while (written.flat().length < 8) await new Promise((resolve) => setTimeout(resolve, 50));
+    await consumer.stop();
+
+    // Every batch held during the outage is written once it ends (two in flight, so in either
+    // order): two writing, one filling.
+    expect(written.sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+      ['0', '1'],
+      ['2', '3'],
+      ['4', '5', '6', '7'],
+    ]);
+  }, 30_000);
 });
