@@ -6,9 +6,11 @@ import type { DeadLetter } from './dead-letter.js';
 import { RowBinaryWriter } from '../platform/clickhouse/index.js';
 import { accessLogRow, labelRow, predictionRow } from './rows.js';
 import {
+  accessEventLoneSurrogate,
   checkAccessEvent,
   checkLabel,
   checkPrediction,
+  labelLoneSurrogate,
   limitViolation,
   loneSurrogate,
   type EventLimits,
@@ -114,6 +116,8 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
       case topics.labels: {
         const checked = checkLabel(json);
         if (!checked.ok) return deadLetter(source, 'schema', checked.detail);
+        const lone = labelLoneSurrogate(checked.event);
+        if (lone !== undefined) return deadLetter(source, 'schema', lone);
         const late = fromTheFuture(source, checked.event.timestamp);
         if (late) return late;
         return {
@@ -127,6 +131,8 @@ export function createDecoder(options: DecodeOptions): (source: SourceMessage) =
       case topics.accessLog: {
         const checked = checkAccessEvent(json);
         if (!checked.ok) return deadLetter(source, 'schema', checked.detail);
+        const lone = accessEventLoneSurrogate(checked.event);
+        if (lone !== undefined) return deadLetter(source, 'schema', lone);
         const late = fromTheFuture(source, checked.event.timestamp);
         if (late) return late;
         return {

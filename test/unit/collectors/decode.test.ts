@@ -140,6 +140,53 @@ describe('decode: limits and future event times', () => {
     }
   });
 
+  it('dead-letters a lone surrogate in any text of a label or an access event (ClickHouse refuses its JSON line whole)', () => {
+    const label = { prediction_id: 'p-1', label: 'yes', timestamp: NOW, model_id: 'm' };
+    const access = {
+      event_id: 'e',
+      timestamp: NOW,
+      principal: 'u',
+      action: 'r',
+      resource_type: 't',
+      resource_id: 'x',
+      model_id: 'm',
+      entity_id: 'c',
+      purpose: 'p',
+      outcome: 'allowed',
+      source_ip: '10.0.0.1',
+    };
+    for (const [topic, event, fields] of [
+      ['l', label, ['prediction_id', 'model_id', 'label']],
+      [
+        'a',
+        access,
+        [
+          'event_id',
+          'principal',
+          'action',
+          'resource_type',
+          'resource_id',
+          'model_id',
+          'entity_id',
+          'purpose',
+          'source_ip',
+        ],
+      ],
+    ] as const) {
+      expect(decode(topic, JSON.stringify(event)).ok, topic).toBe(true);
+      for (const field of fields) {
+        for (const lone of ['\ud800', 'a\udfff']) {
+          const dead = letter(decode(topic, JSON.stringify({ ...event, [field]: lone })));
+          expect(dead).toMatchObject({
+            reason: 'schema',
+            detail: `${field}: holds a lone UTF-16 surrogate, which has no UTF-8 form`,
+          });
+        }
+        expect(decode(topic, JSON.stringify({ ...event, [field]: 'ok 🏔' })).ok, field).toBe(true);
+      }
+    }
+  });
+
   it('dead-letters a message that is not UTF-8 as invalid_json, on every topic: two ids would become one', () => {
     // Latin-1 "ü"/"ä" (0xfc/0xe4), a lone continuation byte, a truncated sequence, an overlong "/".
     const invalid = [[0xfc], [0xe4], [0x80], [0xe2, 0x82], [0xc0, 0xaf]];
