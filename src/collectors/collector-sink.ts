@@ -1,4 +1,4 @@
-import type { ModelRegistry, Task } from '../models/index.js';
+import type { ModelRegistry, SeenVersion } from '../models/index.js';
 import { classifyWriteError, joinRows, type Database } from '../platform/clickhouse/index.js';
 import { errorMessage } from '../platform/errors.js';
 import type { Message } from 'kafkajs';
@@ -48,15 +48,6 @@ const MAX_REMEMBERED_LETTERS = 100_000;
 
 /** A message being dead-lettered. */
 type Lettered = Extract<Decoded, { ok: false }>;
-
-/** A version seen in a batch, and whether its task so far was inferred from a failed prediction. */
-interface SeenVersion {
-  modelId: string;
-  version: string;
-  task: Task;
-  firstSeen: number;
-  fromError: boolean;
-}
 
 const sourceKey = (item: Lettered) => {
   const { topic, partition, offset } = item.letter.source;
@@ -109,23 +100,25 @@ export function createCollectorSink(deps: CollectorSinkDeps): BatchSink<Decoded>
       // Runs of one model version are the rule: only a change of version needs a lookup, unless
       // the task so far comes from a failed prediction.
       const sameRun = previous && previous.facts.model === p.model && previous.facts.version === p.version;
-      if (sameRun && !previous!.seen.fromError) continue;
+      if (sameRun && !previous!.seen.fromErrors) continue;
       const key = `${p.model}\0${p.version}`;
       const entry = seen.get(key) ?? {
         modelId: p.model,
         version: p.version,
         task: p.task,
         firstSeen: p.time,
-        fromError: p.isError,
+        fromErrors: p.isError,
       };
       seen.set(key, entry);
-      // A failed prediction may carry no score: a binary classifier's would read as regression.
-      if (entry.fromError && !p.isError) Object.assign(entry, { task: p.task, fromError: false });
+      // A failed prediction may carry no score: a binary classifier's would read as regression. A
+      // version whose every prediction in the batch failed is known, and its task inferred again
+      // by the registry at the first batch where one did not (SeenVersion.fromErrors).
+      if (entry.fromErrors && !p.isError) Object.assign(entry, { task: p.task, fromErrors: false });
       previous = { facts: p, seen: entry };
     }
     if (seen.size === 0) return;
     try {
-      await deps.models.registerSeen([...seen.values()].map(({ fromError: _, ...version }) => version));
+      await deps.models.registerSeen([...seen.values()]);
     } catch (err) {
       throw classifyWriteError(err, 'registering model versions');
     }

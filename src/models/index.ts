@@ -3,6 +3,7 @@ export {
   ModelRegistry,
   STAGES,
   type ModelVersionRecord,
+  type SeenVersion,
   type Stage,
   type VersionCorrection,
 } from './registry.js';

@@ -58,9 +58,34 @@ export interface Registration {
   featureSchema: string;
 }
 
+/** A version seen in traffic, with the task inferred from its predictions. */
+export interface SeenVersion {
+  modelId: string;
+  version: string;
+  task: Task;
+  firstSeen: number;
+  /**
+   * Every prediction seen of it failed (`status: "error"`, often without a score, so a binary
+   * classifier reads as regression): the version is known (listed, its error rate served), and
+   * the task is inferred again from its first prediction that does not fail. @default false
+   */
+  fromErrors?: boolean;
+}
+
+/**
+ * Revisions written for traffic, below any API change's (now in ms): a task inferred from failed
+ * predictions only, then one inferred from a prediction that did not fail, which replaces it. A
+ * row of an earlier release (0 for both) is inferred again once, the same way.
+ */
+const INFERRED_FROM_ERRORS = 0;
+const INFERRED = 1;
+
 /** The `model_versions` table. A model version is known once seen in traffic or registered. */
 export class ModelRegistry {
+  /** Versions whose task is settled: inferred from a prediction that did not fail, or given through the API. */
   private readonly seen = new Set<string>();
+  /** Versions known from failed predictions only, with their first_seen (ms). */
+  private readonly fromErrors = new Map<string, number>();
   private loaded = false;
   private readonly lock = new KeyedLock();
 
@@ -70,27 +95,41 @@ export class ModelRegistry {
     return `${modelId}\0${version}`;
   }
 
-  /** Records versions first seen in traffic, with the task inferred from their first prediction. */
-  async registerSeen(
-    seen: { modelId: string; version: string; task: Task; firstSeen: number }[],
-  ): Promise<void> {
+  /**
+   * Records versions first seen in traffic, with the task inferred from their predictions; a version
+   * known from failed predictions only is written again at its first that did not fail.
+   */
+  async registerSeen(seen: SeenVersion[]): Promise<void> {
     if (!this.loaded) await this.loadKnown();
-    const fresh = seen.filter((s) => !this.seen.has(ModelRegistry.key(s.modelId, s.version)));
-    if (fresh.length === 0) return;
-    // revision 0: a version registered or corrected through the API always outranks inference.
-    await this.db.client.insert({
-      table: 'model_versions',
-      format: 'JSONEachRow',
-      values: fresh.map((s) => ({
+    const rows = seen.flatMap((s) => this.rowToWrite(s));
+    if (rows.length === 0) return;
+    await this.db.client.insert({ table: 'model_versions', format: 'JSONEachRow', values: rows });
+    for (const s of seen) this.remember(s);
+  }
+
+  private remember(s: SeenVersion): void {
+    const key = ModelRegistry.key(s.modelId, s.version);
+    if (!s.fromErrors) {
+      this.seen.add(key);
+      this.fromErrors.delete(key);
+    } else if (!this.seen.has(key) && !this.fromErrors.has(key)) this.fromErrors.set(key, s.firstSeen);
+  }
+
+  /** The row a version seen in traffic needs, if any. */
+  private rowToWrite(s: SeenVersion): object[] {
+    const key = ModelRegistry.key(s.modelId, s.version);
+    const knownSince = this.fromErrors.get(key);
+    if (this.seen.has(key) || (s.fromErrors && knownSince !== undefined)) return [];
+    return [
+      {
         model_id: s.modelId,
         model_version: s.version,
         task: s.task,
         task_source: 'inferred',
-        first_seen: s.firstSeen,
-        revision: 0,
-      })),
-    });
-    for (const s of fresh) this.seen.add(ModelRegistry.key(s.modelId, s.version));
+        first_seen: Math.min(s.firstSeen, knownSince ?? s.firstSeen),
+        revision: s.fromErrors ? INFERRED_FROM_ERRORS : INFERRED,
+      },
+    ];
   }
 
   /**
@@ -266,11 +305,16 @@ export class ModelRegistry {
 
   private async loadKnown(): Promise<void> {
     const result = await this.db.client.query({
-      query: 'SELECT DISTINCT model_id, model_version FROM model_versions',
+      query: `SELECT model_id, model_version, max(revision) > ${INFERRED_FROM_ERRORS} AS settled,
+                     toUnixTimestamp64Milli(min(first_seen)) AS first_seen
+              FROM model_versions GROUP BY model_id, model_version`,
       format: 'JSONEachRow',
     });
-    for (const row of await result.json<{ model_id: string; model_version: string }>()) {
-      this.seen.add(ModelRegistry.key(row.model_id, row.model_version));
+    type Known = { model_id: string; model_version: string; settled: number | boolean; first_seen: string };
+    for (const row of await result.json<Known>()) {
+      const key = ModelRegistry.key(row.model_id, row.model_version);
+      if (Number(row.settled) === 1) this.seen.add(key);
+      else this.fromErrors.set(key, Number(row.first_seen));
     }
     this.loaded = true;
   }

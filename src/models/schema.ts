@@ -9,7 +9,8 @@ export const modelMigrations: Migration[] = [
     version: 5,
     name: 'model_versions (registry)',
     statements: ({ onCluster, engine }) => [
-      // revision 0 = seen in traffic (task inferred); an API change writes a larger revision and wins.
+      // revision 0 or 1 = seen in traffic (task inferred; README, "Versions seen in traffic"); an API
+      // change writes a larger revision and wins.
       `CREATE TABLE IF NOT EXISTS model_versions${onCluster} (
         model_id String,
         model_version String,
