@@ -99,8 +99,15 @@ export const collectorMigrations: Migration[] = [
     name: 'labels keyed by (prediction_id, model_id): two models sharing a prediction id keep a label each',
     // ORDER BY cannot be changed in place, so the rows are copied into a table with the new key
     // and the two tables swapped (EXCHANGE is atomic). Collectors start only after migrations.
+    // Instances migrating at once share no lock: one whose check came before the other's EXCHANGE
+    // swaps the tables back. The old table is then dropped only once `labels` has the new key,
+    // and a run that ends without it fails (the service retries it; nothing is recorded), so the
+    // swap is done again from the kept copy. `RENAME labels TO labels_old, labels_keyed TO labels`
+    // was not taken: a several-table RENAME is not atomic, and one repeated after the other
+    // instance dropped labels_old renamed the keyed table away and left no `labels`.
     statements: ({ onCluster, engine }) => {
       const done = `SELECT sorting_key = 'prediction_id, model_id' FROM system.tables WHERE database = currentDatabase() AND name = 'labels'`;
+      const notDone = `SELECT count() = 0 FROM system.tables WHERE database = currentDatabase() AND name = 'labels' AND sorting_key = 'prediction_id, model_id'`;
       return [
         {
           query: `CREATE TABLE IF NOT EXISTS labels_keyed${onCluster} (
@@ -121,8 +128,12 @@ export const collectorMigrations: Migration[] = [
           unless: done,
         },
         { query: `EXCHANGE TABLES labels AND labels_keyed${onCluster}`, unless: done },
-        // The old table, its rows copied.
-        `DROP TABLE IF EXISTS labels_keyed${onCluster}`,
+        // The old table, its rows copied; not the keyed copy that a second EXCHANGE swapped back.
+        { query: `DROP TABLE IF EXISTS labels_keyed${onCluster}`, unless: notDone },
+        {
+          query: `SELECT throwIf(1, 'labels is not keyed by (prediction_id, model_id) after its EXCHANGE: another instance swapped it back; migration 4 runs again')`,
+          unless: done,
+        },
       ];
     },
   },

@@ -110,4 +110,49 @@ describe('labels keyed by model and prediction id', () => {
       await db.close();
     }
   });
+
+  it('migration 4 run by two instances at once: a second EXCHANGE swapping the tables back is undone, the keyed copy is never dropped', async () => {
+    const config = isolatedConfig();
+    const db = await openDatabase(config.clickhouse);
+    try {
+      await migrate(
+        db,
+        allMigrations.filter((m) => m.version < 4),
+      );
+      await db.client.command({
+        query: `INSERT INTO labels (prediction_id, model_id, label, label_num, timestamp) VALUES
+                ('a', 'm1', 'yes', NULL, 1000), ('b', 'm2', 'no', NULL, 2000)`,
+      });
+      // This instance's statements, with the other instance's EXCHANGE (its check came before
+      // this one's EXCHANGE) right after this one's.
+      const four = allMigrations.find((m) => m.version === 4)!;
+      const raced = {
+        ...four,
+        statements: (ctx: Parameters<typeof four.statements>[0]) => {
+          const own = four.statements(ctx);
+          const exchange = own.findIndex((s) => typeof s !== 'string' && s.query.startsWith('EXCHANGE'));
+          const other = 'EXCHANGE TABLES labels AND labels_keyed';
+          return [...own.slice(0, exchange + 1), other, ...own.slice(exchange + 1)];
+        },
+      };
+      await expect(migrate(db, [raced])).rejects.toThrow('another instance swapped it back');
+      // The service retries; this time alone.
+      expect((await migrate(db, allMigrations)).applied.map((m) => m.version)).toContain(4);
+      const tables = await db.client.query({
+        query: `SELECT name, sorting_key FROM system.tables WHERE database = currentDatabase() AND name LIKE 'labels%' ORDER BY name`,
+        format: 'JSONEachRow',
+      });
+      expect(await tables.json()).toEqual([{ name: 'labels', sorting_key: 'prediction_id, model_id' }]);
+      const stored = await db.client.query({
+        query: 'SELECT prediction_id, model_id, label FROM labels FINAL ORDER BY prediction_id',
+        format: 'JSONEachRow',
+      });
+      expect(await stored.json()).toEqual([
+        { prediction_id: 'a', model_id: 'm1', label: 'yes' },
+        { prediction_id: 'b', model_id: 'm2', label: 'no' },
+      ]);
+    } finally {
+      await db.close();
+    }
+  });
 });
