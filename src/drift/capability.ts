@@ -25,6 +25,7 @@ import { segmentMigrations, segmentsPolicySchema } from '../segments/index.js';
 import { SegmentedAnalysis } from './segments/segmented.js';
 import { SegmentEvaluator } from './segments/evaluator.js';
 import { createSegmentGauges } from './segments/gauges.js';
+import { refusedWindowMigrations } from './segments/refused-windows.js';
 import { segmentStoreMigrations } from './segments/store.js';
 import { WalkPool } from './walks/walk-pool.js';
 
@@ -58,7 +59,13 @@ async function showStoredQuality(db: Database, gauges: QualityGauges, modelId: s
 /** Data drift (SPEC 5): references, the drift route, the evaluation-window loop, the offline report. */
 export const drift: CapabilityDefinition<DriftCapability> = {
   name: 'drift',
-  migrations: [...driftMigrations, ...qualityMigrations, ...segmentMigrations, ...segmentStoreMigrations],
+  migrations: [
+    ...driftMigrations,
+    ...qualityMigrations,
+    ...segmentMigrations,
+    ...segmentStoreMigrations,
+    ...refusedWindowMigrations,
+  ],
   commands: {
     drift: {
       summary:

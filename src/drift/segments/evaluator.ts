@@ -1,10 +1,12 @@
 /**
  * The per-segment evaluation loop: for each model whose `segments` policy declares segmentations
  * (`evaluate`, `evaluation_windows`), each complete window of each declared segmentation (its
- * declared bucket, else the drift policy's evaluation window) after the last stored one is split
- * into that window's segments (the `max_segments` most frequent values, `other`, none), and each
- * segment's drift and data quality is stored in `segment_results` and shown on the segment
- * gauges. Like drift's loop: the watermark, the lateness and the stored rows decide everything,
+ * declared bucket, else the drift policy's evaluation window) after the last stored (or refused)
+ * one is split into that window's segments (the `max_segments` most frequent values, `other`,
+ * none), and each segment's drift and data quality is stored in `segment_results` and shown on the
+ * segment gauges. A window whose segments cannot be chosen under the memory bound (too many
+ * distinct values) is recorded in `segment_refused_windows` and logged, and evaluation resumes
+ * after it. Like drift's loop: the watermark, the lateness and the stored rows decide everything,
  * so restarts, replays and several instances store the same rows; and each run, a segmentation
  * whose gauges are behind its stored windows (another instance's) shows the newest stored one.
  */
@@ -34,8 +36,9 @@ import { firstEventTime, watermarkEventTime } from '../store/watermark.js';
 import type { SegmentGauges } from './gauges.js';
 import { segmentBaselines } from './segment-reference.js';
 import { checkFeature, type SegmentedAnalysis } from './segmented.js';
+import { recordRefusedWindow } from './refused-windows.js';
 import {
-  lastSegmentEnd,
+  lastSegmentEnds,
   readSegmentWindows,
   writeSegmentWindows,
   type StoredSegmentWindow,
@@ -79,10 +82,19 @@ interface SegmentRun {
   minReferenceRows: number;
 }
 
-interface ResolvedWindow {
+interface WindowBounds {
   start: number;
   end: number;
+}
+
+interface ResolvedWindow extends WindowBounds {
   segments: Segment[];
+}
+
+/** The run's windows whose segments were chosen, and the first one refused, if any (they stop there). */
+interface ResolvedRun {
+  resolved: ResolvedWindow[];
+  refused: (WindowBounds & { reason: string }) | undefined;
 }
 
 interface SegmentBuckets {
@@ -99,12 +111,6 @@ const filterKey = (segment: Segment) => JSON.stringify([segment.filter.sql, segm
 export class SegmentEvaluator {
   private readonly loop: SerialLoop<StoredSegmentWindow[]>;
   private readonly skipped = new Set<string>();
-  /**
-   * Version segmentations whose segments could not be chosen under the memory bound (too many
-   * distinct values), by reference revision: skipped until the reference is set again or the
-   * process restarts, since a closed window keeps its values.
-   */
-  private readonly tooManyValues = new Set<string>();
 
   constructor(private readonly options: SegmentEvaluatorOptions) {
     this.loop = new SerialLoop(() => this.evaluateAll(), {
@@ -185,10 +191,13 @@ export class SegmentEvaluator {
     for (const version of versions) {
       const key = { modelId, version };
       // Read every run anyway (where evaluation resumes), so noticing other instances' windows costs no query.
-      const last = await lastSegmentEnd(db, key, plan.segmentation);
+      const { stored, refused } = await lastSegmentEnds(db, key, plan.segmentation);
+      // Past a refused window too: it is recorded, and its values (closed) would refuse it again.
+      const last = refused === undefined || (stored ?? -Infinity) > refused ? stored : refused;
       const evaluated = await this.evaluateSegmentation(key, plan, last);
       done.push(...evaluated);
-      ends.push([version, newestEnd(last, evaluated)]);
+      // The gauges show stored windows only: a refused one is never theirs to show.
+      ends.push([version, newestEnd(stored, evaluated)]);
     }
     const { segmentation } = plan;
     gauges.show(modelId, segmentation, done);
@@ -221,11 +230,10 @@ export class SegmentEvaluator {
       checkFeature(spec, reference, settings);
     } catch (err) {
       if (!(err instanceof SegmentError)) throw err;
-      if (!this.skipped.has(skipId)) this.skip(this.skipped, skipId, key, segmentation, err);
+      if (!this.skipped.has(skipId)) this.skip(skipId, key, segmentation, err);
       return [];
     }
-    if (this.tooManyValues.has(skipId)) return [];
-    const windows: { start: number; end: number }[] = [];
+    const windows: WindowBounds[] = [];
     let start = from;
     for (let k = 0; k < (this.options.maxWindowsPerRun ?? 24); k++) {
       const end = bucketEnd(window, start);
@@ -242,47 +250,57 @@ export class SegmentEvaluator {
       window,
       minReferenceRows: plan.minReferenceRows,
     };
-    let resolved: ResolvedWindow[];
-    try {
-      resolved = await this.resolveWindows(run, windows, maxSegments);
-    } catch (err) {
-      // Too many distinct values to choose a window's segments under the memory bound: a closed
-      // window keeps them, so every run would fail on it again.
-      if (!(err instanceof SegmentError)) throw err;
-      this.skip(this.tooManyValues, skipId, key, segmentation, err);
-      return [];
-    }
+    const { resolved, refused } = await this.resolveWindows(run, windows, maxSegments);
     const out = await this.evaluateWindows(run, resolved);
     // One insert for the run: a failure stores none of it and the next run starts over.
     await writeSegmentWindows(db, out);
+    // Only after the windows before it are stored: the refused window moves the resume point past them.
+    if (refused)
+      await recordRefusedWindow(db, this.options.logger, {
+        model_id: key.modelId,
+        version: key.version,
+        segmentation,
+        start: new Date(refused.start).toISOString(),
+        end: new Date(refused.end).toISOString(),
+        reason: refused.reason,
+        reference_revision: reference.revision,
+      });
     return out;
   }
 
-  private skip(set: Set<string>, id: string, key: VersionKey, segmentation: string, err: SegmentError): void {
-    if (set.size > 10_000) set.clear();
-    set.add(id);
+  private skip(id: string, key: VersionKey, segmentation: string, err: SegmentError): void {
+    if (this.skipped.size > 10_000) this.skipped.clear();
+    this.skipped.add(id);
     this.options.logger.warn(
       { model: key.modelId, version: key.version, segmentation, reason: err.message },
       'declared segmentation cannot be evaluated for this version; skipped',
     );
   }
 
-  /** Each window's segments: its `maxSegments` most frequent values, `other`, none. */
+  /**
+   * Each window's segments: its `maxSegments` most frequent values, `other`, none; up to the first
+   * window refused (too many distinct values under the memory bound), which ends the run.
+   */
   private async resolveWindows(
     run: SegmentRun,
-    windows: readonly { start: number; end: number }[],
+    windows: readonly WindowBounds[],
     maxSegments: number,
-  ): Promise<ResolvedWindow[]> {
+  ): Promise<ResolvedRun> {
     const resolved: ResolvedWindow[] = [];
     for (const w of windows) {
       const scope = { model: run.key.modelId, versions: [run.key.version], from: w.start, to: w.end };
-      const segments = await resolveSegments(this.options.db, run.spec, scope, maxSegments, {
-        ...this.options.segmented.resolveOptions(),
-        absentIsSegment: true,
-      });
-      resolved.push({ ...w, segments });
+      try {
+        const segments = await resolveSegments(this.options.db, run.spec, scope, maxSegments, {
+          ...this.options.segmented.resolveOptions(),
+          absentIsSegment: true,
+        });
+        resolved.push({ ...w, segments });
+      } catch (err) {
+        if (!(err instanceof SegmentError)) throw err;
+        return { resolved, refused: { ...w, reason: err.message } };
+      }
     }
-    return resolved;
+    return { resolved, refused: undefined };
   }
 
   /**

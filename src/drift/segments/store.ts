@@ -110,20 +110,35 @@ export async function writeSegmentWindows(
   );
 }
 
-/** The end (epoch ms) of the latest stored window of a version's segmentation. */
-export async function lastSegmentEnd(
+/**
+ * Ends (epoch ms) of a version's segmentation's latest stored window and latest refused one
+ * (refused-windows.ts): the loop resumes after the later, the gauges follow the stored.
+ */
+export interface SegmentEnds {
+  stored: number | undefined;
+  refused: number | undefined;
+}
+
+export async function lastSegmentEnds(
   db: Database,
   key: VersionKey,
   segmentation: string,
-): Promise<number | undefined> {
+): Promise<SegmentEnds> {
+  const where =
+    'model_id = {model:String} AND model_version = {version:String} AND segmentation = {seg:String}';
+  const latest = (table: string) =>
+    `SELECT count() AS n, toUnixTimestamp64Milli(max(window_end)) AS t, '${table}' AS source FROM ${table} WHERE ${where}`;
   const result = await db.client.query({
-    query: `SELECT count() AS n, toUnixTimestamp64Milli(max(window_end)) AS t FROM segment_results
-            WHERE model_id = {model:String} AND model_version = {version:String} AND segmentation = {seg:String}`,
+    query: `${latest('segment_results')} UNION ALL ${latest('segment_refused_windows')}`,
     query_params: { model: key.modelId, version: key.version, seg: segmentation },
     format: 'JSONEachRow',
   });
-  const [row] = await result.json<{ n: number | string; t: number | string }>();
-  return row && Number(row.n) > 0 ? Number(row.t) : undefined;
+  const rows = await result.json<{ n: number | string; t: number | string; source: string }>();
+  const end = (table: string) => {
+    const row = rows.find((r) => r.source === table);
+    return row && Number(row.n) > 0 ? Number(row.t) : undefined;
+  };
+  return { stored: end('segment_results'), refused: end('segment_refused_windows') };
 }
 
 export interface SegmentWindowQuery {
