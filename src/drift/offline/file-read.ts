@@ -34,6 +34,8 @@ export interface FileColumns {
 export interface FileReadOptions {
   /** Only these column names (the row marker is always read). */
   wanted?: readonly string[] | undefined;
+  /** A column not read at all (the `--timestamp-column`: a time, not a feature). */
+  skip?: string | undefined;
   /**
    * Memory the engine may use for one file's values (the sorted numbers are 8 bytes each); a file
    * whose selected values need more is a clear error, not an out-of-memory crash.
@@ -81,7 +83,13 @@ export async function closeOfflineDatabase(): Promise<void> {
   rmSync(shared.dir, { recursive: true, force: true });
 }
 
-async function describe(db: Database, file: string, format: FileFormat): Promise<FileColumn[]> {
+/** An engine error's first line, for a one-line message. */
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+}
+
+/** A CSV or Parquet file's columns and the types the engine infers for them. */
+export async function describeFile(db: Database, file: string, format: FileFormat): Promise<FileColumn[]> {
   const name = format === 'csv' ? 'CSVWithNames' : 'Parquet';
   const result = await db.client.query({
     query: `DESCRIBE file({path:String}, '${name}')`,
@@ -153,9 +161,11 @@ export async function readFileColumns(
 ): Promise<FileColumns> {
   const engine = db ?? (await offlineDatabase());
   const wanted = options.wanted;
-  const described = format === 'jsonl' ? [] : await describe(engine, file, format);
+  const described = format === 'jsonl' ? [] : await describeFile(engine, file, format);
   // Only the wanted columns are read at all: a large file with a few wanted columns streams in little memory.
-  const columns = wanted === undefined ? described : described.filter((c) => wanted.includes(c.name));
+  const columns = described.filter(
+    (c) => (wanted === undefined || wanted.includes(c.name)) && c.name !== options.skip,
+  );
   const read = (numeric: FileColumn[], other: FileColumn[], structure: FileColumn[]) =>
     readParts(engine, file, format, { numeric, other, structure }, options);
   if (format === 'jsonl') return read([], [], []);
@@ -216,8 +226,11 @@ async function readParts(
       await run(
         engine,
         file,
-        columnsQuery(format, parts.other, options.wanted !== undefined),
-        { ...params, names, wanted: options.wanted },
+        columnsQuery(format, parts.other, {
+          wanted: options.wanted !== undefined,
+          skip: options.skip !== undefined,
+        }),
+        { ...params, names, wanted: options.wanted, skip: options.skip },
         options,
       ),
     );

@@ -143,6 +143,9 @@ function csvPairs(columns: readonly FileColumn[]): string {
 }
 
 export const NUMERIC_TYPE = /^(Nullable\()?(U?Int\d+|Float\d+|Decimal.*)\)?$/;
+const BOOL_TYPE = /^(Nullable\()?Bool\)?$/;
+/** Date and time types, which a timestamp column may have in Parquet. */
+const TIME_TYPE = /^(Nullable\()?(Date|Date32|DateTime|DateTime64)(\(.*\))?\)?$/;
 
 /** A typed Parquet column: numbers (NaN missing, as pandas writes missing floats; ±Inf refused), booleans as text, the rest as text. */
 function parquetCell(column: FileColumn): string {
@@ -153,7 +156,7 @@ function parquetCell(column: FileColumn): string {
     const x = `toFloat64(assumeNotNull(${c}))`;
     return `(${name}, ${role}, toUInt8(multiIf(isNull(${c}), 0, isNaN(${x}), 0, isInfinite(${x}), 3, 1)), ${x}, '')`;
   }
-  if (/^(Nullable\()?Bool\)?$/.test(column.type)) {
+  if (BOOL_TYPE.test(column.type)) {
     return `(${name}, ${role}, toUInt8(if(isNull(${c}), 0, if(${role} = 'score', 3, 2))), toFloat64(0), if(assumeNotNull(${c}), 'true', 'false'))`;
   }
   const s = `toString(assumeNotNull(${c}))`;
@@ -163,9 +166,17 @@ function parquetCell(column: FileColumn): string {
 /**
  * Per column: the finite numbers sorted, the texts with counts, the refused values (count, first
  * row), and the rows (on the marker). `values` first: its floats then start 8-byte aligned.
+ * `filter`: only the `{wanted}` names, and not the `{skip}` one (JSONL names its columns per row).
  */
-export function columnsQuery(format: FileFormat, columns: readonly FileColumn[], filtered: boolean): string {
-  const keep = filtered ? `AND (role = '' OR has({wanted:Array(String)}, name))` : '';
+export function columnsQuery(
+  format: FileFormat,
+  columns: readonly FileColumn[],
+  filter: { wanted: boolean; skip: boolean },
+): string {
+  const keep = [
+    filter.wanted ? `AND (role = '' OR has({wanted:Array(String)}, name))` : '',
+    filter.skip ? `AND (role = '' OR name != {skip:String})` : '',
+  ].join(' ');
   return `SELECT values, CAST(t.1 AS Array(String)) AS texts, CAST(t.2 AS Array(UInt64)) AS counts, role, column, bad, bad_row, rows FROM (
     SELECT arraySort(groupArrayIf(num, kind = 1)) AS values, sumMapIf([txt], [toUInt64(1)], kind = 2) AS t,
       CAST(role AS String) AS role, CAST(name AS String) AS column,
@@ -226,4 +237,26 @@ export function numbersQuery(format: FileFormat, columns: readonly FileColumn[])
     WHERE isNotNull(v) AND NOT isNaN(v)
     GROUP BY i
     SETTINGS group_by_two_level_threshold = 1, group_by_two_level_threshold_bytes = 1`;
+}
+
+/**
+ * A Parquet file's rows for the row reader (`parquet-rows.ts`), one JSON array a row, in the file's
+ * order: each column as `parquetCell` takes it (numbers as Float64, booleans as booleans, anything
+ * else as its text), and the timestamp column, when it is a date or time, as ISO-8601 UTC text
+ * (`parseTime` reads it as it reads that text in CSV). ±Infinity and NaN come as the texts `inf`,
+ * `-inf` and `nan` (JSON has no literal for them); the reader tells them apart from text by the
+ * column's type.
+ */
+export function parquetRowsQuery(columns: readonly FileColumn[], timestampColumn: string): string {
+  const values = columns.map((c) => {
+    const x = identifier(c.name);
+    if (NUMERIC_TYPE.test(c.type)) return `toFloat64(${x})`;
+    if (BOOL_TYPE.test(c.type)) return x;
+    if (c.name === timestampColumn && TIME_TYPE.test(c.type))
+      return `concat(replaceOne(toString(toDateTime64(${x}, 3, 'UTC')), ' ', 'T'), 'Z')`;
+    return `toString(${x})`;
+  });
+  return `INSERT INTO FUNCTION file({out:String}, 'JSONCompactEachRow')
+    SELECT ${values.join(', ')} FROM ${fileFunction('parquet')}
+    SETTINGS input_format_parquet_preserve_order = 1, output_format_json_quote_denormals = 1, engine_file_truncate_on_insert = 1`;
 }

@@ -13,13 +13,23 @@ import {
   type ColumnRole,
   type DriftBucket,
   type RawColumn,
+  type Reference,
   type WindowSample,
 } from '../engine/types.js';
-import { parseTime, parseBucket, bucketEnd, bucketStart } from '../../platform/time/index.js';
+import { UsageError } from '../../platform/cli/index.js';
+import {
+  bucketEnd,
+  bucketStart,
+  MAX_BUCKETS,
+  parseBucket,
+  parseTime,
+  type Bucket,
+} from '../../platform/time/index.js';
 import type { MethodOption } from '../statistics/index.js';
 import type { Database } from '../../platform/clickhouse/index.js';
-import { readFileColumns, type FileColumns } from './file-read.js';
-import { assertReadable, csvQuotesBalanced, fileFormat, readRows } from './read-rows.js';
+import { firstLine, readFileColumns, type FileColumns } from './file-read.js';
+import { parquetRows } from './parquet-rows.js';
+import { assertReadable, csvQuotesBalanced, fileFormat, readRows, type FileRow } from './read-rows.js';
 
 export interface OfflineDriftOptions {
   reference: string;
@@ -65,7 +75,7 @@ async function collect(
 ): Promise<number> {
   const name = path.basename(file);
   let rows = 0;
-  for await (const { row, where } of readRows(file)) {
+  for await (const { row, where } of fileRows(file, options)) {
     rows++;
     if (rows % PROGRESS_EVERY === 0) options.progress?.(`reading ${name}: ${rows} rows`);
     try {
@@ -79,9 +89,24 @@ async function collect(
   return rows;
 }
 
+/** A file's rows: a Parquet file's through the engine (bucketing by time is the only row-wise read of one). */
+function fileRows(file: string, options: OfflineDriftOptions): AsyncGenerator<FileRow> {
+  const { timestampColumn } = options;
+  if (fileFormat(file) !== 'parquet' || timestampColumn === undefined) return readRows(file);
+  const name = path.basename(file);
+  return parquetRows(file, {
+    timestampColumn,
+    columns: options.columns,
+    maxMemoryBytes: options.maxMemoryBytes,
+    db: options.db,
+    progress: options.progress ? (share) => options.progress?.(`reading ${name} ${bar(share)}`) : undefined,
+  });
+}
+
 /**
- * A file read by the engine. A value the row rules refuse is reported by re-reading the file in
- * JavaScript, which stops at the first bad row with its exact `file:line.column` message.
+ * A file read by the engine (the timestamp column left out: a time, not a feature). A value the
+ * row rules refuse is reported by re-reading the file in JavaScript, which stops at the first bad
+ * row with its exact `file:line.column` message.
  */
 async function engineRead(
   file: string,
@@ -104,6 +129,7 @@ async function engineRead(
       format,
       {
         wanted: options.columns,
+        skip: options.timestampColumn,
         maxMemoryBytes: options.maxMemoryBytes,
         progress: options.progress
           ? (share) => options.progress?.(`reading ${name} ${bar(share)}`)
@@ -124,10 +150,6 @@ async function engineRead(
   return read;
 }
 
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
-}
-
 /** A text progress bar: `[#####.....]  50%`. */
 export function bar(share: number): string {
   const filled = Math.round(share * 20);
@@ -144,13 +166,11 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
   if (window && !options.timestampColumn)
     throw new ModelwatchError('BAD_REQUEST', '--bucket needs --timestamp-column');
   if (options.timestampColumn === undefined) return runWholeFiles(options);
-  const wanted = options.columns ? new Set(options.columns) : undefined;
-  const keep = (column: string, role: ColumnRole) =>
-    column !== options.timestampColumn &&
-    (wanted === undefined || wanted.has(column) || (role !== 'feature' && wanted.has(role)));
+  return runBucketed(options, options.timestampColumn, window);
+}
 
-  const referenceBuilder = new SampleBuilder(keep);
-  const referenceRows = await collect(options.reference, options, () => referenceBuilder);
+/** The reference as both modes read it: by the engine, every column (or the `--columns`) checked to hold values. */
+function offlineReference(options: OfflineDriftOptions, read: FileColumns): Reference {
   const reference = referenceFromRaw(
     {
       modelId: 'offline',
@@ -159,12 +179,12 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
       source: 'rows',
       from: null,
       to: null,
-      rows: referenceRows,
+      rows: read.rows,
       setAt: Date.now(),
     },
-    referenceBuilder.build(),
+    read.columns,
   );
-  for (const column of wanted ?? []) {
+  for (const column of options.columns ?? []) {
     if (!reference.columns.some((c) => c.column === column))
       throw new ModelwatchError(
         'BAD_REQUEST',
@@ -173,44 +193,69 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
   }
   if (reference.columns.length === 0)
     throw new ModelwatchError('BAD_REQUEST', `${path.basename(options.reference)}: no column holds a value`);
+  return reference;
+}
 
-  // Buckets by the current file's timestamps (or one bucket for the whole file).
-  const buckets = new Map<number, { builder: SampleBuilder; first: number; last: number }>();
+interface TimeBucket {
+  builder: SampleBuilder;
+  first: number;
+  last: number;
+}
+
+/** Buckets by the current file's timestamps (one bucket for the whole file without `--bucket`). */
+async function runBucketed(
+  options: OfflineDriftOptions,
+  timestampColumn: string,
+  window: Bucket | undefined,
+): Promise<OfflineDriftReport> {
+  const wanted = options.columns ? new Set(options.columns) : undefined;
+  const keep = (column: string, role: ColumnRole) =>
+    column !== timestampColumn &&
+    (wanted === undefined || wanted.has(column) || (role !== 'feature' && wanted.has(role)));
+  const ref = await engineRead(options.reference, options, keep);
+  const reference = offlineReference(options, ref);
+
+  const buckets = new Map<number, TimeBucket>();
   let epochNumbersOnly = true;
-  const timestampOf = (row: Record<string, unknown>, where: string): number | undefined => {
-    if (!options.timestampColumn) return undefined;
-    const value = row[options.timestampColumn];
-    if (!(options.timestampColumn in row))
+  const timestampOf = (row: Record<string, unknown>, where: string): number => {
+    const value = row[timestampColumn];
+    if (!(timestampColumn in row))
       throw new ModelwatchError(
         'BAD_REQUEST',
-        `${where}: has no '${options.timestampColumn}' (the --timestamp-column)`,
+        `${where}: has no '${timestampColumn}' (the --timestamp-column)`,
       );
     const ms = typeof value === 'string' || typeof value === 'number' ? parseTime(value) : undefined;
     if (typeof value !== 'number') epochNumbersOnly = false;
     if (ms === undefined)
       throw new ModelwatchError(
         'BAD_REQUEST',
-        `${where}.${options.timestampColumn}: '${String(value)}' is not an ISO-8601 time or epoch milliseconds`,
+        `${where}.${timestampColumn}: '${String(value)}' is not an ISO-8601 time or epoch milliseconds`,
       );
     return ms;
   };
   const currentRows = await collect(options.current, options, (row, where) => {
     const ms = timestampOf(row, where);
-    const key = window && ms !== undefined ? bucketStart(window, ms) : 0;
+    const key = window ? bucketStart(window, ms) : 0;
     let bucket = buckets.get(key);
-    if (!bucket)
-      buckets.set(key, (bucket = { builder: new SampleBuilder(keep), first: ms ?? 0, last: ms ?? 0 }));
-    if (ms !== undefined) {
-      bucket.first = Math.min(bucket.first, ms);
-      bucket.last = Math.max(bucket.last, ms);
+    if (!bucket) {
+      // As the drift route: a file of years in minutes would be a million windows, and a report no one reads.
+      if (buckets.size >= MAX_BUCKETS)
+        throw new UsageError(
+          `--bucket: ${path.basename(options.current)} spans more than ${MAX_BUCKETS} buckets of '${options.bucket}' (at most ${MAX_BUCKETS}, as the drift route); choose a larger --bucket`,
+        );
+      buckets.set(key, (bucket = { builder: new SampleBuilder(keep), first: ms, last: ms }));
     }
+    bucket.first = Math.min(bucket.first, ms);
+    bucket.last = Math.max(bucket.last, ms);
     return bucket.builder;
   });
 
-  const latest = Math.max(...[...buckets.values()].map((b) => b.last));
+  // A loop, not Math.max(...): spreading one argument per bucket overflows the stack.
+  let latest = -Infinity;
+  for (const bucket of buckets.values()) latest = Math.max(latest, bucket.last);
   if (epochNumbersOnly && latest < EPOCH_SECONDS_LOOK)
     options.warn?.(
-      `${path.basename(options.current)}: every '${options.timestampColumn}' is an epoch number before 1973 read as milliseconds; if they are seconds, multiply them by 1,000`,
+      `${path.basename(options.current)}: every '${timestampColumn}' is an epoch number before 1973 read as milliseconds; if they are seconds, multiply them by 1,000`,
     );
   const settings = driftSettings(options.method === undefined ? {} : { method: options.method });
   const plans = planColumns(reference, settings, options.method);
@@ -222,17 +267,16 @@ export async function runOfflineDrift(options: OfflineDriftOptions): Promise<Off
     const { builder, first, last } = buckets.get(key)!;
     // Without a bucket, the one bucket spans the file's timestamps.
     const start = window ? key : first;
-    const end = window ? bucketEnd(window, key) : last + (options.timestampColumn ? 1 : 0);
+    const end = window ? bucketEnd(window, key) : last + 1;
     const sample = windowFromRaw(plans, builder.build(), { start, end, count: builder.rows });
     if (options.onWindows) samples.push(sample);
-    const bucket = evaluateWindow(plans, sample, settings.datasetDriftShare);
-    out.push(options.timestampColumn ? bucket : { ...bucket, start: null, end: null });
+    out.push(evaluateWindow(plans, sample, settings.datasetDriftShare));
   }
   options.onWindows?.({ plans, windows: samples, datasetDriftShare: settings.datasetDriftShare });
   return {
     model_id: 'offline',
     version: 'offline',
-    reference: { source: 'rows', file: path.basename(options.reference), rows: referenceRows },
+    reference: { source: 'rows', file: path.basename(options.reference), rows: ref.rows },
     current: { file: path.basename(options.current), rows: currentRows },
     buckets: out,
   };
@@ -253,28 +297,7 @@ async function runWholeFiles(options: OfflineDriftOptions): Promise<OfflineDrift
   const curRead = engineRead(options.current, options, keep);
   curRead.catch(() => undefined); // awaited below, unless the reference fails first
   const ref = await refRead;
-  const reference = referenceFromRaw(
-    {
-      modelId: 'offline',
-      version: 'offline',
-      revision: 0,
-      source: 'rows',
-      from: null,
-      to: null,
-      rows: ref.rows,
-      setAt: Date.now(),
-    },
-    ref.columns,
-  );
-  for (const column of wanted ?? []) {
-    if (!reference.columns.some((c) => c.column === column))
-      throw new ModelwatchError(
-        'BAD_REQUEST',
-        `--columns: '${column}' has no values in ${path.basename(options.reference)}`,
-      );
-  }
-  if (reference.columns.length === 0)
-    throw new ModelwatchError('BAD_REQUEST', `${path.basename(options.reference)}: no column holds a value`);
+  const reference = offlineReference(options, ref);
   const cur = await curRead;
   const settings = driftSettings(options.method === undefined ? {} : { method: options.method });
   const plans = planColumns(reference, settings, options.method);

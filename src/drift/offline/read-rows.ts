@@ -1,5 +1,5 @@
 /**
- * Rows of a CSV or JSONL file (by extension), for the offline CLI. CSV cells are typed the way
+ * Rows of a CSV or JSONL file (by extension), for the offline CLI (Parquet: parquet-rows.ts). CSV cells are typed the way
  * pandas writes them: an empty cell, `NaN`, `nan`, `null` or `\N` is missing (null); a decimal
  * number is a number; anything else is text. Spaces and tabs around an unquoted cell are not part of
  * it (as the engine reads CSV). Infinity (`inf`, `Infinity`, or an overflowing literal) is
@@ -107,11 +107,9 @@ export async function csvQuotesBalanced(file: string): Promise<boolean> {
 
 export async function* readRows(file: string): AsyncGenerator<FileRow> {
   const format = fileFormat(file);
+  // Its rows come from the engine (parquet-rows.ts).
   if (format === 'parquet')
-    throw new ModelwatchError(
-      'BAD_REQUEST',
-      `${path.basename(file)}: Parquet files are read by the engine only, which does not bucket by time yet; drop --timestamp-column or convert the file to CSV`,
-    );
+    throw new Error(`${path.basename(file)}: read a Parquet file's rows with parquetRows`);
   await assertReadable(file);
   const name = path.basename(file);
   if (format === 'jsonl') {

@@ -74,8 +74,13 @@ function numerical(
   const tail = options.tail ?? 0.005;
   const ref = plan.ref.numerical?.sorted ?? EMPTY;
   const sides = [ref, ...current].filter((s) => s.length > 0);
-  let lo = Math.min(...sides.map((s) => quantile(s, tail)));
-  let hi = Math.max(...sides.map((s) => quantile(s, 1 - tail)));
+  // Loops, not Math.min(...): an argument per window overflows the stack past ~125,000 windows.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of sides) {
+    lo = Math.min(lo, quantile(s, tail));
+    hi = Math.max(hi, quantile(s, 1 - tail));
+  }
   if (sides.length === 0) [lo, hi] = [0, 1];
   if (hi === lo) [lo, hi] = [lo - 0.5, hi + 0.5];
   const cur = new Array<number>(bins).fill(0);

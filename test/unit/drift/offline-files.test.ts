@@ -650,4 +650,131 @@ describe('modelwatch drift reading files with the engine', () => {
       (await cli(['--reference', millis, '--current', millis, '--timestamp-column', 'ts'])).stderr,
     ).not.toContain('warning');
   });
+
+  it('buckets a Parquet file by --timestamp-column and --bucket with the same output as the same rows in CSV', async () => {
+    const db = await offlineDatabase();
+    // Three days of hourly rows: numbers with nulls and NaN, text with nulls, a boolean, a
+    // prediction; the current file moves x on its second day. ts is ISO text, at as a time.
+    const select = (shift: number) => `SELECT
+        concat(replaceOne(toString(toDateTime64(${Date.UTC(2026, 0, 1) / 1000} + number * 3600, 3, 'UTC')), ' ', 'T'), 'Z') AS ts,
+        toDateTime64(${Date.UTC(2026, 0, 1) / 1000} + number * 3600, 3, 'UTC') AS at,
+        if(number % 7 = 0, NULL, toNullable(if(number % 11 = 0, nan, sin(number * 1.3) * 5 + if(number >= 24, ${shift}, 0)))) AS x,
+        if(number % 5 = 0, NULL, toNullable(['a', 'b', 'c'][number % 3 + 1])) AS s,
+        number % 4 = 0 AS flag, toBool(number % 3 = 0) AS yes, number % 2 AS prediction
+      FROM numbers(72)`;
+    for (const [name, shift] of [
+      ['tb-ref', 0],
+      ['tb-cur', 2],
+    ] as const) {
+      for (const [ext, format] of [
+        ['parquet', 'Parquet'],
+        ['csv', 'CSVWithNames'],
+      ])
+        await db.client.command({
+          query: `INSERT INTO FUNCTION file('${at(`${name}.${ext}`)}', '${format}') ${select(shift)} SETTINGS engine_file_truncate_on_insert = 1`,
+        });
+    }
+    const run = (ref: string, cur: string, ts: string, extra: string[] = []) =>
+      cli([
+        '--reference',
+        at(ref),
+        '--current',
+        at(cur),
+        '--timestamp-column',
+        ts,
+        '--bucket',
+        '1d',
+        '--method',
+        'ks',
+        ...extra,
+      ]);
+    const fromCsv = await run('tb-ref.csv', 'tb-cur.csv', 'ts');
+    expect(fromCsv.report.buckets.map((b) => b.count)).toEqual([24, 24, 24]);
+    const kinds = fromCsv.report.buckets[0]!.columns.map((c) => [c.column, c.kind, c.count]);
+    expect(kinds.sort()).toEqual([
+      ['at', 'categorical', 24],
+      ['flag', 'categorical', 24],
+      ['prediction', 'categorical', 24],
+      ['s', 'categorical', 19],
+      ['x', 'numerical', 18],
+      ['yes', 'categorical', 24],
+    ]);
+    // x moves from the current file's second day on.
+    const xMoved = fromCsv.report.buckets.map(
+      (b) => b.columns.find((c) => c.column === 'x')!.statistic! > 0.3,
+    );
+    expect(xMoved).toEqual([false, true, true]);
+    // Every column but the timestamps: `at` is a feature here (a time as text), `ts` in the other run.
+    const withoutTimes = (r: Report) =>
+      r.buckets.map((b) => ({
+        ...b,
+        columns: b.columns.filter((c) => c.column !== 'at' && c.column !== 'ts'),
+      }));
+    for (const [ref, cur] of [
+      ['tb-ref.parquet', 'tb-cur.parquet'],
+      ['tb-ref.csv', 'tb-cur.parquet'],
+      ['tb-ref.parquet', 'tb-cur.csv'],
+    ]) {
+      const parquet = await run(ref!, cur!, 'ts');
+      expect(parquet.report.buckets, `${ref} ${cur}`).toEqual(fromCsv.report.buckets);
+      expect([parquet.report.reference.rows, parquet.report.current.rows]).toEqual([72, 72]);
+      // A Parquet time column buckets as the same times written as ISO text.
+      if (cur!.endsWith('.parquet'))
+        expect(withoutTimes((await run(ref!, cur!, 'at')).report)).toEqual(withoutTimes(fromCsv.report));
+    }
+    const columns = ['--columns', 'x,prediction'];
+    const onlySome = await run('tb-ref.parquet', 'tb-cur.parquet', 'ts', columns);
+    expect(onlySome.report.buckets[0]!.columns.map((c) => c.column)).toEqual(['x', 'prediction']);
+    expect(onlySome.report.buckets).toEqual(
+      (await run('tb-ref.csv', 'tb-cur.csv', 'ts', columns)).report.buckets,
+    );
+
+    // Refused values are named with their row and column, as the whole-file read names them.
+    await db.client.command({
+      query: `INSERT INTO FUNCTION file('${at('tb-inf.parquet')}', 'Parquet')
+        SELECT concat('2026-01-01T00:00:0', toString(number), 'Z') AS ts, if(number = 4, -inf, number / 3) AS x FROM numbers(8)
+        SETTINGS engine_file_truncate_on_insert = 1`,
+    });
+    await expect(run('tb-ref.csv', 'tb-inf.parquet', 'ts')).rejects.toThrow(
+      "tb-inf.parquet: row 5, column 'x': the value is not allowed (a non-finite number, or a text score)",
+    );
+    await expect(run('tb-ref.csv', 'tb-inf.parquet', 'nope')).rejects.toThrow(
+      "tb-inf.parquet: has no 'nope' (the --timestamp-column)",
+    );
+  });
+
+  it('refuses more buckets than the drift route answers (10,000) as a usage error, and reports 10,000 in JSON and HTML', async () => {
+    const minutes = (count: number, name: string) =>
+      csv(
+        name,
+        ['ts', 'x'],
+        Array.from({ length: count }, (_, i) => [Date.UTC(2026, 0, 1) + i * 60_000, i % 7]),
+      );
+    const reference = minutes(50, 'many-ref.csv');
+    const args = (current: string) => [
+      '--reference',
+      reference,
+      '--current',
+      current,
+      '--timestamp-column',
+      'ts',
+      '--bucket',
+      '1m',
+    ];
+    const tooMany = cli(args(minutes(10_001, 'many-over.csv')));
+    await expect(tooMany).rejects.toThrow(UsageError);
+    await expect(tooMany).rejects.toThrow(
+      "--bucket: many-over.csv spans more than 10000 buckets of '1m' (at most 10000, as the drift route); choose a larger --bucket",
+    );
+    const limit = minutes(10_000, 'many-limit.csv');
+    const { report } = await cli(args(limit));
+    expect(report.buckets).toHaveLength(10_000);
+    let html = '';
+    await runDriftCommand([...args(limit), '--format', 'html'], {
+      stdout: (t) => (html += t),
+      stderr: () => undefined,
+      interactive: false,
+    });
+    expect(html).toContain('10000 buckets');
+  }, 120_000);
 });

@@ -133,6 +133,20 @@ describe('report distributions', () => {
     const empty = columnDistributions(plans, []);
     expect(empty.map((d) => d.currentCount)).toEqual([0, 0]);
   });
+
+  it('bins a numerical column over 200,000 windows (Math.min(...) of one argument per window overflowed the stack)', () => {
+    const one = (v: number) => ({ sorted: Float64Array.of(v) });
+    const xPlan = plans.find((p) => p.ref.column === 'x')!;
+    const windows = Array.from({ length: 200_000 }, (_, i) => ({
+      start: i,
+      end: i + 1,
+      count: 1,
+      columns: new Map([[xPlan.key, one(50 + (i % 100))]]),
+    }));
+    const [x] = columnDistributions([xPlan], windows, { bins: 10, tail: 0 });
+    if (x?.kind !== 'numerical') throw new Error('numerical expected');
+    expect([x.edges[0], x.edges[10], x.currentCount]).toEqual([0, 149, 200_000]);
+  });
 });
 
 describe('report model', () => {
