@@ -53,7 +53,8 @@ export const driftQuerystring = {
       type: 'string',
       minLength: 1,
       maxLength: 256,
-      description: 'Model version; its reference is used. Default: the version most recently first seen.',
+      description:
+        'Model version; its reference is used. Default: the production version most recently first seen (any stage when none is in production).',
     },
     columns: {
       type: 'string',

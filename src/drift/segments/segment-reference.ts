@@ -15,6 +15,7 @@ import type { Database } from '../../platform/clickhouse/index.js';
 import type { SegmentSpec } from '../../segments/index.js';
 import { planColumns } from '../engine/evaluate.js';
 import { referenceFromRaw } from '../engine/in-memory.js';
+import { numberCategories } from '../engine/samples.js';
 import type { DriftSettings } from '../engine/settings.js';
 import type { RawColumn, Reference, ReferenceColumn, WindowColumn } from '../engine/types.js';
 import type { VersionKey } from '../store/references.js';
@@ -103,17 +104,30 @@ export async function segmentReference(
   }
   if (sample === undefined || sample.count === 0) return { reference: undefined };
   const raws = plans.map((plan) => rawColumn(plan.ref, sample.columns.get(plan.key)));
-  const reference = referenceFromRaw({ ...population, rows: sample.count }, raws);
-  // The population's kinds: a small segment with 20 distinct incomes is still a numerical column.
-  reference.columns.forEach((column, i) => {
-    const kind = population.columns.find(
-      (c) => c.role === raws[i]!.role && c.column === raws[i]!.column,
-    )?.kind;
-    if (kind === undefined || kind === column.kind) return;
+  return {
+    reference: withPopulationKinds(referenceFromRaw({ ...population, rows: sample.count }, raws), population),
+  };
+}
+
+const sameColumn = (a: ReferenceColumn) => (b: ReferenceColumn) => a.role === b.role && a.column === b.column;
+
+/**
+ * A segment's reference with the population's column kinds: a small segment with 20 distinct
+ * incomes is still a numerical column, and a segment with more than 20 distinct values of a
+ * categorical number column still categorical, its categories counted from its numbers as
+ * `summarizeColumn` counts them (else it would have none, and never be measured).
+ */
+export function withPopulationKinds(segment: Reference, population: Reference): Reference {
+  for (const column of segment.columns) {
+    const kind = population.columns.find(sameColumn(column))?.kind;
+    if (kind === undefined || kind === column.kind) continue;
     column.kind = kind;
-    if (kind === 'numerical') column.categories = new Map();
-  });
-  return { reference };
+    column.categories =
+      kind === 'numerical'
+        ? new Map<string, number>()
+        : numberCategories(column.numerical?.sorted ?? new Float64Array(0));
+  }
+  return segment;
 }
 
 /** Values a reference holds in memory (sorted numbers and categories), for a cache's bound. */
@@ -141,8 +155,6 @@ export interface SegmentBaselines {
   qualityReference: 'segment' | 'population';
   note?: string | undefined;
 }
-
-const sameColumn = (a: ReferenceColumn) => (b: ReferenceColumn) => a.role === b.role && a.column === b.column;
 
 /**
  * The segment's baselines from its own reference rows (`own`) and the whole reference: its own

@@ -54,7 +54,7 @@ export interface DriftLimits {
   maxResponseCells: number;
   /**
    * Values one window of a viewer's answer may hold (its predictions × columns): a window is read
-   * whole, so this bounds the memory one request takes. Not in the environment (yet).
+   * whole, so this bounds the memory one request takes. Set by MODELWATCH_DRIFT_MAX_WINDOW_VALUES.
    * @default DEFAULT_MAX_WINDOW_VALUES
    */
   maxWindowValues?: number | undefined;
@@ -364,9 +364,9 @@ function cacheKey(key: VersionKey): string {
   return `${key.modelId}\u0000${key.version}`;
 }
 
-/** The version most recently first seen (ties: the larger version string): the default of the drift route. */
 /**
- * The version a drift request means when it names none: the latest in production, so a
+ * The version a drift request means when it names none: the production version most recently
+ * first seen (any stage when none is in production; ties: the larger version string), so a
  * challenger registered in shadow (with no reference yet) does not take over the default.
  */
 export function defaultVersion(versions: readonly ModelVersionRecord[]): string {
