@@ -1,2 +1,2 @@
-export { startService, type RunningService, type ServiceOptions } from './service.js';
+export { API_CLOSE_GRACE_MS, startService, type RunningService, type ServiceOptions } from './service.js';
 export { capabilities } from './capabilities.js';

@@ -26,6 +26,14 @@ import { createKafka, ensureTopics } from '../platform/kafka/index.js';
 import type { Logger } from '../platform/observability/index.js';
 import { capabilities as defaultCapabilities } from './capabilities.js';
 
+/**
+ * How long API requests in progress (an audit export can take over a minute) may go on once
+ * shutdown began; then their connections are closed. It leaves most of serve's 8 s deadline
+ * (src/cli/commands/serve.ts) to the consumers, which leave their groups, and to the audit heads
+ * published at shutdown.
+ */
+export const API_CLOSE_GRACE_MS = 3_000;
+
 export interface ServiceOptions {
   config: Config;
   logger: Logger;
@@ -127,17 +135,27 @@ async function listenAndBringUp(
 
   let closed: Promise<void> | undefined;
   // Ordered: not ready → HTTP closed → capabilities stopped in reverse (consumers drained and
-  // committed) → producer → ClickHouse.
+  // committed) → producer → ClickHouse. Every step runs whatever an earlier one threw.
   async function shutDown(): Promise<void> {
     state.closing = true;
-    // Not awaiting start-up: a Kafka connect in progress can take many seconds; a capability whose
-    // start finishes after this stops itself (bringUp).
+    // Not awaiting a start in progress (a Kafka connect can take many seconds): bringUp stops that
+    // capability once its start settles; stopped now, it would have had nothing to stop yet.
+    const starting = state.starting;
     abort.abort();
     state.pageReleaser?.stop();
-    await app.close();
-    for (const capability of [...instances].reverse()) await capability.stop?.();
-    await producer.disconnect();
-    await db.close();
+    const stops = [...built]
+      .reverse()
+      .filter((b) => b.instance !== starting)
+      .map(({ name, instance }): ShutdownStep => [`stopping ${name}`, () => instance.stop?.()]);
+    await everyStep(
+      [
+        ['closing the API', () => closeApi(app, logger)],
+        ...stops,
+        ['disconnecting the Kafka producer', () => producer.disconnect()],
+        ['closing ClickHouse', () => db.close()],
+      ],
+      logger,
+    );
   }
 
   function use<T extends Capability>(definition: CapabilityDefinition<T>): T {
@@ -159,10 +177,51 @@ async function listenAndBringUp(
   };
 }
 
+type ShutdownStep = [what: string, step: () => Promise<void> | undefined];
+
+/** Runs every step whatever an earlier one threw, each failure logged; then throws the first. */
+async function everyStep(steps: readonly ShutdownStep[], logger: Logger): Promise<void> {
+  let first: { err: unknown } | undefined;
+  for (const [what, step] of steps) {
+    try {
+      await step();
+    } catch (err) {
+      logger.error({ err: errorMessage(err) }, `shutdown: ${what} failed`);
+      first ??= { err };
+    }
+  }
+  if (first) throw first.err;
+}
+
+/**
+ * Closes the API. Fastify's close waits for every request in progress, so one long export held
+ * the whole shutdown: they get API_CLOSE_GRACE_MS, then their connections are closed.
+ */
+async function closeApi(app: FastifyInstance, logger: Logger): Promise<void> {
+  const closed = app.close();
+  let timer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), API_CLOSE_GRACE_MS);
+  });
+  try {
+    if (await Promise.race([closed.then(() => false), graceOver])) {
+      logger.warn(
+        `API requests still in progress ${API_CLOSE_GRACE_MS / 1000} s into shutdown: closing their connections`,
+      );
+      app.server.closeAllConnections();
+      await closed;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface ServiceState {
   clickhouse: boolean;
   kafka: boolean;
   closing: boolean;
+  /** The capability whose start is in progress: the shutdown leaves its stop to bringUp. */
+  starting?: Capability;
   /** Releases the embedded engine library's pages every few seconds once started. */
   pageReleaser?: PageReleaser;
 }
@@ -191,6 +250,26 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
         ),
     });
 
+  /**
+   * One attempt at `capability`'s start. A start that settles once shutdown began (which left the
+   * stop to this) is stopped here, whatever it did: p-retry rejects once aborted, even after an
+   * attempt that succeeded, so nothing after `retry` would see it.
+   */
+  async function startAttempt(capability: Capability, name: string): Promise<void> {
+    signal.throwIfAborted();
+    state.starting = capability;
+    try {
+      await capability.start?.(signal);
+    } finally {
+      // Together with the check, so that the shutdown either stops it itself or leaves it here.
+      state.starting = undefined;
+      if (signal.aborted)
+        await capability.stop?.().catch((err: unknown) => {
+          logger.error({ err: errorMessage(err) }, `shutdown: stopping ${name} once its start ended failed`);
+        });
+    }
+  }
+
   // Its error names the server: "<db.location> is unreachable: …" (or "answered: …").
   await retry(undefined, () => waitForDatabase(db));
   const report = await retry('migrations failed', () => migrate(db, allMigrations(definitions)));
@@ -217,15 +296,8 @@ async function bringUp({ platform, definitions, instances, state, signal, broker
   state.kafka = true;
   for (const [i, capability] of instances.entries()) {
     if (!capability.start) continue;
-    await retry(`${definitions[i]?.name ?? 'a capability'} could not start`, async () => {
-      signal.throwIfAborted();
-      await capability.start?.(signal);
-    });
-    if (signal.aborted) {
-      // Closed while this start ran: the shutdown's stop came too early for it.
-      await capability.stop?.();
-      signal.throwIfAborted();
-    }
+    const name = definitions[i]?.name ?? 'a capability';
+    await retry(`${name} could not start`, () => startAttempt(capability, name));
   }
   // Where the first release cannot run (it said why), neither can the later ones.
   if (db.embedded && config.clickhouse.releaseStartupPages !== false && (await releaseStartupPages(logger))) {

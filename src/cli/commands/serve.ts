@@ -21,8 +21,9 @@ interface Companion {
 
 /**
  * How long the service may take to close after SIGTERM. Closing aborts a write being retried
- * (its offsets stay uncommitted), so it normally takes well under a second; this bounds it
- * below the 10 s an orchestrator usually waits before SIGKILL, whatever hangs.
+ * (its offsets stay uncommitted), so it normally takes well under a second; API requests still in
+ * progress get the first API_CLOSE_GRACE_MS (3 s) of it. This bounds it below the 10 s an
+ * orchestrator usually waits before SIGKILL, whatever hangs.
  */
 const CLOSE_DEADLINE_MS = 8_000;
 
