@@ -11,7 +11,12 @@ export {
 } from './command.js';
 export type { Bench, BenchContext, BenchService } from './bench.js';
 export { localServiceBase, serviceHolding, serviceRequest } from './local-service.js';
-export { withBenchEnvironment, type BenchEnvironment } from './bench-environment.js';
+export {
+  benchConfig,
+  withBenchEnvironment,
+  type BenchEnvironment,
+  type BenchRun,
+} from './bench-environment.js';
 export { BROKER_LOCK_FILE, lockDataDir, refuseIfHeld } from './data-dir-lock.js';
 export { assertStoredData } from './stored-data.js';
 export { cleanUpOnSignal, scratchDir } from './interrupt.js';
