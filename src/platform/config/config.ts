@@ -10,33 +10,33 @@ const optionalText = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 
+/**
+ * A whole number in decimal digits (`8080`, leading zeros allowed), as the CLI's options read
+ * them: `Number()` also read '0x1F90', '0b110', '0o17' and '1e4', which no one means in a setting.
+ */
+const decimal = (message: string) =>
+  z.string().trim().regex(/^\d+$/, message).transform(Number).pipe(z.number().int(message));
+
 const port = (fallback: number) =>
-  z.coerce
-    .number({ error: 'expected a port number' })
-    .int('expected a whole number')
-    .min(1, 'expected a port from 1 to 65535')
-    .max(65535, 'expected a port from 1 to 65535')
+  decimal('expected a port number')
+    .pipe(z.number().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535'))
     .default(fallback);
+
+const WHOLE_NUMBER = 'expected a whole number in decimal digits';
+
+const wholeNumber = (min: number, max: number) =>
+  decimal(WHOLE_NUMBER).pipe(
+    z
+      .number()
+      .min(min, min === 1 ? 'expected a number above 0' : `expected at least ${min}`)
+      .max(max, `expected at most ${max}`),
+  );
 
 const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce
-    .number({ error: 'expected a number' })
-    .int('expected a whole number')
-    .positive('expected a number above 0')
-    .max(max, `expected at most ${max}`)
-    .default(fallback);
+  wholeNumber(1, max).default(fallback);
 
 /** A limit that may be left unset (undefined: no limit). */
-const optionalPositiveInt = (max: number) =>
-  z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.coerce
-      .number({ error: 'expected a number' })
-      .int('expected a whole number')
-      .positive('expected a number above 0')
-      .max(max, `expected at most ${max}`)
-      .optional(),
-  );
+const optionalPositiveInt = (max: number) => wholeNumber(1, max).optional();
 
 const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -182,6 +182,8 @@ function sharedNames(env: NamedEnv): NameIssue[] {
   return issues;
 }
 
+const SASL_CREDENTIALS = ['MODELWATCH_KAFKA_SASL_USERNAME', 'MODELWATCH_KAFKA_SASL_PASSWORD'] as const;
+
 /** The whole environment contract, SPEC section 2: every variable optional. */
 const envSchema = z
   .object({
@@ -256,12 +258,7 @@ const envSchema = z
     MODELWATCH_SEGMENTS_MAX_MEMORY_BYTES: positiveInt(268_435_456, Number.MAX_SAFE_INTEGER),
     MODELWATCH_RETRAIN_INTERVAL_MS: positiveInt(5_000, 3_600_000),
     MODELWATCH_RETRAIN_REFERENCE_REFRESH_MS: positiveInt(60_000, 86_400_000),
-    MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: z.coerce
-      .number({ error: 'expected a number' })
-      .int('expected a whole number')
-      .min(0)
-      .max(600_000)
-      .default(0),
+    MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: wholeNumber(0, 600_000).default(0),
     // Audit trail and API misuse limits (src/audit/README.md).
     MODELWATCH_TOPIC_AUDIT: topic('ml.audit-events'),
     MODELWATCH_AUDIT_CONSUMER_GROUP: optionalText,
@@ -297,6 +294,16 @@ const envSchema = z
         path: ['MODELWATCH_KAFKA_SASL_USERNAME'],
         message:
           'MODELWATCH_KAFKA_SASL_MECHANISM needs MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD',
+      });
+    }
+    const credentials = SASL_CREDENTIALS.filter((name) => env[name] !== undefined);
+    if (!env.MODELWATCH_KAFKA_SASL_MECHANISM && credentials.length > 0) {
+      // Without a mechanism SASL was off: the broker closed every connection and start-up retried
+      // forever as "unreachable" (the TLS options below have the same check).
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MODELWATCH_KAFKA_SASL_MECHANISM'],
+        message: `not set, and ${credentials.join(' and ')} need${credentials.length > 1 ? '' : 's'} it: plain, scram-sha-256 or scram-sha-512`,
       });
     }
     if (

@@ -171,8 +171,53 @@ describe('loadConfig', () => {
     expect(configError({ MODELWATCH_KAFKA_SASL_MECHANISM: 'plain' })).toContain(
       'MODELWATCH_KAFKA_SASL_USERNAME',
     );
+    // Credentials without a mechanism left SASL off: start-up then retried forever as "unreachable".
+    expect(
+      configError({ MODELWATCH_KAFKA_SASL_USERNAME: 'svc', MODELWATCH_KAFKA_SASL_PASSWORD: 'pw' }),
+    ).toContain(
+      'MODELWATCH_KAFKA_SASL_MECHANISM: not set, and MODELWATCH_KAFKA_SASL_USERNAME and MODELWATCH_KAFKA_SASL_PASSWORD need it: plain, scram-sha-256 or scram-sha-512',
+    );
+    const passwordAlone = configError({ MODELWATCH_KAFKA_SASL_PASSWORD: 'S3cretPw' });
+    expect(passwordAlone).toContain(
+      'MODELWATCH_KAFKA_SASL_MECHANISM: not set, and MODELWATCH_KAFKA_SASL_PASSWORD needs it',
+    );
+    expect(passwordAlone).not.toContain('S3cretPw');
+    expect(
+      loadConfig({
+        MODELWATCH_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        MODELWATCH_KAFKA_SASL_USERNAME: 'svc',
+        MODELWATCH_KAFKA_SASL_PASSWORD: 'pw',
+      }).kafka.sasl,
+    ).toEqual({ mechanism: 'scram-sha-512', username: 'svc', password: 'pw' });
     expect(configError({ MODELWATCH_CLICKHOUSE_CLUSTER: 'c1' })).toContain(
       'MODELWATCH_CLICKHOUSE_CLUSTER: a cluster needs a server',
+    );
+  });
+
+  it('reads numbers in decimal digits only (Number() also read hexadecimal, binary, octal and exponents)', () => {
+    expect(loadConfig({ MODELWATCH_API_PORT: '8081' }).api.port).toBe(8081);
+    expect(loadConfig({ MODELWATCH_API_PORT: ' 09090 ' }).api.port).toBe(9090);
+    expect(loadConfig({ MODELWATCH_BATCH_MAX_ROWS: '10000' }).ingest.batchMaxRows).toBe(10_000);
+    expect(loadConfig({ MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: '0' }).retrain.publishDelayMs).toBe(0);
+    expect(loadConfig({ MODELWATCH_RATE_LIMIT_COMPUTED_PER_KEY: '12' }).api.rateLimits.computedPerKey).toBe(
+      12,
+    );
+    for (const bad of ['0x1F90', '0b110', '0o17', '1e4', '8_080', '+8080', '8080.0', '0x1f90 '])
+      expect(configError({ MODELWATCH_API_PORT: bad }), bad).toContain(
+        `MODELWATCH_API_PORT: expected a port number (got '${bad}')`,
+      );
+    const numbers = {
+      MODELWATCH_BATCH_MAX_ROWS: '1e4',
+      MODELWATCH_TOPIC_PARTITIONS: '0x6',
+      MODELWATCH_RATE_LIMIT_COMPUTED_PER_KEY: '0b110',
+      MODELWATCH_RETRAIN_PUBLISH_DELAY_MS: '1E3',
+      MODELWATCH_KAFKA_DEBUG_RING: '-1',
+    };
+    const message = configError(numbers);
+    for (const [name, value] of Object.entries(numbers))
+      expect(message).toContain(`${name}: expected a whole number in decimal digits (got '${value}')`);
+    expect(configError({ MODELWATCH_BATCH_MAX_ROWS: '99999999999999999999' })).toContain(
+      'MODELWATCH_BATCH_MAX_ROWS',
     );
   });
 
