@@ -5,7 +5,7 @@
  * crash, SIGKILL) is stale and taken over.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelwatchError } from '../errors.js';
 import { processExists } from '../processes.js';
@@ -64,8 +64,30 @@ async function createLock(file: string, content: string): Promise<boolean> {
   }
 }
 
-async function readOwner(file: string): Promise<Owner | undefined> {
-  return parseOwner(await readFile(file, 'utf8').catch(() => ''));
+/**
+ * Removes the lock `file` only if it still holds `stale`, what was judged stale. Two processes
+ * taking over one stale lock both removed "it": the second removal deleted the first one's fresh
+ * lock, and both held the dir. A file is moved aside first (of two renames of one file only one
+ * moves it), and what moved is put back when it is not the stale lock.
+ */
+async function removeIfUnchanged(file: string, stale: string): Promise<void> {
+  const aside = `${file}.stale.${process.pid}`;
+  try {
+    await rename(file, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // taken over or released meanwhile
+    throw err;
+  }
+  try {
+    if ((await readFile(aside, 'utf8')) !== stale) await link(aside, file).catch(ignoreExisting);
+  } finally {
+    await rm(aside, { force: true });
+  }
+}
+
+/** A lock created at the path meanwhile is the one that holds; the one moved aside is lost with it. */
+function ignoreExisting(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
 }
 
 /**
@@ -76,13 +98,15 @@ export async function lockDataDir(dir: string, name = LOCK_FILE): Promise<() => 
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, name);
   const content = `${process.pid} ${startTicks(process.pid) ?? ''}\n`;
-  // Twice at most: the second attempt follows the removal of a stale lock.
-  for (let attempt = 0; attempt < 2; attempt++) {
+  // Three times at most: after a stale lock's removal, and after a lock released meanwhile.
+  for (let attempt = 0; attempt < 3; attempt++) {
     if (await createLock(file, content)) return releaseAtExit(file, content);
-    const owner = await readOwner(file);
+    const held = await readFile(file, 'utf8').catch(() => undefined);
+    if (held === undefined) continue;
+    const owner = parseOwner(held);
     if (owner && isRunning(owner))
       throw new ModelwatchError('CONFLICT', `another modelwatch (pid ${owner.pid}) uses ${dir}`);
-    await rm(file, { force: true });
+    await removeIfUnchanged(file, held);
   }
   throw new ModelwatchError('CONFLICT', `could not lock ${dir}: ${file} keeps coming back`);
 }
