@@ -57,8 +57,8 @@ export async function sampleProcess(pid: number): Promise<ProcessSample> {
   return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM'), cpuSeconds: ticks / TICKS_PER_SECOND };
 }
 
-/** The environment that makes `modelwatch serve` use the benchmark's broker, topics, group and data dir. */
-function serviceEnvironment(config: Config, brokers: string[], port: number): Record<string, string> {
+/** The environment that makes `modelwatch serve` use the benchmark's broker, every one of its topics and groups, and its data dir. */
+export function serviceEnvironment(config: Config, brokers: string[], port: number): Record<string, string> {
   return {
     MODELWATCH_KAFKA_BROKERS: brokers.join(','),
     MODELWATCH_DATA_DIR: config.clickhouse.dataDir,
@@ -67,7 +67,11 @@ function serviceEnvironment(config: Config, brokers: string[], port: number): Re
     MODELWATCH_TOPIC_LABELS: config.topics.labels,
     MODELWATCH_TOPIC_ACCESS_LOG: config.topics.accessLog,
     MODELWATCH_TOPIC_DLQ: config.topics.deadLetter,
+    MODELWATCH_TOPIC_RETRAIN: config.topics.retrain,
+    MODELWATCH_TOPIC_AUDIT_DIGESTS: config.topics.auditDigests,
+    MODELWATCH_TOPIC_AUDIT: config.audit.topic,
     MODELWATCH_CONSUMER_GROUP: config.ingest.consumerGroup,
+    MODELWATCH_AUDIT_CONSUMER_GROUP: config.audit.consumerGroup,
     MODELWATCH_API_HOST: '127.0.0.1',
     MODELWATCH_API_PORT: String(port),
     MODELWATCH_ADMIN_KEY: `mw_${randomBytes(18).toString('base64url')}`,
