@@ -3,9 +3,9 @@
  * a service through its audit log. Each row goes once and is deleted once sent; a row the log
  * refuses stays queued without holding back the rows after it.
  */
-import { describe, expect, it } from 'vitest';
-import { audit } from '../../src/audit/index.js';
-import { queueAuditChange } from '../../src/platform/cli/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { audit, type AuditRecordInput } from '../../src/audit/index.js';
+import { CLI_PRINCIPAL, queueAuditChange } from '../../src/platform/cli/index.js';
 import { waitFor } from '../support/harness.js';
 import { startTestService } from '../support/service.js';
 
@@ -22,7 +22,18 @@ describe('the audit outbox', () => {
       resource_id: id,
       details: { role: 'viewer', name: `outbox-${id}` },
     });
-    const outbox = service.use(audit).outbox;
+    const { outbox, log } = service.use(audit);
+    // The order the outbox hands records to the audit log, and which of them the log took: the
+    // chain read back below is ordered by the records' own `at`, whatever order they were sent in.
+    const record = log.record.bind(log);
+    const handed: string[] = [];
+    const taken: string[] = [];
+    vi.spyOn(log, 'record').mockImplementation(async (input: AuditRecordInput) => {
+      const fromOutbox = input.principal === CLI_PRINCIPAL;
+      if (fromOutbox) handed.push(input.resource_id);
+      await record(input);
+      if (fromOutbox) taken.push(input.resource_id);
+    });
     // Its own runs stopped before anything is queued (the first comes up to 5 s after start, and
     // one that came between two of the inserts below sent part of them: a flaky count of 1).
     await outbox.stop();
@@ -34,6 +45,9 @@ describe('the audit outbox', () => {
     // These two runs are the only ones.
     expect(await outbox.runOnce()).toBe(2);
     expect(await outbox.runOnce()).toBe(0);
+    // Queue order, the refused one tried again in the second run.
+    expect(handed).toEqual(['aaaa', 'bbbb', 'cccc', 'bbbb']);
+    expect(taken).toEqual(['aaaa', 'cccc']);
     const queued = await service.rows<{ record: string }>('SELECT record FROM audit_outbox');
     expect(queued.map((r) => (JSON.parse(r.record) as { resource_id: string }).resource_id)).toEqual([
       'bbbb',

@@ -41,11 +41,11 @@ function trivialCapability(events: string[]): CapabilityDefinition {
           await db.client.command({ query: "INSERT INTO notes VALUES ('started')" });
           written.inc();
           running = true;
-          events.push('start');
+          events.push('notes start');
         },
         stop() {
           running = false;
-          events.push('stop');
+          events.push('notes stop');
           return Promise.resolve();
         },
         ready: () => ({ notes: running }),
@@ -54,13 +54,51 @@ function trivialCapability(events: string[]): CapabilityDefinition {
   };
 }
 
+/**
+ * A capability that records its start and, at its stop, whether the API still listened and the
+ * database still answered: the API is closed before any capability stops, ClickHouse after.
+ */
+function recordingCapability(name: string, events: string[], listening: () => boolean): CapabilityDefinition {
+  return {
+    name,
+    create: ({ db }) => ({
+      start() {
+        events.push(`${name} start`);
+        return Promise.resolve();
+      },
+      async stop() {
+        const api = listening() ? 'listening' : 'closed';
+        const clickhouse = await db.client
+          .query({ query: 'SELECT 1 AS one', format: 'JSONEachRow' })
+          .then((r) => r.json<{ one: number }>())
+          .then(
+            (rows) =>
+              rows.length === 1 && Number(rows[0]!.one) === 1 ? 'open' : `answered ${JSON.stringify(rows)}`,
+            (err: unknown) => `failed: ${String(err)}`,
+          );
+        events.push(`${name} stop (API ${api}, ClickHouse ${clickhouse})`);
+      },
+    }),
+  };
+}
+
 describe('the capability contract', () => {
   it('runs a new capability from its definition alone: migration, route in OpenAPI, loop, readiness, metric, ordered stop', async () => {
     const events: string[] = [];
+    const listening = () => service.app.server.listening;
     const service = await startTestService(
       {},
-      { capabilities: [...capabilities, trivialCapability(events)] },
+      {
+        capabilities: [
+          ...capabilities,
+          recordingCapability('first', events, listening),
+          trivialCapability(events),
+          recordingCapability('last', events, listening),
+        ],
+      },
     );
+    expect(events).toEqual(['first start', 'notes start', 'last start']);
+    expect(listening()).toBe(true);
 
     expect(await service.get('/api/v1/notes')).toEqual({ status: 200, body: { rows: 1 } });
     const docs = await service.app.inject({ method: 'GET', url: '/docs/json' });
@@ -78,7 +116,16 @@ describe('the capability contract', () => {
     expect(migrated?.version).toBe(9001);
 
     await service.close();
-    expect(events).toEqual(['start', 'stop']);
+    // In reverse order of their starts, after the API closed and before ClickHouse closed.
+    expect(events).toEqual([
+      'first start',
+      'notes start',
+      'last start',
+      'last stop (API closed, ClickHouse open)',
+      'notes stop',
+      'first stop (API closed, ClickHouse open)',
+    ]);
+    await expect(service.platform.db.client.query({ query: 'SELECT 1' })).rejects.toThrow(/closing|closed/);
   });
 
   it('closes its database when the API cannot listen, and throws the listen error', async () => {

@@ -136,6 +136,7 @@ describe('CBPE on the NannyML California housing data', () => {
     );
     expect(stored).toHaveLength(1);
     expect(stored[0]!.thresholds).toEqual(expected.calibrator.x);
+    expect(stored[0]!.values).toHaveLength(expected.calibrator.y.length);
     stored[0]!.values.forEach((v, i) => expect(v).toBeCloseTo(expected.calibrator.y[i]!, 14));
 
     // NannyML's published CBPE ROC AUC for the California data.

@@ -129,6 +129,17 @@ describe('the segmenting feature in segment drift', () => {
     const computed = await send(service, 'GET', `/api/v1/models/shop/drift?${day1}`);
     expect(computed.status).toBe(200);
     const c = computed.body as unknown as Segmented;
+    const regions = (r: Segmented) => r.segments.map((s) => [s.value, s.other]);
+    // The four largest regions, then the other regions (the isles) and the predictions without one.
+    const segments = [
+      ['south', false],
+      ['east', false],
+      ['west', false],
+      ['north', false],
+      [null, true],
+      [null, false],
+    ];
+    expect(regions(c)).toEqual(segments);
     const northComputed = c.segments.find((s) => s.value === 'north')!;
     expect(figures(northComputed.buckets[0]!)).toEqual([0.5, true]);
     for (const s of c.segments.filter((x) => x.value !== 'north'))
@@ -150,10 +161,13 @@ describe('the segmenting feature in segment drift', () => {
       );
     }
     const onlyX = await send(service, 'GET', `/api/v1/models/shop/drift?${day1}&source=stored&columns=x`);
+    expect(onlyX.status).toBe(200);
     const northX = (onlyX.body as unknown as Segmented).segments.find((s) => s.value === 'north')!;
     expect(figures(northX.buckets[0]!)).toEqual([1, true]);
     const onlyY = await send(service, 'GET', `/api/v1/models/shop/drift?${day1}&source=stored&columns=y`);
-    for (const s of (onlyY.body as unknown as Segmented).segments)
-      expect(figures(s.buckets[0]!), String(s.value)).toEqual([0, false]);
+    expect(onlyY.status).toBe(200);
+    const y = onlyY.body as unknown as Segmented;
+    expect(regions(y)).toEqual(segments);
+    for (const s of y.segments) expect(figures(s.buckets[0]!), String(s.value)).toEqual([0, false]);
   }, 300_000);
 });

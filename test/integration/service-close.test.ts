@@ -176,14 +176,25 @@ describe('closing the service', () => {
     const events: string[] = [];
     const failing: CapabilityDefinition = {
       name: 'failing-stop',
-      create: () => ({ stop: () => Promise.reject(new Error('the stop failed')) }),
+      create: () => ({
+        stop: () => {
+          events.push('failing stopped');
+          return Promise.reject(new Error('the stop failed'));
+        },
+      }),
     };
-    // Stopped in reverse order: the failing one first, then the recorder, then the service's own.
-    const service = await startReady([recorder(events), failing]);
+    // Stopped in reverse order: the failing one first, then the recorder (with ClickHouse still
+    // open), then the service's own.
+    const service = await startReady([
+      recorder(events, async () => {
+        events.push(`ClickHouse ${await closedDatabase(service)}`);
+      }),
+      failing,
+    ]);
 
     await expect(within('close', service.close(), 30_000)).rejects.toThrow('the stop failed');
 
-    expect(events).toEqual(['recorder stopped']);
+    expect(events).toEqual(['failing stopped', 'recorder stopped', 'ClickHouse open']);
     expect(await groupMembers(service.platform.config.ingest.consumerGroup)).toBe(0);
     expect(await closedDatabase(service)).toMatch(/closing|closed/);
   }, 120_000);

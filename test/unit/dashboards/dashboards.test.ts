@@ -98,8 +98,9 @@ function labelsIn(expr: string): string[] {
   const grouped = [...expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((m) =>
     m[1]!.split(',').map((s) => s.trim()),
   );
+  // Every matcher (=, !=, =~, !~), its quoted value left out: a `=` inside a value names no label.
   const matched = [...expr.matchAll(/\{([^}]*)\}/g)].flatMap((m) =>
-    [...m[1]!.matchAll(/(\w+)\s*=~?/g)].map((l) => l[1]!),
+    [...m[1]!.replace(/"(?:[^"\\]|\\.)*"/g, '""').matchAll(/(\w+)\s*(?:=~|!=|!~|=)/g)].map((l) => l[1]!),
   );
   return [...grouped, ...matched];
 }
@@ -359,6 +360,7 @@ describe('modelwatch dashboards', () => {
       for (const p of d.panels) {
         expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
         expect(new Set((p.targets ?? []).map((t) => t.refId)).size).toBe((p.targets ?? []).length);
+        for (const t of p.targets ?? []) expect(t.refId, `${d.title} / ${p.title}`).toMatch(/^[A-Z]$/);
       }
     }
   });

@@ -38,6 +38,7 @@ describe('isotonic regression as scikit-learn (increasing, out_of_bounds=clip)',
   it.each(cases.isotonic.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     const model = fitIsotonic(c.x, c.y);
     expect(model.x).toEqual(c.thresholds_x);
+    expect(model.y).toHaveLength(c.thresholds_y.length);
     model.y.forEach((v, i) => expect(v).toBeCloseTo(c.thresholds_y[i]!, 14));
     c.probes.forEach((probe, i) =>
       expect(predictIsotonic(model, probe), `predict(${probe})`).toBeCloseTo(c.predicted[i]!, 14),
