@@ -34,6 +34,13 @@ const unitFilesWithEngine = [
 ];
 
 /**
+ * Unit test files that replace a module (`vi.mock`): the mock holds only in a module graph of the
+ * file's own, and the `unit` project shares one between files (`isolate: false`), where another
+ * file may have loaded the real module first (the lock take-over race then never played).
+ */
+const unitFilesWithModuleMocks = ['test/unit/platform/data-dir-lock-takeover.test.ts'];
+
+/**
  * Integration files that run after all the others, alone: they read which of the engine library's
  * pages this process holds, and another file's engine maps the same library, so its pages turn
  * shared and the kernel keeps them (with three files at once: 0.6 MB of the library private where
@@ -61,7 +68,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          exclude: unitFilesWithEngine,
+          exclude: [...unitFilesWithEngine, ...unitFilesWithModuleMocks],
           // The rest share a fork per worker: a fresh fork per file was half of this project's
           // time (~45 s of 90 s), spent loading vitest and the sources again.
           isolate: false,
@@ -70,6 +77,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'unit-engine', include: unitFilesWithEngine },
+      },
+      {
+        extends: true,
+        test: { name: 'unit-mocks', include: unitFilesWithModuleMocks },
       },
       {
         extends: true,
