@@ -55,9 +55,10 @@ describe.runIf(process.platform === 'linux')("the engine library's start-up page
     expect(result.mappings).toBeGreaterThanOrEqual(2);
     expect(result.residentBefore).toBeGreaterThan(10 * MB);
     // Everything only this process held went, but for what the engine's own threads touch again
-    // meanwhile (2.4 MB seen once in a fresh-clone CI run on a loaded machine), and what a process
-    // starting its own engine meanwhile (a parallel test file) began to share.
-    expect(enginePages('Private_Clean')).toBeLessThan(Math.min(4 * MB, result.residentBefore / 4));
+    // meanwhile (2.4 MB and 5.7 MB seen in fresh-clone CI runs on a loaded machine, of the ~100 MB
+    // held before), and what a process starting its own engine meanwhile (a parallel test file)
+    // began to share. Without the release all of it stays.
+    expect(enginePages('Private_Clean')).toBeLessThan(Math.min(8 * MB, result.residentBefore / 4));
     // And the release itself dropped them: unless another process maps the library, whose
     // mapping can make private pages shared between the two readings, and the kernel keeps those
     // (seen once under `npm test`: 8 MB dropped of 110 MB private a moment before).
