@@ -6,7 +6,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { clickhouseCode } from '../platform/clickhouse/index.js';
+import { isQueryMemoryLimit, isTimeLimit } from '../platform/clickhouse/index.js';
 import { isModelwatchError } from '../platform/errors.js';
 
 export interface ErrorBody {
@@ -47,10 +47,6 @@ function clientStatus(err: Partial<FastifyError>): number | undefined {
   return undefined;
 }
 
-/** ClickHouse's TIMEOUT_EXCEEDED and MEMORY_LIMIT_EXCEEDED. */
-const TIMEOUT_EXCEEDED = 159;
-const MEMORY_LIMIT_EXCEEDED = 241;
-
 /**
  * A read the engine stopped at its own limits (a server's `max_execution_time` or
  * `max_memory_usage`, which the service does not set on most reads): the request asked for more
@@ -59,14 +55,12 @@ const MEMORY_LIMIT_EXCEEDED = 241;
  * limit a 503 (retry, or ask for less); the server's total memory stays an internal error.
  */
 function engineLimitError(err: unknown): ErrorBody | undefined {
-  const code = clickhouseCode(err);
-  if (code === TIMEOUT_EXCEEDED)
+  if (isTimeLimit(err))
     return errorBody(
       503,
       'the query took longer than ClickHouse allows one: narrow the range (from, to), or retry later',
     );
-  const message = err instanceof Error ? err.message : '';
-  if (code === MEMORY_LIMIT_EXCEEDED && !/\(total\)|total memory/iu.test(message))
+  if (isQueryMemoryLimit(err))
     return errorBody(
       400,
       'the request needs more memory than ClickHouse allows a query: narrow the range (from, to)',

@@ -1,5 +1,5 @@
 /** Which segments a request gets: the most frequent values, then `other` and the predictions without a value. */
-import { clickhouseCode, type Database } from '../platform/clickhouse/index.js';
+import { isQueryMemoryLimit, type Database } from '../platform/clickhouse/index.js';
 import { SegmentError } from './errors.js';
 import { formatSegment, type SegmentSpec } from './spec.js';
 import {
@@ -141,9 +141,6 @@ const bytes = (n: number) => (n >= 1024 ** 2 ? `${Number((n / 1024 ** 2).toFixed
 
 const maxMemory = (options: ResolveOptions) => options.maxMemoryBytes ?? DEFAULT_SEGMENT_MAX_MEMORY_BYTES;
 
-/** ClickHouse's MEMORY_LIMIT_EXCEEDED. */
-const MEMORY_LIMIT_EXCEEDED = 241;
-
 async function rows<T>(
   db: Database,
   query: string,
@@ -154,22 +151,13 @@ async function rows<T>(
     const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
     return await result.json<T>();
   } catch (err) {
-    if (overQueryMemory(err))
+    if (isQueryMemoryLimit(err))
       throw new SegmentError(
         'BAD_INPUT',
         `querystring/segment: too many distinct values for a segment; choose a key with fewer values or a shorter range (reading them needs more than the ${bytes(maxMemoryBytes)} allowed)`,
       );
     throw err;
   }
-}
-
-/**
- * The query's own memory bound was hit (not the server's total memory, which is no fault of the
- * request: that stays an error, retried as any other).
- */
-function overQueryMemory(err: unknown): boolean {
-  if (clickhouseCode(err) !== MEMORY_LIMIT_EXCEEDED) return false;
-  return !/\(total\)|total memory/iu.test(err instanceof Error ? err.message : String(err));
 }
 
 const short = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);

@@ -37,6 +37,24 @@ export function clickhouseCode(err: unknown): number | undefined {
   return undefined;
 }
 
+/** ClickHouse's MEMORY_LIMIT_EXCEEDED and TIMEOUT_EXCEEDED. */
+const MEMORY_LIMIT_EXCEEDED = 241;
+const TIMEOUT_EXCEEDED = 159;
+
+/**
+ * The query's own memory bound was hit (`max_memory_usage`): the request asked for too much. Not
+ * the server's total memory, which is no fault of the request and stays an error like any other.
+ */
+export function isQueryMemoryLimit(err: unknown): boolean {
+  if (clickhouseCode(err) !== MEMORY_LIMIT_EXCEEDED) return false;
+  return !/\(total\)|total memory/iu.test(err instanceof Error ? err.message : String(err));
+}
+
+/** The query ran longer than ClickHouse allows one (`max_execution_time`). */
+export function isTimeLimit(err: unknown): boolean {
+  return clickhouseCode(err) === TIMEOUT_EXCEEDED;
+}
+
 /** True when ClickHouse refused the data (retrying the same rows cannot help). */
 export function isDataError(err: unknown): boolean {
   const code = clickhouseCode(err);

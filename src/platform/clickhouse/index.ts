@@ -26,4 +26,10 @@ export {
 } from './engine-pages.js';
 export { fewerMerges, FEWER_MERGES_BASE } from './merge-settings.js';
 export { RowBinaryWriter, joinRows, varUIntBytes, writeVarUInt } from './row-binary.js';
-export { classifyWriteError, clickhouseCode, isDataError } from './errors.js';
+export {
+  classifyWriteError,
+  clickhouseCode,
+  isDataError,
+  isQueryMemoryLimit,
+  isTimeLimit,
+} from './errors.js';
