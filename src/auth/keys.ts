@@ -81,6 +81,8 @@ const RESERVED_USE =
 
 // In a `u` regex a paired surrogate is one code point, so \p{Cs} matches only lone ones.
 const LONE_SURROGATE = /\p{Cs}/u;
+// A newline or escape in a principal would forge lines in `keys list`, logs and CSV exports.
+const CONTROL_CHARACTER = /\p{Cc}/u;
 
 /**
  * Why `name` cannot name a key, or undefined. The name is the principal of every audit record of
@@ -91,6 +93,7 @@ export function keyNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
   if (RESERVED_NAMES.includes(name)) return `'${name}' is reserved: audit records use it for ${RESERVED_USE}`;
   if (name.length > MAX_KEY_NAME) return `must be at most ${MAX_KEY_NAME} characters (got ${name.length})`;
+  if (CONTROL_CHARACTER.test(name)) return 'holds a control character';
   return LONE_SURROGATE.test(name) ? 'holds a lone surrogate' : undefined;
 }
 

@@ -7,7 +7,7 @@ import { keysCommand } from '../../../src/auth/keys-command.js';
 import type { Database } from '../../../src/platform/clickhouse/index.js';
 
 describe('key names (the principal of every audit record of the key)', () => {
-  it('are refused empty, overlong or with a lone surrogate, before anything is stored', async () => {
+  it('are refused empty, overlong, with a control character or a lone surrogate, before anything is stored', async () => {
     const insert = vi.fn(() => Promise.resolve());
     const query = () => Promise.resolve({ json: () => Promise.resolve([{ n: 0 }]) });
     const store = new KeyStore({ client: { insert, query } } as unknown as Database, undefined);
@@ -19,6 +19,11 @@ describe('key names (the principal of every audit record of the key)', () => {
       code: 'BAD_REQUEST',
       message: 'key name holds a lone surrogate',
     });
+    for (const name of ['ops\nadmin', 'tab\there', 'esc\u001b[31m', 'del\u007f', 'c1\u0085'])
+      await expect(store.createWithId('viewer', name), JSON.stringify(name)).rejects.toMatchObject({
+        code: 'BAD_REQUEST',
+        message: 'key name holds a control character',
+      });
     expect(insert).not.toHaveBeenCalled();
     await store.createWithId('viewer', `${'x'.repeat(MAX_KEY_NAME - 2)}\u{1F600}`);
     expect(insert).toHaveBeenCalledTimes(1);
