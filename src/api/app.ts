@@ -21,6 +21,7 @@ import { declareKeyedErrors, refuseHeadOnExpensive } from './route-hooks.js';
 import { loneSurrogateAt } from './unicode-body.js';
 import { formatValidationErrors } from './validation-errors.js';
 import { uncoercedBodies } from './validators.js';
+import { MAX_EVENT_ID_LENGTH } from '../platform/limits.js';
 
 export interface Readiness {
   /** Each named check and whether it passes now; ready when all pass. */
@@ -63,6 +64,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // 1 MiB for every route; a route that takes uploads raises its own (drift references: 64 MiB).
     bodyLimit: 1024 * 1024,
+    // Fastify answers 414 to a path parameter over 100 characters: a model id as long as the
+    // collectors accept could not be queried.
+    routerOptions: { maxParamLength: MAX_EVENT_ID_LENGTH },
     genReqId: () => randomUUID(),
     trustProxy: fastifyTrustProxy(deps.trustProxy ?? false),
     frameworkErrors: (error, request, reply) => {

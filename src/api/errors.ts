@@ -8,6 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isQueryMemoryLimit, isTimeLimit } from '../platform/clickhouse/index.js';
 import { isModelwatchError } from '../platform/errors.js';
+import { MAX_EVENT_ID_LENGTH } from '../platform/limits.js';
 
 export interface ErrorBody {
   statusCode: number;
@@ -29,7 +30,7 @@ export function errorBody(statusCode: number, message: string): ErrorBody {
 
 /** Fastify's own client errors, with messages that never echo the request (its 414 and 400 URL errors quote the whole path). */
 const FRAMEWORK_MESSAGES: Record<string, string> = {
-  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is too long (at most 100 characters)',
+  FST_ERR_MAX_PARAM_LENGTH: `a path parameter is too long (at most ${MAX_EVENT_ID_LENGTH} characters)`,
   FST_ERR_BAD_URL: 'the URL is not valid (bad percent-encoding)',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported Content-Type: send application/json',
   FST_ERR_CTP_BODY_TOO_LARGE: 'the body is too large',

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { errorSchema } from '../api/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import type { LegalHolds } from './legal-holds.js';
+import { MAX_EVENT_ID_LENGTH } from '../platform/limits.js';
 
 const hold = {
   type: 'object',
@@ -18,7 +19,7 @@ const hold = {
 
 const modelParams = {
   type: 'object',
-  properties: { model: { type: 'string', minLength: 1, maxLength: 256 } },
+  properties: { model: { type: 'string', minLength: 1, maxLength: MAX_EVENT_ID_LENGTH } },
   required: ['model'],
 } as const;
 

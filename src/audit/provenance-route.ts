@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { errorSchema, nullableNumber } from '../api/index.js';
 import { ModelwatchError } from '../platform/errors.js';
 import { readProvenance, type ProvenanceDeps } from './provenance.js';
+import { MAX_EVENT_ID_LENGTH } from '../platform/limits.js';
 
 const text = { type: 'string' } as const;
 const nullableText = { type: ['string', 'null'] } as const;
@@ -93,7 +94,7 @@ export function provenanceRoute(deps: ProvenanceDeps): FastifyPluginAsync {
           tags: ['audit'],
           params: {
             type: 'object',
-            properties: { id: { type: 'string', minLength: 1, maxLength: 256 } },
+            properties: { id: { type: 'string', minLength: 1, maxLength: MAX_EVENT_ID_LENGTH } },
             required: ['id'],
           },
           response: {

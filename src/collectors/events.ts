@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_EVENT_ID_LENGTH } from '../platform/limits.js';
 import { parseIsoTime } from '../platform/time/index.js';
 
 /**
@@ -6,7 +7,10 @@ import { parseIsoTime } from '../platform/time/index.js';
  * fields are accepted and ignored, so producers can add fields before modelwatch knows them.
  */
 
-const id = z.string().min(1, 'must not be empty').max(512, 'must be at most 512 characters');
+const id = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_EVENT_ID_LENGTH, `must be at most ${MAX_EVENT_ID_LENGTH} characters`);
 
 /** The range DateTime64(3) holds: 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z. */
 export const MIN_EVENT_TIME = Date.UTC(1900, 0, 1);
@@ -67,7 +71,7 @@ export const labelEvent = z.object({
   prediction_id: id,
   label: z.union([finite, z.string(), z.boolean()], { error: 'label must be number, string or boolean' }),
   timestamp: eventTime,
-  model_id: z.string().max(512).nullish(),
+  model_id: z.string().max(MAX_EVENT_ID_LENGTH).nullish(),
 });
 export type LabelEvent = z.infer<typeof labelEvent>;
 

@@ -3,6 +3,7 @@ import { TASKS } from '../models/index.js';
 import { BUCKET_PATTERN, DEFAULT_BUCKETS, MAX_BUCKETS } from '../platform/time/index.js';
 import { errorSchema, nullableNumber } from '../api/index.js';
 import { MAX_SEGMENT_PARAM_LENGTH } from '../segments/index.js';
+import { MAX_EVENT_ID_LENGTH } from '../platform/limits.js';
 
 export { errorSchema };
 
@@ -28,7 +29,7 @@ export const metricsQuerystring = {
     version: {
       type: 'string',
       minLength: 1,
-      maxLength: 256,
+      maxLength: MAX_EVENT_ID_LENGTH,
       description: 'Only this version; otherwise one bucket series per version.',
     },
     segment: {

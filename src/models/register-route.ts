@@ -5,6 +5,7 @@ import { MAX_CATEGORIES } from '../inference/index.js';
 import { registerVersion, RegistrationConflict, type RegistrationDeps } from './register.js';
 import { STAGES } from './registry.js';
 import { versionProperties, versionView } from './routes.js';
+import { MAX_EVENT_ID_LENGTH } from '../platform/limits.js';
 
 /** 64 MiB of JSON: an artifact of about 48 MiB as base64. */
 export const REGISTRATION_BODY_LIMIT = 64 * 1024 * 1024;
@@ -15,7 +16,7 @@ const registrationBody = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    version: name,
+    version: { ...name, maxLength: MAX_EVENT_ID_LENGTH },
     stage: { type: 'string', enum: [...STAGES] },
     task: { type: 'string', enum: ['binary_classification', 'multiclass_classification', 'regression'] },
     positive_class: {
@@ -112,7 +113,7 @@ export function registerRoute(deps: RegisterRouteDeps): FastifyPluginAsyncJsonSc
           tags: ['models'],
           params: {
             type: 'object',
-            properties: { model: { type: 'string', minLength: 1, maxLength: 256 } },
+            properties: { model: { type: 'string', minLength: 1, maxLength: MAX_EVENT_ID_LENGTH } },
             required: ['model'],
           },
           body: registrationBody,

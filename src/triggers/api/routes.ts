@@ -5,6 +5,7 @@ import type { ModelRegistry } from '../../models/index.js';
 import { parseTime } from '../../platform/time/index.js';
 import { REASONS } from '../engine/trigger.js';
 import { positionOf, type TriggerPosition, type TriggerStore } from '../store/triggers.js';
+import { MAX_EVENT_ID_LENGTH } from '../../platform/limits.js';
 
 /** Most triggers one request returns. @default 1000 */
 export const MAX_TRIGGERS = 1000;
@@ -19,7 +20,7 @@ const querystring = {
     model: {
       type: 'string',
       minLength: 1,
-      maxLength: 256,
+      maxLength: MAX_EVENT_ID_LENGTH,
       description: 'Only this model. Default: every model.',
     },
     from: {

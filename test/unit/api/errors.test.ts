@@ -32,7 +32,7 @@ describe('error bodies', () => {
     ).toEqual({
       statusCode: 414,
       error: 'URI Too Long',
-      message: 'a path parameter is too long (at most 100 characters)',
+      message: 'a path parameter is too long (at most 512 characters)',
     });
     expect(
       describeError(fastifyError('FST_ERR_BAD_URL', 400, `'${path}' is not a valid url component`)).message,
