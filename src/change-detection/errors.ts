@@ -1,5 +1,6 @@
 /** Errors of the change-detection capability, classified by code (never by message). */
-export type ChangeDetectionErrorCode = 'UNKNOWN_MODEL' | 'UNKNOWN_VERSION' | 'BAD_INPUT' | 'TOO_MANY_VALUES';
+export type ChangeDetectionErrorCode =
+  'UNKNOWN_MODEL' | 'UNKNOWN_VERSION' | 'BAD_INPUT' | 'TOO_MANY_VALUES' | 'TOO_MANY_DETECTIONS';
 
 export class ChangeDetectionError extends Error {
   /** A request error: the same request fails the same way until the data or the request changes. */

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyPluginAsync } from 'fastify';
 import { errorBody, errorSchema } from '../api/index.js';
+import { MAX_EVENT_ID_LENGTH } from '../platform/limits.js';
 import { parseTime } from '../platform/time/index.js';
 import { parseSegment, SegmentError } from '../segments/index.js';
 import { ChangeDetectionError } from './errors.js';
@@ -84,7 +85,7 @@ export function changeDetectionRoutes(deps: ChangeRoutesDeps): FastifyPluginAsyn
           tags: ['metrics'],
           params: {
             type: 'object',
-            properties: { model: { type: 'string', minLength: 1, maxLength: 256 } },
+            properties: { model: { type: 'string', minLength: 1, maxLength: MAX_EVENT_ID_LENGTH } },
             required: ['model'],
           },
           querystring: changeQuerystring,

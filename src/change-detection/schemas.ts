@@ -1,4 +1,5 @@
 /** JSON schemas of the change-detection route (validation, serialization, /docs). */
+import { MAX_EVENT_ID_LENGTH } from '../platform/limits.js';
 import { MAX_SEGMENT_PARAM_LENGTH } from '../segments/index.js';
 const text = (description: string, maxLength = 64) => ({ type: 'string', maxLength, description }) as const;
 
@@ -10,7 +11,8 @@ export const changeQuerystring = {
     version: {
       type: 'string',
       minLength: 1,
-      maxLength: 256,
+      // As long as the collectors accept, or an ingested version could not be asked for.
+      maxLength: MAX_EVENT_ID_LENGTH,
       description: 'Default: the latest version in production.',
     },
     min_instances: text('values before a change can be detected (1..1000000). Default 30.'),

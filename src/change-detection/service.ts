@@ -16,6 +16,12 @@ export interface ChangeDetectionDeps {
   defaultVersion(versions: readonly ModelVersionRecord[]): string;
   /** Labeled predictions one answer may run over; more is a 400 asking for a shorter range. @default 2_000_000 */
   maxValues?: number;
+  /**
+   * Detections one answer may hold; more is a 400 asking for a higher threshold. A tiny threshold
+   * with `min_instances` 1 detects at every other value: up to a million detections (over 300 MB
+   * held, a 130 MB answer) for one request. @default 10_000
+   */
+  maxDetections?: number;
   /** The segment reads' memory bound (MODELWATCH_SEGMENTS_MAX_MEMORY_BYTES). @default 256 MiB */
   segmentMaxMemoryBytes?: number | undefined;
 }
@@ -63,9 +69,11 @@ export interface LossStream {
 
 export class ChangeDetectionService {
   private readonly maxValues: number;
+  private readonly maxDetections: number;
 
   constructor(private readonly deps: ChangeDetectionDeps) {
     this.maxValues = deps.maxValues ?? 2_000_000;
+    this.maxDetections = deps.maxDetections ?? 10_000;
   }
 
   /**
@@ -156,6 +164,11 @@ export class ChangeDetectionService {
           );
         const [t, id, loss] = row.json();
         run.push(Number(t), id, loss);
+        if (run.detectionCount > this.maxDetections)
+          throw new ChangeDetectionError(
+            'TOO_MANY_DETECTIONS',
+            `querystring: more than ${this.maxDetections} detections in the range; raise threshold (the query's or the change_detection policy's) or min_instances, or ask for a shorter from/to range`,
+          );
       }
     }
     return run;
@@ -174,8 +187,11 @@ export class StreamDetection {
   private readonly found: Detection[] = [];
   private count = 0;
   private total = 0;
-  /** Sum of the values after the latest detection (all of them before the first). */
+  private mean = 0;
+  /** Sum and mean of the values after the latest detection (all of them before the first). */
   private sinceLatest = 0;
+  private sinceLatestMean = 0;
+  private sinceLatestCount = 0;
 
   constructor(options: PageHinkleyOptions) {
     this.detector = new PageHinkley(options);
@@ -186,16 +202,23 @@ export class StreamDetection {
   }
 
   get meanLoss(): number | null {
-    return this.count === 0 ? null : this.total / this.count;
+    return this.count === 0 ? null : meanOf(this.total, this.count, this.mean);
+  }
+
+  get detectionCount(): number {
+    return this.found.length;
   }
 
   push(ts: number, id: string, loss: number): void {
     const index = this.count++;
     this.total += loss;
+    this.mean += (loss - this.mean) / this.count;
+    this.sinceLatestCount += 1;
     this.sinceLatest += loss;
+    this.sinceLatestMean += (loss - this.sinceLatestMean) / this.sinceLatestCount;
     if (!this.detector.update(loss)) return;
     const previous = this.found[this.found.length - 1];
-    if (previous) previous.mean_after = this.sinceLatest / (index - previous.index);
+    if (previous) previous.mean_after = this.meanSinceLatest();
     this.found.push({
       index,
       timestamp: new Date(ts).toISOString(),
@@ -204,16 +227,29 @@ export class StreamDetection {
       mean_after: null,
     });
     this.sinceLatest = 0;
+    this.sinceLatestMean = 0;
+    this.sinceLatestCount = 0;
+  }
+
+  private meanSinceLatest(): number {
+    return meanOf(this.sinceLatest, this.sinceLatestCount, this.sinceLatestMean);
   }
 
   /** The detections so far; the latest's `mean_after` runs to the last value pushed (null when none follow it). */
   detections(): Detection[] {
     const out = this.found.map((d) => ({ ...d }));
     const latest = out[out.length - 1];
-    if (latest && this.count - 1 > latest.index)
-      latest.mean_after = this.sinceLatest / (this.count - 1 - latest.index);
+    if (latest && this.sinceLatestCount > 0) latest.mean_after = this.meanSinceLatest();
     return out;
   }
+}
+
+/**
+ * The sum's mean (exact for 0/1 losses), or the running mean once the sum overflows: absolute
+ * errors near 1e308 are finite, their sum is not, and JSON carries Infinity as null.
+ */
+function meanOf(sum: number, count: number, running: number): number {
+  return Number.isFinite(sum) ? sum / count : running;
 }
 
 /** Runs the detector over the stream; each detection with the mean loss before and after it. */

@@ -119,7 +119,24 @@ describe('change detection on the per-prediction loss', () => {
       ],
       (prediction) => ({ score: prediction === 1 ? 0.8 : 0.2 }),
     );
-    const others = [...regression, ...overflow, ...signed];
+    // Finite absolute errors whose sum overflows: the mean is still theirs (Infinity went out as null).
+    const huge = labeledPairs('huge', [
+      [1e308, 0],
+      [1e308, 0],
+      [1e308, 0],
+    ]);
+    // A model id and version as long as the collectors accept (512): the route answers for them too.
+    const longModel = 'm'.repeat(300);
+    const longVersion = 'v'.repeat(300);
+    const long = labeledPairs(
+      longModel,
+      [
+        [1, 1],
+        [1, 0],
+      ],
+      () => ({ model_version: longVersion, score: 0.9 }),
+    );
+    const others = [...regression, ...overflow, ...signed, ...huge, ...long];
     const predictions = [...changed.predictions, ...steady.predictions, ...others.map((r) => r.prediction)];
     const labels = [...changed.labels, ...steady.labels, ...others.map((r) => r.label)];
     await produce(service.config.topics.predictions, predictions, (i) => `p-${i}`);
@@ -201,6 +218,18 @@ describe('change detection on the per-prediction loss', () => {
       values: 1,
       mean_loss: 2,
     });
+
+    expect((await get(service, `/api/v1/models/huge/change-detection?${range}`)).body).toMatchObject({
+      task: 'regression',
+      values: 3,
+      mean_loss: 1e308,
+    });
+    const longAnswer = await get(
+      service,
+      `/api/v1/models/${longModel}/change-detection?${range}&version=${longVersion}`,
+    );
+    expect(longAnswer.status).toBe(200);
+    expect(longAnswer.body).toMatchObject({ version: longVersion, values: 2, mean_loss: 0.5 });
 
     const signedLoss = (await get(service, `/api/v1/models/signed/change-detection?${range}`)).body;
     expect(signedLoss).toMatchObject({ task: 'binary_classification', values: 4, mean_loss: 0.25 });

@@ -272,7 +272,8 @@ export class TriggerEvaluator {
             to: w.end,
           });
         } catch (err) {
-          // More labeled predictions than one detector run holds: a shorter history is the fix.
+          // More labeled predictions than one detector run holds (a shorter history is the fix), or
+          // more detections than one answer holds (a higher threshold is).
           if (!(err instanceof ChangeDetectionError)) throw err;
           const id = `${modelId}\u0000${v.model_version}\u0000${w.end}`;
           if (this.lossWarned.has(id)) continue;
@@ -280,7 +281,11 @@ export class TriggerEvaluator {
           this.lossWarned.add(id);
           this.options.logger.warn(
             { model: modelId, version: v.model_version, err: errorMessage(err) },
-            'loss_change condition skipped for this window; shorten retrain.loss_change.history',
+            `loss_change condition skipped for this window; ${
+              err.code === 'TOO_MANY_DETECTIONS'
+                ? 'raise the change_detection threshold'
+                : 'shorten retrain.loss_change.history'
+            }`,
           );
           continue;
         }

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { ResultSet } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
 import { ChangeDetectionService, detectInStream } from '../../../src/change-detection/service.js';
-import { detectorOptions } from '../../../src/change-detection/settings.js';
+import { detectorOptions, type ChangeDetectionPolicy } from '../../../src/change-detection/settings.js';
 import { mulberry32 } from '../../../src/change-detection/streams.js';
 import type { ModelRegistry, ModelVersionRecord } from '../../../src/models/index.js';
 import type { Database } from '../../../src/platform/clickhouse/index.js';
@@ -32,12 +32,12 @@ function fakeDb(lines: () => Iterable<Buffer>, seen: { format?: string; pulled: 
   } as unknown as Database;
 }
 
-function service(db: Database, maxValues?: number) {
+function service(db: Database, maxValues?: number, policy: ChangeDetectionPolicy = {}) {
   const record = { model_id: 'm', model_version: '1', task: 'binary_classification' } as ModelVersionRecord;
   return new ChangeDetectionService({
     db,
     models: { list: () => Promise.resolve([record]) } as unknown as ModelRegistry,
-    policy: () => Promise.resolve({}),
+    policy: () => Promise.resolve(policy),
     defaultVersion: () => '1',
     ...(maxValues === undefined ? {} : { maxValues }),
   });
@@ -78,5 +78,48 @@ describe('change-detection service', () => {
     expect(error).toMatchObject({ code: 'TOO_MANY_VALUES', status: 400 });
     expect((error as Error).message).toContain('shorter from/to range');
     expect(seen.pulled).toBeLessThan(100_000);
+  });
+
+  it('stops past 10,000 detections with a 400 naming threshold, without holding them all', async () => {
+    // A tiny threshold with min_instances 1 detects at every other value of an alternating loss:
+    // 500,000 detections here, which the answer held (and serialized) in full.
+    const seen = { pulled: 0 };
+    const error = await service(
+      fakeDb(() => lossLines(1_000_000, (i) => i % 2), seen),
+      undefined,
+      {
+        threshold: 1e-9,
+        min_instances: 1,
+      },
+    )
+      .report({ modelId: 'm', from: T0, to: T0 + 86_400_000 })
+      .catch((err: unknown) => err);
+    expect(error).toMatchObject({ code: 'TOO_MANY_DETECTIONS', status: 400 });
+    expect((error as Error).message).toContain('raise threshold');
+    expect(seen.pulled).toBeLessThan(100_000);
+    // At the cap, the answer still comes.
+    const atCap = await service(
+      fakeDb(() => lossLines(20_000, (i) => i % 2), { pulled: 0 }),
+      undefined,
+      {
+        threshold: 1e-9,
+        min_instances: 1,
+      },
+    ).report({ modelId: 'm', from: T0, to: T0 + 86_400_000 });
+    expect(atCap.detections.length).toBe(10_000);
+  });
+
+  it('means of losses whose sum overflows are still the means, not Infinity (JSON null)', async () => {
+    // Absolute errors near 1e308 are finite (the loss query keeps them); their sum is not.
+    const report = await service(fakeDb(() => lossLines(4, () => 1e308), { pulled: 0 })).report({
+      modelId: 'm',
+      from: T0,
+      to: T0 + 86_400_000,
+    });
+    expect(report.values).toBe(4);
+    expect(report.mean_loss).toBe(1e308);
+    const stream = { loss: [0, 0, 1e308, 1e308], ts: [0, 1, 2, 3], ids: ['a', 'b', 'c', 'd'] };
+    const [first] = detectInStream(stream, { threshold: 1, minInstances: 2, delta: 0 });
+    expect(first).toMatchObject({ index: 2, mean_after: 1e308 });
   });
 });
