@@ -40,7 +40,11 @@ export const performanceEstimation: CapabilityDefinition<EstimationCapability> =
       start: () => gauges.start(),
       async stop() {
         await gauges.stop();
+        // Background refits are not awaited by their callers: a fit on the worker ends with the
+        // pool (and a later one is refused), then the fits still reading or writing ClickHouse are
+        // waited for, since it closes after this.
         await calibrationPool?.close();
+        await service.calibrators.settled();
       },
     };
   },

@@ -92,4 +92,23 @@ describe('calibration fits on a worker thread', () => {
     expect(worker).toEqual(local);
     expect(onWorker.writes).toEqual(onThisThread.writes);
   });
+
+  it('ends the fit running when it closes, and refuses later fits rather than starting a worker nothing closes', async () => {
+    const { CalibrationPool: Compiled } = await importCompiled<
+      typeof import('../../src/performance-estimation/calibration/fit-pool.js')
+    >('performance-estimation/calibration/fit-pool.js');
+    const stopping = Compiled.create()!;
+    // Seconds of work on the worker: still running when the pool closes.
+    const rows = reference(300_000, 5);
+    const running = stopping.fit(rows.scores, rows.labels);
+    running.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const closing = Date.now();
+    await stopping.close();
+    await expect(running).rejects.toThrow();
+    expect(Date.now() - closing).toBeLessThan(2_000);
+    // A background refit reaching its fit during shutdown: refused, no new worker.
+    await expect(stopping.fit(rows.scores, rows.labels)).rejects.toThrow(/calibration pool is closed/);
+    expect(stopping.completed).toBe(0);
+  });
 });

@@ -15,6 +15,7 @@ const WORKER = new URL('./fit-worker.js', import.meta.url);
 
 export class CalibrationPool {
   private pool: Piscina | undefined;
+  private closed = false;
 
   private constructor(private readonly idleTimeoutMs: number) {}
 
@@ -33,8 +34,13 @@ export class CalibrationPool {
     return this.pool?.completed ?? 0;
   }
 
-  /** One fit at a time (a second waits): fits are rare, and each takes a core while it runs. */
+  /**
+   * One fit at a time (a second waits): fits are rare, and each takes a core while it runs.
+   * Refused once closed: a refit that reaches its fit during shutdown would otherwise start a
+   * new worker that nothing closes, and run a whole fit while the service stops.
+   */
   async fit(scores: Float64Array, labels: Uint8Array): Promise<CalibrationFit> {
+    if (this.closed) throw new Error('the calibration pool is closed: the service is stopping');
     this.pool ??= new Piscina({
       filename: WORKER.href,
       minThreads: 0,
@@ -45,7 +51,9 @@ export class CalibrationPool {
     return (await this.pool.run(task)) as CalibrationFit;
   }
 
+  /** Ends the worker: a fit running there rejects, and later fits are refused. */
   async close(): Promise<void> {
+    this.closed = true;
     const pool = this.pool;
     this.pool = undefined;
     await pool?.destroy();

@@ -145,6 +145,14 @@ export class Calibrators {
     await Promise.all([...this.refits.values()]);
   }
 
+  /**
+   * When every fit running now has ended, first fits and background refits alike, failed or not:
+   * the capability's stop waits for them, so none queries ClickHouse after it closes.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.firstFits.values(), ...this.refits.values()]);
+  }
+
   /** The fingerprint of the labeled reference rows, read at most once per `fingerprintMaxAgeMs`. */
   private async fingerprint(revisionId: string, reference: ReferenceKey): Promise<string> {
     const known = this.fingerprints.get(revisionId);

@@ -188,6 +188,47 @@ describe('calibrator refits (review 28 findings 2 and 8)', () => {
     expect(calls.referenceRows).toEqual(['f1', 'f2']);
   });
 
+  it('settles once the fits running now have ended: the capability stop waits for them before ClickHouse closes', async () => {
+    const f2 = opened();
+    const state = {
+      fingerprint: 'f1',
+      gate: (f: string) => (f === 'f2' ? f2.gate : Promise.resolve()),
+    };
+    const { store, calls } = sharedStore(state);
+    const calibrators = new Calibrators({
+      store,
+      drift: rangeReference,
+      fingerprintMaxAgeMs: 0,
+      refitIntervalMs: 0,
+    });
+    await calibrators.get(version);
+    state.fingerprint = 'f2';
+    // A background refit on f2, blocked in its ClickHouse read: its caller does not wait for it.
+    await within(calibrators.get(version));
+    let settled = false;
+    const settling = calibrators.settled().then(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(settled).toBe(false);
+    f2.open();
+    await within(settling);
+    expect(calls.writes.map((w) => w.fingerprint)).toEqual(['f1', 'f2']);
+
+    // A first fit that fails settles too (its callers get the error, the stop does not).
+    const failing = new Calibrators({
+      store: sharedStore({
+        fingerprint: 'f1',
+        rowsOf: () => {
+          throw new Error('embedded ClickHouse is closing');
+        },
+      }).store,
+      drift: rangeReference,
+    });
+    const first = failing.get(version).catch((err: unknown) => err);
+    await new Promise((resolve) => setImmediate(resolve));
+    await within(failing.settled());
+    expect(await first).toBeInstanceOf(EstimationError);
+  });
+
   it('says when a failed fit is tried again (finding 9)', async () => {
     const now = 7_000_000;
     const { store } = sharedStore({
