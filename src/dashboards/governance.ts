@@ -1,5 +1,5 @@
 import { RowBuilder, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { MappingType, type ValueMapping } from '@grafana/grafana-foundation-sdk/dashboard';
+import { MappingType, type Threshold, type ValueMapping } from '@grafana/grafana-foundation-sdk/dashboard';
 import { baseDashboard } from './base.js';
 import { ClickHouseQueryBuilder } from './clickhouse-query.js';
 import { prom, stat, sqlTable, timeseries } from './panels.js';
@@ -55,6 +55,18 @@ const VERIFIED_MAPPINGS: ValueMapping[] = [
   },
 ];
 
+/** Green at 0, red from the first broken chain. */
+const BROKEN_THRESHOLDS: Threshold[] = [
+  { value: null, color: 'green' },
+  { value: 1, color: 'red' },
+];
+
+/** Red where ModelwatchAuditVerificationStale fires: 3 hours, three default verification intervals. */
+const VERIFICATION_AGE_THRESHOLDS: Threshold[] = [
+  { value: null, color: 'green' },
+  { value: 3 * 3600, color: 'red' },
+];
+
 /** The verification gauges have no series until an instance's first verification completes. */
 const NOT_YET_VERIFIED = 'not yet verified';
 
@@ -92,6 +104,7 @@ export function governanceDashboard(): DashboardBuilder {
         },
         [prom('max(modelwatch_audit_chains_broken)', 'broken').instant()],
         [],
+        BROKEN_THRESHOLDS,
       ).noValue(NOT_YET_VERIFIED),
     )
     .withPanel(
@@ -105,6 +118,7 @@ export function governanceDashboard(): DashboardBuilder {
         },
         [prom('time() - max(modelwatch_audit_last_verification_seconds)', 'age').instant()],
         [],
+        VERIFICATION_AGE_THRESHOLDS,
       ).noValue(NOT_YET_VERIFIED),
     )
     .withRow(new RowBuilder('Activity (ClickHouse audit_events)'))

@@ -13,7 +13,13 @@ import {
   VizLegendOptionsBuilder,
   VizTooltipOptionsBuilder,
 } from '@grafana/grafana-foundation-sdk/common';
-import { MappingType, type ValueMapping } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  MappingType,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  type Threshold,
+  type ValueMapping,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   DataqueryBuilder,
   PromQueryFormat,
@@ -104,10 +110,19 @@ export const DRIFT_FLAG_MAPPINGS: ValueMapping[] = [
   },
 ];
 
+/** One colour for any value: a figure that is neither good nor bad (a time, a mapped flag). */
+export const NEUTRAL_THRESHOLDS: Threshold[] = [{ value: null, color: 'blue' }];
+
+/**
+ * A stat with its background coloured by `thresholds` (a mapping's colour wins). Without them
+ * Grafana applies its default, green turning red at 80: a timestamp was always red, 3 broken chains
+ * green.
+ */
 export function stat(
   spec: PanelSpec,
   targets: Builder<Dataquery>[],
   mappings: ValueMapping[],
+  thresholds: Threshold[] = NEUTRAL_THRESHOLDS,
 ): StatPanelBuilder {
   return new StatPanelBuilder()
     .title(spec.title)
@@ -117,6 +132,7 @@ export function stat(
     .height(spec.height ?? 8)
     .targets(targets)
     .mappings(mappings)
+    .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(thresholds))
     .reduceOptions(new ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']))
     .colorMode(BigValueColorMode.Background)
     .graphMode(BigValueGraphMode.None);

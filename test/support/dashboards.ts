@@ -88,17 +88,26 @@ export function dashboardVariables(): DashboardVariable[] {
   );
 }
 
-const escapeRegex = (value: string) => value.replace(/[\\^$*+?.()|[\]{}]/g, '\\$&');
+/**
+ * Grafana's prometheusSpecialRegexEscape: the regex escape is itself escaped for the PromQL string
+ * it lands in (`1.2` → `1\\.2`); a single `\` before the `.` is a PromQL parse error.
+ */
+const escapeRegex = (value: string) =>
+  value.replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]'+?.()|]/g, '\\\\$&');
+
+/** Grafana's prometheusRegularEscape: `\` doubled, `'` as `\\'` (its classic behaviour). */
+const escapeString = (value: string) => value.replace(/\\/g, '\\\\').replace(/'/g, "\\\\'");
 
 /**
- * A variable's value in PromQL as Grafana interpolates it: a multi-value or All selection becomes
- * the regex `(a|b)` of the escaped values; a single value is pasted as it is.
+ * A variable's value in PromQL as Grafana's Prometheus data source interpolates it: a multi-value
+ * or All selection becomes the regex `(a|b)` of the escaped values; a single value is escaped as a
+ * string.
  */
 export function promVariableText(variable: DashboardVariable, values: string[]): string {
   if (variable.multi || variable.includeAll) {
     return values.length === 1 ? escapeRegex(values[0]!) : `(${values.map(escapeRegex).join('|')})`;
   }
-  return values[0] ?? '';
+  return escapeString(values[0] ?? '');
 }
 
 /** `$name`, `${name}` and `[[name]]` replaced; `$__rate_interval` and `$__interval` as for a 1 s scrape. */

@@ -156,6 +156,10 @@ describe('dashboard ClickHouse SQL (embedded engine)', () => {
       row('a4', 'v1', T0 + HOUR + 5_000, false),
       row('late', 'v1', T0 + 5 * HOUR, false), // outside the time range
       row('o1', 'v1', T0 + 1_000, true, 'other'),
+      // An id ending in a backslash, and the id it would read as were the backslash dropped.
+      row('b1', 'v1', T0 + 1_000, true, 'ops\\'),
+      row('b2', 'v2', T0 + 2_000, false, 'ops\\'),
+      row('n1', 'v1', T0 + 1_000, false, 'ops'),
     ];
     await db.insertJsonEachRow('predictions', Buffer.from(rows.join('\n')));
     // A redelivered batch: separate parts, merged away only eventually; FINAL must not count it.
@@ -278,7 +282,11 @@ describe('dashboard ClickHouse SQL (embedded engine)', () => {
     expect(await query(SEGMENT_DRIFT_SHARE_SQL, [crafted, 'other'])).toEqual([
       { time: '2026-03-02 11:00:00.000', series: 'other feature:region=south version v1', drift_share: 1 },
     ]);
-    // A lone id ending in a backslash left the string open (a syntax error on every panel).
-    expect(await query(HOURLY_ERROR_RATE_SQL, 'ops\\')).toEqual([]);
+    // A lone id ending in a backslash left the string open (a syntax error on every panel); its
+    // rows are read, and none of the model without the backslash.
+    expect(await query(HOURLY_ERROR_RATE_SQL, 'ops\\')).toEqual([
+      { time: '2026-03-02 10:00:00', model_version: 'v1', error_rate: 1 },
+      { time: '2026-03-02 10:00:00', model_version: 'v2', error_rate: 0 },
+    ]);
   });
 });

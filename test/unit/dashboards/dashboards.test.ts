@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { dashboardsCommand } from '../../../src/dashboards/command.js';
+import { dashboardVariables, interpolatePromQL, promVariableText } from '../../support/dashboards.js';
 import { exposedMetrics } from '../../support/exposed-metrics.js';
 import {
   DASHBOARDS,
@@ -270,6 +272,45 @@ describe('modelwatch dashboards', () => {
       'max by (model) (modelwatch_drift_window_end_seconds{model=~"$model"}) * 1000',
     ]);
     expect(end.fieldConfig!.defaults.unit).toBe('dateTimeAsIso');
+  });
+
+  it('colours every stat by thresholds of its own (Grafana’s default is green, red from 80)', () => {
+    const stats = [...boards.values()].flatMap((d) => d.panels.filter((p) => p.type === 'stat'));
+    expect(stats.length).toBeGreaterThan(4);
+    const steps = (title: string) =>
+      stats.find((p) => p.title === title)!.fieldConfig!.defaults.thresholds?.steps.map((s) => [s.value, s.color]);
+    for (const p of stats) expect(p.fieldConfig!.defaults.thresholds, p.title).toBeDefined();
+    // A count of broken chains is red from the first one (3 read green under the default).
+    expect(steps('Broken chains')).toEqual([
+      [null, 'green'],
+      [1, 'red'],
+    ]);
+    // Red where ModelwatchAuditVerificationStale fires, not 80 s after a healthy hourly verification.
+    expect(steps('Since the last verification')).toEqual([
+      [null, 'green'],
+      [3 * 3600, 'red'],
+    ]);
+    // A time in ms is neither good nor bad (above 80 it was always red).
+    expect(steps('Latest drift window end')).toEqual([[null, 'blue']]);
+  });
+
+  const promtoolMissing = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status !== 0;
+  it.skipIf(promtoolMissing)('interpolates variables as Grafana does: versions like 1.2 give valid PromQL', () => {
+    // test/integration/prometheus.test.ts runs the panels with promVariableText: a lone `\` before a
+    // regex metacharacter (Grafana writes `\\`) is a PromQL parse error, not a query.
+    const variable = (name: string) => dashboardVariables().find((v) => v.dashboard === MODELS_UID && v.name === name)!;
+    const values = new Map([
+      ['model', promVariableText(variable('model'), ['credit.risk'])],
+      ['version', promVariableText(variable('version'), ['1.2', '2'])],
+    ]);
+    expect(values.get('version')).toBe('(1\\\\.2|2)');
+    const exprs = targets(board(MODELS_UID)).flatMap((t) => (t.expr ? [interpolatePromQL(t.expr, values)] : []));
+    expect(exprs.length).toBeGreaterThan(5);
+    const file = path.join(tempDir(), 'panels.yml');
+    const rules = exprs.map((expr, i) => `      - record: panel:${i}\n        expr: ${JSON.stringify(expr)}`);
+    writeFileSync(file, ['groups:', '  - name: panels', '    rules:', ...rules].join('\n'));
+    const run = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
   });
 
   it('names only the provisioned data sources', () => {
