@@ -13,6 +13,9 @@ const usage =
 
 const FORMATS = ['table', 'json', 'html'] as const;
 
+/** The largest --max-memory whose bytes are a safe integer (~8 PiB). */
+const MAX_MEMORY_MIB = Math.floor(Number.MAX_SAFE_INTEGER / 1024 ** 2);
+
 async function html(report: OfflineDriftReport, evaluated: EvaluatedWindows | undefined): Promise<string> {
   // Loaded for this format only (a short run's start is mostly loading modules).
   const { columnDistributions, renderDriftReportHtml } = await import('../report/index.js');
@@ -106,8 +109,15 @@ export async function runDriftCommand(args: string[], io: DriftCommandIo): Promi
     throw new UsageError(`--method must be one of ${METHOD_OPTIONS.join(', ')}, got '${method}'`);
   }
   const maxMemory = values['max-memory'] === undefined ? undefined : Number(values['max-memory']);
-  if (maxMemory !== undefined && !(Number.isSafeInteger(maxMemory) && maxMemory >= 1)) {
-    throw new UsageError(`--max-memory must be a whole number of MiB above 0, got '${values['max-memory']}'`);
+  // In bytes it must stay a whole number: 2^53 MiB became the setting '9.44e+21', which the engine
+  // refused as if the file could not be read ("ref.csv: cannot read it as CSV").
+  if (
+    maxMemory !== undefined &&
+    !(Number.isSafeInteger(maxMemory * 1024 ** 2) && maxMemory >= 1 && Number.isInteger(maxMemory))
+  ) {
+    throw new UsageError(
+      `--max-memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, got '${values['max-memory']}'`,
+    );
   }
   const columns = values.columns
     ?.split(',')

@@ -235,7 +235,8 @@ async function readParts(
       ),
     );
     if (parts.numeric.length === 0) out.rows = rest.rows;
-    out.columns.push(...rest.columns);
+    // Not push(...): an argument per column overflows the stack past ~100,000 columns.
+    for (const column of rest.columns) out.columns.push(column);
     if (rest.bad !== undefined && (out.bad === undefined || rest.bad.row < out.bad.row)) out.bad = rest.bad;
   }
   return out;

@@ -35,7 +35,8 @@ export const CLIENT_SCRIPT = String.raw`
   }
   function distributionOption(d) {
     var names = d.kind === 'numerical'
-      ? d.reference.map(function (_, i) { return short((d.edges[i] + d.edges[i + 1]) / 2); })
+      // Halves first: the sum of two edges near the largest double is ∞.
+      ? d.reference.map(function (_, i) { return short(d.edges[i] / 2 + d.edges[i + 1] / 2); })
       : d.categories;
     return {
       legend: { top: 0, data: ['reference (' + d.referenceCount + ')', 'current (' + d.currentCount + ')'] },

@@ -54,15 +54,28 @@ function shares(counts: number[]): number[] {
   return counts.map((c) => (total === 0 ? 0 : c / total));
 }
 
+/**
+ * Where [lo, hi] is wider than the largest double (values near ±1.8e308 on both sides), bins and
+ * edges are taken on halves: hi - lo was ∞, so every edge was NaN or ∞ and every value went to a
+ * NaN index, counted nowhere. Halving is exact, so ordinary data keeps the usual path bit for bit.
+ */
+const halved = (lo: number, hi: number) => !Number.isFinite(hi - lo);
+
 /** Counts of sorted values in `bins` equal-width bins over [lo, hi], the outside clamped in. */
 function histogram(sorted: Float64Array, lo: number, hi: number, bins: number): number[] {
   const counts = new Array<number>(bins).fill(0);
-  const width = (hi - lo) / bins;
+  const half = halved(lo, hi);
+  const width = half ? (hi / 2 - lo / 2) / bins : (hi - lo) / bins;
   for (const v of sorted) {
-    const i = width > 0 ? Math.floor((v - lo) / width) : 0;
+    const i = width > 0 ? Math.floor((half ? v / 2 - lo / 2 : v - lo) / width) : 0;
     counts[Math.min(bins - 1, Math.max(0, i))]!++;
   }
   return counts;
+}
+
+function binEdges(lo: number, hi: number, bins: number): number[] {
+  if (!halved(lo, hi)) return Array.from({ length: bins + 1 }, (_, i) => lo + ((hi - lo) * i) / bins);
+  return Array.from({ length: bins + 1 }, (_, i) => 2 * (lo / 2 + (hi / 2 - lo / 2) * (i / bins)));
 }
 
 function numerical(
@@ -91,7 +104,7 @@ function numerical(
     kind: 'numerical',
     referenceCount: ref.length,
     currentCount: current.reduce((n, s) => n + s.length, 0),
-    edges: Array.from({ length: bins + 1 }, (_, i) => lo + ((hi - lo) * i) / bins),
+    edges: binEdges(lo, hi, bins),
     reference: shares(histogram(ref, lo, hi, bins)),
     current: shares(cur),
   };

@@ -111,7 +111,8 @@ export function reportModel(input: ReportInput): ReportModel {
         method: c.method,
         threshold: c.threshold,
       });
-      entry.buckets++;
+      // A bucket without values of the column is no evidence either way (as for drift_share).
+      if (c.count > 0) entry.buckets++;
       if (c.drifted) entry.driftedBuckets++;
       entry.series.push({
         start: bucket.start,

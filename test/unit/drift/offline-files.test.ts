@@ -377,8 +377,39 @@ describe('modelwatch drift reading files with the engine', () => {
       "inf2.csv:3.b: '-Infinity' is not a finite number",
     );
     await expect(cli(['--reference', ok, '--current', ok, '--max-memory', '0'])).rejects.toThrow(
-      "--max-memory must be a whole number of MiB above 0, got '0'",
+      "--max-memory must be a whole number of MiB from 1 to 8589934591, got '0'",
     );
+  });
+
+  it('reads a JSONL file of 150,000 keys (push(...) of one argument per column overflowed the stack: "cannot read it as JSONL")', async () => {
+    const keys = 150_000;
+    const row = (r: number) =>
+      JSON.stringify(Object.fromEntries(Array.from({ length: keys }, (_, i) => [`c${i}`, (i + r) % 3])));
+    writeFileSync(at('wide.jsonl'), `${row(0)}\n${row(1)}\n${row(2)}\n`);
+    const { report } = await cli(['--reference', at('wide.jsonl'), '--current', at('wide.jsonl')]);
+    expect(report.buckets[0]!.columns).toHaveLength(keys);
+    expect(col(report, 'c149999')).toMatchObject({
+      kind: 'categorical',
+      method: 'chi2',
+      statistic: 0,
+      count: 3,
+    });
+  }, 60_000);
+
+  it('refuses a --max-memory whose bytes are no whole number (2^53 MiB was the engine setting 9.44e+21: "ok.csv: cannot read it as CSV")', async () => {
+    const ok = csv('ok.csv', ['a'], [[1], [2]]);
+    for (const mib of ['9007199254740991', '8589934592', '1e300']) {
+      const err = await cli(['--reference', ok, '--current', ok, '--max-memory', mib]).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toBe(
+        `--max-memory must be a whole number of MiB from 1 to 8589934591, got '${mib}'`,
+      );
+    }
+    // The largest one is a limit the engine takes.
+    const { report } = await cli(['--reference', ok, '--current', ok, '--max-memory', '8589934591']);
+    expect(report.current.rows).toBe(2);
   });
 
   it('reads a Parquet null as missing, as the same data in CSV with empty cells (not 0 or an empty text)', async () => {

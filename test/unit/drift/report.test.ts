@@ -1,8 +1,10 @@
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { planColumns } from '../../../src/drift/engine/evaluate.js';
 import { referenceFromRaw, windowFromRaw } from '../../../src/drift/engine/in-memory.js';
 import { driftSettings } from '../../../src/drift/engine/settings.js';
 import type { ColumnDrift, RawColumn } from '../../../src/drift/engine/types.js';
+import { CLIENT_SCRIPT } from '../../../src/drift/report/client-script.js';
 import {
   columnDistributions,
   renderDriftReportHtml,
@@ -147,6 +149,44 @@ describe('report distributions', () => {
     if (x?.kind !== 'numerical') throw new Error('numerical expected');
     expect([x.edges[0], x.edges[10], x.currentCount]).toEqual([0, 149, 200_000]);
   });
+
+  it('bins values spanning ±1.7e308 (hi - lo was ∞: every edge NaN or ∞, every value counted nowhere)', () => {
+    const huge = (k: number) => (k % 2 === 0 ? -1 : 1) * 1.7e308 * ((k % 50) / 50);
+    const wide = plansFor(
+      [
+        raw(
+          'w',
+          Array.from({ length: 100 }, (_, k) => huge(k)),
+        ),
+      ],
+      100,
+    );
+    const current = windowFromRaw(
+      wide,
+      [
+        raw(
+          'w',
+          Array.from({ length: 40 }, (_, k) => huge(3 * k + 1)),
+        ),
+      ],
+      {
+        start: 0,
+        end: 0,
+        count: 40,
+      },
+    );
+    const [w] = columnDistributions(wide, [current], { bins: 10, tail: 0 });
+    if (w?.kind !== 'numerical') throw new Error('numerical expected');
+    expect(w.edges.every(Number.isFinite)).toBe(true);
+    const ref = wide[0]!.ref.numerical!.sorted;
+    expect(w.edges[0]).toBe(ref[0]);
+    expect(w.edges[10]! / ref[ref.length - 1]!).toBeCloseTo(1, 12);
+    expect(w.edges).toEqual([...w.edges].sort((a, b) => a - b));
+    expect(w.reference.reduce((a, b) => a + b)).toBeCloseTo(1, 12);
+    expect(w.current.reduce((a, b) => a + b)).toBeCloseTo(1, 12);
+    // Symmetric around 0: half of the reference in the lower five bins.
+    expect(w.reference.slice(0, 5).reduce((a, b) => a + b)).toBeCloseTo(0.5, 12);
+  });
 });
 
 describe('report model', () => {
@@ -181,6 +221,27 @@ describe('report model', () => {
     expect(model.columns[0]).toMatchObject({ decidesOn: 'p_value', p_value: 0.0001 });
     expect(model.columns.find((c) => c.column === 'now')!.series.map((s) => s.statistic)).toEqual([0.2, 0.4]);
     expect(model.generatedAt).toBe('1970-01-01T00:00:00.000Z');
+  });
+
+  it('counts the buckets a column has values in (a bucket without any was counted: "drifted in 1 of 3")', () => {
+    const empty = { statistic: null, p_value: null, drifted: false, count: 0 };
+    const model = reportModel({
+      title: 't',
+      subtitle: 's',
+      datasetDriftShare: 0.5,
+      distributions: [],
+      generatedAt: 0,
+      buckets: [
+        bucket('2026-01-01', [column('sparse', { statistic: 0.5, drifted: true }), column('full')]),
+        bucket('2026-01-02', [column('sparse', empty), column('full')]),
+        bucket('2026-01-03', [column('sparse', { statistic: 0.05 }), column('full')]),
+      ],
+    });
+    const byName = new Map(model.columns.map((c) => [c.column, c]));
+    expect(byName.get('sparse')).toMatchObject({ buckets: 2, driftedBuckets: 1 });
+    expect(byName.get('full')).toMatchObject({ buckets: 3, driftedBuckets: 0 });
+    // The series keeps every bucket, the empty one as a gap.
+    expect(byName.get('sparse')!.series.map((s) => s.statistic)).toEqual([0.5, null, 0.05]);
   });
 });
 
@@ -219,6 +280,64 @@ describe('report HTML', () => {
 
   it('escapes everything JSON can hold', () => {
     expect(scriptJson({ a: '</script>&\u2029' })).toBe('{"a":"\\u003c/script\\u003e\\u0026\\u2029"}');
+  });
+});
+
+/** The page's script run on a stand-in DOM and ECharts: the options of every chart it draws. */
+function chartOptions(model: ReturnType<typeof reportModel>): { column: string; option: unknown }[] {
+  interface Node {
+    className: string;
+    textContent: string;
+    style: Record<string, string>;
+    attributes: Map<string, string>;
+    setAttribute(name: string, value: string): void;
+    appendChild(child: Node): void;
+  }
+  const node = (text = ''): Node => ({
+    className: '',
+    textContent: text,
+    style: {},
+    attributes: new Map(),
+    setAttribute(name, value) {
+      this.attributes.set(name, value);
+    },
+    appendChild: () => undefined,
+  });
+  const byId = new Map([['report-data', node(JSON.stringify(model))]]);
+  const document = {
+    getElementById: (id: string) => byId.get(id) ?? byId.set(id, node()).get(id),
+    createElement: () => node(),
+    body: node(),
+  };
+  const charts: { column: string; option: unknown }[] = [];
+  const echarts = {
+    init: (div: Node) => ({
+      setOption: (option: unknown) =>
+        charts.push({ column: div.attributes.get('data-column') ?? '', option }),
+      resize: () => undefined,
+    }),
+  };
+  const window = { addEventListener: () => undefined };
+  const console = { info: () => undefined };
+  runInNewContext(CLIENT_SCRIPT, { document, echarts, window, console });
+  return charts;
+}
+
+describe('report page script', () => {
+  it('labels the bins of values near ±1.8e308 by finite centres (the sum of two edges was ∞)', () => {
+    const values = Array.from({ length: 100 }, (_, k) => 1.7e308 * (1 - k / 1000));
+    const plans = plansFor([raw('w', values)], 100);
+    const model = reportModel({
+      title: 't',
+      subtitle: 's',
+      datasetDriftShare: 0.5,
+      distributions: columnDistributions(plans, [], { bins: 10, tail: 0 }),
+      buckets: [bucket('2026-01-01', [column('w')])],
+    });
+    const [chart] = chartOptions(model);
+    const labels = (chart!.option as { xAxis: { data: string[] } }).xAxis.data;
+    expect(labels).toHaveLength(10);
+    expect(labels.filter((l) => !/^1\.\de\+308$/.test(l))).toEqual([]);
   });
 });
 
