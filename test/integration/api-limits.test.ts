@@ -230,6 +230,16 @@ describe('one error shape', () => {
     expect((await call(service, 'GET', `/api/v1/models/${longest}/metrics?bucket=1h&version=1`)).status).toBe(
       200,
     );
+    // A version as long: its routes look it up rather than refuse the parameter.
+    const longVersion = 'v'.repeat(512);
+    for (const route of ['drift', 'estimated-performance', 'change-detection'])
+      expect(
+        expectErrorShape(
+          await call(service, 'GET', `/api/v1/models/${longest}/${route}?version=${longVersion}`),
+          404,
+        ),
+        route,
+      ).toMatch(/version 'v{10}/);
     const hold = await call(service, 'PUT', `/api/v1/models/${longest}/legal-hold`, { reason: 'long ids' });
     expect(hold.status, hold.raw).toBe(200);
     expect((await call(service, 'DELETE', `/api/v1/models/${longest}/legal-hold`)).status).toBe(200);

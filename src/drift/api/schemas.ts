@@ -3,6 +3,7 @@ import { COLUMN_ROLES } from '../engine/types.js';
 import { METHOD_OPTIONS, BUCKET_PATTERN } from '../engine/settings.js';
 import { DRIFT_METHODS } from '../statistics/index.js';
 import { errorSchema, nullableNumber } from '../../api/index.js';
+import { MAX_EVENT_ID_LENGTH } from '../../platform/limits.js';
 import {
   segmentHeaderSchema,
   segmentQueryProperty,
@@ -52,7 +53,7 @@ export const driftQuerystring = {
     version: {
       type: 'string',
       minLength: 1,
-      maxLength: 256,
+      maxLength: MAX_EVENT_ID_LENGTH,
       description:
         'Model version; its reference is used. Default: the production version most recently first seen (any stage when none is in production).',
     },

@@ -1,5 +1,6 @@
 import { errorSchema, nullableNumber } from '../../api/index.js';
 import { BUCKET_PATTERN, DEFAULT_BUCKETS, MAX_BUCKETS } from '../../platform/time/index.js';
+import { MAX_EVENT_ID_LENGTH } from '../../platform/limits.js';
 
 export { errorSchema };
 
@@ -26,7 +27,7 @@ export const estimationQuerystring = {
     version: {
       type: 'string',
       minLength: 1,
-      maxLength: 256,
+      maxLength: MAX_EVENT_ID_LENGTH,
       description:
         "The version; default: the drift route's, among the binary-classification versions (the latest first seen in production, else the latest first seen).",
     },
