@@ -303,7 +303,7 @@ describe('the estimated-performance route', () => {
       /from|to/,
     );
     await refused(
-      `/api/v1/models/cbpe/estimated-performance?bucket=1d&version=${'v'.repeat(300)}`,
+      `/api/v1/models/cbpe/estimated-performance?bucket=1d&version=${'v'.repeat(513)}`,
       400,
       /version/,
     );

@@ -121,7 +121,7 @@ describe('the retrain policy section and the trigger list', () => {
       ['?to=99999-01-01', /querystring\/to/],
       ['?from=2026-02-01&to=2026-01-01', /querystring\/from: must be before to/],
       ['?limit=0', /querystring\/limit/],
-      [`?model=${'m'.repeat(300)}`, /querystring\/model/],
+      [`?model=${'m'.repeat(513)}`, /querystring\/model/],
     ];
     for (const [query, message] of bad) {
       const response = await list(query);
