@@ -153,6 +153,9 @@ export function watchProgress(
   };
 }
 
+/** The engine's row number in `file()` reads (`file-sql.ts`). */
+const ROW_NUMBER = '_row_number';
+
 export async function readFileColumns(
   file: string,
   format: FileFormat,
@@ -162,6 +165,13 @@ export async function readFileColumns(
   const engine = db ?? (await offlineDatabase());
   const wanted = options.wanted;
   const described = format === 'jsonl' ? [] : await describeFile(engine, file, format);
+  // The reads number rows by the engine's virtual column, which a column of the file's own name hides:
+  // its text values failed the read as if the file were broken ("Cannot parse UInt64 from String").
+  if (described.some((c) => c.name === ROW_NUMBER))
+    throw new ModelwatchError(
+      'BAD_REQUEST',
+      `${path.basename(file)}: a column is named '${ROW_NUMBER}', the name the engine numbers rows by: rename it`,
+    );
   // Only the wanted columns are read at all: a large file with a few wanted columns streams in little memory.
   const columns = described.filter(
     (c) => (wanted === undefined || wanted.includes(c.name)) && c.name !== options.skip,

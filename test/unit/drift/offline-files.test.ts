@@ -493,6 +493,28 @@ describe('modelwatch drift reading files with the engine', () => {
     expect(col(report, 'c0').statistic).toBe(0);
   });
 
+  it("names a file column called '_row_number' (the engine's row number, which it hid: 'cannot read it as CSV')", async () => {
+    const rows = csv(
+      'row-number.csv',
+      ['_row_number', 'x'],
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+    );
+    for (const file of [rows, at('row-number.parquet')]) {
+      if (file.endsWith('.parquet'))
+        await (
+          await offlineDatabase()
+        ).client.command({
+          query: `INSERT INTO FUNCTION file('${file}', 'Parquet') SELECT toString(number) AS _row_number, number AS x FROM numbers(5)`,
+        });
+      await expect(cli(['--reference', file, '--current', file])).rejects.toThrow(
+        `${path.basename(file)}: a column is named '_row_number', the name the engine numbers rows by: rename it`,
+      );
+    }
+  });
+
   it('refuses an overflowing number (1e999) in the rows types are inferred from, with the row and column named', async () => {
     const ok = csv(
       'fin.csv',
