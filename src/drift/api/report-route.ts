@@ -58,7 +58,8 @@ export function driftReportRoute(deps: ReportRouteDeps): FastifyPluginAsync {
             ...range,
           });
           // Per bucket only: the estimates have no whole-range figure to set beside the band.
-          // An extra section: when it fails (the engine timing out, say) the drift report goes out without it.
+          // Extra sections (estimates, quality): when one fails (the engine timing out, say) the drift
+          // report goes out without it.
           const performance = range.window
             ? await deps
                 .performance?.({
@@ -76,13 +77,21 @@ export function driftReportRoute(deps: ReportRouteDeps): FastifyPluginAsync {
                   return undefined;
                 })
             : undefined;
-          const quality = await deps.quality?.({
-            modelId: report.model_id,
-            version: report.version,
-            from: range.from,
-            to: range.to,
-            window: range.window,
-          });
+          const quality = await deps
+            .quality?.({
+              modelId: report.model_id,
+              version: report.version,
+              from: range.from,
+              to: range.to,
+              window: range.window,
+            })
+            .catch((err: unknown) => {
+              request.log.warn(
+                { err: errorMessage(err), model: report.model_id },
+                'drift report without its data-quality section',
+              );
+              return undefined;
+            });
           const html = renderDriftReportHtml({
             performance: performance ?? undefined,
             quality,

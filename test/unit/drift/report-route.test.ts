@@ -22,12 +22,13 @@ const report: ReportWithDistributions = {
 };
 
 describe('the HTML drift report route', () => {
-  it('goes out without the estimated-performance section when that section fails', async () => {
+  it('goes out without the estimated-performance or data-quality section when that section fails', async () => {
     const app = Fastify();
     await app.register(
       driftReportRoute({
         report: () => Promise.resolve(report),
         performance: () => Promise.reject(new Error('Timeout exceeded: elapsed 30001 ms')),
+        quality: () => Promise.reject(new Error('Timeout exceeded: elapsed 30001 ms')),
         now: () => Date.parse('2026-12-03T00:00:00Z'),
       }),
     );
