@@ -29,7 +29,7 @@ export interface DeadLetter {
 /** The original bytes and key, untouched, with headers saying where they came from and why. */
 export function deadLetterMessage({ source, reason, detail }: DeadLetter): Message {
   const headers: IHeaders = {
-    ...source.message.headers,
+    ...writableHeaders(source.message.headers),
     'modelwatch-source-topic': source.topic,
     'modelwatch-source-partition': String(source.partition),
     'modelwatch-source-offset': source.offset,
@@ -38,6 +38,24 @@ export function deadLetterMessage({ source, reason, detail }: DeadLetter): Messa
     'modelwatch-failed-at': new Date().toISOString(),
   };
   return { key: source.message.key, value: source.message.value, headers };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The source's headers as kafkajs can send them. Kafka allows a null header value and kafkajs reads
+ * one as null, but its producer throws sizing it (2.2.4: `Buffer.byteLength(null)`), so the
+ * letter's send failed on every retry and its partition stopped. Such a value goes out empty.
+ */
+function writableHeaders(headers: IHeaders | undefined): IHeaders {
+  const orEmpty = (value: Buffer | string | null | undefined) => value ?? EMPTY;
+  // fromEntries, not assignment: a header named `__proto__` stays a header.
+  return Object.fromEntries(
+    Object.entries(headers ?? {}).map(([name, value]) => [
+      name,
+      Array.isArray(value) ? value.map(orEmpty) : orEmpty(value),
+    ]),
+  );
 }
 
 /**

@@ -49,7 +49,16 @@ export const featureValue = z.union([finite, z.string(), z.boolean(), z.null()],
 export const predictionEvent = z.object({
   prediction_id: id,
   model_id: id,
-  model_version: z.union([id, z.number().transform(String)]),
+  // A number beyond 2^53 is not read exactly (9007199254740993 parses as ...992): two versions
+  // would be stored as one under a number neither producer sent. Such a version is sent as text.
+  model_version: z.union([
+    id,
+    z
+      .number()
+      .min(-Number.MAX_SAFE_INTEGER, 'a number beyond 2^53 is not read exactly: send the version as a string')
+      .max(Number.MAX_SAFE_INTEGER, 'a number beyond 2^53 is not read exactly: send the version as a string')
+      .transform(String),
+  ]),
   timestamp: eventTime,
   // Name length and the number of features are limits (config), checked after the schema.
   features: z.record(z.string().min(1, 'feature names must not be empty'), featureValue),

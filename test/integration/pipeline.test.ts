@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accessEvent, label, prediction } from '../support/events.js';
-import { produce, waitFor, waitForGroupAtEnd } from '../support/harness.js';
+import { produce, testKafka, uniqueName, waitFor, waitForGroupAtEnd } from '../support/harness.js';
 import { startTestService } from '../support/service.js';
 
 describe('Kafka → ClickHouse pipeline (real broker, embedded engine)', () => {
@@ -88,5 +88,40 @@ describe('Kafka → ClickHouse pipeline (real broker, embedded engine)', () => {
     });
     const committed = await waitForGroupAtEnd(ingest.consumerGroup, topics.predictions);
     expect(committed).toBeGreaterThanOrEqual(100);
+  });
+
+  // A transaction ends with a commit marker, an offset no message has: the group's offsets stayed
+  // one behind each partition's end for good (modelwatch_consumer_lag 1, never 0), as Kafka's
+  // tools see them too; the Java consumer commits past the marker.
+  it("commits past a transaction's commit marker: the group reaches the partition's end", async () => {
+    const service = await startTestService();
+    const { topics, ingest } = service.config;
+    const producer = testKafka().producer({
+      transactionalId: uniqueName('pipeline-tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    try {
+      const tx = await producer.transaction();
+      await tx.send({
+        topic: topics.predictions,
+        acks: -1,
+        messages: Array.from({ length: 30 }, (_, i) => ({
+          partition: i % 3,
+          key: `p-${i}`,
+          value: JSON.stringify(prediction(i)),
+        })),
+      });
+      await tx.commit();
+    } finally {
+      await producer.disconnect();
+    }
+    await waitFor('30 stored', async () => {
+      const [row] = await service.rows<{ c: number }>('SELECT count() AS c FROM predictions FINAL');
+      return row?.c === 30 ? true : undefined;
+    });
+    // 10 messages and a marker on each of the 3 partitions.
+    expect(await waitForGroupAtEnd(ingest.consumerGroup, topics.predictions, 20_000)).toBe(33);
   });
 });

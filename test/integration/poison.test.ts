@@ -305,3 +305,39 @@ describe('poison messages', () => {
     );
   }, 60_000);
 });
+
+describe('a poison message with a header whose value is null', () => {
+  it('is lettered with its other headers: kafkajs cannot write a null header value, and the send threw for good', async () => {
+    const service = await startTestService();
+    const { topics } = service.config;
+    const { sink, letterSender } = letterSink(service, topics);
+    // Kafka headers may be null (Java: `headers.add("trace", null)`); kafkajs reads them as null.
+    const headers = { trace: null, tenant: Buffer.from('acme'), hop: [Buffer.from('a'), null] };
+    const item = sink.decode({
+      topic: topics.predictions,
+      partition: 0,
+      offset: '0',
+      message: {
+        value: Buffer.from('{not json'),
+        key: Buffer.from('k-1'),
+        headers,
+      } as unknown as KafkaMessage,
+    });
+    const written = await Promise.race([
+      sink.write([item]).then(() => 'written'),
+      new Promise((resolve) => setTimeout(resolve, 20_000, 'still failing')),
+    ]).catch((err: unknown) => `failed: ${String(err)}`);
+    await letterSender.disconnect();
+    expect(written).toBe('written');
+
+    const [letter, ...others] = await readAll(topics.deadLetter);
+    expect(others).toEqual([]);
+    expect(letter?.value?.toString()).toBe('{not json');
+    expect(letter?.key?.toString()).toBe('k-1');
+    const text = (v: unknown) => (Array.isArray(v) ? v.map((x) => String(x)) : String(v));
+    expect(text(letter?.headers?.['tenant'])).toBe('acme');
+    expect(text(letter?.headers?.['trace'])).toBe('');
+    expect(text(letter?.headers?.['hop'])).toEqual(['a', '']);
+    expect(letter?.headers?.['modelwatch-reason']?.toString()).toBe('invalid_json');
+  }, 60_000);
+});

@@ -335,9 +335,13 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       buffer.items.push(item);
       if (sink.size) buffer.bytes += sink.size(item);
     }
-    // In offset order, and all of it buffered (`decode` does not throw): the last is the highest.
+    // In offset order, and all of it buffered (`decode` does not throw): the last is the highest,
+    // unless the batch goes on past it with records kafkajs does not hand over (a transaction's
+    // commit marker, aborted records). Committed past those, as the Java consumer does: else the
+    // group stayed one offset behind the end of a transactional producer's partition for good.
     const last = fresh[fresh.length - 1];
-    if (last) buffer.highest.set(key, BigInt(last.offset));
+    const end = BigInt(batch.lastOffset());
+    if (last) buffer.highest.set(key, end > BigInt(last.offset) ? end : BigInt(last.offset));
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {

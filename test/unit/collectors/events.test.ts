@@ -48,6 +48,22 @@ describe('prediction events', () => {
     expect(ok(checkPrediction(event({ model_version: 3 }))).model_version).toBe('3');
   });
 
+  // JSON.parse reads 9007199254740993 as 9007199254740992: two versions (a build stamp sent as a
+  // number) were stored as one, under a number neither producer sent.
+  it('refuses a numeric model_version beyond 2^53, which JSON.parse cannot read exactly', () => {
+    const parsed = (version: string) =>
+      JSON.parse(
+        JSON.stringify(event({ model_version: 0 })).replace(
+          '"model_version":0',
+          `"model_version":${version}`,
+        ),
+      ) as unknown;
+    expect(ok(checkPrediction(parsed('9007199254740991'))).model_version).toBe('9007199254740991');
+    expect(ok(checkPrediction(parsed('-9007199254740991'))).model_version).toBe('-9007199254740991');
+    for (const version of ['9007199254740993', '9007199254740992', '-9007199254740993', '1e21'])
+      expect(detail(checkPrediction(parsed(version))), version).toMatch(/^model_version: /);
+  });
+
   it('accepts fields it does not know yet (additive schema evolution)', () => {
     expect(ok(checkPrediction(event({ explanation: { top: 'age' } }))).prediction_id).toBe('p-000123');
   });

@@ -43,6 +43,7 @@ function fakeMember() {
         partition: 0,
         highWatermark: '100',
         messages: offsets.map((o) => ({ offset: String(o), value: Buffer.from(`m${o}`) })),
+        lastOffset: () => String(offsets[offsets.length - 1] ?? -1),
       },
       isStale: () => false,
       heartbeat,
