@@ -55,14 +55,14 @@ function cellProblem(
 ): RowFailure {
   if (value === undefined || value === null) return failure(row, column.name, 'missing', 'missing');
   if (categories !== null) {
-    if (typeof value !== 'string') {
+    if (typeof value !== 'string' && typeof value !== 'boolean') {
       return failure(row, column.name, 'wrong_type', `expected a string, got ${typeName(value)}`);
     }
     return failure(
       row,
       column.name,
       'unknown_category',
-      `${show(value)} is not one of its ${categories.size} categories`,
+      `${show(String(value))} is not one of its ${categories.size} categories`,
     );
   }
   if (typeof value === 'number') {

@@ -4,7 +4,7 @@ export type RowFailureReason =
   | 'not_an_object'
   /** The feature is absent, `undefined` or `null`. */
   | 'missing'
-  /** A string where a number is declared, a number or a boolean where a string is, an object. */
+  /** A string where a number is declared, a number where a categorical string is, an object. */
   | 'wrong_type'
   /** NaN, +Infinity or -Infinity. */
   | 'not_finite'

@@ -79,10 +79,19 @@ function findOutput(
   role: string,
 ): ValueMetadata & { isTensor: true } {
   const output = outputs.find((o) => o.name === name);
-  if (!output)
+  if (!output) {
+    // skl2onnx's default export (zipmap on) names its outputs `output_label` and
+    // `output_probability`, a sequence of maps: a user sees no output of the expected name, and
+    // the remedy is the export option, not a rename.
+    const maps = outputs.filter((o) => !o.isTensor).map((o) => `'${o.name}'`);
+    const zipmap =
+      maps.length === 0
+        ? ''
+        : `; ${maps.join(', ')} is not a tensor: was the model exported with zipmap on? Export it with zipmap off`;
     throw mismatch(
-      `no ${role} output '${name}' (the graph's outputs: ${outputs.map((o) => o.name).join(', ')})`,
+      `no ${role} output '${name}' (the graph's outputs: ${outputs.map((o) => o.name).join(', ')}${zipmap})`,
     );
+  }
   if (!output.isTensor)
     throw mismatch(`${role} output '${name}' is not a tensor (was the model exported with zipmap on?)`);
   return output;

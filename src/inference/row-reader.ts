@@ -7,7 +7,8 @@
 import type { FeatureSpec } from './metadata.js';
 
 /**
- * Writes the row's F values at `out[base…]` (a boolean in a number column as 1 or 0); answers −1,
+ * Writes the row's F values at `out[base…]` (a boolean in a number column as 1 or 0, in a
+ * categorical column as the category 'true' or 'false'); answers −1,
  * or the column of the first value it refuses.
  */
 export type RowReader = (row: Record<string, unknown>, out: Float32Array, base: number) => number;
@@ -27,8 +28,12 @@ function genericReader(names: readonly string[], categories: Categories): RowRea
         out[base + j] = Number(value);
         // One check catches NaN, ±Infinity and finite values beyond float32 (stored as Infinity).
         if (Number.isFinite(out[base + j])) continue;
-      } else if (lookup !== null && lookup !== undefined && typeof value === 'string') {
-        const index = lookup.get(value);
+      } else if (
+        lookup !== null &&
+        lookup !== undefined &&
+        (typeof value === 'string' || typeof value === 'boolean')
+      ) {
+        const index = lookup.get(String(value));
         if (index !== undefined) {
           out[base + j] = index;
           continue;
@@ -45,7 +50,8 @@ function columnSource(name: string, j: number, categorical: boolean): string {
   // cannot end the literal or inject code.
   const read = `v = row[${JSON.stringify(name)}];`;
   if (categorical) {
-    return `${read} if (typeof v !== 'string') return ${j}; k = categories[${j}].get(v); if (k === undefined) return ${j}; out[base + ${j}] = k;`;
+    // A boolean is its text 'true'/'false', as the collectors store it and the shadow feed reads it.
+    return `${read} if (typeof v !== 'string') { if (typeof v !== 'boolean') return ${j}; v = v ? 'true' : 'false'; } k = categories[${j}].get(v); if (k === undefined) return ${j}; out[base + ${j}] = k;`;
   }
   // A boolean is 1 or 0, as the stored 'true'/'false' the shadow feed reads (feed-sql.ts).
   return `${read} if (typeof v !== 'number') { if (typeof v !== 'boolean') return ${j}; v = v ? 1 : 0; } out[base + ${j}] = v; if (!Number.isFinite(out[base + ${j}])) return ${j};`;

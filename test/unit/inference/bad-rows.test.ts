@@ -171,6 +171,56 @@ describe('categorical features (ordinal encoding)', () => {
   });
 });
 
+describe('a boolean in a categorical feature', () => {
+  it('is its text, as the collectors store it and the shadow feed reads it: a category, or unknown', () => {
+    const columns = parseMetadata(
+      {
+        task: 'binary_classification',
+        classes: ['0', '1'],
+        positive_class: '1',
+        features: [
+          { name: 'has_card', type: 'string', categories: ['false', 'true'] },
+          { name: 'region', type: 'string', categories: ['north', 'south'] },
+        ],
+      },
+      'test',
+    ).columns;
+    const rows = [
+      { has_card: true, region: 'south' },
+      { has_card: false, region: 'north' },
+      { has_card: 'true', region: 'north' },
+      { has_card: true, region: true },
+      { has_card: 1, region: 'north' },
+    ];
+    // Both the generated reader and the generic loop (past 200 columns) read it so.
+    const wide = [
+      ...columns,
+      ...Array.from({ length: 200 }, (_, i) => ({ name: `n${i}`, type: 'number' as const })),
+    ];
+    const numbers = Object.fromEntries(wide.slice(2).map((c) => [c.name, 0]));
+    for (const [cols, extra] of [
+      [columns, {}],
+      [wide, numbers],
+    ] as const) {
+      const batch = encodeRows(
+        rows.map((r) => ({ ...r, ...extra })),
+        cols,
+      );
+      const f = cols.length;
+      expect(batch.rows).toBe(3);
+      expect([0, 1, 2].map((r) => [batch.values[r * f], batch.values[r * f + 1]])).toEqual([
+        [1, 1],
+        [0, 0],
+        [1, 0],
+      ]);
+      expect(batch.failures.map((x) => [x.row, x.feature, x.reason, x.message])).toEqual([
+        [3, 'region', 'unknown_category', "row 3, feature 'region': 'true' is not one of its 2 categories"],
+        [4, 'has_card', 'wrong_type', "row 4, feature 'has_card': expected a string, got number"],
+      ]);
+    }
+  });
+});
+
 describe('a label outside the declared classes', () => {
   it('is a failed row with reason label_not_in_classes, not a crash', async () => {
     const model = await loadModel({

@@ -2,6 +2,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { bindGraph } from '../../../src/inference/graph-check.js';
 import { loadModel, parseMetadata } from '../../../src/inference/index.js';
+import { bytes, FLOAT, int, INT64, message, node, valueInfo } from '../../support/onnx-wire.js';
 import { CALIFORNIA_FEATURES, modelBytes, sidecar } from './models.js';
 
 type Value = InferenceSession.ValueMetadata;
@@ -92,6 +93,50 @@ describe('graph inputs and outputs against the metadata', () => {
     ).rejects.toMatchObject({
       code: 'GRAPH_MISMATCH',
       message: expect.stringContaining("no label output 'output_label'") as string,
+    });
+  });
+
+  it('a real graph as skl2onnx exports it with zipmap on: GRAPH_MISMATCH that says so', async () => {
+    // skl2onnx's default: `output_label` [N] and `output_probability`, a sequence of maps (ZipMap).
+    const zipMap = message(
+      1,
+      bytes(1, 'probabilities'),
+      bytes(2, 'output_probability'),
+      bytes(4, 'ZipMap'),
+      message(5, bytes(1, 'classlabels_int64s'), int(8, 0), int(8, 1), int(20, 7)),
+      bytes(7, 'ai.onnx.ml'),
+    );
+    const mapOfFloats = message(5, int(1, INT64), message(2, message(1, int(1, FLOAT))));
+    const graph = Buffer.concat([
+      node('Softmax', ['input'], 'probabilities', { axis: 1 }),
+      node('ArgMax', ['probabilities'], 'output_label', { axis: 1, keepdims: 0 }),
+      zipMap,
+      bytes(2, 'zipmap-on'),
+      valueInfo(11, 'input', FLOAT, ['N', 2]),
+      valueInfo(12, 'output_label', INT64, ['N']),
+      message(12, bytes(1, 'output_probability'), message(2, message(4, message(1, mapOfFloats)))),
+    ]);
+    const onnx = Buffer.concat([
+      int(1, 8),
+      bytes(7, graph),
+      message(8, bytes(1, ''), int(2, 13)),
+      message(8, bytes(1, 'ai.onnx.ml'), int(2, 1)),
+    ]);
+    const metadata = {
+      task: 'binary_classification',
+      classes: ['0', '1'],
+      positive_class: '1',
+      features: [
+        { name: 'a', type: 'number' },
+        { name: 'b', type: 'number' },
+      ],
+    };
+    // Before: "no label output 'label' (the graph's outputs: output_label, output_probability)",
+    // which sends the user renaming outputs; the export option is the remedy.
+    await expect(loadModel({ bytes: onnx, metadata })).rejects.toMatchObject({
+      code: 'GRAPH_MISMATCH',
+      message:
+        "graph does not match the metadata: no label output 'label' (the graph's outputs: output_label, output_probability; 'output_probability' is not a tensor: was the model exported with zipmap on? Export it with zipmap off)",
     });
   });
 });
