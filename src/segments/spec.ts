@@ -24,6 +24,9 @@ export const MAX_SEGMENT_NAME_LENGTH = 256;
  */
 export const MAX_SEGMENT_PARAM_LENGTH = 'feature:'.length + MAX_SEGMENT_NAME_LENGTH;
 
+// C0, DEL and C1 (U+0080-U+009F: NEL breaks lines too), as API key names are checked.
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
 const short = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);
 
 /** `feature:region` or `tag:channel`; a 400 naming `field` otherwise. */
@@ -51,7 +54,7 @@ export function parseSegment(text: string, field = 'querystring/segment'): Segme
       'BAD_INPUT',
       `${field}: the ${kind} name is ${nameLength} characters; at most ${MAX_SEGMENT_NAME_LENGTH}`,
     );
-  if ([...name].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
+  if (CONTROL_CHARACTER.test(name))
     throw new SegmentError('BAD_INPUT', `${field}: the ${kind} name holds a control character`);
   return { kind, name };
 }

@@ -24,6 +24,10 @@ describe('parseSegment', () => {
     ['column:region', /not feature:<name> or tag:<name>/],
     ['feature:', /name is empty/],
     ['tag:a\u0000b', /control character/],
+    ['tag:a\u007fb', /control character/],
+    // C1 controls too: a NEL (U+0085) in a name broke lines, and `feature:region\u0085` was refused as 'region'.
+    ['feature:region\u0085', /control character/],
+    ['tag:a\u009fb', /control character/],
     [`feature:${'x'.repeat(257)}`, /at most 256|characters; at most/],
     ['x'.repeat(100_000), /100000 characters; at most/],
   ])('refuses %j with a 400 naming the parameter', (text, message) => {
