@@ -137,6 +137,47 @@ describe('a second modelwatch up on a data dir in use', () => {
   }, 240_000);
 });
 
+describe('modelwatch up on a data dir whose broker log dir a `modelwatch kafka --data-dir` uses', () => {
+  it('exits 1 at once naming the kafka process, whose broker keeps running (regression: up started a second broker there, which killed the first)', async () => {
+    const dataDir = tempDir('modelwatch-up-kafka-');
+    const brokerDir = path.join(dataDir, 'kafka');
+    const env = localUpEnv(dataDir, await freePort());
+    const kafka = spawn(process.execPath, [cli, 'kafka', '--data-dir', brokerDir], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onTestFinished(() => void (kafka.exitCode === null && kafka.kill('SIGKILL')));
+    let bootstrap = '';
+    let kafkaErr = '';
+    kafka.stdout.on('data', (chunk: Buffer) => (bootstrap += chunk.toString()));
+    kafka.stderr.on('data', (chunk: Buffer) => (kafkaErr += chunk.toString()));
+    const kafkaExited = new Promise<number | null>((resolve) => kafka.once('exit', resolve));
+    await waitFor(
+      'the kafka broker started',
+      () => {
+        if (kafka.exitCode !== null) throw new Error(`modelwatch kafka exited: ${kafkaErr.slice(-2000)}`);
+        return Promise.resolve(/^127\.0\.0\.1:\d+$/m.test(bootstrap) || undefined);
+      },
+      150_000,
+    );
+
+    const up = startUp(['--no-simulator'], env);
+    const code = await Promise.race([
+      up.exited,
+      new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 20_000)),
+    ]);
+    expect(code, up.out.stderr.slice(-2000)).toBe(1);
+    expect(up.out.stderr).toBe(`modelwatch: another modelwatch (pid ${kafka.pid}) uses ${brokerDir}\n`);
+    expect(dataDirLocked(dataDir)).toBe(false);
+
+    // The broker is untouched: still running, and it stops cleanly.
+    expect(kafka.exitCode, kafkaErr.slice(-2000)).toBeNull();
+    kafka.kill('SIGTERM');
+    expect(await kafkaExited).toBe(0);
+    expect(processesMentioning(brokerDir)).toEqual([]);
+  }, 240_000);
+});
+
 describe('modelwatch up tells the California story', () => {
   it('drift in the location columns only, a retrain trigger, the challenger in shadow, a verified audit; exits 0 on SIGINT', async () => {
     const port = await freePort();

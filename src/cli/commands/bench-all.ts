@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { entriesByName } from '../../platform/capability/index.js';
+import { cleanUpOnSignal } from '../../platform/cli/index.js';
 import { capabilities } from '../../service/index.js';
 import { BENCH_PLANS, formatFigures, type BenchPlan, type Figure } from './bench-figures.js';
 
@@ -18,13 +19,27 @@ const STDERR_TAIL = 8_192;
  * this command's stdout is its own table): the figures on its stdout and the progress on its
  * stderr (a bench of minutes showed nothing until it ended). Its stdout is kept for the figures,
  * the tail of its stderr for a failure's message.
+ *
+ * A signal to this process (Ctrl-C, `kill`, a CI timeout) is passed on to the child, which is
+ * waited for (it stops its service and broker and removes its scratch data), and then ends this
+ * process (cleanUpOnSignal); no next benchmark starts. This process ended at once before: the
+ * child ran on alone, orphaned, until a write into the closed pipe crashed it, its scratch data
+ * left behind. It runs in a process group of its own, so that a terminal's Ctrl-C reaches it only
+ * from here: a second signal ends a benchmark before its clean-up.
  */
 export function runChild(
   args: string[],
   forward: { write(text: string): unknown } = process.stderr,
 ): Promise<{ code: number | null; stdout: string; stderrTail: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stopping = false;
+    const closed = new Promise((done) => child.once('close', done));
+    const release = cleanUpOnSignal(() => {
+      stopping = true;
+      child.kill('SIGTERM');
+      return closed;
+    });
     let stdout = '';
     let stderrTail = '';
     // Decoded as text across chunks: a character split between two is not mangled.
@@ -38,9 +53,15 @@ export function runChild(
       forward.write(text);
       stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
     });
-    child.once('error', reject);
+    child.once('error', (err) => {
+      release();
+      reject(err);
+    });
     // 'close', not 'exit': the pipes may still hold the last lines (the error) when it exits.
-    child.once('close', (code) => resolve({ code, stdout, stderrTail }));
+    child.once('close', (code) => {
+      release();
+      if (!stopping) resolve({ code, stdout, stderrTail });
+    });
   });
 }
 

@@ -29,13 +29,16 @@ function brokerCount(value: string | undefined): number {
 
 export const kafkaCommand: Command = {
   async run(args) {
+    const usage = 'modelwatch kafka [--brokers N] [--data-dir DIR] [--resolve-only]';
     const { values } = parseOptions(
       args,
       { 'data-dir': { type: 'string' }, 'resolve-only': { type: 'boolean' }, brokers: { type: 'string' } },
-      'modelwatch kafka [--brokers N] [--data-dir DIR] [--resolve-only]',
+      usage,
       { allowPositionals: false },
     );
     const nodes = brokerCount(values.brokers);
+    // `--data-dir=` (a variable left unset in a script): the lock's mkdir('') failed as ENOENT, exit 1.
+    if (values['data-dir'] === '') throw new UsageError(`--data-dir must name a directory; usage: ${usage}`);
     const config = loadConfig();
     // The readiness check talks to the broker through kafkajs, whose timer warning is noise here too.
     stopIdleRequestQueuePolling();

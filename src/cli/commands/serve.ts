@@ -6,7 +6,13 @@ import { ModelwatchError, errorMessage } from '../../platform/errors.js';
 import { stopIdleRequestQueuePolling, startLocalBroker } from '../../platform/kafka/index.js';
 import { createLogger, logFormat, StatusLine, type Logger } from '../../platform/observability/index.js';
 import { startService, type RunningService } from '../../service/index.js';
-import { lockDataDir, parseOptions, untilSignal, type Command } from '../../platform/cli/index.js';
+import {
+  BROKER_LOCK_FILE,
+  lockDataDir,
+  parseOptions,
+  untilSignal,
+  type Command,
+} from '../../platform/cli/index.js';
 import { startStoryFor, storyOptions } from './story.js';
 
 /** Readable logs on a terminal (above the progress line), JSON elsewhere or when configured. */
@@ -144,7 +150,9 @@ async function holdingDataDir(config: Config, step: () => Promise<number>): Prom
 /**
  * Runs `step` on MODELWATCH_KAFKA_BROKERS, or on a local broker started for it and stopped however
  * `step` ends, a start-up error (port taken) included: the broker's process would otherwise hold
- * this one open and stay up itself.
+ * this one open and stay up itself. The broker's log dir is locked as `kafka --data-dir` locks it:
+ * a `kafka --data-dir DATA_DIR/kafka` running there had its broker killed by this one's start
+ * (its metadata log read half-written: CorruptRecordException).
  */
 async function withBrokers(
   config: Config,
@@ -152,16 +160,22 @@ async function withBrokers(
   step: (brokers: string[], local: boolean) => Promise<number>,
 ): Promise<number> {
   if (config.kafka.brokers) return step(config.kafka.brokers, false);
-  const broker = await startLocalBroker({
-    version: config.kafka.localVersion,
-    cacheDir: config.cacheDir,
-    dataDir: path.join(config.clickhouse.dataDir, 'kafka'),
-    logger,
-  });
+  const dataDir = path.join(config.clickhouse.dataDir, 'kafka');
+  const unlock = await lockDataDir(dataDir, BROKER_LOCK_FILE);
   try {
-    return await step(broker.brokers, true);
+    const broker = await startLocalBroker({
+      version: config.kafka.localVersion,
+      cacheDir: config.cacheDir,
+      dataDir,
+      logger,
+    });
+    try {
+      return await step(broker.brokers, true);
+    } finally {
+      await broker.stop();
+    }
   } finally {
-    await broker.stop();
+    unlock();
   }
 }
 

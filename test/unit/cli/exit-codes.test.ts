@@ -231,6 +231,14 @@ describe('exit codes of the CLI (README, "CLI")', () => {
       );
   });
 
+  it("is 2 for kafka given an empty --data-dir (regression: ENOENT, mkdir '', exit 1)", async () => {
+    for (const args of [['--data-dir='], ['--data-dir', '']])
+      await expectUsageError(
+        ['kafka', ...args],
+        /^--data-dir must name a directory; usage: modelwatch kafka /,
+      );
+  });
+
   it('is 2 for bench ingest given both --seconds and --minutes, and takes --node-flags="--flag …"', async () => {
     vi.stubEnv('MODELWATCH_API_PORT', 'eighty');
     await expectUsageError(
