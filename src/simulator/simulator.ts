@@ -4,13 +4,20 @@
  * late, access logs, a challenger in shadow. Time runs `speed` times faster than the wall clock.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InferenceCore, OnnxModel } from '../inference/index.js';
+import { isInferenceError, type InferenceCore, type OnnxModel } from '../inference/index.js';
 import type { Logger, StatusLine } from '../platform/observability/index.js';
 import type { ApiClient } from './api-client.js';
 import { SimulatorError } from './errors.js';
 import { ingested, listTriggers, modelSample, driftedColumns } from './observe.js';
-import type { StoryPlan } from './plan.js';
-import { accessMessages, labelMessages, predictionMessages, type EventSink, type Topics } from './publish.js';
+import type { PlannedPrediction, StoryPlan } from './plan.js';
+import {
+  accessMessages,
+  labelMessages,
+  predictionMessages,
+  type EventSink,
+  type OutMessage,
+  type Topics,
+} from './publish.js';
 import { bundledModelFile } from '../inference/index.js';
 import { CHALLENGER, PRODUCTION, registerModel, setReference } from './setup.js';
 import { formatSummary, gatherSummary } from './summary.js';
@@ -58,7 +65,8 @@ export class Simulator {
   private readonly abort = new AbortController();
   /** The progress line's redraws: stopped (its final line drawn) before the summary is printed. */
   private watching: { abort: AbortController; done: Promise<void> } | undefined;
-  private model: OnnxModel | undefined;
+  /** The production model is loaded (scored through the core from then on). */
+  private loaded = false;
   private observed: Observed = { ingested: 0, drifted: undefined, triggers: 0 };
   /** The challenger is in stage shadow (an earlier run's may have been restaged since). */
   private shadowed = true;
@@ -79,10 +87,8 @@ export class Simulator {
     await this.register();
     // A challenger not yet known to the shadow scorer would miss the first predictions.
     await (this.deps.registered ?? (() => sleep(6_000)))();
-    this.model = await this.deps.core.loadFile(
-      `california@${PRODUCTION.version}`,
-      bundledModelFile(PRODUCTION.model),
-    );
+    await this.productionModel();
+    this.loaded = true;
     logger.info(
       { model: 'california', production: PRODUCTION.version, speed: this.options.speed, seed: plan.seed },
       'simulator: the story begins',
@@ -174,6 +180,25 @@ export class Simulator {
     }
   }
 
+  /**
+   * Through the core each time, not one model held for the run: a model whose worker thread
+   * stopped fails every later score with WORKER_FAILED, and the core loads such a model again.
+   */
+  private productionModel(): Promise<OnnxModel> {
+    return this.deps.core.loadFile(`california@${PRODUCTION.version}`, bundledModelFile(PRODUCTION.model));
+  }
+
+  /** The predictions' messages, scored again once if the model's worker stopped meanwhile. */
+  private async scored(predictions: readonly PlannedPrediction[]): Promise<OutMessage[]> {
+    try {
+      return await predictionMessages(await this.productionModel(), predictions);
+    } catch (err) {
+      if (!(isInferenceError(err) && err.retryable)) throw err;
+      this.deps.logger.warn({ err: err.message }, "simulator: the model's worker stopped; scoring again");
+      return predictionMessages(await this.productionModel(), predictions);
+    }
+  }
+
   private async publishUntil(t: number): Promise<void> {
     const { plan } = this.options;
     const { sink, topics } = this.deps;
@@ -186,8 +211,8 @@ export class Simulator {
     const l = due(plan.labels, this.next.label);
     const a = due(plan.access, this.next.access);
     const predictions = plan.predictions.slice(this.next.prediction, p);
-    if (predictions.length > 0 && this.model)
-      await sink.send(topics.predictions, await predictionMessages(this.model, predictions));
+    if (predictions.length > 0 && this.loaded)
+      await sink.send(topics.predictions, await this.scored(predictions));
     if (l > this.next.label)
       await sink.send(topics.labels, labelMessages(plan.labels.slice(this.next.label, l)));
     if (a > this.next.access)

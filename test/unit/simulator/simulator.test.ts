@@ -67,7 +67,7 @@ function simulator(
       ...(settleTimeoutMs === undefined ? {} : { settleTimeoutMs }),
     },
   );
-  return { sim, written };
+  return { sim, written, core };
 }
 
 const until = async (what: string, check: () => boolean) => {
@@ -87,6 +87,23 @@ describe('the simulator', () => {
     const text = written.join('');
     expect(text).toContain('modelwatch: the story is told');
     expect(text).toContain(`ingested    ${plan.predictions.length} events`);
+  }, 30_000);
+
+  it("scores on once the model's worker thread stopped (one model held for the run failed every later batch)", async () => {
+    const sink = new RecordingSink();
+    const { sim, written, core } = simulator(new StubApi(sink), sink, { settleTimeoutMs: 50 });
+    let crashed = false;
+    const send = sink.send.bind(sink);
+    sink.send = async (topic, messages) => {
+      await send(topic, messages);
+      if (crashed || topic !== topics.predictions) return;
+      crashed = true;
+      await (await core.get(core.keys[0]!))!.crashWorkerForTest();
+    };
+    await sim.run();
+    expect(crashed).toBe(true);
+    expect(sink.count(topics.predictions)).toBe(plan.predictions.length);
+    expect(written.join('')).toContain('modelwatch: the story is told');
   }, 30_000);
 
   it.each([
