@@ -23,7 +23,9 @@ export const MAX_EVENT_TIME = Date.UTC(2300, 0, 1) - 1;
  * `2026-02-31` over into March: each would land in a wrong bucket instead of the dead letters.
  */
 export function eventTimeMs(value: string | number): number | undefined {
-  const ms = Math.trunc(typeof value === 'number' ? value : (parseIsoTime(value) ?? NaN));
+  // The millisecond the instant falls in, as the ISO parser reads '1969-12-31T23:59:59.9995Z' (-1):
+  // truncated, epoch -0.5 was 0, a bucket (or a day) later than the same instant written as text.
+  const ms = Math.floor(typeof value === 'number' ? value : (parseIsoTime(value) ?? NaN));
   return Number.isFinite(ms) && ms >= MIN_EVENT_TIME && ms <= MAX_EVENT_TIME ? ms : undefined;
 }
 

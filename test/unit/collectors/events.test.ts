@@ -118,6 +118,16 @@ describe('prediction events', () => {
     }
   });
 
+  it('reads a fractional epoch as the millisecond it falls in, as the same instant in ISO text', () => {
+    for (const [epoch, text, ms] of [
+      [-0.5, '1969-12-31T23:59:59.9995Z', -1],
+      [1.75, '1970-01-01T00:00:00.00175Z', 1],
+    ] as const) {
+      expect(ok(checkPrediction(event({ timestamp: epoch }))).timestamp, String(epoch)).toBe(ms);
+      expect(ok(checkPrediction(event({ timestamp: text }))).timestamp, text).toBe(ms);
+    }
+  });
+
   it('rejects a missing required field', () => {
     const { model_id: _dropped, ...rest } = spec;
     expect(detail(checkPrediction(rest))).toBe('model_id: is required');
