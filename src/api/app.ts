@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import type { KeyStore } from '../auth/index.js';
 import type { TrustProxy } from '../platform/config/index.js';
 import type { Logger } from '../platform/observability/index.js';
-import { auditPlugin, type ApiCallAuditor } from './audit-hook.js';
+import { auditPlugin, refuseUnrecordedMethod, type ApiCallAuditor } from './audit-hook.js';
 import { authPlugin } from './auth-hook.js';
 import { keyRoutes } from './key-routes.js';
 import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimits } from './rate-limit.js';
@@ -84,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
     done();
   });
+  app.addHook('onRequest', refuseUnrecordedMethod);
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'modelwatch', version: '1', description: 'Model monitoring and governance API' },

@@ -181,6 +181,21 @@ function isMethod(method: string): method is ApiCall['method'] {
 }
 
 /**
+ * An `onRequest` hook, before the key check: a method the trail cannot record (PROPFIND, TRACE,
+ * SEARCH…) is a 501 without its key being looked at. No route serves one; checked, its key would
+ * have been a guess that left no audit record.
+ */
+export async function refuseUnrecordedMethod(
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply | undefined> {
+  if (isMethod(request.method)) return undefined;
+  return reply
+    .code(501)
+    .send(errorBody(501, `method ${request.method} is not served: use ${HTTP_METHODS.join(', ')}`));
+}
+
+/**
  * Whatever the status, a call to a public route is not audited: it needs no key, so anyone (a load
  * balancer polling a failing /readyz) could otherwise write to the chain at will.
  */

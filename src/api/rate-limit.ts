@@ -9,9 +9,11 @@
  * - routes flagged `expensive` (whole-store scans, exports) per API key and per client address;
  * - routes flagged `computed` (answers computed over a caller-chosen range) the same way, with
  *   their own budget, only when it is configured.
- * A refusal is a 429 in the one error shape with `Retry-After`, and audited as denied.
+ * A refusal is a 429 in the one error shape with `Retry-After`, and audited as denied. An IPv6
+ * client address is counted by its /64 (`clientAddress`).
  */
 import fastifyRateLimit from '@fastify/rate-limit';
+import ipaddr from 'ipaddr.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hashKey } from '../auth/index.js';
 import { errorBody } from './errors.js';
@@ -70,6 +72,21 @@ function exceeded(outcome: Outcome, atLimit = false): number | undefined {
   return over ? outcome.ttlInSeconds : undefined;
 }
 
+/**
+ * The client a per-address budget counts: an IPv6 address by its /64, which one subscriber holds
+ * whole and takes source addresses from at will (one budget per address was no limit at all); an
+ * IPv4 one (mapped into IPv6 by a dual-stack socket too) by itself.
+ */
+export function clientAddress(ip: string): string {
+  if (!ipaddr.IPv6.isValid(ip)) return ip;
+  const address = ipaddr.IPv6.parse(ip);
+  if (address.isIPv4MappedAddress()) return address.toIPv4Address().toString();
+  return `${address.parts
+    .slice(0, 4)
+    .map((part) => part.toString(16))
+    .join(':')}::/64`;
+}
+
 function bearerToken(request: FastifyRequest): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
 }
@@ -94,7 +111,7 @@ function costLimit(
       ? undefined
       : app.createRateLimit({ max, timeWindow: limits.windowMs, keyGenerator: key });
   const perKey = limiter(limits.perKey, (r) => `${name}-key:${hashKey(bearerToken(r) ?? '').slice(0, 32)}`);
-  const perAddress = limiter(limits.perAddress, (r) => `${name}-address:${r.ip}`);
+  const perAddress = limiter(limits.perAddress, (r) => `${name}-address:${clientAddress(r.ip)}`);
   return async (request, reply) => {
     // Only an authenticated, permitted call counts (the auth hook ran first).
     if (!flagged(request) || request.principal === undefined) return undefined;
@@ -110,7 +127,11 @@ function costLimit(
 /** The failed-authentication lockout and the key-less budget, both per client address. */
 function authThrottle(app: FastifyInstance, limits: RateLimits): AuthThrottle {
   const perAddress = (name: string, max: number) =>
-    app.createRateLimit({ max, timeWindow: limits.windowMs, keyGenerator: (r) => `${name}:${r.ip}` });
+    app.createRateLimit({
+      max,
+      timeWindow: limits.windowMs,
+      keyGenerator: (r) => `${name}:${clientAddress(r.ip)}`,
+    });
   const authFailures = perAddress('auth-failures', limits.authFailuresPerAddress);
   const keylessCalls = perAddress('keyless', limits.keylessPerAddress ?? limits.authFailuresPerAddress);
   return {

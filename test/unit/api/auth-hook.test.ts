@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { clientAddress } from '../../../src/api/rate-limit.js';
 import { KEYS, UNIT_LIMITS, message, stubApp } from './stub-app.js';
 
 const probes: FastifyPluginAsync = (api) => {
@@ -83,5 +84,48 @@ describe('an Authorization header that is not Bearer (review 27 F11)', () => {
     expect(message(none)).toBe('missing API key: send Authorization: Bearer <key>');
     expect((await withHeader(`bearer ${KEYS.viewer}`)).statusCode).toBe(200);
     await app.close();
+  });
+});
+
+describe('a method the audit trail cannot record (PROPFIND, TRACE, SEARCH…)', () => {
+  it('is a 501 before its key is looked at: no guess with it goes unaudited (regression: 401, unaudited)', async () => {
+    const { app, call, audited } = await stubApp([probes], LIMITS);
+    const from = (method: string, key?: string) =>
+      call({ method, url: '/api/v1/probe', remoteAddress: '10.0.0.4', key });
+    // More wrong keys than the lockout allows: none of them was checked.
+    for (const method of ['PROPFIND', 'TRACE', 'SEARCH', 'LOCK']) {
+      const answer = await from(method, `mw_wrong-${method}`);
+      expect(answer.statusCode, method).toBe(501);
+      expect(message(answer), method).toMatch(new RegExp(`^method ${method} is not served: use GET, HEAD, `));
+    }
+    expect((await from('PROPFIND', KEYS.admin)).statusCode).toBe(501);
+    expect((await from('GET', KEYS.viewer)).statusCode).toBe(200);
+    await vi.waitFor(() => expect(audited.map((r) => r.action)).toEqual(['GET /api/v1/probe']));
+    await app.close();
+  });
+});
+
+describe('per-address limits for an IPv6 client', () => {
+  it('count its /64, not each address it picks from it (regression: a fresh budget per address)', async () => {
+    const { app, call } = await stubApp([probes], LIMITS);
+    const from = (remoteAddress: string, key: string) =>
+      call({ method: 'GET', url: '/api/v1/probe', remoteAddress, key });
+    for (let i = 1; i <= 3; i++) expect((await from(`2001:db8:1:2::${i}`, 'mw_wrong')).statusCode).toBe(401);
+    // Before the fix: 401 for a 4th wrong key and 200 here.
+    expect((await from('2001:db8:1:2:ffff::4', 'mw_wrong')).statusCode).toBe(429);
+    expect((await from('2001:0db8:0001:0002::99', KEYS.viewer)).statusCode).toBe(429);
+    expect((await from('2001:db8:1:3::1', KEYS.viewer)).statusCode).toBe(200);
+    await app.close();
+  });
+
+  it('keep an IPv4 client (mapped into IPv6 too) on its own address', () => {
+    expect(clientAddress('203.0.113.5')).toBe('203.0.113.5');
+    expect(clientAddress('::ffff:203.0.113.5')).toBe('203.0.113.5');
+    expect(clientAddress('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(clientAddress('2001:0DB8:0001:0002:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(clientAddress('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientAddress('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientAddress('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64');
+    expect(clientAddress('::1')).toBe('0:0:0:0::/64');
   });
 });
