@@ -114,7 +114,8 @@ async function nextPageEnd(
 
 /**
  * The CSV bytes of the rows after `after` up to and including `last`: a retried copy (the same
- * hash at the same position) once, both rows of a fork (as the json export lists them).
+ * link and record at the same position) once, both rows of a fork (as the json export lists
+ * them), also a record edited with its hash kept.
  */
 async function pageBytes(
   db: Database,
@@ -126,8 +127,8 @@ async function pageBytes(
     query: `WITH ${WITH_SQL}
             SELECT ${LINE_SQL} FROM ${AUDIT_TABLE}
             WHERE ${where.sql} ${after ? keyBound('a', '>') : ''} ${keyBound('z', '<=')}
-            ORDER BY at, chain, position, hash
-            LIMIT 1 BY chain, position, hash
+            ORDER BY at, chain, position, hash, prev_hash, record
+            LIMIT 1 BY chain, position, hash, prev_hash, record
             FORMAT TabSeparatedRaw`,
     query_params: { ...where.params, ...keyParams('a', after), ...keyParams('z', last) },
   });

@@ -104,7 +104,12 @@ export async function readHead(db: Database, chain: string): Promise<StoredHead 
   );
   const [top, next] = rows;
   if (!top) return undefined;
-  if (next && Number(next.position) === Number(top.position) && next.hash !== top.hash) {
+  // A copy that differs only in its source offset (not hashed) would decide what the writer skips.
+  if (
+    next &&
+    Number(next.position) === Number(top.position) &&
+    (next.hash !== top.hash || Number(next.source_offset) !== Number(top.source_offset))
+  ) {
     throw new AuditError(
       'CHAIN_CONFLICT',
       `chain '${chain}' has two different rows at its head position ${top.position}`,

@@ -197,12 +197,17 @@ export function columnsMatch(row: StoredRow): boolean {
   );
 }
 
+/**
+ * A retried copy: the same in every column verification reads. `source_offset` too: it is not
+ * hashed, and a copy of the head with a larger one made the writer skip what followed.
+ */
 function sameRow(a: LinkRow, b: LinkRow): boolean {
   return (
     a.prev_hash === b.prev_hash &&
     a.hash === b.hash &&
     a.record === b.record &&
-    a.columns_match === b.columns_match
+    a.columns_match === b.columns_match &&
+    (a.source_offset ?? -1) === (b.source_offset ?? -1)
   );
 }
 

@@ -383,6 +383,36 @@ describe('audit chain in ClickHouse', () => {
     });
   });
 
+  it('a copy of the head differing only in source_offset is conflicting_rows, and the writer refuses it', async () => {
+    const { chain } = await writeChain(0);
+    const writer = await ChainWriter.open(db, chain);
+    const batch = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ record: sampleRecord(from + i), sourceOffset: from + i }));
+    await writer.append(batch(0, 20));
+    // Both rows must stay until verified (a merge keeps one of them).
+    await sql('SYSTEM STOP MERGES audit_events');
+    try {
+      // The offset is not hashed and stays below the partition's end (25): no offset_beyond_end.
+      // Regression: taken for a retried write, the copy verified "ok", and a writer that read it
+      // as the head skipped offsets 20..23 as already chained.
+      await sql(
+        `INSERT INTO audit_events SELECT * REPLACE (toInt64(23) AS source_offset) FROM audit_events
+         WHERE chain = {chain:String} AND position = 20`,
+        { chain },
+      );
+      const ends = () => Promise.resolve(new Map([[chain, 25]]));
+      expect(
+        (await verifyStore(db, { chains: [chain], sourceEnds: ends, pagePositions: 16 })).first_broken,
+      ).toMatchObject({ chain, position: 20, reason: 'conflicting_rows' });
+      await expect(ChainWriter.open(db, chain)).rejects.toMatchObject({ code: 'CHAIN_CONFLICT' });
+      await expect(writer.append(batch(20, 5), { sourceEnd: 25 })).rejects.toMatchObject({
+        code: 'CHAIN_CONFLICT',
+      });
+    } finally {
+      await sql('SYSTEM START MERGES audit_events');
+    }
+  });
+
   it('detects a query column edited without its record', async () => {
     const { chain } = await writeChain(20);
     await mutate(
