@@ -75,6 +75,16 @@ describe('the retrain policy section and the trigger list', () => {
       ['neither min nor max_drop', { performance: { metric: 'accuracy' } }, field('performance')],
       ['a drift condition on nothing', { drift: { consecutive_windows: 2 } }, field('drift')],
       ['no condition', { cooldown: '1d' }, field()],
+      [
+        'a segmentation listed twice',
+        {
+          segments: [
+            { segment: 'feature:region', drift: { columns: ['x'] } },
+            { segment: 'feature:region', quality: {} },
+          ],
+        },
+        field('segments', '1', 'segment'),
+      ],
       ['not an object', 'always', field()],
       ['a huge column name', { drift: { columns: ['x'.repeat(10_000)] } }, field('drift', 'columns', '0')],
       [

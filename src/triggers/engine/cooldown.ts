@@ -21,7 +21,11 @@ export function applyCooldown(
 ): (Firing & { triggerId: string })[] {
   const kept: (Firing & { triggerId: string })[] = [];
   const taken = [...stored];
-  const sorted = [...candidates].sort((a, b) => a.end - b.end || a.version.localeCompare(b.version));
+  // Versions in code-unit order: localeCompare follows the process's locale (LANG), so two instances
+  // could keep different versions of one window, two triggers where the cooldown allows one.
+  const sorted = [...candidates].sort(
+    (a, b) => a.end - b.end || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0),
+  );
   for (const c of sorted) {
     if (taken.some((t) => t.triggerId === c.triggerId)) {
       kept.push(c);

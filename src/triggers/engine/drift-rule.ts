@@ -41,6 +41,15 @@ export function held(rule: DriftRule, w: StoredDriftWindow): Record<string, unkn
   };
 }
 
+/** The rule as the evidence names it: in the policy's own field names. */
+export function driftCondition(rule: DriftRule): Record<string, unknown> {
+  return {
+    dataset_drift: rule.datasetDrift,
+    columns: rule.columns,
+    consecutive_windows: rule.consecutiveWindows,
+  };
+}
+
 /**
  * Every window of `windows` (one model, any versions, any order) that ends a run of
  * `consecutiveWindows` windows of one version in which the condition held. Consecutive means
@@ -58,11 +67,7 @@ export function driftFirings(
     start: Date.parse(run.window.start),
     end: Date.parse(run.window.end),
     evidence: {
-      condition: {
-        dataset_drift: rule.datasetDrift,
-        columns: rule.columns,
-        consecutive_windows: rule.consecutiveWindows,
-      },
+      condition: driftCondition(rule),
       ...latestWindows(run.evidence),
     },
   }));

@@ -109,7 +109,25 @@ export const retrainPolicySchema = z
     drift: driftCondition.optional(),
     performance: performanceCondition.optional(),
     quality: qualityCondition.optional(),
-    segments: z.array(segmentCondition).min(1).max(20).optional(),
+    segments: z
+      .array(segmentCondition)
+      .min(1)
+      .max(20)
+      .superRefine((list, ctx) => {
+        // Two entries of one segmentation fire a window under one trigger id (the segmentation is its
+        // key), and the stored trigger kept the evidence of one of them only.
+        const seen = new Set<string>();
+        list.forEach((c, i) => {
+          if (seen.has(c.segment))
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'segment'],
+              message: `'${c.segment}' is listed already: give one entry both its drift and quality`,
+            });
+          seen.add(c.segment);
+        });
+      })
+      .optional(),
     loss_change: lossChangeCondition.optional(),
     cooldown: duration.optional(),
   })

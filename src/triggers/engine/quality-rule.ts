@@ -39,6 +39,11 @@ export function held(rule: QualityRule, w: StoredQualityWindow): Record<string, 
   };
 }
 
+/** The rule as the evidence names it: in the policy's own field names. */
+export function qualityCondition(rule: QualityRule): Record<string, unknown> {
+  return { columns: rule.columns, checks: rule.checks, consecutive_windows: rule.consecutiveWindows };
+}
+
 /**
  * Every window of `windows` (one model, any versions, any order) that ends a run of
  * `consecutiveWindows` adjacent windows of one version in which the condition held.
@@ -55,11 +60,7 @@ export function qualityFirings(
     start: Date.parse(run.window.start),
     end: Date.parse(run.window.end),
     evidence: {
-      condition: {
-        columns: rule.columns,
-        checks: rule.checks,
-        consecutive_windows: rule.consecutiveWindows,
-      },
+      condition: qualityCondition(rule),
       ...latestWindows(run.evidence),
     },
   }));

@@ -6,10 +6,10 @@
  * window and segmentation, naming every segment that breached.
  */
 import { segmentLabel, type StoredSegmentWindow } from '../../drift/index.js';
-import { held as driftHeld } from './drift-rule.js';
+import { driftCondition, held as driftHeld } from './drift-rule.js';
 import { latestWindows, MAX_EVIDENCE_SEGMENTS, omitted } from './evidence-limits.js';
 import type { SegmentRule } from './policy.js';
-import { held as qualityHeld } from './quality-rule.js';
+import { qualityCondition, held as qualityHeld } from './quality-rule.js';
 import type { Firing } from './trigger.js';
 import { consecutiveRuns } from './window-runs.js';
 
@@ -138,8 +138,9 @@ export function segmentFirings(
     evidence: {
       condition: {
         segment: rule.segmentation,
-        ...(rule.drift ? { drift: rule.drift } : {}),
-        ...(rule.quality ? { quality: rule.quality } : {}),
+        // The policy's field names (consecutive_windows), as the drift and quality triggers give them.
+        ...(rule.drift ? { drift: driftCondition(rule.drift) } : {}),
+        ...(rule.quality ? { quality: qualityCondition(rule.quality) } : {}),
       },
       segmentation: rule.segmentation,
       ...listedSegments(breaches),

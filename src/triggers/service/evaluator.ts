@@ -161,7 +161,12 @@ export class TriggerEvaluator {
     if (section === undefined) return [];
     const parsed = retrainPolicySchema.safeParse(section);
     if (parsed.success) return this.evaluateModel(modelId, parsed.data);
-    this.options.logger.warn({ model: modelId }, 'stored retrain policy no longer validates; skipped');
+    // Named, so an operator can correct it (PUT …/policy answers the same field and message).
+    const issue = parsed.error.issues[0];
+    this.options.logger.warn(
+      { model: modelId, issue: issue && `${issue.path.join('/')}: ${issue.message}` },
+      'stored retrain policy no longer validates; skipped',
+    );
     return [];
   }
 
@@ -223,7 +228,8 @@ export class TriggerEvaluator {
       modelId,
       limit: rules.quality.consecutiveWindows + LOOKBACK_WINDOWS,
     });
-    return qualityFirings(modelId, rules.quality, windows);
+    // As for drift: a burst of nulls inside the reference's own period is part of the baseline.
+    return qualityFirings(modelId, rules.quality, await this.afterReferencePeriod(modelId, windows));
   }
 
   private async segmentCandidates(modelId: string, rules: RetrainRules): Promise<Firing[]> {

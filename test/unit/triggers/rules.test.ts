@@ -231,6 +231,19 @@ describe('the cooldown', () => {
     expect(applyCooldown([firing(1), firing(2)], [], 0)).toHaveLength(2);
   });
 
+  it('keeps the same version of a window on every instance, whatever its locale', () => {
+    // Regression: versions were ordered by localeCompare, which follows LANG: en-US puts 'a' before
+    // 'B', da-DK puts 'aa' after 'b'. Code-unit order is the same everywhere ('B' < 'a' < 'aa' < 'b').
+    const keep = (versions: string[]) =>
+      applyCooldown(
+        versions.map((v) => firing(1, 'drift', v)),
+        [],
+        7 * DAY,
+      ).map((k) => k.version);
+    expect(keep(['a', 'B'])).toEqual(['B']);
+    expect(keep(['b', 'aa'])).toEqual(['aa']);
+  });
+
   it('holds back a segment trigger only for the same segmentation', () => {
     const segment = (day: number, key: string) => {
       const f: Firing = { ...firing(day), reason: 'segment', key };

@@ -94,6 +94,19 @@ describe('the retrain segment condition', () => {
     expect(segments.sort()).toEqual(['feature:region=north', 'feature:region=west']);
   });
 
+  it("names its condition in the policy's field names, as the drift and quality triggers do", () => {
+    // Regression: the published evidence held the engine's own names (consecutiveWindows, datasetDrift).
+    const [rule] = rules({
+      segments: [{ segment: 'feature:region', drift: { columns: ['x'] }, quality: { checks: ['missing'] } }],
+    }).segments!;
+    const [firing] = segmentFirings('m', rule!, [window(1, 'north', { drifted: ['x'] })]);
+    expect(firing!.evidence['condition']).toEqual({
+      segment: 'feature:region',
+      drift: { dataset_drift: false, columns: ['x'], consecutive_windows: 1 },
+      quality: { columns: [], checks: ['missing'], consecutive_windows: 1 },
+    });
+  });
+
   it('counts consecutive windows per segment; a value that falls into other breaks its run', () => {
     const [rule] = rules({
       segments: [{ segment: 'feature:region', drift: { columns: ['x'], consecutive_windows: 2 } }],
@@ -197,6 +210,34 @@ describe('the retrain segment condition', () => {
     expect(triggerId({ modelId: 'm', version: '1', reason: 'drift', start: 0, end: DAY })).toBe(
       `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
     );
+  });
+
+  it('refuses a segmentation listed twice, naming the second entry', () => {
+    const drift = { segment: 'feature:region', drift: { columns: ['x'] } };
+    const quality = { segment: 'feature:region', quality: { checks: ['missing'] } };
+    // Each entry fires the same window under the same trigger id: the stored trigger (one row per
+    // id) kept one entry's evidence, and the other's breaches were never told.
+    const [a, b] = [drift, quality].map(
+      (entry) =>
+        segmentFirings('m', rules({ segments: [entry] }).segments![0]!, [
+          window(1, 'north', { drifted: ['x'] }),
+          window(1, 'west', { flags: { y: ['missing'] } }),
+        ])[0]!,
+    );
+    expect(triggerId(a!)).toBe(triggerId(b!));
+    const twice = retrainPolicySchema.safeParse({
+      segments: [drift, { segment: 'tag:channel', quality: {} }, quality],
+    });
+    expect(twice.success).toBe(false);
+    expect(twice.error?.issues.map((i) => [i.path, i.message])).toEqual([
+      [
+        ['segments', 2, 'segment'],
+        "'feature:region' is listed already: give one entry both its drift and quality",
+      ],
+    ]);
+    expect(
+      retrainPolicySchema.safeParse({ segments: [{ ...drift, quality: quality.quality }] }).success,
+    ).toBe(true);
   });
 
   it('refuses a bad segment or loss-change condition, naming the field', () => {
