@@ -131,6 +131,15 @@ function unseenWindow(labelParts: readonly string[], lookupParts: readonly strin
 /** Before any sweep saw parts (a database from before migration 52): the labels of the margin. */
 const MARGIN_WINDOW = `(SELECT ${LABEL_COLUMNS} FROM labels WHERE ${SINCE} AND ${IN_SLICE})`;
 
+/**
+ * The labels `labels FINAL` keeps for the window's ids (in the slice), as the raw path reads them.
+ * The window's own rows may hold a label and its correction with the same event time (the same
+ * rank): both joined and written in one block left which one `labeled_predictions` kept to
+ * chance, and a sweep could bring back the label the correction replaced.
+ */
+const winning = (window: string) => `(SELECT ${LABEL_COLUMNS} FROM labels FINAL
+  WHERE ${IN_SLICE} AND prediction_id IN (SELECT prediction_id FROM ${window}))`;
+
 const LABELED_KEY = ['model_id', 'timestamp', 'prediction_id', 'label_rank'];
 
 /**
@@ -139,7 +148,7 @@ const LABELED_KEY = ['model_id', 'timestamp', 'prediction_id', 'label_rank'];
  * alone. One anti-join against the stored rows of the window's ids.
  */
 const insertMissing = (window: string) => `INSERT INTO labeled_predictions
-SELECT j.* FROM (${labelsJoinLookup(window)}) AS j
+SELECT j.* FROM (${labelsJoinLookup(winning(window))}) AS j
 LEFT ANTI JOIN (
   SELECT ${LABELED_KEY.join(', ')} FROM labeled_predictions
   WHERE prediction_id IN (SELECT prediction_id FROM ${window})) AS s
@@ -210,7 +219,7 @@ async function sweepWindow(
   const query =
     bound <= limits.checkedMax
       ? insertMissing(window)
-      : `INSERT INTO labeled_predictions ${labelsJoinLookup(window)}`;
+      : `INSERT INTO labeled_predictions ${labelsJoinLookup(winning(window))}`;
   const bounds = slices === 1 ? [] : await sliceBounds(db, window, params, slices);
   for (const range of sliceRanges(bounds)) {
     await db.client.command({ query, query_params: { ...params, ...range } });

@@ -56,6 +56,20 @@ export const labelsJoinLookup = (source: string) => `${LABELED_SELECT}
     ON ${P}.prediction_id = ${L}.prediction_id
   WHERE ${L}.model_id IN ('', ${P}.model_id)`;
 
+/**
+ * The prediction-side view's rows: the inserted predictions `P` joined with the labels stored for
+ * their ids. The lookup is read with FINAL, as the raw path reads `labels`: a label corrected with
+ * the same event time (the same rank) has a row per copy there until a merge, and both joined
+ * rows written in one block left which one `labeled_predictions` kept to chance, so a redelivered
+ * prediction could bring back the label its correction replaced.
+ */
+const predictionsJoinLabels = `${LABELED_SELECT}
+      FROM predictions AS ${P}
+      INNER JOIN (SELECT ${LABEL_COLUMNS} FROM label_lookup FINAL
+                  WHERE prediction_id IN (SELECT prediction_id FROM predictions)) AS ${L}
+        ON ${L}.prediction_id = ${P}.prediction_id
+      WHERE ${L}.model_id IN ('', ${P}.model_id)`;
+
 export const metricsMigrations: Migration[] = [
   {
     // 50: clear of the numbers other capabilities took (models 5/40-41, drift 20, triggers 30, audit 100).
@@ -110,12 +124,7 @@ export const metricsMigrations: Migration[] = [
       // In a view every mention of the source table is the inserted block, so the lookups below
       // read only the block's ids.
       `CREATE MATERIALIZED VIEW IF NOT EXISTS labeled_from_predictions_mv${onCluster} TO labeled_predictions AS
-      ${LABELED_SELECT}
-      FROM predictions AS ${P}
-      INNER JOIN (SELECT ${LABEL_COLUMNS} FROM label_lookup
-                  WHERE prediction_id IN (SELECT prediction_id FROM predictions)) AS ${L}
-        ON ${L}.prediction_id = ${P}.prediction_id
-      WHERE ${L}.model_id IN ('', ${P}.model_id)`,
+      ${predictionsJoinLabels}`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS labeled_from_labels_mv${onCluster} TO labeled_predictions AS
       ${labelsJoinLookup('labels')}`,
       // Rows stored before the views existed (idempotent: a rerun after a crash writes the same rows).
@@ -151,6 +160,19 @@ export const metricsMigrations: Migration[] = [
       // Rows joined before may hold an earlier copy; written again, each ties on its rank and the
       // later insert wins under FINAL. Once, at the cost of a copy of the table until merges.
       `INSERT INTO labeled_predictions ${labelsJoinLookup('(SELECT * FROM labels)')}`,
+    ],
+  },
+  {
+    version: 55,
+    name: 'labeled_from_predictions_mv: the label stored last among equal ranks (label_lookup read with FINAL)',
+    statements: ({ onCluster }) => [
+      `DROP VIEW IF EXISTS labeled_from_predictions_mv${onCluster}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS labeled_from_predictions_mv${onCluster} TO labeled_predictions AS
+      ${predictionsJoinLabels}`,
+      // Rows joined before may hold a replaced label of equal rank; the labels FINAL keeps, written
+      // again, tie with them and win as the later insert. Also joins the predictions stored while
+      // the view was away. Once, at the cost of a copy of the table until merges (as migration 54).
+      `INSERT INTO labeled_predictions ${labelsJoinLookup('(SELECT * FROM labels FINAL)')}`,
     ],
   },
 ];

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { computeModelMetrics, type MetricsBucket } from '../../src/metrics/index.js';
 import { sweepWaitingLabels } from '../../src/metrics/label-sweep.js';
 import type { Database } from '../../src/platform/clickhouse/index.js';
@@ -281,6 +281,76 @@ describe('rollup and raw paths agree (embedded engine, random traffic)', () => {
       expectSame(await readHour(db, model, hour, 'rollup'), raw);
     },
   );
+
+  describe('a label corrected with the same event time (equal rank: the one stored last wins, as labels FINAL keeps)', () => {
+    const hour = Date.UTC(2026, 3, 4, 10);
+    const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    const store = (table: 'predictions' | 'labels', rows: object[]) =>
+      db.insertJsonEachRow(table, Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n')));
+    const predictions = (model: string) =>
+      store(
+        'predictions',
+        ids.map((id, i) => ({
+          model_id: model,
+          model_version: 'b1',
+          prediction_id: id,
+          timestamp: new Date(hour + i).toISOString(),
+          prediction: '1',
+          prediction_num: 1,
+          score: 0.9,
+          is_error: false,
+        })),
+      );
+    // The first label says 1 (right), its correction 0 (wrong), one batch each, the same event time.
+    const labelThenCorrection = async (model: string) => {
+      for (const label of ['1', '0'])
+        await store(
+          'labels',
+          ids.map((id) => ({
+            prediction_id: id,
+            model_id: model,
+            label,
+            label_num: Number(label),
+            timestamp: new Date(hour + 60_000).toISOString(),
+          })),
+        );
+    };
+    const expectCorrected = async (model: string) => {
+      const raw = await readHour(db, model, hour, 'raw');
+      expect([raw[0]?.labeled, raw[0]?.accuracy]).toEqual([20, 0]);
+      expectSame(await readHour(db, model, hour, 'rollup'), raw);
+    };
+
+    // Unmerged, the label and its correction stay two rows of labels and label_lookup.
+    beforeEach(async () => {
+      for (const table of ['labels', 'label_lookup'])
+        await db.client.command({ query: `SYSTEM STOP MERGES ${table}` });
+      onTestFinished(async () => {
+        for (const table of ['labels', 'label_lookup'])
+          await db.client.command({ query: `SYSTEM START MERGES ${table}` });
+      });
+    });
+
+    it('a redelivered prediction does not bring the replaced label back', async () => {
+      const model = 'same-time-redelivered';
+      await predictions(model);
+      await labelThenCorrection(model);
+      await expectCorrected(model);
+      await predictions(model);
+      await expectCorrected(model);
+    });
+
+    it('nor does its prediction stored after both, nor a sweep that rewrites its window', async () => {
+      const model = 'same-time-swept';
+      await labelThenCorrection(model);
+      await predictions(model);
+      await expectCorrected(model);
+      await labelThenCorrection(model);
+      // Above the checked maximum: the window's joined rows are written again, unchecked.
+      await sweepWaitingLabels(db, { checkedMax: 0, sliceLabels: 1000 });
+      await expectCorrected(model);
+    });
+  });
 
   it('a label and its prediction stored together, neither view seeing the other, count on the next read', async () => {
     const model = 'race';
