@@ -73,6 +73,16 @@ describe('the retrain policy section and the trigger list', () => {
         field('performance', 'min_labeled'),
       ],
       ['neither min nor max_drop', { performance: { metric: 'accuracy' } }, field('performance')],
+      [
+        'a min as a percentage',
+        { performance: { ...good.performance, metric: 'accuracy', min: 80 } },
+        field('performance', 'min'),
+      ],
+      [
+        'a negative min of a share',
+        { performance: { metric: 'roc_auc', min: -0.5 } },
+        field('performance', 'min'),
+      ],
       ['a drift condition on nothing', { drift: { consecutive_windows: 2 } }, field('drift')],
       ['no condition', { cooldown: '1d' }, field()],
       [

@@ -61,6 +61,12 @@ const performanceCondition = z
     estimated: z.boolean().optional(),
   })
   .refine((p) => p.min !== undefined || p.max_drop !== undefined, { message: 'set min, max_drop or both' })
+  // Every metric here is at most 1 (all but r2 at least 0): `min: 80` meant as 80 % fired on every
+  // window, and a negative min on a metric in [0, 1] never would.
+  .refine((p) => p.min === undefined || (p.min <= 1 && (p.metric === 'r2' || p.min >= 0)), {
+    message: 'must be between 0 and 1 for this metric (a share, not a percentage; r2 may be negative)',
+    path: ['min'],
+  })
   .refine((p) => p.estimated !== true || (ESTIMATED_METRICS as readonly string[]).includes(p.metric), {
     message: `estimated covers ${ESTIMATED_METRICS.join(', ')}`,
     path: ['metric'],
