@@ -57,41 +57,39 @@ export function driftReportRoute(deps: ReportRouteDeps): FastifyPluginAsync {
             columns: parseColumns(request.query.columns),
             ...range,
           });
-          // Per bucket only: the estimates have no whole-range figure to set beside the band.
           // Extra sections (estimates, quality): when one fails (the engine timing out, say) the drift
           // report goes out without it.
+          const optional = <T>(section: string, read: Promise<T> | undefined) =>
+            read?.catch((err: unknown) => {
+              request.log.warn(
+                { err: errorMessage(err), model: report.model_id },
+                `drift report without its ${section} section`,
+              );
+              return undefined;
+            });
+          // Per bucket only: the estimates have no whole-range figure to set beside the band.
           const performance = range.window
-            ? await deps
-                .performance?.({
+            ? await optional(
+                'estimated-performance',
+                deps.performance?.({
                   modelId: report.model_id,
                   version: report.version,
                   from: range.from,
                   to: range.to,
                   bucket: range.window,
-                })
-                .catch((err: unknown) => {
-                  request.log.warn(
-                    { err: errorMessage(err), model: report.model_id },
-                    'drift report without its estimated-performance section',
-                  );
-                  return undefined;
-                })
+                }),
+              )
             : undefined;
-          const quality = await deps
-            .quality?.({
+          const quality = await optional(
+            'data-quality',
+            deps.quality?.({
               modelId: report.model_id,
               version: report.version,
               from: range.from,
               to: range.to,
               window: range.window,
-            })
-            .catch((err: unknown) => {
-              request.log.warn(
-                { err: errorMessage(err), model: report.model_id },
-                'drift report without its data-quality section',
-              );
-              return undefined;
-            });
+            }),
+          );
           const html = renderDriftReportHtml({
             performance: performance ?? undefined,
             quality,
