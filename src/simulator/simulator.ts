@@ -4,7 +4,12 @@
  * late, access logs, a challenger in shadow. Time runs `speed` times faster than the wall clock.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isInferenceError, type InferenceCore, type OnnxModel } from '../inference/index.js';
+import {
+  bundledModelFile,
+  isInferenceError,
+  type InferenceCore,
+  type OnnxModel,
+} from '../inference/index.js';
 import type { Logger, StatusLine } from '../platform/observability/index.js';
 import type { ApiClient } from './api-client.js';
 import { SimulatorError } from './errors.js';
@@ -18,7 +23,6 @@ import {
   type OutMessage,
   type Topics,
 } from './publish.js';
-import { bundledModelFile } from '../inference/index.js';
 import { CHALLENGER, PRODUCTION, registerModel, setReference } from './setup.js';
 import { formatSummary, gatherSummary } from './summary.js';
 import { observedInSummary, progressText, type Counts, type Observed } from './progress.js';
